@@ -1,0 +1,183 @@
+//! Authentication of management callers by login name and password (HTTP Basic, HDP
+//! §0.1), with HDP's lockout (limits 2/3/4) and a short-lived credential cache.
+//!
+//! The cache exists because HDP clients send Basic credentials on every call and an
+//! Argon2id hash per call would cap the management API at a few dozen requests per
+//! second per core. It maps `HMAC(cache key, user id ‖ password)` — never the password
+//! itself — to the user's `auth_version` at the time of a successful verification, for
+//! at most [`CACHE_TTL`] seconds. The user row is read on every call anyway (status,
+//! lock, permissions), and any password change, lock or deactivation bumps
+//! `auth_version`, so a stale entry never authenticates, on this node or any other.
+
+use crate::clock::{hdp_timestamp, UnixTime};
+use crate::context::Context;
+use crate::error::{ApiFailure, Code};
+use crate::identity::{Lock, Permission, User};
+use crate::store::StoreError;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// Seconds a verified credential is trusted without re-hashing.
+pub const CACHE_TTL: i64 = 60;
+/// Entries kept at most; past this the cache is pruned (expired first, then all).
+pub const CACHE_MAX: usize = 10_000;
+
+/// An authenticated caller with their effective permissions.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user: User,
+    pub permissions: Vec<i64>,
+}
+
+impl Principal {
+    pub fn has(&self, p: Permission) -> bool {
+        self.permissions.binary_search(&p.0).is_ok()
+    }
+
+    pub fn is_administrator(&self) -> bool {
+        self.has(Permission::ADMINISTRATOR)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Cached {
+    auth_version: i64,
+    expires: UnixTime,
+}
+
+/// The credential cache (one per process).
+#[derive(Debug, Default)]
+pub struct CredentialCache {
+    entries: Mutex<HashMap<[u8; 32], Cached>>,
+}
+
+impl CredentialCache {
+    fn get(&self, key: &[u8; 32], user: &User, now: UnixTime) -> bool {
+        let Ok(map) = self.entries.lock() else { return false };
+        map.get(key).is_some_and(|c| c.expires > now && c.auth_version == user.auth_version)
+    }
+
+    fn put(&self, key: [u8; 32], user: &User, now: UnixTime) {
+        let Ok(mut map) = self.entries.lock() else { return };
+        if map.len() >= CACHE_MAX {
+            map.retain(|_, c| c.expires > now);
+            if map.len() >= CACHE_MAX {
+                map.clear();
+            }
+        }
+        map.insert(key, Cached { auth_version: user.auth_version, expires: now + CACHE_TTL });
+    }
+
+    fn forget(&self, key: &[u8; 32]) {
+        if let Ok(mut map) = self.entries.lock() {
+            map.remove(key);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.lock().map(|m| m.len()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+pub(crate) fn store_failure(e: StoreError) -> ApiFailure {
+    tracing::error!(error = %e, "store failure");
+    match e {
+        StoreError::Unavailable(_) => ApiFailure::new(Code::UNAVAILABLE, "The database is unavailable. Please try again shortly."),
+        _ => ApiFailure::internal(Code::INTERNAL),
+    }
+}
+
+fn locked(lock: Lock, now: UnixTime) -> ApiFailure {
+    let mut f = ApiFailure::new(
+        Code::ACCOUNT_LOCKED,
+        format!(
+            "The account is locked after too many failed sign-ins until {} UTC. Try again later or ask an administrator to unlock it.",
+            hdp_timestamp(lock.locked_until)
+        ),
+    );
+    f.retry_after = Some((lock.locked_until - now).max(1) as u64);
+    f
+}
+
+fn invalid() -> ApiFailure {
+    ApiFailure::new(Code::INVALID_CREDENTIALS, "Invalid user name or password.")
+}
+
+/// Finds the account a login name designates: the only user with that name, or
+/// `name@tenant` when the name exists in several tenants.
+async fn resolve(ctx: &Context, login: &str) -> Result<Option<User>, ApiFailure> {
+    let mut users = ctx.store.users_by_login(login).await.map_err(store_failure)?;
+    match users.len() {
+        1 => return Ok(users.pop()),
+        0 => {}
+        _ => {
+            return Err(ApiFailure::new(
+                Code::INVALID_CREDENTIALS,
+                "This user name exists in several tenants; sign in as name@tenant.",
+            ))
+        }
+    }
+    let Some((name, tenant)) = login.rsplit_once('@') else { return Ok(None) };
+    for user in ctx.store.users_by_login(name).await.map_err(store_failure)? {
+        if let Some(t) = ctx.store.tenant(user.tenant_id).await.map_err(store_failure)? {
+            if t.name == tenant {
+                return Ok(Some(user));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Authenticates a login name and password, counting failures toward lockout.
+pub async fn authenticate_password(
+    ctx: &Context,
+    cache: &CredentialCache,
+    login: &str,
+    password: &str,
+) -> Result<Principal, ApiFailure> {
+    let now = ctx.now();
+    let user = resolve(ctx, login).await?;
+    if let Some(lock) = user.as_ref().and_then(|u| u.lock_at(now)) {
+        return Err(locked(lock, now));
+    }
+    let key = user.as_ref().map(|u| ctx.keys.cache_key(&[&u.id.to_be_bytes(), password.as_bytes()]));
+    let cached = match (&user, &key) {
+        (Some(u), Some(k)) => cache.get(k, u, now),
+        _ => false,
+    };
+    let ok = cached
+        || ctx.hasher.verify(password, user.as_ref().map(|u| u.password_hash.as_str())).await.map_err(|e| {
+            tracing::error!(error = %e, "password verification failed");
+            ApiFailure::internal(Code::INTERNAL)
+        })?;
+    let Some(user) = user else { return Err(invalid()) };
+    if !ok {
+        if let Some(k) = &key {
+            cache.forget(k);
+        }
+        let policy = crate::limits::lockout_policy(ctx.store.as_ref()).await.map_err(store_failure)?;
+        let lock = ctx.store.record_login_failure(user.id, now, policy).await.map_err(store_failure)?;
+        return Err(match lock {
+            Some(lock) => locked(lock, now),
+            None => invalid(),
+        });
+    }
+    let tenant_active = ctx.store.tenant(user.tenant_id).await.map_err(store_failure)?.is_some_and(|t| t.active);
+    if !user.active || !tenant_active {
+        return Err(ApiFailure::new(Code::ACCOUNT_INACTIVE, "The account is inactive. Ask an administrator to activate it."));
+    }
+    if user.failed_logins > 0 {
+        ctx.store.clear_login_failures(user.id).await.map_err(store_failure)?;
+    }
+    if let Some(k) = key {
+        if !cached {
+            cache.put(k, &user, now);
+        }
+    }
+    let permissions = ctx.store.effective_permissions(user.id).await.map_err(store_failure)?;
+    Ok(Principal { user, permissions })
+}

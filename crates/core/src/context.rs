@@ -1,0 +1,23 @@
+//! The services every use case needs, bundled: store, clock, verifier keys, master
+//! keyring and the password pool. Built once at startup and shared.
+
+use crate::clock::Clock;
+use crate::crypto::{Keyring, PasswordHasher, VerifierKeys};
+use crate::store::Store;
+use std::sync::Arc;
+
+/// Shared services for the use cases in [`crate::mgmt`] and [`crate::auth`].
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub keys: VerifierKeys,
+    pub keyring: Keyring,
+    pub hasher: PasswordHasher,
+}
+
+impl Context {
+    pub fn now(&self) -> crate::clock::UnixTime {
+        self.clock.now()
+    }
+}

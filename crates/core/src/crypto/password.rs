@@ -1,0 +1,111 @@
+//! Argon2id password hashing on a bounded blocking pool (SPEC §5.1).
+//!
+//! Hashing costs tens of milliseconds of CPU and 19 MiB of memory, so it never runs on
+//! the async worker threads: each hash waits for one of a fixed number of permits and
+//! then runs on tokio's blocking pool. A flood of logins queues here while every other
+//! request keeps being served. Verifying an unknown user runs the same hash against a
+//! dummy so that "no such user" and "wrong password" take the same time.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use std::sync::Arc;
+use tokio::sync::{OnceCell, Semaphore};
+
+/// OWASP's first recommended Argon2id setting: m = 19 MiB, t = 2, p = 1.
+pub const OWASP_M_COST_KIB: u32 = 19 * 1024;
+pub const OWASP_T_COST: u32 = 2;
+
+/// Why hashing failed (never because of the password's content).
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    #[error("password hashing failed: {0}")]
+    Argon2(String),
+    #[error("password hashing task failed")]
+    Join,
+}
+
+/// The bounded Argon2id pool.
+#[derive(Debug, Clone)]
+pub struct PasswordHasher {
+    permits: Arc<Semaphore>,
+    params: Params,
+    dummy: Arc<OnceCell<String>>,
+}
+
+impl PasswordHasher {
+    /// A pool running at most `concurrency` hashes at once with OWASP parameters.
+    pub fn new(concurrency: usize) -> Self {
+        let params = Params::new(OWASP_M_COST_KIB, OWASP_T_COST, 1, None).unwrap_or_default();
+        Self { permits: Arc::new(Semaphore::new(concurrency.max(1))), params, dummy: Arc::default() }
+    }
+
+    fn argon2(params: Params) -> Argon2<'static> {
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+    }
+
+    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, HashError> {
+        let _permit = self.permits.acquire().await.map_err(|_| HashError::Join)?;
+        tokio::task::spawn_blocking(f).await.map_err(|_| HashError::Join)
+    }
+
+    /// Hashes a password into a PHC string.
+    pub async fn hash(&self, password: &str) -> Result<String, HashError> {
+        let password = password.to_owned();
+        let params = self.params.clone();
+        self.run(move || {
+            let salt = SaltString::generate(&mut rand::rngs::OsRng);
+            Self::argon2(params)
+                .hash_password(password.as_bytes(), &salt)
+                .map(|h| h.to_string())
+                .map_err(|e| HashError::Argon2(e.to_string()))
+        })
+        .await?
+    }
+
+    /// Verifies `password` against `phc`; with `None` (no such user) verifies against a
+    /// dummy hash so the caller spends the same time, and answers `false`.
+    pub async fn verify(&self, password: &str, phc: Option<&str>) -> Result<bool, HashError> {
+        let (phc, real) = match phc {
+            Some(p) => (p.to_owned(), true),
+            None => (self.dummy().await?, false),
+        };
+        let password = password.to_owned();
+        let ok = self
+            .run(move || match PasswordHash::new(&phc) {
+                Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
+                Err(_) => false,
+            })
+            .await?;
+        Ok(ok && real)
+    }
+
+    async fn dummy(&self) -> Result<String, HashError> {
+        self.dummy.get_or_try_init(|| self.hash("portcullis-dummy-password")).await.cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_hash_verifies_its_password_and_no_other() {
+        let pool = PasswordHasher::new(2);
+        let h = pool.hash("correct horse").await.ok().unwrap_or_default();
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
+        assert!(pool.verify("correct horse", Some(&h)).await.unwrap_or(false));
+        assert!(!pool.verify("correct hors", Some(&h)).await.unwrap_or(true));
+    }
+
+    #[tokio::test]
+    async fn an_unknown_user_never_verifies_even_with_the_dummy_password() {
+        let pool = PasswordHasher::new(1);
+        assert!(!pool.verify("portcullis-dummy-password", None).await.unwrap_or(true));
+    }
+
+    #[tokio::test]
+    async fn a_malformed_stored_hash_fails_closed() {
+        let pool = PasswordHasher::new(1);
+        assert!(!pool.verify("x", Some("not-a-phc-string")).await.unwrap_or(true));
+    }
+}

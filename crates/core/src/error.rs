@@ -1,0 +1,171 @@
+//! The one catalogue of management API error codes, and the domain error that carries them.
+//!
+//! Codes are HDP's where the HDP documentation shows one (`spec/hdp-reference.md` §4);
+//! the rest are Portcullis's own, in the `2222090xx` range, documented in
+//! `docs/errors.md`. Every error says what was wrong; internal causes are logged by the
+//! caller and never put in a message.
+
+use std::fmt;
+
+/// What kind of failure this is; the HTTP layer maps it to a status code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// 400: the request was malformed or a field was invalid.
+    BadRequest,
+    /// 401: no credentials, wrong credentials, or an account that may not sign in.
+    Unauthorized,
+    /// 403: authenticated, but not allowed.
+    Forbidden,
+    /// 404: no such resource visible to the caller.
+    NotFound,
+    /// 405: the path exists but not with this method.
+    MethodNotAllowed,
+    /// 409: conflicts with existing state (duplicate name …).
+    Conflict,
+    /// 413: the request body is too large.
+    PayloadTooLarge,
+    /// 415: the request body is not JSON.
+    UnsupportedMediaType,
+    /// 429: too many attempts.
+    TooManyRequests,
+    /// 500: something broke on our side; details are in the server log only.
+    Internal,
+    /// 503: a dependency (the database) is unavailable.
+    Unavailable,
+}
+
+/// An entry of the error catalogue: a numeric code and its kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Code {
+    pub code: u32,
+    pub kind: Kind,
+}
+
+macro_rules! catalogue {
+    ($($(#[$doc:meta])* $name:ident = $code:literal, $kind:ident;)*) => {
+        impl Code {
+            $($(#[$doc])* pub const $name: Code = Code { code: $code, kind: Kind::$kind };)*
+            /// Every code in the catalogue, for documentation and tests.
+            pub const ALL: &'static [(&'static str, Code)] = &[$((stringify!($name), Code::$name)),*];
+        }
+    };
+}
+
+catalogue! {
+    /// HDP: "Problem creating OAuth Client Application at this time…"
+    CLIENT_APP_CREATE_FAILED = 222206628, Internal;
+    /// HDP: "Problem getting OAuth Client Application at this time…"
+    CLIENT_APP_GET_FAILED = 222206631, Internal;
+    /// HDP: "Problem deleting OAuth Client Application at this time…"
+    CLIENT_APP_DELETE_FAILED = 222206633, Internal;
+    /// HDP: "Problem resetting OAuth Client secret at this time…"
+    CLIENT_APP_RESET_FAILED = 222206634, Internal;
+    /// HDP: "Invalid JSON Input: {0}"
+    INVALID_JSON = 222207007, BadRequest;
+    /// Portcullis: no or unusable credentials.
+    AUTHENTICATION_REQUIRED = 222209001, Unauthorized;
+    /// Portcullis: wrong user name or password (never says which).
+    INVALID_CREDENTIALS = 222209002, Unauthorized;
+    /// Portcullis: the account is locked after too many failed sign-ins.
+    ACCOUNT_LOCKED = 222209003, Unauthorized;
+    /// Portcullis: the account is inactive.
+    ACCOUNT_INACTIVE = 222209004, Unauthorized;
+    /// Portcullis: the caller lacks a permission.
+    FORBIDDEN = 222209005, Forbidden;
+    /// Portcullis: a field failed validation.
+    INVALID_FIELD = 222209010, BadRequest;
+    /// Portcullis: the body is not `application/json`.
+    UNSUPPORTED_MEDIA_TYPE = 222209011, UnsupportedMediaType;
+    /// Portcullis: the body is over the size limit.
+    PAYLOAD_TOO_LARGE = 222209012, PayloadTooLarge;
+    /// Portcullis: an id in the path is not an integer.
+    INVALID_ID = 222209013, BadRequest;
+    /// Portcullis: no client application with that id is visible to the caller.
+    CLIENT_APP_NOT_FOUND = 222209020, NotFound;
+    /// Portcullis: the caller has granted no access to that application.
+    ALLOWED_APP_NOT_FOUND = 222209021, NotFound;
+    /// Portcullis: no such API path.
+    NO_SUCH_PATH = 222209030, NotFound;
+    /// Portcullis: the path does not take this method.
+    METHOD_NOT_ALLOWED = 222209031, MethodNotAllowed;
+    /// Portcullis: the request conflicts with existing state.
+    CONFLICT = 222209040, Conflict;
+    /// Portcullis: too many attempts; retry later.
+    TOO_MANY_REQUESTS = 222209050, TooManyRequests;
+    /// Portcullis: the database is unavailable.
+    UNAVAILABLE = 222209098, Unavailable;
+    /// Portcullis: an unexpected internal failure.
+    INTERNAL = 222209099, Internal;
+}
+
+/// A failure of a management use case: a catalogue code and a message for the client.
+///
+/// The message is always safe to show: it names what was wrong with the request and
+/// never carries database or library error text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiFailure {
+    pub code: Code,
+    pub message: String,
+    /// Seconds after which a retry may succeed (`Retry-After`), where that applies.
+    pub retry_after: Option<u64>,
+}
+
+impl ApiFailure {
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
+        Self { code, message: message.into(), retry_after: None }
+    }
+
+    pub fn invalid_field(field: &str, why: impl fmt::Display) -> Self {
+        Self::new(Code::INVALID_FIELD, format!("Invalid value for '{field}': {why}"))
+    }
+
+    pub fn forbidden(what: impl fmt::Display) -> Self {
+        Self::new(Code::FORBIDDEN, format!("Permission denied: {what}"))
+    }
+
+    /// An internal failure reported with one of HDP's "Problem … at this time" texts.
+    /// The cause must already have been logged by the caller.
+    pub fn internal(code: Code) -> Self {
+        let message = match code.code {
+            222206628 => "Problem creating OAuth Client Application at this time. Please try again at another time.",
+            222206631 => "Problem getting OAuth Client Application at this time. Please try again at another time.",
+            222206633 => "Problem deleting OAuth Client Application at this time. Please try again at another time.",
+            222206634 => "Problem resetting OAuth Client secret at this time. Please try again at another time.",
+            _ => "Internal error. Please try again at another time.",
+        };
+        Self::new(code, message)
+    }
+
+    pub fn kind(&self) -> Kind {
+        self.code.kind
+    }
+}
+
+impl fmt::Display for ApiFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.code.code, self.message)
+    }
+}
+
+impl std::error::Error for ApiFailure {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn codes_in_the_catalogue_are_unique() {
+        let mut seen = HashSet::new();
+        for (name, code) in Code::ALL {
+            assert!(seen.insert(code.code), "{name} repeats code {}", code.code);
+        }
+    }
+
+    #[test]
+    fn internal_failures_use_hdp_texts_and_never_a_cause() {
+        let f = ApiFailure::internal(Code::CLIENT_APP_RESET_FAILED);
+        assert_eq!(f.message, "Problem resetting OAuth Client secret at this time. Please try again at another time.");
+        assert_eq!(ApiFailure::internal(Code::INTERNAL).message, "Internal error. Please try again at another time.");
+    }
+}

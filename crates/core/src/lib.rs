@@ -1,0 +1,32 @@
+//! # Portcullis core
+//!
+//! The protocol and identity logic of Portcullis, an OAuth 2.0 authorization server
+//! that speaks Hybrid Data Pipeline's management API. This crate knows neither HTTP
+//! frameworks nor SQL: the server crate turns requests into calls here, and the store
+//! crates implement [`store::Store`].
+//!
+//! A tour:
+//! * [`context::Context`] bundles the services (store, clock, keys, password pool).
+//! * [`auth`] authenticates management callers (Basic) with lockout and a credential cache.
+//! * [`mgmt`] holds the management use cases with their permission checks.
+//! * [`client_app`], [`identity`], [`scope`] are the domain types, parsed not validated.
+//! * [`crypto`] keeps secrets: verifiers, Argon2id pool, AES-GCM sealing.
+//! * [`error`] is the one catalogue of error codes.
+//! * [`bootstrap`] seeds a fresh database and creates the initial administrator.
+//! * [`testing`] (feature `test-util`) has the in-memory store and the store contract.
+
+pub mod auth;
+pub mod bootstrap;
+pub mod client_app;
+pub mod clock;
+pub mod context;
+pub mod crypto;
+pub mod error;
+pub mod identity;
+pub mod limits;
+pub mod mgmt;
+pub mod scope;
+pub mod store;
+
+#[cfg(any(test, feature = "test-util"))]
+pub mod testing;

@@ -1,0 +1,171 @@
+//! Client application registration (HDP `/api/mgmt/oauth/client/applications`,
+//! `spec/hdp-reference.md` §1.1–§1.6; SPEC §4.2).
+//!
+//! Visibility: a user sees and manages the applications they registered; an
+//! Administrator (permission 12) also those of their tenant. Anything else answers
+//! "not found", so ids of other users' applications reveal nothing. The client secret
+//! is shown on register and reset only; the store keeps a keyed verifier.
+
+use crate::auth::{store_failure, Principal};
+use crate::client_app::{
+    parse_grant_types, parse_scopes, AppDescription, AppName, ClientApp, ClientAppChanges, NewClientApp,
+    RedirectUrl,
+};
+use crate::context::Context;
+use crate::crypto::Secret;
+use crate::error::{ApiFailure, Code};
+use crate::store::AppListScope;
+
+/// A registration request, as received.
+#[derive(Debug, Clone, Default)]
+pub struct Registration {
+    pub name: String,
+    pub description: Option<String>,
+    pub redirect_urls: Vec<String>,
+    pub public: Option<bool>,
+    pub grant_types: Option<Vec<String>>,
+    pub scopes: Option<Vec<String>>,
+}
+
+/// An update request: name, description and redirect URLs are replaced; grant types
+/// and scopes only when given. `public` may be repeated but not changed.
+pub type Update = Registration;
+
+/// A registered application and, on register and reset only, its new secret.
+#[derive(Debug, Clone)]
+pub struct WithSecret {
+    pub app: ClientApp,
+    pub secret: Option<Secret>,
+}
+
+fn not_found(id: i64) -> ApiFailure {
+    ApiFailure::new(Code::CLIENT_APP_NOT_FOUND, format!("There is no client application with id {id}."))
+}
+
+/// Whether `caller` may see and manage `app`.
+pub fn visible(caller: &Principal, app: &ClientApp) -> bool {
+    app.owner_id == caller.user.id || (caller.is_administrator() && app.tenant_id == caller.user.tenant_id)
+}
+
+/// Lists the applications visible to the caller.
+pub async fn list(ctx: &Context, caller: &Principal) -> Result<Vec<ClientApp>, ApiFailure> {
+    let scope = if caller.is_administrator() {
+        AppListScope::Tenant(caller.user.tenant_id)
+    } else {
+        AppListScope::Owner(caller.user.id)
+    };
+    ctx.store.list_client_apps(scope).await.map_err(|e| {
+        tracing::error!(error = %e, "listing client applications failed");
+        ApiFailure::internal(Code::CLIENT_APP_GET_FAILED)
+    })
+}
+
+/// Registers an application owned by the caller, in the caller's tenant.
+pub async fn register(ctx: &Context, caller: &Principal, req: Registration) -> Result<WithSecret, ApiFailure> {
+    let name = AppName::parse(&req.name)?;
+    let description = AppDescription::parse(req.description.as_deref())?;
+    let redirect_urls = RedirectUrl::parse_list(&req.redirect_urls)?;
+    let public = req.public.unwrap_or(false);
+    let grant_types = parse_grant_types(req.grant_types.as_deref(), public)?;
+    let scopes = parse_scopes(req.scopes.as_deref())?;
+    let secret = (!public).then(Secret::generate);
+    let new = NewClientApp {
+        tenant_id: caller.user.tenant_id,
+        owner_id: caller.user.id,
+        name: name.into_inner(),
+        description: description.into_inner(),
+        redirect_urls: redirect_urls.into_iter().map(RedirectUrl::into_inner).collect(),
+        client_id: uuid::Uuid::new_v4().to_string(),
+        secret_verifier: secret.as_ref().map(|s| ctx.keys.verifier(s.expose())),
+        public,
+        grant_types,
+        scopes,
+        now: ctx.now(),
+    };
+    let app = ctx.store.create_client_app(new).await.map_err(|e| {
+        tracing::error!(error = %e, "registering a client application failed");
+        ApiFailure::internal(Code::CLIENT_APP_CREATE_FAILED)
+    })?;
+    tracing::info!(app_id = app.id, client_id = %app.client_id, owner = caller.user.id, "client application registered");
+    Ok(WithSecret { app, secret })
+}
+
+/// The application `id` if the caller may see it.
+pub async fn get(ctx: &Context, caller: &Principal, id: i64) -> Result<ClientApp, ApiFailure> {
+    match ctx.store.client_app(id).await {
+        Ok(Some(app)) if visible(caller, &app) => Ok(app),
+        Ok(_) => Err(not_found(id)),
+        Err(e) => {
+            tracing::error!(error = %e, "reading a client application failed");
+            Err(ApiFailure::internal(Code::CLIENT_APP_GET_FAILED))
+        }
+    }
+}
+
+/// Replaces name, description and redirect URLs (and grant types / scopes when given).
+pub async fn update(ctx: &Context, caller: &Principal, id: i64, req: Update) -> Result<ClientApp, ApiFailure> {
+    let name = AppName::parse(&req.name)?;
+    let description = AppDescription::parse(req.description.as_deref())?;
+    let redirect_urls = RedirectUrl::parse_list(&req.redirect_urls)?;
+    let current = get(ctx, caller, id).await?;
+    if req.public.is_some_and(|p| p != current.public) {
+        return Err(ApiFailure::invalid_field(
+            "public",
+            "cannot be changed after registration; register a new application instead",
+        ));
+    }
+    let grant_types = match req.grant_types.as_deref() {
+        Some(list) => parse_grant_types(Some(list), current.public)?,
+        None => current.grant_types.clone(),
+    };
+    let scopes = match req.scopes.as_deref() {
+        Some(list) => parse_scopes(Some(list))?,
+        None => current.scopes.clone(),
+    };
+    let changes = ClientAppChanges {
+        name: name.into_inner(),
+        description: description.into_inner(),
+        redirect_urls: redirect_urls.into_iter().map(RedirectUrl::into_inner).collect(),
+        grant_types,
+        scopes,
+        now: ctx.now(),
+    };
+    ctx.store.update_client_app(id, changes).await.map_err(store_failure)?.ok_or_else(|| not_found(id))
+}
+
+/// Deletes the application, its consents and (through them) its tokens.
+pub async fn delete(ctx: &Context, caller: &Principal, id: i64) -> Result<(), ApiFailure> {
+    get(ctx, caller, id).await?;
+    match ctx.store.delete_client_app(id).await {
+        Ok(true) => {
+            tracing::info!(app_id = id, by = caller.user.id, "client application deleted");
+            Ok(())
+        }
+        Ok(false) => Err(not_found(id)),
+        Err(e) => {
+            tracing::error!(error = %e, "deleting a client application failed");
+            Err(ApiFailure::internal(Code::CLIENT_APP_DELETE_FAILED))
+        }
+    }
+}
+
+/// Issues a new secret, revoking every grant and token of the application.
+pub async fn reset_secret(ctx: &Context, caller: &Principal, id: i64) -> Result<WithSecret, ApiFailure> {
+    let app = get(ctx, caller, id).await?;
+    if app.public {
+        return Err(ApiFailure::invalid_field("id", format!("client application {id} is public and has no secret to reset")));
+    }
+    let secret = Secret::generate();
+    let verifier = ctx.keys.verifier(secret.expose());
+    match ctx.store.reset_client_secret(id, &verifier, ctx.now()).await {
+        Ok(Some(app)) => {
+            tracing::info!(app_id = id, by = caller.user.id, "client secret reset");
+            Ok(WithSecret { app, secret: Some(secret) })
+        }
+        Ok(None) => Err(not_found(id)),
+        Err(e) => {
+            tracing::error!(error = %e, "resetting a client secret failed");
+            Err(ApiFailure::internal(Code::CLIENT_APP_RESET_FAILED))
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! OAuth scopes Portcullis knows (RFC 6749 §3.3), and HDP's spelling of them.
+
+use std::fmt;
+
+/// OData access, HDP's only documented scope.
+pub const ODATA: &str = "api.access.odata";
+/// The older HDP spelling of [`ODATA`], accepted as an alias.
+pub const ODATA_ALIAS: &str = "odata";
+/// Management API access by Bearer token (a Portcullis extension).
+pub const MGMT: &str = "api.access.mgmt";
+
+/// Every scope this server can grant, with the words a consent page shows for it.
+pub const KNOWN: &[(&str, &str)] =
+    &[(ODATA, "Allow data access via OData"), (MGMT, "Allow use of the Management API")];
+
+/// A scope name known to this server, in canonical spelling.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Scope(&'static str);
+
+impl Scope {
+    /// Parses a scope token, mapping HDP's `odata` alias to `api.access.odata`.
+    pub fn parse(s: &str) -> Option<Scope> {
+        let s = if s == ODATA_ALIAS { ODATA } else { s };
+        KNOWN.iter().find(|(name, _)| *name == s).map(|(name, _)| Scope(name))
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        self.0
+    }
+
+    /// The consent-page wording for this scope.
+    pub fn description(&self) -> &'static str {
+        KNOWN.iter().find(|(n, _)| *n == self.0).map(|(_, d)| *d).unwrap_or("")
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_odata_alias_maps_to_the_canonical_scope() {
+        assert_eq!(Scope::parse("odata").map(|s| s.as_str()), Some(ODATA));
+        assert_eq!(Scope::parse(ODATA).map(|s| s.as_str()), Some(ODATA));
+        assert_eq!(Scope::parse("openid"), None);
+    }
+}
