@@ -1,1 +1,16 @@
-//! placeholder
+//! # Portcullis server
+//!
+//! The HTTP face of Portcullis and the `portcullis` binary.
+//!
+//! * [`config`] — layered configuration (defaults → file → `PORTCULLIS_*` → flags).
+//! * [`startup`] — [`startup::Application`]: opens the store, prepares it, binds; tests
+//!   start the server exactly as `main` does.
+//! * [`http`] — one module per surface, each with a `router()`; the HDP error envelope
+//!   and extractors that fail with it; the generated OpenAPI document.
+//! * [`cli`] — subcommands and exit codes.
+
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod startup;
+pub mod state;

@@ -1,0 +1,108 @@
+//! The command line: `portcullis [serve]`, `migrate`, `check-config`. Exit codes:
+//! 0 success, 1 runtime failure (database, bind…), 2 bad configuration or usage.
+
+use crate::config::{Config, ConfigError, LogFormat, Overrides};
+use crate::startup::{open_store, Application};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(name = "portcullis", version, about = "OAuth 2.0 authorization server speaking Hybrid Data Pipeline's API")]
+pub struct Cli {
+    /// Configuration file (default: portcullis.toml when present).
+    #[arg(long, global = true, env = "PORTCULLIS_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address:port to listen on (default 127.0.0.1:8080).
+    #[arg(long, global = true)]
+    pub listen: Option<String>,
+    /// sqlite://file or postgres://… (default sqlite://portcullis.db).
+    #[arg(long, global = true)]
+    pub database_url: Option<String>,
+    /// Externally visible base URL (the token issuer).
+    #[arg(long, global = true)]
+    pub public_url: Option<String>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Run pending database migrations and exit.
+    Migrate,
+    /// Load and validate the configuration, print it (secrets hidden) and exit.
+    CheckConfig,
+}
+
+fn load(cli: &Cli) -> Result<Config, ConfigError> {
+    Config::load(
+        cli.config.as_deref(),
+        std::env::vars(),
+        Overrides { listen: cli.listen.clone(), database_url: cli.database_url.clone(), public_url: cli.public_url.clone() },
+    )
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log_level));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match config.log_format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+fn fail(e: &dyn std::error::Error) -> ExitCode {
+    eprintln!("error: {e}");
+    let mut source = e.source();
+    while let Some(s) = source {
+        eprintln!("  caused by: {s}");
+        source = s.source();
+    }
+    ExitCode::from(1)
+}
+
+/// Runs the command line; returns the process exit code.
+pub async fn run(cli: Cli) -> ExitCode {
+    let config = match load(&cli) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&config);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::CheckConfig => {
+            println!("{config:#?}");
+            ExitCode::SUCCESS
+        }
+        Command::Migrate => match open_store(&config.database_url).await {
+            Ok(_) => {
+                println!("migrations are up to date");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&e),
+        },
+        Command::Serve => {
+            let app = match Application::build(config).await {
+                Ok(a) => a,
+                Err(e) => return fail(&e),
+            };
+            if let Some(pw) = app.generated_admin_password() {
+                // Printed once to the terminal, never to the log.
+                println!(
+                    "Created the initial administrator.\n  user name: admin\n  password:  {}\nStore it now: it is not shown again. (Set PORTCULLIS_ADMIN_PASSWORD to choose it.)",
+                    pw.expose()
+                );
+            }
+            println!("Portcullis listening on http://{}", app.local_addr());
+            match app.run_until(crate::startup::shutdown_signal()).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(&e),
+            }
+        }
+    }
+}

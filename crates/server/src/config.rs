@@ -1,0 +1,236 @@
+//! Configuration, layered: built-in defaults → `portcullis.toml` (or the file named by
+//! `--config` / `PORTCULLIS_CONFIG`) → `PORTCULLIS_*` environment variables → flags.
+//! Unknown keys are refused, with the source that carried them, so a typo never
+//! silently falls back to a default.
+
+use figment::providers::{Format, Serialized, Toml};
+use figment::value::{Dict, Map};
+use figment::{Figment, Metadata, Profile, Provider};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The default configuration file, read when present in the working directory.
+pub const DEFAULT_FILE: &str = "portcullis.toml";
+
+const ENV_PREFIX: &str = "PORTCULLIS_";
+
+/// `PORTCULLIS_*` variables as a configuration layer (the prefix stripped, lowercased).
+struct EnvVars(Vec<(String, String)>);
+
+impl Provider for EnvVars {
+    fn metadata(&self) -> Metadata {
+        Metadata::named("environment")
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        let mut dict = Dict::new();
+        for (k, v) in &self.0 {
+            let key = k[ENV_PREFIX.len()..].to_ascii_lowercase();
+            let value = env_value(&key, v);
+            dict.insert(key, value);
+        }
+        Ok(Profile::Default.collect(dict))
+    }
+}
+
+/// Everything the server can be told.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address and port to listen on (`PORTCULLIS_LISTEN`, `--listen`).
+    pub listen: String,
+    /// `sqlite://path` (default `sqlite://portcullis.db`) or `postgres://…`
+    /// (`PORTCULLIS_DATABASE_URL`, `--database-url`).
+    pub database_url: String,
+    /// The externally visible base URL, used as the token issuer
+    /// (`PORTCULLIS_PUBLIC_URL`, `--public-url`). Default `http://<listen>`.
+    pub public_url: Option<String>,
+    /// Password for the initial `admin` user, used only when the database has no user
+    /// (`PORTCULLIS_ADMIN_PASSWORD`). When absent one is generated and printed once.
+    pub admin_password: Option<String>,
+    /// The master key, 32 bytes as base64 or hex (`PORTCULLIS_MASTER_KEY`). Required
+    /// for PostgreSQL; with SQLite a key file beside the database is used otherwise.
+    pub master_key: Option<String>,
+    /// Previous master keys, still accepted for opening sealed values during rotation.
+    pub previous_master_keys: Vec<String>,
+    /// Where the SQLite key file lives (default: the database path with `.key`).
+    pub master_key_file: Option<PathBuf>,
+    /// Log filter, e.g. `info` or `portcullis=debug` (`RUST_LOG` overrides).
+    pub log_level: String,
+    /// `text` or `json`.
+    pub log_format: LogFormat,
+    /// How many Argon2id hashes may run at once (default: the number of CPUs).
+    pub password_hash_concurrency: Option<usize>,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".to_owned(),
+            database_url: "sqlite://portcullis.db".to_owned(),
+            public_url: None,
+            admin_password: None,
+            master_key: None,
+            previous_master_keys: Vec::new(),
+            master_key_file: None,
+            log_level: "info".to_owned(),
+            log_format: LogFormat::Text,
+            password_hash_concurrency: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = |o: &Option<String>| o.as_ref().map(|_| "***");
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("public_url", &self.public_url)
+            .field("admin_password", &hidden(&self.admin_password))
+            .field("master_key", &hidden(&self.master_key))
+            .field("previous_master_keys", &self.previous_master_keys.len())
+            .field("master_key_file", &self.master_key_file)
+            .field("log_level", &self.log_level)
+            .field("log_format", &self.log_format)
+            .field("password_hash_concurrency", &self.password_hash_concurrency)
+            .finish()
+    }
+}
+
+/// A database URL with any password replaced by `***`, for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Values given as command-line flags (highest precedence).
+#[derive(Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+}
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration file {0} does not exist")]
+    MissingFile(PathBuf),
+    #[error("invalid configuration: {0}\nhint: see README.md#configuration for every key; environment variables are PORTCULLIS_<KEY>")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Loads the layers. `file` is the explicitly named file, if any; otherwise
+    /// `portcullis.toml` is read when it exists. `env` is the environment to read
+    /// (`std::env::vars()` in the binary; tests pass their own).
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+        overrides: Overrides,
+    ) -> Result<Self, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) if !path.exists() => return Err(ConfigError::MissingFile(path.to_owned())),
+            Some(path) => fig = fig.merge(Toml::file_exact(path)),
+            None if Path::new(DEFAULT_FILE).exists() => fig = fig.merge(Toml::file_exact(DEFAULT_FILE)),
+            None => {}
+        }
+        let vars: Vec<(String, String)> =
+            env.into_iter().filter(|(k, _)| k.starts_with(ENV_PREFIX) && k != "PORTCULLIS_CONFIG").collect();
+        fig = fig.merge(EnvVars(vars));
+        fig = fig.merge(Serialized::defaults(overrides));
+        let config: Config = fig.extract().map_err(|e| {
+            let msgs: Vec<String> = e.into_iter().map(describe).collect();
+            ConfigError::Invalid(msgs.join("; "))
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.listen.parse::<SocketAddr>().map_err(|_| {
+            ConfigError::Invalid(format!("listen = '{}' is not an address:port such as 127.0.0.1:8080", self.listen))
+        })?;
+        if !(self.database_url.starts_with("sqlite:")
+            || self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::Invalid(format!(
+                "database_url = '{}' is neither sqlite://… nor postgres://…",
+                redact_url(&self.database_url)
+            )));
+        }
+        if let Some(url) = &self.public_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(ConfigError::Invalid(format!("public_url = '{url}' must start with http:// or https://")));
+            }
+        }
+        if self.password_hash_concurrency == Some(0) {
+            return Err(ConfigError::Invalid("password_hash_concurrency must be at least 1".to_owned()));
+        }
+        Ok(())
+    }
+
+    /// The issuer: `public_url` without a trailing slash, or `http://<listen>`.
+    pub fn issuer(&self) -> String {
+        match &self.public_url {
+            Some(u) => u.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.listen),
+        }
+    }
+}
+
+/// Keys whose environment values are TOML values (numbers, lists) rather than strings.
+const NON_STRING_KEYS: &[&str] = &["password_hash_concurrency", "previous_master_keys"];
+
+/// An environment value: a string, except for [`NON_STRING_KEYS`], which are parsed as
+/// TOML values, so `PORTCULLIS_PASSWORD_HASH_CONCURRENCY=4` is a number and a numeric
+/// password stays a string.
+fn env_value(key: &str, v: &str) -> figment::value::Value {
+    use std::str::FromStr;
+    if NON_STRING_KEYS.contains(&key) {
+        let Ok(val) = figment::value::Value::from_str(v);
+        return val;
+    }
+    figment::value::Value::from(v.to_owned())
+}
+
+fn describe(e: figment::Error) -> String {
+    let source = e.metadata.as_ref().map(|m| m.name.to_string());
+    let mut key = e.path.join(".");
+    if let figment::error::Kind::UnknownField(field, _) = &e.kind {
+        key = field.clone();
+    }
+    let kind = e.kind.to_string();
+    match source {
+        Some(s) if s == "environment" && !key.is_empty() => {
+            format!("{kind} (variable {ENV_PREFIX}{})", key.to_ascii_uppercase())
+        }
+        Some(s) if !key.is_empty() => format!("{kind} (key '{key}' in {s})"),
+        Some(s) => format!("{kind} (from {s})"),
+        None => kind,
+    }
+}

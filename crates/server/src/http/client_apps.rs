@@ -1,0 +1,274 @@
+//! HDP's Client Application Registration API (`/api/mgmt/oauth/client/…`,
+//! `spec/hdp-reference.md` §1.1–§1.8, SPEC §4.2). Handlers parse, make one call into
+//! `portcullis_core::mgmt`, and shape the answer as HDP does.
+
+use super::error::{ApiError, ErrorEnvelope};
+use super::extract::{Caller, HdpJson, IdPath};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use portcullis_core::client_app::ClientApp;
+use portcullis_core::mgmt::{allowed_apps, client_apps};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// `redirectUrls` as HDP accepts it: a list, or one string of comma-separated URLs.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum UrlList {
+    List(Vec<String>),
+    CommaSeparated(String),
+}
+
+impl UrlList {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            UrlList::List(v) => v,
+            UrlList::CommaSeparated(s) => s.split(',').map(|p| p.trim().to_owned()).collect(),
+        }
+    }
+}
+
+/// Body of `POST /api/mgmt/oauth/client/applications`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RegisterRequest {
+    /// At most 128 characters.
+    pub name: String,
+    /// At most 256 characters.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// One or more redirect URLs (exactly matched at authorization).
+    #[schema(value_type = Vec<String>)]
+    pub redirect_urls: UrlList,
+    /// Extension: a public client has no secret and must use PKCE. Default false.
+    #[serde(default)]
+    pub public: Option<bool>,
+    /// Extension: allowed grants. Default `authorization_code`, `password`,
+    /// `refresh_token` (`authorization_code`, `refresh_token` for public clients).
+    #[serde(default)]
+    pub grant_types: Option<Vec<String>>,
+    /// Extension: allowed scopes. Default `api.access.odata`.
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
+}
+
+/// Body of `PUT /api/mgmt/oauth/client/applications/{id}`: the registration fields;
+/// `id`, `clientId` and `clientSecret` may be echoed back from a GET and are ignored.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UpdateRequest {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[schema(value_type = Vec<String>)]
+    pub redirect_urls: UrlList,
+    /// May be repeated, not changed.
+    #[serde(default)]
+    pub public: Option<bool>,
+    #[serde(default)]
+    pub grant_types: Option<Vec<String>>,
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
+    /// Ignored (read-only).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub id: Option<serde_json::Value>,
+    /// Ignored (read-only).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub client_id: Option<serde_json::Value>,
+    /// Ignored: secrets change only through `/reset`.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub client_secret: Option<serde_json::Value>,
+}
+
+/// An application in a listing (HDP's list shape: no client id or secret).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AppSummary {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub redirect_urls: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AppList {
+    pub applications: Vec<AppSummary>,
+}
+
+/// A registered application. `clientSecret` appears on register and reset only.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AppDetail {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub redirect_urls: Vec<String>,
+    pub client_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    pub public: bool,
+    pub grant_types: Vec<String>,
+    pub scopes: Vec<String>,
+}
+
+impl AppDetail {
+    fn new(app: ClientApp, secret: Option<String>) -> Self {
+        Self {
+            id: app.id,
+            name: app.name,
+            description: app.description,
+            redirect_urls: app.redirect_urls,
+            client_id: app.client_id,
+            client_secret: secret,
+            public: app.public,
+            grant_types: app.grant_types.iter().map(|g| g.as_str().to_owned()).collect(),
+            scopes: app.scopes,
+        }
+    }
+}
+
+/// An application the caller has granted access to.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AllowedApp {
+    pub id: i64,
+    pub name: String,
+    pub scopes: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AllowedAppList {
+    pub applications: Vec<AllowedApp>,
+}
+
+/// Responses carrying a secret must never be cached (RFC 6749 §5.1 spirit).
+fn no_store(res: impl IntoResponse) -> Response {
+    let mut res = res.into_response();
+    res.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    res
+}
+
+/// Lists the applications the caller registered (Administrators: their tenant's).
+#[utoipa::path(get, path = "/api/mgmt/oauth/client/applications", tag = "client applications",
+    security(("basic" = [])),
+    responses((status = 200, body = AppList), (status = 401, body = ErrorEnvelope)))]
+pub async fn list(State(s): State<AppState>, Caller(c): Caller) -> Result<Json<AppList>, ApiError> {
+    let apps = client_apps::list(&s.ctx, &c).await?;
+    let applications = apps
+        .into_iter()
+        .map(|a| AppSummary { id: a.id, name: a.name, description: a.description, redirect_urls: a.redirect_urls })
+        .collect();
+    Ok(Json(AppList { applications }))
+}
+
+/// Registers an application; the answer carries `clientId` and, once, `clientSecret`.
+#[utoipa::path(post, path = "/api/mgmt/oauth/client/applications", tag = "client applications",
+    security(("basic" = [])), request_body = RegisterRequest,
+    responses((status = 201, body = AppDetail), (status = 400, body = ErrorEnvelope),
+        (status = 401, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope), (status = 415, body = ErrorEnvelope)))]
+pub async fn register(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    HdpJson(req): HdpJson<RegisterRequest>,
+) -> Result<Response, ApiError> {
+    let reg = client_apps::Registration {
+        name: req.name,
+        description: req.description,
+        redirect_urls: req.redirect_urls.into_vec(),
+        public: req.public,
+        grant_types: req.grant_types,
+        scopes: req.scopes,
+    };
+    let out = client_apps::register(&s.ctx, &c, reg).await?;
+    let secret = out.secret.map(|s| s.expose().to_owned());
+    Ok(no_store((StatusCode::CREATED, Json(AppDetail::new(out.app, secret)))))
+}
+
+/// One application (without its secret, which is stored only as a verifier).
+#[utoipa::path(get, path = "/api/mgmt/oauth/client/applications/{id}", tag = "client applications",
+    security(("basic" = [])), params(("id" = i64, Path, description = "Application id")),
+    responses((status = 200, body = AppDetail), (status = 404, body = ErrorEnvelope)))]
+pub async fn get(State(s): State<AppState>, Caller(c): Caller, IdPath(id): IdPath) -> Result<Json<AppDetail>, ApiError> {
+    let app = client_apps::get(&s.ctx, &c, id).await?;
+    Ok(Json(AppDetail::new(app, None)))
+}
+
+/// Replaces name, description and redirect URLs (and grant types / scopes when given).
+#[utoipa::path(put, path = "/api/mgmt/oauth/client/applications/{id}", tag = "client applications",
+    security(("basic" = [])), params(("id" = i64, Path, description = "Application id")), request_body = UpdateRequest,
+    responses((status = 200, body = AppDetail), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+pub async fn update(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    IdPath(id): IdPath,
+    HdpJson(req): HdpJson<UpdateRequest>,
+) -> Result<Json<AppDetail>, ApiError> {
+    let upd = client_apps::Update {
+        name: req.name,
+        description: req.description,
+        redirect_urls: req.redirect_urls.into_vec(),
+        public: req.public,
+        grant_types: req.grant_types,
+        scopes: req.scopes,
+    };
+    let app = client_apps::update(&s.ctx, &c, id, upd).await?;
+    Ok(Json(AppDetail::new(app, None)))
+}
+
+/// Deletes the application and revokes everything issued to it.
+#[utoipa::path(delete, path = "/api/mgmt/oauth/client/applications/{id}", tag = "client applications",
+    security(("basic" = [])), params(("id" = i64, Path, description = "Application id")),
+    responses((status = 204, description = "Deleted"), (status = 404, body = ErrorEnvelope)))]
+pub async fn delete(State(s): State<AppState>, Caller(c): Caller, IdPath(id): IdPath) -> Result<StatusCode, ApiError> {
+    client_apps::delete(&s.ctx, &c, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Issues a new client secret (shown once) and revokes all access granted to the application.
+#[utoipa::path(put, path = "/api/mgmt/oauth/client/applications/{id}/reset", tag = "client applications",
+    security(("basic" = [])), params(("id" = i64, Path, description = "Application id")),
+    responses((status = 200, body = AppDetail), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+pub async fn reset(State(s): State<AppState>, Caller(c): Caller, IdPath(id): IdPath) -> Result<Response, ApiError> {
+    let out = client_apps::reset_secret(&s.ctx, &c, id).await?;
+    let secret = out.secret.map(|s| s.expose().to_owned());
+    Ok(no_store(Json(AppDetail::new(out.app, secret))))
+}
+
+/// The applications the caller has granted access to.
+#[utoipa::path(get, path = "/api/mgmt/oauth/client/allowedapplications", tag = "client applications",
+    security(("basic" = [])), responses((status = 200, body = AllowedAppList), (status = 401, body = ErrorEnvelope)))]
+pub async fn allowed(State(s): State<AppState>, Caller(c): Caller) -> Result<Json<AllowedAppList>, ApiError> {
+    let consents = allowed_apps::list(&s.ctx, &c).await?;
+    let applications =
+        consents.into_iter().map(|c| AllowedApp { id: c.client_app_id, name: c.app_name, scopes: c.scopes }).collect();
+    Ok(Json(AllowedAppList { applications }))
+}
+
+/// Withdraws the caller's grant to application `{id}`, revoking that user's tokens for it.
+#[utoipa::path(delete, path = "/api/mgmt/oauth/client/allowedapplications/{id}", tag = "client applications",
+    security(("basic" = [])), params(("id" = i64, Path, description = "Application id")),
+    responses((status = 204, description = "Revoked"), (status = 404, body = ErrorEnvelope)))]
+pub async fn revoke_allowed(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    IdPath(id): IdPath,
+) -> Result<StatusCode, ApiError> {
+    allowed_apps::revoke(&s.ctx, &c, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, register))
+        .routes(routes!(get, update, delete))
+        .routes(routes!(reset))
+        .routes(routes!(allowed))
+        .routes(routes!(revoke_allowed))
+}

@@ -1,0 +1,63 @@
+//! The HTTP surface: one module per surface, each exposing `router()`, assembled here
+//! with the cross-cutting layers (body limit, security headers, tracing, panics).
+
+pub mod client_apps;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod openapi;
+
+use crate::state::AppState;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderValue};
+use axum::response::IntoResponse;
+use axum::Router;
+use portcullis_core::error::Code;
+use std::time::Duration;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+/// Every documented route, and the OpenAPI document generated from them.
+pub fn api() -> (Router<AppState>, OpenApi) {
+    OpenApiRouter::with_openapi(openapi::base())
+        .merge(health::router())
+        .merge(client_apps::router())
+        .merge(openapi::router())
+        .split_for_parts()
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    tracing::error!("a request handler panicked");
+    error::ApiError(portcullis_core::error::ApiFailure::internal(Code::INTERNAL)).into_response()
+}
+
+/// The complete application router.
+pub fn router(state: AppState) -> Router {
+    let (routes, doc) = api();
+    let doc = std::sync::Arc::new(doc);
+    routes
+        .layer(axum::Extension(doc))
+        .fallback(error::no_such_path)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(DefaultBodyLimit::max(extract::MAX_BODY))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                // Method and path only: never headers (Authorization) or query strings (codes).
+                tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+            }),
+        )
+        .with_state(state)
+}

@@ -1,0 +1,191 @@
+//! Startup: open the store, load the master key, prepare the database, bind the
+//! listener. `Application::build` does everything `main` does, so tests start the real
+//! server the same way (on port 0).
+
+use crate::config::{redact_url, Config};
+use crate::state::AppState;
+use portcullis_core::auth::CredentialCache;
+use portcullis_core::bootstrap::{self, BootstrapError};
+use portcullis_core::clock::{Clock, SystemClock};
+use portcullis_core::context::Context;
+use portcullis_core::crypto::{Keyring, MasterKey, PasswordHasher, Secret};
+use portcullis_core::store::{Store, StoreError};
+use portcullis_store_postgres::PgStore;
+use portcullis_store_sqlite::SqliteStore;
+use std::future::Future;
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot open the database {url}: {source}")]
+    Database { url: String, source: StoreError },
+    #[error("the master key is invalid: {0}")]
+    MasterKey(String),
+    #[error("PostgreSQL needs a master key: set PORTCULLIS_MASTER_KEY (32 bytes as base64; e.g. `openssl rand -base64 32`), the same on every node")]
+    MasterKeyRequired,
+    #[error("master key file {path}: {source}")]
+    KeyFile { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Bootstrap(#[from] BootstrapError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: String, source: std::io::Error },
+}
+
+/// Opens the store named by `url`, running migrations.
+pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, StartupError> {
+    let wrap = |source| StartupError::Database { url: redact_url(url), source };
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::connect(url).await.map_err(wrap)?))
+    } else {
+        Ok(Arc::new(PgStore::connect(url).await.map_err(wrap)?))
+    }
+}
+
+/// The SQLite database file a URL points at, if it is a file.
+fn sqlite_path(url: &str) -> Option<PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && !path.starts_with(":memory:")).then(|| PathBuf::from(path))
+}
+
+/// Reads the key file, or creates it with mode 0600 holding a new random key.
+fn key_file(path: &Path) -> Result<MasterKey, StartupError> {
+    let io = |source| StartupError::KeyFile { path: path.to_owned(), source };
+    match std::fs::read_to_string(path) {
+        Ok(text) => MasterKey::parse(&text).map_err(|e| StartupError::MasterKey(format!("{}: {e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = MasterKey::generate();
+            let mut opts = std::fs::OpenOptions::new();
+            opts.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+            match opts.open(path) {
+                Ok(mut f) => {
+                    writeln!(f, "{}", key.to_base64()).map_err(io)?;
+                    f.sync_all().map_err(io)?;
+                    tracing::info!(path = %path.display(), key_id = key.id(), "created a new master key file");
+                    Ok(key)
+                }
+                // Another process created it first: use theirs.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => key_file(path),
+                Err(e) => Err(io(e)),
+            }
+        }
+        Err(e) => Err(io(e)),
+    }
+}
+
+/// The master keyring from configuration (or the SQLite key file).
+pub fn keyring(config: &Config) -> Result<Keyring, StartupError> {
+    let primary = match (&config.master_key, sqlite_path(&config.database_url)) {
+        (Some(k), _) => MasterKey::parse(k).map_err(|e| StartupError::MasterKey(e.to_string()))?,
+        (None, Some(db)) => {
+            let path = config.master_key_file.clone().unwrap_or_else(|| db.with_extension("key"));
+            key_file(&path)?
+        }
+        (None, None) if config.database_url.starts_with("sqlite:") => MasterKey::generate(),
+        (None, None) => return Err(StartupError::MasterKeyRequired),
+    };
+    let previous = config
+        .previous_master_keys
+        .iter()
+        .map(|k| MasterKey::parse(k).map_err(|e| StartupError::MasterKey(format!("previous_master_keys: {e}"))))
+        .collect::<Result<_, _>>()?;
+    Ok(Keyring::new(primary, previous))
+}
+
+/// A built server, bound and ready to run.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    addr: SocketAddr,
+    state: AppState,
+    generated_admin_password: Option<Secret>,
+}
+
+impl Application {
+    /// Opens and prepares the database and binds the listener.
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// [`Application::build`] with an injected clock (tests pin time with it).
+    pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
+        let keyring = keyring(&config)?;
+        let store = open_store(&config.database_url).await?;
+        let concurrency = config
+            .password_hash_concurrency
+            .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+        let hasher = PasswordHasher::new(concurrency);
+        let (keys, generated_admin_password) =
+            bootstrap::prepare(store.clone(), &keyring, &hasher, clock.as_ref(), config.admin_password.as_deref()).await?;
+        let ctx = Context { store, clock, keys, keyring, hasher };
+        let listener = TcpListener::bind(&config.listen)
+            .await
+            .map_err(|source| StartupError::Bind { addr: config.listen.clone(), source })?;
+        let addr = listener.local_addr().map_err(|source| StartupError::Bind { addr: config.listen.clone(), source })?;
+        let mut issuer = config.issuer();
+        if config.public_url.is_none() {
+            issuer = format!("http://{addr}");
+        }
+        let state = AppState { ctx, credentials: Arc::new(CredentialCache::default()), issuer: issuer.into() };
+        Ok(Self { listener, addr, state, generated_admin_password })
+    }
+
+    /// The bound port (useful with port 0).
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The initial administrator's password when this start generated it.
+    pub fn generated_admin_password(&self) -> Option<&Secret> {
+        self.generated_admin_password.as_ref()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let router = crate::http::router(self.state);
+        tracing::info!(addr = %self.addr, "listening");
+        axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}

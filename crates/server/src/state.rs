@@ -1,0 +1,13 @@
+//! The state every handler shares.
+
+use portcullis_core::auth::CredentialCache;
+use portcullis_core::context::Context;
+use std::sync::Arc;
+
+/// Shared by all handlers (cheap to clone).
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub ctx: Context,
+    pub credentials: Arc<CredentialCache>,
+    pub issuer: Arc<str>,
+}
