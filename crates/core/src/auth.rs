@@ -53,19 +53,30 @@ pub struct CredentialCache {
 
 impl CredentialCache {
     fn get(&self, key: &[u8; 32], user: &User, now: UnixTime) -> bool {
-        let Ok(map) = self.entries.lock() else { return false };
-        map.get(key).is_some_and(|c| c.expires > now && c.auth_version == user.auth_version)
+        let Ok(map) = self.entries.lock() else {
+            return false;
+        };
+        map.get(key)
+            .is_some_and(|c| c.expires > now && c.auth_version == user.auth_version)
     }
 
     fn put(&self, key: [u8; 32], user: &User, now: UnixTime) {
-        let Ok(mut map) = self.entries.lock() else { return };
+        let Ok(mut map) = self.entries.lock() else {
+            return;
+        };
         if map.len() >= CACHE_MAX {
             map.retain(|_, c| c.expires > now);
             if map.len() >= CACHE_MAX {
                 map.clear();
             }
         }
-        map.insert(key, Cached { auth_version: user.auth_version, expires: now + CACHE_TTL });
+        map.insert(
+            key,
+            Cached {
+                auth_version: user.auth_version,
+                expires: now + CACHE_TTL,
+            },
+        );
     }
 
     fn forget(&self, key: &[u8; 32]) {
@@ -86,7 +97,10 @@ impl CredentialCache {
 pub(crate) fn store_failure(e: StoreError) -> ApiFailure {
     tracing::error!(error = %e, "store failure");
     match e {
-        StoreError::Unavailable(_) => ApiFailure::new(Code::UNAVAILABLE, "The database is unavailable. Please try again shortly."),
+        StoreError::Unavailable(_) => ApiFailure::new(
+            Code::UNAVAILABLE,
+            "The database is unavailable. Please try again shortly.",
+        ),
         _ => ApiFailure::internal(Code::INTERNAL),
     }
 }
@@ -110,7 +124,11 @@ fn invalid() -> ApiFailure {
 /// Finds the account a login name designates: the only user with that name, or
 /// `name@tenant` when the name exists in several tenants.
 async fn resolve(ctx: &Context, login: &str) -> Result<Option<User>, ApiFailure> {
-    let mut users = ctx.store.users_by_login(login).await.map_err(store_failure)?;
+    let mut users = ctx
+        .store
+        .users_by_login(login)
+        .await
+        .map_err(store_failure)?;
     match users.len() {
         1 => return Ok(users.pop()),
         0 => {}
@@ -121,9 +139,21 @@ async fn resolve(ctx: &Context, login: &str) -> Result<Option<User>, ApiFailure>
             ))
         }
     }
-    let Some((name, tenant)) = login.rsplit_once('@') else { return Ok(None) };
-    for user in ctx.store.users_by_login(name).await.map_err(store_failure)? {
-        if let Some(t) = ctx.store.tenant(user.tenant_id).await.map_err(store_failure)? {
+    let Some((name, tenant)) = login.rsplit_once('@') else {
+        return Ok(None);
+    };
+    for user in ctx
+        .store
+        .users_by_login(name)
+        .await
+        .map_err(store_failure)?
+    {
+        if let Some(t) = ctx
+            .store
+            .tenant(user.tenant_id)
+            .await
+            .map_err(store_failure)?
+        {
             if t.name == tenant {
                 return Ok(Some(user));
             }
@@ -144,40 +174,70 @@ pub async fn authenticate_password(
     if let Some(lock) = user.as_ref().and_then(|u| u.lock_at(now)) {
         return Err(locked(lock, now));
     }
-    let key = user.as_ref().map(|u| ctx.keys.cache_key(&[&u.id.to_be_bytes(), password.as_bytes()]));
+    let key = user.as_ref().map(|u| {
+        ctx.keys
+            .cache_key(&[&u.id.to_be_bytes(), password.as_bytes()])
+    });
     let cached = match (&user, &key) {
         (Some(u), Some(k)) => cache.get(k, u, now),
         _ => false,
     };
     let ok = cached
-        || ctx.hasher.verify(password, user.as_ref().map(|u| u.password_hash.as_str())).await.map_err(|e| {
-            tracing::error!(error = %e, "password verification failed");
-            ApiFailure::internal(Code::INTERNAL)
-        })?;
-    let Some(user) = user else { return Err(invalid()) };
+        || ctx
+            .hasher
+            .verify(password, user.as_ref().map(|u| u.password_hash.as_str()))
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "password verification failed");
+                ApiFailure::internal(Code::INTERNAL)
+            })?;
+    let Some(user) = user else {
+        return Err(invalid());
+    };
     if !ok {
         if let Some(k) = &key {
             cache.forget(k);
         }
-        let policy = crate::limits::lockout_policy(ctx.store.as_ref()).await.map_err(store_failure)?;
-        let lock = ctx.store.record_login_failure(user.id, now, policy).await.map_err(store_failure)?;
+        let policy = crate::limits::lockout_policy(ctx.store.as_ref())
+            .await
+            .map_err(store_failure)?;
+        let lock = ctx
+            .store
+            .record_login_failure(user.id, now, policy)
+            .await
+            .map_err(store_failure)?;
         return Err(match lock {
             Some(lock) => locked(lock, now),
             None => invalid(),
         });
     }
-    let tenant_active = ctx.store.tenant(user.tenant_id).await.map_err(store_failure)?.is_some_and(|t| t.active);
+    let tenant_active = ctx
+        .store
+        .tenant(user.tenant_id)
+        .await
+        .map_err(store_failure)?
+        .is_some_and(|t| t.active);
     if !user.active || !tenant_active {
-        return Err(ApiFailure::new(Code::ACCOUNT_INACTIVE, "The account is inactive. Ask an administrator to activate it."));
+        return Err(ApiFailure::new(
+            Code::ACCOUNT_INACTIVE,
+            "The account is inactive. Ask an administrator to activate it.",
+        ));
     }
     if user.failed_logins > 0 {
-        ctx.store.clear_login_failures(user.id).await.map_err(store_failure)?;
+        ctx.store
+            .clear_login_failures(user.id)
+            .await
+            .map_err(store_failure)?;
     }
     if let Some(k) = key {
         if !cached {
             cache.put(k, &user, now);
         }
     }
-    let permissions = ctx.store.effective_permissions(user.id).await.map_err(store_failure)?;
+    let permissions = ctx
+        .store
+        .effective_permissions(user.id)
+        .await
+        .map_err(store_failure)?;
     Ok(Principal { user, permissions })
 }

@@ -5,8 +5,8 @@
 use crate::clock::Clock;
 use crate::crypto::{Keyring, PasswordHasher, Secret, VerifierKeys};
 use crate::identity::{
-    NewUser, Tenant, PERMISSIONS, ROLE_ADMINISTRATOR, ROLE_TENANT_ADMINISTRATOR, ROLE_USER, SYSTEM_TENANT_ID,
-    TENANT_ADMIN_ROLE_PERMISSIONS, USER_ROLE_PERMISSIONS,
+    NewUser, Tenant, PERMISSIONS, ROLE_ADMINISTRATOR, ROLE_TENANT_ADMINISTRATOR, ROLE_USER,
+    SYSTEM_TENANT_ID, TENANT_ADMIN_ROLE_PERMISSIONS, USER_ROLE_PERMISSIONS,
 };
 use crate::store::{Seed, SeedRole, Store, StoreError};
 use std::sync::Arc;
@@ -66,16 +66,26 @@ pub fn seed() -> Seed {
 }
 
 /// Loads the verifier pepper, creating it (sealed under the master key) on first start.
-pub async fn verifier_keys(store: &dyn Store, keyring: &Keyring, clock: &dyn Clock) -> Result<VerifierKeys, BootstrapError> {
+pub async fn verifier_keys(
+    store: &dyn Store,
+    keyring: &Keyring,
+    clock: &dyn Clock,
+) -> Result<VerifierKeys, BootstrapError> {
     let sealed = match store.server_secret(PEPPER).await? {
         Some(s) => s,
         None => {
             let fresh = Secret::generate();
-            let sealed = keyring.seal(fresh.expose().as_bytes(), PEPPER).map_err(BootstrapError::Pepper)?;
-            store.init_server_secret(PEPPER, &sealed, clock.now()).await?
+            let sealed = keyring
+                .seal(fresh.expose().as_bytes(), PEPPER)
+                .map_err(BootstrapError::Pepper)?;
+            store
+                .init_server_secret(PEPPER, &sealed, clock.now())
+                .await?
         }
     };
-    let pepper = keyring.open(&sealed, PEPPER).map_err(BootstrapError::Pepper)?;
+    let pepper = keyring
+        .open(&sealed, PEPPER)
+        .map_err(BootstrapError::Pepper)?;
     Ok(VerifierKeys::from_pepper(&pepper))
 }
 
@@ -94,7 +104,10 @@ pub async fn initial_admin(
         Some(p) => (Secret::new(p), false),
         None => (Secret::generate(), true),
     };
-    let hash = hasher.hash(password.expose()).await.map_err(|e| BootstrapError::Hash(e.to_string()))?;
+    let hash = hasher
+        .hash(password.expose())
+        .await
+        .map_err(|e| BootstrapError::Hash(e.to_string()))?;
     let user = NewUser {
         tenant_id: SYSTEM_TENANT_ID,
         login: INITIAL_ADMIN.to_owned(),

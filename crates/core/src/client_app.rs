@@ -42,7 +42,11 @@ impl GrantType {
         if public {
             vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
         } else {
-            vec![GrantType::AuthorizationCode, GrantType::Password, GrantType::RefreshToken]
+            vec![
+                GrantType::AuthorizationCode,
+                GrantType::Password,
+                GrantType::RefreshToken,
+            ]
         }
     }
 }
@@ -71,7 +75,10 @@ impl AppName {
             ));
         }
         if s.chars().any(char::is_control) {
-            return Err(ApiFailure::invalid_field("name", "must not contain control characters"));
+            return Err(ApiFailure::invalid_field(
+                "name",
+                "must not contain control characters",
+            ));
         }
         Ok(Self(s.to_owned()))
     }
@@ -128,7 +135,10 @@ impl RedirectUrl {
         if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(ApiFailure::invalid_field(
                 field,
-                format!("'{}' contains whitespace or control characters", s.escape_default()),
+                format!(
+                    "'{}' contains whitespace or control characters",
+                    s.escape_default()
+                ),
             ));
         }
         if s.contains('#') {
@@ -143,16 +153,25 @@ impl RedirectUrl {
     /// Parses the whole list: at least one entry, at most 32, no duplicates.
     pub fn parse_list(list: &[String]) -> Result<Vec<RedirectUrl>, ApiFailure> {
         if list.is_empty() {
-            return Err(ApiFailure::invalid_field("redirectUrls", "at least one redirect URL is required"));
+            return Err(ApiFailure::invalid_field(
+                "redirectUrls",
+                "at least one redirect URL is required",
+            ));
         }
         if list.len() > 32 {
-            return Err(ApiFailure::invalid_field("redirectUrls", "at most 32 redirect URLs are allowed"));
+            return Err(ApiFailure::invalid_field(
+                "redirectUrls",
+                "at most 32 redirect URLs are allowed",
+            ));
         }
         let mut out: Vec<RedirectUrl> = Vec::with_capacity(list.len());
         for s in list {
             let url = RedirectUrl::parse(s)?;
             if out.contains(&url) {
-                return Err(ApiFailure::invalid_field("redirectUrls", format!("'{s}' is listed twice")));
+                return Err(ApiFailure::invalid_field(
+                    "redirectUrls",
+                    format!("'{s}' is listed twice"),
+                ));
             }
             out.push(url);
         }
@@ -219,10 +238,18 @@ pub struct ClientAppChanges {
 }
 
 /// Parses requested grant types against the client kind.
-pub fn parse_grant_types(list: Option<&[String]>, public: bool) -> Result<Vec<GrantType>, ApiFailure> {
-    let Some(list) = list else { return Ok(GrantType::defaults(public)) };
+pub fn parse_grant_types(
+    list: Option<&[String]>,
+    public: bool,
+) -> Result<Vec<GrantType>, ApiFailure> {
+    let Some(list) = list else {
+        return Ok(GrantType::defaults(public));
+    };
     if list.is_empty() {
-        return Err(ApiFailure::invalid_field("grantTypes", "at least one grant type is required"));
+        return Err(ApiFailure::invalid_field(
+            "grantTypes",
+            "at least one grant type is required",
+        ));
     }
     let mut out = Vec::new();
     for s in list {
@@ -250,15 +277,23 @@ pub fn parse_grant_types(list: Option<&[String]>, public: bool) -> Result<Vec<Gr
 
 /// Parses requested scopes to canonical names; none named means `api.access.odata`.
 pub fn parse_scopes(list: Option<&[String]>) -> Result<Vec<String>, ApiFailure> {
-    let Some(list) = list else { return Ok(vec![crate::scope::ODATA.to_owned()]) };
+    let Some(list) = list else {
+        return Ok(vec![crate::scope::ODATA.to_owned()]);
+    };
     if list.is_empty() {
-        return Err(ApiFailure::invalid_field("scopes", "at least one scope is required"));
+        return Err(ApiFailure::invalid_field(
+            "scopes",
+            "at least one scope is required",
+        ));
     }
     let mut out: Vec<String> = Vec::new();
     for s in list {
         let scope = Scope::parse(s).ok_or_else(|| {
             let known: Vec<&str> = crate::scope::KNOWN.iter().map(|(n, _)| *n).collect();
-            ApiFailure::invalid_field("scopes", format!("'{s}' is not a known scope; known: {}", known.join(", ")))
+            ApiFailure::invalid_field(
+                "scopes",
+                format!("'{s}' is not a known scope; known: {}", known.join(", ")),
+            )
         })?;
         if !out.iter().any(|o| o == scope.as_str()) {
             out.push(scope.as_str().to_owned());
@@ -275,7 +310,10 @@ mod tests {
     fn names_are_limited_to_128_characters_counted_as_characters() {
         assert!(AppName::parse(&"é".repeat(128)).is_ok());
         let err = AppName::parse(&"a".repeat(129)).err().map(|e| e.message);
-        assert_eq!(err.as_deref(), Some("Invalid value for 'name': is 129 characters long; at most 128 are allowed"));
+        assert_eq!(
+            err.as_deref(),
+            Some("Invalid value for 'name': is 129 characters long; at most 128 are allowed")
+        );
         assert!(AppName::parse("  ").is_err());
     }
 
@@ -283,12 +321,22 @@ mod tests {
     fn descriptions_are_limited_to_256_characters() {
         assert!(AppDescription::parse(Some(&"d".repeat(256))).is_ok());
         assert!(AppDescription::parse(Some(&"d".repeat(257))).is_err());
-        assert_eq!(AppDescription::parse(None).map(|d| d.into_inner()).ok().as_deref(), Some(""));
+        assert_eq!(
+            AppDescription::parse(None)
+                .map(|d| d.into_inner())
+                .ok()
+                .as_deref(),
+            Some("")
+        );
     }
 
     #[test]
     fn host_only_redirect_urls_from_hdp_samples_are_accepted() {
-        assert!(RedirectUrl::parse_list(&["bedford.progresstest.com".into(), "americas.progresstest.com".into()]).is_ok());
+        assert!(RedirectUrl::parse_list(&[
+            "bedford.progresstest.com".into(),
+            "americas.progresstest.com".into()
+        ])
+        .is_ok());
     }
 
     #[test]
@@ -304,14 +352,23 @@ mod tests {
     fn public_clients_may_not_use_password_or_client_credentials() {
         assert!(parse_grant_types(Some(&["password".into()]), true).is_err());
         assert!(parse_grant_types(Some(&["client_credentials".into()]), true).is_err());
-        assert_eq!(parse_grant_types(None, true).ok(), Some(GrantType::defaults(true)));
+        assert_eq!(
+            parse_grant_types(None, true).ok(),
+            Some(GrantType::defaults(true))
+        );
         assert!(parse_grant_types(Some(&["implicit".into()]), false).is_err());
     }
 
     #[test]
     fn scopes_default_to_odata_and_aliases_are_canonicalised() {
-        assert_eq!(parse_scopes(None).ok(), Some(vec!["api.access.odata".to_owned()]));
-        assert_eq!(parse_scopes(Some(&["odata".into(), "api.access.odata".into()])).ok(), Some(vec!["api.access.odata".to_owned()]));
+        assert_eq!(
+            parse_scopes(None).ok(),
+            Some(vec!["api.access.odata".to_owned()])
+        );
+        assert_eq!(
+            parse_scopes(Some(&["odata".into(), "api.access.odata".into()])).ok(),
+            Some(vec!["api.access.odata".to_owned()])
+        );
         assert!(parse_scopes(Some(&["email".into()])).is_err());
     }
 }

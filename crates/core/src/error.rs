@@ -112,11 +112,18 @@ pub struct ApiFailure {
 
 impl ApiFailure {
     pub fn new(code: Code, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), retry_after: None }
+        Self {
+            code,
+            message: message.into(),
+            retry_after: None,
+        }
     }
 
     pub fn invalid_field(field: &str, why: impl fmt::Display) -> Self {
-        Self::new(Code::INVALID_FIELD, format!("Invalid value for '{field}': {why}"))
+        Self::new(
+            Code::INVALID_FIELD,
+            format!("Invalid value for '{field}': {why}"),
+        )
     }
 
     pub fn forbidden(what: impl fmt::Display) -> Self {
@@ -165,7 +172,13 @@ mod tests {
     #[test]
     fn internal_failures_use_hdp_texts_and_never_a_cause() {
         let f = ApiFailure::internal(Code::CLIENT_APP_RESET_FAILED);
-        assert_eq!(f.message, "Problem resetting OAuth Client secret at this time. Please try again at another time.");
-        assert_eq!(ApiFailure::internal(Code::INTERNAL).message, "Internal error. Please try again at another time.");
+        assert_eq!(
+            f.message,
+            "Problem resetting OAuth Client secret at this time. Please try again at another time."
+        );
+        assert_eq!(
+            ApiFailure::internal(Code::INTERNAL).message,
+            "Internal error. Please try again at another time."
+        );
     }
 }

@@ -38,25 +38,73 @@ pub const PERMISSIONS: &[(i64, &str, &str)] = &[
     (2, "ViewDataSource", "May view data sources they own."),
     (3, "ModifyDataSource", "May modify data sources they own."),
     (4, "DeleteDataSource", "May delete data sources they own."),
-    (5, "UseDataSourceWithJDBC", "May query data sources through JDBC."),
-    (6, "UseDataSourceWithODBC", "May query data sources through ODBC."),
-    (7, "UseDataSourceWithOData", "May query data sources through OData."),
+    (
+        5,
+        "UseDataSourceWithJDBC",
+        "May query data sources through JDBC.",
+    ),
+    (
+        6,
+        "UseDataSourceWithODBC",
+        "May query data sources through ODBC.",
+    ),
+    (
+        7,
+        "UseDataSourceWithOData",
+        "May query data sources through OData.",
+    ),
     (8, "WebUI", "May use the Web UI."),
-    (9, "ChangePassword", "May change their own password in the Web UI."),
-    (10, "SQLEditorWebUI", "May use the SQL editor in the Web UI."),
+    (
+        9,
+        "ChangePassword",
+        "May change their own password in the Web UI.",
+    ),
+    (
+        10,
+        "SQLEditorWebUI",
+        "May use the SQL editor in the Web UI.",
+    ),
     (11, "MgmtAPI", "May use the Management API."),
-    (12, "Administrator", "Super-user: may do everything, in every tenant."),
-    (13, "CreateUsers", "May create users in the tenants they administer."),
-    (14, "ViewUsers", "May list and read users in the tenants they administer."),
-    (15, "ModifyUsers", "May modify and unlock users in the tenants they administer."),
-    (16, "DeleteUsers", "May delete users in the tenants they administer."),
+    (
+        12,
+        "Administrator",
+        "Super-user: may do everything, in every tenant.",
+    ),
+    (
+        13,
+        "CreateUsers",
+        "May create users in the tenants they administer.",
+    ),
+    (
+        14,
+        "ViewUsers",
+        "May list and read users in the tenants they administer.",
+    ),
+    (
+        15,
+        "ModifyUsers",
+        "May modify and unlock users in the tenants they administer.",
+    ),
+    (
+        16,
+        "DeleteUsers",
+        "May delete users in the tenants they administer.",
+    ),
     (17, "CreateRole", "May create roles."),
     (18, "ViewRole", "May list and read roles."),
     (19, "ModifyRole", "May modify roles."),
     (20, "DeleteRole", "May delete roles."),
-    (21, "OnBehalfOf", "May act on behalf of another user with ?user=."),
+    (
+        21,
+        "OnBehalfOf",
+        "May act on behalf of another user with ?user=.",
+    ),
     (25, "TenantAPI", "May create and manage tenants."),
-    (27, "Limits", "May read and change limits, including the lockout policy."),
+    (
+        27,
+        "Limits",
+        "May read and change limits, including the lockout policy.",
+    ),
     (28, "OAuth", "May manage OAuth application objects."),
     (29, "IPWhiteList", "May manage the IP whitelist."),
 ];
@@ -66,8 +114,9 @@ pub const USER_ROLE_PERMISSIONS: &[i64] = &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
 
 /// Permissions of the built-in Tenant Administrator role (3): the user permissions plus
 /// the tenant-administration permissions 13–21.
-pub const TENANT_ADMIN_ROLE_PERMISSIONS: &[i64] =
-    &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14, 15, 16, 17, 18, 19, 20, 21];
+pub const TENANT_ADMIN_ROLE_PERMISSIONS: &[i64] = &[
+    1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14, 15, 16, 17, 18, 19, 20, 21,
+];
 
 /// A tenant.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,6 +184,10 @@ pub struct LockoutPolicy {
 
 impl Default for LockoutPolicy {
     fn default() -> Self {
-        Self { interval: 900, limit: 3, period: 1800 }
+        Self {
+            interval: 900,
+            limit: 3,
+            period: 1800,
+        }
     }
 }

@@ -41,11 +41,23 @@ pub const PASSWORD_LOCKOUT_PERIOD: LimitDef = LimitDef {
 };
 
 /// Every limit this server knows.
-pub const ALL: &[LimitDef] = &[PASSWORD_LOCKOUT_INTERVAL, PASSWORD_LOCKOUT_LIMIT, PASSWORD_LOCKOUT_PERIOD];
+pub const ALL: &[LimitDef] = &[
+    PASSWORD_LOCKOUT_INTERVAL,
+    PASSWORD_LOCKOUT_LIMIT,
+    PASSWORD_LOCKOUT_PERIOD,
+];
 
 /// The value of `def` for a user of `tenant_id`, falling back to the default.
-pub async fn value(store: &dyn Store, def: LimitDef, tenant_id: i64, user_id: Option<i64>) -> StoreResult<i64> {
-    Ok(store.limit(def.id, tenant_id, user_id).await?.unwrap_or(def.default))
+pub async fn value(
+    store: &dyn Store,
+    def: LimitDef,
+    tenant_id: i64,
+    user_id: Option<i64>,
+) -> StoreResult<i64> {
+    Ok(store
+        .limit(def.id, tenant_id, user_id)
+        .await?
+        .unwrap_or(def.default))
 }
 
 /// The lockout policy in force (system level only, as in HDP).

@@ -10,8 +10,10 @@ pub const ODATA_ALIAS: &str = "odata";
 pub const MGMT: &str = "api.access.mgmt";
 
 /// Every scope this server can grant, with the words a consent page shows for it.
-pub const KNOWN: &[(&str, &str)] =
-    &[(ODATA, "Allow data access via OData"), (MGMT, "Allow use of the Management API")];
+pub const KNOWN: &[(&str, &str)] = &[
+    (ODATA, "Allow data access via OData"),
+    (MGMT, "Allow use of the Management API"),
+];
 
 /// A scope name known to this server, in canonical spelling.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -21,7 +23,10 @@ impl Scope {
     /// Parses a scope token, mapping HDP's `odata` alias to `api.access.odata`.
     pub fn parse(s: &str) -> Option<Scope> {
         let s = if s == ODATA_ALIAS { ODATA } else { s };
-        KNOWN.iter().find(|(name, _)| *name == s).map(|(name, _)| Scope(name))
+        KNOWN
+            .iter()
+            .find(|(name, _)| *name == s)
+            .map(|(name, _)| Scope(name))
     }
 
     pub fn as_str(&self) -> &'static str {
@@ -30,7 +35,11 @@ impl Scope {
 
     /// The consent-page wording for this scope.
     pub fn description(&self) -> &'static str {
-        KNOWN.iter().find(|(n, _)| *n == self.0).map(|(_, d)| *d).unwrap_or("")
+        KNOWN
+            .iter()
+            .find(|(n, _)| *n == self.0)
+            .map(|(_, d)| *d)
+            .unwrap_or("")
     }
 }
 

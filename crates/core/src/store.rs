@@ -78,12 +78,22 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn server_secret(&self, name: &str) -> StoreResult<Option<String>>;
     /// Stores `value` under `name` unless a value is already there; returns the value
     /// now stored, so nodes starting together agree on one.
-    async fn init_server_secret(&self, name: &str, value: &str, now: UnixTime) -> StoreResult<String>;
+    async fn init_server_secret(
+        &self,
+        name: &str,
+        value: &str,
+        now: UnixTime,
+    ) -> StoreResult<String>;
 
     // ---- tenants ----
     async fn tenant(&self, id: i64) -> StoreResult<Option<Tenant>>;
     /// Creates an active child of the system tenant. `Conflict` when the name is taken.
-    async fn create_tenant(&self, name: &str, description: Option<&str>, now: UnixTime) -> StoreResult<Tenant>;
+    async fn create_tenant(
+        &self,
+        name: &str,
+        description: Option<&str>,
+        now: UnixTime,
+    ) -> StoreResult<Tenant>;
 
     // ---- users ----
     /// Creates a user with its roles. `Conflict` when the login exists in the tenant.
@@ -96,7 +106,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// The union of the user's roles' permissions and their explicit permissions, sorted.
     async fn effective_permissions(&self, user_id: i64) -> StoreResult<Vec<i64>>;
     /// Replaces the password hash, clears failures and any lock, bumps `auth_version`.
-    async fn set_password(&self, user_id: i64, password_hash: &str, now: UnixTime) -> StoreResult<bool>;
+    async fn set_password(
+        &self,
+        user_id: i64,
+        password_hash: &str,
+        now: UnixTime,
+    ) -> StoreResult<bool>;
     /// Counts one failed sign-in under `policy`, atomically. Returns the lock in force
     /// afterwards (new or pre-existing), if any. Locking bumps `auth_version`.
     async fn record_login_failure(
@@ -110,7 +125,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     // ---- limits ----
     /// The most specific value set for `limit_id`: user, then tenant, then system.
-    async fn limit(&self, limit_id: i64, tenant_id: i64, user_id: Option<i64>) -> StoreResult<Option<i64>>;
+    async fn limit(
+        &self,
+        limit_id: i64,
+        tenant_id: i64,
+        user_id: Option<i64>,
+    ) -> StoreResult<Option<i64>>;
     /// Sets a system-level limit value.
     async fn set_system_limit(&self, limit_id: i64, value: i64) -> StoreResult<()>;
 
@@ -121,10 +141,19 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn client_app_by_client_id(&self, client_id: &str) -> StoreResult<Option<ClientApp>>;
     /// Ordered by id.
     async fn list_client_apps(&self, scope: AppListScope) -> StoreResult<Vec<ClientApp>>;
-    async fn update_client_app(&self, id: i64, changes: ClientAppChanges) -> StoreResult<Option<ClientApp>>;
+    async fn update_client_app(
+        &self,
+        id: i64,
+        changes: ClientAppChanges,
+    ) -> StoreResult<Option<ClientApp>>;
     /// Replaces the secret verifier and moves `tokens_valid_after` to `now`, revoking
     /// everything issued before; deletes the application's consents.
-    async fn reset_client_secret(&self, id: i64, verifier: &str, now: UnixTime) -> StoreResult<Option<ClientApp>>;
+    async fn reset_client_secret(
+        &self,
+        id: i64,
+        verifier: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<ClientApp>>;
     /// Deletes the application and its consents.
     async fn delete_client_app(&self, id: i64) -> StoreResult<bool>;
 

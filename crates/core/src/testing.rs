@@ -42,7 +42,10 @@ impl MemoryStore {
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut State) -> StoreResult<T>) -> StoreResult<T> {
-        let mut s = self.state.lock().map_err(|_| StoreError::Backend("poisoned".into()))?;
+        let mut s = self
+            .state
+            .lock()
+            .map_err(|_| StoreError::Backend("poisoned".into()))?;
         f(&mut s)
     }
 }
@@ -56,9 +59,13 @@ impl Store for MemoryStore {
     async fn seed(&self, seed: &Seed) -> StoreResult<()> {
         self.with(|s| {
             s.permissions.extend(seed.permissions.iter().map(|p| p.0));
-            s.tenants.entry(seed.system_tenant.id).or_insert_with(|| seed.system_tenant.clone());
+            s.tenants
+                .entry(seed.system_tenant.id)
+                .or_insert_with(|| seed.system_tenant.clone());
             for r in &seed.roles {
-                s.role_permissions.entry(r.id).or_insert_with(|| r.permissions.clone());
+                s.role_permissions
+                    .entry(r.id)
+                    .or_insert_with(|| r.permissions.clone());
             }
             Ok(())
         })
@@ -68,15 +75,30 @@ impl Store for MemoryStore {
         self.with(|s| Ok(s.secrets.get(name).cloned()))
     }
 
-    async fn init_server_secret(&self, name: &str, value: &str, _now: UnixTime) -> StoreResult<String> {
-        self.with(|s| Ok(s.secrets.entry(name.to_owned()).or_insert_with(|| value.to_owned()).clone()))
+    async fn init_server_secret(
+        &self,
+        name: &str,
+        value: &str,
+        _now: UnixTime,
+    ) -> StoreResult<String> {
+        self.with(|s| {
+            Ok(s.secrets
+                .entry(name.to_owned())
+                .or_insert_with(|| value.to_owned())
+                .clone())
+        })
     }
 
     async fn tenant(&self, id: i64) -> StoreResult<Option<Tenant>> {
         self.with(|s| Ok(s.tenants.get(&id).cloned()))
     }
 
-    async fn create_tenant(&self, name: &str, description: Option<&str>, _now: UnixTime) -> StoreResult<Tenant> {
+    async fn create_tenant(
+        &self,
+        name: &str,
+        description: Option<&str>,
+        _now: UnixTime,
+    ) -> StoreResult<Tenant> {
         self.with(|s| {
             if s.tenants.values().any(|t| t.name == name) {
                 return Err(StoreError::Conflict(format!("tenant name {name}")));
@@ -95,8 +117,14 @@ impl Store for MemoryStore {
 
     async fn create_user(&self, u: NewUser) -> StoreResult<User> {
         self.with(|s| {
-            if s.users.values().any(|x| x.tenant_id == u.tenant_id && x.login == u.login) {
-                return Err(StoreError::Conflict(format!("user {} in tenant {}", u.login, u.tenant_id)));
+            if s.users
+                .values()
+                .any(|x| x.tenant_id == u.tenant_id && x.login == u.login)
+            {
+                return Err(StoreError::Conflict(format!(
+                    "user {} in tenant {}",
+                    u.login, u.tenant_id
+                )));
             }
             if !s.tenants.contains_key(&u.tenant_id) {
                 return Err(StoreError::Backend(format!("no tenant {}", u.tenant_id)));
@@ -124,11 +152,22 @@ impl Store for MemoryStore {
     }
 
     async fn users_by_login(&self, login: &str) -> StoreResult<Vec<User>> {
-        self.with(|s| Ok(s.users.values().filter(|u| u.login == login).cloned().collect()))
+        self.with(|s| {
+            Ok(s.users
+                .values()
+                .filter(|u| u.login == login)
+                .cloned()
+                .collect())
+        })
     }
 
     async fn user_by_login(&self, tenant_id: i64, login: &str) -> StoreResult<Option<User>> {
-        self.with(|s| Ok(s.users.values().find(|u| u.tenant_id == tenant_id && u.login == login).cloned()))
+        self.with(|s| {
+            Ok(s.users
+                .values()
+                .find(|u| u.tenant_id == tenant_id && u.login == login)
+                .cloned())
+        })
     }
 
     async fn count_users(&self) -> StoreResult<i64> {
@@ -161,9 +200,16 @@ impl Store for MemoryStore {
         })
     }
 
-    async fn record_login_failure(&self, user_id: i64, now: UnixTime, p: LockoutPolicy) -> StoreResult<Option<Lock>> {
+    async fn record_login_failure(
+        &self,
+        user_id: i64,
+        now: UnixTime,
+        p: LockoutPolicy,
+    ) -> StoreResult<Option<Lock>> {
         self.with(|s| {
-            let Some(u) = s.users.get_mut(&user_id) else { return Ok(None) };
+            let Some(u) = s.users.get_mut(&user_id) else {
+                return Ok(None);
+            };
             if let Some(l) = u.lock_at(now) {
                 return Ok(Some(l));
             }
@@ -175,7 +221,10 @@ impl Store for MemoryStore {
                 }
             }
             if p.limit > 0 && u.failed_logins >= p.limit {
-                u.lock = Some(Lock { locked_at: now, locked_until: now + p.period });
+                u.lock = Some(Lock {
+                    locked_at: now,
+                    locked_until: now + p.period,
+                });
                 u.failed_logins = 0;
                 u.failed_window_start = None;
                 u.auth_version += 1;
@@ -194,7 +243,12 @@ impl Store for MemoryStore {
         })
     }
 
-    async fn limit(&self, limit_id: i64, tenant_id: i64, user_id: Option<i64>) -> StoreResult<Option<i64>> {
+    async fn limit(
+        &self,
+        limit_id: i64,
+        tenant_id: i64,
+        user_id: Option<i64>,
+    ) -> StoreResult<Option<i64>> {
         self.with(|s| {
             let user = user_id.and_then(|u| s.limits.get(&(limit_id, "user", u)));
             Ok(user
@@ -258,7 +312,11 @@ impl Store for MemoryStore {
         })
     }
 
-    async fn update_client_app(&self, id: i64, c: ClientAppChanges) -> StoreResult<Option<ClientApp>> {
+    async fn update_client_app(
+        &self,
+        id: i64,
+        c: ClientAppChanges,
+    ) -> StoreResult<Option<ClientApp>> {
         self.with(|s| {
             Ok(s.apps.get_mut(&id).map(|a| {
                 a.name = c.name;
@@ -272,9 +330,16 @@ impl Store for MemoryStore {
         })
     }
 
-    async fn reset_client_secret(&self, id: i64, verifier: &str, now: UnixTime) -> StoreResult<Option<ClientApp>> {
+    async fn reset_client_secret(
+        &self,
+        id: i64,
+        verifier: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<ClientApp>> {
         self.with(|s| {
-            let Some(a) = s.apps.get_mut(&id) else { return Ok(None) };
+            let Some(a) = s.apps.get_mut(&id) else {
+                return Ok(None);
+            };
             a.secret_verifier = Some(verifier.to_owned());
             a.tokens_valid_after = now;
             a.updated_at = now;
@@ -291,12 +356,23 @@ impl Store for MemoryStore {
         })
     }
 
-    async fn grant_consent(&self, user_id: i64, app_id: i64, scopes: &[String], now: UnixTime) -> StoreResult<()> {
+    async fn grant_consent(
+        &self,
+        user_id: i64,
+        app_id: i64,
+        scopes: &[String],
+        now: UnixTime,
+    ) -> StoreResult<()> {
         self.with(|s| {
             if !s.apps.contains_key(&app_id) || !s.users.contains_key(&user_id) {
-                return Err(StoreError::Backend("consent to a missing user or application".into()));
+                return Err(StoreError::Backend(
+                    "consent to a missing user or application".into(),
+                ));
             }
-            let entry = s.consents.entry((user_id, app_id)).or_insert_with(|| (Vec::new(), now));
+            let entry = s
+                .consents
+                .entry((user_id, app_id))
+                .or_insert_with(|| (Vec::new(), now));
             entry.0 = union_scopes(&entry.0, scopes);
             Ok(())
         })

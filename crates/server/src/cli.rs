@@ -8,7 +8,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
-#[command(name = "portcullis", version, about = "OAuth 2.0 authorization server speaking Hybrid Data Pipeline's API")]
+#[command(
+    name = "portcullis",
+    version,
+    about = "OAuth 2.0 authorization server speaking Hybrid Data Pipeline's API"
+)]
 pub struct Cli {
     /// Configuration file (default: portcullis.toml when present).
     #[arg(long, global = true, env = "PORTCULLIS_CONFIG")]
@@ -40,14 +44,20 @@ fn load(cli: &Cli) -> Result<Config, ConfigError> {
     Config::load(
         cli.config.as_deref(),
         std::env::vars(),
-        Overrides { listen: cli.listen.clone(), database_url: cli.database_url.clone(), public_url: cli.public_url.clone() },
+        Overrides {
+            listen: cli.listen.clone(),
+            database_url: cli.database_url.clone(),
+            public_url: cli.public_url.clone(),
+        },
     )
 }
 
 fn init_logging(config: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log_level));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match config.log_format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.try_init(),

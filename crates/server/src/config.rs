@@ -155,11 +155,15 @@ impl Config {
         match file {
             Some(path) if !path.exists() => return Err(ConfigError::MissingFile(path.to_owned())),
             Some(path) => fig = fig.merge(Toml::file_exact(path)),
-            None if Path::new(DEFAULT_FILE).exists() => fig = fig.merge(Toml::file_exact(DEFAULT_FILE)),
+            None if Path::new(DEFAULT_FILE).exists() => {
+                fig = fig.merge(Toml::file_exact(DEFAULT_FILE))
+            }
             None => {}
         }
-        let vars: Vec<(String, String)> =
-            env.into_iter().filter(|(k, _)| k.starts_with(ENV_PREFIX) && k != "PORTCULLIS_CONFIG").collect();
+        let vars: Vec<(String, String)> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with(ENV_PREFIX) && k != "PORTCULLIS_CONFIG")
+            .collect();
         fig = fig.merge(EnvVars(vars));
         fig = fig.merge(Serialized::defaults(overrides));
         let config: Config = fig.extract().map_err(|e| {
@@ -172,7 +176,10 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         self.listen.parse::<SocketAddr>().map_err(|_| {
-            ConfigError::Invalid(format!("listen = '{}' is not an address:port such as 127.0.0.1:8080", self.listen))
+            ConfigError::Invalid(format!(
+                "listen = '{}' is not an address:port such as 127.0.0.1:8080",
+                self.listen
+            ))
         })?;
         if !(self.database_url.starts_with("sqlite:")
             || self.database_url.starts_with("postgres://")
@@ -185,11 +192,15 @@ impl Config {
         }
         if let Some(url) = &self.public_url {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(ConfigError::Invalid(format!("public_url = '{url}' must start with http:// or https://")));
+                return Err(ConfigError::Invalid(format!(
+                    "public_url = '{url}' must start with http:// or https://"
+                )));
             }
         }
         if self.password_hash_concurrency == Some(0) {
-            return Err(ConfigError::Invalid("password_hash_concurrency must be at least 1".to_owned()));
+            return Err(ConfigError::Invalid(
+                "password_hash_concurrency must be at least 1".to_owned(),
+            ));
         }
         Ok(())
     }

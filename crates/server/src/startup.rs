@@ -29,16 +29,25 @@ pub enum StartupError {
     #[error("PostgreSQL needs a master key: set PORTCULLIS_MASTER_KEY (32 bytes as base64; e.g. `openssl rand -base64 32`), the same on every node")]
     MasterKeyRequired,
     #[error("master key file {path}: {source}")]
-    KeyFile { path: PathBuf, source: std::io::Error },
+    KeyFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Bootstrap(#[from] BootstrapError),
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: String, source: std::io::Error },
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
 }
 
 /// Opens the store named by `url`, running migrations.
 pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, StartupError> {
-    let wrap = |source| StartupError::Database { url: redact_url(url), source };
+    let wrap = |source| StartupError::Database {
+        url: redact_url(url),
+        source,
+    };
     if url.starts_with("sqlite:") {
         Ok(Arc::new(SqliteStore::connect(url).await.map_err(wrap)?))
     } else {
@@ -48,16 +57,22 @@ pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, StartupError> {
 
 /// The SQLite database file a URL points at, if it is a file.
 fn sqlite_path(url: &str) -> Option<PathBuf> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or(rest);
     (!path.is_empty() && !path.starts_with(":memory:")).then(|| PathBuf::from(path))
 }
 
 /// Reads the key file, or creates it with mode 0600 holding a new random key.
 fn key_file(path: &Path) -> Result<MasterKey, StartupError> {
-    let io = |source| StartupError::KeyFile { path: path.to_owned(), source };
+    let io = |source| StartupError::KeyFile {
+        path: path.to_owned(),
+        source,
+    };
     match std::fs::read_to_string(path) {
-        Ok(text) => MasterKey::parse(&text).map_err(|e| StartupError::MasterKey(format!("{}: {e}", path.display()))),
+        Ok(text) => MasterKey::parse(&text)
+            .map_err(|e| StartupError::MasterKey(format!("{}: {e}", path.display()))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let key = MasterKey::generate();
             let mut opts = std::fs::OpenOptions::new();
@@ -85,7 +100,10 @@ pub fn keyring(config: &Config) -> Result<Keyring, StartupError> {
     let primary = match (&config.master_key, sqlite_path(&config.database_url)) {
         (Some(k), _) => MasterKey::parse(k).map_err(|e| StartupError::MasterKey(e.to_string()))?,
         (None, Some(db)) => {
-            let path = config.master_key_file.clone().unwrap_or_else(|| db.with_extension("key"));
+            let path = config
+                .master_key_file
+                .clone()
+                .unwrap_or_else(|| db.with_extension("key"));
             key_file(&path)?
         }
         (None, None) if config.database_url.starts_with("sqlite:") => MasterKey::generate(),
@@ -94,7 +112,10 @@ pub fn keyring(config: &Config) -> Result<Keyring, StartupError> {
     let previous = config
         .previous_master_keys
         .iter()
-        .map(|k| MasterKey::parse(k).map_err(|e| StartupError::MasterKey(format!("previous_master_keys: {e}"))))
+        .map(|k| {
+            MasterKey::parse(k)
+                .map_err(|e| StartupError::MasterKey(format!("previous_master_keys: {e}")))
+        })
         .collect::<Result<_, _>>()?;
     Ok(Keyring::new(primary, previous))
 }
@@ -115,26 +136,59 @@ impl Application {
     }
 
     /// [`Application::build`] with an injected clock (tests pin time with it).
-    pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
+    pub async fn build_with_clock(
+        config: Config,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StartupError> {
         let keyring = keyring(&config)?;
         let store = open_store(&config.database_url).await?;
-        let concurrency = config
-            .password_hash_concurrency
-            .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+        let concurrency = config.password_hash_concurrency.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        });
         let hasher = PasswordHasher::new(concurrency);
-        let (keys, generated_admin_password) =
-            bootstrap::prepare(store.clone(), &keyring, &hasher, clock.as_ref(), config.admin_password.as_deref()).await?;
-        let ctx = Context { store, clock, keys, keyring, hasher };
-        let listener = TcpListener::bind(&config.listen)
-            .await
-            .map_err(|source| StartupError::Bind { addr: config.listen.clone(), source })?;
-        let addr = listener.local_addr().map_err(|source| StartupError::Bind { addr: config.listen.clone(), source })?;
+        let (keys, generated_admin_password) = bootstrap::prepare(
+            store.clone(),
+            &keyring,
+            &hasher,
+            clock.as_ref(),
+            config.admin_password.as_deref(),
+        )
+        .await?;
+        let ctx = Context {
+            store,
+            clock,
+            keys,
+            keyring,
+            hasher,
+        };
+        let listener =
+            TcpListener::bind(&config.listen)
+                .await
+                .map_err(|source| StartupError::Bind {
+                    addr: config.listen.clone(),
+                    source,
+                })?;
+        let addr = listener.local_addr().map_err(|source| StartupError::Bind {
+            addr: config.listen.clone(),
+            source,
+        })?;
         let mut issuer = config.issuer();
         if config.public_url.is_none() {
             issuer = format!("http://{addr}");
         }
-        let state = AppState { ctx, credentials: Arc::new(CredentialCache::default()), issuer: issuer.into() };
-        Ok(Self { listener, addr, state, generated_admin_password })
+        let state = AppState {
+            ctx,
+            credentials: Arc::new(CredentialCache::default()),
+            issuer: issuer.into(),
+        };
+        Ok(Self {
+            listener,
+            addr,
+            state,
+            generated_admin_password,
+        })
     }
 
     /// The bound port (useful with port 0).
@@ -156,12 +210,18 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then finishes in-flight requests.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let router = crate::http::router(self.state);
         tracing::info!(addr = %self.addr, "listening");
-        axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await
+        axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
     }
 }
 

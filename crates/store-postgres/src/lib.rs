@@ -7,7 +7,9 @@ use async_trait::async_trait;
 use portcullis_core::client_app::{ClientApp, ClientAppChanges, GrantType, NewClientApp};
 use portcullis_core::clock::UnixTime;
 use portcullis_core::identity::{Lock, LockoutPolicy, NewUser, Tenant, User, SYSTEM_TENANT_ID};
-use portcullis_core::store::{union_scopes, AppListScope, Consent, Seed, Store, StoreError, StoreResult};
+use portcullis_core::store::{
+    union_scopes, AppListScope, Consent, Seed, Store, StoreError, StoreResult,
+};
 use sqlx::postgres::{PgPoolOptions, PgRow};
 use sqlx::{PgPool, Row};
 use std::time::Duration;
@@ -22,8 +24,12 @@ pub struct PgStore {
 
 fn err(e: sqlx::Error) -> StoreError {
     match e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(db.message().to_owned()),
-        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => StoreError::Unavailable(e.to_string()),
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            StoreError::Conflict(db.message().to_owned())
+        }
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+            StoreError::Unavailable(e.to_string())
+        }
         e => StoreError::Backend(e.to_string()),
     }
 }
@@ -41,7 +47,10 @@ fn grants_json(g: &[GrantType]) -> String {
 }
 
 fn grants(s: &str) -> Vec<GrantType> {
-    from_json(s).iter().filter_map(|g| GrantType::parse(g)).collect()
+    from_json(s)
+        .iter()
+        .filter_map(|g| GrantType::parse(g))
+        .collect()
 }
 
 fn user_row(r: &PgRow) -> Result<User, sqlx::Error> {
@@ -56,7 +65,12 @@ fn user_row(r: &PgRow) -> Result<User, sqlx::Error> {
         auth_version: r.try_get("auth_version")?,
         failed_logins: r.try_get("failed_logins")?,
         failed_window_start: r.try_get("failed_window_start")?,
-        lock: locked_at.zip(locked_until).map(|(locked_at, locked_until)| Lock { locked_at, locked_until }),
+        lock: locked_at
+            .zip(locked_until)
+            .map(|(locked_at, locked_until)| Lock {
+                locked_at,
+                locked_until,
+            }),
         created_at: r.try_get("created_at")?,
     })
 }
@@ -90,9 +104,11 @@ fn app_row(r: &PgRow) -> Result<ClientApp, sqlx::Error> {
     })
 }
 
-const USER_COLS: &str = "id, tenant_id, login, password_hash, active, auth_version, failed_logins, \
+const USER_COLS: &str =
+    "id, tenant_id, login, password_hash, active, auth_version, failed_logins, \
     failed_window_start, locked_at, locked_until, created_at";
-const APP_COLS: &str = "id, tenant_id, owner_id, name, description, redirect_urls, client_id, secret_verifier, \
+const APP_COLS: &str =
+    "id, tenant_id, owner_id, name, description, redirect_urls, client_id, secret_verifier, \
     public, grant_types, scopes, tokens_valid_after, created_at, updated_at";
 
 impl PgStore {
@@ -111,7 +127,10 @@ impl PgStore {
 
     /// Runs pending migrations.
     pub async fn migrate(&self) -> StoreResult<()> {
-        MIGRATOR.run(&self.pool).await.map_err(|e| StoreError::Backend(format!("migration failed: {e}")))
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Backend(format!("migration failed: {e}")))
     }
 
     /// The pool, for tests that inspect the raw database.
@@ -121,7 +140,11 @@ impl PgStore {
 
     async fn fetch_app(&self, id: i64) -> StoreResult<Option<ClientApp>> {
         let sql = format!("SELECT {APP_COLS} FROM client_apps WHERE id = $1");
-        let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await.map_err(err)?;
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(err)?;
         row.as_ref().map(app_row).transpose().map_err(err)
     }
 }
@@ -129,7 +152,11 @@ impl PgStore {
 #[async_trait]
 impl Store for PgStore {
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ()).map_err(err)
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(err)
     }
 
     async fn seed(&self, seed: &Seed) -> StoreResult<()> {
@@ -162,12 +189,14 @@ impl Store for PgStore {
                 .map_err(err)?;
             if inserted.rows_affected() == 1 {
                 for p in &r.permissions {
-                    sqlx::query("INSERT INTO role_permissions (role_id, permission_id) VALUES ($1, $2)")
-                        .bind(r.id)
-                        .bind(p)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(err)?;
+                    sqlx::query(
+                        "INSERT INTO role_permissions (role_id, permission_id) VALUES ($1, $2)",
+                    )
+                    .bind(r.id)
+                    .bind(p)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(err)?;
                 }
             }
         }
@@ -188,7 +217,12 @@ impl Store for PgStore {
             .map_err(err)
     }
 
-    async fn init_server_secret(&self, name: &str, value: &str, now: UnixTime) -> StoreResult<String> {
+    async fn init_server_secret(
+        &self,
+        name: &str,
+        value: &str,
+        now: UnixTime,
+    ) -> StoreResult<String> {
         sqlx::query("INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING")
             .bind(name)
             .bind(value)
@@ -204,15 +238,22 @@ impl Store for PgStore {
     }
 
     async fn tenant(&self, id: i64) -> StoreResult<Option<Tenant>> {
-        let row = sqlx::query("SELECT id, name, description, parent_id, active FROM tenants WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(err)?;
+        let row = sqlx::query(
+            "SELECT id, name, description, parent_id, active FROM tenants WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(err)?;
         row.as_ref().map(tenant_row).transpose().map_err(err)
     }
 
-    async fn create_tenant(&self, name: &str, description: Option<&str>, now: UnixTime) -> StoreResult<Tenant> {
+    async fn create_tenant(
+        &self,
+        name: &str,
+        description: Option<&str>,
+        now: UnixTime,
+    ) -> StoreResult<Tenant> {
         let row = sqlx::query(
             "INSERT INTO tenants (name, description, parent_id, active, created_at) VALUES ($1, $2, $3, TRUE, $4) \
              RETURNING id, name, description, parent_id, active",
@@ -257,24 +298,43 @@ impl Store for PgStore {
 
     async fn user(&self, id: i64) -> StoreResult<Option<User>> {
         let sql = format!("SELECT {USER_COLS} FROM users WHERE id = $1");
-        let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await.map_err(err)?;
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(err)?;
         row.as_ref().map(user_row).transpose().map_err(err)
     }
 
     async fn users_by_login(&self, login: &str) -> StoreResult<Vec<User>> {
         let sql = format!("SELECT {USER_COLS} FROM users WHERE login = $1 ORDER BY id");
-        let rows = sqlx::query(&sql).bind(login).fetch_all(&self.pool).await.map_err(err)?;
-        rows.iter().map(user_row).collect::<Result<_, _>>().map_err(err)
+        let rows = sqlx::query(&sql)
+            .bind(login)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(err)?;
+        rows.iter()
+            .map(user_row)
+            .collect::<Result<_, _>>()
+            .map_err(err)
     }
 
     async fn user_by_login(&self, tenant_id: i64, login: &str) -> StoreResult<Option<User>> {
         let sql = format!("SELECT {USER_COLS} FROM users WHERE tenant_id = $1 AND login = $2");
-        let row = sqlx::query(&sql).bind(tenant_id).bind(login).fetch_optional(&self.pool).await.map_err(err)?;
+        let row = sqlx::query(&sql)
+            .bind(tenant_id)
+            .bind(login)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(err)?;
         row.as_ref().map(user_row).transpose().map_err(err)
     }
 
     async fn count_users(&self) -> StoreResult<i64> {
-        sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await.map_err(err)
+        sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(err)
     }
 
     async fn effective_permissions(&self, user_id: i64) -> StoreResult<Vec<i64>> {
@@ -304,7 +364,12 @@ impl Store for PgStore {
         Ok(r.rows_affected() == 1)
     }
 
-    async fn record_login_failure(&self, user_id: i64, now: UnixTime, p: LockoutPolicy) -> StoreResult<Option<Lock>> {
+    async fn record_login_failure(
+        &self,
+        user_id: i64,
+        now: UnixTime,
+        p: LockoutPolicy,
+    ) -> StoreResult<Option<Lock>> {
         let mut tx = self.pool.begin().await.map_err(err)?;
         // Count the failure unless a lock is in force; a window older than the interval restarts at 1.
         sqlx::query(
@@ -344,7 +409,10 @@ impl Store for PgStore {
         tx.commit().await.map_err(err)?;
         Ok(lock
             .and_then(|(a, u)| a.zip(u))
-            .map(|(locked_at, locked_until)| Lock { locked_at, locked_until })
+            .map(|(locked_at, locked_until)| Lock {
+                locked_at,
+                locked_until,
+            })
             .filter(|l| l.locked_until > now))
     }
 
@@ -357,7 +425,12 @@ impl Store for PgStore {
             .map_err(err)
     }
 
-    async fn limit(&self, limit_id: i64, tenant_id: i64, user_id: Option<i64>) -> StoreResult<Option<i64>> {
+    async fn limit(
+        &self,
+        limit_id: i64,
+        tenant_id: i64,
+        user_id: Option<i64>,
+    ) -> StoreResult<Option<i64>> {
         sqlx::query_scalar(
             "SELECT value FROM limit_values WHERE limit_id = $1 AND ( \
                (level = 'user' AND target_id = $3) OR (level = 'tenant' AND target_id = $2) OR level = 'system') \
@@ -414,7 +487,11 @@ impl Store for PgStore {
 
     async fn client_app_by_client_id(&self, client_id: &str) -> StoreResult<Option<ClientApp>> {
         let sql = format!("SELECT {APP_COLS} FROM client_apps WHERE client_id = $1");
-        let row = sqlx::query(&sql).bind(client_id).fetch_optional(&self.pool).await.map_err(err)?;
+        let row = sqlx::query(&sql)
+            .bind(client_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(err)?;
         row.as_ref().map(app_row).transpose().map_err(err)
     }
 
@@ -424,11 +501,22 @@ impl Store for PgStore {
             AppListScope::Tenant(t) => ("tenant_id", t),
         };
         let sql = format!("SELECT {APP_COLS} FROM client_apps WHERE {column} = $1 ORDER BY id");
-        let rows = sqlx::query(&sql).bind(id).fetch_all(&self.pool).await.map_err(err)?;
-        rows.iter().map(app_row).collect::<Result<_, _>>().map_err(err)
+        let rows = sqlx::query(&sql)
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(err)?;
+        rows.iter()
+            .map(app_row)
+            .collect::<Result<_, _>>()
+            .map_err(err)
     }
 
-    async fn update_client_app(&self, id: i64, c: ClientAppChanges) -> StoreResult<Option<ClientApp>> {
+    async fn update_client_app(
+        &self,
+        id: i64,
+        c: ClientAppChanges,
+    ) -> StoreResult<Option<ClientApp>> {
         let sql = format!(
             "UPDATE client_apps SET name = $2, description = $3, redirect_urls = $4, grant_types = $5, \
              scopes = $6, updated_at = $7 WHERE id = $1 RETURNING {APP_COLS}"
@@ -447,26 +535,51 @@ impl Store for PgStore {
         row.as_ref().map(app_row).transpose().map_err(err)
     }
 
-    async fn reset_client_secret(&self, id: i64, verifier: &str, now: UnixTime) -> StoreResult<Option<ClientApp>> {
+    async fn reset_client_secret(
+        &self,
+        id: i64,
+        verifier: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<ClientApp>> {
         let mut tx = self.pool.begin().await.map_err(err)?;
         let sql = format!(
             "UPDATE client_apps SET secret_verifier = $2, tokens_valid_after = $3, updated_at = $3 \
              WHERE id = $1 RETURNING {APP_COLS}"
         );
-        let row = sqlx::query(&sql).bind(id).bind(verifier).bind(now).fetch_optional(&mut *tx).await.map_err(err)?;
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .bind(verifier)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(err)?;
         let app = row.as_ref().map(app_row).transpose().map_err(err)?;
-        sqlx::query("DELETE FROM consents WHERE client_app_id = $1").bind(id).execute(&mut *tx).await.map_err(err)?;
+        sqlx::query("DELETE FROM consents WHERE client_app_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
         tx.commit().await.map_err(err)?;
         Ok(app)
     }
 
     async fn delete_client_app(&self, id: i64) -> StoreResult<bool> {
         // Consents go with the application (ON DELETE CASCADE).
-        let r = sqlx::query("DELETE FROM client_apps WHERE id = $1").bind(id).execute(&self.pool).await.map_err(err)?;
+        let r = sqlx::query("DELETE FROM client_apps WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(err)?;
         Ok(r.rows_affected() == 1)
     }
 
-    async fn grant_consent(&self, user_id: i64, app_id: i64, scopes: &[String], now: UnixTime) -> StoreResult<()> {
+    async fn grant_consent(
+        &self,
+        user_id: i64,
+        app_id: i64,
+        scopes: &[String],
+        now: UnixTime,
+    ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(err)?;
         sqlx::query(
             "INSERT INTO consents (user_id, client_app_id, scopes, granted_at, updated_at) VALUES ($1, $2, '[]', $3, $3) \
@@ -478,12 +591,14 @@ impl Store for PgStore {
         .execute(&mut *tx)
         .await
         .map_err(err)?;
-        let current: String = sqlx::query_scalar("SELECT scopes FROM consents WHERE user_id = $1 AND client_app_id = $2")
-            .bind(user_id)
-            .bind(app_id)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(err)?;
+        let current: String = sqlx::query_scalar(
+            "SELECT scopes FROM consents WHERE user_id = $1 AND client_app_id = $2",
+        )
+        .bind(user_id)
+        .bind(app_id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(err)?;
         sqlx::query("UPDATE consents SET scopes = $3 WHERE user_id = $1 AND client_app_id = $2")
             .bind(user_id)
             .bind(app_id)

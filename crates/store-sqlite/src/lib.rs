@@ -8,8 +8,12 @@ use async_trait::async_trait;
 use portcullis_core::client_app::{ClientApp, ClientAppChanges, GrantType, NewClientApp};
 use portcullis_core::clock::UnixTime;
 use portcullis_core::identity::{Lock, LockoutPolicy, NewUser, Tenant, User, SYSTEM_TENANT_ID};
-use portcullis_core::store::{union_scopes, AppListScope, Consent, Seed, Store, StoreError, StoreResult};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use portcullis_core::store::{
+    union_scopes, AppListScope, Consent, Seed, Store, StoreError, StoreResult,
+};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
 use sqlx::{Row, SqlitePool};
 use std::str::FromStr;
 use std::time::Duration;
@@ -24,8 +28,12 @@ pub struct SqliteStore {
 
 fn err(e: sqlx::Error) -> StoreError {
     match e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(db.message().to_owned()),
-        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => StoreError::Unavailable(e.to_string()),
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            StoreError::Conflict(db.message().to_owned())
+        }
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+            StoreError::Unavailable(e.to_string())
+        }
         e => StoreError::Backend(e.to_string()),
     }
 }
@@ -43,7 +51,10 @@ fn grants_json(g: &[GrantType]) -> String {
 }
 
 fn grants(s: &str) -> Vec<GrantType> {
-    from_json(s).iter().filter_map(|g| GrantType::parse(g)).collect()
+    from_json(s)
+        .iter()
+        .filter_map(|g| GrantType::parse(g))
+        .collect()
 }
 
 fn user_row(r: &SqliteRow) -> Result<User, sqlx::Error> {
@@ -58,7 +69,12 @@ fn user_row(r: &SqliteRow) -> Result<User, sqlx::Error> {
         auth_version: r.try_get("auth_version")?,
         failed_logins: r.try_get("failed_logins")?,
         failed_window_start: r.try_get("failed_window_start")?,
-        lock: locked_at.zip(locked_until).map(|(locked_at, locked_until)| Lock { locked_at, locked_until }),
+        lock: locked_at
+            .zip(locked_until)
+            .map(|(locked_at, locked_until)| Lock {
+                locked_at,
+                locked_until,
+            }),
         created_at: r.try_get("created_at")?,
     })
 }
@@ -92,9 +108,11 @@ fn app_row(r: &SqliteRow) -> Result<ClientApp, sqlx::Error> {
     })
 }
 
-const USER_COLS: &str = "id, tenant_id, login, password_hash, active, auth_version, failed_logins, \
+const USER_COLS: &str =
+    "id, tenant_id, login, password_hash, active, auth_version, failed_logins, \
     failed_window_start, locked_at, locked_until, created_at";
-const APP_COLS: &str = "id, tenant_id, owner_id, name, description, redirect_urls, client_id, secret_verifier, \
+const APP_COLS: &str =
+    "id, tenant_id, owner_id, name, description, redirect_urls, client_id, secret_verifier, \
     public, grant_types, scopes, tokens_valid_after, created_at, updated_at";
 
 impl SqliteStore {
@@ -108,6 +126,7 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
+        let file = options.get_filename().to_owned();
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(10))
@@ -115,13 +134,32 @@ impl SqliteStore {
             .await
             .map_err(err)?;
         let store = Self { pool };
-        store.migrate().await?;
+        // Two processes starting on one new file would both apply the first migration;
+        // an exclusive advisory lock on the file (flock, independent of SQLite's own
+        // fcntl locks) makes the second wait and then find the migrations applied.
+        let guard = match std::fs::File::open(&file) {
+            Ok(f) => Some(
+                tokio::task::spawn_blocking(move || f.lock().map(|()| f))
+                    .await
+                    .map_err(|e| StoreError::Backend(format!("migration lock: {e}")))?
+                    .map_err(|e| {
+                        StoreError::Backend(format!("migration lock on {}: {e}", file.display()))
+                    })?,
+            ),
+            Err(_) => None, // in-memory database
+        };
+        let migrated = store.migrate().await;
+        drop(guard);
+        migrated?;
         Ok(store)
     }
 
     /// Runs pending migrations.
     pub async fn migrate(&self) -> StoreResult<()> {
-        MIGRATOR.run(&self.pool).await.map_err(|e| StoreError::Backend(format!("migration failed: {e}")))
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Backend(format!("migration failed: {e}")))
     }
 
     /// The pool, for tests that inspect the raw database.
@@ -131,7 +169,11 @@ impl SqliteStore {
 
     async fn fetch_app(&self, id: i64) -> StoreResult<Option<ClientApp>> {
         let sql = format!("SELECT {APP_COLS} FROM client_apps WHERE id = $1");
-        let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await.map_err(err)?;
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(err)?;
         row.as_ref().map(app_row).transpose().map_err(err)
     }
 }
@@ -139,7 +181,11 @@ impl SqliteStore {
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ()).map_err(err)
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(err)
     }
 
     async fn seed(&self, seed: &Seed) -> StoreResult<()> {
@@ -172,12 +218,14 @@ impl Store for SqliteStore {
                 .map_err(err)?;
             if inserted.rows_affected() == 1 {
                 for p in &r.permissions {
-                    sqlx::query("INSERT INTO role_permissions (role_id, permission_id) VALUES ($1, $2)")
-                        .bind(r.id)
-                        .bind(p)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(err)?;
+                    sqlx::query(
+                        "INSERT INTO role_permissions (role_id, permission_id) VALUES ($1, $2)",
+                    )
+                    .bind(r.id)
+                    .bind(p)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(err)?;
                 }
             }
         }
@@ -192,7 +240,12 @@ impl Store for SqliteStore {
             .map_err(err)
     }
 
-    async fn init_server_secret(&self, name: &str, value: &str, now: UnixTime) -> StoreResult<String> {
+    async fn init_server_secret(
+        &self,
+        name: &str,
+        value: &str,
+        now: UnixTime,
+    ) -> StoreResult<String> {
         sqlx::query("INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING")
             .bind(name)
             .bind(value)
@@ -208,15 +261,22 @@ impl Store for SqliteStore {
     }
 
     async fn tenant(&self, id: i64) -> StoreResult<Option<Tenant>> {
-        let row = sqlx::query("SELECT id, name, description, parent_id, active FROM tenants WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(err)?;
+        let row = sqlx::query(
+            "SELECT id, name, description, parent_id, active FROM tenants WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(err)?;
         row.as_ref().map(tenant_row).transpose().map_err(err)
     }
 
-    async fn create_tenant(&self, name: &str, description: Option<&str>, now: UnixTime) -> StoreResult<Tenant> {
+    async fn create_tenant(
+        &self,
+        name: &str,
+        description: Option<&str>,
+        now: UnixTime,
+    ) -> StoreResult<Tenant> {
         let row = sqlx::query(
             "INSERT INTO tenants (name, description, parent_id, active, created_at) VALUES ($1, $2, $3, TRUE, $4) \
              RETURNING id, name, description, parent_id, active",
@@ -261,24 +321,43 @@ impl Store for SqliteStore {
 
     async fn user(&self, id: i64) -> StoreResult<Option<User>> {
         let sql = format!("SELECT {USER_COLS} FROM users WHERE id = $1");
-        let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await.map_err(err)?;
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(err)?;
         row.as_ref().map(user_row).transpose().map_err(err)
     }
 
     async fn users_by_login(&self, login: &str) -> StoreResult<Vec<User>> {
         let sql = format!("SELECT {USER_COLS} FROM users WHERE login = $1 ORDER BY id");
-        let rows = sqlx::query(&sql).bind(login).fetch_all(&self.pool).await.map_err(err)?;
-        rows.iter().map(user_row).collect::<Result<_, _>>().map_err(err)
+        let rows = sqlx::query(&sql)
+            .bind(login)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(err)?;
+        rows.iter()
+            .map(user_row)
+            .collect::<Result<_, _>>()
+            .map_err(err)
     }
 
     async fn user_by_login(&self, tenant_id: i64, login: &str) -> StoreResult<Option<User>> {
         let sql = format!("SELECT {USER_COLS} FROM users WHERE tenant_id = $1 AND login = $2");
-        let row = sqlx::query(&sql).bind(tenant_id).bind(login).fetch_optional(&self.pool).await.map_err(err)?;
+        let row = sqlx::query(&sql)
+            .bind(tenant_id)
+            .bind(login)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(err)?;
         row.as_ref().map(user_row).transpose().map_err(err)
     }
 
     async fn count_users(&self) -> StoreResult<i64> {
-        sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await.map_err(err)
+        sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(err)
     }
 
     async fn effective_permissions(&self, user_id: i64) -> StoreResult<Vec<i64>> {
@@ -308,7 +387,12 @@ impl Store for SqliteStore {
         Ok(r.rows_affected() == 1)
     }
 
-    async fn record_login_failure(&self, user_id: i64, now: UnixTime, p: LockoutPolicy) -> StoreResult<Option<Lock>> {
+    async fn record_login_failure(
+        &self,
+        user_id: i64,
+        now: UnixTime,
+        p: LockoutPolicy,
+    ) -> StoreResult<Option<Lock>> {
         let mut tx = self.pool.begin().await.map_err(err)?;
         // Count the failure unless a lock is in force; a window older than the interval restarts at 1.
         sqlx::query(
@@ -348,7 +432,10 @@ impl Store for SqliteStore {
         tx.commit().await.map_err(err)?;
         Ok(lock
             .and_then(|(a, u)| a.zip(u))
-            .map(|(locked_at, locked_until)| Lock { locked_at, locked_until })
+            .map(|(locked_at, locked_until)| Lock {
+                locked_at,
+                locked_until,
+            })
             .filter(|l| l.locked_until > now))
     }
 
@@ -361,7 +448,12 @@ impl Store for SqliteStore {
             .map_err(err)
     }
 
-    async fn limit(&self, limit_id: i64, tenant_id: i64, user_id: Option<i64>) -> StoreResult<Option<i64>> {
+    async fn limit(
+        &self,
+        limit_id: i64,
+        tenant_id: i64,
+        user_id: Option<i64>,
+    ) -> StoreResult<Option<i64>> {
         sqlx::query_scalar(
             "SELECT value FROM limit_values WHERE limit_id = $1 AND ( \
                (level = 'user' AND target_id = $3) OR (level = 'tenant' AND target_id = $2) OR level = 'system') \
@@ -418,7 +510,11 @@ impl Store for SqliteStore {
 
     async fn client_app_by_client_id(&self, client_id: &str) -> StoreResult<Option<ClientApp>> {
         let sql = format!("SELECT {APP_COLS} FROM client_apps WHERE client_id = $1");
-        let row = sqlx::query(&sql).bind(client_id).fetch_optional(&self.pool).await.map_err(err)?;
+        let row = sqlx::query(&sql)
+            .bind(client_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(err)?;
         row.as_ref().map(app_row).transpose().map_err(err)
     }
 
@@ -428,11 +524,22 @@ impl Store for SqliteStore {
             AppListScope::Tenant(t) => ("tenant_id", t),
         };
         let sql = format!("SELECT {APP_COLS} FROM client_apps WHERE {column} = $1 ORDER BY id");
-        let rows = sqlx::query(&sql).bind(id).fetch_all(&self.pool).await.map_err(err)?;
-        rows.iter().map(app_row).collect::<Result<_, _>>().map_err(err)
+        let rows = sqlx::query(&sql)
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(err)?;
+        rows.iter()
+            .map(app_row)
+            .collect::<Result<_, _>>()
+            .map_err(err)
     }
 
-    async fn update_client_app(&self, id: i64, c: ClientAppChanges) -> StoreResult<Option<ClientApp>> {
+    async fn update_client_app(
+        &self,
+        id: i64,
+        c: ClientAppChanges,
+    ) -> StoreResult<Option<ClientApp>> {
         let sql = format!(
             "UPDATE client_apps SET name = $2, description = $3, redirect_urls = $4, grant_types = $5, \
              scopes = $6, updated_at = $7 WHERE id = $1 RETURNING {APP_COLS}"
@@ -451,26 +558,51 @@ impl Store for SqliteStore {
         row.as_ref().map(app_row).transpose().map_err(err)
     }
 
-    async fn reset_client_secret(&self, id: i64, verifier: &str, now: UnixTime) -> StoreResult<Option<ClientApp>> {
+    async fn reset_client_secret(
+        &self,
+        id: i64,
+        verifier: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<ClientApp>> {
         let mut tx = self.pool.begin().await.map_err(err)?;
         let sql = format!(
             "UPDATE client_apps SET secret_verifier = $2, tokens_valid_after = $3, updated_at = $3 \
              WHERE id = $1 RETURNING {APP_COLS}"
         );
-        let row = sqlx::query(&sql).bind(id).bind(verifier).bind(now).fetch_optional(&mut *tx).await.map_err(err)?;
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .bind(verifier)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(err)?;
         let app = row.as_ref().map(app_row).transpose().map_err(err)?;
-        sqlx::query("DELETE FROM consents WHERE client_app_id = $1").bind(id).execute(&mut *tx).await.map_err(err)?;
+        sqlx::query("DELETE FROM consents WHERE client_app_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
         tx.commit().await.map_err(err)?;
         Ok(app)
     }
 
     async fn delete_client_app(&self, id: i64) -> StoreResult<bool> {
         // Consents go with the application (ON DELETE CASCADE).
-        let r = sqlx::query("DELETE FROM client_apps WHERE id = $1").bind(id).execute(&self.pool).await.map_err(err)?;
+        let r = sqlx::query("DELETE FROM client_apps WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(err)?;
         Ok(r.rows_affected() == 1)
     }
 
-    async fn grant_consent(&self, user_id: i64, app_id: i64, scopes: &[String], now: UnixTime) -> StoreResult<()> {
+    async fn grant_consent(
+        &self,
+        user_id: i64,
+        app_id: i64,
+        scopes: &[String],
+        now: UnixTime,
+    ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(err)?;
         sqlx::query(
             "INSERT INTO consents (user_id, client_app_id, scopes, granted_at, updated_at) VALUES ($1, $2, '[]', $3, $3) \
@@ -482,12 +614,14 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(err)?;
-        let current: String = sqlx::query_scalar("SELECT scopes FROM consents WHERE user_id = $1 AND client_app_id = $2")
-            .bind(user_id)
-            .bind(app_id)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(err)?;
+        let current: String = sqlx::query_scalar(
+            "SELECT scopes FROM consents WHERE user_id = $1 AND client_app_id = $2",
+        )
+        .bind(user_id)
+        .bind(app_id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(err)?;
         sqlx::query("UPDATE consents SET scopes = $3 WHERE user_id = $1 AND client_app_id = $2")
             .bind(user_id)
             .bind(app_id)
@@ -539,7 +673,8 @@ mod contract {
     use std::sync::Arc;
 
     async fn fresh() -> Arc<dyn Store> {
-        let dir = std::env::temp_dir().join(format!("portcullis-contract-{}", uuid::Uuid::new_v4()));
+        let dir =
+            std::env::temp_dir().join(format!("portcullis-contract-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let url = format!("sqlite://{}", dir.join("test.db").display());
         Arc::new(SqliteStore::connect(&url).await.expect("connect"))

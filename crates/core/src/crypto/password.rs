@@ -36,16 +36,25 @@ impl PasswordHasher {
     /// A pool running at most `concurrency` hashes at once with OWASP parameters.
     pub fn new(concurrency: usize) -> Self {
         let params = Params::new(OWASP_M_COST_KIB, OWASP_T_COST, 1, None).unwrap_or_default();
-        Self { permits: Arc::new(Semaphore::new(concurrency.max(1))), params, dummy: Arc::default() }
+        Self {
+            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            params,
+            dummy: Arc::default(),
+        }
     }
 
     fn argon2(params: Params) -> Argon2<'static> {
         Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
     }
 
-    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, HashError> {
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, HashError> {
         let _permit = self.permits.acquire().await.map_err(|_| HashError::Join)?;
-        tokio::task::spawn_blocking(f).await.map_err(|_| HashError::Join)
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|_| HashError::Join)
     }
 
     /// Hashes a password into a PHC string.
@@ -72,7 +81,9 @@ impl PasswordHasher {
         let password = password.to_owned();
         let ok = self
             .run(move || match PasswordHash::new(&phc) {
-                Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
+                Ok(parsed) => Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok(),
                 Err(_) => false,
             })
             .await?;
@@ -80,7 +91,10 @@ impl PasswordHasher {
     }
 
     async fn dummy(&self) -> Result<String, HashError> {
-        self.dummy.get_or_try_init(|| self.hash("portcullis-dummy-password")).await.cloned()
+        self.dummy
+            .get_or_try_init(|| self.hash("portcullis-dummy-password"))
+            .await
+            .cloned()
     }
 }
 
@@ -93,19 +107,28 @@ mod tests {
         let pool = PasswordHasher::new(2);
         let h = pool.hash("correct horse").await.ok().unwrap_or_default();
         assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
-        assert!(pool.verify("correct horse", Some(&h)).await.unwrap_or(false));
+        assert!(pool
+            .verify("correct horse", Some(&h))
+            .await
+            .unwrap_or(false));
         assert!(!pool.verify("correct hors", Some(&h)).await.unwrap_or(true));
     }
 
     #[tokio::test]
     async fn an_unknown_user_never_verifies_even_with_the_dummy_password() {
         let pool = PasswordHasher::new(1);
-        assert!(!pool.verify("portcullis-dummy-password", None).await.unwrap_or(true));
+        assert!(!pool
+            .verify("portcullis-dummy-password", None)
+            .await
+            .unwrap_or(true));
     }
 
     #[tokio::test]
     async fn a_malformed_stored_hash_fails_closed() {
         let pool = PasswordHasher::new(1);
-        assert!(!pool.verify("x", Some("not-a-phc-string")).await.unwrap_or(true));
+        assert!(!pool
+            .verify("x", Some("not-a-phc-string"))
+            .await
+            .unwrap_or(true));
     }
 }

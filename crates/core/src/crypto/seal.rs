@@ -30,7 +30,9 @@ impl fmt::Debug for MasterKey {
 /// Why a value could not be sealed or opened, or a key not parsed.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SealError {
-    #[error("the master key must be 32 bytes, written as base64 (44 characters) or hex (64 characters)")]
+    #[error(
+        "the master key must be 32 bytes, written as base64 (44 characters) or hex (64 characters)"
+    )]
     BadKey,
     #[error("sealed value is malformed")]
     Malformed,
@@ -101,31 +103,56 @@ impl Keyring {
         let mut nonce = [0u8; 12];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         let ct = cipher
-            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: purpose.as_bytes() })
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad: purpose.as_bytes(),
+                },
+            )
             .map_err(|_| SealError::Malformed)?;
-        Ok(format!("mk1.{}.{}.{}", self.primary.id, URL_SAFE_NO_PAD.encode(nonce), URL_SAFE_NO_PAD.encode(ct)))
+        Ok(format!(
+            "mk1.{}.{}.{}",
+            self.primary.id,
+            URL_SAFE_NO_PAD.encode(nonce),
+            URL_SAFE_NO_PAD.encode(ct)
+        ))
     }
 
     /// Opens a value sealed for `purpose` by any key of the ring.
     pub fn open(&self, sealed: &str, purpose: &str) -> Result<Vec<u8>, SealError> {
         let mut parts = sealed.split('.');
-        let (Some("mk1"), Some(kid), Some(nonce), Some(ct), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        let (Some("mk1"), Some(kid), Some(nonce), Some(ct), None) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
             return Err(SealError::Malformed);
         };
         let key = std::iter::once(&self.primary)
             .chain(&self.previous)
             .find(|k| k.id == kid)
             .ok_or_else(|| SealError::UnknownKey(kid.to_owned()))?;
-        let nonce = URL_SAFE_NO_PAD.decode(nonce).map_err(|_| SealError::Malformed)?;
-        let ct = URL_SAFE_NO_PAD.decode(ct).map_err(|_| SealError::Malformed)?;
+        let nonce = URL_SAFE_NO_PAD
+            .decode(nonce)
+            .map_err(|_| SealError::Malformed)?;
+        let ct = URL_SAFE_NO_PAD
+            .decode(ct)
+            .map_err(|_| SealError::Malformed)?;
         if nonce.len() != 12 {
             return Err(SealError::Malformed);
         }
         let cipher = Aes256Gcm::new_from_slice(&key.key).map_err(|_| SealError::BadKey)?;
         cipher
-            .decrypt(Nonce::from_slice(&nonce), Payload { msg: &ct, aad: purpose.as_bytes() })
+            .decrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: &ct,
+                    aad: purpose.as_bytes(),
+                },
+            )
             .map_err(|_| SealError::Open(kid.to_owned()))
     }
 }
@@ -146,17 +173,27 @@ mod tests {
     #[test]
     fn a_previous_key_still_opens_what_it_sealed() {
         let old = MasterKey::generate();
-        let sealed = Keyring::new(old.clone(), vec![]).seal(b"v", "p").unwrap_or_default();
+        let sealed = Keyring::new(old.clone(), vec![])
+            .seal(b"v", "p")
+            .unwrap_or_default();
         let rotated = Keyring::new(MasterKey::generate(), vec![old]);
         assert_eq!(rotated.open(&sealed, "p").ok(), Some(b"v".to_vec()));
         let forgotten = Keyring::new(MasterKey::generate(), vec![]);
-        assert!(matches!(forgotten.open(&sealed, "p"), Err(SealError::UnknownKey(_))));
+        assert!(matches!(
+            forgotten.open(&sealed, "p"),
+            Err(SealError::UnknownKey(_))
+        ));
     }
 
     #[test]
     fn keys_parse_from_base64_and_hex_and_nothing_else() {
         let k = MasterKey::generate();
-        assert_eq!(MasterKey::parse(&k.to_base64()).map(|p| p.id().to_owned()).ok(), Some(k.id().to_owned()));
+        assert_eq!(
+            MasterKey::parse(&k.to_base64())
+                .map(|p| p.id().to_owned())
+                .ok(),
+            Some(k.id().to_owned())
+        );
         assert!(MasterKey::parse(&"ab".repeat(32)).is_ok());
         assert_eq!(MasterKey::parse("short").err(), Some(SealError::BadKey));
         assert!(!format!("{k:?}").contains(&k.to_base64()));

@@ -68,12 +68,18 @@ impl VerifierKeys {
     /// Derives the verifier and cache keys from the 32-byte pepper kept (sealed) in the
     /// database, so every node computes the same verifiers.
     pub fn from_pepper(pepper: &[u8]) -> Self {
-        Self { verifier: derive(pepper, "portcullis/v1/verifier"), cache: derive(pepper, "portcullis/v1/cache") }
+        Self {
+            verifier: derive(pepper, "portcullis/v1/verifier"),
+            cache: derive(pepper, "portcullis/v1/cache"),
+        }
     }
 
     /// The stored form of a generated secret: `v1.` + base64url(HMAC).
     pub fn verifier(&self, secret: &str) -> String {
-        format!("v1.{}", URL_SAFE_NO_PAD.encode(self.mac(&self.verifier, &[secret.as_bytes()])))
+        format!(
+            "v1.{}",
+            URL_SAFE_NO_PAD.encode(self.mac(&self.verifier, &[secret.as_bytes()]))
+        )
     }
 
     /// Whether `secret` matches the stored `verifier`, compared in constant time.
@@ -126,6 +132,9 @@ mod tests {
     #[test]
     fn cache_keys_separate_their_parts() {
         let keys = VerifierKeys::from_pepper(&[1; 32]);
-        assert_ne!(keys.cache_key(&[b"ab", b"c"]), keys.cache_key(&[b"a", b"bc"]));
+        assert_ne!(
+            keys.cache_key(&[b"ab", b"c"]),
+            keys.cache_key(&[b"a", b"bc"])
+        );
     }
 }

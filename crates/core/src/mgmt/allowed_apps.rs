@@ -10,10 +10,13 @@ use crate::store::Consent;
 
 /// The caller's consents, one per application.
 pub async fn list(ctx: &Context, caller: &Principal) -> Result<Vec<Consent>, ApiFailure> {
-    ctx.store.consents_of_user(caller.user.id).await.map_err(|e| {
-        tracing::error!(error = %e, "listing consents failed");
-        ApiFailure::internal(Code::CLIENT_APP_GET_FAILED)
-    })
+    ctx.store
+        .consents_of_user(caller.user.id)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "listing consents failed");
+            ApiFailure::internal(Code::CLIENT_APP_GET_FAILED)
+        })
 }
 
 /// Withdraws the caller's consent to application `id`.

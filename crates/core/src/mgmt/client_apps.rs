@@ -8,8 +8,8 @@
 
 use crate::auth::{store_failure, Principal};
 use crate::client_app::{
-    parse_grant_types, parse_scopes, AppDescription, AppName, ClientApp, ClientAppChanges, NewClientApp,
-    RedirectUrl,
+    parse_grant_types, parse_scopes, AppDescription, AppName, ClientApp, ClientAppChanges,
+    NewClientApp, RedirectUrl,
 };
 use crate::context::Context;
 use crate::crypto::Secret;
@@ -39,12 +39,16 @@ pub struct WithSecret {
 }
 
 fn not_found(id: i64) -> ApiFailure {
-    ApiFailure::new(Code::CLIENT_APP_NOT_FOUND, format!("There is no client application with id {id}."))
+    ApiFailure::new(
+        Code::CLIENT_APP_NOT_FOUND,
+        format!("There is no client application with id {id}."),
+    )
 }
 
 /// Whether `caller` may see and manage `app`.
 pub fn visible(caller: &Principal, app: &ClientApp) -> bool {
-    app.owner_id == caller.user.id || (caller.is_administrator() && app.tenant_id == caller.user.tenant_id)
+    app.owner_id == caller.user.id
+        || (caller.is_administrator() && app.tenant_id == caller.user.tenant_id)
 }
 
 /// Lists the applications visible to the caller.
@@ -61,7 +65,11 @@ pub async fn list(ctx: &Context, caller: &Principal) -> Result<Vec<ClientApp>, A
 }
 
 /// Registers an application owned by the caller, in the caller's tenant.
-pub async fn register(ctx: &Context, caller: &Principal, req: Registration) -> Result<WithSecret, ApiFailure> {
+pub async fn register(
+    ctx: &Context,
+    caller: &Principal,
+    req: Registration,
+) -> Result<WithSecret, ApiFailure> {
     let name = AppName::parse(&req.name)?;
     let description = AppDescription::parse(req.description.as_deref())?;
     let redirect_urls = RedirectUrl::parse_list(&req.redirect_urls)?;
@@ -74,7 +82,10 @@ pub async fn register(ctx: &Context, caller: &Principal, req: Registration) -> R
         owner_id: caller.user.id,
         name: name.into_inner(),
         description: description.into_inner(),
-        redirect_urls: redirect_urls.into_iter().map(RedirectUrl::into_inner).collect(),
+        redirect_urls: redirect_urls
+            .into_iter()
+            .map(RedirectUrl::into_inner)
+            .collect(),
         client_id: uuid::Uuid::new_v4().to_string(),
         secret_verifier: secret.as_ref().map(|s| ctx.keys.verifier(s.expose())),
         public,
@@ -103,7 +114,12 @@ pub async fn get(ctx: &Context, caller: &Principal, id: i64) -> Result<ClientApp
 }
 
 /// Replaces name, description and redirect URLs (and grant types / scopes when given).
-pub async fn update(ctx: &Context, caller: &Principal, id: i64, req: Update) -> Result<ClientApp, ApiFailure> {
+pub async fn update(
+    ctx: &Context,
+    caller: &Principal,
+    id: i64,
+    req: Update,
+) -> Result<ClientApp, ApiFailure> {
     let name = AppName::parse(&req.name)?;
     let description = AppDescription::parse(req.description.as_deref())?;
     let redirect_urls = RedirectUrl::parse_list(&req.redirect_urls)?;
@@ -125,12 +141,19 @@ pub async fn update(ctx: &Context, caller: &Principal, id: i64, req: Update) -> 
     let changes = ClientAppChanges {
         name: name.into_inner(),
         description: description.into_inner(),
-        redirect_urls: redirect_urls.into_iter().map(RedirectUrl::into_inner).collect(),
+        redirect_urls: redirect_urls
+            .into_iter()
+            .map(RedirectUrl::into_inner)
+            .collect(),
         grant_types,
         scopes,
         now: ctx.now(),
     };
-    ctx.store.update_client_app(id, changes).await.map_err(store_failure)?.ok_or_else(|| not_found(id))
+    ctx.store
+        .update_client_app(id, changes)
+        .await
+        .map_err(store_failure)?
+        .ok_or_else(|| not_found(id))
 }
 
 /// Deletes the application, its consents and (through them) its tokens.
@@ -138,7 +161,11 @@ pub async fn delete(ctx: &Context, caller: &Principal, id: i64) -> Result<(), Ap
     get(ctx, caller, id).await?;
     match ctx.store.delete_client_app(id).await {
         Ok(true) => {
-            tracing::info!(app_id = id, by = caller.user.id, "client application deleted");
+            tracing::info!(
+                app_id = id,
+                by = caller.user.id,
+                "client application deleted"
+            );
             Ok(())
         }
         Ok(false) => Err(not_found(id)),
@@ -150,17 +177,31 @@ pub async fn delete(ctx: &Context, caller: &Principal, id: i64) -> Result<(), Ap
 }
 
 /// Issues a new secret, revoking every grant and token of the application.
-pub async fn reset_secret(ctx: &Context, caller: &Principal, id: i64) -> Result<WithSecret, ApiFailure> {
+pub async fn reset_secret(
+    ctx: &Context,
+    caller: &Principal,
+    id: i64,
+) -> Result<WithSecret, ApiFailure> {
     let app = get(ctx, caller, id).await?;
     if app.public {
-        return Err(ApiFailure::invalid_field("id", format!("client application {id} is public and has no secret to reset")));
+        return Err(ApiFailure::invalid_field(
+            "id",
+            format!("client application {id} is public and has no secret to reset"),
+        ));
     }
     let secret = Secret::generate();
     let verifier = ctx.keys.verifier(secret.expose());
-    match ctx.store.reset_client_secret(id, &verifier, ctx.now()).await {
+    match ctx
+        .store
+        .reset_client_secret(id, &verifier, ctx.now())
+        .await
+    {
         Ok(Some(app)) => {
             tracing::info!(app_id = id, by = caller.user.id, "client secret reset");
-            Ok(WithSecret { app, secret: Some(secret) })
+            Ok(WithSecret {
+                app,
+                secret: Some(secret),
+            })
         }
         Ok(None) => Err(not_found(id)),
         Err(e) => {

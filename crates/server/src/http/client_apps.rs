@@ -129,7 +129,11 @@ impl AppDetail {
             client_id: app.client_id,
             client_secret: secret,
             public: app.public,
-            grant_types: app.grant_types.iter().map(|g| g.as_str().to_owned()).collect(),
+            grant_types: app
+                .grant_types
+                .iter()
+                .map(|g| g.as_str().to_owned())
+                .collect(),
             scopes: app.scopes,
         }
     }
@@ -151,7 +155,10 @@ pub struct AllowedAppList {
 /// Responses carrying a secret must never be cached (RFC 6749 §5.1 spirit).
 fn no_store(res: impl IntoResponse) -> Response {
     let mut res = res.into_response();
-    res.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    res.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
     res
 }
 
@@ -163,7 +170,12 @@ pub async fn list(State(s): State<AppState>, Caller(c): Caller) -> Result<Json<A
     let apps = client_apps::list(&s.ctx, &c).await?;
     let applications = apps
         .into_iter()
-        .map(|a| AppSummary { id: a.id, name: a.name, description: a.description, redirect_urls: a.redirect_urls })
+        .map(|a| AppSummary {
+            id: a.id,
+            name: a.name,
+            description: a.description,
+            redirect_urls: a.redirect_urls,
+        })
         .collect();
     Ok(Json(AppList { applications }))
 }
@@ -188,14 +200,21 @@ pub async fn register(
     };
     let out = client_apps::register(&s.ctx, &c, reg).await?;
     let secret = out.secret.map(|s| s.expose().to_owned());
-    Ok(no_store((StatusCode::CREATED, Json(AppDetail::new(out.app, secret)))))
+    Ok(no_store((
+        StatusCode::CREATED,
+        Json(AppDetail::new(out.app, secret)),
+    )))
 }
 
 /// One application (without its secret, which is stored only as a verifier).
 #[utoipa::path(get, path = "/api/mgmt/oauth/client/applications/{id}", tag = "client applications",
     security(("basic" = [])), params(("id" = i64, Path, description = "Application id")),
     responses((status = 200, body = AppDetail), (status = 404, body = ErrorEnvelope)))]
-pub async fn get(State(s): State<AppState>, Caller(c): Caller, IdPath(id): IdPath) -> Result<Json<AppDetail>, ApiError> {
+pub async fn get(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    IdPath(id): IdPath,
+) -> Result<Json<AppDetail>, ApiError> {
     let app = client_apps::get(&s.ctx, &c, id).await?;
     Ok(Json(AppDetail::new(app, None)))
 }
@@ -226,7 +245,11 @@ pub async fn update(
 #[utoipa::path(delete, path = "/api/mgmt/oauth/client/applications/{id}", tag = "client applications",
     security(("basic" = [])), params(("id" = i64, Path, description = "Application id")),
     responses((status = 204, description = "Deleted"), (status = 404, body = ErrorEnvelope)))]
-pub async fn delete(State(s): State<AppState>, Caller(c): Caller, IdPath(id): IdPath) -> Result<StatusCode, ApiError> {
+pub async fn delete(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    IdPath(id): IdPath,
+) -> Result<StatusCode, ApiError> {
     client_apps::delete(&s.ctx, &c, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -235,7 +258,11 @@ pub async fn delete(State(s): State<AppState>, Caller(c): Caller, IdPath(id): Id
 #[utoipa::path(put, path = "/api/mgmt/oauth/client/applications/{id}/reset", tag = "client applications",
     security(("basic" = [])), params(("id" = i64, Path, description = "Application id")),
     responses((status = 200, body = AppDetail), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
-pub async fn reset(State(s): State<AppState>, Caller(c): Caller, IdPath(id): IdPath) -> Result<Response, ApiError> {
+pub async fn reset(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    IdPath(id): IdPath,
+) -> Result<Response, ApiError> {
     let out = client_apps::reset_secret(&s.ctx, &c, id).await?;
     let secret = out.secret.map(|s| s.expose().to_owned());
     Ok(no_store(Json(AppDetail::new(out.app, secret))))
@@ -244,10 +271,19 @@ pub async fn reset(State(s): State<AppState>, Caller(c): Caller, IdPath(id): IdP
 /// The applications the caller has granted access to.
 #[utoipa::path(get, path = "/api/mgmt/oauth/client/allowedapplications", tag = "client applications",
     security(("basic" = [])), responses((status = 200, body = AllowedAppList), (status = 401, body = ErrorEnvelope)))]
-pub async fn allowed(State(s): State<AppState>, Caller(c): Caller) -> Result<Json<AllowedAppList>, ApiError> {
+pub async fn allowed(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+) -> Result<Json<AllowedAppList>, ApiError> {
     let consents = allowed_apps::list(&s.ctx, &c).await?;
-    let applications =
-        consents.into_iter().map(|c| AllowedApp { id: c.client_app_id, name: c.app_name, scopes: c.scopes }).collect();
+    let applications = consents
+        .into_iter()
+        .map(|c| AllowedApp {
+            id: c.client_app_id,
+            name: c.app_name,
+            scopes: c.scopes,
+        })
+        .collect();
     Ok(Json(AllowedAppList { applications }))
 }
 

@@ -66,13 +66,22 @@ impl IntoResponse for ApiError {
         let f = self.0;
         let status = status_of(f.kind());
         let body = ErrorEnvelope {
-            error: ErrorBody { code: f.code.code, message: ErrorMessage { lang: "en-US", value: f.message } },
+            error: ErrorBody {
+                code: f.code.code,
+                message: ErrorMessage {
+                    lang: "en-US",
+                    value: f.message,
+                },
+            },
         };
         let mut res = (status, Json(body)).into_response();
         let headers = res.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if status == StatusCode::UNAUTHORIZED {
-            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"Portcullis\", charset=\"UTF-8\""));
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"Portcullis\", charset=\"UTF-8\""),
+            );
         }
         if let Some(secs) = f.retry_after {
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
@@ -85,10 +94,16 @@ impl IntoResponse for ApiError {
 
 /// Fallback for paths no route serves.
 pub async fn no_such_path(uri: axum::http::Uri) -> ApiError {
-    ApiError::new(Code::NO_SUCH_PATH, format!("There is no API at {}.", uri.path()))
+    ApiError::new(
+        Code::NO_SUCH_PATH,
+        format!("There is no API at {}.", uri.path()),
+    )
 }
 
 /// Fallback for a known path called with a method it does not take.
 pub async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
-    ApiError::new(Code::METHOD_NOT_ALLOWED, format!("{} does not accept {method}.", uri.path()))
+    ApiError::new(
+        Code::METHOD_NOT_ALLOWED,
+        format!("{} does not accept {method}.", uri.path()),
+    )
 }

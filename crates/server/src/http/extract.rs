@@ -22,20 +22,36 @@ pub const MAX_BODY: usize = 64 * 1024;
 pub struct HdpJson<T>(pub T);
 
 fn is_json(parts_ct: Option<&header::HeaderValue>) -> bool {
-    let Some(ct) = parts_ct.and_then(|v| v.to_str().ok()) else { return false };
+    let Some(ct) = parts_ct.and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
     match ct.parse::<mime::Mime>() {
-        Ok(m) => m.type_() == mime::APPLICATION && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON)),
+        Ok(m) => {
+            m.type_() == mime::APPLICATION
+                && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON))
+        }
         Err(_) => false,
     }
 }
 
 /// Parses JSON bytes into `T`, naming the field at fault.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // serde would read a struct from an array by position; HDP bodies are objects.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::new(
+            Code::INVALID_JSON,
+            "Invalid JSON Input: the body must be a JSON object.",
+        ));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        let msg = if path.is_empty() || path == "." { inner.to_string() } else { format!("{path}: {inner}") };
+        let msg = if path.is_empty() || path == "." {
+            inner.to_string()
+        } else {
+            format!("{path}: {inner}")
+        };
         ApiError::new(Code::INVALID_JSON, format!("Invalid JSON Input: {msg}"))
     })
 }
@@ -52,9 +68,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for HdpJson<T> {
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(Code::PAYLOAD_TOO_LARGE, format!("The request body is larger than {MAX_BODY} bytes."))
+                ApiError::new(
+                    Code::PAYLOAD_TOO_LARGE,
+                    format!("The request body is larger than {MAX_BODY} bytes."),
+                )
             } else {
-                ApiError::new(Code::INVALID_JSON, "Invalid JSON Input: the request body could not be read.")
+                ApiError::new(
+                    Code::INVALID_JSON,
+                    "Invalid JSON Input: the request body could not be read.",
+                )
             }
         })?;
         parse_json(&bytes).map(HdpJson)
@@ -71,12 +93,19 @@ impl<S: Send + Sync> FromRequestParts<S> for IdPath {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let Path(raw) = Path::<String>::from_request_parts(parts, state)
             .await
-            .map_err(|_| ApiError::new(Code::INVALID_ID, "The path must end with an integer id."))?;
+            .map_err(|_| {
+                ApiError::new(Code::INVALID_ID, "The path must end with an integer id.")
+            })?;
         raw.parse::<i64>()
             .ok()
             .filter(|id| *id > 0)
             .map(IdPath)
-            .ok_or_else(|| ApiError::new(Code::INVALID_ID, format!("'{raw}' is not a valid id; ids are positive integers.")))
+            .ok_or_else(|| {
+                ApiError::new(
+                    Code::INVALID_ID,
+                    format!("'{raw}' is not a valid id; ids are positive integers."),
+                )
+            })
     }
 }
 
@@ -92,7 +121,10 @@ pub fn basic_credentials(parts: &Parts) -> Result<(String, String), ApiError> {
             "Authentication required: send HTTP Basic credentials (login name and password).",
         )
     };
-    let value = parts.headers.get(header::AUTHORIZATION).ok_or_else(missing)?;
+    let value = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(missing)?;
     let value = value.to_str().map_err(|_| missing())?;
     let (scheme, rest) = value.split_once(' ').ok_or_else(missing)?;
     if !scheme.eq_ignore_ascii_case("basic") {
@@ -101,12 +133,20 @@ pub fn basic_credentials(parts: &Parts) -> Result<(String, String), ApiError> {
             format!("The {scheme} authorization scheme is not accepted here; use HTTP Basic."),
         ));
     }
-    let malformed = || ApiError::new(Code::AUTHENTICATION_REQUIRED, "Malformed HTTP Basic credentials.");
+    let malformed = || {
+        ApiError::new(
+            Code::AUTHENTICATION_REQUIRED,
+            "Malformed HTTP Basic credentials.",
+        )
+    };
     let decoded = STANDARD.decode(rest.trim()).map_err(|_| malformed())?;
     let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
     let (login, password) = decoded.split_once(':').ok_or_else(malformed)?;
     if login.is_empty() || login.len() > 256 || password.len() > 1024 {
-        return Err(ApiError::new(Code::INVALID_CREDENTIALS, "Invalid user name or password."));
+        return Err(ApiError::new(
+            Code::INVALID_CREDENTIALS,
+            "Invalid user name or password.",
+        ));
     }
     Ok((login.to_owned(), password.to_owned()))
 }
@@ -114,9 +154,13 @@ pub fn basic_credentials(parts: &Parts) -> Result<(String, String), ApiError> {
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let (login, password) = basic_credentials(parts)?;
-        let principal = authenticate_password(&state.ctx, &state.credentials, &login, &password).await?;
+        let principal =
+            authenticate_password(&state.ctx, &state.credentials, &login, &password).await?;
         Ok(Caller(principal))
     }
 }

@@ -1,0 +1,300 @@
+//! Management authentication: HTTP Basic, lockout (HDP limits 2/3/4), the credential
+//! cache, and what callers are told.
+
+use crate::helpers::{backends, spawn_app, Backend, ADMIN_PASSWORD};
+use reqwest::Method;
+
+const APPS: &str = "/api/mgmt/oauth/client/applications";
+
+async fn a_wrong_password_and_an_unknown_user_get_the_same_answer(b: Backend) {
+    let Some(app) = spawn_app(b).await else {
+        return;
+    };
+    let wrong = app
+        .send(app.as_user(Method::GET, APPS, "admin", "nope"))
+        .await;
+    let unknown = app
+        .send(app.as_user(Method::GET, APPS, "nobody", "nope"))
+        .await;
+    assert_eq!(
+        wrong.hdp_error(401, 222209002),
+        "Invalid user name or password."
+    );
+    assert_eq!(unknown.text, wrong.text);
+    assert_eq!(unknown.status, wrong.status);
+}
+
+async fn malformed_or_foreign_authorization_headers_are_refused_clearly(b: Backend) {
+    let Some(app) = spawn_app(b).await else {
+        return;
+    };
+    let with = |v: &str| {
+        app.http
+            .get(app.url(APPS))
+            .header("authorization", v.to_owned())
+    };
+    assert!(app
+        .send(with("Basic !!!"))
+        .await
+        .hdp_error(401, 222209001)
+        .contains("Malformed"));
+    assert!(app
+        .send(with("Basic YWRtaW4="))
+        .await
+        .hdp_error(401, 222209001)
+        .contains("Malformed"));
+    assert!(app
+        .send(with("Digest abc"))
+        .await
+        .hdp_error(401, 222209001)
+        .contains("Digest"));
+    assert!(app
+        .send(with("Basic"))
+        .await
+        .hdp_error(401, 222209001)
+        .contains("Basic"));
+}
+
+async fn three_failures_lock_the_account_for_thirty_minutes(b: Backend) {
+    let Some(app) = spawn_app(b).await else {
+        return;
+    };
+    app.create_plain_user("alice", "Alice-Password-1").await;
+    for _ in 0..2 {
+        app.send(app.as_user(Method::GET, APPS, "alice", "wrong"))
+            .await
+            .hdp_error(401, 222209002);
+    }
+    let third = app
+        .send(app.as_user(Method::GET, APPS, "alice", "wrong"))
+        .await;
+    let msg = third.hdp_error(401, 222209003);
+    assert!(msg.contains("locked"), "{msg}");
+    assert_eq!(third.header("retry-after"), Some("1800"));
+    // Even the right password is refused while locked, with the same clear message.
+    let right = app
+        .send(app.as_user(Method::GET, APPS, "alice", "Alice-Password-1"))
+        .await;
+    assert!(right.hdp_error(401, 222209003).contains("until"));
+    // Other accounts are unaffected.
+    assert_eq!(app.send(app.as_admin(Method::GET, APPS)).await.status, 200);
+    // The lock ends after the period.
+    app.clock.advance(1801);
+    assert_eq!(
+        app.send(app.as_user(Method::GET, APPS, "alice", "Alice-Password-1"))
+            .await
+            .status,
+        200
+    );
+}
+
+async fn failures_older_than_the_interval_do_not_count(b: Backend) {
+    let Some(app) = spawn_app(b).await else {
+        return;
+    };
+    app.create_plain_user("alice", "Alice-Password-1").await;
+    for _ in 0..2 {
+        app.send(app.as_user(Method::GET, APPS, "alice", "wrong"))
+            .await
+            .hdp_error(401, 222209002);
+    }
+    app.clock.advance(901);
+    app.send(app.as_user(Method::GET, APPS, "alice", "wrong"))
+        .await
+        .hdp_error(401, 222209002);
+    app.send(app.as_user(Method::GET, APPS, "alice", "wrong"))
+        .await
+        .hdp_error(401, 222209002);
+    app.send(app.as_user(Method::GET, APPS, "alice", "wrong"))
+        .await
+        .hdp_error(401, 222209003);
+}
+
+async fn a_success_clears_earlier_failures(b: Backend) {
+    let Some(app) = spawn_app(b).await else {
+        return;
+    };
+    app.create_plain_user("alice", "Alice-Password-1").await;
+    for _ in 0..2 {
+        app.send(app.as_user(Method::GET, APPS, "alice", "wrong"))
+            .await
+            .hdp_error(401, 222209002);
+    }
+    assert_eq!(
+        app.send(app.as_user(Method::GET, APPS, "alice", "Alice-Password-1"))
+            .await
+            .status,
+        200
+    );
+    for _ in 0..2 {
+        app.send(app.as_user(Method::GET, APPS, "alice", "wrong"))
+            .await
+            .hdp_error(401, 222209002);
+    }
+}
+
+async fn the_lockout_limits_are_read_from_the_limits(b: Backend) {
+    let Some(app) = spawn_app(b).await else {
+        return;
+    };
+    app.create_plain_user("alice", "Alice-Password-1").await;
+    app.state
+        .ctx
+        .store
+        .set_system_limit(3, 1)
+        .await
+        .expect("limit");
+    app.state
+        .ctx
+        .store
+        .set_system_limit(4, 60)
+        .await
+        .expect("limit");
+    let r = app
+        .send(app.as_user(Method::GET, APPS, "alice", "wrong"))
+        .await;
+    r.hdp_error(401, 222209003);
+    assert_eq!(r.header("retry-after"), Some("60"));
+    app.state
+        .ctx
+        .store
+        .set_system_limit(3, 0)
+        .await
+        .expect("limit");
+    app.clock.advance(61);
+    for _ in 0..5 {
+        app.send(app.as_user(Method::GET, APPS, "alice", "wrong"))
+            .await
+            .hdp_error(401, 222209002);
+    }
+}
+
+async fn a_password_change_invalidates_cached_credentials(b: Backend) {
+    let Some(app) = spawn_app(b).await else {
+        return;
+    };
+    let alice = app.create_plain_user("alice", "Alice-Password-1").await;
+    assert_eq!(
+        app.send(app.as_user(Method::GET, APPS, "alice", "Alice-Password-1"))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(app.state.credentials.len(), 1, "one cached credential");
+    let hash = app
+        .state
+        .ctx
+        .hasher
+        .hash("Alice-Password-2")
+        .await
+        .expect("hash");
+    app.state
+        .ctx
+        .store
+        .set_password(alice.id, &hash, 0)
+        .await
+        .expect("set password");
+    app.send(app.as_user(Method::GET, APPS, "alice", "Alice-Password-1"))
+        .await
+        .hdp_error(401, 222209002);
+    assert_eq!(
+        app.send(app.as_user(Method::GET, APPS, "alice", "Alice-Password-2"))
+            .await
+            .status,
+        200
+    );
+}
+
+async fn cached_credentials_expire(b: Backend) {
+    let Some(app) = spawn_app(b).await else {
+        return;
+    };
+    assert_eq!(app.send(app.as_admin(Method::GET, APPS)).await.status, 200);
+    assert_eq!(app.send(app.as_admin(Method::GET, APPS)).await.status, 200);
+    assert_eq!(app.state.credentials.len(), 1);
+    app.clock.advance(portcullis_core::auth::CACHE_TTL + 1);
+    assert_eq!(app.send(app.as_admin(Method::GET, APPS)).await.status, 200);
+    // A wrong password is never served from the cache.
+    app.send(app.as_user(Method::GET, APPS, "admin", "Admin-Password-X"))
+        .await
+        .hdp_error(401, 222209002);
+}
+
+async fn a_locked_account_cannot_use_a_cached_credential(b: Backend) {
+    let Some(app) = spawn_app(b).await else {
+        return;
+    };
+    app.create_plain_user("alice", "Alice-Password-1").await;
+    assert_eq!(
+        app.send(app.as_user(Method::GET, APPS, "alice", "Alice-Password-1"))
+            .await
+            .status,
+        200
+    );
+    for _ in 0..3 {
+        app.send(app.as_user(Method::GET, APPS, "alice", "wrong"))
+            .await;
+    }
+    app.send(app.as_user(Method::GET, APPS, "alice", "Alice-Password-1"))
+        .await
+        .hdp_error(401, 222209003);
+}
+
+async fn a_name_in_several_tenants_needs_the_tenant(b: Backend) {
+    let Some(app) = spawn_app(b).await else {
+        return;
+    };
+    let acme = app
+        .state
+        .ctx
+        .store
+        .create_tenant("acme", None, 0)
+        .await
+        .expect("tenant");
+    app.create_plain_user("sam", "Sam-System-1").await;
+    app.create_user(
+        acme.id,
+        "sam",
+        "Sam-Acme-1",
+        vec![portcullis_core::identity::ROLE_USER],
+    )
+    .await;
+    let r = app
+        .send(app.as_user(Method::GET, APPS, "sam", "Sam-System-1"))
+        .await;
+    assert!(r.hdp_error(401, 222209002).contains("name@tenant"));
+    assert_eq!(
+        app.send(app.as_user(Method::GET, APPS, "sam@acme", "Sam-Acme-1"))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        app.send(app.as_user(Method::GET, APPS, "sam@system", "Sam-System-1"))
+            .await
+            .status,
+        200
+    );
+    app.send(app.as_user(Method::GET, APPS, "sam@acme", "Sam-System-1"))
+        .await
+        .hdp_error(401, 222209002);
+    assert_eq!(
+        app.send(app.as_user(Method::GET, APPS, "admin", ADMIN_PASSWORD))
+            .await
+            .status,
+        200
+    );
+}
+
+backends!(
+    a_wrong_password_and_an_unknown_user_get_the_same_answer,
+    malformed_or_foreign_authorization_headers_are_refused_clearly,
+    three_failures_lock_the_account_for_thirty_minutes,
+    failures_older_than_the_interval_do_not_count,
+    a_success_clears_earlier_failures,
+    the_lockout_limits_are_read_from_the_limits,
+    a_password_change_invalidates_cached_credentials,
+    cached_credentials_expire,
+    a_locked_account_cannot_use_a_cached_credential,
+    a_name_in_several_tenants_needs_the_tenant,
+);

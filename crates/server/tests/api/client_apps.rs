@@ -1,0 +1,656 @@
+//! HDP's client application registration API, end to end (seed 001, reference §1).
+
+use crate::helpers::{backends, spawn_app, Backend};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+const APPS: &str = "/api/mgmt/oauth/client/applications";
+const ALLOWED: &str = "/api/mgmt/oauth/client/allowedapplications";
+
+fn seed_sample() -> Value {
+    // The reset sample of reference §1.6, as a registration body.
+    json!({
+        "name": "Application1",
+        "description": "Application registered for OAuth access to HDP",
+        "redirectUrls": ["bedford.progresstest.com", "americas.progresstest.com"]
+    })
+}
+
+fn keys(v: &Value) -> Vec<String> {
+    let mut k: Vec<String> = v.as_object().expect("object").keys().cloned().collect();
+    k.sort();
+    k
+}
+
+async fn the_seed_registration_flow_answers_in_hdp_shapes(b: Backend) {
+    let Some(app) = spawn_app(b).await else {
+        return;
+    };
+    let created = app
+        .register_as("admin", crate::helpers::ADMIN_PASSWORD, seed_sample())
+        .await;
+    assert_eq!(
+        keys(&created),
+        [
+            "clientId",
+            "clientSecret",
+            "description",
+            "grantTypes",
+            "id",
+            "name",
+            "public",
+            "redirectUrls",
+            "scopes"
+        ]
+    );
+    assert!(created["id"].is_i64());
+    assert_eq!(created["name"], "Application1");
+    assert_eq!(
+        created["redirectUrls"],
+        json!(["bedford.progresstest.com", "americas.progresstest.com"])
+    );
+    assert_eq!(created["public"], false);
+    assert_eq!(
+        created["grantTypes"],
+        json!(["authorization_code", "password", "refresh_token"])
+    );
+    assert_eq!(created["scopes"], json!(["api.access.odata"]));
+    let secret = created["clientSecret"].as_str().expect("secret");
+    assert_eq!(secret.len(), 43, "256-bit secret, base64url");
+    let id = created["id"].as_i64().expect("id");
+
+    let list = app.send(app.as_admin(Method::GET, APPS)).await;
+    assert_eq!(list.status, 200);
+    let list = list.json();
+    assert_eq!(keys(&list), ["applications"]);
+    assert_eq!(list["applications"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        keys(&list["applications"][0]),
+        ["description", "id", "name", "redirectUrls"]
+    );
+    assert_eq!(list["applications"][0]["id"], id);
+
+    let one = app
+        .send(app.as_admin(Method::GET, &format!("{APPS}/{id}")))
+        .await;
+    assert_eq!(one.status, 200);
+    let one = one.json();
+    assert_eq!(one["clientId"], created["clientId"]);
+    assert!(
+        one.get("clientSecret").is_none(),
+        "the secret is shown on register and reset only"
+    );
+}
+
+async fn the_client_secret_is_stored_only_as_a_verifier(b: Backend) {
+    let Some(app) = spawn_app(b).await else {
+        return;
+    };
+    let created = app
+        .register_as("admin", crate::helpers::ADMIN_PASSWORD, seed_sample())
+        .await;
+    let secret = created["clientSecret"].as_str().expect("secret");
+    let stored = app
+        .state
+        .ctx
+        .store
+        .client_app(created["id"].as_i64().expect("id"))
+        .await
+        .expect("read")
+        .expect("app");
+    let verifier = stored.secret_verifier.expect("verifier");
+    assert!(!verifier.contains(secret));
+    assert!(app.state.ctx.keys.verify(secret, &verifier));
+    // Nowhere in the raw database either.
+    let raw: Vec<String> = match b {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&app.database_url)
+                .await
+                .expect("connect");
+            sqlx::query_scalar("SELECT COALESCE(secret_verifier, '') || client_id || redirect_urls FROM client_apps")
+                .fetch_all(&pool)
+                .await
+                .expect("query")
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&app.database_url)
+                .await
+                .expect("connect");
+            sqlx::query_scalar("SELECT COALESCE(secret_verifier, '') || client_id || redirect_urls FROM client_apps")
+                .fetch_all(&pool)
+                .await
+                .expect("query")
+        }
+    };
+    assert_eq!(raw.len(), 1);
+    assert!(!raw[0].contains(secret));
+}
+
+async fn an_update_replaces_the_fields_and_ignores_echoed_credentials(b: Backend) {
+    let Some(app) = spawn_app(b).await else {
+        return;
+    };
+    let created = app
+        .register_as("admin", crate::helpers::ADMIN_PASSWORD, seed_sample())
+        .await;
+    let id = created["id"].as_i64().expect("id");
+    let mut echoed = created.clone();
+    echoed["name"] = json!("Renamed");
+    echoed["description"] = json!("new words");
+    echoed["redirectUrls"] = json!("https://a.example/cb, https://b.example/cb");
+    echoed["clientId"] = json!("attempted-change");
+    echoed["clientSecret"] = json!("attempted-change");
+    let r = app
+        .send(
+            app.as_admin(Method::PUT, &format!("{APPS}/{id}"))
+                .json(&echoed),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let v = r.json();
+    assert_eq!(v["name"], "Renamed");
+    assert_eq!(v["description"], "new words");
+    assert_eq!(
+        v["redirectUrls"],
+        json!(["https://a.example/cb", "https://b.example/cb"])
+    );
+    assert_eq!(v["clientId"], created["clientId"]);
+    assert!(v.get("clientSecret").is_none());
+    let got = app
+        .send(app.as_admin(Method::GET, &format!("{APPS}/{id}")))
+        .await
+        .json();
+    assert_eq!(got, v);
+
+    // Grant types and scopes change only when given, and are validated.
+    let r = app
+        .send(app.as_admin(Method::PUT, &format!("{APPS}/{id}")).json(&json!({
+            "name": "Renamed", "redirectUrls": ["https://a.example/cb"], "grantTypes": ["client_credentials"], "scopes": ["odata"]
+        })))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["grantTypes"], json!(["client_credentials"]));
+    assert_eq!(r.json()["scopes"], json!(["api.access.odata"]));
+    assert_eq!(
+        r.json()["description"],
+        "",
+        "description is replaced too (full replace)"
+    );
+    let r = app
+        .send(
+            app.as_admin(Method::PUT, &format!("{APPS}/{id}"))
+                .json(&json!({
+                    "name": "Renamed", "redirectUrls": ["https://a.example/cb"], "public": true
+                })),
+        )
+        .await;
+    assert!(r.hdp_error(400, 222209010).contains("'public'"));
+}
+
+async fn delete_answers_204_and_the_application_is_gone(b: Backend) {
+    let Some(app) = spawn_app(b).await else {
+        return;
+    };
+    let created = app
+        .register_as("admin", crate::helpers::ADMIN_PASSWORD, seed_sample())
+        .await;
+    let id = created["id"].as_i64().expect("id");
+    let r = app
+        .send(app.as_admin(Method::DELETE, &format!("{APPS}/{id}")))
+        .await;
+    assert_eq!(r.status, 204);
+    assert_eq!(r.text, "");
+    let again = app
+        .send(app.as_admin(Method::DELETE, &format!("{APPS}/{id}")))
+        .await;
+    assert_eq!(
+        again.hdp_error(404, 222209020),
+        format!("There is no client application with id {id}.")
+    );
+    app.send(app.as_admin(Method::GET, &format!("{APPS}/{id}")))
+        .await
+        .hdp_error(404, 222209020);
+    let list = app.send(app.as_admin(Method::GET, APPS)).await.json();
+    assert_eq!(list, json!({"applications": []}));
+}
+
+async fn reset_issues_a_new_secret_and_revokes_consents(b: Backend) {
+    let Some(app) = spawn_app(b).await else {
+        return;
+    };
+    let created = app
+        .register_as("admin", crate::helpers::ADMIN_PASSWORD, seed_sample())
+        .await;
+    let id = created["id"].as_i64().expect("id");
+    let old = created["clientSecret"].as_str().expect("secret").to_owned();
+    let user = app.create_plain_user("alice", "Alice-Password-1").await;
+    app.state
+        .ctx
+        .store
+        .grant_consent(user.id, id, &["api.access.odata".into()], 0)
+        .await
+        .expect("consent");
+
+    let r = app
+        .send(app.as_admin(Method::PUT, &format!("{APPS}/{id}/reset")))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    let v = r.json();
+    assert_eq!(v["id"], id);
+    assert_eq!(
+        v["clientId"], created["clientId"],
+        "reset keeps the client id"
+    );
+    let new = v["clientSecret"].as_str().expect("new secret");
+    assert_ne!(new, old);
+    let stored = app
+        .state
+        .ctx
+        .store
+        .client_app(id)
+        .await
+        .expect("read")
+        .expect("app");
+    let verifier = stored.secret_verifier.expect("verifier");
+    assert!(app.state.ctx.keys.verify(new, &verifier));
+    assert!(!app.state.ctx.keys.verify(&old, &verifier));
+    let allowed = app
+        .send(app.as_user(Method::GET, ALLOWED, "alice", "Alice-Password-1"))
+        .await
+        .json();
+    assert_eq!(
+        allowed,
+        json!({"applications": []}),
+        "reset revokes all access granted to the application"
+    );
+}
+
+async fn public_clients_have_no_secret_to_show_or_reset(b: Backend) {
+    let Some(app) = spawn_app(b).await else {
+        return;
+    };
+    let mut body = seed_sample();
+    body["public"] = json!(true);
+    let created = app
+        .register_as("admin", crate::helpers::ADMIN_PASSWORD, body)
+        .await;
+    assert!(created.get("clientSecret").is_none());
+    assert_eq!(created["public"], true);
+    assert_eq!(
+        created["grantTypes"],
+        json!(["authorization_code", "refresh_token"])
+    );
+    let id = created["id"].as_i64().expect("id");
+    let r = app
+        .send(app.as_admin(Method::PUT, &format!("{APPS}/{id}/reset")))
+        .await;
+    assert!(r.hdp_error(400, 222209010).contains("public"));
+    let mut body = seed_sample();
+    body["public"] = json!(true);
+    body["grantTypes"] = json!(["password"]);
+    let r = app.send(app.as_admin(Method::POST, APPS).json(&body)).await;
+    assert!(r.hdp_error(400, 222209010).contains("public client"));
+}
+
+async fn users_see_and_manage_only_their_own_applications(b: Backend) {
+    let Some(app) = spawn_app(b).await else {
+        return;
+    };
+    app.create_plain_user("alice", "Alice-Password-1").await;
+    app.create_plain_user("bob", "Bob-Password-1").await;
+    let a = app
+        .register_as("alice", "Alice-Password-1", seed_sample())
+        .await;
+    let id = a["id"].as_i64().expect("id");
+    let bob = |m: Method, p: &str| app.as_user(m, p, "bob", "Bob-Password-1");
+
+    assert_eq!(
+        app.send(bob(Method::GET, APPS)).await.json(),
+        json!({"applications": []})
+    );
+    app.send(bob(Method::GET, &format!("{APPS}/{id}")))
+        .await
+        .hdp_error(404, 222209020);
+    app.send(bob(Method::PUT, &format!("{APPS}/{id}")).json(&seed_sample()))
+        .await
+        .hdp_error(404, 222209020);
+    app.send(bob(Method::PUT, &format!("{APPS}/{id}/reset")))
+        .await
+        .hdp_error(404, 222209020);
+    app.send(bob(Method::DELETE, &format!("{APPS}/{id}")))
+        .await
+        .hdp_error(404, 222209020);
+    // Nothing changed.
+    let still = app
+        .send(app.as_user(
+            Method::GET,
+            &format!("{APPS}/{id}"),
+            "alice",
+            "Alice-Password-1",
+        ))
+        .await;
+    assert_eq!(still.status, 200);
+    assert_eq!(still.json()["name"], "Application1");
+
+    // The Administrator sees every application of the tenant, and may manage it.
+    let all = app.send(app.as_admin(Method::GET, APPS)).await.json();
+    assert_eq!(all["applications"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        app.send(app.as_admin(Method::DELETE, &format!("{APPS}/{id}")))
+            .await
+            .status,
+        204
+    );
+}
+
+async fn administrators_of_another_tenant_do_not_see_the_application(b: Backend) {
+    let Some(app) = spawn_app(b).await else {
+        return;
+    };
+    let a = app
+        .register_as("admin", crate::helpers::ADMIN_PASSWORD, seed_sample())
+        .await;
+    let other = app
+        .state
+        .ctx
+        .store
+        .create_tenant("acme", None, 0)
+        .await
+        .expect("tenant");
+    app.create_user(
+        other.id,
+        "boss",
+        "Boss-Password-1",
+        vec![portcullis_core::identity::ROLE_ADMINISTRATOR],
+    )
+    .await;
+    let boss = |m: Method, p: &str| app.as_user(m, p, "boss", "Boss-Password-1");
+    assert_eq!(
+        app.send(boss(Method::GET, APPS)).await.json(),
+        json!({"applications": []})
+    );
+    let id = a["id"].as_i64().expect("id");
+    app.send(boss(Method::GET, &format!("{APPS}/{id}")))
+        .await
+        .hdp_error(404, 222209020);
+}
+
+async fn allowed_applications_list_and_revoke_the_callers_consents(b: Backend) {
+    let Some(app) = spawn_app(b).await else {
+        return;
+    };
+    let a = app
+        .register_as("admin", crate::helpers::ADMIN_PASSWORD, seed_sample())
+        .await;
+    let id = a["id"].as_i64().expect("id");
+    let alice = app.create_plain_user("alice", "Alice-Password-1").await;
+    let as_alice = |m: Method, p: &str| app.as_user(m, p, "alice", "Alice-Password-1");
+    assert_eq!(
+        app.send(as_alice(Method::GET, ALLOWED)).await.json(),
+        json!({"applications": []})
+    );
+
+    app.state
+        .ctx
+        .store
+        .grant_consent(alice.id, id, &["api.access.odata".into()], 0)
+        .await
+        .expect("consent");
+    let list = app.send(as_alice(Method::GET, ALLOWED)).await;
+    assert_eq!(list.status, 200);
+    assert_eq!(
+        list.json(),
+        json!({"applications": [{"id": id, "name": "Application1", "scopes": ["api.access.odata"]}]})
+    );
+    // Another user's consents are not theirs to see or revoke.
+    assert_eq!(
+        app.send(app.as_admin(Method::GET, ALLOWED)).await.json(),
+        json!({"applications": []})
+    );
+    app.send(app.as_admin(Method::DELETE, &format!("{ALLOWED}/{id}")))
+        .await
+        .hdp_error(404, 222209021);
+
+    let r = app
+        .send(as_alice(Method::DELETE, &format!("{ALLOWED}/{id}")))
+        .await;
+    assert_eq!(r.status, 204);
+    assert_eq!(r.text, "");
+    assert_eq!(
+        app.send(as_alice(Method::GET, ALLOWED)).await.json(),
+        json!({"applications": []})
+    );
+    app.send(as_alice(Method::DELETE, &format!("{ALLOWED}/{id}")))
+        .await
+        .hdp_error(404, 222209021);
+}
+
+async fn deleting_an_application_removes_its_consents(b: Backend) {
+    let Some(app) = spawn_app(b).await else {
+        return;
+    };
+    let a = app
+        .register_as("admin", crate::helpers::ADMIN_PASSWORD, seed_sample())
+        .await;
+    let id = a["id"].as_i64().expect("id");
+    let alice = app.create_plain_user("alice", "Alice-Password-1").await;
+    app.state
+        .ctx
+        .store
+        .grant_consent(alice.id, id, &["api.access.odata".into()], 0)
+        .await
+        .expect("consent");
+    assert_eq!(
+        app.send(app.as_admin(Method::DELETE, &format!("{APPS}/{id}")))
+            .await
+            .status,
+        204
+    );
+    let list = app
+        .send(app.as_user(Method::GET, ALLOWED, "alice", "Alice-Password-1"))
+        .await
+        .json();
+    assert_eq!(list, json!({"applications": []}));
+}
+
+async fn invalid_registrations_are_refused_with_a_message_naming_the_problem(b: Backend) {
+    let Some(app) = spawn_app(b).await else {
+        return;
+    };
+    let post = |body: Value| app.as_admin(Method::POST, APPS).json(&body);
+    let cases: Vec<(Value, u32, &str)> = vec![
+        (
+            json!({"name": "a".repeat(129), "redirectUrls": ["x.example"]}),
+            222209010,
+            "'name': is 129 characters long; at most 128",
+        ),
+        (
+            json!({"name": "", "redirectUrls": ["x.example"]}),
+            222209010,
+            "'name': must not be empty",
+        ),
+        (
+            json!({"name": "n", "description": "d".repeat(257), "redirectUrls": ["x.example"]}),
+            222209010,
+            "'description': is 257 characters",
+        ),
+        (
+            json!({"name": "n", "redirectUrls": []}),
+            222209010,
+            "at least one redirect URL is required",
+        ),
+        (
+            json!({"name": "n", "redirectUrls": ["https://a.example/#frag"]}),
+            222209010,
+            "fragment",
+        ),
+        (
+            json!({"name": "n", "redirectUrls": ["a b"]}),
+            222209010,
+            "whitespace",
+        ),
+        (
+            json!({"name": "n", "redirectUrls": ["x.example"], "scopes": ["email"]}),
+            222209010,
+            "'email' is not a known scope",
+        ),
+        (
+            json!({"name": "n", "redirectUrls": ["x.example"], "grantTypes": ["implicit"]}),
+            222209010,
+            "'implicit' is not a grant type",
+        ),
+        (
+            json!({"redirectUrls": ["x.example"]}),
+            222207007,
+            "missing field `name`",
+        ),
+        (
+            json!({"name": 5, "redirectUrls": ["x.example"]}),
+            222207007,
+            "name: invalid type: integer `5`, expected a string",
+        ),
+        (
+            json!({"name": "n", "redirectUrls": ["x.example"], "colour": "red"}),
+            222207007,
+            "unknown field `colour`",
+        ),
+        (
+            json!({"name": "n", "redirectUrls": [1]}),
+            222207007,
+            "redirectUrls",
+        ),
+        (
+            json!(["not", "an", "object"]),
+            222207007,
+            "the body must be a JSON object",
+        ),
+    ];
+    for (body, code, needle) in cases {
+        let r = app.send(post(body.clone())).await;
+        let msg = r.hdp_error(400, code);
+        assert!(
+            msg.contains(needle),
+            "{body}: expected '{needle}' in '{msg}'"
+        );
+    }
+    let list = app.send(app.as_admin(Method::GET, APPS)).await.json();
+    assert_eq!(
+        list,
+        json!({"applications": []}),
+        "failed requests change nothing"
+    );
+}
+
+async fn bodies_that_are_not_json_or_too_large_are_refused(b: Backend) {
+    let Some(app) = spawn_app(b).await else {
+        return;
+    };
+    let r = app
+        .send(
+            app.as_admin(Method::POST, APPS)
+                .header("content-type", "application/json")
+                .body("{\"name\": "),
+        )
+        .await;
+    let msg = r.hdp_error(400, 222207007);
+    assert!(
+        msg.starts_with("Invalid JSON Input: ") && msg.contains("EOF while parsing"),
+        "{msg}"
+    );
+    let r = app
+        .send(
+            app.as_admin(Method::POST, APPS)
+                .header("content-type", "text/plain")
+                .body("{}"),
+        )
+        .await;
+    assert!(r
+        .hdp_error(415, 222209011)
+        .contains("Content-Type: application/json"));
+    let r = app.send(app.as_admin(Method::POST, APPS)).await;
+    r.hdp_error(415, 222209011);
+    let big =
+        json!({"name": "n", "description": "x".repeat(70 * 1024), "redirectUrls": ["x.example"]});
+    let r = app.send(app.as_admin(Method::POST, APPS).json(&big)).await;
+    assert!(r.hdp_error(413, 222209012).contains("65536"));
+    let r = app
+        .send(
+            app.as_admin(Method::POST, APPS)
+                .header("content-type", "application/json; charset=utf-8")
+                .body(seed_sample().to_string()),
+        )
+        .await;
+    assert_eq!(r.status, 201, "a charset parameter is fine: {}", r.text);
+}
+
+async fn ids_in_paths_must_be_positive_integers(b: Backend) {
+    let Some(app) = spawn_app(b).await else {
+        return;
+    };
+    for bad in ["abc", "-1", "0", "1.5", "99999999999999999999"] {
+        let r = app
+            .send(app.as_admin(Method::GET, &format!("{APPS}/{bad}")))
+            .await;
+        assert!(r.hdp_error(400, 222209013).contains(bad));
+    }
+    app.send(app.as_admin(Method::GET, &format!("{APPS}/424242")))
+        .await
+        .hdp_error(404, 222209020);
+    app.send(app.as_admin(Method::PUT, &format!("{APPS}/424242/reset")))
+        .await
+        .hdp_error(404, 222209020);
+    app.send(
+        app.as_admin(Method::PUT, &format!("{APPS}/424242"))
+            .json(&seed_sample()),
+    )
+    .await
+    .hdp_error(404, 222209020);
+}
+
+async fn every_endpoint_requires_credentials(b: Backend) {
+    let Some(app) = spawn_app(b).await else {
+        return;
+    };
+    for (m, p) in [
+        (Method::GET, APPS.to_owned()),
+        (Method::POST, APPS.to_owned()),
+        (Method::GET, format!("{APPS}/1")),
+        (Method::PUT, format!("{APPS}/1")),
+        (Method::DELETE, format!("{APPS}/1")),
+        (Method::PUT, format!("{APPS}/1/reset")),
+        (Method::GET, ALLOWED.to_owned()),
+        (Method::DELETE, format!("{ALLOWED}/1")),
+    ] {
+        let r = app
+            .send(
+                app.http
+                    .request(m.clone(), app.url(&p))
+                    .json(&seed_sample()),
+            )
+            .await;
+        r.hdp_error(401, 222209001);
+        assert!(
+            r.header("www-authenticate")
+                .is_some_and(|h| h.starts_with("Basic")),
+            "{m} {p}"
+        );
+    }
+}
+
+backends!(
+    the_seed_registration_flow_answers_in_hdp_shapes,
+    the_client_secret_is_stored_only_as_a_verifier,
+    an_update_replaces_the_fields_and_ignores_echoed_credentials,
+    delete_answers_204_and_the_application_is_gone,
+    reset_issues_a_new_secret_and_revokes_consents,
+    public_clients_have_no_secret_to_show_or_reset,
+    users_see_and_manage_only_their_own_applications,
+    administrators_of_another_tenant_do_not_see_the_application,
+    allowed_applications_list_and_revoke_the_callers_consents,
+    deleting_an_application_removes_its_consents,
+    invalid_registrations_are_refused_with_a_message_naming_the_problem,
+    bodies_that_are_not_json_or_too_large_are_refused,
+    ids_in_paths_must_be_positive_integers,
+    every_endpoint_requires_credentials,
+);

@@ -1,0 +1,239 @@
+//! Test harness: `spawn_app` starts the real server (as `main` does) on port 0 with a
+//! fresh database per test, on SQLite or PostgreSQL; `backends!` runs a test on both.
+
+use portcullis_core::clock::{Clock, ManualClock};
+use portcullis_core::identity::{NewUser, User, SYSTEM_TENANT_ID};
+use portcullis_server::config::Config;
+use portcullis_server::startup::Application;
+use portcullis_server::state::AppState;
+use serde_json::Value;
+use std::sync::Arc;
+
+pub const ADMIN_PASSWORD: &str = "Admin-Password-1";
+
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each listed `async fn(Backend)` as two tests, `sqlite::name` and `postgres::name`.
+macro_rules! backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}
+pub(crate) use backends;
+
+#[derive(Debug)]
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub state: AppState,
+    pub clock: ManualClock,
+    pub database_url: String,
+    _dir: tempfile::TempDir,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A database URL for a fresh database on `backend`, or `None` when PostgreSQL tests
+/// are not configured (they are skipped then; `scripts/test` requires them).
+pub async fn fresh_database(backend: Backend, dir: &tempfile::TempDir) -> Option<String> {
+    match backend {
+        Backend::Sqlite => Some(format!(
+            "sqlite://{}",
+            dir.path().join("portcullis.db").display()
+        )),
+        Backend::Postgres => portcullis_store_postgres::testing::fresh_database().await,
+    }
+}
+
+/// The configuration tests start with: port 0, a fresh database, a known admin password.
+pub fn test_config(database_url: &str) -> Config {
+    Config {
+        listen: "127.0.0.1:0".into(),
+        database_url: database_url.into(),
+        admin_password: Some(ADMIN_PASSWORD.into()),
+        master_key: Some("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=".into()),
+        ..Config::default()
+    }
+}
+
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database_url = fresh_database(backend, &dir).await?;
+    Some(spawn_with(test_config(&database_url), dir).await)
+}
+
+pub async fn spawn_with(config: Config, dir: tempfile::TempDir) -> TestApp {
+    let clock = ManualClock::at(portcullis_core::clock::SystemClock.now());
+    let database_url = config.database_url.clone();
+    let app = Application::build_with_clock(config, Arc::new(clock.clone()))
+        .await
+        .expect("build app");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state().clone();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async move {
+        let _ = rx.await;
+    }));
+    TestApp {
+        base,
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client"),
+        state,
+        clock,
+        database_url,
+        _dir: dir,
+        shutdown: Some(tx),
+    }
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts an HDP error envelope with this status and code; returns the message.
+    #[track_caller]
+    pub fn hdp_error(&self, status: u16, code: u32) -> String {
+        assert_eq!(self.status, status, "status; body: {}", self.text);
+        let v = self.json();
+        assert_eq!(v["error"]["code"], code, "code; body: {}", self.text);
+        assert_eq!(v["error"]["message"]["lang"], "en-US");
+        assert_eq!(
+            v.as_object().map(|o| o.len()),
+            Some(1),
+            "only `error` at the top: {}",
+            self.text
+        );
+        v["error"]["message"]["value"]
+            .as_str()
+            .expect("message value")
+            .to_owned()
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> Reply {
+        let res = req.send().await.expect("request");
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let text = res.text().await.expect("body");
+        Reply {
+            status,
+            headers,
+            text,
+        }
+    }
+
+    /// A request as `login` with `password` (HTTP Basic).
+    pub fn as_user(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        login: &str,
+        password: &str,
+    ) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, self.url(path))
+            .basic_auth(login, Some(password))
+    }
+
+    /// A request as the initial administrator.
+    pub fn as_admin(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.as_user(method, path, "admin", ADMIN_PASSWORD)
+    }
+
+    /// Creates a user straight in the store (the users API arrives later).
+    pub async fn create_user(
+        &self,
+        tenant_id: i64,
+        login: &str,
+        password: &str,
+        roles: Vec<i64>,
+    ) -> User {
+        let hash = self.state.ctx.hasher.hash(password).await.expect("hash");
+        self.state
+            .ctx
+            .store
+            .create_user(NewUser {
+                tenant_id,
+                login: login.into(),
+                password_hash: hash,
+                active: true,
+                roles,
+                now: self.clock.now(),
+            })
+            .await
+            .expect("create user")
+    }
+
+    pub async fn create_plain_user(&self, login: &str, password: &str) -> User {
+        self.create_user(
+            SYSTEM_TENANT_ID,
+            login,
+            password,
+            vec![portcullis_core::identity::ROLE_USER],
+        )
+        .await
+    }
+
+    /// Registers an application as `login` and returns the response JSON.
+    pub async fn register_as(&self, login: &str, password: &str, body: Value) -> Value {
+        let r = self
+            .send(
+                self.as_user(
+                    reqwest::Method::POST,
+                    "/api/mgmt/oauth/client/applications",
+                    login,
+                    password,
+                )
+                .json(&body),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        r.json()
+    }
+}

@@ -1,0 +1,13 @@
+//! The integration tests: the real server, spawned per test on a fresh database, on
+//! SQLite and PostgreSQL (see `helpers::backends!`).
+
+// A test binary: a failed expectation is the test failing.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod helpers;
+
+mod auth;
+mod client_apps;
+mod errors;
+mod openapi;
+mod startup;

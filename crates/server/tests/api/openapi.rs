@@ -1,0 +1,86 @@
+//! The OpenAPI document is generated from the router and matches it: every documented
+//! operation is served, and every served API path is documented.
+
+use crate::helpers::{backends, spawn_app, Backend};
+use reqwest::Method;
+use std::collections::BTreeSet;
+
+/// Every (method, path) the server serves. Adding a route without listing it here
+/// fails `every_served_route_is_documented`, and the reverse fails too.
+const SERVED: &[(&str, &str)] = &[
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+    ("get", "/api/openapi.json"),
+    ("get", "/api/mgmt/oauth/client/applications"),
+    ("post", "/api/mgmt/oauth/client/applications"),
+    ("get", "/api/mgmt/oauth/client/applications/{id}"),
+    ("put", "/api/mgmt/oauth/client/applications/{id}"),
+    ("delete", "/api/mgmt/oauth/client/applications/{id}"),
+    ("put", "/api/mgmt/oauth/client/applications/{id}/reset"),
+    ("get", "/api/mgmt/oauth/client/allowedapplications"),
+    ("delete", "/api/mgmt/oauth/client/allowedapplications/{id}"),
+];
+
+fn documented(doc: &serde_json::Value) -> BTreeSet<(String, String)> {
+    let mut out = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in item.as_object().expect("path item").keys() {
+            if ["get", "put", "post", "delete", "patch", "head", "options"]
+                .contains(&method.as_str())
+            {
+                out.insert((method.clone(), path.clone()));
+            }
+        }
+    }
+    out
+}
+
+async fn the_document_is_openapi_3_1_and_lists_every_served_route(b: Backend) {
+    let Some(app) = spawn_app(b).await else {
+        return;
+    };
+    let r = app.send(app.http.get(app.url("/api/openapi.json"))).await;
+    assert_eq!(r.status, 200);
+    let doc = r.json();
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert!(doc["components"]["schemas"]["RegisterRequest"].is_object());
+    assert!(doc["components"]["securitySchemes"]["basic"].is_object());
+    let expected: BTreeSet<(String, String)> = SERVED
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    assert_eq!(documented(&doc), expected);
+}
+
+async fn every_documented_operation_is_served(b: Backend) {
+    let Some(app) = spawn_app(b).await else {
+        return;
+    };
+    let doc = app
+        .send(app.http.get(app.url("/api/openapi.json")))
+        .await
+        .json();
+    for (method, path) in documented(&doc) {
+        let concrete = path.replace("{id}", "1");
+        let m = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
+        let r = app.send(app.as_admin(m, &concrete)).await;
+        let code = serde_json::from_str::<serde_json::Value>(&r.text)
+            .ok()
+            .and_then(|v| v["error"]["code"].as_u64());
+        assert_ne!(
+            code,
+            Some(222209030),
+            "{method} {path} is documented but not routed"
+        );
+        assert_ne!(
+            code,
+            Some(222209031),
+            "{method} {path} is documented but the method is not routed"
+        );
+    }
+}
+
+backends!(
+    the_document_is_openapi_3_1_and_lists_every_served_route,
+    every_documented_operation_is_served
+);
