@@ -241,3 +241,100 @@ pub async fn authenticate_password(
         .map_err(store_failure)?;
     Ok(Principal { user, permissions })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::{Clock, ManualClock};
+    use crate::crypto::{Keyring, MasterKey, PasswordHasher, VerifierKeys};
+    use crate::identity::{NewUser, ROLE_USER, SYSTEM_TENANT_ID};
+    use crate::store::Store;
+    use crate::testing::MemoryStore;
+    use std::sync::atomic::Ordering;
+    use std::sync::Arc;
+
+    async fn context() -> (Context, ManualClock) {
+        let store = Arc::new(MemoryStore::new());
+        store.seed(&crate::bootstrap::seed()).await.expect("seed");
+        let clock = ManualClock::at(1_800_000_000);
+        let hasher = PasswordHasher::new(2);
+        let hash = hasher.hash("right").await.expect("hash");
+        store
+            .create_user(NewUser {
+                tenant_id: SYSTEM_TENANT_ID,
+                login: "ann".into(),
+                password_hash: hash,
+                active: true,
+                roles: vec![ROLE_USER],
+                now: clock.now(),
+            })
+            .await
+            .expect("user");
+        let ctx = Context {
+            store,
+            clock: Arc::new(clock.clone()),
+            keys: VerifierKeys::from_pepper(&[3; 32]),
+            keyring: Keyring::new(MasterKey::generate(), vec![]),
+            hasher,
+        };
+        (ctx, clock)
+    }
+
+    fn computed(ctx: &Context) -> u64 {
+        ctx.hasher.stats().computed.load(Ordering::SeqCst)
+    }
+
+    #[tokio::test]
+    async fn an_unknown_user_costs_one_hash_like_a_wrong_password() {
+        let (ctx, _) = context().await;
+        let cache = CredentialCache::default();
+        ctx.hasher.warm_up().await.expect("warm up");
+        let before = computed(&ctx);
+        let wrong = authenticate_password(&ctx, &cache, "ann", "wrong")
+            .await
+            .expect_err("wrong");
+        let after_wrong = computed(&ctx);
+        let unknown = authenticate_password(&ctx, &cache, "nobody", "wrong")
+            .await
+            .expect_err("unknown");
+        let after_unknown = computed(&ctx);
+        assert_eq!(after_wrong - before, 1);
+        assert_eq!(after_unknown - after_wrong, 1);
+        assert_eq!(wrong, unknown);
+    }
+
+    #[tokio::test]
+    async fn a_cached_credential_skips_the_hash_until_it_expires() {
+        let (ctx, clock) = context().await;
+        let cache = CredentialCache::default();
+        let p = authenticate_password(&ctx, &cache, "ann", "right")
+            .await
+            .expect("first");
+        assert_eq!(p.permissions, (1..=11).collect::<Vec<_>>());
+        let before = computed(&ctx);
+        authenticate_password(&ctx, &cache, "ann", "right")
+            .await
+            .expect("cached");
+        assert_eq!(computed(&ctx), before, "served from the cache");
+        clock.advance(CACHE_TTL);
+        authenticate_password(&ctx, &cache, "ann", "right")
+            .await
+            .expect("expired");
+        assert_eq!(computed(&ctx), before + 1, "re-verified after the TTL");
+        authenticate_password(&ctx, &cache, "ann", "wrong")
+            .await
+            .expect_err("wrong is never cached");
+        assert_eq!(computed(&ctx), before + 2);
+    }
+
+    #[tokio::test]
+    async fn the_cache_never_holds_the_password() {
+        let (ctx, _) = context().await;
+        let cache = CredentialCache::default();
+        authenticate_password(&ctx, &cache, "ann", "right")
+            .await
+            .expect("ok");
+        assert_eq!(cache.len(), 1);
+        assert!(!format!("{cache:?}").contains("right"));
+    }
+}

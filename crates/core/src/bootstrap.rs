@@ -23,7 +23,7 @@ pub enum BootstrapError {
     Store(#[from] StoreError),
     #[error("the verifier pepper in the database cannot be opened: {0}. Is PORTCULLIS_MASTER_KEY (or the key file) the one this database was created with?")]
     Pepper(crate::crypto::SealError),
-    #[error("hashing the initial administrator's password failed: {0}")]
+    #[error("password hashing failed at startup: {0}")]
     Hash(String),
 }
 
@@ -136,5 +136,9 @@ pub async fn prepare(
     store.seed(&seed()).await?;
     let keys = verifier_keys(store.as_ref(), keyring, clock).await?;
     let generated = initial_admin(store.as_ref(), hasher, clock, admin_password).await?;
+    hasher
+        .warm_up()
+        .await
+        .map_err(|e| BootstrapError::Hash(e.to_string()))?;
     Ok((keys, generated))
 }

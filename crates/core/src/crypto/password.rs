@@ -8,6 +8,7 @@
 
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::{OnceCell, Semaphore};
 
@@ -24,12 +25,23 @@ pub enum HashError {
     Join,
 }
 
+/// Counters of the pool's work, for tests and metrics.
+#[derive(Debug, Default)]
+pub struct HashStats {
+    /// Argon2 computations finished (hashes and verifications, the dummy included).
+    pub computed: AtomicU64,
+    in_flight: AtomicUsize,
+    /// The most computations ever running at once.
+    pub peak_in_flight: AtomicUsize,
+}
+
 /// The bounded Argon2id pool.
 #[derive(Debug, Clone)]
 pub struct PasswordHasher {
     permits: Arc<Semaphore>,
     params: Params,
     dummy: Arc<OnceCell<String>>,
+    stats: Arc<HashStats>,
 }
 
 impl PasswordHasher {
@@ -40,7 +52,12 @@ impl PasswordHasher {
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
             params,
             dummy: Arc::default(),
+            stats: Arc::default(),
         }
+    }
+
+    pub fn stats(&self) -> &HashStats {
+        &self.stats
     }
 
     fn argon2(params: Params) -> Argon2<'static> {
@@ -52,9 +69,17 @@ impl PasswordHasher {
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, HashError> {
         let _permit = self.permits.acquire().await.map_err(|_| HashError::Join)?;
-        tokio::task::spawn_blocking(f)
-            .await
-            .map_err(|_| HashError::Join)
+        let stats = self.stats.clone();
+        tokio::task::spawn_blocking(move || {
+            let now = stats.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            stats.peak_in_flight.fetch_max(now, Ordering::SeqCst);
+            let out = f();
+            stats.in_flight.fetch_sub(1, Ordering::SeqCst);
+            stats.computed.fetch_add(1, Ordering::SeqCst);
+            out
+        })
+        .await
+        .map_err(|_| HashError::Join)
     }
 
     /// Hashes a password into a PHC string.
@@ -90,6 +115,12 @@ impl PasswordHasher {
         Ok(ok && real)
     }
 
+    /// Computes the dummy hash now (at startup), so the first unknown-user sign-in does
+    /// not take two hashes' time.
+    pub async fn warm_up(&self) -> Result<(), HashError> {
+        self.dummy().await.map(|_| ())
+    }
+
     async fn dummy(&self) -> Result<String, HashError> {
         self.dummy
             .get_or_try_init(|| self.hash("portcullis-dummy-password"))
@@ -101,6 +132,7 @@ impl PasswordHasher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::Ordering;
 
     #[tokio::test]
     async fn a_hash_verifies_its_password_and_no_other() {
@@ -121,6 +153,22 @@ mod tests {
             .verify("portcullis-dummy-password", None)
             .await
             .unwrap_or(true));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn no_more_hashes_run_at_once_than_the_pool_allows() {
+        let pool = PasswordHasher::new(2);
+        let tasks: Vec<_> = (0..6)
+            .map(|i| {
+                let p = pool.clone();
+                tokio::spawn(async move { p.hash(&format!("pw{i}")).await })
+            })
+            .collect();
+        for t in tasks {
+            assert!(t.await.map(|r| r.is_ok()).unwrap_or(false));
+        }
+        assert_eq!(pool.stats().computed.load(Ordering::SeqCst), 6);
+        assert!(pool.stats().peak_in_flight.load(Ordering::SeqCst) <= 2);
     }
 
     #[tokio::test]

@@ -48,8 +48,80 @@ async fn health_and_readiness_answer(b: Backend) {
     );
 }
 
+async fn database_failures_never_leak_their_text(b: Backend) {
+    let Some(app) = spawn_app(b).await else {
+        return;
+    };
+    app.send(app.as_admin(Method::GET, "/api/mgmt/oauth/client/applications"))
+        .await;
+    let drop = "DROP TABLE consents; DROP TABLE client_apps";
+    match b {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&app.database_url)
+                .await
+                .expect("connect");
+            sqlx::raw_sql(drop).execute(&pool).await.expect("drop");
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&app.database_url)
+                .await
+                .expect("connect");
+            sqlx::raw_sql(drop).execute(&pool).await.expect("drop");
+        }
+    }
+    let r = app
+        .send(app.as_admin(Method::GET, "/api/mgmt/oauth/client/applications"))
+        .await;
+    assert_eq!(
+        r.hdp_error(500, 222206631),
+        "Problem getting OAuth Client Application at this time. Please try again at another time."
+    );
+    let body = serde_json::json!({"name": "n", "redirectUrls": ["x.example"]});
+    let r = app
+        .send(
+            app.as_admin(Method::POST, "/api/mgmt/oauth/client/applications")
+                .json(&body),
+        )
+        .await;
+    r.hdp_error(500, 222206628);
+    for leak in ["client_apps", "table", "relation", "sqlx", "SQL"] {
+        assert!(!r.text.contains(leak), "{leak} leaked: {}", r.text);
+    }
+}
+
+/// PostgreSQL only: an open SQLite file cannot vanish from under its process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_fails_while_the_postgres_database_is_gone() {
+    let Some(app) = spawn_app(Backend::Postgres).await else {
+        return;
+    };
+    let name = app
+        .database_url
+        .rsplit('/')
+        .next()
+        .expect("name")
+        .split('?')
+        .next()
+        .expect("name")
+        .to_owned();
+    let admin = std::env::var("TEST_POSTGRES_URL").expect("url");
+    let pool = sqlx::PgPool::connect(&admin).await.expect("connect");
+    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .execute(&pool)
+        .await
+        .expect("drop");
+    let r = app.send(app.http.get(app.url("/readyz"))).await;
+    assert_eq!(
+        (r.status, r.json()),
+        (503, serde_json::json!({"status": "unavailable"}))
+    );
+    let h = app.send(app.http.get(app.url("/healthz"))).await;
+    assert_eq!(h.status, 200, "liveness does not depend on the database");
+}
+
 backends!(
     unknown_paths_and_methods_answer_with_the_envelope,
     responses_carry_security_headers,
-    health_and_readiness_answer
+    health_and_readiness_answer,
+    database_failures_never_leak_their_text,
 );
