@@ -260,14 +260,13 @@ mod tests {
         let hasher = PasswordHasher::new(2);
         let hash = hasher.hash("right").await.expect("hash");
         store
-            .create_user(NewUser {
-                tenant_id: SYSTEM_TENANT_ID,
-                login: "ann".into(),
-                password_hash: hash,
-                active: true,
-                roles: vec![ROLE_USER],
-                now: clock.now(),
-            })
+            .create_user(NewUser::new(
+                SYSTEM_TENANT_ID,
+                "ann",
+                hash,
+                vec![ROLE_USER],
+                clock.now(),
+            ))
             .await
             .expect("user");
         let ctx = Context {

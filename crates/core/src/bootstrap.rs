@@ -38,6 +38,7 @@ pub fn seed() -> Seed {
             description: Some("The system tenant".to_owned()),
             parent_id: None,
             active: true,
+            allowed_scopes: vec![crate::scope::ODATA.to_owned()],
         },
         roles: vec![
             SeedRole {
@@ -108,14 +109,13 @@ pub async fn initial_admin(
         .hash(password.expose())
         .await
         .map_err(|e| BootstrapError::Hash(e.to_string()))?;
-    let user = NewUser {
-        tenant_id: SYSTEM_TENANT_ID,
-        login: INITIAL_ADMIN.to_owned(),
-        password_hash: hash,
-        active: true,
-        roles: vec![ROLE_ADMINISTRATOR],
-        now: clock.now(),
-    };
+    let user = NewUser::new(
+        SYSTEM_TENANT_ID,
+        INITIAL_ADMIN,
+        hash,
+        vec![ROLE_ADMINISTRATOR],
+        clock.now(),
+    );
     match store.create_user(user).await {
         Ok(_) => Ok(generated.then_some(password)),
         // Another node created it first.

@@ -126,7 +126,67 @@ pub struct Tenant {
     pub description: Option<String>,
     pub parent_id: Option<i64>,
     pub active: bool,
+    /// Scopes tokens of this tenant may carry (default `api.access.odata`).
+    pub allowed_scopes: Vec<String>,
 }
+
+/// What [`crate::store::Store::create_tenant`] needs. Atomic: the tenant, its host
+/// names, copies of the imported roles and its administrators appear together.
+#[derive(Debug, Clone)]
+pub struct NewTenant {
+    pub name: String,
+    pub description: Option<String>,
+    pub active: bool,
+    pub allowed_scopes: Vec<String>,
+    pub hosts: Vec<String>,
+    /// Roles of the system tenant to copy (with new ids) into the new tenant.
+    pub imported_roles: Vec<i64>,
+    /// Users who administer the new tenant.
+    pub admins: Vec<i64>,
+    pub now: UnixTime,
+}
+
+impl NewTenant {
+    /// An active tenant with the default scope and nothing else.
+    pub fn named(name: &str, now: UnixTime) -> Self {
+        Self {
+            name: name.to_owned(),
+            description: None,
+            active: true,
+            allowed_scopes: vec![crate::scope::ODATA.to_owned()],
+            hosts: Vec::new(),
+            imported_roles: Vec::new(),
+            admins: Vec::new(),
+            now,
+        }
+    }
+}
+
+/// The fields a tenant update replaces (host names too).
+#[derive(Debug, Clone)]
+pub struct TenantChanges {
+    pub name: String,
+    pub description: Option<String>,
+    pub active: bool,
+    pub allowed_scopes: Vec<String>,
+    pub hosts: Vec<String>,
+    pub now: UnixTime,
+}
+
+/// A role of a tenant with its permissions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Role {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub name: String,
+    pub description: String,
+    pub permissions: Vec<i64>,
+}
+
+/// Password status (HDP `passwordInfo.passwordStatus`).
+pub const PASSWORD_ACTIVE: i64 = 1;
+/// The user must set a new password at next sign-in.
+pub const PASSWORD_MUST_RESET: i64 = 2;
 
 /// Why an account may not sign in right now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,6 +210,11 @@ pub struct User {
     pub failed_logins: i64,
     pub failed_window_start: Option<UnixTime>,
     pub lock: Option<Lock>,
+    /// [`PASSWORD_ACTIVE`] or [`PASSWORD_MUST_RESET`].
+    pub password_status: i64,
+    pub password_expiration: Option<UnixTime>,
+    /// Keyed verifier of the user's API secret (SPEC §1.4), if one was generated.
+    pub api_secret_verifier: Option<String>,
     pub created_at: UnixTime,
 }
 
@@ -168,6 +233,43 @@ pub struct NewUser {
     pub password_hash: String,
     pub active: bool,
     pub roles: Vec<i64>,
+    /// Explicit permissions beyond the roles'.
+    pub permissions: Vec<i64>,
+    pub password_status: i64,
+    pub password_expiration: Option<UnixTime>,
+    pub now: UnixTime,
+}
+
+impl NewUser {
+    /// An active user with an active password and the given roles.
+    pub fn new(
+        tenant_id: i64,
+        login: &str,
+        password_hash: String,
+        roles: Vec<i64>,
+        now: UnixTime,
+    ) -> Self {
+        Self {
+            tenant_id,
+            login: login.to_owned(),
+            password_hash,
+            active: true,
+            roles,
+            permissions: Vec::new(),
+            password_status: PASSWORD_ACTIVE,
+            password_expiration: None,
+            now,
+        }
+    }
+}
+
+/// The fields a user update replaces. Deactivating bumps `auth_version`.
+#[derive(Debug, Clone)]
+pub struct UserChanges {
+    pub login: String,
+    pub active: bool,
+    pub password_status: i64,
+    pub password_expiration: Option<UnixTime>,
     pub now: UnixTime,
 }
 

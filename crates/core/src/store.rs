@@ -8,7 +8,9 @@
 
 use crate::client_app::{ClientApp, ClientAppChanges, NewClientApp};
 use crate::clock::UnixTime;
-use crate::identity::{Lock, LockoutPolicy, NewUser, Tenant, User};
+use crate::identity::{
+    Lock, LockoutPolicy, NewTenant, NewUser, Role, Tenant, TenantChanges, User, UserChanges,
+};
 use async_trait::async_trait;
 
 /// A storage failure. The text is for the server log only, never for a client.
@@ -34,6 +36,32 @@ pub enum AppListScope {
     Owner(i64),
     /// Every application of this tenant.
     Tenant(i64),
+}
+
+/// Where a limit value is set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LimitLevel {
+    System,
+    Tenant(i64),
+    User(i64),
+}
+
+impl LimitLevel {
+    /// The stored (level, target id) pair.
+    pub fn key(self) -> (&'static str, i64) {
+        match self {
+            LimitLevel::System => ("system", 0),
+            LimitLevel::Tenant(t) => ("tenant", t),
+            LimitLevel::User(u) => ("user", u),
+        }
+    }
+}
+
+/// A user's directly assigned roles and explicit permissions.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Grants {
+    pub roles: Vec<i64>,
+    pub permissions: Vec<i64>,
 }
 
 /// A role to make sure exists, with its permissions.
@@ -87,13 +115,30 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     // ---- tenants ----
     async fn tenant(&self, id: i64) -> StoreResult<Option<Tenant>>;
-    /// Creates an active child of the system tenant. `Conflict` when the name is taken.
-    async fn create_tenant(
-        &self,
-        name: &str,
-        description: Option<&str>,
-        now: UnixTime,
-    ) -> StoreResult<Tenant>;
+    /// Every tenant, ordered by id.
+    async fn tenants(&self) -> StoreResult<Vec<Tenant>>;
+    async fn tenant_by_name(&self, name: &str) -> StoreResult<Option<Tenant>>;
+    /// The tenant one of whose host names is `host` (compared lowercased).
+    async fn tenant_by_host(&self, host: &str) -> StoreResult<Option<Tenant>>;
+    /// Creates a child of the system tenant with its hosts, imported roles and admins,
+    /// atomically. `Conflict` when the name or a host name is taken.
+    async fn create_tenant(&self, tenant: NewTenant) -> StoreResult<Tenant>;
+    /// Replaces the tenant's fields and host names. `Conflict` as for create.
+    async fn update_tenant(&self, id: i64, changes: TenantChanges) -> StoreResult<Option<Tenant>>;
+    /// Deletes the tenant and everything in it (users, roles, applications).
+    async fn delete_tenant(&self, id: i64) -> StoreResult<bool>;
+    /// The tenant's host names, sorted.
+    async fn tenant_hosts(&self, id: i64) -> StoreResult<Vec<String>>;
+    /// Ids of the users who administer the tenant, sorted.
+    async fn tenant_admins(&self, tenant_id: i64) -> StoreResult<Vec<i64>>;
+    async fn set_tenant_admins(&self, tenant_id: i64, users: &[i64]) -> StoreResult<()>;
+    /// Ids of the tenants the user administers, sorted.
+    async fn administered_tenants(&self, user_id: i64) -> StoreResult<Vec<i64>>;
+
+    // ---- roles ----
+    /// The tenant's roles with their permissions, ordered by id.
+    async fn roles(&self, tenant_id: i64) -> StoreResult<Vec<Role>>;
+    async fn role(&self, id: i64) -> StoreResult<Option<Role>>;
 
     // ---- users ----
     /// Creates a user with its roles. `Conflict` when the login exists in the tenant.
@@ -103,6 +148,24 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn users_by_login(&self, login: &str) -> StoreResult<Vec<User>>;
     async fn user_by_login(&self, tenant_id: i64, login: &str) -> StoreResult<Option<User>>;
     async fn count_users(&self) -> StoreResult<i64>;
+    /// Users of one tenant, or of all tenants, ordered by id.
+    async fn list_users(&self, tenant_id: Option<i64>) -> StoreResult<Vec<User>>;
+    /// `Conflict` when the new login exists in the tenant.
+    async fn update_user(&self, id: i64, changes: UserChanges) -> StoreResult<Option<User>>;
+    /// Deletes the user with their applications and consents.
+    async fn delete_user(&self, id: i64) -> StoreResult<bool>;
+    async fn user_grants(&self, id: i64) -> StoreResult<Grants>;
+    /// Replaces the user's roles and explicit permissions atomically; bumps `auth_version`.
+    async fn set_user_grants(&self, id: i64, grants: &Grants) -> StoreResult<bool>;
+    /// Ends a lock and forgets counted failures.
+    async fn unlock_user(&self, id: i64) -> StoreResult<bool>;
+    /// Sets (`Some`) or removes (`None`) the verifier of the user's API secret.
+    async fn set_api_secret(
+        &self,
+        id: i64,
+        verifier: Option<&str>,
+        now: UnixTime,
+    ) -> StoreResult<bool>;
     /// The union of the user's roles' permissions and their explicit permissions, sorted.
     async fn effective_permissions(&self, user_id: i64) -> StoreResult<Vec<i64>>;
     /// Replaces the password hash, clears failures and any lock, bumps `auth_version`.
@@ -131,8 +194,15 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         tenant_id: i64,
         user_id: Option<i64>,
     ) -> StoreResult<Option<i64>>;
-    /// Sets a system-level limit value.
-    async fn set_system_limit(&self, limit_id: i64, value: i64) -> StoreResult<()>;
+    /// Sets (`Some`) or clears (`None`) a limit value at a level.
+    async fn set_limit(
+        &self,
+        level: LimitLevel,
+        limit_id: i64,
+        value: Option<i64>,
+    ) -> StoreResult<()>;
+    /// The values set at exactly this level, ordered by limit id.
+    async fn limits_at(&self, level: LimitLevel) -> StoreResult<Vec<(i64, i64)>>;
 
     // ---- client applications ----
     /// `Conflict` when the client id is taken.

@@ -3,8 +3,13 @@
 
 use crate::client_app::{ClientApp, ClientAppChanges, NewClientApp};
 use crate::clock::UnixTime;
-use crate::identity::{Lock, LockoutPolicy, NewUser, Tenant, User, SYSTEM_TENANT_ID};
-use crate::store::{union_scopes, AppListScope, Consent, Seed, Store, StoreError, StoreResult};
+use crate::identity::{
+    Lock, LockoutPolicy, NewTenant, NewUser, Role, Tenant, TenantChanges, User, UserChanges,
+    SYSTEM_TENANT_ID,
+};
+use crate::store::{
+    union_scopes, AppListScope, Consent, Grants, LimitLevel, Seed, Store, StoreError, StoreResult,
+};
 use async_trait::async_trait;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
@@ -13,11 +18,13 @@ use std::sync::Mutex;
 struct State {
     permissions: BTreeSet<i64>,
     tenants: BTreeMap<i64, Tenant>,
-    role_permissions: BTreeMap<i64, Vec<i64>>,
+    hosts: BTreeMap<String, i64>,
+    tenant_admins: BTreeSet<(i64, i64)>,
+    roles: BTreeMap<i64, Role>,
     users: BTreeMap<i64, User>,
-    user_roles: BTreeMap<i64, Vec<i64>>,
+    grants: BTreeMap<i64, Grants>,
     secrets: HashMap<String, String>,
-    limits: HashMap<(i64, &'static str, i64), i64>,
+    limits: HashMap<(i64, LimitLevel), i64>,
     apps: BTreeMap<i64, ClientApp>,
     consents: BTreeMap<(i64, i64), (Vec<String>, UnixTime)>,
     next_id: i64,
@@ -27,6 +34,51 @@ impl State {
     fn id(&mut self) -> i64 {
         self.next_id += 1;
         self.next_id + 100
+    }
+
+    fn check_tenant_names(&self, id: Option<i64>, name: &str, hosts: &[String]) -> StoreResult<()> {
+        if self
+            .tenants
+            .values()
+            .any(|t| t.name == name && Some(t.id) != id)
+        {
+            return Err(StoreError::Conflict(format!("tenant name {name}")));
+        }
+        for h in hosts {
+            if self
+                .hosts
+                .get(&h.to_lowercase())
+                .is_some_and(|t| Some(*t) != id)
+            {
+                return Err(StoreError::Conflict(format!("host {h}")));
+            }
+        }
+        Ok(())
+    }
+
+    fn set_hosts(&mut self, tenant: i64, hosts: &[String]) {
+        self.hosts.retain(|_, t| *t != tenant);
+        for h in hosts {
+            self.hosts.insert(h.to_lowercase(), tenant);
+        }
+    }
+
+    fn remove_user(&mut self, id: i64) -> bool {
+        let app_ids: Vec<i64> = self
+            .apps
+            .values()
+            .filter(|a| a.owner_id == id)
+            .map(|a| a.id)
+            .collect();
+        for a in app_ids {
+            self.apps.remove(&a);
+            self.consents.retain(|(_, app), _| *app != a);
+        }
+        self.consents.retain(|(u, _), _| *u != id);
+        self.grants.remove(&id);
+        self.tenant_admins.retain(|(_, u)| *u != id);
+        self.limits.retain(|(_, l), _| *l != LimitLevel::User(id));
+        self.users.remove(&id).is_some()
     }
 }
 
@@ -63,9 +115,13 @@ impl Store for MemoryStore {
                 .entry(seed.system_tenant.id)
                 .or_insert_with(|| seed.system_tenant.clone());
             for r in &seed.roles {
-                s.role_permissions
-                    .entry(r.id)
-                    .or_insert_with(|| r.permissions.clone());
+                s.roles.entry(r.id).or_insert_with(|| Role {
+                    id: r.id,
+                    tenant_id: r.tenant_id,
+                    name: r.name.to_owned(),
+                    description: r.description.to_owned(),
+                    permissions: r.permissions.clone(),
+                });
             }
             Ok(())
         })
@@ -93,26 +149,158 @@ impl Store for MemoryStore {
         self.with(|s| Ok(s.tenants.get(&id).cloned()))
     }
 
-    async fn create_tenant(
-        &self,
-        name: &str,
-        description: Option<&str>,
-        _now: UnixTime,
-    ) -> StoreResult<Tenant> {
+    async fn tenants(&self) -> StoreResult<Vec<Tenant>> {
+        self.with(|s| Ok(s.tenants.values().cloned().collect()))
+    }
+
+    async fn tenant_by_name(&self, name: &str) -> StoreResult<Option<Tenant>> {
+        self.with(|s| Ok(s.tenants.values().find(|t| t.name == name).cloned()))
+    }
+
+    async fn tenant_by_host(&self, host: &str) -> StoreResult<Option<Tenant>> {
         self.with(|s| {
-            if s.tenants.values().any(|t| t.name == name) {
-                return Err(StoreError::Conflict(format!("tenant name {name}")));
-            }
+            Ok(s.hosts
+                .get(&host.to_lowercase())
+                .and_then(|t| s.tenants.get(t))
+                .cloned())
+        })
+    }
+
+    async fn create_tenant(&self, n: NewTenant) -> StoreResult<Tenant> {
+        self.with(|s| {
+            s.check_tenant_names(None, &n.name, &n.hosts)?;
             let t = Tenant {
                 id: s.id(),
-                name: name.to_owned(),
-                description: description.map(str::to_owned),
+                name: n.name,
+                description: n.description,
                 parent_id: Some(SYSTEM_TENANT_ID),
-                active: true,
+                active: n.active,
+                allowed_scopes: n.allowed_scopes,
             };
+            for r in &n.imported_roles {
+                let Some(role) = s.roles.get(r).cloned() else {
+                    return Err(StoreError::Backend(format!("no role {r}")));
+                };
+                let id = s.id();
+                s.roles.insert(
+                    id,
+                    Role {
+                        id,
+                        tenant_id: t.id,
+                        ..role
+                    },
+                );
+            }
             s.tenants.insert(t.id, t.clone());
+            s.set_hosts(t.id, &n.hosts);
+            for u in &n.admins {
+                s.tenant_admins.insert((t.id, *u));
+            }
             Ok(t)
         })
+    }
+
+    async fn update_tenant(&self, id: i64, c: TenantChanges) -> StoreResult<Option<Tenant>> {
+        self.with(|s| {
+            if !s.tenants.contains_key(&id) {
+                return Ok(None);
+            }
+            s.check_tenant_names(Some(id), &c.name, &c.hosts)?;
+            s.set_hosts(id, &c.hosts);
+            Ok(s.tenants.get_mut(&id).map(|t| {
+                t.name = c.name;
+                t.description = c.description;
+                t.active = c.active;
+                t.allowed_scopes = c.allowed_scopes;
+                t.clone()
+            }))
+        })
+    }
+
+    async fn delete_tenant(&self, id: i64) -> StoreResult<bool> {
+        self.with(|s| {
+            let users: Vec<i64> = s
+                .users
+                .values()
+                .filter(|u| u.tenant_id == id)
+                .map(|u| u.id)
+                .collect();
+            for u in users {
+                s.remove_user(u);
+            }
+            s.roles.retain(|_, r| r.tenant_id != id);
+            s.hosts.retain(|_, t| *t != id);
+            s.tenant_admins.retain(|(t, _)| *t != id);
+            s.limits.retain(|(_, l), _| *l != LimitLevel::Tenant(id));
+            let apps: Vec<i64> = s
+                .apps
+                .values()
+                .filter(|a| a.tenant_id == id)
+                .map(|a| a.id)
+                .collect();
+            for a in apps {
+                s.apps.remove(&a);
+                s.consents.retain(|(_, app), _| *app != a);
+            }
+            Ok(s.tenants.remove(&id).is_some())
+        })
+    }
+
+    async fn tenant_hosts(&self, id: i64) -> StoreResult<Vec<String>> {
+        self.with(|s| {
+            Ok(s.hosts
+                .iter()
+                .filter(|(_, t)| **t == id)
+                .map(|(h, _)| h.clone())
+                .collect())
+        })
+    }
+
+    async fn tenant_admins(&self, tenant_id: i64) -> StoreResult<Vec<i64>> {
+        self.with(|s| {
+            Ok(s.tenant_admins
+                .iter()
+                .filter(|(t, _)| *t == tenant_id)
+                .map(|(_, u)| *u)
+                .collect())
+        })
+    }
+
+    async fn set_tenant_admins(&self, tenant_id: i64, users: &[i64]) -> StoreResult<()> {
+        self.with(|s| {
+            s.tenant_admins.retain(|(t, _)| *t != tenant_id);
+            for u in users {
+                s.tenant_admins.insert((tenant_id, *u));
+            }
+            Ok(())
+        })
+    }
+
+    async fn administered_tenants(&self, user_id: i64) -> StoreResult<Vec<i64>> {
+        self.with(|s| {
+            let mut out: Vec<i64> = s
+                .tenant_admins
+                .iter()
+                .filter(|(_, u)| *u == user_id)
+                .map(|(t, _)| *t)
+                .collect();
+            out.sort_unstable();
+            Ok(out)
+        })
+    }
+
+    async fn roles(&self, tenant_id: i64) -> StoreResult<Vec<Role>> {
+        self.with(|s| {
+            Ok(s.roles
+                .values()
+                .filter(|r| r.tenant_id == tenant_id)
+                .cloned()
+                .collect())
+        })
+    }
+
+    async fn role(&self, id: i64) -> StoreResult<Option<Role>> {
+        self.with(|s| Ok(s.roles.get(&id).cloned()))
     }
 
     async fn create_user(&self, u: NewUser) -> StoreResult<User> {
@@ -139,9 +327,18 @@ impl Store for MemoryStore {
                 failed_logins: 0,
                 failed_window_start: None,
                 lock: None,
+                password_status: u.password_status,
+                password_expiration: u.password_expiration,
+                api_secret_verifier: None,
                 created_at: u.now,
             };
-            s.user_roles.insert(user.id, u.roles);
+            s.grants.insert(
+                user.id,
+                Grants {
+                    roles: sorted(u.roles),
+                    permissions: sorted(u.permissions),
+                },
+            );
             s.users.insert(user.id, user.clone());
             Ok(user)
         })
@@ -174,11 +371,108 @@ impl Store for MemoryStore {
         self.with(|s| Ok(s.users.len() as i64))
     }
 
+    async fn list_users(&self, tenant_id: Option<i64>) -> StoreResult<Vec<User>> {
+        self.with(|s| {
+            Ok(s.users
+                .values()
+                .filter(|u| tenant_id.is_none_or(|t| u.tenant_id == t))
+                .cloned()
+                .collect())
+        })
+    }
+
+    async fn update_user(&self, id: i64, c: UserChanges) -> StoreResult<Option<User>> {
+        self.with(|s| {
+            let Some(tenant) = s.users.get(&id).map(|u| u.tenant_id) else {
+                return Ok(None);
+            };
+            if s.users
+                .values()
+                .any(|x| x.tenant_id == tenant && x.login == c.login && x.id != id)
+            {
+                return Err(StoreError::Conflict(format!(
+                    "user {} in tenant {tenant}",
+                    c.login
+                )));
+            }
+            Ok(s.users.get_mut(&id).map(|u| {
+                if u.active && !c.active {
+                    u.auth_version += 1;
+                }
+                u.login = c.login;
+                u.active = c.active;
+                u.password_status = c.password_status;
+                u.password_expiration = c.password_expiration;
+                u.clone()
+            }))
+        })
+    }
+
+    async fn delete_user(&self, id: i64) -> StoreResult<bool> {
+        self.with(|s| Ok(s.remove_user(id)))
+    }
+
+    async fn user_grants(&self, id: i64) -> StoreResult<Grants> {
+        self.with(|s| Ok(s.grants.get(&id).cloned().unwrap_or_default()))
+    }
+
+    async fn set_user_grants(&self, id: i64, g: &Grants) -> StoreResult<bool> {
+        self.with(|s| {
+            let Some(u) = s.users.get_mut(&id) else {
+                return Ok(false);
+            };
+            u.auth_version += 1;
+            s.grants.insert(
+                id,
+                Grants {
+                    roles: sorted(g.roles.clone()),
+                    permissions: sorted(g.permissions.clone()),
+                },
+            );
+            Ok(true)
+        })
+    }
+
+    async fn unlock_user(&self, id: i64) -> StoreResult<bool> {
+        self.with(|s| {
+            Ok(s.users
+                .get_mut(&id)
+                .map(|u| {
+                    u.lock = None;
+                    u.failed_logins = 0;
+                    u.failed_window_start = None;
+                })
+                .is_some())
+        })
+    }
+
+    async fn set_api_secret(
+        &self,
+        id: i64,
+        verifier: Option<&str>,
+        _now: UnixTime,
+    ) -> StoreResult<bool> {
+        self.with(|s| {
+            Ok(s.users
+                .get_mut(&id)
+                .map(|u| u.api_secret_verifier = verifier.map(str::to_owned))
+                .is_some())
+        })
+    }
+
     async fn effective_permissions(&self, user_id: i64) -> StoreResult<Vec<i64>> {
         self.with(|s| {
             let mut out = BTreeSet::new();
-            for r in s.user_roles.get(&user_id).into_iter().flatten() {
-                out.extend(s.role_permissions.get(r).into_iter().flatten().copied());
+            if let Some(g) = s.grants.get(&user_id) {
+                for r in &g.roles {
+                    out.extend(
+                        s.roles
+                            .get(r)
+                            .into_iter()
+                            .flat_map(|r| r.permissions.iter().copied()),
+                    );
+                }
+                out.extend(g.permissions.iter().copied());
             }
             Ok(out.into_iter().collect())
         })
@@ -250,18 +544,39 @@ impl Store for MemoryStore {
         user_id: Option<i64>,
     ) -> StoreResult<Option<i64>> {
         self.with(|s| {
-            let user = user_id.and_then(|u| s.limits.get(&(limit_id, "user", u)));
+            let user = user_id.and_then(|u| s.limits.get(&(limit_id, LimitLevel::User(u))));
             Ok(user
-                .or_else(|| s.limits.get(&(limit_id, "tenant", tenant_id)))
-                .or_else(|| s.limits.get(&(limit_id, "system", 0)))
+                .or_else(|| s.limits.get(&(limit_id, LimitLevel::Tenant(tenant_id))))
+                .or_else(|| s.limits.get(&(limit_id, LimitLevel::System)))
                 .copied())
         })
     }
 
-    async fn set_system_limit(&self, limit_id: i64, value: i64) -> StoreResult<()> {
+    async fn set_limit(
+        &self,
+        level: LimitLevel,
+        limit_id: i64,
+        value: Option<i64>,
+    ) -> StoreResult<()> {
         self.with(|s| {
-            s.limits.insert((limit_id, "system", 0), value);
+            match value {
+                Some(v) => s.limits.insert((limit_id, level), v),
+                None => s.limits.remove(&(limit_id, level)),
+            };
             Ok(())
+        })
+    }
+
+    async fn limits_at(&self, level: LimitLevel) -> StoreResult<Vec<(i64, i64)>> {
+        self.with(|s| {
+            let mut out: Vec<(i64, i64)> = s
+                .limits
+                .iter()
+                .filter(|((_, l), _)| *l == level)
+                .map(|((id, _), v)| (*id, *v))
+                .collect();
+            out.sort_unstable();
+            Ok(out)
         })
     }
 
@@ -399,6 +714,12 @@ impl Store for MemoryStore {
     async fn revoke_consent(&self, user_id: i64, app_id: i64) -> StoreResult<bool> {
         self.with(|s| Ok(s.consents.remove(&(user_id, app_id)).is_some()))
     }
+}
+
+fn sorted(mut v: Vec<i64>) -> Vec<i64> {
+    v.sort_unstable();
+    v.dedup();
+    v
 }
 
 pub mod contract;

@@ -6,8 +6,11 @@
 
 use crate::bootstrap::seed;
 use crate::client_app::{ClientAppChanges, GrantType, NewClientApp};
-use crate::identity::{LockoutPolicy, NewUser, ROLE_ADMINISTRATOR, ROLE_USER, SYSTEM_TENANT_ID};
-use crate::store::{AppListScope, Store, StoreError};
+use crate::identity::{
+    LockoutPolicy, NewTenant, NewUser, TenantChanges, UserChanges, ROLE_ADMINISTRATOR,
+    ROLE_TENANT_ADMINISTRATOR, ROLE_USER, SYSTEM_TENANT_ID,
+};
+use crate::store::{AppListScope, Grants, LimitLevel, Store, StoreError};
 use std::sync::Arc;
 
 const T0: i64 = 1_800_000_000;
@@ -23,14 +26,13 @@ async fn user(
     roles: Vec<i64>,
 ) -> crate::identity::User {
     store
-        .create_user(NewUser {
-            tenant_id: tenant,
-            login: login.into(),
-            password_hash: "$argon2id$fake".into(),
-            active: true,
+        .create_user(NewUser::new(
+            tenant,
+            login,
+            "$argon2id$fake".into(),
             roles,
-            now: T0,
-        })
+            T0,
+        ))
         .await
         .expect("create user")
 }
@@ -89,23 +91,22 @@ pub async fn login_names_are_unique_within_a_tenant_only(store: Arc<dyn Store>) 
     seeded(&store).await;
     let a = user(&store, SYSTEM_TENANT_ID, "sam", vec![]).await;
     let again = store
-        .create_user(NewUser {
-            tenant_id: SYSTEM_TENANT_ID,
-            login: "sam".into(),
-            password_hash: "x".into(),
-            active: true,
-            roles: vec![],
-            now: T0,
-        })
+        .create_user(NewUser::new(
+            SYSTEM_TENANT_ID,
+            "sam",
+            "x".into(),
+            vec![],
+            T0,
+        ))
         .await;
     assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
     let t = store
-        .create_tenant("acme", Some("Acme"), T0)
+        .create_tenant(NewTenant::named("acme", T0))
         .await
         .expect("tenant");
     assert_eq!(t.parent_id, Some(SYSTEM_TENANT_ID));
     assert!(matches!(
-        store.create_tenant("acme", None, T0).await,
+        store.create_tenant(NewTenant::named("acme", T0)).await,
         Err(StoreError::Conflict(_))
     ));
     let b = user(&store, t.id, "sam", vec![]).await;
@@ -305,8 +306,14 @@ pub async fn limits_resolve_user_then_tenant_then_system(store: Arc<dyn Store>) 
         store.limit(3, SYSTEM_TENANT_ID, None).await.expect("limit"),
         None
     );
-    store.set_system_limit(3, 5).await.expect("set");
-    store.set_system_limit(3, 6).await.expect("set");
+    store
+        .set_limit(LimitLevel::System, 3, Some(5))
+        .await
+        .expect("set");
+    store
+        .set_limit(LimitLevel::System, 3, Some(6))
+        .await
+        .expect("set");
     assert_eq!(
         store
             .limit(3, SYSTEM_TENANT_ID, Some(42))
@@ -515,6 +522,382 @@ pub async fn consents_union_their_scopes_and_go_with_reset_and_delete(store: Arc
     assert!(!store.revoke_consent(alice.id, a.id).await.expect("revoke"));
 }
 
+pub async fn tenants_are_created_with_hosts_roles_and_admins_at_once(store: Arc<dyn Store>) {
+    seeded(&store).await;
+    let admin = user(&store, SYSTEM_TENANT_ID, "root", vec![ROLE_ADMINISTRATOR]).await;
+    let mut n = NewTenant::named("acme", T0);
+    n.description = Some("Acme Corp".into());
+    n.hosts = vec!["Acme.example".into(), "acme.test".into()];
+    n.imported_roles = vec![ROLE_USER, ROLE_TENANT_ADMINISTRATOR];
+    n.admins = vec![admin.id];
+    let t = store.create_tenant(n).await.expect("create");
+    assert_eq!(
+        (t.name.as_str(), t.description.as_deref(), t.active),
+        ("acme", Some("Acme Corp"), true)
+    );
+    assert_eq!(t.allowed_scopes, vec!["api.access.odata".to_owned()]);
+    assert_eq!(store.tenant(t.id).await.expect("get"), Some(t.clone()));
+    assert_eq!(
+        store.tenant_by_name("acme").await.expect("get"),
+        Some(t.clone())
+    );
+    assert_eq!(
+        store.tenant_by_host("ACME.EXAMPLE").await.expect("get"),
+        Some(t.clone())
+    );
+    assert_eq!(
+        store.tenant_by_host("nope.example").await.expect("get"),
+        None
+    );
+    assert_eq!(
+        store.tenant_hosts(t.id).await.expect("hosts"),
+        vec!["acme.example".to_owned(), "acme.test".to_owned()]
+    );
+    let roles = store.roles(t.id).await.expect("roles");
+    assert_eq!(roles.len(), 2);
+    assert!(roles
+        .iter()
+        .all(|r| r.tenant_id == t.id && r.id > ROLE_TENANT_ADMINISTRATOR));
+    let user_role = store.role(ROLE_USER).await.expect("role").expect("exists");
+    assert_eq!(roles[0].permissions, user_role.permissions);
+    assert_eq!(roles[0].name, user_role.name);
+    assert_eq!(
+        store.tenant_admins(t.id).await.expect("admins"),
+        vec![admin.id]
+    );
+    assert_eq!(
+        store
+            .administered_tenants(admin.id)
+            .await
+            .expect("administered"),
+        vec![t.id]
+    );
+
+    // A taken host name refuses the whole tenant.
+    let mut clash = NewTenant::named("beta", T0);
+    clash.hosts = vec!["acme.TEST".into()];
+    clash.imported_roles = vec![ROLE_USER];
+    assert!(matches!(
+        store.create_tenant(clash).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.tenant_by_name("beta").await.expect("get"), None);
+    assert_eq!(store.tenants().await.expect("list").len(), 2);
+}
+
+pub async fn tenant_updates_replace_fields_and_hosts_and_deletes_take_everything(
+    store: Arc<dyn Store>,
+) {
+    seeded(&store).await;
+    let mut n = NewTenant::named("acme", T0);
+    n.hosts = vec!["a.example".into()];
+    n.imported_roles = vec![ROLE_USER];
+    let t = store.create_tenant(n).await.expect("create");
+    let other = store
+        .create_tenant(NewTenant::named("other", T0))
+        .await
+        .expect("create");
+    let changes = |name: &str, hosts: Vec<String>| TenantChanges {
+        name: name.into(),
+        description: Some("d".into()),
+        active: false,
+        allowed_scopes: vec!["api.access.odata".into(), "api.access.mgmt".into()],
+        hosts,
+        now: T0,
+    };
+    let u = store
+        .update_tenant(t.id, changes("acme2", vec!["b.example".into()]))
+        .await
+        .expect("update")
+        .expect("exists");
+    assert_eq!(
+        (u.name.as_str(), u.active, u.allowed_scopes.len()),
+        ("acme2", false, 2)
+    );
+    assert_eq!(
+        store.tenant_hosts(t.id).await.expect("hosts"),
+        vec!["b.example".to_owned()]
+    );
+    assert_eq!(store.tenant_by_host("a.example").await.expect("get"), None);
+    assert!(matches!(
+        store
+            .update_tenant(other.id, changes("acme2", vec![]))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store
+            .update_tenant(other.id, changes("x", vec!["b.example".into()]))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store
+            .update_tenant(9_999_999, changes("y", vec![]))
+            .await
+            .expect("update"),
+        None
+    );
+
+    let role = store.roles(t.id).await.expect("roles")[0].id;
+    let member = user(&store, t.id, "member", vec![role]).await;
+    let app = store
+        .create_client_app(self::app(t.id, member.id, "cid-t"))
+        .await
+        .expect("app");
+    store
+        .set_limit(LimitLevel::Tenant(t.id), 1001, Some(60))
+        .await
+        .expect("limit");
+    assert!(store.delete_tenant(t.id).await.expect("delete"));
+    assert!(!store.delete_tenant(t.id).await.expect("delete"));
+    assert_eq!(store.tenant(t.id).await.expect("get"), None);
+    assert_eq!(store.user(member.id).await.expect("get"), None);
+    assert_eq!(store.client_app(app.id).await.expect("get"), None);
+    assert!(store.roles(t.id).await.expect("roles").is_empty());
+    assert!(store.tenant_hosts(t.id).await.expect("hosts").is_empty());
+    assert!(store
+        .limits_at(LimitLevel::Tenant(t.id))
+        .await
+        .expect("limits")
+        .is_empty());
+}
+
+pub async fn users_are_listed_updated_and_deleted(store: Arc<dyn Store>) {
+    seeded(&store).await;
+    let acme = store
+        .create_tenant(NewTenant::named("acme", T0))
+        .await
+        .expect("tenant");
+    let a = user(&store, SYSTEM_TENANT_ID, "a", vec![ROLE_USER]).await;
+    let b = user(&store, SYSTEM_TENANT_ID, "b", vec![]).await;
+    let c = user(&store, acme.id, "c", vec![]).await;
+    let ids = |v: Vec<crate::identity::User>| v.into_iter().map(|u| u.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store
+            .list_users(Some(SYSTEM_TENANT_ID))
+            .await
+            .expect("list")),
+        vec![a.id, b.id]
+    );
+    assert_eq!(
+        ids(store.list_users(None).await.expect("list")),
+        vec![a.id, b.id, c.id]
+    );
+
+    let ch = |login: &str, active: bool| UserChanges {
+        login: login.into(),
+        active,
+        password_status: crate::identity::PASSWORD_MUST_RESET,
+        password_expiration: Some(T0 + 99),
+        now: T0,
+    };
+    assert!(matches!(
+        store.update_user(a.id, ch("b", true)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let renamed = store
+        .update_user(a.id, ch("a2", true))
+        .await
+        .expect("update")
+        .expect("exists");
+    assert_eq!(
+        (
+            renamed.login.as_str(),
+            renamed.password_status,
+            renamed.password_expiration
+        ),
+        ("a2", 2, Some(T0 + 99))
+    );
+    assert_eq!(renamed.auth_version, 1, "renaming keeps sessions");
+    let off = store
+        .update_user(a.id, ch("a2", false))
+        .await
+        .expect("update")
+        .expect("exists");
+    assert!(!off.active);
+    assert_eq!(
+        off.auth_version, 2,
+        "deactivating ends every session and token"
+    );
+    assert_eq!(
+        store
+            .update_user(9_999_999, ch("z", true))
+            .await
+            .expect("update"),
+        None
+    );
+
+    let app = store
+        .create_client_app(self::app(SYSTEM_TENANT_ID, b.id, "cid-b"))
+        .await
+        .expect("app");
+    store
+        .grant_consent(a.id, app.id, &["api.access.odata".into()], T0)
+        .await
+        .expect("consent");
+    store
+        .set_tenant_admins(acme.id, &[b.id])
+        .await
+        .expect("admins");
+    assert!(store.delete_user(b.id).await.expect("delete"));
+    assert!(!store.delete_user(b.id).await.expect("delete"));
+    assert_eq!(store.user(b.id).await.expect("get"), None);
+    assert_eq!(
+        store.client_app(app.id).await.expect("get"),
+        None,
+        "their applications go with them"
+    );
+    assert!(store
+        .consents_of_user(a.id)
+        .await
+        .expect("consents")
+        .is_empty());
+    assert!(store
+        .tenant_admins(acme.id)
+        .await
+        .expect("admins")
+        .is_empty());
+}
+
+pub async fn grants_are_replaced_at_once_and_end_sessions(store: Arc<dyn Store>) {
+    seeded(&store).await;
+    let u = user(&store, SYSTEM_TENANT_ID, "g", vec![ROLE_USER]).await;
+    assert_eq!(
+        store.user_grants(u.id).await.expect("grants"),
+        Grants {
+            roles: vec![ROLE_USER],
+            permissions: vec![]
+        }
+    );
+    let g = Grants {
+        roles: vec![ROLE_TENANT_ADMINISTRATOR, ROLE_USER],
+        permissions: vec![28, 25],
+    };
+    assert!(store.set_user_grants(u.id, &g).await.expect("set"));
+    assert_eq!(
+        store.user_grants(u.id).await.expect("grants"),
+        Grants {
+            roles: vec![2, 3],
+            permissions: vec![25, 28]
+        }
+    );
+    let eff = store.effective_permissions(u.id).await.expect("eff");
+    assert!(eff.contains(&13) && eff.contains(&25) && eff.contains(&28) && !eff.contains(&12));
+    assert_eq!(
+        store
+            .user(u.id)
+            .await
+            .expect("get")
+            .expect("exists")
+            .auth_version,
+        2
+    );
+    assert!(!store.set_user_grants(9_999_999, &g).await.expect("set"));
+}
+
+pub async fn unlocking_and_api_secrets(store: Arc<dyn Store>) {
+    seeded(&store).await;
+    let u = user(&store, SYSTEM_TENANT_ID, "locked", vec![]).await;
+    let p = LockoutPolicy {
+        interval: 900,
+        limit: 1,
+        period: 1800,
+    };
+    assert!(store
+        .record_login_failure(u.id, T0, p)
+        .await
+        .expect("fail")
+        .is_some());
+    assert!(store.unlock_user(u.id).await.expect("unlock"));
+    let after = store.user(u.id).await.expect("get").expect("exists");
+    assert_eq!((after.lock, after.failed_logins), (None, 0));
+    assert!(!store.unlock_user(9_999_999).await.expect("unlock"));
+
+    assert_eq!(after.api_secret_verifier, None);
+    assert!(store
+        .set_api_secret(u.id, Some("v1.api"), T0)
+        .await
+        .expect("set"));
+    assert_eq!(
+        store
+            .user(u.id)
+            .await
+            .expect("get")
+            .expect("exists")
+            .api_secret_verifier
+            .as_deref(),
+        Some("v1.api")
+    );
+    assert!(store.set_api_secret(u.id, None, T0).await.expect("clear"));
+    assert_eq!(
+        store
+            .user(u.id)
+            .await
+            .expect("get")
+            .expect("exists")
+            .api_secret_verifier,
+        None
+    );
+    assert!(!store
+        .set_api_secret(9_999_999, None, T0)
+        .await
+        .expect("set"));
+}
+
+pub async fn limits_are_set_and_cleared_per_level(store: Arc<dyn Store>) {
+    seeded(&store).await;
+    let t = store
+        .create_tenant(NewTenant::named("acme", T0))
+        .await
+        .expect("tenant");
+    store
+        .set_limit(LimitLevel::System, 1001, Some(100))
+        .await
+        .expect("set");
+    store
+        .set_limit(LimitLevel::Tenant(t.id), 1001, Some(200))
+        .await
+        .expect("set");
+    store
+        .set_limit(LimitLevel::User(77), 1001, Some(300))
+        .await
+        .expect("set");
+    store
+        .set_limit(LimitLevel::System, 2, Some(60))
+        .await
+        .expect("set");
+    assert_eq!(
+        store
+            .limit(1001, SYSTEM_TENANT_ID, None)
+            .await
+            .expect("get"),
+        Some(100)
+    );
+    assert_eq!(store.limit(1001, t.id, None).await.expect("get"), Some(200));
+    assert_eq!(
+        store.limit(1001, t.id, Some(77)).await.expect("get"),
+        Some(300)
+    );
+    assert_eq!(
+        store.limits_at(LimitLevel::System).await.expect("at"),
+        vec![(2, 60), (1001, 100)]
+    );
+    assert_eq!(
+        store.limits_at(LimitLevel::Tenant(t.id)).await.expect("at"),
+        vec![(1001, 200)]
+    );
+    store
+        .set_limit(LimitLevel::Tenant(t.id), 1001, None)
+        .await
+        .expect("clear");
+    assert_eq!(store.limit(1001, t.id, None).await.expect("get"), Some(100));
+    store
+        .set_limit(LimitLevel::Tenant(t.id), 1001, None)
+        .await
+        .expect("clearing twice is fine");
+}
+
 /// Generates one `#[tokio::test]` per contract case. `$make` is an async block that
 /// yields a fresh `Arc<dyn Store>`.
 #[macro_export]
@@ -532,6 +915,12 @@ macro_rules! store_contract_tests {
             limits_resolve_user_then_tenant_then_system,
             client_applications_round_trip,
             consents_union_their_scopes_and_go_with_reset_and_delete,
+            tenants_are_created_with_hosts_roles_and_admins_at_once,
+            tenant_updates_replace_fields_and_hosts_and_deletes_take_everything,
+            users_are_listed_updated_and_deleted,
+            grants_are_replaced_at_once_and_end_sessions,
+            unlocking_and_api_secrets,
+            limits_are_set_and_cleared_per_level,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

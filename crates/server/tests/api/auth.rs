@@ -141,13 +141,13 @@ async fn the_lockout_limits_are_read_from_the_limits(b: Backend) {
     app.state
         .ctx
         .store
-        .set_system_limit(3, 1)
+        .set_limit(portcullis_core::store::LimitLevel::System, 3, Some(1))
         .await
         .expect("limit");
     app.state
         .ctx
         .store
-        .set_system_limit(4, 60)
+        .set_limit(portcullis_core::store::LimitLevel::System, 4, Some(60))
         .await
         .expect("limit");
     let r = app
@@ -158,7 +158,7 @@ async fn the_lockout_limits_are_read_from_the_limits(b: Backend) {
     app.state
         .ctx
         .store
-        .set_system_limit(3, 0)
+        .set_limit(portcullis_core::store::LimitLevel::System, 3, Some(0))
         .await
         .expect("limit");
     app.clock.advance(61);
@@ -248,7 +248,7 @@ async fn a_name_in_several_tenants_needs_the_tenant(b: Backend) {
         .state
         .ctx
         .store
-        .create_tenant("acme", None, 0)
+        .create_tenant(portcullis_core::identity::NewTenant::named("acme", 0))
         .await
         .expect("tenant");
     app.create_plain_user("sam", "Sam-System-1").await;

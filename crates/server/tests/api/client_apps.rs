@@ -355,7 +355,7 @@ async fn administrators_of_another_tenant_do_not_see_the_application(b: Backend)
         .state
         .ctx
         .store
-        .create_tenant("acme", None, 0)
+        .create_tenant(portcullis_core::identity::NewTenant::named("acme", 0))
         .await
         .expect("tenant");
     app.create_user(

@@ -198,14 +198,13 @@ impl TestApp {
         self.state
             .ctx
             .store
-            .create_user(NewUser {
+            .create_user(NewUser::new(
                 tenant_id,
-                login: login.into(),
-                password_hash: hash,
-                active: true,
+                login,
+                hash,
                 roles,
-                now: self.clock.now(),
-            })
+                self.clock.now(),
+            ))
             .await
             .expect("create user")
     }
