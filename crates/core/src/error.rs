@@ -1,8 +1,9 @@
 //! The one catalogue of management API error codes, and the domain error that carries them.
 //!
 //! Codes are HDP's where the HDP documentation shows one (`spec/hdp-reference.md` §4);
-//! the rest are Portcullis's own, in the `2222090xx` range, documented in
-//! `docs/errors.md`. Every error says what was wrong; internal causes are logged by the
+//! the rest are Portcullis's own, in the `22220900x`–`2222092xx` range, documented in
+//! `docs/errors.md`. Ranges by surface: 2222090xx general and client applications,
+//! 2222091xx tenants, 2222092xx users and permissions, 2222093xx limits and the CLI. Every error says what was wrong; internal causes are logged by the
 //! caller and never put in a message.
 
 use std::fmt;

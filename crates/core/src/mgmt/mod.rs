@@ -4,3 +4,4 @@
 
 pub mod allowed_apps;
 pub mod client_apps;
+pub mod policy;
