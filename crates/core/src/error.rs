@@ -93,6 +93,18 @@ catalogue! {
     CONFLICT = 222209040, Conflict;
     /// Portcullis: too many attempts; retry later.
     TOO_MANY_REQUESTS = 222209050, TooManyRequests;
+    /// HDP: "There is no Tenant with that id: {0}."
+    TENANT_NOT_FOUND = 222208573, NotFound;
+    /// HDP: "Problem getting Roles at this time…" (permission catalogue failures).
+    PERMISSIONS_FAILED = 222207919, Internal;
+    /// Portcullis: no user with that id is visible to the caller.
+    USER_NOT_FOUND = 222209201, NotFound;
+    /// Portcullis: the login name is taken in that tenant.
+    USER_EXISTS = 222209202, Conflict;
+    /// Portcullis: the user has no API secret to delete.
+    NO_API_SECRET = 222209203, NotFound;
+    /// Portcullis: no permission with that id.
+    PERMISSION_NOT_FOUND = 222209204, NotFound;
     /// Portcullis: the database is unavailable.
     UNAVAILABLE = 222209098, Unavailable;
     /// Portcullis: an unexpected internal failure.

@@ -5,3 +5,4 @@
 pub mod allowed_apps;
 pub mod client_apps;
 pub mod policy;
+pub mod users;
