@@ -94,14 +94,22 @@ impl CredentialCache {
     }
 }
 
-pub(crate) fn store_failure(e: StoreError) -> ApiFailure {
+/// Logs a store failure and turns it into a client-safe failure (503 when the
+/// database is unreachable, else an internal error).
+pub fn store_failure(e: StoreError) -> ApiFailure {
+    store_failure_as(e, Code::INTERNAL)
+}
+
+/// As [`store_failure`], but an internal error carries `code` (one of HDP's
+/// "Problem … at this time" codes) instead of the generic one.
+pub fn store_failure_as(e: StoreError, code: Code) -> ApiFailure {
     tracing::error!(error = %e, "store failure");
     match e {
         StoreError::Unavailable(_) => ApiFailure::new(
             Code::UNAVAILABLE,
             "The database is unavailable. Please try again shortly.",
         ),
-        _ => ApiFailure::internal(Code::INTERNAL),
+        _ => ApiFailure::internal(code),
     }
 }
 

@@ -95,6 +95,12 @@ catalogue! {
     TOO_MANY_REQUESTS = 222209050, TooManyRequests;
     /// HDP: "There is no Tenant with that id: {0}."
     TENANT_NOT_FOUND = 222208573, NotFound;
+    /// Portcullis: another tenant already has that name (compared ignoring case).
+    TENANT_NAME_CONFLICT = 222209101, Conflict;
+    /// Portcullis: another tenant already uses that host name.
+    TENANT_HOST_CONFLICT = 222209102, Conflict;
+    /// Portcullis: the system tenant (id 1) cannot be deleted.
+    SYSTEM_TENANT_PROTECTED = 222209103, Forbidden;
     /// HDP: "Problem getting Roles at this time…" (permission catalogue failures).
     PERMISSIONS_FAILED = 222207919, Internal;
     /// Portcullis: no user with that id is visible to the caller.
@@ -105,6 +111,16 @@ catalogue! {
     NO_API_SECRET = 222209203, NotFound;
     /// Portcullis: no permission with that id.
     PERMISSION_NOT_FOUND = 222209204, NotFound;
+    /// HDP: "Problem processing the limits at this time…"
+    LIMITS_FAILED = 222207925, Internal;
+    /// HDP: "Limit value not in range({0}, {1})."
+    LIMIT_OUT_OF_RANGE = 222207929, BadRequest;
+    /// Portcullis: no limit with that id in the catalogue.
+    LIMIT_NOT_FOUND = 222209301, NotFound;
+    /// Portcullis: the limit cannot be set at that level (e.g. lockout per tenant).
+    LIMIT_LEVEL_INVALID = 222209302, BadRequest;
+    /// Portcullis: the request took too long and was abandoned.
+    TIMED_OUT = 222209032, Unavailable;
     /// Portcullis: the database is unavailable.
     UNAVAILABLE = 222209098, Unavailable;
     /// Portcullis: an unexpected internal failure.
@@ -151,6 +167,7 @@ impl ApiFailure {
             222206631 => "Problem getting OAuth Client Application at this time. Please try again at another time.",
             222206633 => "Problem deleting OAuth Client Application at this time. Please try again at another time.",
             222206634 => "Problem resetting OAuth Client secret at this time. Please try again at another time.",
+            222207925 => "Problem processing the limits at this time. Please try again at another time.",
             _ => "Internal error. Please try again at another time.",
         };
         Self::new(code, message)

@@ -1,6 +1,8 @@
-//! The command line: `portcullis [serve]`, `migrate`, `check-config`. Exit codes:
-//! 0 success, 1 runtime failure (database, bind…), 2 bad configuration or usage.
+//! The command line: `portcullis [serve]`, `migrate`, `check-config`, and the admin
+//! commands `tenant`, `user`, `client` ([`crate::admin`]). Exit codes: 0 success,
+//! 1 runtime failure (database, bind…), 2 bad configuration, usage or input.
 
+use crate::admin::{self, AdminCommand, ClientCommand, TenantCommand, UserCommand};
 use crate::config::{Config, ConfigError, LogFormat, Overrides};
 use crate::startup::{open_store, Application};
 use clap::{Parser, Subcommand};
@@ -38,6 +40,15 @@ pub enum Command {
     Migrate,
     /// Load and validate the configuration, print it (secrets hidden) and exit.
     CheckConfig,
+    /// Create tenants, straight in the configured database.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Create users, set passwords, unlock accounts, straight in the configured database.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Register client applications, straight in the configured database.
+    #[command(subcommand)]
+    Client(ClientCommand),
 }
 
 fn load(cli: &Cli) -> Result<Config, ConfigError> {
@@ -89,6 +100,9 @@ pub async fn run(cli: Cli) -> ExitCode {
             println!("{config:#?}");
             ExitCode::SUCCESS
         }
+        Command::Tenant(c) => admin::run(&config, AdminCommand::Tenant(c)).await,
+        Command::User(c) => admin::run(&config, AdminCommand::User(c)).await,
+        Command::Client(c) => admin::run(&config, AdminCommand::Client(c)).await,
         Command::Migrate => match open_store(&config.database_url).await {
             Ok(_) => {
                 println!("migrations are up to date");

@@ -8,7 +8,9 @@
 //! * [`http`] — one module per surface, each with a `router()`; the HDP error envelope
 //!   and extractors that fail with it; the generated OpenAPI document.
 //! * [`cli`] — subcommands and exit codes.
+//! * [`admin`] — admin commands (`tenant`, `user`, `client`) straight on the database.
 
+pub mod admin;
 pub mod cli;
 pub mod config;
 pub mod http;

@@ -120,6 +120,40 @@ pub fn keyring(config: &Config) -> Result<Keyring, StartupError> {
     Ok(Keyring::new(primary, previous))
 }
 
+/// Everything before binding: loads the master keyring, opens (and migrates) the store,
+/// prepares it ([`bootstrap::prepare`]) and builds the core [`Context`]. Returns the
+/// initial administrator's password when this call generated it. Used by
+/// [`Application::build`] and by the admin commands of the CLI.
+pub async fn prepare(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+) -> Result<(Context, Option<Secret>), StartupError> {
+    let keyring = keyring(config)?;
+    let store = open_store(&config.database_url).await?;
+    let concurrency = config.password_hash_concurrency.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    });
+    let hasher = PasswordHasher::new(concurrency);
+    let (keys, generated_admin_password) = bootstrap::prepare(
+        store.clone(),
+        &keyring,
+        &hasher,
+        clock.as_ref(),
+        config.admin_password.as_deref(),
+    )
+    .await?;
+    let ctx = Context {
+        store,
+        clock,
+        keys,
+        keyring,
+        hasher,
+    };
+    Ok((ctx, generated_admin_password))
+}
+
 /// A built server, bound and ready to run.
 #[derive(Debug)]
 pub struct Application {
@@ -140,29 +174,7 @@ impl Application {
         config: Config,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartupError> {
-        let keyring = keyring(&config)?;
-        let store = open_store(&config.database_url).await?;
-        let concurrency = config.password_hash_concurrency.unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2)
-        });
-        let hasher = PasswordHasher::new(concurrency);
-        let (keys, generated_admin_password) = bootstrap::prepare(
-            store.clone(),
-            &keyring,
-            &hasher,
-            clock.as_ref(),
-            config.admin_password.as_deref(),
-        )
-        .await?;
-        let ctx = Context {
-            store,
-            clock,
-            keys,
-            keyring,
-            hasher,
-        };
+        let (ctx, generated_admin_password) = prepare(&config, clock).await?;
         let listener =
             TcpListener::bind(&config.listen)
                 .await

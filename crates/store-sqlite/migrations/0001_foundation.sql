@@ -1,6 +1,7 @@
 -- Foundation: catalogue, tenants, users, roles, client applications, consents,
 -- limits and server secrets. Paired with store-postgres/migrations/0001_foundation.sql.
--- Times are Unix seconds (INTEGER); lists are JSON text.
+-- Times are Unix seconds (INTEGER); lists are JSON text. Generated ids use
+-- AUTOINCREMENT so a deleted row's id is never handed out again (as on PostgreSQL).
 
 CREATE TABLE server_secrets (
     name        TEXT PRIMARY KEY,
@@ -15,7 +16,7 @@ CREATE TABLE permissions (
 );
 
 CREATE TABLE tenants (
-    id          INTEGER PRIMARY KEY,
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
     name        TEXT NOT NULL UNIQUE,
     description TEXT,
     parent_id   INTEGER REFERENCES tenants(id),
@@ -24,7 +25,7 @@ CREATE TABLE tenants (
 );
 
 CREATE TABLE roles (
-    id          INTEGER PRIMARY KEY,
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
     tenant_id   INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
     name        TEXT NOT NULL,
     description TEXT NOT NULL DEFAULT '',
@@ -38,7 +39,7 @@ CREATE TABLE role_permissions (
 );
 
 CREATE TABLE users (
-    id                  INTEGER PRIMARY KEY,
+    id                  INTEGER PRIMARY KEY AUTOINCREMENT,
     tenant_id           INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
     login               TEXT NOT NULL,
     password_hash       TEXT NOT NULL,
@@ -76,7 +77,7 @@ CREATE TABLE limit_values (
 );
 
 CREATE TABLE client_apps (
-    id                 INTEGER PRIMARY KEY,
+    id                 INTEGER PRIMARY KEY AUTOINCREMENT,
     tenant_id          INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
     owner_id           INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     name               TEXT NOT NULL,

@@ -43,18 +43,35 @@ impl SqliteStore {
             .map_err(err)?;
         let store = Self { pool };
         // Two processes starting on one new file would both apply the first migration;
-        // an exclusive advisory lock on the file (flock, independent of SQLite's own
-        // fcntl locks) makes the second wait and then find the migrations applied.
-        let guard = match std::fs::File::open(&file) {
-            Ok(f) => Some(
+        // an exclusive advisory lock (flock) makes the second wait and then find the
+        // migrations applied. The lock is on a sidecar file, never on the database file
+        // itself: closing any descriptor of the database file drops every fcntl lock
+        // SQLite holds on it in this process, after which another process (an admin
+        // command, a second node) closing its last connection would checkpoint and
+        // delete the WAL under this one's feet (sqlite.org/howtocorrupt.html §2.2).
+        let lock_path = {
+            let mut p = file.clone().into_os_string();
+            p.push("-migrate.lock");
+            std::path::PathBuf::from(p)
+        };
+        let guard = if file.exists() {
+            let lock_error = |e: std::io::Error| {
+                StoreError::Backend(format!("migration lock on {}: {e}", lock_path.display()))
+            };
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&lock_path)
+                .map_err(lock_error)?;
+            Some(
                 tokio::task::spawn_blocking(move || f.lock().map(|()| f))
                     .await
                     .map_err(|e| StoreError::Backend(format!("migration lock: {e}")))?
-                    .map_err(|e| {
-                        StoreError::Backend(format!("migration lock on {}: {e}", file.display()))
-                    })?,
-            ),
-            Err(_) => None, // in-memory database
+                    .map_err(lock_error)?,
+            )
+        } else {
+            None // in-memory database
         };
         let migrated = store.migrate().await;
         drop(guard);

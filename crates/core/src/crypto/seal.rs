@@ -3,7 +3,7 @@
 //! Sealed values are text: `mk1.<key id>.<base64url nonce>.<base64url ciphertext>`. The
 //! key id names which master key sealed the value, so a [`Keyring`] holding the new
 //! key and the previous ones can open everything while values are re-sealed. Each
-//! value is bound to its purpose by associated data (e.g. `server-secret:pepper`), so a
+//! value is bound to its purpose by associated data (e.g. `verifier-pepper`), so a
 //! sealed value copied into another column does not open.
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};

@@ -65,7 +65,8 @@ fn derive(pepper: &[u8], label: &str) -> [u8; 32] {
 }
 
 impl VerifierKeys {
-    /// Derives the verifier and cache keys from the 32-byte pepper kept (sealed) in the
+    /// Derives the verifier and cache keys from the pepper (a generated 256-bit secret
+    /// in its base64url text form) kept sealed in the
     /// database, so every node computes the same verifiers.
     pub fn from_pepper(pepper: &[u8]) -> Self {
         Self {

@@ -3,7 +3,7 @@
 //! Revoking one withdraws the consent, and with it every token the user granted that
 //! application (tokens are checked against their consent when they are used).
 
-use crate::auth::Principal;
+use crate::auth::{store_failure_as, Principal};
 use crate::context::Context;
 use crate::error::{ApiFailure, Code};
 use crate::store::Consent;
@@ -13,10 +13,7 @@ pub async fn list(ctx: &Context, caller: &Principal) -> Result<Vec<Consent>, Api
     ctx.store
         .consents_of_user(caller.user.id)
         .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "listing consents failed");
-            ApiFailure::internal(Code::CLIENT_APP_GET_FAILED)
-        })
+        .map_err(|e| store_failure_as(e, Code::CLIENT_APP_GET_FAILED))
 }
 
 /// Withdraws the caller's consent to application `id`.
@@ -30,9 +27,6 @@ pub async fn revoke(ctx: &Context, caller: &Principal, id: i64) -> Result<(), Ap
             Code::ALLOWED_APP_NOT_FOUND,
             format!("You have not granted access to an application with id {id}."),
         )),
-        Err(e) => {
-            tracing::error!(error = %e, "revoking a consent failed");
-            Err(ApiFailure::internal(Code::CLIENT_APP_DELETE_FAILED))
-        }
+        Err(e) => Err(store_failure_as(e, Code::CLIENT_APP_DELETE_FAILED)),
     }
 }

@@ -6,7 +6,7 @@
 //! "not found", so ids of other users' applications reveal nothing. The client secret
 //! is shown on register and reset only; the store keeps a keyed verifier.
 
-use crate::auth::{store_failure, Principal};
+use crate::auth::{store_failure, store_failure_as, Principal};
 use crate::client_app::{
     parse_grant_types, parse_scopes, AppDescription, AppName, ClientApp, ClientAppChanges,
     NewClientApp, RedirectUrl,
@@ -58,10 +58,10 @@ pub async fn list(ctx: &Context, caller: &Principal) -> Result<Vec<ClientApp>, A
     } else {
         AppListScope::Owner(caller.user.id)
     };
-    ctx.store.list_client_apps(scope).await.map_err(|e| {
-        tracing::error!(error = %e, "listing client applications failed");
-        ApiFailure::internal(Code::CLIENT_APP_GET_FAILED)
-    })
+    ctx.store
+        .list_client_apps(scope)
+        .await
+        .map_err(|e| store_failure_as(e, Code::CLIENT_APP_GET_FAILED))
 }
 
 /// Registers an application owned by the caller, in the caller's tenant.
@@ -93,10 +93,11 @@ pub async fn register(
         scopes,
         now: ctx.now(),
     };
-    let app = ctx.store.create_client_app(new).await.map_err(|e| {
-        tracing::error!(error = %e, "registering a client application failed");
-        ApiFailure::internal(Code::CLIENT_APP_CREATE_FAILED)
-    })?;
+    let app = ctx
+        .store
+        .create_client_app(new)
+        .await
+        .map_err(|e| store_failure_as(e, Code::CLIENT_APP_CREATE_FAILED))?;
     tracing::info!(app_id = app.id, client_id = %app.client_id, owner = caller.user.id, "client application registered");
     Ok(WithSecret { app, secret })
 }
@@ -106,10 +107,7 @@ pub async fn get(ctx: &Context, caller: &Principal, id: i64) -> Result<ClientApp
     match ctx.store.client_app(id).await {
         Ok(Some(app)) if visible(caller, &app) => Ok(app),
         Ok(_) => Err(not_found(id)),
-        Err(e) => {
-            tracing::error!(error = %e, "reading a client application failed");
-            Err(ApiFailure::internal(Code::CLIENT_APP_GET_FAILED))
-        }
+        Err(e) => Err(store_failure_as(e, Code::CLIENT_APP_GET_FAILED)),
     }
 }
 
@@ -169,10 +167,7 @@ pub async fn delete(ctx: &Context, caller: &Principal, id: i64) -> Result<(), Ap
             Ok(())
         }
         Ok(false) => Err(not_found(id)),
-        Err(e) => {
-            tracing::error!(error = %e, "deleting a client application failed");
-            Err(ApiFailure::internal(Code::CLIENT_APP_DELETE_FAILED))
-        }
+        Err(e) => Err(store_failure_as(e, Code::CLIENT_APP_DELETE_FAILED)),
     }
 }
 
@@ -204,9 +199,6 @@ pub async fn reset_secret(
             })
         }
         Ok(None) => Err(not_found(id)),
-        Err(e) => {
-            tracing::error!(error = %e, "resetting a client secret failed");
-            Err(ApiFailure::internal(Code::CLIENT_APP_RESET_FAILED))
-        }
+        Err(e) => Err(store_failure_as(e, Code::CLIENT_APP_RESET_FAILED)),
     }
 }

@@ -4,5 +4,7 @@
 
 pub mod allowed_apps;
 pub mod client_apps;
+pub mod limits;
 pub mod policy;
+pub mod tenants;
 pub mod users;

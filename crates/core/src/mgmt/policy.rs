@@ -19,12 +19,20 @@ use crate::identity::{Permission, PERMISSIONS, SYSTEM_TENANT_ID};
 
 /// The catalogue name of a permission id.
 pub fn permission_name(p: Permission) -> &'static str {
-    PERMISSIONS.iter().find(|(id, _, _)| *id == p.0).map(|(_, n, _)| *n).unwrap_or("unknown")
+    PERMISSIONS
+        .iter()
+        .find(|(id, _, _)| *id == p.0)
+        .map(|(_, n, _)| *n)
+        .unwrap_or("unknown")
 }
 
 /// A 403 naming the operation and the permission it needs.
 pub fn denied(what: &str, p: Permission) -> ApiFailure {
-    ApiFailure::forbidden(format!("{what} requires the {} permission ({}).", permission_name(p), p.0))
+    ApiFailure::forbidden(format!(
+        "{what} requires the {} permission ({}).",
+        permission_name(p),
+        p.0
+    ))
 }
 
 /// Whether the caller is the system-wide super-user.
@@ -42,20 +50,35 @@ pub fn require(caller: &Principal, p: Permission, what: &str) -> Result<(), ApiF
 }
 
 /// Whether the caller administers `tenant_id` at all (any operation).
-pub async fn administers(ctx: &Context, caller: &Principal, tenant_id: i64) -> Result<bool, ApiFailure> {
+pub async fn administers(
+    ctx: &Context,
+    caller: &Principal,
+    tenant_id: i64,
+) -> Result<bool, ApiFailure> {
     if is_super_admin(caller) || (caller.is_administrator() && caller.user.tenant_id == tenant_id) {
         return Ok(true);
     }
-    let tenants = ctx.store.administered_tenants(caller.user.id).await.map_err(store_failure)?;
+    let tenants = ctx
+        .store
+        .administered_tenants(caller.user.id)
+        .await
+        .map_err(store_failure)?;
     Ok(tenants.binary_search(&tenant_id).is_ok())
 }
 
 /// The tenants the caller administers: `None` means every tenant (super-user).
-pub async fn administered(ctx: &Context, caller: &Principal) -> Result<Option<Vec<i64>>, ApiFailure> {
+pub async fn administered(
+    ctx: &Context,
+    caller: &Principal,
+) -> Result<Option<Vec<i64>>, ApiFailure> {
     if is_super_admin(caller) {
         return Ok(None);
     }
-    let mut tenants = ctx.store.administered_tenants(caller.user.id).await.map_err(store_failure)?;
+    let mut tenants = ctx
+        .store
+        .administered_tenants(caller.user.id)
+        .await
+        .map_err(store_failure)?;
     if caller.is_administrator() && !tenants.contains(&caller.user.tenant_id) {
         tenants.push(caller.user.tenant_id);
         tenants.sort_unstable();
@@ -70,7 +93,10 @@ mod tests {
     #[test]
     fn denials_name_the_permission() {
         let f = denied("Creating a user", Permission::CREATE_USERS);
-        assert_eq!(f.message, "Permission denied: Creating a user requires the CreateUsers permission (13).");
+        assert_eq!(
+            f.message,
+            "Permission denied: Creating a user requires the CreateUsers permission (13)."
+        );
         assert_eq!(f.code, crate::error::Code::FORBIDDEN);
     }
 }

@@ -14,7 +14,9 @@ use crate::clock::UnixTime;
 use crate::context::Context;
 use crate::crypto::Secret;
 use crate::error::{ApiFailure, Code};
-use crate::identity::{NewUser, Permission, Tenant, User, UserChanges, PASSWORD_ACTIVE, PASSWORD_MUST_RESET};
+use crate::identity::{
+    NewUser, Permission, Tenant, User, UserChanges, PASSWORD_ACTIVE, PASSWORD_MUST_RESET,
+};
 use crate::store::{Grants, StoreError};
 use std::collections::BTreeSet;
 
@@ -59,7 +61,10 @@ pub struct UpdateUser {
 }
 
 fn not_found(id: i64) -> ApiFailure {
-    ApiFailure::new(Code::USER_NOT_FOUND, format!("There is no user with id {id}."))
+    ApiFailure::new(
+        Code::USER_NOT_FOUND,
+        format!("There is no user with id {id}."),
+    )
 }
 
 /// Validates a login name: 1–128 characters, no control characters, no ':' (HTTP Basic).
@@ -70,7 +75,10 @@ pub fn check_login(login: &str) -> Result<(), ApiFailure> {
     }
     let n = login.chars().count();
     if n > MAX_LOGIN {
-        return Err(ApiFailure::invalid_field(field, format!("is {n} characters long; at most {MAX_LOGIN} are allowed")));
+        return Err(ApiFailure::invalid_field(
+            field,
+            format!("is {n} characters long; at most {MAX_LOGIN} are allowed"),
+        ));
     }
     if login.chars().any(|c| c.is_control() || c == ':') || login != login.trim() {
         return Err(ApiFailure::invalid_field(
@@ -85,14 +93,17 @@ pub fn check_login(login: &str) -> Result<(), ApiFailure> {
 pub fn check_password(login: &str, password: &str) -> Result<(), ApiFailure> {
     let field = "password";
     let n = password.chars().count();
-    if n < MIN_PASSWORD || n > MAX_PASSWORD {
+    if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&n) {
         return Err(ApiFailure::invalid_field(
             field,
             format!("must be {MIN_PASSWORD} to {MAX_PASSWORD} characters long (it is {n})"),
         ));
     }
     if login.chars().count() >= 3 && password.to_lowercase().contains(&login.to_lowercase()) {
-        return Err(ApiFailure::invalid_field(field, "must not contain the user name"));
+        return Err(ApiFailure::invalid_field(
+            field,
+            "must not contain the user name",
+        ));
     }
     Ok(())
 }
@@ -112,19 +123,43 @@ async fn tenant_of(ctx: &Context, id: i64) -> Result<Tenant, ApiFailure> {
         .tenant(id)
         .await
         .map_err(store_failure)?
-        .ok_or_else(|| ApiFailure::new(Code::TENANT_NOT_FOUND, format!("There is no Tenant with that id: {id}.")))
+        .ok_or_else(|| {
+            ApiFailure::new(
+                Code::TENANT_NOT_FOUND,
+                format!("There is no Tenant with that id: {id}."),
+            )
+        })
 }
 
 async fn view(ctx: &Context, user: User) -> Result<UserView, ApiFailure> {
-    let tenant_name = tenant_of(ctx, user.tenant_id).await.map(|t| t.name).unwrap_or_default();
-    let grants = ctx.store.user_grants(user.id).await.map_err(store_failure)?;
-    Ok(UserView { user, tenant_name, grants })
+    let tenant_name = tenant_of(ctx, user.tenant_id)
+        .await
+        .map(|t| t.name)
+        .unwrap_or_default();
+    let grants = ctx
+        .store
+        .user_grants(user.id)
+        .await
+        .map_err(store_failure)?;
+    Ok(UserView {
+        user,
+        tenant_name,
+        grants,
+    })
 }
 
 /// Checks that `grants` are valid in `tenant_id` and within what the caller holds.
-async fn check_grants(ctx: &Context, caller: &Principal, tenant_id: i64, g: &Grants) -> Result<(), ApiFailure> {
+async fn check_grants(
+    ctx: &Context,
+    caller: &Principal,
+    tenant_id: i64,
+    g: &Grants,
+) -> Result<(), ApiFailure> {
     if g.roles.is_empty() {
-        return Err(ApiFailure::invalid_field("permissions.roles", "at least one role is required"));
+        return Err(ApiFailure::invalid_field(
+            "permissions.roles",
+            "at least one role is required",
+        ));
     }
     let mut wanted: BTreeSet<i64> = BTreeSet::new();
     for id in &g.roles {
@@ -139,12 +174,21 @@ async fn check_grants(ctx: &Context, caller: &Principal, tenant_id: i64, g: &Gra
         }
     }
     for p in &g.permissions {
-        if !crate::identity::PERMISSIONS.iter().any(|(id, _, _)| id == p) {
-            return Err(ApiFailure::invalid_field("permissions.permissions", format!("{p} is not a permission id")));
+        if !crate::identity::PERMISSIONS
+            .iter()
+            .any(|(id, _, _)| id == p)
+        {
+            return Err(ApiFailure::invalid_field(
+                "permissions.permissions",
+                format!("{p} is not a permission id"),
+            ));
         }
         wanted.insert(*p);
     }
-    if let Some(p) = wanted.iter().find(|p| caller.permissions.binary_search(p).is_err()) {
+    if let Some(p) = wanted
+        .iter()
+        .find(|p| caller.permissions.binary_search(p).is_err())
+    {
         return Err(ApiFailure::forbidden(format!(
             "you cannot grant the {} permission ({p}), which you do not hold.",
             policy::permission_name(Permission(*p))
@@ -153,9 +197,34 @@ async fn check_grants(ctx: &Context, caller: &Principal, tenant_id: i64, g: &Gra
     Ok(())
 }
 
+/// `g` with its lists sorted and without duplicates, as the store keeps them.
+fn sorted(g: &Grants) -> Grants {
+    let norm = |v: &[i64]| {
+        let mut v = v.to_vec();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    Grants {
+        roles: norm(&g.roles),
+        permissions: norm(&g.permissions),
+    }
+}
+
 /// Loads user `id` if the caller may act on it with `perm` (self always sees self).
-async fn target(ctx: &Context, caller: &Principal, id: i64, perm: Permission, what: &str) -> Result<User, ApiFailure> {
-    let user = ctx.store.user(id).await.map_err(store_failure)?.ok_or_else(|| not_found(id))?;
+async fn target(
+    ctx: &Context,
+    caller: &Principal,
+    id: i64,
+    perm: Permission,
+    what: &str,
+) -> Result<User, ApiFailure> {
+    let user = ctx
+        .store
+        .user(id)
+        .await
+        .map_err(store_failure)?
+        .ok_or_else(|| not_found(id))?;
     if user.id == caller.user.id && perm == Permission::VIEW_USERS {
         return Ok(user);
     }
@@ -166,20 +235,58 @@ async fn target(ctx: &Context, caller: &Principal, id: i64, perm: Permission, wh
     Ok(user)
 }
 
+/// Which users a listing covers (HDP's `?tenantId=` / `?tenantName=`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TenantFilter {
+    All,
+    Id(i64),
+    Name(String),
+}
+
 /// Lists users of the tenants the caller administers (optionally one tenant).
-pub async fn list(ctx: &Context, caller: &Principal, tenant: Option<i64>) -> Result<Vec<UserView>, ApiFailure> {
+pub async fn list(
+    ctx: &Context,
+    caller: &Principal,
+    filter: TenantFilter,
+) -> Result<Vec<UserView>, ApiFailure> {
     policy::require(caller, Permission::VIEW_USERS, "Listing users")?;
+    let tenant = match filter {
+        TenantFilter::All => None,
+        TenantFilter::Id(id) => Some(id),
+        TenantFilter::Name(name) => match ctx
+            .store
+            .tenant_by_name(&name)
+            .await
+            .map_err(store_failure)?
+        {
+            Some(t) => Some(t.id),
+            None => {
+                return Err(ApiFailure::new(
+                    Code::TENANT_NOT_FOUND,
+                    format!("There is no Tenant named '{name}'."),
+                ))
+            }
+        },
+    };
     let scope = policy::administered(ctx, caller).await?;
     let users = match (tenant, &scope) {
         (Some(t), Some(allowed)) if !allowed.contains(&t) => {
-            return Err(ApiFailure::new(Code::TENANT_NOT_FOUND, format!("There is no Tenant with that id: {t}.")))
+            return Err(ApiFailure::new(
+                Code::TENANT_NOT_FOUND,
+                format!("There is no Tenant with that id: {t}."),
+            ))
         }
         (Some(t), _) => ctx.store.list_users(Some(t)).await.map_err(store_failure)?,
         (None, None) => ctx.store.list_users(None).await.map_err(store_failure)?,
         (None, Some(allowed)) => {
             let mut all = Vec::new();
             for t in allowed {
-                all.extend(ctx.store.list_users(Some(*t)).await.map_err(store_failure)?);
+                all.extend(
+                    ctx.store
+                        .list_users(Some(*t))
+                        .await
+                        .map_err(store_failure)?,
+                );
             }
             all.sort_by_key(|u| u.id);
             all
@@ -193,14 +300,21 @@ pub async fn list(ctx: &Context, caller: &Principal, tenant: Option<i64>) -> Res
 }
 
 /// Creates a user (in the caller's tenant unless another is named).
-pub async fn create(ctx: &Context, caller: &Principal, req: CreateUser) -> Result<UserView, ApiFailure> {
+pub async fn create(
+    ctx: &Context,
+    caller: &Principal,
+    req: CreateUser,
+) -> Result<UserView, ApiFailure> {
     check_login(&req.login)?;
     check_password(&req.login, &req.password)?;
     let status = check_password_status(req.password_status.unwrap_or(PASSWORD_ACTIVE))?;
     let tenant_id = req.tenant_id.unwrap_or(caller.user.tenant_id);
     let tenant = tenant_of(ctx, tenant_id).await?;
     if !administers(ctx, caller, tenant.id).await? {
-        return Err(ApiFailure::new(Code::TENANT_NOT_FOUND, format!("There is no Tenant with that id: {tenant_id}.")));
+        return Err(ApiFailure::new(
+            Code::TENANT_NOT_FOUND,
+            format!("There is no Tenant with that id: {tenant_id}."),
+        ));
     }
     policy::require(caller, Permission::CREATE_USERS, "Creating a user")?;
     check_grants(ctx, caller, tenant.id, &req.grants).await?;
@@ -222,11 +336,19 @@ pub async fn create(ctx: &Context, caller: &Principal, req: CreateUser) -> Resul
     let user = ctx.store.create_user(new).await.map_err(|e| match e {
         StoreError::Conflict(_) => ApiFailure::new(
             Code::USER_EXISTS,
-            format!("A user named '{}' already exists in tenant {}.", req.login, tenant.name),
+            format!(
+                "A user named '{}' already exists in tenant {}.",
+                req.login, tenant.name
+            ),
         ),
         e => store_failure(e),
     })?;
-    tracing::info!(user_id = user.id, tenant = tenant.id, by = caller.user.id, "user created");
+    tracing::info!(
+        user_id = user.id,
+        tenant = tenant.id,
+        by = caller.user.id,
+        "user created"
+    );
     view(ctx, user).await
 }
 
@@ -237,12 +359,26 @@ pub async fn get(ctx: &Context, caller: &Principal, id: i64) -> Result<UserView,
 }
 
 /// Updates a user: login and status; unlock, password and grants when given.
-pub async fn update(ctx: &Context, caller: &Principal, id: i64, req: UpdateUser) -> Result<UserView, ApiFailure> {
+pub async fn update(
+    ctx: &Context,
+    caller: &Principal,
+    id: i64,
+    req: UpdateUser,
+) -> Result<UserView, ApiFailure> {
     check_login(&req.login)?;
-    let user = target(ctx, caller, id, Permission::MODIFY_USERS, "Modifying a user").await?;
+    let user = target(
+        ctx,
+        caller,
+        id,
+        Permission::MODIFY_USERS,
+        "Modifying a user",
+    )
+    .await?;
     let is_self = user.id == caller.user.id;
     if is_self && !req.active {
-        return Err(ApiFailure::forbidden("you cannot deactivate your own account."));
+        return Err(ApiFailure::forbidden(
+            "you cannot deactivate your own account.",
+        ));
     }
     if req.account_locked == Some(true) {
         return Err(ApiFailure::invalid_field(
@@ -254,14 +390,16 @@ pub async fn update(ctx: &Context, caller: &Principal, id: i64, req: UpdateUser)
         check_password(&req.login, p)?;
     }
     let status = check_password_status(req.password_status.unwrap_or(user.password_status))?;
-    if let Some(g) = &req.grants {
-        let current = ctx.store.user_grants(id).await.map_err(store_failure)?;
-        if *g != current {
-            if is_self {
-                return Err(ApiFailure::forbidden("you cannot change your own roles or permissions."));
-            }
-            check_grants(ctx, caller, user.tenant_id, g).await?;
+    // Grants echoed back unchanged are not a change (and must not end sessions).
+    let current = ctx.store.user_grants(id).await.map_err(store_failure)?;
+    let new_grants = req.grants.filter(|g| sorted(g) != current);
+    if let Some(g) = &new_grants {
+        if is_self {
+            return Err(ApiFailure::forbidden(
+                "you cannot change your own roles or permissions.",
+            ));
         }
+        check_grants(ctx, caller, user.tenant_id, g).await?;
     }
     let hash = match &req.password {
         Some(p) => Some(ctx.hasher.hash(p).await.map_err(|e| {
@@ -285,21 +423,35 @@ pub async fn update(ctx: &Context, caller: &Principal, id: i64, req: UpdateUser)
         .map_err(|e| match e {
             StoreError::Conflict(_) => ApiFailure::new(
                 Code::USER_EXISTS,
-                format!("A user named '{}' already exists in this tenant.", req.login),
+                format!(
+                    "A user named '{}' already exists in this tenant.",
+                    req.login
+                ),
             ),
             e => store_failure(e),
         })?
         .ok_or_else(|| not_found(id))?;
-    if let Some(g) = &req.grants {
-        ctx.store.set_user_grants(id, g).await.map_err(store_failure)?;
+    if let Some(g) = &new_grants {
+        ctx.store
+            .set_user_grants(id, g)
+            .await
+            .map_err(store_failure)?;
     }
     if let Some(h) = hash {
-        ctx.store.set_password(id, &h, now).await.map_err(store_failure)?;
+        ctx.store
+            .set_password(id, &h, now)
+            .await
+            .map_err(store_failure)?;
     } else if req.account_locked == Some(false) {
         ctx.store.unlock_user(id).await.map_err(store_failure)?;
     }
     tracing::info!(user_id = id, by = caller.user.id, "user updated");
-    let fresh = ctx.store.user(id).await.map_err(store_failure)?.unwrap_or(updated);
+    let fresh = ctx
+        .store
+        .user(id)
+        .await
+        .map_err(store_failure)?
+        .unwrap_or(updated);
     view(ctx, fresh).await
 }
 
@@ -318,28 +470,68 @@ pub async fn delete(ctx: &Context, caller: &Principal, id: i64) -> Result<(), Ap
 
 /// The user's roles and explicit permissions.
 pub async fn grants(ctx: &Context, caller: &Principal, id: i64) -> Result<Grants, ApiFailure> {
-    target(ctx, caller, id, Permission::VIEW_USERS, "Reading a user's permissions").await?;
+    target(
+        ctx,
+        caller,
+        id,
+        Permission::VIEW_USERS,
+        "Reading a user's permissions",
+    )
+    .await?;
     ctx.store.user_grants(id).await.map_err(store_failure)
 }
 
 /// Replaces the user's roles and explicit permissions.
-pub async fn set_grants(ctx: &Context, caller: &Principal, id: i64, g: Grants) -> Result<Grants, ApiFailure> {
-    let user = target(ctx, caller, id, Permission::MODIFY_USERS, "Changing a user's permissions").await?;
+pub async fn set_grants(
+    ctx: &Context,
+    caller: &Principal,
+    id: i64,
+    g: Grants,
+) -> Result<Grants, ApiFailure> {
+    let user = target(
+        ctx,
+        caller,
+        id,
+        Permission::MODIFY_USERS,
+        "Changing a user's permissions",
+    )
+    .await?;
     if user.id == caller.user.id {
-        return Err(ApiFailure::forbidden("you cannot change your own roles or permissions."));
+        return Err(ApiFailure::forbidden(
+            "you cannot change your own roles or permissions.",
+        ));
     }
     check_grants(ctx, caller, user.tenant_id, &g).await?;
-    ctx.store.set_user_grants(id, &g).await.map_err(store_failure)?;
-    tracing::info!(user_id = id, by = caller.user.id, "user permissions replaced");
+    ctx.store
+        .set_user_grants(id, &g)
+        .await
+        .map_err(store_failure)?;
+    tracing::info!(
+        user_id = id,
+        by = caller.user.id,
+        "user permissions replaced"
+    );
     ctx.store.user_grants(id).await.map_err(store_failure)
 }
 
 /// Ends a lock (ModifyUsers 15 or Administrator, HDP §3.4).
 pub async fn unlock(ctx: &Context, caller: &Principal, id: i64) -> Result<UserView, ApiFailure> {
-    let user = target(ctx, caller, id, Permission::MODIFY_USERS, "Unlocking a user").await?;
+    let user = target(
+        ctx,
+        caller,
+        id,
+        Permission::MODIFY_USERS,
+        "Unlocking a user",
+    )
+    .await?;
     ctx.store.unlock_user(id).await.map_err(store_failure)?;
     tracing::info!(user_id = id, by = caller.user.id, "user unlocked");
-    let fresh = ctx.store.user(id).await.map_err(store_failure)?.unwrap_or(user);
+    let fresh = ctx
+        .store
+        .user(id)
+        .await
+        .map_err(store_failure)?
+        .unwrap_or(user);
     view(ctx, fresh).await
 }
 
@@ -351,7 +543,14 @@ pub async fn set_password(
     password: &str,
     must_reset: bool,
 ) -> Result<(), ApiFailure> {
-    let user = target(ctx, caller, id, Permission::MODIFY_USERS, "Setting a user's password").await?;
+    let user = target(
+        ctx,
+        caller,
+        id,
+        Permission::MODIFY_USERS,
+        "Setting a user's password",
+    )
+    .await?;
     check_password(&user.login, password)?;
     store_password(ctx, &user, password).await?;
     if must_reset {
@@ -362,9 +561,16 @@ pub async fn set_password(
             password_expiration: user.password_expiration,
             now: ctx.now(),
         };
-        ctx.store.update_user(id, changes).await.map_err(store_failure)?;
+        ctx.store
+            .update_user(id, changes)
+            .await
+            .map_err(store_failure)?;
     }
-    tracing::info!(user_id = id, by = caller.user.id, "password set by an administrator");
+    tracing::info!(
+        user_id = id,
+        by = caller.user.id,
+        "password set by an administrator"
+    );
     Ok(())
 }
 
@@ -376,16 +582,26 @@ pub async fn change_own_password(
     new: &str,
 ) -> Result<(), ApiFailure> {
     policy::require(caller, Permission(9), "Changing your password")?;
-    let ok = ctx.hasher.verify(current, Some(&caller.user.password_hash)).await.map_err(|e| {
-        tracing::error!(error = %e, "password verification failed");
-        ApiFailure::internal(Code::INTERNAL)
-    })?;
+    let ok = ctx
+        .hasher
+        .verify(current, Some(&caller.user.password_hash))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "password verification failed");
+            ApiFailure::internal(Code::INTERNAL)
+        })?;
     if !ok {
-        return Err(ApiFailure::invalid_field("oldPassword", "is not your current password"));
+        return Err(ApiFailure::invalid_field(
+            "oldPassword",
+            "is not your current password",
+        ));
     }
     check_password(&caller.user.login, new)?;
     if current == new {
-        return Err(ApiFailure::invalid_field("newPassword", "must differ from the current password"));
+        return Err(ApiFailure::invalid_field(
+            "newPassword",
+            "must differ from the current password",
+        ));
     }
     store_password(ctx, &caller.user, new).await?;
     if caller.user.password_status == PASSWORD_MUST_RESET {
@@ -396,7 +612,10 @@ pub async fn change_own_password(
             password_expiration: caller.user.password_expiration,
             now: ctx.now(),
         };
-        ctx.store.update_user(caller.user.id, changes).await.map_err(store_failure)?;
+        ctx.store
+            .update_user(caller.user.id, changes)
+            .await
+            .map_err(store_failure)?;
     }
     tracing::info!(user_id = caller.user.id, "password changed by its owner");
     Ok(())
@@ -407,18 +626,39 @@ async fn store_password(ctx: &Context, user: &User, password: &str) -> Result<()
         tracing::error!(error = %e, "hashing a password failed");
         ApiFailure::internal(Code::INTERNAL)
     })?;
-    if !ctx.store.set_password(user.id, &hash, ctx.now()).await.map_err(store_failure)? {
+    if !ctx
+        .store
+        .set_password(user.id, &hash, ctx.now())
+        .await
+        .map_err(store_failure)?
+    {
         return Err(not_found(user.id));
     }
     Ok(())
 }
 
 /// Generates (or regenerates) the user's API secret; it is shown once.
-pub async fn generate_api_secret(ctx: &Context, caller: &Principal, id: i64) -> Result<Secret, ApiFailure> {
-    target(ctx, caller, id, Permission::MODIFY_USERS, "Generating an API secret").await?;
+pub async fn generate_api_secret(
+    ctx: &Context,
+    caller: &Principal,
+    id: i64,
+) -> Result<Secret, ApiFailure> {
+    target(
+        ctx,
+        caller,
+        id,
+        Permission::MODIFY_USERS,
+        "Generating an API secret",
+    )
+    .await?;
     let secret = Secret::generate();
     let verifier = ctx.keys.verifier(secret.expose());
-    if !ctx.store.set_api_secret(id, Some(&verifier), ctx.now()).await.map_err(store_failure)? {
+    if !ctx
+        .store
+        .set_api_secret(id, Some(&verifier), ctx.now())
+        .await
+        .map_err(store_failure)?
+    {
         return Err(not_found(id));
     }
     tracing::info!(user_id = id, by = caller.user.id, "API secret generated");
@@ -426,12 +666,29 @@ pub async fn generate_api_secret(ctx: &Context, caller: &Principal, id: i64) -> 
 }
 
 /// Deletes the user's API secret.
-pub async fn delete_api_secret(ctx: &Context, caller: &Principal, id: i64) -> Result<(), ApiFailure> {
-    let user = target(ctx, caller, id, Permission::MODIFY_USERS, "Deleting an API secret").await?;
+pub async fn delete_api_secret(
+    ctx: &Context,
+    caller: &Principal,
+    id: i64,
+) -> Result<(), ApiFailure> {
+    let user = target(
+        ctx,
+        caller,
+        id,
+        Permission::MODIFY_USERS,
+        "Deleting an API secret",
+    )
+    .await?;
     if user.api_secret_verifier.is_none() {
-        return Err(ApiFailure::new(Code::NO_API_SECRET, format!("User {id} has no API secret.")));
+        return Err(ApiFailure::new(
+            Code::NO_API_SECRET,
+            format!("User {id} has no API secret."),
+        ));
     }
-    ctx.store.set_api_secret(id, None, ctx.now()).await.map_err(store_failure)?;
+    ctx.store
+        .set_api_secret(id, None, ctx.now())
+        .await
+        .map_err(store_failure)?;
     tracing::info!(user_id = id, by = caller.user.id, "API secret deleted");
     Ok(())
 }
@@ -464,7 +721,12 @@ mod tests {
         assert!(check_password("alice", "correct horse").is_ok());
         assert!(check_password("alice", "short").is_err());
         assert!(check_password("alice", &"x".repeat(129)).is_err());
-        let e = check_password("alice", "my-Alice-pw-1").err().map(|e| e.message);
-        assert_eq!(e.as_deref(), Some("Invalid value for 'password': must not contain the user name"));
+        let e = check_password("alice", "my-Alice-pw-1")
+            .err()
+            .map(|e| e.message);
+        assert_eq!(
+            e.as_deref(),
+            Some("Invalid value for 'password': must not contain the user name")
+        );
     }
 }

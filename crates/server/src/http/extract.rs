@@ -47,7 +47,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        let msg = if path.is_empty() || path == "." {
+        // serde_path_to_error writes "." for the root and "?" where it lost track.
+        let msg = if path.is_empty() || path == "." || path == "?" {
             inner.to_string()
         } else {
             format!("{path}: {inner}")

@@ -5,7 +5,11 @@ pub mod client_apps;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod limits;
 pub mod openapi;
+pub mod permissions;
+pub mod tenants;
+pub mod users;
 
 use crate::state::AppState;
 use axum::extract::DefaultBodyLimit;
@@ -25,8 +29,30 @@ pub fn api() -> (Router<AppState>, OpenApi) {
     OpenApiRouter::with_openapi(openapi::base())
         .merge(health::router())
         .merge(client_apps::router())
+        .merge(limits::router())
+        .merge(users::router())
+        .merge(permissions::router())
+        .merge(tenants::router())
         .merge(openapi::router())
         .split_for_parts()
+}
+
+/// Seconds a request may take before it is abandoned.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The timeout layer answers a bare 408; clients get the envelope (503) instead.
+async fn timeout_envelope(res: axum::response::Response) -> axum::response::Response {
+    if res.status() == axum::http::StatusCode::REQUEST_TIMEOUT {
+        return error::ApiError::new(
+            Code::TIMED_OUT,
+            format!(
+                "The request took longer than {} seconds and was abandoned.",
+                REQUEST_TIMEOUT.as_secs()
+            ),
+        )
+        .into_response();
+    }
+    res
 }
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
@@ -53,8 +79,9 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(30),
+            REQUEST_TIMEOUT,
         ))
+        .layer(axum::middleware::map_response(timeout_envelope))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {

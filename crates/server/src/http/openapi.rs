@@ -16,6 +16,9 @@ use utoipa_axum::routes;
     info(title = "Portcullis", description = "OAuth 2.0 authorization server speaking Hybrid Data Pipeline's management API."),
     tags(
         (name = "client applications", description = "HDP Client Application Registration API"),
+        (name = "users", description = "HDP Users and Permissions APIs, and the caller's own account"),
+        (name = "limits", description = "HDP Limits API: lockout and OAuth token limits, per system and tenant"),
+        (name = "tenants", description = "HDP Tenant API: tenants, their admins, host names and allowed scopes"),
         (name = "operations", description = "Health, readiness and this document"),
     )
 )]

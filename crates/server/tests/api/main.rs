@@ -7,7 +7,11 @@
 mod helpers;
 
 mod auth;
+mod cli;
 mod client_apps;
 mod errors;
+mod limits;
 mod openapi;
 mod startup;
+mod tenants;
+mod users;

@@ -19,6 +19,37 @@ const SERVED: &[(&str, &str)] = &[
     ("put", "/api/mgmt/oauth/client/applications/{id}/reset"),
     ("get", "/api/mgmt/oauth/client/allowedapplications"),
     ("delete", "/api/mgmt/oauth/client/allowedapplications/{id}"),
+    ("get", "/api/admin/limits"),
+    ("get", "/api/admin/limits/system"),
+    ("get", "/api/admin/limits/system/{limitId}"),
+    ("put", "/api/admin/limits/system/{limitId}"),
+    ("delete", "/api/admin/limits/system/{limitId}"),
+    ("get", "/api/admin/limits/tenants/{tenantId}/{limitId}"),
+    ("put", "/api/admin/limits/tenants/{tenantId}/{limitId}"),
+    ("delete", "/api/admin/limits/tenants/{tenantId}/{limitId}"),
+    ("get", "/api/admin/users"),
+    ("post", "/api/admin/users"),
+    ("get", "/api/admin/users/{id}"),
+    ("put", "/api/admin/users/{id}"),
+    ("delete", "/api/admin/users/{id}"),
+    ("get", "/api/admin/users/{id}/permissions"),
+    ("put", "/api/admin/users/{id}/permissions"),
+    ("put", "/api/admin/users/{id}/unlock"),
+    ("put", "/api/admin/users/{id}/password"),
+    ("post", "/api/admin/users/{id}/apisecret"),
+    ("delete", "/api/admin/users/{id}/apisecret"),
+    ("get", "/api/mgmt/user"),
+    ("put", "/api/mgmt/user/password"),
+    ("get", "/api/admin/permissions"),
+    ("get", "/api/admin/permissions/{id}"),
+    ("get", "/api/mgmt/permissions"),
+    ("get", "/api/admin/tenants"),
+    ("post", "/api/admin/tenants"),
+    ("get", "/api/admin/tenants/{id}"),
+    ("put", "/api/admin/tenants/{id}"),
+    ("delete", "/api/admin/tenants/{id}"),
+    ("get", "/api/admin/tenants/{id}/admins"),
+    ("put", "/api/admin/tenants/{id}/admins"),
 ];
 
 fn documented(doc: &serde_json::Value) -> BTreeSet<(String, String)> {
@@ -61,7 +92,10 @@ async fn every_documented_operation_is_served(b: Backend) {
         .await
         .json();
     for (method, path) in documented(&doc) {
-        let concrete = path.replace("{id}", "1");
+        let concrete = path
+            .replace("{id}", "1")
+            .replace("{tenantId}", "1")
+            .replace("{limitId}", "1001");
         let m = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
         let r = app.send(app.as_admin(m, &concrete)).await;
         let code = serde_json::from_str::<serde_json::Value>(&r.text)

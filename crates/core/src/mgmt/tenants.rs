@@ -1,0 +1,787 @@
+//! Tenants (HDP `/api/admin/tenants` and `/api/admin/tenants/{id}/admins`,
+//! `spec/hdp-reference.md` §3.2; SPEC §4.5): create, list, read, update, delete, and the
+//! list of users with admin access on a tenant.
+//!
+//! Who may do what, on top of [`super::policy`]:
+//!
+//! * Every operation needs Administrator (12) or TenantAPI (25) ([`policy::require`]).
+//! * A caller sees the tenants they administer ([`policy::administered`]): the
+//!   super-user all of them, anyone else those whose `admins` list names them (and a
+//!   child tenant's Administrator their own tenant). Any other id answers HDP's
+//!   222208573 "There is no Tenant with that id", exactly like an unknown id.
+//! * Creating, changing and deleting tenants is reserved to users of the system tenant:
+//!   a child tenant's record (its host names, its allowed scopes, its status) is the
+//!   operator's configuration, not something the tenant grants itself. The system
+//!   tenant itself is changed by the super-user only, and is never deleted or
+//!   deactivated.
+//! * The creator of a tenant is added to its admins (HDP: "users have administrative
+//!   access on any tenant they create"). Admins must be users of the system tenant or
+//!   of the tenant itself (HDP, "Update the list of administrators on a tenant").
+//! * Imported roles are copies of system-tenant roles; a caller who is not the
+//!   super-user may import only roles whose permissions they hold themselves.
+
+use super::policy;
+use crate::auth::{store_failure, Principal};
+use crate::client_app::parse_scopes;
+use crate::context::Context;
+use crate::error::{ApiFailure, Code};
+use crate::identity::{
+    NewTenant, Permission, Tenant, TenantChanges, ROLE_TENANT_ADMINISTRATOR, ROLE_USER,
+    SYSTEM_TENANT_ID,
+};
+use crate::store::StoreError;
+
+/// Roles imported into a new tenant when the request names none: User (2) and Tenant
+/// Administrator (3), as in HDP's multitenancy walkthrough.
+pub const DEFAULT_IMPORTED_ROLES: [i64; 2] = [ROLE_USER, ROLE_TENANT_ADMINISTRATOR];
+/// Most host names a tenant may have.
+pub const MAX_HOSTS: usize = 32;
+/// Most users one `admins` list may name.
+pub const MAX_ADMINS: usize = 100;
+/// Most roles one request may import.
+pub const MAX_IMPORTED_ROLES: usize = 64;
+
+/// `status` as HDP spells it.
+pub const STATUS_INACTIVE: i64 = 0;
+pub const STATUS_ACTIVE: i64 = 1;
+
+const WHAT: &str = "Using the Tenant API";
+
+/// A creation request, as received.
+#[derive(Debug, Clone, Default)]
+pub struct Creation {
+    pub name: String,
+    pub description: Option<String>,
+    /// Must be 1, the system tenant (the only possible parent).
+    pub parent_tenant: i64,
+    /// 0 inactive, 1 active; default 1.
+    pub status: Option<i64>,
+    /// System-tenant role ids to copy; default [`DEFAULT_IMPORTED_ROLES`].
+    pub imported_roles: Option<Vec<i64>>,
+    /// User ids given admin access, besides the creator.
+    pub admins: Option<Vec<i64>>,
+    /// Extension: host names served for this tenant; default none.
+    pub host_names: Option<Vec<String>>,
+    /// Extension: scopes tokens of this tenant may carry; default `api.access.odata`.
+    pub allowed_scopes: Option<Vec<String>>,
+}
+
+/// An update request. `name`, `description` and `status` are replaced (an absent
+/// description is cleared); host names, allowed scopes and admins only when given, so an
+/// HDP script that knows nothing of the extensions does not wipe them.
+#[derive(Debug, Clone, Default)]
+pub struct Update {
+    pub name: String,
+    pub description: Option<String>,
+    /// May be repeated (1; absent or null for the system tenant), not changed.
+    pub parent_tenant: Option<i64>,
+    pub status: i64,
+    pub host_names: Option<Vec<String>>,
+    pub allowed_scopes: Option<Vec<String>>,
+    pub admins: Option<Vec<i64>>,
+}
+
+/// A tenant with what its API shape shows besides the record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantView {
+    pub tenant: Tenant,
+    /// Ids of the tenant's roles, ordered.
+    pub roles: Vec<i64>,
+    /// Ids of the users with admin access, ordered.
+    pub admins: Vec<i64>,
+    /// Host names, lowercased and ordered.
+    pub hosts: Vec<String>,
+}
+
+impl TenantView {
+    /// HDP's `status`: 1 active, 0 inactive.
+    pub fn status(&self) -> i64 {
+        if self.tenant.active {
+            STATUS_ACTIVE
+        } else {
+            STATUS_INACTIVE
+        }
+    }
+}
+
+/// HDP's 222208573, for unknown ids and tenants the caller may not administer alike.
+pub fn not_found(id: i64) -> ApiFailure {
+    ApiFailure::new(
+        Code::TENANT_NOT_FOUND,
+        format!("There is no Tenant with that id: {id}."),
+    )
+}
+
+/// A tenant name: trimmed, 1–128 characters, no control characters, and neither `@`
+/// nor `:`, since sign-in names address a tenant as `user@tenant` and HTTP Basic ends
+/// the user name at the first `:`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantName(String);
+
+impl TenantName {
+    pub const MAX: usize = 128;
+    pub fn parse(s: &str) -> Result<Self, ApiFailure> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err(ApiFailure::invalid_field("name", "must not be empty"));
+        }
+        let n = s.chars().count();
+        if n > Self::MAX {
+            return Err(ApiFailure::invalid_field(
+                "name",
+                format!("is {n} characters long; at most {} are allowed", Self::MAX),
+            ));
+        }
+        if s.chars().any(char::is_control) {
+            return Err(ApiFailure::invalid_field(
+                "name",
+                "must not contain control characters",
+            ));
+        }
+        if s.contains(['@', ':']) {
+            return Err(ApiFailure::invalid_field(
+                "name",
+                "must not contain '@' or ':' (users sign in as user@tenant with HTTP Basic)",
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// A tenant description: at most 256 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantDescription(Option<String>);
+
+impl TenantDescription {
+    pub const MAX: usize = 256;
+    pub fn parse(s: Option<&str>) -> Result<Self, ApiFailure> {
+        if let Some(s) = s {
+            let n = s.chars().count();
+            if n > Self::MAX {
+                return Err(ApiFailure::invalid_field(
+                    "description",
+                    format!("is {n} characters long; at most {} are allowed", Self::MAX),
+                ));
+            }
+        }
+        Ok(Self(s.map(str::to_owned)))
+    }
+    pub fn into_inner(self) -> Option<String> {
+        self.0
+    }
+}
+
+/// A host name a tenant is reached by: a DNS name (ASCII letters, digits and hyphens
+/// in dot-separated labels of 1–63 characters, 253 at most in all), optionally with
+/// `:port`; kept lowercased. Internationalised names are given in their `xn--` form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostName(String);
+
+impl HostName {
+    pub fn parse(s: &str) -> Result<Self, ApiFailure> {
+        let bad = |why: &str| {
+            ApiFailure::invalid_field(
+                "hostNames",
+                format!("'{}' is not a host name: {why}", s.escape_default()),
+            )
+        };
+        let lower = s.to_ascii_lowercase();
+        let (host, port) = match lower.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (lower.as_str(), None),
+        };
+        if let Some(p) = port {
+            let valid = !p.is_empty()
+                && p.len() <= 5
+                && p.bytes().all(|b| b.is_ascii_digit())
+                && p.parse::<u16>().is_ok_and(|n| n > 0);
+            if !valid {
+                return Err(bad("the port must be a number from 1 to 65535"));
+            }
+        }
+        if host.is_empty() {
+            return Err(bad("it is empty"));
+        }
+        if host.len() > 253 {
+            return Err(bad("it is longer than 253 characters"));
+        }
+        for label in host.split('.') {
+            if label.is_empty() {
+                return Err(bad(
+                    "it has an empty label (leading, trailing or double dot)",
+                ));
+            }
+            if label.len() > 63 {
+                return Err(bad("a label is longer than 63 characters"));
+            }
+            if !label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            {
+                return Err(bad(
+                    "only letters, digits, hyphens and dots are allowed (write internationalised names in their xn-- form)",
+                ));
+            }
+            if label.starts_with('-') || label.ends_with('-') {
+                return Err(bad("a label may not begin or end with a hyphen"));
+            }
+        }
+        Ok(Self(lower))
+    }
+
+    /// Parses the whole list: at most [`MAX_HOSTS`], none listed twice.
+    pub fn parse_list(list: &[String]) -> Result<Vec<HostName>, ApiFailure> {
+        if list.len() > MAX_HOSTS {
+            return Err(ApiFailure::invalid_field(
+                "hostNames",
+                format!("at most {MAX_HOSTS} host names are allowed"),
+            ));
+        }
+        let mut out: Vec<HostName> = Vec::with_capacity(list.len());
+        for s in list {
+            let h = HostName::parse(s)?;
+            if out.contains(&h) {
+                return Err(ApiFailure::invalid_field(
+                    "hostNames",
+                    format!("'{}' is listed twice", h.0),
+                ));
+            }
+            out.push(h);
+        }
+        Ok(out)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// Parses HDP's `status` (0 or 1) into "active".
+pub fn parse_status(status: i64) -> Result<bool, ApiFailure> {
+    match status {
+        STATUS_ACTIVE => Ok(true),
+        STATUS_INACTIVE => Ok(false),
+        other => Err(ApiFailure::invalid_field(
+            "status",
+            format!("is {other}; use 0 (inactive) or 1 (active)"),
+        )),
+    }
+}
+
+/// `allowedScopes`, parsed as client-application scopes are.
+fn parse_allowed_scopes(list: Option<&[String]>) -> Result<Vec<String>, ApiFailure> {
+    parse_scopes(list).map_err(|mut e| {
+        e.message = e.message.replacen("'scopes'", "'allowedScopes'", 1);
+        e
+    })
+}
+
+/// Fails with 403 unless the caller may use the Tenant API at all.
+fn require_tenant_api(caller: &Principal) -> Result<(), ApiFailure> {
+    policy::require(caller, Permission::TENANT_API, WHAT)
+}
+
+/// Fails with 403 unless the caller may create, change or delete tenants.
+fn require_system_caller(caller: &Principal, what: &str) -> Result<(), ApiFailure> {
+    if caller.user.tenant_id == SYSTEM_TENANT_ID {
+        Ok(())
+    } else {
+        Err(ApiFailure::forbidden(format!(
+            "{what} is reserved to users of the system tenant; ask a system administrator."
+        )))
+    }
+}
+
+/// Fails with 403 unless the caller may change tenant `id` (which they administer).
+fn require_may_change(caller: &Principal, id: i64) -> Result<(), ApiFailure> {
+    require_system_caller(caller, "Changing a tenant")?;
+    if id == SYSTEM_TENANT_ID && !policy::is_super_admin(caller) {
+        return Err(ApiFailure::forbidden(
+            "only a system administrator may change the system tenant.",
+        ));
+    }
+    Ok(())
+}
+
+/// The tenant with its roles, admins and host names.
+async fn view(ctx: &Context, tenant: Tenant) -> Result<TenantView, ApiFailure> {
+    let roles = ctx
+        .store
+        .roles(tenant.id)
+        .await
+        .map_err(store_failure)?
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    let admins = ctx
+        .store
+        .tenant_admins(tenant.id)
+        .await
+        .map_err(store_failure)?;
+    let hosts = ctx
+        .store
+        .tenant_hosts(tenant.id)
+        .await
+        .map_err(store_failure)?;
+    Ok(TenantView {
+        tenant,
+        roles,
+        admins,
+        hosts,
+    })
+}
+
+/// Tenant `id` if it exists and the caller administers it.
+async fn visible(ctx: &Context, caller: &Principal, id: i64) -> Result<Tenant, ApiFailure> {
+    if !policy::administers(ctx, caller, id).await? {
+        return Err(not_found(id));
+    }
+    ctx.store
+        .tenant(id)
+        .await
+        .map_err(store_failure)?
+        .ok_or_else(|| not_found(id))
+}
+
+/// 409 when another tenant has this name (ignoring case) or uses one of these hosts.
+async fn check_unique(
+    ctx: &Context,
+    id: Option<i64>,
+    name: &TenantName,
+    hosts: &[HostName],
+) -> Result<(), ApiFailure> {
+    let wanted = name.as_str().to_lowercase();
+    let tenants = ctx.store.tenants().await.map_err(store_failure)?;
+    if let Some(t) = tenants
+        .iter()
+        .find(|t| Some(t.id) != id && t.name.to_lowercase() == wanted)
+    {
+        return Err(ApiFailure::new(
+            Code::TENANT_NAME_CONFLICT,
+            format!(
+                "A tenant named '{}' already exists; tenant names are unique, ignoring case.",
+                t.name
+            ),
+        ));
+    }
+    for h in hosts {
+        let owner = ctx
+            .store
+            .tenant_by_host(h.as_str())
+            .await
+            .map_err(store_failure)?;
+        if owner.is_some_and(|t| Some(t.id) != id) {
+            return Err(ApiFailure::new(
+                Code::TENANT_HOST_CONFLICT,
+                format!(
+                    "The host name '{}' is already used by another tenant.",
+                    h.as_str()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A store failure of a tenant write; a uniqueness race lost after [`check_unique`]
+/// passed is still a 409.
+fn write_failure(e: StoreError) -> ApiFailure {
+    match e {
+        StoreError::Conflict(detail) => {
+            tracing::info!(%detail, "tenant write lost a uniqueness race");
+            ApiFailure::new(
+                Code::CONFLICT,
+                "Another tenant took this name or one of these host names at the same time; check and try again.",
+            )
+        }
+        e => store_failure(e),
+    }
+}
+
+/// The roles to import: system-tenant roles, each once, and (unless the caller is the
+/// super-user) only roles whose every permission the caller holds.
+async fn parse_imported_roles(
+    ctx: &Context,
+    caller: &Principal,
+    list: Option<&[i64]>,
+) -> Result<Vec<i64>, ApiFailure> {
+    let list = list.unwrap_or(&DEFAULT_IMPORTED_ROLES);
+    if list.len() > MAX_IMPORTED_ROLES {
+        return Err(ApiFailure::invalid_field(
+            "importedRoles",
+            format!("at most {MAX_IMPORTED_ROLES} roles may be imported"),
+        ));
+    }
+    let system_roles = ctx
+        .store
+        .roles(SYSTEM_TENANT_ID)
+        .await
+        .map_err(store_failure)?;
+    let mut out: Vec<i64> = Vec::with_capacity(list.len());
+    for id in list {
+        let Some(role) = system_roles.iter().find(|r| r.id == *id) else {
+            let known: Vec<String> = system_roles
+                .iter()
+                .map(|r| format!("{} ({})", r.id, r.name))
+                .collect();
+            return Err(ApiFailure::invalid_field(
+                "importedRoles",
+                format!(
+                    "{id} is not a role of the system tenant; roles that can be imported: {}",
+                    known.join(", ")
+                ),
+            ));
+        };
+        if !policy::is_super_admin(caller) {
+            if let Some(p) = role
+                .permissions
+                .iter()
+                .find(|p| !caller.has(Permission(**p)))
+            {
+                return Err(policy::denied(
+                    &format!("Importing role {} ({})", role.id, role.name),
+                    Permission(*p),
+                ));
+            }
+        }
+        if !out.contains(id) {
+            out.push(*id);
+        }
+    }
+    Ok(out)
+}
+
+/// The admins list: existing users of the system tenant or of `tenant_id` (the tenant
+/// being changed; `None` while creating), each once, ordered.
+async fn parse_admins(
+    ctx: &Context,
+    list: &[i64],
+    tenant_id: Option<i64>,
+) -> Result<Vec<i64>, ApiFailure> {
+    if list.len() > MAX_ADMINS {
+        return Err(ApiFailure::invalid_field(
+            "admins",
+            format!("at most {MAX_ADMINS} admins are allowed"),
+        ));
+    }
+    let mut out: Vec<i64> = Vec::with_capacity(list.len());
+    for id in list {
+        if out.contains(id) {
+            continue;
+        }
+        let user = ctx.store.user(*id).await.map_err(store_failure)?;
+        let eligible =
+            user.is_some_and(|u| u.tenant_id == SYSTEM_TENANT_ID || Some(u.tenant_id) == tenant_id);
+        if !eligible {
+            let where_ = if tenant_id.is_some_and(|t| t != SYSTEM_TENANT_ID) {
+                "the system tenant or this tenant"
+            } else {
+                "the system tenant"
+            };
+            return Err(ApiFailure::invalid_field(
+                "admins",
+                format!("there is no user with id {id} in {where_}; tenant admins must be users of the system tenant or of the tenant itself"),
+            ));
+        }
+        out.push(*id);
+    }
+    out.sort_unstable();
+    Ok(out)
+}
+
+/// The tenants the caller administers, ordered by id.
+pub async fn list(ctx: &Context, caller: &Principal) -> Result<Vec<TenantView>, ApiFailure> {
+    require_tenant_api(caller)?;
+    let scope = policy::administered(ctx, caller).await?;
+    let tenants = ctx.store.tenants().await.map_err(store_failure)?;
+    let mut out = Vec::new();
+    for t in tenants {
+        if scope
+            .as_ref()
+            .is_none_or(|ids| ids.binary_search(&t.id).is_ok())
+        {
+            out.push(view(ctx, t).await?);
+        }
+    }
+    Ok(out)
+}
+
+/// Creates a child of the system tenant; the caller gets admin access on it.
+pub async fn create(
+    ctx: &Context,
+    caller: &Principal,
+    req: Creation,
+) -> Result<TenantView, ApiFailure> {
+    require_tenant_api(caller)?;
+    require_system_caller(caller, "Creating a tenant")?;
+    let name = TenantName::parse(&req.name)?;
+    let description = TenantDescription::parse(req.description.as_deref())?;
+    if req.parent_tenant != SYSTEM_TENANT_ID {
+        return Err(ApiFailure::invalid_field(
+            "parentTenant",
+            format!(
+                "is {}; the system tenant ({SYSTEM_TENANT_ID}) is the only possible parent",
+                req.parent_tenant
+            ),
+        ));
+    }
+    let active = parse_status(req.status.unwrap_or(STATUS_ACTIVE))?;
+    let hosts = HostName::parse_list(req.host_names.as_deref().unwrap_or_default())?;
+    let allowed_scopes = parse_allowed_scopes(req.allowed_scopes.as_deref())?;
+    let imported_roles = parse_imported_roles(ctx, caller, req.imported_roles.as_deref()).await?;
+    let mut admins = parse_admins(ctx, req.admins.as_deref().unwrap_or_default(), None).await?;
+    if !admins.contains(&caller.user.id) {
+        admins.push(caller.user.id);
+        admins.sort_unstable();
+    }
+    check_unique(ctx, None, &name, &hosts).await?;
+    let new = NewTenant {
+        name: name.into_inner(),
+        description: description.into_inner(),
+        active,
+        allowed_scopes,
+        hosts: hosts.into_iter().map(HostName::into_inner).collect(),
+        imported_roles,
+        admins,
+        now: ctx.now(),
+    };
+    let tenant = ctx.store.create_tenant(new).await.map_err(write_failure)?;
+    tracing::info!(tenant_id = tenant.id, by = caller.user.id, "tenant created");
+    view(ctx, tenant).await
+}
+
+/// Tenant `id`, if the caller administers it.
+pub async fn get(ctx: &Context, caller: &Principal, id: i64) -> Result<TenantView, ApiFailure> {
+    require_tenant_api(caller)?;
+    let tenant = visible(ctx, caller, id).await?;
+    view(ctx, tenant).await
+}
+
+/// Replaces the tenant's fields (see [`Update`]).
+pub async fn update(
+    ctx: &Context,
+    caller: &Principal,
+    id: i64,
+    req: Update,
+) -> Result<TenantView, ApiFailure> {
+    require_tenant_api(caller)?;
+    let current = visible(ctx, caller, id).await?;
+    require_may_change(caller, id)?;
+    let name = TenantName::parse(&req.name)?;
+    let description = TenantDescription::parse(req.description.as_deref())?;
+    match (current.parent_id, req.parent_tenant) {
+        (_, None) => {}
+        (Some(parent), Some(p)) if p == parent => {}
+        (None, Some(p)) => {
+            return Err(ApiFailure::invalid_field(
+                "parentTenant",
+                format!("is {p}; the system tenant has no parent (send null or leave it out)"),
+            ))
+        }
+        (Some(parent), Some(p)) => {
+            return Err(ApiFailure::invalid_field(
+                "parentTenant",
+                format!("is {p}; a tenant's parent cannot change (it is {parent})"),
+            ))
+        }
+    }
+    let active = parse_status(req.status)?;
+    if id == SYSTEM_TENANT_ID && !active {
+        return Err(ApiFailure::invalid_field(
+            "status",
+            "the system tenant (id 1) cannot be deactivated",
+        ));
+    }
+    let hosts = match req.host_names.as_deref() {
+        Some(list) => HostName::parse_list(list)?,
+        None => {
+            let stored = ctx.store.tenant_hosts(id).await.map_err(store_failure)?;
+            stored.into_iter().map(HostName).collect()
+        }
+    };
+    let allowed_scopes = match req.allowed_scopes.as_deref() {
+        Some(list) => parse_allowed_scopes(Some(list))?,
+        None => current.allowed_scopes.clone(),
+    };
+    let admins = match req.admins.as_deref() {
+        Some(list) => Some(parse_admins(ctx, list, Some(id)).await?),
+        None => None,
+    };
+    check_unique(ctx, Some(id), &name, &hosts).await?;
+    let changes = TenantChanges {
+        name: name.into_inner(),
+        description: description.into_inner(),
+        active,
+        allowed_scopes,
+        hosts: hosts.into_iter().map(HostName::into_inner).collect(),
+        now: ctx.now(),
+    };
+    let tenant = ctx
+        .store
+        .update_tenant(id, changes)
+        .await
+        .map_err(write_failure)?
+        .ok_or_else(|| not_found(id))?;
+    if let Some(admins) = admins {
+        ctx.store
+            .set_tenant_admins(id, &admins)
+            .await
+            .map_err(store_failure)?;
+    }
+    tracing::info!(
+        tenant_id = id,
+        by = caller.user.id,
+        active,
+        "tenant updated"
+    );
+    view(ctx, tenant).await
+}
+
+/// Deletes the tenant with everything in it (users, roles, applications, consents).
+pub async fn delete(ctx: &Context, caller: &Principal, id: i64) -> Result<(), ApiFailure> {
+    require_tenant_api(caller)?;
+    visible(ctx, caller, id).await?;
+    if id == SYSTEM_TENANT_ID {
+        return Err(ApiFailure::new(
+            Code::SYSTEM_TENANT_PROTECTED,
+            "The system tenant (id 1) cannot be deleted.",
+        ));
+    }
+    require_may_change(caller, id)?;
+    if !ctx.store.delete_tenant(id).await.map_err(store_failure)? {
+        return Err(not_found(id));
+    }
+    tracing::info!(tenant_id = id, by = caller.user.id, "tenant deleted");
+    Ok(())
+}
+
+/// Ids of the users with admin access on tenant `id`.
+pub async fn admins(ctx: &Context, caller: &Principal, id: i64) -> Result<Vec<i64>, ApiFailure> {
+    require_tenant_api(caller)?;
+    visible(ctx, caller, id).await?;
+    ctx.store.tenant_admins(id).await.map_err(store_failure)
+}
+
+/// Replaces the users with admin access on tenant `id`; answers the new list.
+pub async fn set_admins(
+    ctx: &Context,
+    caller: &Principal,
+    id: i64,
+    list: &[i64],
+) -> Result<Vec<i64>, ApiFailure> {
+    require_tenant_api(caller)?;
+    visible(ctx, caller, id).await?;
+    require_may_change(caller, id)?;
+    let admins = parse_admins(ctx, list, Some(id)).await?;
+    ctx.store
+        .set_tenant_admins(id, &admins)
+        .await
+        .map_err(store_failure)?;
+    tracing::info!(
+        tenant_id = id,
+        by = caller.user.id,
+        count = admins.len(),
+        "tenant admins replaced"
+    );
+    ctx.store.tenant_admins(id).await.map_err(store_failure)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(r: Result<impl std::fmt::Debug, ApiFailure>) -> String {
+        r.err().map(|e| e.message).unwrap_or_default()
+    }
+
+    #[test]
+    fn names_are_trimmed_limited_and_free_of_sign_in_separators() {
+        assert_eq!(
+            TenantName::parse("  acme ")
+                .map(TenantName::into_inner)
+                .ok(),
+            Some("acme".to_owned())
+        );
+        assert!(TenantName::parse(&"é".repeat(128)).is_ok());
+        assert_eq!(
+            message(TenantName::parse(&"a".repeat(129))),
+            "Invalid value for 'name': is 129 characters long; at most 128 are allowed"
+        );
+        assert!(message(TenantName::parse("   ")).contains("must not be empty"));
+        assert!(message(TenantName::parse("a@b")).contains("'@'"));
+        assert!(message(TenantName::parse("a:b")).contains("':'"));
+        assert!(message(TenantName::parse("a\u{7}b")).contains("control"));
+    }
+
+    #[test]
+    fn host_names_are_dns_names_with_an_optional_port_kept_lowercased() {
+        for ok in [
+            "acme.example.com",
+            "ACME.Example.COM",
+            "localhost",
+            "a-b.c:8443",
+            "10.0.0.1:1",
+            "xn--bcher-kva.example",
+        ] {
+            assert!(HostName::parse(ok).is_ok(), "{ok}");
+        }
+        assert_eq!(
+            HostName::parse("ACME.Example.com:443")
+                .map(HostName::into_inner)
+                .ok(),
+            Some("acme.example.com:443".to_owned())
+        );
+        for (bad, why) in [
+            ("", "empty"),
+            ("a..b", "empty label"),
+            ("a.b.", "empty label"),
+            ("-a.b", "hyphen"),
+            ("a_b.c", "only letters"),
+            ("bücher.example", "xn--"),
+            ("a.b:0", "port"),
+            ("a.b:65536", "port"),
+            ("a.b:", "port"),
+            ("a.b:+80", "port"),
+            ("a.b:80:90", "port"),
+            ("http://a.b", "port"),
+            ("*.a.b", "only letters"),
+        ] {
+            let m = message(HostName::parse(bad));
+            assert!(m.contains(why), "{bad}: {m}");
+        }
+        assert!(message(HostName::parse(&format!("{}.b", "a".repeat(64)))).contains("63"));
+        assert!(message(HostName::parse(&["abc"; 70].join("."))).contains("253"));
+    }
+
+    #[test]
+    fn host_lists_refuse_duplicates_ignoring_case_and_more_than_32() {
+        assert!(
+            message(HostName::parse_list(&["a.b".into(), "A.B".into()])).contains("listed twice")
+        );
+        let many: Vec<String> = (0..33).map(|i| format!("h{i}.example")).collect();
+        assert!(message(HostName::parse_list(&many)).contains("at most 32"));
+        assert!(HostName::parse_list(&many[..32]).is_ok());
+    }
+
+    #[test]
+    fn status_is_zero_or_one_and_scope_errors_name_allowed_scopes() {
+        assert_eq!(parse_status(1).ok(), Some(true));
+        assert_eq!(parse_status(0).ok(), Some(false));
+        assert!(message(parse_status(2)).contains("use 0 (inactive) or 1 (active)"));
+        assert!(message(parse_allowed_scopes(Some(&["email".into()])))
+            .starts_with("Invalid value for 'allowedScopes': 'email'"));
+        assert_eq!(
+            parse_allowed_scopes(None).ok(),
+            Some(vec!["api.access.odata".to_owned()])
+        );
+    }
+}

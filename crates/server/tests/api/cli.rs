@@ -1,0 +1,653 @@
+//! The admin commands of the real binary (`portcullis tenant|user|client …`) working
+//! straight on a database, SQLite and PostgreSQL, with the server started on the same
+//! database to prove what they did: users sign in, passwords change, locks end,
+//! client secrets verify. Bad input exits 2 with a message; runtime failures exit 1.
+
+use crate::helpers::{
+    backends, fresh_database, spawn_with, test_config, Backend, TestApp, ADMIN_PASSWORD,
+};
+use reqwest::Method;
+use serde_json::Value;
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+
+const APPS: &str = "/api/mgmt/oauth/client/applications";
+
+/// What a run of the binary printed, and its exit code.
+#[derive(Debug)]
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    #[track_caller]
+    fn ok(&self) -> Value {
+        assert_eq!(self.code, Some(0), "stderr: {}", self.stderr);
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}): {}", self.stdout))
+    }
+
+    /// Asserts exit code 2 with nothing on stdout; returns stderr.
+    #[track_caller]
+    fn bad_input(&self) -> &str {
+        assert_eq!(
+            self.code,
+            Some(2),
+            "stdout: {} stderr: {}",
+            self.stdout,
+            self.stderr
+        );
+        assert!(self.stdout.is_empty(), "{}", self.stdout);
+        assert!(self.stderr.starts_with("error"), "{}", self.stderr);
+        &self.stderr
+    }
+}
+
+/// A database for the binary and, later, the server.
+struct Db {
+    url: String,
+    dir: tempfile::TempDir,
+}
+
+async fn database(b: Backend) -> Option<Db> {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = fresh_database(b, &dir).await?;
+    Some(Db { url, dir })
+}
+
+/// Runs `portcullis --database-url URL ARGS…` with the test master key (and the test
+/// admin password when `admin_password`), feeding `stdin`.
+async fn portcullis_with(
+    url: &str,
+    args: &[&str],
+    stdin: Option<&str>,
+    admin_password: bool,
+) -> Run {
+    let key = test_config(url).master_key.expect("test master key");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_portcullis"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("PORTCULLIS_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("PORTCULLIS_MASTER_KEY", key)
+        .env("RUST_LOG", "warn");
+    if admin_password {
+        cmd.env("PORTCULLIS_ADMIN_PASSWORD", ADMIN_PASSWORD);
+    }
+    cmd.arg("--database-url").arg(url).args(args);
+    let stdin = stdin.map(str::to_owned);
+    tokio::task::spawn_blocking(move || {
+        let cwd = tempfile::tempdir().expect("cwd");
+        let mut child = cmd
+            .current_dir(cwd.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn portcullis");
+        let mut input = child.stdin.take().expect("stdin");
+        if let Some(s) = stdin {
+            input.write_all(s.as_bytes()).expect("write stdin");
+        }
+        drop(input);
+        let out = child.wait_with_output().expect("wait");
+        Run {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    })
+    .await
+    .expect("join")
+}
+
+async fn portcullis(url: &str, args: &[&str]) -> Run {
+    portcullis_with(url, args, None, true).await
+}
+
+async fn portcullis_stdin(url: &str, args: &[&str], stdin: &str) -> Run {
+    portcullis_with(url, args, Some(stdin), true).await
+}
+
+/// Starts the server on the database the binary used.
+async fn serve(db: Db) -> TestApp {
+    spawn_with(test_config(&db.url), db.dir).await
+}
+
+async fn status_as(app: &TestApp, login: &str, password: &str) -> u16 {
+    let r = app
+        .send(app.as_user(Method::GET, APPS, login, password))
+        .await;
+    if r.status != 200 {
+        eprintln!("{login}: {} {}", r.status, r.text);
+    }
+    r.status
+}
+
+async fn a_tenant_created_by_the_cli_is_in_the_store(b: Backend) {
+    let Some(db) = database(b).await else {
+        return;
+    };
+    // On an empty database the command creates the initial administrator like `serve`
+    // does, printing a generated password on stderr so stdout stays one JSON document.
+    let run = portcullis_with(
+        &db.url,
+        &[
+            "tenant",
+            "create",
+            "acme",
+            "--description",
+            "Acme Corp",
+            "--host",
+            "Data.Acme.example",
+            "--host",
+            "acme.example:8443",
+        ],
+        None,
+        false,
+    )
+    .await;
+    let out = run.ok();
+    assert!(
+        run.stderr.contains("Created the initial administrator"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stdout.contains("password"));
+    assert_eq!(out["name"], "acme");
+    assert_eq!(out["description"], "Acme Corp");
+    assert_eq!(
+        out["hosts"],
+        serde_json::json!(["acme.example:8443", "data.acme.example"])
+    );
+    let names: Vec<&str> = out["roles"]
+        .as_array()
+        .expect("roles")
+        .iter()
+        .map(|r| r["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(names, ["Administrator", "User", "Tenant Administrator"]);
+    let id = out["id"].as_i64().expect("id");
+
+    let again = portcullis(&db.url, &["tenant", "create", "acme"]).await;
+    assert!(again
+        .bad_input()
+        .contains("a tenant named 'acme' already exists"));
+    let host_taken = portcullis(
+        &db.url,
+        &["tenant", "create", "other", "--host", "data.acme.example"],
+    )
+    .await;
+    assert!(host_taken
+        .bad_input()
+        .contains("already belongs to tenant 'acme'"));
+    let only_user = portcullis(&db.url, &["tenant", "create", "beta", "--import-role", "2"])
+        .await
+        .ok();
+    assert_eq!(only_user["roles"].as_array().map(Vec::len), Some(1));
+
+    let app = serve(db).await;
+    let store = &app.state.ctx.store;
+    let t = store
+        .tenant_by_name("acme")
+        .await
+        .expect("read")
+        .expect("tenant");
+    assert_eq!(t.id, id);
+    assert_eq!(t.description.as_deref(), Some("Acme Corp"));
+    assert!(t.active);
+    assert_eq!(
+        store.tenant_hosts(id).await.expect("hosts"),
+        ["acme.example:8443", "data.acme.example"]
+    );
+    assert_eq!(store.roles(id).await.expect("roles").len(), 3);
+    assert_eq!(
+        store
+            .tenant_by_host("DATA.acme.example")
+            .await
+            .expect("read")
+            .map(|t| t.id),
+        Some(id)
+    );
+}
+
+async fn a_user_created_by_the_cli_signs_in_over_http(b: Backend) {
+    let Some(db) = database(b).await else {
+        return;
+    };
+    let robert = portcullis_stdin(
+        &db.url,
+        &["user", "create", "--login", "robert", "--password-stdin"],
+        "Strong-Password-1\n",
+    )
+    .await
+    .ok();
+    assert_eq!(robert["userName"], "robert");
+    assert_eq!(robert["tenantName"], "system");
+    assert_eq!(robert["roles"], serde_json::json!([2]));
+    assert!(
+        robert.get("password").is_none(),
+        "a given password is never printed"
+    );
+
+    let carol = portcullis(
+        &db.url,
+        &[
+            "user",
+            "create",
+            "--login",
+            "carol",
+            "--role",
+            "Administrator",
+        ],
+    )
+    .await
+    .ok();
+    let carol_password = carol["password"]
+        .as_str()
+        .expect("generated password")
+        .to_owned();
+    assert_eq!(carol_password.len(), 43);
+    assert_eq!(carol["roles"], serde_json::json!([1]));
+
+    portcullis(&db.url, &["tenant", "create", "acme"])
+        .await
+        .ok();
+    let dan = portcullis(
+        &db.url,
+        &[
+            "user",
+            "create",
+            "--login",
+            "dan",
+            "--tenant",
+            "acme",
+            "--role",
+            "administrator",
+            "--role",
+            "User",
+        ],
+    )
+    .await
+    .ok();
+    let dan_password = dan["password"].as_str().expect("password").to_owned();
+    assert_eq!(dan["tenantName"], "acme");
+    assert_eq!(dan["roles"].as_array().map(Vec::len), Some(2));
+
+    let dup = portcullis(&db.url, &["user", "create", "--login", "robert"]).await;
+    assert!(dup
+        .bad_input()
+        .contains("a user named 'robert' already exists in tenant 'system'"));
+
+    let app = serve(db).await;
+    assert_eq!(status_as(&app, "robert", "Strong-Password-1").await, 200);
+    assert_eq!(status_as(&app, "carol", &carol_password).await, 200);
+    assert_eq!(status_as(&app, "dan", &dan_password).await, 200);
+    // Carol's role is the system Administrator's: she is a super-user.
+    let r = app
+        .send(app.as_user(
+            Method::GET,
+            "/api/admin/limits/system",
+            "carol",
+            &carol_password,
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let dan_user = app
+        .state
+        .ctx
+        .store
+        .user(dan["id"].as_i64().expect("id"))
+        .await
+        .expect("read")
+        .expect("dan");
+    assert_eq!(Some(dan_user.tenant_id), dan["tenantId"].as_i64());
+    assert_ne!(
+        dan_user.tenant_id,
+        portcullis_core::identity::SYSTEM_TENANT_ID
+    );
+}
+
+async fn set_password_changes_the_password(b: Backend) {
+    let Some(db) = database(b).await else {
+        return;
+    };
+    let url = db.url.clone();
+    portcullis_stdin(
+        &url,
+        &["user", "create", "--login", "robert", "--password-stdin"],
+        "First-Password-1\n",
+    )
+    .await
+    .ok();
+    let app = serve(db).await;
+    assert_eq!(status_as(&app, "robert", "First-Password-1").await, 200);
+
+    let out = portcullis_stdin(
+        &url,
+        &[
+            "user",
+            "set-password",
+            "--login",
+            "robert",
+            "--password-stdin",
+        ],
+        "Second-Password-2\r\n",
+    )
+    .await
+    .ok();
+    assert_eq!(out["userName"], "robert");
+    assert!(out.get("password").is_none());
+    // The server notices at once, cached credentials included.
+    app.send(app.as_user(Method::GET, APPS, "robert", "First-Password-1"))
+        .await
+        .hdp_error(401, 222209002);
+    assert_eq!(status_as(&app, "robert", "Second-Password-2").await, 200);
+
+    let generated = portcullis(&url, &["user", "set-password", "--login", "robert"])
+        .await
+        .ok();
+    let third = generated["password"].as_str().expect("generated password");
+    assert_eq!(status_as(&app, "robert", third).await, 200);
+    assert_eq!(status_as(&app, "robert", "Second-Password-2").await, 401);
+
+    // The initial administrator can be recovered the same way.
+    portcullis_stdin(
+        &url,
+        &[
+            "user",
+            "set-password",
+            "--login",
+            "admin",
+            "--password-stdin",
+        ],
+        "Recovered-Root-9",
+    )
+    .await
+    .ok();
+    assert_eq!(status_as(&app, "admin", "Recovered-Root-9").await, 200);
+}
+
+async fn unlock_clears_a_lock(b: Backend) {
+    let Some(db) = database(b).await else {
+        return;
+    };
+    let url = db.url.clone();
+    portcullis_stdin(
+        &url,
+        &["user", "create", "--login", "robert", "--password-stdin"],
+        "Strong-Password-1",
+    )
+    .await
+    .ok();
+    let app = serve(db).await;
+    for _ in 0..3 {
+        app.send(app.as_user(Method::GET, APPS, "robert", "wrong"))
+            .await;
+    }
+    app.send(app.as_user(Method::GET, APPS, "robert", "Strong-Password-1"))
+        .await
+        .hdp_error(401, 222209003);
+
+    let out = portcullis(&url, &["user", "unlock", "--login", "robert"])
+        .await
+        .ok();
+    assert_eq!(out["wasLocked"], true);
+    assert_eq!(status_as(&app, "robert", "Strong-Password-1").await, 200);
+    // Unlocking an account that is not locked is fine, and says so.
+    let out = portcullis(&url, &["user", "unlock", "--login", "robert"])
+        .await
+        .ok();
+    assert_eq!(out["wasLocked"], false);
+}
+
+async fn client_register_prints_a_secret_that_verifies(b: Backend) {
+    let Some(db) = database(b).await else {
+        return;
+    };
+    let url = db.url.clone();
+    portcullis_stdin(
+        &url,
+        &["user", "create", "--login", "robert", "--password-stdin"],
+        "Strong-Password-1",
+    )
+    .await
+    .ok();
+    let out = portcullis(
+        &url,
+        &[
+            "client",
+            "register",
+            "--owner",
+            "robert",
+            "--name",
+            "Reporting",
+            "--redirect-url",
+            "https://app.example/cb",
+            "--redirect-url",
+            "https://app.example/cb2",
+        ],
+    )
+    .await
+    .ok();
+    let secret = out["clientSecret"].as_str().expect("secret").to_owned();
+    assert_eq!(secret.len(), 43);
+    assert_eq!(out["public"], false);
+    let id = out["id"].as_i64().expect("id");
+
+    let public = portcullis(
+        &url,
+        &[
+            "client",
+            "register",
+            "--owner",
+            "robert",
+            "--name",
+            "SPA",
+            "--redirect-url",
+            "https://spa.example/",
+            "--public",
+        ],
+    )
+    .await
+    .ok();
+    assert!(public.get("clientSecret").is_none());
+    assert_eq!(public["public"], true);
+
+    let app = serve(db).await;
+    let stored = app
+        .state
+        .ctx
+        .store
+        .client_app(id)
+        .await
+        .expect("read")
+        .expect("app");
+    let verifier = stored.secret_verifier.as_deref().expect("verifier");
+    assert!(app.state.ctx.keys.verify(&secret, verifier));
+    assert!(!app.state.ctx.keys.verify("not-the-secret", verifier));
+    assert_eq!(
+        stored.client_id,
+        out["clientId"].as_str().expect("clientId")
+    );
+    assert_eq!(
+        stored.redirect_urls,
+        ["https://app.example/cb", "https://app.example/cb2"]
+    );
+    // The owner sees it through the API, without the secret.
+    let r = app
+        .send(app.as_user(
+            Method::GET,
+            &format!("{APPS}/{id}"),
+            "robert",
+            "Strong-Password-1",
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["name"], "Reporting");
+    assert!(r.json().get("clientSecret").is_none());
+}
+
+async fn bad_input_exits_2_with_a_message(b: Backend) {
+    let Some(db) = database(b).await else {
+        return;
+    };
+    let url = db.url.as_str();
+    let cases: &[(&[&str], Option<&str>, &str)] = &[
+        (
+            &["user", "create", "--login", ""],
+            None,
+            "must not be empty",
+        ),
+        (&["user", "create", "--login", "a:b"], None, "':'"),
+        (
+            &["user", "create", "--login", "eve", "--password-stdin"],
+            Some("short\n"),
+            "8 to 128 characters",
+        ),
+        (
+            &["user", "create", "--login", "eve", "--password-stdin"],
+            Some("Line-One-1\nLine-Two-2\n"),
+            "one line",
+        ),
+        (
+            &["user", "create", "--login", "eve", "--tenant", "nowhere"],
+            None,
+            "there is no tenant named 'nowhere'",
+        ),
+        (
+            &["user", "create", "--login", "eve", "--role", "99"],
+            None,
+            "has no role '99'; its roles are: 1 Administrator, 2 User, 3 Tenant Administrator",
+        ),
+        (
+            &["user", "set-password", "--login", "ghost"],
+            None,
+            "there is no user 'ghost' in tenant 'system'",
+        ),
+        (
+            &["user", "unlock", "--login", "ghost"],
+            None,
+            "there is no user 'ghost'",
+        ),
+        (
+            &[
+                "client",
+                "register",
+                "--owner",
+                "ghost",
+                "--name",
+                "A",
+                "--redirect-url",
+                "https://a.example/",
+            ],
+            None,
+            "there is no user 'ghost'",
+        ),
+        (
+            &[
+                "client",
+                "register",
+                "--owner",
+                "admin",
+                "--name",
+                "A",
+                "--redirect-url",
+                "https://a.example/#frag",
+            ],
+            None,
+            "redirectUrls",
+        ),
+        (
+            &[
+                "client",
+                "register",
+                "--owner",
+                "admin",
+                "--name",
+                " ",
+                "--redirect-url",
+                "https://a.example/",
+            ],
+            None,
+            "name",
+        ),
+        (
+            &[
+                "client",
+                "register",
+                "--owner",
+                "admin",
+                "--name",
+                "A",
+                "--redirect-url",
+                "https://a.example/",
+                "--grant-type",
+                "magic",
+            ],
+            None,
+            "magic",
+        ),
+        (
+            &["client", "register", "--owner", "admin", "--name", "A"],
+            None,
+            "--redirect-url",
+        ),
+        (
+            &["tenant", "create", "acme", "--host", "a b"],
+            None,
+            "is not a host name",
+        ),
+        (&["tenant", "create", " acme"], None, "tenant name"),
+        (
+            &["tenant", "create", "acme", "--import-role", "42"],
+            None,
+            "no role 42",
+        ),
+        (&["user", "frobnicate"], None, "frobnicate"),
+    ];
+    for (args, stdin, needle) in cases {
+        let run = portcullis_with(url, args, *stdin, true).await;
+        let err = run.bad_input();
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+    // Nothing was created by the refused commands.
+    let app = serve(db).await;
+    let store = &app.state.ctx.store;
+    assert!(store.tenant_by_name("acme").await.expect("read").is_none());
+    assert!(store.users_by_login("eve").await.expect("read").is_empty());
+    assert!(store
+        .list_client_apps(portcullis_core::store::AppListScope::Tenant(1))
+        .await
+        .expect("read")
+        .is_empty());
+}
+
+#[tokio::test]
+async fn a_database_that_cannot_be_opened_exits_1() {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = format!(
+        "sqlite://{}/missing-dir/portcullis.db",
+        dir.path().display()
+    );
+    let run = portcullis(&url, &["user", "unlock", "--login", "admin"]).await;
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(run.stdout.is_empty());
+    assert!(
+        run.stderr.contains("cannot open the database"),
+        "{}",
+        run.stderr
+    );
+}
+
+backends!(
+    a_tenant_created_by_the_cli_is_in_the_store,
+    a_user_created_by_the_cli_signs_in_over_http,
+    set_password_changes_the_password,
+    unlock_clears_a_lock,
+    client_register_prints_a_secret_that_verifies,
+    bad_input_exits_2_with_a_message,
+);
