@@ -9,6 +9,7 @@
 //! * [`context::Context`] bundles the services (store, clock, keys, password pool).
 //! * [`auth`] authenticates management callers (Basic) with lockout and a credential cache.
 //! * [`mgmt`] holds the management use cases with their permission checks.
+//! * [`oauth`] is the protocol: grants, tokens, signing keys, introspection.
 //! * [`client_app`], [`identity`], [`scope`] are the domain types, parsed not validated.
 //! * [`crypto`] keeps secrets: verifiers, Argon2id pool, AES-GCM sealing.
 //! * [`error`] is the one catalogue of error codes.
@@ -25,6 +26,7 @@ pub mod error;
 pub mod identity;
 pub mod limits;
 pub mod mgmt;
+pub mod oauth;
 pub mod scope;
 pub mod store;
 

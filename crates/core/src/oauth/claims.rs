@@ -1,0 +1,46 @@
+//! The claims of a JWT access token (RFC 9068 §2.2), with this server's private
+//! claims that let every node check a token against current state.
+
+use serde::{Deserialize, Serialize};
+
+/// Claims of an access token. `typ` in the header is `at+jwt`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessClaims {
+    /// The issuer: the server's public URL.
+    pub iss: String,
+    /// The user id (as a string) or, for `client_credentials`, the client id.
+    pub sub: String,
+    /// The audience: the issuer (Portcullis is also the resource server).
+    pub aud: String,
+    pub exp: i64,
+    pub iat: i64,
+    /// Unique token id (revocation by jti).
+    pub jti: String,
+    pub client_id: String,
+    /// Space-separated granted scopes.
+    pub scope: String,
+    /// The tenant id.
+    pub tenant: i64,
+    /// The user's login name, when a user is the subject.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// Private: the user's `auth_version` at issuance; a password change, lock,
+    /// deactivation or change of permissions ends the token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub av: Option<i64>,
+    /// Private: the grant (token family) the token belongs to; revoking the family
+    /// or the consent behind it ends the token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fam: Option<String>,
+}
+
+impl AccessClaims {
+    /// The user id when a user is the subject.
+    pub fn user_id(&self) -> Option<i64> {
+        self.username.as_ref().and_then(|_| self.sub.parse().ok())
+    }
+
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scope.split(' ').any(|s| s == scope)
+    }
+}
