@@ -11,6 +11,7 @@ use crate::clock::UnixTime;
 use crate::identity::{
     Lock, LockoutPolicy, NewTenant, NewUser, Role, Tenant, TenantChanges, User, UserChanges,
 };
+use crate::oauth::grants::{AuthCode, CodeTake, Family, RefreshToken, Rotation};
 use async_trait::async_trait;
 
 /// A storage failure. The text is for the server log only, never for a client.
@@ -95,7 +96,7 @@ pub struct Consent {
 
 /// Everything Portcullis keeps.
 #[async_trait]
-pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+pub trait Store: TokenStore + Send + Sync + std::fmt::Debug + 'static {
     /// Cheap liveness check of the database (`/readyz`).
     async fn ping(&self) -> StoreResult<()>;
 
@@ -238,8 +239,51 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> StoreResult<()>;
     /// The user's consents, ordered by application id.
     async fn consents_of_user(&self, user_id: i64) -> StoreResult<Vec<Consent>>;
-    /// Withdraws the user's consent; `false` when there was none.
-    async fn revoke_consent(&self, user_id: i64, client_app_id: i64) -> StoreResult<bool>;
+    /// Withdraws the user's consent and, atomically, revokes every token family of
+    /// that user and application. `false` when there was no consent.
+    async fn revoke_consent(
+        &self,
+        user_id: i64,
+        client_app_id: i64,
+        now: UnixTime,
+    ) -> StoreResult<bool>;
+}
+
+/// The token service's storage. Single-use operations are atomic by contract:
+/// of two concurrent rotations or code redemptions exactly one wins.
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    /// Creates a family and, when given, its first refresh token, atomically.
+    async fn create_family(
+        &self,
+        family: &Family,
+        refresh: Option<&RefreshToken>,
+    ) -> StoreResult<()>;
+    async fn family(&self, id: &str) -> StoreResult<Option<Family>>;
+    /// A refresh token by verifier, with its family.
+    async fn refresh_token(&self, verifier: &str) -> StoreResult<Option<(RefreshToken, Family)>>;
+    /// Marks `verifier` rotated at `now` and stores `successor` in its family, atomically.
+    /// A token already rotated is reuse: its family is revoked instead.
+    async fn rotate_refresh_token(
+        &self,
+        verifier: &str,
+        successor: &RefreshToken,
+        now: UnixTime,
+    ) -> StoreResult<Rotation>;
+    /// Revokes one family; `false` when unknown or already revoked.
+    async fn revoke_family(&self, id: &str, now: UnixTime) -> StoreResult<bool>;
+    /// Stores a new authorization code.
+    async fn insert_auth_code(&self, code: &AuthCode) -> StoreResult<()>;
+    /// Spends a code atomically; a second use is a replay and revokes the family
+    /// issued from the code.
+    async fn take_auth_code(&self, verifier: &str, now: UnixTime) -> StoreResult<CodeTake>;
+    /// Records the family issued from a code (for replay revocation).
+    async fn set_code_family(&self, verifier: &str, family_id: &str) -> StoreResult<()>;
+    /// Records an access token's `jti` as revoked until it expires anyway.
+    async fn revoke_jti(&self, jti: &str, expires_at: UnixTime) -> StoreResult<()>;
+    async fn is_jti_revoked(&self, jti: &str) -> StoreResult<bool>;
+    /// Deletes expired codes, expired refresh tokens and revocations of expired tokens.
+    async fn purge_expired(&self, now: UnixTime) -> StoreResult<u64>;
 }
 
 /// Merges two scope lists keeping first-seen order, without duplicates.

@@ -7,8 +7,10 @@ use crate::identity::{
     Lock, LockoutPolicy, NewTenant, NewUser, Role, Tenant, TenantChanges, User, UserChanges,
     SYSTEM_TENANT_ID,
 };
+use crate::oauth::grants::{AuthCode, CodeTake, Family, RefreshToken, Rotation};
 use crate::store::{
     union_scopes, AppListScope, Consent, Grants, LimitLevel, Seed, Store, StoreError, StoreResult,
+    TokenStore,
 };
 use async_trait::async_trait;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -27,6 +29,10 @@ struct State {
     limits: HashMap<(i64, LimitLevel), i64>,
     apps: BTreeMap<i64, ClientApp>,
     consents: BTreeMap<(i64, i64), (Vec<String>, UnixTime)>,
+    families: BTreeMap<String, Family>,
+    refresh: BTreeMap<String, RefreshToken>,
+    codes: BTreeMap<String, AuthCode>,
+    revoked_jtis: BTreeMap<String, UnixTime>,
     next_id: i64,
 }
 
@@ -63,6 +69,24 @@ impl State {
         }
     }
 
+    /// Drops what hangs off removed applications and users (ON DELETE CASCADE).
+    fn cascade(&mut self) {
+        let apps: BTreeSet<i64> = self.apps.keys().copied().collect();
+        let users: BTreeSet<i64> = self.users.keys().copied().collect();
+        self.families.retain(|_, f| {
+            apps.contains(&f.client_app_id) && f.user_id.is_none_or(|u| users.contains(&u))
+        });
+        let families: BTreeSet<String> = self.families.keys().cloned().collect();
+        self.refresh.retain(|_, r| families.contains(&r.family_id));
+        self.codes
+            .retain(|_, c| apps.contains(&c.client_app_id) && users.contains(&c.user_id));
+        for c in self.codes.values_mut() {
+            if c.family_id.as_ref().is_some_and(|f| !families.contains(f)) {
+                c.family_id = None;
+            }
+        }
+    }
+
     fn remove_user(&mut self, id: i64) -> bool {
         let app_ids: Vec<i64> = self
             .apps
@@ -78,7 +102,9 @@ impl State {
         self.grants.remove(&id);
         self.tenant_admins.retain(|(_, u)| *u != id);
         self.limits.retain(|(_, l), _| *l != LimitLevel::User(id));
-        self.users.remove(&id).is_some()
+        let removed = self.users.remove(&id).is_some();
+        self.cascade();
+        removed
     }
 }
 
@@ -242,7 +268,9 @@ impl Store for MemoryStore {
                 s.apps.remove(&a);
                 s.consents.retain(|(_, app), _| *app != a);
             }
-            Ok(s.tenants.remove(&id).is_some())
+            let removed = s.tenants.remove(&id).is_some();
+            s.cascade();
+            Ok(removed)
         })
     }
 
@@ -667,7 +695,9 @@ impl Store for MemoryStore {
     async fn delete_client_app(&self, id: i64) -> StoreResult<bool> {
         self.with(|s| {
             s.consents.retain(|(_, app_id), _| *app_id != id);
-            Ok(s.apps.remove(&id).is_some())
+            let removed = s.apps.remove(&id).is_some();
+            s.cascade();
+            Ok(removed)
         })
     }
 
@@ -711,8 +741,147 @@ impl Store for MemoryStore {
         })
     }
 
-    async fn revoke_consent(&self, user_id: i64, app_id: i64) -> StoreResult<bool> {
-        self.with(|s| Ok(s.consents.remove(&(user_id, app_id)).is_some()))
+    async fn revoke_consent(&self, user_id: i64, app_id: i64, now: UnixTime) -> StoreResult<bool> {
+        self.with(|s| {
+            let existed = s.consents.remove(&(user_id, app_id)).is_some();
+            for f in s.families.values_mut() {
+                if f.user_id == Some(user_id) && f.client_app_id == app_id && f.revoked_at.is_none()
+                {
+                    f.revoked_at = Some(now);
+                }
+            }
+            Ok(existed)
+        })
+    }
+}
+
+#[async_trait]
+impl TokenStore for MemoryStore {
+    async fn create_family(
+        &self,
+        family: &Family,
+        refresh: Option<&RefreshToken>,
+    ) -> StoreResult<()> {
+        self.with(|s| {
+            if s.families.contains_key(&family.id)
+                || refresh.is_some_and(|r| s.refresh.contains_key(&r.verifier))
+            {
+                return Err(StoreError::Conflict(
+                    "family or refresh token exists".into(),
+                ));
+            }
+            s.families.insert(family.id.clone(), family.clone());
+            if let Some(r) = refresh {
+                s.refresh.insert(r.verifier.clone(), r.clone());
+            }
+            Ok(())
+        })
+    }
+
+    async fn family(&self, id: &str) -> StoreResult<Option<Family>> {
+        self.with(|s| Ok(s.families.get(id).cloned()))
+    }
+
+    async fn refresh_token(&self, verifier: &str) -> StoreResult<Option<(RefreshToken, Family)>> {
+        self.with(|s| {
+            Ok(s.refresh
+                .get(verifier)
+                .and_then(|r| s.families.get(&r.family_id).map(|f| (r.clone(), f.clone()))))
+        })
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        verifier: &str,
+        successor: &RefreshToken,
+        now: UnixTime,
+    ) -> StoreResult<Rotation> {
+        self.with(|s| {
+            let Some(r) = s.refresh.get_mut(verifier) else {
+                return Ok(Rotation::Unknown);
+            };
+            if r.rotated_at.is_some() {
+                let family_id = r.family_id.clone();
+                if let Some(f) = s.families.get_mut(&family_id) {
+                    f.revoked_at.get_or_insert(now);
+                }
+                return Ok(Rotation::Reused { family_id });
+            }
+            r.rotated_at = Some(now);
+            s.refresh
+                .insert(successor.verifier.clone(), successor.clone());
+            Ok(Rotation::Rotated)
+        })
+    }
+
+    async fn revoke_family(&self, id: &str, now: UnixTime) -> StoreResult<bool> {
+        self.with(|s| {
+            Ok(match s.families.get_mut(id) {
+                Some(f) if f.revoked_at.is_none() => {
+                    f.revoked_at = Some(now);
+                    true
+                }
+                _ => false,
+            })
+        })
+    }
+
+    async fn insert_auth_code(&self, code: &AuthCode) -> StoreResult<()> {
+        self.with(|s| {
+            if s.codes.contains_key(&code.verifier) {
+                return Err(StoreError::Conflict("code exists".into()));
+            }
+            s.codes.insert(code.verifier.clone(), code.clone());
+            Ok(())
+        })
+    }
+
+    async fn take_auth_code(&self, verifier: &str, now: UnixTime) -> StoreResult<CodeTake> {
+        self.with(|s| {
+            let Some(c) = s.codes.get_mut(verifier) else {
+                return Ok(CodeTake::Unknown);
+            };
+            if c.used_at.is_some() {
+                let c = c.clone();
+                if let Some(f) = c.family_id.as_ref().and_then(|f| s.families.get_mut(f)) {
+                    f.revoked_at.get_or_insert(now);
+                }
+                return Ok(CodeTake::Replayed(c));
+            }
+            c.used_at = Some(now);
+            Ok(CodeTake::Taken(c.clone()))
+        })
+    }
+
+    async fn set_code_family(&self, verifier: &str, family_id: &str) -> StoreResult<()> {
+        self.with(|s| {
+            if let Some(c) = s.codes.get_mut(verifier) {
+                c.family_id = Some(family_id.to_owned());
+            }
+            Ok(())
+        })
+    }
+
+    async fn revoke_jti(&self, jti: &str, expires_at: UnixTime) -> StoreResult<()> {
+        self.with(|s| {
+            s.revoked_jtis.insert(jti.to_owned(), expires_at);
+            Ok(())
+        })
+    }
+
+    async fn is_jti_revoked(&self, jti: &str) -> StoreResult<bool> {
+        self.with(|s| Ok(s.revoked_jtis.contains_key(jti)))
+    }
+
+    async fn purge_expired(&self, now: UnixTime) -> StoreResult<u64> {
+        self.with(|s| {
+            let before = s.codes.len() + s.refresh.len() + s.revoked_jtis.len();
+            s.codes.retain(|_, c| c.expires_at > now);
+            s.refresh
+                .retain(|_, r| r.expires_at.is_none_or(|e| e > now));
+            s.revoked_jtis.retain(|_, e| *e > now);
+            Ok((before - s.codes.len() - s.refresh.len() - s.revoked_jtis.len()) as u64)
+        })
     }
 }
 

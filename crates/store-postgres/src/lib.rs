@@ -59,6 +59,7 @@ impl PgStore {
 }
 
 include!("../../store-sqlite/src/shared.rs");
+include!("../../store-sqlite/src/shared_tokens.rs");
 
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;
@@ -102,5 +103,9 @@ mod contract {
         grants_are_replaced_at_once_and_end_sessions,
         unlocking_and_api_secrets,
         limits_are_set_and_cleared_per_level,
+        refresh_tokens_rotate_once_and_reuse_revokes_the_family,
+        of_concurrent_rotations_exactly_one_wins,
+        authorization_codes_are_single_use_and_replay_revokes,
+        revocations_and_cascades_reach_token_families,
     );
 }

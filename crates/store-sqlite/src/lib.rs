@@ -99,6 +99,7 @@ impl SqliteStore {
 }
 
 include!("shared.rs");
+include!("shared_tokens.rs");
 
 #[cfg(test)]
 mod contract {

@@ -134,7 +134,6 @@ const APP_COLS: &str =
     "id, tenant_id, owner_id, name, description, redirect_urls, client_id, secret_verifier, \
     public, grant_types, scopes, tokens_valid_after, created_at, updated_at";
 
-
 impl This {
     async fn fetch_app(&self, id: i64) -> StoreResult<Option<ClientApp>> {
         let sql = format!("SELECT {APP_COLS} FROM client_apps WHERE id = $1");
@@ -232,19 +231,30 @@ impl Store for This {
 
     async fn tenant(&self, id: i64) -> StoreResult<Option<Tenant>> {
         let sql = format!("SELECT {TENANT_COLS} FROM tenants WHERE id = $1");
-        let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await.map_err(err)?;
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(err)?;
         row.as_ref().map(tenant_row).transpose().map_err(err)
     }
 
     async fn tenants(&self) -> StoreResult<Vec<Tenant>> {
         let sql = format!("SELECT {TENANT_COLS} FROM tenants ORDER BY id");
         let rows = sqlx::query(&sql).fetch_all(&self.pool).await.map_err(err)?;
-        rows.iter().map(tenant_row).collect::<Result<_, _>>().map_err(err)
+        rows.iter()
+            .map(tenant_row)
+            .collect::<Result<_, _>>()
+            .map_err(err)
     }
 
     async fn tenant_by_name(&self, name: &str) -> StoreResult<Option<Tenant>> {
         let sql = format!("SELECT {TENANT_COLS} FROM tenants WHERE name = $1");
-        let row = sqlx::query(&sql).bind(name).fetch_optional(&self.pool).await.map_err(err)?;
+        let row = sqlx::query(&sql)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(err)?;
         row.as_ref().map(tenant_row).transpose().map_err(err)
     }
 
@@ -367,11 +377,13 @@ impl Store for This {
     }
 
     async fn tenant_admins(&self, tenant_id: i64) -> StoreResult<Vec<i64>> {
-        sqlx::query_scalar("SELECT user_id FROM tenant_admins WHERE tenant_id = $1 ORDER BY user_id")
-            .bind(tenant_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(err)
+        sqlx::query_scalar(
+            "SELECT user_id FROM tenant_admins WHERE tenant_id = $1 ORDER BY user_id",
+        )
+        .bind(tenant_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(err)
     }
 
     async fn set_tenant_admins(&self, tenant_id: i64, users: &[i64]) -> StoreResult<()> {
@@ -393,22 +405,35 @@ impl Store for This {
     }
 
     async fn administered_tenants(&self, user_id: i64) -> StoreResult<Vec<i64>> {
-        sqlx::query_scalar("SELECT tenant_id FROM tenant_admins WHERE user_id = $1 ORDER BY tenant_id")
-            .bind(user_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(err)
+        sqlx::query_scalar(
+            "SELECT tenant_id FROM tenant_admins WHERE user_id = $1 ORDER BY tenant_id",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(err)
     }
 
     async fn roles(&self, tenant_id: i64) -> StoreResult<Vec<Role>> {
         let sql = format!("{ROLE_SELECT} WHERE r.tenant_id = $1 ORDER BY r.id");
-        let rows = sqlx::query(&sql).bind(tenant_id).fetch_all(&self.pool).await.map_err(err)?;
-        rows.iter().map(role_row).collect::<Result<_, _>>().map_err(err)
+        let rows = sqlx::query(&sql)
+            .bind(tenant_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(err)?;
+        rows.iter()
+            .map(role_row)
+            .collect::<Result<_, _>>()
+            .map_err(err)
     }
 
     async fn role(&self, id: i64) -> StoreResult<Option<Role>> {
         let sql = format!("{ROLE_SELECT} WHERE r.id = $1");
-        let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await.map_err(err)?;
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(err)?;
         row.as_ref().map(role_row).transpose().map_err(err)
     }
 
@@ -436,9 +461,18 @@ impl Store for This {
     }
 
     async fn list_users(&self, tenant_id: Option<i64>) -> StoreResult<Vec<User>> {
-        let sql = format!("SELECT {USER_COLS} FROM users WHERE ($1 IS NULL OR tenant_id = $1) ORDER BY id");
-        let rows = sqlx::query(&sql).bind(tenant_id).fetch_all(&self.pool).await.map_err(err)?;
-        rows.iter().map(user_row).collect::<Result<_, _>>().map_err(err)
+        let sql = format!(
+            "SELECT {USER_COLS} FROM users WHERE ($1 IS NULL OR tenant_id = $1) ORDER BY id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(tenant_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(err)?;
+        rows.iter()
+            .map(user_row)
+            .collect::<Result<_, _>>()
+            .map_err(err)
     }
 
     async fn update_user(&self, id: i64, c: UserChanges) -> StoreResult<Option<User>> {
@@ -469,17 +503,23 @@ impl Store for This {
             .await
             .map_err(err)?;
         // Applications, consents, grants and admin rights go by ON DELETE CASCADE.
-        let r = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *tx).await.map_err(err)?;
+        let r = sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
         tx.commit().await.map_err(err)?;
         Ok(r.rows_affected() == 1)
     }
 
     async fn user_grants(&self, id: i64) -> StoreResult<Grants> {
-        let roles = sqlx::query_scalar("SELECT role_id FROM user_roles WHERE user_id = $1 ORDER BY role_id")
-            .bind(id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(err)?;
+        let roles = sqlx::query_scalar(
+            "SELECT role_id FROM user_roles WHERE user_id = $1 ORDER BY role_id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(err)?;
         let permissions = sqlx::query_scalar(
             "SELECT permission_id FROM user_permissions WHERE user_id = $1 ORDER BY permission_id",
         )
@@ -500,7 +540,11 @@ impl Store for This {
         if r.rows_affected() == 0 {
             return Ok(false);
         }
-        sqlx::query("DELETE FROM user_roles WHERE user_id = $1").bind(id).execute(&mut *tx).await.map_err(err)?;
+        sqlx::query("DELETE FROM user_roles WHERE user_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
         sqlx::query("DELETE FROM user_permissions WHERE user_id = $1")
             .bind(id)
             .execute(&mut *tx)
@@ -523,7 +567,12 @@ impl Store for This {
         Ok(r.rows_affected() == 1)
     }
 
-    async fn set_api_secret(&self, id: i64, verifier: Option<&str>, now: UnixTime) -> StoreResult<bool> {
+    async fn set_api_secret(
+        &self,
+        id: i64,
+        verifier: Option<&str>,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
         let r = sqlx::query(
             "UPDATE users SET api_secret_verifier = $2, \
              api_secret_created_at = CASE WHEN $2 IS NULL THEN NULL ELSE $3 END WHERE id = $1",
@@ -685,7 +734,12 @@ impl Store for This {
         .map_err(err)
     }
 
-    async fn set_limit(&self, level: LimitLevel, limit_id: i64, value: Option<i64>) -> StoreResult<()> {
+    async fn set_limit(
+        &self,
+        level: LimitLevel,
+        limit_id: i64,
+        value: Option<i64>,
+    ) -> StoreResult<()> {
         let (level, target) = level.key();
         let q = match value {
             Some(_) => sqlx::query(
@@ -696,7 +750,14 @@ impl Store for This {
                 "DELETE FROM limit_values WHERE limit_id = $1 AND level = $2 AND target_id = $3 AND $4 IS NULL",
             ),
         };
-        q.bind(limit_id).bind(level).bind(target).bind(value).execute(&self.pool).await.map(|_| ()).map_err(err)
+        q.bind(limit_id)
+            .bind(level)
+            .bind(target)
+            .bind(value)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(err)
     }
 
     async fn limits_at(&self, level: LimitLevel) -> StoreResult<Vec<(i64, i64)>> {
@@ -886,20 +947,35 @@ impl Store for This {
             .map_err(err)
     }
 
-    async fn revoke_consent(&self, user_id: i64, app_id: i64) -> StoreResult<bool> {
+    async fn revoke_consent(&self, user_id: i64, app_id: i64, now: UnixTime) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(err)?;
         let r = sqlx::query("DELETE FROM consents WHERE user_id = $1 AND client_app_id = $2")
             .bind(user_id)
             .bind(app_id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(err)?;
+        sqlx::query(
+            "UPDATE token_families SET revoked_at = $3 \
+             WHERE user_id = $1 AND client_app_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(user_id)
+        .bind(app_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
+        tx.commit().await.map_err(err)?;
         Ok(r.rows_affected() == 1)
     }
 }
 
-
 /// Inserts a tenant's host names (lowercased).
-async fn insert_hosts(tx: &mut sqlx::Transaction<'_, Db>, tenant_id: i64, hosts: &[String]) -> StoreResult<()> {
+async fn insert_hosts(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    tenant_id: i64,
+    hosts: &[String],
+) -> StoreResult<()> {
     for h in hosts {
         sqlx::query("INSERT INTO tenant_hosts (host, tenant_id) VALUES ($1, $2)")
             .bind(h.to_lowercase())
@@ -919,12 +995,14 @@ async fn insert_grants(
     permissions: &[i64],
 ) -> StoreResult<()> {
     for role in roles {
-        sqlx::query("INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-            .bind(user_id)
-            .bind(role)
-            .execute(&mut **tx)
-            .await
-            .map_err(err)?;
+        sqlx::query(
+            "INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(user_id)
+        .bind(role)
+        .execute(&mut **tx)
+        .await
+        .map_err(err)?;
     }
     for p in permissions {
         sqlx::query("INSERT INTO user_permissions (user_id, permission_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")

@@ -18,7 +18,11 @@ pub async fn list(ctx: &Context, caller: &Principal) -> Result<Vec<Consent>, Api
 
 /// Withdraws the caller's consent to application `id`.
 pub async fn revoke(ctx: &Context, caller: &Principal, id: i64) -> Result<(), ApiFailure> {
-    match ctx.store.revoke_consent(caller.user.id, id).await {
+    match ctx
+        .store
+        .revoke_consent(caller.user.id, id, ctx.now())
+        .await
+    {
         Ok(true) => {
             tracing::info!(app_id = id, user = caller.user.id, "consent revoked");
             Ok(())

@@ -518,8 +518,14 @@ pub async fn consents_union_their_scopes_and_go_with_reset_and_delete(store: Arc
         .grant_consent(alice.id, a.id, &["api.access.odata".into()], T0)
         .await
         .expect("grant");
-    assert!(store.revoke_consent(alice.id, a.id).await.expect("revoke"));
-    assert!(!store.revoke_consent(alice.id, a.id).await.expect("revoke"));
+    assert!(store
+        .revoke_consent(alice.id, a.id, T0)
+        .await
+        .expect("revoke"));
+    assert!(!store
+        .revoke_consent(alice.id, a.id, T0)
+        .await
+        .expect("revoke"));
 }
 
 pub async fn tenants_are_created_with_hosts_roles_and_admins_at_once(store: Arc<dyn Store>) {
@@ -898,6 +904,312 @@ pub async fn limits_are_set_and_cleared_per_level(store: Arc<dyn Store>) {
         .expect("clearing twice is fine");
 }
 
+fn family(id: &str, app: i64, user: Option<i64>) -> crate::oauth::grants::Family {
+    crate::oauth::grants::Family {
+        id: id.into(),
+        client_app_id: app,
+        user_id: user,
+        tenant_id: SYSTEM_TENANT_ID,
+        scopes: vec!["api.access.odata".into()],
+        auth_version: user.map(|_| 1),
+        created_at: T0,
+        revoked_at: None,
+    }
+}
+
+fn refresh(verifier: &str, family: &str) -> crate::oauth::grants::RefreshToken {
+    crate::oauth::grants::RefreshToken {
+        verifier: verifier.into(),
+        family_id: family.into(),
+        created_at: T0,
+        expires_at: None,
+        rotated_at: None,
+    }
+}
+
+fn code(verifier: &str, app: i64, user: i64) -> crate::oauth::grants::AuthCode {
+    crate::oauth::grants::AuthCode {
+        verifier: verifier.into(),
+        client_app_id: app,
+        user_id: user,
+        redirect_uri: Some("https://a.example/cb".into()),
+        scopes: vec!["api.access.odata".into()],
+        code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
+        created_at: T0,
+        expires_at: T0 + 60,
+        used_at: None,
+        family_id: None,
+    }
+}
+
+async fn token_fixture(store: &Arc<dyn Store>) -> (i64, i64) {
+    seeded(store).await;
+    let u = user(store, SYSTEM_TENANT_ID, "tok", vec![ROLE_USER]).await;
+    let a = store
+        .create_client_app(app(SYSTEM_TENANT_ID, u.id, "cid-tok"))
+        .await
+        .expect("app");
+    (u.id, a.id)
+}
+
+pub async fn refresh_tokens_rotate_once_and_reuse_revokes_the_family(store: Arc<dyn Store>) {
+    use crate::oauth::grants::Rotation;
+    let (u, a) = token_fixture(&store).await;
+    store
+        .create_family(
+            &family("fam-1", a, Some(u)),
+            Some(&refresh("rt-1", "fam-1")),
+        )
+        .await
+        .expect("family");
+    let (t, f) = store
+        .refresh_token("rt-1")
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(
+        (t.family_id.as_str(), t.rotated_at, f.revoked_at),
+        ("fam-1", None, None)
+    );
+    assert_eq!(f, family("fam-1", a, Some(u)));
+    assert_eq!(store.refresh_token("nope").await.expect("get"), None);
+
+    assert_eq!(
+        store
+            .rotate_refresh_token("rt-1", &refresh("rt-2", "fam-1"), T0 + 1)
+            .await
+            .expect("rotate"),
+        Rotation::Rotated
+    );
+    assert_eq!(
+        store
+            .refresh_token("rt-1")
+            .await
+            .expect("get")
+            .expect("exists")
+            .0
+            .rotated_at,
+        Some(T0 + 1)
+    );
+    assert_eq!(
+        store
+            .refresh_token("rt-2")
+            .await
+            .expect("get")
+            .expect("exists")
+            .1
+            .revoked_at,
+        None
+    );
+    let reuse = store
+        .rotate_refresh_token("rt-1", &refresh("rt-3", "fam-1"), T0 + 2)
+        .await
+        .expect("rotate");
+    assert_eq!(
+        reuse,
+        Rotation::Reused {
+            family_id: "fam-1".into()
+        }
+    );
+    assert_eq!(
+        store
+            .family("fam-1")
+            .await
+            .expect("get")
+            .expect("exists")
+            .revoked_at,
+        Some(T0 + 2)
+    );
+    assert_eq!(
+        store.refresh_token("rt-3").await.expect("get"),
+        None,
+        "no successor on reuse"
+    );
+    assert_eq!(
+        store
+            .rotate_refresh_token("nope", &refresh("rt-4", "fam-1"), T0)
+            .await
+            .expect("rotate"),
+        Rotation::Unknown
+    );
+    assert!(
+        !store.revoke_family("fam-1", T0 + 3).await.expect("revoke"),
+        "already revoked"
+    );
+    assert!(!store.revoke_family("nope", T0).await.expect("revoke"));
+}
+
+pub async fn of_concurrent_rotations_exactly_one_wins(store: Arc<dyn Store>) {
+    use crate::oauth::grants::Rotation;
+    let (u, a) = token_fixture(&store).await;
+    store
+        .create_family(
+            &family("fam-c", a, Some(u)),
+            Some(&refresh("rt-c", "fam-c")),
+        )
+        .await
+        .expect("family");
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let s = store.clone();
+            tokio::spawn(async move {
+                s.rotate_refresh_token("rt-c", &refresh(&format!("succ-{i}"), "fam-c"), T0 + 1)
+                    .await
+            })
+        })
+        .collect();
+    let mut wins = 0;
+    for t in tasks {
+        match t.await.expect("join").expect("rotate") {
+            Rotation::Rotated => wins += 1,
+            Rotation::Reused { .. } => {}
+            Rotation::Unknown => panic!("the token exists"),
+        }
+    }
+    assert_eq!(wins, 1);
+    assert!(store
+        .family("fam-c")
+        .await
+        .expect("get")
+        .expect("exists")
+        .revoked_at
+        .is_some());
+}
+
+pub async fn authorization_codes_are_single_use_and_replay_revokes(store: Arc<dyn Store>) {
+    use crate::oauth::grants::CodeTake;
+    let (u, a) = token_fixture(&store).await;
+    store
+        .insert_auth_code(&code("code-1", a, u))
+        .await
+        .expect("insert");
+    assert!(
+        store.insert_auth_code(&code("code-1", a, u)).await.is_err(),
+        "codes are unique"
+    );
+    let CodeTake::Taken(c) = store.take_auth_code("code-1", T0 + 5).await.expect("take") else {
+        panic!("first use")
+    };
+    assert_eq!(c.used_at, Some(T0 + 5));
+    assert_eq!(c.redirect_uri.as_deref(), Some("https://a.example/cb"));
+    store
+        .create_family(
+            &family("fam-code", a, Some(u)),
+            Some(&refresh("rt-code", "fam-code")),
+        )
+        .await
+        .expect("family");
+    store
+        .set_code_family("code-1", "fam-code")
+        .await
+        .expect("link");
+    let CodeTake::Replayed(c) = store.take_auth_code("code-1", T0 + 6).await.expect("take") else {
+        panic!("replay")
+    };
+    assert_eq!(c.family_id.as_deref(), Some("fam-code"));
+    assert_eq!(
+        store
+            .family("fam-code")
+            .await
+            .expect("get")
+            .expect("exists")
+            .revoked_at,
+        Some(T0 + 6)
+    );
+    assert_eq!(
+        store.take_auth_code("nope", T0).await.expect("take"),
+        CodeTake::Unknown
+    );
+
+    store
+        .insert_auth_code(&code("code-2", a, u))
+        .await
+        .expect("insert");
+    let tasks: Vec<_> = (0..6)
+        .map(|_| {
+            let s = store.clone();
+            tokio::spawn(async move { s.take_auth_code("code-2", T0 + 1).await })
+        })
+        .collect();
+    let mut taken = 0;
+    for t in tasks {
+        if let CodeTake::Taken(_) = t.await.expect("join").expect("take") {
+            taken += 1;
+        }
+    }
+    assert_eq!(taken, 1);
+}
+
+pub async fn revocations_and_cascades_reach_token_families(store: Arc<dyn Store>) {
+    let (u, a) = token_fixture(&store).await;
+    let other = store
+        .create_client_app(app(SYSTEM_TENANT_ID, u, "cid-other"))
+        .await
+        .expect("app");
+    store
+        .create_family(&family("f-a", a, Some(u)), Some(&refresh("r-a", "f-a")))
+        .await
+        .expect("family");
+    store
+        .create_family(&family("f-o", other.id, Some(u)), None)
+        .await
+        .expect("family");
+    store
+        .create_family(&family("f-cc", a, None), None)
+        .await
+        .expect("family");
+    store
+        .grant_consent(u, a, &["api.access.odata".into()], T0)
+        .await
+        .expect("consent");
+    assert!(store.revoke_consent(u, a, T0 + 9).await.expect("revoke"));
+    assert_eq!(
+        store
+            .family("f-a")
+            .await
+            .expect("get")
+            .expect("exists")
+            .revoked_at,
+        Some(T0 + 9)
+    );
+    assert_eq!(
+        store
+            .family("f-o")
+            .await
+            .expect("get")
+            .expect("exists")
+            .revoked_at,
+        None,
+        "other apps untouched"
+    );
+    assert_eq!(
+        store
+            .family("f-cc")
+            .await
+            .expect("get")
+            .expect("exists")
+            .revoked_at,
+        None,
+        "client grants untouched"
+    );
+
+    assert!(store.delete_client_app(other.id).await.expect("delete"));
+    assert_eq!(store.family("f-o").await.expect("get"), None);
+    assert!(store.delete_user(u).await.expect("delete"));
+    assert_eq!(store.family("f-a").await.expect("get"), None);
+    assert_eq!(store.refresh_token("r-a").await.expect("get"), None);
+
+    assert!(!store.is_jti_revoked("jti-1").await.expect("get"));
+    store.revoke_jti("jti-1", T0 + 100).await.expect("revoke");
+    store
+        .revoke_jti("jti-1", T0 + 100)
+        .await
+        .expect("revoking twice is fine");
+    assert!(store.is_jti_revoked("jti-1").await.expect("get"));
+    assert!(store.purge_expired(T0 + 101).await.expect("purge") >= 1);
+    assert!(!store.is_jti_revoked("jti-1").await.expect("get"));
+}
+
 /// Generates one `#[tokio::test]` per contract case. `$make` is an async block that
 /// yields a fresh `Arc<dyn Store>`.
 #[macro_export]
@@ -921,6 +1233,10 @@ macro_rules! store_contract_tests {
             grants_are_replaced_at_once_and_end_sessions,
             unlocking_and_api_secrets,
             limits_are_set_and_cleared_per_level,
+            refresh_tokens_rotate_once_and_reuse_revokes_the_family,
+            of_concurrent_rotations_exactly_one_wins,
+            authorization_codes_are_single_use_and_replay_revokes,
+            revocations_and_cascades_reach_token_families,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

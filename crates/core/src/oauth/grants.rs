@@ -1,0 +1,73 @@
+//! What the token service stores: token families (one per grant of access), refresh
+//! tokens and authorization codes, as the [`crate::store::TokenStore`] keeps them.
+
+use crate::clock::UnixTime;
+
+/// A grant of access: every refresh token and access token issued under it belongs to
+/// it, and revoking it ends them all (RFC 9700 §4.14.2 refresh-token families).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Family {
+    /// Random id, carried in access tokens as `fam`.
+    pub id: String,
+    pub client_app_id: i64,
+    /// `None` for `client_credentials` grants to a client itself (no refresh tokens).
+    pub user_id: Option<i64>,
+    pub tenant_id: i64,
+    pub scopes: Vec<String>,
+    /// The user's `auth_version` when access was granted.
+    pub auth_version: Option<i64>,
+    pub created_at: UnixTime,
+    pub revoked_at: Option<UnixTime>,
+}
+
+/// A stored refresh token (the token itself is only a verifier here).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshToken {
+    pub verifier: String,
+    pub family_id: String,
+    pub created_at: UnixTime,
+    /// `None`: never expires (HDP's default).
+    pub expires_at: Option<UnixTime>,
+    /// When it was exchanged for a successor (rotation); using it again is reuse.
+    pub rotated_at: Option<UnixTime>,
+}
+
+/// The outcome of [`crate::store::TokenStore::rotate_refresh_token`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rotation {
+    /// The token was current and now has `new` as its successor.
+    Rotated,
+    /// The token had already been rotated: reuse. The family is now revoked.
+    Reused { family_id: String },
+    /// No such token.
+    Unknown,
+}
+
+/// An authorization code as issued (RFC 6749 §4.1.2), bound to its client, redirect
+/// URI and PKCE challenge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthCode {
+    pub verifier: String,
+    pub client_app_id: i64,
+    pub user_id: i64,
+    /// The `redirect_uri` of the authorization request, if it named one.
+    pub redirect_uri: Option<String>,
+    pub scopes: Vec<String>,
+    /// The S256 `code_challenge`, if one was sent.
+    pub code_challenge: Option<String>,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub used_at: Option<UnixTime>,
+    /// The family of the tokens issued from this code.
+    pub family_id: Option<String>,
+}
+
+/// The outcome of [`crate::store::TokenStore::take_auth_code`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeTake {
+    /// First use: the code is now spent.
+    Taken(AuthCode),
+    /// Already used: a replay (RFC 6749 §4.1.2); the family issued from it is revoked.
+    Replayed(AuthCode),
+    Unknown,
+}

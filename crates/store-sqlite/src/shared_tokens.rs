@@ -1,0 +1,277 @@
+// The token service's SQL (`TokenStore`), shared by both adapters like shared.rs and
+// `include!`d next to it. Single-use operations open their transaction with the
+// write that decides the race: an UPDATE guarded by `… IS NULL` that exactly one
+// caller can win.
+
+use portcullis_core::oauth::grants::{AuthCode, CodeTake, Family, RefreshToken, Rotation};
+use portcullis_core::store::TokenStore;
+
+const FAMILY_COLS: &str =
+    "id, client_app_id, user_id, tenant_id, scopes, auth_version, created_at, revoked_at";
+const CODE_COLS: &str =
+    "verifier, client_app_id, user_id, redirect_uri, scopes, code_challenge, created_at, \
+    expires_at, used_at, family_id";
+
+fn family_row(r: &DbRow) -> Result<Family, sqlx::Error> {
+    Ok(Family {
+        id: r.try_get("id")?,
+        client_app_id: r.try_get("client_app_id")?,
+        user_id: r.try_get("user_id")?,
+        tenant_id: r.try_get("tenant_id")?,
+        scopes: from_json(r.try_get("scopes")?),
+        auth_version: r.try_get("auth_version")?,
+        created_at: r.try_get("created_at")?,
+        revoked_at: r.try_get("revoked_at")?,
+    })
+}
+
+fn code_row(r: &DbRow) -> Result<AuthCode, sqlx::Error> {
+    Ok(AuthCode {
+        verifier: r.try_get("verifier")?,
+        client_app_id: r.try_get("client_app_id")?,
+        user_id: r.try_get("user_id")?,
+        redirect_uri: r.try_get("redirect_uri")?,
+        scopes: from_json(r.try_get("scopes")?),
+        code_challenge: r.try_get("code_challenge")?,
+        created_at: r.try_get("created_at")?,
+        expires_at: r.try_get("expires_at")?,
+        used_at: r.try_get("used_at")?,
+        family_id: r.try_get("family_id")?,
+    })
+}
+
+async fn insert_refresh(tx: &mut sqlx::Transaction<'_, Db>, t: &RefreshToken) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO refresh_tokens (verifier, family_id, created_at, expires_at, rotated_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&t.verifier)
+    .bind(&t.family_id)
+    .bind(t.created_at)
+    .bind(t.expires_at)
+    .bind(t.rotated_at)
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
+    .map_err(err)
+}
+
+#[async_trait]
+impl TokenStore for This {
+    async fn create_family(&self, f: &Family, refresh: Option<&RefreshToken>) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(err)?;
+        sqlx::query(
+            "INSERT INTO token_families (id, client_app_id, user_id, tenant_id, scopes, auth_version, created_at, \
+             revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&f.id)
+        .bind(f.client_app_id)
+        .bind(f.user_id)
+        .bind(f.tenant_id)
+        .bind(to_json(&f.scopes))
+        .bind(f.auth_version)
+        .bind(f.created_at)
+        .bind(f.revoked_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
+        if let Some(r) = refresh {
+            insert_refresh(&mut tx, r).await?;
+        }
+        tx.commit().await.map_err(err)
+    }
+
+    async fn family(&self, id: &str) -> StoreResult<Option<Family>> {
+        let sql = format!("SELECT {FAMILY_COLS} FROM token_families WHERE id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(err)?;
+        row.as_ref().map(family_row).transpose().map_err(err)
+    }
+
+    async fn refresh_token(&self, verifier: &str) -> StoreResult<Option<(RefreshToken, Family)>> {
+        let row = sqlx::query(
+            "SELECT r.verifier, r.family_id, r.created_at AS r_created_at, r.expires_at, r.rotated_at, \
+             f.id, f.client_app_id, f.user_id, f.tenant_id, f.scopes, f.auth_version, f.created_at, f.revoked_at \
+             FROM refresh_tokens r JOIN token_families f ON f.id = r.family_id WHERE r.verifier = $1",
+        )
+        .bind(verifier)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(err)?;
+        let Some(row) = row else { return Ok(None) };
+        let token = RefreshToken {
+            verifier: row.try_get("verifier").map_err(err)?,
+            family_id: row.try_get("family_id").map_err(err)?,
+            created_at: row.try_get("r_created_at").map_err(err)?,
+            expires_at: row.try_get("expires_at").map_err(err)?,
+            rotated_at: row.try_get("rotated_at").map_err(err)?,
+        };
+        Ok(Some((token, family_row(&row).map_err(err)?)))
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        verifier: &str,
+        successor: &RefreshToken,
+        now: UnixTime,
+    ) -> StoreResult<Rotation> {
+        let mut tx = self.pool.begin().await.map_err(err)?;
+        let won = sqlx::query(
+            "UPDATE refresh_tokens SET rotated_at = $2 WHERE verifier = $1 AND rotated_at IS NULL",
+        )
+        .bind(verifier)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?
+        .rows_affected()
+            == 1;
+        if won {
+            insert_refresh(&mut tx, successor).await?;
+            tx.commit().await.map_err(err)?;
+            return Ok(Rotation::Rotated);
+        }
+        let family: Option<String> =
+            sqlx::query_scalar("SELECT family_id FROM refresh_tokens WHERE verifier = $1")
+                .bind(verifier)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(err)?;
+        let Some(family_id) = family else {
+            return Ok(Rotation::Unknown);
+        };
+        sqlx::query(
+            "UPDATE token_families SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+        )
+        .bind(&family_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
+        tx.commit().await.map_err(err)?;
+        Ok(Rotation::Reused { family_id })
+    }
+
+    async fn revoke_family(&self, id: &str, now: UnixTime) -> StoreResult<bool> {
+        let r = sqlx::query(
+            "UPDATE token_families SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(err)?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn insert_auth_code(&self, c: &AuthCode) -> StoreResult<()> {
+        let sql = format!(
+            "INSERT INTO auth_codes ({CODE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        );
+        sqlx::query(&sql)
+            .bind(&c.verifier)
+            .bind(c.client_app_id)
+            .bind(c.user_id)
+            .bind(&c.redirect_uri)
+            .bind(to_json(&c.scopes))
+            .bind(&c.code_challenge)
+            .bind(c.created_at)
+            .bind(c.expires_at)
+            .bind(c.used_at)
+            .bind(&c.family_id)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(err)
+    }
+
+    async fn take_auth_code(&self, verifier: &str, now: UnixTime) -> StoreResult<CodeTake> {
+        let mut tx = self.pool.begin().await.map_err(err)?;
+        let sql = format!("UPDATE auth_codes SET used_at = $2 WHERE verifier = $1 AND used_at IS NULL RETURNING {CODE_COLS}");
+        let taken = sqlx::query(&sql)
+            .bind(verifier)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(err)?;
+        if let Some(row) = taken {
+            let code = code_row(&row).map_err(err)?;
+            tx.commit().await.map_err(err)?;
+            return Ok(CodeTake::Taken(code));
+        }
+        let sql = format!("SELECT {CODE_COLS} FROM auth_codes WHERE verifier = $1");
+        let Some(row) = sqlx::query(&sql)
+            .bind(verifier)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(err)?
+        else {
+            return Ok(CodeTake::Unknown);
+        };
+        let code = code_row(&row).map_err(err)?;
+        if let Some(f) = &code.family_id {
+            sqlx::query(
+                "UPDATE token_families SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+            )
+            .bind(f)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        }
+        tx.commit().await.map_err(err)?;
+        Ok(CodeTake::Replayed(code))
+    }
+
+    async fn set_code_family(&self, verifier: &str, family_id: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE auth_codes SET family_id = $2 WHERE verifier = $1")
+            .bind(verifier)
+            .bind(family_id)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(err)
+    }
+
+    async fn revoke_jti(&self, jti: &str, expires_at: UnixTime) -> StoreResult<()> {
+        sqlx::query("INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING")
+            .bind(jti)
+            .bind(expires_at)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(err)
+    }
+
+    async fn is_jti_revoked(&self, jti: &str) -> StoreResult<bool> {
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT expires_at FROM revoked_tokens WHERE jti = $1")
+                .bind(jti)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(err)?;
+        Ok(found.is_some())
+    }
+
+    async fn purge_expired(&self, now: UnixTime) -> StoreResult<u64> {
+        let mut tx = self.pool.begin().await.map_err(err)?;
+        let mut n = 0;
+        for sql in [
+            "DELETE FROM auth_codes WHERE expires_at <= $1",
+            "DELETE FROM refresh_tokens WHERE expires_at IS NOT NULL AND expires_at <= $1",
+            "DELETE FROM revoked_tokens WHERE expires_at <= $1",
+        ] {
+            n += sqlx::query(sql)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?
+                .rows_affected();
+        }
+        tx.commit().await.map_err(err)?;
+        Ok(n)
+    }
+}
