@@ -177,8 +177,29 @@ pub async fn authenticate_password(
     login: &str,
     password: &str,
 ) -> Result<Principal, ApiFailure> {
-    let now = ctx.now();
     let user = resolve(ctx, login).await?;
+    let user = check_password(ctx, Some(cache), user, password).await?;
+    let permissions = ctx
+        .store
+        .effective_permissions(user.id)
+        .await
+        .map_err(store_failure)?;
+    Ok(Principal { user, permissions })
+}
+
+/// Checks `password` for an already resolved account (`None`: no such user, which
+/// costs the same hash and gives the same answer as a wrong password), counting a
+/// failure toward lockout, refusing locked and inactive accounts. With a `cache`, a
+/// recent success skips the hash (management calls); without, every call hashes
+/// (the password grant).
+pub async fn check_password(
+    ctx: &Context,
+    cache: Option<&CredentialCache>,
+    user: Option<User>,
+    password: &str,
+) -> Result<User, ApiFailure> {
+    let cache = cache.filter(|_| user.is_some());
+    let now = ctx.now();
     if let Some(lock) = user.as_ref().and_then(|u| u.lock_at(now)) {
         return Err(locked(lock, now));
     }
@@ -186,8 +207,8 @@ pub async fn authenticate_password(
         ctx.keys
             .cache_key(&[&u.id.to_be_bytes(), password.as_bytes()])
     });
-    let cached = match (&user, &key) {
-        (Some(u), Some(k)) => cache.get(k, u, now),
+    let cached = match (&user, &key, cache) {
+        (Some(u), Some(k), Some(c)) => c.get(k, u, now),
         _ => false,
     };
     let ok = cached
@@ -203,8 +224,8 @@ pub async fn authenticate_password(
         return Err(invalid());
     };
     if !ok {
-        if let Some(k) = &key {
-            cache.forget(k);
+        if let (Some(k), Some(c)) = (&key, cache) {
+            c.forget(k);
         }
         let policy = crate::limits::lockout_policy(ctx.store.as_ref())
             .await
@@ -237,17 +258,12 @@ pub async fn authenticate_password(
             .await
             .map_err(store_failure)?;
     }
-    if let Some(k) = key {
+    if let (Some(k), Some(c)) = (key, cache) {
         if !cached {
-            cache.put(k, &user, now);
+            c.put(k, &user, now);
         }
     }
-    let permissions = ctx
-        .store
-        .effective_permissions(user.id)
-        .await
-        .map_err(store_failure)?;
-    Ok(Principal { user, permissions })
+    Ok(user)
 }
 
 #[cfg(test)]
@@ -283,6 +299,7 @@ mod tests {
             keys: VerifierKeys::from_pepper(&[3; 32]),
             keyring: Keyring::new(MasterKey::generate(), vec![]),
             hasher,
+            signer: Arc::new(crate::oauth::keys::Signer::ephemeral("http://test").expect("signer")),
         };
         (ctx, clock)
     }

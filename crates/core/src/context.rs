@@ -1,8 +1,10 @@
 //! The services every use case needs, bundled: store, clock, verifier keys, master
-//! keyring and the password pool. Built once at startup and shared.
+//! keyring, the password pool and the access-token signer. Built once at startup and
+//! shared.
 
 use crate::clock::Clock;
 use crate::crypto::{Keyring, PasswordHasher, VerifierKeys};
+use crate::oauth::keys::Signer;
 use crate::store::Store;
 use std::sync::Arc;
 
@@ -14,6 +16,8 @@ pub struct Context {
     pub keys: VerifierKeys,
     pub keyring: Keyring,
     pub hasher: PasswordHasher,
+    /// Signs and verifies access tokens with the keys of the store.
+    pub signer: Arc<Signer>,
 }
 
 impl Context {

@@ -3,7 +3,8 @@
 //! Codes are HDP's where the HDP documentation shows one (`spec/hdp-reference.md` §4);
 //! the rest are Portcullis's own, in the `22220900x`–`2222092xx` range, documented in
 //! `docs/errors.md`. Ranges by surface: 2222090xx general and client applications,
-//! 2222091xx tenants, 2222092xx users and permissions, 2222093xx limits and the CLI. Every error says what was wrong; internal causes are logged by the
+//! 2222091xx tenants, 2222092xx users and permissions, 2222093xx limits and the CLI,
+//! 2222094xx the token service. Every error says what was wrong; internal causes are logged by the
 //! caller and never put in a message.
 
 use std::fmt;
@@ -119,6 +120,20 @@ catalogue! {
     LIMIT_NOT_FOUND = 222209301, NotFound;
     /// Portcullis: the limit cannot be set at that level (e.g. lockout per tenant).
     LIMIT_LEVEL_INVALID = 222209302, BadRequest;
+    /// Portcullis: RFC 6749 `invalid_request` at the token endpoint (HDP JSON requests).
+    OAUTH_INVALID_REQUEST = 222209401, BadRequest;
+    /// Portcullis: RFC 6749 `invalid_client`.
+    OAUTH_INVALID_CLIENT = 222209402, Unauthorized;
+    /// Portcullis: RFC 6749 `invalid_grant`.
+    OAUTH_INVALID_GRANT = 222209403, BadRequest;
+    /// Portcullis: RFC 6749 `unauthorized_client`.
+    OAUTH_UNAUTHORIZED_CLIENT = 222209404, BadRequest;
+    /// Portcullis: RFC 6749 `unsupported_grant_type`.
+    OAUTH_UNSUPPORTED_GRANT_TYPE = 222209405, BadRequest;
+    /// Portcullis: RFC 6749 `invalid_scope`.
+    OAUTH_INVALID_SCOPE = 222209406, BadRequest;
+    /// Portcullis: a Bearer token lacks the scope the management API needs.
+    INSUFFICIENT_SCOPE = 222209407, Forbidden;
     /// Portcullis: the request took too long and was abandoned.
     TIMED_OUT = 222209032, Unavailable;
     /// Portcullis: the database is unavailable.

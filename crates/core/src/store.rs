@@ -12,6 +12,7 @@ use crate::identity::{
     Lock, LockoutPolicy, NewTenant, NewUser, Role, Tenant, TenantChanges, User, UserChanges,
 };
 use crate::oauth::grants::{AuthCode, CodeTake, Family, RefreshToken, Rotation};
+use crate::oauth::keys::{KeyRotation, StoredKey};
 use async_trait::async_trait;
 
 /// A storage failure. The text is for the server log only, never for a client.
@@ -96,7 +97,7 @@ pub struct Consent {
 
 /// Everything Portcullis keeps.
 #[async_trait]
-pub trait Store: TokenStore + Send + Sync + std::fmt::Debug + 'static {
+pub trait Store: KeyStore + TokenStore + Send + Sync + std::fmt::Debug + 'static {
     /// Cheap liveness check of the database (`/readyz`).
     async fn ping(&self) -> StoreResult<()>;
 
@@ -218,7 +219,8 @@ pub trait Store: TokenStore + Send + Sync + std::fmt::Debug + 'static {
         changes: ClientAppChanges,
     ) -> StoreResult<Option<ClientApp>>;
     /// Replaces the secret verifier and moves `tokens_valid_after` to `now`, revoking
-    /// everything issued before; deletes the application's consents.
+    /// everything issued before; deletes the application's consents and revokes its
+    /// token families, atomically.
     async fn reset_client_secret(
         &self,
         id: i64,
@@ -284,6 +286,26 @@ pub trait TokenStore: Send + Sync {
     async fn is_jti_revoked(&self, jti: &str) -> StoreResult<bool>;
     /// Deletes expired codes, expired refresh tokens and revocations of expired tokens.
     async fn purge_expired(&self, now: UnixTime) -> StoreResult<u64>;
+}
+
+/// The signing keys of access tokens ([`crate::oauth::keys`]). Nodes starting together
+/// on an empty database, and rotations racing each other, leave exactly one active
+/// and one next key: the store decides, atomically.
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    /// Every signing key, ordered by creation time, then kid.
+    async fn signing_keys(&self) -> StoreResult<Vec<StoredKey>>;
+    /// Stores `key` unless its kid is taken or, for a key in state `active` or `next`,
+    /// another key already is in that state. Returns whether it was stored.
+    async fn insert_signing_key(&self, key: &StoredKey) -> StoreResult<bool>;
+    /// Atomically: the active key starts retiring (until `retire_at`), the next key
+    /// `promote` becomes active (at `now`) and `next` is stored as the next key.
+    /// Returns `false`, changing nothing, when `promote` is no longer the next key
+    /// (another rotation won).
+    async fn rotate_signing_keys(&self, rotation: &KeyRotation) -> StoreResult<bool>;
+    /// Deletes the retiring keys whose `retire_at` is at or before `before`; returns
+    /// how many.
+    async fn delete_retired_keys(&self, before: UnixTime) -> StoreResult<u64>;
 }
 
 /// Merges two scope lists keeping first-seen order, without duplicates.

@@ -33,6 +33,7 @@ struct State {
     refresh: BTreeMap<String, RefreshToken>,
     codes: BTreeMap<String, AuthCode>,
     revoked_jtis: BTreeMap<String, UnixTime>,
+    signing_keys: BTreeMap<String, crate::oauth::keys::StoredKey>,
     next_id: i64,
 }
 
@@ -688,6 +689,11 @@ impl Store for MemoryStore {
             a.updated_at = now;
             let app = a.clone();
             s.consents.retain(|(_, app_id), _| *app_id != id);
+            for f in s.families.values_mut() {
+                if f.client_app_id == id && f.revoked_at.is_none() {
+                    f.revoked_at = Some(now);
+                }
+            }
             Ok(Some(app))
         })
     }
@@ -892,3 +898,25 @@ fn sorted(mut v: Vec<i64>) -> Vec<i64> {
 }
 
 pub mod contract;
+mod signing_keys;
+
+/// A [`Context`](crate::context::Context) over a seeded [`MemoryStore`] with a pinned
+/// clock, fixed verifier keys and a fresh in-memory signer, for core tests.
+pub async fn test_context() -> (crate::context::Context, crate::clock::ManualClock) {
+    use std::sync::Arc;
+    let store = Arc::new(MemoryStore::new());
+    #[allow(clippy::expect_used)]
+    store.seed(&crate::bootstrap::seed()).await.expect("seed");
+    let clock = crate::clock::ManualClock::at(1_800_000_000);
+    #[allow(clippy::expect_used)]
+    let signer = crate::oauth::keys::Signer::ephemeral("http://portcullis.test").expect("signer");
+    let ctx = crate::context::Context {
+        store,
+        clock: Arc::new(clock.clone()),
+        keys: crate::crypto::VerifierKeys::from_pepper(&[3; 32]),
+        keyring: crate::crypto::Keyring::new(crate::crypto::MasterKey::generate(), vec![]),
+        hasher: crate::crypto::PasswordHasher::new(2),
+        signer: Arc::new(signer),
+    };
+    (ctx, clock)
+}

@@ -1,7 +1,8 @@
 //! Administration from the command line, working directly on the configured database
 //! (no HTTP, no credentials): `portcullis tenant create`, `portcullis user
-//! create|set-password|unlock`, `portcullis client register`. For bootstrapping a
-//! server and for recovery (an administrator who locked themselves out).
+//! create|set-password|unlock`, `portcullis client register`, `portcullis keys
+//! rotate|list`. For bootstrapping a server, for recovery (an administrator who locked
+//! themselves out) and for operations (rotating the token signing keys).
 //!
 //! The database is opened, migrated and prepared exactly as `serve` does
 //! ([`crate::startup::prepare`]), and the commands reuse the core's rules: login and
@@ -24,6 +25,7 @@ use portcullis_core::crypto::Secret;
 use portcullis_core::error::{ApiFailure, Kind};
 use portcullis_core::identity::{NewTenant, NewUser, Tenant, User, SYSTEM_TENANT_ID};
 use portcullis_core::mgmt::{client_apps, users};
+use portcullis_core::oauth::keys::{self, KeyError};
 use portcullis_core::store::StoreError;
 use serde_json::{json, Value};
 use std::io::Read as _;
@@ -133,12 +135,30 @@ pub enum ClientCommand {
     },
 }
 
+/// `portcullis keys …`
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Rotate the signing keys: the pre-published next key starts signing, the active
+    /// key retires once the longest token lifetime has passed, a new next key is
+    /// published. Running servers pick the change up within 30 seconds.
+    Rotate {
+        /// Rotate even though the next key was published less than 330 seconds ago
+        /// (resource servers that cached the key set may refuse new tokens until they
+        /// fetch it again).
+        #[arg(long)]
+        force: bool,
+    },
+    /// List the signing keys with their states and dates (no private parts).
+    List,
+}
+
 /// An admin command.
 #[derive(Debug)]
 pub enum AdminCommand {
     Tenant(TenantCommand),
     User(UserCommand),
     Client(ClientCommand),
+    Keys(KeysCommand),
 }
 
 /// Why an admin command failed.
@@ -266,6 +286,14 @@ pub async fn execute(config: &Config, command: AdminCommand) -> Result<Value, Ad
                 scopes: (!scopes.is_empty()).then_some(scopes),
             };
             register_client(&ctx, &who, reg).await
+        }
+        AdminCommand::Keys(KeysCommand::Rotate { force }) => {
+            let ctx = open(config).await?;
+            rotate_keys(&ctx, force).await
+        }
+        AdminCommand::Keys(KeysCommand::List) => {
+            let ctx = open(config).await?;
+            list_keys(&ctx).await
         }
     }
 }
@@ -579,6 +607,67 @@ async fn register_client(
         v["clientSecret"] = Value::from(secret.expose());
     }
     Ok(v)
+}
+
+/// A Unix time as RFC 3339 (UTC), for listings.
+fn rfc3339(t: i64) -> Value {
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|d| {
+            d.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .map_or(Value::Null, Value::from)
+}
+
+fn key_error(e: KeyError) -> AdminError {
+    match e {
+        KeyError::TooEarly { .. } => invalid(format!("{e} with --force")),
+        KeyError::Store(e) => e.into(),
+        e => AdminError::Failed(e.to_string()),
+    }
+}
+
+async fn list_keys(ctx: &Context) -> Result<Value, AdminError> {
+    let keys = ctx.store.signing_keys().await?;
+    let listed: Vec<Value> = keys
+        .iter()
+        .map(|k| {
+            json!({
+                "kid": k.kid,
+                "state": k.state.as_str(),
+                "alg": k.alg,
+                "createdAt": rfc3339(k.created_at),
+                "activatedAt": k.activated_at.map_or(Value::Null, rfc3339),
+                "retireAt": k.retire_at.map_or(Value::Null, rfc3339),
+            })
+        })
+        .collect();
+    Ok(json!({ "keys": listed }))
+}
+
+async fn rotate_keys(ctx: &Context, force: bool) -> Result<Value, AdminError> {
+    let now = ctx.now();
+    if !force {
+        keys::check_rotation_age(ctx.store.as_ref(), now)
+            .await
+            .map_err(key_error)?;
+    }
+    let lifetime = keys::longest_token_lifetime(ctx.store.as_ref()).await?;
+    let rotated = ctx
+        .signer
+        .rotate(ctx.store.as_ref(), &ctx.keyring, now, lifetime)
+        .await
+        .map_err(key_error)?;
+    let mut out = json!({
+        "active": rotated.active,
+        "next": rotated.next,
+        "retired": rotated.retired,
+        "retireAt": rfc3339(rotated.retire_at),
+        "deleted": rotated.deleted,
+    });
+    out["keys"] = list_keys(ctx).await?["keys"].take();
+    Ok(out)
 }
 
 #[cfg(test)]

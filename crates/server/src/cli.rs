@@ -1,8 +1,8 @@
 //! The command line: `portcullis [serve]`, `migrate`, `check-config`, and the admin
-//! commands `tenant`, `user`, `client` ([`crate::admin`]). Exit codes: 0 success,
+//! commands `tenant`, `user`, `client`, `keys` ([`crate::admin`]). Exit codes: 0 success,
 //! 1 runtime failure (database, bind…), 2 bad configuration, usage or input.
 
-use crate::admin::{self, AdminCommand, ClientCommand, TenantCommand, UserCommand};
+use crate::admin::{self, AdminCommand, ClientCommand, KeysCommand, TenantCommand, UserCommand};
 use crate::config::{Config, ConfigError, LogFormat, Overrides};
 use crate::startup::{open_store, Application};
 use clap::{Parser, Subcommand};
@@ -49,6 +49,9 @@ pub enum Command {
     /// Register client applications, straight in the configured database.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Rotate or list the access-token signing keys, straight in the configured database.
+    #[command(subcommand)]
+    Keys(KeysCommand),
 }
 
 fn load(cli: &Cli) -> Result<Config, ConfigError> {
@@ -103,6 +106,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Tenant(c) => admin::run(&config, AdminCommand::Tenant(c)).await,
         Command::User(c) => admin::run(&config, AdminCommand::User(c)).await,
         Command::Client(c) => admin::run(&config, AdminCommand::Client(c)).await,
+        Command::Keys(c) => admin::run(&config, AdminCommand::Keys(c)).await,
         Command::Migrate => match open_store(&config.database_url).await {
             Ok(_) => {
                 println!("migrations are up to date");

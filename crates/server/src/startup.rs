@@ -9,6 +9,7 @@ use portcullis_core::bootstrap::{self, BootstrapError};
 use portcullis_core::clock::{Clock, SystemClock};
 use portcullis_core::context::Context;
 use portcullis_core::crypto::{Keyring, MasterKey, PasswordHasher, Secret};
+use portcullis_core::oauth::keys::{KeyError, Signer, REFRESH_EVERY_SECS};
 use portcullis_core::store::{Store, StoreError};
 use portcullis_store_postgres::PgStore;
 use portcullis_store_sqlite::SqliteStore;
@@ -35,6 +36,8 @@ pub enum StartupError {
     },
     #[error(transparent)]
     Bootstrap(#[from] BootstrapError),
+    #[error("signing keys: {0}")]
+    Keys(#[from] KeyError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,
@@ -120,13 +123,24 @@ pub fn keyring(config: &Config) -> Result<Keyring, StartupError> {
     Ok(Keyring::new(primary, previous))
 }
 
-/// Everything before binding: loads the master keyring, opens (and migrates) the store,
-/// prepares it ([`bootstrap::prepare`]) and builds the core [`Context`]. Returns the
-/// initial administrator's password when this call generated it. Used by
-/// [`Application::build`] and by the admin commands of the CLI.
+/// Everything before serving: loads the master keyring, opens (and migrates) the store,
+/// prepares it ([`bootstrap::prepare`]), loads (on first start creates) the signing
+/// keys and builds the core [`Context`]. Returns the initial administrator's password
+/// when this call generated it. Used by the admin commands of the CLI; the issuer is
+/// the configured one ([`Config::issuer`]).
 pub async fn prepare(
     config: &Config,
     clock: Arc<dyn Clock>,
+) -> Result<(Context, Option<Secret>), StartupError> {
+    prepare_with_issuer(config, clock, config.issuer()).await
+}
+
+/// [`prepare`] with the issuer tokens carry (`iss`) and must carry to verify: for a
+/// server without `public_url`, its bound address ([`Application::build`]).
+pub async fn prepare_with_issuer(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+    issuer: String,
 ) -> Result<(Context, Option<Secret>), StartupError> {
     let keyring = keyring(config)?;
     let store = open_store(&config.database_url).await?;
@@ -144,14 +158,56 @@ pub async fn prepare(
         config.admin_password.as_deref(),
     )
     .await?;
+    let signer = Signer::load(store.as_ref(), &keyring, clock.as_ref(), issuer).await?;
     let ctx = Context {
         store,
         clock,
         keys,
         keyring,
         hasher,
+        signer: Arc::new(signer),
     };
     Ok((ctx, generated_admin_password))
+}
+
+/// Reloads the signing keys every [`REFRESH_EVERY_SECS`], so a rotation made on another
+/// node or by `portcullis keys rotate` is picked up. A failed reload keeps the keys in
+/// memory and is tried again at the next tick.
+async fn refresh_signing_keys(ctx: Context) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(REFRESH_EVERY_SECS));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        if let Err(e) = ctx
+            .signer
+            .refresh(ctx.store.as_ref(), &ctx.keyring, ctx.now())
+            .await
+        {
+            tracing::warn!(error = %e, "reloading the signing keys failed; keeping the current ones");
+        }
+    }
+}
+
+/// Seconds between sweeps of expired codes, refresh tokens and revocations.
+pub const PURGE_EVERY_SECS: u64 = 600;
+
+/// Deletes what has expired from the token tables every [`PURGE_EVERY_SECS`], so they
+/// do not grow without bound. Any node may do it; the deletes are idempotent.
+async fn purge_expired_tokens(ctx: Context) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(PURGE_EVERY_SECS));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match ctx.store.purge_expired(ctx.now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                rows = n,
+                "purged expired codes, refresh tokens and revocations"
+            ),
+            Err(e) => tracing::warn!(error = %e, "purging expired tokens failed; will retry"),
+        }
+    }
 }
 
 /// A built server, bound and ready to run.
@@ -164,7 +220,7 @@ pub struct Application {
 }
 
 impl Application {
-    /// Opens and prepares the database and binds the listener.
+    /// Binds the listener, then opens and prepares the database.
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         Self::build_with_clock(config, Arc::new(SystemClock)).await
     }
@@ -174,7 +230,6 @@ impl Application {
         config: Config,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartupError> {
-        let (ctx, generated_admin_password) = prepare(&config, clock).await?;
         let listener =
             TcpListener::bind(&config.listen)
                 .await
@@ -186,14 +241,19 @@ impl Application {
             addr: config.listen.clone(),
             source,
         })?;
+        // Bound first, so that with port 0 the issuer names the real port; the signer
+        // verifies `iss` against the same string the token service puts there.
         let mut issuer = config.issuer();
         if config.public_url.is_none() {
             issuer = format!("http://{addr}");
         }
+        let (ctx, generated_admin_password) =
+            prepare_with_issuer(&config, clock, issuer.clone()).await?;
         let state = AppState {
             ctx,
             credentials: Arc::new(CredentialCache::default()),
             issuer: issuer.into(),
+            limiter: Arc::default(),
         };
         Ok(Self {
             listener,
@@ -226,14 +286,19 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let refresher = tokio::spawn(refresh_signing_keys(self.state.ctx.clone()));
+        let purger = tokio::spawn(purge_expired_tokens(self.state.ctx.clone()));
         let router = crate::http::router(self.state);
         tracing::info!(addr = %self.addr, "listening");
-        axum::serve(
+        let served = axum::serve(
             self.listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+        refresher.abort();
+        purger.abort();
+        served
     }
 }
 

@@ -2,6 +2,7 @@
 
 use portcullis_core::auth::CredentialCache;
 use portcullis_core::context::Context;
+use portcullis_core::oauth::ratelimit::FailureLimiter;
 use std::sync::Arc;
 
 /// Shared by all handlers (cheap to clone).
@@ -10,4 +11,6 @@ pub struct AppState {
     pub ctx: Context,
     pub credentials: Arc<CredentialCache>,
     pub issuer: Arc<str>,
+    /// Failed client authentications, per client id and address.
+    pub limiter: Arc<FailureLimiter>,
 }

@@ -60,6 +60,7 @@ impl PgStore {
 
 include!("../../store-sqlite/src/shared.rs");
 include!("../../store-sqlite/src/shared_tokens.rs");
+include!("../../store-sqlite/src/shared_keys.rs");
 
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;
@@ -107,5 +108,10 @@ mod contract {
         of_concurrent_rotations_exactly_one_wins,
         authorization_codes_are_single_use_and_replay_revokes,
         revocations_and_cascades_reach_token_families,
+        signing_keys_round_trip_with_one_active_and_one_next,
+        of_concurrent_first_starts_one_active_key_wins,
+        of_concurrent_signer_starts_on_an_empty_store_all_sign_with_one_key,
+        rotation_is_atomic_and_of_concurrent_rotations_one_wins,
+        retired_keys_are_deleted_once_their_retirement_ends,
     );
 }

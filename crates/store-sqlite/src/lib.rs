@@ -100,6 +100,7 @@ impl SqliteStore {
 
 include!("shared.rs");
 include!("shared_tokens.rs");
+include!("shared_keys.rs");
 
 #[cfg(test)]
 mod contract {

@@ -874,6 +874,16 @@ impl Store for This {
             .execute(&mut *tx)
             .await
             .map_err(err)?;
+        // `tokens_valid_after` has whole-second precision: a grant made earlier in the
+        // same second would survive it. Revoking the families is exact.
+        sqlx::query(
+            "UPDATE token_families SET revoked_at = $2 WHERE client_app_id = $1 AND revoked_at IS NULL",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
         tx.commit().await.map_err(err)?;
         Ok(app)
     }

@@ -15,6 +15,9 @@ use std::sync::Arc;
 
 const T0: i64 = 1_800_000_000;
 
+mod signing_keys;
+pub use signing_keys::*;
+
 async fn seeded(store: &Arc<dyn Store>) {
     store.seed(&seed()).await.expect("seed");
 }
@@ -1192,6 +1195,31 @@ pub async fn revocations_and_cascades_reach_token_families(store: Arc<dyn Store>
         None,
         "client grants untouched"
     );
+    // A reset revokes every family of the application, even one created in the same
+    // second (`tokens_valid_after` alone would miss it).
+    store
+        .reset_client_secret(a, "v1.reset", T0)
+        .await
+        .expect("reset")
+        .expect("exists");
+    let revoked_at = |id: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .family(id)
+                .await
+                .expect("get")
+                .expect("exists")
+                .revoked_at
+        }
+    };
+    assert_eq!(revoked_at("f-cc").await, Some(T0));
+    assert_eq!(
+        revoked_at("f-a").await,
+        Some(T0 + 9),
+        "already revoked: unchanged"
+    );
+    assert_eq!(revoked_at("f-o").await, None, "other apps untouched");
 
     assert!(store.delete_client_app(other.id).await.expect("delete"));
     assert_eq!(store.family("f-o").await.expect("get"), None);
@@ -1237,6 +1265,11 @@ macro_rules! store_contract_tests {
             of_concurrent_rotations_exactly_one_wins,
             authorization_codes_are_single_use_and_replay_revokes,
             revocations_and_cascades_reach_token_families,
+            signing_keys_round_trip_with_one_active_and_one_next,
+            of_concurrent_first_starts_one_active_key_wins,
+            of_concurrent_signer_starts_on_an_empty_store_all_sign_with_one_key,
+            rotation_is_atomic_and_of_concurrent_rotations_one_wins,
+            retired_keys_are_deleted_once_their_retirement_ends,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

@@ -159,9 +159,50 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        if let Some(token) = super::oauth::bearer_token(&parts.headers) {
+            return bearer_caller(state, token).await.map(Caller);
+        }
         let (login, password) = basic_credentials(parts)?;
         let principal =
             authenticate_password(&state.ctx, &state.credentials, &login, &password).await?;
         Ok(Caller(principal))
     }
+}
+
+/// A management caller by Bearer token (SPEC §4.1): an active access token for a
+/// user, carrying the `api.access.mgmt` scope; it acts with that user's permissions.
+async fn bearer_caller(state: &AppState, token: &str) -> Result<Principal, ApiError> {
+    let invalid = || {
+        ApiError::new(
+            Code::INVALID_CREDENTIALS,
+            "The access token is invalid, expired or revoked.",
+        )
+    };
+    let active = match portcullis_core::oauth::validate::access_token(&state.ctx, token).await {
+        Ok(Ok(a)) => a,
+        Ok(Err(_)) => return Err(invalid()),
+        Err(e) => return Err(portcullis_core::auth::store_failure(e).into()),
+    };
+    if !active.claims.has_scope(portcullis_core::scope::MGMT) {
+        return Err(ApiError::new(
+            Code::INSUFFICIENT_SCOPE,
+            format!(
+                "The access token lacks the {} scope the management API needs.",
+                portcullis_core::scope::MGMT
+            ),
+        ));
+    }
+    let Some(user) = active.user else {
+        return Err(ApiError::new(
+            Code::INSUFFICIENT_SCOPE,
+            "The access token is a client's own; the management API needs a user's token.",
+        ));
+    };
+    let permissions = state
+        .ctx
+        .store
+        .effective_permissions(user.id)
+        .await
+        .map_err(portcullis_core::auth::store_failure)?;
+    Ok(Principal { user, permissions })
 }

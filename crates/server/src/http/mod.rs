@@ -5,7 +5,10 @@ pub mod client_apps;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod jwks;
 pub mod limits;
+pub mod metadata;
+pub mod oauth;
 pub mod openapi;
 pub mod permissions;
 pub mod tenants;
@@ -29,6 +32,9 @@ pub fn api() -> (Router<AppState>, OpenApi) {
     OpenApiRouter::with_openapi(openapi::base())
         .merge(health::router())
         .merge(client_apps::router())
+        .merge(oauth::router())
+        .merge(metadata::router())
+        .merge(jwks::router())
         .merge(limits::router())
         .merge(users::router())
         .merge(permissions::router())

@@ -16,6 +16,7 @@ use utoipa_axum::routes;
     info(title = "Portcullis", description = "OAuth 2.0 authorization server speaking Hybrid Data Pipeline's management API."),
     tags(
         (name = "client applications", description = "HDP Client Application Registration API"),
+        (name = "oauth", description = "OAuth 2.0: token, introspection, revocation, userinfo, metadata"),
         (name = "users", description = "HDP Users and Permissions APIs, and the caller's own account"),
         (name = "limits", description = "HDP Limits API: lockout and OAuth token limits, per system and tenant"),
         (name = "tenants", description = "HDP Tenant API: tenants, their admins, host names and allowed scopes"),
@@ -32,6 +33,10 @@ pub fn base() -> OpenApi {
     components.add_security_scheme(
         "basic",
         SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)),
+    );
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
     );
     doc
 }

@@ -15,15 +15,15 @@ const APPS: &str = "/api/mgmt/oauth/client/applications";
 
 /// What a run of the binary printed, and its exit code.
 #[derive(Debug)]
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub(crate) code: Option<i32>,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Run {
     #[track_caller]
-    fn ok(&self) -> Value {
+    pub(crate) fn ok(&self) -> Value {
         assert_eq!(self.code, Some(0), "stderr: {}", self.stderr);
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}): {}", self.stdout))
@@ -31,7 +31,7 @@ impl Run {
 
     /// Asserts exit code 2 with nothing on stdout; returns stderr.
     #[track_caller]
-    fn bad_input(&self) -> &str {
+    pub(crate) fn bad_input(&self) -> &str {
         assert_eq!(
             self.code,
             Some(2),
@@ -104,7 +104,7 @@ async fn portcullis_with(
     .expect("join")
 }
 
-async fn portcullis(url: &str, args: &[&str]) -> Run {
+pub(crate) async fn portcullis(url: &str, args: &[&str]) -> Run {
     portcullis_with(url, args, None, true).await
 }
 

@@ -54,7 +54,11 @@ async fn database_failures_never_leak_their_text(b: Backend) {
     };
     app.send(app.as_admin(Method::GET, "/api/mgmt/oauth/client/applications"))
         .await;
-    let drop = "DROP TABLE consents; DROP TABLE client_apps";
+    // CASCADE on PostgreSQL: the token tables reference client_apps.
+    let drop = match b {
+        Backend::Sqlite => "DROP TABLE consents; DROP TABLE client_apps",
+        Backend::Postgres => "DROP TABLE consents; DROP TABLE client_apps CASCADE",
+    };
     match b {
         Backend::Sqlite => {
             let pool = sqlx::SqlitePool::connect(&app.database_url)

@@ -50,6 +50,14 @@ const SERVED: &[(&str, &str)] = &[
     ("delete", "/api/admin/tenants/{id}"),
     ("get", "/api/admin/tenants/{id}/admins"),
     ("put", "/api/admin/tenants/{id}/admins"),
+    ("post", "/oauth2/token"),
+    ("post", "/api/mgmt/oauth2/token"),
+    ("post", "/configapi/v2/oauth/token"),
+    ("post", "/oauth2/introspect"),
+    ("post", "/oauth2/revoke"),
+    ("get", "/oauth2/userinfo"),
+    ("get", "/.well-known/oauth-authorization-server"),
+    ("get", "/oauth2/jwks"),
 ];
 
 fn documented(doc: &serde_json::Value) -> BTreeSet<(String, String)> {

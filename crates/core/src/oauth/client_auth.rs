@@ -1,0 +1,110 @@
+//! Client authentication at the token, introspection and revocation endpoints
+//! (RFC 6749 §2.3): `client_secret_basic`, `client_secret_post`, or `none` for public
+//! clients (which must then prove possession otherwise, e.g. PKCE). Exactly one
+//! method per request (§2.3: "MUST NOT use more than one"). Failures are rate limited
+//! per client id and per address.
+
+use super::error::OAuthError;
+use super::ratelimit::FailureLimiter;
+use super::request::ClientCredentials;
+use crate::client_app::ClientApp;
+use crate::context::Context;
+use crate::crypto::Secret;
+use std::net::IpAddr;
+
+/// How the client authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Basic,
+    Post,
+    /// A public client, identified but not authenticated.
+    None,
+}
+
+/// An authenticated (or, for public clients, identified) client.
+#[derive(Debug, Clone)]
+pub struct AuthenticatedClient {
+    pub app: ClientApp,
+    pub method: Method,
+}
+
+/// The client id, secret and method a request presents, refusing mixtures.
+pub fn presented(c: &ClientCredentials) -> Result<(String, Option<Secret>, Method), OAuthError> {
+    match (&c.basic, &c.body_id, &c.body_secret) {
+        (Some(_), _, Some(_)) => Err(OAuthError::invalid_request(
+            "The client authenticated with both HTTP Basic and client_secret in the body; use one method.",
+        )),
+        (Some((id, _)), Some(body_id), None) if body_id != id => Err(OAuthError::invalid_request(
+            "client_id in the body names a different client than HTTP Basic.",
+        )),
+        (Some((id, secret)), _, None) => Ok((id.clone(), Some(secret.clone()), Method::Basic)),
+        (None, Some(id), Some(secret)) => Ok((id.clone(), Some(secret.clone()), Method::Post)),
+        (None, Some(id), None) => Ok((id.clone(), None, Method::None)),
+        (None, None, Some(_)) => Err(OAuthError::invalid_request("client_secret was sent without client_id.")),
+        (None, None, None) => Err(OAuthError::invalid_client(
+            "Client authentication is required: HTTP Basic, or client_id (and client_secret) in the body.",
+        )),
+    }
+}
+
+/// Rate-limit keys for a client id and an address.
+pub fn limit_keys(client_id: &str, peer: Option<IpAddr>) -> Vec<String> {
+    let mut keys = vec![format!("client:{client_id}")];
+    if let Some(ip) = peer {
+        keys.push(format!("ip:{ip}"));
+    }
+    keys
+}
+
+/// Authenticates the client of a request.
+pub async fn authenticate(
+    ctx: &Context,
+    limiter: &FailureLimiter,
+    creds: &ClientCredentials,
+    peer: Option<IpAddr>,
+) -> Result<AuthenticatedClient, OAuthError> {
+    let (client_id, secret, method) = presented(creds)?;
+    let now = ctx.now();
+    let keys = limit_keys(&client_id, peer);
+    limiter.check(&keys, now).map_err(OAuthError::too_many)?;
+    let fail = |why: &str| {
+        limiter.record_failure(&keys, now);
+        OAuthError::invalid_client(why.to_owned())
+    };
+    let app = ctx.store.client_app_by_client_id(&client_id).await?;
+    let Some(app) = app else {
+        // Same work as a wrong secret, so unknown ids are not told apart by time.
+        let _ = ctx
+            .keys
+            .verifier(secret.as_ref().map(Secret::expose).unwrap_or(""));
+        return Err(fail(
+            "Client authentication failed: unknown client or wrong secret.",
+        ));
+    };
+    match (&app.secret_verifier, &secret) {
+        (Some(verifier), Some(s)) if ctx.keys.verify(s.expose(), verifier) => {}
+        (Some(_), None) => {
+            return Err(fail(
+                "Client authentication failed: this client must authenticate with its secret.",
+            ))
+        }
+        (Some(_), Some(_)) => {
+            return Err(fail(
+                "Client authentication failed: unknown client or wrong secret.",
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(fail(
+                "Client authentication failed: this is a public client; send client_id only.",
+            ))
+        }
+        (None, None) => {}
+    }
+    let tenant = ctx.store.tenant(app.tenant_id).await?;
+    if !tenant.is_some_and(|t| t.active) {
+        return Err(OAuthError::invalid_client(
+            "The client's tenant is inactive.",
+        ));
+    }
+    Ok(AuthenticatedClient { app, method })
+}

@@ -1,0 +1,119 @@
+//! OAuth errors as RFC 6749 §5.2 defines them (and RFC 6750 §3.1 for resources).
+//! `Display` is the wire code; the description says what was wrong and never carries
+//! a secret or an internal cause.
+
+use std::fmt;
+
+/// The RFC error codes this server sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    InvalidRequest,
+    InvalidClient,
+    InvalidGrant,
+    UnauthorizedClient,
+    UnsupportedGrantType,
+    InvalidScope,
+    /// RFC 6750 §3.1: the access token is missing, expired, revoked or malformed.
+    InvalidToken,
+    /// RFC 6750 §3.1: the token lacks the scope the resource needs.
+    InsufficientScope,
+    ServerError,
+    TemporarilyUnavailable,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::InvalidClient => "invalid_client",
+            ErrorCode::InvalidGrant => "invalid_grant",
+            ErrorCode::UnauthorizedClient => "unauthorized_client",
+            ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
+            ErrorCode::InvalidScope => "invalid_scope",
+            ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::InsufficientScope => "insufficient_scope",
+            ErrorCode::ServerError => "server_error",
+            ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A failed OAuth request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthError {
+    pub code: ErrorCode,
+    pub description: String,
+    /// Set when the caller is being rate limited (HTTP 429 + `Retry-After`).
+    pub retry_after: Option<u64>,
+}
+
+impl OAuthError {
+    pub fn new(code: ErrorCode, description: impl Into<String>) -> Self {
+        Self {
+            code,
+            description: description.into(),
+            retry_after: None,
+        }
+    }
+    pub fn invalid_request(d: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidRequest, d)
+    }
+    pub fn invalid_client(d: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidClient, d)
+    }
+    pub fn invalid_grant(d: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidGrant, d)
+    }
+    pub fn invalid_scope(d: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidScope, d)
+    }
+    pub fn unauthorized_client(d: impl Into<String>) -> Self {
+        Self::new(ErrorCode::UnauthorizedClient, d)
+    }
+    pub fn invalid_token(d: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidToken, d)
+    }
+    /// A server-side failure; the cause must already be logged.
+    pub fn server_error() -> Self {
+        Self::new(
+            ErrorCode::ServerError,
+            "The server could not complete the request; try again later.",
+        )
+    }
+    pub fn too_many(retry_after: u64) -> Self {
+        Self {
+            code: ErrorCode::InvalidClient,
+            description: format!(
+                "Too many failed client authentications; retry in {retry_after} seconds."
+            ),
+            retry_after: Some(retry_after),
+        }
+    }
+}
+
+impl fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.description)
+    }
+}
+
+impl std::error::Error for OAuthError {}
+
+impl From<crate::store::StoreError> for OAuthError {
+    fn from(e: crate::store::StoreError) -> Self {
+        tracing::error!(error = %e, "store failure in the token service");
+        match e {
+            crate::store::StoreError::Unavailable(_) => Self::new(
+                ErrorCode::TemporarilyUnavailable,
+                "The database is unavailable; try again shortly.",
+            ),
+            _ => Self::server_error(),
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! The authorization code grant's exchange (RFC 6749 §4.1.3) with PKCE (RFC 7636):
+//! the code is spent atomically, must belong to this client, match the redirect URI
+//! of the authorization request, and prove the S256 challenge. A replayed code
+//! revokes the tokens issued from it (§4.1.2, SPEC §1.2).
+
+use crate::context::Context;
+use crate::oauth::client_auth::AuthenticatedClient;
+use crate::oauth::error::OAuthError;
+use crate::oauth::grants::CodeTake;
+use crate::oauth::request::{TokenRequest, TokenResponse};
+use crate::oauth::token::{issue_for_user, tenant_and_limits, user_still_valid};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// The S256 transform of a code verifier (RFC 7636 §4.2).
+pub fn s256(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+/// RFC 7636 §4.1: 43–128 characters of `[A-Za-z0-9-._~]`.
+pub fn valid_verifier(v: &str) -> bool {
+    (43..=128).contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+}
+
+pub async fn exchange(
+    ctx: &Context,
+    client: &AuthenticatedClient,
+    req: TokenRequest,
+) -> Result<TokenResponse, OAuthError> {
+    let code = req
+        .code
+        .ok_or_else(|| OAuthError::invalid_request("The code parameter is required."))?;
+    let verifier = ctx.keys.verifier(code.expose());
+    let now = ctx.now();
+    let stored = match ctx.store.take_auth_code(&verifier, now).await? {
+        CodeTake::Taken(c) => c,
+        CodeTake::Replayed(c) => {
+            tracing::warn!(
+                client = c.client_app_id,
+                "authorization code replayed; its tokens are revoked"
+            );
+            return Err(OAuthError::invalid_grant(
+                "The authorization code was already used; the tokens issued from it are now revoked.",
+            ));
+        }
+        CodeTake::Unknown => {
+            return Err(OAuthError::invalid_grant(
+                "The authorization code is invalid.",
+            ))
+        }
+    };
+    if stored.client_app_id != client.app.id {
+        return Err(OAuthError::invalid_grant(
+            "The authorization code was issued to another client.",
+        ));
+    }
+    if stored.expires_at <= now {
+        return Err(OAuthError::invalid_grant(
+            "The authorization code has expired.",
+        ));
+    }
+    if stored.redirect_uri.is_some() && stored.redirect_uri != req.redirect_uri {
+        return Err(OAuthError::invalid_grant(
+            "redirect_uri does not match the one of the authorization request.",
+        ));
+    }
+    match (&stored.code_challenge, &req.code_verifier) {
+        (Some(challenge), Some(v)) => {
+            if !valid_verifier(v.expose()) {
+                return Err(OAuthError::invalid_request(
+                    "code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~ (RFC 7636 §4.1).",
+                ));
+            }
+            if !bool::from(s256(v.expose()).as_bytes().ct_eq(challenge.as_bytes())) {
+                return Err(OAuthError::invalid_grant(
+                    "code_verifier does not match the code challenge.",
+                ));
+            }
+        }
+        (Some(_), None) => {
+            return Err(OAuthError::invalid_request(
+                "code_verifier is required (PKCE).",
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(OAuthError::invalid_grant(
+                "code_verifier was sent but the authorization request had no code_challenge.",
+            ))
+        }
+        (None, None) if client.app.public => {
+            return Err(OAuthError::invalid_grant("Public clients must use PKCE."));
+        }
+        (None, None) => {}
+    }
+    let user = user_still_valid(ctx, stored.user_id, None)
+        .await?
+        .ok_or_else(|| {
+            OAuthError::invalid_grant("The user who authorized this code can no longer sign in.")
+        })?;
+    let (_, limits) = tenant_and_limits(ctx, user.tenant_id).await?;
+    if stored.scopes.is_empty() {
+        return Err(OAuthError::invalid_grant(
+            "The authorization code grants no scope.",
+        ));
+    }
+    let (response, family) =
+        issue_for_user(ctx, client, &user, stored.scopes.clone(), &limits).await?;
+    ctx.store.set_code_family(&verifier, &family).await?;
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s256_matches_rfc_7636_appendix_b() {
+        assert_eq!(
+            s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+    }
+
+    #[test]
+    fn verifiers_follow_rfc_7636() {
+        assert!(valid_verifier(&"a".repeat(43)));
+        assert!(!valid_verifier(&"a".repeat(42)));
+        assert!(!valid_verifier(&"a".repeat(129)));
+        assert!(!valid_verifier(&format!("{}!", "a".repeat(43))));
+    }
+}

@@ -1,0 +1,37 @@
+//! The client credentials grant (RFC 6749 §4.4): a confidential client acting for
+//! itself (`sub` = its client id). No refresh token (§4.4.3).
+
+use crate::context::Context;
+use crate::oauth::client_auth::AuthenticatedClient;
+use crate::oauth::error::OAuthError;
+use crate::oauth::request::{TokenRequest, TokenResponse};
+use crate::oauth::token::{allowed_scopes, mint, resolve_scope, tenant_and_limits, Subject};
+
+pub async fn exchange(
+    ctx: &Context,
+    client: &AuthenticatedClient,
+    req: TokenRequest,
+) -> Result<TokenResponse, OAuthError> {
+    if client.app.public {
+        return Err(OAuthError::unauthorized_client(
+            "Public clients may not use the client_credentials grant.",
+        ));
+    }
+    let (tenant, limits) = tenant_and_limits(ctx, client.app.tenant_id).await?;
+    let scopes = resolve_scope(req.scope.as_deref(), &allowed_scopes(&client.app, &tenant))?;
+    let (access_token, expires_in) = mint(
+        ctx,
+        &client.app.client_id,
+        tenant.id,
+        Subject::Client,
+        &scopes,
+        None,
+        limits.access_token_lifetime,
+    )?;
+    Ok(TokenResponse {
+        access_token,
+        expires_in,
+        refresh_token: None,
+        scope: scopes.join(" "),
+    })
+}

@@ -1,0 +1,7 @@
+//! One module per grant (RFC 6749 §4), plus SPEC §1.4's user API secrets.
+
+pub mod api_secret;
+pub mod authorization_code;
+pub mod client_credentials;
+pub mod password;
+pub mod refresh_token;

@@ -1,0 +1,89 @@
+//! The refresh token grant (RFC 6749 §6). HDP's behaviour by default for confidential
+//! clients: the same refresh token comes back and never expires until revoked (seed
+//! 000). With the RefreshTokenRotation limit on, and always for public clients
+//! (RFC 9700 §4.14.2), each use returns a successor and the old token is spent;
+//! using a spent token again revokes the whole family.
+
+use crate::context::Context;
+use crate::crypto::Secret;
+use crate::oauth::client_auth::AuthenticatedClient;
+use crate::oauth::error::OAuthError;
+use crate::oauth::grants::{RefreshToken, Rotation};
+use crate::oauth::request::{TokenRequest, TokenResponse};
+use crate::oauth::token::{mint, resolve_scope, tenant_and_limits, user_still_valid, Subject};
+
+fn invalid() -> OAuthError {
+    OAuthError::invalid_grant("The refresh token is invalid, expired or revoked.")
+}
+
+pub async fn exchange(
+    ctx: &Context,
+    client: &AuthenticatedClient,
+    req: TokenRequest,
+) -> Result<TokenResponse, OAuthError> {
+    let token = req
+        .refresh_token
+        .ok_or_else(|| OAuthError::invalid_request("The refresh_token parameter is required."))?;
+    let verifier = ctx.keys.verifier(token.expose());
+    let Some((stored, family)) = ctx.store.refresh_token(&verifier).await? else {
+        return Err(invalid());
+    };
+    let now = ctx.now();
+    if family.client_app_id != client.app.id
+        || family.revoked_at.is_some()
+        || stored.expires_at.is_some_and(|e| e <= now)
+        || family.created_at < client.app.tokens_valid_after
+    {
+        return Err(invalid());
+    }
+    let Some(user_id) = family.user_id else {
+        return Err(invalid());
+    };
+    let Some(user) = user_still_valid(ctx, user_id, family.auth_version).await? else {
+        return Err(invalid());
+    };
+    let (_, limits) = tenant_and_limits(ctx, family.tenant_id).await?;
+    let scopes = resolve_scope(req.scope.as_deref(), &family.scopes)?;
+    let rotate = client.app.public || limits.refresh_rotation || stored.rotated_at.is_some();
+    let refresh = if rotate {
+        let successor = Secret::generate();
+        let next = RefreshToken {
+            verifier: ctx.keys.verifier(successor.expose()),
+            family_id: family.id.clone(),
+            created_at: now,
+            expires_at: limits.refresh_token_lifetime.map(|l| now + l),
+            rotated_at: None,
+        };
+        match ctx
+            .store
+            .rotate_refresh_token(&verifier, &next, now)
+            .await?
+        {
+            Rotation::Rotated => successor,
+            Rotation::Reused { family_id } => {
+                tracing::warn!(family = %family_id, client = %client.app.client_id, "refresh token reuse; family revoked");
+                return Err(OAuthError::invalid_grant(
+                    "The refresh token was already used; every token of this grant is now revoked.",
+                ));
+            }
+            Rotation::Unknown => return Err(invalid()),
+        }
+    } else {
+        token
+    };
+    let (access_token, expires_in) = mint(
+        ctx,
+        &client.app.client_id,
+        family.tenant_id,
+        Subject::User(&user),
+        &scopes,
+        Some(&family.id),
+        limits.access_token_lifetime,
+    )?;
+    Ok(TokenResponse {
+        access_token,
+        expires_in,
+        refresh_token: Some(refresh),
+        scope: scopes.join(" "),
+    })
+}

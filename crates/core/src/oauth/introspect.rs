@@ -1,0 +1,104 @@
+//! Token introspection (RFC 7662) and revocation (RFC 7009), SPEC §3. The caller
+//! authenticates as a client; it learns about tokens of its own tenant only, and
+//! revokes tokens issued to itself only. Unknown tokens are `{"active":false}` on
+//! introspection and a silent success on revocation.
+
+use super::claims::AccessClaims;
+use super::client_auth::AuthenticatedClient;
+use super::error::OAuthError;
+use super::validate;
+use crate::context::Context;
+
+/// What introspection reveals about an active token.
+#[derive(Debug, Clone)]
+pub enum Introspection {
+    Inactive,
+    Access(AccessClaims),
+    Refresh {
+        client_id: String,
+        scope: String,
+        sub: Option<String>,
+        username: Option<String>,
+        exp: Option<i64>,
+        iat: i64,
+        tenant: i64,
+    },
+}
+
+/// Introspects a token on behalf of `caller`.
+pub async fn introspect(
+    ctx: &Context,
+    caller: &AuthenticatedClient,
+    token: &str,
+) -> Result<Introspection, OAuthError> {
+    if token.matches('.').count() == 2 {
+        return Ok(match validate::access_token(ctx, token).await? {
+            Ok(active) if active.claims.tenant == caller.app.tenant_id => {
+                Introspection::Access(active.claims)
+            }
+            _ => Introspection::Inactive,
+        });
+    }
+    let verifier = ctx.keys.verifier(token);
+    let Some((stored, family)) = ctx.store.refresh_token(&verifier).await? else {
+        return Ok(Introspection::Inactive);
+    };
+    let now = ctx.now();
+    if family.tenant_id != caller.app.tenant_id
+        || family.revoked_at.is_some()
+        || stored.rotated_at.is_some()
+        || stored.expires_at.is_some_and(|e| e <= now)
+    {
+        return Ok(Introspection::Inactive);
+    }
+    let Some(app) = ctx.store.client_app(family.client_app_id).await? else {
+        return Ok(Introspection::Inactive);
+    };
+    if family.created_at < app.tokens_valid_after {
+        return Ok(Introspection::Inactive);
+    }
+    let user = match family.user_id {
+        Some(id) => match super::token::user_still_valid(ctx, id, family.auth_version).await? {
+            Some(u) => Some(u),
+            None => return Ok(Introspection::Inactive),
+        },
+        None => None,
+    };
+    Ok(Introspection::Refresh {
+        client_id: app.client_id,
+        scope: family.scopes.join(" "),
+        sub: user.as_ref().map(|u| u.id.to_string()),
+        username: user.map(|u| u.login),
+        exp: stored.expires_at,
+        iat: stored.created_at,
+        tenant: family.tenant_id,
+    })
+}
+
+/// Revokes a token issued to `caller` (RFC 7009 §2.1). A refresh token takes its whole
+/// family (and so the access tokens issued under it); an access token is revoked by
+/// its `jti`. Tokens of other clients and unknown tokens are left alone.
+pub async fn revoke(
+    ctx: &Context,
+    caller: &AuthenticatedClient,
+    token: &str,
+) -> Result<(), OAuthError> {
+    let now = ctx.now();
+    if token.matches('.').count() == 2 {
+        if let Ok(claims) = ctx.signer.verify(token, now) {
+            if claims.client_id == caller.app.client_id {
+                ctx.store.revoke_jti(&claims.jti, claims.exp).await?;
+                tracing::info!(client = %caller.app.client_id, jti = %claims.jti, "access token revoked");
+            }
+        }
+        return Ok(());
+    }
+    let verifier = ctx.keys.verifier(token);
+    if let Some((_, family)) = ctx.store.refresh_token(&verifier).await? {
+        if family.client_app_id == caller.app.id && ctx.store.revoke_family(&family.id, now).await?
+        {
+            tracing::info!(client = %caller.app.client_id, family = %family.id, "refresh token family revoked");
+        }
+    }
+    Ok(())
+}

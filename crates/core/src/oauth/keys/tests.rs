@@ -1,0 +1,440 @@
+//! Unit tests of [`super::Signer`]: round trips, every refusal, rotation and the key set.
+
+use super::*;
+use crate::clock::ManualClock;
+use crate::crypto::MasterKey;
+use crate::identity::NewTenant;
+use crate::testing::MemoryStore;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+
+const ISS: &str = "https://auth.example";
+const T0: UnixTime = 1_800_000_000;
+
+fn claims(exp: UnixTime) -> AccessClaims {
+    AccessClaims {
+        iss: ISS.into(),
+        sub: "42".into(),
+        aud: ISS.into(),
+        exp,
+        iat: exp - 3600,
+        jti: "jti-1".into(),
+        client_id: "client-1".into(),
+        scope: "api.access.odata".into(),
+        tenant: 1,
+        username: Some("ann".into()),
+        av: Some(1),
+        fam: None,
+    }
+}
+
+fn ring() -> Keyring {
+    Keyring::new(
+        MasterKey::parse("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=").expect("key"),
+        vec![],
+    )
+}
+
+async fn signer(store: &MemoryStore, clock: &ManualClock) -> Signer {
+    Signer::load(store, &ring(), clock, ISS)
+        .await
+        .expect("load")
+}
+
+fn kid_of(token: &str) -> String {
+    let header = token.split('.').next().expect("header");
+    let v: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).expect("b64")).expect("json");
+    v["kid"].as_str().expect("kid").to_owned()
+}
+
+fn jwks_kids(s: &Signer) -> Vec<String> {
+    s.jwks()["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .map(|k| k["kid"].as_str().expect("kid").to_owned())
+        .collect()
+}
+
+/// A token over `header` and `payload` signed by `s`'s active key, as an attacker
+/// holding the key (or a bug) might shape it.
+fn forge(s: &Signer, header: &Value, payload: &Value) -> String {
+    let set = s.current();
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(payload.to_string())
+    );
+    let sig = set
+        .active
+        .pair
+        .sign(&s.rng, input.as_bytes())
+        .expect("sign");
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.as_ref()))
+}
+
+#[tokio::test]
+async fn a_signed_token_verifies_and_gives_back_its_claims() {
+    let (store, clock) = (MemoryStore::new(), ManualClock::at(T0));
+    let s = signer(&store, &clock).await;
+    let c = claims(T0 + 3600);
+    let token = s.sign(&c).expect("sign");
+    assert_eq!(token.split('.').count(), 3);
+    assert_eq!(kid_of(&token), s.active_kid());
+    let header: Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(token.split('.').next().expect("header"))
+            .expect("b64"),
+    )
+    .expect("json");
+    assert_eq!(
+        header,
+        json!({"alg": "ES256", "typ": "at+jwt", "kid": s.active_kid()})
+    );
+    assert_eq!(s.verify(&token, T0).expect("verify"), c);
+    assert_eq!(s.issuer(), ISS);
+}
+
+#[tokio::test]
+async fn tampered_forged_expired_and_foreign_tokens_are_refused() {
+    let (store, clock) = (MemoryStore::new(), ManualClock::at(T0));
+    let s = signer(&store, &clock).await;
+    let token = s.sign(&claims(T0 + 3600)).expect("sign");
+    let parts: Vec<&str> = token.split('.').collect();
+
+    let mut other = claims(T0 + 3600);
+    other.scope = "api.access.mgmt".into();
+    let other_payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&other).expect("json"));
+    let tampered_payload = format!("{}.{other_payload}.{}", parts[0], parts[2]);
+    assert_eq!(s.verify(&tampered_payload, T0), Err(JwtError::Signature));
+
+    let mut sig = URL_SAFE_NO_PAD.decode(parts[2]).expect("sig");
+    sig[10] ^= 1;
+    let tampered_sig = format!("{}.{}.{}", parts[0], parts[1], URL_SAFE_NO_PAD.encode(&sig));
+    assert_eq!(s.verify(&tampered_sig, T0), Err(JwtError::Signature));
+
+    let none = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(json!({"alg": "none", "typ": "at+jwt"}).to_string()),
+        parts[1]
+    );
+    assert_eq!(s.verify(&none, T0), Err(JwtError::Algorithm));
+    let none_with_kid = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD
+            .encode(json!({"alg": "none", "typ": "at+jwt", "kid": s.active_kid()}).to_string()),
+        parts[1]
+    );
+    assert_eq!(s.verify(&none_with_kid, T0), Err(JwtError::Algorithm));
+
+    let payload = serde_json::to_value(claims(T0 + 3600)).expect("json");
+    let jwt_typ = forge(
+        &s,
+        &json!({"alg": "ES256", "typ": "JWT", "kid": s.active_kid()}),
+        &payload,
+    );
+    assert_eq!(s.verify(&jwt_typ, T0), Err(JwtError::Type));
+    let unknown_kid = forge(
+        &s,
+        &json!({"alg": "ES256", "typ": "at+jwt", "kid": "no-such-key"}),
+        &payload,
+    );
+    assert_eq!(s.verify(&unknown_kid, T0), Err(JwtError::UnknownKey));
+    let not_claims = forge(
+        &s,
+        &json!({"alg": "ES256", "typ": "at+jwt", "kid": s.active_kid()}),
+        &json!({"iss": ISS}),
+    );
+    assert_eq!(s.verify(&not_claims, T0), Err(JwtError::Claims));
+
+    // Another server's key, even with the same kid scheme, is unknown here.
+    let stranger = Signer::ephemeral(ISS).expect("signer");
+    let foreign = stranger.sign(&claims(T0 + 3600)).expect("sign");
+    assert_eq!(s.verify(&foreign, T0), Err(JwtError::UnknownKey));
+
+    assert_eq!(s.verify(&token, T0 + 3599).map(|c| c.exp), Ok(T0 + 3600));
+    assert_eq!(s.verify(&token, T0 + 3600), Err(JwtError::Expired));
+    assert!(JwtError::Expired.is_expired());
+
+    let mut elsewhere = claims(T0 + 3600);
+    elsewhere.iss = "https://evil.example".into();
+    let wrong_iss = s.sign(&elsewhere).expect("sign");
+    assert_eq!(s.verify(&wrong_iss, T0), Err(JwtError::Issuer));
+
+    for refused in [
+        &tampered_payload,
+        &tampered_sig,
+        &none,
+        &jwt_typ,
+        &wrong_iss,
+    ] {
+        let e = s.verify(refused, T0).expect_err("refused");
+        assert!(!e.to_string().contains(parts[1]), "{e}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_start_creates_one_active_and_one_next_key_sealed() {
+    let (store, clock) = (Arc::new(MemoryStore::new()), ManualClock::at(T0));
+    let mut starts = tokio::task::JoinSet::new();
+    for _ in 0..4 {
+        let (store, clock) = (store.clone(), clock.clone());
+        starts.spawn(async move { signer(&store, &clock).await });
+    }
+    let signers = starts.join_all().await;
+    let keys = store.signing_keys().await.expect("keys");
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    let active = keys
+        .iter()
+        .find(|k| k.state == KeyState::Active)
+        .expect("active");
+    let next = keys
+        .iter()
+        .find(|k| k.state == KeyState::Next)
+        .expect("next");
+    assert_eq!(active.activated_at, Some(T0));
+    assert!(active.private_sealed.starts_with("mk1."));
+    for s in &signers {
+        assert_eq!(s.active_kid(), active.kid);
+        assert_eq!(jwks_kids(s), vec![active.kid.clone(), next.kid.clone()]);
+    }
+    // Debug output names keys, never their private parts.
+    let debug = format!("{:?} {active:?}", signers[0]);
+    assert!(debug.contains(&active.kid), "{debug}");
+    assert!(!debug.contains(&active.private_sealed), "{debug}");
+    // The private key opens only under the master key and the kid it was sealed for.
+    let wrong = Keyring::new(MasterKey::generate(), vec![]);
+    let e = Signer::load(store.as_ref(), &wrong, &clock, ISS)
+        .await
+        .expect_err("wrong key");
+    assert!(matches!(e, KeyError::Seal { .. }), "{e}");
+    assert!(ring()
+        .open(&active.private_sealed, &sealing_purpose(&next.kid))
+        .is_err());
+}
+
+#[tokio::test]
+async fn rotation_signs_with_the_pre_published_key_and_keeps_old_tokens_until_retirement() {
+    let (store, clock) = (MemoryStore::new(), ManualClock::at(T0));
+    let s = signer(&store, &clock).await;
+    let first = s.active_kid();
+    let published_next = jwks_kids(&s)[1].clone();
+    let old = s.sign(&claims(T0 + 3600)).expect("sign");
+
+    clock.set(T0 + 1000);
+    let r = s
+        .rotate(&store, &ring(), clock.now(), 3600)
+        .await
+        .expect("rotate");
+    assert_eq!(r.retired.as_deref(), Some(first.as_str()));
+    assert_eq!(r.active, published_next);
+    assert_eq!(r.retire_at, T0 + 1000 + 3600 + RETIRE_GRACE_SECS);
+    assert_eq!(r.deleted, 0);
+    assert_eq!(s.active_kid(), published_next);
+    let new = s.sign(&claims(T0 + 4600)).expect("sign");
+    assert_eq!(kid_of(&new), published_next);
+    assert!(s.verify(&old, clock.now()).is_ok());
+    assert!(s.verify(&new, clock.now()).is_ok());
+    assert_eq!(
+        jwks_kids(&s),
+        vec![published_next.clone(), r.next.clone(), first.clone()],
+        "active, next, retiring"
+    );
+
+    // A node that has not reloaded yet verifies the new tokens: it published that key.
+    let lagging = signer(&store, &ManualClock::at(T0)).await;
+    assert!(lagging.verify(&new, clock.now()).is_ok());
+
+    // Once the retirement has ended, the old key leaves the set at the next reload,
+    // and the next rotation deletes it.
+    clock.set(r.retire_at);
+    s.refresh(&store, &ring(), clock.now())
+        .await
+        .expect("refresh");
+    assert_eq!(jwks_kids(&s), vec![published_next.clone(), r.next.clone()]);
+    assert_eq!(s.verify(&old, clock.now()), Err(JwtError::UnknownKey));
+    let again = s
+        .rotate(&store, &ring(), clock.now(), 3600)
+        .await
+        .expect("rotate");
+    assert_eq!(again.deleted, 1);
+    assert_eq!(again.active, r.next);
+    assert!(store
+        .signing_keys()
+        .await
+        .expect("keys")
+        .iter()
+        .all(|k| k.kid != first));
+}
+
+#[tokio::test]
+async fn another_node_picks_up_a_rotation_when_it_refreshes() {
+    let (store, clock) = (MemoryStore::new(), ManualClock::at(T0));
+    let a = signer(&store, &clock).await;
+    let b = signer(&store, &clock).await;
+    let r = a
+        .rotate(&store, &ring(), T0 + 10, 600)
+        .await
+        .expect("rotate");
+    assert_ne!(b.active_kid(), r.active);
+    b.refresh(&store, &ring(), T0 + 20).await.expect("refresh");
+    assert_eq!(b.active_kid(), r.active);
+    assert_eq!(jwks_kids(&a), jwks_kids(&b));
+}
+
+#[tokio::test]
+async fn a_rotation_that_lost_a_race_changes_nothing() {
+    let (store, clock) = (MemoryStore::new(), ManualClock::at(T0));
+    let s = signer(&store, &clock).await;
+    let before = store.signing_keys().await.expect("keys");
+    let next = before
+        .iter()
+        .find(|k| k.state == KeyState::Next)
+        .expect("next")
+        .clone();
+    let stale = KeyRotation {
+        promote: "not-the-next-key".into(),
+        next: generate(&ring(), &s.rng, KeyState::Next, T0).expect("key"),
+        now: T0,
+        retire_at: T0 + 10,
+    };
+    assert!(!store.rotate_signing_keys(&stale).await.expect("rotate"));
+    assert_eq!(store.signing_keys().await.expect("keys"), before);
+    store
+        .rotate_signing_keys(&KeyRotation {
+            promote: next.kid.clone(),
+            ..stale.clone()
+        })
+        .await
+        .expect("rotate");
+    // `s` still believes the old next key is next; its rotation loses.
+    let e = Signer::rotate(
+        &s,
+        &LosingStore {
+            inner: &store,
+            next,
+        },
+        &ring(),
+        T0,
+        60,
+    )
+    .await
+    .expect_err("concurrent");
+    assert!(matches!(e, KeyError::Concurrent), "{e}");
+}
+
+/// A store whose listing is stale by one rotation: what a racing rotation sees.
+struct LosingStore<'a> {
+    inner: &'a MemoryStore,
+    next: StoredKey,
+}
+
+#[async_trait::async_trait]
+impl KeyStore for LosingStore<'_> {
+    async fn signing_keys(&self) -> StoreResult<Vec<StoredKey>> {
+        Ok(vec![self.next.clone()])
+    }
+    async fn insert_signing_key(&self, key: &StoredKey) -> StoreResult<bool> {
+        self.inner.insert_signing_key(key).await
+    }
+    async fn rotate_signing_keys(&self, rotation: &KeyRotation) -> StoreResult<bool> {
+        self.inner.rotate_signing_keys(rotation).await
+    }
+    async fn delete_retired_keys(&self, before: UnixTime) -> StoreResult<u64> {
+        self.inner.delete_retired_keys(before).await
+    }
+}
+
+#[tokio::test]
+async fn retirement_lasts_the_longest_token_lifetime_of_any_tenant() {
+    let store = MemoryStore::new();
+    assert_eq!(
+        longest_token_lifetime(&store).await.expect("lifetime"),
+        3600
+    );
+    let t = store
+        .create_tenant(NewTenant::named("acme", T0))
+        .await
+        .expect("tenant");
+    store
+        .set_limit(
+            LimitLevel::Tenant(t.id),
+            ACCESS_TOKEN_LIFETIME.id,
+            Some(7200),
+        )
+        .await
+        .expect("set");
+    assert_eq!(
+        longest_token_lifetime(&store).await.expect("lifetime"),
+        7200
+    );
+    store
+        .set_limit(LimitLevel::System, ACCESS_TOKEN_LIFETIME.id, Some(900))
+        .await
+        .expect("set");
+    assert_eq!(
+        longest_token_lifetime(&store).await.expect("lifetime"),
+        7200
+    );
+    store
+        .set_limit(
+            LimitLevel::System,
+            ACCESS_TOKEN_LIFETIME.id,
+            Some(10_000_000),
+        )
+        .await
+        .expect("set");
+    assert_eq!(
+        longest_token_lifetime(&store).await.expect("lifetime"),
+        ACCESS_TOKEN_LIFETIME.max
+    );
+}
+
+#[tokio::test]
+async fn rotation_waits_until_the_next_key_has_been_published_long_enough() {
+    let (store, clock) = (MemoryStore::new(), ManualClock::at(T0));
+    let _s = signer(&store, &clock).await;
+    let e = check_rotation_age(&store, T0 + 10)
+        .await
+        .expect_err("too early");
+    assert!(
+        matches!(e, KeyError::TooEarly { published_secs: 10, wait_secs } if wait_secs == MIN_PUBLISHED_SECS - 10),
+        "{e}"
+    );
+    assert!(check_rotation_age(&store, T0 + MIN_PUBLISHED_SECS)
+        .await
+        .is_ok());
+    let empty = MemoryStore::new();
+    assert!(matches!(
+        check_rotation_age(&empty, T0).await,
+        Err(KeyError::NoNextKey)
+    ));
+}
+
+#[tokio::test]
+async fn a_damaged_key_row_is_reported_not_used() {
+    let (store, clock) = (MemoryStore::new(), ManualClock::at(T0));
+    let _s = signer(&store, &clock).await;
+    let mut keys = store.signing_keys().await.expect("keys");
+    let next_jwk = keys
+        .iter()
+        .find(|k| k.state == KeyState::Next)
+        .expect("next")
+        .public_jwk
+        .clone();
+    let active = keys
+        .iter_mut()
+        .find(|k| k.state == KeyState::Active)
+        .expect("active");
+    // The active row's public key swapped for another key's.
+    active.public_jwk = next_jwk;
+    let bad = MemoryStore::new();
+    for k in &keys {
+        assert!(bad.insert_signing_key(k).await.expect("insert"));
+    }
+    let e = Signer::load(&bad, &ring(), &clock, ISS)
+        .await
+        .expect_err("damaged");
+    assert!(matches!(e, KeyError::Damaged(_)), "{e}");
+}

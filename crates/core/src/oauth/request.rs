@@ -1,0 +1,50 @@
+//! A token request (RFC 6749 §4, §6; HDP's JSON variant), as the HTTP layer hands it
+//! over: fields already decoded, nothing validated yet.
+
+use crate::crypto::Secret;
+use std::net::IpAddr;
+
+/// Which token endpoint was called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `/oauth2/token` and `/api/mgmt/oauth2/token`.
+    Standard,
+    /// `/configapi/v2/oauth/token`: user API secrets, tenant in `scope` (SPEC §1.4).
+    ConfigApi,
+}
+
+/// Client credentials from the request: HTTP Basic and/or the body.
+#[derive(Debug, Clone, Default)]
+pub struct ClientCredentials {
+    /// From `Authorization: Basic` (RFC 6749 §2.3.1), already form-decoded.
+    pub basic: Option<(String, Secret)>,
+    /// `client_id` / `clientId` in the body.
+    pub body_id: Option<String>,
+    /// `client_secret` / `clientSecret` in the body.
+    pub body_secret: Option<Secret>,
+}
+
+/// The fields of a token request.
+#[derive(Debug, Clone, Default)]
+pub struct TokenRequest {
+    pub grant_type: Option<String>,
+    pub scope: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    pub refresh_token: Option<Secret>,
+    pub code: Option<Secret>,
+    pub redirect_uri: Option<String>,
+    pub code_verifier: Option<Secret>,
+    pub client: ClientCredentials,
+    /// The caller's address, for rate limiting.
+    pub peer: Option<IpAddr>,
+}
+
+/// A successful token response (RFC 6749 §5.1).
+#[derive(Debug, Clone)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub expires_in: i64,
+    pub refresh_token: Option<Secret>,
+    pub scope: String,
+}

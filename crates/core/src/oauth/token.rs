@@ -1,0 +1,310 @@
+//! The token endpoint (RFC 6749 §3.2, SPEC §1): authenticates the client, runs the
+//! grant, and mints the access token (a JWT, RFC 9068) and, where the grant gives one,
+//! a refresh token. One file per grant under [`super::grant`].
+
+use super::claims::AccessClaims;
+use super::client_auth::{self, AuthenticatedClient};
+use super::error::OAuthError;
+use super::grant;
+use super::grants::{Family, RefreshToken};
+use super::ratelimit::FailureLimiter;
+use super::request::{Endpoint, TokenRequest, TokenResponse};
+use crate::client_app::{ClientApp, GrantType};
+use crate::context::Context;
+use crate::crypto::Secret;
+use crate::identity::{Tenant, User};
+use crate::limits::{oauth_limits, OauthLimits};
+use crate::scope::Scope;
+
+/// Runs a token request end to end.
+pub async fn exchange(
+    ctx: &Context,
+    limiter: &FailureLimiter,
+    req: TokenRequest,
+    endpoint: Endpoint,
+) -> Result<TokenResponse, OAuthError> {
+    let grant_type = req
+        .grant_type
+        .clone()
+        .ok_or_else(|| OAuthError::invalid_request("The grant_type parameter is required."))?;
+    if endpoint == Endpoint::ConfigApi {
+        if grant_type != "client_credentials" {
+            return Err(OAuthError::new(
+                super::error::ErrorCode::UnsupportedGrantType,
+                format!(
+                    "This endpoint takes grant_type=client_credentials only, not '{grant_type}'."
+                ),
+            ));
+        }
+        return grant::api_secret::exchange(ctx, limiter, req).await;
+    }
+    let Some(kind) = GrantType::parse(&grant_type) else {
+        return Err(OAuthError::new(
+            super::error::ErrorCode::UnsupportedGrantType,
+            format!(
+                "grant_type '{grant_type}' is not supported; use authorization_code, password, refresh_token or client_credentials."
+            ),
+        ));
+    };
+    let client = client_auth::authenticate(ctx, limiter, &req.client, req.peer).await?;
+    if !client.app.grant_types.contains(&kind) {
+        return Err(OAuthError::unauthorized_client(format!(
+            "This client is not allowed to use the {kind} grant."
+        )));
+    }
+    match kind {
+        GrantType::Password => grant::password::exchange(ctx, &client, req).await,
+        GrantType::RefreshToken => grant::refresh_token::exchange(ctx, &client, req).await,
+        GrantType::ClientCredentials => {
+            grant::client_credentials::exchange(ctx, &client, req).await
+        }
+        GrantType::AuthorizationCode => {
+            grant::authorization_code::exchange(ctx, &client, req).await
+        }
+    }
+}
+
+/// The scopes a token may carry: the client's, within the tenant's allowed set.
+pub fn allowed_scopes(app: &ClientApp, tenant: &Tenant) -> Vec<String> {
+    app.scopes
+        .iter()
+        .filter(|s| tenant.allowed_scopes.contains(s))
+        .cloned()
+        .collect()
+}
+
+/// Resolves the `scope` parameter against what is allowed (RFC 6749 §3.3). None asked
+/// means the default: `api.access.odata` when allowed, else everything allowed.
+pub fn resolve_scope(
+    requested: Option<&str>,
+    allowed: &[String],
+) -> Result<Vec<String>, OAuthError> {
+    let requested: Vec<&str> = requested
+        .map(|s| s.split(' ').filter(|p| !p.is_empty()).collect())
+        .unwrap_or_default();
+    if requested.is_empty() {
+        let default: Vec<String> = allowed
+            .iter()
+            .filter(|s| *s == crate::scope::ODATA)
+            .cloned()
+            .collect();
+        let out = if default.is_empty() {
+            allowed.to_vec()
+        } else {
+            default
+        };
+        if out.is_empty() {
+            return Err(OAuthError::invalid_scope(
+                "No scope is allowed for this client in its tenant.",
+            ));
+        }
+        return Ok(out);
+    }
+    let mut out: Vec<String> = Vec::new();
+    for r in requested {
+        let scope = Scope::parse(r)
+            .ok_or_else(|| OAuthError::invalid_scope(format!("Unknown scope '{r}'.")))?;
+        let name = scope.as_str().to_owned();
+        if !allowed.contains(&name) {
+            return Err(OAuthError::invalid_scope(format!(
+                "Scope '{r}' is not allowed for this client."
+            )));
+        }
+        if !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    Ok(out)
+}
+
+/// Loads the tenant of a client or user and its OAuth limits.
+pub async fn tenant_and_limits(
+    ctx: &Context,
+    tenant_id: i64,
+) -> Result<(Tenant, OauthLimits), OAuthError> {
+    let tenant = ctx
+        .store
+        .tenant(tenant_id)
+        .await?
+        .filter(|t| t.active)
+        .ok_or_else(|| OAuthError::invalid_grant("The tenant is inactive."))?;
+    let limits = oauth_limits(ctx.store.as_ref(), tenant_id).await?;
+    Ok((tenant, limits))
+}
+
+/// Who an access token is for.
+#[derive(Debug, Clone, Copy)]
+pub enum Subject<'a> {
+    User(&'a User),
+    /// The client itself (`client_credentials`).
+    Client,
+}
+
+/// Signs an access token; returns it with its lifetime.
+pub fn mint(
+    ctx: &Context,
+    client_id: &str,
+    tenant_id: i64,
+    subject: Subject<'_>,
+    scopes: &[String],
+    family: Option<&str>,
+    lifetime: i64,
+) -> Result<(String, i64), OAuthError> {
+    let now = ctx.now();
+    let issuer = ctx.signer.issuer().to_owned();
+    let (sub, username, av) = match subject {
+        Subject::User(u) => (
+            u.id.to_string(),
+            Some(u.login.clone()),
+            Some(u.auth_version),
+        ),
+        Subject::Client => (client_id.to_owned(), None, None),
+    };
+    let claims = AccessClaims {
+        aud: issuer.clone(),
+        iss: issuer,
+        sub,
+        exp: now + lifetime,
+        iat: now,
+        jti: uuid::Uuid::new_v4().simple().to_string(),
+        client_id: client_id.to_owned(),
+        scope: scopes.join(" "),
+        tenant: tenant_id,
+        username,
+        av,
+        fam: family.map(str::to_owned),
+    };
+    let token = ctx.signer.sign(&claims).map_err(|e| {
+        tracing::error!(error = %e, "signing an access token failed");
+        OAuthError::server_error()
+    })?;
+    Ok((token, lifetime))
+}
+
+/// Starts a grant for a user: a family with its first refresh token, and the first
+/// access token. Used by the password and authorization-code grants.
+pub async fn issue_for_user(
+    ctx: &Context,
+    client: &AuthenticatedClient,
+    user: &User,
+    scopes: Vec<String>,
+    limits: &OauthLimits,
+) -> Result<(TokenResponse, String), OAuthError> {
+    let now = ctx.now();
+    let family = Family {
+        id: uuid::Uuid::new_v4().simple().to_string(),
+        client_app_id: client.app.id,
+        user_id: Some(user.id),
+        tenant_id: user.tenant_id,
+        scopes: scopes.clone(),
+        auth_version: Some(user.auth_version),
+        created_at: now,
+        revoked_at: None,
+    };
+    let refresh = Secret::generate();
+    let stored = RefreshToken {
+        verifier: ctx.keys.verifier(refresh.expose()),
+        family_id: family.id.clone(),
+        created_at: now,
+        expires_at: limits.refresh_token_lifetime.map(|l| now + l),
+        rotated_at: None,
+    };
+    ctx.store
+        .grant_consent(user.id, client.app.id, &scopes, now)
+        .await?;
+    ctx.store.create_family(&family, Some(&stored)).await?;
+    let (access_token, expires_in) = mint(
+        ctx,
+        &client.app.client_id,
+        user.tenant_id,
+        Subject::User(user),
+        &scopes,
+        Some(&family.id),
+        limits.access_token_lifetime,
+    )?;
+    tracing::info!(client = %client.app.client_id, user = user.id, family = %family.id, "tokens issued");
+    Ok((
+        TokenResponse {
+            access_token,
+            expires_in,
+            refresh_token: Some(refresh),
+            scope: scopes.join(" "),
+        },
+        family.id,
+    ))
+}
+
+/// Whether the user may still hold tokens: exists, active, in an active tenant, and
+/// unchanged since `auth_version` (no password change, lock, deactivation or new grants).
+pub async fn user_still_valid(
+    ctx: &Context,
+    user_id: i64,
+    auth_version: Option<i64>,
+) -> Result<Option<User>, crate::store::StoreError> {
+    let Some(user) = ctx.store.user(user_id).await? else {
+        return Ok(None);
+    };
+    if !user.active
+        || auth_version.is_some_and(|v| v != user.auth_version)
+        || user.lock_at(ctx.now()).is_some()
+    {
+        return Ok(None);
+    }
+    let tenant_active = ctx
+        .store
+        .tenant(user.tenant_id)
+        .await?
+        .is_some_and(|t| t.active);
+    Ok(tenant_active.then_some(user))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn allowed() -> Vec<String> {
+        vec!["api.access.odata".into(), "api.access.mgmt".into()]
+    }
+
+    #[test]
+    fn no_scope_means_odata() {
+        assert_eq!(
+            resolve_scope(None, &allowed()).ok(),
+            Some(vec!["api.access.odata".to_owned()])
+        );
+        assert_eq!(
+            resolve_scope(Some(""), &allowed()).ok(),
+            Some(vec!["api.access.odata".to_owned()])
+        );
+        assert_eq!(
+            resolve_scope(None, &["api.access.mgmt".to_owned()]).ok(),
+            Some(vec!["api.access.mgmt".to_owned()])
+        );
+    }
+
+    #[test]
+    fn the_odata_alias_and_several_scopes_resolve() {
+        assert_eq!(
+            resolve_scope(Some("odata api.access.mgmt odata"), &allowed()).ok(),
+            Some(vec![
+                "api.access.odata".to_owned(),
+                "api.access.mgmt".to_owned()
+            ])
+        );
+    }
+
+    #[test]
+    fn unknown_or_unallowed_scopes_are_invalid_scope() {
+        let e = resolve_scope(Some("email"), &allowed())
+            .err()
+            .map(|e| (e.code, e.description));
+        assert_eq!(
+            e,
+            Some((
+                super::super::error::ErrorCode::InvalidScope,
+                "Unknown scope 'email'.".to_owned()
+            ))
+        );
+        assert!(resolve_scope(Some("api.access.mgmt"), &["api.access.odata".to_owned()]).is_err());
+    }
+}

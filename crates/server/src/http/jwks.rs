@@ -1,0 +1,63 @@
+//! `GET /oauth2/jwks`: the public keys that sign access tokens, as a JWK Set
+//! ([RFC 7517 §5](https://www.rfc-editor.org/rfc/rfc7517#section-5)), for resource
+//! servers verifying tokens ([RFC 9068 §4](https://www.rfc-editor.org/rfc/rfc9068#section-4)).
+//! Lists the active key, the next one (published before it signs) and retiring ones
+//! (until their last token has expired); see [`portcullis_core::oauth::keys`].
+//!
+//! Cacheable for [`JWKS_MAX_AGE_SECS`]: rotation only makes a key sign after it has been
+//! published for longer than that.
+
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::Json;
+use portcullis_core::oauth::keys::JWKS_MAX_AGE_SECS;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// A public P-256 key (RFC 7518 §6.2.1). For the document only: the handler serves
+/// the set the signer keeps.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Jwk {
+    /// `EC`.
+    pub kty: String,
+    /// `P-256`.
+    pub crv: String,
+    /// The x coordinate, base64url.
+    pub x: String,
+    /// The y coordinate, base64url.
+    pub y: String,
+    /// The key id (its RFC 7638 thumbprint), as in the `kid` header of tokens.
+    pub kid: String,
+    /// `sig`.
+    #[serde(rename = "use")]
+    pub use_: String,
+    /// `ES256`.
+    pub alg: String,
+}
+
+/// A JWK Set.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JwkSet {
+    pub keys: Vec<Jwk>,
+}
+
+/// The public keys that sign and will sign access tokens.
+#[utoipa::path(get, path = "/oauth2/jwks", tag = "oauth",
+    responses((status = 200, description = "The JWK Set of the signing keys", body = JwkSet)))]
+pub async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(
+            header::CACHE_CONTROL,
+            format!("public, max-age={JWKS_MAX_AGE_SECS}"),
+        )],
+        Json(state.ctx.signer.jwks()),
+    )
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(jwks))
+}

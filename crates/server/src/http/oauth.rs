@@ -1,0 +1,583 @@
+//! The OAuth endpoints: token (`/oauth2/token`, `/api/mgmt/oauth2/token`,
+//! `/configapi/v2/oauth/token`), introspection (RFC 7662), revocation (RFC 7009) and
+//! userinfo (an RFC 6750 protected resource). Requests are form-encoded (RFC 6749) or,
+//! on the token endpoints, JSON in HDP's style (seed 000, camelCase or snake_case
+//! client fields). Errors follow the request: RFC 6749 §5.2 bodies for forms, the HDP
+//! envelope for JSON, with the same status codes.
+
+use super::error::ErrorEnvelope;
+use super::extract::MAX_BODY;
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use portcullis_core::crypto::Secret;
+use portcullis_core::error::Code;
+use portcullis_core::oauth::client_auth;
+use portcullis_core::oauth::error::{ErrorCode, OAuthError};
+use portcullis_core::oauth::introspect::{self, Introspection};
+use portcullis_core::oauth::request::{ClientCredentials, Endpoint, TokenRequest, TokenResponse};
+use portcullis_core::oauth::token;
+use portcullis_core::oauth::validate;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// How the request body was encoded, which decides the error format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Form,
+    Json,
+}
+
+/// An OAuth error rendered for its encoding.
+#[derive(Debug)]
+pub struct OAuthReply {
+    pub error: OAuthError,
+    pub encoding: Encoding,
+    /// A 415 for an unusable content type.
+    pub media_type: bool,
+}
+
+impl OAuthReply {
+    fn form(error: OAuthError) -> Self {
+        Self {
+            error,
+            encoding: Encoding::Form,
+            media_type: false,
+        }
+    }
+}
+
+/// The catalogue code an OAuth error carries in the HDP envelope.
+pub fn hdp_code(code: ErrorCode) -> Code {
+    match code {
+        ErrorCode::InvalidRequest => Code::OAUTH_INVALID_REQUEST,
+        ErrorCode::InvalidClient => Code::OAUTH_INVALID_CLIENT,
+        ErrorCode::InvalidGrant => Code::OAUTH_INVALID_GRANT,
+        ErrorCode::UnauthorizedClient => Code::OAUTH_UNAUTHORIZED_CLIENT,
+        ErrorCode::UnsupportedGrantType => Code::OAUTH_UNSUPPORTED_GRANT_TYPE,
+        ErrorCode::InvalidScope => Code::OAUTH_INVALID_SCOPE,
+        ErrorCode::InvalidToken | ErrorCode::InsufficientScope => Code::OAUTH_INVALID_GRANT,
+        ErrorCode::ServerError => Code::INTERNAL,
+        ErrorCode::TemporarilyUnavailable => Code::UNAVAILABLE,
+    }
+}
+
+fn status_of(e: &OAuthError) -> StatusCode {
+    if e.retry_after.is_some() {
+        return StatusCode::TOO_MANY_REQUESTS;
+    }
+    match e.code {
+        ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
+        ErrorCode::InsufficientScope => StatusCode::FORBIDDEN,
+        ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RfcError {
+    /// An RFC 6749 §5.2 error code.
+    pub error: &'static str,
+    pub error_description: String,
+}
+
+impl IntoResponse for OAuthReply {
+    fn into_response(self) -> Response {
+        let e = self.error;
+        let status = if self.media_type {
+            StatusCode::UNSUPPORTED_MEDIA_TYPE
+        } else {
+            status_of(&e)
+        };
+        let mut res = match self.encoding {
+            Encoding::Form => (
+                status,
+                Json(RfcError {
+                    error: e.code.as_str(),
+                    error_description: e.description.clone(),
+                }),
+            )
+                .into_response(),
+            Encoding::Json => {
+                let code = hdp_code(e.code).code;
+                let body = serde_json::json!({"error": {"code": code, "message": {"lang": "en-US",
+                    "value": format!("{}: {}", e.code, e.description)}}});
+                (status, Json(body)).into_response()
+            }
+        };
+        let h = res.headers_mut();
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        if status == StatusCode::UNAUTHORIZED && e.code == ErrorCode::InvalidClient {
+            h.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"Portcullis\""),
+            );
+        }
+        if let Some(secs) = e.retry_after {
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                h.insert(header::RETRY_AFTER, v);
+            }
+        }
+        res
+    }
+}
+
+/// The fields of an OAuth request body, by name.
+type Fields = HashMap<String, String>;
+
+fn content_type(headers: &HeaderMap) -> Option<mime::Mime> {
+    headers
+        .get(header::CONTENT_TYPE)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+/// Parses a form body; a parameter sent twice is `invalid_request` (RFC 6749 §3.1).
+fn form_fields(body: &[u8]) -> Result<Fields, OAuthError> {
+    let mut out = Fields::new();
+    for (k, v) in form_urlencoded::parse(body) {
+        if out.insert(k.to_string(), v.to_string()).is_some() {
+            return Err(OAuthError::invalid_request(format!(
+                "The {k} parameter was sent more than once."
+            )));
+        }
+    }
+    Ok(out)
+}
+
+/// Parses an HDP-style JSON body: an object of strings (numbers are taken as text).
+fn json_fields(body: &[u8]) -> Result<Fields, OAuthError> {
+    let map: Map<String, Value> = serde_json::from_slice(body)
+        .map_err(|e| OAuthError::invalid_request(format!("The body is not a JSON object: {e}.")))?;
+    let mut out = Fields::new();
+    for (k, v) in map {
+        let text = match v {
+            Value::String(s) => s,
+            Value::Number(n) => n.to_string(),
+            Value::Null => continue,
+            _ => {
+                return Err(OAuthError::invalid_request(format!(
+                    "{k} must be a string."
+                )))
+            }
+        };
+        out.insert(k, text);
+    }
+    Ok(out)
+}
+
+/// Reads the body as form or JSON; 415 otherwise.
+fn parse_body(
+    headers: &HeaderMap,
+    body: &[u8],
+    allow_json: bool,
+) -> Result<(Fields, Encoding), OAuthReply> {
+    let ct = content_type(headers);
+    let is = |sub: mime::Name<'_>| {
+        ct.as_ref()
+            .is_some_and(|m| m.type_() == mime::APPLICATION && m.subtype() == sub)
+    };
+    if is(mime::WWW_FORM_URLENCODED) {
+        return form_fields(body)
+            .map(|f| (f, Encoding::Form))
+            .map_err(OAuthReply::form);
+    }
+    if allow_json && is(mime::JSON) {
+        return json_fields(body)
+            .map(|f| (f, Encoding::Json))
+            .map_err(|error| OAuthReply {
+                error,
+                encoding: Encoding::Json,
+                media_type: false,
+            });
+    }
+    let expected = if allow_json {
+        "application/x-www-form-urlencoded (RFC 6749) or application/json (HDP)"
+    } else {
+        "application/x-www-form-urlencoded"
+    };
+    Err(OAuthReply {
+        error: OAuthError::invalid_request(format!("The request body must be {expected}.")),
+        encoding: Encoding::Form,
+        media_type: true,
+    })
+}
+
+/// One of two spellings (HDP's camelCase and RFC 6749's snake_case); both with
+/// different values is `invalid_request`.
+fn either(f: &mut Fields, a: &str, b: &str) -> Result<Option<String>, OAuthError> {
+    match (f.remove(a), f.remove(b)) {
+        (Some(x), Some(y)) if x != y => Err(OAuthError::invalid_request(format!(
+            "{a} and {b} disagree."
+        ))),
+        (x, y) => Ok(x.or(y).filter(|v| !v.is_empty())),
+    }
+}
+
+/// `Authorization: Basic` client credentials, form-decoded (RFC 6749 §2.3.1).
+fn basic_client(headers: &HeaderMap) -> Result<Option<(String, Secret)>, OAuthError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let bad = || OAuthError::invalid_client("Malformed HTTP Basic client credentials.");
+    let value = value.to_str().map_err(|_| bad())?;
+    let Some((scheme, rest)) = value.split_once(' ') else {
+        return Err(bad());
+    };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(OAuthError::invalid_client(format!(
+            "The {scheme} scheme cannot authenticate a client; use Basic."
+        )));
+    }
+    let decoded = STANDARD.decode(rest.trim()).map_err(|_| bad())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| bad())?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(bad)?;
+    let unform = |s: &str| {
+        form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+    };
+    let id = unform(id).ok_or_else(bad)?;
+    let secret = unform(secret).ok_or_else(bad)?;
+    Ok(Some((id, Secret::new(secret))))
+}
+
+fn client_credentials(
+    headers: &HeaderMap,
+    f: &mut Fields,
+) -> Result<ClientCredentials, OAuthError> {
+    Ok(ClientCredentials {
+        basic: basic_client(headers)?,
+        body_id: either(f, "clientId", "client_id")?,
+        body_secret: either(f, "clientSecret", "client_secret")?.map(Secret::new),
+    })
+}
+
+fn token_request(
+    headers: &HeaderMap,
+    mut f: Fields,
+    peer: SocketAddr,
+) -> Result<TokenRequest, OAuthError> {
+    let client = client_credentials(headers, &mut f)?;
+    Ok(TokenRequest {
+        grant_type: f.remove("grant_type").or_else(|| f.remove("grantType")),
+        scope: f.remove("scope"),
+        username: f.remove("username"),
+        password: f.remove("password").map(Secret::new),
+        refresh_token: either(&mut f, "refresh_token", "refreshToken")?.map(Secret::new),
+        code: f.remove("code").map(Secret::new),
+        redirect_uri: either(&mut f, "redirect_uri", "redirectUri")?,
+        code_verifier: either(&mut f, "code_verifier", "codeVerifier")?.map(Secret::new),
+        client,
+        peer: Some(peer.ip()),
+    })
+}
+
+/// A successful token response (RFC 6749 §5.1). `expires_in` is a number for form
+/// requests and a string for HDP-style JSON requests and on `/configapi`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenBody {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    #[schema(value_type = Object)]
+    pub expires_in: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    pub scope: String,
+}
+
+fn token_body(t: TokenResponse, as_string: bool) -> Response {
+    let expires_in = if as_string {
+        Value::String(t.expires_in.to_string())
+    } else {
+        Value::from(t.expires_in)
+    };
+    let body = TokenBody {
+        access_token: t.access_token,
+        token_type: "Bearer",
+        expires_in,
+        refresh_token: t.refresh_token.map(|s| s.expose().to_owned()),
+        scope: t.scope,
+    };
+    let mut res = Json(body).into_response();
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res.headers_mut()
+        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    res
+}
+
+async fn run_token(
+    s: AppState,
+    headers: HeaderMap,
+    peer: SocketAddr,
+    body: Bytes,
+    endpoint: Endpoint,
+) -> Response {
+    let (fields, encoding) = match parse_body(&headers, &body, endpoint == Endpoint::Standard) {
+        Ok(x) => x,
+        Err(reply) => return reply.into_response(),
+    };
+    let req = match token_request(&headers, fields, peer) {
+        Ok(r) => r,
+        Err(error) => {
+            return OAuthReply {
+                error,
+                encoding,
+                media_type: false,
+            }
+            .into_response()
+        }
+    };
+    match token::exchange(&s.ctx, &s.limiter, req, endpoint).await {
+        Ok(t) => token_body(
+            t,
+            encoding == Encoding::Json || endpoint == Endpoint::ConfigApi,
+        ),
+        Err(error) => OAuthReply {
+            error,
+            encoding,
+            media_type: false,
+        }
+        .into_response(),
+    }
+}
+
+fn too_large(body_len: usize) -> Option<Response> {
+    (body_len > MAX_BODY).then(|| {
+        super::error::ApiError::new(
+            Code::PAYLOAD_TOO_LARGE,
+            format!("The request body is larger than {MAX_BODY} bytes."),
+        )
+        .into_response()
+    })
+}
+
+/// The token endpoint (RFC 6749 §3.2): grants `authorization_code`, `password`,
+/// `refresh_token`, `client_credentials`.
+#[utoipa::path(post, path = "/oauth2/token", tag = "oauth",
+    request_body(content_type = "application/x-www-form-urlencoded", description = "RFC 6749 form, or HDP JSON"),
+    responses((status = 200, body = TokenBody), (status = 400, body = RfcError), (status = 401, body = RfcError),
+        (status = 415, body = RfcError), (status = 429, body = RfcError)))]
+pub async fn token_endpoint(
+    State(s): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    too_large(body.len()).unwrap_or(run_token(s, headers, peer, body, Endpoint::Standard).await)
+}
+
+/// HDP's spelling of the token endpoint; identical behaviour.
+#[utoipa::path(post, path = "/api/mgmt/oauth2/token", tag = "oauth",
+    request_body(content_type = "application/json", description = "HDP JSON (seed 000), or an RFC 6749 form"),
+    responses((status = 200, body = TokenBody), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope)))]
+pub async fn mgmt_token_endpoint(
+    State(s): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    too_large(body.len()).unwrap_or(run_token(s, headers, peer, body, Endpoint::Standard).await)
+}
+
+/// User API secrets (SPEC §1.4): `grant_type=client_credentials`, `client_id` = login
+/// name, `client_secret` = API secret, `scope` = tenant name or host name.
+#[utoipa::path(post, path = "/configapi/v2/oauth/token", tag = "oauth",
+    request_body(content_type = "application/x-www-form-urlencoded", description = "grant_type, client_id, client_secret, scope"),
+    responses((status = 200, body = TokenBody), (status = 400, body = RfcError), (status = 401, body = RfcError)))]
+pub async fn configapi_token_endpoint(
+    State(s): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    too_large(body.len()).unwrap_or(run_token(s, headers, peer, body, Endpoint::ConfigApi).await)
+}
+
+/// Authenticates the client of an introspection or revocation request and returns
+/// the `token` parameter.
+async fn client_and_token(
+    s: &AppState,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    body: &[u8],
+) -> Result<(client_auth::AuthenticatedClient, String), OAuthReply> {
+    let (mut fields, _) = parse_body(headers, body, false)?;
+    let creds = client_credentials(headers, &mut fields).map_err(OAuthReply::form)?;
+    let client = client_auth::authenticate(&s.ctx, &s.limiter, &creds, Some(peer.ip()))
+        .await
+        .map_err(OAuthReply::form)?;
+    let token = fields
+        .remove("token")
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            OAuthReply::form(OAuthError::invalid_request(
+                "The token parameter is required.",
+            ))
+        })?;
+    Ok((client, token))
+}
+
+/// Introspection (RFC 7662). The caller authenticates as a client of the token's tenant.
+#[utoipa::path(post, path = "/oauth2/introspect", tag = "oauth",
+    request_body(content_type = "application/x-www-form-urlencoded", description = "token, token_type_hint"),
+    responses((status = 200, description = "`{\"active\":false}` or the token's claims"), (status = 401, body = RfcError)))]
+pub async fn introspect_endpoint(
+    State(s): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Some(r) = too_large(body.len()) {
+        return r;
+    }
+    let (client, token) = match client_and_token(&s, &headers, peer, &body).await {
+        Ok(x) => x,
+        Err(r) => return r.into_response(),
+    };
+    let body = match introspect::introspect(&s.ctx, &client, &token).await {
+        Ok(Introspection::Inactive) => serde_json::json!({"active": false}),
+        Ok(Introspection::Access(c)) => serde_json::json!({
+            "active": true, "scope": c.scope, "client_id": c.client_id, "username": c.username,
+            "token_type": "Bearer", "exp": c.exp, "iat": c.iat, "sub": c.sub, "aud": c.aud, "iss": c.iss,
+            "jti": c.jti, "tenant": c.tenant,
+        }),
+        Ok(Introspection::Refresh {
+            client_id,
+            scope,
+            sub,
+            username,
+            exp,
+            iat,
+            tenant,
+        }) => serde_json::json!({
+            "active": true, "scope": scope, "client_id": client_id, "username": username,
+            "token_type": "refresh_token", "exp": exp, "iat": iat, "sub": sub, "tenant": tenant,
+        }),
+        Err(e) => return OAuthReply::form(e).into_response(),
+    };
+    let body = strip_nulls(body);
+    let mut res = Json(body).into_response();
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+fn strip_nulls(v: Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(m.into_iter().filter(|(_, v)| !v.is_null()).collect()),
+        v => v,
+    }
+}
+
+/// Revocation (RFC 7009). Unknown tokens and tokens of other clients answer 200 too.
+#[utoipa::path(post, path = "/oauth2/revoke", tag = "oauth",
+    request_body(content_type = "application/x-www-form-urlencoded", description = "token, token_type_hint"),
+    responses((status = 200, description = "Revoked (or nothing to revoke)"), (status = 401, body = RfcError)))]
+pub async fn revoke_endpoint(
+    State(s): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Some(r) = too_large(body.len()) {
+        return r;
+    }
+    let (client, token) = match client_and_token(&s, &headers, peer, &body).await {
+        Ok(x) => x,
+        Err(r) => return r.into_response(),
+    };
+    match introspect::revoke(&s.ctx, &client, &token).await {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(e) => OAuthReply::form(e).into_response(),
+    }
+}
+
+/// An RFC 6750 §3 challenge.
+pub fn bearer_challenge(status: StatusCode, error: Option<(ErrorCode, &str)>) -> Response {
+    // RFC 6750 §3.1: a request without authentication gets no error code.
+    let (header_value, body) = match error {
+        None => ("Bearer realm=\"Portcullis\"".to_owned(), Value::Null),
+        Some((code, desc)) => (
+            format!("Bearer realm=\"Portcullis\", error=\"{code}\", error_description=\"{desc}\""),
+            serde_json::json!({"error": code.as_str(), "error_description": desc}),
+        ),
+    };
+    let mut res = if body.is_null() {
+        status.into_response()
+    } else {
+        (status, Json(body)).into_response()
+    };
+    if let Ok(v) = HeaderValue::from_str(&header_value) {
+        res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    res
+}
+
+/// The bearer token of `Authorization: Bearer …` (RFC 6750 §2.1; header only).
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// Who the access token is for (a Bearer-protected resource, RFC 6750).
+#[utoipa::path(get, path = "/oauth2/userinfo", tag = "oauth", security(("bearer" = [])),
+    responses((status = 200, description = "`sub`, `username`, `tenant`, `client_id`, `scope`"),
+        (status = 401, body = RfcError)))]
+pub async fn userinfo(State(s): State<AppState>, headers: HeaderMap) -> Response {
+    let Some(token) = bearer_token(&headers) else {
+        return bearer_challenge(StatusCode::UNAUTHORIZED, None);
+    };
+    match validate::access_token(&s.ctx, token).await {
+        Ok(Ok(active)) => {
+            let c = active.claims;
+            let mut body = serde_json::json!({"sub": c.sub, "client_id": c.client_id, "scope": c.scope, "tenant": c.tenant});
+            if let Some(u) = active.user {
+                body["username"] = Value::String(u.login);
+                body["user_id"] = Value::from(u.id);
+            }
+            let mut res = Json(body).into_response();
+            res.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            res
+        }
+        Ok(Err(_)) => bearer_challenge(
+            StatusCode::UNAUTHORIZED,
+            Some((
+                ErrorCode::InvalidToken,
+                "The access token is invalid, expired or revoked.",
+            )),
+        ),
+        Err(e) => OAuthReply::form(e.into()).into_response(),
+    }
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(token_endpoint))
+        .routes(routes!(mgmt_token_endpoint))
+        .routes(routes!(configapi_token_endpoint))
+        .routes(routes!(introspect_endpoint))
+        .routes(routes!(revoke_endpoint))
+        .routes(routes!(userinfo))
+}

@@ -1,0 +1,109 @@
+// The signing keys' SQL (`KeyStore`), shared by both adapters like shared.rs and
+// `include!`d next to it. The partial unique index of migration 0004 (one `active`,
+// one `next`) decides races: a first start inserts with ON CONFLICT DO NOTHING, and a
+// rotation is one transaction opened by its first write, guarded by the promoted key
+// still being `next`, so of concurrent rotations exactly one changes anything.
+
+use portcullis_core::oauth::keys::{KeyRotation, KeyState, StoredKey};
+use portcullis_core::store::KeyStore;
+
+const KEY_COLS: &str =
+    "kid, alg, private_sealed, public_jwk, state, created_at, activated_at, retire_at";
+
+fn key_row(r: &DbRow) -> Result<StoredKey, sqlx::Error> {
+    let state: String = r.try_get("state")?;
+    Ok(StoredKey {
+        kid: r.try_get("kid")?,
+        alg: r.try_get("alg")?,
+        private_sealed: r.try_get("private_sealed")?,
+        public_jwk: r.try_get("public_jwk")?,
+        state: KeyState::parse(&state).ok_or_else(|| {
+            sqlx::Error::Decode(format!("unknown signing key state '{state}'").into())
+        })?,
+        created_at: r.try_get("created_at")?,
+        activated_at: r.try_get("activated_at")?,
+        retire_at: r.try_get("retire_at")?,
+    })
+}
+
+/// Inserts `key` on `executor`; `ON CONFLICT DO NOTHING` (no target) covers both the
+/// kid and the one-active-one-next index.
+async fn insert_key<'e, E>(executor: E, key: &StoredKey) -> Result<u64, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = Db>,
+{
+    let sql = format!(
+        "INSERT INTO signing_keys ({KEY_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT DO NOTHING"
+    );
+    sqlx::query(&sql)
+        .bind(&key.kid)
+        .bind(&key.alg)
+        .bind(&key.private_sealed)
+        .bind(&key.public_jwk)
+        .bind(key.state.as_str())
+        .bind(key.created_at)
+        .bind(key.activated_at)
+        .bind(key.retire_at)
+        .execute(executor)
+        .await
+        .map(|r| r.rows_affected())
+}
+
+#[async_trait]
+impl KeyStore for This {
+    async fn signing_keys(&self) -> StoreResult<Vec<StoredKey>> {
+        let sql = format!("SELECT {KEY_COLS} FROM signing_keys ORDER BY created_at, kid");
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await.map_err(err)?;
+        rows.iter()
+            .map(key_row)
+            .collect::<Result<_, _>>()
+            .map_err(err)
+    }
+
+    async fn insert_signing_key(&self, key: &StoredKey) -> StoreResult<bool> {
+        Ok(insert_key(&self.pool, key).await.map_err(err)? == 1)
+    }
+
+    async fn rotate_signing_keys(&self, r: &KeyRotation) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(err)?;
+        // The first statement writes, so SQLite takes its write lock here and a racing
+        // rotation waits for this one to finish; PostgreSQL's row locks do the same.
+        sqlx::query(
+            "UPDATE signing_keys SET state = 'retiring', retire_at = $1 WHERE state = 'active'",
+        )
+        .bind(r.retire_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
+        let promoted = sqlx::query(
+            "UPDATE signing_keys SET state = 'active', activated_at = $1 \
+             WHERE kid = $2 AND state = 'next'",
+        )
+        .bind(r.now)
+        .bind(&r.promote)
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?
+        .rows_affected();
+        if promoted != 1 {
+            tx.rollback().await.map_err(err)?;
+            return Ok(false);
+        }
+        if insert_key(&mut *tx, &r.next).await.map_err(err)? != 1 {
+            tx.rollback().await.map_err(err)?;
+            return Err(StoreError::Conflict(format!("signing key {}", r.next.kid)));
+        }
+        tx.commit().await.map_err(err)?;
+        Ok(true)
+    }
+
+    async fn delete_retired_keys(&self, before: UnixTime) -> StoreResult<u64> {
+        sqlx::query("DELETE FROM signing_keys WHERE state = 'retiring' AND retire_at <= $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(err)
+    }
+}
