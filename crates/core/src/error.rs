@@ -215,6 +215,18 @@ mod tests {
     }
 
     #[test]
+    fn every_code_is_documented() {
+        let doc = include_str!("../../../docs/errors.md");
+        for (name, code) in Code::ALL {
+            assert!(
+                doc.contains(&code.code.to_string()),
+                "{name} ({}) is missing from docs/errors.md",
+                code.code
+            );
+        }
+    }
+
+    #[test]
     fn internal_failures_use_hdp_texts_and_never_a_cause() {
         let f = ApiFailure::internal(Code::CLIENT_APP_RESET_FAILED);
         assert_eq!(

@@ -6,6 +6,7 @@ use crate::admin::{self, AdminCommand, ClientCommand, KeysCommand, TenantCommand
 use crate::config::{Config, ConfigError, LogFormat, Overrides};
 use crate::startup::{open_store, Application};
 use clap::{Parser, Subcommand};
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -100,20 +101,27 @@ pub async fn run(cli: Cli) -> ExitCode {
     init_logging(&config);
     match cli.command.unwrap_or(Command::Serve) {
         Command::CheckConfig => {
-            println!("{config:#?}");
+            if let Err(e) = crate::startup::check_keys(&config) {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+            // A closed pipe (`| head`) is not an error worth a panic.
+            let _ = writeln!(std::io::stdout(), "{config:#?}");
             ExitCode::SUCCESS
         }
         Command::Tenant(c) => admin::run(&config, AdminCommand::Tenant(c)).await,
         Command::User(c) => admin::run(&config, AdminCommand::User(c)).await,
         Command::Client(c) => admin::run(&config, AdminCommand::Client(c)).await,
         Command::Keys(c) => admin::run(&config, AdminCommand::Keys(c)).await,
-        Command::Migrate => match open_store(&config.database_url).await {
-            Ok(_) => {
-                println!("migrations are up to date");
-                ExitCode::SUCCESS
+        Command::Migrate => {
+            match open_store(&config.database_url).await {
+                Ok(_) => {
+                    println!("the database schema is up to date (pending migrations, if any, were applied)");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
             }
-            Err(e) => fail(&e),
-        },
+        }
         Command::Serve => {
             let app = match Application::build(config).await {
                 Ok(a) => a,

@@ -98,6 +98,23 @@ fn key_file(path: &Path) -> Result<MasterKey, StartupError> {
     }
 }
 
+/// Validates the configured master keys without touching the database or a key file
+/// (`portcullis check-config`).
+pub fn check_keys(config: &Config) -> Result<(), StartupError> {
+    if let Some(k) = &config.master_key {
+        MasterKey::parse(k).map_err(|e| StartupError::MasterKey(e.to_string()))?;
+    } else if sqlite_path(&config.database_url).is_none()
+        && !config.database_url.starts_with("sqlite:")
+    {
+        return Err(StartupError::MasterKeyRequired);
+    }
+    for k in &config.previous_master_keys {
+        MasterKey::parse(k)
+            .map_err(|e| StartupError::MasterKey(format!("previous_master_keys: {e}")))?;
+    }
+    Ok(())
+}
+
 /// The master keyring from configuration (or the SQLite key file).
 pub fn keyring(config: &Config) -> Result<Keyring, StartupError> {
     let primary = match (&config.master_key, sqlite_path(&config.database_url)) {

@@ -32,6 +32,10 @@ pub struct AccessClaims {
     /// or the consent behind it ends the token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fam: Option<String>,
+    /// Private, on a client's own tokens: a digest of the client secret they were
+    /// issued under, so resetting the secret ends them even within the same second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sv: Option<String>,
 }
 
 impl AccessClaims {

@@ -375,3 +375,46 @@ async fn client_authentication_mixtures_and_failures_are_refused() {
         .expect("after the window");
     assert!(ok.refresh_token.is_none());
 }
+
+#[tokio::test]
+async fn a_secret_reset_ends_client_tokens_issued_in_the_same_second() {
+    let f = fixture(false).await;
+    let t = f.run(f.request("client_credentials")).await.expect("grant");
+    assert!(f.active(&t.access_token).await);
+    f.ctx
+        .store
+        .reset_client_secret(f.app.id, "v1.new-secret", f.clock.now())
+        .await
+        .expect("reset");
+    assert!(
+        !f.active(&t.access_token).await,
+        "same second, still revoked"
+    );
+}
+
+#[tokio::test]
+async fn a_clients_own_tokens_end_with_its_tenant() {
+    let f = fixture(false).await;
+    let t = f.run(f.request("client_credentials")).await.expect("grant");
+    let tenant = f
+        .ctx
+        .store
+        .tenant(SYSTEM_TENANT_ID)
+        .await
+        .expect("read")
+        .expect("tenant");
+    let off = crate::identity::TenantChanges {
+        name: tenant.name,
+        description: tenant.description,
+        active: false,
+        allowed_scopes: tenant.allowed_scopes,
+        hosts: vec![],
+        now: f.clock.now(),
+    };
+    f.ctx
+        .store
+        .update_tenant(SYSTEM_TENANT_ID, off)
+        .await
+        .expect("deactivate");
+    assert!(!f.active(&t.access_token).await);
+}

@@ -136,8 +136,18 @@ pub async fn tenant_and_limits(
 #[derive(Debug, Clone, Copy)]
 pub enum Subject<'a> {
     User(&'a User),
-    /// The client itself (`client_credentials`).
-    Client,
+    /// The client itself (`client_credentials`), with [`secret_version`] of its secret.
+    Client(Option<&'a str>),
+}
+
+/// A short keyed digest naming a client's current secret (never the secret itself).
+pub fn secret_version(ctx: &Context, app: &ClientApp) -> Option<String> {
+    use base64::Engine as _;
+    let verifier = app.secret_verifier.as_ref()?;
+    let digest = ctx
+        .keys
+        .cache_key(&[b"secret-version", verifier.as_bytes()]);
+    Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..12]))
 }
 
 /// Signs an access token; returns it with its lifetime.
@@ -158,7 +168,11 @@ pub fn mint(
             Some(u.login.clone()),
             Some(u.auth_version),
         ),
-        Subject::Client => (client_id.to_owned(), None, None),
+        Subject::Client(_) => (client_id.to_owned(), None, None),
+    };
+    let sv = match subject {
+        Subject::Client(sv) => sv.map(str::to_owned),
+        Subject::User(_) => None,
     };
     let claims = AccessClaims {
         aud: issuer.clone(),
@@ -173,6 +187,7 @@ pub fn mint(
         username,
         av,
         fam: family.map(str::to_owned),
+        sv,
     };
     let token = ctx.signer.sign(&claims).map_err(|e| {
         tracing::error!(error = %e, "signing an access token failed");

@@ -66,6 +66,9 @@ pub async fn access_token(
     if claims.iat < app.tokens_valid_after {
         return Ok(Err(Inactive::Revoked));
     }
+    if claims.sv.is_some() && claims.sv != super::token::secret_version(ctx, &app) {
+        return Ok(Err(Inactive::Revoked));
+    }
     if let Some(fam) = &claims.fam {
         let live = ctx
             .store
@@ -81,7 +84,11 @@ pub async fn access_token(
             Some(u) => Some(u),
             None => return Ok(Err(Inactive::Revoked)),
         },
-        None => None,
+        // A client's own token: its tenant must still be active.
+        None => match ctx.store.tenant(app.tenant_id).await? {
+            Some(t) if t.active => None,
+            _ => return Ok(Err(Inactive::Revoked)),
+        },
     };
     Ok(Ok(ActiveToken { claims, user }))
 }

@@ -9,6 +9,7 @@ use super::error::ErrorEnvelope;
 use super::extract::MAX_BODY;
 use crate::state::AppState;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -358,6 +359,21 @@ async fn run_token(
     }
 }
 
+/// A body that could not be read (over the 64 KiB limit, or broken), as an RFC error.
+fn body_rejected(r: BytesRejection) -> Response {
+    let too_big = r.status() == StatusCode::PAYLOAD_TOO_LARGE;
+    let description = if too_big {
+        format!("The request body is larger than {MAX_BODY} bytes.")
+    } else {
+        "The request body could not be read.".to_owned()
+    };
+    let mut res = OAuthReply::form(OAuthError::invalid_request(description)).into_response();
+    if too_big {
+        *res.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+    }
+    res
+}
+
 fn too_large(body_len: usize) -> Option<Response> {
     (body_len > MAX_BODY).then(|| {
         super::error::ApiError::new(
@@ -378,8 +394,12 @@ pub async fn token_endpoint(
     State(s): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(r) => return body_rejected(r),
+    };
     too_large(body.len()).unwrap_or(run_token(s, headers, peer, body, Endpoint::Standard).await)
 }
 
@@ -391,8 +411,12 @@ pub async fn mgmt_token_endpoint(
     State(s): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(r) => return body_rejected(r),
+    };
     too_large(body.len()).unwrap_or(run_token(s, headers, peer, body, Endpoint::Standard).await)
 }
 
@@ -405,8 +429,12 @@ pub async fn configapi_token_endpoint(
     State(s): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(r) => return body_rejected(r),
+    };
     too_large(body.len()).unwrap_or(run_token(s, headers, peer, body, Endpoint::ConfigApi).await)
 }
 
@@ -442,8 +470,12 @@ pub async fn introspect_endpoint(
     State(s): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(r) => return body_rejected(r),
+    };
     if let Some(r) = too_large(body.len()) {
         return r;
     }
@@ -494,8 +526,12 @@ pub async fn revoke_endpoint(
     State(s): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(r) => return body_rejected(r),
+    };
     if let Some(r) = too_large(body.len()) {
         return r;
     }

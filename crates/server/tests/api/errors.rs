@@ -93,6 +93,29 @@ async fn database_failures_never_leak_their_text(b: Backend) {
     }
 }
 
+async fn oversized_token_requests_get_an_oauth_error(b: Backend) {
+    let Some(app) = spawn_app(b).await else {
+        return;
+    };
+    let body = format!(
+        "grant_type=client_credentials&pad={}",
+        "x".repeat(70 * 1024)
+    );
+    let r = app
+        .send(
+            app.http
+                .post(app.url("/oauth2/token"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body),
+        )
+        .await;
+    assert_eq!(r.status, 413);
+    assert_eq!(r.json()["error"], "invalid_request");
+    assert!(r.json()["error_description"]
+        .as_str()
+        .is_some_and(|d| d.contains("65536")));
+}
+
 /// PostgreSQL only: an open SQLite file cannot vanish from under its process.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readiness_fails_while_the_postgres_database_is_gone() {
@@ -128,4 +151,5 @@ backends!(
     responses_carry_security_headers,
     health_and_readiness_answer,
     database_failures_never_leak_their_text,
+    oversized_token_requests_get_an_oauth_error,
 );

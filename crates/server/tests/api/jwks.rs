@@ -28,6 +28,7 @@ fn claims(app: &TestApp, jti: &str) -> AccessClaims {
         username: Some("admin".into()),
         av: Some(1),
         fam: None,
+        sv: None,
     }
 }
 

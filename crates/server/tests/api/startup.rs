@@ -113,6 +113,23 @@ async fn bad_configuration_exits_2_naming_the_problem() {
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.toml"));
+    let out = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .arg("check-config")
+        .current_dir(dir.path())
+        .env("PORTCULLIS_CONFIG", {
+            let ok = dir.path().join("ok.toml");
+            std::fs::write(&ok, "listen = \"127.0.0.1:0\"\n").expect("write");
+            ok
+        })
+        .env("PORTCULLIS_PREVIOUS_MASTER_KEYS", "[\"not-a-key\"]")
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a bad key is caught before serve"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("previous_master_keys"));
 }
 
 #[test]

@@ -5,7 +5,9 @@ use crate::context::Context;
 use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::error::OAuthError;
 use crate::oauth::request::{TokenRequest, TokenResponse};
-use crate::oauth::token::{allowed_scopes, mint, resolve_scope, tenant_and_limits, Subject};
+use crate::oauth::token::{
+    allowed_scopes, mint, resolve_scope, secret_version, tenant_and_limits, Subject,
+};
 
 pub async fn exchange(
     ctx: &Context,
@@ -19,11 +21,12 @@ pub async fn exchange(
     }
     let (tenant, limits) = tenant_and_limits(ctx, client.app.tenant_id).await?;
     let scopes = resolve_scope(req.scope.as_deref(), &allowed_scopes(&client.app, &tenant))?;
+    let sv = secret_version(ctx, &client.app);
     let (access_token, expires_in) = mint(
         ctx,
         &client.app.client_id,
         tenant.id,
-        Subject::Client,
+        Subject::Client(sv.as_deref()),
         &scopes,
         None,
         limits.access_token_lifetime,

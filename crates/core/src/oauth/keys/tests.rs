@@ -25,6 +25,7 @@ fn claims(exp: UnixTime) -> AccessClaims {
         username: Some("ann".into()),
         av: Some(1),
         fam: None,
+        sv: None,
     }
 }
 
