@@ -440,8 +440,27 @@ async fn create_tenant(
             "--import-role {r}: the system tenant has no role {r}"
         )));
     }
-    if ctx.store.tenant_by_name(&name).await?.is_some() {
-        return Err(invalid(format!("a tenant named '{name}' already exists")));
+    // The same rules as the Tenant API: name syntax, host-name syntax, and names
+    // unique ignoring case.
+    let name = portcullis_core::mgmt::tenants::TenantName::parse(&name)
+        .map_err(|f| invalid(f.message))?
+        .into_inner();
+    let hosts: Vec<String> = portcullis_core::mgmt::tenants::HostName::parse_list(&hosts)
+        .map_err(|f| invalid(f.message))?
+        .into_iter()
+        .map(|h| h.into_inner())
+        .collect();
+    let lower = name.to_lowercase();
+    if ctx
+        .store
+        .tenants()
+        .await?
+        .iter()
+        .any(|t| t.name.to_lowercase() == lower)
+    {
+        return Err(invalid(format!(
+            "a tenant named '{name}' already exists (names are unique, ignoring case)"
+        )));
     }
     for h in &hosts {
         if let Some(t) = ctx.store.tenant_by_host(h).await? {

@@ -327,9 +327,13 @@ async fn run_token(
     s: AppState,
     headers: HeaderMap,
     peer: SocketAddr,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
     endpoint: Endpoint,
 ) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(r) => return body_rejected(r),
+    };
     let (fields, encoding) = match parse_body(&headers, &body, endpoint == Endpoint::Standard) {
         Ok(x) => x,
         Err(reply) => return reply.into_response(),
@@ -374,16 +378,6 @@ fn body_rejected(r: BytesRejection) -> Response {
     res
 }
 
-fn too_large(body_len: usize) -> Option<Response> {
-    (body_len > MAX_BODY).then(|| {
-        super::error::ApiError::new(
-            Code::PAYLOAD_TOO_LARGE,
-            format!("The request body is larger than {MAX_BODY} bytes."),
-        )
-        .into_response()
-    })
-}
-
 /// The token endpoint (RFC 6749 §3.2): grants `authorization_code`, `password`,
 /// `refresh_token`, `client_credentials`.
 #[utoipa::path(post, path = "/oauth2/token", tag = "oauth",
@@ -396,11 +390,7 @@ pub async fn token_endpoint(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let body = match body {
-        Ok(b) => b,
-        Err(r) => return body_rejected(r),
-    };
-    too_large(body.len()).unwrap_or(run_token(s, headers, peer, body, Endpoint::Standard).await)
+    run_token(s, headers, peer, body, Endpoint::Standard).await
 }
 
 /// HDP's spelling of the token endpoint; identical behaviour.
@@ -413,11 +403,7 @@ pub async fn mgmt_token_endpoint(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let body = match body {
-        Ok(b) => b,
-        Err(r) => return body_rejected(r),
-    };
-    too_large(body.len()).unwrap_or(run_token(s, headers, peer, body, Endpoint::Standard).await)
+    run_token(s, headers, peer, body, Endpoint::Standard).await
 }
 
 /// User API secrets (SPEC §1.4): `grant_type=client_credentials`, `client_id` = login
@@ -431,11 +417,7 @@ pub async fn configapi_token_endpoint(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let body = match body {
-        Ok(b) => b,
-        Err(r) => return body_rejected(r),
-    };
-    too_large(body.len()).unwrap_or(run_token(s, headers, peer, body, Endpoint::ConfigApi).await)
+    run_token(s, headers, peer, body, Endpoint::ConfigApi).await
 }
 
 /// Authenticates the client of an introspection or revocation request and returns
@@ -444,18 +426,20 @@ async fn client_and_token(
     s: &AppState,
     headers: &HeaderMap,
     peer: SocketAddr,
-    body: &[u8],
-) -> Result<(client_auth::AuthenticatedClient, String), OAuthReply> {
-    let (mut fields, _) = parse_body(headers, body, false)?;
-    let creds = client_credentials(headers, &mut fields).map_err(OAuthReply::form)?;
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(client_auth::AuthenticatedClient, String), Response> {
+    let body = body.map_err(body_rejected)?;
+    let (mut fields, _) = parse_body(headers, &body, false).map_err(IntoResponse::into_response)?;
+    let reject = |e: OAuthError| OAuthReply::form(e).into_response();
+    let creds = client_credentials(headers, &mut fields).map_err(reject)?;
     let client = client_auth::authenticate(&s.ctx, &s.limiter, &creds, Some(peer.ip()))
         .await
-        .map_err(OAuthReply::form)?;
+        .map_err(reject)?;
     let token = fields
         .remove("token")
         .filter(|t| !t.is_empty())
         .ok_or_else(|| {
-            OAuthReply::form(OAuthError::invalid_request(
+            reject(OAuthError::invalid_request(
                 "The token parameter is required.",
             ))
         })?;
@@ -472,16 +456,9 @@ pub async fn introspect_endpoint(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let body = match body {
-        Ok(b) => b,
-        Err(r) => return body_rejected(r),
-    };
-    if let Some(r) = too_large(body.len()) {
-        return r;
-    }
-    let (client, token) = match client_and_token(&s, &headers, peer, &body).await {
+    let (client, token) = match client_and_token(&s, &headers, peer, body).await {
         Ok(x) => x,
-        Err(r) => return r.into_response(),
+        Err(r) => return r,
     };
     let body = match introspect::introspect(&s.ctx, &client, &token).await {
         Ok(Introspection::Inactive) => serde_json::json!({"active": false}),
@@ -528,16 +505,9 @@ pub async fn revoke_endpoint(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let body = match body {
-        Ok(b) => b,
-        Err(r) => return body_rejected(r),
-    };
-    if let Some(r) = too_large(body.len()) {
-        return r;
-    }
-    let (client, token) = match client_and_token(&s, &headers, peer, &body).await {
+    let (client, token) = match client_and_token(&s, &headers, peer, body).await {
         Ok(x) => x,
-        Err(r) => return r.into_response(),
+        Err(r) => return r,
     };
     match introspect::revoke(&s.ctx, &client, &token).await {
         Ok(()) => StatusCode::OK.into_response(),

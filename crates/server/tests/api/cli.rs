@@ -176,6 +176,16 @@ async fn a_tenant_created_by_the_cli_is_in_the_store(b: Backend) {
     assert!(again
         .bad_input()
         .contains("a tenant named 'acme' already exists"));
+    let case_only = portcullis(&db.url, &["tenant", "create", "ACME"]).await;
+    assert!(
+        case_only.bad_input().contains("ignoring case"),
+        "as the Tenant API"
+    );
+    let at_sign = portcullis(&db.url, &["tenant", "create", "a@b"]).await;
+    assert!(
+        !at_sign.bad_input().is_empty(),
+        "'@' is refused as by the Tenant API"
+    );
     let host_taken = portcullis(
         &db.url,
         &["tenant", "create", "other", "--host", "data.acme.example"],
