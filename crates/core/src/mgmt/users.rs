@@ -318,10 +318,7 @@ pub async fn create(
     }
     policy::require(caller, Permission::CREATE_USERS, "Creating a user")?;
     check_grants(ctx, caller, tenant.id, &req.grants).await?;
-    let hash = ctx.hasher.hash(&req.password).await.map_err(|e| {
-        tracing::error!(error = %e, "hashing a new user's password failed");
-        ApiFailure::internal(Code::INTERNAL)
-    })?;
+    let hash = hash_password(ctx, &req.password).await?;
     let new = NewUser {
         tenant_id: tenant.id,
         login: req.login.clone(),
@@ -402,10 +399,7 @@ pub async fn update(
         check_grants(ctx, caller, user.tenant_id, g).await?;
     }
     let hash = match &req.password {
-        Some(p) => Some(ctx.hasher.hash(p).await.map_err(|e| {
-            tracing::error!(error = %e, "hashing a password failed");
-            ApiFailure::internal(Code::INTERNAL)
-        })?),
+        Some(p) => Some(hash_password(ctx, p).await?),
         None => None,
     };
     let now = ctx.now();
@@ -621,11 +615,16 @@ pub async fn change_own_password(
     Ok(())
 }
 
-async fn store_password(ctx: &Context, user: &User, password: &str) -> Result<(), ApiFailure> {
-    let hash = ctx.hasher.hash(password).await.map_err(|e| {
+/// Hashes a password on the Argon2 pool; a failure is logged and reported as internal.
+async fn hash_password(ctx: &Context, password: &str) -> Result<String, ApiFailure> {
+    ctx.hasher.hash(password).await.map_err(|e| {
         tracing::error!(error = %e, "hashing a password failed");
         ApiFailure::internal(Code::INTERNAL)
-    })?;
+    })
+}
+
+async fn store_password(ctx: &Context, user: &User, password: &str) -> Result<(), ApiFailure> {
+    let hash = hash_password(ctx, password).await?;
     if !ctx
         .store
         .set_password(user.id, &hash, ctx.now())

@@ -32,6 +32,22 @@ pub struct RefreshToken {
     pub rotated_at: Option<UnixTime>,
 }
 
+impl RefreshToken {
+    /// Whether the token may still be used at `now`: its family is not revoked, it has
+    /// not expired, and its grant began after the client's last secret reset
+    /// (`app_tokens_valid_after`). Rotation and the user are checked by the caller.
+    pub fn is_live(
+        &self,
+        family: &Family,
+        app_tokens_valid_after: UnixTime,
+        now: UnixTime,
+    ) -> bool {
+        family.revoked_at.is_none()
+            && self.expires_at.is_none_or(|e| e > now)
+            && family.created_at >= app_tokens_valid_after
+    }
+}
+
 /// The outcome of [`crate::store::TokenStore::rotate_refresh_token`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rotation {

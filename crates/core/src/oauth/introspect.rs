@@ -44,17 +44,13 @@ pub async fn introspect(
         return Ok(Introspection::Inactive);
     };
     let now = ctx.now();
-    if family.tenant_id != caller.app.tenant_id
-        || family.revoked_at.is_some()
-        || stored.rotated_at.is_some()
-        || stored.expires_at.is_some_and(|e| e <= now)
-    {
+    if family.tenant_id != caller.app.tenant_id || stored.rotated_at.is_some() {
         return Ok(Introspection::Inactive);
     }
     let Some(app) = ctx.store.client_app(family.client_app_id).await? else {
         return Ok(Introspection::Inactive);
     };
-    if family.created_at < app.tokens_valid_after {
+    if !stored.is_live(&family, app.tokens_valid_after, now) {
         return Ok(Introspection::Inactive);
     }
     let user = match family.user_id {

@@ -30,9 +30,7 @@ pub async fn exchange(
     };
     let now = ctx.now();
     if family.client_app_id != client.app.id
-        || family.revoked_at.is_some()
-        || stored.expires_at.is_some_and(|e| e <= now)
-        || family.created_at < client.app.tokens_valid_after
+        || !stored.is_live(&family, client.app.tokens_valid_after, now)
     {
         return Err(invalid());
     }
