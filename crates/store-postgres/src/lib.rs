@@ -88,6 +88,7 @@ mod contract {
 
     pg_contract!(
         seeding_is_idempotent_and_creates_the_system_tenant,
+        nodes_seeding_together_all_succeed,
         role_permissions_make_effective_permissions,
         login_names_are_unique_within_a_tenant_only,
         failures_lock_at_the_limit_and_expire_with_the_interval,

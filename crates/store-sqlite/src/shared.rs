@@ -157,9 +157,12 @@ impl Store for This {
     }
 
     async fn seed(&self, seed: &Seed) -> StoreResult<()> {
+        // `ON CONFLICT DO NOTHING` without a target: when two nodes seed an empty
+        // PostgreSQL database at once, the loser's row collides on the id *and* on the
+        // unique name, and a conflict target naming only the id would raise the latter.
         let mut tx = self.pool.begin().await.map_err(err)?;
         for (id, name, description) in &seed.permissions {
-            sqlx::query("INSERT INTO permissions (id, name, description) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING")
+            sqlx::query("INSERT INTO permissions (id, name, description) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
                 .bind(id)
                 .bind(name)
                 .bind(description)
@@ -168,7 +171,7 @@ impl Store for This {
                 .map_err(err)?;
         }
         let t = &seed.system_tenant;
-        sqlx::query("INSERT INTO tenants (id, name, description, parent_id, active) VALUES ($1, $2, $3, NULL, TRUE) ON CONFLICT (id) DO NOTHING")
+        sqlx::query("INSERT INTO tenants (id, name, description, parent_id, active) VALUES ($1, $2, $3, NULL, TRUE) ON CONFLICT DO NOTHING")
             .bind(t.id)
             .bind(&t.name)
             .bind(&t.description)
@@ -176,7 +179,7 @@ impl Store for This {
             .await
             .map_err(err)?;
         for r in &seed.roles {
-            let inserted = sqlx::query("INSERT INTO roles (id, tenant_id, name, description) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING")
+            let inserted = sqlx::query("INSERT INTO roles (id, tenant_id, name, description) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
                 .bind(r.id)
                 .bind(r.tenant_id)
                 .bind(r.name)

@@ -69,6 +69,23 @@ pub async fn seeding_is_idempotent_and_creates_the_system_tenant(store: Arc<dyn 
     assert_eq!(t.parent_id, None);
 }
 
+pub async fn nodes_seeding_together_all_succeed(store: Arc<dyn Store>) {
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let s = store.clone();
+            tokio::spawn(async move { s.seed(&seed()).await })
+        })
+        .collect();
+    for t in tasks {
+        t.await.expect("join").expect("a concurrent seed succeeds");
+    }
+    assert!(store
+        .tenant(SYSTEM_TENANT_ID)
+        .await
+        .expect("tenant")
+        .is_some());
+}
+
 pub async fn role_permissions_make_effective_permissions(store: Arc<dyn Store>) {
     seeded(&store).await;
     let admin = user(&store, SYSTEM_TENANT_ID, "root", vec![ROLE_ADMINISTRATOR]).await;
@@ -1245,6 +1262,7 @@ macro_rules! store_contract_tests {
     ($make:expr) => {
         $crate::store_contract_tests!(@cases $make;
             seeding_is_idempotent_and_creates_the_system_tenant,
+            nodes_seeding_together_all_succeed,
             role_permissions_make_effective_permissions,
             login_names_are_unique_within_a_tenant_only,
             failures_lock_at_the_limit_and_expire_with_the_interval,
