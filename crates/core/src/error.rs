@@ -34,6 +34,8 @@ pub enum Kind {
     Internal,
     /// 503: a dependency (the database) is unavailable.
     Unavailable,
+    /// 502: an upstream server (the token vault's token endpoint) failed or refused.
+    BadGateway,
 }
 
 /// An entry of the error catalogue: a numeric code and its kind.
@@ -140,6 +142,26 @@ catalogue! {
     UNAVAILABLE = 222209098, Unavailable;
     /// Portcullis: an unexpected internal failure.
     INTERNAL = 222209099, Internal;
+    /// HDP: "Invalid OAuthProfileId: {0}"
+    OAUTH_PROFILE_NOT_FOUND = 222207710, NotFound;
+    /// HDP: "Invalid OAuthApplicationId: {0}"
+    OAUTH_APP_NOT_FOUND = 222207711, NotFound;
+    /// Portcullis: the tenant already has an OAuth application of that name.
+    OAUTH_APP_NAME_CONFLICT = 222209601, Conflict;
+    /// Portcullis: the user already has an OAuth profile of that name.
+    OAUTH_PROFILE_NAME_CONFLICT = 222209602, Conflict;
+    /// Portcullis: the upstream token endpoint refused (its `error` code is in the message).
+    UPSTREAM_REFUSED = 222209610, BadGateway;
+    /// Portcullis: the upstream token endpoint could not be reached or answered unusably.
+    UPSTREAM_FAILED = 222209611, BadGateway;
+    /// Portcullis: another refresh of the profile is still running.
+    REFRESH_IN_PROGRESS = 222209612, Conflict;
+    /// Portcullis: a sealed secret does not open with the configured master keys.
+    SEALED_VALUE_UNREADABLE = 222209613, Internal;
+    /// Portcullis: the connect flow's `state` is unknown, already used or expired.
+    CONNECT_STATE_INVALID = 222209620, BadRequest;
+    /// Portcullis: the upstream authorization ended with an error (e.g. access denied).
+    CONNECT_DENIED = 222209621, BadRequest;
 }
 
 /// A failure of a management use case: a catalogue code and a message for the client.

@@ -14,6 +14,7 @@
 //! * [`crypto`] keeps secrets: verifiers, Argon2id pool, AES-GCM sealing.
 //! * [`error`] is the one catalogue of error codes.
 //! * [`bootstrap`] seeds a fresh database and creates the initial administrator.
+//! * [`vault`] is the token vault: upstream OAuth applications and profiles.
 //! * [`testing`] (feature `test-util`) has the in-memory store and the store contract.
 
 pub mod auth;
@@ -29,6 +30,7 @@ pub mod mgmt;
 pub mod oauth;
 pub mod scope;
 pub mod store;
+pub mod vault;
 
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;

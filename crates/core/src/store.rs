@@ -97,7 +97,9 @@ pub struct Consent {
 
 /// Everything Portcullis keeps.
 #[async_trait]
-pub trait Store: KeyStore + TokenStore + Send + Sync + std::fmt::Debug + 'static {
+pub trait Store:
+    KeyStore + TokenStore + crate::vault::store::VaultStore + Send + Sync + std::fmt::Debug + 'static
+{
     /// Cheap liveness check of the database (`/readyz`).
     async fn ping(&self) -> StoreResult<()>;
 

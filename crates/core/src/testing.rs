@@ -34,6 +34,7 @@ struct State {
     codes: BTreeMap<String, AuthCode>,
     revoked_jtis: BTreeMap<String, UnixTime>,
     signing_keys: BTreeMap<String, crate::oauth::keys::StoredKey>,
+    vault: vault::VaultState,
     next_id: i64,
 }
 
@@ -86,6 +87,7 @@ impl State {
                 c.family_id = None;
             }
         }
+        self.vault.cascade(&users);
     }
 
     fn remove_user(&mut self, id: i64) -> bool {
@@ -899,6 +901,7 @@ fn sorted(mut v: Vec<i64>) -> Vec<i64> {
 
 pub mod contract;
 mod signing_keys;
+mod vault;
 
 /// A [`Context`](crate::context::Context) over a seeded [`MemoryStore`] with a pinned
 /// clock, fixed verifier keys and a fresh in-memory signer, for core tests.

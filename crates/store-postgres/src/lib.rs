@@ -61,6 +61,7 @@ impl PgStore {
 include!("../../store-sqlite/src/shared.rs");
 include!("../../store-sqlite/src/shared_tokens.rs");
 include!("../../store-sqlite/src/shared_keys.rs");
+include!("../../store-sqlite/src/shared_vault.rs");
 
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;
@@ -114,5 +115,9 @@ mod contract {
         of_concurrent_signer_starts_on_an_empty_store_all_sign_with_one_key,
         rotation_is_atomic_and_of_concurrent_rotations_one_wins,
         retired_keys_are_deleted_once_their_retirement_ends,
+        oauth_apps_and_profiles_round_trip_and_deleting_an_app_takes_its_profiles,
+        of_concurrent_refresh_leases_one_wins_and_only_its_holder_finishes,
+        due_profiles_respect_expiry_backoff_and_leases,
+        connect_states_are_taken_once,
     );
 }

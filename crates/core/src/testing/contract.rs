@@ -17,6 +17,8 @@ const T0: i64 = 1_800_000_000;
 
 mod signing_keys;
 pub use signing_keys::*;
+mod vault;
+pub use vault::*;
 
 async fn seeded(store: &Arc<dyn Store>) {
     store.seed(&seed()).await.expect("seed");
@@ -1288,6 +1290,10 @@ macro_rules! store_contract_tests {
             of_concurrent_signer_starts_on_an_empty_store_all_sign_with_one_key,
             rotation_is_atomic_and_of_concurrent_rotations_one_wins,
             retired_keys_are_deleted_once_their_retirement_ends,
+            oauth_apps_and_profiles_round_trip_and_deleting_an_app_takes_its_profiles,
+            of_concurrent_refresh_leases_one_wins_and_only_its_holder_finishes,
+            due_profiles_respect_expiry_backoff_and_leases,
+            connect_states_are_taken_once,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

@@ -58,6 +58,7 @@ pub fn status_of(kind: Kind) -> StatusCode {
         Kind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
         Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        Kind::BadGateway => StatusCode::BAD_GATEWAY,
     }
 }
 
