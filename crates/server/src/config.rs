@@ -62,6 +62,13 @@ pub struct Config {
     pub log_format: LogFormat,
     /// How many Argon2id hashes may run at once (default: the number of CPUs).
     pub password_hash_concurrency: Option<usize>,
+    /// Token vault: renew OAuth profiles' access tokens in the background
+    /// (`PORTCULLIS_VAULT_REFRESH_ENABLED`). Default off.
+    pub vault_refresh_enabled: bool,
+    /// Token vault: renew access tokens expiring within this many seconds. Default 300.
+    pub vault_refresh_window_secs: u64,
+    /// Token vault: seconds between background sweeps. Default 60.
+    pub vault_refresh_interval_secs: u64,
 }
 
 /// Log output format.
@@ -86,6 +93,9 @@ impl Default for Config {
             log_level: "info".to_owned(),
             log_format: LogFormat::Text,
             password_hash_concurrency: None,
+            vault_refresh_enabled: false,
+            vault_refresh_window_secs: 300,
+            vault_refresh_interval_secs: 60,
         }
     }
 }
@@ -104,6 +114,12 @@ impl std::fmt::Debug for Config {
             .field("log_level", &self.log_level)
             .field("log_format", &self.log_format)
             .field("password_hash_concurrency", &self.password_hash_concurrency)
+            .field("vault_refresh_enabled", &self.vault_refresh_enabled)
+            .field("vault_refresh_window_secs", &self.vault_refresh_window_secs)
+            .field(
+                "vault_refresh_interval_secs",
+                &self.vault_refresh_interval_secs,
+            )
             .finish()
     }
 }
@@ -202,6 +218,16 @@ impl Config {
                 "password_hash_concurrency must be at least 1".to_owned(),
             ));
         }
+        if self.vault_refresh_interval_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "vault_refresh_interval_secs must be at least 1".to_owned(),
+            ));
+        }
+        if i64::try_from(self.vault_refresh_window_secs).is_err() {
+            return Err(ConfigError::Invalid(
+                "vault_refresh_window_secs is too large".to_owned(),
+            ));
+        }
         Ok(())
     }
 
@@ -215,7 +241,13 @@ impl Config {
 }
 
 /// Keys whose environment values are TOML values (numbers, lists) rather than strings.
-const NON_STRING_KEYS: &[&str] = &["password_hash_concurrency", "previous_master_keys"];
+const NON_STRING_KEYS: &[&str] = &[
+    "password_hash_concurrency",
+    "previous_master_keys",
+    "vault_refresh_enabled",
+    "vault_refresh_window_secs",
+    "vault_refresh_interval_secs",
+];
 
 /// An environment value: a string, except for [`NON_STRING_KEYS`], which are parsed as
 /// TOML values, so `PORTCULLIS_PASSWORD_HASH_CONCURRENCY=4` is a number and a numeric

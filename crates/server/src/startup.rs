@@ -11,6 +11,8 @@ use portcullis_core::context::Context;
 use portcullis_core::crypto::{Keyring, MasterKey, PasswordHasher, Secret};
 use portcullis_core::oauth::keys::{KeyError, Signer, REFRESH_EVERY_SECS};
 use portcullis_core::store::{Store, StoreError};
+use portcullis_core::vault::refresher;
+use portcullis_core::vault::upstream::Upstream;
 use portcullis_store_postgres::PgStore;
 use portcullis_store_sqlite::SqliteStore;
 use std::future::Future;
@@ -38,6 +40,8 @@ pub enum StartupError {
     Bootstrap(#[from] BootstrapError),
     #[error("signing keys: {0}")]
     Keys(#[from] KeyError),
+    #[error("token vault: {0}")]
+    Vault(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,
@@ -234,6 +238,14 @@ pub struct Application {
     addr: SocketAddr,
     state: AppState,
     generated_admin_password: Option<Secret>,
+    vault_refresh: Option<VaultRefresh>,
+}
+
+/// The background refresher's settings, when it is enabled.
+#[derive(Debug, Clone, Copy)]
+struct VaultRefresh {
+    window_secs: i64,
+    interval: std::time::Duration,
 }
 
 impl Application {
@@ -271,12 +283,18 @@ impl Application {
             credentials: Arc::new(CredentialCache::default()),
             issuer: issuer.into(),
             limiter: Arc::default(),
+            upstream: Upstream::new().map_err(|e| StartupError::Vault(e.to_string()))?,
         };
+        let vault_refresh = config.vault_refresh_enabled.then(|| VaultRefresh {
+            window_secs: i64::try_from(config.vault_refresh_window_secs).unwrap_or(i64::MAX),
+            interval: std::time::Duration::from_secs(config.vault_refresh_interval_secs),
+        });
         Ok(Self {
             listener,
             addr,
             state,
             generated_admin_password,
+            vault_refresh,
         })
     }
 
@@ -305,6 +323,19 @@ impl Application {
     ) -> std::io::Result<()> {
         let refresher = tokio::spawn(refresh_signing_keys(self.state.ctx.clone()));
         let purger = tokio::spawn(purge_expired_tokens(self.state.ctx.clone()));
+        let vault = self.vault_refresh.map(|v| {
+            tracing::info!(
+                window_secs = v.window_secs,
+                interval_secs = v.interval.as_secs(),
+                "token vault background refresh enabled"
+            );
+            tokio::spawn(refresher::run(
+                self.state.ctx.clone(),
+                self.state.upstream.clone(),
+                v.window_secs,
+                v.interval,
+            ))
+        });
         let router = crate::http::router(self.state);
         tracing::info!(addr = %self.addr, "listening");
         let served = axum::serve(
@@ -315,6 +346,9 @@ impl Application {
         .await;
         refresher.abort();
         purger.abort();
+        if let Some(v) = vault {
+            v.abort();
+        }
         served
     }
 }

@@ -13,4 +13,6 @@ pub struct AppState {
     pub issuer: Arc<str>,
     /// Failed client authentications, per client id and address.
     pub limiter: Arc<FailureLimiter>,
+    /// The HTTP client for upstream token endpoints (token vault).
+    pub upstream: portcullis_core::vault::upstream::Upstream,
 }

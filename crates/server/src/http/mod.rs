@@ -13,6 +13,7 @@ pub mod openapi;
 pub mod permissions;
 pub mod tenants;
 pub mod users;
+pub mod vault;
 
 use crate::state::AppState;
 use axum::extract::DefaultBodyLimit;
@@ -39,6 +40,7 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         .merge(users::router())
         .merge(permissions::router())
         .merge(tenants::router())
+        .merge(vault::router())
         .merge(openapi::router())
         .split_for_parts()
 }

@@ -20,6 +20,8 @@ use utoipa_axum::routes;
         (name = "users", description = "HDP Users and Permissions APIs, and the caller's own account"),
         (name = "limits", description = "HDP Limits API: lockout and OAuth token limits, per system and tenant"),
         (name = "tenants", description = "HDP Tenant API: tenants, their admins, host names and allowed scopes"),
+        (name = "oauth applications", description = "HDP OAuth application objects: upstream OAuth applications of the token vault"),
+        (name = "oauth profiles", description = "HDP OAuth profiles: upstream tokens sealed at rest, refresh and the connect flow"),
         (name = "operations", description = "Health, readiness and this document"),
     )
 )]

@@ -17,3 +17,4 @@ mod openapi;
 mod startup;
 mod tenants;
 mod users;
+mod vault;

@@ -58,6 +58,20 @@ const SERVED: &[(&str, &str)] = &[
     ("get", "/oauth2/userinfo"),
     ("get", "/.well-known/oauth-authorization-server"),
     ("get", "/oauth2/jwks"),
+    ("get", "/api/mgmt/oauthapps"),
+    ("post", "/api/mgmt/oauthapps"),
+    ("get", "/api/mgmt/oauthapps/{id}"),
+    ("put", "/api/mgmt/oauthapps/{id}"),
+    ("delete", "/api/mgmt/oauthapps/{id}"),
+    ("get", "/api/mgmt/oauthprofiles"),
+    ("post", "/api/mgmt/oauthprofiles"),
+    ("get", "/api/mgmt/oauthprofiles/connect"),
+    ("get", "/api/mgmt/oauthprofiles/{id}"),
+    ("put", "/api/mgmt/oauthprofiles/{id}"),
+    ("delete", "/api/mgmt/oauthprofiles/{id}"),
+    ("get", "/api/mgmt/oauthprofiles/{id}/stats"),
+    ("post", "/api/mgmt/oauthprofiles/{id}/refresh"),
+    ("get", "/oauth2callback"),
 ];
 
 fn documented(doc: &serde_json::Value) -> BTreeSet<(String, String)> {
