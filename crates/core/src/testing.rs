@@ -87,7 +87,8 @@ impl State {
                 c.family_id = None;
             }
         }
-        self.vault.cascade(&users);
+        let tenants: BTreeSet<i64> = self.tenants.keys().copied().collect();
+        self.vault.cascade(&users, &tenants);
     }
 
     fn remove_user(&mut self, id: i64) -> bool {

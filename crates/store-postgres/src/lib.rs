@@ -119,5 +119,6 @@ mod contract {
         of_concurrent_refresh_leases_one_wins_and_only_its_holder_finishes,
         due_profiles_respect_expiry_backoff_and_leases,
         connect_states_are_taken_once,
+        vault_rows_go_with_their_tenant_and_owner,
     );
 }

@@ -1294,6 +1294,7 @@ macro_rules! store_contract_tests {
             of_concurrent_refresh_leases_one_wins_and_only_its_holder_finishes,
             due_profiles_respect_expiry_backoff_and_leases,
             connect_states_are_taken_once,
+            vault_rows_go_with_their_tenant_and_owner,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

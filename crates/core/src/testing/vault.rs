@@ -22,7 +22,8 @@ pub(super) struct VaultState {
 
 impl VaultState {
     /// Drops what hangs off removed users and applications (ON DELETE CASCADE).
-    pub(super) fn cascade(&mut self, users: &BTreeSet<i64>) {
+    pub(super) fn cascade(&mut self, users: &BTreeSet<i64>, tenants: &BTreeSet<i64>) {
+        self.apps.retain(|_, a| tenants.contains(&a.tenant_id));
         let apps: BTreeSet<i64> = self.apps.keys().copied().collect();
         self.profiles
             .retain(|_, p| users.contains(&p.owner_id) && apps.contains(&p.oauth_app_id));
@@ -117,7 +118,8 @@ impl VaultStore for MemoryStore {
         self.with(|s| {
             let removed = s.vault.apps.remove(&id).is_some();
             let users: BTreeSet<i64> = s.users.keys().copied().collect();
-            s.vault.cascade(&users);
+            let tenants: BTreeSet<i64> = s.tenants.keys().copied().collect();
+            s.vault.cascade(&users, &tenants);
             Ok(removed)
         })
     }

@@ -9,6 +9,7 @@
 //! The user's permissions and the application are checked again at the callback.
 
 use super::profiles::{self, check_new, open, seal, View};
+use super::store::ProfileScope;
 use super::upstream::{ClientAuth, Upstream, UpstreamError};
 use super::ConnectState;
 use crate::auth::{store_failure, Principal};
@@ -49,6 +50,23 @@ pub async fn start(
     redirect_uri: &str,
 ) -> Result<String, ApiFailure> {
     let checked = check_new(ctx, caller, name, description, oauth_app_id).await?;
+    // Refuse a taken name now rather than after the user consented upstream.
+    let taken = ctx
+        .store
+        .list_oauth_profiles(ProfileScope::Owner(caller.user.id))
+        .await
+        .map_err(store_failure)?
+        .iter()
+        .any(|p| p.name == checked.name);
+    if taken {
+        return Err(ApiFailure::new(
+            Code::OAUTH_PROFILE_NAME_CONFLICT,
+            format!(
+                "You already have an OAuth profile named '{}'.",
+                checked.name
+            ),
+        ));
+    }
     let mut url = reqwest::Url::parse(&checked.app.authorize_uri).map_err(|_| {
         ApiFailure::invalid_field(
             "authorizeURI",

@@ -1206,6 +1206,21 @@ async fn connect_redirects_with_state_and_pkce_and_the_callback_spends_the_state
     connect(&here, app_id, "bad%20name")
         .await
         .hdp_error(400, INVALID_FIELD);
+    let r = here
+        .send(as_bob(&here, Method::POST, PROFILES).json(&json!({
+            "name": "Taken", "oauthAppId": app_id, "refreshToken": "r"
+        })))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    connect(&here, app_id, "Taken")
+        .await
+        .hdp_error(409, 222209602);
+    here.send(as_bob(
+        &here,
+        Method::DELETE,
+        &format!("{PROFILES}/{}", r.json()["id"]),
+    ))
+    .await;
 
     // The callback: an unknown state is refused (HTML page, nothing created).
     let r = callback(&here, "state=forged&code=abc").await;

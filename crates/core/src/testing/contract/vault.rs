@@ -379,3 +379,35 @@ pub async fn connect_states_are_taken_once(store: Arc<dyn Store>) {
     assert_eq!(store.purge_connect_states(T0 + 10).await.expect("purge"), 1);
     assert_eq!(store.take_connect_state("s2").await.expect("take"), None);
 }
+
+pub async fn vault_rows_go_with_their_tenant_and_owner(store: Arc<dyn Store>) {
+    seeded(&store).await;
+    let tenant = store
+        .create_tenant(crate::identity::NewTenant::named("acme", T0))
+        .await
+        .expect("tenant");
+    let owner = user(&store, tenant.id, "o", vec![]).await;
+    let sys_user = user(&store, SYSTEM_TENANT_ID, "s", vec![ROLE_USER]).await;
+    let tenant_app = store
+        .create_oauth_app(new_app(tenant.id, "Acme"))
+        .await
+        .expect("app");
+    let sys_app = store
+        .create_oauth_app(new_app(SYSTEM_TENANT_ID, "Sys"))
+        .await
+        .expect("app");
+    let p1 = store
+        .create_oauth_profile(new_profile(sys_app.id, owner.id, "P1"))
+        .await
+        .expect("p1");
+    let p2 = store
+        .create_oauth_profile(new_profile(sys_app.id, sys_user.id, "P2"))
+        .await
+        .expect("p2");
+    assert!(store.delete_user(sys_user.id).await.expect("delete user"));
+    assert_eq!(store.oauth_profile(p2.id).await.expect("get"), None);
+    assert!(store.delete_tenant(tenant.id).await.expect("delete tenant"));
+    assert_eq!(store.oauth_app(tenant_app.id).await.expect("get"), None);
+    assert_eq!(store.oauth_profile(p1.id).await.expect("get"), None);
+    assert!(store.oauth_app(sys_app.id).await.expect("get").is_some());
+}
