@@ -922,10 +922,16 @@ async fn slow_relay(target: &str, delay: Duration) -> String {
     format!("http://{addr}")
 }
 
-async fn concurrent_refreshes_of_one_profile_make_one_upstream_call(b: Backend) {
+async fn concurrent_refreshes_of_one_profile_make_one_upstream_call_across_nodes(b: Backend) {
     let Some((here, up, _)) = setup(b).await else {
         return;
     };
+    // A second node on the same database.
+    let other = spawn_with(
+        test_config(&here.database_url),
+        tempfile::tempdir().expect("dir"),
+    )
+    .await;
     // Rotation on: a second upstream use of the same refresh token would be reuse,
     // which revokes the whole family at the upstream.
     up.set_rotation(true).await;
@@ -937,13 +943,16 @@ async fn concurrent_refreshes_of_one_profile_make_one_upstream_call(b: Backend) 
     .await;
     let (access, refresh_token) = up.password_tokens().await;
     let pid = bobs_profile(&here, slow_app, &access, &refresh_token).await;
-    profile(&here, pid).await; // Bob's credentials are now cached: requests start together.
+    // Bob's credentials are now cached on both nodes: the requests start together.
+    profile(&here, pid).await;
+    profile(&other, pid).await;
 
     const N: usize = 8;
     let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(N));
     let mut tasks = Vec::new();
-    for _ in 0..N {
-        let req = as_bob(&here, Method::POST, &format!("{PROFILES}/{pid}/refresh"));
+    for i in 0..N {
+        let node = if i % 2 == 0 { &here } else { &other };
+        let req = as_bob(node, Method::POST, &format!("{PROFILES}/{pid}/refresh"));
         let barrier = barrier.clone();
         tasks.push(tokio::spawn(async move {
             barrier.wait().await;
@@ -964,12 +973,12 @@ async fn concurrent_refreshes_of_one_profile_make_one_upstream_call(b: Backend) 
     let first = answers[0].clone();
     assert!(
         answers.iter().all(|a| *a == first),
-        "every caller gets the one refresh's tokens: {answers:?}"
+        "every caller, on either node, gets the one refresh's tokens: {answers:?}"
     );
     assert_ne!(first.1, refresh_token, "rotated exactly once");
     // Had the upstream seen the old token twice, it would have revoked the family.
     assert!(up.accepts(&first.0).await, "the family is intact upstream");
-    let r = refresh(&here, pid).await;
+    let r = refresh(&other, pid).await;
     assert_eq!(r.status, 200, "the successor still refreshes: {}", r.text);
 }
 
@@ -1466,7 +1475,7 @@ backends!(
     oauth_apps_follow_hdp_fields_names_permissions_and_tenants,
     oauth_profiles_are_their_owners_with_hdp_permissions_and_shapes,
     refresh_calls_the_upstream_with_basic_or_body_auth_and_keeps_rotated_tokens,
-    concurrent_refreshes_of_one_profile_make_one_upstream_call,
+    concurrent_refreshes_of_one_profile_make_one_upstream_call_across_nodes,
     an_upstream_revocation_is_reported_with_its_error_and_changes_nothing,
     the_background_refresher_renews_expiring_tokens_and_backs_off_on_failure,
     connect_redirects_with_state_and_pkce_and_the_callback_spends_the_state,
