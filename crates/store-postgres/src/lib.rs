@@ -61,6 +61,7 @@ impl PgStore {
 include!("../../store-sqlite/src/shared.rs");
 include!("../../store-sqlite/src/shared_tokens.rs");
 include!("../../store-sqlite/src/shared_keys.rs");
+include!("../../store-sqlite/src/shared_sessions.rs");
 
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;
@@ -114,5 +115,7 @@ mod contract {
         of_concurrent_signer_starts_on_an_empty_store_all_sign_with_one_key,
         rotation_is_atomic_and_of_concurrent_rotations_one_wins,
         retired_keys_are_deleted_once_their_retirement_ends,
+        a_replay_during_the_exchange_still_revokes_its_family,
+        sessions_round_trip_expire_and_go_with_their_user,
     );
 }

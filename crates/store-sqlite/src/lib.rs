@@ -101,6 +101,7 @@ impl SqliteStore {
 include!("shared.rs");
 include!("shared_tokens.rs");
 include!("shared_keys.rs");
+include!("shared_sessions.rs");
 
 #[cfg(test)]
 mod contract {

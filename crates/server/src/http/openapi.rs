@@ -21,6 +21,7 @@ use utoipa_axum::routes;
         (name = "limits", description = "HDP Limits API: lockout and OAuth token limits, per system and tenant"),
         (name = "tenants", description = "HDP Tenant API: tenants, their admins, host names and allowed scopes"),
         (name = "operations", description = "Health, readiness and this document"),
+        (name = "authorization", description = "OAuth 2.0 authorization code flow: the authorization endpoint with its login and consent pages"),
     )
 )]
 struct Base;

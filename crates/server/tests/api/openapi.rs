@@ -58,6 +58,14 @@ const SERVED: &[(&str, &str)] = &[
     ("get", "/oauth2/userinfo"),
     ("get", "/.well-known/oauth-authorization-server"),
     ("get", "/oauth2/jwks"),
+    ("get", "/oauth2/authorize"),
+    ("post", "/oauth2/authorize"),
+    ("get", "/api/mgmt/oauth2/authorize"),
+    ("post", "/api/mgmt/oauth2/authorize"),
+    ("post", "/oauth2/login"),
+    ("post", "/oauth2/consent"),
+    ("post", "/oauth2/logout"),
+    ("get", "/oauth2/assets/portcullis.css"),
 ];
 
 fn documented(doc: &serde_json::Value) -> BTreeSet<(String, String)> {
