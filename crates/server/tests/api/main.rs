@@ -8,6 +8,7 @@ mod helpers;
 
 mod auth;
 mod authorize;
+mod browser;
 mod cli;
 mod client_apps;
 mod errors;
