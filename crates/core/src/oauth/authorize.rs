@@ -50,7 +50,8 @@ impl AuthorizeParams {
         for (k, v) in pairs {
             let slot = match k {
                 "response_type" => &mut p.response_type,
-                "client_id" => &mut p.client_id,
+                // HDP's 4.x documentation spells it `clientId`.
+                "client_id" | "clientId" => &mut p.client_id,
                 "redirect_uri" => &mut p.redirect_uri,
                 "scope" => &mut p.scope,
                 "state" => &mut p.state,
@@ -59,7 +60,8 @@ impl AuthorizeParams {
                 _ => continue,
             };
             if slot.is_some() {
-                p.duplicate.get_or_insert_with(|| k.to_owned());
+                let name = if k == "clientId" { "client_id" } else { k };
+                p.duplicate.get_or_insert_with(|| name.to_owned());
             } else if !v.is_empty() {
                 *slot = Some(v.to_owned());
             }
@@ -382,5 +384,10 @@ mod tests {
         assert_eq!(p.state.as_deref(), Some("s1"));
         assert_eq!(p.duplicate.as_deref(), Some("state"));
         assert_eq!(p.pairs(), vec![("client_id", "c"), ("state", "s1")]);
+        let hdp = AuthorizeParams::from_pairs([("clientId", "c"), ("clientSecret", "ignored")]);
+        assert_eq!(hdp.client_id.as_deref(), Some("c"));
+        assert_eq!(hdp.duplicate, None);
+        let both = AuthorizeParams::from_pairs([("clientId", "c"), ("client_id", "d")]);
+        assert_eq!(both.duplicate.as_deref(), Some("client_id"));
     }
 }

@@ -285,6 +285,16 @@ async fn the_whole_flow_runs_and_a_second_authorization_skips_consent(b: Backend
     let Some(app) = spawn_app(b).await else {
         return;
     };
+    let m = app
+        .send(
+            app.http
+                .get(app.url("/.well-known/oauth-authorization-server")),
+        )
+        .await
+        .json();
+    assert_eq!(m["authorization_endpoint"], app.url("/oauth2/authorize"));
+    assert_eq!(m["response_types_supported"], json!(["code"]));
+    assert_eq!(m["code_challenge_methods_supported"], json!(["S256"]));
     create_alice(&app).await;
     let client = register(&app, &[CALLBACK], json!({})).await;
     let mut browser = Browser::new(&app);

@@ -15,6 +15,7 @@ use fantoccini::{Client as WebDriver, ClientBuilder, Locator};
 use portcullis_core::oauth::grant::authorization_code::s256;
 use reqwest::Method;
 use serde_json::json;
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -34,6 +35,12 @@ struct Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        // chromedriver leads its own process group: end Chromium with it, even when
+        // the test panicked before closing the WebDriver session.
+        let _ = Command::new("kill")
+            .arg("-KILL")
+            .arg(format!("-{}", self.child.id()))
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -57,6 +64,7 @@ async fn start_driver() -> Option<Driver> {
         .port();
     let child = Command::new(CHROMEDRIVER)
         .arg(format!("--port={port}"))
+        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -174,6 +182,24 @@ async fn text(web: &WebDriver, css: &str) -> String {
         .expect("text")
 }
 
+/// Waits until an element matching `css` contains `needle` (a click's navigation may
+/// still be under way, leaving the old page's elements stale); returns its text.
+async fn wait_for_text(web: &WebDriver, css: &str, needle: &str) -> String {
+    let mut last = String::new();
+    for _ in 0..100 {
+        if let Ok(e) = web.find(Locator::Css(css)).await {
+            if let Ok(t) = e.text().await {
+                if t.contains(needle) {
+                    return t;
+                }
+                last = t;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no {css} containing {needle:?}; last seen {last:?}");
+}
+
 async fn type_into(web: &WebDriver, css: &str, value: &str) {
     let field = web.find(Locator::Css(css)).await.expect(css);
     field.clear().await.expect("clear");
@@ -264,18 +290,13 @@ async fn a_real_browser_signs_in_consents_and_the_consent_is_revoked(b: Backend)
         type_into(&web, "#username", ALICE).await;
         type_into(&web, "#password", "not-the-password").await;
         click(&web, "button[type=submit]").await;
-        let error = text(&web, ".error").await;
-        assert!(error.contains("wrong"), "{error}");
+        wait_for_text(&web, ".error", "wrong").await;
         shoot(&web, b, "login-error").await;
 
         // Signed in: the consent page.
         type_into(&web, "#password", ALICE_PASSWORD).await;
         click(&web, "button[type=submit]").await;
-        let heading = text(&web, "h1").await;
-        assert!(
-            heading.contains("Quarterly Reports wants access"),
-            "{heading}"
-        );
+        wait_for_text(&web, "h1", "Quarterly Reports wants access").await;
         assert!(text(&web, ".scopes")
             .await
             .contains("Allow data access via OData"));
@@ -330,7 +351,7 @@ async fn a_real_browser_signs_in_consents_and_the_consent_is_revoked(b: Backend)
         }
         // And the next authorization asks again.
         web.goto(&authorize).await.expect("goto");
-        assert!(text(&web, "h1").await.contains("wants access"));
+        wait_for_text(&web, "h1", "wants access").await;
     }
     .await;
     web.close().await.expect("close browser");
