@@ -1293,6 +1293,45 @@ pub async fn a_replay_during_the_exchange_still_revokes_its_family(store: Arc<dy
             .revoked_at,
         Some(T0 + 2)
     );
+    // Replays racing the link: whatever the interleaving, the family ends revoked.
+    for round in 0..4 {
+        let (c, f) = (format!("code-race-{round}"), format!("fam-race-{round}"));
+        store
+            .insert_auth_code(&code(&c, a, u))
+            .await
+            .expect("insert");
+        let CodeTake::Taken(_) = store.take_auth_code(&c, T0 + 1).await.expect("take") else {
+            panic!("first use")
+        };
+        store
+            .create_family(&family(&f, a, Some(u)), None)
+            .await
+            .expect("family");
+        let mut tasks = Vec::new();
+        for _ in 0..3 {
+            let (s, c) = (store.clone(), c.clone());
+            tasks.push(tokio::spawn(async move {
+                s.take_auth_code(&c, T0 + 2).await.map(|_| ())
+            }));
+        }
+        let (s, c2, f2) = (store.clone(), c.clone(), f.clone());
+        tasks.push(tokio::spawn(async move {
+            s.set_code_family(&c2, &f2).await.map(|_| ())
+        }));
+        for t in tasks {
+            t.await.expect("join").expect("store call");
+        }
+        assert!(
+            store
+                .family(&f)
+                .await
+                .expect("get")
+                .expect("exists")
+                .revoked_at
+                .is_some(),
+            "round {round}: a replay racing the exchange revokes its family"
+        );
+    }
     // Without a replay, linking revokes nothing.
     store
         .insert_auth_code(&code("code-s", a, u))

@@ -39,7 +39,14 @@ fn hidden(pairs: &[(&str, &str)]) -> String {
         .collect()
 }
 
-fn layout(title: &str, body: &str) -> String {
+/// A page around `body`; `footer` adds the reassurance under the login and consent
+/// forms.
+fn layout(title: &str, body: &str, footer: bool) -> String {
+    let footer = if footer {
+        "<footer>Your password is never shared with the application.</footer>\n"
+    } else {
+        ""
+    };
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
@@ -47,8 +54,7 @@ fn layout(title: &str, body: &str) -> String {
          <title>{title} · Portcullis</title>\n\
          <link rel=\"stylesheet\" href=\"{CSS_PATH}?v={version}\">\n</head>\n<body>\n\
          <div class=\"brand\"><span class=\"brand-mark\" aria-hidden=\"true\">P</span>Portcullis</div>\n\
-         <main class=\"card\">\n{body}\n</main>\n\
-         <footer>Your password is never shared with the application.</footer>\n</body>\n</html>\n",
+         <main class=\"card\">\n{body}\n</main>\n{footer}</body>\n</html>\n",
         title = esc(title),
         version = env!("CARGO_PKG_VERSION"),
     )
@@ -107,7 +113,7 @@ pub fn login(p: &Login<'_>) -> String {
         csrf = esc(p.csrf),
         user = esc(p.username),
     );
-    layout("Sign in", &body)
+    layout("Sign in", &body, true)
 }
 
 /// What the consent page shows.
@@ -158,7 +164,7 @@ pub fn consent(p: &Consent<'_>) -> String {
         app = esc(p.app_name),
         user = esc(p.user),
     );
-    layout("Allow access", &body)
+    layout("Allow access", &body, true)
 }
 
 /// A sign-out form to show on an error page (when someone is signed in).
@@ -188,7 +194,7 @@ pub fn error(title: &str, message: &str, sign_out: Option<&SignOut<'_>>) -> Stri
         esc(title),
         esc(message)
     );
-    layout(title, &body)
+    layout(title, &body, false)
 }
 
 /// After signing out with nothing to go back to.
@@ -196,6 +202,7 @@ pub fn signed_out() -> String {
     layout(
         "Signed out",
         "<h1>You are signed out</h1>\n<p class=\"lead\">You can close this page.</p>",
+        false,
     )
 }
 

@@ -791,6 +791,77 @@ async fn sessions_end_when_the_password_changes_and_tenants_are_asked_when_sever
     let r = submit_login(&mut browser, &page, ALICE, "Another-Password-7").await;
     let consent = follow(&mut browser, &r).await;
     assert!(assert_page(&consent, 200).contains("wants access"));
+
+    // A session ends after 30 idle minutes; use keeps it alive.
+    app.clock.advance(29 * 60);
+    assert!(assert_page(&browser.get(&path).await, 200).contains("wants access"));
+    app.clock.advance(29 * 60);
+    assert!(assert_page(&browser.get(&path).await, 200).contains("wants access"));
+    app.clock.advance(30 * 60);
+    assert!(
+        assert_page(&browser.get(&path).await, 200).contains("Sign in"),
+        "idle too long"
+    );
+
+    // A user of another tenant may not authorize this application: a page that
+    // offers to sign in as someone else.
+    let acme = app
+        .state
+        .ctx
+        .store
+        .tenant_by_name("acme")
+        .await
+        .expect("get")
+        .expect("acme");
+    app.create_user(
+        acme.id,
+        "bob",
+        "Bobs-Password-9",
+        vec![portcullis_core::identity::ROLE_USER],
+    )
+    .await;
+    let mut bob = Browser::new(&app);
+    let page = bob.get(&path).await;
+    let mut f = form_fields(&page.text, "/oauth2/login");
+    f.retain(|(k, _)| k != "tenant" && k != "username");
+    f.push(("tenant".into(), "acme".into()));
+    f.push(("username".into(), "bob".into()));
+    f.push(("password".into(), "Bobs-Password-9".into()));
+    let r = bob.post("/oauth2/login", &f).await;
+    let refused = follow(&mut bob, &r).await;
+    assert!(
+        assert_page(&refused, 403).contains("belongs to tenant system"),
+        "{}",
+        refused.text
+    );
+    let mut fields = form_fields(&refused.text, "/oauth2/logout");
+    fields.retain(|(k, _)| k != "username");
+    let r = bob.post("/oauth2/logout", &fields).await;
+    let login = follow(&mut bob, &r).await;
+    assert!(
+        assert_page(&login, 200).contains("Sign in"),
+        "signed out, back to the login page"
+    );
+
+    // The request may also come as a form POST (RFC 6749 §3.1).
+    let mut fresh = Browser::new(&app);
+    let form: Vec<(String, String)> = query_of(&path).into_iter().collect();
+    let r = fresh.post("/oauth2/authorize", &form).await;
+    assert!(assert_page(&r, 200).contains("Sign in"));
+    // HDP's spelling clientId works too.
+    let hdp: Vec<(String, String)> = form
+        .iter()
+        .map(|(k, v)| {
+            let k = if k == "client_id" {
+                "clientId".to_owned()
+            } else {
+                k.clone()
+            };
+            (k, v.clone())
+        })
+        .collect();
+    let r = fresh.post("/oauth2/authorize", &hdp).await;
+    assert!(assert_page(&r, 200).contains("Sign in"));
 }
 
 backends!(
