@@ -12,6 +12,7 @@
 //! * [`oauth`] is the protocol: grants, tokens, signing keys, introspection.
 //! * [`client_app`], [`identity`], [`scope`] are the domain types, parsed not validated.
 //! * [`crypto`] keeps secrets: verifiers, Argon2id pool, AES-GCM sealing.
+//! * [`session`] keeps browser sign-ins of the authorization endpoint.
 //! * [`error`] is the one catalogue of error codes.
 //! * [`bootstrap`] seeds a fresh database and creates the initial administrator.
 //! * [`vault`] is the token vault: upstream OAuth applications and profiles.
@@ -29,6 +30,7 @@ pub mod limits;
 pub mod mgmt;
 pub mod oauth;
 pub mod scope;
+pub mod session;
 pub mod store;
 pub mod vault;
 

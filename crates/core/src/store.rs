@@ -98,7 +98,14 @@ pub struct Consent {
 /// Everything Portcullis keeps.
 #[async_trait]
 pub trait Store:
-    KeyStore + TokenStore + crate::vault::store::VaultStore + Send + Sync + std::fmt::Debug + 'static
+    KeyStore
+    + TokenStore
+    + crate::session::SessionStore
+    + crate::vault::store::VaultStore
+    + Send
+    + Sync
+    + std::fmt::Debug
+    + 'static
 {
     /// Cheap liveness check of the database (`/readyz`).
     async fn ping(&self) -> StoreResult<()>;
@@ -281,8 +288,10 @@ pub trait TokenStore: Send + Sync {
     /// Spends a code atomically; a second use is a replay and revokes the family
     /// issued from the code.
     async fn take_auth_code(&self, verifier: &str, now: UnixTime) -> StoreResult<CodeTake>;
-    /// Records the family issued from a code (for replay revocation).
-    async fn set_code_family(&self, verifier: &str, family_id: &str) -> StoreResult<()>;
+    /// Records the family issued from a code (for replay revocation), atomically with
+    /// a check for a replay that came in between the take and now: if the code was
+    /// replayed meanwhile, the family is revoked and the answer is `true`.
+    async fn set_code_family(&self, verifier: &str, family_id: &str) -> StoreResult<bool>;
     /// Records an access token's `jti` as revoked until it expires anyway.
     async fn revoke_jti(&self, jti: &str, expires_at: UnixTime) -> StoreResult<()>;
     async fn is_jti_revoked(&self, jti: &str) -> StoreResult<bool>;

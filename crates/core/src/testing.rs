@@ -36,6 +36,9 @@ struct State {
     signing_keys: BTreeMap<String, crate::oauth::keys::StoredKey>,
     vault: vault::VaultState,
     next_id: i64,
+    sessions: BTreeMap<String, crate::session::Session>,
+    /// When each replayed authorization code was first replayed.
+    replayed_codes: BTreeMap<String, UnixTime>,
 }
 
 impl State {
@@ -89,6 +92,7 @@ impl State {
         }
         let tenants: BTreeSet<i64> = self.tenants.keys().copied().collect();
         self.vault.cascade(&users, &tenants);
+        self.sessions.retain(|_, x| users.contains(&x.user_id));
     }
 
     fn remove_user(&mut self, id: i64) -> bool {
@@ -852,6 +856,7 @@ impl TokenStore for MemoryStore {
             };
             if c.used_at.is_some() {
                 let c = c.clone();
+                s.replayed_codes.entry(c.verifier.clone()).or_insert(now);
                 if let Some(f) = c.family_id.as_ref().and_then(|f| s.families.get_mut(f)) {
                     f.revoked_at.get_or_insert(now);
                 }
@@ -862,12 +867,18 @@ impl TokenStore for MemoryStore {
         })
     }
 
-    async fn set_code_family(&self, verifier: &str, family_id: &str) -> StoreResult<()> {
+    async fn set_code_family(&self, verifier: &str, family_id: &str) -> StoreResult<bool> {
         self.with(|s| {
             if let Some(c) = s.codes.get_mut(verifier) {
                 c.family_id = Some(family_id.to_owned());
             }
-            Ok(())
+            let Some(at) = s.replayed_codes.get(verifier).copied() else {
+                return Ok(false);
+            };
+            if let Some(f) = s.families.get_mut(family_id) {
+                f.revoked_at.get_or_insert(at);
+            }
+            Ok(true)
         })
     }
 
@@ -890,6 +901,48 @@ impl TokenStore for MemoryStore {
                 .retain(|_, r| r.expires_at.is_none_or(|e| e > now));
             s.revoked_jtis.retain(|_, e| *e > now);
             Ok((before - s.codes.len() - s.refresh.len() - s.revoked_jtis.len()) as u64)
+        })
+    }
+}
+
+#[async_trait]
+impl crate::session::SessionStore for MemoryStore {
+    async fn insert_session(&self, session: &crate::session::Session) -> StoreResult<()> {
+        self.with(|s| {
+            if s.sessions.contains_key(&session.verifier) {
+                return Err(StoreError::Conflict("session exists".into()));
+            }
+            if !s.users.contains_key(&session.user_id) {
+                return Err(StoreError::Backend("no such user".into()));
+            }
+            s.sessions.insert(session.verifier.clone(), session.clone());
+            Ok(())
+        })
+    }
+
+    async fn session(&self, verifier: &str) -> StoreResult<Option<crate::session::Session>> {
+        self.with(|s| Ok(s.sessions.get(verifier).cloned()))
+    }
+
+    async fn touch_session(&self, verifier: &str, idle_until: UnixTime) -> StoreResult<()> {
+        self.with(|s| {
+            if let Some(x) = s.sessions.get_mut(verifier) {
+                x.idle_until = x.idle_until.max(idle_until);
+            }
+            Ok(())
+        })
+    }
+
+    async fn delete_session(&self, verifier: &str) -> StoreResult<bool> {
+        self.with(|s| Ok(s.sessions.remove(verifier).is_some()))
+    }
+
+    async fn purge_sessions(&self, now: UnixTime) -> StoreResult<u64> {
+        self.with(|s| {
+            let before = s.sessions.len();
+            s.sessions
+                .retain(|_, x| x.idle_until > now && x.expires_at > now);
+            Ok((before - s.sessions.len()) as u64)
         })
     }
 }

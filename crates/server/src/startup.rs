@@ -228,6 +228,11 @@ async fn purge_expired_tokens(ctx: Context) {
             ),
             Err(e) => tracing::warn!(error = %e, "purging expired tokens failed; will retry"),
         }
+        match ctx.store.purge_sessions(ctx.now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(rows = n, "purged expired browser sessions"),
+            Err(e) => tracing::warn!(error = %e, "purging expired sessions failed; will retry"),
+        }
     }
 }
 

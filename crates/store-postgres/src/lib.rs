@@ -62,6 +62,7 @@ include!("../../store-sqlite/src/shared.rs");
 include!("../../store-sqlite/src/shared_tokens.rs");
 include!("../../store-sqlite/src/shared_keys.rs");
 include!("../../store-sqlite/src/shared_vault.rs");
+include!("../../store-sqlite/src/shared_sessions.rs");
 
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;
@@ -120,5 +121,7 @@ mod contract {
         due_profiles_respect_expiry_backoff_and_leases,
         connect_states_are_taken_once,
         vault_rows_go_with_their_tenant_and_owner,
+        a_replay_during_the_exchange_still_revokes_its_family,
+        sessions_round_trip_expire_and_go_with_their_user,
     );
 }

@@ -102,6 +102,7 @@ include!("shared.rs");
 include!("shared_tokens.rs");
 include!("shared_keys.rs");
 include!("shared_vault.rs");
+include!("shared_sessions.rs");
 
 #[cfg(test)]
 mod contract {

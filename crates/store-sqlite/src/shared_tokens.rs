@@ -202,9 +202,16 @@ impl TokenStore for This {
             tx.commit().await.map_err(err)?;
             return Ok(CodeTake::Taken(code));
         }
-        let sql = format!("SELECT {CODE_COLS} FROM auth_codes WHERE verifier = $1");
+        // A replay. Marking it is a write, which waits for a concurrent
+        // `set_code_family` and then sees the family it recorded; one that comes later
+        // sees the mark instead.
+        let sql = format!(
+            "UPDATE auth_codes SET replayed_at = COALESCE(replayed_at, $2) WHERE verifier = $1 \
+             RETURNING {CODE_COLS}"
+        );
         let Some(row) = sqlx::query(&sql)
             .bind(verifier)
+            .bind(now)
             .fetch_optional(&mut *tx)
             .await
             .map_err(err)?
@@ -226,14 +233,31 @@ impl TokenStore for This {
         Ok(CodeTake::Replayed(code))
     }
 
-    async fn set_code_family(&self, verifier: &str, family_id: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE auth_codes SET family_id = $2 WHERE verifier = $1")
-            .bind(verifier)
+    async fn set_code_family(&self, verifier: &str, family_id: &str) -> StoreResult<bool> {
+        // The UPDATE takes the row's write lock first, so a concurrent replay either
+        // already set `replayed_at` (seen here) or runs after and finds `family_id`.
+        let mut tx = self.pool.begin().await.map_err(err)?;
+        let replayed: Option<Option<i64>> = sqlx::query_scalar(
+            "UPDATE auth_codes SET family_id = $2 WHERE verifier = $1 RETURNING replayed_at",
+        )
+        .bind(verifier)
+        .bind(family_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(err)?;
+        let replayed_at = replayed.flatten();
+        if let Some(at) = replayed_at {
+            sqlx::query(
+                "UPDATE token_families SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+            )
             .bind(family_id)
-            .execute(&self.pool)
+            .bind(at)
+            .execute(&mut *tx)
             .await
-            .map(|_| ())
-            .map_err(err)
+            .map_err(err)?;
+        }
+        tx.commit().await.map_err(err)?;
+        Ok(replayed_at.is_some())
     }
 
     async fn revoke_jti(&self, jti: &str, expires_at: UnixTime) -> StoreResult<()> {

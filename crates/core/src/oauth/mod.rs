@@ -2,6 +2,7 @@
 //! access-token claims and signing (RFC 9068, 7517), validation, introspection
 //! (RFC 7662) and revocation (RFC 7009), client authentication and its rate limit.
 
+pub mod authorize;
 pub mod claims;
 pub mod client_auth;
 pub mod error;

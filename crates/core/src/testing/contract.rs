@@ -1257,6 +1257,163 @@ pub async fn revocations_and_cascades_reach_token_families(store: Arc<dyn Store>
     assert!(!store.is_jti_revoked("jti-1").await.expect("get"));
 }
 
+pub async fn a_replay_during_the_exchange_still_revokes_its_family(store: Arc<dyn Store>) {
+    use crate::oauth::grants::CodeTake;
+    let (u, a) = token_fixture(&store).await;
+    store
+        .insert_auth_code(&code("code-r", a, u))
+        .await
+        .expect("insert");
+    let CodeTake::Taken(_) = store.take_auth_code("code-r", T0 + 1).await.expect("take") else {
+        panic!("first use")
+    };
+    // The replay arrives before the first exchange recorded its family.
+    let CodeTake::Replayed(c) = store.take_auth_code("code-r", T0 + 2).await.expect("take") else {
+        panic!("replay")
+    };
+    assert_eq!(c.family_id, None);
+    store
+        .create_family(
+            &family("fam-r", a, Some(u)),
+            Some(&refresh("rt-r", "fam-r")),
+        )
+        .await
+        .expect("family");
+    assert!(
+        store
+            .set_code_family("code-r", "fam-r")
+            .await
+            .expect("link"),
+        "the exchange learns of the replay"
+    );
+    assert_eq!(
+        store
+            .family("fam-r")
+            .await
+            .expect("get")
+            .expect("exists")
+            .revoked_at,
+        Some(T0 + 2)
+    );
+    // Replays racing the link: whatever the interleaving, the family ends revoked.
+    for round in 0..4 {
+        let (c, f) = (format!("code-race-{round}"), format!("fam-race-{round}"));
+        store
+            .insert_auth_code(&code(&c, a, u))
+            .await
+            .expect("insert");
+        let CodeTake::Taken(_) = store.take_auth_code(&c, T0 + 1).await.expect("take") else {
+            panic!("first use")
+        };
+        store
+            .create_family(&family(&f, a, Some(u)), None)
+            .await
+            .expect("family");
+        let mut tasks = Vec::new();
+        for _ in 0..3 {
+            let (s, c) = (store.clone(), c.clone());
+            tasks.push(tokio::spawn(async move {
+                s.take_auth_code(&c, T0 + 2).await.map(|_| ())
+            }));
+        }
+        let (s, c2, f2) = (store.clone(), c.clone(), f.clone());
+        tasks.push(tokio::spawn(async move {
+            s.set_code_family(&c2, &f2).await.map(|_| ())
+        }));
+        for t in tasks {
+            t.await.expect("join").expect("store call");
+        }
+        assert!(
+            store
+                .family(&f)
+                .await
+                .expect("get")
+                .expect("exists")
+                .revoked_at
+                .is_some(),
+            "round {round}: a replay racing the exchange revokes its family"
+        );
+    }
+    // Without a replay, linking revokes nothing.
+    store
+        .insert_auth_code(&code("code-s", a, u))
+        .await
+        .expect("insert");
+    store.take_auth_code("code-s", T0 + 1).await.expect("take");
+    store
+        .create_family(&family("fam-s", a, Some(u)), None)
+        .await
+        .expect("family");
+    assert!(!store
+        .set_code_family("code-s", "fam-s")
+        .await
+        .expect("link"));
+    assert_eq!(
+        store
+            .family("fam-s")
+            .await
+            .expect("get")
+            .expect("exists")
+            .revoked_at,
+        None
+    );
+}
+
+pub async fn sessions_round_trip_expire_and_go_with_their_user(store: Arc<dyn Store>) {
+    use crate::session::Session;
+    seeded(&store).await;
+    let u = user(&store, SYSTEM_TENANT_ID, "sess", vec![ROLE_USER]).await;
+    let s = Session::new("sv-1".into(), u.id, 4, T0);
+    store.insert_session(&s).await.expect("insert");
+    assert!(
+        store.insert_session(&s).await.is_err(),
+        "verifiers are unique"
+    );
+    assert_eq!(store.session("sv-1").await.expect("get"), Some(s.clone()));
+    assert_eq!(store.session("nope").await.expect("get"), None);
+    store
+        .touch_session("sv-1", T0 + 500 + crate::session::IDLE_LIFETIME)
+        .await
+        .expect("touch");
+    store
+        .touch_session("sv-1", T0 + 100)
+        .await
+        .expect("an earlier deadline is ignored");
+    assert_eq!(
+        store
+            .session("sv-1")
+            .await
+            .expect("get")
+            .map(|x| x.idle_until),
+        Some(T0 + 500 + crate::session::IDLE_LIFETIME)
+    );
+    store
+        .insert_session(&Session::new("sv-2".into(), u.id, 4, T0))
+        .await
+        .expect("insert");
+    // sv-2 is idle past its deadline; sv-1 was touched.
+    assert_eq!(
+        store
+            .purge_sessions(T0 + crate::session::IDLE_LIFETIME)
+            .await
+            .expect("purge"),
+        1
+    );
+    assert_eq!(store.session("sv-2").await.expect("get"), None);
+    assert!(store.delete_session("sv-1").await.expect("delete"));
+    assert!(!store.delete_session("sv-1").await.expect("delete"));
+    store
+        .insert_session(&Session::new("sv-3".into(), u.id, 4, T0))
+        .await
+        .expect("insert");
+    assert!(store.delete_user(u.id).await.expect("delete user"));
+    assert_eq!(
+        store.session("sv-3").await.expect("get"),
+        None,
+        "a deleted user's sessions go with them"
+    );
+}
+
 /// Generates one `#[tokio::test]` per contract case. `$make` is an async block that
 /// yields a fresh `Arc<dyn Store>`.
 #[macro_export]
@@ -1295,6 +1452,8 @@ macro_rules! store_contract_tests {
             due_profiles_respect_expiry_backoff_and_leases,
             connect_states_are_taken_once,
             vault_rows_go_with_their_tenant_and_owner,
+            a_replay_during_the_exchange_still_revokes_its_family,
+            sessions_round_trip_expire_and_go_with_their_user,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

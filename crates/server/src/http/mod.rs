@@ -1,6 +1,7 @@
 //! The HTTP surface: one module per surface, each exposing `router()`, assembled here
 //! with the cross-cutting layers (body limit, security headers, tracing, panics).
 
+pub mod authorize;
 pub mod client_apps;
 pub mod error;
 pub mod extract;
@@ -10,6 +11,7 @@ pub mod limits;
 pub mod metadata;
 pub mod oauth;
 pub mod openapi;
+pub mod pages;
 pub mod permissions;
 pub mod tenants;
 pub mod users;
@@ -42,6 +44,7 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         .merge(tenants::router())
         .merge(vault::router())
         .merge(openapi::router())
+        .merge(authorize::router())
         .split_for_parts()
 }
 

@@ -23,6 +23,7 @@ use utoipa_axum::routes;
         (name = "oauth applications", description = "HDP OAuth application objects: upstream OAuth applications of the token vault"),
         (name = "oauth profiles", description = "HDP OAuth profiles: upstream tokens sealed at rest, refresh and the connect flow"),
         (name = "operations", description = "Health, readiness and this document"),
+        (name = "authorization", description = "OAuth 2.0 authorization code flow: the authorization endpoint with its login and consent pages"),
     )
 )]
 struct Base;

@@ -7,6 +7,8 @@
 mod helpers;
 
 mod auth;
+mod authorize;
+mod browser;
 mod cli;
 mod client_apps;
 mod errors;

@@ -72,6 +72,14 @@ const SERVED: &[(&str, &str)] = &[
     ("get", "/api/mgmt/oauthprofiles/{id}/stats"),
     ("post", "/api/mgmt/oauthprofiles/{id}/refresh"),
     ("get", "/oauth2callback"),
+    ("get", "/oauth2/authorize"),
+    ("post", "/oauth2/authorize"),
+    ("get", "/api/mgmt/oauth2/authorize"),
+    ("post", "/api/mgmt/oauth2/authorize"),
+    ("post", "/oauth2/login"),
+    ("post", "/oauth2/consent"),
+    ("post", "/oauth2/logout"),
+    ("get", "/oauth2/assets/portcullis.css"),
 ];
 
 fn documented(doc: &serde_json::Value) -> BTreeSet<(String, String)> {

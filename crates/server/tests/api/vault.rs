@@ -1278,196 +1278,186 @@ async fn connect_redirects_with_state_and_pkce_and_the_callback_spends_the_state
 // The whole connect flow through the upstream's login and consent pages
 // ---------------------------------------------------------------------------------
 
-//
-// Needs the upstream's `GET /oauth2/authorize` login and consent pages (issue 5): it
-// joins `backends!` below once those are on this branch.
-#[allow(dead_code)]
-mod end_to_end {
-    use super::*;
+/// A browser by hand over the upstream's pages: a cookie jar, redirects followed
+/// one by one, and HTML forms submitted with their hidden fields (CSRF token
+/// included).
+struct Browser<'a> {
+    up: &'a TestApp,
+    cookies: std::collections::BTreeMap<String, String>,
+}
 
-    /// A browser by hand over the upstream's pages: a cookie jar, redirects followed
-    /// one by one, and HTML forms submitted with their hidden fields (CSRF token
-    /// included).
-    struct Browser<'a> {
-        up: &'a TestApp,
-        cookies: std::collections::BTreeMap<String, String>,
-    }
+/// One HTML form: its action and the fields a user would send.
+#[derive(Debug)]
+struct Form {
+    action: String,
+    fields: Vec<(String, String)>,
+}
 
-    /// One HTML form: its action and the fields a user would send.
-    #[derive(Debug)]
-    struct Form {
-        action: String,
-        fields: Vec<(String, String)>,
-    }
+fn unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
 
-    fn unescape(s: &str) -> String {
-        s.replace("&quot;", "\"")
-            .replace("&#39;", "'")
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&amp;", "&")
-    }
+/// The value of attribute `name` in the tag text `tag` (double-quoted values).
+fn attr(tag: &str, name: &str) -> Option<String> {
+    let key = format!(" {name}=\"");
+    let i = tag.find(&key)? + key.len();
+    let rest = &tag[i..];
+    Some(unescape(&rest[..rest.find('"')?]))
+}
 
-    /// The value of attribute `name` in the tag text `tag` (double-quoted values).
-    fn attr(tag: &str, name: &str) -> Option<String> {
-        let key = format!(" {name}=\"");
-        let i = tag.find(&key)? + key.len();
-        let rest = &tag[i..];
-        Some(unescape(&rest[..rest.find('"')?]))
-    }
-
-    /// The forms of `html`, in document order, with inputs filled for `user`: hidden and
-    /// text fields keep their values, `username` gets the user, password fields the
-    /// password, and of named submit buttons the one that approves is pressed.
-    fn forms(html: &str, user: &str, password: &str) -> Vec<Form> {
-        let mut out = Vec::new();
-        for chunk in html.split("<form").skip(1) {
-            let body = &chunk[..chunk.find("</form>").unwrap_or(chunk.len())];
-            let open = &body[..body.find('>').unwrap_or(body.len())];
-            let mut fields = Vec::new();
-            for input in body.split("<input").skip(1) {
-                let tag = &input[..input.find('>').unwrap_or(input.len())];
-                let Some(name) = attr(tag, "name") else {
-                    continue;
-                };
-                let kind = attr(tag, "type").unwrap_or_else(|| "text".into());
-                let value = match (kind.as_str(), name.as_str()) {
-                    ("password", _) => password.to_owned(),
-                    (_, "username" | "login" | "user") => user.to_owned(),
-                    _ => attr(tag, "value").unwrap_or_default(),
-                };
-                fields.push((name, value));
-            }
-            for button in body.split("<button").skip(1) {
-                let tag = &button[..button.find('>').unwrap_or(button.len())];
-                if let (Some(n), Some(v)) = (attr(tag, "name"), attr(tag, "value")) {
-                    if ["allow", "approve", "accept", "yes"].contains(&v.to_lowercase().as_str()) {
-                        fields.push((n, v));
-                    }
-                }
-            }
-            out.push(Form {
-                action: attr(open, "action").unwrap_or_default(),
-                fields,
-            });
-        }
-        out
-    }
-
-    impl<'a> Browser<'a> {
-        fn absolute(&self, location: &str) -> String {
-            if location.starts_with("http://") || location.starts_with("https://") {
-                location.to_owned()
-            } else {
-                self.up.url(location)
-            }
-        }
-
-        async fn send(&mut self, req: reqwest::RequestBuilder) -> Reply {
-            let jar: Vec<String> = self
-                .cookies
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            let req = if jar.is_empty() {
-                req
-            } else {
-                req.header("cookie", jar.join("; "))
+/// The forms of `html`, in document order, with inputs filled for `user`: hidden and
+/// text fields keep their values, `username` gets the user, password fields the
+/// password, and of named submit buttons the one that approves is pressed.
+fn forms(html: &str, user: &str, password: &str) -> Vec<Form> {
+    let mut out = Vec::new();
+    for chunk in html.split("<form").skip(1) {
+        let body = &chunk[..chunk.find("</form>").unwrap_or(chunk.len())];
+        let open = &body[..body.find('>').unwrap_or(body.len())];
+        let mut fields = Vec::new();
+        for input in body.split("<input").skip(1) {
+            let tag = &input[..input.find('>').unwrap_or(input.len())];
+            let Some(name) = attr(tag, "name") else {
+                continue;
             };
-            let r = self.up.send(req).await;
-            for v in r.headers.get_all("set-cookie") {
-                let v = v.to_str().expect("ascii cookie");
-                let pair = v.split(';').next().unwrap_or_default();
-                if let Some((k, val)) = pair.split_once('=') {
-                    if val.is_empty() || v.to_ascii_lowercase().contains("max-age=0") {
-                        self.cookies.remove(k.trim());
-                    } else {
-                        self.cookies.insert(k.trim().to_owned(), val.to_owned());
-                    }
-                }
-            }
-            r
+            let kind = attr(tag, "type").unwrap_or_else(|| "text".into());
+            let value = match (kind.as_str(), name.as_str()) {
+                ("password", _) => password.to_owned(),
+                (_, "username" | "login" | "user") => user.to_owned(),
+                _ => attr(tag, "value").unwrap_or_default(),
+            };
+            fields.push((name, value));
         }
-
-        /// Follows the upstream from `start` (its authorization URL) through its login and
-        /// consent pages as `user`, until it redirects to `callback`; returns that URL.
-        async fn authorize(
-            &mut self,
-            start: &str,
-            callback: &str,
-            user: &str,
-            password: &str,
-        ) -> String {
-            let mut r = self.send(self.up.http.get(start)).await;
-            let mut seen = Vec::new();
-            for _ in 0..10 {
-                if (300..400).contains(&r.status) {
-                    let location = self.absolute(r.header("location").expect("Location"));
-                    if location.starts_with(callback) {
-                        return location;
-                    }
-                    seen.push(format!("{} → {location}", r.status));
-                    r = self.send(self.up.http.get(&location)).await;
-                    continue;
+        for button in body.split("<button").skip(1) {
+            let tag = &button[..button.find('>').unwrap_or(button.len())];
+            if let (Some(n), Some(v)) = (attr(tag, "name"), attr(tag, "value")) {
+                if ["allow", "approve", "accept", "yes"].contains(&v.to_lowercase().as_str()) {
+                    fields.push((n, v));
                 }
-                assert_eq!(r.status, 200, "after {seen:?}: {}", r.text);
-                let form = forms(&r.text, user, password)
-                    .into_iter()
-                    .find(|f| !f.action.contains("logout"))
-                    .unwrap_or_else(|| panic!("no form to submit after {seen:?}: {}", r.text));
-                seen.push(format!("form {}", form.action));
-                let action = self.absolute(&form.action);
-                r = self
-                    .send(self.up.http.post(&action).form(&form.fields))
-                    .await;
             }
-            panic!("never reached {callback}: {seen:?}");
+        }
+        out.push(Form {
+            action: attr(open, "action").unwrap_or_default(),
+            fields,
+        });
+    }
+    out
+}
+
+impl<'a> Browser<'a> {
+    fn absolute(&self, location: &str) -> String {
+        if location.starts_with("http://") || location.starts_with("https://") {
+            location.to_owned()
+        } else {
+            self.up.url(location)
         }
     }
 
-    async fn the_connect_flow_creates_a_profile_through_the_upstreams_login_and_consent(
-        b: Backend,
-    ) {
-        let Some((here, up, app_id)) = setup(b).await else {
-            return;
+    async fn send(&mut self, req: reqwest::RequestBuilder) -> Reply {
+        let jar: Vec<String> = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let req = if jar.is_empty() {
+            req
+        } else {
+            req.header("cookie", jar.join("; "))
         };
-        let r = connect(&here, app_id, "Connected_e2e").await;
-        assert_eq!(r.status, 302, "{}", r.text);
-        let start = r.header("location").expect("location").to_owned();
-        let mut browser = Browser {
-            up: &up.app,
-            cookies: Default::default(),
-        };
-        let back = browser
-            .authorize(&start, &here.url("/oauth2callback"), ALICE, ALICE_PASSWORD)
-            .await;
-        let q = query_of(&back);
-        assert!(q.contains_key("code"), "{back}");
-        // The browser lands on our callback, which exchanges the code (with PKCE).
-        let r = here.send(here.http.get(&back)).await;
-        assert_eq!(r.status, 201, "{}", r.text);
-        assert!(r.text.contains("Connected_e2e"), "{}", r.text);
-        let list = here.send(as_bob(&here, Method::GET, PROFILES)).await.json();
-        let item = &list["profiles"][0];
-        assert_eq!(item["name"], "Connected_e2e");
-        let pid = item["id"].as_i64().expect("id");
-        let v = profile(&here, pid).await;
-        let access = v["accessToken"].as_str().expect("access").to_owned();
-        assert!(up.accepts(&access).await, "working upstream tokens");
-        assert_eq!(
-            v["accessTokenExpiresAt"],
-            hdp_timestamp(here.clock.now() + 3600)
-        );
-        // The callback cannot be replayed, and the tokens refresh.
-        let r = here.send(here.http.get(&back)).await;
-        assert_eq!(r.status, 400);
-        let r = refresh(&here, pid).await;
-        assert_eq!(r.status, 200, "{}", r.text);
-        assert!(
-            up.accepts(r.json()["accessToken"].as_str().expect("a"))
-                .await
-        );
+        let r = self.up.send(req).await;
+        for v in r.headers.get_all("set-cookie") {
+            let v = v.to_str().expect("ascii cookie");
+            let pair = v.split(';').next().unwrap_or_default();
+            if let Some((k, val)) = pair.split_once('=') {
+                if val.is_empty() || v.to_ascii_lowercase().contains("max-age=0") {
+                    self.cookies.remove(k.trim());
+                } else {
+                    self.cookies.insert(k.trim().to_owned(), val.to_owned());
+                }
+            }
+        }
+        r
     }
+
+    /// Follows the upstream from `start` (its authorization URL) through its login and
+    /// consent pages as `user`, until it redirects to `callback`; returns that URL.
+    async fn authorize(
+        &mut self,
+        start: &str,
+        callback: &str,
+        user: &str,
+        password: &str,
+    ) -> String {
+        let mut r = self.send(self.up.http.get(start)).await;
+        let mut seen = Vec::new();
+        for _ in 0..10 {
+            if (300..400).contains(&r.status) {
+                let location = self.absolute(r.header("location").expect("Location"));
+                if location.starts_with(callback) {
+                    return location;
+                }
+                seen.push(format!("{} → {location}", r.status));
+                r = self.send(self.up.http.get(&location)).await;
+                continue;
+            }
+            assert_eq!(r.status, 200, "after {seen:?}: {}", r.text);
+            let form = forms(&r.text, user, password)
+                .into_iter()
+                .find(|f| !f.action.contains("logout"))
+                .unwrap_or_else(|| panic!("no form to submit after {seen:?}: {}", r.text));
+            seen.push(format!("form {}", form.action));
+            let action = self.absolute(&form.action);
+            r = self
+                .send(self.up.http.post(&action).form(&form.fields))
+                .await;
+        }
+        panic!("never reached {callback}: {seen:?}");
+    }
+}
+
+async fn the_connect_flow_creates_a_profile_through_the_upstreams_login_and_consent(b: Backend) {
+    let Some((here, up, app_id)) = setup(b).await else {
+        return;
+    };
+    let r = connect(&here, app_id, "Connected_e2e").await;
+    assert_eq!(r.status, 302, "{}", r.text);
+    let start = r.header("location").expect("location").to_owned();
+    let mut browser = Browser {
+        up: &up.app,
+        cookies: Default::default(),
+    };
+    let back = browser
+        .authorize(&start, &here.url("/oauth2callback"), ALICE, ALICE_PASSWORD)
+        .await;
+    let q = query_of(&back);
+    assert!(q.contains_key("code"), "{back}");
+    // The browser lands on our callback, which exchanges the code (with PKCE).
+    let r = here.send(here.http.get(&back)).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert!(r.text.contains("Connected_e2e"), "{}", r.text);
+    let list = here.send(as_bob(&here, Method::GET, PROFILES)).await.json();
+    let item = &list["profiles"][0];
+    assert_eq!(item["name"], "Connected_e2e");
+    let pid = item["id"].as_i64().expect("id");
+    let v = profile(&here, pid).await;
+    let access = v["accessToken"].as_str().expect("access").to_owned();
+    assert!(up.accepts(&access).await, "working upstream tokens");
+    assert_eq!(
+        v["accessTokenExpiresAt"],
+        hdp_timestamp(here.clock.now() + 3600)
+    );
+    // The callback cannot be replayed, and the tokens refresh.
+    let r = here.send(here.http.get(&back)).await;
+    assert_eq!(r.status, 400);
+    let r = refresh(&here, pid).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(
+        up.accepts(r.json()["accessToken"].as_str().expect("a"))
+            .await
+    );
 }
 
 backends!(
@@ -1479,4 +1469,5 @@ backends!(
     an_upstream_revocation_is_reported_with_its_error_and_changes_nothing,
     the_background_refresher_renews_expiring_tokens_and_backs_off_on_failure,
     connect_redirects_with_state_and_pkce_and_the_callback_spends_the_state,
+    the_connect_flow_creates_a_profile_through_the_upstreams_login_and_consent,
 );

@@ -109,7 +109,16 @@ pub async fn exchange(
     }
     let (response, family) =
         issue_for_user(ctx, client, &user, stored.scopes.clone(), &limits).await?;
-    ctx.store.set_code_family(&verifier, &family).await?;
+    if ctx.store.set_code_family(&verifier, &family).await? {
+        // Replayed while these tokens were minted: they are revoked already.
+        tracing::warn!(
+            client = stored.client_app_id,
+            "authorization code replayed during its exchange; its tokens are revoked"
+        );
+        return Err(OAuthError::invalid_grant(
+            "The authorization code was used twice; the tokens issued from it are revoked.",
+        ));
+    }
     Ok(response)
 }
 

@@ -1,0 +1,393 @@
+//! The authorization endpoint's rules (RFC 6749 §4.1.1–§4.1.2.1, RFC 7636, SPEC §2):
+//! which requests are valid, which failures may be sent back to the client and which
+//! must be shown to the user instead, when a recorded consent covers a request, and
+//! the issuing of codes. Browser concerns (pages, cookies, CSRF) live in the server.
+//!
+//! Every step of the flow (the first visit, the login form, the consent form)
+//! re-validates the request from scratch with [`validate`]: nothing the browser
+//! carries between steps is trusted.
+
+use super::grant::authorization_code::valid_verifier;
+use super::token::{allowed_scopes, resolve_scope};
+use crate::client_app::{ClientApp, GrantType};
+use crate::context::Context;
+use crate::crypto::Secret;
+use crate::identity::{Tenant, User};
+use crate::limits::oauth_limits;
+use crate::oauth::grants::AuthCode;
+use crate::store::StoreError;
+
+/// The parameters of an authorization request, as sent (query or form).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuthorizeParams {
+    pub response_type: Option<String>,
+    pub client_id: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub scope: Option<String>,
+    pub state: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    /// The first parameter sent more than once (RFC 6749 §3.1 forbids that).
+    pub duplicate: Option<String>,
+}
+
+impl AuthorizeParams {
+    /// The names of the parameters, in the order [`Self::pairs`] yields them.
+    pub const NAMES: [&'static str; 7] = [
+        "response_type",
+        "client_id",
+        "redirect_uri",
+        "scope",
+        "state",
+        "code_challenge",
+        "code_challenge_method",
+    ];
+
+    /// Collects the authorization parameters from decoded pairs, ignoring others
+    /// (RFC 6749 §3.1: unknown parameters are ignored). Empty values count as absent.
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut p = Self::default();
+        for (k, v) in pairs {
+            let slot = match k {
+                "response_type" => &mut p.response_type,
+                // HDP's 4.x documentation spells it `clientId`.
+                "client_id" | "clientId" => &mut p.client_id,
+                "redirect_uri" => &mut p.redirect_uri,
+                "scope" => &mut p.scope,
+                "state" => &mut p.state,
+                "code_challenge" => &mut p.code_challenge,
+                "code_challenge_method" => &mut p.code_challenge_method,
+                _ => continue,
+            };
+            if slot.is_some() {
+                let name = if k == "clientId" { "client_id" } else { k };
+                p.duplicate.get_or_insert_with(|| name.to_owned());
+            } else if !v.is_empty() {
+                *slot = Some(v.to_owned());
+            }
+        }
+        p
+    }
+
+    /// The parameters that are present, for carrying them to the next step.
+    pub fn pairs(&self) -> Vec<(&'static str, &str)> {
+        let values = [
+            &self.response_type,
+            &self.client_id,
+            &self.redirect_uri,
+            &self.scope,
+            &self.state,
+            &self.code_challenge,
+            &self.code_challenge_method,
+        ];
+        Self::NAMES
+            .iter()
+            .zip(values)
+            .filter_map(|(k, v)| v.as_deref().map(|v| (*k, v)))
+            .collect()
+    }
+}
+
+/// Why a request was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthorizeError {
+    /// The client or its redirect URI cannot be trusted: tell the user, never redirect
+    /// (RFC 6749 §4.1.2.1 first paragraph).
+    Page { title: String, message: String },
+    /// Tell the client, at its verified redirect URI (RFC 6749 §4.1.2.1).
+    Redirect(ErrorRedirect),
+    /// The database failed; the text is for the log.
+    Store(String),
+}
+
+impl From<StoreError> for AuthorizeError {
+    fn from(e: StoreError) -> Self {
+        AuthorizeError::Store(e.to_string())
+    }
+}
+
+/// An error for the client: `redirect_uri?error=…&error_description=…&state=…`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorRedirect {
+    pub redirect_uri: String,
+    /// An RFC 6749 §4.1.2.1 error code.
+    pub error: &'static str,
+    pub description: String,
+    pub state: Option<String>,
+}
+
+/// A request that passed every rule.
+#[derive(Debug, Clone)]
+pub struct ValidRequest {
+    pub app: ClientApp,
+    pub tenant: Tenant,
+    /// Where the answer goes: the one sent, or the only one registered.
+    pub redirect_uri: String,
+    /// Whether the request named the redirect URI (then the token request must too).
+    pub redirect_uri_sent: bool,
+    pub scopes: Vec<String>,
+    pub state: Option<String>,
+    /// The S256 challenge, if one was sent.
+    pub code_challenge: Option<String>,
+    /// The request as received, to carry through the login and consent forms.
+    pub params: AuthorizeParams,
+}
+
+impl ValidRequest {
+    /// An error redirect for this request.
+    pub fn error(&self, error: &'static str, description: impl Into<String>) -> ErrorRedirect {
+        ErrorRedirect {
+            redirect_uri: self.redirect_uri.clone(),
+            error,
+            description: description.into(),
+            state: self.state.clone(),
+        }
+    }
+}
+
+fn page(title: &str, message: impl Into<String>) -> AuthorizeError {
+    AuthorizeError::Page {
+        title: title.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// Checks an authorization request against every rule of SPEC §2, in the order
+/// RFC 6749 §4.1.2.1 implies: the client and its redirect URI first (failures shown
+/// to the user), then the rest (failures sent to the client).
+pub async fn validate(
+    ctx: &Context,
+    params: AuthorizeParams,
+) -> Result<ValidRequest, AuthorizeError> {
+    const BAD_CLIENT: &str = "Unknown application";
+    const BAD_REDIRECT: &str = "Invalid redirect address";
+    if matches!(
+        params.duplicate.as_deref(),
+        Some("client_id" | "redirect_uri")
+    ) {
+        return Err(page(
+            "Invalid request",
+            "The request names its client_id or redirect_uri more than once.",
+        ));
+    }
+    let Some(client_id) = params.client_id.as_deref() else {
+        return Err(page(
+            "Invalid request",
+            "The request does not say which application is asking (client_id is missing).",
+        ));
+    };
+    let Some(app) = ctx.store.client_app_by_client_id(client_id).await? else {
+        return Err(page(
+            BAD_CLIENT,
+            "No application is registered with this client_id. Ask the application's maker to check its settings.",
+        ));
+    };
+    let (redirect_uri, redirect_uri_sent) = match params.redirect_uri.as_deref() {
+        Some(uri) => {
+            if !app.redirect_urls.iter().any(|r| r == uri) {
+                return Err(page(
+                    BAD_REDIRECT,
+                    "The redirect_uri is not one registered for this application, so the answer cannot be sent back to it.",
+                ));
+            }
+            (uri.to_owned(), true)
+        }
+        None => match app.redirect_urls.as_slice() {
+            [only] => (only.clone(), false),
+            [] => {
+                return Err(page(
+                    BAD_REDIRECT,
+                    "This application has no registered redirect address.",
+                ))
+            }
+            _ => {
+                return Err(page(
+                    BAD_REDIRECT,
+                    "This application has several redirect addresses; the request must name one (redirect_uri).",
+                ))
+            }
+        },
+    };
+    let state = params.state.clone();
+    let fail = |error: &'static str, description: String| {
+        AuthorizeError::Redirect(ErrorRedirect {
+            redirect_uri: redirect_uri.clone(),
+            error,
+            description,
+            state: state.clone(),
+        })
+    };
+    if let Some(name) = &params.duplicate {
+        return Err(fail(
+            "invalid_request",
+            format!("The parameter {name} was sent more than once."),
+        ));
+    }
+    match params.response_type.as_deref() {
+        None => {
+            return Err(fail(
+                "invalid_request",
+                "The response_type parameter is required (response_type=code).".into(),
+            ))
+        }
+        Some("code") => {}
+        Some(other) => {
+            return Err(fail(
+                "unsupported_response_type",
+                format!("response_type '{other}' is not supported; use response_type=code."),
+            ))
+        }
+    }
+    if !app.grant_types.contains(&GrantType::AuthorizationCode) {
+        return Err(fail(
+            "unauthorized_client",
+            "This application is not allowed to use the authorization code grant.".into(),
+        ));
+    }
+    let code_challenge = match (
+        params.code_challenge.as_deref(),
+        params.code_challenge_method.as_deref(),
+    ) {
+        (Some(c), Some("S256")) => {
+            // An S256 challenge is a base64url SHA-256: 43 characters of the verifier alphabet.
+            if c.len() != 43 || !valid_verifier(c) {
+                return Err(fail(
+                    "invalid_request",
+                    "code_challenge must be the 43-character base64url SHA-256 of the code verifier (RFC 7636 §4.2).".into(),
+                ));
+            }
+            Some(c.to_owned())
+        }
+        (Some(_), Some("plain")) | (Some(_), None) => {
+            return Err(fail(
+                "invalid_request",
+                "code_challenge_method must be S256; the plain method is not accepted.".into(),
+            ))
+        }
+        (_, Some(m)) if m != "S256" => {
+            return Err(fail(
+                "invalid_request",
+                format!("code_challenge_method '{m}' is not supported; use S256."),
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(fail(
+                "invalid_request",
+                "code_challenge_method was sent without a code_challenge.".into(),
+            ))
+        }
+        (_, _) => None,
+    };
+    if app.public && code_challenge.is_none() {
+        return Err(fail(
+            "invalid_request",
+            "Public clients must send a PKCE code_challenge with code_challenge_method=S256."
+                .into(),
+        ));
+    }
+    let tenant = match ctx.store.tenant(app.tenant_id).await? {
+        Some(t) if t.active => t,
+        _ => {
+            return Err(fail(
+                "unauthorized_client",
+                "The application's tenant is inactive.".into(),
+            ))
+        }
+    };
+    let scopes = resolve_scope(params.scope.as_deref(), &allowed_scopes(&app, &tenant))
+        .map_err(|e| fail("invalid_scope", e.description))?;
+    Ok(ValidRequest {
+        app,
+        tenant,
+        redirect_uri,
+        redirect_uri_sent,
+        scopes,
+        state,
+        code_challenge,
+        params,
+    })
+}
+
+/// Whether `user` may authorize `req`'s application at all: only users of the
+/// application's own tenant may (as at the password grant).
+pub fn same_tenant(req: &ValidRequest, user: &User) -> bool {
+    user.tenant_id == req.app.tenant_id
+}
+
+/// Whether a recorded consent of `user` to the application covers every scope asked.
+pub async fn consent_covers(
+    ctx: &Context,
+    req: &ValidRequest,
+    user: &User,
+) -> Result<bool, StoreError> {
+    let consents = ctx.store.consents_of_user(user.id).await?;
+    Ok(consents
+        .iter()
+        .find(|c| c.client_app_id == req.app.id)
+        .is_some_and(|c| req.scopes.iter().all(|s| c.scopes.contains(s))))
+}
+
+/// Records the user's consent to the request's application and scopes.
+pub async fn record_consent(
+    ctx: &Context,
+    req: &ValidRequest,
+    user: &User,
+) -> Result<(), StoreError> {
+    ctx.store
+        .grant_consent(user.id, req.app.id, &req.scopes, ctx.now())
+        .await
+}
+
+/// Issues a single-use code for `user`, bound to the client, the redirect URI (when
+/// the request named it) and the PKCE challenge, living as long as limit 1004 says.
+pub async fn issue_code(
+    ctx: &Context,
+    req: &ValidRequest,
+    user: &User,
+) -> Result<Secret, StoreError> {
+    let now = ctx.now();
+    let limits = oauth_limits(ctx.store.as_ref(), req.app.tenant_id).await?;
+    let code = Secret::generate();
+    ctx.store
+        .insert_auth_code(&AuthCode {
+            verifier: ctx.keys.verifier(code.expose()),
+            client_app_id: req.app.id,
+            user_id: user.id,
+            redirect_uri: req.redirect_uri_sent.then(|| req.redirect_uri.clone()),
+            scopes: req.scopes.clone(),
+            code_challenge: req.code_challenge.clone(),
+            created_at: now,
+            expires_at: now + limits.code_lifetime,
+            used_at: None,
+            family_id: None,
+        })
+        .await?;
+    tracing::info!(client = %req.app.client_id, user = user.id, "authorization code issued");
+    Ok(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_are_collected_once_and_duplicates_noticed() {
+        let p = AuthorizeParams::from_pairs([
+            ("client_id", "c"),
+            ("scope", ""),
+            ("state", "s1"),
+            ("other", "x"),
+            ("state", "s2"),
+        ]);
+        assert_eq!(p.client_id.as_deref(), Some("c"));
+        assert_eq!(p.scope, None, "empty is absent");
+        assert_eq!(p.state.as_deref(), Some("s1"));
+        assert_eq!(p.duplicate.as_deref(), Some("state"));
+        assert_eq!(p.pairs(), vec![("client_id", "c"), ("state", "s1")]);
+        let hdp = AuthorizeParams::from_pairs([("clientId", "c"), ("clientSecret", "ignored")]);
+        assert_eq!(hdp.client_id.as_deref(), Some("c"));
+        assert_eq!(hdp.duplicate, None);
+        let both = AuthorizeParams::from_pairs([("clientId", "c"), ("client_id", "d")]);
+        assert_eq!(both.duplicate.as_deref(), Some("client_id"));
+    }
+}

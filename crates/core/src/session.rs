@@ -1,0 +1,227 @@
+//! Browser sign-in sessions of the authorization endpoint (SPEC §2). The cookie holds a
+//! random 256-bit id; the store keeps only its keyed verifier with the user, the
+//! user's `auth_version` at sign-in, and two deadlines: an idle one that each use
+//! pushes forward and an absolute one that nothing extends. Sessions are server-side
+//! so that signing out really ends one and several nodes on one database share them.
+
+use crate::clock::UnixTime;
+use crate::context::Context;
+use crate::crypto::Secret;
+use crate::error::{Code, Kind};
+use crate::identity::User;
+use crate::store::{StoreError, StoreResult};
+use async_trait::async_trait;
+
+/// Seconds a session lives without use.
+pub const IDLE_LIFETIME: i64 = 30 * 60;
+/// Seconds a session lives at most, however busy.
+pub const ABSOLUTE_LIFETIME: i64 = 12 * 60 * 60;
+/// A use extends the idle deadline only when it moved by at least this many seconds,
+/// so a busy session does not write on every request.
+pub const TOUCH_GRANULARITY: i64 = 60;
+
+/// A stored session (the id itself is only a verifier here).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub verifier: String,
+    pub user_id: i64,
+    /// The user's `auth_version` at sign-in; a change (password, lock, grants) ends it.
+    pub auth_version: i64,
+    pub created_at: UnixTime,
+    /// Idle deadline.
+    pub idle_until: UnixTime,
+    /// Absolute deadline.
+    pub expires_at: UnixTime,
+}
+
+impl Session {
+    /// A new session for `user_id` signed in at `now`.
+    pub fn new(verifier: String, user_id: i64, auth_version: i64, now: UnixTime) -> Self {
+        Self {
+            verifier,
+            user_id,
+            auth_version,
+            created_at: now,
+            idle_until: now + IDLE_LIFETIME,
+            expires_at: now + ABSOLUTE_LIFETIME,
+        }
+    }
+
+    /// Whether neither deadline has passed at `now`.
+    pub fn is_live(&self, now: UnixTime) -> bool {
+        self.idle_until > now && self.expires_at > now
+    }
+
+    /// The idle deadline a use at `now` should store, if it is worth a write.
+    pub fn touched(&self, now: UnixTime) -> Option<UnixTime> {
+        let next = (now + IDLE_LIFETIME).min(self.expires_at);
+        (next - self.idle_until >= TOUCH_GRANULARITY).then_some(next)
+    }
+}
+
+/// Where sessions live. Part of [`crate::store::Store`].
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Stores a new session. `Conflict` if the verifier exists.
+    async fn insert_session(&self, session: &Session) -> StoreResult<()>;
+    /// The session with this verifier, live or not.
+    async fn session(&self, verifier: &str) -> StoreResult<Option<Session>>;
+    /// Moves the idle deadline (never past the absolute one is the caller's rule).
+    async fn touch_session(&self, verifier: &str, idle_until: UnixTime) -> StoreResult<()>;
+    /// Ends a session; `false` when there was none.
+    async fn delete_session(&self, verifier: &str) -> StoreResult<bool>;
+    /// Deletes sessions whose idle or absolute deadline is at or before `now`.
+    async fn purge_sessions(&self, now: UnixTime) -> StoreResult<u64>;
+}
+
+/// Why a sign-in at the login form failed, in words fit for the page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInFailure {
+    /// Wrong name, wrong password, unknown tenant or a locked account: one answer,
+    /// so the form reveals neither whether the user exists nor whether it is locked.
+    Rejected,
+    /// The password was right but the account (or its tenant) is inactive.
+    Inactive,
+    /// The database is unreachable.
+    Unavailable,
+    /// Anything else (logged).
+    Internal,
+}
+
+impl SignInFailure {
+    pub fn message(&self) -> &'static str {
+        match self {
+            SignInFailure::Rejected => {
+                "The user name or password is wrong, or the account is locked. Repeated failed sign-ins lock the account for a while."
+            }
+            SignInFailure::Inactive => {
+                "This account is inactive. Ask an administrator to activate it."
+            }
+            SignInFailure::Unavailable => {
+                "The service is unavailable right now. Please try again shortly."
+            }
+            SignInFailure::Internal => "Something went wrong. Please try again.",
+        }
+    }
+}
+
+/// Checks a login form: `login` in the tenant named `tenant`. Failures count toward
+/// the account's lockout exactly as at the password grant and Basic authentication
+/// (HDP limits 2–4); an unknown user or tenant costs the same hash.
+pub async fn sign_in(
+    ctx: &Context,
+    tenant: &str,
+    login: &str,
+    password: &str,
+) -> Result<User, SignInFailure> {
+    let store_failed = |e: StoreError| {
+        tracing::error!(error = %e, "store failure at sign-in");
+        match e {
+            StoreError::Unavailable(_) => SignInFailure::Unavailable,
+            _ => SignInFailure::Internal,
+        }
+    };
+    let user = match ctx
+        .store
+        .tenant_by_name(tenant)
+        .await
+        .map_err(store_failed)?
+    {
+        Some(t) => ctx
+            .store
+            .user_by_login(t.id, login)
+            .await
+            .map_err(store_failed)?,
+        None => None,
+    };
+    crate::auth::check_password(ctx, None, user, password)
+        .await
+        .map_err(|f| match f.code {
+            c if c == Code::ACCOUNT_INACTIVE => SignInFailure::Inactive,
+            c if c == Code::UNAVAILABLE => SignInFailure::Unavailable,
+            c if c.kind == Kind::Internal => SignInFailure::Internal,
+            _ => SignInFailure::Rejected,
+        })
+}
+
+/// Starts a session for `user`; returns the id for the cookie (never stored).
+pub async fn start(ctx: &Context, user: &User) -> StoreResult<Secret> {
+    let id = Secret::generate();
+    let session = Session::new(
+        ctx.keys.verifier(id.expose()),
+        user.id,
+        user.auth_version,
+        ctx.now(),
+    );
+    ctx.store.insert_session(&session).await?;
+    tracing::info!(user = user.id, "browser session started");
+    Ok(id)
+}
+
+/// The user of the session with cookie value `id`, if the session is live and the
+/// user may still sign in unchanged (same `auth_version`: no password change, lock,
+/// deactivation or new grants since). A dead session is deleted; a live one touched.
+pub async fn resume(ctx: &Context, id: &str) -> StoreResult<Option<User>> {
+    let verifier = ctx.keys.verifier(id);
+    let Some(session) = ctx.store.session(&verifier).await? else {
+        return Ok(None);
+    };
+    let now = ctx.now();
+    let user = if session.is_live(now) {
+        crate::oauth::token::user_still_valid(ctx, session.user_id, Some(session.auth_version))
+            .await?
+    } else {
+        None
+    };
+    let Some(user) = user else {
+        ctx.store.delete_session(&verifier).await?;
+        return Ok(None);
+    };
+    if let Some(idle_until) = session.touched(now) {
+        ctx.store.touch_session(&verifier, idle_until).await?;
+    }
+    Ok(Some(user))
+}
+
+/// The CSRF token of a form, bound to the cookie value `bound_to` (the session id, or
+/// the pre-sign-in cookie of the login form) and to the form's `purpose`: an HMAC
+/// under the server's key, so it cannot be forged without the cookie and the key.
+pub fn csrf_token(ctx: &Context, purpose: &str, bound_to: &str) -> String {
+    use base64::Engine as _;
+    let mac = ctx
+        .keys
+        .cache_key(&[b"csrf", purpose.as_bytes(), bound_to.as_bytes()]);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac)
+}
+
+/// Whether `token` is the CSRF token for `purpose` and `bound_to`, compared in
+/// constant time.
+pub fn csrf_ok(ctx: &Context, purpose: &str, bound_to: &str, token: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    let expected = csrf_token(ctx, purpose, bound_to);
+    bool::from(expected.as_bytes().ct_eq(token.as_bytes()))
+}
+
+/// Ends the session with cookie value `id` (signing out).
+pub async fn end(ctx: &Context, id: &str) -> StoreResult<bool> {
+    ctx.store.delete_session(&ctx.keys.verifier(id)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadlines_and_touches() {
+        let s = Session::new("v".into(), 1, 0, 1000);
+        assert!(s.is_live(1000));
+        assert!(!s.is_live(1000 + IDLE_LIFETIME));
+        assert_eq!(s.touched(1030), None, "too soon to write");
+        assert_eq!(s.touched(1000 + 60), Some(1000 + 60 + IDLE_LIFETIME));
+        let late = Session {
+            idle_until: s.expires_at - 10,
+            ..s.clone()
+        };
+        assert_eq!(late.touched(s.expires_at - 20), None, "never past the end");
+    }
+}

@@ -1,0 +1,647 @@
+//! The authorization endpoint and its pages (SPEC §2, RFC 6749 §4.1, RFC 7636):
+//! `GET|POST /oauth2/authorize` (and HDP's `/api/mgmt/oauth2/authorize`), the login
+//! form (`POST /oauth2/login`), the consent form (`POST /oauth2/consent`), signing out
+//! (`POST /oauth2/logout`) and the stylesheet.
+//!
+//! The pending request travels in hidden fields and is re-validated by
+//! [`authorize::validate`] at every step. Sessions are server-side
+//! ([`portcullis_core::session`]); the cookie is HttpOnly, SameSite=Lax, and Secure
+//! with the `__Host-` prefix when the issuer is https. Every form carries a CSRF token
+//! bound to the session (or, on the login form, to a pre-sign-in cookie). Pages send a
+//! strict CSP whose `form-action` also admits the client's redirect origin (browsers
+//! apply it to the redirect that ends a form submission), `frame-ancestors 'none'`,
+//! no-store and no-referrer.
+
+use super::pages;
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use portcullis_core::identity::User;
+use portcullis_core::oauth::authorize::{
+    self, AuthorizeError, AuthorizeParams, ErrorRedirect, ValidRequest,
+};
+use portcullis_core::session::{self, SignInFailure};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+const LOGIN_PURPOSE: &str = "login";
+const SESSION_PURPOSE: &str = "session";
+/// Form fields longer than this are refused (a state or scope is far shorter).
+const MAX_FIELD: usize = 4096;
+
+/// The cookie names: `__Host-` prefixed (Secure, Path=/, no Domain) under https.
+fn cookie_names(s: &AppState) -> (&'static str, &'static str, bool) {
+    if s.issuer.starts_with("https://") {
+        ("__Host-portcullis_session", "__Host-portcullis_login", true)
+    } else {
+        ("portcullis_session", "portcullis_login", false)
+    }
+}
+
+fn set_cookie(name: &str, value: &str, secure: bool, max_age: Option<i64>) -> HeaderValue {
+    let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
+    if secure {
+        c.push_str("; Secure");
+    }
+    if let Some(age) = max_age {
+        c.push_str(&format!("; Max-Age={age}"));
+    }
+    HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+        .filter(|v| !v.is_empty() && v.len() <= 64)
+}
+
+/// The origin of a redirect URI as a CSP source, if it is plain enough to be one.
+fn csp_source(uri: &str) -> Option<String> {
+    let (scheme, rest) = uri.split_once(':')?;
+    if scheme.is_empty()
+        || !scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+    {
+        return None;
+    }
+    let Some(rest) = rest.strip_prefix("//") else {
+        return Some(format!("{scheme}:"));
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority.rsplit('@').next().unwrap_or("");
+    let ok = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c));
+    ok.then(|| format!("{scheme}://{host}"))
+}
+
+/// An HTML page with the security headers; `redirect` is the origin forms may end at.
+fn html(status: StatusCode, body: String, redirect: Option<&str>) -> Response {
+    let form_action = match redirect.and_then(csp_source) {
+        Some(src) => format!("'self' {src}"),
+        None => "'self'".to_owned(),
+    };
+    let csp = format!(
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action {form_action}; \
+         frame-ancestors 'none'; base-uri 'none'"
+    );
+    let mut res = (status, body).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    security_headers(h);
+    res
+}
+
+fn security_headers(h: &mut HeaderMap) {
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+}
+
+fn redirect(status: StatusCode, location: &str) -> Response {
+    let mut res = status.into_response();
+    let h = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        h.insert(header::LOCATION, v);
+    }
+    security_headers(h);
+    res
+}
+
+/// `uri` with `params` added to its query.
+fn with_query(uri: &str, params: &[(&str, &str)]) -> String {
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in params {
+        q.append_pair(k, v);
+    }
+    let sep = if uri.contains('?') { '&' } else { '?' };
+    format!("{uri}{sep}{}", q.finish())
+}
+
+/// The RFC 6749 §4.1.2.1 error redirect.
+fn error_redirect(e: &ErrorRedirect) -> Response {
+    let mut params = vec![("error", e.error), ("error_description", &e.description)];
+    if let Some(state) = &e.state {
+        params.push(("state", state));
+    }
+    redirect(StatusCode::FOUND, &with_query(&e.redirect_uri, &params))
+}
+
+fn unavailable(detail: &str) -> Response {
+    tracing::error!(error = %detail, "store failure at the authorization endpoint");
+    html(
+        StatusCode::SERVICE_UNAVAILABLE,
+        pages::error(
+            "Temporarily unavailable",
+            "The service cannot complete this right now. Please try again shortly.",
+            None,
+        ),
+        None,
+    )
+}
+
+fn refused(e: AuthorizeError) -> Response {
+    match e {
+        AuthorizeError::Page { title, message } => html(
+            StatusCode::BAD_REQUEST,
+            pages::error(&title, &message, None),
+            None,
+        ),
+        AuthorizeError::Redirect(r) => error_redirect(&r),
+        AuthorizeError::Store(detail) => unavailable(&detail),
+    }
+}
+
+/// Decoded form or query pairs; `None` when a field is too long or not UTF-8.
+fn pairs(raw: &[u8]) -> Option<Vec<(String, String)>> {
+    let out: Vec<(String, String)> = form_urlencoded::parse(raw)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    out.iter()
+        .all(|(k, v)| k.len() <= 64 && v.len() <= MAX_FIELD)
+        .then_some(out)
+}
+
+fn field<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn params_of(pairs: &[(String, String)]) -> AuthorizeParams {
+    AuthorizeParams::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+}
+
+fn too_long() -> Response {
+    html(
+        StatusCode::BAD_REQUEST,
+        pages::error(
+            "Invalid request",
+            "A parameter of the request is too long.",
+            None,
+        ),
+        None,
+    )
+}
+
+/// The authorization URL of this server for `params` (where the steps go back to).
+fn authorize_url(params: &AuthorizeParams) -> String {
+    with_query("/oauth2/authorize", &params.pairs())
+}
+
+/// The user of the request's session, if any.
+async fn signed_in(s: &AppState, headers: &HeaderMap) -> Result<Option<(User, String)>, Response> {
+    let (name, _, _) = cookie_names(s);
+    let Some(id) = cookie(headers, name) else {
+        return Ok(None);
+    };
+    match session::resume(&s.ctx, id).await {
+        Ok(user) => Ok(user.map(|u| (u, id.to_owned()))),
+        Err(e) => Err(unavailable(&e.to_string())),
+    }
+}
+
+/// The login page for `req`, with a pre-sign-in cookie to bind its CSRF token to.
+async fn login_page(
+    s: &AppState,
+    headers: &HeaderMap,
+    req: &ValidRequest,
+    status: StatusCode,
+    username: &str,
+    tenant: Option<&str>,
+    error: Option<&str>,
+) -> Response {
+    let (_, login_cookie, secure) = cookie_names(s);
+    let (binding, fresh) = match cookie(headers, login_cookie) {
+        Some(v) => (v.to_owned(), false),
+        None => (
+            portcullis_core::crypto::Secret::generate()
+                .expose()
+                .to_owned(),
+            true,
+        ),
+    };
+    let several_tenants = match s.ctx.store.tenants().await {
+        Ok(t) => t.iter().filter(|t| t.active).count() > 1,
+        Err(e) => return unavailable(&e.to_string()),
+    };
+    let tenant_field = several_tenants.then(|| tenant.unwrap_or(&req.tenant.name));
+    let csrf = session::csrf_token(&s.ctx, LOGIN_PURPOSE, &binding);
+    let params = req.params.pairs();
+    let body = pages::login(&pages::Login {
+        app_name: &req.app.name,
+        tenant: tenant_field,
+        username,
+        error,
+        csrf: &csrf,
+        params: &params,
+    });
+    let mut res = html(status, body, Some(&req.redirect_uri));
+    if fresh {
+        res.headers_mut().append(
+            header::SET_COOKIE,
+            set_cookie(login_cookie, &binding, secure, None),
+        );
+    }
+    res
+}
+
+/// The code redirect: `redirect_uri?code=…&state=…`.
+async fn grant(s: &AppState, req: &ValidRequest, user: &User) -> Response {
+    match authorize::issue_code(&s.ctx, req, user).await {
+        Ok(code) => {
+            let mut params = vec![("code", code.expose())];
+            if let Some(state) = &req.state {
+                params.push(("state", state));
+            }
+            redirect(StatusCode::FOUND, &with_query(&req.redirect_uri, &params))
+        }
+        Err(e) => unavailable(&e.to_string()),
+    }
+}
+
+fn wrong_tenant(s: &AppState, req: &ValidRequest, user: &User, session_id: &str) -> Response {
+    let csrf = session::csrf_token(&s.ctx, SESSION_PURPOSE, session_id);
+    let params = req.params.pairs();
+    html(
+        StatusCode::FORBIDDEN,
+        pages::error(
+            "Another tenant's application",
+            &format!(
+                "You are signed in as {} of another tenant. {} belongs to tenant {}; sign in with an account of that tenant.",
+                user.login, req.app.name, req.tenant.name
+            ),
+            Some(&pages::SignOut {
+                csrf: &csrf,
+                params: &params,
+            }),
+        ),
+        Some(&req.redirect_uri),
+    )
+}
+
+/// What the user sees for a valid request: the login page, the consent page, or
+/// (consent already recorded) straight back to the client with a code.
+async fn proceed(s: &AppState, headers: &HeaderMap, req: ValidRequest) -> Response {
+    let (user, session_id) = match signed_in(s, headers).await {
+        Err(res) => return res,
+        Ok(None) => return login_page(s, headers, &req, StatusCode::OK, "", None, None).await,
+        Ok(Some(x)) => x,
+    };
+    if !authorize::same_tenant(&req, &user) {
+        return wrong_tenant(s, &req, &user, &session_id);
+    }
+    match authorize::consent_covers(&s.ctx, &req, &user).await {
+        Ok(true) => grant(s, &req, &user).await,
+        Ok(false) => {
+            let csrf = session::csrf_token(&s.ctx, SESSION_PURPOSE, &session_id);
+            let params = req.params.pairs();
+            html(
+                StatusCode::OK,
+                pages::consent(&pages::Consent {
+                    app_name: &req.app.name,
+                    app_description: &req.app.description,
+                    scopes: &req.scopes,
+                    user: &user.login,
+                    csrf: &csrf,
+                    params: &params,
+                }),
+                Some(&req.redirect_uri),
+            )
+        }
+        Err(e) => unavailable(&e.to_string()),
+    }
+}
+
+async fn run_authorize(
+    s: AppState,
+    headers: HeaderMap,
+    method: Method,
+    query: Option<String>,
+    body: Bytes,
+) -> Response {
+    // A POSTed request (RFC 6749 §3.1 allows it) carries its parameters in the body.
+    let raw: &[u8] = if method == Method::POST && !body.is_empty() {
+        &body
+    } else {
+        query.as_deref().unwrap_or("").as_bytes()
+    };
+    let Some(pairs) = pairs(raw) else {
+        return too_long();
+    };
+    match authorize::validate(&s.ctx, params_of(&pairs)).await {
+        Ok(req) => proceed(&s, &headers, req).await,
+        Err(e) => refused(e),
+    }
+}
+
+/// The authorization endpoint (RFC 6749 §4.1.1): shows the login page, then the
+/// consent page, then redirects to the client with a code.
+#[utoipa::path(method(get, post), path = "/oauth2/authorize", tag = "authorization",
+    request_body(content_type = "application/x-www-form-urlencoded",
+        description = "With POST: the same parameters as a form"),
+    params(
+        ("response_type" = String, Query, description = "`code`"),
+        ("client_id" = String, Query, description = "The application's clientId"),
+        ("redirect_uri" = Option<String>, Query, description = "One of the registered redirect URLs, exactly; may be left out when only one is registered"),
+        ("scope" = Option<String>, Query, description = "Space-separated scopes; default `api.access.odata` (alias `odata`)"),
+        ("state" = Option<String>, Query, description = "Echoed back to the client"),
+        ("code_challenge" = Option<String>, Query, description = "PKCE S256 challenge; required for public clients"),
+        ("code_challenge_method" = Option<String>, Query, description = "`S256` (`plain` is refused)"),
+    ),
+    responses(
+        (status = 200, description = "The login or consent page (HTML)", content_type = "text/html"),
+        (status = 302, description = "Back to the client's redirect_uri with `code` and `state`, or an RFC 6749 §4.1.2.1 error"),
+        (status = 400, description = "Unknown client or redirect_uri: an error page, never a redirect", content_type = "text/html"),
+    ))]
+pub async fn authorize_endpoint(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    method: Method,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    run_authorize(s, headers, method, query, body).await
+}
+
+/// HDP's spelling of the authorization endpoint; identical behaviour.
+#[utoipa::path(method(get, post), path = "/api/mgmt/oauth2/authorize", tag = "authorization",
+    request_body(content_type = "application/x-www-form-urlencoded",
+        description = "With POST: the authorization parameters as a form"),
+    responses(
+        (status = 200, description = "The login or consent page (HTML)", content_type = "text/html"),
+        (status = 302, description = "Back to the client with a code or an error"),
+        (status = 400, description = "Unknown client or redirect_uri: an error page", content_type = "text/html"),
+    ))]
+pub async fn mgmt_authorize_endpoint(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    method: Method,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    run_authorize(s, headers, method, query, body).await
+}
+
+fn bad_form(params: &AuthorizeParams) -> Response {
+    html(
+        StatusCode::FORBIDDEN,
+        pages::error(
+            "This form has expired",
+            &format!(
+                "The form was not sent by this page or has expired (its security token did not match). Start again from the application, or open {}.",
+                authorize_url(params)
+            ),
+            None,
+        ),
+        None,
+    )
+}
+
+/// The login form: checks the user's password (failures count toward lockout) and
+/// starts a session, then goes back to the authorization request.
+#[utoipa::path(post, path = "/oauth2/login", tag = "authorization",
+    request_body(content_type = "application/x-www-form-urlencoded",
+        description = "username, password, tenant (when shown), csrf_token and the authorization request's parameters"),
+    responses(
+        (status = 303, description = "Signed in: back to /oauth2/authorize"),
+        (status = 200, description = "The login page again, saying what was wrong", content_type = "text/html"),
+        (status = 403, description = "Missing or wrong CSRF token", content_type = "text/html"),
+    ))]
+pub async fn login(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(pairs) = pairs(&body) else {
+        return too_long();
+    };
+    let params = params_of(&pairs);
+    let (session_cookie, login_cookie, secure) = cookie_names(&s);
+    let csrf_ok = match (cookie(&headers, login_cookie), field(&pairs, "csrf_token")) {
+        (Some(binding), Some(token)) => session::csrf_ok(&s.ctx, LOGIN_PURPOSE, binding, token),
+        _ => false,
+    };
+    let req = match authorize::validate(&s.ctx, params.clone()).await {
+        Ok(req) => req,
+        Err(e) => return refused(e),
+    };
+    if !csrf_ok {
+        return bad_form(&params);
+    }
+    let username = field(&pairs, "username").unwrap_or("").trim();
+    let password = field(&pairs, "password").unwrap_or("");
+    let tenant = field(&pairs, "tenant")
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    if username.is_empty() || password.is_empty() {
+        return login_page(
+            &s,
+            &headers,
+            &req,
+            StatusCode::OK,
+            username,
+            tenant,
+            Some("Enter your user name and password."),
+        )
+        .await;
+    }
+    let tenant_name = tenant.unwrap_or(&req.tenant.name).to_owned();
+    match session::sign_in(&s.ctx, &tenant_name, username, password).await {
+        Ok(user) => match session::start(&s.ctx, &user).await {
+            Ok(id) => {
+                let mut res = redirect(StatusCode::SEE_OTHER, &authorize_url(&params));
+                res.headers_mut().append(
+                    header::SET_COOKIE,
+                    set_cookie(session_cookie, id.expose(), secure, None),
+                );
+                res
+            }
+            Err(e) => unavailable(&e.to_string()),
+        },
+        Err(SignInFailure::Unavailable) => unavailable("sign-in: database unavailable"),
+        Err(f) => {
+            login_page(
+                &s,
+                &headers,
+                &req,
+                StatusCode::OK,
+                username,
+                tenant,
+                Some(f.message()),
+            )
+            .await
+        }
+    }
+}
+
+/// The consent form: Allow records the consent and redirects with a code; Deny
+/// redirects with `error=access_denied`.
+#[utoipa::path(post, path = "/oauth2/consent", tag = "authorization",
+    request_body(content_type = "application/x-www-form-urlencoded",
+        description = "decision (allow or deny), csrf_token and the authorization request's parameters"),
+    responses(
+        (status = 302, description = "Back to the client with a code (allow) or error=access_denied (deny)"),
+        (status = 303, description = "Not signed in (any more): back to /oauth2/authorize"),
+        (status = 403, description = "Missing or wrong CSRF token", content_type = "text/html"),
+    ))]
+pub async fn consent(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(pairs) = pairs(&body) else {
+        return too_long();
+    };
+    let params = params_of(&pairs);
+    let req = match authorize::validate(&s.ctx, params.clone()).await {
+        Ok(req) => req,
+        Err(e) => return refused(e),
+    };
+    let (user, session_id) = match signed_in(&s, &headers).await {
+        Err(res) => return res,
+        Ok(None) => return redirect(StatusCode::SEE_OTHER, &authorize_url(&params)),
+        Ok(Some(x)) => x,
+    };
+    let token = field(&pairs, "csrf_token").unwrap_or("");
+    if !session::csrf_ok(&s.ctx, SESSION_PURPOSE, &session_id, token) {
+        return bad_form(&params);
+    }
+    if !authorize::same_tenant(&req, &user) {
+        return wrong_tenant(&s, &req, &user, &session_id);
+    }
+    match field(&pairs, "decision") {
+        Some("allow") => {
+            if let Err(e) = authorize::record_consent(&s.ctx, &req, &user).await {
+                return unavailable(&e.to_string());
+            }
+            tracing::info!(client = %req.app.client_id, user = user.id, "consent recorded");
+            grant(&s, &req, &user).await
+        }
+        Some("deny") => {
+            tracing::info!(client = %req.app.client_id, user = user.id, "consent denied");
+            error_redirect(&req.error("access_denied", "User denied OAuth access"))
+        }
+        _ => html(
+            StatusCode::BAD_REQUEST,
+            pages::error(
+                "Invalid request",
+                "Choose Allow or Deny (the form's decision field is missing or unknown).",
+                None,
+            ),
+            None,
+        ),
+    }
+}
+
+/// Signs out: ends the session. With an authorization request in the form, goes back
+/// to it (to sign in as someone else); otherwise shows a signed-out page.
+#[utoipa::path(post, path = "/oauth2/logout", tag = "authorization",
+    request_body(content_type = "application/x-www-form-urlencoded",
+        description = "csrf_token and, optionally, an authorization request's parameters to go back to"),
+    responses(
+        (status = 200, description = "Signed out", content_type = "text/html"),
+        (status = 303, description = "Signed out, back to /oauth2/authorize"),
+        (status = 403, description = "Missing or wrong CSRF token", content_type = "text/html"),
+    ))]
+pub async fn logout(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(pairs) = pairs(&body) else {
+        return too_long();
+    };
+    let params = params_of(&pairs);
+    let (session_cookie, _, secure) = cookie_names(&s);
+    if let Some(id) = cookie(&headers, session_cookie) {
+        let token = field(&pairs, "csrf_token").unwrap_or("");
+        if !session::csrf_ok(&s.ctx, SESSION_PURPOSE, id, token) {
+            return bad_form(&params);
+        }
+        if let Err(e) = session::end(&s.ctx, id).await {
+            return unavailable(&e.to_string());
+        }
+        tracing::info!("browser session ended");
+    }
+    let mut res = if params.client_id.is_some() {
+        redirect(StatusCode::SEE_OTHER, &authorize_url(&params))
+    } else {
+        html(StatusCode::OK, pages::signed_out(), None)
+    };
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(session_cookie, "", secure, Some(0)),
+    );
+    res
+}
+
+/// The pages' stylesheet.
+#[utoipa::path(get, path = "/oauth2/assets/portcullis.css", tag = "authorization",
+    responses((status = 200, description = "The stylesheet of the login and consent pages", content_type = "text/css")))]
+pub async fn stylesheet() -> Response {
+    let mut res = pages::CSS.into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=86400"),
+    );
+    res
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(authorize_endpoint))
+        .routes(routes!(mgmt_authorize_endpoint))
+        .routes(routes!(login))
+        .routes(routes!(consent))
+        .routes(routes!(logout))
+        .routes(routes!(stylesheet))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csp_sources_of_redirect_uris() {
+        assert_eq!(
+            csp_source("https://app.example:8443/cb?x=1").as_deref(),
+            Some("https://app.example:8443")
+        );
+        assert_eq!(
+            csp_source("http://127.0.0.1:9/cb").as_deref(),
+            Some("http://127.0.0.1:9")
+        );
+        assert_eq!(
+            csp_source("com.example.app:/cb").as_deref(),
+            Some("com.example.app:")
+        );
+        assert_eq!(csp_source("https://a.example;script-src *"), None);
+    }
+
+    #[test]
+    fn queries_are_appended() {
+        assert_eq!(
+            with_query("https://a/cb", &[("code", "x y"), ("state", "&")]),
+            "https://a/cb?code=x+y&state=%26"
+        );
+        assert_eq!(
+            with_query("https://a/cb?k=v", &[("code", "c")]),
+            "https://a/cb?k=v&code=c"
+        );
+    }
+}

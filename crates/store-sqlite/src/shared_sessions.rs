@@ -1,0 +1,72 @@
+// Browser sign-in sessions (`SessionStore`), shared by both adapters like shared.rs
+// and `include!`d next to it.
+
+use portcullis_core::session::{Session, SessionStore};
+
+#[async_trait]
+impl SessionStore for This {
+    async fn insert_session(&self, s: &Session) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sessions (verifier, user_id, auth_version, created_at, idle_until, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&s.verifier)
+        .bind(s.user_id)
+        .bind(s.auth_version)
+        .bind(s.created_at)
+        .bind(s.idle_until)
+        .bind(s.expires_at)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+        .map_err(err)
+    }
+
+    async fn session(&self, verifier: &str) -> StoreResult<Option<Session>> {
+        let row = sqlx::query(
+            "SELECT verifier, user_id, auth_version, created_at, idle_until, expires_at \
+             FROM sessions WHERE verifier = $1",
+        )
+        .bind(verifier)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(err)?;
+        let Some(r) = row else { return Ok(None) };
+        Ok(Some(Session {
+            verifier: r.try_get("verifier").map_err(err)?,
+            user_id: r.try_get("user_id").map_err(err)?,
+            auth_version: r.try_get("auth_version").map_err(err)?,
+            created_at: r.try_get("created_at").map_err(err)?,
+            idle_until: r.try_get("idle_until").map_err(err)?,
+            expires_at: r.try_get("expires_at").map_err(err)?,
+        }))
+    }
+
+    async fn touch_session(&self, verifier: &str, idle_until: UnixTime) -> StoreResult<()> {
+        sqlx::query("UPDATE sessions SET idle_until = $2 WHERE verifier = $1 AND idle_until < $2")
+            .bind(verifier)
+            .bind(idle_until)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(err)
+    }
+
+    async fn delete_session(&self, verifier: &str) -> StoreResult<bool> {
+        let r = sqlx::query("DELETE FROM sessions WHERE verifier = $1")
+            .bind(verifier)
+            .execute(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn purge_sessions(&self, now: UnixTime) -> StoreResult<u64> {
+        let r = sqlx::query("DELETE FROM sessions WHERE idle_until <= $1 OR expires_at <= $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(r.rows_affected())
+    }
+}
