@@ -29,6 +29,12 @@ pub struct Cli {
     /// Externally visible base URL (the token issuer).
     #[arg(long, global = true)]
     pub public_url: Option<String>,
+    /// PEM certificate chain to serve HTTPS with (needs --tls-key).
+    #[arg(long, global = true)]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, global = true)]
+    pub tls_key: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -63,6 +69,8 @@ fn load(cli: &Cli) -> Result<Config, ConfigError> {
             listen: cli.listen.clone(),
             database_url: cli.database_url.clone(),
             public_url: cli.public_url.clone(),
+            tls_cert: cli.tls_cert.clone(),
+            tls_key: cli.tls_key.clone(),
         },
     )
 }

@@ -62,6 +62,13 @@ pub struct Config {
     pub log_format: LogFormat,
     /// How many Argon2id hashes may run at once (default: the number of CPUs).
     pub password_hash_concurrency: Option<usize>,
+    /// PEM certificate chain; with `tls_key`, the server speaks HTTPS itself
+    /// (`PORTCULLIS_TLS_CERT`, `--tls-cert`). Without both, plain HTTP (for development
+    /// and behind a TLS-terminating load balancer).
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) for `tls_cert` (`PORTCULLIS_TLS_KEY`,
+    /// `--tls-key`).
+    pub tls_key: Option<PathBuf>,
     /// Token vault: renew OAuth profiles' access tokens in the background
     /// (`PORTCULLIS_VAULT_REFRESH_ENABLED`). Default off.
     pub vault_refresh_enabled: bool,
@@ -93,6 +100,8 @@ impl Default for Config {
             log_level: "info".to_owned(),
             log_format: LogFormat::Text,
             password_hash_concurrency: None,
+            tls_cert: None,
+            tls_key: None,
             vault_refresh_enabled: false,
             vault_refresh_window_secs: 300,
             vault_refresh_interval_secs: 60,
@@ -114,6 +123,8 @@ impl std::fmt::Debug for Config {
             .field("log_level", &self.log_level)
             .field("log_format", &self.log_format)
             .field("password_hash_concurrency", &self.password_hash_concurrency)
+            .field("tls_cert", &self.tls_cert)
+            .field("tls_key", &self.tls_key)
             .field("vault_refresh_enabled", &self.vault_refresh_enabled)
             .field("vault_refresh_window_secs", &self.vault_refresh_window_secs)
             .field(
@@ -147,6 +158,10 @@ pub struct Overrides {
     pub database_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// Why the configuration could not be loaded.
@@ -213,6 +228,11 @@ impl Config {
                 )));
             }
         }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return Err(ConfigError::Invalid(
+                "tls_cert and tls_key go together: set both to serve HTTPS, or neither".to_owned(),
+            ));
+        }
         if self.password_hash_concurrency == Some(0) {
             return Err(ConfigError::Invalid(
                 "password_hash_concurrency must be at least 1".to_owned(),
@@ -231,11 +251,25 @@ impl Config {
         Ok(())
     }
 
-    /// The issuer: `public_url` without a trailing slash, or `http://<listen>`.
+    /// Whether the server terminates TLS itself.
+    pub fn tls(&self) -> bool {
+        self.tls_cert.is_some() && self.tls_key.is_some()
+    }
+
+    /// The issuer: `public_url` without a trailing slash, or `http(s)://<listen>`.
     pub fn issuer(&self) -> String {
         match &self.public_url {
             Some(u) => u.trim_end_matches('/').to_owned(),
-            None => format!("http://{}", self.listen),
+            None => format!("{}://{}", self.scheme(), self.listen),
+        }
+    }
+
+    /// `https` when the server terminates TLS, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls() {
+            "https"
+        } else {
+            "http"
         }
     }
 }

@@ -7,6 +7,7 @@
 //!   start the server exactly as `main` does.
 //! * [`http`] — one module per surface, each with a `router()`; the HDP error envelope
 //!   and extractors that fail with it; the generated OpenAPI document.
+//! * [`tls`] — HTTPS with rustls from certificate and key files.
 //! * [`cli`] — subcommands and exit codes.
 //! * [`admin`] — admin commands (`tenant`, `user`, `client`) straight on the database.
 
@@ -16,3 +17,4 @@ pub mod config;
 pub mod http;
 pub mod startup;
 pub mod state;
+pub mod tls;

@@ -42,6 +42,8 @@ pub enum StartupError {
     Keys(#[from] KeyError),
     #[error("token vault: {0}")]
     Vault(String),
+    #[error("TLS: {0}")]
+    Tls(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,
@@ -241,6 +243,7 @@ async fn purge_expired_tokens(ctx: Context) {
 pub struct Application {
     listener: TcpListener,
     addr: SocketAddr,
+    tls: Option<Arc<rustls::ServerConfig>>,
     state: AppState,
     generated_admin_password: Option<Secret>,
     vault_refresh: Option<VaultRefresh>,
@@ -264,6 +267,13 @@ impl Application {
         config: Config,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartupError> {
+        // Certificate problems are reported before anything else happens.
+        let tls = match (&config.tls_cert, &config.tls_key) {
+            (Some(cert), Some(key)) => {
+                Some(crate::tls::load(cert, key).map_err(StartupError::Tls)?)
+            }
+            _ => None,
+        };
         let listener =
             TcpListener::bind(&config.listen)
                 .await
@@ -279,7 +289,7 @@ impl Application {
         // verifies `iss` against the same string the token service puts there.
         let mut issuer = config.issuer();
         if config.public_url.is_none() {
-            issuer = format!("http://{addr}");
+            issuer = format!("{}://{addr}", config.scheme());
         }
         let (ctx, generated_admin_password) =
             prepare_with_issuer(&config, clock, issuer.clone()).await?;
@@ -297,6 +307,7 @@ impl Application {
         Ok(Self {
             listener,
             addr,
+            tls,
             state,
             generated_admin_password,
             vault_refresh,
@@ -342,13 +353,21 @@ impl Application {
             ))
         });
         let router = crate::http::router(self.state);
-        tracing::info!(addr = %self.addr, "listening");
-        let served = axum::serve(
-            self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        let served = match self.tls {
+            Some(tls) => {
+                tracing::info!(addr = %self.addr, "listening (HTTPS)");
+                crate::tls::serve(self.listener, tls, router, shutdown).await
+            }
+            None => {
+                tracing::info!(addr = %self.addr, "listening");
+                axum::serve(
+                    self.listener,
+                    router.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(shutdown)
+                .await
+            }
+        };
         refresher.abort();
         purger.abort();
         if let Some(v) = vault {

@@ -91,10 +91,11 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 pub async fn spawn_with(config: Config, dir: tempfile::TempDir) -> TestApp {
     let clock = ManualClock::at(portcullis_core::clock::SystemClock.now());
     let database_url = config.database_url.clone();
+    let scheme = config.scheme();
     let app = Application::build_with_clock(config, Arc::new(clock.clone()))
         .await
         .expect("build app");
-    let base = format!("http://127.0.0.1:{}", app.port());
+    let base = format!("{scheme}://127.0.0.1:{}", app.port());
     let state = app.state().clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until(async move {

@@ -18,5 +18,6 @@ mod oauth_clients;
 mod openapi;
 mod startup;
 mod tenants;
+mod tls;
 mod users;
 mod vault;
