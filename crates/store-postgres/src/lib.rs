@@ -17,6 +17,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// Client applications, tenants and limits (see shared_cache.rs).
+    cache: std::sync::Arc<RowCache>,
 }
 
 impl PgStore {
@@ -28,7 +30,10 @@ impl PgStore {
             .connect(url)
             .await
             .map_err(err)?;
-        let store = Self { pool };
+        let store = Self {
+            pool,
+            cache: std::sync::Arc::default(),
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -61,6 +66,7 @@ impl PgStore {
 include!("../../store-sqlite/src/shared.rs");
 include!("../../store-sqlite/src/shared_tokens.rs");
 include!("../../store-sqlite/src/shared_keys.rs");
+include!("../../store-sqlite/src/shared_cache.rs");
 
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;

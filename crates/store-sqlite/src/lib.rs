@@ -21,6 +21,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Client applications, tenants and limits (see shared_cache.rs).
+    cache: std::sync::Arc<RowCache>,
 }
 
 impl SqliteStore {
@@ -41,7 +43,10 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(err)?;
-        let store = Self { pool };
+        let store = Self {
+            pool,
+            cache: std::sync::Arc::default(),
+        };
         // Two processes starting on one new file would both apply the first migration;
         // an exclusive advisory lock (flock) makes the second wait and then find the
         // migrations applied. The lock is on a sidecar file, never on the database file
@@ -101,6 +106,7 @@ impl SqliteStore {
 include!("shared.rs");
 include!("shared_tokens.rs");
 include!("shared_keys.rs");
+include!("shared_cache.rs");
 
 #[cfg(test)]
 mod contract {

@@ -2,15 +2,61 @@
 //!
 //! Hashing costs tens of milliseconds of CPU and 19 MiB of memory, so it never runs on
 //! the async worker threads: each hash waits for one of a fixed number of permits and
-//! then runs on tokio's blocking pool. A flood of logins queues here while every other
-//! request keeps being served. Verifying an unknown user runs the same hash against a
-//! dummy so that "no such user" and "wrong password" take the same time.
+//! then runs on one of as many dedicated threads, started with the pool. A flood of
+//! logins queues here while every other request keeps being served. On Linux those
+//! threads run at a lower scheduling priority ([`HASH_THREAD_NICE`]), so while they
+//! hash, a request ready on an async worker still gets a core at once: the flood takes
+//! the CPU that is left, not the CPU other requests need. Dedicated threads also bound
+//! the memory: the allocator keeps a freed 19 MiB block per thread that hashed, and
+//! tokio's blocking pool would bring many threads (hundreds of MiB after a flood).
+//! Verifying an unknown user runs the same hash against a dummy so that "no such user"
+//! and "wrong password" take the same time.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
-use tokio::sync::{OnceCell, Semaphore};
+use std::sync::{mpsc, Arc, Mutex};
+use tokio::sync::{oneshot, OnceCell, Semaphore};
+
+/// The nice value of the hashing threads (Linux): their CPU share is about a tenth of
+/// a normal thread's while both want the CPU, and all of an idle CPU.
+pub const HASH_THREAD_NICE: i32 = 10;
+
+type Job = Box<dyn FnOnce() + Send + 'static>;
+
+/// Starts `n` hashing threads taking jobs from one queue; they end when every sender
+/// is gone (the last clone of the pool dropped). Falls back to tokio's blocking pool
+/// (`None`) when a thread cannot be started.
+fn start_threads(n: usize) -> Option<mpsc::Sender<Job>> {
+    let (tx, rx) = mpsc::channel::<Job>();
+    let rx = Arc::new(Mutex::new(rx));
+    for i in 0..n {
+        let rx = rx.clone();
+        let started = std::thread::Builder::new()
+            .name(format!("argon2-{i}"))
+            .spawn(move || {
+                #[cfg(target_os = "linux")]
+                let _ = rustix::process::setpriority_process(
+                    Some(rustix::thread::gettid()),
+                    HASH_THREAD_NICE,
+                );
+                loop {
+                    let job = match rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                }
+            });
+        if started.is_err() {
+            return None;
+        }
+    }
+    Some(tx)
+}
 
 /// OWASP's first recommended Argon2id setting: m = 19 MiB, t = 2, p = 1.
 pub const OWASP_M_COST_KIB: u32 = 19 * 1024;
@@ -39,6 +85,8 @@ pub struct HashStats {
 #[derive(Debug, Clone)]
 pub struct PasswordHasher {
     permits: Arc<Semaphore>,
+    /// The dedicated threads' queue (`None`: tokio's blocking pool).
+    threads: Option<mpsc::Sender<Job>>,
     params: Params,
     dummy: Arc<OnceCell<String>>,
     stats: Arc<HashStats>,
@@ -50,6 +98,7 @@ impl PasswordHasher {
         let params = Params::new(OWASP_M_COST_KIB, OWASP_T_COST, 1, None).unwrap_or_default();
         Self {
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            threads: start_threads(concurrency.max(1)),
             params,
             dummy: Arc::default(),
             stats: Arc::default(),
@@ -70,16 +119,26 @@ impl PasswordHasher {
     ) -> Result<T, HashError> {
         let _permit = self.permits.acquire().await.map_err(|_| HashError::Join)?;
         let stats = self.stats.clone();
-        tokio::task::spawn_blocking(move || {
+        let counted = move || {
             let now = stats.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
             stats.peak_in_flight.fetch_max(now, Ordering::SeqCst);
             let out = f();
             stats.in_flight.fetch_sub(1, Ordering::SeqCst);
             stats.computed.fetch_add(1, Ordering::SeqCst);
             out
-        })
-        .await
-        .map_err(|_| HashError::Join)
+        };
+        let Some(threads) = &self.threads else {
+            return tokio::task::spawn_blocking(counted)
+                .await
+                .map_err(|_| HashError::Join);
+        };
+        let (done, result) = oneshot::channel();
+        threads
+            .send(Box::new(move || {
+                let _ = done.send(counted());
+            }))
+            .map_err(|_| HashError::Join)?;
+        result.await.map_err(|_| HashError::Join)
     }
 
     /// Hashes a password into a PHC string.

@@ -7,6 +7,7 @@
 mod helpers;
 
 mod auth;
+mod caches;
 mod cli;
 mod client_apps;
 mod errors;
