@@ -120,5 +120,6 @@ mod contract {
         of_concurrent_signer_starts_on_an_empty_store_all_sign_with_one_key,
         rotation_is_atomic_and_of_concurrent_rotations_one_wins,
         retired_keys_are_deleted_once_their_retirement_ends,
+        token_state_reads_revocations_families_and_users_together,
     );
 }

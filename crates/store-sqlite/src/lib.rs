@@ -37,7 +37,12 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
         let file = options.get_filename().to_owned();
+        // No ping before handing out a pooled connection (sqlx's default): an SQLite
+        // connection is a file handle in this process and cannot have been dropped by
+        // a server, and the ping is a second round trip to the connection's worker
+        // thread on every query (docs/benchmarks.md).
         let pool = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)

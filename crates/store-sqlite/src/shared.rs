@@ -966,6 +966,15 @@ impl Store for This {
         tx.commit().await.map_err(err)?;
         Ok(r.rows_affected() == 1)
     }
+
+    async fn token_state(
+        &self,
+        jti: &str,
+        family: Option<&str>,
+        user_id: Option<i64>,
+    ) -> StoreResult<portcullis_core::store::TokenState> {
+        self.read_token_state(jti, family, user_id).await
+    }
 }
 
 /// Inserts a tenant's host names (lowercased).

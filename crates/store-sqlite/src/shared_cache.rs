@@ -250,6 +250,39 @@ impl This {
         Ok(value)
     }
 
+    /// [`Store::token_state`] in one statement.
+    async fn read_token_state(
+        &self,
+        jti: &str,
+        family: Option<&str>,
+        user_id: Option<i64>,
+    ) -> StoreResult<portcullis_core::store::TokenState> {
+        let sql = format!(
+            "SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $1) AS jti_revoked, \
+             (SELECT revoked_at IS NULL FROM token_families WHERE id = $2) AS family_live, \
+             {USER_COLS} FROM (SELECT 1 AS one) AS x LEFT JOIN users ON users.id = $3"
+        );
+        let row = sqlx::query(&sql)
+            .bind(jti)
+            .bind(family)
+            .bind(user_id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(err)?;
+        let jti_revoked: bool = row.try_get("jti_revoked").map_err(err)?;
+        let family_live: Option<bool> = row.try_get("family_live").map_err(err)?;
+        let found: Option<i64> = row.try_get("id").map_err(err)?;
+        let user = match found {
+            Some(_) => Some(user_row(&row).map_err(err)?),
+            None => None,
+        };
+        Ok(portcullis_core::store::TokenState {
+            jti_revoked,
+            family_live: family.map(|_| family_live.unwrap_or(false)),
+            user,
+        })
+    }
+
     /// The row cache, for tests that watch it work.
     pub fn row_cache(&self) -> &RowCache {
         &self.cache
