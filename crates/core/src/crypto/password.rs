@@ -33,14 +33,19 @@ thread_local! {
     static BLOCKS: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Computes an Argon2 output into `out` in this thread's kept memory.
+/// Computes an Argon2 output into `out` in this thread's kept memory (`keep`), or in
+/// memory allocated for this hash only.
 fn compute(
     argon: &Argon2<'_>,
     params: &Params,
     password: &[u8],
     salt: &[u8],
     out: &mut [u8],
+    keep: bool,
 ) -> argon2::Result<()> {
+    if !keep {
+        return argon.hash_password_into(password, salt, out);
+    }
     BLOCKS.with(|blocks| {
         let mut blocks = blocks.borrow_mut();
         let n = params.block_count();
@@ -52,14 +57,14 @@ fn compute(
 }
 
 /// Hashes into a PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`).
-fn hash_phc(params: &Params, password: &[u8]) -> password_hash::Result<String> {
+fn hash_phc(params: &Params, password: &[u8], keep: bool) -> password_hash::Result<String> {
     let salt = SaltString::generate(&mut rand::rngs::OsRng);
     let mut salt_buf = [0u8; 64];
     let salt_bytes = salt.as_salt().decode_b64(&mut salt_buf)?;
     let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
     let len = params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN);
     let hash = Output::init_with(len, |out| {
-        Ok(compute(&argon, params, password, salt_bytes, out)?)
+        Ok(compute(&argon, params, password, salt_bytes, out, keep)?)
     })?;
     Ok(PasswordHash {
         algorithm: Algorithm::Argon2id.ident(),
@@ -89,7 +94,7 @@ fn verify_phc(phc: &str, password: &[u8]) -> password_hash::Result<bool> {
     let salt_bytes = salt.decode_b64(&mut salt_buf)?;
     let argon = Argon2::new(algorithm, version, params.clone());
     let mut out = vec![0u8; expected.len()];
-    compute(&argon, &params, password, salt_bytes, &mut out)?;
+    compute(&argon, &params, password, salt_bytes, &mut out, true)?;
     Ok(bool::from(out.ct_eq(expected.as_bytes())))
 }
 
@@ -208,10 +213,17 @@ impl PasswordHasher {
 
     /// Hashes a password into a PHC string.
     pub async fn hash(&self, password: &str) -> Result<String, HashError> {
+        self.hash_keeping(password, true).await
+    }
+
+    /// [`Self::hash`]; `keep: false` frees the working memory afterwards (the dummy
+    /// hash at startup, so an idle server holds no hashing buffer).
+    async fn hash_keeping(&self, password: &str, keep: bool) -> Result<String, HashError> {
         let password = password.to_owned();
         let params = self.params.clone();
         self.run(move || {
-            hash_phc(&params, password.as_bytes()).map_err(|e| HashError::Argon2(e.to_string()))
+            hash_phc(&params, password.as_bytes(), keep)
+                .map_err(|e| HashError::Argon2(e.to_string()))
         })
         .await?
     }
@@ -238,7 +250,7 @@ impl PasswordHasher {
 
     async fn dummy(&self) -> Result<String, HashError> {
         self.dummy
-            .get_or_try_init(|| self.hash("portcullis-dummy-password"))
+            .get_or_try_init(|| self.hash_keeping("portcullis-dummy-password", false))
             .await
             .cloned()
     }
