@@ -49,6 +49,10 @@ struct Cached {
 #[derive(Debug, Default)]
 pub struct CredentialCache {
     entries: Mutex<HashMap<[u8; 32], Cached>>,
+    /// Credentials being verified now: a caller with the same credentials waits for
+    /// that verification instead of starting its own hash, so a client opening many
+    /// connections with one expired entry costs one Argon2 hash, not one per request.
+    inflight: Mutex<HashMap<[u8; 32], std::sync::Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl CredentialCache {
@@ -77,6 +81,29 @@ impl CredentialCache {
                 expires: now + CACHE_TTL,
             },
         );
+    }
+
+    /// The lock of one credential's verification (see `inflight`).
+    fn flight(&self, key: &[u8; 32]) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+        let Ok(mut map) = self.inflight.lock() else {
+            return std::sync::Arc::default();
+        };
+        if map.len() >= CACHE_MAX {
+            map.retain(|_, m| std::sync::Arc::strong_count(m) > 1);
+        }
+        map.entry(*key).or_default().clone()
+    }
+
+    /// Forgets a finished verification's lock when nobody else holds it.
+    fn land(&self, key: &[u8; 32]) {
+        if let Ok(mut map) = self.inflight.lock() {
+            if map
+                .get(key)
+                .is_some_and(|m| std::sync::Arc::strong_count(m) == 1)
+            {
+                map.remove(key);
+            }
+        }
     }
 
     fn forget(&self, key: &[u8; 32]) {
@@ -207,19 +234,44 @@ pub async fn check_password(
         ctx.keys
             .cache_key(&[&u.id.to_be_bytes(), password.as_bytes()])
     });
-    let cached = match (&user, &key, cache) {
+    let mut cached = match (&user, &key, cache) {
         (Some(u), Some(k), Some(c)) => c.get(k, u, now),
         _ => false,
     };
-    let ok = cached
-        || ctx
-            .hasher
+    // A miss waits for a verification of the same credentials already running, then
+    // looks again.
+    let flight = match (&user, &key, cache) {
+        (Some(u), Some(k), Some(c)) if !cached => {
+            let lock = c.flight(k);
+            let guard = lock.clone().lock_owned().await;
+            cached = c.get(k, u, now);
+            Some((c, *k, lock, guard))
+        }
+        _ => None,
+    };
+    let verified = if cached {
+        Ok(true)
+    } else {
+        ctx.hasher
             .verify(password, user.as_ref().map(|u| u.password_hash.as_str()))
             .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "password verification failed");
-                ApiFailure::internal(Code::INTERNAL)
-            })?;
+    };
+    if let Some((c, k, lock, guard)) = flight {
+        // The entry is stored below only on success; a waiter that finds none hashes
+        // itself, as before.
+        if verified.as_ref().is_ok_and(|ok| *ok) {
+            if let Some(u) = &user {
+                c.put(k, u, now);
+            }
+        }
+        drop(guard);
+        drop(lock);
+        c.land(&k);
+    }
+    let ok = verified.map_err(|e| {
+        tracing::error!(error = %e, "password verification failed");
+        ApiFailure::internal(Code::INTERNAL)
+    })?;
     let Some(user) = user else {
         return Err(invalid());
     };
@@ -325,6 +377,32 @@ mod tests {
         assert_eq!(after_wrong - before, 1);
         assert_eq!(after_unknown - after_wrong, 1);
         assert_eq!(wrong, unknown);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_callers_with_one_credential_share_one_hash() {
+        let (ctx, _) = context().await;
+        let cache = Arc::new(CredentialCache::default());
+        let before = computed(&ctx);
+        let calls: Vec<_> = (0..8)
+            .map(|_| {
+                let (ctx, cache) = (ctx.clone(), cache.clone());
+                tokio::spawn(async move {
+                    authenticate_password(&ctx, &cache, "ann", "right")
+                        .await
+                        .is_ok()
+                })
+            })
+            .collect();
+        for c in calls {
+            assert!(c.await.expect("task"));
+        }
+        assert_eq!(computed(&ctx) - before, 1, "one hash for eight callers");
+        assert!(cache.inflight.lock().expect("lock").is_empty());
+        // Wrong passwords are not served by the right one's verification.
+        let wrong = authenticate_password(&ctx, &cache, "ann", "wrong").await;
+        assert!(wrong.is_err());
+        assert_eq!(computed(&ctx) - before, 2);
     }
 
     #[tokio::test]

@@ -258,6 +258,46 @@ pub trait Store:
         client_app_id: i64,
         now: UnixTime,
     ) -> StoreResult<bool>;
+
+    // ---- speed ----
+    /// Whether an access token's `jti` is revoked, whether its family (if any) is live,
+    /// and its user (if any), read together: one round trip in the SQL stores, which
+    /// override this (every introspection and protected request asks it).
+    async fn token_state(
+        &self,
+        jti: &str,
+        family: Option<&str>,
+        user_id: Option<i64>,
+    ) -> StoreResult<TokenState> {
+        let jti_revoked = self.is_jti_revoked(jti).await?;
+        let family_live = match family {
+            Some(f) => Some(
+                self.family(f)
+                    .await?
+                    .is_some_and(|f| f.revoked_at.is_none()),
+            ),
+            None => None,
+        };
+        let user = match user_id {
+            Some(id) => self.user(id).await?,
+            None => None,
+        };
+        Ok(TokenState {
+            jti_revoked,
+            family_live,
+            user,
+        })
+    }
+}
+
+/// The current state behind an access token ([`Store::token_state`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenState {
+    pub jti_revoked: bool,
+    /// `Some(true)` when the family exists and is not revoked; `None` when none was asked.
+    pub family_live: Option<bool>,
+    /// The user, when one was asked and exists.
+    pub user: Option<User>,
 }
 
 /// The token service's storage. Single-use operations are atomic by contract:

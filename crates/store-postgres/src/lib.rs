@@ -17,6 +17,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// Client applications, tenants and limits (see shared_cache.rs).
+    cache: std::sync::Arc<RowCache>,
 }
 
 impl PgStore {
@@ -28,7 +30,10 @@ impl PgStore {
             .connect(url)
             .await
             .map_err(err)?;
-        let store = Self { pool };
+        let store = Self {
+            pool,
+            cache: std::sync::Arc::default(),
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -63,6 +68,7 @@ include!("../../store-sqlite/src/shared_tokens.rs");
 include!("../../store-sqlite/src/shared_keys.rs");
 include!("../../store-sqlite/src/shared_vault.rs");
 include!("../../store-sqlite/src/shared_sessions.rs");
+include!("../../store-sqlite/src/shared_cache.rs");
 
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;
@@ -123,5 +129,6 @@ mod contract {
         vault_rows_go_with_their_tenant_and_owner,
         a_replay_during_the_exchange_still_revokes_its_family,
         sessions_round_trip_expire_and_go_with_their_user,
+        token_state_reads_revocations_families_and_users_together,
     );
 }

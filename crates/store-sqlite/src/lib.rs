@@ -21,6 +21,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Client applications, tenants and limits (see shared_cache.rs).
+    cache: std::sync::Arc<RowCache>,
 }
 
 impl SqliteStore {
@@ -35,13 +37,21 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
         let file = options.get_filename().to_owned();
+        // No ping before handing out a pooled connection (sqlx's default): an SQLite
+        // connection is a file handle in this process and cannot have been dropped by
+        // a server, and the ping is a second round trip to the connection's worker
+        // thread on every query (docs/benchmarks.md).
         let pool = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await
             .map_err(err)?;
-        let store = Self { pool };
+        let store = Self {
+            pool,
+            cache: std::sync::Arc::default(),
+        };
         // Two processes starting on one new file would both apply the first migration;
         // an exclusive advisory lock (flock) makes the second wait and then find the
         // migrations applied. The lock is on a sidecar file, never on the database file
@@ -103,6 +113,7 @@ include!("shared_tokens.rs");
 include!("shared_keys.rs");
 include!("shared_vault.rs");
 include!("shared_sessions.rs");
+include!("shared_cache.rs");
 
 #[cfg(test)]
 mod contract {

@@ -233,13 +233,7 @@ impl Store for This {
     }
 
     async fn tenant(&self, id: i64) -> StoreResult<Option<Tenant>> {
-        let sql = format!("SELECT {TENANT_COLS} FROM tenants WHERE id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(err)?;
-        row.as_ref().map(tenant_row).transpose().map_err(err)
+        self.cached_tenant(id).await
     }
 
     async fn tenants(&self) -> StoreResult<Vec<Tenant>> {
@@ -325,6 +319,7 @@ impl Store for This {
     }
 
     async fn update_tenant(&self, id: i64, c: TenantChanges) -> StoreResult<Option<Tenant>> {
+        let _invalidate = self.cache.invalidate_on_drop();
         let mut tx = self.pool.begin().await.map_err(err)?;
         let sql = format!(
             "UPDATE tenants SET name = $2, description = $3, active = $4, allowed_scopes = $5 \
@@ -352,6 +347,7 @@ impl Store for This {
     }
 
     async fn delete_tenant(&self, id: i64) -> StoreResult<bool> {
+        let _invalidate = self.cache.invalidate_on_drop();
         let mut tx = self.pool.begin().await.map_err(err)?;
         sqlx::query(
             "DELETE FROM limit_values WHERE (level = 'tenant' AND target_id = $1) \
@@ -499,6 +495,7 @@ impl Store for This {
     }
 
     async fn delete_user(&self, id: i64) -> StoreResult<bool> {
+        let _invalidate = self.cache.invalidate_on_drop();
         let mut tx = self.pool.begin().await.map_err(err)?;
         sqlx::query("DELETE FROM limit_values WHERE level = 'user' AND target_id = $1")
             .bind(id)
@@ -724,17 +721,7 @@ impl Store for This {
         tenant_id: i64,
         user_id: Option<i64>,
     ) -> StoreResult<Option<i64>> {
-        sqlx::query_scalar(
-            "SELECT value FROM limit_values WHERE limit_id = $1 AND ( \
-               (level = 'user' AND target_id = $3) OR (level = 'tenant' AND target_id = $2) OR level = 'system') \
-             ORDER BY CASE level WHEN 'user' THEN 0 WHEN 'tenant' THEN 1 ELSE 2 END LIMIT 1",
-        )
-        .bind(limit_id)
-        .bind(tenant_id)
-        .bind(user_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(err)
+        self.cached_limit(limit_id, tenant_id, user_id).await
     }
 
     async fn set_limit(
@@ -743,6 +730,7 @@ impl Store for This {
         limit_id: i64,
         value: Option<i64>,
     ) -> StoreResult<()> {
+        let _invalidate = self.cache.invalidate_on_drop();
         let (level, target) = level.key();
         let q = match value {
             Some(_) => sqlx::query(
@@ -800,17 +788,11 @@ impl Store for This {
     }
 
     async fn client_app(&self, id: i64) -> StoreResult<Option<ClientApp>> {
-        self.fetch_app(id).await
+        self.cached_app(id).await
     }
 
     async fn client_app_by_client_id(&self, client_id: &str) -> StoreResult<Option<ClientApp>> {
-        let sql = format!("SELECT {APP_COLS} FROM client_apps WHERE client_id = $1");
-        let row = sqlx::query(&sql)
-            .bind(client_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(err)?;
-        row.as_ref().map(app_row).transpose().map_err(err)
+        self.cached_app_by_client_id(client_id).await
     }
 
     async fn list_client_apps(&self, scope: AppListScope) -> StoreResult<Vec<ClientApp>> {
@@ -835,6 +817,7 @@ impl Store for This {
         id: i64,
         c: ClientAppChanges,
     ) -> StoreResult<Option<ClientApp>> {
+        let _invalidate = self.cache.invalidate_on_drop();
         let sql = format!(
             "UPDATE client_apps SET name = $2, description = $3, redirect_urls = $4, grant_types = $5, \
              scopes = $6, updated_at = $7 WHERE id = $1 RETURNING {APP_COLS}"
@@ -859,6 +842,7 @@ impl Store for This {
         verifier: &str,
         now: UnixTime,
     ) -> StoreResult<Option<ClientApp>> {
+        let _invalidate = self.cache.invalidate_on_drop();
         let mut tx = self.pool.begin().await.map_err(err)?;
         let sql = format!(
             "UPDATE client_apps SET secret_verifier = $2, tokens_valid_after = $3, updated_at = $3 \
@@ -892,6 +876,7 @@ impl Store for This {
     }
 
     async fn delete_client_app(&self, id: i64) -> StoreResult<bool> {
+        let _invalidate = self.cache.invalidate_on_drop();
         // Consents go with the application (ON DELETE CASCADE).
         let r = sqlx::query("DELETE FROM client_apps WHERE id = $1")
             .bind(id)
@@ -980,6 +965,15 @@ impl Store for This {
         .map_err(err)?;
         tx.commit().await.map_err(err)?;
         Ok(r.rows_affected() == 1)
+    }
+
+    async fn token_state(
+        &self,
+        jti: &str,
+        family: Option<&str>,
+        user_id: Option<i64>,
+    ) -> StoreResult<portcullis_core::store::TokenState> {
+        self.read_token_state(jti, family, user_id).await
     }
 }
 

@@ -259,6 +259,15 @@ pub async fn user_still_valid(
     let Some(user) = ctx.store.user(user_id).await? else {
         return Ok(None);
     };
+    user_valid(ctx, user, auth_version).await
+}
+
+/// [`user_still_valid`] for a user already read.
+pub async fn user_valid(
+    ctx: &Context,
+    user: User,
+    auth_version: Option<i64>,
+) -> Result<Option<User>, crate::store::StoreError> {
     if !user.active
         || auth_version.is_some_and(|v| v != user.auth_version)
         || user.lock_at(ctx.now()).is_some()

@@ -6,7 +6,7 @@
 
 use super::claims::AccessClaims;
 use super::grant::api_secret::CLIENT_PREFIX;
-use super::token::user_still_valid;
+use super::token::user_valid;
 use crate::context::Context;
 use crate::identity::User;
 use crate::store::StoreError;
@@ -43,22 +43,38 @@ pub async fn access_token(
             }));
         }
     };
-    if ctx.store.is_jti_revoked(&claims.jti).await? {
+    // API-secret tokens name their user in client_id; others in sub (with username).
+    let api_user = claims.client_id.strip_prefix(CLIENT_PREFIX);
+    let user_id = match api_user {
+        Some(id) => Some(id.parse().unwrap_or(-1)),
+        None => claims.user_id(),
+    };
+    // Revocation and the user: read on every call, in one round trip (never cached,
+    // so revocation is immediate on every node).
+    let state = ctx
+        .store
+        .token_state(&claims.jti, claims.fam.as_deref(), user_id)
+        .await?;
+    if state.jti_revoked || state.family_live == Some(false) {
         return Ok(Err(Inactive::Revoked));
     }
-    if let Some(user_id) = claims.client_id.strip_prefix(CLIENT_PREFIX) {
+    let user = match (user_id, state.user) {
+        (Some(_), Some(u)) => match user_valid(ctx, u, claims.av).await? {
+            Some(u) => Some(u),
+            None => return Ok(Err(Inactive::Revoked)),
+        },
+        (Some(_), None) => return Ok(Err(Inactive::Revoked)),
+        (None, _) => None,
+    };
+    if api_user.is_some() {
         // A user API-secret token: no client application behind it.
-        let Some(user) = user_still_valid(ctx, user_id.parse().unwrap_or(-1), claims.av).await?
-        else {
-            return Ok(Err(Inactive::Revoked));
-        };
-        if user.api_secret_verifier.is_none() {
+        if user
+            .as_ref()
+            .is_none_or(|u| u.api_secret_verifier.is_none())
+        {
             return Ok(Err(Inactive::Revoked));
         }
-        return Ok(Ok(ActiveToken {
-            claims,
-            user: Some(user),
-        }));
+        return Ok(Ok(ActiveToken { claims, user }));
     }
     let Some(app) = ctx.store.client_app_by_client_id(&claims.client_id).await? else {
         return Ok(Err(Inactive::Revoked));
@@ -69,26 +85,12 @@ pub async fn access_token(
     if claims.sv.is_some() && claims.sv != super::token::secret_version(ctx, &app) {
         return Ok(Err(Inactive::Revoked));
     }
-    if let Some(fam) = &claims.fam {
-        let live = ctx
-            .store
-            .family(fam)
-            .await?
-            .is_some_and(|f| f.revoked_at.is_none());
-        if !live {
-            return Ok(Err(Inactive::Revoked));
+    if user.is_none() {
+        // A client's own token: its tenant must still be active.
+        match ctx.store.tenant(app.tenant_id).await? {
+            Some(t) if t.active => {}
+            _ => return Ok(Err(Inactive::Revoked)),
         }
     }
-    let user = match claims.user_id() {
-        Some(id) => match user_still_valid(ctx, id, claims.av).await? {
-            Some(u) => Some(u),
-            None => return Ok(Err(Inactive::Revoked)),
-        },
-        // A client's own token: its tenant must still be active.
-        None => match ctx.store.tenant(app.tenant_id).await? {
-            Some(t) if t.active => None,
-            _ => return Ok(Err(Inactive::Revoked)),
-        },
-    };
     Ok(Ok(ActiveToken { claims, user }))
 }

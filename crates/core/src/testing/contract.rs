@@ -1414,6 +1414,40 @@ pub async fn sessions_round_trip_expire_and_go_with_their_user(store: Arc<dyn St
     );
 }
 
+/// `token_state` answers what `is_jti_revoked`, `family` and `user` answer, in one read.
+pub async fn token_state_reads_revocations_families_and_users_together(store: Arc<dyn Store>) {
+    let (u, a) = token_fixture(&store).await;
+    store
+        .create_family(&family("f-s", a, Some(u)), None)
+        .await
+        .expect("family");
+    let s = store
+        .token_state("jti-s", Some("f-s"), Some(u))
+        .await
+        .expect("state");
+    assert!(!s.jti_revoked);
+    assert_eq!(s.family_live, Some(true));
+    assert_eq!(s.user, store.user(u).await.expect("user"));
+    assert!(s.user.is_some());
+
+    let none = store.token_state("jti-s", None, None).await.expect("state");
+    assert_eq!((none.family_live, none.user), (None, None));
+    let unknown = store
+        .token_state("jti-s", Some("f-missing"), Some(u + 1000))
+        .await
+        .expect("state");
+    assert_eq!((unknown.family_live, unknown.user), (Some(false), None));
+
+    store.revoke_jti("jti-s", T0 + 100).await.expect("revoke");
+    assert!(store.revoke_family("f-s", T0 + 1).await.expect("revoke"));
+    let s = store
+        .token_state("jti-s", Some("f-s"), Some(u))
+        .await
+        .expect("state");
+    assert!(s.jti_revoked);
+    assert_eq!(s.family_live, Some(false));
+}
+
 /// Generates one `#[tokio::test]` per contract case. `$make` is an async block that
 /// yields a fresh `Arc<dyn Store>`.
 #[macro_export]
@@ -1454,6 +1488,7 @@ macro_rules! store_contract_tests {
             vault_rows_go_with_their_tenant_and_owner,
             a_replay_during_the_exchange_still_revokes_its_family,
             sessions_round_trip_expire_and_go_with_their_user,
+            token_state_reads_revocations_families_and_users_together,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

@@ -9,6 +9,7 @@ mod helpers;
 mod auth;
 mod authorize;
 mod browser;
+mod caches;
 mod cli;
 mod client_apps;
 mod errors;

@@ -1,0 +1,276 @@
+//! # portcullis-bench
+//!
+//! The Rust half of the load harness (`bench/run` is the other half):
+//!
+//! * `portcullis-bench ceiling --listen ADDR` serves what the machine can do at best,
+//!   measured by the same load generator in the same run as Portcullis: `/bare`, an
+//!   axum handler answering a small JSON body, and `/sign`, a handler that mints one
+//!   ES256 access token through core's own [`token::mint`] and [`Signer`] (the code path
+//!   of the `client_credentials` grant without its database work), and `/verify`, one
+//!   signature check through [`Signer::verify`] (the cryptographic floor of
+//!   introspection and userinfo). No Portcullis layers, no database on the request path.
+//! * `portcullis-bench seed refresh|codes …` creates many refresh tokens or
+//!   authorization codes for one user and client, straight in the configured database
+//!   (read from `PORTCULLIS_*` like the server), through the core's own issuing code
+//!   ([`token::issue_for_user`], [`portcullis_core::store::TokenStore::insert_auth_code`]),
+//!   and writes the tokens, one a line, to a file the load scripts cycle through.
+//!   Password grants would mint them too, but at Argon2's pace.
+//!
+//! [`Signer`]: portcullis_core::oauth::keys::Signer
+//! [`Signer::verify`]: portcullis_core::oauth::keys::Signer::verify
+
+use clap::{Parser, Subcommand};
+use portcullis_core::clock::SystemClock;
+use portcullis_core::context::Context;
+use portcullis_core::crypto::Secret;
+use portcullis_core::identity::SYSTEM_TENANT_ID;
+use portcullis_core::limits::oauth_limits;
+use portcullis_core::oauth::client_auth::{AuthenticatedClient, Method};
+use portcullis_core::oauth::grant::authorization_code::s256;
+use portcullis_core::oauth::grants::AuthCode;
+use portcullis_core::oauth::token;
+use portcullis_server::config::{Config, Overrides};
+use portcullis_server::startup::prepare;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "portcullis-bench",
+    about = "Helpers of the Portcullis load harness (bench/run)."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the ceiling endpoints (/bare, /sign, /verify) until interrupted.
+    Ceiling {
+        /// Address:port to listen on.
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: String,
+    },
+    /// Create tokens in the database configured by PORTCULLIS_* (as the server reads it).
+    #[command(subcommand)]
+    Seed(Seed),
+}
+
+/// What to seed; both need the user and the client.
+#[derive(Debug, Subcommand)]
+enum Seed {
+    /// Refresh tokens, each its own grant (family), as a password grant issues them.
+    Refresh {
+        #[command(flatten)]
+        who: Who,
+    },
+    /// Authorization codes for `redirect_uri`, with the S256 challenge of `verifier`.
+    Codes {
+        #[command(flatten)]
+        who: Who,
+        #[arg(long)]
+        redirect_uri: String,
+        /// The PKCE code verifier every code is bound to (43–128 characters).
+        #[arg(long)]
+        verifier: String,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct Who {
+    /// The client application's client id.
+    #[arg(long)]
+    client_id: String,
+    /// The user's login name (in the system tenant).
+    #[arg(long)]
+    login: String,
+    /// How many to create.
+    #[arg(long)]
+    count: usize,
+    /// Where to write them, one a line.
+    #[arg(long)]
+    out: PathBuf,
+    /// Concurrent writers.
+    #[arg(long, default_value_t = 4)]
+    jobs: usize,
+}
+
+type Failure = Box<dyn std::error::Error + Send + Sync>;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Ceiling { listen } => ceiling(&listen).await,
+        Command::Seed(seed) => run_seed(seed).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("portcullis-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A context on a private in-memory database: keys created exactly as on a first start.
+async fn ceiling_context() -> Result<Context, Failure> {
+    let config = Config {
+        database_url: "sqlite::memory:".to_owned(),
+        admin_password: Some("Ceiling-Only-Admin-1".to_owned()),
+        password_hash_concurrency: Some(1),
+        ..Config::default()
+    };
+    let (ctx, _) = prepare(&config, Arc::new(SystemClock)).await?;
+    Ok(ctx)
+}
+
+/// Mints one client_credentials-shaped access token, as the grant does after its lookups.
+fn mint(ctx: &Context, scopes: &[String]) -> Result<String, Failure> {
+    let (jwt, _) = token::mint(
+        ctx,
+        "6f1c2a51-6b7e-4c39-9d0e-2b8e3f0a9c11",
+        SYSTEM_TENANT_ID,
+        token::Subject::Client(Some("c2VjcmV0LXZlcnNpb24")),
+        scopes,
+        None,
+        3600,
+    )
+    .map_err(|e| format!("signing failed: {}", e.description))?;
+    Ok(jwt)
+}
+
+async fn ceiling(listen: &str) -> Result<(), Failure> {
+    use axum::http::StatusCode;
+    use axum::routing::{any, post};
+    use axum::Json;
+    use serde_json::json;
+
+    let ctx = ceiling_context().await?;
+    let scopes: Arc<[String]> = Arc::from(vec!["api.access.odata".to_owned()]);
+    let sample: Arc<str> = mint(&ctx, &scopes)?.into();
+    let sign = {
+        let ctx = ctx.clone();
+        move || {
+            let ctx = ctx.clone();
+            let scopes = scopes.clone();
+            async move {
+                match mint(&ctx, &scopes) {
+                    Ok(t) => Ok(Json(json!({
+                        "access_token": t,
+                        "token_type": "Bearer",
+                        "expires_in": 3600,
+                        "scope": scopes.join(" "),
+                    }))),
+                    Err(_) => Err(StatusCode::INTERNAL_SERVER_ERROR),
+                }
+            }
+        }
+    };
+    let verify = move || {
+        let ctx = ctx.clone();
+        let sample = sample.clone();
+        async move {
+            match ctx.signer.verify(&sample, ctx.now()) {
+                Ok(c) => Ok(Json(json!({"active": true, "sub": c.sub, "exp": c.exp}))),
+                Err(_) => Err(StatusCode::UNAUTHORIZED),
+            }
+        }
+    };
+    let app = axum::Router::new()
+        .route("/bare", any(|| async { Json(json!({"status": "ok"})) }))
+        .route("/sign", post(sign))
+        .route("/verify", any(verify));
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    println!("ceiling listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(portcullis_server::startup::shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+async fn run_seed(seed: Seed) -> Result<(), Failure> {
+    let config = Config::load(None, std::env::vars(), Overrides::default())?;
+    let (ctx, _) = prepare(&config, Arc::new(SystemClock)).await?;
+    let (who, codes) = match seed {
+        Seed::Refresh { who } => (who, None),
+        Seed::Codes {
+            who,
+            redirect_uri,
+            verifier,
+        } => (who, Some((redirect_uri, s256(&verifier)))),
+    };
+    let app = ctx
+        .store
+        .client_app_by_client_id(&who.client_id)
+        .await?
+        .ok_or_else(|| format!("no client application with client id {}", who.client_id))?;
+    let user = ctx
+        .store
+        .user_by_login(app.tenant_id, &who.login)
+        .await?
+        .ok_or_else(|| format!("no user {} in the client's tenant", who.login))?;
+    let limits = oauth_limits(ctx.store.as_ref(), app.tenant_id).await?;
+    let client = Arc::new(AuthenticatedClient {
+        app,
+        method: Method::Basic,
+    });
+    let user = Arc::new(user);
+    let codes = Arc::new(codes);
+    let jobs = who.jobs.max(1);
+    let mut tasks = Vec::new();
+    for j in 0..jobs {
+        let n = who.count / jobs + usize::from(j < who.count % jobs);
+        let (ctx, client, user, codes) = (ctx.clone(), client.clone(), user.clone(), codes.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut out = Vec::with_capacity(n);
+            let scopes = vec![portcullis_core::scope::ODATA.to_owned()];
+            for _ in 0..n {
+                let token = match codes.as_ref() {
+                    None => {
+                        let (response, _) =
+                            token::issue_for_user(&ctx, &client, &user, scopes.clone(), &limits)
+                                .await
+                                .map_err(|e| e.description)?;
+                        response
+                            .refresh_token
+                            .ok_or("the grant issued no refresh token")?
+                    }
+                    Some((redirect_uri, challenge)) => {
+                        let code = Secret::generate();
+                        let now = ctx.now();
+                        ctx.store
+                            .insert_auth_code(&AuthCode {
+                                verifier: ctx.keys.verifier(code.expose()),
+                                client_app_id: client.app.id,
+                                user_id: user.id,
+                                redirect_uri: Some(redirect_uri.clone()),
+                                scopes: scopes.clone(),
+                                code_challenge: Some(challenge.clone()),
+                                created_at: now,
+                                expires_at: now + limits.code_lifetime,
+                                used_at: None,
+                                family_id: None,
+                            })
+                            .await
+                            .map_err(|e| e.to_string())?;
+                        code
+                    }
+                };
+                out.push(token);
+            }
+            Ok::<_, String>(out)
+        }));
+    }
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&who.out)?);
+    for task in tasks {
+        for token in task.await??.iter() {
+            writeln!(file, "{}", token.expose())?;
+        }
+    }
+    file.flush()?;
+    Ok(())
+}

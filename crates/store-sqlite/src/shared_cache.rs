@@ -1,0 +1,290 @@
+// The row cache both adapters share (`include!`d after shared.rs; see its header).
+//
+// Every token request reads its client application, the tenant and four limits, and
+// through sqlx each of those reads costs more than the rest of the request (a round
+// trip to the connection's worker thread, or to PostgreSQL). They change rarely, so
+// this process keeps them, and stays correct by two rules:
+//
+// * Its own writes: every method that changes a cached table drops the whole cache
+//   after its commit ([`RowCache::invalidate_on_drop`]). A read that started before the
+//   drop cannot put its older row back: entries are stored only when no drop happened
+//   since the read began (the `epoch`).
+// * Everyone else's writes (other nodes, admin commands in another process): triggers
+//   in the database (migration 0007) bump `cache_generation.n` in the same transaction
+//   as any change to `client_apps`, `tenants` or `limit_values`. A cached read checks
+//   that number at most every [`GENERATION_CHECK_MS`] and drops the cache when it moved,
+//   so another node's change is seen within that bound.
+//
+// Users, token families, refresh tokens, codes and revocations are never cached:
+// revocation and account changes take effect at once on every node.
+
+use portcullis_core::identity::Tenant as CachedTenant;
+use std::collections::HashMap as CacheMap;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering as AtomicOrdering};
+
+/// Milliseconds between checks of the database's change counter: the most a change
+/// made elsewhere stays invisible here.
+pub const GENERATION_CHECK_MS: u64 = 250;
+/// Entries per map at most; past this a map starts over.
+const CACHE_MAX_ENTRIES: usize = 10_000;
+
+#[derive(Debug, Default)]
+struct CacheMaps {
+    apps_by_client_id: CacheMap<String, ClientApp>,
+    apps_by_id: CacheMap<i64, ClientApp>,
+    tenants: CacheMap<i64, CachedTenant>,
+    /// `(limit id, tenant, user)` → the value in force (`None`: the default).
+    limits: CacheMap<(i64, i64, Option<i64>), Option<i64>>,
+}
+
+/// The process-local cache of client applications, tenants and limit values.
+#[derive(Debug)]
+pub struct RowCache {
+    maps: std::sync::RwLock<CacheMaps>,
+    /// Bumped by every drop; a miss stores its row only if unchanged since it began.
+    epoch: AtomicU64,
+    /// The database's `cache_generation.n` when last checked (-1: never).
+    generation: AtomicI64,
+    /// Milliseconds since `started` of the last check.
+    checked_at: AtomicU64,
+    checking: AtomicBool,
+    started: std::time::Instant,
+}
+
+impl Default for RowCache {
+    fn default() -> Self {
+        Self {
+            maps: std::sync::RwLock::default(),
+            epoch: AtomicU64::new(0),
+            generation: AtomicI64::new(-1),
+            checked_at: AtomicU64::new(0),
+            checking: AtomicBool::new(false),
+            started: std::time::Instant::now(),
+        }
+    }
+}
+
+/// Drops the cache when it goes out of scope (after the write's commit).
+#[derive(Debug)]
+pub struct Invalidate<'a>(&'a RowCache);
+
+impl Drop for Invalidate<'_> {
+    fn drop(&mut self) {
+        self.0.clear();
+    }
+}
+
+impl RowCache {
+    /// Drops every entry.
+    pub fn clear(&self) {
+        self.epoch.fetch_add(1, AtomicOrdering::SeqCst);
+        let mut maps = self
+            .maps
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *maps = CacheMaps::default();
+    }
+
+    /// A guard that drops the cache when the calling write method returns.
+    pub fn invalidate_on_drop(&self) -> Invalidate<'_> {
+        Invalidate(self)
+    }
+
+    fn epoch(&self) -> u64 {
+        self.epoch.load(AtomicOrdering::SeqCst)
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&CacheMaps) -> Option<T>) -> Option<T> {
+        let maps = self
+            .maps
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(&maps)
+    }
+
+    /// Stores what a read found, unless the cache was dropped since `epoch`.
+    fn store(&self, epoch: u64, f: impl FnOnce(&mut CacheMaps)) {
+        let mut maps = self
+            .maps
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if self.epoch() == epoch {
+            f(&mut maps);
+        }
+    }
+
+    /// Checks the database's change counter when the last check is older than
+    /// [`GENERATION_CHECK_MS`], dropping the cache when it moved. One caller checks at a
+    /// time; the others go on with the cache meanwhile. A failed check drops the cache
+    /// (the reads that follow go to the database and report its failure).
+    async fn revalidate(&self, pool: &sqlx::Pool<Db>) {
+        let now = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let never = self.generation.load(AtomicOrdering::SeqCst) < 0;
+        if !never && now.saturating_sub(self.checked_at.load(AtomicOrdering::SeqCst)) < GENERATION_CHECK_MS {
+            return;
+        }
+        if self.checking.swap(true, AtomicOrdering::SeqCst) {
+            return;
+        }
+        let seen: Result<i64, _> =
+            sqlx::query_scalar("SELECT n FROM cache_generation WHERE id = 1")
+                .fetch_one(pool)
+                .await;
+        match seen {
+            Ok(n) => {
+                if self.generation.swap(n, AtomicOrdering::SeqCst) != n {
+                    self.clear();
+                }
+            }
+            Err(_) => {
+                self.generation.store(-1, AtomicOrdering::SeqCst);
+                self.clear();
+            }
+        }
+        self.checked_at.store(now, AtomicOrdering::SeqCst);
+        self.checking.store(false, AtomicOrdering::SeqCst);
+    }
+}
+
+impl This {
+    /// The client application with `client_id`, from the cache or the database.
+    async fn cached_app_by_client_id(&self, client_id: &str) -> StoreResult<Option<ClientApp>> {
+        self.cache.revalidate(&self.pool).await;
+        if let Some(app) = self.cache.read(|m| m.apps_by_client_id.get(client_id).cloned()) {
+            return Ok(Some(app));
+        }
+        let epoch = self.cache.epoch();
+        let sql = format!("SELECT {APP_COLS} FROM client_apps WHERE client_id = $1");
+        let row = sqlx::query(&sql)
+            .bind(client_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(err)?;
+        let app = row.as_ref().map(app_row).transpose().map_err(err)?;
+        if let Some(a) = &app {
+            self.cache.store(epoch, |m| {
+                if m.apps_by_client_id.len() >= CACHE_MAX_ENTRIES {
+                    m.apps_by_client_id.clear();
+                }
+                m.apps_by_client_id.insert(a.client_id.clone(), a.clone());
+            });
+        }
+        Ok(app)
+    }
+
+    /// The client application with `id`, from the cache or the database.
+    async fn cached_app(&self, id: i64) -> StoreResult<Option<ClientApp>> {
+        self.cache.revalidate(&self.pool).await;
+        if let Some(app) = self.cache.read(|m| m.apps_by_id.get(&id).cloned()) {
+            return Ok(Some(app));
+        }
+        let epoch = self.cache.epoch();
+        let app = self.fetch_app(id).await?;
+        if let Some(a) = &app {
+            self.cache.store(epoch, |m| {
+                if m.apps_by_id.len() >= CACHE_MAX_ENTRIES {
+                    m.apps_by_id.clear();
+                }
+                m.apps_by_id.insert(a.id, a.clone());
+            });
+        }
+        Ok(app)
+    }
+
+    /// The tenant with `id`, from the cache or the database.
+    async fn cached_tenant(&self, id: i64) -> StoreResult<Option<CachedTenant>> {
+        self.cache.revalidate(&self.pool).await;
+        if let Some(t) = self.cache.read(|m| m.tenants.get(&id).cloned()) {
+            return Ok(Some(t));
+        }
+        let epoch = self.cache.epoch();
+        let sql = format!("SELECT {TENANT_COLS} FROM tenants WHERE id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(err)?;
+        let tenant = row.as_ref().map(tenant_row).transpose().map_err(err)?;
+        if let Some(t) = &tenant {
+            self.cache.store(epoch, |m| {
+                if m.tenants.len() >= CACHE_MAX_ENTRIES {
+                    m.tenants.clear();
+                }
+                m.tenants.insert(t.id, t.clone());
+            });
+        }
+        Ok(tenant)
+    }
+
+    /// The value of a limit in force for a tenant (and user), from the cache or the
+    /// database; `None` (nothing set) is cached too.
+    async fn cached_limit(
+        &self,
+        limit_id: i64,
+        tenant_id: i64,
+        user_id: Option<i64>,
+    ) -> StoreResult<Option<i64>> {
+        self.cache.revalidate(&self.pool).await;
+        let key = (limit_id, tenant_id, user_id);
+        if let Some(v) = self.cache.read(|m| m.limits.get(&key).copied()) {
+            return Ok(v);
+        }
+        let epoch = self.cache.epoch();
+        let value: Option<i64> = sqlx::query_scalar(
+            "SELECT value FROM limit_values WHERE limit_id = $1 AND ( \
+               (level = 'user' AND target_id = $3) OR (level = 'tenant' AND target_id = $2) OR level = 'system') \
+             ORDER BY CASE level WHEN 'user' THEN 0 WHEN 'tenant' THEN 1 ELSE 2 END LIMIT 1",
+        )
+        .bind(limit_id)
+        .bind(tenant_id)
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(err)?;
+        self.cache.store(epoch, |m| {
+            if m.limits.len() >= CACHE_MAX_ENTRIES {
+                m.limits.clear();
+            }
+            m.limits.insert(key, value);
+        });
+        Ok(value)
+    }
+
+    /// [`Store::token_state`] in one statement.
+    async fn read_token_state(
+        &self,
+        jti: &str,
+        family: Option<&str>,
+        user_id: Option<i64>,
+    ) -> StoreResult<portcullis_core::store::TokenState> {
+        let sql = format!(
+            "SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $1) AS jti_revoked, \
+             (SELECT revoked_at IS NULL FROM token_families WHERE id = $2) AS family_live, \
+             {USER_COLS} FROM (SELECT 1 AS one) AS x LEFT JOIN users ON users.id = $3"
+        );
+        let row = sqlx::query(&sql)
+            .bind(jti)
+            .bind(family)
+            .bind(user_id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(err)?;
+        let jti_revoked: bool = row.try_get("jti_revoked").map_err(err)?;
+        let family_live: Option<bool> = row.try_get("family_live").map_err(err)?;
+        let found: Option<i64> = row.try_get("id").map_err(err)?;
+        let user = match found {
+            Some(_) => Some(user_row(&row).map_err(err)?),
+            None => None,
+        };
+        Ok(portcullis_core::store::TokenState {
+            jti_revoked,
+            family_live: family.map(|_| family_live.unwrap_or(false)),
+            user,
+        })
+    }
+
+    /// The row cache, for tests that watch it work.
+    pub fn row_cache(&self) -> &RowCache {
+        &self.cache
+    }
+}
