@@ -8,6 +8,12 @@
 //! at most [`CACHE_TTL`] seconds. The user row is read on every call anyway (status,
 //! lock, permissions), and any password change, lock or deactivation bumps
 //! `auth_version`, so a stale entry never authenticates, on this node or any other.
+//!
+//! The same cache remembers each user's effective permissions under their
+//! `auth_version`: a user's grants change only through `set_user_grants`, which bumps
+//! it, and roles' permission sets are fixed when the role is created, so permissions
+//! read under one `auth_version` stay true until it moves (checked on every call, on
+//! every node, because the user row is read on every call).
 
 use crate::clock::{hdp_timestamp, UnixTime};
 use crate::context::Context;
@@ -53,6 +59,8 @@ pub struct CredentialCache {
     /// that verification instead of starting its own hash, so a client opening many
     /// connections with one expired entry costs one Argon2 hash, not one per request.
     inflight: Mutex<HashMap<[u8; 32], std::sync::Arc<tokio::sync::Mutex<()>>>>,
+    /// user id → (auth_version, expiry, effective permissions).
+    permissions: Mutex<HashMap<i64, (i64, UnixTime, Vec<i64>)>>,
 }
 
 impl CredentialCache {
@@ -104,6 +112,30 @@ impl CredentialCache {
                 map.remove(key);
             }
         }
+    }
+
+    /// The permissions remembered for `user` at its current `auth_version`.
+    fn permissions_of(&self, user: &User, now: UnixTime) -> Option<Vec<i64>> {
+        let map = self.permissions.lock().ok()?;
+        map.get(&user.id)
+            .filter(|(version, expires, _)| *version == user.auth_version && *expires > now)
+            .map(|(_, _, p)| p.clone())
+    }
+
+    fn remember_permissions(&self, user: &User, now: UnixTime, permissions: &[i64]) {
+        let Ok(mut map) = self.permissions.lock() else {
+            return;
+        };
+        if map.len() >= CACHE_MAX {
+            map.retain(|_, (_, expires, _)| *expires > now);
+            if map.len() >= CACHE_MAX {
+                map.clear();
+            }
+        }
+        map.insert(
+            user.id,
+            (user.auth_version, now + CACHE_TTL, permissions.to_vec()),
+        );
     }
 
     fn forget(&self, key: &[u8; 32]) {
@@ -206,11 +238,19 @@ pub async fn authenticate_password(
 ) -> Result<Principal, ApiFailure> {
     let user = resolve(ctx, login).await?;
     let user = check_password(ctx, Some(cache), user, password).await?;
-    let permissions = ctx
-        .store
-        .effective_permissions(user.id)
-        .await
-        .map_err(store_failure)?;
+    let now = ctx.now();
+    let permissions = match cache.permissions_of(&user, now) {
+        Some(p) => p,
+        None => {
+            let p = ctx
+                .store
+                .effective_permissions(user.id)
+                .await
+                .map_err(store_failure)?;
+            cache.remember_permissions(&user, now, &p);
+            p
+        }
+    };
     Ok(Principal { user, permissions })
 }
 
@@ -427,6 +467,33 @@ mod tests {
             .await
             .expect_err("wrong is never cached");
         assert_eq!(computed(&ctx), before + 2);
+    }
+
+    #[tokio::test]
+    async fn remembered_permissions_follow_a_change_of_grants_at_once() {
+        let (ctx, _) = context().await;
+        let cache = CredentialCache::default();
+        let p = authenticate_password(&ctx, &cache, "ann", "right")
+            .await
+            .expect("first");
+        assert_eq!(p.permissions, (1..=11).collect::<Vec<_>>());
+        let grants = crate::store::Grants {
+            roles: vec![],
+            permissions: vec![11, 28],
+        };
+        assert!(ctx
+            .store
+            .set_user_grants(p.user.id, &grants)
+            .await
+            .expect("grants"));
+        let p = authenticate_password(&ctx, &cache, "ann", "right")
+            .await
+            .expect("after the change");
+        assert_eq!(
+            p.permissions,
+            vec![11, 28],
+            "new grants are seen on the next call, not after the cache's TTL"
+        );
     }
 
     #[tokio::test]
