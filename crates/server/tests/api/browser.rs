@@ -36,11 +36,16 @@ struct Driver {
 impl Drop for Driver {
     fn drop(&mut self) {
         // chromedriver leads its own process group: end Chromium with it, even when
-        // the test panicked before closing the WebDriver session.
-        let _ = Command::new("kill")
-            .arg("-KILL")
-            .arg(format!("-{}", self.child.id()))
-            .status();
+        // the test panicked before closing the WebDriver session. By system call, not
+        // procps `kill`: version 4.0.2 turns `kill -KILL -12345` into kill(-1, SIGKILL)
+        // (it keeps the group's first digit), which kills every process the user may
+        // signal, the test runner and its shell included.
+        if let Some(group) = i32::try_from(self.child.id())
+            .ok()
+            .and_then(rustix::process::Pid::from_raw)
+        {
+            let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
