@@ -51,6 +51,14 @@ struct Cached {
     expires: UnixTime,
 }
 
+/// A user's effective permissions as read under one `auth_version`.
+#[derive(Debug, Clone)]
+struct CachedPermissions {
+    auth_version: i64,
+    expires: UnixTime,
+    permissions: Vec<i64>,
+}
+
 /// The credential cache (one per process).
 #[derive(Debug, Default)]
 pub struct CredentialCache {
@@ -59,8 +67,8 @@ pub struct CredentialCache {
     /// that verification instead of starting its own hash, so a client opening many
     /// connections with one expired entry costs one Argon2 hash, not one per request.
     inflight: Mutex<HashMap<[u8; 32], std::sync::Arc<tokio::sync::Mutex<()>>>>,
-    /// user id → (auth_version, expiry, effective permissions).
-    permissions: Mutex<HashMap<i64, (i64, UnixTime, Vec<i64>)>>,
+    /// Effective permissions by user id.
+    permissions: Mutex<HashMap<i64, CachedPermissions>>,
 }
 
 impl CredentialCache {
@@ -118,8 +126,8 @@ impl CredentialCache {
     fn permissions_of(&self, user: &User, now: UnixTime) -> Option<Vec<i64>> {
         let map = self.permissions.lock().ok()?;
         map.get(&user.id)
-            .filter(|(version, expires, _)| *version == user.auth_version && *expires > now)
-            .map(|(_, _, p)| p.clone())
+            .filter(|c| c.auth_version == user.auth_version && c.expires > now)
+            .map(|c| c.permissions.clone())
     }
 
     fn remember_permissions(&self, user: &User, now: UnixTime, permissions: &[i64]) {
@@ -127,14 +135,18 @@ impl CredentialCache {
             return;
         };
         if map.len() >= CACHE_MAX {
-            map.retain(|_, (_, expires, _)| *expires > now);
+            map.retain(|_, c| c.expires > now);
             if map.len() >= CACHE_MAX {
                 map.clear();
             }
         }
         map.insert(
             user.id,
-            (user.auth_version, now + CACHE_TTL, permissions.to_vec()),
+            CachedPermissions {
+                auth_version: user.auth_version,
+                expires: now + CACHE_TTL,
+                permissions: permissions.to_vec(),
+            },
         );
     }
 
