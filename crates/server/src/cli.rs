@@ -131,6 +131,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             }
         }
         Command::Serve => {
+            let scheme = config.scheme();
             let app = match Application::build(config).await {
                 Ok(a) => a,
                 Err(e) => return fail(&e),
@@ -142,7 +143,7 @@ pub async fn run(cli: Cli) -> ExitCode {
                     pw.expose()
                 );
             }
-            println!("Portcullis listening on http://{}", app.local_addr());
+            println!("Portcullis listening on {scheme}://{}", app.local_addr());
             match app.run_until(crate::startup::shutdown_signal()).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail(&e),
