@@ -51,6 +51,17 @@ struct Cached {
     expires: UnixTime,
 }
 
+/// Keeps a full cache map under [`CACHE_MAX`]: drops the entries `live` rejects, then
+/// everything if that was not enough.
+fn make_room<K, V>(map: &mut HashMap<K, V>, live: impl Fn(&V) -> bool) {
+    if map.len() >= CACHE_MAX {
+        map.retain(|_, v| live(v));
+        if map.len() >= CACHE_MAX {
+            map.clear();
+        }
+    }
+}
+
 /// A user's effective permissions as read under one `auth_version`.
 #[derive(Debug, Clone)]
 struct CachedPermissions {
@@ -84,12 +95,7 @@ impl CredentialCache {
         let Ok(mut map) = self.entries.lock() else {
             return;
         };
-        if map.len() >= CACHE_MAX {
-            map.retain(|_, c| c.expires > now);
-            if map.len() >= CACHE_MAX {
-                map.clear();
-            }
-        }
+        make_room(&mut map, |c| c.expires > now);
         map.insert(
             key,
             Cached {
@@ -134,12 +140,7 @@ impl CredentialCache {
         let Ok(mut map) = self.permissions.lock() else {
             return;
         };
-        if map.len() >= CACHE_MAX {
-            map.retain(|_, c| c.expires > now);
-            if map.len() >= CACHE_MAX {
-                map.clear();
-            }
-        }
+        make_room(&mut map, |c| c.expires > now);
         map.insert(
             user.id,
             CachedPermissions {

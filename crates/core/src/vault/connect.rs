@@ -10,26 +10,19 @@
 
 use super::profiles::{self, check_new, open, seal, View};
 use super::store::ProfileScope;
-use super::upstream::{ClientAuth, Upstream, UpstreamError};
+use super::upstream::{printable, ClientAuth, Upstream, UpstreamError};
 use super::ConnectState;
 use crate::auth::{store_failure, Principal};
 use crate::context::Context;
 use crate::crypto::Secret;
 use crate::error::{ApiFailure, Code};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-use sha2::{Digest, Sha256};
+use crate::oauth::grant::authorization_code::s256;
 
 /// Seconds a connect flow may take from redirect to callback.
 pub const STATE_TTL: i64 = 600;
 
 fn verifier_purpose(state_verifier: &str) -> String {
     super::purpose("oauthconnect", state_verifier, "code_verifier")
-}
-
-/// The RFC 7636 S256 challenge of `verifier`.
-pub fn s256(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
 fn invalid_state() -> ApiFailure {
@@ -129,13 +122,6 @@ impl std::fmt::Debug for Callback {
             .field("error", &self.error)
             .finish_non_exhaustive()
     }
-}
-
-fn printable(s: &str) -> String {
-    s.chars()
-        .filter(|c| (' '..='~').contains(c))
-        .take(200)
-        .collect()
 }
 
 /// Completes a connect flow: takes the state, exchanges the code and creates the

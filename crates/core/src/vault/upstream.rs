@@ -92,7 +92,7 @@ fn form_encode(s: &str) -> String {
 }
 
 /// Keeps printable ASCII of an upstream text, at most 200 characters.
-fn printable(s: &str) -> String {
+pub(crate) fn printable(s: &str) -> String {
     s.chars()
         .filter(|c| (' '..='~').contains(c))
         .take(200)

@@ -6,7 +6,6 @@ use crate::authorize::register;
 use crate::helpers::{backends, fresh_database, spawn_with, test_config, Backend};
 use portcullis_server::config::{Config, Overrides};
 use portcullis_server::startup::Application;
-use reqwest::Method;
 use serde_json::json;
 use std::path::PathBuf;
 
@@ -123,7 +122,6 @@ async fn serves_https(backend: Backend) {
         untrusting.is_err(),
         "an unknown certificate must not be accepted"
     );
-    let _ = Method::GET;
 }
 
 async fn bad_tls_settings_stop_startup(backend: Backend) {
