@@ -16,6 +16,14 @@
 //! integration test in which `jsonwebtoken` verifies our tokens against `/oauth2/jwks`,
 //! as a resource server would.
 //!
+//! **Low-S only.** An ECDSA signature `(r, s)` is equally valid as `(r, n − s)`, so
+//! without a rule every token would have a second spelling that verifies (a
+//! different string, hence a different cache entry, log line or deny-list key).
+//! [`sign`] normalises `s` to the lower half (`s ≤ ⌊n/2⌋`, as BIP 62 does for
+//! secp256k1) and [`parse`] refuses any signature whose `s` is in the upper half, so
+//! each token has exactly one valid encoding. `ring` does neither, hence
+//! [`low_s`], a 256-bit big-endian subtraction.
+//!
 //! Errors ([`JwtError`]) say what is wrong in fixed words: their `Display` never
 //! contains any part of the token.
 
@@ -39,6 +47,16 @@ const COORD: usize = 32;
 const POINT: usize = 1 + 2 * COORD;
 /// An ES256 signature: `r || s`, 32 bytes each (RFC 7518 §3.4).
 const SIGNATURE: usize = 64;
+/// The order `n` of the P-256 group (SEC 2 §2.4.2, FIPS 186-4 §D.1.2.3), big-endian.
+const P256_N: [u8; COORD] = [
+    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+];
+/// `⌊n / 2⌋`: the largest `s` of a low-S signature, big-endian.
+const P256_HALF_N: [u8; COORD] = [
+    0x7f, 0xff, 0xff, 0xff, 0x80, 0x00, 0x00, 0x00, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xde, 0x73, 0x7d, 0x56, 0xd3, 0x8b, 0xcf, 0x42, 0x79, 0xdc, 0xe5, 0x61, 0x7e, 0x31, 0x92, 0xa8,
+];
 
 /// Why a token was not signed or not accepted. The words are fixed: the token (or any
 /// part of it) never appears in the message.
@@ -110,8 +128,12 @@ pub fn sign(
     let signature = key
         .sign(rng, token.as_bytes())
         .map_err(|_| JwtError::Signing)?;
+    let signature: [u8; SIGNATURE] = signature
+        .as_ref()
+        .try_into()
+        .map_err(|_| JwtError::Signing)?;
     token.push('.');
-    URL_SAFE_NO_PAD.encode_string(signature.as_ref(), &mut token);
+    URL_SAFE_NO_PAD.encode_string(low_s(signature), &mut token);
     Ok(token)
 }
 
@@ -159,7 +181,7 @@ pub fn parse(token: &str) -> Result<Unverified<'_>, JwtError> {
     let signature = URL_SAFE_NO_PAD
         .decode(signature)
         .map_err(|_| JwtError::Malformed)?;
-    if signature.len() != SIGNATURE {
+    if signature.len() != SIGNATURE || is_high_s(&signature[COORD..]) {
         return Err(JwtError::Signature);
     }
     Ok(Unverified {
@@ -180,6 +202,31 @@ impl Unverified<'_> {
             .map_err(|_| JwtError::Malformed)?;
         serde_json::from_slice(&payload).map_err(|_| JwtError::Claims)
     }
+}
+
+/// Whether the big-endian `s` is above `⌊n/2⌋` (the malleable twin of a low-S one).
+fn is_high_s(s: &[u8]) -> bool {
+    s > &P256_HALF_N[..]
+}
+
+/// The same signature `r || s` with `s` replaced by `n − s` when `s > ⌊n/2⌋`.
+/// Both verify (ECDSA checks only the x-coordinate of a point and its negation), so
+/// this changes nothing for any verifier and leaves exactly one spelling.
+pub fn low_s(mut signature: [u8; SIGNATURE]) -> [u8; SIGNATURE] {
+    let s = &mut signature[COORD..];
+    if is_high_s(s) {
+        // n − s, byte by byte from the least significant end with a borrow. s < n for
+        // every signature ring produces, so the final borrow is zero.
+        let mut borrow = 0u16;
+        for (out, n) in s.iter_mut().zip(P256_N).rev() {
+            let diff = u16::from(n)
+                .wrapping_sub(u16::from(*out))
+                .wrapping_sub(borrow);
+            borrow = (diff >> 8) & 1;
+            *out = (diff & 0xff) as u8;
+        }
+    }
+    signature
 }
 
 /// Why a stored public key is not a P-256 JWK.
@@ -333,6 +380,165 @@ mod tests {
             &"a".repeat(MAX_TOKEN_LEN + 1),
         ] {
             assert_eq!(parse(bad).err(), Some(JwtError::Malformed), "{bad}");
+        }
+    }
+
+    fn hex32(h: &str) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        for (i, byte) in out.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&h[2 * i..2 * i + 2], 16).unwrap_or_else(|_| panic!("hex"));
+        }
+        out
+    }
+
+    fn with_s(s: [u8; 32]) -> [u8; SIGNATURE] {
+        let mut sig = [0x11u8; SIGNATURE];
+        sig[COORD..].copy_from_slice(&s);
+        sig
+    }
+
+    #[test]
+    fn low_s_subtracts_from_the_group_order_exactly_when_s_is_in_the_upper_half() {
+        // (s, expected s after normalisation), computed independently (Python ints).
+        let half = "7fffffff800000007fffffffffffffffde737d56d38bcf4279dce5617e3192a8";
+        let cases = [
+            // ⌊n/2⌋ is the largest low s: unchanged.
+            (half, half),
+            // ⌊n/2⌋ + 1 is the smallest high s: n − s = ⌊n/2⌋.
+            (
+                "7fffffff800000007fffffffffffffffde737d56d38bcf4279dce5617e3192a9",
+                half,
+            ),
+            // n − 1 → 1 (a borrow through every byte but the last).
+            (
+                "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632550",
+                "0000000000000000000000000000000000000000000000000000000000000001",
+            ),
+            (
+                "c0ffee00deadbeef0123456789abcdeffedcba9876543210aabbccddeeff0011",
+                "3f0011fe21524111fedcba987654320fbe0a401530c36c7448fdfde50d642540",
+            ),
+            // Small values stay.
+            (
+                "0000000000000000000000000000000000000000000000000000000000000001",
+                "0000000000000000000000000000000000000000000000000000000000000001",
+            ),
+        ];
+        for (s, want) in cases {
+            let got = low_s(with_s(hex32(s)));
+            assert_eq!(&got[COORD..], &hex32(want)[..], "{s}");
+            assert_eq!(&got[..COORD], &[0x11u8; COORD][..], "r is never touched");
+            assert!(!is_high_s(&got[COORD..]));
+        }
+        assert!(is_high_s(&hex32(cases[1].0)));
+        assert!(!is_high_s(&hex32(half)));
+    }
+
+    #[test]
+    fn signed_tokens_are_low_s_and_their_high_s_twin_verifies_in_ring_but_is_refused() {
+        use crate::oauth::claims::AccessClaims;
+        let key = pair();
+        let rng = SystemRandom::new();
+        let point = key.public_key().as_ref().to_vec();
+        let claims: AccessClaims = serde_json::from_value(json!({
+            "iss": "https://issuer.test", "sub": "1", "aud": "x", "exp": 2_000_000_000u64,
+            "iat": 1_000_000_000u64, "jti": "j", "client_id": "c", "scope": "s",
+            "tenant": 1, "username": "u"
+        }))
+        .unwrap_or_else(|e| panic!("claims: {e}"));
+        // 64 signatures: with a random nonce half would be high-S without normalisation.
+        for _ in 0..64 {
+            let token = sign(&encoded_header("k"), &claims, &key, &rng)
+                .unwrap_or_else(|e| panic!("sign: {e}"));
+            let unverified = parse(&token).unwrap_or_else(|e| panic!("parse: {e}"));
+            assert!(unverified.verify(&verifier(point.clone())).is_ok());
+            let (input, sig_b64) = token.rsplit_once('.').unwrap_or_else(|| panic!("dot"));
+            let sig = URL_SAFE_NO_PAD.decode(sig_b64).unwrap_or_default();
+            assert!(!is_high_s(&sig[COORD..]), "signed high-S");
+            // The twin (r, n − s).
+            let mut twin = [0u8; SIGNATURE];
+            twin.copy_from_slice(&sig);
+            let mut s = [0u8; COORD];
+            s.copy_from_slice(&sig[COORD..]);
+            let mut borrow = 0i16;
+            for i in (0..COORD).rev() {
+                let d = i16::from(P256_N[i]) - i16::from(s[i]) - borrow;
+                borrow = i16::from(d < 0);
+                twin[COORD + i] = (d + 256 * borrow) as u8;
+            }
+            assert!(is_high_s(&twin[COORD..]));
+            // ring accepts the twin: the refusal is ours.
+            assert!(verifier(point.clone())
+                .verify(input.as_bytes(), &twin)
+                .is_ok());
+            let forged = format!("{input}.{}", URL_SAFE_NO_PAD.encode(twin));
+            assert_eq!(parse(&forged).err(), Some(JwtError::Signature));
+        }
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+        use std::sync::OnceLock;
+
+        /// One key and one real token for every case (signing per case is slow).
+        fn fixture() -> &'static (Vec<u8>, String) {
+            static F: OnceLock<(Vec<u8>, String)> = OnceLock::new();
+            F.get_or_init(|| {
+                let key = pair();
+                let claims: AccessClaims = serde_json::from_value(json!({
+                    "iss": "https://issuer.test", "sub": "1", "aud": "x",
+                    "exp": 2_000_000_000u64, "iat": 1_000_000_000u64, "jti": "j",
+                    "client_id": "c", "scope": "s", "tenant": 1, "username": "u"
+                }))
+                .unwrap_or_else(|e| panic!("claims: {e}"));
+                let token = sign(&encoded_header("k"), &claims, &key, &SystemRandom::new())
+                    .unwrap_or_else(|e| panic!("sign: {e}"));
+                (key.public_key().as_ref().to_vec(), token)
+            })
+        }
+
+        fn accepted(token: &str) -> bool {
+            let (point, _) = fixture();
+            parse(token).is_ok_and(|u| u.verify(&verifier(point.clone())).is_ok())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            #[test]
+            fn arbitrary_strings_never_panic_and_never_verify(s in any::<String>()) {
+                prop_assert!(!accepted(&s));
+            }
+
+            #[test]
+            fn jws_shaped_strings_never_verify(s in "[A-Za-z0-9_-]{0,120}\\.[A-Za-z0-9_-]{0,120}\\.[A-Za-z0-9_-]{0,100}") {
+                prop_assert!(!accepted(&s));
+            }
+
+            /// Replacing, inserting or deleting characters of a real token: accepted only
+            /// when the result is the token itself.
+            #[test]
+            fn a_mutated_real_token_verifies_only_when_unchanged(
+                edits in proptest::collection::vec((any::<usize>(), 0u8..3, proptest::char::range('+', 'z')), 1..4)
+            ) {
+                let (_, token) = fixture();
+                prop_assert!(accepted(token));
+                let mut chars: Vec<char> = token.chars().collect();
+                for (at, kind, c) in edits {
+                    let i = at % (chars.len() + 1);
+                    match kind {
+                        0 if i < chars.len() => chars[i] = c,
+                        1 => chars.insert(i, c),
+                        _ if i < chars.len() => {
+                            chars.remove(i);
+                        }
+                        _ => chars.push(c),
+                    }
+                }
+                let mutated: String = chars.into_iter().collect();
+                prop_assert_eq!(accepted(&mutated), &mutated == token);
+            }
         }
     }
 
