@@ -3,6 +3,15 @@
 //! clients (which must then prove possession otherwise, e.g. PKCE). Exactly one
 //! method per request (§2.3: "MUST NOT use more than one"). Failures are rate limited
 //! per client id and per address.
+//!
+//! Which methods an endpoint accepts is [`ClientEndpoint::methods`], the one list both
+//! [`authenticate`] enforces and the RFC 8414 metadata advertises
+//! (`*_endpoint_auth_methods_supported`). Introspection takes authenticated clients
+//! only ([RFC 7662 §2.1](https://www.rfc-editor.org/rfc/rfc7662#section-2.1)): a
+//! public client, which proves nothing by sending its `client_id`, would otherwise
+//! read the claims of every token of its tenant. Revocation takes public clients too
+//! ([RFC 7009 §2.1](https://www.rfc-editor.org/rfc/rfc7009#section-2.1)); they can
+//! only revoke tokens issued to themselves, which is what a logging-out app needs.
 
 use super::error::OAuthError;
 use super::ratelimit::FailureLimiter;
@@ -19,6 +28,42 @@ pub enum Method {
     Post,
     /// A public client, identified but not authenticated.
     None,
+}
+
+impl Method {
+    /// The RFC 8414 / RFC 7591 name of the method.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Basic => "client_secret_basic",
+            Method::Post => "client_secret_post",
+            Method::None => "none",
+        }
+    }
+}
+
+/// An endpoint at which clients authenticate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientEndpoint {
+    Token,
+    Introspection,
+    Revocation,
+}
+
+impl ClientEndpoint {
+    /// The methods this endpoint accepts, as enforced and as advertised.
+    pub fn methods(self) -> &'static [Method] {
+        match self {
+            ClientEndpoint::Token | ClientEndpoint::Revocation => {
+                &[Method::Basic, Method::Post, Method::None]
+            }
+            ClientEndpoint::Introspection => &[Method::Basic, Method::Post],
+        }
+    }
+
+    /// The method names, for the metadata document.
+    pub fn method_names(self) -> Vec<&'static str> {
+        self.methods().iter().map(|m| m.as_str()).collect()
+    }
 }
 
 /// An authenticated (or, for public clients, identified) client.
@@ -56,14 +101,21 @@ pub fn limit_keys(client_id: &str, peer: Option<IpAddr>) -> Vec<String> {
     keys
 }
 
-/// Authenticates the client of a request.
+/// Authenticates the client of a request at `endpoint`.
 pub async fn authenticate(
     ctx: &Context,
     limiter: &FailureLimiter,
     creds: &ClientCredentials,
     peer: Option<IpAddr>,
+    endpoint: ClientEndpoint,
 ) -> Result<AuthenticatedClient, OAuthError> {
     let (client_id, secret, method) = presented(creds)?;
+    if !endpoint.methods().contains(&method) {
+        // Only `none` is ever left out; say so without telling whether the id exists.
+        return Err(OAuthError::invalid_client(
+            "Client authentication is required here: only confidential clients may use this endpoint, with HTTP Basic or client_id and client_secret in the body.",
+        ));
+    }
     let now = ctx.now();
     let keys = limit_keys(&client_id, peer);
     limiter.check(&keys, now).map_err(OAuthError::too_many)?;

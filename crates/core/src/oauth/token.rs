@@ -46,7 +46,14 @@ pub async fn exchange(
             ),
         ));
     };
-    let client = client_auth::authenticate(ctx, limiter, &req.client, req.peer).await?;
+    let client = client_auth::authenticate(
+        ctx,
+        limiter,
+        &req.client,
+        req.peer,
+        client_auth::ClientEndpoint::Token,
+    )
+    .await?;
     if !client.app.grant_types.contains(&kind) {
         return Err(OAuthError::unauthorized_client(format!(
             "This client is not allowed to use the {kind} grant."

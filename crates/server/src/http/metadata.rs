@@ -1,10 +1,13 @@
 //! Authorization server metadata (RFC 8414) at `/.well-known/oauth-authorization-server`,
 //! derived from the router's own OpenAPI document: an endpoint is advertised only if
-//! a route serves it, so the document cannot promise what the server does not do.
+//! a route serves it, so the document cannot promise what the server does not do. The
+//! client authentication methods come from [`ClientEndpoint::methods`], the list the
+//! endpoints enforce.
 
 use crate::state::AppState;
 use axum::extract::State;
 use axum::{Extension, Json};
+use portcullis_core::oauth::client_auth::ClientEndpoint;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use utoipa::openapi::OpenApi;
@@ -26,11 +29,11 @@ pub fn document(issuer: &str, served: &dyn Fn(&str) -> bool) -> Value {
     let mut doc = json!({
         "issuer": issuer,
         "grant_types_supported": ["authorization_code", "password", "refresh_token", "client_credentials"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "token_endpoint_auth_methods_supported": ClientEndpoint::Token.method_names(),
         "scopes_supported": portcullis_core::scope::KNOWN.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
         "code_challenge_methods_supported": ["S256"],
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "introspection_endpoint_auth_methods_supported": ClientEndpoint::Introspection.method_names(),
+        "revocation_endpoint_auth_methods_supported": ClientEndpoint::Revocation.method_names(),
         "response_types_supported": [],
     });
     for (field, path) in ENDPOINTS {

@@ -427,12 +427,13 @@ async fn client_and_token(
     headers: &HeaderMap,
     peer: SocketAddr,
     body: Result<Bytes, BytesRejection>,
+    endpoint: client_auth::ClientEndpoint,
 ) -> Result<(client_auth::AuthenticatedClient, String), Response> {
     let body = body.map_err(body_rejected)?;
     let (mut fields, _) = parse_body(headers, &body, false).map_err(IntoResponse::into_response)?;
     let reject = |e: OAuthError| OAuthReply::form(e).into_response();
     let creds = client_credentials(headers, &mut fields).map_err(reject)?;
-    let client = client_auth::authenticate(&s.ctx, &s.limiter, &creds, Some(peer.ip()))
+    let client = client_auth::authenticate(&s.ctx, &s.limiter, &creds, Some(peer.ip()), endpoint)
         .await
         .map_err(reject)?;
     let token = fields
@@ -446,7 +447,8 @@ async fn client_and_token(
     Ok((client, token))
 }
 
-/// Introspection (RFC 7662). The caller authenticates as a client of the token's tenant.
+/// Introspection (RFC 7662). The caller authenticates as a confidential client of the
+/// token's tenant; public clients get 401 `invalid_client` (RFC 7662 §2.1).
 #[utoipa::path(post, path = "/oauth2/introspect", tag = "oauth",
     request_body(content_type = "application/x-www-form-urlencoded", description = "token, token_type_hint"),
     responses((status = 200, description = "`{\"active\":false}` or the token's claims"), (status = 401, body = RfcError)))]
@@ -456,7 +458,15 @@ pub async fn introspect_endpoint(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let (client, token) = match client_and_token(&s, &headers, peer, body).await {
+    let (client, token) = match client_and_token(
+        &s,
+        &headers,
+        peer,
+        body,
+        client_auth::ClientEndpoint::Introspection,
+    )
+    .await
+    {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -505,7 +515,15 @@ pub async fn revoke_endpoint(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let (client, token) = match client_and_token(&s, &headers, peer, body).await {
+    let (client, token) = match client_and_token(
+        &s,
+        &headers,
+        peer,
+        body,
+        client_auth::ClientEndpoint::Revocation,
+    )
+    .await
+    {
         Ok(x) => x,
         Err(r) => return r,
     };
