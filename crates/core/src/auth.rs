@@ -405,6 +405,7 @@ mod tests {
             keyring: Keyring::new(MasterKey::generate(), vec![]),
             hasher,
             signer: Arc::new(crate::oauth::keys::Signer::ephemeral("http://test").expect("signer")),
+            redirects: Default::default(),
         };
         (ctx, clock)
     }

@@ -109,49 +109,128 @@ impl AppDescription {
     }
 }
 
+/// What the operator allows as redirect URLs beyond the fixed rules of [`RedirectUrl`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RedirectPolicy {
+    /// Whether `http` URLs on hosts other than loopback are accepted
+    /// (`allow_http_redirect_uris`; off by default, RFC 9700 §2.6, RFC 8252 §7.3).
+    pub allow_http: bool,
+}
+
+/// What a registered redirect URL is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RedirectKind {
+    /// An absolute URI with an allowed scheme: `https`, `http` on a loopback host (or
+    /// any host when the operator allows it), or an app's private-use scheme
+    /// (`com.example.app:/cb`, RFC 8252 §7.1). The only kind ever redirected to.
+    Target,
+    /// A host name without a scheme (`bedford.progresstest.com`), as HDP's samples
+    /// register. Accepted and listed, never redirected to.
+    HostOnly,
+}
+
+/// Schemes that make a browser run code, show attacker-supplied content or read
+/// local files instead of going to a client (RFC 9700 §4.1; the four the audit found
+/// plus the browser-internal ones with the same effect).
+const REFUSED_SCHEMES: [&str; 7] = [
+    "javascript",
+    "vbscript",
+    "data",
+    "file",
+    "blob",
+    "filesystem",
+    "about",
+];
+
 /// A registered redirect URL.
 ///
-/// HDP's own samples register host-only strings (`bedford.progresstest.com`), so an
-/// absolute URL is not insisted on; what is refused is what could never be matched
-/// safely: empty strings, whitespace or control characters, fragments (RFC 6749
-/// §3.1.2), and anything over 2048 characters. Matching at the authorization endpoint
-/// is exact string comparison (RFC 9700 §4.1.3).
+/// Accepted are absolute URIs whose scheme is `https`, `http` on a loopback host
+/// (127.0.0.0/8, `[::1]`, `localhost`: RFC 8252 §7.3; other hosts only when the
+/// operator sets [`RedirectPolicy::allow_http`]), or a private-use scheme of a native
+/// app (`com.example.app:/callback`, `myapp://cb`: RFC 8252 §7.1, the part after the
+/// colon starting with `/`). HDP's own samples register host-only strings
+/// (`bedford.progresstest.com`), so those are accepted too ([`RedirectKind::HostOnly`])
+/// but are never redirected to: a browser would resolve them against this server.
+/// Refused: `javascript:`, `data:`, `file:`, `vbscript:` and the other
+/// [`REFUSED_SCHEMES`], fragments (RFC 6749 §3.1.2), empty strings, whitespace or
+/// control characters, relative references (`/cb`, `//host/cb`), and anything over
+/// 2048 characters. Matching at the authorization endpoint is exact string comparison
+/// (RFC 9700 §4.1.3), and [`RedirectUrl::is_target`] is checked there again, so rows
+/// stored under older rules are never redirected to either.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedirectUrl(String);
 
 impl RedirectUrl {
     pub const MAX: usize = 2048;
-    pub fn parse(s: &str) -> Result<Self, ApiFailure> {
-        let field = "redirectUrls";
+    pub fn parse(s: &str, policy: RedirectPolicy) -> Result<Self, ApiFailure> {
+        Self::classify(s, policy)
+            .map(|_| Self(s.to_owned()))
+            .map_err(|why| ApiFailure::invalid_field("redirectUrls", why))
+    }
+
+    /// Whether `s` may be redirected to: a [`RedirectKind::Target`] under `policy`.
+    pub fn is_target(s: &str, policy: RedirectPolicy) -> bool {
+        Self::classify(s, policy) == Ok(RedirectKind::Target)
+    }
+
+    /// What `s` is, or which rule it breaks (naming it and the rule, in plain words).
+    pub fn classify(s: &str, policy: RedirectPolicy) -> Result<RedirectKind, String> {
         if s.is_empty() {
-            return Err(ApiFailure::invalid_field(field, "an entry is empty"));
+            return Err("an entry is empty".to_owned());
         }
         if s.len() > Self::MAX {
-            return Err(ApiFailure::invalid_field(
-                field,
-                format!("an entry is longer than {} characters", Self::MAX),
-            ));
+            return Err(format!("an entry is longer than {} characters", Self::MAX));
         }
         if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(ApiFailure::invalid_field(
-                field,
-                format!(
-                    "'{}' contains whitespace or control characters",
-                    s.escape_default()
-                ),
+            return Err(format!(
+                "'{}' contains whitespace or control characters",
+                s.escape_default()
             ));
         }
         if s.contains('#') {
-            return Err(ApiFailure::invalid_field(
-                field,
-                format!("'{s}' has a fragment ('#'), which redirect URLs may not have"),
+            return Err(format!(
+                "'{s}' has a fragment ('#'), which redirect URLs may not have"
             ));
         }
-        Ok(Self(s.to_owned()))
+        const ALLOWED: &str = "redirect URLs must be https, http on a loopback host (127.0.0.1, [::1], localhost), or an app's own scheme such as com.example.app:/callback";
+        if let Some((scheme, rest)) = s.split_once(':').filter(|(sc, _)| is_scheme(sc)) {
+            let scheme = scheme.to_ascii_lowercase();
+            if REFUSED_SCHEMES.contains(&scheme.as_str()) {
+                return Err(format!(
+                    "'{s}' uses the {scheme}: scheme, which a browser does not treat as an address to send an answer to; {ALLOWED}"
+                ));
+            }
+            if scheme == "https" || scheme == "http" {
+                let Some(host) = rest.strip_prefix("//").and_then(authority_host) else {
+                    return Err(format!(
+                        "'{s}' has no host; an {scheme} redirect URL is {scheme}://host/path"
+                    ));
+                };
+                if scheme == "http" && !policy.allow_http && !is_loopback(&host) {
+                    return Err(format!(
+                        "'{s}' uses http on a host that is not loopback; {ALLOWED} (an operator can allow plain http with allow_http_redirect_uris)"
+                    ));
+                }
+                return Ok(RedirectKind::Target);
+            }
+            if rest.starts_with('/') {
+                return Ok(RedirectKind::Target);
+            }
+            // `host:port` has the shape of a scheme: fall through to the host check.
+        }
+        if is_host_only(s) {
+            return Ok(RedirectKind::HostOnly);
+        }
+        Err(format!(
+            "'{s}' is neither an absolute URL nor a host name; {ALLOWED}"
+        ))
     }
 
     /// Parses the whole list: at least one entry, at most 32, no duplicates.
-    pub fn parse_list(list: &[String]) -> Result<Vec<RedirectUrl>, ApiFailure> {
+    pub fn parse_list(
+        list: &[String],
+        policy: RedirectPolicy,
+    ) -> Result<Vec<RedirectUrl>, ApiFailure> {
         if list.is_empty() {
             return Err(ApiFailure::invalid_field(
                 "redirectUrls",
@@ -166,7 +245,7 @@ impl RedirectUrl {
         }
         let mut out: Vec<RedirectUrl> = Vec::with_capacity(list.len());
         for s in list {
-            let url = RedirectUrl::parse(s)?;
+            let url = RedirectUrl::parse(s, policy)?;
             if out.contains(&url) {
                 return Err(ApiFailure::invalid_field(
                     "redirectUrls",
@@ -184,6 +263,84 @@ impl RedirectUrl {
     pub fn into_inner(self) -> String {
         self.0
     }
+}
+
+/// An RFC 3986 §3.1 scheme: a letter, then letters, digits, `+`, `-` or `.`.
+fn is_scheme(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+}
+
+/// The host of an authority (`[userinfo@]host[:port]`) that starts `after` and ends
+/// at the first `/` or `?`, lowercased; `None` when it is empty or not a host.
+fn authority_host(after: &str) -> Option<String> {
+    let authority = after.split(['/', '?']).next().unwrap_or("");
+    let host_port = authority.rsplit('@').next().unwrap_or("");
+    let host = if let Some(v6) = host_port.strip_prefix('[') {
+        let (addr, port) = v6.split_once(']')?;
+        addr.parse::<std::net::Ipv6Addr>().ok()?;
+        if !(port.is_empty() || port.strip_prefix(':').is_some_and(is_port)) {
+            return None;
+        }
+        format!("[{addr}]")
+    } else {
+        let (host, port) = match host_port.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (host_port, None),
+        };
+        if !is_host_name(host) || port.is_some_and(|p| !is_port(p)) {
+            return None;
+        }
+        host.to_owned()
+    };
+    Some(host.to_ascii_lowercase())
+}
+
+/// Digits of a port, 0–65535 (empty is allowed, as RFC 3986 §3.2.3 does).
+fn is_port(p: &str) -> bool {
+    p.is_empty()
+        || (p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok())
+}
+
+/// A DNS host name or dotted IPv4 address: labels of letters, digits and `-` (not at
+/// either end), 1–63 characters each, joined by dots, 253 characters at most.
+pub fn is_host_name(h: &str) -> bool {
+    !h.is_empty()
+        && h.len() <= 253
+        && h.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
+/// A loopback host (RFC 8252 §7.3, §8.3): `localhost`, 127.0.0.0/8 or `[::1]`.
+fn is_loopback(host: &str) -> bool {
+    if host == "localhost" {
+        return true;
+    }
+    if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return v6
+            .parse::<std::net::Ipv6Addr>()
+            .is_ok_and(|a| a.is_loopback());
+    }
+    host.parse::<std::net::Ipv4Addr>()
+        .is_ok_and(|a| a.is_loopback())
+}
+
+/// HDP's host-only entry: `host[:port]`, optionally followed by a path or query.
+fn is_host_only(s: &str) -> bool {
+    let authority = s.split(['/', '?']).next().unwrap_or("");
+    let (host, port) = match authority.split_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (authority, None),
+    };
+    is_host_name(host) && port.is_none_or(|p| !p.is_empty() && is_port(p))
 }
 
 /// A client application as stored.
@@ -330,22 +487,189 @@ mod tests {
         );
     }
 
+    const STRICT: RedirectPolicy = RedirectPolicy { allow_http: false };
+
     #[test]
     fn host_only_redirect_urls_from_hdp_samples_are_accepted() {
-        assert!(RedirectUrl::parse_list(&[
-            "bedford.progresstest.com".into(),
-            "americas.progresstest.com".into()
-        ])
+        assert!(RedirectUrl::parse_list(
+            &[
+                "bedford.progresstest.com".into(),
+                "americas.progresstest.com".into()
+            ],
+            STRICT
+        )
         .is_ok());
+        assert_eq!(
+            RedirectUrl::classify("bedford.progresstest.com", STRICT),
+            Ok(RedirectKind::HostOnly)
+        );
+        assert!(!RedirectUrl::is_target("bedford.progresstest.com", STRICT));
     }
 
     #[test]
     fn unsafe_or_empty_redirect_url_lists_are_refused() {
-        assert!(RedirectUrl::parse_list(&[]).is_err());
-        assert!(RedirectUrl::parse_list(&["".into()]).is_err());
-        assert!(RedirectUrl::parse_list(&["https://a.example/cb#x".into()]).is_err());
-        assert!(RedirectUrl::parse_list(&["https://a.example/c b".into()]).is_err());
-        assert!(RedirectUrl::parse_list(&["https://a/cb".into(), "https://a/cb".into()]).is_err());
+        assert!(RedirectUrl::parse_list(&[], STRICT).is_err());
+        assert!(RedirectUrl::parse_list(&["".into()], STRICT).is_err());
+        assert!(RedirectUrl::parse_list(&["https://a.example/cb#x".into()], STRICT).is_err());
+        assert!(RedirectUrl::parse_list(&["https://a.example/c b".into()], STRICT).is_err());
+        assert!(
+            RedirectUrl::parse_list(&["https://a/cb".into(), "https://a/cb".into()], STRICT)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn redirect_urls_are_classified_by_scheme_and_host() {
+        use RedirectKind::{HostOnly, Target};
+        let cases: &[(&str, Option<RedirectKind>)] = &[
+            ("https://app.example/cb", Some(Target)),
+            ("HTTPS://App.Example:8443/cb?x=1", Some(Target)),
+            ("http://127.0.0.1:9000/cb", Some(Target)),
+            ("http://127.1.2.3/cb", Some(Target)),
+            ("http://localhost/cb", Some(Target)),
+            ("http://LOCALHOST:3000", Some(Target)),
+            ("http://[::1]:8080/cb", Some(Target)),
+            ("com.example.app:/callback", Some(Target)),
+            ("myapp://cb", Some(Target)),
+            ("bedford.progresstest.com", Some(HostOnly)),
+            ("bedford.progresstest.com:8080", Some(HostOnly)),
+            ("localhost:3000/cb", Some(HostOnly)),
+            ("javascript:alert(1)", None),
+            ("JavaScript://x/%0aalert(1)", None),
+            ("data:text/html,<script>x</script>", None),
+            ("file:///etc/passwd", None),
+            ("vbscript:msgbox", None),
+            ("blob:https://a/x", None),
+            ("http://app.example/cb", None),
+            ("http://127.0.0.1@evil.example/cb", None),
+            ("http://[::2]/cb", None),
+            ("https:///cb", None),
+            ("https:app.example", None),
+            ("https://a b", None),
+            ("/cb", None),
+            ("//evil.example/cb", None),
+            ("mailto:a@b.example", None),
+            ("https://app.example/cb#frag", None),
+            ("-bad-.example", None),
+        ];
+        for (uri, want) in cases {
+            assert_eq!(RedirectUrl::classify(uri, STRICT).ok(), *want, "{uri}");
+        }
+        let open = RedirectPolicy { allow_http: true };
+        assert!(RedirectUrl::is_target("http://app.example/cb", open));
+        assert!(RedirectUrl::classify("javascript:alert(1)", open).is_err());
+    }
+
+    #[test]
+    fn refusals_name_the_uri_and_the_rule() {
+        let msg = |u: &str| {
+            RedirectUrl::parse(u, STRICT)
+                .err()
+                .map(|e| e.message)
+                .unwrap_or_default()
+        };
+        let js = msg("javascript:alert(1)");
+        assert!(
+            js.contains("'javascript:alert(1)'") && js.contains("javascript: scheme"),
+            "{js}"
+        );
+        let http = msg("http://app.example/cb");
+        assert!(
+            http.contains("'http://app.example/cb'") && http.contains("allow_http_redirect_uris"),
+            "{http}"
+        );
+        let frag = msg("https://a.example/#x");
+        assert!(frag.contains("fragment"), "{frag}");
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// What an accepted entry must be, checked independently of the parser.
+        fn consistent(s: &str, kind: RedirectKind, policy: RedirectPolicy) -> Result<(), String> {
+            if s.contains('#') || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err("fragment, whitespace or control character".into());
+            }
+            let lower = s.to_ascii_lowercase();
+            for bad in REFUSED_SCHEMES {
+                if lower.starts_with(&format!("{bad}:")) {
+                    return Err(format!("{bad}: accepted"));
+                }
+            }
+            match kind {
+                RedirectKind::Target => {
+                    let (scheme, rest) = s.split_once(':').ok_or("no scheme")?;
+                    if !is_scheme(scheme) || !rest.starts_with('/') {
+                        return Err("not scheme:/…".into());
+                    }
+                    let scheme = scheme.to_ascii_lowercase();
+                    if scheme == "http" || scheme == "https" {
+                        let host = rest
+                            .strip_prefix("//")
+                            .and_then(authority_host)
+                            .ok_or("no host")?;
+                        if scheme == "http" && !policy.allow_http && !is_loopback(&host) {
+                            return Err("http off loopback".into());
+                        }
+                    }
+                }
+                RedirectKind::HostOnly => {
+                    let first = s.split(['/', '?', ':']).next().unwrap_or("");
+                    if !is_host_name(first) {
+                        return Err("host-only without a host name".into());
+                    }
+                    if s.starts_with("//") {
+                        return Err("network-path reference".into());
+                    }
+                }
+            }
+            Ok(())
+        }
+
+        fn check(s: &str) -> Result<(), TestCaseError> {
+            for policy in [STRICT, RedirectPolicy { allow_http: true }] {
+                if let Ok(kind) = RedirectUrl::classify(s, policy) {
+                    consistent(s, kind, policy).map_err(|why| {
+                        TestCaseError::fail(format!("{s:?} accepted as {kind:?}: {why}"))
+                    })?;
+                    prop_assert_eq!(
+                        RedirectUrl::is_target(s, policy),
+                        kind == RedirectKind::Target
+                    );
+                }
+            }
+            Ok(())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1024))]
+
+            #[test]
+            fn arbitrary_strings_never_panic_and_accepted_ones_are_safe(s in any::<String>()) {
+                check(&s)?;
+            }
+
+            #[test]
+            fn uri_shaped_strings_are_classified_safely(
+                scheme in prop_oneof![
+                    Just(""), Just("https:"), Just("http:"), Just("HTTP:"), Just("javascript:"),
+                    Just("JavaScript:"), Just("data:"), Just("file:"), Just("vbscript:"),
+                    Just("com.example.app:"), Just("a+b-c.d:")
+                ],
+                slashes in prop_oneof![Just(""), Just("/"), Just("//"), Just("///")],
+                userinfo in prop_oneof![Just(""), Just("u@"), Just("127.0.0.1@"), Just("u:p@")],
+                host in prop_oneof![
+                    Just("127.0.0.1".to_owned()), Just("127.9.8.7".to_owned()),
+                    Just("localhost".to_owned()), Just("[::1]".to_owned()), Just("[::2]".to_owned()),
+                    Just("127.0.0.1.evil.example".to_owned()), "[a-zA-Z0-9.-]{0,20}"
+                ],
+                port in prop_oneof![Just(String::new()), (0u32..70000).prop_map(|p| format!(":{p}"))],
+                tail in "[/?#a-z%=&.:@]{0,16}",
+            ) {
+                check(&format!("{scheme}{slashes}{userinfo}{host}{port}{tail}"))?;
+            }
+        }
     }
 
     #[test]

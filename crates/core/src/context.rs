@@ -2,6 +2,7 @@
 //! keyring, the password pool and the access-token signer. Built once at startup and
 //! shared.
 
+use crate::client_app::RedirectPolicy;
 use crate::clock::Clock;
 use crate::crypto::{Keyring, PasswordHasher, VerifierKeys};
 use crate::oauth::keys::Signer;
@@ -18,6 +19,9 @@ pub struct Context {
     pub hasher: PasswordHasher,
     /// Signs and verifies access tokens with the keys of the store.
     pub signer: Arc<Signer>,
+    /// What the operator allows as redirect URLs (checked at registration and at
+    /// the authorization endpoint).
+    pub redirects: RedirectPolicy,
 }
 
 impl Context {

@@ -974,6 +974,7 @@ pub async fn test_context() -> (crate::context::Context, crate::clock::ManualClo
         keyring: crate::crypto::Keyring::new(crate::crypto::MasterKey::generate(), vec![]),
         hasher: crate::crypto::PasswordHasher::new(2),
         signer: Arc::new(signer),
+        redirects: Default::default(),
     };
     (ctx, clock)
 }

@@ -76,6 +76,10 @@ pub struct Config {
     pub vault_refresh_window_secs: u64,
     /// Token vault: seconds between background sweeps. Default 60.
     pub vault_refresh_interval_secs: u64,
+    /// Accept `http` redirect URLs on hosts other than loopback
+    /// (`PORTCULLIS_ALLOW_HTTP_REDIRECT_URIS`). Default off: codes would travel in
+    /// clear (RFC 9700 §2.6); loopback `http` (RFC 8252 §7.3) is always accepted.
+    pub allow_http_redirect_uris: bool,
 }
 
 /// Log output format.
@@ -105,6 +109,7 @@ impl Default for Config {
             vault_refresh_enabled: false,
             vault_refresh_window_secs: 300,
             vault_refresh_interval_secs: 60,
+            allow_http_redirect_uris: false,
         }
     }
 }
@@ -131,6 +136,7 @@ impl std::fmt::Debug for Config {
                 "vault_refresh_interval_secs",
                 &self.vault_refresh_interval_secs,
             )
+            .field("allow_http_redirect_uris", &self.allow_http_redirect_uris)
             .finish()
     }
 }
@@ -281,6 +287,7 @@ const NON_STRING_KEYS: &[&str] = &[
     "vault_refresh_enabled",
     "vault_refresh_window_secs",
     "vault_refresh_interval_secs",
+    "allow_http_redirect_uris",
 ];
 
 /// An environment value: a string, except for [`NON_STRING_KEYS`], which are parsed as

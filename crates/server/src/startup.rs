@@ -189,6 +189,9 @@ pub async fn prepare_with_issuer(
         keyring,
         hasher,
         signer: Arc::new(signer),
+        redirects: portcullis_core::client_app::RedirectPolicy {
+            allow_http: config.allow_http_redirect_uris,
+        },
     };
     Ok((ctx, generated_admin_password))
 }

@@ -72,7 +72,7 @@ pub async fn register(
 ) -> Result<WithSecret, ApiFailure> {
     let name = AppName::parse(&req.name)?;
     let description = AppDescription::parse(req.description.as_deref())?;
-    let redirect_urls = RedirectUrl::parse_list(&req.redirect_urls)?;
+    let redirect_urls = RedirectUrl::parse_list(&req.redirect_urls, ctx.redirects)?;
     let public = req.public.unwrap_or(false);
     let grant_types = parse_grant_types(req.grant_types.as_deref(), public)?;
     let scopes = parse_scopes(req.scopes.as_deref())?;
@@ -120,7 +120,7 @@ pub async fn update(
 ) -> Result<ClientApp, ApiFailure> {
     let name = AppName::parse(&req.name)?;
     let description = AppDescription::parse(req.description.as_deref())?;
-    let redirect_urls = RedirectUrl::parse_list(&req.redirect_urls)?;
+    let redirect_urls = RedirectUrl::parse_list(&req.redirect_urls, ctx.redirects)?;
     let current = get(ctx, caller, id).await?;
     if req.public.is_some_and(|p| p != current.public) {
         return Err(ApiFailure::invalid_field(

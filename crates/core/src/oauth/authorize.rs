@@ -3,13 +3,18 @@
 //! must be shown to the user instead, when a recorded consent covers a request, and
 //! the issuing of codes. Browser concerns (pages, cookies, CSRF) live in the server.
 //!
+//! Only absolute URIs with an allowed scheme are ever redirected to
+//! ([`RedirectUrl::classify`], checked here on every request, not only at
+//! registration), and every redirect carries the issuer as `iss`
+//! ([RFC 9207](https://www.rfc-editor.org/rfc/rfc9207)), which the server adds.
+//!
 //! Every step of the flow (the first visit, the login form, the consent form)
 //! re-validates the request from scratch with [`validate`]: nothing the browser
 //! carries between steps is trusted.
 
 use super::grant::authorization_code::valid_verifier;
 use super::token::{allowed_scopes, resolve_scope};
-use crate::client_app::{ClientApp, GrantType};
+use crate::client_app::{ClientApp, GrantType, RedirectKind, RedirectUrl};
 use crate::context::Context;
 use crate::crypto::Secret;
 use crate::identity::{Tenant, User};
@@ -44,10 +49,19 @@ impl AuthorizeParams {
     ];
 
     /// Collects the authorization parameters from decoded pairs, ignoring others
-    /// (RFC 6749 §3.1: unknown parameters are ignored). Empty values count as absent.
+    /// (RFC 6749 §3.1: unknown parameters are ignored). Empty values count as absent,
+    /// but a name sent twice is a duplicate even when one of its values is empty.
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
         let mut p = Self::default();
+        let mut seen = [false; Self::NAMES.len()];
         for (k, v) in pairs {
+            let name = if k == "clientId" { "client_id" } else { k };
+            if let Some(i) = Self::NAMES.iter().position(|n| *n == name) {
+                if std::mem::replace(&mut seen[i], true) {
+                    p.duplicate.get_or_insert_with(|| name.to_owned());
+                    continue;
+                }
+            }
             let slot = match k {
                 "response_type" => &mut p.response_type,
                 // HDP's 4.x documentation spells it `clientId`.
@@ -59,10 +73,7 @@ impl AuthorizeParams {
                 "code_challenge_method" => &mut p.code_challenge_method,
                 _ => continue,
             };
-            if slot.is_some() {
-                let name = if k == "clientId" { "client_id" } else { k };
-                p.duplicate.get_or_insert_with(|| name.to_owned());
-            } else if !v.is_empty() {
+            if !v.is_empty() {
                 *slot = Some(v.to_owned());
             }
         }
@@ -208,6 +219,25 @@ pub async fn validate(
             }
         },
     };
+    // Registered is not enough: host-only entries (HDP's samples) and rows stored
+    // under older, laxer rules are never redirected to (RFC 9700 §4.1).
+    match RedirectUrl::classify(&redirect_uri, ctx.redirects) {
+        Ok(RedirectKind::Target) => {}
+        Ok(RedirectKind::HostOnly) => {
+            return Err(page(
+                BAD_REDIRECT,
+                format!(
+                    "The redirect address '{redirect_uri}' is registered as a host name only, which a browser cannot be sent to. The application's settings must name a full address such as https://{redirect_uri}/callback."
+                ),
+            ))
+        }
+        Err(why) => {
+            return Err(page(
+                BAD_REDIRECT,
+                format!("The answer cannot be sent to this application's redirect address: {why}."),
+            ))
+        }
+    }
     let state = params.state.clone();
     let fail = |error: &'static str, description: String| {
         AuthorizeError::Redirect(ErrorRedirect {
@@ -389,5 +419,58 @@ mod tests {
         assert_eq!(hdp.duplicate, None);
         let both = AuthorizeParams::from_pairs([("clientId", "c"), ("client_id", "d")]);
         assert_eq!(both.duplicate.as_deref(), Some("client_id"));
+        // An empty first value does not hide the second (RFC 6749 §3.1).
+        let sneaky = AuthorizeParams::from_pairs([("redirect_uri", ""), ("redirect_uri", "x")]);
+        assert_eq!(sneaky.duplicate.as_deref(), Some("redirect_uri"));
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn name() -> impl Strategy<Value = String> {
+            prop_oneof![
+                proptest::sample::select(AuthorizeParams::NAMES.to_vec()).prop_map(str::to_owned),
+                Just("clientId".to_owned()),
+                "[a-z_]{0,12}",
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1024))]
+
+            /// Any list of pairs: a duplicate is reported exactly when a parameter name
+            /// (`clientId` counting as `client_id`) occurs twice; otherwise each
+            /// parameter holds its one non-empty value, and `pairs` gives them back.
+            #[test]
+            fn duplicates_are_found_and_single_values_round_trip(
+                list in proptest::collection::vec((name(), "[ -~]{0,8}"), 0..12)
+            ) {
+                let p = AuthorizeParams::from_pairs(list.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+                let canonical = |k: &str| if k == "clientId" { "client_id".to_owned() } else { k.to_owned() };
+                let known: Vec<String> = list
+                    .iter()
+                    .map(|(k, _)| canonical(k))
+                    .filter(|k| AuthorizeParams::NAMES.contains(&k.as_str()))
+                    .collect();
+                let first_dup = known
+                    .iter()
+                    .enumerate()
+                    .find(|(i, k)| known[..*i].contains(k))
+                    .map(|(_, k)| k.clone());
+                prop_assert_eq!(p.duplicate.clone(), first_dup.clone());
+                if first_dup.is_none() {
+                    let expected: Vec<(&str, &str)> = AuthorizeParams::NAMES
+                        .iter()
+                        .filter_map(|n| {
+                            list.iter()
+                                .find(|(k, v)| canonical(k) == *n && !v.is_empty())
+                                .map(|(_, v)| (*n, v.as_str()))
+                        })
+                        .collect();
+                    prop_assert_eq!(p.pairs(), expected);
+                }
+            }
+        }
     }
 }

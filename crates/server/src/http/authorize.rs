@@ -138,12 +138,13 @@ fn with_query(uri: &str, params: &[(&str, &str)]) -> String {
     format!("{uri}{sep}{}", q.finish())
 }
 
-/// The RFC 6749 §4.1.2.1 error redirect.
-fn error_redirect(e: &ErrorRedirect) -> Response {
+/// The RFC 6749 §4.1.2.1 error redirect, with `iss` (RFC 9207 §2).
+fn error_redirect(s: &AppState, e: &ErrorRedirect) -> Response {
     let mut params = vec![("error", e.error), ("error_description", &e.description)];
     if let Some(state) = &e.state {
         params.push(("state", state));
     }
+    params.push(("iss", s.ctx.signer.issuer()));
     redirect(StatusCode::FOUND, &with_query(&e.redirect_uri, &params))
 }
 
@@ -160,14 +161,14 @@ fn unavailable(detail: &str) -> Response {
     )
 }
 
-fn refused(e: AuthorizeError) -> Response {
+fn refused(s: &AppState, e: AuthorizeError) -> Response {
     match e {
         AuthorizeError::Page { title, message } => html(
             StatusCode::BAD_REQUEST,
             pages::error(&title, &message, None),
             None,
         ),
-        AuthorizeError::Redirect(r) => error_redirect(&r),
+        AuthorizeError::Redirect(r) => error_redirect(s, &r),
         AuthorizeError::Store(detail) => unavailable(&detail),
     }
 }
@@ -267,7 +268,9 @@ async fn login_page(
     res
 }
 
-/// The code redirect: `redirect_uri?code=…&state=…`.
+/// The code redirect: `redirect_uri?code=…&state=…&iss=…` (RFC 9207 §2: `iss` is the
+/// issuer exactly as in the metadata, so a client talking to several servers can tell
+/// which one answered).
 async fn grant(s: &AppState, req: &ValidRequest, user: &User) -> Response {
     match authorize::issue_code(&s.ctx, req, user).await {
         Ok(code) => {
@@ -275,6 +278,7 @@ async fn grant(s: &AppState, req: &ValidRequest, user: &User) -> Response {
             if let Some(state) = &req.state {
                 params.push(("state", state));
             }
+            params.push(("iss", s.ctx.signer.issuer()));
             redirect(StatusCode::FOUND, &with_query(&req.redirect_uri, &params))
         }
         Err(e) => unavailable(&e.to_string()),
@@ -352,7 +356,7 @@ async fn run_authorize(
     };
     match authorize::validate(&s.ctx, params_of(&pairs)).await {
         Ok(req) => proceed(&s, &headers, req).await,
-        Err(e) => refused(e),
+        Err(e) => refused(&s, e),
     }
 }
 
@@ -441,7 +445,7 @@ pub async fn login(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -
     };
     let req = match authorize::validate(&s.ctx, params.clone()).await {
         Ok(req) => req,
-        Err(e) => return refused(e),
+        Err(e) => return refused(&s, e),
     };
     if !csrf_ok {
         return bad_form(&params);
@@ -509,7 +513,7 @@ pub async fn consent(State(s): State<AppState>, headers: HeaderMap, body: Bytes)
     let params = params_of(&pairs);
     let req = match authorize::validate(&s.ctx, params.clone()).await {
         Ok(req) => req,
-        Err(e) => return refused(e),
+        Err(e) => return refused(&s, e),
     };
     let (user, session_id) = match signed_in(&s, &headers).await {
         Err(res) => return res,
@@ -533,7 +537,7 @@ pub async fn consent(State(s): State<AppState>, headers: HeaderMap, body: Bytes)
         }
         Some("deny") => {
             tracing::info!(client = %req.app.client_id, user = user.id, "consent denied");
-            error_redirect(&req.error("access_denied", "User denied OAuth access"))
+            error_redirect(&s, &req.error("access_denied", "User denied OAuth access"))
         }
         _ => html(
             StatusCode::BAD_REQUEST,
@@ -631,6 +635,41 @@ mod tests {
             Some("com.example.app:")
         );
         assert_eq!(csp_source("https://a.example;script-src *"), None);
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1024))]
+
+            /// Arbitrary bytes as a query or form body: no panic, and whatever parses
+            /// goes back out through `authorize_url` as a query that parses the same.
+            #[test]
+            fn arbitrary_queries_never_panic_and_round_trip(raw in proptest::collection::vec(any::<u8>(), 0..256)) {
+                if let Some(pairs) = pairs(&raw) {
+                    let params = params_of(&pairs);
+                    let url = authorize_url(&params);
+                    let query = url.split_once('?').map_or("", |(_, q)| q);
+                    let again = params_of(&pairs_or_empty(query.as_bytes()));
+                    if params.duplicate.is_none() {
+                        prop_assert_eq!(again.pairs(), params.pairs());
+                    }
+                }
+            }
+
+            #[test]
+            fn query_shaped_strings_never_panic(raw in "([a-z_]{0,14}=[ -~]{0,10}&?){0,10}") {
+                if let Some(pairs) = pairs(raw.as_bytes()) {
+                    let _ = params_of(&pairs);
+                }
+            }
+        }
+
+        fn pairs_or_empty(raw: &[u8]) -> Vec<(String, String)> {
+            pairs(raw).unwrap_or_default()
+        }
     }
 
     #[test]

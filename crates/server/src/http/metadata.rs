@@ -43,6 +43,8 @@ pub fn document(issuer: &str, served: &dyn Fn(&str) -> bool) -> Value {
     }
     if served("/oauth2/authorize") {
         doc["response_types_supported"] = json!(["code"]);
+        // RFC 9207: every authorization response redirect carries `iss`, this issuer.
+        doc["authorization_response_iss_parameter_supported"] = json!(true);
     }
     doc
 }
