@@ -707,8 +707,8 @@ async fn seed_003_user_api_secrets_get_tokens_at_the_configapi_endpoint(b: Backe
     assert_eq!(r.status, 401, "{}", r.text);
     assert_eq!(r.json()["error"], "invalid_client");
     let r = app.send(request(&secret, "elsewhere.example")).await;
-    assert_eq!(r.status, 401, "an unknown tenant: {}", r.text);
-    assert_eq!(r.json()["error"], "invalid_client");
+    assert_eq!(r.status, 400, "an unknown tenant: {}", r.text);
+    assert_eq!(r.json()["error"], "invalid_scope");
     let r = app
         .send(form_post(
             &app,
