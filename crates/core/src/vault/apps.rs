@@ -13,7 +13,7 @@
 //! docs/decisions.md). An update without `clientSecret` keeps the stored one.
 
 use super::{
-    new_seal_ref, parse_description, parse_endpoint, parse_name, parse_required, purpose,
+    new_seal_ref, parse_app_name, parse_description, parse_endpoint, parse_required, purpose,
     NewOAuthApp, OAuthApp, OAuthAppChanges, TokenAuthMethod,
 };
 use crate::auth::{store_failure, Principal};
@@ -99,7 +99,7 @@ struct Parsed {
 }
 
 fn parse(input: &AppInput) -> Result<Parsed, ApiFailure> {
-    let name = parse_name("name", &input.name)?;
+    let name = parse_app_name("name", &input.name)?;
     if input.data_store < 1 {
         return Err(ApiFailure::invalid_field(
             "dataStore",

@@ -188,7 +188,9 @@ pub struct ConnectState {
     pub expires_at: UnixTime,
 }
 
-/// A name as HDP allows it: letters, digits and `_`, 1–128 characters.
+/// A profile name as HDP documents it (seed 002): letters, digits and `_`, 1–128
+/// characters. Every HDP profile sample fits (`User_1`, `Google_User_1`); application
+/// names have their own, wider rule ([`parse_app_name`]).
 pub fn parse_name(field: &str, name: &str) -> Result<String, ApiFailure> {
     if name.is_empty() {
         return Err(ApiFailure::invalid_field(field, "must not be empty"));
@@ -209,6 +211,53 @@ pub fn parse_name(field: &str, name: &str) -> Result<String, ApiFailure> {
         ));
     }
     Ok(name.to_owned())
+}
+
+/// An OAuth application's name: any printable text of 1–128 characters, as HDP's own
+/// samples use ("TenantA OAuth app", "TestOAuthApplication_1"). HDP's reference says
+/// "alphanumerics and `_` only" for applications too, but its sample contradicts it;
+/// the sample is what clients send. Refused: empty or whitespace-only names, leading
+/// or trailing whitespace (two names that look the same), control characters and the
+/// invisible Unicode format characters (zero-width and bidirectional controls) that
+/// make a name display as another.
+pub fn parse_app_name(field: &str, name: &str) -> Result<String, ApiFailure> {
+    if name.trim().is_empty() {
+        return Err(ApiFailure::invalid_field(
+            field,
+            "must not be empty or only spaces",
+        ));
+    }
+    if name.chars().count() > MAX_NAME {
+        return Err(ApiFailure::invalid_field(
+            field,
+            format!("must be at most {MAX_NAME} characters"),
+        ));
+    }
+    if name.trim() != name {
+        return Err(ApiFailure::invalid_field(
+            field,
+            "must not begin or end with a space",
+        ));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| c.is_control() || is_invisible_format(*c))
+    {
+        return Err(ApiFailure::invalid_field(
+            field,
+            format!(
+                "must not contain control or invisible formatting characters (found {})",
+                c.escape_unicode()
+            ),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// Zero-width characters, bidirectional embeddings, overrides and isolates, and the
+/// byte-order mark: characters that change how a name looks without being seen.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
 }
 
 /// An optional description, at most [`MAX_DESCRIPTION`] characters.
@@ -274,6 +323,34 @@ pub fn new_seal_ref() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn application_names_take_hdps_samples_and_refuse_invisible_or_blank_ones() {
+        for ok in [
+            "TenantA OAuth app",
+            "TestOAuthApplication_1",
+            "Application1",
+            "Salesforce (prod) – EU",
+            &"é".repeat(128),
+        ] {
+            assert_eq!(parse_app_name("name", ok).ok().as_deref(), Some(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "   ",
+            " padded",
+            "padded ",
+            "tab\there",
+            "line\nbreak",
+            "nul\0",
+            "bidi\u{202E}ppa",
+            "zero\u{200B}width",
+            &"a".repeat(129),
+        ] {
+            let e = parse_app_name("name", bad).err();
+            assert!(e.is_some_and(|e| e.message.contains("'name'")), "{bad:?}");
+        }
+    }
 
     #[test]
     fn names_allow_letters_digits_and_underscore_only() {
