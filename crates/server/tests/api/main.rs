@@ -17,6 +17,7 @@ mod jwks;
 mod limits;
 mod oauth_clients;
 mod openapi;
+mod security_protocol;
 mod startup;
 mod tenants;
 mod tls;
