@@ -76,6 +76,13 @@ pub struct Config {
     pub vault_refresh_window_secs: u64,
     /// Token vault: seconds between background sweeps. Default 60.
     pub vault_refresh_interval_secs: u64,
+    /// Internal destinations the vault's outbound calls may reach: host names,
+    /// addresses or CIDR blocks (`PORTCULLIS_OUTBOUND_ALLOW` as a TOML list). Loopback,
+    /// private, link-local and similar addresses are refused otherwise.
+    pub outbound_allow: Vec<String>,
+    /// PEM certificates trusted for outbound HTTPS besides the built-in roots
+    /// (`PORTCULLIS_OUTBOUND_CA_FILE`), for upstreams with a private CA.
+    pub outbound_ca_file: Option<PathBuf>,
 }
 
 /// Log output format.
@@ -105,6 +112,8 @@ impl Default for Config {
             vault_refresh_enabled: false,
             vault_refresh_window_secs: 300,
             vault_refresh_interval_secs: 60,
+            outbound_allow: Vec::new(),
+            outbound_ca_file: None,
         }
     }
 }
@@ -131,6 +140,8 @@ impl std::fmt::Debug for Config {
                 "vault_refresh_interval_secs",
                 &self.vault_refresh_interval_secs,
             )
+            .field("outbound_allow", &self.outbound_allow)
+            .field("outbound_ca_file", &self.outbound_ca_file)
             .finish()
     }
 }
@@ -243,6 +254,8 @@ impl Config {
                 "vault_refresh_interval_secs must be at least 1".to_owned(),
             ));
         }
+        portcullis_core::vault::outbound::OutboundPolicy::parse(&self.outbound_allow)
+            .map_err(ConfigError::Invalid)?;
         if i64::try_from(self.vault_refresh_window_secs).is_err() {
             return Err(ConfigError::Invalid(
                 "vault_refresh_window_secs is too large".to_owned(),
@@ -281,6 +294,7 @@ const NON_STRING_KEYS: &[&str] = &[
     "vault_refresh_enabled",
     "vault_refresh_window_secs",
     "vault_refresh_interval_secs",
+    "outbound_allow",
 ];
 
 /// An environment value: a string, except for [`NON_STRING_KEYS`], which are parsed as
