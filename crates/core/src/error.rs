@@ -158,6 +158,9 @@ catalogue! {
     REFRESH_IN_PROGRESS = 222209612, Conflict;
     /// Portcullis: a sealed secret does not open with the configured master keys.
     SEALED_VALUE_UNREADABLE = 222209613, Internal;
+    /// Portcullis: the upstream token endpoint is at an internal address that
+    /// `outbound_allow` does not list; it was not called.
+    UPSTREAM_NOT_ALLOWED = 222209614, BadGateway;
     /// Portcullis: the connect flow's `state` is unknown, already used or expired.
     CONNECT_STATE_INVALID = 222209620, BadRequest;
     /// Portcullis: the upstream authorization ended with an error (e.g. access denied).

@@ -51,7 +51,7 @@ impl State {
         if self
             .tenants
             .values()
-            .any(|t| t.name == name && Some(t.id) != id)
+            .any(|t| t.name.to_lowercase() == name.to_lowercase() && Some(t.id) != id)
         {
             return Err(StoreError::Conflict(format!("tenant name {name}")));
         }

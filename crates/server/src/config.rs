@@ -80,6 +80,13 @@ pub struct Config {
     /// (`PORTCULLIS_ALLOW_HTTP_REDIRECT_URIS`). Default off: codes would travel in
     /// clear (RFC 9700 §2.6); loopback `http` (RFC 8252 §7.3) is always accepted.
     pub allow_http_redirect_uris: bool,
+    /// Internal destinations the vault's outbound calls may reach: host names,
+    /// addresses or CIDR blocks (`PORTCULLIS_OUTBOUND_ALLOW` as a TOML list). Loopback,
+    /// private, link-local and similar addresses are refused otherwise.
+    pub outbound_allow: Vec<String>,
+    /// PEM certificates trusted for outbound HTTPS besides the built-in roots
+    /// (`PORTCULLIS_OUTBOUND_CA_FILE`), for upstreams with a private CA.
+    pub outbound_ca_file: Option<PathBuf>,
 }
 
 /// Log output format.
@@ -110,6 +117,8 @@ impl Default for Config {
             vault_refresh_window_secs: 300,
             vault_refresh_interval_secs: 60,
             allow_http_redirect_uris: false,
+            outbound_allow: Vec::new(),
+            outbound_ca_file: None,
         }
     }
 }
@@ -137,6 +146,8 @@ impl std::fmt::Debug for Config {
                 &self.vault_refresh_interval_secs,
             )
             .field("allow_http_redirect_uris", &self.allow_http_redirect_uris)
+            .field("outbound_allow", &self.outbound_allow)
+            .field("outbound_ca_file", &self.outbound_ca_file)
             .finish()
     }
 }
@@ -249,6 +260,8 @@ impl Config {
                 "vault_refresh_interval_secs must be at least 1".to_owned(),
             ));
         }
+        portcullis_core::vault::outbound::OutboundPolicy::parse(&self.outbound_allow)
+            .map_err(ConfigError::Invalid)?;
         if i64::try_from(self.vault_refresh_window_secs).is_err() {
             return Err(ConfigError::Invalid(
                 "vault_refresh_window_secs is too large".to_owned(),
@@ -288,6 +301,7 @@ const NON_STRING_KEYS: &[&str] = &[
     "vault_refresh_window_secs",
     "vault_refresh_interval_secs",
     "allow_http_redirect_uris",
+    "outbound_allow",
 ];
 
 /// An environment value: a string, except for [`NON_STRING_KEYS`], which are parsed as

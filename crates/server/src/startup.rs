@@ -11,6 +11,7 @@ use portcullis_core::context::Context;
 use portcullis_core::crypto::{Keyring, MasterKey, PasswordHasher, Secret};
 use portcullis_core::oauth::keys::{KeyError, Signer, REFRESH_EVERY_SECS};
 use portcullis_core::store::{Store, StoreError};
+use portcullis_core::vault::outbound::OutboundPolicy;
 use portcullis_core::vault::refresher;
 use portcullis_core::vault::upstream::Upstream;
 use portcullis_store_postgres::PgStore;
@@ -74,6 +75,12 @@ fn sqlite_path(url: &str) -> Option<PathBuf> {
 }
 
 /// Reads the key file, or creates it with mode 0600 holding a new random key.
+///
+/// The key is written whole to a temporary file (0600) in the same directory, synced,
+/// and then made visible under its name by a hard link, which fails rather than
+/// replace an existing file: a second process starting at the same moment either sees
+/// no file or the complete key, never an empty one. When another process won the race,
+/// its key is read and used.
 fn key_file(path: &Path) -> Result<MasterKey, StartupError> {
     let io = |source| StartupError::KeyFile {
         path: path.to_owned(),
@@ -84,14 +91,22 @@ fn key_file(path: &Path) -> Result<MasterKey, StartupError> {
             .map_err(|e| StartupError::MasterKey(format!("{}: {e}", path.display()))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let key = MasterKey::generate();
-            let mut opts = std::fs::OpenOptions::new();
-            opts.write(true).create_new(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-            match opts.open(path) {
-                Ok(mut f) => {
-                    writeln!(f, "{}", key.to_base64()).map_err(io)?;
-                    f.sync_all().map_err(io)?;
+            let tmp = {
+                let mut name = path.as_os_str().to_owned();
+                name.push(format!(".{}.tmp", temp_suffix()));
+                PathBuf::from(name)
+            };
+            let written = write_private(&tmp, &format!("{}\n", key.to_base64()));
+            let linked = written.and_then(|()| std::fs::hard_link(&tmp, path));
+            let _ = std::fs::remove_file(&tmp);
+            match linked {
+                Ok(()) => {
+                    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                        // Make the new name durable; a failure here loses nothing yet.
+                        if let Ok(d) = std::fs::File::open(dir) {
+                            let _ = d.sync_all();
+                        }
+                    }
                     tracing::info!(path = %path.display(), key_id = key.id(), "created a new master key file");
                     Ok(key)
                 }
@@ -102,6 +117,47 @@ fn key_file(path: &Path) -> Result<MasterKey, StartupError> {
         }
         Err(e) => Err(io(e)),
     }
+}
+
+/// A name part unique to this process and call, for temporary files.
+fn temp_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Writes `text` to a new file at `path` with mode 0600 and syncs it.
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts.open(path)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()
+}
+
+/// The vault's HTTP client: the outbound policy and any extra CA certificates.
+fn upstream(config: &Config) -> Result<Upstream, StartupError> {
+    let policy = OutboundPolicy::parse(&config.outbound_allow).map_err(StartupError::Vault)?;
+    let roots = match &config.outbound_ca_file {
+        Some(path) => Some(std::fs::read(path).map_err(|e| {
+            StartupError::Vault(format!("outbound_ca_file {}: {e}", path.display()))
+        })?),
+        None => None,
+    };
+    Upstream::new(policy, roots.as_deref()).map_err(|e| {
+        let file = config
+            .outbound_ca_file
+            .as_ref()
+            .map(|p| format!("outbound_ca_file {}: ", p.display()))
+            .unwrap_or_default();
+        StartupError::Vault(format!("{file}{e}"))
+    })
 }
 
 /// Validates the configured master keys without touching the database or a key file
@@ -301,7 +357,7 @@ impl Application {
             credentials: Arc::new(CredentialCache::default()),
             issuer: issuer.into(),
             limiter: Arc::default(),
-            upstream: Upstream::new().map_err(|e| StartupError::Vault(e.to_string()))?,
+            upstream: upstream(&config)?,
         };
         let vault_refresh = config.vault_refresh_enabled.then(|| VaultRefresh {
             window_secs: i64::try_from(config.vault_refresh_window_secs).unwrap_or(i64::MAX),

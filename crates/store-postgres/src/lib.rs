@@ -108,6 +108,7 @@ mod contract {
         client_applications_round_trip,
         consents_union_their_scopes_and_go_with_reset_and_delete,
         tenants_are_created_with_hosts_roles_and_admins_at_once,
+        tenant_names_are_unique_ignoring_case_even_when_created_at_once,
         tenant_updates_replace_fields_and_hosts_and_deletes_take_everything,
         users_are_listed_updated_and_deleted,
         grants_are_replaced_at_once_and_end_sessions,

@@ -37,6 +37,7 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
         let file = options.get_filename().to_owned();
+        private_files(&file)?;
         // No ping before handing out a pooled connection (sqlx's default): an SQLite
         // connection is a file handle in this process and cannot have been dropped by
         // a server, and the ping is a second round trip to the connection's worker
@@ -106,6 +107,47 @@ impl SqliteStore {
     async fn after_seed(_tx: &mut sqlx::Transaction<'_, Db>) -> StoreResult<()> {
         Ok(())
     }
+}
+
+/// The database holds password hashes and sealed secrets: only its owner may read it.
+/// A new database file is created with mode 0600 before SQLite opens it; SQLite gives
+/// the `-wal` and `-shm` files it creates the database file's mode. Files of an
+/// existing database that others can read (created by an earlier version under a
+/// 0022 umask) are tightened to 0600, with a log line saying so.
+fn private_files(file: &std::path::Path) -> StoreResult<()> {
+    let name = file.as_os_str();
+    if name.is_empty() || name.to_string_lossy().starts_with(":memory:") {
+        return Ok(());
+    }
+    let io = |path: &std::path::Path, e: std::io::Error| {
+        StoreError::Unavailable(format!("database file {}: {e}", path.display()))
+    };
+    let mut create = std::fs::OpenOptions::new();
+    create.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut create, 0o600);
+    match create.open(file) {
+        Ok(_) => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        // A missing directory and the like: SQLite reports it when it opens the file.
+        Err(_) => return Ok(()),
+    }
+    #[cfg(unix)]
+    for suffix in ["", "-wal", "-shm"] {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mut path = file.as_os_str().to_owned();
+        path.push(suffix);
+        let path = std::path::PathBuf::from(path);
+        let Ok(meta) = std::fs::metadata(&path) else {
+            continue;
+        };
+        if meta.is_file() && meta.permissions().mode() & 0o077 != 0 {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| io(&path, e))?;
+            tracing::warn!(path = %path.display(), "the database file was readable by others; its mode is now 0600");
+        }
+    }
+    Ok(())
 }
 
 include!("shared.rs");

@@ -34,18 +34,30 @@ fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".to_owned())
 }
 
-fn from_json(s: &str) -> Vec<String> {
-    serde_json::from_str(s).unwrap_or_default()
+/// A JSON list column (scopes, redirect URLs, grant types). A value that is not a JSON
+/// list of strings is a store error naming the column (logged; the API answers 500),
+/// never an empty list: an empty list would silently drop a client's redirect URLs or
+/// a consent's scopes.
+fn json_list(raw: &str, column: &str) -> Result<Vec<String>, sqlx::Error> {
+    serde_json::from_str(raw).map_err(|e| sqlx::Error::ColumnDecode {
+        index: column.to_owned(),
+        source: Box::new(e),
+    })
 }
 
 fn grants_json(g: &[GrantType]) -> String {
     to_json(&g.iter().map(|g| g.as_str()).collect::<Vec<_>>())
 }
 
-fn grants(s: &str) -> Vec<GrantType> {
-    from_json(s)
+fn grants(raw: &str) -> Result<Vec<GrantType>, sqlx::Error> {
+    json_list(raw, "grant_types")?
         .iter()
-        .filter_map(|g| GrantType::parse(g))
+        .map(|g| {
+            GrantType::parse(g).ok_or_else(|| sqlx::Error::ColumnDecode {
+                index: "grant_types".to_owned(),
+                source: format!("unknown grant type '{g}'").into(),
+            })
+        })
         .collect()
 }
 
@@ -81,7 +93,7 @@ fn tenant_row(r: &DbRow) -> Result<Tenant, sqlx::Error> {
         description: r.try_get("description")?,
         parent_id: r.try_get("parent_id")?,
         active: r.try_get("active")?,
-        allowed_scopes: from_json(r.try_get("allowed_scopes")?),
+        allowed_scopes: json_list(r.try_get("allowed_scopes")?, "allowed_scopes")?,
     })
 }
 
@@ -109,12 +121,12 @@ fn app_row(r: &DbRow) -> Result<ClientApp, sqlx::Error> {
         owner_id: r.try_get("owner_id")?,
         name: r.try_get("name")?,
         description: r.try_get("description")?,
-        redirect_urls: from_json(r.try_get("redirect_urls")?),
+        redirect_urls: json_list(r.try_get("redirect_urls")?, "redirect_urls")?,
         client_id: r.try_get("client_id")?,
         secret_verifier: r.try_get("secret_verifier")?,
         public: r.try_get("public")?,
-        grant_types: grants(r.try_get("grant_types")?),
-        scopes: from_json(r.try_get("scopes")?),
+        grant_types: grants(r.try_get("grant_types")?)?,
+        scopes: json_list(r.try_get("scopes")?, "scopes")?,
         tokens_valid_after: r.try_get("tokens_valid_after")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
@@ -915,7 +927,10 @@ impl Store for This {
         sqlx::query("UPDATE consents SET scopes = $3 WHERE user_id = $1 AND client_app_id = $2")
             .bind(user_id)
             .bind(app_id)
-            .bind(to_json(&union_scopes(&from_json(&current), scopes)))
+            .bind(to_json(&union_scopes(
+                &json_list(&current, "scopes").map_err(err)?,
+                scopes,
+            )))
             .execute(&mut *tx)
             .await
             .map_err(err)?;
@@ -937,7 +952,7 @@ impl Store for This {
                     user_id: r.try_get(0)?,
                     client_app_id: r.try_get(1)?,
                     app_name: r.try_get(2)?,
-                    scopes: from_json(r.try_get(3)?),
+                    scopes: json_list(r.try_get(3)?, "scopes")?,
                     granted_at: r.try_get(4)?,
                 })
             })

@@ -30,9 +30,10 @@ pub struct LimitValue {
     pub value: i64,
 }
 
+/// A store failure: 503 while the database is unavailable (as every other surface
+/// answers), else HDP's "Problem with limits" 500.
 fn failed(e: StoreError) -> ApiFailure {
-    tracing::error!(error = %e, "limits store failure");
-    ApiFailure::internal(Code::LIMITS_FAILED)
+    crate::auth::store_failure_as(e, Code::LIMITS_FAILED)
 }
 
 fn tenant_not_found(id: i64) -> ApiFailure {
@@ -284,5 +285,17 @@ mod tests {
         assert_eq!(r.message, "Limit value not in range(60, 86400).");
         assert_eq!(r.code.code, 222207929);
         assert!(check_range(limits::ACCESS_TOKEN_LIFETIME, 60).is_ok());
+    }
+
+    #[test]
+    fn an_unavailable_database_is_503_and_other_store_failures_500() {
+        let down = failed(StoreError::Unavailable("connection refused".into()));
+        assert_eq!(down.code, Code::UNAVAILABLE);
+        assert_eq!(down.code.kind, crate::error::Kind::Unavailable);
+        assert!(!down.message.contains("refused"), "{}", down.message);
+        let broken = failed(StoreError::Backend("no such table: limits".into()));
+        assert_eq!(broken.code, Code::LIMITS_FAILED);
+        assert_eq!(broken.code.kind, crate::error::Kind::Internal);
+        assert!(!broken.message.contains("table"), "{}", broken.message);
     }
 }

@@ -143,18 +143,33 @@ pub async fn tenant_and_limits(
 #[derive(Debug, Clone, Copy)]
 pub enum Subject<'a> {
     User(&'a User),
+    /// A user through their API secret, with [`api_secret_version`] of that secret:
+    /// regenerating or deleting the secret ends the token.
+    ApiUser(&'a User, &'a str),
     /// The client itself (`client_credentials`), with [`secret_version`] of its secret.
     Client(Option<&'a str>),
 }
 
 /// A short keyed digest naming a client's current secret (never the secret itself).
 pub fn secret_version(ctx: &Context, app: &ClientApp) -> Option<String> {
+    app.secret_verifier
+        .as_deref()
+        .map(|v| verifier_version(ctx, v))
+}
+
+/// A short keyed digest naming a user's current API secret, if they have one.
+pub fn api_secret_version(ctx: &Context, user: &User) -> Option<String> {
+    user.api_secret_verifier
+        .as_deref()
+        .map(|v| verifier_version(ctx, v))
+}
+
+fn verifier_version(ctx: &Context, verifier: &str) -> String {
     use base64::Engine as _;
-    let verifier = app.secret_verifier.as_ref()?;
     let digest = ctx
         .keys
         .cache_key(&[b"secret-version", verifier.as_bytes()]);
-    Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..12]))
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..12])
 }
 
 /// Signs an access token; returns it with its lifetime.
@@ -170,7 +185,7 @@ pub fn mint(
     let now = ctx.now();
     let issuer = ctx.signer.issuer().to_owned();
     let (sub, username, av) = match subject {
-        Subject::User(u) => (
+        Subject::User(u) | Subject::ApiUser(u, _) => (
             u.id.to_string(),
             Some(u.login.clone()),
             Some(u.auth_version),
@@ -179,6 +194,7 @@ pub fn mint(
     };
     let sv = match subject {
         Subject::Client(sv) => sv.map(str::to_owned),
+        Subject::ApiUser(_, sv) => Some(sv.to_owned()),
         Subject::User(_) => None,
     };
     let claims = AccessClaims {

@@ -68,10 +68,12 @@ pub async fn access_token(
     };
     if api_user.is_some() {
         // A user API-secret token: no client application behind it.
-        if user
+        // Issued under the user's current API secret: regenerating or deleting it
+        // ends the token.
+        let current = user
             .as_ref()
-            .is_none_or(|u| u.api_secret_verifier.is_none())
-        {
+            .and_then(|u| super::token::api_secret_version(ctx, u));
+        if current.is_none() || claims.sv != current {
             return Ok(Err(Inactive::Revoked));
         }
         return Ok(Ok(ActiveToken { claims, user }));

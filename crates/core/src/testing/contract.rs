@@ -550,6 +550,65 @@ pub async fn consents_union_their_scopes_and_go_with_reset_and_delete(store: Arc
         .expect("revoke"));
 }
 
+/// Two concurrent creates of one name in different case: one tenant, one conflict,
+/// whatever the API checked before (the database's own constraint decides).
+pub async fn tenant_names_are_unique_ignoring_case_even_when_created_at_once(
+    store: Arc<dyn Store>,
+) {
+    seeded(&store).await;
+    let barrier = Arc::new(tokio::sync::Barrier::new(2));
+    let create = |name: &'static str| {
+        let (store, barrier) = (store.clone(), barrier.clone());
+        tokio::spawn(async move {
+            barrier.wait().await;
+            store.create_tenant(NewTenant::named(name, T0)).await
+        })
+    };
+    let (a, b) = (create("Acme"), create("ACME"));
+    let results = [a.await.expect("task"), b.await.expect("task")];
+    let created: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(created.len(), 1, "{results:?}");
+    assert!(
+        results
+            .iter()
+            .any(|r| matches!(r, Err(StoreError::Conflict(_)))),
+        "{results:?}"
+    );
+    let named: Vec<_> = store
+        .tenants()
+        .await
+        .expect("tenants")
+        .into_iter()
+        .filter(|t| t.name.eq_ignore_ascii_case("acme"))
+        .collect();
+    assert_eq!(named.len(), 1, "{named:?}");
+    assert!(matches!(
+        store.create_tenant(NewTenant::named("aCmE", T0)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let other = store
+        .create_tenant(NewTenant::named("globex", T0))
+        .await
+        .expect("another name");
+    let renamed = store
+        .update_tenant(
+            other.id,
+            TenantChanges {
+                name: "ACME".into(),
+                description: None,
+                active: true,
+                allowed_scopes: other.allowed_scopes.clone(),
+                hosts: vec![],
+                now: T0,
+            },
+        )
+        .await;
+    assert!(
+        matches!(renamed, Err(StoreError::Conflict(_))),
+        "{renamed:?}"
+    );
+}
+
 pub async fn tenants_are_created_with_hosts_roles_and_admins_at_once(store: Arc<dyn Store>) {
     seeded(&store).await;
     let admin = user(&store, SYSTEM_TENANT_ID, "root", vec![ROLE_ADMINISTRATOR]).await;
@@ -1467,6 +1526,7 @@ macro_rules! store_contract_tests {
             client_applications_round_trip,
             consents_union_their_scopes_and_go_with_reset_and_delete,
             tenants_are_created_with_hosts_roles_and_admins_at_once,
+            tenant_names_are_unique_ignoring_case_even_when_created_at_once,
             tenant_updates_replace_fields_and_hosts_and_deletes_take_everything,
             users_are_listed_updated_and_deleted,
             grants_are_replaced_at_once_and_end_sessions,

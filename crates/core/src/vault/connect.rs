@@ -206,11 +206,16 @@ pub async fn finish(ctx: &Context, upstream: &Upstream, cb: Callback) -> Result<
         )
         .await
         .map_err(|e| match e {
-            UpstreamError::Refused { error, description, .. } => ApiFailure::new(
+            UpstreamError::Refused { status, error } => ApiFailure::new(
                 Code::UPSTREAM_REFUSED,
                 format!(
-                    "The upstream refused the authorization code: {error}{}. No profile was created.",
-                    description.map(|d| format!(" ({d})")).unwrap_or_default()
+                    "The upstream refused the authorization code: {error} (HTTP {status}). No profile was created."
+                ),
+            ),
+            UpstreamError::NotAllowed(refused) => ApiFailure::new(
+                Code::UPSTREAM_NOT_ALLOWED,
+                format!(
+                    "Portcullis did not call the upstream token endpoint: {refused}. No profile was created."
                 ),
             ),
             UpstreamError::Unreachable(why) => ApiFailure::new(

@@ -12,6 +12,7 @@
 
 pub mod apps;
 pub mod connect;
+pub mod outbound;
 pub mod profiles;
 pub mod refresher;
 pub mod store;

@@ -42,6 +42,7 @@ pub const MAX_BACKOFF_SECS: i64 = 3600;
 pub const FIRST_BACKOFF_SECS: i64 = 60;
 
 const REFUSED_PREFIX: &str = "The upstream refused the refresh: ";
+const NOT_ALLOWED_PREFIX: &str = "Portcullis did not call the upstream token endpoint: ";
 
 /// Seals `plaintext` under the master key for `purpose`.
 pub fn seal(ctx: &Context, plaintext: &str, purpose: &str) -> Result<String, ApiFailure> {
@@ -483,7 +484,20 @@ pub async fn refresh_profile(
         .await
         .map_err(store_failure)?;
     match leased {
-        Some(p) => run_refresh(ctx, upstream, p, &holder).await.map(Some),
+        // The upstream may rotate its refresh token on this call, and only the store
+        // write keeps the successor: the call and the write run in a task of their
+        // own, which finishes even when the caller goes away (an HTTP request
+        // cancelled by its client) instead of losing the new token.
+        Some(p) => {
+            let (ctx, upstream) = (ctx.clone(), upstream.clone());
+            tokio::spawn(async move { run_refresh(&ctx, &upstream, p, &holder).await })
+                .await
+                .map_err(|e| {
+                    tracing::error!(error = %e, oauth_profile_id = id, "the refresh task failed");
+                    ApiFailure::internal(Code::INTERNAL)
+                })?
+                .map(Some)
+        }
         None if wait => wait_for_other(ctx, id).await,
         None => Ok(None),
     }
@@ -521,6 +535,8 @@ async fn wait_for_other(ctx: &Context, id: i64) -> Result<Option<OAuthProfile>, 
 fn refresh_error(message: &str) -> ApiFailure {
     let code = if message.starts_with(REFUSED_PREFIX) {
         Code::UPSTREAM_REFUSED
+    } else if message.starts_with(NOT_ALLOWED_PREFIX) {
+        Code::UPSTREAM_NOT_ALLOWED
     } else {
         Code::UPSTREAM_FAILED
     };
@@ -529,16 +545,14 @@ fn refresh_error(message: &str) -> ApiFailure {
 
 fn upstream_failure(e: &UpstreamError) -> ApiFailure {
     match e {
-        UpstreamError::Refused {
-            error, description, ..
-        } => {
-            let mut msg = format!("{REFUSED_PREFIX}{error}");
-            if let Some(d) = description.as_deref().filter(|d| !d.is_empty()) {
-                msg.push_str(&format!(" ({d})"));
-            }
-            msg.push_str(". The stored tokens are unchanged.");
-            ApiFailure::new(Code::UPSTREAM_REFUSED, msg)
-        }
+        UpstreamError::Refused { status, error } => ApiFailure::new(
+            Code::UPSTREAM_REFUSED,
+            format!("{REFUSED_PREFIX}{error} (HTTP {status}). The stored tokens are unchanged."),
+        ),
+        UpstreamError::NotAllowed(refused) => ApiFailure::new(
+            Code::UPSTREAM_NOT_ALLOWED,
+            format!("{NOT_ALLOWED_PREFIX}{refused}. The stored tokens are unchanged."),
+        ),
         UpstreamError::Unreachable(why) => ApiFailure::new(
             Code::UPSTREAM_FAILED,
             format!("The upstream token endpoint failed: {why}. The stored tokens are unchanged."),

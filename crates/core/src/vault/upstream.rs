@@ -2,19 +2,24 @@
 //! with the client authentication the upstream expects (§2.3.1: HTTP Basic or the
 //! form body).
 //!
-//! The client uses rustls, connects within 5 s, gives up after 15 s in total, follows
-//! no redirects and reads at most 64 KiB of the answer. Tokens are never logged: a
-//! failure is logged with the upstream's status and `error` code only.
+//! The client uses rustls (the built-in roots plus any from `outbound_ca_file`),
+//! connects within 5 s, gives up after 15 s in total, follows no redirects, uses no
+//! proxy from the environment and reads at most 64 KiB of the answer. Tokens are never
+//! logged: a failure is logged with the upstream's status and `error` code only.
 //!
-//! SSRF: the endpoints are whatever an application object names, so this client
-//! reaches any http(s) URL, including internal addresses. Only Administrators and
-//! holders of the OAuth permission (28) define application objects; operators who
-//! need more should restrict egress at the network level.
+//! SSRF: the endpoints are whatever an application object names. Before connecting,
+//! every address is checked against the [`OutboundPolicy`] (after DNS resolution, by
+//! the client's [`GuardedResolver`]; literal IP hosts directly): internal addresses
+//! are refused unless the operator lists them in `outbound_allow`. The upstream's
+//! answer is quoted back only as its HTTP status and its OAuth `error` code (when that
+//! is a well-formed RFC 6749 error token), never its body or `error_description`.
 
+use super::outbound::{GuardedResolver, OutboundPolicy, Refused};
 use super::TokenAuthMethod;
 use crate::clock::UnixTime;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Largest upstream answer read.
@@ -26,14 +31,16 @@ pub const TOTAL_TIMEOUT: Duration = Duration::from_secs(15);
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UpstreamError {
     /// The upstream answered with an OAuth error (RFC 6749 §5.2).
-    #[error("the upstream refused: {error}")]
+    #[error("the upstream refused (HTTP {status}, {error})")]
     Refused {
         status: u16,
-        /// The upstream's `error` code.
+        /// The upstream's `error` code, a well-formed RFC 6749 error token.
         error: String,
-        /// Its `error_description`, trimmed to printable text.
-        description: Option<String>,
     },
+    /// The token endpoint's host is an internal address not in `outbound_allow`; no
+    /// connection was made.
+    #[error("{0}")]
+    NotAllowed(Refused),
     /// No usable answer (connection, timeout, not JSON, no access token …).
     #[error("the upstream token endpoint failed: {0}")]
     Unreachable(String),
@@ -85,10 +92,19 @@ impl std::fmt::Debug for ClientAuth<'_> {
 #[derive(Debug, Clone)]
 pub struct Upstream {
     http: reqwest::Client,
+    policy: Arc<OutboundPolicy>,
 }
 
 fn form_encode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// Whether `s` is an RFC 6749 §5.2 error code (`1*NQSCHAR`), without spaces and at
+/// most 64 characters: only such a code is quoted back.
+fn is_error_token(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| matches!(b, 0x21 | 0x23..=0x5b | 0x5d..=0x7e))
 }
 
 /// Keeps printable ASCII of an upstream text, at most 200 characters.
@@ -105,15 +121,30 @@ fn int_or_string(v: &serde_json::Value) -> Option<i64> {
 }
 
 impl Upstream {
-    pub fn new() -> Result<Self, UpstreamError> {
-        let http = reqwest::Client::builder()
+    /// A client reaching public addresses and those `policy` allows, trusting the
+    /// built-in roots and the certificates of `extra_roots_pem` (a PEM bundle, from
+    /// `outbound_ca_file`). The error says what is wrong with the bundle.
+    pub fn new(policy: OutboundPolicy, extra_roots_pem: Option<&[u8]>) -> Result<Self, String> {
+        let policy = Arc::new(policy);
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(TOTAL_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("portcullis/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| UpstreamError::Unreachable(format!("HTTP client: {e}")))?;
-        Ok(Self { http })
+            .no_proxy()
+            .dns_resolver(Arc::new(GuardedResolver::new(policy.clone())))
+            .user_agent(concat!("portcullis/", env!("CARGO_PKG_VERSION")));
+        if let Some(pem) = extra_roots_pem {
+            let certs = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| format!("not a PEM certificate bundle: {e}"))?;
+            if certs.is_empty() {
+                return Err("no PEM certificate in it".to_owned());
+            }
+            for c in certs {
+                builder = builder.add_root_certificate(c);
+            }
+        }
+        let http = builder.build().map_err(|e| format!("HTTP client: {e}"))?;
+        Ok(Self { http, policy })
     }
 
     /// Exchanges a refresh token (RFC 6749 §6).
@@ -163,10 +194,16 @@ impl Upstream {
         client: &ClientAuth<'_>,
         params: &[(&str, &str)],
     ) -> Result<Tokens, UpstreamError> {
+        let url = reqwest::Url::parse(token_uri)
+            .map_err(|_| UpstreamError::Unreachable("the token URI is not a URL".into()))?;
+        if let Err(refused) = self.policy.check_url(&url) {
+            tracing::warn!(host = %refused.host, "outbound call refused: internal address");
+            return Err(UpstreamError::NotAllowed(refused));
+        }
         let mut form: Vec<(&str, &str)> = params.to_vec();
         let mut req = self
             .http
-            .post(token_uri)
+            .post(url)
             .header(reqwest::header::ACCEPT, "application/json");
         match client.method {
             TokenAuthMethod::ClientSecretBasic => {
@@ -197,6 +234,10 @@ impl Upstream {
             .send()
             .await
             .map_err(|e| {
+                if let Some(refused) = refused_in(&e) {
+                    tracing::warn!(host = %refused.host, addr = ?refused.addr, "outbound call refused: the host resolves to internal addresses");
+                    return UpstreamError::NotAllowed(refused);
+                }
                 let why = if e.is_timeout() {
                     "timed out".to_owned()
                 } else if e.is_connect() {
@@ -219,16 +260,21 @@ impl Upstream {
                 "HTTP {status} without a JSON object"
             )));
         };
-        if let Some(error) = json.get("error").and_then(|e| e.as_str()) {
-            let error = printable(error);
-            tracing::warn!(status, error = %error, "upstream token endpoint refused");
+        if let Some(error) = json.get("error") {
+            let code = error.as_str().filter(|e| is_error_token(e));
+            let Some(code) = code else {
+                tracing::warn!(
+                    status,
+                    "upstream token endpoint refused with a malformed error code"
+                );
+                return Err(UpstreamError::Unreachable(format!(
+                    "HTTP {status} with a malformed OAuth error code"
+                )));
+            };
+            tracing::warn!(status, error = %code, "upstream token endpoint refused");
             return Err(UpstreamError::Refused {
                 status,
-                error,
-                description: json
-                    .get("error_description")
-                    .and_then(|d| d.as_str())
-                    .map(printable),
+                error: code.to_owned(),
             });
         }
         if !(200..300).contains(&status) {
@@ -256,6 +302,19 @@ impl Upstream {
     }
 }
 
+/// The policy's refusal inside a request error (the resolver's error, wrapped by the
+/// connector and the client).
+fn refused_in(e: &reqwest::Error) -> Option<Refused> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if let Some(r) = s.downcast_ref::<Refused>() {
+            return Some(r.clone());
+        }
+        source = s.source();
+    }
+    None
+}
+
 async fn read_limited(mut res: reqwest::Response) -> Result<Vec<u8>, UpstreamError> {
     let mut out = Vec::new();
     loop {
@@ -275,6 +334,30 @@ async fn read_limited(mut res: reqwest::Response) -> Result<Vec<u8>, UpstreamErr
                     "reading the answer failed".into(),
                 ));
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_well_formed_oauth_error_codes_are_quoted() {
+        for ok in ["invalid_grant", "invalid_client", "x", "slow_down", "a.b-c"] {
+            assert!(is_error_token(ok), "{ok}");
+        }
+        let long = "e".repeat(65);
+        for bad in [
+            "",
+            "two words",
+            "quote\"d",
+            "back\\slash",
+            "é",
+            "line\nbreak",
+            &long,
+        ] {
+            assert!(!is_error_token(bad), "{bad:?}");
         }
     }
 }

@@ -182,9 +182,25 @@ async fn refresh(here: &TestApp, id: i64) -> Reply {
     .await
 }
 
+/// The vault's configuration for these tests: its upstreams run on 127.0.0.1, which
+/// outbound calls may reach only when `outbound_allow` lists it.
+fn vault_config(url: &str) -> portcullis_server::config::Config {
+    portcullis_server::config::Config {
+        outbound_allow: vec!["127.0.0.1".into()],
+        ..test_config(url)
+    }
+}
+
+/// The vault (here) on a fresh database, allowed to call upstreams on 127.0.0.1.
+async fn spawn_vault(b: Backend) -> Option<TestApp> {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = fresh_database(b, &dir).await?;
+    Some(spawn_with(vault_config(&url), dir).await)
+}
+
 /// Here (the vault), the upstream, Bob, and an application for the upstream.
 async fn setup(b: Backend) -> Option<(TestApp, Upstream, i64)> {
-    let here = spawn_app(b).await?;
+    let here = spawn_vault(b).await?;
     let up = Upstream::start(b, &here.url("/oauth2callback")).await?;
     here.create_plain_user(BOB, BOB_PASSWORD).await;
     let app_id = create_app(&here, &app_body(&up, "Upstream")).await;
@@ -926,7 +942,7 @@ async fn concurrent_refreshes_of_one_profile_make_one_upstream_call_across_nodes
     };
     // A second node on the same database.
     let other = spawn_with(
-        test_config(&here.database_url),
+        vault_config(&here.database_url),
         tempfile::tempdir().expect("dir"),
     )
     .await;
@@ -1069,7 +1085,7 @@ async fn the_background_refresher_renews_expiring_tokens_and_backs_off_on_failur
     let Some(url) = fresh_database(b, &dir).await else {
         return;
     };
-    let mut config = test_config(&url);
+    let mut config = vault_config(&url);
     config.vault_refresh_enabled = true;
     config.vault_refresh_interval_secs = 1;
     config.vault_refresh_window_secs = 300;

@@ -9,14 +9,15 @@
 //! `invalid_scope` (400), not a failed authentication.
 //!
 //! Such tokens carry `client_id` = [`CLIENT_PREFIX`] + the user id: there is no client
-//! application behind them, and deleting the user's API secret ends them.
+//! application behind them, and deleting or regenerating the user's API secret ends
+//! them (their `sv` claim names the secret they were issued under).
 
 use crate::context::Context;
 use crate::oauth::client_auth::{limit_keys, presented};
 use crate::oauth::error::OAuthError;
 use crate::oauth::ratelimit::FailureLimiter;
 use crate::oauth::request::{TokenRequest, TokenResponse};
-use crate::oauth::token::{mint, tenant_and_limits, user_still_valid, Subject};
+use crate::oauth::token::{api_secret_version, mint, tenant_and_limits, user_still_valid, Subject};
 
 /// The `client_id` claim of API-secret tokens starts with this.
 pub const CLIENT_PREFIX: &str = "apisecret:";
@@ -71,6 +72,10 @@ pub async fn exchange(
     let user = user_still_valid(ctx, user.id, Some(user.auth_version))
         .await?
         .ok_or_else(|| OAuthError::invalid_client("The user is inactive or locked."))?;
+    // Names the secret this token was issued under: a regenerated (or deleted)
+    // secret ends it (validate.rs).
+    let sv = api_secret_version(ctx, &user)
+        .ok_or_else(|| OAuthError::invalid_client("The user has no API secret."))?;
     let (_, limits) = tenant_and_limits(ctx, tenant.id).await?;
     let scopes = tenant.allowed_scopes.clone();
     let client_id = format!("{CLIENT_PREFIX}{}", user.id);
@@ -78,7 +83,7 @@ pub async fn exchange(
         ctx,
         &client_id,
         tenant.id,
-        Subject::User(&user),
+        Subject::ApiUser(&user, &sv),
         &scopes,
         None,
         limits.access_token_lifetime,

@@ -1,0 +1,372 @@
+//! Which destinations the vault's outbound calls may reach (SSRF defence, issue 11).
+//!
+//! An application object's `tokenURI` is called with the client secret and a refresh
+//! token, so it must not point the server at itself or its network: loopback, private
+//! (RFC 1918, `fc00::/7`), link-local (`169.254/16`, `fe80::/10`, which hold the cloud
+//! metadata services `169.254.169.254` and `fd00:ec2::254`), shared CGNAT space
+//! (`100.64/10`), unspecified, broadcast, multicast and reserved addresses are refused,
+//! as are IPv4-mapped, -compatible and NAT64 IPv6 forms of those.
+//!
+//! The check is made on the addresses actually connected to, after DNS resolution and
+//! at call time ([`GuardedResolver`] filters what the resolver returns, so a name that
+//! resolves to an internal address, or is rebound to one later, is never connected
+//! to), and on literal IP hosts, which bypass the resolver ([`OutboundPolicy::check_url`]).
+//!
+//! Operators reach internal token endpoints by listing them in `outbound_allow`: host
+//! names (matched exactly, ignoring case), addresses, or CIDR blocks.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+
+/// The setting that allows a refused destination.
+pub const SETTING: &str = "outbound_allow";
+
+/// One `outbound_allow` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Allowed {
+    /// A host name, lowercased, without a trailing dot.
+    Host(String),
+    /// An address block (a single address is a full-length prefix).
+    Net(IpAddr, u8),
+}
+
+/// The destinations outbound calls may reach beyond public addresses.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutboundPolicy {
+    allow: Vec<Allowed>,
+}
+
+/// A destination the policy refuses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the host '{host}' is an internal address (loopback, private, link-local or similar), which Portcullis does not call unless the {SETTING} setting lists it")]
+pub struct Refused {
+    pub host: String,
+    /// The refused address, for the log (not for API answers).
+    pub addr: Option<IpAddr>,
+}
+
+impl OutboundPolicy {
+    /// Parses `outbound_allow` entries: `host.example`, `10.1.2.3`, `fd00::1`,
+    /// `10.0.0.0/8`, `fd00::/8`. An error names the entry and what is expected.
+    pub fn parse<S: AsRef<str>>(entries: &[S]) -> Result<Self, String> {
+        let allow = entries
+            .iter()
+            .map(|e| parse_entry(e.as_ref().trim()))
+            .collect::<Result<_, _>>()?;
+        Ok(Self { allow })
+    }
+
+    /// Whether `host` (as in a URL, brackets around IPv6 allowed) is listed by name.
+    fn host_listed(&self, host: &str) -> bool {
+        let host = normalize_host(host);
+        self.allow
+            .iter()
+            .any(|a| matches!(a, Allowed::Host(h) if *h == host))
+    }
+
+    fn addr_listed(&self, ip: IpAddr) -> bool {
+        self.allow.iter().any(|a| match a {
+            Allowed::Net(net, len) => in_net(ip, *net, *len),
+            Allowed::Host(_) => false,
+        })
+    }
+
+    /// Whether a connection to `ip`, reached through `host`, is allowed.
+    pub fn allows(&self, host: &str, ip: IpAddr) -> bool {
+        is_public(ip) || self.host_listed(host) || self.addr_listed(ip)
+    }
+
+    /// Checks a URL whose host is a literal address (which no resolver sees). Host
+    /// names pass here; the resolver checks what they resolve to.
+    pub fn check_url(&self, url: &reqwest::Url) -> Result<(), Refused> {
+        // The URL parser has normalised every IPv4 spelling (0x7f000001, 2130706433 …)
+        // to dotted decimal, and brackets IPv6.
+        let host = normalize_host(url.host_str().unwrap_or_default());
+        let Ok(ip) = host.parse::<IpAddr>() else {
+            return Ok(());
+        };
+        if self.allows(&host, ip) {
+            Ok(())
+        } else {
+            Err(Refused {
+                host,
+                addr: Some(ip),
+            })
+        }
+    }
+}
+
+fn normalize_host(host: &str) -> String {
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .trim_end_matches('.')
+        .to_ascii_lowercase()
+}
+
+fn parse_entry(e: &str) -> Result<Allowed, String> {
+    let bad = |why: &str| {
+        Err(format!(
+            "{SETTING} entry '{e}' {why}; expected a host name (api.example.com), an address (10.1.2.3, fd00::1) or a CIDR block (10.0.0.0/8, fd00::/8)"
+        ))
+    };
+    if e.is_empty() {
+        return bad("is empty");
+    }
+    if let Some((addr, len)) = e.split_once('/') {
+        let Ok(ip) = normalize_host(addr).parse::<IpAddr>() else {
+            return bad("is not an address block");
+        };
+        let max = if ip.is_ipv4() { 32 } else { 128 };
+        return match len.parse::<u8>() {
+            Ok(n) if n <= max => Ok(Allowed::Net(ip, n)),
+            _ => bad(&format!("has a prefix length that is not 0–{max}")),
+        };
+    }
+    let host = normalize_host(e);
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        let len = if ip.is_ipv4() { 32 } else { 128 };
+        return Ok(Allowed::Net(ip, len));
+    }
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    if host.len() <= 253 && host.split('.').all(label_ok) {
+        Ok(Allowed::Host(host))
+    } else {
+        bad("is not a host name")
+    }
+}
+
+fn in_net(ip: IpAddr, net: IpAddr, len: u8) -> bool {
+    match (ip, net) {
+        (IpAddr::V4(a), IpAddr::V4(n)) => {
+            prefix_eq(u32::from(a).into(), u32::from(n).into(), 32, len)
+        }
+        (IpAddr::V6(a), IpAddr::V6(n)) => prefix_eq(u128::from(a), u128::from(n), 128, len),
+        // A mapped IPv6 address matches IPv4 blocks, and the reverse.
+        (IpAddr::V6(a), IpAddr::V4(_)) => a
+            .to_ipv4_mapped()
+            .is_some_and(|v4| in_net(IpAddr::V4(v4), net, len)),
+        (IpAddr::V4(a), IpAddr::V6(_)) => in_net(IpAddr::V6(a.to_ipv6_mapped()), net, len),
+    }
+}
+
+/// Whether the first `len` of `bits` bits of `a` and `b` agree.
+fn prefix_eq(a: u128, b: u128, bits: u32, len: u8) -> bool {
+    let len = u32::from(len).min(bits);
+    if len == 0 {
+        return true;
+    }
+    let shift = bits - len;
+    (a >> shift) == (b >> shift)
+}
+
+/// Whether `ip` is an ordinary public unicast address.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_public_v4(v4),
+        IpAddr::V6(v6) => is_public_v6(v6),
+    }
+}
+
+fn is_public_v4(ip: Ipv4Addr) -> bool {
+    const REFUSED: &[(Ipv4Addr, u8)] = &[
+        (Ipv4Addr::new(0, 0, 0, 0), 8),      // "this network", unspecified
+        (Ipv4Addr::new(10, 0, 0, 0), 8),     // RFC 1918
+        (Ipv4Addr::new(100, 64, 0, 0), 10),  // shared address space (CGNAT)
+        (Ipv4Addr::new(127, 0, 0, 0), 8),    // loopback
+        (Ipv4Addr::new(169, 254, 0, 0), 16), // link-local, cloud metadata
+        (Ipv4Addr::new(172, 16, 0, 0), 12),  // RFC 1918
+        (Ipv4Addr::new(192, 0, 0, 0), 24),   // IETF protocol assignments
+        (Ipv4Addr::new(192, 168, 0, 0), 16), // RFC 1918
+        (Ipv4Addr::new(198, 18, 0, 0), 15),  // benchmarking
+        (Ipv4Addr::new(224, 0, 0, 0), 4),    // multicast
+        (Ipv4Addr::new(240, 0, 0, 0), 4),    // reserved, broadcast
+    ];
+    !REFUSED
+        .iter()
+        .any(|(net, len)| in_net(IpAddr::V4(ip), IpAddr::V4(*net), *len))
+}
+
+fn is_public_v6(ip: Ipv6Addr) -> bool {
+    // IPv4 inside IPv6: mapped (::ffff:a.b.c.d), compatible (::a.b.c.d, which also
+    // covers :: and ::1) and NAT64 (64:ff9b::a.b.c.d) are judged by their IPv4 address.
+    let bits = u128::from(ip);
+    if bits >> 32 == 0xffff || bits >> 32 == 0 || bits >> 32 == 0x0064_ff9b_0000_0000_0000_0000 {
+        let v4 = Ipv4Addr::from((bits & 0xffff_ffff) as u32);
+        return is_public_v4(v4);
+    }
+    const REFUSED: &[(u128, u8)] = &[
+        (0xfc00 << 112, 7),      // unique local (fd00:ec2::254 is AWS's metadata)
+        (0xfe80 << 112, 10),     // link-local
+        (0xfec0 << 112, 10),     // site-local (deprecated)
+        (0xff00 << 112, 8),      // multicast
+        (0x2001_0db8 << 96, 32), // documentation
+    ];
+    !REFUSED
+        .iter()
+        .any(|(net, len)| prefix_eq(bits, *net, 128, *len))
+}
+
+/// A DNS resolver that resolves with the system's (`getaddrinfo`, as reqwest does by
+/// default) and keeps only the addresses the policy allows; when none is left, the
+/// lookup fails with [`Refused`], so the connection is never attempted.
+#[derive(Debug, Clone)]
+pub struct GuardedResolver {
+    policy: Arc<OutboundPolicy>,
+}
+
+impl GuardedResolver {
+    pub fn new(policy: Arc<OutboundPolicy>) -> Self {
+        Self { policy }
+    }
+}
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let policy = self.policy.clone();
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let found: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let (allowed, refused): (Vec<SocketAddr>, Vec<SocketAddr>) = found
+                .into_iter()
+                .partition(|a| policy.allows(&host, a.ip()));
+            if allowed.is_empty() {
+                let addr = refused.first().map(|a| a.ip());
+                if addr.is_none() {
+                    return Err(format!("{host} has no address").into());
+                }
+                return Err(Refused { host, addr }.into());
+            }
+            if !refused.is_empty() {
+                tracing::warn!(host = %host, refused = ?refused, "outbound call: internal addresses of the host were skipped");
+            }
+            let addrs: reqwest::dns::Addrs = Box::new(allowed.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().expect("address")
+    }
+
+    #[test]
+    fn internal_addresses_of_every_kind_are_refused_and_public_ones_allowed() {
+        for refused in [
+            "127.0.0.1",
+            "127.255.0.9",
+            "0.0.0.0",
+            "10.1.2.3",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.168.1.1",
+            "169.254.169.254",
+            "169.254.0.1",
+            "100.64.0.1",
+            "100.127.255.255",
+            "255.255.255.255",
+            "224.0.0.1",
+            "239.255.255.250",
+            "::1",
+            "::",
+            "fc00::1",
+            "fd00:ec2::254",
+            "fe80::1",
+            "ff02::1",
+            "::ffff:127.0.0.1",
+            "::ffff:169.254.169.254",
+            "::ffff:10.0.0.1",
+            "::127.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+        ] {
+            assert!(!is_public(ip(refused)), "{refused} is internal");
+        }
+        for allowed in [
+            "93.184.216.34",
+            "8.8.8.8",
+            "172.32.0.1",
+            "100.128.0.1",
+            "169.253.255.255",
+            "2606:4700::1111",
+            "::ffff:8.8.8.8",
+        ] {
+            assert!(is_public(ip(allowed)), "{allowed} is public");
+        }
+    }
+
+    #[test]
+    fn the_allow_list_takes_host_names_addresses_and_cidr_blocks() {
+        let p = OutboundPolicy::parse(&["Token.Internal.", "127.0.0.1", "10.0.0.0/8", "fd00::/8"])
+            .expect("parse");
+        assert!(p.allows("token.internal", ip("192.168.9.9")), "by name");
+        assert!(p.allows("other", ip("127.0.0.1")));
+        assert!(!p.allows("other", ip("127.0.0.2")));
+        assert!(p.allows("other", ip("10.200.1.1")));
+        assert!(p.allows("other", ip("::ffff:10.200.1.1")), "mapped form");
+        assert!(p.allows("other", ip("fd12::1")));
+        assert!(!p.allows("other", ip("169.254.169.254")));
+        assert!(!OutboundPolicy::default().allows("localhost", ip("127.0.0.1")));
+        for bad in [
+            "",
+            "10.0.0.0/33",
+            "::/129",
+            "x/8",
+            "bad host",
+            "-a.example",
+            "a..b",
+        ] {
+            let e = OutboundPolicy::parse(&[bad]).expect_err(bad);
+            assert!(e.contains(SETTING) && e.contains("expected"), "{e}");
+        }
+    }
+
+    #[test]
+    fn literal_address_urls_are_checked_without_a_resolver() {
+        let p = OutboundPolicy::default();
+        for url in [
+            "http://127.0.0.1:8080/token",
+            "http://[::1]/token",
+            "http://[::ffff:7f00:1]/token",
+            "https://169.254.169.254/latest/meta-data",
+            "http://0x7f000001/token",
+            "http://2130706433/token",
+        ] {
+            let u = reqwest::Url::parse(url).expect("url");
+            let e = p.check_url(&u).expect_err(url);
+            assert!(e.to_string().contains(SETTING), "{e}");
+        }
+        let named = reqwest::Url::parse("https://login.example.com/token").expect("url");
+        assert!(p.check_url(&named).is_ok(), "names are for the resolver");
+        let allowed = OutboundPolicy::parse(&["127.0.0.1"]).expect("parse");
+        let u = reqwest::Url::parse("http://127.0.0.1:8080/token").expect("url");
+        assert!(allowed.check_url(&u).is_ok());
+    }
+
+    #[tokio::test]
+    async fn the_resolver_refuses_names_of_internal_addresses() {
+        use reqwest::dns::Resolve as _;
+        let guarded = GuardedResolver::new(Arc::new(OutboundPolicy::default()));
+        let name: reqwest::dns::Name = "localhost".parse().expect("name");
+        let e = match guarded.resolve(name).await {
+            Ok(a) => panic!("resolved to {:?}", a.collect::<Vec<_>>()),
+            Err(e) => e,
+        };
+        let refused = e.downcast_ref::<Refused>().expect("Refused");
+        assert_eq!(refused.host, "localhost");
+        let open = GuardedResolver::new(Arc::new(
+            OutboundPolicy::parse(&["localhost"]).expect("parse"),
+        ));
+        let name: reqwest::dns::Name = "localhost".parse().expect("name");
+        assert!(open.resolve(name).await.is_ok());
+    }
+}
