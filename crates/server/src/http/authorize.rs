@@ -15,7 +15,7 @@
 use super::pages;
 use crate::state::AppState;
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::{FromRequest, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use portcullis_core::identity::User;
@@ -30,6 +30,36 @@ const LOGIN_PURPOSE: &str = "login";
 const SESSION_PURPOSE: &str = "session";
 /// Form fields longer than this are refused (a state or scope is far shorter).
 const MAX_FIELD: usize = 4096;
+
+/// A page's form body. Unreadable or over the size limit (413), it is refused with
+/// the HTML error page in plain words, not axum's plain-text rejection.
+#[derive(Debug)]
+pub struct PageForm(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for PageForm {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
+        Bytes::from_request(req, state).await.map(PageForm).map_err(|r| {
+            let (status, message) = if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!(
+                        "The form is larger than {} bytes, the most this page accepts. Start again from the application.",
+                        super::extract::MAX_BODY
+                    ),
+                )
+            } else {
+                (
+                    StatusCode::BAD_REQUEST,
+                    "The form could not be read (the connection ended before it was complete)."
+                        .to_owned(),
+                )
+            };
+            html(status, pages::error("Invalid request", &message, None), None)
+        })
+    }
+}
 
 /// The cookie names: `__Host-` prefixed (Secure, Path=/, no Domain) under https.
 fn cookie_names(s: &AppState) -> (&'static str, &'static str, bool) {
@@ -384,7 +414,7 @@ pub async fn authorize_endpoint(
     headers: HeaderMap,
     method: Method,
     RawQuery(query): RawQuery,
-    body: Bytes,
+    PageForm(body): PageForm,
 ) -> Response {
     run_authorize(s, headers, method, query, body).await
 }
@@ -403,7 +433,7 @@ pub async fn mgmt_authorize_endpoint(
     headers: HeaderMap,
     method: Method,
     RawQuery(query): RawQuery,
-    body: Bytes,
+    PageForm(body): PageForm,
 ) -> Response {
     run_authorize(s, headers, method, query, body).await
 }
@@ -433,7 +463,11 @@ fn bad_form(params: &AuthorizeParams) -> Response {
         (status = 200, description = "The login page again, saying what was wrong", content_type = "text/html"),
         (status = 403, description = "Missing or wrong CSRF token", content_type = "text/html"),
     ))]
-pub async fn login(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn login(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    PageForm(body): PageForm,
+) -> Response {
     let Some(pairs) = pairs(&body) else {
         return too_long();
     };
@@ -506,7 +540,11 @@ pub async fn login(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -
         (status = 303, description = "Not signed in (any more): back to /oauth2/authorize"),
         (status = 403, description = "Missing or wrong CSRF token", content_type = "text/html"),
     ))]
-pub async fn consent(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn consent(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    PageForm(body): PageForm,
+) -> Response {
     let Some(pairs) = pairs(&body) else {
         return too_long();
     };
@@ -561,7 +599,11 @@ pub async fn consent(State(s): State<AppState>, headers: HeaderMap, body: Bytes)
         (status = 303, description = "Signed out, back to /oauth2/authorize"),
         (status = 403, description = "Missing or wrong CSRF token", content_type = "text/html"),
     ))]
-pub async fn logout(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn logout(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    PageForm(body): PageForm,
+) -> Response {
     let Some(pairs) = pairs(&body) else {
         return too_long();
     };

@@ -34,26 +34,14 @@ fn is_json(parts_ct: Option<&header::HeaderValue>) -> bool {
     }
 }
 
-/// Parses JSON bytes into `T`, naming the field at fault.
+/// Parses JSON bytes into `T`, naming the field at fault in plain words
+/// ([`super::plain`]).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    // serde would read a struct from an array by position; HDP bodies are objects.
-    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        return Err(ApiError::new(
+    super::plain::from_json(bytes).map_err(|p| {
+        ApiError::new(
             Code::INVALID_JSON,
-            "Invalid JSON Input: the body must be a JSON object.",
-        ));
-    }
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        // serde_path_to_error writes "." for the root and "?" where it lost track.
-        let msg = if path.is_empty() || path == "." || path == "?" {
-            inner.to_string()
-        } else {
-            format!("{path}: {inner}")
-        };
-        ApiError::new(Code::INVALID_JSON, format!("Invalid JSON Input: {msg}"))
+            format!("Invalid JSON Input: {}.", p.message()),
+        )
     })
 }
 
@@ -82,6 +70,45 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for HdpJson<T> {
         })?;
         parse_json(&bytes).map(HdpJson)
     }
+}
+
+/// A query string parsed into `T`, or an HDP error naming the parameter at fault
+/// (axum's `Query` would answer plain text in serde's words).
+#[derive(Debug)]
+pub struct HdpQuery<T>(pub T);
+
+/// Parses a query string into `T`, naming the parameter at fault in plain words.
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let raw = e.into_inner().to_string();
+        ApiError::new(
+            Code::INVALID_FIELD,
+            format!("Invalid query: {}.", super::plain::describe(&path, &raw)),
+        )
+    })
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for HdpQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parse_query(parts.uri.query().unwrap_or_default()).map(HdpQuery)
+    }
+}
+
+/// For `deserialize_with` on an optional id in a query: a positive integer, or a
+/// refusal that says so (`tenantId: expected a positive integer, got "abc"`).
+pub fn query_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    use serde::de::{Error, Unexpected};
+    let raw = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+    raw.trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .map(Some)
+        .ok_or_else(|| D::Error::invalid_value(Unexpected::Str(&raw), &"a positive integer"))
 }
 
 /// An integer id from the path (`{id}`).

@@ -13,6 +13,7 @@ pub mod oauth;
 pub mod openapi;
 pub mod pages;
 pub mod permissions;
+pub mod plain;
 pub mod tenants;
 pub mod users;
 pub mod vault;
@@ -32,7 +33,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 /// Every documented route, and the OpenAPI document generated from them.
 pub fn api() -> (Router<AppState>, OpenApi) {
-    OpenApiRouter::with_openapi(openapi::base())
+    let (routes, doc) = OpenApiRouter::with_openapi(openapi::base())
         .merge(health::router())
         .merge(client_apps::router())
         .merge(oauth::router())
@@ -45,7 +46,8 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         .merge(vault::router())
         .merge(openapi::router())
         .merge(authorize::router())
-        .split_for_parts()
+        .split_for_parts();
+    (routes, openapi::complete(doc))
 }
 
 /// Seconds a request may take before it is abandoned.

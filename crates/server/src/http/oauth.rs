@@ -5,7 +5,6 @@
 //! client fields). Errors follow the request: RFC 6749 §5.2 bodies for forms, the HDP
 //! envelope for JSON, with the same status codes.
 
-use super::error::ErrorEnvelope;
 use super::extract::MAX_BODY;
 use crate::state::AppState;
 use axum::body::Bytes;
@@ -25,7 +24,7 @@ use portcullis_core::oauth::request::{ClientCredentials, Endpoint, TokenRequest,
 use portcullis_core::oauth::token;
 use portcullis_core::oauth::validate;
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use utoipa::ToSchema;
@@ -136,7 +135,7 @@ impl IntoResponse for OAuthReply {
 }
 
 /// The fields of an OAuth request body, by name.
-type Fields = HashMap<String, String>;
+pub type Fields = HashMap<String, String>;
 
 fn content_type(headers: &HeaderMap) -> Option<mime::Mime> {
     headers
@@ -148,37 +147,84 @@ fn content_type(headers: &HeaderMap) -> Option<mime::Mime> {
 }
 
 /// Parses a form body; a parameter sent twice is `invalid_request` (RFC 6749 §3.1).
-fn form_fields(body: &[u8]) -> Result<Fields, OAuthError> {
+pub fn form_fields(body: &[u8]) -> Result<Fields, OAuthError> {
     let mut out = Fields::new();
     for (k, v) in form_urlencoded::parse(body) {
         if out.insert(k.to_string(), v.to_string()).is_some() {
             return Err(OAuthError::invalid_request(format!(
-                "The {k} parameter was sent more than once."
+                "The {} parameter was sent more than once.",
+                super::plain::field_name(&k)
             )));
         }
     }
     Ok(out)
 }
 
-/// Parses an HDP-style JSON body: an object of strings (numbers are taken as text).
-fn json_fields(body: &[u8]) -> Result<Fields, OAuthError> {
-    let map: Map<String, Value> = serde_json::from_slice(body)
-        .map_err(|e| OAuthError::invalid_request(format!("The body is not a JSON object: {e}.")))?;
+/// The members of a JSON object in order, duplicates kept (to be refused).
+struct Members(Vec<(String, Value)>);
+
+impl<'de> serde::Deserialize<'de> for Members {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Members;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<Members, A::Error> {
+                let mut out = Vec::new();
+                while let Some(kv) = m.next_entry::<String, Value>()? {
+                    out.push(kv);
+                }
+                Ok(Members(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// Parses an HDP-style JSON body: an object of strings (numbers are taken as text,
+/// null as absent). A field sent twice is `invalid_request`, as in a form; every
+/// refusal names the field, in plain words ([`super::plain`]).
+pub fn json_fields(body: &[u8]) -> Result<Fields, OAuthError> {
+    let Members(members) = super::plain::from_json(body)
+        .map_err(|p| OAuthError::invalid_request(format!("{}.", capitalized(p.message()))))?;
     let mut out = Fields::new();
-    for (k, v) in map {
+    for (k, v) in members {
+        let shown = super::plain::field_name(&k);
         let text = match v {
             Value::String(s) => s,
             Value::Number(n) => n.to_string(),
             Value::Null => continue,
-            _ => {
+            other => {
+                let got = match other {
+                    Value::Bool(b) => b.to_string(),
+                    Value::Array(_) => "an array".to_owned(),
+                    _ => "an object".to_owned(),
+                };
                 return Err(OAuthError::invalid_request(format!(
-                    "{k} must be a string."
-                )))
+                    "{shown}: expected a string, got {got}."
+                )));
             }
         };
-        out.insert(k, text);
+        if out.insert(k, text).is_some() {
+            return Err(OAuthError::invalid_request(format!(
+                "The {shown} parameter was sent more than once."
+            )));
+        }
     }
     Ok(out)
+}
+
+fn capitalized(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
 }
 
 /// Reads the body as form or JSON; 415 otherwise.
@@ -332,7 +378,12 @@ async fn run_token(
 ) -> Response {
     let body = match body {
         Ok(b) => b,
-        Err(r) => return body_rejected(r),
+        Err(r) => {
+            let json = endpoint == Endpoint::Standard
+                && content_type(&headers).is_some_and(|m| m.subtype() == mime::JSON);
+            let encoding = if json { Encoding::Json } else { Encoding::Form };
+            return body_rejected(r, encoding);
+        }
     };
     let (fields, encoding) = match parse_body(&headers, &body, endpoint == Endpoint::Standard) {
         Ok(x) => x,
@@ -363,15 +414,21 @@ async fn run_token(
     }
 }
 
-/// A body that could not be read (over the 64 KiB limit, or broken), as an RFC error.
-fn body_rejected(r: BytesRejection) -> Response {
+/// A body that could not be read (over the 64 KiB limit, or broken), as an RFC error
+/// (or, for an HDP JSON request, in the envelope).
+fn body_rejected(r: BytesRejection, encoding: Encoding) -> Response {
     let too_big = r.status() == StatusCode::PAYLOAD_TOO_LARGE;
     let description = if too_big {
         format!("The request body is larger than {MAX_BODY} bytes.")
     } else {
         "The request body could not be read.".to_owned()
     };
-    let mut res = OAuthReply::form(OAuthError::invalid_request(description)).into_response();
+    let mut res = OAuthReply {
+        error: OAuthError::invalid_request(description),
+        encoding,
+        media_type: false,
+    }
+    .into_response();
     if too_big {
         *res.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
     }
@@ -382,8 +439,7 @@ fn body_rejected(r: BytesRejection) -> Response {
 /// `refresh_token`, `client_credentials`.
 #[utoipa::path(post, path = "/oauth2/token", tag = "oauth",
     request_body(content_type = "application/x-www-form-urlencoded", description = "RFC 6749 form, or HDP JSON"),
-    responses((status = 200, body = TokenBody), (status = 400, body = RfcError), (status = 401, body = RfcError),
-        (status = 415, body = RfcError), (status = 429, body = RfcError)))]
+    responses((status = 200, body = TokenBody)))]
 pub async fn token_endpoint(
     State(s): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -396,7 +452,7 @@ pub async fn token_endpoint(
 /// HDP's spelling of the token endpoint; identical behaviour.
 #[utoipa::path(post, path = "/api/mgmt/oauth2/token", tag = "oauth",
     request_body(content_type = "application/json", description = "HDP JSON (seed 000), or an RFC 6749 form"),
-    responses((status = 200, body = TokenBody), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope)))]
+    responses((status = 200, body = TokenBody)))]
 pub async fn mgmt_token_endpoint(
     State(s): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -429,7 +485,7 @@ async fn client_and_token(
     body: Result<Bytes, BytesRejection>,
     endpoint: client_auth::ClientEndpoint,
 ) -> Result<(client_auth::AuthenticatedClient, String), Response> {
-    let body = body.map_err(body_rejected)?;
+    let body = body.map_err(|r| body_rejected(r, Encoding::Form))?;
     let (mut fields, _) = parse_body(headers, &body, false).map_err(IntoResponse::into_response)?;
     let reject = |e: OAuthError| OAuthReply::form(e).into_response();
     let creds = client_credentials(headers, &mut fields).map_err(reject)?;
@@ -567,7 +623,8 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 /// Who the access token is for (a Bearer-protected resource, RFC 6750).
 #[utoipa::path(get, path = "/oauth2/userinfo", tag = "oauth", security(("bearer" = [])),
     responses((status = 200, description = "`sub`, `username`, `tenant`, `client_id`, `scope`"),
-        (status = 401, body = RfcError)))]
+        (status = 401, description = "Without a token: an empty body (RFC 6750 §3.1). With an invalid, expired or revoked token: `{\"error\":\"invalid_token\",\"error_description\":…}` as JSON. Both carry the challenge in `WWW-Authenticate`.",
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"Portcullis\"`, with `error=\"invalid_token\"` when a token was refused")))))]
 pub async fn userinfo(State(s): State<AppState>, headers: HeaderMap) -> Response {
     let Some(token) = bearer_token(&headers) else {
         return bearer_challenge(StatusCode::UNAUTHORIZED, None);

@@ -3,9 +3,9 @@
 //! call `portcullis_core::mgmt::users`, and shape the answer as HDP does.
 
 use super::error::{ApiError, ErrorEnvelope};
-use super::extract::{Caller, HdpJson, IdPath};
+use super::extract::{Caller, HdpJson, HdpQuery, IdPath};
 use crate::state::AppState;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -244,6 +244,8 @@ fn check_auth_info(a: &Option<AuthenticationInfo>) -> Result<(), ApiError> {
 #[into_params(parameter_in = Query)]
 pub struct UserFilter {
     /// Only users of this tenant.
+    #[serde(default, deserialize_with = "super::extract::query_id")]
+    #[param(minimum = 1)]
     pub tenant_id: Option<i64>,
     /// Only users of the tenant with this name.
     pub tenant_name: Option<String>,
@@ -255,7 +257,7 @@ pub struct UserFilter {
 pub async fn list(
     State(s): State<AppState>,
     Caller(c): Caller,
-    Query(f): Query<UserFilter>,
+    HdpQuery(f): HdpQuery<UserFilter>,
 ) -> Result<Json<UserList>, ApiError> {
     let filter = match (f.tenant_id, f.tenant_name) {
         (Some(id), _) => TenantFilter::Id(id),

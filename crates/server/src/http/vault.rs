@@ -8,9 +8,9 @@
 //! accepted as numbers or strings of digits and always answered as numbers.
 
 use super::error::{ApiError, ErrorEnvelope};
-use super::extract::{Caller, HdpJson, IdPath};
+use super::extract::{Caller, HdpJson, HdpQuery, IdPath};
 use crate::state::AppState;
-use axum::extract::{Query, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
@@ -173,6 +173,8 @@ impl From<OAuthApp> for OAuthAppDetail {
 #[into_params(parameter_in = Query)]
 pub struct OAuthAppFilter {
     /// Only applications of this tenant.
+    #[serde(default, deserialize_with = "super::extract::query_id")]
+    #[param(minimum = 1)]
     pub tenant_id: Option<i64>,
     /// Only applications of the tenant with this name.
     pub tenant_name: Option<String>,
@@ -185,7 +187,7 @@ pub struct OAuthAppFilter {
 pub async fn list_apps(
     State(s): State<AppState>,
     Caller(c): Caller,
-    Query(f): Query<OAuthAppFilter>,
+    HdpQuery(f): HdpQuery<OAuthAppFilter>,
 ) -> Result<Json<OAuthAppList>, ApiError> {
     let filter = match (f.tenant_id, f.tenant_name) {
         (Some(id), _) => TenantFilter::Id(id),

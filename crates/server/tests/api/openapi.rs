@@ -144,7 +144,273 @@ async fn every_documented_operation_is_served(b: Backend) {
     }
 }
 
+/// The operation `method path` of the document.
+fn operation<'a>(doc: &'a serde_json::Value, method: &str, path: &str) -> &'a serde_json::Value {
+    let op = &doc["paths"][path][method];
+    assert!(op.is_object(), "{method} {path} is not documented");
+    op
+}
+
+/// What the server answers to malformed requests is declared, with the content type
+/// it is answered in (issue #11: 39 operation/status pairs were not).
+async fn every_answer_to_a_malformed_request_is_declared(b: Backend) {
+    let Some(app) = spawn_app(b).await else {
+        return;
+    };
+    let doc = app
+        .send(app.http.get(app.url("/api/openapi.json")))
+        .await
+        .json();
+    let huge = "9223372036854775808";
+    // (method, documented path, concrete path, body (content type, text))
+    let cases: Vec<(&str, &str, String, Option<(&str, String)>)> = vec![
+        (
+            "get",
+            "/api/admin/users/{id}",
+            format!("/api/admin/users/{huge}"),
+            None,
+        ),
+        (
+            "delete",
+            "/api/admin/tenants/{id}",
+            "/api/admin/tenants/abc".into(),
+            None,
+        ),
+        (
+            "get",
+            "/api/mgmt/oauthprofiles/{id}",
+            "/api/mgmt/oauthprofiles/0".into(),
+            None,
+        ),
+        (
+            "get",
+            "/api/admin/limits/tenants/{tenantId}/{limitId}",
+            format!("/api/admin/limits/tenants/{huge}/1"),
+            None,
+        ),
+        (
+            "get",
+            "/api/admin/users/{id}",
+            "/api/admin/users/4242".into(),
+            None,
+        ),
+        (
+            "get",
+            "/api/mgmt/oauth/client/applications/{id}",
+            "/api/mgmt/oauth/client/applications/4242".into(),
+            None,
+        ),
+        (
+            "get",
+            "/api/admin/users",
+            "/api/admin/users?tenantId=abc".into(),
+            None,
+        ),
+        (
+            "get",
+            "/api/mgmt/oauthapps",
+            "/api/mgmt/oauthapps?tenantId=x".into(),
+            None,
+        ),
+        (
+            "post",
+            "/api/admin/tenants",
+            "/api/admin/tenants".into(),
+            Some(("text/plain", "{}".into())),
+        ),
+        (
+            "post",
+            "/api/admin/users",
+            "/api/admin/users".into(),
+            Some(("application/json", "x".repeat(70 * 1024))),
+        ),
+        (
+            "put",
+            "/api/admin/users/{id}/permissions",
+            "/api/admin/users/1/permissions".into(),
+            Some(("application/json", "{".into())),
+        ),
+        (
+            "post",
+            "/oauth2/token",
+            "/oauth2/token".into(),
+            Some(("text/plain", "x".into())),
+        ),
+        (
+            "post",
+            "/oauth2/token",
+            "/oauth2/token".into(),
+            Some(("application/json", "[]".into())),
+        ),
+        (
+            "post",
+            "/api/mgmt/oauth2/token",
+            "/api/mgmt/oauth2/token".into(),
+            Some(("application/json", "{}".into())),
+        ),
+        (
+            "post",
+            "/configapi/v2/oauth/token",
+            "/configapi/v2/oauth/token".into(),
+            Some(("application/json", "{}".into())),
+        ),
+        (
+            "post",
+            "/oauth2/introspect",
+            "/oauth2/introspect".into(),
+            Some((
+                "application/x-www-form-urlencoded",
+                "token=a&token=b".into(),
+            )),
+        ),
+        (
+            "post",
+            "/oauth2/revoke",
+            "/oauth2/revoke".into(),
+            Some(("application/x-www-form-urlencoded", "x".repeat(70 * 1024))),
+        ),
+        (
+            "post",
+            "/oauth2/login",
+            "/oauth2/login".into(),
+            Some(("application/x-www-form-urlencoded", "x".repeat(70 * 1024))),
+        ),
+        ("get", "/oauth2/userinfo", "/oauth2/userinfo".into(), None),
+    ];
+    for (method, path, concrete, body) in cases {
+        let m = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
+        let mut req = app.as_admin(m, &concrete);
+        if path.starts_with("/oauth2/")
+            || path.starts_with("/configapi/")
+            || path == "/api/mgmt/oauth2/token"
+        {
+            req = app.http.request(
+                Method::from_bytes(method.to_uppercase().as_bytes()).expect("method"),
+                app.url(&concrete),
+            );
+        }
+        if let Some((ct, text)) = body {
+            req = req.header("content-type", ct).body(text);
+        }
+        let r = app.send(req).await;
+        assert!(
+            r.status >= 400,
+            "{method} {concrete}: {} {}",
+            r.status,
+            r.text
+        );
+        let declared = &operation(&doc, method, path)["responses"][r.status.to_string()];
+        assert!(
+            declared.is_object(),
+            "{method} {path} answers {} but does not declare it: {}",
+            r.status,
+            r.text
+        );
+        let content = declared["content"].as_object();
+        match (content, r.header("content-type")) {
+            (None, _) => assert!(
+                r.text.is_empty() || path == "/oauth2/userinfo",
+                "{method} {path} {}: a body but no declared content",
+                r.status
+            ),
+            (Some(c), Some(ct)) => {
+                let essence = ct.split(';').next().unwrap_or("").trim();
+                assert!(
+                    c.contains_key(essence),
+                    "{method} {path} {}: answered {essence}, declared {:?}",
+                    r.status,
+                    c.keys().collect::<Vec<_>>()
+                );
+            }
+            (Some(_), None) => panic!("{method} {path} {}: no content type", r.status),
+        }
+    }
+}
+
+async fn shared_answers_are_declared_in_each_surfaces_format(b: Backend) {
+    let Some(app) = spawn_app(b).await else {
+        return;
+    };
+    let doc = app
+        .send(app.http.get(app.url("/api/openapi.json")))
+        .await
+        .json();
+    let envelope = serde_json::json!({"$ref": "#/components/schemas/ErrorEnvelope"});
+    let rfc = serde_json::json!({"$ref": "#/components/schemas/RfcError"});
+    for (method, path) in documented(&doc) {
+        let op = operation(&doc, &method, &path);
+        let responses = &op["responses"];
+        let secured = op["security"].as_array().is_some_and(|s| !s.is_empty());
+        let has_id = path.contains('{');
+        let has_body = op.get("requestBody").is_some();
+        if path.starts_with("/api/") && secured {
+            for status in ["401", "403", "429", "503"] {
+                assert_eq!(
+                    responses[status]["content"]["application/json"]["schema"], envelope,
+                    "{method} {path} {status}"
+                );
+            }
+            if has_id {
+                for status in ["400", "404"] {
+                    assert_eq!(
+                        responses[status]["content"]["application/json"]["schema"], envelope,
+                        "{method} {path} {status}"
+                    );
+                }
+                let id = op["parameters"]
+                    .as_array()
+                    .and_then(|ps| ps.iter().find(|p| p["in"] == "path"))
+                    .expect("a path parameter");
+                assert_eq!(id["schema"]["minimum"], 1, "{method} {path}");
+            }
+            if has_body {
+                for status in ["400", "413", "415"] {
+                    assert_eq!(
+                        responses[status]["content"]["application/json"]["schema"], envelope,
+                        "{method} {path} {status}"
+                    );
+                }
+            }
+        }
+    }
+    for path in [
+        "/configapi/v2/oauth/token",
+        "/oauth2/introspect",
+        "/oauth2/revoke",
+    ] {
+        for status in ["400", "401", "413", "415", "429"] {
+            assert_eq!(
+                doc["paths"][path]["post"]["responses"][status]["content"]["application/json"]
+                    ["schema"],
+                rfc,
+                "{path} {status}"
+            );
+        }
+    }
+    for path in ["/oauth2/token", "/api/mgmt/oauth2/token"] {
+        for status in ["400", "401", "413", "415", "429"] {
+            assert_eq!(
+                doc["paths"][path]["post"]["responses"][status]["content"]["application/json"]
+                    ["schema"],
+                serde_json::json!({"oneOf": [rfc, envelope]}),
+                "{path} {status}"
+            );
+        }
+    }
+    for path in ["/oauth2/login", "/oauth2/consent", "/oauth2/logout"] {
+        assert!(
+            doc["paths"][path]["post"]["responses"]["413"]["content"]["text/html"].is_object(),
+            "{path}"
+        );
+    }
+    let unauthorized = &doc["paths"]["/oauth2/userinfo"]["get"]["responses"]["401"];
+    assert!(unauthorized.get("content").is_none(), "{unauthorized}");
+    assert!(unauthorized["headers"]["WWW-Authenticate"].is_object());
+}
+
 backends!(
     the_document_is_openapi_3_1_and_lists_every_served_route,
-    every_documented_operation_is_served
+    every_documented_operation_is_served,
+    every_answer_to_a_malformed_request_is_declared,
+    shared_answers_are_declared_in_each_surfaces_format,
 );
