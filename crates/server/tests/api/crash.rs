@@ -158,6 +158,10 @@ async fn load_and_kill(
     let mut token = refresh_token;
     let mut rotations = 0;
     loop {
+        assert!(
+            !writers.iter().all(|w| w.is_finished()),
+            "round {round}: every registration writer stopped before the kill"
+        );
         if rotations >= ROTATIONS && registered.load(Ordering::SeqCst) >= REGISTRATIONS {
             server.child.kill().expect("SIGKILL");
             break;
