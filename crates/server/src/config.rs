@@ -76,6 +76,11 @@ pub struct Config {
     pub vault_refresh_window_secs: u64,
     /// Token vault: seconds between background sweeps. Default 60.
     pub vault_refresh_interval_secs: u64,
+    /// Reverse proxies (addresses or CIDR networks) whose `Forwarded` /
+    /// `X-Forwarded-For` headers name the client's address for the failure rate
+    /// limits (`PORTCULLIS_TRUSTED_PROXIES`, a TOML list). Default none: the TCP
+    /// peer's address is used.
+    pub trusted_proxies: Vec<String>,
 }
 
 /// Log output format.
@@ -105,6 +110,7 @@ impl Default for Config {
             vault_refresh_enabled: false,
             vault_refresh_window_secs: 300,
             vault_refresh_interval_secs: 60,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -131,6 +137,7 @@ impl std::fmt::Debug for Config {
                 "vault_refresh_interval_secs",
                 &self.vault_refresh_interval_secs,
             )
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }
@@ -243,6 +250,8 @@ impl Config {
                 "vault_refresh_interval_secs must be at least 1".to_owned(),
             ));
         }
+        crate::http::peer::TrustedProxies::parse(&self.trusted_proxies)
+            .map_err(ConfigError::Invalid)?;
         if i64::try_from(self.vault_refresh_window_secs).is_err() {
             return Err(ConfigError::Invalid(
                 "vault_refresh_window_secs is too large".to_owned(),
@@ -281,6 +290,7 @@ const NON_STRING_KEYS: &[&str] = &[
     "vault_refresh_enabled",
     "vault_refresh_window_secs",
     "vault_refresh_interval_secs",
+    "trusted_proxies",
 ];
 
 /// An environment value: a string, except for [`NON_STRING_KEYS`], which are parsed as

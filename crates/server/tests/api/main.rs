@@ -17,6 +17,7 @@ mod jwks;
 mod limits;
 mod oauth_clients;
 mod openapi;
+mod security_auth;
 mod startup;
 mod tenants;
 mod tls;
