@@ -28,7 +28,6 @@ const INVALID_CREDENTIALS: u32 = 222209002;
 const INVALID_FIELD: u32 = 222209010;
 const ACCOUNT_LOCKED: u32 = 222209003;
 const TOO_MANY_REQUESTS: u32 = 222209050;
-const OAUTH_INVALID_REQUEST: u32 = 222209401;
 const OAUTH_INVALID_GRANT: u32 = 222209403;
 const INSUFFICIENT_SCOPE: u32 = 222209407;
 
@@ -637,7 +636,6 @@ async fn hdp_json_token_requests_take_the_users_login_as_basic(b: Backend) {
         .await;
     assert_eq!(r.status, 400, "{}", r.text);
     assert_eq!(r.json()["error"], "invalid_request");
-    let _ = OAUTH_INVALID_REQUEST;
 }
 
 // ---------------------------------------------------------------------------------
