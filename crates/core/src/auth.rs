@@ -19,8 +19,10 @@ use crate::clock::{hdp_timestamp, UnixTime};
 use crate::context::Context;
 use crate::error::{ApiFailure, Code};
 use crate::identity::{Lock, Permission, User};
+use crate::oauth::ratelimit::{password_keys, FailureLimiter};
 use crate::store::StoreError;
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Mutex;
 
 /// Seconds a verified credential is trusted without re-hashing.
@@ -83,15 +85,15 @@ pub struct CredentialCache {
 }
 
 impl CredentialCache {
-    fn get(&self, key: &[u8; 32], user: &User, now: UnixTime) -> bool {
+    fn get(&self, key: &[u8; 32], auth_version: i64, now: UnixTime) -> bool {
         let Ok(map) = self.entries.lock() else {
             return false;
         };
         map.get(key)
-            .is_some_and(|c| c.expires > now && c.auth_version == user.auth_version)
+            .is_some_and(|c| c.expires > now && c.auth_version == auth_version)
     }
 
-    fn put(&self, key: [u8; 32], user: &User, now: UnixTime) {
+    fn put(&self, key: [u8; 32], auth_version: i64, now: UnixTime) {
         let Ok(mut map) = self.entries.lock() else {
             return;
         };
@@ -99,7 +101,7 @@ impl CredentialCache {
         map.insert(
             key,
             Cached {
-                auth_version: user.auth_version,
+                auth_version,
                 expires: now + CACHE_TTL,
             },
         );
@@ -201,8 +203,62 @@ fn invalid() -> ApiFailure {
     ApiFailure::new(Code::INVALID_CREDENTIALS, "Invalid user name or password.")
 }
 
+/// The user id failures of an unknown login name are recorded against: no user has
+/// it, so the store runs the same statements and changes nothing.
+pub const NO_USER: i64 = 0;
+
+/// Where a password attempt comes from, for the spraying limits
+/// ([`crate::oauth::ratelimit`]): the limiter and the caller's address.
+#[derive(Debug, Clone, Copy)]
+pub struct Attempt<'a> {
+    pub limiter: &'a FailureLimiter,
+    pub peer: Option<IpAddr>,
+}
+
+/// One password attempt admitted by the limiter; reports its outcome back to it.
+#[derive(Debug)]
+pub struct Throttle<'a> {
+    limiter: &'a FailureLimiter,
+    keys: Vec<String>,
+}
+
+impl<'a> Attempt<'a> {
+    /// Admits an attempt for `login`, or refuses it (429) while the address, or the
+    /// address and name, are over their budget of failures.
+    pub fn begin(&self, login: &str, now: UnixTime) -> Result<Throttle<'a>, ApiFailure> {
+        let keys = password_keys(self.peer, login);
+        self.limiter.check(&keys, now).map_err(too_many)?;
+        Ok(Throttle {
+            limiter: self.limiter,
+            keys,
+        })
+    }
+}
+
+impl Throttle<'_> {
+    fn failed(&self, now: UnixTime) {
+        self.limiter.record_failure(&self.keys, now);
+    }
+
+    fn succeeded(&self) {
+        // The address keeps its count; only this name from it starts over.
+        self.limiter.forgive(&self.keys[self.keys.len() - 1..]);
+    }
+}
+
+/// The answer while an address is over its budget of failed passwords.
+pub fn too_many(retry_after: u64) -> ApiFailure {
+    let mut f = ApiFailure::new(
+        Code::TOO_MANY_REQUESTS,
+        format!("Too many failed sign-ins from your address; try again in {retry_after} seconds."),
+    );
+    f.retry_after = Some(retry_after);
+    f
+}
+
 /// Finds the account a login name designates: the only user with that name, or
-/// `name@tenant` when the name exists in several tenants.
+/// `name@tenant` when the name exists in several tenants. A known and an unknown
+/// name of the same form cost the same store reads.
 async fn resolve(ctx: &Context, login: &str) -> Result<Option<User>, ApiFailure> {
     let mut users = ctx
         .store
@@ -222,35 +278,40 @@ async fn resolve(ctx: &Context, login: &str) -> Result<Option<User>, ApiFailure>
     let Some((name, tenant)) = login.rsplit_once('@') else {
         return Ok(None);
     };
-    for user in ctx
+    let candidates = ctx
         .store
         .users_by_login(name)
         .await
-        .map_err(store_failure)?
-    {
-        if let Some(t) = ctx
-            .store
-            .tenant(user.tenant_id)
-            .await
-            .map_err(store_failure)?
-        {
-            if t.name == tenant {
-                return Ok(Some(user));
-            }
-        }
-    }
-    Ok(None)
+        .map_err(store_failure)?;
+    let tenant = ctx
+        .store
+        .tenant_by_name(tenant)
+        .await
+        .map_err(store_failure)?;
+    Ok(tenant.and_then(|t| candidates.into_iter().find(|u| u.tenant_id == t.id)))
 }
 
-/// Authenticates a login name and password, counting failures toward lockout.
+/// Authenticates a login name and password, counting failures toward lockout and
+/// toward the address's spraying limits.
 pub async fn authenticate_password(
     ctx: &Context,
     cache: &CredentialCache,
+    attempt: Attempt<'_>,
     login: &str,
     password: &str,
 ) -> Result<Principal, ApiFailure> {
-    let user = resolve(ctx, login).await?;
-    let user = check_password(ctx, Some(cache), user, password).await?;
+    let throttle = attempt.begin(login, ctx.now())?;
+    let user = resolve(ctx, login).await;
+    let user = match user {
+        Ok(u) => u,
+        Err(f) => {
+            if f.code == Code::INVALID_CREDENTIALS {
+                throttle.failed(ctx.now());
+            }
+            return Err(f);
+        }
+    };
+    let user = check_password(ctx, Some(cache), &throttle, user, password).await?;
     let now = ctx.now();
     let permissions = match cache.permissions_of(&user, now) {
         Some(p) => p,
@@ -267,38 +328,42 @@ pub async fn authenticate_password(
     Ok(Principal { user, permissions })
 }
 
-/// Checks `password` for an already resolved account (`None`: no such user, which
-/// costs the same hash and gives the same answer as a wrong password), counting a
-/// failure toward lockout, refusing locked and inactive accounts. With a `cache`, a
-/// recent success skips the hash (management calls); without, every call hashes
-/// (the password grant).
+/// Checks `password` for an already resolved account (`None`: no such user),
+/// counting a failure toward lockout and toward `throttle`'s limits, refusing locked
+/// and inactive accounts. With a `cache`, a recent success skips the hash
+/// (management calls); without, every call hashes (the password grant, the form).
+///
+/// An unknown user, a wrong password and a locked account do the same work: one
+/// Argon2 hash (against a dummy hash when there is no user), the same cache steps
+/// under a key of [`NO_USER`], the lockout policy read and the failure write
+/// (against [`NO_USER`], which changes no row), and give the same answer for the
+/// first two.
 pub async fn check_password(
     ctx: &Context,
     cache: Option<&CredentialCache>,
+    throttle: &Throttle<'_>,
     user: Option<User>,
     password: &str,
 ) -> Result<User, ApiFailure> {
-    let cache = cache.filter(|_| user.is_some());
     let now = ctx.now();
-    if let Some(lock) = user.as_ref().and_then(|u| u.lock_at(now)) {
-        return Err(locked(lock, now));
-    }
-    let key = user.as_ref().map(|u| {
-        ctx.keys
-            .cache_key(&[&u.id.to_be_bytes(), password.as_bytes()])
-    });
-    let mut cached = match (&user, &key, cache) {
-        (Some(u), Some(k), Some(c)) => c.get(k, u, now),
+    let id = user.as_ref().map_or(NO_USER, |u| u.id);
+    let auth_version = user.as_ref().map(|u| u.auth_version);
+    let key = ctx
+        .keys
+        .cache_key(&[&id.to_be_bytes(), password.as_bytes()]);
+    let mut cached = match (auth_version, cache) {
+        (Some(v), Some(c)) => c.get(&key, v, now),
+        (None, Some(c)) => c.get(&key, i64::MIN, now),
         _ => false,
     };
     // A miss waits for a verification of the same credentials already running, then
     // looks again.
-    let flight = match (&user, &key, cache) {
-        (Some(u), Some(k), Some(c)) if !cached => {
-            let lock = c.flight(k);
+    let flight = match cache {
+        Some(c) if !cached => {
+            let lock = c.flight(&key);
             let guard = lock.clone().lock_owned().await;
-            cached = c.get(k, u, now);
-            Some((c, *k, lock, guard))
+            cached = c.get(&key, auth_version.unwrap_or(i64::MIN), now);
+            Some((c, lock, guard))
         }
         _ => None,
     };
@@ -309,42 +374,45 @@ pub async fn check_password(
             .verify(password, user.as_ref().map(|u| u.password_hash.as_str()))
             .await
     };
-    if let Some((c, k, lock, guard)) = flight {
+    let lock_before = user.as_ref().and_then(|u| u.lock_at(now));
+    if let Some((c, lock, guard)) = flight {
         // The entry is stored below only on success; a waiter that finds none hashes
         // itself, as before.
-        if verified.as_ref().is_ok_and(|ok| *ok) {
-            if let Some(u) = &user {
-                c.put(k, u, now);
+        if verified.as_ref().is_ok_and(|ok| *ok) && lock_before.is_none() {
+            if let Some(v) = auth_version {
+                c.put(key, v, now);
             }
         }
         drop(guard);
         drop(lock);
-        c.land(&k);
+        c.land(&key);
     }
     let ok = verified.map_err(|e| {
         tracing::error!(error = %e, "password verification failed");
         ApiFailure::internal(Code::INTERNAL)
     })?;
-    let Some(user) = user else {
-        return Err(invalid());
-    };
-    if !ok {
-        if let (Some(k), Some(c)) = (&key, cache) {
-            c.forget(k);
+    let user = match user {
+        Some(u) if ok && lock_before.is_none() => u,
+        user => {
+            if let Some(c) = cache {
+                c.forget(&key);
+            }
+            throttle.failed(now);
+            let policy = crate::limits::lockout_policy(ctx.store.as_ref())
+                .await
+                .map_err(store_failure)?;
+            // Counted only for an unlocked account; a lock in force is returned.
+            let lock = ctx
+                .store
+                .record_login_failure(id, now, policy)
+                .await
+                .map_err(store_failure)?;
+            return Err(match (user, lock) {
+                (Some(_), Some(lock)) => locked(lock, now),
+                _ => invalid(),
+            });
         }
-        let policy = crate::limits::lockout_policy(ctx.store.as_ref())
-            .await
-            .map_err(store_failure)?;
-        let lock = ctx
-            .store
-            .record_login_failure(user.id, now, policy)
-            .await
-            .map_err(store_failure)?;
-        return Err(match lock {
-            Some(lock) => locked(lock, now),
-            None => invalid(),
-        });
-    }
+    };
     let tenant_active = ctx
         .store
         .tenant(user.tenant_id)
@@ -357,18 +425,59 @@ pub async fn check_password(
             "The account is inactive. Ask an administrator to activate it.",
         ));
     }
+    throttle.succeeded();
     if user.failed_logins > 0 {
         ctx.store
             .clear_login_failures(user.id)
             .await
             .map_err(store_failure)?;
     }
-    if let (Some(k), Some(c)) = (key, cache) {
-        if !cached {
-            c.put(k, &user, now);
-        }
-    }
     Ok(user)
+}
+
+/// Verifies the caller's current password before a change of their own password
+/// (item 1 of issue 11): a wrong or missing one is refused as `field`, changes
+/// nothing and counts toward the account's lockout like a failed sign-in.
+pub async fn confirm_current_password(
+    ctx: &Context,
+    user: &User,
+    current: Option<&str>,
+    field: &str,
+) -> Result<(), ApiFailure> {
+    let ok = match current {
+        Some(p) if !p.is_empty() => ctx
+            .hasher
+            .verify(p, Some(&user.password_hash))
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "password verification failed");
+                ApiFailure::internal(Code::INTERNAL)
+            })?,
+        _ => false,
+    };
+    if ok {
+        return Ok(());
+    }
+    let now = ctx.now();
+    let policy = crate::limits::lockout_policy(ctx.store.as_ref())
+        .await
+        .map_err(store_failure)?;
+    let lock = ctx
+        .store
+        .record_login_failure(user.id, now, policy)
+        .await
+        .map_err(store_failure)?;
+    if let Some(lock) = lock {
+        return Err(locked(lock, now));
+    }
+    Err(ApiFailure::invalid_field(
+        field,
+        if current.is_some_and(|p| !p.is_empty()) {
+            "is not your current password"
+        } else {
+            "is required: changing your own password needs your current password"
+        },
+    ))
 }
 
 #[cfg(test)]
@@ -383,6 +492,11 @@ mod tests {
     use std::sync::Arc;
 
     async fn context() -> (Context, ManualClock) {
+        let (ctx, clock, _) = context_and_store().await;
+        (ctx, clock)
+    }
+
+    async fn context_and_store() -> (Context, ManualClock, Arc<MemoryStore>) {
         let store = Arc::new(MemoryStore::new());
         store.seed(&crate::bootstrap::seed()).await.expect("seed");
         let clock = ManualClock::at(1_800_000_000);
@@ -399,7 +513,7 @@ mod tests {
             .await
             .expect("user");
         let ctx = Context {
-            store,
+            store: store.clone(),
             clock: Arc::new(clock.clone()),
             keys: VerifierKeys::from_pepper(&[3; 32]),
             keyring: Keyring::new(MasterKey::generate(), vec![]),
@@ -407,7 +521,14 @@ mod tests {
             signer: Arc::new(crate::oauth::keys::Signer::ephemeral("http://test").expect("signer")),
             redirects: Default::default(),
         };
-        (ctx, clock)
+        (ctx, clock, store)
+    }
+
+    fn nowhere(limiter: &FailureLimiter) -> Attempt<'_> {
+        Attempt {
+            limiter,
+            peer: Some("192.0.2.1".parse().expect("ip")),
+        }
     }
 
     fn computed(ctx: &Context) -> u64 {
@@ -420,13 +541,25 @@ mod tests {
         let cache = CredentialCache::default();
         ctx.hasher.warm_up().await.expect("warm up");
         let before = computed(&ctx);
-        let wrong = authenticate_password(&ctx, &cache, "ann", "wrong")
-            .await
-            .expect_err("wrong");
+        let wrong = authenticate_password(
+            &ctx,
+            &cache,
+            nowhere(&FailureLimiter::default()),
+            "ann",
+            "wrong",
+        )
+        .await
+        .expect_err("wrong");
         let after_wrong = computed(&ctx);
-        let unknown = authenticate_password(&ctx, &cache, "nobody", "wrong")
-            .await
-            .expect_err("unknown");
+        let unknown = authenticate_password(
+            &ctx,
+            &cache,
+            nowhere(&FailureLimiter::default()),
+            "nobody",
+            "wrong",
+        )
+        .await
+        .expect_err("unknown");
         let after_unknown = computed(&ctx);
         assert_eq!(after_wrong - before, 1);
         assert_eq!(after_unknown - after_wrong, 1);
@@ -442,9 +575,15 @@ mod tests {
             .map(|_| {
                 let (ctx, cache) = (ctx.clone(), cache.clone());
                 tokio::spawn(async move {
-                    authenticate_password(&ctx, &cache, "ann", "right")
-                        .await
-                        .is_ok()
+                    authenticate_password(
+                        &ctx,
+                        &cache,
+                        nowhere(&FailureLimiter::default()),
+                        "ann",
+                        "right",
+                    )
+                    .await
+                    .is_ok()
                 })
             })
             .collect();
@@ -454,7 +593,14 @@ mod tests {
         assert_eq!(computed(&ctx) - before, 1, "one hash for eight callers");
         assert!(cache.inflight.lock().expect("lock").is_empty());
         // Wrong passwords are not served by the right one's verification.
-        let wrong = authenticate_password(&ctx, &cache, "ann", "wrong").await;
+        let wrong = authenticate_password(
+            &ctx,
+            &cache,
+            nowhere(&FailureLimiter::default()),
+            "ann",
+            "wrong",
+        )
+        .await;
         assert!(wrong.is_err());
         assert_eq!(computed(&ctx) - before, 2);
     }
@@ -463,23 +609,47 @@ mod tests {
     async fn a_cached_credential_skips_the_hash_until_it_expires() {
         let (ctx, clock) = context().await;
         let cache = CredentialCache::default();
-        let p = authenticate_password(&ctx, &cache, "ann", "right")
-            .await
-            .expect("first");
+        let p = authenticate_password(
+            &ctx,
+            &cache,
+            nowhere(&FailureLimiter::default()),
+            "ann",
+            "right",
+        )
+        .await
+        .expect("first");
         assert_eq!(p.permissions, (1..=11).collect::<Vec<_>>());
         let before = computed(&ctx);
-        authenticate_password(&ctx, &cache, "ann", "right")
-            .await
-            .expect("cached");
+        authenticate_password(
+            &ctx,
+            &cache,
+            nowhere(&FailureLimiter::default()),
+            "ann",
+            "right",
+        )
+        .await
+        .expect("cached");
         assert_eq!(computed(&ctx), before, "served from the cache");
         clock.advance(CACHE_TTL);
-        authenticate_password(&ctx, &cache, "ann", "right")
-            .await
-            .expect("expired");
+        authenticate_password(
+            &ctx,
+            &cache,
+            nowhere(&FailureLimiter::default()),
+            "ann",
+            "right",
+        )
+        .await
+        .expect("expired");
         assert_eq!(computed(&ctx), before + 1, "re-verified after the TTL");
-        authenticate_password(&ctx, &cache, "ann", "wrong")
-            .await
-            .expect_err("wrong is never cached");
+        authenticate_password(
+            &ctx,
+            &cache,
+            nowhere(&FailureLimiter::default()),
+            "ann",
+            "wrong",
+        )
+        .await
+        .expect_err("wrong is never cached");
         assert_eq!(computed(&ctx), before + 2);
     }
 
@@ -487,9 +657,15 @@ mod tests {
     async fn remembered_permissions_follow_a_change_of_grants_at_once() {
         let (ctx, _) = context().await;
         let cache = CredentialCache::default();
-        let p = authenticate_password(&ctx, &cache, "ann", "right")
-            .await
-            .expect("first");
+        let p = authenticate_password(
+            &ctx,
+            &cache,
+            nowhere(&FailureLimiter::default()),
+            "ann",
+            "right",
+        )
+        .await
+        .expect("first");
         assert_eq!(p.permissions, (1..=11).collect::<Vec<_>>());
         let grants = crate::store::Grants {
             roles: vec![],
@@ -500,9 +676,15 @@ mod tests {
             .set_user_grants(p.user.id, &grants)
             .await
             .expect("grants"));
-        let p = authenticate_password(&ctx, &cache, "ann", "right")
-            .await
-            .expect("after the change");
+        let p = authenticate_password(
+            &ctx,
+            &cache,
+            nowhere(&FailureLimiter::default()),
+            "ann",
+            "right",
+        )
+        .await
+        .expect("after the change");
         assert_eq!(
             p.permissions,
             vec![11, 28],
@@ -514,10 +696,228 @@ mod tests {
     async fn the_cache_never_holds_the_password() {
         let (ctx, _) = context().await;
         let cache = CredentialCache::default();
-        authenticate_password(&ctx, &cache, "ann", "right")
-            .await
-            .expect("ok");
+        authenticate_password(
+            &ctx,
+            &cache,
+            nowhere(&FailureLimiter::default()),
+            "ann",
+            "right",
+        )
+        .await
+        .expect("ok");
         assert_eq!(cache.len(), 1);
         assert!(!format!("{cache:?}").contains("right"));
+    }
+
+    /// The store operations and hashes one failed attempt costs.
+    async fn work<F: std::future::Future>(
+        ctx: &Context,
+        store: &MemoryStore,
+        attempt: F,
+    ) -> (Vec<u32>, u64) {
+        store.take_calls();
+        let before = computed(ctx);
+        attempt.await;
+        (store.take_calls(), computed(ctx) - before)
+    }
+
+    #[tokio::test]
+    async fn unknown_names_cost_the_same_store_work_as_wrong_passwords_over_basic() {
+        let (ctx, _, store) = context_and_store().await;
+        let limiter = FailureLimiter::default();
+        let cache = CredentialCache::default();
+        ctx.hasher.warm_up().await.expect("warm up");
+        let attempt = nowhere(&limiter);
+        let wrong = work(&ctx, &store, async {
+            authenticate_password(&ctx, &cache, attempt, "ann", "wrong")
+                .await
+                .expect_err("wrong")
+        })
+        .await;
+        let unknown = work(&ctx, &store, async {
+            authenticate_password(&ctx, &cache, attempt, "nobody", "wrong")
+                .await
+                .expect_err("unknown")
+        })
+        .await;
+        assert_eq!(wrong.1, 1, "one hash");
+        assert_eq!(wrong, unknown, "same store calls, in order, and hashes");
+        assert!(
+            wrong.0.len() >= 3,
+            "the lookup, the policy read and the failure write: {:?}",
+            wrong.0
+        );
+        // name@tenant forms too.
+        let wrong = work(&ctx, &store, async {
+            authenticate_password(&ctx, &cache, attempt, "ann@system", "wrong").await
+        })
+        .await;
+        let unknown = work(&ctx, &store, async {
+            authenticate_password(&ctx, &cache, attempt, "bob@system", "wrong").await
+        })
+        .await;
+        assert_eq!(wrong, unknown);
+        // A locked account costs the same as well.
+        for _ in 0..3 {
+            let _ = authenticate_password(&ctx, &cache, attempt, "ann", "wrong").await;
+        }
+        let locked = work(&ctx, &store, async {
+            authenticate_password(&ctx, &cache, attempt, "ann", "wrong")
+                .await
+                .expect_err("locked")
+        })
+        .await;
+        let unknown = work(&ctx, &store, async {
+            authenticate_password(&ctx, &cache, attempt, "nobody", "wrong").await
+        })
+        .await;
+        assert_eq!(locked, unknown);
+    }
+
+    #[tokio::test]
+    async fn unknown_names_and_tenants_cost_the_same_store_work_at_the_form() {
+        let (ctx, _, store) = context_and_store().await;
+        let limiter = FailureLimiter::default();
+        let attempt = nowhere(&limiter);
+        ctx.hasher.warm_up().await.expect("warm up");
+        let wrong = work(&ctx, &store, async {
+            crate::session::sign_in(&ctx, attempt, "system", "ann", "wrong")
+                .await
+                .expect_err("wrong")
+        })
+        .await;
+        let unknown = work(&ctx, &store, async {
+            crate::session::sign_in(&ctx, attempt, "system", "nobody", "wrong")
+                .await
+                .expect_err("unknown")
+        })
+        .await;
+        let no_tenant = work(&ctx, &store, async {
+            crate::session::sign_in(&ctx, attempt, "Nowhere", "ann", "wrong")
+                .await
+                .expect_err("unknown tenant")
+        })
+        .await;
+        assert_eq!(wrong.1, 1);
+        assert_eq!(wrong, unknown);
+        assert_eq!(wrong, no_tenant);
+    }
+
+    #[tokio::test]
+    async fn unknown_names_cost_the_same_store_work_at_the_password_grant() {
+        use crate::client_app::{GrantType, NewClientApp};
+        use crate::crypto::Secret;
+        use crate::oauth::request::{ClientCredentials, Endpoint, TokenRequest};
+        let (ctx, clock, store) = context_and_store().await;
+        let limiter = FailureLimiter::default();
+        let owner = ctx
+            .store
+            .users_by_login("ann")
+            .await
+            .expect("ann")
+            .remove(0);
+        ctx.store
+            .create_client_app(NewClientApp {
+                tenant_id: SYSTEM_TENANT_ID,
+                owner_id: owner.id,
+                name: "app".into(),
+                description: String::new(),
+                redirect_urls: vec!["https://app.example/cb".into()],
+                client_id: "client-1".into(),
+                secret_verifier: Some(ctx.keys.verifier("client-secret-0123456789")),
+                public: false,
+                grant_types: GrantType::ALL.to_vec(),
+                scopes: vec!["api.access.odata".into()],
+                now: clock.now(),
+            })
+            .await
+            .expect("app");
+        ctx.hasher.warm_up().await.expect("warm up");
+        let request = |username: &str| TokenRequest {
+            grant_type: Some("password".into()),
+            username: Some(username.into()),
+            password: Some(Secret::new("wrong")),
+            client: ClientCredentials {
+                basic: Some(("client-1".into(), Secret::new("client-secret-0123456789"))),
+                ..ClientCredentials::default()
+            },
+            peer: Some("192.0.2.1".parse().expect("ip")),
+            ..TokenRequest::default()
+        };
+        let run = |username: &'static str| {
+            let (ctx, limiter) = (&ctx, &limiter);
+            let req = request(username);
+            async move {
+                crate::oauth::token::exchange(ctx, limiter, req, Endpoint::Standard)
+                    .await
+                    .expect_err("refused")
+            }
+        };
+        let wrong = work(&ctx, &store, run("ann")).await;
+        let unknown = work(&ctx, &store, run("nobody")).await;
+        assert_eq!(wrong.1, 1);
+        assert_eq!(wrong, unknown);
+    }
+
+    #[tokio::test]
+    async fn an_address_spraying_passwords_is_refused_before_any_work() {
+        let (ctx, clock, store) = context_and_store().await;
+        let limiter = FailureLimiter::default();
+        let cache = CredentialCache::default();
+        let attempt = nowhere(&limiter);
+        for i in 0..crate::oauth::ratelimit::PASSWORD_PER_ADDRESS {
+            let e = authenticate_password(&ctx, &cache, attempt, &format!("user{i}"), "pw")
+                .await
+                .expect_err("unknown");
+            assert_eq!(e.code, Code::INVALID_CREDENTIALS);
+        }
+        let (calls, hashes) = work(&ctx, &store, async {
+            let e = authenticate_password(&ctx, &cache, attempt, "ann", "right")
+                .await
+                .expect_err("throttled");
+            assert_eq!(e.code, Code::TOO_MANY_REQUESTS);
+            assert_eq!(e.retry_after, Some(300));
+        })
+        .await;
+        assert_eq!((calls.len(), hashes), (0, 0), "no store call, no hash");
+        let other = Attempt {
+            limiter: &limiter,
+            peer: Some("192.0.2.2".parse().expect("ip")),
+        };
+        authenticate_password(&ctx, &cache, other, "ann", "right")
+            .await
+            .expect("another address is not limited");
+        clock.advance(crate::oauth::ratelimit::PASSWORD_WINDOW);
+        authenticate_password(&ctx, &cache, attempt, "ann", "right")
+            .await
+            .expect("after the window");
+    }
+
+    #[tokio::test]
+    async fn a_wrong_or_missing_current_password_counts_toward_lockout() {
+        let (ctx, _) = context().await;
+        let ann = ctx
+            .store
+            .users_by_login("ann")
+            .await
+            .expect("ann")
+            .remove(0);
+        let e = confirm_current_password(&ctx, &ann, None, "oldPassword")
+            .await
+            .expect_err("missing");
+        assert_eq!(e.code, Code::INVALID_FIELD);
+        let e = confirm_current_password(&ctx, &ann, Some("wrong"), "oldPassword")
+            .await
+            .expect_err("wrong");
+        assert_eq!(e.code, Code::INVALID_FIELD);
+        let after = ctx.store.user(ann.id).await.expect("user").expect("ann");
+        assert_eq!(after.failed_logins, 2);
+        confirm_current_password(&ctx, &ann, Some("right"), "oldPassword")
+            .await
+            .expect("right");
+        let e = confirm_current_password(&ctx, &ann, Some("wrong"), "oldPassword")
+            .await
+            .expect_err("third");
+        assert_eq!(e.code, Code::ACCOUNT_LOCKED, "the third failure locks");
     }
 }

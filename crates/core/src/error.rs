@@ -74,6 +74,8 @@ catalogue! {
     ACCOUNT_LOCKED = 222209003, Unauthorized;
     /// Portcullis: the account is inactive.
     ACCOUNT_INACTIVE = 222209004, Unauthorized;
+    /// Portcullis: the request carries more than one `Authorization` header.
+    AUTHORIZATION_REPEATED = 222209006, BadRequest;
     /// Portcullis: the caller lacks a permission.
     FORBIDDEN = 222209005, Forbidden;
     /// Portcullis: a field failed validation.

@@ -84,6 +84,8 @@ pub enum SignInFailure {
     Inactive,
     /// The database is unreachable.
     Unavailable,
+    /// Too many failed sign-ins from the caller's address: retry after these seconds.
+    TooMany(u64),
     /// Anything else (logged).
     Internal,
 }
@@ -101,15 +103,20 @@ impl SignInFailure {
                 "The service is unavailable right now. Please try again shortly."
             }
             SignInFailure::Internal => "Something went wrong. Please try again.",
+            SignInFailure::TooMany(_) => {
+                "Too many failed sign-ins from your network address. Please wait a few minutes and try again."
+            }
         }
     }
 }
 
 /// Checks a login form: `login` in the tenant named `tenant`. Failures count toward
 /// the account's lockout exactly as at the password grant and Basic authentication
-/// (HDP limits 2–4); an unknown user or tenant costs the same hash.
+/// (HDP limits 2–4), and toward the address's spraying limits; an unknown user or
+/// tenant costs the same hash and the same store work.
 pub async fn sign_in(
     ctx: &Context,
+    attempt: crate::auth::Attempt<'_>,
     tenant: &str,
     login: &str,
     password: &str,
@@ -121,20 +128,22 @@ pub async fn sign_in(
             _ => SignInFailure::Internal,
         }
     };
-    let user = match ctx
+    let throttle = attempt
+        .begin(&format!("{login}@{tenant}"), ctx.now())
+        .map_err(|f| SignInFailure::TooMany(f.retry_after.unwrap_or(1)))?;
+    let tenant_id = ctx
         .store
         .tenant_by_name(tenant)
         .await
         .map_err(store_failed)?
-    {
-        Some(t) => ctx
-            .store
-            .user_by_login(t.id, login)
-            .await
-            .map_err(store_failed)?,
-        None => None,
-    };
-    crate::auth::check_password(ctx, None, user, password)
+        .map_or(crate::auth::NO_USER, |t| t.id);
+    // An unknown tenant still looks the user up (in no tenant), as a known one does.
+    let user = ctx
+        .store
+        .user_by_login(tenant_id, login)
+        .await
+        .map_err(store_failed)?;
+    crate::auth::check_password(ctx, None, &throttle, user, password)
         .await
         .map_err(|f| match f.code {
             c if c == Code::ACCOUNT_INACTIVE => SignInFailure::Inactive,

@@ -120,6 +120,9 @@ impl State {
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
+    /// Where each store operation was called from (its method's line in this file),
+    /// in order: tests compare the store work of two paths with [`Self::take_calls`].
+    calls: Mutex<Vec<&'static std::panic::Location<'static>>>,
 }
 
 impl MemoryStore {
@@ -127,7 +130,24 @@ impl MemoryStore {
         Self::default()
     }
 
+    /// The operations run since the last call, each named by its method's line.
+    pub fn take_calls(&self) -> Vec<u32> {
+        let mut calls = self
+            .calls
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        std::mem::take(&mut *calls)
+            .iter()
+            .map(|l| l.line())
+            .collect()
+    }
+
+    #[track_caller]
     fn with<T>(&self, f: impl FnOnce(&mut State) -> StoreResult<T>) -> StoreResult<T> {
+        self.calls
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(std::panic::Location::caller());
         let mut s = self
             .state
             .lock()

@@ -87,6 +87,11 @@ pub struct Config {
     /// PEM certificates trusted for outbound HTTPS besides the built-in roots
     /// (`PORTCULLIS_OUTBOUND_CA_FILE`), for upstreams with a private CA.
     pub outbound_ca_file: Option<PathBuf>,
+    /// Reverse proxies (addresses or CIDR networks) whose `Forwarded` /
+    /// `X-Forwarded-For` headers name the client's address for the failure rate
+    /// limits (`PORTCULLIS_TRUSTED_PROXIES`, a TOML list). Default none: the TCP
+    /// peer's address is used.
+    pub trusted_proxies: Vec<String>,
 }
 
 /// Log output format.
@@ -119,6 +124,7 @@ impl Default for Config {
             allow_http_redirect_uris: false,
             outbound_allow: Vec::new(),
             outbound_ca_file: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -148,6 +154,7 @@ impl std::fmt::Debug for Config {
             .field("allow_http_redirect_uris", &self.allow_http_redirect_uris)
             .field("outbound_allow", &self.outbound_allow)
             .field("outbound_ca_file", &self.outbound_ca_file)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }
@@ -262,6 +269,8 @@ impl Config {
         }
         portcullis_core::vault::outbound::OutboundPolicy::parse(&self.outbound_allow)
             .map_err(ConfigError::Invalid)?;
+        crate::http::peer::TrustedProxies::parse(&self.trusted_proxies)
+            .map_err(ConfigError::Invalid)?;
         if i64::try_from(self.vault_refresh_window_secs).is_err() {
             return Err(ConfigError::Invalid(
                 "vault_refresh_window_secs is too large".to_owned(),
@@ -302,6 +311,7 @@ const NON_STRING_KEYS: &[&str] = &[
     "vault_refresh_interval_secs",
     "allow_http_redirect_uris",
     "outbound_allow",
+    "trusted_proxies",
 ];
 
 /// An environment value: a string, except for [`NON_STRING_KEYS`], which are parsed as

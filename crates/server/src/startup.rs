@@ -45,6 +45,8 @@ pub enum StartupError {
     Vault(String),
     #[error("TLS: {0}")]
     Tls(String),
+    #[error("{0}")]
+    TrustedProxies(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,
@@ -357,6 +359,10 @@ impl Application {
             credentials: Arc::new(CredentialCache::default()),
             issuer: issuer.into(),
             limiter: Arc::default(),
+            trusted_proxies: Arc::new(
+                crate::http::peer::TrustedProxies::parse(&config.trusted_proxies)
+                    .map_err(StartupError::TrustedProxies)?,
+            ),
             upstream: upstream(&config)?,
         };
         let vault_refresh = config.vault_refresh_enabled.then(|| VaultRefresh {

@@ -11,8 +11,11 @@ pub struct AppState {
     pub ctx: Context,
     pub credentials: Arc<CredentialCache>,
     pub issuer: Arc<str>,
-    /// Failed client authentications, per client id and address.
+    /// Failed client authentications (per client id and address) and failed user
+    /// passwords (per address, and per address and login name).
     pub limiter: Arc<FailureLimiter>,
+    /// Proxies whose forwarding headers name the client's address.
+    pub trusted_proxies: Arc<crate::http::peer::TrustedProxies>,
     /// The HTTP client for upstream token endpoints (token vault).
     pub upstream: portcullis_core::vault::upstream::Upstream,
 }

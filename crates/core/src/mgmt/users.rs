@@ -55,6 +55,8 @@ pub struct UpdateUser {
     /// `Some(false)` unlocks; `Some(true)` is refused (only failed sign-ins lock).
     pub account_locked: Option<bool>,
     pub password: Option<String>,
+    /// The caller's current password: required when they set their own `password`.
+    pub current_password: Option<String>,
     pub password_status: Option<i64>,
     pub password_expiration: Option<Option<UnixTime>>,
     pub grants: Option<Grants>,
@@ -383,6 +385,16 @@ pub async fn update(
             "accounts are locked only by failed sign-ins; use false to unlock",
         ));
     }
+    if req.password.is_some() && is_self {
+        // A stolen token or session must not be enough to take the account over.
+        crate::auth::confirm_current_password(
+            ctx,
+            &user,
+            req.current_password.as_deref(),
+            "passwordInfo.oldPassword",
+        )
+        .await?;
+    }
     if let Some(p) = &req.password {
         check_password(&req.login, p)?;
     }
@@ -529,12 +541,14 @@ pub async fn unlock(ctx: &Context, caller: &Principal, id: i64) -> Result<UserVi
     view(ctx, fresh).await
 }
 
-/// Sets another user's password (ModifyUsers 15 or Administrator).
+/// Sets a user's password (ModifyUsers 15 or Administrator). Setting one's own needs
+/// `current`, the current password, as at [`change_own_password`].
 pub async fn set_password(
     ctx: &Context,
     caller: &Principal,
     id: i64,
     password: &str,
+    current: Option<&str>,
     must_reset: bool,
 ) -> Result<(), ApiFailure> {
     let user = target(
@@ -545,6 +559,9 @@ pub async fn set_password(
         "Setting a user's password",
     )
     .await?;
+    if user.id == caller.user.id {
+        crate::auth::confirm_current_password(ctx, &user, current, "oldPassword").await?;
+    }
     check_password(&user.login, password)?;
     store_password(ctx, &user, password).await?;
     if must_reset {
@@ -576,20 +593,7 @@ pub async fn change_own_password(
     new: &str,
 ) -> Result<(), ApiFailure> {
     policy::require(caller, Permission(9), "Changing your password")?;
-    let ok = ctx
-        .hasher
-        .verify(current, Some(&caller.user.password_hash))
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "password verification failed");
-            ApiFailure::internal(Code::INTERNAL)
-        })?;
-    if !ok {
-        return Err(ApiFailure::invalid_field(
-            "oldPassword",
-            "is not your current password",
-        ));
-    }
+    crate::auth::confirm_current_password(ctx, &caller.user, Some(current), "oldPassword").await?;
     check_password(&caller.user.login, new)?;
     if current == new {
         return Err(ApiFailure::invalid_field(

@@ -96,7 +96,7 @@ pub fn presented(c: &ClientCredentials) -> Result<(String, Option<Secret>, Metho
 pub fn limit_keys(client_id: &str, peer: Option<IpAddr>) -> Vec<String> {
     let mut keys = vec![format!("client:{client_id}")];
     if let Some(ip) = peer {
-        keys.push(format!("ip:{ip}"));
+        keys.push(format!("ip:{}", super::ratelimit::counted_address(ip)));
     }
     keys
 }

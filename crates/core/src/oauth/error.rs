@@ -86,6 +86,17 @@ impl OAuthError {
             "The server could not complete the request; try again later.",
         )
     }
+    /// Too many failed user passwords from the caller's address (the password grant):
+    /// `invalid_grant` with HTTP 429 and `Retry-After`.
+    pub fn too_many_passwords(retry_after: u64) -> Self {
+        Self {
+            code: ErrorCode::InvalidGrant,
+            description: format!(
+                "Too many failed sign-ins from your address; retry in {retry_after} seconds."
+            ),
+            retry_after: Some(retry_after),
+        }
+    }
     pub fn too_many(retry_after: u64) -> Self {
         Self {
             code: ErrorCode::InvalidClient,

@@ -38,6 +38,10 @@ pub struct TokenRequest {
     pub client: ClientCredentials,
     /// The caller's address, for rate limiting.
     pub peer: Option<IpAddr>,
+    /// The user id of an HDP login sent as HTTP Basic next to client credentials in a
+    /// JSON body (seed 000), already verified; the password grant's `username` must
+    /// name the same user.
+    pub login_user: Option<i64>,
 }
 
 /// A successful token response (RFC 6749 §5.1).

@@ -60,7 +60,13 @@ pub async fn exchange(
         )));
     }
     match kind {
-        GrantType::Password => grant::password::exchange(ctx, &client, req).await,
+        GrantType::Password => {
+            let attempt = crate::auth::Attempt {
+                limiter,
+                peer: req.peer,
+            };
+            grant::password::exchange(ctx, &client, attempt, req).await
+        }
         GrantType::RefreshToken => grant::refresh_token::exchange(ctx, &client, req).await,
         GrantType::ClientCredentials => {
             grant::client_credentials::exchange(ctx, &client, req).await

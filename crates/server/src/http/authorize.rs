@@ -15,7 +15,7 @@
 use super::pages;
 use crate::state::AppState;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, RawQuery, Request, State};
+use axum::extract::{ConnectInfo, FromRequest, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use portcullis_core::identity::User;
@@ -23,6 +23,7 @@ use portcullis_core::oauth::authorize::{
     self, AuthorizeError, AuthorizeParams, ErrorRedirect, ValidRequest,
 };
 use portcullis_core::session::{self, SignInFailure};
+use std::net::SocketAddr;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -462,9 +463,11 @@ fn bad_form(params: &AuthorizeParams) -> Response {
         (status = 303, description = "Signed in: back to /oauth2/authorize"),
         (status = 200, description = "The login page again, saying what was wrong", content_type = "text/html"),
         (status = 403, description = "Missing or wrong CSRF token", content_type = "text/html"),
+        (status = 429, description = "Too many failed sign-ins from the address: the login page again, with Retry-After", content_type = "text/html"),
     ))]
 pub async fn login(
     State(s): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     PageForm(body): PageForm,
 ) -> Response {
@@ -502,7 +505,11 @@ pub async fn login(
         .await;
     }
     let tenant_name = tenant.unwrap_or(&req.tenant.name).to_owned();
-    match session::sign_in(&s.ctx, &tenant_name, username, password).await {
+    let attempt = portcullis_core::auth::Attempt {
+        limiter: &s.limiter,
+        peer: Some(s.trusted_proxies.client_ip(peer.ip(), &headers)),
+    };
+    match session::sign_in(&s.ctx, attempt, &tenant_name, username, password).await {
         Ok(user) => match session::start(&s.ctx, &user).await {
             Ok(id) => {
                 let mut res = redirect(StatusCode::SEE_OTHER, &authorize_url(&params));
@@ -515,6 +522,22 @@ pub async fn login(
             Err(e) => unavailable(&e.to_string()),
         },
         Err(SignInFailure::Unavailable) => unavailable("sign-in: database unavailable"),
+        Err(f @ SignInFailure::TooMany(secs)) => {
+            let mut res = login_page(
+                &s,
+                &headers,
+                &req,
+                StatusCode::TOO_MANY_REQUESTS,
+                username,
+                tenant,
+                Some(f.message()),
+            )
+            .await;
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                res.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            res
+        }
         Err(f) => {
             login_page(
                 &s,

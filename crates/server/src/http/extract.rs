@@ -1,17 +1,20 @@
 //! Request extractors that fail with the HDP envelope: JSON bodies (content type, size,
 //! syntax, unknown fields — each error names what was wrong), integer path ids, and the
-//! authenticated management caller (HTTP Basic).
+//! authenticated management caller (HTTP Basic, or a Bearer token with RFC 6750
+//! challenges), with exactly one `Authorization` header.
 
 use super::error::ApiError;
 use crate::state::AppState;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use bytes::Bytes;
-use portcullis_core::auth::{authenticate_password, Principal};
+use portcullis_core::auth::{authenticate_password, Attempt, Principal};
 use portcullis_core::error::Code;
+use portcullis_core::oauth::error::ErrorCode;
 use serde::de::DeserializeOwned;
 
 /// Largest accepted request body (SPEC §1.1).
@@ -141,18 +144,40 @@ impl<S: Send + Sync> FromRequestParts<S> for IdPath {
 #[derive(Debug, Clone)]
 pub struct Caller(pub Principal);
 
-/// Splits `Authorization: Basic …` into login and password.
-pub fn basic_credentials(parts: &Parts) -> Result<(String, String), ApiError> {
+/// The request's `Authorization` header: `Ok(None)` without one, `Err` when it was
+/// sent more than once (which one would count is ambiguous, so neither does).
+pub fn authorization(headers: &HeaderMap) -> Result<Option<&HeaderValue>, RepeatedAuthorization> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let first = values.next();
+    if values.next().is_some() {
+        return Err(RepeatedAuthorization);
+    }
+    Ok(first)
+}
+
+/// More than one `Authorization` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RepeatedAuthorization;
+
+impl RepeatedAuthorization {
+    pub const MESSAGE: &'static str =
+        "The request has more than one Authorization header; send exactly one.";
+}
+
+impl From<RepeatedAuthorization> for ApiError {
+    fn from(_: RepeatedAuthorization) -> Self {
+        ApiError::new(Code::AUTHORIZATION_REPEATED, RepeatedAuthorization::MESSAGE)
+    }
+}
+
+/// Splits the value of `Authorization: Basic …` into login and password.
+pub fn parse_basic(value: &HeaderValue) -> Result<(String, String), ApiError> {
     let missing = || {
         ApiError::new(
             Code::AUTHENTICATION_REQUIRED,
             "Authentication required: send HTTP Basic credentials (login name and password).",
         )
     };
-    let value = parts
-        .headers
-        .get(header::AUTHORIZATION)
-        .ok_or_else(missing)?;
     let value = value.to_str().map_err(|_| missing())?;
     let (scheme, rest) = value.split_once(' ').ok_or_else(missing)?;
     if !scheme.eq_ignore_ascii_case("basic") {
@@ -179,50 +204,113 @@ pub fn basic_credentials(parts: &Parts) -> Result<(String, String), ApiError> {
     Ok((login.to_owned(), password.to_owned()))
 }
 
+/// Splits `Authorization: Basic …` into login and password.
+pub fn basic_credentials(parts: &Parts) -> Result<(String, String), ApiError> {
+    match authorization(&parts.headers)? {
+        Some(value) => parse_basic(value),
+        None => Err(ApiError::new(
+            Code::AUTHENTICATION_REQUIRED,
+            "Authentication required: send HTTP Basic credentials (login name and password).",
+        )),
+    }
+}
+
+/// A refused management caller: the HDP envelope, and for a refused Bearer token the
+/// RFC 6750 §3 challenge instead of the Basic one.
+#[derive(Debug)]
+pub struct CallerRejection {
+    error: ApiError,
+    bearer: Option<ErrorCode>,
+}
+
+impl From<ApiError> for CallerRejection {
+    fn from(error: ApiError) -> Self {
+        Self {
+            error,
+            bearer: None,
+        }
+    }
+}
+
+impl IntoResponse for CallerRejection {
+    fn into_response(self) -> Response {
+        let description = self.error.0.message.replace(['"', '\\'], "'");
+        let mut res = self.error.into_response();
+        let challenge = match self.bearer {
+            Some(code @ ErrorCode::InsufficientScope) => format!(
+                "Bearer realm=\"Portcullis\", error=\"{code}\", error_description=\"{description}\", scope=\"{}\"",
+                portcullis_core::scope::MGMT
+            ),
+            Some(code) => format!(
+                "Bearer realm=\"Portcullis\", error=\"{code}\", error_description=\"{description}\""
+            ),
+            None => return res,
+        };
+        if let Ok(v) = HeaderValue::from_str(&challenge) {
+            res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+        }
+        res
+    }
+}
+
 impl FromRequestParts<AppState> for Caller {
-    type Rejection = ApiError;
+    type Rejection = CallerRejection;
 
     async fn from_request_parts(
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        if let Some(token) = super::oauth::bearer_token(&parts.headers) {
+        let value = authorization(&parts.headers).map_err(ApiError::from)?;
+        if let Some(token) = value.and_then(super::oauth::bearer_value) {
             return bearer_caller(state, token).await.map(Caller);
         }
         let (login, password) = basic_credentials(parts)?;
+        let attempt = Attempt {
+            limiter: &state.limiter,
+            peer: super::peer::client_ip(&state.trusted_proxies, parts),
+        };
         let principal =
-            authenticate_password(&state.ctx, &state.credentials, &login, &password).await?;
+            authenticate_password(&state.ctx, &state.credentials, attempt, &login, &password)
+                .await
+                .map_err(ApiError::from)?;
         Ok(Caller(principal))
     }
 }
 
 /// A management caller by Bearer token (SPEC §4.1): an active access token for a
 /// user, carrying the `api.access.mgmt` scope; it acts with that user's permissions.
-async fn bearer_caller(state: &AppState, token: &str) -> Result<Principal, ApiError> {
-    let invalid = || {
-        ApiError::new(
-            Code::INVALID_CREDENTIALS,
-            "The access token is invalid, expired or revoked.",
-        )
+async fn bearer_caller(state: &AppState, token: &str) -> Result<Principal, CallerRejection> {
+    let refused = |code: Code, message: String, bearer: ErrorCode| CallerRejection {
+        error: ApiError::new(code, message),
+        bearer: Some(bearer),
     };
     let active = match portcullis_core::oauth::validate::access_token(&state.ctx, token).await {
         Ok(Ok(a)) => a,
-        Ok(Err(_)) => return Err(invalid()),
-        Err(e) => return Err(portcullis_core::auth::store_failure(e).into()),
+        Ok(Err(_)) => {
+            return Err(refused(
+                Code::INVALID_CREDENTIALS,
+                "The access token is invalid, expired or revoked.".to_owned(),
+                ErrorCode::InvalidToken,
+            ))
+        }
+        Err(e) => return Err(ApiError::from(portcullis_core::auth::store_failure(e)).into()),
     };
     if !active.claims.has_scope(portcullis_core::scope::MGMT) {
-        return Err(ApiError::new(
+        return Err(refused(
             Code::INSUFFICIENT_SCOPE,
             format!(
                 "The access token lacks the {} scope the management API needs.",
                 portcullis_core::scope::MGMT
             ),
+            ErrorCode::InsufficientScope,
         ));
     }
     let Some(user) = active.user else {
-        return Err(ApiError::new(
+        return Err(refused(
             Code::INSUFFICIENT_SCOPE,
-            "The access token is a client's own; the management API needs a user's token.",
+            "The access token is a client's own; the management API needs a user's token."
+                .to_owned(),
+            ErrorCode::InsufficientScope,
         ));
     };
     let permissions = state
@@ -230,6 +318,6 @@ async fn bearer_caller(state: &AppState, token: &str) -> Result<Principal, ApiEr
         .store
         .effective_permissions(user.id)
         .await
-        .map_err(portcullis_core::auth::store_failure)?;
+        .map_err(|e| ApiError::from(portcullis_core::auth::store_failure(e)))?;
     Ok(Principal { user, permissions })
 }

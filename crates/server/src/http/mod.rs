@@ -12,6 +12,7 @@ pub mod metadata;
 pub mod oauth;
 pub mod openapi;
 pub mod pages;
+pub mod peer;
 pub mod permissions;
 pub mod plain;
 pub mod tenants;

@@ -5,7 +5,8 @@
 //! client fields). Errors follow the request: RFC 6749 §5.2 bodies for forms, the HDP
 //! envelope for JSON, with the same status codes.
 
-use super::extract::MAX_BODY;
+use super::error::ApiError;
+use super::extract::{RepeatedAuthorization, MAX_BODY};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -15,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
+use portcullis_core::auth::{authenticate_password, Attempt};
 use portcullis_core::crypto::Secret;
 use portcullis_core::error::Code;
 use portcullis_core::oauth::client_auth;
@@ -26,7 +28,7 @@ use portcullis_core::oauth::validate;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -277,9 +279,21 @@ fn either(f: &mut Fields, a: &str, b: &str) -> Result<Option<String>, OAuthError
 
 /// `Authorization: Basic` client credentials, form-decoded (RFC 6749 §2.3.1).
 fn basic_client(headers: &HeaderMap) -> Result<Option<(String, Secret)>, OAuthError> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
+    let Some(value) = one_authorization(headers)? else {
         return Ok(None);
     };
+    parse_basic_client(value).map(Some)
+}
+
+/// The one `Authorization` header; two are `invalid_request` (RFC 6749 §3.2: no
+/// parameter twice).
+fn one_authorization(headers: &HeaderMap) -> Result<Option<&HeaderValue>, OAuthError> {
+    super::extract::authorization(headers)
+        .map_err(|_| OAuthError::invalid_request(RepeatedAuthorization::MESSAGE))
+}
+
+/// The client id and secret of a Basic `Authorization` value, each form-decoded.
+pub fn parse_basic_client(value: &HeaderValue) -> Result<(String, Secret), OAuthError> {
     let bad = || OAuthError::invalid_client("Malformed HTTP Basic client credentials.");
     let value = value.to_str().map_err(|_| bad())?;
     let Some((scheme, rest)) = value.split_once(' ') else {
@@ -300,7 +314,7 @@ fn basic_client(headers: &HeaderMap) -> Result<Option<(String, Secret)>, OAuthEr
     };
     let id = unform(id).ok_or_else(bad)?;
     let secret = unform(secret).ok_or_else(bad)?;
-    Ok(Some((id, Secret::new(secret))))
+    Ok((id, Secret::new(secret)))
 }
 
 fn client_credentials(
@@ -317,9 +331,19 @@ fn client_credentials(
 fn token_request(
     headers: &HeaderMap,
     mut f: Fields,
-    peer: SocketAddr,
+    peer: IpAddr,
+    login_user: Option<i64>,
 ) -> Result<TokenRequest, OAuthError> {
-    let client = client_credentials(headers, &mut f)?;
+    let client = if login_user.is_some() {
+        // The Basic header was the HDP user's login; the body authenticates the client.
+        ClientCredentials {
+            basic: None,
+            body_id: either(&mut f, "clientId", "client_id")?,
+            body_secret: either(&mut f, "clientSecret", "client_secret")?.map(Secret::new),
+        }
+    } else {
+        client_credentials(headers, &mut f)?
+    };
     Ok(TokenRequest {
         grant_type: f.remove("grant_type").or_else(|| f.remove("grantType")),
         scope: f.remove("scope"),
@@ -330,8 +354,58 @@ fn token_request(
         redirect_uri: either(&mut f, "redirect_uri", "redirectUri")?,
         code_verifier: either(&mut f, "code_verifier", "codeVerifier")?.map(Secret::new),
         client,
-        peer: Some(peer.ip()),
+        peer: Some(peer),
+        login_user,
     })
+}
+
+/// Whether a field is present and non-empty in either spelling.
+fn has(f: &Fields, a: &str, b: &str) -> bool {
+    [a, b]
+        .iter()
+        .any(|k| f.get(*k).is_some_and(|v| !v.is_empty()))
+}
+
+/// HDP's token request with the user's login as HTTP Basic and the client's id and
+/// secret in the JSON body (seed 000, SPEC §1.1): verifies the login through the
+/// credential cache and returns the user's id. `Ok(None)` for every other request,
+/// which authenticates the client as RFC 6749 says (one method only).
+async fn hdp_login(
+    s: &AppState,
+    headers: &HeaderMap,
+    fields: &Fields,
+    encoding: Encoding,
+    peer: IpAddr,
+) -> Result<Option<i64>, Response> {
+    if encoding != Encoding::Json
+        || !has(fields, "clientId", "client_id")
+        || !has(fields, "clientSecret", "client_secret")
+    {
+        return Ok(None);
+    }
+    let value = match super::extract::authorization(headers) {
+        Ok(Some(v)) => v,
+        Ok(None) => return Ok(None),
+        Err(e) => return Err(ApiError::from(e).into_response()),
+    };
+    let is_basic = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.split_once(' '))
+        .is_some_and(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"));
+    if !is_basic {
+        return Ok(None);
+    }
+    let (login, password) =
+        super::extract::parse_basic(value).map_err(IntoResponse::into_response)?;
+    let attempt = Attempt {
+        limiter: &s.limiter,
+        peer: Some(peer),
+    };
+    let principal = authenticate_password(&s.ctx, &s.credentials, attempt, &login, &password)
+        .await
+        .map_err(|f| ApiError::from(f).into_response())?;
+    Ok(Some(principal.user.id))
 }
 
 /// A successful token response (RFC 6749 §5.1). `expires_in` is a number for form
@@ -389,7 +463,12 @@ async fn run_token(
         Ok(x) => x,
         Err(reply) => return reply.into_response(),
     };
-    let req = match token_request(&headers, fields, peer) {
+    let peer = s.trusted_proxies.client_ip(peer.ip(), &headers);
+    let login_user = match hdp_login(&s, &headers, &fields, encoding, peer).await {
+        Ok(user) => user,
+        Err(res) => return res,
+    };
+    let req = match token_request(&headers, fields, peer, login_user) {
         Ok(r) => r,
         Err(error) => {
             return OAuthReply {
@@ -489,7 +568,8 @@ async fn client_and_token(
     let (mut fields, _) = parse_body(headers, &body, false).map_err(IntoResponse::into_response)?;
     let reject = |e: OAuthError| OAuthReply::form(e).into_response();
     let creds = client_credentials(headers, &mut fields).map_err(reject)?;
-    let client = client_auth::authenticate(&s.ctx, &s.limiter, &creds, Some(peer.ip()), endpoint)
+    let peer = s.trusted_proxies.client_ip(peer.ip(), headers);
+    let client = client_auth::authenticate(&s.ctx, &s.limiter, &creds, Some(peer), endpoint)
         .await
         .map_err(reject)?;
     let token = fields
@@ -610,9 +690,15 @@ pub fn bearer_challenge(status: StatusCode, error: Option<(ErrorCode, &str)>) ->
     res
 }
 
-/// The bearer token of `Authorization: Bearer …` (RFC 6750 §2.1; header only).
-pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
-    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+/// The bearer token of `Authorization: Bearer …` (RFC 6750 §2.1; header only);
+/// `Err` when the header was sent more than once.
+pub fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, RepeatedAuthorization> {
+    Ok(super::extract::authorization(headers)?.and_then(bearer_value))
+}
+
+/// The token of one `Authorization: Bearer …` value.
+pub fn bearer_value(value: &HeaderValue) -> Option<&str> {
+    let v = value.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
     scheme
         .eq_ignore_ascii_case("bearer")
@@ -626,8 +712,15 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
         (status = 401, description = "Without a token: an empty body (RFC 6750 §3.1). With an invalid, expired or revoked token: `{\"error\":\"invalid_token\",\"error_description\":…}` as JSON. Both carry the challenge in `WWW-Authenticate`.",
             headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"Portcullis\"`, with `error=\"invalid_token\"` when a token was refused")))))]
 pub async fn userinfo(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    let Some(token) = bearer_token(&headers) else {
-        return bearer_challenge(StatusCode::UNAUTHORIZED, None);
+    let token = match bearer_token(&headers) {
+        Ok(Some(token)) => token,
+        Ok(None) => return bearer_challenge(StatusCode::UNAUTHORIZED, None),
+        Err(_) => {
+            return bearer_challenge(
+                StatusCode::BAD_REQUEST,
+                Some((ErrorCode::InvalidRequest, RepeatedAuthorization::MESSAGE)),
+            )
+        }
     };
     match validate::access_token(&s.ctx, token).await {
         Ok(Ok(active)) => {

@@ -151,6 +151,10 @@ pub struct PasswordInfoIn {
     /// Required on create; on update, sets a new password.
     #[serde(default)]
     pub password: Option<String>,
+    /// The caller's current password: required on update when `password` sets the
+    /// caller's own password.
+    #[serde(default)]
+    pub old_password: Option<String>,
     /// 1 active, 2 must be reset at next sign-in.
     #[serde(default)]
     pub password_status: Option<i64>,
@@ -340,6 +344,7 @@ pub async fn update(
         active: status(req.status_info.status)?,
         account_locked: req.status_info.account_locked,
         password: pw.password,
+        current_password: pw.old_password,
         password_status: pw.password_status,
         password_expiration: expiration(pw.password_expiration)?,
         grants: req.permissions.map(Into::into),
@@ -408,12 +413,17 @@ pub async fn unlock(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SetPassword {
     pub password: String,
+    /// The caller's current password: required when the id is the caller's own (as
+    /// `oldPassword` at `PUT /api/mgmt/user/password`); ignored for other users.
+    #[serde(default)]
+    pub old_password: Option<String>,
     /// Make the user choose a new password at next sign-in. Default false.
     #[serde(default)]
     pub must_reset: bool,
 }
 
-/// Sets a user's password (ending their sessions and tokens).
+/// Sets a user's password (ending their sessions and tokens). Setting one's own needs
+/// `oldPassword`, the current one.
 #[utoipa::path(put, path = "/api/admin/users/{id}/password", tag = "users", params(("id" = i64, Path)),
     request_body = SetPassword, security(("basic" = [])),
     responses((status = 204, description = "Set"), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
@@ -423,7 +433,15 @@ pub async fn set_password(
     IdPath(id): IdPath,
     HdpJson(b): HdpJson<SetPassword>,
 ) -> Result<StatusCode, ApiError> {
-    users::set_password(&s.ctx, &c, id, &b.password, b.must_reset).await?;
+    users::set_password(
+        &s.ctx,
+        &c,
+        id,
+        &b.password,
+        b.old_password.as_deref(),
+        b.must_reset,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
