@@ -277,6 +277,8 @@ async fn dangerous_redirect_uris_are_refused_at_registration_and_update(b: Backe
         ("https://app.example/cb#frag", "fragment"),
         ("http://app.example/cb", "not loopback"),
         ("http://127.0.0.1.evil.example/cb", "not loopback"),
+        // Browsers read '\' as '/': this goes to evil.example, not to loopback.
+        ("http://evil.example\\@127.0.0.1/cb", "may not contain"),
         (
             "//evil.example/cb",
             "neither an absolute URL nor a host name",
