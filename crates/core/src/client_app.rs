@@ -142,6 +142,10 @@ const REFUSED_SCHEMES: [&str; 7] = [
     "about",
 ];
 
+/// ASCII characters RFC 3986 leaves out of URIs (`\` among them, which browsers treat
+/// as `/`, so it would make the host a browser sees differ from the one checked here).
+const NOT_IN_URIS: &str = "\\<>\"{}|^`";
+
 /// A registered redirect URL.
 ///
 /// Accepted are absolute URIs whose scheme is `https`, `http` on a loopback host
@@ -192,6 +196,15 @@ impl RedirectUrl {
                 "'{s}' has a fragment ('#'), which redirect URLs may not have"
             ));
         }
+        // Not allowed in a URI (RFC 3986 §2), and browsers read `\` as `/`: in
+        // `http://evil.example\@127.0.0.1/` they go to evil.example. Checked after a
+        // refused scheme, so `data:…<script>` is refused for its scheme.
+        let uri_chars = || match s.chars().find(|c| NOT_IN_URIS.contains(*c)) {
+            Some(c) => Err(format!(
+                "'{s}' contains '{c}', which a URL may not contain (write it percent-encoded)"
+            )),
+            None => Ok(()),
+        };
         const ALLOWED: &str = "redirect URLs must be https, http on a loopback host (127.0.0.1, [::1], localhost), or an app's own scheme such as com.example.app:/callback";
         if let Some((scheme, rest)) = s.split_once(':').filter(|(sc, _)| is_scheme(sc)) {
             let scheme = scheme.to_ascii_lowercase();
@@ -200,6 +213,7 @@ impl RedirectUrl {
                     "'{s}' uses the {scheme}: scheme, which a browser does not treat as an address to send an answer to; {ALLOWED}"
                 ));
             }
+            uri_chars()?;
             if scheme == "https" || scheme == "http" {
                 let Some(host) = rest.strip_prefix("//").and_then(authority_host) else {
                     return Err(format!(
@@ -218,6 +232,7 @@ impl RedirectUrl {
             }
             // `host:port` has the shape of a scheme: fall through to the host check.
         }
+        uri_chars()?;
         if is_host_only(s) {
             return Ok(RedirectKind::HostOnly);
         }
@@ -551,6 +566,8 @@ mod tests {
             ("mailto:a@b.example", None),
             ("https://app.example/cb#frag", None),
             ("-bad-.example", None),
+            ("http://evil.example\\@127.0.0.1/cb", None),
+            ("https://app.example/<script>", None),
         ];
         for (uri, want) in cases {
             assert_eq!(RedirectUrl::classify(uri, STRICT).ok(), *want, "{uri}");
@@ -588,8 +605,11 @@ mod tests {
 
         /// What an accepted entry must be, checked independently of the parser.
         fn consistent(s: &str, kind: RedirectKind, policy: RedirectPolicy) -> Result<(), String> {
-            if s.contains('#') || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                return Err("fragment, whitespace or control character".into());
+            if s.contains('#')
+                || s.chars()
+                    .any(|c| c.is_whitespace() || c.is_control() || NOT_IN_URIS.contains(c))
+            {
+                return Err("fragment, whitespace, control or non-URI character".into());
             }
             let lower = s.to_ascii_lowercase();
             for bad in REFUSED_SCHEMES {
@@ -658,14 +678,16 @@ mod tests {
                     Just("com.example.app:"), Just("a+b-c.d:")
                 ],
                 slashes in prop_oneof![Just(""), Just("/"), Just("//"), Just("///")],
-                userinfo in prop_oneof![Just(""), Just("u@"), Just("127.0.0.1@"), Just("u:p@")],
+                userinfo in prop_oneof![
+                    Just(""), Just("u@"), Just("127.0.0.1@"), Just("u:p@"), Just("evil.example\\@")
+                ],
                 host in prop_oneof![
                     Just("127.0.0.1".to_owned()), Just("127.9.8.7".to_owned()),
                     Just("localhost".to_owned()), Just("[::1]".to_owned()), Just("[::2]".to_owned()),
                     Just("127.0.0.1.evil.example".to_owned()), "[a-zA-Z0-9.-]{0,20}"
                 ],
                 port in prop_oneof![Just(String::new()), (0u32..70000).prop_map(|p| format!(":{p}"))],
-                tail in "[/?#a-z%=&.:@]{0,16}",
+                tail in "[/?#a-z%=&.:@\\\\]{0,16}",
             ) {
                 check(&format!("{scheme}{slashes}{userinfo}{host}{port}{tail}"))?;
             }

@@ -277,6 +277,8 @@ async fn dangerous_redirect_uris_are_refused_at_registration_and_update(b: Backe
         ("https://app.example/cb#frag", "fragment"),
         ("http://app.example/cb", "not loopback"),
         ("http://127.0.0.1.evil.example/cb", "not loopback"),
+        // Browsers read '\' as '/': this goes to evil.example, not to loopback.
+        ("http://evil.example\\@127.0.0.1/cb", "may not contain"),
         (
             "//evil.example/cb",
             "neither an absolute URL nor a host name",
@@ -329,6 +331,32 @@ async fn an_operator_may_allow_plain_http_redirect_uris(b: Backend) {
     post_app(&app, &["javascript:alert(1)"])
         .await
         .hdp_error(400, INVALID_FIELD);
+}
+
+#[test]
+fn the_http_redirect_setting_is_off_by_default_and_read_from_the_environment() {
+    use portcullis_server::config::{Config, Overrides};
+    let load = |value: Option<&str>| {
+        let env: Vec<(String, String)> = value
+            .map(|v| {
+                (
+                    "PORTCULLIS_ALLOW_HTTP_REDIRECT_URIS".to_owned(),
+                    v.to_owned(),
+                )
+            })
+            .into_iter()
+            .collect();
+        Config::load(None, env, Overrides::default())
+    };
+    assert!(!load(None).expect("defaults").allow_http_redirect_uris);
+    assert!(load(Some("true")).expect("true").allow_http_redirect_uris);
+    assert!(!load(Some("false")).expect("false").allow_http_redirect_uris);
+    let err = load(Some("sometimes")).expect_err("not a boolean");
+    assert!(
+        err.to_string()
+            .contains("PORTCULLIS_ALLOW_HTTP_REDIRECT_URIS"),
+        "{err}"
+    );
 }
 
 /// Replaces the stored redirect URLs of `client`, bypassing registration's rules (as

@@ -72,7 +72,9 @@ fn forge(s: &Signer, header: &Value, payload: &Value) -> String {
         .pair
         .sign(&s.rng, input.as_bytes())
         .expect("sign");
-    format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.as_ref()))
+    // Low-S, as the signer makes it: a high-S signature is refused before anything else.
+    let sig = crate::oauth::jwt::low_s(sig.as_ref().try_into().expect("64 bytes"));
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig))
 }
 
 #[tokio::test]
