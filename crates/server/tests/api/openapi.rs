@@ -151,6 +151,15 @@ fn operation<'a>(doc: &'a serde_json::Value, method: &str, path: &str) -> &'a se
     op
 }
 
+/// A request to send: method, documented path, concrete path, and a body with its
+/// content type.
+type Probe = (
+    &'static str,
+    &'static str,
+    String,
+    Option<(&'static str, String)>,
+);
+
 /// What the server answers to malformed requests is declared, with the content type
 /// it is answered in (issue #11: 39 operation/status pairs were not).
 async fn every_answer_to_a_malformed_request_is_declared(b: Backend) {
@@ -163,7 +172,7 @@ async fn every_answer_to_a_malformed_request_is_declared(b: Backend) {
         .json();
     let huge = "9223372036854775808";
     // (method, documented path, concrete path, body (content type, text))
-    let cases: Vec<(&str, &str, String, Option<(&str, String)>)> = vec![
+    let cases: Vec<Probe> = vec![
         (
             "get",
             "/api/admin/users/{id}",
