@@ -5,8 +5,9 @@
 //! The handlers' annotations declare what is particular to each operation; [`complete`]
 //! then adds, in one pass, the answers that whole surfaces share and that no handler
 //! spells out: malformed ids and queries (400), credentials (401, 403), the body's
-//! size and type (413, 415), rate limits (429) and an unavailable database (503), each
-//! in its surface's format (the HDP envelope, RFC 6749 JSON, or an HTML page).
+//! size and type (413, 415), rate limits (429), internal failures (500) and an
+//! unavailable database (503), each in its surface's format (the HDP envelope, RFC 6749
+//! JSON, or an HTML page).
 
 use crate::state::AppState;
 use axum::{Extension, Json};
@@ -210,6 +211,10 @@ fn complete_operation(surface: Surface, path: &str, method: &str, op: &mut Map<S
                 ));
             }
             add.push((
+                "500",
+                error_response(surface, "An internal failure, such as a failed database write; the message is HDP's \"Problem … at this time\" text and the cause is only logged"),
+            ));
+            add.push((
                 "503",
                 error_response(surface, "The database is unavailable; try again later"),
             ));
@@ -240,6 +245,10 @@ fn complete_operation(surface: Surface, path: &str, method: &str, op: &mut Map<S
             add.push(("429", retry_after(error_response(surface,
                 "Too many failed attempts from this address; try again after Retry-After seconds"))));
             add.push((
+                "500",
+                error_response(surface, "server_error: an internal failure (logged)"),
+            ));
+            add.push((
                 "503",
                 error_response(
                     surface,
@@ -248,6 +257,10 @@ fn complete_operation(surface: Surface, path: &str, method: &str, op: &mut Map<S
             ));
         }
         Surface::Bearer => {
+            add.push((
+                "500",
+                error_response(surface, "server_error: an internal failure (logged)"),
+            ));
             add.push((
                 "503",
                 error_response(

@@ -152,9 +152,16 @@ pub fn describe(path: &str, raw: &str) -> String {
     }
     if let Some(rest) = raw.strip_prefix("unknown field ") {
         // serde_path_to_error's path ends at the unknown field itself.
-        let parent = path.and_then(|p| p.rsplit_once('.').map(|(parent, _)| parent));
         let (field, allowed) = split_name(rest);
-        let msg = format!("unknown field \"{field}\"; {}", one_of(allowed, "fields"));
+        let parent = path
+            .and_then(|p| p.strip_suffix(field.as_str()))
+            .and_then(|p| p.strip_suffix('.'))
+            .filter(|p| !p.is_empty());
+        let msg = format!(
+            "unknown field {}; {}",
+            quote(&field),
+            one_of(allowed, "fields")
+        );
         return match parent {
             Some(p) => format!("{p}: {msg}"),
             None => msg,
@@ -415,6 +422,11 @@ mod tests {
             shape(r#"{"name":"n","statusInfo":{"x":1}}"#),
             r#"statusInfo: unknown field "x"; expected one of "status""#
         );
+        assert_eq!(
+            shape(r#"{"name":"n","statusInfo":{"x.y":1}}"#),
+            r#"statusInfo: unknown field "x.y"; expected one of "status""#
+        );
+        assert!(shape(r#"{"a.b":1}"#).starts_with(r#"unknown field "a.b"; expected one of"#));
         assert_eq!(shape(r#"{}"#), r#"missing field "name""#);
         assert_eq!(
             shape(r#"{"name":"n","statusInfo":{}}"#),

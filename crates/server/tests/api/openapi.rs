@@ -353,7 +353,7 @@ async fn shared_answers_are_declared_in_each_surfaces_format(b: Backend) {
         let has_id = path.contains('{');
         let has_body = op.get("requestBody").is_some();
         if path.starts_with("/api/") && secured {
-            for status in ["401", "403", "429", "503"] {
+            for status in ["401", "403", "429", "500", "503"] {
                 assert_eq!(
                     responses[status]["content"]["application/json"]["schema"], envelope,
                     "{method} {path} {status}"
