@@ -531,6 +531,23 @@ mod tests {
         }
     }
 
+    /// Signs in from one address with a limiter of its own (so no test trips it).
+    async fn sign_in(
+        ctx: &Context,
+        cache: &CredentialCache,
+        login: &str,
+        password: &str,
+    ) -> Result<Principal, ApiFailure> {
+        authenticate_password(
+            ctx,
+            cache,
+            nowhere(&FailureLimiter::default()),
+            login,
+            password,
+        )
+        .await
+    }
+
     fn computed(ctx: &Context) -> u64 {
         ctx.hasher.stats().computed.load(Ordering::SeqCst)
     }
@@ -541,25 +558,13 @@ mod tests {
         let cache = CredentialCache::default();
         ctx.hasher.warm_up().await.expect("warm up");
         let before = computed(&ctx);
-        let wrong = authenticate_password(
-            &ctx,
-            &cache,
-            nowhere(&FailureLimiter::default()),
-            "ann",
-            "wrong",
-        )
-        .await
-        .expect_err("wrong");
+        let wrong = sign_in(&ctx, &cache, "ann", "wrong")
+            .await
+            .expect_err("wrong");
         let after_wrong = computed(&ctx);
-        let unknown = authenticate_password(
-            &ctx,
-            &cache,
-            nowhere(&FailureLimiter::default()),
-            "nobody",
-            "wrong",
-        )
-        .await
-        .expect_err("unknown");
+        let unknown = sign_in(&ctx, &cache, "nobody", "wrong")
+            .await
+            .expect_err("unknown");
         let after_unknown = computed(&ctx);
         assert_eq!(after_wrong - before, 1);
         assert_eq!(after_unknown - after_wrong, 1);
@@ -574,17 +579,7 @@ mod tests {
         let calls: Vec<_> = (0..8)
             .map(|_| {
                 let (ctx, cache) = (ctx.clone(), cache.clone());
-                tokio::spawn(async move {
-                    authenticate_password(
-                        &ctx,
-                        &cache,
-                        nowhere(&FailureLimiter::default()),
-                        "ann",
-                        "right",
-                    )
-                    .await
-                    .is_ok()
-                })
+                tokio::spawn(async move { sign_in(&ctx, &cache, "ann", "right").await.is_ok() })
             })
             .collect();
         for c in calls {
@@ -593,14 +588,7 @@ mod tests {
         assert_eq!(computed(&ctx) - before, 1, "one hash for eight callers");
         assert!(cache.inflight.lock().expect("lock").is_empty());
         // Wrong passwords are not served by the right one's verification.
-        let wrong = authenticate_password(
-            &ctx,
-            &cache,
-            nowhere(&FailureLimiter::default()),
-            "ann",
-            "wrong",
-        )
-        .await;
+        let wrong = sign_in(&ctx, &cache, "ann", "wrong").await;
         assert!(wrong.is_err());
         assert_eq!(computed(&ctx) - before, 2);
     }
@@ -609,47 +597,19 @@ mod tests {
     async fn a_cached_credential_skips_the_hash_until_it_expires() {
         let (ctx, clock) = context().await;
         let cache = CredentialCache::default();
-        let p = authenticate_password(
-            &ctx,
-            &cache,
-            nowhere(&FailureLimiter::default()),
-            "ann",
-            "right",
-        )
-        .await
-        .expect("first");
+        let p = sign_in(&ctx, &cache, "ann", "right").await.expect("first");
         assert_eq!(p.permissions, (1..=11).collect::<Vec<_>>());
         let before = computed(&ctx);
-        authenticate_password(
-            &ctx,
-            &cache,
-            nowhere(&FailureLimiter::default()),
-            "ann",
-            "right",
-        )
-        .await
-        .expect("cached");
+        sign_in(&ctx, &cache, "ann", "right").await.expect("cached");
         assert_eq!(computed(&ctx), before, "served from the cache");
         clock.advance(CACHE_TTL);
-        authenticate_password(
-            &ctx,
-            &cache,
-            nowhere(&FailureLimiter::default()),
-            "ann",
-            "right",
-        )
-        .await
-        .expect("expired");
+        sign_in(&ctx, &cache, "ann", "right")
+            .await
+            .expect("expired");
         assert_eq!(computed(&ctx), before + 1, "re-verified after the TTL");
-        authenticate_password(
-            &ctx,
-            &cache,
-            nowhere(&FailureLimiter::default()),
-            "ann",
-            "wrong",
-        )
-        .await
-        .expect_err("wrong is never cached");
+        sign_in(&ctx, &cache, "ann", "wrong")
+            .await
+            .expect_err("wrong is never cached");
         assert_eq!(computed(&ctx), before + 2);
     }
 
@@ -657,15 +617,7 @@ mod tests {
     async fn remembered_permissions_follow_a_change_of_grants_at_once() {
         let (ctx, _) = context().await;
         let cache = CredentialCache::default();
-        let p = authenticate_password(
-            &ctx,
-            &cache,
-            nowhere(&FailureLimiter::default()),
-            "ann",
-            "right",
-        )
-        .await
-        .expect("first");
+        let p = sign_in(&ctx, &cache, "ann", "right").await.expect("first");
         assert_eq!(p.permissions, (1..=11).collect::<Vec<_>>());
         let grants = crate::store::Grants {
             roles: vec![],
@@ -676,15 +628,9 @@ mod tests {
             .set_user_grants(p.user.id, &grants)
             .await
             .expect("grants"));
-        let p = authenticate_password(
-            &ctx,
-            &cache,
-            nowhere(&FailureLimiter::default()),
-            "ann",
-            "right",
-        )
-        .await
-        .expect("after the change");
+        let p = sign_in(&ctx, &cache, "ann", "right")
+            .await
+            .expect("after the change");
         assert_eq!(
             p.permissions,
             vec![11, 28],
@@ -696,15 +642,7 @@ mod tests {
     async fn the_cache_never_holds_the_password() {
         let (ctx, _) = context().await;
         let cache = CredentialCache::default();
-        authenticate_password(
-            &ctx,
-            &cache,
-            nowhere(&FailureLimiter::default()),
-            "ann",
-            "right",
-        )
-        .await
-        .expect("ok");
+        sign_in(&ctx, &cache, "ann", "right").await.expect("ok");
         assert_eq!(cache.len(), 1);
         assert!(!format!("{cache:?}").contains("right"));
     }

@@ -119,20 +119,15 @@ pub fn describe(path: &str, raw: &str) -> String {
         Some(p) => format!("{p}.{field}"),
         None => field.to_owned(),
     };
-    if let Some(rest) = raw.strip_prefix("invalid type: ") {
-        if let Some((unexp, exp)) = rest.split_once(", expected ") {
+    // A wrong type names what was expected as a type; a wrong value, as a value.
+    for (prefix, value) in [("invalid type: ", false), ("invalid value: ", true)] {
+        if let Some((unexp, exp)) = raw
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.split_once(", expected "))
+        {
             return at(format!(
                 "expected {}, got {}",
-                expected(exp, false),
-                got(unexp, secret)
-            ));
-        }
-    }
-    if let Some(rest) = raw.strip_prefix("invalid value: ") {
-        if let Some((unexp, exp)) = rest.split_once(", expected ") {
-            return at(format!(
-                "expected {}, got {}",
-                expected(exp, true),
+                expected(exp, value),
                 got(unexp, secret)
             ));
         }

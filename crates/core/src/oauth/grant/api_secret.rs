@@ -36,9 +36,7 @@ pub async fn exchange(
     limiter.check(&keys, now).map_err(OAuthError::too_many)?;
     let fail = || {
         limiter.record_failure(&keys, now);
-        OAuthError::invalid_client(
-            "Authentication failed: unknown user, wrong API secret, or wrong tenant.",
-        )
+        OAuthError::invalid_client("Authentication failed: unknown user or wrong API secret.")
     };
     let scope = scope.trim();
     let Some(tenant) = tenant_of_scope(ctx, scope).await? else {
@@ -48,11 +46,7 @@ pub async fn exchange(
             scope.escape_default()
         )));
     };
-    let tenant = Some(tenant);
-    let user = match &tenant {
-        Some(t) => ctx.store.user_by_login(t.id, &login).await?,
-        None => None,
-    };
+    let user = ctx.store.user_by_login(tenant.id, &login).await?;
     let verified = match (&user, &secret) {
         (Some(u), Some(s)) => u
             .api_secret_verifier
@@ -66,7 +60,7 @@ pub async fn exchange(
         }
         (Some(_), None) => false,
     };
-    let (Some(user), Some(tenant), true) = (user, tenant, verified) else {
+    let (Some(user), true) = (user, verified) else {
         return Err(fail());
     };
     let user = user_still_valid(ctx, user.id, Some(user.auth_version))
