@@ -1,74 +1,48 @@
 //! The storage traits on PostgreSQL, for several stateless nodes sharing one database.
 //! Migrations are embedded and run by [`PgStore::connect`]; their names pair with
-//! SQLite's. Row locks taken by each statement make the contract's atomic operations
-//! safe across nodes: a counted failure or consent upsert locks its row until commit.
+//! SQLite's. The SQL is the shared crate's (`portcullis-store-sql`, [`SqlStore`]).
+//! Row locks taken by each statement make the contract's atomic operations safe
+//! across nodes: a counted failure or consent upsert locks its row until commit.
 
-use sqlx::postgres::{PgPoolOptions, PgRow};
-use sqlx::PgPool;
+use portcullis_core::store::{StoreError, StoreResult};
+use portcullis_store_sql::{store_error, Connector, SqlStore};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::Postgres;
 use std::time::Duration;
 
-type This = PgStore;
-type Db = sqlx::Postgres;
-type DbRow = PgRow;
+pub use portcullis_store_sql::{RowCache, GENERATION_CHECK_MS};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// The PostgreSQL store.
-#[derive(Debug, Clone)]
-pub struct PgStore {
-    pool: PgPool,
-    /// Client applications, tenants and limits (see shared_cache.rs).
-    cache: std::sync::Arc<RowCache>,
-}
+/// The PostgreSQL store: the shared SQL ([`SqlStore`]) on PostgreSQL.
+pub type PgStore = SqlStore<Postgres>;
 
-impl PgStore {
+/// This crate's [`Connector`] (a type of this crate, which the orphan rule needs; see
+/// [`Connector`]). Never named by callers: `PgStore::connect(url)`.
+#[derive(Debug)]
+pub enum PgConnector {}
+
+impl Connector<PgConnector> for Postgres {
     /// Connects to `url` (`postgres://…`) and runs pending migrations.
-    pub async fn connect(url: &str) -> StoreResult<Self> {
+    async fn connect(url: &str) -> StoreResult<PgStore> {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
             .connect(url)
             .await
-            .map_err(err)?;
-        let store = Self {
-            pool,
-            cache: std::sync::Arc::default(),
-        };
-        store.migrate().await?;
-        Ok(store)
+            .map_err(store_error)?;
+        <Self as Connector<PgConnector>>::migrate(&pool).await?;
+        Ok(SqlStore::new(pool))
     }
 
     /// Runs pending migrations.
-    pub async fn migrate(&self) -> StoreResult<()> {
+    async fn migrate(pool: &sqlx::PgPool) -> StoreResult<()> {
         MIGRATOR
-            .run(&self.pool)
+            .run(pool)
             .await
             .map_err(|e| StoreError::Backend(format!("migration failed: {e}")))
     }
-
-    /// The pool, for tests that inspect the raw database.
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
-    }
-
-    /// Moves the identity sequences past the explicitly numbered seed rows.
-    async fn after_seed(tx: &mut sqlx::Transaction<'_, Db>) -> StoreResult<()> {
-        for table in ["tenants", "roles"] {
-            let sql = format!(
-                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), GREATEST((SELECT MAX(id) FROM {table}), 1))"
-            );
-            sqlx::query(&sql).execute(&mut **tx).await.map_err(err)?;
-        }
-        Ok(())
-    }
 }
-
-include!("../../store-sqlite/src/shared.rs");
-include!("../../store-sqlite/src/shared_tokens.rs");
-include!("../../store-sqlite/src/shared_keys.rs");
-include!("../../store-sqlite/src/shared_vault.rs");
-include!("../../store-sqlite/src/shared_sessions.rs");
-include!("../../store-sqlite/src/shared_cache.rs");
 
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;
