@@ -139,15 +139,19 @@ fn private_files(file: &std::path::Path) -> StoreResult<()> {
 #[cfg(test)]
 mod contract {
     use super::SqliteStore;
-    use portcullis_core::store::Store;
+    use portcullis_core::testing::contract::Fixture;
     use std::sync::Arc;
 
-    async fn fresh() -> Arc<dyn Store> {
+    /// A new database in its own temporary directory, removed after a passing case.
+    async fn fresh() -> Fixture {
         let dir =
             std::env::temp_dir().join(format!("portcullis-contract-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let url = format!("sqlite://{}", dir.join("test.db").display());
-        Arc::new(SqliteStore::connect(&url).await.expect("connect"))
+        let store = SqliteStore::connect(&url).await.expect("connect");
+        Fixture::with_cleanup(Arc::new(store), async move {
+            std::fs::remove_dir_all(&dir).expect("remove the test directory");
+        })
     }
 
     portcullis_core::store_contract_tests!(fresh());
