@@ -1,5 +1,6 @@
-//! Client applications and users' consents to them. Reads of one application go
-//! through the row cache ([`crate::cache`]); every write here drops it.
+//! Client applications and users' consents to them (the `Store` methods, called from
+//! the trait's impl in [`crate::identity`]). Reads of one application go through the
+//! row cache ([`crate::cache`]); every write to an application drops it.
 
 use crate::backend::RowsAffected as _;
 use crate::{err, json_list, to_json, Backend, SqlStore};

@@ -696,6 +696,8 @@ impl<B: Backend> Store for SqlStore<B> {
         .map_err(err)
     }
 
+    // Client applications and consents: their SQL is in `crate::clients`.
+
     async fn create_client_app(&self, a: NewClientApp) -> StoreResult<ClientApp> {
         clients::create_client_app(self, a).await
     }
