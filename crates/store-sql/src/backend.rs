@@ -71,9 +71,10 @@ pub trait Backend: sealed::Sealed
     + Is<usize, Ty = usize>
     + Is<usize, Ty: ColumnIndex<<Self as Database>::Row>>
 {
-    /// Begins a transaction that will write. SQLite takes its write lock at once
-    /// (`BEGIN IMMEDIATE`), so two writers never deadlock upgrading read locks;
-    /// PostgreSQL's row locks need no more than `BEGIN`.
+    /// Begins a transaction that will write. Both use `BEGIN` today: the shared SQL
+    /// opens every write transaction with a write, so SQLite takes its write lock up
+    /// front and two writers never deadlock upgrading read locks, and PostgreSQL's row
+    /// locks need no more (see the SQLite impl for why not `BEGIN IMMEDIATE` yet).
     fn begin_write(
         pool: &Pool<Self>,
     ) -> impl Future<Output = Result<Transaction<'static, Self>, sqlx::Error>> + Send;

@@ -2,9 +2,9 @@
 //! keys on, created on first start. Migrations are embedded and run by [`SqliteStore::connect`].
 //!
 //! The SQL is the shared crate's (`portcullis-store-sql`, [`SqlStore`]); this crate
-//! connects, keeps the migrations and the database file's permissions. Write
-//! transactions begin with `BEGIN IMMEDIATE` (its `Backend` hook), so SQLite takes the
-//! write lock up front and two connections never deadlock upgrading read locks.
+//! connects, keeps the migrations and the database file's permissions. Every write
+//! transaction opens with a write, so SQLite takes the write lock up front and two
+//! connections never deadlock upgrading read locks.
 
 use portcullis_core::store::{StoreError, StoreResult};
 use portcullis_store_sql::{store_error, Connector, SqlStore};
