@@ -40,3 +40,26 @@ pub async fn fresh_database() -> Option<String> {
     };
     Some(format!("{base}/{name}{query}"))
 }
+
+/// Drops a database made by [`fresh_database`] (its URL), closing what is still
+/// connected to it. Names not made there are left alone.
+pub async fn drop_database(url: &str) {
+    let Ok(admin) = std::env::var("TEST_POSTGRES_URL") else {
+        return;
+    };
+    let path = url.split('?').next().unwrap_or_default();
+    let name = path.rsplit('/').next().unwrap_or_default();
+    if !name.starts_with("portcullis_test_")
+        || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return;
+    }
+    let mut conn = PgConnection::connect(&admin)
+        .await
+        .expect("connect to TEST_POSTGRES_URL");
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut conn)
+        .await
+        .expect("drop test database");
+    conn.close().await.ok();
+}

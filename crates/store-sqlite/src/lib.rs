@@ -1,34 +1,34 @@
 //! The storage traits on SQLite (the default backend): one file, WAL journal, foreign
 //! keys on, created on first start. Migrations are embedded and run by [`SqliteStore::connect`].
 //!
-//! Every multi-statement operation opens its transaction with a write, so SQLite takes
-//! the write lock up front and two connections never deadlock upgrading read locks.
+//! The SQL is the shared crate's (`portcullis-store-sql`, [`SqlStore`]); this crate
+//! connects, keeps the migrations and the database file's permissions. Every write
+//! transaction opens with a write, so SQLite takes the write lock up front and two
+//! connections never deadlock upgrading read locks.
 
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
-};
-use sqlx::SqlitePool;
+use portcullis_core::store::{StoreError, StoreResult};
+use portcullis_store_sql::{store_error, Connector, SqlStore};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::Sqlite;
 use std::str::FromStr;
 use std::time::Duration;
 
-type This = SqliteStore;
-type Db = sqlx::Sqlite;
-type DbRow = SqliteRow;
+pub use portcullis_store_sql::{RowCache, GENERATION_CHECK_MS};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// The SQLite store.
-#[derive(Debug, Clone)]
-pub struct SqliteStore {
-    pool: SqlitePool,
-    /// Client applications, tenants and limits (see shared_cache.rs).
-    cache: std::sync::Arc<RowCache>,
-}
+/// The SQLite store: the shared SQL ([`SqlStore`]) on SQLite.
+pub type SqliteStore = SqlStore<Sqlite>;
 
-impl SqliteStore {
+/// This crate's [`Connector`] (a type of this crate, which the orphan rule needs; see
+/// [`Connector`]). Never named by callers: `SqliteStore::connect(url)`.
+#[derive(Debug)]
+pub enum SqliteConnector {}
+
+impl Connector<SqliteConnector> for Sqlite {
     /// Opens (creating if missing) the database at `url` (`sqlite://path` or
     /// `sqlite::memory:`) and runs pending migrations.
-    pub async fn connect(url: &str) -> StoreResult<Self> {
+    async fn connect(url: &str) -> StoreResult<SqliteStore> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|e| StoreError::Unavailable(format!("bad SQLite URL: {e}")))?
             .create_if_missing(true)
@@ -48,11 +48,7 @@ impl SqliteStore {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await
-            .map_err(err)?;
-        let store = Self {
-            pool,
-            cache: std::sync::Arc::default(),
-        };
+            .map_err(store_error)?;
         // Two processes starting on one new file would both apply the first migration;
         // an exclusive advisory lock (flock) makes the second wait and then find the
         // migrations applied. The lock is on a sidecar file, never on the database file
@@ -84,28 +80,18 @@ impl SqliteStore {
         } else {
             None // in-memory database
         };
-        let migrated = store.migrate().await;
+        let migrated = <Self as Connector<SqliteConnector>>::migrate(&pool).await;
         drop(guard);
         migrated?;
-        Ok(store)
+        Ok(SqlStore::new(pool))
     }
 
     /// Runs pending migrations.
-    pub async fn migrate(&self) -> StoreResult<()> {
+    async fn migrate(pool: &sqlx::SqlitePool) -> StoreResult<()> {
         MIGRATOR
-            .run(&self.pool)
+            .run(pool)
             .await
             .map_err(|e| StoreError::Backend(format!("migration failed: {e}")))
-    }
-
-    /// The pool, for tests that inspect the raw database.
-    pub fn pool(&self) -> &SqlitePool {
-        &self.pool
-    }
-
-    /// Nothing to do after seeding: SQLite picks ids past the explicit ones itself.
-    async fn after_seed(_tx: &mut sqlx::Transaction<'_, Db>) -> StoreResult<()> {
-        Ok(())
     }
 }
 
@@ -150,25 +136,22 @@ fn private_files(file: &std::path::Path) -> StoreResult<()> {
     Ok(())
 }
 
-include!("shared.rs");
-include!("shared_tokens.rs");
-include!("shared_keys.rs");
-include!("shared_vault.rs");
-include!("shared_sessions.rs");
-include!("shared_cache.rs");
-
 #[cfg(test)]
 mod contract {
     use super::SqliteStore;
-    use portcullis_core::store::Store;
+    use portcullis_core::testing::contract::Fixture;
     use std::sync::Arc;
 
-    async fn fresh() -> Arc<dyn Store> {
+    /// A new database in its own temporary directory, removed after a passing case.
+    async fn fresh() -> Fixture {
         let dir =
             std::env::temp_dir().join(format!("portcullis-contract-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let url = format!("sqlite://{}", dir.join("test.db").display());
-        Arc::new(SqliteStore::connect(&url).await.expect("connect"))
+        let store = SqliteStore::connect(&url).await.expect("connect");
+        Fixture::with_cleanup(Arc::new(store), async move {
+            std::fs::remove_dir_all(&dir).expect("remove the test directory");
+        })
     }
 
     portcullis_core::store_contract_tests!(fresh());

@@ -1,5 +1,7 @@
 //! The store contract: behaviour every [`Store`] adapter must show. Each case takes a
-//! fresh, migrated store; [`crate::store_contract_tests!`] turns the list into tests.
+//! fresh, migrated store. The cases are listed once ([`crate::store_contract_cases!`],
+//! which says how to add one) and [`crate::store_contract_tests!`] turns that list into
+//! tests for a store: the memory store below, SQLite and PostgreSQL in their crates.
 
 // Test code: a failed expectation is the test failing.
 #![allow(clippy::expect_used)]
@@ -11,6 +13,8 @@ use crate::identity::{
     ROLE_TENANT_ADMINISTRATOR, ROLE_USER, SYSTEM_TENANT_ID,
 };
 use crate::store::{AppListScope, Grants, LimitLevel, Store, StoreError};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 const T0: i64 = 1_800_000_000;
@@ -1507,12 +1511,84 @@ pub async fn token_state_reads_revocations_families_and_users_together(store: Ar
     assert_eq!(s.family_live, Some(false));
 }
 
-/// Generates one `#[tokio::test]` per contract case. `$make` is an async block that
-/// yields a fresh `Arc<dyn Store>`.
+/// A fresh store for one contract case, and what to do once the case has passed (drop
+/// its PostgreSQL database, remove its SQLite directory). A case that fails leaves its
+/// database behind to look at.
+pub struct Fixture {
+    store: Arc<dyn Store>,
+    cleanup: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+}
+
+impl std::fmt::Debug for Fixture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fixture")
+            .field("cleanup", &self.cleanup.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Fixture {
+    /// `store`, with `cleanup` to run after a passing case (the store is dropped first).
+    pub fn with_cleanup(
+        store: Arc<dyn Store>,
+        cleanup: impl Future<Output = ()> + Send + 'static,
+    ) -> Self {
+        Self {
+            store,
+            cleanup: Some(Box::pin(cleanup)),
+        }
+    }
+
+    /// Runs `case` on the store, then the cleanup.
+    pub async fn run<F: Future<Output = ()>>(self, case: impl FnOnce(Arc<dyn Store>) -> F) {
+        case(self.store).await;
+        if let Some(cleanup) = self.cleanup {
+            cleanup.await;
+        }
+    }
+}
+
+/// What a store factory of [`crate::store_contract_tests!`] may yield: a store, a
+/// [`Fixture`], or `None` when the database is not configured (the case is skipped).
+pub trait IntoFixture {
+    /// The fixture, or `None` to skip.
+    fn into_fixture(self) -> Option<Fixture>;
+}
+
+impl IntoFixture for Arc<dyn Store> {
+    fn into_fixture(self) -> Option<Fixture> {
+        Some(Fixture {
+            store: self,
+            cleanup: None,
+        })
+    }
+}
+
+impl IntoFixture for Fixture {
+    fn into_fixture(self) -> Option<Fixture> {
+        Some(self)
+    }
+}
+
+impl<T: IntoFixture> IntoFixture for Option<T> {
+    fn into_fixture(self) -> Option<Fixture> {
+        self.and_then(IntoFixture::into_fixture)
+    }
+}
+
+/// THE list of contract cases, the only one: [`crate::store_contract_tests!`] expands it
+/// for each store (memory here, SQLite and PostgreSQL in their crates).
+///
+/// To add a case: write `pub async fn the_case(store: Arc<dyn Store>)` in this file or
+/// a file under `contract/`, and add `the_case` below. Nothing else: every store runs
+/// it. The test `every_contract_case_is_listed` fails while a case is defined but not
+/// listed here.
 #[macro_export]
-macro_rules! store_contract_tests {
-    ($make:expr) => {
-        $crate::store_contract_tests!(@cases $make;
+#[doc(hidden)]
+macro_rules! store_contract_cases {
+    ($($then:tt)*) => {
+        $crate::store_contract_tests! {
+            $($then)*;
             seeding_is_idempotent_and_creates_the_system_tenant,
             nodes_seeding_together_all_succeed,
             role_permissions_make_effective_permissions,
@@ -1549,16 +1625,32 @@ macro_rules! store_contract_tests {
             a_replay_during_the_exchange_still_revokes_its_family,
             sessions_round_trip_expire_and_go_with_their_user,
             token_state_reads_revocations_families_and_users_together,
-        );
+        }
+    };
+}
+
+/// Generates one `#[tokio::test]` per contract case (see [`crate::store_contract_cases!`]
+/// for the list). `$make` is an async block yielding a fresh store for each case:
+/// `Arc<dyn Store>`, a [`Fixture`] (a store and its cleanup) or `Option` of either
+/// (`None` skips the case, for a database that is not configured).
+#[macro_export]
+macro_rules! store_contract_tests {
+    ($make:expr) => {
+        $crate::store_contract_cases!(@cases $make);
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
-                let store: ::std::sync::Arc<dyn $crate::store::Store> = $make.await;
-                $crate::testing::contract::$case(store).await;
+                let fixture = $crate::testing::contract::IntoFixture::into_fixture($make.await);
+                if let Some(fixture) = fixture {
+                    fixture.run($crate::testing::contract::$case).await;
+                }
             }
         )*
+    };
+    (@names; $($case:ident),* $(,)?) => {
+        &[$(stringify!($case)),*]
     };
 }
 
@@ -1568,4 +1660,43 @@ mod memory {
     crate::store_contract_tests!(async {
         std::sync::Arc::new(MemoryStore::new()) as std::sync::Arc<dyn crate::store::Store>
     });
+}
+
+/// The one list names every case defined in the contract files, so none runs nowhere.
+#[cfg(test)]
+mod listed {
+    const LISTED: &[&str] = crate::store_contract_cases!(@names);
+
+    fn defined() -> Vec<String> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/testing");
+        let mut files = vec![dir.join("contract.rs")];
+        for entry in std::fs::read_dir(dir.join("contract")).expect("contract dir") {
+            files.push(entry.expect("entry").path());
+        }
+        let mut names = Vec::new();
+        for file in files {
+            let text = std::fs::read_to_string(&file).expect("contract file");
+            for line in text.lines() {
+                if let Some(rest) = line.strip_prefix("pub async fn ") {
+                    let name = rest.split('(').next().unwrap_or_default();
+                    names.push(name.to_owned());
+                }
+            }
+        }
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn every_contract_case_is_listed() {
+        let mut listed: Vec<String> = LISTED.iter().map(|s| (*s).to_owned()).collect();
+        listed.sort();
+        let defined = defined();
+        let missing: Vec<_> = defined.iter().filter(|d| !listed.contains(d)).collect();
+        assert!(
+            missing.is_empty(),
+            "contract cases defined but not in store_contract_cases!: {missing:?}"
+        );
+        assert_eq!(listed, defined, "the list names a case that is not defined");
+    }
 }

@@ -1,5 +1,5 @@
-//! The row cache of client applications, tenants and limits (store-sqlite's
-//! shared_cache.rs) never outlives a change: on the node that made it, at once; on
+//! The row cache of client applications, tenants and limits (the shared
+//! store-sql/src/cache.rs) never outlives a change: on the node that made it, at once; on
 //! another node sharing the database, within `GENERATION_CHECK_MS`.
 
 use crate::helpers::{backends, fresh_database, spawn_with, test_config, TestApp};

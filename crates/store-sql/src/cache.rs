@@ -1,24 +1,29 @@
-// The row cache both adapters share (`include!`d after shared.rs; see its header).
-//
-// Every token request reads its client application, the tenant and four limits, and
-// through sqlx each of those reads costs more than the rest of the request (a round
-// trip to the connection's worker thread, or to PostgreSQL). They change rarely, so
-// this process keeps them, and stays correct by two rules:
-//
-// * Its own writes: every method that changes a cached table drops the whole cache
-//   after its commit ([`RowCache::invalidate_on_drop`]). A read that started before the
-//   drop cannot put its older row back: entries are stored only when no drop happened
-//   since the read began (the `epoch`).
-// * Everyone else's writes (other nodes, admin commands in another process): triggers
-//   in the database (migration 0007) bump `cache_generation.n` in the same transaction
-//   as any change to `client_apps`, `tenants` or `limit_values`. A cached read checks
-//   that number at most every [`GENERATION_CHECK_MS`] and drops the cache when it moved,
-//   so another node's change is seen within that bound.
-//
-// Users, token families, refresh tokens, codes and revocations are never cached:
-// revocation and account changes take effect at once on every node.
+//! The row cache in front of client applications, tenants and limits.
+//!
+//! Every token request reads its client application, the tenant and four limits, and
+//! through sqlx each of those reads costs more than the rest of the request (a round
+//! trip to the connection's worker thread, or to PostgreSQL). They change rarely, so
+//! this process keeps them, and stays correct by two rules:
+//!
+//! * Its own writes: every method that changes a cached table drops the whole cache
+//!   after its commit ([`RowCache::invalidate_on_drop`]). A read that started before the
+//!   drop cannot put its older row back: entries are stored only when no drop happened
+//!   since the read began (the `epoch`).
+//! * Everyone else's writes (other nodes, admin commands in another process): triggers
+//!   in the database (migration 0007) bump `cache_generation.n` in the same transaction
+//!   as any change to `client_apps`, `tenants` or `limit_values`. A cached read checks
+//!   that number at most every [`GENERATION_CHECK_MS`] and drops the cache when it moved,
+//!   so another node's change is seen within that bound.
+//!
+//! Users, token families, refresh tokens, codes and revocations are never cached:
+//! revocation and account changes take effect at once on every node.
 
+use crate::clients::{app_row, APP_COLS};
+use crate::identity::{tenant_row, TENANT_COLS};
+use crate::{err, Backend, SqlStore};
+use portcullis_core::client_app::ClientApp;
 use portcullis_core::identity::Tenant as CachedTenant;
+use portcullis_core::store::StoreResult;
 use std::collections::HashMap as CacheMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering as AtomicOrdering};
 
@@ -117,10 +122,13 @@ impl RowCache {
     /// [`GENERATION_CHECK_MS`], dropping the cache when it moved. One caller checks at a
     /// time; the others go on with the cache meanwhile. A failed check drops the cache
     /// (the reads that follow go to the database and report its failure).
-    async fn revalidate(&self, pool: &sqlx::Pool<Db>) {
+    async fn revalidate<B: Backend>(&self, pool: &sqlx::Pool<B>) {
         let now = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let never = self.generation.load(AtomicOrdering::SeqCst) < 0;
-        if !never && now.saturating_sub(self.checked_at.load(AtomicOrdering::SeqCst)) < GENERATION_CHECK_MS {
+        if !never
+            && now.saturating_sub(self.checked_at.load(AtomicOrdering::SeqCst))
+                < GENERATION_CHECK_MS
+        {
             return;
         }
         if self.checking.swap(true, AtomicOrdering::SeqCst) {
@@ -146,11 +154,17 @@ impl RowCache {
     }
 }
 
-impl This {
+impl<B: Backend> SqlStore<B> {
     /// The client application with `client_id`, from the cache or the database.
-    async fn cached_app_by_client_id(&self, client_id: &str) -> StoreResult<Option<ClientApp>> {
+    pub(crate) async fn cached_app_by_client_id(
+        &self,
+        client_id: &str,
+    ) -> StoreResult<Option<ClientApp>> {
         self.cache.revalidate(&self.pool).await;
-        if let Some(app) = self.cache.read(|m| m.apps_by_client_id.get(client_id).cloned()) {
+        if let Some(app) = self
+            .cache
+            .read(|m| m.apps_by_client_id.get(client_id).cloned())
+        {
             return Ok(Some(app));
         }
         let epoch = self.cache.epoch();
@@ -160,7 +174,7 @@ impl This {
             .fetch_optional(&self.pool)
             .await
             .map_err(err)?;
-        let app = row.as_ref().map(app_row).transpose().map_err(err)?;
+        let app = row.as_ref().map(app_row::<B>).transpose().map_err(err)?;
         if let Some(a) = &app {
             self.cache.store(epoch, |m| {
                 if m.apps_by_client_id.len() >= CACHE_MAX_ENTRIES {
@@ -173,7 +187,7 @@ impl This {
     }
 
     /// The client application with `id`, from the cache or the database.
-    async fn cached_app(&self, id: i64) -> StoreResult<Option<ClientApp>> {
+    pub(crate) async fn cached_app(&self, id: i64) -> StoreResult<Option<ClientApp>> {
         self.cache.revalidate(&self.pool).await;
         if let Some(app) = self.cache.read(|m| m.apps_by_id.get(&id).cloned()) {
             return Ok(Some(app));
@@ -192,7 +206,7 @@ impl This {
     }
 
     /// The tenant with `id`, from the cache or the database.
-    async fn cached_tenant(&self, id: i64) -> StoreResult<Option<CachedTenant>> {
+    pub(crate) async fn cached_tenant(&self, id: i64) -> StoreResult<Option<CachedTenant>> {
         self.cache.revalidate(&self.pool).await;
         if let Some(t) = self.cache.read(|m| m.tenants.get(&id).cloned()) {
             return Ok(Some(t));
@@ -204,7 +218,7 @@ impl This {
             .fetch_optional(&self.pool)
             .await
             .map_err(err)?;
-        let tenant = row.as_ref().map(tenant_row).transpose().map_err(err)?;
+        let tenant = row.as_ref().map(tenant_row::<B>).transpose().map_err(err)?;
         if let Some(t) = &tenant {
             self.cache.store(epoch, |m| {
                 if m.tenants.len() >= CACHE_MAX_ENTRIES {
@@ -218,7 +232,7 @@ impl This {
 
     /// The value of a limit in force for a tenant (and user), from the cache or the
     /// database; `None` (nothing set) is cached too.
-    async fn cached_limit(
+    pub(crate) async fn cached_limit(
         &self,
         limit_id: i64,
         tenant_id: i64,
@@ -248,43 +262,5 @@ impl This {
             m.limits.insert(key, value);
         });
         Ok(value)
-    }
-
-    /// [`Store::token_state`] in one statement.
-    async fn read_token_state(
-        &self,
-        jti: &str,
-        family: Option<&str>,
-        user_id: Option<i64>,
-    ) -> StoreResult<portcullis_core::store::TokenState> {
-        let sql = format!(
-            "SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $1) AS jti_revoked, \
-             (SELECT revoked_at IS NULL FROM token_families WHERE id = $2) AS family_live, \
-             {USER_COLS} FROM (SELECT 1 AS one) AS x LEFT JOIN users ON users.id = $3"
-        );
-        let row = sqlx::query(&sql)
-            .bind(jti)
-            .bind(family)
-            .bind(user_id)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(err)?;
-        let jti_revoked: bool = row.try_get("jti_revoked").map_err(err)?;
-        let family_live: Option<bool> = row.try_get("family_live").map_err(err)?;
-        let found: Option<i64> = row.try_get("id").map_err(err)?;
-        let user = match found {
-            Some(_) => Some(user_row(&row).map_err(err)?),
-            None => None,
-        };
-        Ok(portcullis_core::store::TokenState {
-            jti_revoked,
-            family_live: family.map(|_| family_live.unwrap_or(false)),
-            user,
-        })
-    }
-
-    /// The row cache, for tests that watch it work.
-    pub fn row_cache(&self) -> &RowCache {
-        &self.cache
     }
 }

@@ -1,14 +1,20 @@
-// The token vault's SQL (`VaultStore`), shared by both adapters like shared.rs and
-// `include!`d next to it. Refresh leases are one conditional UPDATE … RETURNING: the
-// row lock (PostgreSQL) or the write lock (SQLite) lets exactly one caller, on any
-// node, take a free or expired lease; finishing and failing are guarded by the holder.
-// Connect states are taken with DELETE … RETURNING, so a second take finds nothing.
+//! The token vault's SQL (`VaultStore`). Refresh leases are one conditional UPDATE …
+//! RETURNING: the row lock (PostgreSQL) or the write lock (SQLite) lets exactly one
+//! caller, on any node, take a free or expired lease; finishing and failing are guarded
+//! by the holder. Connect states are taken with DELETE … RETURNING, so a second take
+//! finds nothing.
 
+use crate::backend::RowsAffected as _;
+use crate::{err, one, Backend, SqlStore};
+use async_trait::async_trait;
+use portcullis_core::clock::UnixTime;
+use portcullis_core::store::StoreResult;
 use portcullis_core::vault::store::{ProfileScope, VaultStore};
 use portcullis_core::vault::{
     ConnectState, NewOAuthApp, NewOAuthProfile, OAuthApp, OAuthAppChanges, OAuthProfile,
     ProfileChanges, RefreshFailure, RefreshSuccess, TokenAuthMethod,
 };
+use sqlx::Row;
 
 const OAUTH_APP_COLS: &str = "id, seal_ref, tenant_id, name, data_store, description, client_id, \
      client_secret_sealed, authorize_uri, token_uri, scope, token_auth_method, created_at, updated_at";
@@ -21,7 +27,7 @@ const PROFILE_COLS: &str = "id, seal_ref, oauth_app_id, tenant_id, owner_id, nam
 const CONNECT_COLS: &str = "state_verifier, user_id, oauth_app_id, name, description, \
      code_verifier_sealed, redirect_uri, expires_at";
 
-fn oauth_app_row(r: &DbRow) -> Result<OAuthApp, sqlx::Error> {
+fn oauth_app_row<B: Backend>(r: &B::Row) -> Result<OAuthApp, sqlx::Error> {
     let method: String = r.try_get("token_auth_method")?;
     Ok(OAuthApp {
         id: r.try_get("id")?,
@@ -43,7 +49,7 @@ fn oauth_app_row(r: &DbRow) -> Result<OAuthApp, sqlx::Error> {
     })
 }
 
-fn profile_row(r: &DbRow) -> Result<OAuthProfile, sqlx::Error> {
+fn profile_row<B: Backend>(r: &B::Row) -> Result<OAuthProfile, sqlx::Error> {
     Ok(OAuthProfile {
         id: r.try_get("id")?,
         seal_ref: r.try_get("seal_ref")?,
@@ -66,7 +72,7 @@ fn profile_row(r: &DbRow) -> Result<OAuthProfile, sqlx::Error> {
     })
 }
 
-fn connect_row(r: &DbRow) -> Result<ConnectState, sqlx::Error> {
+fn connect_row<B: Backend>(r: &B::Row) -> Result<ConnectState, sqlx::Error> {
     Ok(ConnectState {
         state_verifier: r.try_get("state_verifier")?,
         user_id: r.try_get("user_id")?,
@@ -79,12 +85,8 @@ fn connect_row(r: &DbRow) -> Result<ConnectState, sqlx::Error> {
     })
 }
 
-fn one<T>(row: Option<DbRow>, f: fn(&DbRow) -> Result<T, sqlx::Error>) -> StoreResult<Option<T>> {
-    row.as_ref().map(f).transpose().map_err(err)
-}
-
 #[async_trait]
-impl VaultStore for This {
+impl<B: Backend> VaultStore for SqlStore<B> {
     async fn create_oauth_app(&self, a: NewOAuthApp) -> StoreResult<OAuthApp> {
         let sql = format!(
             "INSERT INTO oauth_apps (seal_ref, tenant_id, name, data_store, description, client_id, \
@@ -107,7 +109,7 @@ impl VaultStore for This {
             .fetch_one(&self.pool)
             .await
             .map_err(err)?;
-        oauth_app_row(&row).map_err(err)
+        oauth_app_row::<B>(&row).map_err(err)
     }
 
     async fn oauth_app(&self, id: i64) -> StoreResult<Option<OAuthApp>> {
@@ -117,7 +119,7 @@ impl VaultStore for This {
             .fetch_optional(&self.pool)
             .await
             .map_err(err)?;
-        one(row, oauth_app_row)
+        one::<B, _>(row, oauth_app_row::<B>)
     }
 
     async fn list_oauth_apps(&self, tenants: Option<&[i64]>) -> StoreResult<Vec<OAuthApp>> {
@@ -125,7 +127,7 @@ impl VaultStore for This {
         let rows = sqlx::query(&sql).fetch_all(&self.pool).await.map_err(err)?;
         let apps = rows
             .iter()
-            .map(oauth_app_row)
+            .map(oauth_app_row::<B>)
             .collect::<Result<Vec<_>, _>>()
             .map_err(err)?;
         Ok(apps
@@ -134,11 +136,7 @@ impl VaultStore for This {
             .collect())
     }
 
-    async fn update_oauth_app(
-        &self,
-        id: i64,
-        c: OAuthAppChanges,
-    ) -> StoreResult<Option<OAuthApp>> {
+    async fn update_oauth_app(&self, id: i64, c: OAuthAppChanges) -> StoreResult<Option<OAuthApp>> {
         let sql = format!(
             "UPDATE oauth_apps SET name = $2, data_store = $3, description = $4, client_id = $5, \
              client_secret_sealed = $6, authorize_uri = $7, token_uri = $8, scope = $9, \
@@ -159,7 +157,7 @@ impl VaultStore for This {
             .fetch_optional(&self.pool)
             .await
             .map_err(err)?;
-        one(row, oauth_app_row)
+        one::<B, _>(row, oauth_app_row::<B>)
     }
 
     async fn delete_oauth_app(&self, id: i64) -> StoreResult<bool> {
@@ -192,7 +190,7 @@ impl VaultStore for This {
             .fetch_one(&self.pool)
             .await
             .map_err(err)?;
-        profile_row(&row).map_err(err)
+        profile_row::<B>(&row).map_err(err)
     }
 
     async fn oauth_profile(&self, id: i64) -> StoreResult<Option<OAuthProfile>> {
@@ -202,7 +200,7 @@ impl VaultStore for This {
             .fetch_optional(&self.pool)
             .await
             .map_err(err)?;
-        one(row, profile_row)
+        one::<B, _>(row, profile_row::<B>)
     }
 
     async fn list_oauth_profiles(&self, scope: ProfileScope) -> StoreResult<Vec<OAuthProfile>> {
@@ -221,7 +219,7 @@ impl VaultStore for This {
         .map_err(err)?;
         let profiles = rows
             .iter()
-            .map(profile_row)
+            .map(profile_row::<B>)
             .collect::<Result<Vec<_>, _>>()
             .map_err(err)?;
         Ok(profiles
@@ -258,7 +256,7 @@ impl VaultStore for This {
             .fetch_optional(&self.pool)
             .await
             .map_err(err)?;
-        one(row, profile_row)
+        one::<B, _>(row, profile_row::<B>)
     }
 
     async fn delete_oauth_profile(&self, id: i64) -> StoreResult<bool> {
@@ -290,7 +288,7 @@ impl VaultStore for This {
             .fetch_optional(&self.pool)
             .await
             .map_err(err)?;
-        one(row, profile_row)
+        one::<B, _>(row, profile_row::<B>)
     }
 
     async fn finish_refresh(
@@ -317,7 +315,7 @@ impl VaultStore for This {
             .fetch_optional(&self.pool)
             .await
             .map_err(err)?;
-        one(row, profile_row)
+        one::<B, _>(row, profile_row::<B>)
     }
 
     async fn fail_refresh(
@@ -341,7 +339,7 @@ impl VaultStore for This {
             .fetch_optional(&self.pool)
             .await
             .map_err(err)?;
-        one(row, profile_row)
+        one::<B, _>(row, profile_row::<B>)
     }
 
     async fn profiles_due(
@@ -365,7 +363,7 @@ impl VaultStore for This {
             .await
             .map_err(err)?;
         rows.iter()
-            .map(profile_row)
+            .map(profile_row::<B>)
             .collect::<Result<_, _>>()
             .map_err(err)
     }
@@ -398,7 +396,7 @@ impl VaultStore for This {
             .fetch_optional(&self.pool)
             .await
             .map_err(err)?;
-        one(row, connect_row)
+        one::<B, _>(row, connect_row::<B>)
     }
 
     async fn purge_connect_states(&self, now: UnixTime) -> StoreResult<u64> {

@@ -1,10 +1,15 @@
-// Browser sign-in sessions (`SessionStore`), shared by both adapters like shared.rs
-// and `include!`d next to it.
+//! Browser sign-in sessions (`SessionStore`).
 
+use crate::backend::RowsAffected as _;
+use crate::{err, Backend, SqlStore};
+use async_trait::async_trait;
+use portcullis_core::clock::UnixTime;
 use portcullis_core::session::{Session, SessionStore};
+use portcullis_core::store::StoreResult;
+use sqlx::Row;
 
 #[async_trait]
-impl SessionStore for This {
+impl<B: Backend> SessionStore for SqlStore<B> {
     async fn insert_session(&self, s: &Session) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO sessions (verifier, user_id, auth_version, created_at, idle_until, expires_at) \

@@ -1,10 +1,17 @@
-// The token service's SQL (`TokenStore`), shared by both adapters like shared.rs and
-// `include!`d next to it. Single-use operations open their transaction with the
-// write that decides the race: an UPDATE guarded by `… IS NULL` that exactly one
-// caller can win.
+//! The token service's SQL (`TokenStore`): token families, refresh tokens,
+//! authorization codes and revoked access tokens. Single-use operations open their
+//! transaction with the write that decides the race: an UPDATE guarded by `… IS NULL`
+//! that exactly one caller can win.
 
+use crate::backend::RowsAffected as _;
+use crate::identity::{user_row, USER_COLS};
+use crate::{err, json_list, to_json, Backend, SqlStore};
+use async_trait::async_trait;
+use portcullis_core::clock::UnixTime;
 use portcullis_core::oauth::grants::{AuthCode, CodeTake, Family, RefreshToken, Rotation};
+use portcullis_core::store::StoreResult;
 use portcullis_core::store::TokenStore;
+use sqlx::Row;
 
 const FAMILY_COLS: &str =
     "id, client_app_id, user_id, tenant_id, scopes, auth_version, created_at, revoked_at";
@@ -12,7 +19,7 @@ const CODE_COLS: &str =
     "verifier, client_app_id, user_id, redirect_uri, scopes, code_challenge, created_at, \
     expires_at, used_at, family_id";
 
-fn family_row(r: &DbRow) -> Result<Family, sqlx::Error> {
+fn family_row<B: Backend>(r: &B::Row) -> Result<Family, sqlx::Error> {
     Ok(Family {
         id: r.try_get("id")?,
         client_app_id: r.try_get("client_app_id")?,
@@ -25,7 +32,7 @@ fn family_row(r: &DbRow) -> Result<Family, sqlx::Error> {
     })
 }
 
-fn code_row(r: &DbRow) -> Result<AuthCode, sqlx::Error> {
+fn code_row<B: Backend>(r: &B::Row) -> Result<AuthCode, sqlx::Error> {
     Ok(AuthCode {
         verifier: r.try_get("verifier")?,
         client_app_id: r.try_get("client_app_id")?,
@@ -40,7 +47,10 @@ fn code_row(r: &DbRow) -> Result<AuthCode, sqlx::Error> {
     })
 }
 
-async fn insert_refresh(tx: &mut sqlx::Transaction<'_, Db>, t: &RefreshToken) -> StoreResult<()> {
+async fn insert_refresh<B: Backend>(
+    tx: &mut sqlx::Transaction<'_, B>,
+    t: &RefreshToken,
+) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO refresh_tokens (verifier, family_id, created_at, expires_at, rotated_at) \
          VALUES ($1, $2, $3, $4, $5)",
@@ -57,9 +67,9 @@ async fn insert_refresh(tx: &mut sqlx::Transaction<'_, Db>, t: &RefreshToken) ->
 }
 
 #[async_trait]
-impl TokenStore for This {
+impl<B: Backend> TokenStore for SqlStore<B> {
     async fn create_family(&self, f: &Family, refresh: Option<&RefreshToken>) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(err)?;
+        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
         sqlx::query(
             "INSERT INTO token_families (id, client_app_id, user_id, tenant_id, scopes, auth_version, created_at, \
              revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -88,7 +98,7 @@ impl TokenStore for This {
             .fetch_optional(&self.pool)
             .await
             .map_err(err)?;
-        row.as_ref().map(family_row).transpose().map_err(err)
+        row.as_ref().map(family_row::<B>).transpose().map_err(err)
     }
 
     async fn refresh_token(&self, verifier: &str) -> StoreResult<Option<(RefreshToken, Family)>> {
@@ -109,7 +119,7 @@ impl TokenStore for This {
             expires_at: row.try_get("expires_at").map_err(err)?,
             rotated_at: row.try_get("rotated_at").map_err(err)?,
         };
-        Ok(Some((token, family_row(&row).map_err(err)?)))
+        Ok(Some((token, family_row::<B>(&row).map_err(err)?)))
     }
 
     async fn rotate_refresh_token(
@@ -118,7 +128,7 @@ impl TokenStore for This {
         successor: &RefreshToken,
         now: UnixTime,
     ) -> StoreResult<Rotation> {
-        let mut tx = self.pool.begin().await.map_err(err)?;
+        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
         let won = sqlx::query(
             "UPDATE refresh_tokens SET rotated_at = $2 WHERE verifier = $1 AND rotated_at IS NULL",
         )
@@ -189,7 +199,7 @@ impl TokenStore for This {
     }
 
     async fn take_auth_code(&self, verifier: &str, now: UnixTime) -> StoreResult<CodeTake> {
-        let mut tx = self.pool.begin().await.map_err(err)?;
+        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
         let sql = format!("UPDATE auth_codes SET used_at = $2 WHERE verifier = $1 AND used_at IS NULL RETURNING {CODE_COLS}");
         let taken = sqlx::query(&sql)
             .bind(verifier)
@@ -198,7 +208,7 @@ impl TokenStore for This {
             .await
             .map_err(err)?;
         if let Some(row) = taken {
-            let code = code_row(&row).map_err(err)?;
+            let code = code_row::<B>(&row).map_err(err)?;
             tx.commit().await.map_err(err)?;
             return Ok(CodeTake::Taken(code));
         }
@@ -218,7 +228,7 @@ impl TokenStore for This {
         else {
             return Ok(CodeTake::Unknown);
         };
-        let code = code_row(&row).map_err(err)?;
+        let code = code_row::<B>(&row).map_err(err)?;
         if let Some(f) = &code.family_id {
             sqlx::query(
                 "UPDATE token_families SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
@@ -236,7 +246,7 @@ impl TokenStore for This {
     async fn set_code_family(&self, verifier: &str, family_id: &str) -> StoreResult<bool> {
         // The UPDATE takes the row's write lock first, so a concurrent replay either
         // already set `replayed_at` (seen here) or runs after and finds `family_id`.
-        let mut tx = self.pool.begin().await.map_err(err)?;
+        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
         let replayed: Option<Option<i64>> = sqlx::query_scalar(
             "UPDATE auth_codes SET family_id = $2 WHERE verifier = $1 RETURNING replayed_at",
         )
@@ -281,7 +291,7 @@ impl TokenStore for This {
     }
 
     async fn purge_expired(&self, now: UnixTime) -> StoreResult<u64> {
-        let mut tx = self.pool.begin().await.map_err(err)?;
+        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
         let mut n = 0;
         for sql in [
             "DELETE FROM auth_codes WHERE expires_at <= $1",
@@ -297,5 +307,40 @@ impl TokenStore for This {
         }
         tx.commit().await.map_err(err)?;
         Ok(n)
+    }
+}
+
+impl<B: Backend> SqlStore<B> {
+    /// [`portcullis_core::store::Store::token_state`]: revocations, the family and the user in one statement.
+    pub(crate) async fn read_token_state(
+        &self,
+        jti: &str,
+        family: Option<&str>,
+        user_id: Option<i64>,
+    ) -> StoreResult<portcullis_core::store::TokenState> {
+        let sql = format!(
+            "SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $1) AS jti_revoked, \
+             (SELECT revoked_at IS NULL FROM token_families WHERE id = $2) AS family_live, \
+             {USER_COLS} FROM (SELECT 1 AS one) AS x LEFT JOIN users ON users.id = $3"
+        );
+        let row = sqlx::query(&sql)
+            .bind(jti)
+            .bind(family)
+            .bind(user_id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(err)?;
+        let jti_revoked: bool = row.try_get("jti_revoked").map_err(err)?;
+        let family_live: Option<bool> = row.try_get("family_live").map_err(err)?;
+        let found: Option<i64> = row.try_get("id").map_err(err)?;
+        let user = match found {
+            Some(_) => Some(user_row::<B>(&row).map_err(err)?),
+            None => None,
+        };
+        Ok(portcullis_core::store::TokenState {
+            jti_revoked,
+            family_live: family.map(|_| family_live.unwrap_or(false)),
+            user,
+        })
     }
 }

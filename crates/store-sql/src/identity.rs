@@ -1,67 +1,22 @@
-// The SQL both adapters share, `include!`d by store-sqlite and store-postgres: their
-// SQL dialects agree on everything here ($n placeholders, RETURNING, ON CONFLICT), so
-// one text serves both and cannot drift. Each crate defines `This` (its store type),
-// `DbRow`, `Db` and the hooks `after_seed`; everything backend-specific (connecting,
-// migration locking, sequences) stays in its own lib.rs.
-//
-// (A file for `include!`, not a module: it has no `//!` header of its own.)
+//! Seeding, server secrets, tenants (with hosts and admins), roles, users (with their
+//! roles, permissions and sign-in failures) and limits: the `Store` trait, whose client
+//! application and consent methods are in [`crate::clients`].
 
+use crate::backend::RowsAffected as _;
+use crate::{clients, err, json_list, to_json, Backend, SqlStore};
 use async_trait::async_trait;
-use portcullis_core::client_app::{ClientApp, ClientAppChanges, GrantType, NewClientApp};
+use portcullis_core::client_app::{ClientApp, ClientAppChanges, NewClientApp};
 use portcullis_core::clock::UnixTime;
 use portcullis_core::identity::{
     Lock, LockoutPolicy, NewTenant, NewUser, Role, Tenant, TenantChanges, User, UserChanges,
     SYSTEM_TENANT_ID,
 };
 use portcullis_core::store::{
-    union_scopes, AppListScope, Consent, Grants, LimitLevel, Seed, Store, StoreError, StoreResult,
+    AppListScope, Consent, Grants, LimitLevel, Seed, Store, StoreError, StoreResult,
 };
 use sqlx::Row;
 
-fn err(e: sqlx::Error) -> StoreError {
-    match e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            StoreError::Conflict(db.message().to_owned())
-        }
-        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-            StoreError::Unavailable(e.to_string())
-        }
-        e => StoreError::Backend(e.to_string()),
-    }
-}
-
-fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> String {
-    serde_json::to_string(v).unwrap_or_else(|_| "[]".to_owned())
-}
-
-/// A JSON list column (scopes, redirect URLs, grant types). A value that is not a JSON
-/// list of strings is a store error naming the column (logged; the API answers 500),
-/// never an empty list: an empty list would silently drop a client's redirect URLs or
-/// a consent's scopes.
-fn json_list(raw: &str, column: &str) -> Result<Vec<String>, sqlx::Error> {
-    serde_json::from_str(raw).map_err(|e| sqlx::Error::ColumnDecode {
-        index: column.to_owned(),
-        source: Box::new(e),
-    })
-}
-
-fn grants_json(g: &[GrantType]) -> String {
-    to_json(&g.iter().map(|g| g.as_str()).collect::<Vec<_>>())
-}
-
-fn grants(raw: &str) -> Result<Vec<GrantType>, sqlx::Error> {
-    json_list(raw, "grant_types")?
-        .iter()
-        .map(|g| {
-            GrantType::parse(g).ok_or_else(|| sqlx::Error::ColumnDecode {
-                index: "grant_types".to_owned(),
-                source: format!("unknown grant type '{g}'").into(),
-            })
-        })
-        .collect()
-}
-
-fn user_row(r: &DbRow) -> Result<User, sqlx::Error> {
+pub(crate) fn user_row<B: Backend>(r: &B::Row) -> Result<User, sqlx::Error> {
     let locked_at: Option<i64> = r.try_get("locked_at")?;
     let locked_until: Option<i64> = r.try_get("locked_until")?;
     Ok(User {
@@ -86,7 +41,7 @@ fn user_row(r: &DbRow) -> Result<User, sqlx::Error> {
     })
 }
 
-fn tenant_row(r: &DbRow) -> Result<Tenant, sqlx::Error> {
+pub(crate) fn tenant_row<B: Backend>(r: &B::Row) -> Result<Tenant, sqlx::Error> {
     Ok(Tenant {
         id: r.try_get("id")?,
         name: r.try_get("name")?,
@@ -97,7 +52,7 @@ fn tenant_row(r: &DbRow) -> Result<Tenant, sqlx::Error> {
     })
 }
 
-fn role_row(r: &DbRow) -> Result<Role, sqlx::Error> {
+fn role_row<B: Backend>(r: &B::Row) -> Result<Role, sqlx::Error> {
     let perms: Option<String> = r.try_get("perms")?;
     let mut permissions: Vec<i64> = perms
         .unwrap_or_default()
@@ -114,52 +69,18 @@ fn role_row(r: &DbRow) -> Result<Role, sqlx::Error> {
     })
 }
 
-fn app_row(r: &DbRow) -> Result<ClientApp, sqlx::Error> {
-    Ok(ClientApp {
-        id: r.try_get("id")?,
-        tenant_id: r.try_get("tenant_id")?,
-        owner_id: r.try_get("owner_id")?,
-        name: r.try_get("name")?,
-        description: r.try_get("description")?,
-        redirect_urls: json_list(r.try_get("redirect_urls")?, "redirect_urls")?,
-        client_id: r.try_get("client_id")?,
-        secret_verifier: r.try_get("secret_verifier")?,
-        public: r.try_get("public")?,
-        grant_types: grants(r.try_get("grant_types")?)?,
-        scopes: json_list(r.try_get("scopes")?, "scopes")?,
-        tokens_valid_after: r.try_get("tokens_valid_after")?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
-    })
-}
-
-const USER_COLS: &str =
+pub(crate) const USER_COLS: &str =
     "id, tenant_id, login, password_hash, active, auth_version, failed_logins, \
     failed_window_start, locked_at, locked_until, password_status, password_expiration, \
     api_secret_verifier, created_at";
-const TENANT_COLS: &str = "id, name, description, parent_id, active, allowed_scopes";
+pub(crate) const TENANT_COLS: &str = "id, name, description, parent_id, active, allowed_scopes";
 /// Roles with their permissions folded into one text column (`perms`).
 const ROLE_SELECT: &str = "SELECT r.id, r.tenant_id, r.name, r.description, \
     (SELECT string_agg(CAST(permission_id AS TEXT), ',') FROM role_permissions rp WHERE rp.role_id = r.id) AS perms \
     FROM roles r";
-const APP_COLS: &str =
-    "id, tenant_id, owner_id, name, description, redirect_urls, client_id, secret_verifier, \
-    public, grant_types, scopes, tokens_valid_after, created_at, updated_at";
-
-impl This {
-    async fn fetch_app(&self, id: i64) -> StoreResult<Option<ClientApp>> {
-        let sql = format!("SELECT {APP_COLS} FROM client_apps WHERE id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(err)?;
-        row.as_ref().map(app_row).transpose().map_err(err)
-    }
-}
 
 #[async_trait]
-impl Store for This {
+impl<B: Backend> Store for SqlStore<B> {
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1")
             .execute(&self.pool)
@@ -172,7 +93,7 @@ impl Store for This {
         // `ON CONFLICT DO NOTHING` without a target: when two nodes seed an empty
         // PostgreSQL database at once, the loser's row collides on the id *and* on the
         // unique name, and a conflict target naming only the id would raise the latter.
-        let mut tx = self.pool.begin().await.map_err(err)?;
+        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
         for (id, name, description) in &seed.permissions {
             sqlx::query("INSERT INTO permissions (id, name, description) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
                 .bind(id)
@@ -212,7 +133,7 @@ impl Store for This {
                 }
             }
         }
-        This::after_seed(&mut tx).await?;
+        B::after_seed(&mut tx).await?;
         tx.commit().await.map_err(err)
     }
 
@@ -252,7 +173,7 @@ impl Store for This {
         let sql = format!("SELECT {TENANT_COLS} FROM tenants ORDER BY id");
         let rows = sqlx::query(&sql).fetch_all(&self.pool).await.map_err(err)?;
         rows.iter()
-            .map(tenant_row)
+            .map(tenant_row::<B>)
             .collect::<Result<_, _>>()
             .map_err(err)
     }
@@ -264,7 +185,7 @@ impl Store for This {
             .fetch_optional(&self.pool)
             .await
             .map_err(err)?;
-        row.as_ref().map(tenant_row).transpose().map_err(err)
+        row.as_ref().map(tenant_row::<B>).transpose().map_err(err)
     }
 
     async fn tenant_by_host(&self, host: &str) -> StoreResult<Option<Tenant>> {
@@ -276,11 +197,11 @@ impl Store for This {
             .fetch_optional(&self.pool)
             .await
             .map_err(err)?;
-        row.as_ref().map(tenant_row).transpose().map_err(err)
+        row.as_ref().map(tenant_row::<B>).transpose().map_err(err)
     }
 
     async fn create_tenant(&self, n: NewTenant) -> StoreResult<Tenant> {
-        let mut tx = self.pool.begin().await.map_err(err)?;
+        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
         let sql = format!(
             "INSERT INTO tenants (name, description, parent_id, active, allowed_scopes, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING {TENANT_COLS}"
@@ -295,7 +216,7 @@ impl Store for This {
             .fetch_one(&mut *tx)
             .await
             .map_err(err)?;
-        let tenant = tenant_row(&row).map_err(err)?;
+        let tenant = tenant_row::<B>(&row).map_err(err)?;
         insert_hosts(&mut tx, tenant.id, &n.hosts).await?;
         for role in &n.imported_roles {
             let new_id: i64 = sqlx::query_scalar(
@@ -332,7 +253,7 @@ impl Store for This {
 
     async fn update_tenant(&self, id: i64, c: TenantChanges) -> StoreResult<Option<Tenant>> {
         let _invalidate = self.cache.invalidate_on_drop();
-        let mut tx = self.pool.begin().await.map_err(err)?;
+        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
         let sql = format!(
             "UPDATE tenants SET name = $2, description = $3, active = $4, allowed_scopes = $5 \
              WHERE id = $1 RETURNING {TENANT_COLS}"
@@ -347,7 +268,7 @@ impl Store for This {
             .await
             .map_err(err)?;
         let Some(row) = row else { return Ok(None) };
-        let tenant = tenant_row(&row).map_err(err)?;
+        let tenant = tenant_row::<B>(&row).map_err(err)?;
         sqlx::query("DELETE FROM tenant_hosts WHERE tenant_id = $1")
             .bind(id)
             .execute(&mut *tx)
@@ -360,7 +281,7 @@ impl Store for This {
 
     async fn delete_tenant(&self, id: i64) -> StoreResult<bool> {
         let _invalidate = self.cache.invalidate_on_drop();
-        let mut tx = self.pool.begin().await.map_err(err)?;
+        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
         sqlx::query(
             "DELETE FROM limit_values WHERE (level = 'tenant' AND target_id = $1) \
              OR (level = 'user' AND target_id IN (SELECT id FROM users WHERE tenant_id = $1))",
@@ -398,7 +319,7 @@ impl Store for This {
     }
 
     async fn set_tenant_admins(&self, tenant_id: i64, users: &[i64]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(err)?;
+        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
         sqlx::query("DELETE FROM tenant_admins WHERE tenant_id = $1")
             .bind(tenant_id)
             .execute(&mut *tx)
@@ -433,7 +354,7 @@ impl Store for This {
             .await
             .map_err(err)?;
         rows.iter()
-            .map(role_row)
+            .map(role_row::<B>)
             .collect::<Result<_, _>>()
             .map_err(err)
     }
@@ -445,11 +366,11 @@ impl Store for This {
             .fetch_optional(&self.pool)
             .await
             .map_err(err)?;
-        row.as_ref().map(role_row).transpose().map_err(err)
+        row.as_ref().map(role_row::<B>).transpose().map_err(err)
     }
 
     async fn create_user(&self, u: NewUser) -> StoreResult<User> {
-        let mut tx = self.pool.begin().await.map_err(err)?;
+        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
         let sql = format!(
             "INSERT INTO users (tenant_id, login, password_hash, active, password_status, password_expiration, \
              created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING {USER_COLS}"
@@ -465,7 +386,7 @@ impl Store for This {
             .fetch_one(&mut *tx)
             .await
             .map_err(err)?;
-        let user = user_row(&row).map_err(err)?;
+        let user = user_row::<B>(&row).map_err(err)?;
         insert_grants(&mut tx, user.id, &u.roles, &u.permissions).await?;
         tx.commit().await.map_err(err)?;
         Ok(user)
@@ -481,7 +402,7 @@ impl Store for This {
             .await
             .map_err(err)?;
         rows.iter()
-            .map(user_row)
+            .map(user_row::<B>)
             .collect::<Result<_, _>>()
             .map_err(err)
     }
@@ -503,12 +424,12 @@ impl Store for This {
             .fetch_optional(&self.pool)
             .await
             .map_err(err)?;
-        row.as_ref().map(user_row).transpose().map_err(err)
+        row.as_ref().map(user_row::<B>).transpose().map_err(err)
     }
 
     async fn delete_user(&self, id: i64) -> StoreResult<bool> {
         let _invalidate = self.cache.invalidate_on_drop();
-        let mut tx = self.pool.begin().await.map_err(err)?;
+        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
         sqlx::query("DELETE FROM limit_values WHERE level = 'user' AND target_id = $1")
             .bind(id)
             .execute(&mut *tx)
@@ -543,7 +464,7 @@ impl Store for This {
     }
 
     async fn set_user_grants(&self, id: i64, g: &Grants) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(err)?;
+        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
         let r = sqlx::query("UPDATE users SET auth_version = auth_version + 1 WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)
@@ -605,7 +526,7 @@ impl Store for This {
             .fetch_optional(&self.pool)
             .await
             .map_err(err)?;
-        row.as_ref().map(user_row).transpose().map_err(err)
+        row.as_ref().map(user_row::<B>).transpose().map_err(err)
     }
 
     async fn users_by_login(&self, login: &str) -> StoreResult<Vec<User>> {
@@ -616,7 +537,7 @@ impl Store for This {
             .await
             .map_err(err)?;
         rows.iter()
-            .map(user_row)
+            .map(user_row::<B>)
             .collect::<Result<_, _>>()
             .map_err(err)
     }
@@ -629,7 +550,7 @@ impl Store for This {
             .fetch_optional(&self.pool)
             .await
             .map_err(err)?;
-        row.as_ref().map(user_row).transpose().map_err(err)
+        row.as_ref().map(user_row::<B>).transpose().map_err(err)
     }
 
     async fn count_users(&self) -> StoreResult<i64> {
@@ -672,7 +593,7 @@ impl Store for This {
         now: UnixTime,
         p: LockoutPolicy,
     ) -> StoreResult<Option<Lock>> {
-        let mut tx = self.pool.begin().await.map_err(err)?;
+        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
         // Count the failure unless a lock is in force; a window older than the interval restarts at 1.
         sqlx::query(
             "UPDATE users SET \
@@ -775,28 +696,10 @@ impl Store for This {
         .map_err(err)
     }
 
+    // Client applications and consents: their SQL is in `crate::clients`.
+
     async fn create_client_app(&self, a: NewClientApp) -> StoreResult<ClientApp> {
-        let sql = format!(
-            "INSERT INTO client_apps (tenant_id, owner_id, name, description, redirect_urls, client_id, \
-             secret_verifier, public, grant_types, scopes, tokens_valid_after, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $11) RETURNING {APP_COLS}"
-        );
-        let row = sqlx::query(&sql)
-            .bind(a.tenant_id)
-            .bind(a.owner_id)
-            .bind(&a.name)
-            .bind(&a.description)
-            .bind(to_json(&a.redirect_urls))
-            .bind(&a.client_id)
-            .bind(&a.secret_verifier)
-            .bind(a.public)
-            .bind(grants_json(&a.grant_types))
-            .bind(to_json(&a.scopes))
-            .bind(a.now)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(err)?;
-        app_row(&row).map_err(err)
+        clients::create_client_app(self, a).await
     }
 
     async fn client_app(&self, id: i64) -> StoreResult<Option<ClientApp>> {
@@ -808,20 +711,7 @@ impl Store for This {
     }
 
     async fn list_client_apps(&self, scope: AppListScope) -> StoreResult<Vec<ClientApp>> {
-        let (column, id) = match scope {
-            AppListScope::Owner(u) => ("owner_id", u),
-            AppListScope::Tenant(t) => ("tenant_id", t),
-        };
-        let sql = format!("SELECT {APP_COLS} FROM client_apps WHERE {column} = $1 ORDER BY id");
-        let rows = sqlx::query(&sql)
-            .bind(id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(err)?;
-        rows.iter()
-            .map(app_row)
-            .collect::<Result<_, _>>()
-            .map_err(err)
+        clients::list_client_apps(self, scope).await
     }
 
     async fn update_client_app(
@@ -829,23 +719,7 @@ impl Store for This {
         id: i64,
         c: ClientAppChanges,
     ) -> StoreResult<Option<ClientApp>> {
-        let _invalidate = self.cache.invalidate_on_drop();
-        let sql = format!(
-            "UPDATE client_apps SET name = $2, description = $3, redirect_urls = $4, grant_types = $5, \
-             scopes = $6, updated_at = $7 WHERE id = $1 RETURNING {APP_COLS}"
-        );
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .bind(&c.name)
-            .bind(&c.description)
-            .bind(to_json(&c.redirect_urls))
-            .bind(grants_json(&c.grant_types))
-            .bind(to_json(&c.scopes))
-            .bind(c.now)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(err)?;
-        row.as_ref().map(app_row).transpose().map_err(err)
+        clients::update_client_app(self, id, c).await
     }
 
     async fn reset_client_secret(
@@ -854,48 +728,11 @@ impl Store for This {
         verifier: &str,
         now: UnixTime,
     ) -> StoreResult<Option<ClientApp>> {
-        let _invalidate = self.cache.invalidate_on_drop();
-        let mut tx = self.pool.begin().await.map_err(err)?;
-        let sql = format!(
-            "UPDATE client_apps SET secret_verifier = $2, tokens_valid_after = $3, updated_at = $3 \
-             WHERE id = $1 RETURNING {APP_COLS}"
-        );
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .bind(verifier)
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(err)?;
-        let app = row.as_ref().map(app_row).transpose().map_err(err)?;
-        sqlx::query("DELETE FROM consents WHERE client_app_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
-        // `tokens_valid_after` has whole-second precision: a grant made earlier in the
-        // same second would survive it. Revoking the families is exact.
-        sqlx::query(
-            "UPDATE token_families SET revoked_at = $2 WHERE client_app_id = $1 AND revoked_at IS NULL",
-        )
-        .bind(id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(err)?;
-        tx.commit().await.map_err(err)?;
-        Ok(app)
+        clients::reset_client_secret(self, id, verifier, now).await
     }
 
     async fn delete_client_app(&self, id: i64) -> StoreResult<bool> {
-        let _invalidate = self.cache.invalidate_on_drop();
-        // Consents go with the application (ON DELETE CASCADE).
-        let r = sqlx::query("DELETE FROM client_apps WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(err)?;
-        Ok(r.rows_affected() == 1)
+        clients::delete_client_app(self, id).await
     }
 
     async fn grant_consent(
@@ -905,81 +742,15 @@ impl Store for This {
         scopes: &[String],
         now: UnixTime,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(err)?;
-        sqlx::query(
-            "INSERT INTO consents (user_id, client_app_id, scopes, granted_at, updated_at) VALUES ($1, $2, '[]', $3, $3) \
-             ON CONFLICT (user_id, client_app_id) DO UPDATE SET updated_at = excluded.updated_at",
-        )
-        .bind(user_id)
-        .bind(app_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(err)?;
-        let current: String = sqlx::query_scalar(
-            "SELECT scopes FROM consents WHERE user_id = $1 AND client_app_id = $2",
-        )
-        .bind(user_id)
-        .bind(app_id)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(err)?;
-        sqlx::query("UPDATE consents SET scopes = $3 WHERE user_id = $1 AND client_app_id = $2")
-            .bind(user_id)
-            .bind(app_id)
-            .bind(to_json(&union_scopes(
-                &json_list(&current, "scopes").map_err(err)?,
-                scopes,
-            )))
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
-        tx.commit().await.map_err(err)
+        clients::grant_consent(self, user_id, app_id, scopes, now).await
     }
 
     async fn consents_of_user(&self, user_id: i64) -> StoreResult<Vec<Consent>> {
-        let rows = sqlx::query(
-            "SELECT c.user_id, c.client_app_id, a.name, c.scopes, c.granted_at FROM consents c \
-             JOIN client_apps a ON a.id = c.client_app_id WHERE c.user_id = $1 ORDER BY c.client_app_id",
-        )
-        .bind(user_id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(err)?;
-        rows.iter()
-            .map(|r| {
-                Ok(Consent {
-                    user_id: r.try_get(0)?,
-                    client_app_id: r.try_get(1)?,
-                    app_name: r.try_get(2)?,
-                    scopes: json_list(r.try_get(3)?, "scopes")?,
-                    granted_at: r.try_get(4)?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(err)
+        clients::consents_of_user(self, user_id).await
     }
 
     async fn revoke_consent(&self, user_id: i64, app_id: i64, now: UnixTime) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(err)?;
-        let r = sqlx::query("DELETE FROM consents WHERE user_id = $1 AND client_app_id = $2")
-            .bind(user_id)
-            .bind(app_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
-        sqlx::query(
-            "UPDATE token_families SET revoked_at = $3 \
-             WHERE user_id = $1 AND client_app_id = $2 AND revoked_at IS NULL",
-        )
-        .bind(user_id)
-        .bind(app_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(err)?;
-        tx.commit().await.map_err(err)?;
-        Ok(r.rows_affected() == 1)
+        clients::revoke_consent(self, user_id, app_id, now).await
     }
 
     async fn token_state(
@@ -993,8 +764,8 @@ impl Store for This {
 }
 
 /// Inserts a tenant's host names (lowercased).
-async fn insert_hosts(
-    tx: &mut sqlx::Transaction<'_, Db>,
+async fn insert_hosts<B: Backend>(
+    tx: &mut sqlx::Transaction<'_, B>,
     tenant_id: i64,
     hosts: &[String],
 ) -> StoreResult<()> {
@@ -1010,8 +781,8 @@ async fn insert_hosts(
 }
 
 /// Inserts a user's roles and explicit permissions.
-async fn insert_grants(
-    tx: &mut sqlx::Transaction<'_, Db>,
+async fn insert_grants<B: Backend>(
+    tx: &mut sqlx::Transaction<'_, B>,
     user_id: i64,
     roles: &[i64],
     permissions: &[i64],

@@ -1,16 +1,21 @@
-// The signing keys' SQL (`KeyStore`), shared by both adapters like shared.rs and
-// `include!`d next to it. The partial unique index of migration 0004 (one `active`,
-// one `next`) decides races: a first start inserts with ON CONFLICT DO NOTHING, and a
-// rotation is one transaction opened by its first write, guarded by the promoted key
-// still being `next`, so of concurrent rotations exactly one changes anything.
+//! The signing keys' SQL (`KeyStore`). The partial unique index of migration 0004
+//! (one `active`, one `next`) decides races: a first start inserts with ON CONFLICT DO
+//! NOTHING, and a rotation is one write transaction, guarded by the promoted key still
+//! being `next`, so of concurrent rotations exactly one changes anything.
 
+use crate::backend::RowsAffected as _;
+use crate::{err, Backend, SqlStore};
+use async_trait::async_trait;
+use portcullis_core::clock::UnixTime;
 use portcullis_core::oauth::keys::{KeyRotation, KeyState, StoredKey};
 use portcullis_core::store::KeyStore;
+use portcullis_core::store::{StoreError, StoreResult};
+use sqlx::Row;
 
 const KEY_COLS: &str =
     "kid, alg, private_sealed, public_jwk, state, created_at, activated_at, retire_at";
 
-fn key_row(r: &DbRow) -> Result<StoredKey, sqlx::Error> {
+fn key_row<B: Backend>(r: &B::Row) -> Result<StoredKey, sqlx::Error> {
     let state: String = r.try_get("state")?;
     Ok(StoredKey {
         kid: r.try_get("kid")?,
@@ -28,9 +33,9 @@ fn key_row(r: &DbRow) -> Result<StoredKey, sqlx::Error> {
 
 /// Inserts `key` on `executor`; `ON CONFLICT DO NOTHING` (no target) covers both the
 /// kid and the one-active-one-next index.
-async fn insert_key<'e, E>(executor: E, key: &StoredKey) -> Result<u64, sqlx::Error>
+async fn insert_key<'e, B: Backend, E>(executor: E, key: &StoredKey) -> Result<u64, sqlx::Error>
 where
-    E: sqlx::Executor<'e, Database = Db>,
+    E: sqlx::Executor<'e, Database = B>,
 {
     let sql = format!(
         "INSERT INTO signing_keys ({KEY_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
@@ -51,12 +56,12 @@ where
 }
 
 #[async_trait]
-impl KeyStore for This {
+impl<B: Backend> KeyStore for SqlStore<B> {
     async fn signing_keys(&self) -> StoreResult<Vec<StoredKey>> {
         let sql = format!("SELECT {KEY_COLS} FROM signing_keys ORDER BY created_at, kid");
         let rows = sqlx::query(&sql).fetch_all(&self.pool).await.map_err(err)?;
         rows.iter()
-            .map(key_row)
+            .map(key_row::<B>)
             .collect::<Result<_, _>>()
             .map_err(err)
     }
@@ -66,7 +71,7 @@ impl KeyStore for This {
     }
 
     async fn rotate_signing_keys(&self, r: &KeyRotation) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(err)?;
+        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
         // The first statement writes, so SQLite takes its write lock here and a racing
         // rotation waits for this one to finish; PostgreSQL's row locks do the same.
         sqlx::query(
