@@ -210,6 +210,86 @@ pub fn signed_out() -> String {
 mod tests {
     use super::*;
 
+    /// Sample pages covering every branch, rendered for the golden files in
+    /// `tests/golden/` (the HTML of the hand-written pages, kept byte for byte).
+    pub(crate) fn samples() -> Vec<(&'static str, String)> {
+        let params: &[(&str, &str)] = &[
+            ("response_type", "code"),
+            ("client_id", "c<1>"),
+            ("state", "\"><img src=x> & 'q'"),
+        ];
+        let scopes = ["api.access.odata".to_owned(), "odata.read<x>".to_owned()];
+        vec![
+            (
+                "login_first",
+                login(&Login {
+                    app_name: "Reports",
+                    tenant: None,
+                    username: "",
+                    error: None,
+                    csrf: "csrf1",
+                    params,
+                }),
+            ),
+            (
+                "login_again",
+                login(&Login {
+                    app_name: "<Reports & Co>",
+                    tenant: Some("acme\"x"),
+                    username: "a'b",
+                    error: Some("Wrong <password>."),
+                    csrf: "t&",
+                    params,
+                }),
+            ),
+            (
+                "consent_described",
+                consent(&Consent {
+                    app_name: "Reports",
+                    app_description: "Monthly <reports>",
+                    scopes: &scopes,
+                    user: "alice'o",
+                    csrf: "c2",
+                    params,
+                }),
+            ),
+            (
+                "consent_plain",
+                consent(&Consent {
+                    app_name: "R",
+                    app_description: "  ",
+                    scopes: &[],
+                    user: "bob",
+                    csrf: "c3",
+                    params: &[],
+                }),
+            ),
+            (
+                "error_plain",
+                error("Invalid <request>", "It's \"wrong\" & bad.", None),
+            ),
+            (
+                "error_sign_out",
+                error(
+                    "Another tenant's application",
+                    "You are signed in as x.",
+                    Some(&SignOut { csrf: "c4", params }),
+                ),
+            ),
+            ("signed_out", signed_out()),
+        ]
+    }
+
+    #[test]
+    #[ignore = "writes the golden files from the current renderer"]
+    fn write_golden() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden");
+        std::fs::create_dir_all(dir).unwrap();
+        for (name, html) in samples() {
+            std::fs::write(format!("{dir}/{name}.html"), html).unwrap();
+        }
+    }
+
     #[test]
     fn everything_dynamic_is_escaped() {
         let html = login(&Login {

@@ -705,3 +705,45 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(refresh_profile))
         .routes(routes!(oauth2_callback))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The connect flow's result pages, for the golden files in `tests/golden/`.
+    pub(crate) async fn samples() -> Vec<(&'static str, StatusCode, String)> {
+        let mut out = Vec::new();
+        for (name, status, title, body) in [
+            (
+                "vault_connected",
+                StatusCode::CREATED,
+                "Connected",
+                "OAuth profile '<Mail & co>' (id 7) was created. You can close this window.",
+            ),
+            (
+                "vault_failed",
+                StatusCode::BAD_GATEWAY,
+                "Connection failed",
+                "The upstream said \"no\" (error 400)",
+            ),
+        ] {
+            let res = page(status, title, body);
+            let status = res.status();
+            let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+                .await
+                .unwrap_or_default();
+            out.push((name, status, String::from_utf8_lossy(&bytes).into_owned()));
+        }
+        out
+    }
+
+    #[tokio::test]
+    #[ignore = "writes the golden files from the current renderer"]
+    async fn write_golden() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden");
+        std::fs::create_dir_all(dir).unwrap();
+        for (name, _, html) in samples().await {
+            std::fs::write(format!("{dir}/{name}.html"), html).unwrap();
+        }
+    }
+}
