@@ -6,24 +6,28 @@
 //! The pending request travels in hidden fields and is re-validated by
 //! [`authorize::validate`] at every step. Sessions are server-side
 //! ([`portcullis_core::session`]); the cookie is HttpOnly, SameSite=Lax, and Secure
-//! with the `__Host-` prefix when the issuer is https. Every form carries a CSRF token
-//! bound to the session (or, on the login form, to a pre-sign-in cookie). Pages send a
-//! strict CSP whose `form-action` also admits the client's redirect origin (browsers
-//! apply it to the redirect that ends a form submission), `frame-ancestors 'none'`,
-//! no-store and no-referrer.
+//! with the `__Host-` prefix when the issuer is https (read and written through
+//! axum-extra's [`CookieJar`]). Every form carries a CSRF token bound to the session
+//! (or, on the login form, to a pre-sign-in cookie). Pages are rendered by [`pages`]
+//! from templates; the router wraps these routes in [`pages::page_headers`] (a strict
+//! CSP whose `form-action` also admits the client's redirect origin, set here as a
+//! [`pages::FormTarget`], `frame-ancestors 'none'`, no-store and no-referrer).
+//! Redirect targets are built with the `url` crate.
 
 use super::pages;
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Response};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use portcullis_core::identity::User;
 use portcullis_core::oauth::authorize::{
     self, AuthorizeError, AuthorizeParams, ErrorRedirect, ValidRequest,
 };
 use portcullis_core::session::{self, SignInFailure};
 use std::net::SocketAddr;
+use url::{form_urlencoded, Url};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -71,102 +75,79 @@ fn cookie_names(s: &AppState) -> (&'static str, &'static str, bool) {
     }
 }
 
-fn set_cookie(name: &str, value: &str, secure: bool, max_age: Option<i64>) -> HeaderValue {
-    let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
-    if secure {
-        c.push_str("; Secure");
-    }
+/// A session or pre-sign-in cookie: Path=/, HttpOnly, SameSite=Lax, Secure under
+/// https; a session cookie (no Max-Age) unless `max_age` says otherwise.
+fn new_cookie(
+    name: &'static str,
+    value: String,
+    secure: bool,
+    max_age: Option<time::Duration>,
+) -> Cookie<'static> {
+    let mut c = Cookie::build((name, value))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .build();
     if let Some(age) = max_age {
-        c.push_str(&format!("; Max-Age={age}"));
+        c.set_max_age(age);
     }
-    HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static(""))
+    c
 }
 
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
+/// The value of the cookie `name` the browser sent, if it can be one of ours.
+fn cookie<'a>(jar: &'a CookieJar, name: &str) -> Option<&'a str> {
+    jar.get(name)
+        .map(|c| c.value())
         .filter(|v| !v.is_empty() && v.len() <= 64)
 }
 
-/// The origin of a redirect URI as a CSP source, if it is plain enough to be one.
-fn csp_source(uri: &str) -> Option<String> {
-    let (scheme, rest) = uri.split_once(':')?;
-    if scheme.is_empty()
-        || !scheme
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
-    {
-        return None;
-    }
-    let Some(rest) = rest.strip_prefix("//") else {
-        return Some(format!("{scheme}:"));
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host = authority.rsplit('@').next().unwrap_or("");
-    let ok = !host.is_empty()
-        && host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c));
-    ok.then(|| format!("{scheme}://{host}"))
+/// `res` with `cookie` set.
+fn with_cookie(res: Response, cookie: Cookie<'static>) -> Response {
+    (CookieJar::new().add(cookie), res).into_response()
 }
 
-/// An HTML page with the security headers; `redirect` is the origin forms may end at.
+/// An HTML page; `redirect` is the other origin its forms may end at (read by
+/// [`pages::page_headers`], which adds the CSP and the other security headers).
 fn html(status: StatusCode, body: String, redirect: Option<&str>) -> Response {
-    let form_action = match redirect.and_then(csp_source) {
-        Some(src) => format!("'self' {src}"),
-        None => "'self'".to_owned(),
-    };
-    let csp = format!(
-        "default-src 'none'; style-src 'self'; img-src 'self'; form-action {form_action}; \
-         frame-ancestors 'none'; base-uri 'none'"
-    );
-    let mut res = (status, body).into_response();
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&csp) {
-        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    let mut res = (status, Html(body)).into_response();
+    if let Some(uri) = redirect {
+        res.extensions_mut()
+            .insert(pages::FormTarget(uri.to_owned()));
     }
-    security_headers(h);
     res
-}
-
-fn security_headers(h: &mut HeaderMap) {
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
 }
 
 fn redirect(status: StatusCode, location: &str) -> Response {
     let mut res = status.into_response();
-    let h = res.headers_mut();
     if let Ok(v) = HeaderValue::from_str(location) {
-        h.insert(header::LOCATION, v);
+        res.headers_mut().insert(header::LOCATION, v);
     }
-    security_headers(h);
     res
 }
 
 /// `uri` with `params` added to its query.
+/// Parameters are form-encoded (RFC 6749 appendix B) after any query the URI already
+/// has. A registered URI the `url` crate cannot parse (registration checks its own
+/// rules, not WHATWG's) still gets them, appended to the text.
 fn with_query(uri: &str, params: &[(&str, &str)]) -> String {
-    let mut q = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in params {
-        q.append_pair(k, v);
+    match Url::parse(uri) {
+        Ok(mut url) => {
+            url.query_pairs_mut().extend_pairs(params);
+            url.into()
+        }
+        Err(_) => {
+            let sep = if uri.contains('?') { '&' } else { '?' };
+            format!("{uri}{sep}{}", query(params))
+        }
     }
-    let sep = if uri.contains('?') { '&' } else { '?' };
-    format!("{uri}{sep}{}", q.finish())
+}
+
+/// `params` as an `application/x-www-form-urlencoded` query.
+fn query(params: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params)
+        .finish()
 }
 
 /// The RFC 6749 §4.1.2.1 error redirect, with `iss` (RFC 9207 §2).
@@ -239,13 +220,13 @@ fn too_long() -> Response {
 
 /// The authorization URL of this server for `params` (where the steps go back to).
 fn authorize_url(params: &AuthorizeParams) -> String {
-    with_query("/oauth2/authorize", &params.pairs())
+    format!("/oauth2/authorize?{}", query(&params.pairs()))
 }
 
 /// The user of the request's session, if any.
-async fn signed_in(s: &AppState, headers: &HeaderMap) -> Result<Option<(User, String)>, Response> {
+async fn signed_in(s: &AppState, jar: &CookieJar) -> Result<Option<(User, String)>, Response> {
     let (name, _, _) = cookie_names(s);
-    let Some(id) = cookie(headers, name) else {
+    let Some(id) = cookie(jar, name) else {
         return Ok(None);
     };
     match session::resume(&s.ctx, id).await {
@@ -257,7 +238,7 @@ async fn signed_in(s: &AppState, headers: &HeaderMap) -> Result<Option<(User, St
 /// The login page for `req`, with a pre-sign-in cookie to bind its CSRF token to.
 async fn login_page(
     s: &AppState,
-    headers: &HeaderMap,
+    jar: &CookieJar,
     req: &ValidRequest,
     status: StatusCode,
     username: &str,
@@ -265,7 +246,7 @@ async fn login_page(
     error: Option<&str>,
 ) -> Response {
     let (_, login_cookie, secure) = cookie_names(s);
-    let (binding, fresh) = match cookie(headers, login_cookie) {
+    let (binding, fresh) = match cookie(jar, login_cookie) {
         Some(v) => (v.to_owned(), false),
         None => (
             portcullis_core::crypto::Secret::generate()
@@ -289,12 +270,9 @@ async fn login_page(
         csrf: &csrf,
         params: &params,
     });
-    let mut res = html(status, body, Some(&req.redirect_uri));
+    let res = html(status, body, Some(&req.redirect_uri));
     if fresh {
-        res.headers_mut().append(
-            header::SET_COOKIE,
-            set_cookie(login_cookie, &binding, secure, None),
-        );
+        return with_cookie(res, new_cookie(login_cookie, binding, secure, None));
     }
     res
 }
@@ -338,10 +316,10 @@ fn wrong_tenant(s: &AppState, req: &ValidRequest, user: &User, session_id: &str)
 
 /// What the user sees for a valid request: the login page, the consent page, or
 /// (consent already recorded) straight back to the client with a code.
-async fn proceed(s: &AppState, headers: &HeaderMap, req: ValidRequest) -> Response {
-    let (user, session_id) = match signed_in(s, headers).await {
+async fn proceed(s: &AppState, jar: &CookieJar, req: ValidRequest) -> Response {
+    let (user, session_id) = match signed_in(s, jar).await {
         Err(res) => return res,
-        Ok(None) => return login_page(s, headers, &req, StatusCode::OK, "", None, None).await,
+        Ok(None) => return login_page(s, jar, &req, StatusCode::OK, "", None, None).await,
         Ok(Some(x)) => x,
     };
     if !authorize::same_tenant(&req, &user) {
@@ -371,7 +349,7 @@ async fn proceed(s: &AppState, headers: &HeaderMap, req: ValidRequest) -> Respon
 
 async fn run_authorize(
     s: AppState,
-    headers: HeaderMap,
+    jar: CookieJar,
     method: Method,
     query: Option<String>,
     body: Bytes,
@@ -386,7 +364,7 @@ async fn run_authorize(
         return too_long();
     };
     match authorize::validate(&s.ctx, params_of(&pairs)).await {
-        Ok(req) => proceed(&s, &headers, req).await,
+        Ok(req) => proceed(&s, &jar, req).await,
         Err(e) => refused(&s, e),
     }
 }
@@ -412,12 +390,12 @@ async fn run_authorize(
     ))]
 pub async fn authorize_endpoint(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    jar: CookieJar,
     method: Method,
     RawQuery(query): RawQuery,
     PageForm(body): PageForm,
 ) -> Response {
-    run_authorize(s, headers, method, query, body).await
+    run_authorize(s, jar, method, query, body).await
 }
 
 /// HDP's spelling of the authorization endpoint; identical behaviour.
@@ -431,12 +409,12 @@ pub async fn authorize_endpoint(
     ))]
 pub async fn mgmt_authorize_endpoint(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    jar: CookieJar,
     method: Method,
     RawQuery(query): RawQuery,
     PageForm(body): PageForm,
 ) -> Response {
-    run_authorize(s, headers, method, query, body).await
+    run_authorize(s, jar, method, query, body).await
 }
 
 fn bad_form(params: &AuthorizeParams) -> Response {
@@ -469,6 +447,7 @@ pub async fn login(
     State(s): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
+    jar: CookieJar,
     PageForm(body): PageForm,
 ) -> Response {
     let Some(pairs) = pairs(&body) else {
@@ -476,7 +455,7 @@ pub async fn login(
     };
     let params = params_of(&pairs);
     let (session_cookie, login_cookie, secure) = cookie_names(&s);
-    let csrf_ok = match (cookie(&headers, login_cookie), field(&pairs, "csrf_token")) {
+    let csrf_ok = match (cookie(&jar, login_cookie), field(&pairs, "csrf_token")) {
         (Some(binding), Some(token)) => session::csrf_ok(&s.ctx, LOGIN_PURPOSE, binding, token),
         _ => false,
     };
@@ -495,7 +474,7 @@ pub async fn login(
     if username.is_empty() || password.is_empty() {
         return login_page(
             &s,
-            &headers,
+            &jar,
             &req,
             StatusCode::OK,
             username,
@@ -511,21 +490,17 @@ pub async fn login(
     };
     match session::sign_in(&s.ctx, attempt, &tenant_name, username, password).await {
         Ok(user) => match session::start(&s.ctx, &user).await {
-            Ok(id) => {
-                let mut res = redirect(StatusCode::SEE_OTHER, &authorize_url(&params));
-                res.headers_mut().append(
-                    header::SET_COOKIE,
-                    set_cookie(session_cookie, id.expose(), secure, None),
-                );
-                res
-            }
+            Ok(id) => with_cookie(
+                redirect(StatusCode::SEE_OTHER, &authorize_url(&params)),
+                new_cookie(session_cookie, id.expose().to_owned(), secure, None),
+            ),
             Err(e) => unavailable(&e.to_string()),
         },
         Err(SignInFailure::Unavailable) => unavailable("sign-in: database unavailable"),
         Err(f @ SignInFailure::TooMany(secs)) => {
             let mut res = login_page(
                 &s,
-                &headers,
+                &jar,
                 &req,
                 StatusCode::TOO_MANY_REQUESTS,
                 username,
@@ -541,7 +516,7 @@ pub async fn login(
         Err(f) => {
             login_page(
                 &s,
-                &headers,
+                &jar,
                 &req,
                 StatusCode::OK,
                 username,
@@ -565,7 +540,7 @@ pub async fn login(
     ))]
 pub async fn consent(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    jar: CookieJar,
     PageForm(body): PageForm,
 ) -> Response {
     let Some(pairs) = pairs(&body) else {
@@ -576,7 +551,7 @@ pub async fn consent(
         Ok(req) => req,
         Err(e) => return refused(&s, e),
     };
-    let (user, session_id) = match signed_in(&s, &headers).await {
+    let (user, session_id) = match signed_in(&s, &jar).await {
         Err(res) => return res,
         Ok(None) => return redirect(StatusCode::SEE_OTHER, &authorize_url(&params)),
         Ok(Some(x)) => x,
@@ -624,7 +599,7 @@ pub async fn consent(
     ))]
 pub async fn logout(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    jar: CookieJar,
     PageForm(body): PageForm,
 ) -> Response {
     let Some(pairs) = pairs(&body) else {
@@ -632,7 +607,7 @@ pub async fn logout(
     };
     let params = params_of(&pairs);
     let (session_cookie, _, secure) = cookie_names(&s);
-    if let Some(id) = cookie(&headers, session_cookie) {
+    if let Some(id) = cookie(&jar, session_cookie) {
         let token = field(&pairs, "csrf_token").unwrap_or("");
         if !session::csrf_ok(&s.ctx, SESSION_PURPOSE, id, token) {
             return bad_form(&params);
@@ -642,16 +617,20 @@ pub async fn logout(
         }
         tracing::info!("browser session ended");
     }
-    let mut res = if params.client_id.is_some() {
+    let res = if params.client_id.is_some() {
         redirect(StatusCode::SEE_OTHER, &authorize_url(&params))
     } else {
         html(StatusCode::OK, pages::signed_out(), None)
     };
-    res.headers_mut().append(
-        header::SET_COOKIE,
-        set_cookie(session_cookie, "", secure, Some(0)),
-    );
-    res
+    with_cookie(
+        res,
+        new_cookie(
+            session_cookie,
+            String::new(),
+            secure,
+            Some(time::Duration::ZERO),
+        ),
+    )
 }
 
 /// The pages' stylesheet.
@@ -678,29 +657,17 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(login))
         .routes(routes!(consent))
         .routes(routes!(logout))
+        // Every page and redirect above, not the stylesheet (cached) nor 405s.
+        .route_layer(axum::middleware::map_response_with_state(
+            pages::Policy::Sign,
+            pages::page_headers,
+        ))
         .routes(routes!(stylesheet))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn csp_sources_of_redirect_uris() {
-        assert_eq!(
-            csp_source("https://app.example:8443/cb?x=1").as_deref(),
-            Some("https://app.example:8443")
-        );
-        assert_eq!(
-            csp_source("http://127.0.0.1:9/cb").as_deref(),
-            Some("http://127.0.0.1:9")
-        );
-        assert_eq!(
-            csp_source("com.example.app:/cb").as_deref(),
-            Some("com.example.app:")
-        );
-        assert_eq!(csp_source("https://a.example;script-src *"), None);
-    }
 
     mod properties {
         use super::*;
