@@ -6,9 +6,10 @@
 //! The pending request travels in hidden fields and is re-validated by
 //! [`authorize::validate`] at every step. Sessions are server-side
 //! ([`portcullis_core::session`]); the cookie is HttpOnly, SameSite=Lax, and Secure
-//! with the `__Host-` prefix when the issuer is https (read and written through
-//! axum-extra's [`CookieJar`]). Every form carries a CSRF token bound to the session
-//! (or, on the login form, to a pre-sign-in cookie). Pages are rendered by [`pages`]
+//! with the `__Host-` prefix when the issuer is https (set through axum-extra's
+//! [`CookieJar`], read with the cookie crate's parser, the first of a name winning).
+//! Every form carries a CSRF token bound to the session (or, on the login form, to a
+//! pre-sign-in cookie). Pages are rendered by [`pages`]
 //! from templates; the router wraps these routes in [`pages::page_headers`] (a strict
 //! CSP whose `form-action` also admits the client's redirect origin, set here as a
 //! [`pages::FormTarget`], `frame-ancestors 'none'`, no-store and no-referrer).
@@ -95,10 +96,20 @@ fn new_cookie(
     c
 }
 
-/// The value of the cookie `name` the browser sent, if it can be one of ours.
-fn cookie<'a>(jar: &'a CookieJar, name: &str) -> Option<&'a str> {
-    jar.get(name)
-        .map(|c| c.value())
+/// The value of the first cookie `name` the browser sent, if it can be one of ours.
+/// The first, not the last: browsers send longer paths and older cookies first (RFC
+/// 6265 §5.4), so a same-named cookie planted later (from a sibling host, over plain
+/// http) cannot displace ours. axum-extra's `CookieJar` keeps the last one of a name,
+/// so requests are read with the cookie crate's parser and the jar only writes.
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .map(|c| c.value().to_owned())
         .filter(|v| !v.is_empty() && v.len() <= 64)
 }
 
@@ -224,13 +235,13 @@ fn authorize_url(params: &AuthorizeParams) -> String {
 }
 
 /// The user of the request's session, if any.
-async fn signed_in(s: &AppState, jar: &CookieJar) -> Result<Option<(User, String)>, Response> {
+async fn signed_in(s: &AppState, headers: &HeaderMap) -> Result<Option<(User, String)>, Response> {
     let (name, _, _) = cookie_names(s);
-    let Some(id) = cookie(jar, name) else {
+    let Some(id) = cookie(headers, name) else {
         return Ok(None);
     };
-    match session::resume(&s.ctx, id).await {
-        Ok(user) => Ok(user.map(|u| (u, id.to_owned()))),
+    match session::resume(&s.ctx, &id).await {
+        Ok(user) => Ok(user.map(|u| (u, id))),
         Err(e) => Err(unavailable(&e.to_string())),
     }
 }
@@ -238,7 +249,7 @@ async fn signed_in(s: &AppState, jar: &CookieJar) -> Result<Option<(User, String
 /// The login page for `req`, with a pre-sign-in cookie to bind its CSRF token to.
 async fn login_page(
     s: &AppState,
-    jar: &CookieJar,
+    headers: &HeaderMap,
     req: &ValidRequest,
     status: StatusCode,
     username: &str,
@@ -246,8 +257,8 @@ async fn login_page(
     error: Option<&str>,
 ) -> Response {
     let (_, login_cookie, secure) = cookie_names(s);
-    let (binding, fresh) = match cookie(jar, login_cookie) {
-        Some(v) => (v.to_owned(), false),
+    let (binding, fresh) = match cookie(headers, login_cookie) {
+        Some(v) => (v, false),
         None => (
             portcullis_core::crypto::Secret::generate()
                 .expose()
@@ -316,10 +327,10 @@ fn wrong_tenant(s: &AppState, req: &ValidRequest, user: &User, session_id: &str)
 
 /// What the user sees for a valid request: the login page, the consent page, or
 /// (consent already recorded) straight back to the client with a code.
-async fn proceed(s: &AppState, jar: &CookieJar, req: ValidRequest) -> Response {
-    let (user, session_id) = match signed_in(s, jar).await {
+async fn proceed(s: &AppState, headers: &HeaderMap, req: ValidRequest) -> Response {
+    let (user, session_id) = match signed_in(s, headers).await {
         Err(res) => return res,
-        Ok(None) => return login_page(s, jar, &req, StatusCode::OK, "", None, None).await,
+        Ok(None) => return login_page(s, headers, &req, StatusCode::OK, "", None, None).await,
         Ok(Some(x)) => x,
     };
     if !authorize::same_tenant(&req, &user) {
@@ -349,7 +360,7 @@ async fn proceed(s: &AppState, jar: &CookieJar, req: ValidRequest) -> Response {
 
 async fn run_authorize(
     s: AppState,
-    jar: CookieJar,
+    headers: HeaderMap,
     method: Method,
     query: Option<String>,
     body: Bytes,
@@ -364,7 +375,7 @@ async fn run_authorize(
         return too_long();
     };
     match authorize::validate(&s.ctx, params_of(&pairs)).await {
-        Ok(req) => proceed(&s, &jar, req).await,
+        Ok(req) => proceed(&s, &headers, req).await,
         Err(e) => refused(&s, e),
     }
 }
@@ -390,12 +401,12 @@ async fn run_authorize(
     ))]
 pub async fn authorize_endpoint(
     State(s): State<AppState>,
-    jar: CookieJar,
+    headers: HeaderMap,
     method: Method,
     RawQuery(query): RawQuery,
     PageForm(body): PageForm,
 ) -> Response {
-    run_authorize(s, jar, method, query, body).await
+    run_authorize(s, headers, method, query, body).await
 }
 
 /// HDP's spelling of the authorization endpoint; identical behaviour.
@@ -409,12 +420,12 @@ pub async fn authorize_endpoint(
     ))]
 pub async fn mgmt_authorize_endpoint(
     State(s): State<AppState>,
-    jar: CookieJar,
+    headers: HeaderMap,
     method: Method,
     RawQuery(query): RawQuery,
     PageForm(body): PageForm,
 ) -> Response {
-    run_authorize(s, jar, method, query, body).await
+    run_authorize(s, headers, method, query, body).await
 }
 
 fn bad_form(params: &AuthorizeParams) -> Response {
@@ -447,7 +458,6 @@ pub async fn login(
     State(s): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    jar: CookieJar,
     PageForm(body): PageForm,
 ) -> Response {
     let Some(pairs) = pairs(&body) else {
@@ -455,8 +465,8 @@ pub async fn login(
     };
     let params = params_of(&pairs);
     let (session_cookie, login_cookie, secure) = cookie_names(&s);
-    let csrf_ok = match (cookie(&jar, login_cookie), field(&pairs, "csrf_token")) {
-        (Some(binding), Some(token)) => session::csrf_ok(&s.ctx, LOGIN_PURPOSE, binding, token),
+    let csrf_ok = match (cookie(&headers, login_cookie), field(&pairs, "csrf_token")) {
+        (Some(binding), Some(token)) => session::csrf_ok(&s.ctx, LOGIN_PURPOSE, &binding, token),
         _ => false,
     };
     let req = match authorize::validate(&s.ctx, params.clone()).await {
@@ -474,7 +484,7 @@ pub async fn login(
     if username.is_empty() || password.is_empty() {
         return login_page(
             &s,
-            &jar,
+            &headers,
             &req,
             StatusCode::OK,
             username,
@@ -500,7 +510,7 @@ pub async fn login(
         Err(f @ SignInFailure::TooMany(secs)) => {
             let mut res = login_page(
                 &s,
-                &jar,
+                &headers,
                 &req,
                 StatusCode::TOO_MANY_REQUESTS,
                 username,
@@ -516,7 +526,7 @@ pub async fn login(
         Err(f) => {
             login_page(
                 &s,
-                &jar,
+                &headers,
                 &req,
                 StatusCode::OK,
                 username,
@@ -540,7 +550,7 @@ pub async fn login(
     ))]
 pub async fn consent(
     State(s): State<AppState>,
-    jar: CookieJar,
+    headers: HeaderMap,
     PageForm(body): PageForm,
 ) -> Response {
     let Some(pairs) = pairs(&body) else {
@@ -551,7 +561,7 @@ pub async fn consent(
         Ok(req) => req,
         Err(e) => return refused(&s, e),
     };
-    let (user, session_id) = match signed_in(&s, &jar).await {
+    let (user, session_id) = match signed_in(&s, &headers).await {
         Err(res) => return res,
         Ok(None) => return redirect(StatusCode::SEE_OTHER, &authorize_url(&params)),
         Ok(Some(x)) => x,
@@ -599,7 +609,7 @@ pub async fn consent(
     ))]
 pub async fn logout(
     State(s): State<AppState>,
-    jar: CookieJar,
+    headers: HeaderMap,
     PageForm(body): PageForm,
 ) -> Response {
     let Some(pairs) = pairs(&body) else {
@@ -607,12 +617,12 @@ pub async fn logout(
     };
     let params = params_of(&pairs);
     let (session_cookie, _, secure) = cookie_names(&s);
-    if let Some(id) = cookie(&jar, session_cookie) {
+    if let Some(id) = cookie(&headers, session_cookie) {
         let token = field(&pairs, "csrf_token").unwrap_or("");
-        if !session::csrf_ok(&s.ctx, SESSION_PURPOSE, id, token) {
+        if !session::csrf_ok(&s.ctx, SESSION_PURPOSE, &id, token) {
             return bad_form(&params);
         }
-        if let Err(e) = session::end(&s.ctx, id).await {
+        if let Err(e) = session::end(&s.ctx, &id).await {
             return unavailable(&e.to_string());
         }
         tracing::info!("browser session ended");
@@ -702,6 +712,73 @@ mod tests {
         fn pairs_or_empty(raw: &[u8]) -> Vec<(String, String)> {
             pairs(raw).unwrap_or_default()
         }
+    }
+
+    #[test]
+    fn the_first_cookie_of_a_name_is_ours() {
+        let mut h = HeaderMap::new();
+        h.append(
+            header::COOKIE,
+            HeaderValue::from_static("other=1; portcullis_session=first"),
+        );
+        h.append(
+            header::COOKIE,
+            HeaderValue::from_static("portcullis_session=planted"),
+        );
+        assert_eq!(cookie(&h, "portcullis_session").as_deref(), Some("first"));
+        assert_eq!(cookie(&h, "other").as_deref(), Some("1"));
+        assert_eq!(cookie(&h, "portcullis_login"), None);
+        let mut h = HeaderMap::new();
+        h.append(header::COOKIE, HeaderValue::from_static("a=; a=x"));
+        assert_eq!(cookie(&h, "a"), None, "an empty first one is not skipped");
+    }
+
+    #[test]
+    fn cookies_are_written_as_before() {
+        let c = new_cookie("__Host-portcullis_session", "v".into(), true, None).to_string();
+        for part in [
+            "__Host-portcullis_session=v",
+            "Path=/",
+            "HttpOnly",
+            "SameSite=Lax",
+            "Secure",
+        ] {
+            assert!(c.split("; ").any(|p| p == part), "{c}");
+        }
+        let c = new_cookie(
+            "portcullis_session",
+            String::new(),
+            false,
+            Some(time::Duration::ZERO),
+        )
+        .to_string();
+        assert!(c.starts_with("portcullis_session=;"), "{c}");
+        assert!(
+            c.contains("Max-Age=0") && !c.contains("Secure") && !c.contains("Expires"),
+            "{c}"
+        );
+    }
+
+    #[test]
+    fn redirects_keep_the_registered_uri_and_its_query() {
+        assert_eq!(
+            with_query(
+                "com.example.app:/cb",
+                &[("code", "c"), ("iss", "https://i")]
+            ),
+            "com.example.app:/cb?code=c&iss=https%3A%2F%2Fi"
+        );
+        assert_eq!(
+            with_query(
+                "http://127.0.0.1:9/cb?a=%20b",
+                &[("error", "access_denied")]
+            ),
+            "http://127.0.0.1:9/cb?a=%20b&error=access_denied"
+        );
+        assert_eq!(
+            with_query("no scheme", &[("code", "c")]),
+            "no scheme?code=c"
+        );
     }
 
     #[test]
