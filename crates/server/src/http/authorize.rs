@@ -6,24 +6,29 @@
 //! The pending request travels in hidden fields and is re-validated by
 //! [`authorize::validate`] at every step. Sessions are server-side
 //! ([`portcullis_core::session`]); the cookie is HttpOnly, SameSite=Lax, and Secure
-//! with the `__Host-` prefix when the issuer is https. Every form carries a CSRF token
-//! bound to the session (or, on the login form, to a pre-sign-in cookie). Pages send a
-//! strict CSP whose `form-action` also admits the client's redirect origin (browsers
-//! apply it to the redirect that ends a form submission), `frame-ancestors 'none'`,
-//! no-store and no-referrer.
+//! with the `__Host-` prefix when the issuer is https (set through axum-extra's
+//! [`CookieJar`], read with the cookie crate's parser, the first of a name winning).
+//! Every form carries a CSRF token bound to the session (or, on the login form, to a
+//! pre-sign-in cookie). Pages are rendered by [`pages`]
+//! from templates; the router wraps these routes in [`pages::page_headers`] (a strict
+//! CSP whose `form-action` also admits the client's redirect origin, set here as a
+//! [`pages::FormTarget`], `frame-ancestors 'none'`, no-store and no-referrer).
+//! Redirect targets are built with the `url` crate.
 
 use super::pages;
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Response};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use portcullis_core::identity::User;
 use portcullis_core::oauth::authorize::{
     self, AuthorizeError, AuthorizeParams, ErrorRedirect, ValidRequest,
 };
 use portcullis_core::session::{self, SignInFailure};
 use std::net::SocketAddr;
+use url::{form_urlencoded, Url};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -71,102 +76,89 @@ fn cookie_names(s: &AppState) -> (&'static str, &'static str, bool) {
     }
 }
 
-fn set_cookie(name: &str, value: &str, secure: bool, max_age: Option<i64>) -> HeaderValue {
-    let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
-    if secure {
-        c.push_str("; Secure");
-    }
+/// A session or pre-sign-in cookie: Path=/, HttpOnly, SameSite=Lax, Secure under
+/// https; a session cookie (no Max-Age) unless `max_age` says otherwise.
+fn new_cookie(
+    name: &'static str,
+    value: String,
+    secure: bool,
+    max_age: Option<time::Duration>,
+) -> Cookie<'static> {
+    let mut c = Cookie::build((name, value))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .build();
     if let Some(age) = max_age {
-        c.push_str(&format!("; Max-Age={age}"));
+        c.set_max_age(age);
     }
-    HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static(""))
+    c
 }
 
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+/// The value of the first cookie `name` the browser sent, if it can be one of ours.
+/// The first, not the last: browsers send longer paths and older cookies first (RFC
+/// 6265 §5.4), so a same-named cookie planted later (from a sibling host, over plain
+/// http) cannot displace ours. axum-extra's `CookieJar` keeps the last one of a name,
+/// so requests are read with the cookie crate's parser and the jar only writes.
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .map(|c| c.value().to_owned())
         .filter(|v| !v.is_empty() && v.len() <= 64)
 }
 
-/// The origin of a redirect URI as a CSP source, if it is plain enough to be one.
-fn csp_source(uri: &str) -> Option<String> {
-    let (scheme, rest) = uri.split_once(':')?;
-    if scheme.is_empty()
-        || !scheme
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
-    {
-        return None;
-    }
-    let Some(rest) = rest.strip_prefix("//") else {
-        return Some(format!("{scheme}:"));
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host = authority.rsplit('@').next().unwrap_or("");
-    let ok = !host.is_empty()
-        && host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c));
-    ok.then(|| format!("{scheme}://{host}"))
+/// `res` with `cookie` set.
+fn with_cookie(res: Response, cookie: Cookie<'static>) -> Response {
+    (CookieJar::new().add(cookie), res).into_response()
 }
 
-/// An HTML page with the security headers; `redirect` is the origin forms may end at.
+/// An HTML page; `redirect` is the other origin its forms may end at (read by
+/// [`pages::page_headers`], which adds the CSP and the other security headers).
 fn html(status: StatusCode, body: String, redirect: Option<&str>) -> Response {
-    let form_action = match redirect.and_then(csp_source) {
-        Some(src) => format!("'self' {src}"),
-        None => "'self'".to_owned(),
-    };
-    let csp = format!(
-        "default-src 'none'; style-src 'self'; img-src 'self'; form-action {form_action}; \
-         frame-ancestors 'none'; base-uri 'none'"
-    );
-    let mut res = (status, body).into_response();
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&csp) {
-        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    let mut res = (status, Html(body)).into_response();
+    if let Some(uri) = redirect {
+        res.extensions_mut()
+            .insert(pages::FormTarget(uri.to_owned()));
     }
-    security_headers(h);
     res
-}
-
-fn security_headers(h: &mut HeaderMap) {
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
 }
 
 fn redirect(status: StatusCode, location: &str) -> Response {
     let mut res = status.into_response();
-    let h = res.headers_mut();
     if let Ok(v) = HeaderValue::from_str(location) {
-        h.insert(header::LOCATION, v);
+        res.headers_mut().insert(header::LOCATION, v);
     }
-    security_headers(h);
     res
 }
 
 /// `uri` with `params` added to its query.
+/// Parameters are form-encoded (RFC 6749 appendix B) after any query the URI already
+/// has. A registered URI the `url` crate cannot parse (registration checks its own
+/// rules, not WHATWG's) still gets them, appended to the text.
 fn with_query(uri: &str, params: &[(&str, &str)]) -> String {
-    let mut q = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in params {
-        q.append_pair(k, v);
+    match Url::parse(uri) {
+        Ok(mut url) => {
+            url.query_pairs_mut().extend_pairs(params);
+            url.into()
+        }
+        Err(_) => {
+            let sep = if uri.contains('?') { '&' } else { '?' };
+            format!("{uri}{sep}{}", query(params))
+        }
     }
-    let sep = if uri.contains('?') { '&' } else { '?' };
-    format!("{uri}{sep}{}", q.finish())
+}
+
+/// `params` as an `application/x-www-form-urlencoded` query.
+fn query(params: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params)
+        .finish()
 }
 
 /// The RFC 6749 §4.1.2.1 error redirect, with `iss` (RFC 9207 §2).
@@ -239,7 +231,7 @@ fn too_long() -> Response {
 
 /// The authorization URL of this server for `params` (where the steps go back to).
 fn authorize_url(params: &AuthorizeParams) -> String {
-    with_query("/oauth2/authorize", &params.pairs())
+    format!("/oauth2/authorize?{}", query(&params.pairs()))
 }
 
 /// The user of the request's session, if any.
@@ -248,8 +240,8 @@ async fn signed_in(s: &AppState, headers: &HeaderMap) -> Result<Option<(User, St
     let Some(id) = cookie(headers, name) else {
         return Ok(None);
     };
-    match session::resume(&s.ctx, id).await {
-        Ok(user) => Ok(user.map(|u| (u, id.to_owned()))),
+    match session::resume(&s.ctx, &id).await {
+        Ok(user) => Ok(user.map(|u| (u, id))),
         Err(e) => Err(unavailable(&e.to_string())),
     }
 }
@@ -266,7 +258,7 @@ async fn login_page(
 ) -> Response {
     let (_, login_cookie, secure) = cookie_names(s);
     let (binding, fresh) = match cookie(headers, login_cookie) {
-        Some(v) => (v.to_owned(), false),
+        Some(v) => (v, false),
         None => (
             portcullis_core::crypto::Secret::generate()
                 .expose()
@@ -289,12 +281,9 @@ async fn login_page(
         csrf: &csrf,
         params: &params,
     });
-    let mut res = html(status, body, Some(&req.redirect_uri));
+    let res = html(status, body, Some(&req.redirect_uri));
     if fresh {
-        res.headers_mut().append(
-            header::SET_COOKIE,
-            set_cookie(login_cookie, &binding, secure, None),
-        );
+        return with_cookie(res, new_cookie(login_cookie, binding, secure, None));
     }
     res
 }
@@ -477,7 +466,7 @@ pub async fn login(
     let params = params_of(&pairs);
     let (session_cookie, login_cookie, secure) = cookie_names(&s);
     let csrf_ok = match (cookie(&headers, login_cookie), field(&pairs, "csrf_token")) {
-        (Some(binding), Some(token)) => session::csrf_ok(&s.ctx, LOGIN_PURPOSE, binding, token),
+        (Some(binding), Some(token)) => session::csrf_ok(&s.ctx, LOGIN_PURPOSE, &binding, token),
         _ => false,
     };
     let req = match authorize::validate(&s.ctx, params.clone()).await {
@@ -511,14 +500,10 @@ pub async fn login(
     };
     match session::sign_in(&s.ctx, attempt, &tenant_name, username, password).await {
         Ok(user) => match session::start(&s.ctx, &user).await {
-            Ok(id) => {
-                let mut res = redirect(StatusCode::SEE_OTHER, &authorize_url(&params));
-                res.headers_mut().append(
-                    header::SET_COOKIE,
-                    set_cookie(session_cookie, id.expose(), secure, None),
-                );
-                res
-            }
+            Ok(id) => with_cookie(
+                redirect(StatusCode::SEE_OTHER, &authorize_url(&params)),
+                new_cookie(session_cookie, id.expose().to_owned(), secure, None),
+            ),
             Err(e) => unavailable(&e.to_string()),
         },
         Err(SignInFailure::Unavailable) => unavailable("sign-in: database unavailable"),
@@ -634,24 +619,28 @@ pub async fn logout(
     let (session_cookie, _, secure) = cookie_names(&s);
     if let Some(id) = cookie(&headers, session_cookie) {
         let token = field(&pairs, "csrf_token").unwrap_or("");
-        if !session::csrf_ok(&s.ctx, SESSION_PURPOSE, id, token) {
+        if !session::csrf_ok(&s.ctx, SESSION_PURPOSE, &id, token) {
             return bad_form(&params);
         }
-        if let Err(e) = session::end(&s.ctx, id).await {
+        if let Err(e) = session::end(&s.ctx, &id).await {
             return unavailable(&e.to_string());
         }
         tracing::info!("browser session ended");
     }
-    let mut res = if params.client_id.is_some() {
+    let res = if params.client_id.is_some() {
         redirect(StatusCode::SEE_OTHER, &authorize_url(&params))
     } else {
         html(StatusCode::OK, pages::signed_out(), None)
     };
-    res.headers_mut().append(
-        header::SET_COOKIE,
-        set_cookie(session_cookie, "", secure, Some(0)),
-    );
-    res
+    with_cookie(
+        res,
+        new_cookie(
+            session_cookie,
+            String::new(),
+            secure,
+            Some(time::Duration::ZERO),
+        ),
+    )
 }
 
 /// The pages' stylesheet.
@@ -678,29 +667,17 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(login))
         .routes(routes!(consent))
         .routes(routes!(logout))
+        // Every page and redirect above, not the stylesheet (cached) nor 405s.
+        .route_layer(axum::middleware::map_response_with_state(
+            pages::Policy::Sign,
+            pages::page_headers,
+        ))
         .routes(routes!(stylesheet))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn csp_sources_of_redirect_uris() {
-        assert_eq!(
-            csp_source("https://app.example:8443/cb?x=1").as_deref(),
-            Some("https://app.example:8443")
-        );
-        assert_eq!(
-            csp_source("http://127.0.0.1:9/cb").as_deref(),
-            Some("http://127.0.0.1:9")
-        );
-        assert_eq!(
-            csp_source("com.example.app:/cb").as_deref(),
-            Some("com.example.app:")
-        );
-        assert_eq!(csp_source("https://a.example;script-src *"), None);
-    }
 
     mod properties {
         use super::*;
@@ -735,6 +712,73 @@ mod tests {
         fn pairs_or_empty(raw: &[u8]) -> Vec<(String, String)> {
             pairs(raw).unwrap_or_default()
         }
+    }
+
+    #[test]
+    fn the_first_cookie_of_a_name_is_ours() {
+        let mut h = HeaderMap::new();
+        h.append(
+            header::COOKIE,
+            HeaderValue::from_static("other=1; portcullis_session=first"),
+        );
+        h.append(
+            header::COOKIE,
+            HeaderValue::from_static("portcullis_session=planted"),
+        );
+        assert_eq!(cookie(&h, "portcullis_session").as_deref(), Some("first"));
+        assert_eq!(cookie(&h, "other").as_deref(), Some("1"));
+        assert_eq!(cookie(&h, "portcullis_login"), None);
+        let mut h = HeaderMap::new();
+        h.append(header::COOKIE, HeaderValue::from_static("a=; a=x"));
+        assert_eq!(cookie(&h, "a"), None, "an empty first one is not skipped");
+    }
+
+    #[test]
+    fn cookies_are_written_as_before() {
+        let c = new_cookie("__Host-portcullis_session", "v".into(), true, None).to_string();
+        for part in [
+            "__Host-portcullis_session=v",
+            "Path=/",
+            "HttpOnly",
+            "SameSite=Lax",
+            "Secure",
+        ] {
+            assert!(c.split("; ").any(|p| p == part), "{c}");
+        }
+        let c = new_cookie(
+            "portcullis_session",
+            String::new(),
+            false,
+            Some(time::Duration::ZERO),
+        )
+        .to_string();
+        assert!(c.starts_with("portcullis_session=;"), "{c}");
+        assert!(
+            c.contains("Max-Age=0") && !c.contains("Secure") && !c.contains("Expires"),
+            "{c}"
+        );
+    }
+
+    #[test]
+    fn redirects_keep_the_registered_uri_and_its_query() {
+        assert_eq!(
+            with_query(
+                "com.example.app:/cb",
+                &[("code", "c"), ("iss", "https://i")]
+            ),
+            "com.example.app:/cb?code=c&iss=https%3A%2F%2Fi"
+        );
+        assert_eq!(
+            with_query(
+                "http://127.0.0.1:9/cb?a=%20b",
+                &[("error", "access_denied")]
+            ),
+            "http://127.0.0.1:9/cb?a=%20b&error=access_denied"
+        );
+        assert_eq!(
+            with_query("no scheme", &[("code", "c")]),
+            "no scheme?code=c"
+        );
     }
 
     #[test]

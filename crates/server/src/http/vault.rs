@@ -1,8 +1,9 @@
 //! The token vault's HTTP surface (SPEC §4.3): HDP's OAuth application objects
 //! (`/api/mgmt/oauthapps`, `spec/hdp-reference.md` §2.1) and OAuth profiles
 //! (`/api/mgmt/oauthprofiles`, §2.2), plus Portcullis's refresh, connect and the
-//! browser callback `/oauth2callback`. Handlers parse, make one call into
-//! `portcullis_core::vault`, and shape the answer as HDP does.
+//! browser callback `/oauth2callback` (its page rendered from a template by
+//! [`super::pages`]). Handlers parse, make one call into `portcullis_core::vault`,
+//! and shape the answer as HDP does.
 //!
 //! JSON typing (HDP §0.4): ids in bodies (`oauthAppId`, `dataStore`, `tenantId`) are
 //! accepted as numbers or strings of digits and always answered as numbers.
@@ -620,38 +621,10 @@ pub async fn connect_profile(
     Ok(res)
 }
 
-fn escape(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            '<' => "&lt;".to_owned(),
-            '>' => "&gt;".to_owned(),
-            '&' => "&amp;".to_owned(),
-            '"' => "&quot;".to_owned(),
-            '\'' => "&#39;".to_owned(),
-            c => c.to_string(),
-        })
-        .collect()
-}
-
+/// The connect flow's result page (the security headers come from the router's
+/// [`super::pages::page_headers`] layer).
 fn page(status: StatusCode, title: &str, body: &str) -> Response {
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title></head>\
-         <body><h1>{t}</h1><p>{b}</p></body></html>",
-        t = escape(title),
-        b = escape(body)
-    );
-    let mut res = (status, Html(html)).into_response();
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
-    );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    res
+    (status, Html(super::pages::connect_result(title, body))).into_response()
 }
 
 /// The browser lands here from the upstream (RFC 6749 §4.1.2): the code is
@@ -703,5 +676,54 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_profile, update_profile, delete_profile))
         .routes(routes!(profile_stats))
         .routes(routes!(refresh_profile))
-        .routes(routes!(oauth2_callback))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(oauth2_callback))
+                .route_layer(axum::middleware::map_response_with_state(
+                    super::pages::Policy::Bare,
+                    super::pages::page_headers,
+                )),
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The connect flow's result pages, for the golden files in `tests/golden/`.
+    pub(crate) async fn samples() -> Vec<(&'static str, StatusCode, String)> {
+        let mut out = Vec::new();
+        for (name, status, title, body) in [
+            (
+                "vault_connected",
+                StatusCode::CREATED,
+                "Connected",
+                "OAuth profile '<Mail & co>' (id 7) was created. You can close this window.",
+            ),
+            (
+                "vault_failed",
+                StatusCode::BAD_GATEWAY,
+                "Connection failed",
+                "The upstream said \"no\" (error 400)",
+            ),
+        ] {
+            let res = page(status, title, body);
+            let status = res.status();
+            let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+                .await
+                .unwrap_or_default();
+            out.push((name, status, String::from_utf8_lossy(&bytes).into_owned()));
+        }
+        out
+    }
+
+    /// The template renders exactly what the hand-written page sent.
+    #[tokio::test]
+    async fn the_connect_page_template_reproduces_the_hand_written_page() {
+        for (name, _, html) in samples().await {
+            let path = format!("{}/tests/golden/{name}.html", env!("CARGO_MANIFEST_DIR"));
+            let golden = std::fs::read_to_string(&path).unwrap();
+            assert_eq!(html, golden, "{name}");
+        }
+    }
 }

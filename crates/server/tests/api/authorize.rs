@@ -864,6 +864,71 @@ async fn sessions_end_when_the_password_changes_and_tenants_are_asked_when_sever
     assert!(assert_page(&r, 200).contains("Sign in"));
 }
 
+/// The page security headers come from one layer over the page routes (issue 12):
+/// pages and redirects get them, the cached stylesheet and a 405 do not, and the
+/// connect flow's page keeps its own bare CSP.
+async fn the_page_headers_cover_the_page_routes_and_nothing_else(b: Backend) {
+    let Some(app) = spawn_app(b).await else {
+        return;
+    };
+    let client = register(&app, &[CALLBACK], json!({})).await;
+    let mut browser = Browser::new(&app);
+    let page = browser.get(&authorize_path(&client, &[])).await;
+    assert_page(&page, 200);
+    assert_eq!(page.header("pragma"), Some("no-cache"));
+    let csp = page.header("content-security-policy").expect("CSP");
+    assert_eq!(
+        csp,
+        "default-src 'none'; style-src 'self'; img-src 'self'; \
+         form-action 'self' https://app.example; frame-ancestors 'none'; base-uri 'none'"
+    );
+
+    // Not signed in: the consent form sends the browser back, with the headers of a
+    // page but no CSP (a redirect has no content).
+    let fields = form_fields(&page.text, "/oauth2/login");
+    let r = browser.post("/oauth2/consent", &fields).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    for (name, value) in [
+        ("cache-control", "no-store"),
+        ("pragma", "no-cache"),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "no-referrer"),
+    ] {
+        assert_eq!(r.header(name), Some(value), "{name}");
+    }
+    assert!(r.header("content-security-policy").is_none());
+
+    let css = app
+        .send(app.http.get(app.url("/oauth2/assets/portcullis.css")))
+        .await;
+    assert_eq!(css.status, 200);
+    assert_eq!(css.header("cache-control"), Some("public, max-age=86400"));
+    assert!(css.header("x-frame-options").is_none());
+    assert!(css.header("content-security-policy").is_none());
+
+    let r = app.send(app.http.put(app.url("/oauth2/authorize"))).await;
+    assert_eq!(r.status, 405, "{}", r.text);
+    assert!(
+        r.header("x-frame-options").is_none(),
+        "the API's 405, not a page"
+    );
+
+    let r = app
+        .send(
+            app.http
+                .get(app.url("/oauth2callback?state=unknown&code=x")),
+        )
+        .await;
+    assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
+    assert_eq!(
+        r.header("content-security-policy"),
+        Some("default-src 'none'; frame-ancestors 'none'")
+    );
+    assert_eq!(r.header("x-frame-options"), Some("DENY"));
+    assert_eq!(r.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+}
+
 backends!(
     the_whole_flow_runs_and_a_second_authorization_skips_consent,
     unknown_clients_and_redirect_uris_get_an_error_page_never_a_redirect,
@@ -873,4 +938,5 @@ backends!(
     replayed_codes_revoke_their_tokens_and_codes_expire,
     login_failures_count_toward_lockout_and_reveal_nothing,
     sessions_end_when_the_password_changes_and_tenants_are_asked_when_several,
+    the_page_headers_cover_the_page_routes_and_nothing_else,
 );
