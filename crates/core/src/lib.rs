@@ -7,6 +7,7 @@
 //!
 //! A tour:
 //! * [`context::Context`] bundles the services (store, clock, keys, password pool).
+//! * [`actor`] says who performs a use case: an HTTP user or the operator at the console.
 //! * [`auth`] authenticates management callers (Basic) with lockout and a credential cache.
 //! * [`mgmt`] holds the management use cases with their permission checks.
 //! * [`oauth`] is the protocol: grants, tokens, signing keys, introspection.
@@ -18,6 +19,7 @@
 //! * [`vault`] is the token vault: upstream OAuth applications and profiles.
 //! * [`testing`] (feature `test-util`) has the in-memory store and the store contract.
 
+pub mod actor;
 pub mod auth;
 pub mod bootstrap;
 pub mod client_app;

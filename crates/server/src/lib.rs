@@ -8,10 +8,9 @@
 //! * [`http`] — one module per surface, each with a `router()`; the HDP error envelope
 //!   and extractors that fail with it; the generated OpenAPI document.
 //! * [`tls`] — HTTPS with rustls from certificate and key files.
-//! * [`cli`] — subcommands and exit codes.
-//! * [`admin`] — admin commands (`tenant`, `user`, `client`) straight on the database.
+//! * [`cli`] — subcommands and exit codes; the admin commands (`tenant`, `user`,
+//!   `client`, `keys`) call core's use cases as the operator.
 
-pub mod admin;
 pub mod cli;
 pub mod config;
 pub mod http;

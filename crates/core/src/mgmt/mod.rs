@@ -1,9 +1,12 @@
 //! Management use cases with their permission checks. Each function takes the shared
-//! [`crate::context::Context`] and the authenticated [`crate::auth::Principal`], and
-//! answers with domain values or an [`crate::error::ApiFailure`] from the catalogue.
+//! [`crate::context::Context`] and who acts: the authenticated
+//! [`crate::auth::Principal`], or (where the admin commands need it) any
+//! [`crate::actor::Actor`], the operator at the console included. Each answers
+//! with domain values or an [`crate::error::ApiFailure`] from the catalogue.
 
 pub mod allowed_apps;
 pub mod client_apps;
+pub mod keys;
 pub mod limits;
 pub mod policy;
 pub mod tenants;

@@ -9,10 +9,15 @@
 //!   (`/api/admin/tenants/{id}/admins`) administers that tenant, for the operations
 //!   whose permission they hold (e.g. CreateUsers 13 to create users there).
 //!
+//! * **Operator**: the person at the console ([`crate::actor::Operator`]) counts as the
+//!   super-user; every helper here takes an [`Actor`], so the admin commands and the
+//!   API pass the same checks.
+//!
 //! Resources of a tenant the caller may not administer answer "not found", so their
 //! ids reveal nothing; a missing permission answers 403 naming it.
 
-use crate::auth::{store_failure, Principal};
+use crate::actor::Actor;
+use crate::auth::store_failure;
 use crate::context::Context;
 use crate::error::ApiFailure;
 use crate::identity::{Permission, PERMISSIONS, SYSTEM_TENANT_ID};
@@ -36,12 +41,18 @@ pub fn denied(what: &str, p: Permission) -> ApiFailure {
 }
 
 /// Whether the caller is the system-wide super-user.
-pub fn is_super_admin(caller: &Principal) -> bool {
-    caller.is_administrator() && caller.user.tenant_id == SYSTEM_TENANT_ID
+pub fn is_super_admin<'a>(caller: impl Into<Actor<'a>>) -> bool {
+    let caller = caller.into();
+    caller.is_administrator() && caller.tenant_id() == SYSTEM_TENANT_ID
 }
 
 /// Fails with 403 unless the caller holds `p` (or Administrator).
-pub fn require(caller: &Principal, p: Permission, what: &str) -> Result<(), ApiFailure> {
+pub fn require<'a>(
+    caller: impl Into<Actor<'a>>,
+    p: Permission,
+    what: &str,
+) -> Result<(), ApiFailure> {
+    let caller = caller.into();
     if caller.is_administrator() || caller.has(p) {
         Ok(())
     } else {
@@ -50,37 +61,45 @@ pub fn require(caller: &Principal, p: Permission, what: &str) -> Result<(), ApiF
 }
 
 /// Whether the caller administers `tenant_id` at all (any operation).
-pub async fn administers(
+pub async fn administers<'a>(
     ctx: &Context,
-    caller: &Principal,
+    caller: impl Into<Actor<'a>>,
     tenant_id: i64,
 ) -> Result<bool, ApiFailure> {
-    if is_super_admin(caller) || (caller.is_administrator() && caller.user.tenant_id == tenant_id) {
+    let caller = caller.into();
+    if is_super_admin(caller) || (caller.is_administrator() && caller.tenant_id() == tenant_id) {
         return Ok(true);
     }
+    let Some(user_id) = caller.user_id() else {
+        return Ok(false);
+    };
     let tenants = ctx
         .store
-        .administered_tenants(caller.user.id)
+        .administered_tenants(user_id)
         .await
         .map_err(store_failure)?;
     Ok(tenants.binary_search(&tenant_id).is_ok())
 }
 
 /// The tenants the caller administers: `None` means every tenant (super-user).
-pub async fn administered(
+pub async fn administered<'a>(
     ctx: &Context,
-    caller: &Principal,
+    caller: impl Into<Actor<'a>>,
 ) -> Result<Option<Vec<i64>>, ApiFailure> {
+    let caller = caller.into();
     if is_super_admin(caller) {
         return Ok(None);
     }
+    let Some(user_id) = caller.user_id() else {
+        return Ok(Some(Vec::new()));
+    };
     let mut tenants = ctx
         .store
-        .administered_tenants(caller.user.id)
+        .administered_tenants(user_id)
         .await
         .map_err(store_failure)?;
-    if caller.is_administrator() && !tenants.contains(&caller.user.tenant_id) {
-        tenants.push(caller.user.tenant_id);
+    if caller.is_administrator() && !tenants.contains(&caller.tenant_id()) {
+        tenants.push(caller.tenant_id());
         tenants.sort_unstable();
     }
     Ok(Some(tenants))

@@ -21,6 +21,7 @@
 //!   super-user may import only roles whose permissions they hold themselves.
 
 use super::policy;
+use crate::actor::Actor;
 use crate::auth::{store_failure, Principal};
 use crate::client_app::parse_scopes;
 use crate::context::Context;
@@ -286,13 +287,13 @@ fn parse_allowed_scopes(list: Option<&[String]>) -> Result<Vec<String>, ApiFailu
 }
 
 /// Fails with 403 unless the caller may use the Tenant API at all.
-fn require_tenant_api(caller: &Principal) -> Result<(), ApiFailure> {
+fn require_tenant_api(caller: Actor<'_>) -> Result<(), ApiFailure> {
     policy::require(caller, Permission::TENANT_API, WHAT)
 }
 
 /// Fails with 403 unless the caller may create, change or delete tenants.
-fn require_system_caller(caller: &Principal, what: &str) -> Result<(), ApiFailure> {
-    if caller.user.tenant_id == SYSTEM_TENANT_ID {
+fn require_system_caller(caller: Actor<'_>, what: &str) -> Result<(), ApiFailure> {
+    if caller.tenant_id() == SYSTEM_TENANT_ID {
         Ok(())
     } else {
         Err(ApiFailure::forbidden(format!(
@@ -302,7 +303,7 @@ fn require_system_caller(caller: &Principal, what: &str) -> Result<(), ApiFailur
 }
 
 /// Fails with 403 unless the caller may change tenant `id` (which they administer).
-fn require_may_change(caller: &Principal, id: i64) -> Result<(), ApiFailure> {
+fn require_may_change(caller: Actor<'_>, id: i64) -> Result<(), ApiFailure> {
     require_system_caller(caller, "Changing a tenant")?;
     if id == SYSTEM_TENANT_ID && !policy::is_super_admin(caller) {
         return Err(ApiFailure::forbidden(
@@ -411,7 +412,7 @@ fn write_failure(e: StoreError) -> ApiFailure {
 /// super-user) only roles whose every permission the caller holds.
 async fn parse_imported_roles(
     ctx: &Context,
-    caller: &Principal,
+    caller: Actor<'_>,
     list: Option<&[i64]>,
 ) -> Result<Vec<i64>, ApiFailure> {
     let list = list.unwrap_or(&DEFAULT_IMPORTED_ROLES);
@@ -500,7 +501,7 @@ async fn parse_admins(
 
 /// The tenants the caller administers, ordered by id.
 pub async fn list(ctx: &Context, caller: &Principal) -> Result<Vec<TenantView>, ApiFailure> {
-    require_tenant_api(caller)?;
+    require_tenant_api(caller.into())?;
     let scope = policy::administered(ctx, caller).await?;
     let tenants = ctx.store.tenants().await.map_err(store_failure)?;
     let mut out = Vec::new();
@@ -515,12 +516,14 @@ pub async fn list(ctx: &Context, caller: &Principal) -> Result<Vec<TenantView>, 
     Ok(out)
 }
 
-/// Creates a child of the system tenant; the caller gets admin access on it.
-pub async fn create(
+/// Creates a child of the system tenant; the caller gets admin access on it (unless
+/// the caller is the operator, who is no user).
+pub async fn create<'a>(
     ctx: &Context,
-    caller: &Principal,
+    caller: impl Into<Actor<'a>>,
     req: Creation,
 ) -> Result<TenantView, ApiFailure> {
+    let caller = caller.into();
     require_tenant_api(caller)?;
     require_system_caller(caller, "Creating a tenant")?;
     let name = TenantName::parse(&req.name)?;
@@ -539,9 +542,11 @@ pub async fn create(
     let allowed_scopes = parse_allowed_scopes(req.allowed_scopes.as_deref())?;
     let imported_roles = parse_imported_roles(ctx, caller, req.imported_roles.as_deref()).await?;
     let mut admins = parse_admins(ctx, req.admins.as_deref().unwrap_or_default(), None).await?;
-    if !admins.contains(&caller.user.id) {
-        admins.push(caller.user.id);
-        admins.sort_unstable();
+    if let Some(creator) = caller.user_id() {
+        if !admins.contains(&creator) {
+            admins.push(creator);
+            admins.sort_unstable();
+        }
     }
     check_unique(ctx, None, &name, &hosts).await?;
     let new = NewTenant {
@@ -555,13 +560,18 @@ pub async fn create(
         now: ctx.now(),
     };
     let tenant = ctx.store.create_tenant(new).await.map_err(write_failure)?;
-    tracing::info!(tenant_id = tenant.id, by = caller.user.id, "tenant created");
+    tracing::info!(
+        tenant_id = tenant.id,
+        by = caller.user_id(),
+        operator = caller.is_operator(),
+        "tenant created"
+    );
     view(ctx, tenant).await
 }
 
 /// Tenant `id`, if the caller administers it.
 pub async fn get(ctx: &Context, caller: &Principal, id: i64) -> Result<TenantView, ApiFailure> {
-    require_tenant_api(caller)?;
+    require_tenant_api(caller.into())?;
     let tenant = visible(ctx, caller, id).await?;
     view(ctx, tenant).await
 }
@@ -573,9 +583,9 @@ pub async fn update(
     id: i64,
     req: Update,
 ) -> Result<TenantView, ApiFailure> {
-    require_tenant_api(caller)?;
+    require_tenant_api(caller.into())?;
     let current = visible(ctx, caller, id).await?;
-    require_may_change(caller, id)?;
+    require_may_change(caller.into(), id)?;
     let name = TenantName::parse(&req.name)?;
     let description = TenantDescription::parse(req.description.as_deref())?;
     match (current.parent_id, req.parent_tenant) {
@@ -648,7 +658,7 @@ pub async fn update(
 
 /// Deletes the tenant with everything in it (users, roles, applications, consents).
 pub async fn delete(ctx: &Context, caller: &Principal, id: i64) -> Result<(), ApiFailure> {
-    require_tenant_api(caller)?;
+    require_tenant_api(caller.into())?;
     visible(ctx, caller, id).await?;
     if id == SYSTEM_TENANT_ID {
         return Err(ApiFailure::new(
@@ -656,7 +666,7 @@ pub async fn delete(ctx: &Context, caller: &Principal, id: i64) -> Result<(), Ap
             "The system tenant (id 1) cannot be deleted.",
         ));
     }
-    require_may_change(caller, id)?;
+    require_may_change(caller.into(), id)?;
     if !ctx.store.delete_tenant(id).await.map_err(store_failure)? {
         return Err(not_found(id));
     }
@@ -666,7 +676,7 @@ pub async fn delete(ctx: &Context, caller: &Principal, id: i64) -> Result<(), Ap
 
 /// Ids of the users with admin access on tenant `id`.
 pub async fn admins(ctx: &Context, caller: &Principal, id: i64) -> Result<Vec<i64>, ApiFailure> {
-    require_tenant_api(caller)?;
+    require_tenant_api(caller.into())?;
     visible(ctx, caller, id).await?;
     ctx.store.tenant_admins(id).await.map_err(store_failure)
 }
@@ -678,9 +688,9 @@ pub async fn set_admins(
     id: i64,
     list: &[i64],
 ) -> Result<Vec<i64>, ApiFailure> {
-    require_tenant_api(caller)?;
+    require_tenant_api(caller.into())?;
     visible(ctx, caller, id).await?;
-    require_may_change(caller, id)?;
+    require_may_change(caller.into(), id)?;
     let admins = parse_admins(ctx, list, Some(id)).await?;
     ctx.store
         .set_tenant_admins(id, &admins)

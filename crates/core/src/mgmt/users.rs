@@ -9,6 +9,7 @@
 //! their own roles, permissions or status.
 
 use super::policy::{self, administers, denied};
+use crate::actor::Actor;
 use crate::auth::{store_failure, Principal};
 use crate::clock::UnixTime;
 use crate::context::Context;
@@ -153,7 +154,7 @@ async fn view(ctx: &Context, user: User) -> Result<UserView, ApiFailure> {
 /// Checks that `grants` are valid in `tenant_id` and within what the caller holds.
 async fn check_grants(
     ctx: &Context,
-    caller: &Principal,
+    caller: Actor<'_>,
     tenant_id: i64,
     g: &Grants,
 ) -> Result<(), ApiFailure> {
@@ -187,10 +188,7 @@ async fn check_grants(
         }
         wanted.insert(*p);
     }
-    if let Some(p) = wanted
-        .iter()
-        .find(|p| caller.permissions.binary_search(p).is_err())
-    {
+    if let Some(p) = wanted.iter().find(|p| !caller.has(Permission(**p))) {
         return Err(ApiFailure::forbidden(format!(
             "you cannot grant the {} permission ({p}), which you do not hold.",
             policy::permission_name(Permission(*p))
@@ -214,20 +212,21 @@ fn sorted(g: &Grants) -> Grants {
 }
 
 /// Loads user `id` if the caller may act on it with `perm` (self always sees self).
-async fn target(
+async fn target<'a>(
     ctx: &Context,
-    caller: &Principal,
+    caller: impl Into<Actor<'a>>,
     id: i64,
     perm: Permission,
     what: &str,
 ) -> Result<User, ApiFailure> {
+    let caller = caller.into();
     let user = ctx
         .store
         .user(id)
         .await
         .map_err(store_failure)?
         .ok_or_else(|| not_found(id))?;
-    if user.id == caller.user.id && perm == Permission::VIEW_USERS {
+    if caller.is_user(user.id) && perm == Permission::VIEW_USERS {
         return Ok(user);
     }
     if !administers(ctx, caller, user.tenant_id).await? {
@@ -301,16 +300,18 @@ pub async fn list(
     Ok(out)
 }
 
-/// Creates a user (in the caller's tenant unless another is named).
-pub async fn create(
+/// Creates a user (in the caller's tenant unless another is named; the operator's is
+/// the system tenant).
+pub async fn create<'a>(
     ctx: &Context,
-    caller: &Principal,
+    caller: impl Into<Actor<'a>>,
     req: CreateUser,
 ) -> Result<UserView, ApiFailure> {
+    let caller = caller.into();
     check_login(&req.login)?;
     check_password(&req.login, &req.password)?;
     let status = check_password_status(req.password_status.unwrap_or(PASSWORD_ACTIVE))?;
-    let tenant_id = req.tenant_id.unwrap_or(caller.user.tenant_id);
+    let tenant_id = req.tenant_id.unwrap_or(caller.tenant_id());
     let tenant = tenant_of(ctx, tenant_id).await?;
     if !administers(ctx, caller, tenant.id).await? {
         return Err(ApiFailure::new(
@@ -345,7 +346,8 @@ pub async fn create(
     tracing::info!(
         user_id = user.id,
         tenant = tenant.id,
-        by = caller.user.id,
+        by = caller.user_id(),
+        operator = caller.is_operator(),
         "user created"
     );
     view(ctx, user).await
@@ -408,7 +410,7 @@ pub async fn update(
                 "you cannot change your own roles or permissions.",
             ));
         }
-        check_grants(ctx, caller, user.tenant_id, g).await?;
+        check_grants(ctx, caller.into(), user.tenant_id, g).await?;
     }
     let hash = match &req.password {
         Some(p) => Some(hash_password(ctx, p).await?),
@@ -507,7 +509,7 @@ pub async fn set_grants(
             "you cannot change your own roles or permissions.",
         ));
     }
-    check_grants(ctx, caller, user.tenant_id, &g).await?;
+    check_grants(ctx, caller.into(), user.tenant_id, &g).await?;
     ctx.store
         .set_user_grants(id, &g)
         .await
@@ -521,7 +523,12 @@ pub async fn set_grants(
 }
 
 /// Ends a lock (ModifyUsers 15 or Administrator, HDP §3.4).
-pub async fn unlock(ctx: &Context, caller: &Principal, id: i64) -> Result<UserView, ApiFailure> {
+pub async fn unlock<'a>(
+    ctx: &Context,
+    caller: impl Into<Actor<'a>>,
+    id: i64,
+) -> Result<UserView, ApiFailure> {
+    let caller = caller.into();
     let user = target(
         ctx,
         caller,
@@ -531,7 +538,12 @@ pub async fn unlock(ctx: &Context, caller: &Principal, id: i64) -> Result<UserVi
     )
     .await?;
     ctx.store.unlock_user(id).await.map_err(store_failure)?;
-    tracing::info!(user_id = id, by = caller.user.id, "user unlocked");
+    tracing::info!(
+        user_id = id,
+        by = caller.user_id(),
+        operator = caller.is_operator(),
+        "user unlocked"
+    );
     let fresh = ctx
         .store
         .user(id)
@@ -543,14 +555,15 @@ pub async fn unlock(ctx: &Context, caller: &Principal, id: i64) -> Result<UserVi
 
 /// Sets a user's password (ModifyUsers 15 or Administrator). Setting one's own needs
 /// `current`, the current password, as at [`change_own_password`].
-pub async fn set_password(
+pub async fn set_password<'a>(
     ctx: &Context,
-    caller: &Principal,
+    caller: impl Into<Actor<'a>>,
     id: i64,
     password: &str,
     current: Option<&str>,
     must_reset: bool,
 ) -> Result<(), ApiFailure> {
+    let caller = caller.into();
     let user = target(
         ctx,
         caller,
@@ -559,7 +572,7 @@ pub async fn set_password(
         "Setting a user's password",
     )
     .await?;
-    if user.id == caller.user.id {
+    if caller.is_user(user.id) {
         crate::auth::confirm_current_password(ctx, &user, current, "oldPassword").await?;
     }
     check_password(&user.login, password)?;
@@ -579,7 +592,8 @@ pub async fn set_password(
     }
     tracing::info!(
         user_id = id,
-        by = caller.user.id,
+        by = caller.user_id(),
+        operator = caller.is_operator(),
         "password set by an administrator"
     );
     Ok(())

@@ -1,8 +1,26 @@
 //! The command line: `portcullis [serve]`, `migrate`, `check-config`, and the admin
-//! commands `tenant`, `user`, `client`, `keys` ([`crate::admin`]). Exit codes: 0 success,
+//! commands `tenant`, `user`, `client`, `keys` (one module each). Exit codes: 0 success,
 //! 1 runtime failure (database, bind…), 2 bad configuration, usage or input.
+//!
+//! The admin commands work directly on the configured database (no HTTP, no
+//! credentials): for bootstrapping a server, for recovery (an administrator who locked
+//! themselves out) and for operations (rotating the token signing keys). They open the
+//! database as `serve` does and call the same use cases of `portcullis_core::mgmt` as
+//! the API, as the operator ([`portcullis_core::actor::Operator`]): every permission,
+//! the same rules and defaults. What is theirs is the translation of the command line
+//! (tenant and role names, generated passwords) and the output ([`common`]).
 
-use crate::admin::{self, AdminCommand, ClientCommand, KeysCommand, TenantCommand, UserCommand};
+pub mod client;
+pub mod common;
+pub mod keys;
+pub mod tenant;
+pub mod user;
+
+use self::client::ClientCommand;
+use self::common::report;
+use self::keys::KeysCommand;
+use self::tenant::TenantCommand;
+use self::user::UserCommand;
 use crate::config::{Config, ConfigError, LogFormat, Overrides};
 use crate::startup::{open_store, Application};
 use clap::{Parser, Subcommand};
@@ -117,10 +135,10 @@ pub async fn run(cli: Cli) -> ExitCode {
             let _ = writeln!(std::io::stdout(), "{config:#?}");
             ExitCode::SUCCESS
         }
-        Command::Tenant(c) => admin::run(&config, AdminCommand::Tenant(c)).await,
-        Command::User(c) => admin::run(&config, AdminCommand::User(c)).await,
-        Command::Client(c) => admin::run(&config, AdminCommand::Client(c)).await,
-        Command::Keys(c) => admin::run(&config, AdminCommand::Keys(c)).await,
+        Command::Tenant(c) => report(tenant::execute(&config, c).await),
+        Command::User(c) => report(user::execute(&config, c).await),
+        Command::Client(c) => report(client::execute(&config, c).await),
+        Command::Keys(c) => report(keys::execute(&config, c).await),
         Command::Migrate => {
             match open_store(&config.database_url).await {
                 Ok(_) => {
@@ -148,6 +166,38 @@ pub async fn run(cli: Cli) -> ExitCode {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail(&e),
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every `.rs` file under `dir`, recursively.
+    fn sources(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("read the source directory") {
+            let path = entry.expect("directory entry").path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+
+    /// The operator acts with every permission; only the console may be the operator.
+    #[test]
+    fn no_http_handler_can_act_as_the_operator() {
+        let http = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/http");
+        let mut files = Vec::new();
+        sources(&http, &mut files);
+        assert!(files.len() > 5, "found the http sources");
+        for f in files {
+            let text = std::fs::read_to_string(&f).expect("read a source file");
+            assert!(
+                !text.contains("Operator"),
+                "{} mentions the operator actor",
+                f.display()
+            );
         }
     }
 }

@@ -1,0 +1,29 @@
+//! The access-token signing keys as the operator manages them (`portcullis keys
+//! rotate|list`): list them, and rotate them with the guard against rotating too soon
+//! after the next key was published. There is no HTTP surface for this: both use cases
+//! take an [`Operator`], which only the admin commands can make
+//! ([`crate::actor`]).
+
+use crate::actor::Operator;
+use crate::context::Context;
+use crate::oauth::keys::{self, KeyError, Rotated, StoredKey};
+use crate::store::StoreError;
+
+/// Every signing key, ordered by creation time, then kid (private parts stay sealed).
+pub async fn list(ctx: &Context, _operator: Operator) -> Result<Vec<StoredKey>, StoreError> {
+    ctx.store.signing_keys().await
+}
+
+/// Rotates the signing keys ([`keys::Signer::rotate`]): refused while the next key is
+/// younger than [`keys::MIN_PUBLISHED_SECS`] unless `force`; the retiring key stays
+/// published for the longest access-token lifetime of any tenant.
+pub async fn rotate(ctx: &Context, _operator: Operator, force: bool) -> Result<Rotated, KeyError> {
+    let now = ctx.now();
+    if !force {
+        keys::check_rotation_age(ctx.store.as_ref(), now).await?;
+    }
+    let lifetime = keys::longest_token_lifetime(ctx.store.as_ref()).await?;
+    ctx.signer
+        .rotate(ctx.store.as_ref(), &ctx.keyring, now, lifetime)
+        .await
+}

@@ -1,0 +1,152 @@
+//! `portcullis user create|set-password|unlock`: the command line names a tenant and
+//! roles by name, a user by login, and reads or generates the password; then
+//! [`portcullis_core::mgmt::users`] does the work as the operator, with the API's
+//! rules (login and password policy, roles of the tenant, unique logins, Argon2id).
+
+use super::common::{invalid, open, password, tenant, user, AdminError, UserRef};
+use crate::config::Config;
+use clap::Subcommand;
+use portcullis_core::actor::Operator;
+use portcullis_core::mgmt::users::{self, CreateUser};
+use portcullis_core::store::Grants;
+use serde_json::{json, Value};
+
+/// The role a new user gets when none is named.
+pub const DEFAULT_ROLE: &str = "User";
+
+/// `portcullis user …`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; prints it, with the password when it was generated.
+    Create {
+        #[command(flatten)]
+        who: UserRef,
+        /// A role of the tenant, by id or name (repeatable; default: the tenant's
+        /// "User" role).
+        #[arg(long = "role", value_name = "ID|NAME")]
+        roles: Vec<String>,
+        /// Read the password from standard input (one line) instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a user's password (and end any lock); prints the password when generated.
+    SetPassword {
+        #[command(flatten)]
+        who: UserRef,
+        /// Read the password from standard input (one line) instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// End a user's lock after failed sign-ins and forget counted failures.
+    Unlock {
+        #[command(flatten)]
+        who: UserRef,
+    },
+}
+
+/// Runs a user command and returns what it prints.
+pub async fn execute(config: &Config, command: UserCommand) -> Result<Value, AdminError> {
+    let operator = Operator::at_console();
+    match command {
+        UserCommand::Create {
+            who,
+            roles,
+            password_stdin,
+        } => {
+            // Checked before the database is opened, with core's rule.
+            users::check_login(&who.login)?;
+            let (password, generated) = password(&who.login, password_stdin)?;
+            let ctx = open(config).await?;
+            let tenant = tenant(&ctx, who.tenant.as_deref()).await?;
+            let role_ids = role_ids(&ctx, &tenant, &roles).await?;
+            let create = CreateUser {
+                login: who.login,
+                tenant_id: Some(tenant.id),
+                active: true,
+                password: password.expose().to_owned(),
+                password_status: None,
+                password_expiration: None,
+                grants: Grants {
+                    roles: role_ids,
+                    permissions: Vec::new(),
+                },
+            };
+            let view = users::create(&ctx, operator, create).await?;
+            let mut out = json!({
+                "id": view.user.id,
+                "userName": view.user.login,
+                "tenantId": view.user.tenant_id,
+                "tenantName": view.tenant_name,
+                "roles": view.grants.roles,
+            });
+            if generated {
+                out["password"] = Value::from(password.expose());
+            }
+            Ok(out)
+        }
+        UserCommand::SetPassword {
+            who,
+            password_stdin,
+        } => {
+            let (password, generated) = password(&who.login, password_stdin)?;
+            let ctx = open(config).await?;
+            let (tenant, user) = user(&ctx, &who).await?;
+            users::set_password(&ctx, operator, user.id, password.expose(), None, false).await?;
+            let mut out = json!({"id": user.id, "userName": user.login, "tenantName": tenant.name});
+            if generated {
+                out["password"] = Value::from(password.expose());
+            }
+            Ok(out)
+        }
+        UserCommand::Unlock { who } => {
+            let ctx = open(config).await?;
+            let (tenant, user) = user(&ctx, &who).await?;
+            let was_locked = user.lock_at(ctx.now()).is_some();
+            users::unlock(&ctx, operator, user.id).await?;
+            Ok(json!({
+                "id": user.id,
+                "userName": user.login,
+                "tenantName": tenant.name,
+                "wasLocked": was_locked,
+            }))
+        }
+    }
+}
+
+/// The ids of the roles named by id or name (default [`DEFAULT_ROLE`]), each once.
+async fn role_ids(
+    ctx: &portcullis_core::context::Context,
+    tenant: &portcullis_core::identity::Tenant,
+    roles: &[String],
+) -> Result<Vec<i64>, AdminError> {
+    let available = ctx.store.roles(tenant.id).await?;
+    let listing = || {
+        available
+            .iter()
+            .map(|r| format!("{} {}", r.id, r.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let wanted: Vec<String> = if roles.is_empty() {
+        vec![DEFAULT_ROLE.to_owned()]
+    } else {
+        roles.to_vec()
+    };
+    let mut ids = Vec::new();
+    for w in &wanted {
+        let role = available
+            .iter()
+            .find(|r| w.parse::<i64>().is_ok_and(|id| id == r.id) || r.name.eq_ignore_ascii_case(w))
+            .ok_or_else(|| {
+                invalid(format!(
+                    "tenant '{}' has no role '{w}'; its roles are: {}",
+                    tenant.name,
+                    listing()
+                ))
+            })?;
+        if !ids.contains(&role.id) {
+            ids.push(role.id);
+        }
+    }
+    Ok(ids)
+}
