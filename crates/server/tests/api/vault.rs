@@ -11,6 +11,7 @@ use crate::helpers::{
 use portcullis_core::clock::{hdp_timestamp, Clock};
 use portcullis_core::identity::{NewUser, SYSTEM_TENANT_ID};
 use portcullis_core::store::Grants;
+use portcullis_core::vault::refresher::{self, Sweep};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -1080,7 +1081,102 @@ async fn an_upstream_revocation_is_reported_with_its_error_and_changes_nothing(b
     assert!(msg.contains("could not connect"), "{msg}");
 }
 
+/// One sweep of the background refresher, driven by the test (its tick) rather than by
+/// its timer: what did not happen is proven by a sweep that did nothing, not by waiting.
+async fn sweep(here: &TestApp) -> Sweep {
+    refresher::sweep(&here.state.ctx, &here.state.upstream, 300)
+        .await
+        .expect("sweep")
+}
+
 async fn the_background_refresher_renews_expiring_tokens_and_backs_off_on_failure(b: Backend) {
+    let dir = tempfile::tempdir().expect("dir");
+    let Some(url) = fresh_database(b, &dir).await else {
+        return;
+    };
+    // The timer stays off: the test calls the sweep itself.
+    let here = spawn_with(vault_config(&url), dir).await;
+    let Some(up) = Upstream::start(b, &here.url("/oauth2callback")).await else {
+        return;
+    };
+    here.create_plain_user(BOB, BOB_PASSWORD).await;
+    let app_id = create_app(&here, &app_body(&up, "Upstream")).await;
+    let (access, refresh_token) = up.password_tokens().await;
+    let pid = bobs_profile(&here, app_id, &access, &refresh_token).await;
+
+    // Expiry unknown (pasted): left alone.
+    assert_eq!(sweep(&here).await, Sweep::default());
+    assert_eq!(profile(&here, pid).await["lastRefreshedAt"], Value::Null);
+    // A manual refresh learns the expiry (one hour upstream).
+    let r = refresh(&here, pid).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let first = r.json()["accessToken"].as_str().expect("a").to_owned();
+    // Not yet within the window: nothing to do.
+    assert_eq!(sweep(&here).await, Sweep::default());
+
+    // Within the window of expiry, the refresher renews it.
+    here.clock.advance(3600 - 200);
+    let renewed_at = hdp_timestamp(here.clock.now());
+    assert_eq!(
+        sweep(&here).await,
+        Sweep {
+            refreshed: 1,
+            ..Sweep::default()
+        }
+    );
+    let v = profile(&here, pid).await;
+    assert_eq!(v["lastRefreshedAt"], renewed_at.as_str());
+    let second = v["accessToken"].as_str().expect("a").to_owned();
+    assert_ne!(second, first);
+    assert!(up.accepts(&second).await);
+    assert_eq!(
+        v["accessTokenExpiresAt"],
+        hdp_timestamp(here.clock.now() + 3600)
+    );
+
+    // Revoked upstream: the failure is shown, with a backoff that doubles.
+    up.revoke(&refresh_token).await;
+    here.clock.advance(3600 - 200);
+    let failed_at = here.clock.now();
+    assert_eq!(
+        sweep(&here).await,
+        Sweep {
+            failed: 1,
+            ..Sweep::default()
+        }
+    );
+    let v = profile(&here, pid).await;
+    assert!(v["lastRefreshError"]
+        .as_str()
+        .is_some_and(|e| e.contains("invalid_grant")));
+    assert_eq!(v["nextRefreshAttemptAt"], hdp_timestamp(failed_at + 60));
+    assert_eq!(v["accessToken"], second.as_str(), "tokens unchanged");
+    // No retry before the backoff ends.
+    here.clock.advance(59);
+    assert_eq!(sweep(&here).await, Sweep::default());
+    let stored = |here: &TestApp| {
+        let store = here.state.ctx.store.clone();
+        async move { store.oauth_profile(pid).await.expect("r").expect("p") }
+    };
+    assert_eq!(stored(&here).await.refresh_failures, 1);
+    // After it, one more attempt and twice the wait.
+    here.clock.advance(2);
+    let retried_at = here.clock.now();
+    assert_eq!(
+        sweep(&here).await,
+        Sweep {
+            failed: 1,
+            ..Sweep::default()
+        }
+    );
+    assert_eq!(stored(&here).await.refresh_failures, 2);
+    assert_eq!(
+        profile(&here, pid).await["nextRefreshAttemptAt"],
+        hdp_timestamp(retried_at + 120)
+    );
+}
+
+async fn the_refresher_runs_on_its_timer_when_enabled(b: Backend) {
     let dir = tempfile::tempdir().expect("dir");
     let Some(url) = fresh_database(b, &dir).await else {
         return;
@@ -1097,75 +1193,16 @@ async fn the_background_refresher_renews_expiring_tokens_and_backs_off_on_failur
     let app_id = create_app(&here, &app_body(&up, "Upstream")).await;
     let (access, refresh_token) = up.password_tokens().await;
     let pid = bobs_profile(&here, app_id, &access, &refresh_token).await;
-
-    // Expiry unknown (pasted): left alone.
-    tokio::time::sleep(Duration::from_millis(2500)).await;
-    assert_eq!(profile(&here, pid).await["lastRefreshedAt"], Value::Null);
-    // A manual refresh learns the expiry (one hour upstream).
     let r = refresh(&here, pid).await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let first = r.json()["accessToken"].as_str().expect("a").to_owned();
-
-    // Within the window of expiry, the refresher renews it.
+    // Due now: the timer's next sweep renews it (polled for; it must happen).
     here.clock.advance(3600 - 200);
     let renewed_at = hdp_timestamp(here.clock.now());
-    let v = eventually(|| async {
-        let v = profile(&here, pid).await;
-        (v["lastRefreshedAt"] == renewed_at.as_str()).then_some(v)
-    })
-    .await;
-    let second = v["accessToken"].as_str().expect("a").to_owned();
-    assert_ne!(second, first);
-    assert!(up.accepts(&second).await);
-    assert_eq!(
-        v["accessTokenExpiresAt"],
-        hdp_timestamp(here.clock.now() + 3600)
-    );
-
-    // Revoked upstream: the failure is shown, with a backoff that doubles.
-    up.revoke(&refresh_token).await;
-    here.clock.advance(3600 - 200);
-    let failed_at = here.clock.now();
-    let v = eventually(|| async {
-        let v = profile(&here, pid).await;
-        v["lastRefreshError"].as_str().is_some().then_some(v)
-    })
-    .await;
-    assert!(v["lastRefreshError"]
-        .as_str()
-        .is_some_and(|e| e.contains("invalid_grant")));
-    assert_eq!(v["nextRefreshAttemptAt"], hdp_timestamp(failed_at + 60));
-    assert_eq!(v["accessToken"], second.as_str(), "tokens unchanged");
-    // No retry before the backoff ends.
-    tokio::time::sleep(Duration::from_millis(2500)).await;
-    let p = here
-        .state
-        .ctx
-        .store
-        .oauth_profile(pid)
-        .await
-        .expect("r")
-        .expect("p");
-    assert_eq!(p.refresh_failures, 1);
-    // After it, one more attempt and twice the wait.
-    here.clock.advance(61);
-    let retried_at = here.clock.now();
     eventually(|| async {
-        let p = here
-            .state
-            .ctx
-            .store
-            .oauth_profile(pid)
-            .await
-            .expect("r")
-            .expect("p");
-        (p.refresh_failures == 2).then_some(())
+        let v = profile(&here, pid).await;
+        (v["lastRefreshedAt"] == renewed_at.as_str()).then_some(())
     })
     .await;
-    assert_eq!(
-        profile(&here, pid).await["nextRefreshAttemptAt"],
-        hdp_timestamp(retried_at + 120)
-    );
 }
 
 // ---------------------------------------------------------------------------------
@@ -1482,6 +1519,7 @@ backends!(
     concurrent_refreshes_of_one_profile_make_one_upstream_call_across_nodes,
     an_upstream_revocation_is_reported_with_its_error_and_changes_nothing,
     the_background_refresher_renews_expiring_tokens_and_backs_off_on_failure,
+    the_refresher_runs_on_its_timer_when_enabled,
     connect_redirects_with_state_and_pkce_and_the_callback_spends_the_state,
     the_connect_flow_creates_a_profile_through_the_upstreams_login_and_consent,
 );
