@@ -2,7 +2,7 @@
 //! every refusal of a malformed request in the surface's own format and in plain words
 //! (never axum's or serde's text).
 
-use crate::helpers::{backends, spawn_app, Backend};
+use crate::helpers::{backends, once, spawn_app, Backend};
 use reqwest::Method;
 
 async fn unknown_paths_and_methods_answer_with_the_envelope(b: Backend) {
@@ -452,10 +452,12 @@ async fn readiness_fails_while_the_postgres_database_is_gone() {
 }
 
 backends!(
-    unknown_paths_and_methods_answer_with_the_envelope,
-    responses_carry_security_headers,
     health_and_readiness_answer,
     database_failures_never_leak_their_text,
+);
+once!(
+    unknown_paths_and_methods_answer_with_the_envelope,
+    responses_carry_security_headers,
     oversized_token_requests_get_an_oauth_error,
     bad_query_strings_are_refused_in_the_envelope_in_plain_words,
     oversized_page_forms_get_the_html_error_page,

@@ -40,6 +40,23 @@ macro_rules! backends {
 }
 pub(crate) use backends;
 
+/// Runs each listed `async fn(Backend)` once, on SQLite, as `once::name`: for tests of
+/// what no store decides (the OpenAPI document, request parsing and error formats,
+/// TLS), where a second run on PostgreSQL would test nothing new.
+macro_rules! once {
+    ($($name:ident),* $(,)?) => {
+        mod once {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+            )*
+        }
+    };
+}
+pub(crate) use once;
+
 #[derive(Debug)]
 pub struct TestApp {
     pub base: String,

@@ -1,7 +1,7 @@
 //! The OpenAPI document is generated from the router and matches it: every documented
 //! operation is served, and every served API path is documented.
 
-use crate::helpers::{backends, spawn_app, Backend};
+use crate::helpers::{once, spawn_app, Backend};
 use reqwest::Method;
 use std::collections::BTreeSet;
 
@@ -417,7 +417,7 @@ async fn shared_answers_are_declared_in_each_surfaces_format(b: Backend) {
     assert!(unauthorized["headers"]["WWW-Authenticate"].is_object());
 }
 
-backends!(
+once!(
     the_document_is_openapi_3_1_and_lists_every_served_route,
     every_documented_operation_is_served,
     every_answer_to_a_malformed_request_is_declared,

@@ -3,7 +3,7 @@
 //! TLS port gets nowhere, and bad certificate settings stop start-up with a clear error.
 
 use crate::authorize::register;
-use crate::helpers::{backends, fresh_database, spawn_with, test_config, Backend};
+use crate::helpers::{fresh_database, once, spawn_with, test_config, Backend};
 use portcullis_server::config::{Config, Overrides};
 use portcullis_server::startup::Application;
 use serde_json::json;
@@ -164,4 +164,4 @@ async fn bad_tls_settings_stop_startup(backend: Backend) {
     }
 }
 
-backends!(serves_https, bad_tls_settings_stop_startup);
+once!(serves_https, bad_tls_settings_stop_startup);
