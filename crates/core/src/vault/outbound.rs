@@ -15,6 +15,7 @@
 //! Operators reach internal token endpoints by listing them in `outbound_allow`: host
 //! names (matched exactly, ignoring case), addresses, or CIDR blocks.
 
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
@@ -27,7 +28,7 @@ enum Allowed {
     /// A host name, lowercased, without a trailing dot.
     Host(String),
     /// An address block (a single address is a full-length prefix).
-    Net(IpAddr, u8),
+    Net(IpNet),
 }
 
 /// The destinations outbound calls may reach beyond public addresses.
@@ -66,7 +67,7 @@ impl OutboundPolicy {
 
     fn addr_listed(&self, ip: IpAddr) -> bool {
         self.allow.iter().any(|a| match a {
-            Allowed::Net(net, len) => in_net(ip, *net, *len),
+            Allowed::Net(net) => in_block(net, ip),
             Allowed::Host(_) => false,
         })
     }
@@ -117,15 +118,14 @@ fn parse_entry(e: &str) -> Result<Allowed, String> {
             return bad("is not an address block");
         };
         let max = if ip.is_ipv4() { 32 } else { 128 };
-        return match len.parse::<u8>() {
-            Ok(n) if n <= max => Ok(Allowed::Net(ip, n)),
-            _ => bad(&format!("has a prefix length that is not 0–{max}")),
+        return match len.parse::<u8>().ok().and_then(|n| IpNet::new(ip, n).ok()) {
+            Some(net) => Ok(Allowed::Net(net)),
+            None => bad(&format!("has a prefix length that is not 0–{max}")),
         };
     }
     let host = normalize_host(e);
     if let Ok(ip) = host.parse::<IpAddr>() {
-        let len = if ip.is_ipv4() { 32 } else { 128 };
-        return Ok(Allowed::Net(ip, len));
+        return Ok(Allowed::Net(IpNet::from(ip)));
     }
     let label_ok = |l: &str| {
         !l.is_empty()
@@ -141,28 +141,14 @@ fn parse_entry(e: &str) -> Result<Allowed, String> {
     }
 }
 
-fn in_net(ip: IpAddr, net: IpAddr, len: u8) -> bool {
-    match (ip, net) {
-        (IpAddr::V4(a), IpAddr::V4(n)) => {
-            prefix_eq(u32::from(a).into(), u32::from(n).into(), 32, len)
-        }
-        (IpAddr::V6(a), IpAddr::V6(n)) => prefix_eq(u128::from(a), u128::from(n), 128, len),
-        // A mapped IPv6 address matches IPv4 blocks, and the reverse.
-        (IpAddr::V6(a), IpAddr::V4(_)) => a
-            .to_ipv4_mapped()
-            .is_some_and(|v4| in_net(IpAddr::V4(v4), net, len)),
-        (IpAddr::V4(a), IpAddr::V6(_)) => in_net(IpAddr::V6(a.to_ipv6_mapped()), net, len),
+/// Whether `net` holds `ip`; an IPv4-mapped IPv6 address matches IPv4 blocks, and an
+/// IPv4 address matches blocks of mapped IPv6 addresses.
+fn in_block(net: &IpNet, ip: IpAddr) -> bool {
+    match (net, ip) {
+        (IpNet::V4(n), IpAddr::V6(a)) => a.to_ipv4_mapped().is_some_and(|v4| n.contains(&v4)),
+        (IpNet::V6(n), IpAddr::V4(a)) => n.contains(&a.to_ipv6_mapped()),
+        (n, ip) => n.contains(&ip),
     }
-}
-
-/// Whether the first `len` of `bits` bits of `a` and `b` agree.
-fn prefix_eq(a: u128, b: u128, bits: u32, len: u8) -> bool {
-    let len = u32::from(len).min(bits);
-    if len == 0 {
-        return true;
-    }
-    let shift = bits - len;
-    (a >> shift) == (b >> shift)
 }
 
 /// Whether `ip` is an ordinary public unicast address.
@@ -174,22 +160,23 @@ pub fn is_public(ip: IpAddr) -> bool {
 }
 
 fn is_public_v4(ip: Ipv4Addr) -> bool {
-    const REFUSED: &[(Ipv4Addr, u8)] = &[
-        (Ipv4Addr::new(0, 0, 0, 0), 8),      // "this network", unspecified
-        (Ipv4Addr::new(10, 0, 0, 0), 8),     // RFC 1918
-        (Ipv4Addr::new(100, 64, 0, 0), 10),  // shared address space (CGNAT)
-        (Ipv4Addr::new(127, 0, 0, 0), 8),    // loopback
-        (Ipv4Addr::new(169, 254, 0, 0), 16), // link-local, cloud metadata
-        (Ipv4Addr::new(172, 16, 0, 0), 12),  // RFC 1918
-        (Ipv4Addr::new(192, 0, 0, 0), 24),   // IETF protocol assignments
-        (Ipv4Addr::new(192, 168, 0, 0), 16), // RFC 1918
-        (Ipv4Addr::new(198, 18, 0, 0), 15),  // benchmarking
-        (Ipv4Addr::new(224, 0, 0, 0), 4),    // multicast
-        (Ipv4Addr::new(240, 0, 0, 0), 4),    // reserved, broadcast
+    const fn net(a: u8, b: u8, len: u8) -> Ipv4Net {
+        Ipv4Net::new_assert(Ipv4Addr::new(a, b, 0, 0), len)
+    }
+    const REFUSED: &[Ipv4Net] = &[
+        net(0, 0, 8),      // "this network", unspecified
+        net(10, 0, 8),     // RFC 1918
+        net(100, 64, 10),  // shared address space (CGNAT)
+        net(127, 0, 8),    // loopback
+        net(169, 254, 16), // link-local, cloud metadata
+        net(172, 16, 12),  // RFC 1918
+        net(192, 0, 24),   // IETF protocol assignments (192.0.0.0/24)
+        net(192, 168, 16), // RFC 1918
+        net(198, 18, 15),  // benchmarking
+        net(224, 0, 4),    // multicast
+        net(240, 0, 4),    // reserved, broadcast
     ];
-    !REFUSED
-        .iter()
-        .any(|(net, len)| in_net(IpAddr::V4(ip), IpAddr::V4(*net), *len))
+    !REFUSED.iter().any(|n| n.contains(&ip))
 }
 
 fn is_public_v6(ip: Ipv6Addr) -> bool {
@@ -200,16 +187,17 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
         let v4 = Ipv4Addr::from((bits & 0xffff_ffff) as u32);
         return is_public_v4(v4);
     }
-    const REFUSED: &[(u128, u8)] = &[
-        (0xfc00 << 112, 7),      // unique local (fd00:ec2::254 is AWS's metadata)
-        (0xfe80 << 112, 10),     // link-local
-        (0xfec0 << 112, 10),     // site-local (deprecated)
-        (0xff00 << 112, 8),      // multicast
-        (0x2001_0db8 << 96, 32), // documentation
+    const fn net(a: u16, b: u16, len: u8) -> Ipv6Net {
+        Ipv6Net::new_assert(Ipv6Addr::new(a, b, 0, 0, 0, 0, 0, 0), len)
+    }
+    const REFUSED: &[Ipv6Net] = &[
+        net(0xfc00, 0, 7),       // unique local (fd00:ec2::254 is AWS's metadata)
+        net(0xfe80, 0, 10),      // link-local
+        net(0xfec0, 0, 10),      // site-local (deprecated)
+        net(0xff00, 0, 8),       // multicast
+        net(0x2001, 0x0db8, 32), // documentation
     ];
-    !REFUSED
-        .iter()
-        .any(|(net, len)| prefix_eq(bits, *net, 128, *len))
+    !REFUSED.iter().any(|n| n.contains(&ip))
 }
 
 /// A DNS resolver that resolves with the system's (`getaddrinfo`, as reqwest does by
