@@ -199,6 +199,24 @@ fn locked(lock: Lock, now: UnixTime) -> ApiFailure {
     f
 }
 
+/// A password hash that could not be checked (a corrupt stored hash, a dead pool).
+fn verification_failed(e: impl std::fmt::Display) -> ApiFailure {
+    tracing::error!(error = %e, "password verification failed");
+    ApiFailure::internal(Code::INTERNAL)
+}
+
+/// Records a failed password for user `id` under the lockout policy; the lock in
+/// force afterwards, if any.
+async fn count_failure(ctx: &Context, id: i64, now: UnixTime) -> Result<Option<Lock>, ApiFailure> {
+    let policy = crate::limits::lockout_policy(ctx.store.as_ref())
+        .await
+        .map_err(store_failure)?;
+    ctx.store
+        .record_login_failure(id, now, policy)
+        .await
+        .map_err(store_failure)
+}
+
 fn invalid() -> ApiFailure {
     ApiFailure::new(Code::INVALID_CREDENTIALS, "Invalid user name or password.")
 }
@@ -351,18 +369,16 @@ pub async fn check_password(
     let key = ctx
         .keys
         .cache_key(&[&id.to_be_bytes(), password.as_bytes()]);
-    let mut cached = match (auth_version, cache) {
-        (Some(v), Some(c)) => c.get(&key, v, now),
-        (None, Some(c)) => c.get(&key, i64::MIN, now),
-        _ => false,
-    };
+    // An unknown user looks under a version no entry has, so it misses like the rest.
+    let version = auth_version.unwrap_or(i64::MIN);
+    let mut cached = cache.is_some_and(|c| c.get(&key, version, now));
     // A miss waits for a verification of the same credentials already running, then
     // looks again.
     let flight = match cache {
         Some(c) if !cached => {
             let lock = c.flight(&key);
             let guard = lock.clone().lock_owned().await;
-            cached = c.get(&key, auth_version.unwrap_or(i64::MIN), now);
+            cached = c.get(&key, version, now);
             Some((c, lock, guard))
         }
         _ => None,
@@ -387,10 +403,7 @@ pub async fn check_password(
         drop(lock);
         c.land(&key);
     }
-    let ok = verified.map_err(|e| {
-        tracing::error!(error = %e, "password verification failed");
-        ApiFailure::internal(Code::INTERNAL)
-    })?;
+    let ok = verified.map_err(verification_failed)?;
     let user = match user {
         Some(u) if ok && lock_before.is_none() => u,
         user => {
@@ -398,15 +411,8 @@ pub async fn check_password(
                 c.forget(&key);
             }
             throttle.failed(now);
-            let policy = crate::limits::lockout_policy(ctx.store.as_ref())
-                .await
-                .map_err(store_failure)?;
             // Counted only for an unlocked account; a lock in force is returned.
-            let lock = ctx
-                .store
-                .record_login_failure(id, now, policy)
-                .await
-                .map_err(store_failure)?;
+            let lock = count_failure(ctx, id, now).await?;
             return Err(match (user, lock) {
                 (Some(_), Some(lock)) => locked(lock, now),
                 _ => invalid(),
@@ -449,25 +455,14 @@ pub async fn confirm_current_password(
             .hasher
             .verify(p, Some(&user.password_hash))
             .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "password verification failed");
-                ApiFailure::internal(Code::INTERNAL)
-            })?,
+            .map_err(verification_failed)?,
         _ => false,
     };
     if ok {
         return Ok(());
     }
     let now = ctx.now();
-    let policy = crate::limits::lockout_policy(ctx.store.as_ref())
-        .await
-        .map_err(store_failure)?;
-    let lock = ctx
-        .store
-        .record_login_failure(user.id, now, policy)
-        .await
-        .map_err(store_failure)?;
-    if let Some(lock) = lock {
+    if let Some(lock) = count_failure(ctx, user.id, now).await? {
         return Err(locked(lock, now));
     }
     Err(ApiFailure::invalid_field(
