@@ -172,12 +172,7 @@ impl From<RepeatedAuthorization> for ApiError {
 
 /// Splits the value of `Authorization: Basic …` into login and password.
 pub fn parse_basic(value: &HeaderValue) -> Result<(String, String), ApiError> {
-    let missing = || {
-        ApiError::new(
-            Code::AUTHENTICATION_REQUIRED,
-            "Authentication required: send HTTP Basic credentials (login name and password).",
-        )
-    };
+    let missing = basic_required;
     let value = value.to_str().map_err(|_| missing())?;
     let (scheme, rest) = value.split_once(' ').ok_or_else(missing)?;
     if !scheme.eq_ignore_ascii_case("basic") {
@@ -208,11 +203,15 @@ pub fn parse_basic(value: &HeaderValue) -> Result<(String, String), ApiError> {
 pub fn basic_credentials(parts: &Parts) -> Result<(String, String), ApiError> {
     match authorization(&parts.headers)? {
         Some(value) => parse_basic(value),
-        None => Err(ApiError::new(
-            Code::AUTHENTICATION_REQUIRED,
-            "Authentication required: send HTTP Basic credentials (login name and password).",
-        )),
+        None => Err(basic_required()),
     }
+}
+
+fn basic_required() -> ApiError {
+    ApiError::new(
+        Code::AUTHENTICATION_REQUIRED,
+        "Authentication required: send HTTP Basic credentials (login name and password).",
+    )
 }
 
 /// A refused management caller: the HDP envelope, and for a refused Bearer token the
