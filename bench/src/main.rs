@@ -16,18 +16,18 @@
 //!   and writes the tokens, one a line, to a file the load scripts cycle through.
 //!   Password grants would mint them too, but at Argon2's pace.
 //!
-//! [`Signer`]: portcullis_core::oauth::keys::Signer
-//! [`Signer::verify`]: portcullis_core::oauth::keys::Signer::verify
+//! [`Signer`]: portcullis_core::keys::Signer
+//! [`Signer::verify`]: portcullis_core::keys::Signer::verify
 
 use clap::{Parser, Subcommand};
 use portcullis_core::clock::SystemClock;
 use portcullis_core::context::Context;
+use portcullis_core::crypto::pkce::s256;
 use portcullis_core::crypto::Secret;
-use portcullis_core::identity::SYSTEM_TENANT_ID;
 use portcullis_core::limits::oauth_limits;
+use portcullis_core::model::identity::SYSTEM_TENANT_ID;
+use portcullis_core::model::token::AuthCode;
 use portcullis_core::oauth::client_auth::{AuthenticatedClient, Method};
-use portcullis_core::oauth::grant::authorization_code::s256;
-use portcullis_core::oauth::grants::AuthCode;
 use portcullis_core::oauth::token;
 use portcullis_server::config::{Config, Overrides};
 use portcullis_server::startup::prepare;
@@ -227,7 +227,7 @@ async fn run_seed(seed: Seed) -> Result<(), Failure> {
         let (ctx, client, user, codes) = (ctx.clone(), client.clone(), user.clone(), codes.clone());
         tasks.push(tokio::spawn(async move {
             let mut out = Vec::with_capacity(n);
-            let scopes = vec![portcullis_core::scope::ODATA.to_owned()];
+            let scopes = vec![portcullis_core::model::scope::ODATA.to_owned()];
             for _ in 0..n {
                 let token = match codes.as_ref() {
                     None => {

@@ -14,7 +14,7 @@
 //! uniqueness) run for both.
 
 use crate::auth::Principal;
-use crate::identity::{Permission, SYSTEM_TENANT_ID};
+use crate::model::identity::{Permission, SYSTEM_TENANT_ID};
 
 /// Proof that the caller is the operator at the console (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -15,11 +15,11 @@
 //! read under one `auth_version` stay true until it moves (checked on every call, on
 //! every node, because the user row is read on every call).
 
-use crate::clock::{hdp_timestamp, UnixTime};
 use crate::context::Context;
 use crate::error::{ApiFailure, Code};
-use crate::identity::{Lock, Permission, User};
-use crate::oauth::ratelimit::{password_keys, FailureLimiter};
+use crate::model::identity::{Lock, Permission, User};
+use crate::model::time::{hdp_timestamp, UnixTime};
+use crate::ratelimit::{password_keys, FailureLimiter};
 use crate::store::StoreError;
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -226,7 +226,7 @@ fn invalid() -> ApiFailure {
 pub const NO_USER: i64 = 0;
 
 /// Where a password attempt comes from, for the spraying limits
-/// ([`crate::oauth::ratelimit`]): the limiter and the caller's address.
+/// ([`crate::ratelimit`]): the limiter and the caller's address.
 #[derive(Debug, Clone, Copy)]
 pub struct Attempt<'a> {
     pub limiter: &'a FailureLimiter,
@@ -480,7 +480,7 @@ mod tests {
     use super::*;
     use crate::clock::{Clock, ManualClock};
     use crate::crypto::{Keyring, MasterKey, PasswordHasher, VerifierKeys};
-    use crate::identity::{NewUser, ROLE_USER, SYSTEM_TENANT_ID};
+    use crate::model::identity::{NewUser, ROLE_USER, SYSTEM_TENANT_ID};
     use crate::store::Store;
     use crate::testing::MemoryStore;
     use std::sync::atomic::Ordering;
@@ -513,7 +513,7 @@ mod tests {
             keys: VerifierKeys::from_pepper(&[3; 32]),
             keyring: Keyring::new(MasterKey::generate(), vec![]),
             hasher,
-            signer: Arc::new(crate::oauth::keys::Signer::ephemeral("http://test").expect("signer")),
+            signer: Arc::new(crate::keys::Signer::ephemeral("http://test").expect("signer")),
             redirects: Default::default(),
         };
         (ctx, clock, store)
@@ -738,8 +738,8 @@ mod tests {
 
     #[tokio::test]
     async fn unknown_names_cost_the_same_store_work_at_the_password_grant() {
-        use crate::client_app::{GrantType, NewClientApp};
         use crate::crypto::Secret;
+        use crate::model::client_app::{GrantType, NewClientApp};
         use crate::oauth::request::{ClientCredentials, Endpoint, TokenRequest};
         let (ctx, clock, store) = context_and_store().await;
         let limiter = FailureLimiter::default();
@@ -798,7 +798,7 @@ mod tests {
         let limiter = FailureLimiter::default();
         let cache = CredentialCache::default();
         let attempt = nowhere(&limiter);
-        for i in 0..crate::oauth::ratelimit::PASSWORD_PER_ADDRESS {
+        for i in 0..crate::ratelimit::PASSWORD_PER_ADDRESS {
             let e = authenticate_password(&ctx, &cache, attempt, &format!("user{i}"), "pw")
                 .await
                 .expect_err("unknown");
@@ -820,7 +820,7 @@ mod tests {
         authenticate_password(&ctx, &cache, other, "ann", "right")
             .await
             .expect("another address is not limited");
-        clock.advance(crate::oauth::ratelimit::PASSWORD_WINDOW);
+        clock.advance(crate::ratelimit::PASSWORD_WINDOW);
         authenticate_password(&ctx, &cache, attempt, "ann", "right")
             .await
             .expect("after the window");

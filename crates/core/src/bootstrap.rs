@@ -4,7 +4,7 @@
 
 use crate::clock::Clock;
 use crate::crypto::{Keyring, PasswordHasher, Secret, VerifierKeys};
-use crate::identity::{
+use crate::model::identity::{
     NewUser, Tenant, PERMISSIONS, ROLE_ADMINISTRATOR, ROLE_TENANT_ADMINISTRATOR, ROLE_USER,
     SYSTEM_TENANT_ID, TENANT_ADMIN_ROLE_PERMISSIONS, USER_ROLE_PERMISSIONS,
 };
@@ -38,7 +38,7 @@ pub fn seed() -> Seed {
             description: Some("The system tenant".to_owned()),
             parent_id: None,
             active: true,
-            allowed_scopes: vec![crate::scope::ODATA.to_owned()],
+            allowed_scopes: vec![crate::model::scope::ODATA.to_owned()],
         },
         roles: vec![
             SeedRole {

@@ -2,10 +2,10 @@
 //! keyring, the password pool and the access-token signer. Built once at startup and
 //! shared.
 
-use crate::client_app::RedirectPolicy;
 use crate::clock::Clock;
 use crate::crypto::{Keyring, PasswordHasher, VerifierKeys};
-use crate::oauth::keys::Signer;
+use crate::keys::Signer;
+use crate::model::client_app::RedirectPolicy;
 use crate::store::Store;
 use std::sync::Arc;
 
@@ -25,7 +25,7 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn now(&self) -> crate::clock::UnixTime {
+    pub fn now(&self) -> crate::model::time::UnixTime {
         self.clock.now()
     }
 }

@@ -7,7 +7,7 @@
 //! set per tenant. Effective values are clamped to the catalogue range, so a value
 //! stored before a range changed (or written around the API) cannot break a grant.
 
-use crate::identity::{LockoutPolicy, SYSTEM_TENANT_ID};
+use crate::model::identity::{LockoutPolicy, SYSTEM_TENANT_ID};
 use crate::store::{LimitLevel, Store, StoreResult};
 
 /// The levels a limit may be set at: HDP's `validForLimits`, a bit set.
@@ -258,7 +258,7 @@ pub async fn system_oauth_limits(store: &dyn Store) -> StoreResult<OauthLimits> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::identity::NewTenant;
+    use crate::model::identity::NewTenant;
     use crate::testing::MemoryStore;
 
     #[test]

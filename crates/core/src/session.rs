@@ -4,11 +4,11 @@
 //! pushes forward and an absolute one that nothing extends. Sessions are server-side
 //! so that signing out really ends one and several nodes on one database share them.
 
-use crate::clock::UnixTime;
 use crate::context::Context;
 use crate::crypto::Secret;
 use crate::error::{Code, Kind};
-use crate::identity::User;
+use crate::model::identity::User;
+use crate::model::time::UnixTime;
 use crate::store::{StoreError, StoreResult};
 use async_trait::async_trait;
 

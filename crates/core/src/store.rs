@@ -6,13 +6,13 @@
 //! server secret is initialised once however many nodes start together, and deleting a
 //! client application takes its consents with it.
 
-use crate::client_app::{ClientApp, ClientAppChanges, NewClientApp};
-use crate::clock::UnixTime;
-use crate::identity::{
+use crate::model::client_app::{ClientApp, ClientAppChanges, NewClientApp};
+use crate::model::identity::{
     Lock, LockoutPolicy, NewTenant, NewUser, Role, Tenant, TenantChanges, User, UserChanges,
 };
-use crate::oauth::grants::{AuthCode, CodeTake, Family, RefreshToken, Rotation};
-use crate::oauth::keys::{KeyRotation, StoredKey};
+use crate::model::signing_key::{KeyRotation, StoredKey};
+use crate::model::time::UnixTime;
+use crate::model::token::{AuthCode, CodeTake, Family, RefreshToken, Rotation};
 use async_trait::async_trait;
 
 /// A storage failure. The text is for the server log only, never for a client.
@@ -339,7 +339,7 @@ pub trait TokenStore: Send + Sync {
     async fn purge_expired(&self, now: UnixTime) -> StoreResult<u64>;
 }
 
-/// The signing keys of access tokens ([`crate::oauth::keys`]). Nodes starting together
+/// The signing keys of access tokens ([`crate::keys`]). Nodes starting together
 /// on an empty database, and rotations racing each other, leave exactly one active
 /// and one next key: the store decides, atomically.
 #[async_trait]

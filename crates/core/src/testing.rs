@@ -1,13 +1,13 @@
 //! Test support (feature `test-util`): an in-memory [`Store`] and the store contract
 //! suite every adapter runs, so the in-memory, SQLite and PostgreSQL stores behave alike.
 
-use crate::client_app::{ClientApp, ClientAppChanges, NewClientApp};
-use crate::clock::UnixTime;
-use crate::identity::{
+use crate::model::client_app::{ClientApp, ClientAppChanges, NewClientApp};
+use crate::model::identity::{
     Lock, LockoutPolicy, NewTenant, NewUser, Role, Tenant, TenantChanges, User, UserChanges,
     SYSTEM_TENANT_ID,
 };
-use crate::oauth::grants::{AuthCode, CodeTake, Family, RefreshToken, Rotation};
+use crate::model::time::UnixTime;
+use crate::model::token::{AuthCode, CodeTake, Family, RefreshToken, Rotation};
 use crate::store::{
     union_scopes, AppListScope, Consent, Grants, LimitLevel, Seed, Store, StoreError, StoreResult,
     TokenStore,
@@ -33,7 +33,7 @@ struct State {
     refresh: BTreeMap<String, RefreshToken>,
     codes: BTreeMap<String, AuthCode>,
     revoked_jtis: BTreeMap<String, UnixTime>,
-    signing_keys: BTreeMap<String, crate::oauth::keys::StoredKey>,
+    signing_keys: BTreeMap<String, crate::model::signing_key::StoredKey>,
     vault: vault::VaultState,
     next_id: i64,
     sessions: BTreeMap<String, crate::session::Session>,
@@ -986,7 +986,7 @@ pub async fn test_context() -> (crate::context::Context, crate::clock::ManualClo
     store.seed(&crate::bootstrap::seed()).await.expect("seed");
     let clock = crate::clock::ManualClock::at(1_800_000_000);
     #[allow(clippy::expect_used)]
-    let signer = crate::oauth::keys::Signer::ephemeral("http://portcullis.test").expect("signer");
+    let signer = crate::keys::Signer::ephemeral("http://portcullis.test").expect("signer");
     let ctx = crate::context::Context {
         store,
         clock: Arc::new(clock.clone()),

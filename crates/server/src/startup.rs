@@ -9,7 +9,7 @@ use portcullis_core::bootstrap::{self, BootstrapError};
 use portcullis_core::clock::{Clock, SystemClock};
 use portcullis_core::context::Context;
 use portcullis_core::crypto::{Keyring, MasterKey, PasswordHasher, Secret};
-use portcullis_core::oauth::keys::{KeyError, Signer, REFRESH_EVERY_SECS};
+use portcullis_core::keys::{KeyError, Signer, REFRESH_EVERY_SECS};
 use portcullis_core::store::{Store, StoreError};
 use portcullis_core::vault::outbound::OutboundPolicy;
 use portcullis_core::vault::refresher;
@@ -247,7 +247,7 @@ pub async fn prepare_with_issuer(
         keyring,
         hasher,
         signer: Arc::new(signer),
-        redirects: portcullis_core::client_app::RedirectPolicy {
+        redirects: portcullis_core::model::client_app::RedirectPolicy {
             allow_http: config.allow_http_redirect_uris,
         },
     };

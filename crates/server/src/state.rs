@@ -2,7 +2,7 @@
 
 use portcullis_core::auth::CredentialCache;
 use portcullis_core::context::Context;
-use portcullis_core::oauth::ratelimit::FailureLimiter;
+use portcullis_core::ratelimit::FailureLimiter;
 use std::sync::Arc;
 
 /// Shared by all handlers (cheap to clone).

@@ -21,8 +21,8 @@
 use crate::clients::{app_row, APP_COLS};
 use crate::identity::{tenant_row, TENANT_COLS};
 use crate::{err, Backend, SqlStore};
-use portcullis_core::client_app::ClientApp;
-use portcullis_core::identity::Tenant as CachedTenant;
+use portcullis_core::model::client_app::ClientApp;
+use portcullis_core::model::identity::Tenant as CachedTenant;
 use portcullis_core::store::StoreResult;
 use std::collections::HashMap as CacheMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering as AtomicOrdering};

@@ -4,8 +4,8 @@
 
 use crate::backend::RowsAffected as _;
 use crate::{err, json_list, to_json, Backend, SqlStore};
-use portcullis_core::client_app::{ClientApp, ClientAppChanges, GrantType, NewClientApp};
-use portcullis_core::clock::UnixTime;
+use portcullis_core::model::client_app::{ClientApp, ClientAppChanges, GrantType, NewClientApp};
+use portcullis_core::model::time::UnixTime;
 use portcullis_core::store::{union_scopes, AppListScope, Consent, StoreResult};
 use sqlx::Row;
 

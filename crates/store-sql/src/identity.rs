@@ -5,12 +5,12 @@
 use crate::backend::RowsAffected as _;
 use crate::{clients, err, json_list, to_json, Backend, SqlStore};
 use async_trait::async_trait;
-use portcullis_core::client_app::{ClientApp, ClientAppChanges, NewClientApp};
-use portcullis_core::clock::UnixTime;
-use portcullis_core::identity::{
+use portcullis_core::model::client_app::{ClientApp, ClientAppChanges, NewClientApp};
+use portcullis_core::model::identity::{
     Lock, LockoutPolicy, NewTenant, NewUser, Role, Tenant, TenantChanges, User, UserChanges,
     SYSTEM_TENANT_ID,
 };
+use portcullis_core::model::time::UnixTime;
 use portcullis_core::store::{
     AppListScope, Consent, Grants, LimitLevel, Seed, Store, StoreError, StoreResult,
 };

@@ -6,8 +6,8 @@
 use crate::backend::RowsAffected as _;
 use crate::{err, Backend, SqlStore};
 use async_trait::async_trait;
-use portcullis_core::clock::UnixTime;
-use portcullis_core::oauth::keys::{KeyRotation, KeyState, StoredKey};
+use portcullis_core::model::signing_key::{KeyRotation, KeyState, StoredKey};
+use portcullis_core::model::time::UnixTime;
 use portcullis_core::store::KeyStore;
 use portcullis_core::store::{StoreError, StoreResult};
 use sqlx::Row;

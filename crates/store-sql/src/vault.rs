@@ -7,7 +7,7 @@
 use crate::backend::RowsAffected as _;
 use crate::{err, one, Backend, SqlStore};
 use async_trait::async_trait;
-use portcullis_core::clock::UnixTime;
+use portcullis_core::model::time::UnixTime;
 use portcullis_core::store::StoreResult;
 use portcullis_core::vault::store::{ProfileScope, VaultStore};
 use portcullis_core::vault::{

@@ -1,7 +1,8 @@
 //! Secrets and how they are kept (SPEC §5.1): generated secrets and their keyed
-//! verifiers, the Argon2id password pool, and AES-256-GCM sealing under the master key.
+//! verifiers, the Argon2id password pool, PKCE, and AES-256-GCM sealing under the master key.
 
 pub mod password;
+pub mod pkce;
 pub mod seal;
 pub mod secret;
 

@@ -7,13 +7,13 @@
 //! is shown on register and reset only; the store keeps a keyed verifier.
 
 use crate::auth::{store_failure, store_failure_as, Principal};
-use crate::client_app::{
-    parse_grant_types, parse_scopes, AppDescription, AppName, ClientApp, ClientAppChanges,
-    NewClientApp, RedirectUrl,
-};
 use crate::context::Context;
 use crate::crypto::Secret;
 use crate::error::{ApiFailure, Code};
+use crate::model::client_app::{
+    parse_grant_types, parse_scopes, AppDescription, AppName, ClientApp, ClientAppChanges,
+    NewClientApp, RedirectUrl,
+};
 use crate::store::AppListScope;
 
 /// A registration request, as received.

@@ -6,7 +6,8 @@
 
 use crate::actor::Operator;
 use crate::context::Context;
-use crate::oauth::keys::{self, KeyError, Rotated, StoredKey};
+use crate::keys::{self, KeyError, Rotated};
+use crate::model::signing_key::StoredKey;
 use crate::store::StoreError;
 
 /// Every signing key, ordered by creation time, then kid (private parts stay sealed).

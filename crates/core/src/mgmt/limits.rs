@@ -19,8 +19,8 @@ use super::policy::administers;
 use crate::auth::Principal;
 use crate::context::Context;
 use crate::error::{ApiFailure, Code};
-use crate::identity::{Permission, SYSTEM_TENANT_ID};
 use crate::limits::{self, LimitDef};
+use crate::model::identity::{Permission, SYSTEM_TENANT_ID};
 use crate::store::{LimitLevel, StoreError};
 
 /// A limit and the value in force.

@@ -20,7 +20,7 @@ use crate::actor::Actor;
 use crate::auth::store_failure;
 use crate::context::Context;
 use crate::error::ApiFailure;
-use crate::identity::{Permission, PERMISSIONS, SYSTEM_TENANT_ID};
+use crate::model::identity::{Permission, PERMISSIONS, SYSTEM_TENANT_ID};
 
 /// The catalogue name of a permission id.
 pub fn permission_name(p: Permission) -> &'static str {

@@ -23,10 +23,10 @@
 use super::policy;
 use crate::actor::Actor;
 use crate::auth::{store_failure, Principal};
-use crate::client_app::parse_scopes;
 use crate::context::Context;
 use crate::error::{ApiFailure, Code};
-use crate::identity::{
+use crate::model::client_app::parse_scopes;
+use crate::model::identity::{
     NewTenant, Permission, Tenant, TenantChanges, ROLE_TENANT_ADMINISTRATOR, ROLE_USER,
     SYSTEM_TENANT_ID,
 };

@@ -11,13 +11,13 @@
 use super::policy::{self, administers, denied};
 use crate::actor::Actor;
 use crate::auth::{store_failure, Principal};
-use crate::clock::UnixTime;
 use crate::context::Context;
 use crate::crypto::Secret;
 use crate::error::{ApiFailure, Code};
-use crate::identity::{
+use crate::model::identity::{
     NewUser, Permission, Tenant, User, UserChanges, PASSWORD_ACTIVE, PASSWORD_MUST_RESET,
 };
+use crate::model::time::UnixTime;
 use crate::store::{Grants, StoreError};
 use std::collections::BTreeSet;
 
@@ -177,7 +177,7 @@ async fn check_grants(
         }
     }
     for p in &g.permissions {
-        if !crate::identity::PERMISSIONS
+        if !crate::model::identity::PERMISSIONS
             .iter()
             .any(|(id, _, _)| id == p)
         {

@@ -12,14 +12,14 @@
 //! re-validates the request from scratch with [`validate`]: nothing the browser
 //! carries between steps is trusted.
 
-use super::grant::authorization_code::valid_verifier;
 use super::token::{allowed_scopes, resolve_scope};
-use crate::client_app::{ClientApp, GrantType, RedirectKind, RedirectUrl};
 use crate::context::Context;
+use crate::crypto::pkce::valid_verifier;
 use crate::crypto::Secret;
-use crate::identity::{Tenant, User};
 use crate::limits::oauth_limits;
-use crate::oauth::grants::AuthCode;
+use crate::model::client_app::{ClientApp, GrantType, RedirectKind, RedirectUrl};
+use crate::model::identity::{Tenant, User};
+use crate::model::token::AuthCode;
 use crate::store::StoreError;
 
 /// The parameters of an authorization request, as sent (query or form).

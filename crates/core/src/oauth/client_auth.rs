@@ -14,11 +14,11 @@
 //! only revoke tokens issued to themselves, which is what a logging-out app needs.
 
 use super::error::OAuthError;
-use super::ratelimit::FailureLimiter;
 use super::request::ClientCredentials;
-use crate::client_app::ClientApp;
 use crate::context::Context;
 use crate::crypto::Secret;
+use crate::model::client_app::ClientApp;
+use crate::ratelimit::FailureLimiter;
 use std::net::IpAddr;
 
 /// How the client authenticated.
@@ -96,7 +96,7 @@ pub fn presented(c: &ClientCredentials) -> Result<(String, Option<Secret>, Metho
 pub fn limit_keys(client_id: &str, peer: Option<IpAddr>) -> Vec<String> {
     let mut keys = vec![format!("client:{client_id}")];
     if let Some(ip) = peer {
-        keys.push(format!("ip:{}", super::ratelimit::counted_address(ip)));
+        keys.push(format!("ip:{}", crate::ratelimit::counted_address(ip)));
     }
     keys
 }

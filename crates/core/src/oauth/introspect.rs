@@ -3,11 +3,11 @@
 //! revokes tokens issued to itself only. Unknown tokens are `{"active":false}` on
 //! introspection and a silent success on revocation.
 
-use super::claims::AccessClaims;
 use super::client_auth::AuthenticatedClient;
 use super::error::OAuthError;
 use super::validate;
 use crate::context::Context;
+use crate::model::claims::AccessClaims;
 
 /// What introspection reveals about an active token.
 #[derive(Debug, Clone)]

@@ -3,16 +3,16 @@
 //! endpoint that issues them comes later), and token validation against state.
 
 use super::error::ErrorCode;
-use super::grants::AuthCode;
-use super::ratelimit::FailureLimiter;
 use super::request::{ClientCredentials, Endpoint, TokenRequest};
 use super::token::exchange;
 use super::validate;
-use crate::client_app::{ClientApp, GrantType, NewClientApp};
 use crate::clock::{Clock, ManualClock};
 use crate::context::Context;
 use crate::crypto::Secret;
-use crate::identity::{NewUser, User, ROLE_USER, SYSTEM_TENANT_ID};
+use crate::model::client_app::{ClientApp, GrantType, NewClientApp};
+use crate::model::identity::{NewUser, User, ROLE_USER, SYSTEM_TENANT_ID};
+use crate::model::token::AuthCode;
+use crate::ratelimit::FailureLimiter;
 use crate::testing::test_context;
 
 const SECRET: &str = "client-secret-0123456789";
@@ -357,7 +357,7 @@ async fn client_authentication_mixtures_and_failures_are_refused() {
         f.run(wrong.clone()).await.map_err(|e| e.code).err(),
         Some(ErrorCode::InvalidClient)
     );
-    for _ in 0..super::ratelimit::PER_CLIENT {
+    for _ in 0..crate::ratelimit::PER_CLIENT {
         let _ = f.run(wrong.clone()).await;
     }
     let limited = f
@@ -368,7 +368,7 @@ async fn client_authentication_mixtures_and_failures_are_refused() {
         limited.retry_after.is_some(),
         "even the right secret waits out the window"
     );
-    f.clock.advance(super::ratelimit::WINDOW);
+    f.clock.advance(crate::ratelimit::WINDOW);
     let ok = f
         .run(f.request("client_credentials"))
         .await
@@ -403,7 +403,7 @@ async fn a_clients_own_tokens_end_with_its_tenant() {
         .await
         .expect("read")
         .expect("tenant");
-    let off = crate::identity::TenantChanges {
+    let off = crate::model::identity::TenantChanges {
         name: tenant.name,
         description: tenant.description,
         active: false,

@@ -2,19 +2,19 @@
 //! grant, and mints the access token (a JWT, RFC 9068) and, where the grant gives one,
 //! a refresh token. One file per grant under [`super::grant`].
 
-use super::claims::AccessClaims;
 use super::client_auth::{self, AuthenticatedClient};
 use super::error::OAuthError;
 use super::grant;
-use super::grants::{Family, RefreshToken};
-use super::ratelimit::FailureLimiter;
 use super::request::{Endpoint, TokenRequest, TokenResponse};
-use crate::client_app::{ClientApp, GrantType};
 use crate::context::Context;
 use crate::crypto::Secret;
-use crate::identity::{Tenant, User};
 use crate::limits::{oauth_limits, OauthLimits};
-use crate::scope::Scope;
+use crate::model::claims::AccessClaims;
+use crate::model::client_app::{ClientApp, GrantType};
+use crate::model::identity::{Tenant, User};
+use crate::model::scope::Scope;
+use crate::model::token::{Family, RefreshToken};
+use crate::ratelimit::FailureLimiter;
 
 /// Runs a token request end to end.
 pub async fn exchange(
@@ -98,7 +98,7 @@ pub fn resolve_scope(
     if requested.is_empty() {
         let default: Vec<String> = allowed
             .iter()
-            .filter(|s| *s == crate::scope::ODATA)
+            .filter(|s| *s == crate::model::scope::ODATA)
             .cloned()
             .collect();
         let out = if default.is_empty() {

@@ -4,11 +4,11 @@
 //! after issuance; the grant (family) is not revoked; the user still exists, is
 //! active, unlocked and unchanged (`auth_version`).
 
-use super::claims::AccessClaims;
 use super::grant::api_secret::CLIENT_PREFIX;
 use super::token::user_valid;
 use crate::context::Context;
-use crate::identity::User;
+use crate::model::claims::AccessClaims;
+use crate::model::identity::User;
 use crate::store::StoreError;
 
 /// An active token with its user, if a user is the subject.
@@ -36,7 +36,7 @@ pub async fn access_token(
         Ok(c) => c,
         Err(e) => {
             tracing::debug!(error = %e, "access token refused");
-            return Ok(Err(if e == super::jwt::JwtError::Expired {
+            return Ok(Err(if e == crate::keys::jwt::JwtError::Expired {
                 Inactive::Expired
             } else {
                 Inactive::Malformed

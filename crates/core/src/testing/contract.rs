@@ -7,8 +7,8 @@
 #![allow(clippy::expect_used)]
 
 use crate::bootstrap::seed;
-use crate::client_app::{ClientAppChanges, GrantType, NewClientApp};
-use crate::identity::{
+use crate::model::client_app::{ClientAppChanges, GrantType, NewClientApp};
+use crate::model::identity::{
     LockoutPolicy, NewTenant, NewUser, TenantChanges, UserChanges, ROLE_ADMINISTRATOR,
     ROLE_TENANT_ADMINISTRATOR, ROLE_USER, SYSTEM_TENANT_ID,
 };
@@ -33,7 +33,7 @@ async fn user(
     tenant: i64,
     login: &str,
     roles: Vec<i64>,
-) -> crate::identity::User {
+) -> crate::model::identity::User {
     store
         .create_user(NewUser::new(
             tenant,
@@ -97,7 +97,10 @@ pub async fn role_permissions_make_effective_permissions(store: Arc<dyn Store>) 
     let admin = user(&store, SYSTEM_TENANT_ID, "root", vec![ROLE_ADMINISTRATOR]).await;
     let plain = user(&store, SYSTEM_TENANT_ID, "plain", vec![ROLE_USER]).await;
     let none = user(&store, SYSTEM_TENANT_ID, "none", vec![]).await;
-    let all: Vec<i64> = crate::identity::PERMISSIONS.iter().map(|p| p.0).collect();
+    let all: Vec<i64> = crate::model::identity::PERMISSIONS
+        .iter()
+        .map(|p| p.0)
+        .collect();
     assert_eq!(
         store.effective_permissions(admin.id).await.expect("perms"),
         all
@@ -422,8 +425,9 @@ pub async fn client_applications_round_trip(store: Arc<dyn Store>) {
         Some(updated.clone())
     );
 
-    let ids =
-        |v: Vec<crate::client_app::ClientApp>| v.into_iter().map(|a| a.id).collect::<Vec<_>>();
+    let ids = |v: Vec<crate::model::client_app::ClientApp>| {
+        v.into_iter().map(|a| a.id).collect::<Vec<_>>()
+    };
     assert_eq!(
         ids(store
             .list_client_apps(AppListScope::Owner(owner.id))
@@ -763,7 +767,8 @@ pub async fn users_are_listed_updated_and_deleted(store: Arc<dyn Store>) {
     let a = user(&store, SYSTEM_TENANT_ID, "a", vec![ROLE_USER]).await;
     let b = user(&store, SYSTEM_TENANT_ID, "b", vec![]).await;
     let c = user(&store, acme.id, "c", vec![]).await;
-    let ids = |v: Vec<crate::identity::User>| v.into_iter().map(|u| u.id).collect::<Vec<_>>();
+    let ids =
+        |v: Vec<crate::model::identity::User>| v.into_iter().map(|u| u.id).collect::<Vec<_>>();
     assert_eq!(
         ids(store
             .list_users(Some(SYSTEM_TENANT_ID))
@@ -779,7 +784,7 @@ pub async fn users_are_listed_updated_and_deleted(store: Arc<dyn Store>) {
     let ch = |login: &str, active: bool| UserChanges {
         login: login.into(),
         active,
-        password_status: crate::identity::PASSWORD_MUST_RESET,
+        password_status: crate::model::identity::PASSWORD_MUST_RESET,
         password_expiration: Some(T0 + 99),
         now: T0,
     };
@@ -989,8 +994,8 @@ pub async fn limits_are_set_and_cleared_per_level(store: Arc<dyn Store>) {
         .expect("clearing twice is fine");
 }
 
-fn family(id: &str, app: i64, user: Option<i64>) -> crate::oauth::grants::Family {
-    crate::oauth::grants::Family {
+fn family(id: &str, app: i64, user: Option<i64>) -> crate::model::token::Family {
+    crate::model::token::Family {
         id: id.into(),
         client_app_id: app,
         user_id: user,
@@ -1002,8 +1007,8 @@ fn family(id: &str, app: i64, user: Option<i64>) -> crate::oauth::grants::Family
     }
 }
 
-fn refresh(verifier: &str, family: &str) -> crate::oauth::grants::RefreshToken {
-    crate::oauth::grants::RefreshToken {
+fn refresh(verifier: &str, family: &str) -> crate::model::token::RefreshToken {
+    crate::model::token::RefreshToken {
         verifier: verifier.into(),
         family_id: family.into(),
         created_at: T0,
@@ -1012,8 +1017,8 @@ fn refresh(verifier: &str, family: &str) -> crate::oauth::grants::RefreshToken {
     }
 }
 
-fn code(verifier: &str, app: i64, user: i64) -> crate::oauth::grants::AuthCode {
-    crate::oauth::grants::AuthCode {
+fn code(verifier: &str, app: i64, user: i64) -> crate::model::token::AuthCode {
+    crate::model::token::AuthCode {
         verifier: verifier.into(),
         client_app_id: app,
         user_id: user,
@@ -1038,7 +1043,7 @@ async fn token_fixture(store: &Arc<dyn Store>) -> (i64, i64) {
 }
 
 pub async fn refresh_tokens_rotate_once_and_reuse_revokes_the_family(store: Arc<dyn Store>) {
-    use crate::oauth::grants::Rotation;
+    use crate::model::token::Rotation;
     let (u, a) = token_fixture(&store).await;
     store
         .create_family(
@@ -1125,7 +1130,7 @@ pub async fn refresh_tokens_rotate_once_and_reuse_revokes_the_family(store: Arc<
 }
 
 pub async fn of_concurrent_rotations_exactly_one_wins(store: Arc<dyn Store>) {
-    use crate::oauth::grants::Rotation;
+    use crate::model::token::Rotation;
     let (u, a) = token_fixture(&store).await;
     store
         .create_family(
@@ -1162,7 +1167,7 @@ pub async fn of_concurrent_rotations_exactly_one_wins(store: Arc<dyn Store>) {
 }
 
 pub async fn authorization_codes_are_single_use_and_replay_revokes(store: Arc<dyn Store>) {
-    use crate::oauth::grants::CodeTake;
+    use crate::model::token::CodeTake;
     let (u, a) = token_fixture(&store).await;
     store
         .insert_auth_code(&code("code-1", a, u))
@@ -1321,7 +1326,7 @@ pub async fn revocations_and_cascades_reach_token_families(store: Arc<dyn Store>
 }
 
 pub async fn a_replay_during_the_exchange_still_revokes_its_family(store: Arc<dyn Store>) {
-    use crate::oauth::grants::CodeTake;
+    use crate::model::token::CodeTake;
     let (u, a) = token_fixture(&store).await;
     store
         .insert_auth_code(&code("code-r", a, u))

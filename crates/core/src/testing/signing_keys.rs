@@ -2,8 +2,8 @@
 //! which makes each atomic as the contract asks.
 
 use super::MemoryStore;
-use crate::clock::UnixTime;
-use crate::oauth::keys::{KeyRotation, KeyState, StoredKey};
+use crate::model::signing_key::{KeyRotation, KeyState, StoredKey};
+use crate::model::time::UnixTime;
 use crate::store::{KeyStore, StoreError, StoreResult};
 use async_trait::async_trait;
 

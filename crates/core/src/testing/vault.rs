@@ -2,7 +2,7 @@
 //! lock, which makes leases and connect-state takes atomic as the contract asks.
 
 use super::MemoryStore;
-use crate::clock::UnixTime;
+use crate::model::time::UnixTime;
 use crate::store::{StoreError, StoreResult};
 use crate::vault::store::{ProfileScope, VaultStore};
 use crate::vault::{

@@ -19,8 +19,8 @@ use super::{
 use crate::auth::{store_failure, Principal};
 use crate::context::Context;
 use crate::error::{ApiFailure, Code};
-use crate::identity::{Permission, SYSTEM_TENANT_ID};
 use crate::mgmt::policy;
+use crate::model::identity::{Permission, SYSTEM_TENANT_ID};
 use crate::store::StoreError;
 
 /// Associated data of an application's sealed client secret.

@@ -14,9 +14,9 @@ use super::upstream::{printable, ClientAuth, Upstream, UpstreamError};
 use super::ConnectState;
 use crate::auth::{store_failure, Principal};
 use crate::context::Context;
+use crate::crypto::pkce::s256;
 use crate::crypto::Secret;
 use crate::error::{ApiFailure, Code};
-use crate::oauth::grant::authorization_code::s256;
 
 /// Seconds a connect flow may take from redirect to callback.
 pub const STATE_TTL: i64 = 600;

@@ -18,8 +18,8 @@ pub mod refresher;
 pub mod store;
 pub mod upstream;
 
-use crate::clock::UnixTime;
 use crate::error::ApiFailure;
+use crate::model::time::UnixTime;
 
 /// Longest accepted name of an application or profile.
 pub const MAX_NAME: usize = 128;

@@ -21,11 +21,11 @@ use super::{
     OAuthApp, OAuthProfile, ProfileChanges, RefreshFailure, RefreshSuccess,
 };
 use crate::auth::{store_failure, Principal};
-use crate::clock::UnixTime;
 use crate::context::Context;
 use crate::error::{ApiFailure, Code};
-use crate::identity::Permission;
 use crate::mgmt::policy;
+use crate::model::identity::Permission;
+use crate::model::time::UnixTime;
 use crate::store::StoreError;
 use crate::vault::store::ProfileScope;
 use std::collections::HashMap;

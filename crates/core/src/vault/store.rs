@@ -8,7 +8,7 @@ use super::{
     ConnectState, NewOAuthApp, NewOAuthProfile, OAuthApp, OAuthAppChanges, OAuthProfile,
     ProfileChanges, RefreshFailure, RefreshSuccess,
 };
-use crate::clock::UnixTime;
+use crate::model::time::UnixTime;
 use crate::store::StoreResult;
 use async_trait::async_trait;
 

@@ -16,7 +16,7 @@
 
 use super::outbound::{GuardedResolver, OutboundPolicy, Refused};
 use super::TokenAuthMethod;
-use crate::clock::UnixTime;
+use crate::model::time::UnixTime;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use std::sync::Arc;

@@ -6,8 +6,8 @@ use crate::config::Config;
 use clap::Subcommand;
 use portcullis_core::actor::Operator;
 use portcullis_core::context::Context;
+use portcullis_core::keys::KeyError;
 use portcullis_core::mgmt::keys;
-use portcullis_core::oauth::keys::KeyError;
 use serde_json::{json, Value};
 
 /// `portcullis keys …`

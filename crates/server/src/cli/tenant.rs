@@ -8,8 +8,8 @@ use super::common::{open, AdminError};
 use crate::config::Config;
 use clap::Subcommand;
 use portcullis_core::actor::Operator;
-use portcullis_core::identity::SYSTEM_TENANT_ID;
 use portcullis_core::mgmt::tenants;
+use portcullis_core::model::identity::SYSTEM_TENANT_ID;
 use serde_json::{json, Value};
 
 /// `portcullis tenant …`

@@ -116,7 +116,7 @@ pub async fn execute(config: &Config, command: UserCommand) -> Result<Value, Adm
 /// The ids of the roles named by id or name (default [`DEFAULT_ROLE`]), each once.
 async fn role_ids(
     ctx: &portcullis_core::context::Context,
-    tenant: &portcullis_core::identity::Tenant,
+    tenant: &portcullis_core::model::identity::Tenant,
     roles: &[String],
 ) -> Result<Vec<i64>, AdminError> {
     let available = ctx.store.roles(tenant.id).await?;

@@ -22,7 +22,7 @@ use axum::extract::{ConnectInfo, FromRequest, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
-use portcullis_core::identity::User;
+use portcullis_core::model::identity::User;
 use portcullis_core::oauth::authorize::{
     self, AuthorizeError, AuthorizeParams, ErrorRedirect, ValidRequest,
 };

@@ -238,7 +238,7 @@ impl IntoResponse for CallerRejection {
         let challenge = match self.bearer {
             Some(code @ ErrorCode::InsufficientScope) => format!(
                 "Bearer realm=\"Portcullis\", error=\"{code}\", error_description=\"{description}\", scope=\"{}\"",
-                portcullis_core::scope::MGMT
+                portcullis_core::model::scope::MGMT
             ),
             Some(code) => format!(
                 "Bearer realm=\"Portcullis\", error=\"{code}\", error_description=\"{description}\""
@@ -294,12 +294,12 @@ async fn bearer_caller(state: &AppState, token: &str) -> Result<Principal, Calle
         }
         Err(e) => return Err(ApiError::from(portcullis_core::auth::store_failure(e)).into()),
     };
-    if !active.claims.has_scope(portcullis_core::scope::MGMT) {
+    if !active.claims.has_scope(portcullis_core::model::scope::MGMT) {
         return Err(refused(
             Code::INSUFFICIENT_SCOPE,
             format!(
                 "The access token lacks the {} scope the management API needs.",
-                portcullis_core::scope::MGMT
+                portcullis_core::model::scope::MGMT
             ),
             ErrorCode::InsufficientScope,
         ));

@@ -2,7 +2,7 @@
 //! ([RFC 7517 §5](https://www.rfc-editor.org/rfc/rfc7517#section-5)), for resource
 //! servers verifying tokens ([RFC 9068 §4](https://www.rfc-editor.org/rfc/rfc9068#section-4)).
 //! Lists the active key, the next one (published before it signs) and retiring ones
-//! (until their last token has expired); see [`portcullis_core::oauth::keys`].
+//! (until their last token has expired); see [`portcullis_core::keys`].
 //!
 //! Cacheable for [`JWKS_MAX_AGE_SECS`]: rotation only makes a key sign after it has been
 //! published for longer than that.
@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::Json;
-use portcullis_core::oauth::keys::JWKS_MAX_AGE_SECS;
+use portcullis_core::keys::JWKS_MAX_AGE_SECS;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;

@@ -10,7 +10,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::{header, HeaderValue};
 use axum::response::Response;
-use portcullis_core::scope::Scope;
+use portcullis_core::model::scope::Scope;
 use std::fmt;
 
 /// The stylesheet, compiled into the binary.

@@ -248,7 +248,9 @@ async fn a_name_in_several_tenants_needs_the_tenant(b: Backend) {
         .state
         .ctx
         .store
-        .create_tenant(portcullis_core::identity::NewTenant::named("acme", 0))
+        .create_tenant(portcullis_core::model::identity::NewTenant::named(
+            "acme", 0,
+        ))
         .await
         .expect("tenant");
     app.create_plain_user("sam", "Sam-System-1").await;
@@ -256,7 +258,7 @@ async fn a_name_in_several_tenants_needs_the_tenant(b: Backend) {
         acme.id,
         "sam",
         "Sam-Acme-1",
-        vec![portcullis_core::identity::ROLE_USER],
+        vec![portcullis_core::model::identity::ROLE_USER],
     )
     .await;
     let r = app

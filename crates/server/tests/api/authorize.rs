@@ -5,7 +5,7 @@
 //! in a real browser is `browser.rs`.
 
 use crate::helpers::{backends, spawn_app, Backend, Reply, TestApp, ADMIN_PASSWORD};
-use portcullis_core::oauth::grant::authorization_code::s256;
+use portcullis_core::crypto::pkce::s256;
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -30,7 +30,7 @@ pub async fn create_alice(app: &TestApp) -> i64 {
             "userName": ALICE,
             "statusInfo": {"status": 1},
             "passwordInfo": {"password": ALICE_PASSWORD},
-            "permissions": {"roles": [portcullis_core::identity::ROLE_USER], "permissions": []}
+            "permissions": {"roles": [portcullis_core::model::identity::ROLE_USER], "permissions": []}
         })))
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
@@ -817,7 +817,7 @@ async fn sessions_end_when_the_password_changes_and_tenants_are_asked_when_sever
         acme.id,
         "bob",
         "Bobs-Password-9",
-        vec![portcullis_core::identity::ROLE_USER],
+        vec![portcullis_core::model::identity::ROLE_USER],
     )
     .await;
     let mut bob = Browser::new(&app);

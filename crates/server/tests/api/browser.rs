@@ -12,7 +12,7 @@
 use crate::authorize::{active, create_alice, query_of, register, ALICE, ALICE_PASSWORD, VERIFIER};
 use crate::helpers::{backends, spawn_app, Backend, TestApp};
 use fantoccini::{Client as WebDriver, ClientBuilder, Locator};
-use portcullis_core::oauth::grant::authorization_code::s256;
+use portcullis_core::crypto::pkce::s256;
 use reqwest::Method;
 use serde_json::json;
 use std::os::unix::process::CommandExt as _;

@@ -161,8 +161,8 @@ async fn a_deactivated_tenant_stops_its_clients_on_every_node(b: crate::helpers:
     let Some((a, b)) = two_nodes(b).await else {
         return;
     };
-    let mut t = portcullis_core::identity::NewTenant::named("acme", a.clock.now());
-    t.imported_roles = vec![portcullis_core::identity::ROLE_USER];
+    let mut t = portcullis_core::model::identity::NewTenant::named("acme", a.clock.now());
+    t.imported_roles = vec![portcullis_core::model::identity::ROLE_USER];
     let tenant = a.state.ctx.store.create_tenant(t).await.expect("tenant").id;
     let user_role = a
         .state

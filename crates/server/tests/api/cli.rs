@@ -318,7 +318,7 @@ async fn a_user_created_by_the_cli_signs_in_over_http(b: Backend) {
     assert_eq!(Some(dan_user.tenant_id), dan["tenantId"].as_i64());
     assert_ne!(
         dan_user.tenant_id,
-        portcullis_core::identity::SYSTEM_TENANT_ID
+        portcullis_core::model::identity::SYSTEM_TENANT_ID
     );
 }
 
@@ -749,7 +749,7 @@ async fn the_cli_and_the_api_create_identical_tenants_users_and_clients(b: Backe
             "statusInfo": {"status": 1},
             "passwordInfo": {"password": "Correct-Horse-Battery-1"},
             // The role the CLI gives when none is named: the tenant's "User".
-            "permissions": {"roles": [portcullis_core::identity::ROLE_USER], "permissions": []}
+            "permissions": {"roles": [portcullis_core::model::identity::ROLE_USER], "permissions": []}
         }),
     )
     .await;

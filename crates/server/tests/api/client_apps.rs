@@ -355,14 +355,16 @@ async fn administrators_of_another_tenant_do_not_see_the_application(b: Backend)
         .state
         .ctx
         .store
-        .create_tenant(portcullis_core::identity::NewTenant::named("acme", 0))
+        .create_tenant(portcullis_core::model::identity::NewTenant::named(
+            "acme", 0,
+        ))
         .await
         .expect("tenant");
     app.create_user(
         other.id,
         "boss",
         "Boss-Password-1",
-        vec![portcullis_core::identity::ROLE_ADMINISTRATOR],
+        vec![portcullis_core::model::identity::ROLE_ADMINISTRATOR],
     )
     .await;
     let boss = |m: Method, p: &str| app.as_user(m, p, "boss", "Boss-Password-1");

@@ -2,7 +2,7 @@
 //! fresh database per test, on SQLite or PostgreSQL; `backends!` runs a test on both.
 
 use portcullis_core::clock::{Clock, ManualClock};
-use portcullis_core::identity::{NewUser, User, SYSTEM_TENANT_ID};
+use portcullis_core::model::identity::{NewUser, User, SYSTEM_TENANT_ID};
 use portcullis_server::config::Config;
 use portcullis_server::startup::Application;
 use portcullis_server::state::AppState;
@@ -232,7 +232,7 @@ impl TestApp {
             SYSTEM_TENANT_ID,
             login,
             password,
-            vec![portcullis_core::identity::ROLE_USER],
+            vec![portcullis_core::model::identity::ROLE_USER],
         )
         .await
     }

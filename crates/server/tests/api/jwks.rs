@@ -8,8 +8,8 @@ use crate::helpers::{backends, spawn_app, Backend, TestApp};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 use portcullis_core::clock::Clock;
-use portcullis_core::oauth::claims::AccessClaims;
-use portcullis_core::oauth::keys::KeyState;
+use portcullis_core::model::claims::AccessClaims;
+use portcullis_core::model::signing_key::KeyState;
 use serde_json::Value;
 use std::collections::BTreeSet;
 

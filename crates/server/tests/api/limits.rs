@@ -3,8 +3,10 @@
 //! limits changed through the API.
 
 use crate::helpers::{backends, spawn_app, Backend, TestApp};
-use portcullis_core::identity::{NewTenant, NewUser, Tenant, User, ROLE_USER, SYSTEM_TENANT_ID};
 use portcullis_core::limits::{oauth_limits, system_oauth_limits, OauthLimits};
+use portcullis_core::model::identity::{
+    NewTenant, NewUser, Tenant, User, ROLE_USER, SYSTEM_TENANT_ID,
+};
 use reqwest::Method;
 use serde_json::{json, Value};
 

@@ -15,7 +15,7 @@ use oauth2::{
     ResourceOwnerPassword, ResourceOwnerUsername, Scope, TokenResponse, TokenUrl,
 };
 use portcullis_core::clock::Clock;
-use portcullis_core::identity::{
+use portcullis_core::model::identity::{
     NewUser, ROLE_ADMINISTRATOR, ROLE_TENANT_ADMINISTRATOR, ROLE_USER,
 };
 use reqwest::Method;
@@ -1347,7 +1347,7 @@ async fn introspection_and_revocation_follow_rfc_7662_and_7009(b: Backend) {
     revoke(&app, &c, &refresh).await; // twice: still 200
 
     // A token of another tenant is inactive to this tenant's clients.
-    let mut t = portcullis_core::identity::NewTenant::named("acme", app.clock.now());
+    let mut t = portcullis_core::model::identity::NewTenant::named("acme", app.clock.now());
     t.imported_roles = vec![ROLE_ADMINISTRATOR, ROLE_USER, ROLE_TENANT_ADMINISTRATOR];
     let acme = app.state.ctx.store.create_tenant(t).await.expect("tenant");
     let roles = app.state.ctx.store.roles(acme.id).await.expect("roles");

@@ -13,7 +13,7 @@ use crate::helpers::{
     backends, fresh_database, spawn_app, spawn_with, test_config, Backend, TestApp, ADMIN_PASSWORD,
 };
 use portcullis_core::clock::Clock;
-use portcullis_core::oauth::ratelimit::{PASSWORD_PER_ADDRESS, PASSWORD_PER_USER, PASSWORD_WINDOW};
+use portcullis_core::ratelimit::{PASSWORD_PER_ADDRESS, PASSWORD_PER_USER, PASSWORD_WINDOW};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::sync::atomic::Ordering;

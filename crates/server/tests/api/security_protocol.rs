@@ -11,8 +11,8 @@ use crate::authorize::{
 use crate::helpers::{backends, spawn_app, spawn_with, test_config, Backend, Reply, TestApp};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use portcullis_core::client_app::ClientAppChanges;
 use portcullis_core::clock::Clock;
+use portcullis_core::model::client_app::ClientAppChanges;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -396,7 +396,7 @@ fn authorize_to(client: &Client, redirect: Option<&str>, response_type: &str) ->
         .append_pair("state", "s")
         .append_pair(
             "code_challenge",
-            &portcullis_core::oauth::grant::authorization_code::s256(VERIFIER),
+            &portcullis_core::crypto::pkce::s256(VERIFIER),
         )
         .append_pair("code_challenge_method", "S256");
     if let Some(r) = redirect {

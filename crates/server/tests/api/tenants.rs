@@ -4,7 +4,7 @@
 
 use crate::helpers::{backends, spawn_app, Backend, TestApp};
 use portcullis_core::clock::Clock;
-use portcullis_core::identity::{
+use portcullis_core::model::identity::{
     NewUser, User, ROLE_TENANT_ADMINISTRATOR, ROLE_USER, SYSTEM_TENANT_ID,
 };
 use reqwest::Method;

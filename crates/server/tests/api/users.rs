@@ -1,7 +1,7 @@
 //! The Users and Permissions APIs (HDP §3.1, §3.4, §3.5) and the caller's own view.
 
 use crate::helpers::{backends, spawn_app, Backend, TestApp};
-use portcullis_core::identity::{
+use portcullis_core::model::identity::{
     NewTenant, ROLE_ADMINISTRATOR, ROLE_TENANT_ADMINISTRATOR, ROLE_USER,
 };
 use reqwest::Method;

@@ -8,8 +8,9 @@ use crate::helpers::{
     backends, fresh_database, spawn_app, spawn_with, test_config, Backend, Reply, TestApp,
     ADMIN_PASSWORD,
 };
-use portcullis_core::clock::{hdp_timestamp, Clock};
-use portcullis_core::identity::{NewUser, SYSTEM_TENANT_ID};
+use portcullis_core::clock::Clock;
+use portcullis_core::model::identity::{NewUser, SYSTEM_TENANT_ID};
+use portcullis_core::model::time::hdp_timestamp;
 use portcullis_core::store::Grants;
 use portcullis_core::vault::refresher::{self, Sweep};
 use reqwest::Method;

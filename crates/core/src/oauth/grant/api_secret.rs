@@ -15,9 +15,9 @@
 use crate::context::Context;
 use crate::oauth::client_auth::{limit_keys, presented};
 use crate::oauth::error::OAuthError;
-use crate::oauth::ratelimit::FailureLimiter;
 use crate::oauth::request::{TokenRequest, TokenResponse};
 use crate::oauth::token::{api_secret_version, mint, tenant_and_limits, user_still_valid, Subject};
+use crate::ratelimit::FailureLimiter;
 
 /// The `client_id` claim of API-secret tokens starts with this.
 pub const CLIENT_PREFIX: &str = "apisecret:";
@@ -116,7 +116,7 @@ pub fn scope_host(scope: &str) -> Option<(String, Option<u16>)> {
         }
         None => (rest, None),
     };
-    crate::client_app::is_host_name(host).then(|| (host.to_owned(), port))
+    crate::model::client_app::is_host_name(host).then(|| (host.to_owned(), port))
 }
 
 /// The tenant `scope` names: by name as sent, else by host name (with the port when
@@ -124,7 +124,7 @@ pub fn scope_host(scope: &str) -> Option<(String, Option<u16>)> {
 async fn tenant_of_scope(
     ctx: &Context,
     scope: &str,
-) -> Result<Option<crate::identity::Tenant>, crate::store::StoreError> {
+) -> Result<Option<crate::model::identity::Tenant>, crate::store::StoreError> {
     if let Some(t) = ctx.store.tenant_by_name(scope).await? {
         return Ok(Some(t));
     }
@@ -156,7 +156,7 @@ mod tests {
             #[test]
             fn arbitrary_scopes_never_panic(s in any::<String>()) {
                 if let Some((host, _)) = scope_host(&s) {
-                    prop_assert!(crate::client_app::is_host_name(&host));
+                    prop_assert!(crate::model::client_app::is_host_name(&host));
                     prop_assert_eq!(host.to_ascii_lowercase(), host);
                 }
             }

@@ -2,7 +2,7 @@
 //! (seed 000). The user is looked up in the client's tenant; a wrong user name and a
 //! wrong password cost the same Argon2 hash and give the same answer; failures count
 //! toward the account's lockout (SPEC §1.2, §5.3) and the address's spraying limits
-//! ([`crate::oauth::ratelimit`]). RFC 9700 §2.4 advises against this
+//! ([`crate::ratelimit`]). RFC 9700 §2.4 advises against this
 //! grant; HDP clients need it, so it is limited to confidential clients.
 
 use crate::auth::Attempt;

@@ -6,9 +6,9 @@
 
 use crate::context::Context;
 use crate::crypto::Secret;
+use crate::model::token::{RefreshToken, Rotation};
 use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::error::OAuthError;
-use crate::oauth::grants::{RefreshToken, Rotation};
 use crate::oauth::request::{TokenRequest, TokenResponse};
 use crate::oauth::token::{mint, resolve_scope, tenant_and_limits, user_still_valid, Subject};
 

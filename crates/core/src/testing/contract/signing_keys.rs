@@ -4,7 +4,8 @@
 use super::T0;
 use crate::clock::ManualClock;
 use crate::crypto::{Keyring, MasterKey};
-use crate::oauth::keys::{KeyRotation, KeyState, Signer, StoredKey};
+use crate::keys::Signer;
+use crate::model::signing_key::{KeyRotation, KeyState, StoredKey};
 use crate::store::Store;
 use std::sync::Arc;
 

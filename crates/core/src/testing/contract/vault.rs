@@ -2,7 +2,7 @@
 //! the refresh lease under concurrency, due profiles and single-use connect states.
 
 use super::{seeded, user, T0};
-use crate::identity::{ROLE_USER, SYSTEM_TENANT_ID};
+use crate::model::identity::{ROLE_USER, SYSTEM_TENANT_ID};
 use crate::store::{Store, StoreError};
 use crate::vault::store::ProfileScope;
 use crate::vault::{
@@ -383,7 +383,7 @@ pub async fn connect_states_are_taken_once(store: Arc<dyn Store>) {
 pub async fn vault_rows_go_with_their_tenant_and_owner(store: Arc<dyn Store>) {
     seeded(&store).await;
     let tenant = store
-        .create_tenant(crate::identity::NewTenant::named("acme", T0))
+        .create_tenant(crate::model::identity::NewTenant::named("acme", T0))
         .await
         .expect("tenant");
     let owner = user(&store, tenant.id, "o", vec![]).await;

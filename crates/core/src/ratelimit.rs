@@ -18,7 +18,7 @@
 //! are dropped first, so a flood of new keys cannot push a blocked key out. A poisoned
 //! lock is recovered, never treated as "no limit".
 
-use crate::clock::UnixTime;
+use crate::model::time::UnixTime;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Mutex, MutexGuard};

@@ -9,7 +9,7 @@
 //! `jsonwebtoken` takes the key as bytes on every call and parses it for every token,
 //! which caps a handler near 1,500 tokens/s per core with its pure-Rust backend. Here
 //! the key is parsed once into a `ring::signature::EcdsaKeyPair` kept in memory
-//! ([`crate::oauth::keys::Signer`]), and the header, which only changes with the key,
+//! ([`crate::keys::Signer`]), and the header, which only changes with the key,
 //! is encoded once too. The verifying side is deliberately narrow: ES256 only (`none`
 //! and every other `alg` refused before any key is looked at), `typ` `at+jwt`, no
 //! `crit` extensions, only keys this server publishes. Interoperability is proven by an
@@ -27,7 +27,7 @@
 //! Errors ([`JwtError`]) say what is wrong in fixed words: their `Display` never
 //! contains any part of the token.
 
-use crate::oauth::claims::AccessClaims;
+use crate::model::claims::AccessClaims;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use ring::rand::SecureRandom;
@@ -436,7 +436,7 @@ mod tests {
 
     #[test]
     fn signed_tokens_are_low_s_and_their_high_s_twin_verifies_in_ring_but_is_refused() {
-        use crate::oauth::claims::AccessClaims;
+        use crate::model::claims::AccessClaims;
         let key = pair();
         let rng = SystemRandom::new();
         let point = key.public_key().as_ref().to_vec();

@@ -14,12 +14,16 @@
 //! lock held only to clone an `Arc`, so [`Signer::sign`] and [`Signer::verify`] are
 //! synchronous and cost one ECDSA operation each.
 
-use crate::clock::{Clock, UnixTime};
+use crate::clock::Clock;
 use crate::crypto::{Keyring, SealError};
 use crate::limits::{self, ACCESS_TOKEN_LIFETIME};
-use crate::oauth::claims::AccessClaims;
-use crate::oauth::jwt::{self, JwtError};
+use crate::model::claims::AccessClaims;
+use crate::model::time::UnixTime;
+pub mod jwt;
+
+use crate::model::signing_key::{sealing_purpose, KeyRotation, KeyState, StoredKey};
 use crate::store::{KeyStore, LimitLevel, Store, StoreError, StoreResult};
+use jwt::JwtError;
 use ring::rand::SystemRandom;
 use ring::signature::{EcdsaKeyPair, KeyPair, UnparsedPublicKey, ECDSA_P256_SHA256_FIXED_SIGNING};
 use serde_json::{json, Value};
@@ -38,87 +42,6 @@ pub const MIN_PUBLISHED_SECS: i64 = (JWKS_MAX_AGE_SECS + REFRESH_EVERY_SECS) as 
 /// Added to the longest token lifetime when retiring a key: nodes that have not yet
 /// reloaded keep signing with it for up to one refresh interval, plus clock skew.
 pub const RETIRE_GRACE_SECS: i64 = 2 * REFRESH_EVERY_SECS as i64;
-
-/// Where a key is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum KeyState {
-    /// Published, signing after the next rotation.
-    Next,
-    /// Signing (and published).
-    Active,
-    /// Published until `retire_at`, no longer signing.
-    Retiring,
-}
-
-impl KeyState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            KeyState::Next => "next",
-            KeyState::Active => "active",
-            KeyState::Retiring => "retiring",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "next" => Some(KeyState::Next),
-            "active" => Some(KeyState::Active),
-            "retiring" => Some(KeyState::Retiring),
-            _ => None,
-        }
-    }
-}
-
-/// A signing key as stored.
-#[derive(Clone, PartialEq, Eq)]
-pub struct StoredKey {
-    /// The RFC 7638 thumbprint of the public key.
-    pub kid: String,
-    /// `ES256`.
-    pub alg: String,
-    /// The PKCS#8 private key sealed under the master key for [`sealing_purpose`].
-    pub private_sealed: String,
-    /// The public JWK (JSON text), as published.
-    pub public_jwk: String,
-    pub state: KeyState,
-    pub created_at: UnixTime,
-    pub activated_at: Option<UnixTime>,
-    /// Set when the key starts retiring: when it leaves the key set.
-    pub retire_at: Option<UnixTime>,
-}
-
-impl fmt::Debug for StoredKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StoredKey")
-            .field("kid", &self.kid)
-            .field("alg", &self.alg)
-            .field("private_sealed", &"***")
-            .field("state", &self.state)
-            .field("created_at", &self.created_at)
-            .field("activated_at", &self.activated_at)
-            .field("retire_at", &self.retire_at)
-            .finish()
-    }
-}
-
-/// One rotation, applied atomically by [`KeyStore::rotate_signing_keys`].
-#[derive(Debug, Clone)]
-pub struct KeyRotation {
-    /// The kid of the next key to make active; the rotation applies only while it is
-    /// still the next key.
-    pub promote: String,
-    /// The new next key (state `next`).
-    pub next: StoredKey,
-    pub now: UnixTime,
-    /// When the key that was active leaves the key set.
-    pub retire_at: UnixTime,
-}
-
-/// The associated data a private key is sealed for: bound to its kid, so a sealed key
-/// copied into another row does not open.
-pub fn sealing_purpose(kid: &str) -> String {
-    format!("signing-key:{kid}")
-}
 
 /// Why the keys could not be loaded, created or rotated.
 #[derive(Debug, thiserror::Error)]

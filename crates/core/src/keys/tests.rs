@@ -3,7 +3,7 @@
 use super::*;
 use crate::clock::ManualClock;
 use crate::crypto::MasterKey;
-use crate::identity::NewTenant;
+use crate::model::identity::NewTenant;
 use crate::testing::MemoryStore;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -73,7 +73,7 @@ fn forge(s: &Signer, header: &Value, payload: &Value) -> String {
         .sign(&s.rng, input.as_bytes())
         .expect("sign");
     // Low-S, as the signer makes it: a high-S signature is refused before anything else.
-    let sig = crate::oauth::jwt::low_s(sig.as_ref().try_into().expect("64 bytes"));
+    let sig = crate::keys::jwt::low_s(sig.as_ref().try_into().expect("64 bytes"));
     format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig))
 }
 

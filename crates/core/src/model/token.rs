@@ -1,7 +1,7 @@
 //! What the token service stores: token families (one per grant of access), refresh
 //! tokens and authorization codes, as the [`crate::store::TokenStore`] keeps them.
 
-use crate::clock::UnixTime;
+use crate::model::time::UnixTime;
 
 /// A grant of access: every refresh token and access token issued under it belongs to
 /// it, and revoking it ends them all (RFC 9700 §4.14.2 refresh-token families).

@@ -1,9 +1,9 @@
 //! Client applications (HDP's "Client Application Registration", `spec/hdp-reference.md`
 //! §1): the stored record and the validating types its fields are parsed into.
 
-use crate::clock::UnixTime;
 use crate::error::ApiFailure;
-use crate::scope::Scope;
+use crate::model::scope::Scope;
+use crate::model::time::UnixTime;
 use std::fmt;
 
 /// OAuth grant types a client application may use (RFC 6749 §4).
@@ -450,7 +450,7 @@ pub fn parse_grant_types(
 /// Parses requested scopes to canonical names; none named means `api.access.odata`.
 pub fn parse_scopes(list: Option<&[String]>) -> Result<Vec<String>, ApiFailure> {
     let Some(list) = list else {
-        return Ok(vec![crate::scope::ODATA.to_owned()]);
+        return Ok(vec![crate::model::scope::ODATA.to_owned()]);
     };
     if list.is_empty() {
         return Err(ApiFailure::invalid_field(
@@ -461,7 +461,7 @@ pub fn parse_scopes(list: Option<&[String]>) -> Result<Vec<String>, ApiFailure> 
     let mut out: Vec<String> = Vec::new();
     for s in list {
         let scope = Scope::parse(s).ok_or_else(|| {
-            let known: Vec<&str> = crate::scope::KNOWN.iter().map(|(n, _)| *n).collect();
+            let known: Vec<&str> = crate::model::scope::KNOWN.iter().map(|(n, _)| *n).collect();
             ApiFailure::invalid_field(
                 "scopes",
                 format!("'{s}' is not a known scope; known: {}", known.join(", ")),

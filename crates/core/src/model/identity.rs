@@ -1,6 +1,6 @@
 //! Tenants, users, roles and HDP's numeric permissions (`spec/hdp-reference.md` §3).
 
-use crate::clock::UnixTime;
+use crate::model::time::UnixTime;
 use serde::Serialize;
 
 /// The system tenant: exists from the first start, parent of every other tenant.
@@ -153,7 +153,7 @@ impl NewTenant {
             name: name.to_owned(),
             description: None,
             active: true,
-            allowed_scopes: vec![crate::scope::ODATA.to_owned()],
+            allowed_scopes: vec![crate::model::scope::ODATA.to_owned()],
             hosts: Vec::new(),
             imported_roles: Vec::new(),
             admins: Vec::new(),

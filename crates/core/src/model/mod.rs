@@ -1,0 +1,12 @@
+//! The records: what users, tenants, client applications, tokens, signing keys,
+//! sessions and the vault are, with the validating types that parse them. This layer
+//! imports nothing above it (only [`crate::error`], the catalogue of error codes);
+//! storage, services and use cases are built on it.
+
+pub mod claims;
+pub mod client_app;
+pub mod identity;
+pub mod scope;
+pub mod signing_key;
+pub mod time;
+pub mod token;
