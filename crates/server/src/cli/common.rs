@@ -15,7 +15,7 @@ use portcullis_core::clock::SystemClock;
 use portcullis_core::context::Context;
 use portcullis_core::crypto::Secret;
 use portcullis_core::error::{ApiFailure, Kind};
-use portcullis_core::mgmt::users;
+use portcullis_core::model::identity::input;
 use portcullis_core::model::identity::{Tenant, User, SYSTEM_TENANT_ID};
 use portcullis_core::store::StoreError;
 use serde_json::Value;
@@ -115,7 +115,7 @@ pub(crate) fn password(login: &str, from_stdin: bool) -> Result<(Secret, bool), 
         // policy refuses: draw again rather than fail.
         for _ in 0..16 {
             let generated = Secret::generate();
-            if users::check_password(login, generated.expose()).is_ok() {
+            if input::check_password(login, generated.expose()).is_ok() {
                 return Ok((generated, true));
             }
         }
@@ -134,7 +134,7 @@ pub(crate) fn password(login: &str, from_stdin: bool) -> Result<(Secret, bool), 
             "the password on stdin must be one line (it contains a line break)",
         ));
     }
-    users::check_password(login, line)?;
+    input::check_password(login, line)?;
     Ok((Secret::new(line), false))
 }
 
@@ -190,7 +190,7 @@ mod tests {
         for _ in 0..2000 {
             let (pw, generated) = password("abc", false).expect("generated");
             assert!(generated);
-            assert!(users::check_password("abc", pw.expose()).is_ok());
+            assert!(input::check_password("abc", pw.expose()).is_ok());
         }
     }
 }

@@ -8,6 +8,7 @@ use crate::config::Config;
 use clap::Subcommand;
 use portcullis_core::actor::Operator;
 use portcullis_core::mgmt::users::{self, CreateUser};
+use portcullis_core::model::identity::input;
 use portcullis_core::store::Grants;
 use serde_json::{json, Value};
 
@@ -54,7 +55,7 @@ pub async fn execute(config: &Config, command: UserCommand) -> Result<Value, Adm
             password_stdin,
         } => {
             // Checked before the database is opened, with core's rule.
-            users::check_login(&who.login)?;
+            input::check_login(&who.login)?;
             let (password, generated) = password(&who.login, password_stdin)?;
             let ctx = open(config).await?;
             let tenant = tenant(&ctx, who.tenant.as_deref()).await?;

@@ -26,6 +26,9 @@ use crate::auth::{store_failure, Principal};
 use crate::context::Context;
 use crate::error::{ApiFailure, Code};
 use crate::model::client_app::parse_scopes;
+use crate::model::identity::input::{
+    parse_status, HostName, TenantDescription, TenantName, STATUS_ACTIVE, STATUS_INACTIVE,
+};
 use crate::model::identity::{
     NewTenant, Permission, Tenant, TenantChanges, ROLE_TENANT_ADMINISTRATOR, ROLE_USER,
     SYSTEM_TENANT_ID,
@@ -35,16 +38,10 @@ use crate::store::StoreError;
 /// Roles imported into a new tenant when the request names none: User (2) and Tenant
 /// Administrator (3), as in HDP's multitenancy walkthrough.
 pub const DEFAULT_IMPORTED_ROLES: [i64; 2] = [ROLE_USER, ROLE_TENANT_ADMINISTRATOR];
-/// Most host names a tenant may have.
-pub const MAX_HOSTS: usize = 32;
 /// Most users one `admins` list may name.
 pub const MAX_ADMINS: usize = 100;
 /// Most roles one request may import.
 pub const MAX_IMPORTED_ROLES: usize = 64;
-
-/// `status` as HDP spells it.
-pub const STATUS_INACTIVE: i64 = 0;
-pub const STATUS_ACTIVE: i64 = 1;
 
 const WHAT: &str = "Using the Tenant API";
 
@@ -111,171 +108,6 @@ pub fn not_found(id: i64) -> ApiFailure {
         Code::TENANT_NOT_FOUND,
         format!("There is no Tenant with that id: {id}."),
     )
-}
-
-/// A tenant name: trimmed, 1–128 characters, no control characters, and neither `@`
-/// nor `:`, since sign-in names address a tenant as `user@tenant` and HTTP Basic ends
-/// the user name at the first `:`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TenantName(String);
-
-impl TenantName {
-    pub const MAX: usize = 128;
-    pub fn parse(s: &str) -> Result<Self, ApiFailure> {
-        let s = s.trim();
-        if s.is_empty() {
-            return Err(ApiFailure::invalid_field("name", "must not be empty"));
-        }
-        let n = s.chars().count();
-        if n > Self::MAX {
-            return Err(ApiFailure::invalid_field(
-                "name",
-                format!("is {n} characters long; at most {} are allowed", Self::MAX),
-            ));
-        }
-        if s.chars().any(char::is_control) {
-            return Err(ApiFailure::invalid_field(
-                "name",
-                "must not contain control characters",
-            ));
-        }
-        if s.contains(['@', ':']) {
-            return Err(ApiFailure::invalid_field(
-                "name",
-                "must not contain '@' or ':' (users sign in as user@tenant with HTTP Basic)",
-            ));
-        }
-        Ok(Self(s.to_owned()))
-    }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-    pub fn into_inner(self) -> String {
-        self.0
-    }
-}
-
-/// A tenant description: at most 256 characters.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TenantDescription(Option<String>);
-
-impl TenantDescription {
-    pub const MAX: usize = 256;
-    pub fn parse(s: Option<&str>) -> Result<Self, ApiFailure> {
-        if let Some(s) = s {
-            let n = s.chars().count();
-            if n > Self::MAX {
-                return Err(ApiFailure::invalid_field(
-                    "description",
-                    format!("is {n} characters long; at most {} are allowed", Self::MAX),
-                ));
-            }
-        }
-        Ok(Self(s.map(str::to_owned)))
-    }
-    pub fn into_inner(self) -> Option<String> {
-        self.0
-    }
-}
-
-/// A host name a tenant is reached by: a DNS name (ASCII letters, digits and hyphens
-/// in dot-separated labels of 1–63 characters, 253 at most in all), optionally with
-/// `:port`; kept lowercased. Internationalised names are given in their `xn--` form.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HostName(String);
-
-impl HostName {
-    pub fn parse(s: &str) -> Result<Self, ApiFailure> {
-        let bad = |why: &str| {
-            ApiFailure::invalid_field(
-                "hostNames",
-                format!("'{}' is not a host name: {why}", s.escape_default()),
-            )
-        };
-        let lower = s.to_ascii_lowercase();
-        let (host, port) = match lower.split_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (lower.as_str(), None),
-        };
-        if let Some(p) = port {
-            let valid = !p.is_empty()
-                && p.len() <= 5
-                && p.bytes().all(|b| b.is_ascii_digit())
-                && p.parse::<u16>().is_ok_and(|n| n > 0);
-            if !valid {
-                return Err(bad("the port must be a number from 1 to 65535"));
-            }
-        }
-        if host.is_empty() {
-            return Err(bad("it is empty"));
-        }
-        if host.len() > 253 {
-            return Err(bad("it is longer than 253 characters"));
-        }
-        for label in host.split('.') {
-            if label.is_empty() {
-                return Err(bad(
-                    "it has an empty label (leading, trailing or double dot)",
-                ));
-            }
-            if label.len() > 63 {
-                return Err(bad("a label is longer than 63 characters"));
-            }
-            if !label
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            {
-                return Err(bad(
-                    "only letters, digits, hyphens and dots are allowed (write internationalised names in their xn-- form)",
-                ));
-            }
-            if label.starts_with('-') || label.ends_with('-') {
-                return Err(bad("a label may not begin or end with a hyphen"));
-            }
-        }
-        Ok(Self(lower))
-    }
-
-    /// Parses the whole list: at most [`MAX_HOSTS`], none listed twice.
-    pub fn parse_list(list: &[String]) -> Result<Vec<HostName>, ApiFailure> {
-        if list.len() > MAX_HOSTS {
-            return Err(ApiFailure::invalid_field(
-                "hostNames",
-                format!("at most {MAX_HOSTS} host names are allowed"),
-            ));
-        }
-        let mut out: Vec<HostName> = Vec::with_capacity(list.len());
-        for s in list {
-            let h = HostName::parse(s)?;
-            if out.contains(&h) {
-                return Err(ApiFailure::invalid_field(
-                    "hostNames",
-                    format!("'{}' is listed twice", h.0),
-                ));
-            }
-            out.push(h);
-        }
-        Ok(out)
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-    pub fn into_inner(self) -> String {
-        self.0
-    }
-}
-
-/// Parses HDP's `status` (0 or 1) into "active".
-pub fn parse_status(status: i64) -> Result<bool, ApiFailure> {
-    match status {
-        STATUS_ACTIVE => Ok(true),
-        STATUS_INACTIVE => Ok(false),
-        other => Err(ApiFailure::invalid_field(
-            "status",
-            format!("is {other}; use 0 (inactive) or 1 (active)"),
-        )),
-    }
 }
 
 /// `allowedScopes`, parsed as client-application scopes are.
@@ -615,7 +447,7 @@ pub async fn update(
         Some(list) => HostName::parse_list(list)?,
         None => {
             let stored = ctx.store.tenant_hosts(id).await.map_err(store_failure)?;
-            stored.into_iter().map(HostName).collect()
+            stored.into_iter().map(HostName::from_stored).collect()
         }
     };
     let allowed_scopes = match req.allowed_scopes.as_deref() {
@@ -709,86 +541,13 @@ pub async fn set_admins(
 mod tests {
     use super::*;
 
-    fn message(r: Result<impl std::fmt::Debug, ApiFailure>) -> String {
-        r.err().map(|e| e.message).unwrap_or_default()
-    }
-
     #[test]
-    fn names_are_trimmed_limited_and_free_of_sign_in_separators() {
-        assert_eq!(
-            TenantName::parse("  acme ")
-                .map(TenantName::into_inner)
-                .ok(),
-            Some("acme".to_owned())
-        );
-        assert!(TenantName::parse(&"é".repeat(128)).is_ok());
-        assert_eq!(
-            message(TenantName::parse(&"a".repeat(129))),
-            "Invalid value for 'name': is 129 characters long; at most 128 are allowed"
-        );
-        assert!(message(TenantName::parse("   ")).contains("must not be empty"));
-        assert!(message(TenantName::parse("a@b")).contains("'@'"));
-        assert!(message(TenantName::parse("a:b")).contains("':'"));
-        assert!(message(TenantName::parse("a\u{7}b")).contains("control"));
-    }
-
-    #[test]
-    fn host_names_are_dns_names_with_an_optional_port_kept_lowercased() {
-        for ok in [
-            "acme.example.com",
-            "ACME.Example.COM",
-            "localhost",
-            "a-b.c:8443",
-            "10.0.0.1:1",
-            "xn--bcher-kva.example",
-        ] {
-            assert!(HostName::parse(ok).is_ok(), "{ok}");
-        }
-        assert_eq!(
-            HostName::parse("ACME.Example.com:443")
-                .map(HostName::into_inner)
-                .ok(),
-            Some("acme.example.com:443".to_owned())
-        );
-        for (bad, why) in [
-            ("", "empty"),
-            ("a..b", "empty label"),
-            ("a.b.", "empty label"),
-            ("-a.b", "hyphen"),
-            ("a_b.c", "only letters"),
-            ("bücher.example", "xn--"),
-            ("a.b:0", "port"),
-            ("a.b:65536", "port"),
-            ("a.b:", "port"),
-            ("a.b:+80", "port"),
-            ("a.b:80:90", "port"),
-            ("http://a.b", "port"),
-            ("*.a.b", "only letters"),
-        ] {
-            let m = message(HostName::parse(bad));
-            assert!(m.contains(why), "{bad}: {m}");
-        }
-        assert!(message(HostName::parse(&format!("{}.b", "a".repeat(64)))).contains("63"));
-        assert!(message(HostName::parse(&["abc"; 70].join("."))).contains("253"));
-    }
-
-    #[test]
-    fn host_lists_refuse_duplicates_ignoring_case_and_more_than_32() {
-        assert!(
-            message(HostName::parse_list(&["a.b".into(), "A.B".into()])).contains("listed twice")
-        );
-        let many: Vec<String> = (0..33).map(|i| format!("h{i}.example")).collect();
-        assert!(message(HostName::parse_list(&many)).contains("at most 32"));
-        assert!(HostName::parse_list(&many[..32]).is_ok());
-    }
-
-    #[test]
-    fn status_is_zero_or_one_and_scope_errors_name_allowed_scopes() {
-        assert_eq!(parse_status(1).ok(), Some(true));
-        assert_eq!(parse_status(0).ok(), Some(false));
-        assert!(message(parse_status(2)).contains("use 0 (inactive) or 1 (active)"));
-        assert!(message(parse_allowed_scopes(Some(&["email".into()])))
-            .starts_with("Invalid value for 'allowedScopes': 'email'"));
+    fn scope_errors_name_allowed_scopes() {
+        let refused = parse_allowed_scopes(Some(&["email".into()]))
+            .err()
+            .map(|e| e.message)
+            .unwrap_or_default();
+        assert!(refused.starts_with("Invalid value for 'allowedScopes': 'email'"));
         assert_eq!(
             parse_allowed_scopes(None).ok(),
             Some(vec!["api.access.odata".to_owned()])

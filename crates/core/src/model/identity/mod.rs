@@ -1,5 +1,7 @@
 //! Tenants, users, roles and HDP's numeric permissions (`spec/hdp-reference.md` §3).
 
+pub mod input;
+
 use crate::model::time::UnixTime;
 use serde::Serialize;
 

@@ -1,0 +1,65 @@
+//! API secrets (HDP's `/api/admin/users/{id}/apisecret`): generated once, shown once,
+//! kept as a keyed verifier.
+
+use super::access::{not_found, target};
+use crate::auth::{store_failure, Principal};
+use crate::context::Context;
+use crate::crypto::Secret;
+use crate::error::{ApiFailure, Code};
+use crate::model::identity::Permission;
+
+/// Generates (or regenerates) the user's API secret; it is shown once.
+pub async fn generate_api_secret(
+    ctx: &Context,
+    caller: &Principal,
+    id: i64,
+) -> Result<Secret, ApiFailure> {
+    target(
+        ctx,
+        caller,
+        id,
+        Permission::MODIFY_USERS,
+        "Generating an API secret",
+    )
+    .await?;
+    let secret = Secret::generate();
+    let verifier = ctx.keys.verifier(secret.expose());
+    if !ctx
+        .store
+        .set_api_secret(id, Some(&verifier), ctx.now())
+        .await
+        .map_err(store_failure)?
+    {
+        return Err(not_found(id));
+    }
+    tracing::info!(user_id = id, by = caller.user.id, "API secret generated");
+    Ok(secret)
+}
+
+/// Deletes the user's API secret.
+pub async fn delete_api_secret(
+    ctx: &Context,
+    caller: &Principal,
+    id: i64,
+) -> Result<(), ApiFailure> {
+    let user = target(
+        ctx,
+        caller,
+        id,
+        Permission::MODIFY_USERS,
+        "Deleting an API secret",
+    )
+    .await?;
+    if user.api_secret_verifier.is_none() {
+        return Err(ApiFailure::new(
+            Code::NO_API_SECRET,
+            format!("User {id} has no API secret."),
+        ));
+    }
+    ctx.store
+        .set_api_secret(id, None, ctx.now())
+        .await
+        .map_err(store_failure)?;
+    tracing::info!(user_id = id, by = caller.user.id, "API secret deleted");
+    Ok(())
+}
