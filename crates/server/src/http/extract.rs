@@ -260,7 +260,7 @@ impl FromRequestParts<AppState> for Caller {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let value = authorization(&parts.headers).map_err(ApiError::from)?;
-        if let Some(token) = value.and_then(super::oauth::bearer_value) {
+        if let Some(token) = value.and_then(bearer_value) {
             return bearer_caller(state, token).await.map(Caller);
         }
         let (login, password) = basic_credentials(parts)?;
@@ -319,4 +319,20 @@ async fn bearer_caller(state: &AppState, token: &str) -> Result<Principal, Calle
         .await
         .map_err(|e| ApiError::from(portcullis_core::auth::store_failure(e)))?;
     Ok(Principal { user, permissions })
+}
+
+/// The bearer token of `Authorization: Bearer …` (RFC 6750 §2.1; header only);
+/// `Err` when the header was sent more than once.
+pub fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, RepeatedAuthorization> {
+    Ok(authorization(headers)?.and_then(bearer_value))
+}
+
+/// The token of one `Authorization: Bearer …` value.
+pub fn bearer_value(value: &HeaderValue) -> Option<&str> {
+    let v = value.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
 }

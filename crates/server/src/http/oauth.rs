@@ -6,7 +6,7 @@
 //! envelope for JSON, with the same status codes.
 
 use super::error::ApiError;
-use super::extract::{RepeatedAuthorization, MAX_BODY};
+use super::extract::{bearer_token, RepeatedAuthorization, MAX_BODY};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -688,22 +688,6 @@ pub fn bearer_challenge(status: StatusCode, error: Option<(ErrorCode, &str)>) ->
         res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }
     res
-}
-
-/// The bearer token of `Authorization: Bearer …` (RFC 6750 §2.1; header only);
-/// `Err` when the header was sent more than once.
-pub fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, RepeatedAuthorization> {
-    Ok(super::extract::authorization(headers)?.and_then(bearer_value))
-}
-
-/// The token of one `Authorization: Bearer …` value.
-pub fn bearer_value(value: &HeaderValue) -> Option<&str> {
-    let v = value.to_str().ok()?;
-    let (scheme, token) = v.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
-        .filter(|t| !t.is_empty())
 }
 
 /// Who the access token is for (a Bearer-protected resource, RFC 6750).
