@@ -1,4 +1,5 @@
-//! OAuth 2.0 protocol logic: the token endpoint and its grants (RFC 6749, 7636),
+//! OAuth 2.0 protocol logic: the authorization endpoint's rules and its browser
+//! sign-in flow (`authorize`, `signin`), the token endpoint and its grants (RFC 6749, 7636),
 //! access-token claims and signing (RFC 9068, 7517), validation, introspection
 //! (RFC 7662) and revocation (RFC 7009), client authentication and its rate limit.
 
@@ -13,6 +14,7 @@ pub mod jwt;
 pub mod keys;
 pub mod ratelimit;
 pub mod request;
+pub mod signin;
 pub mod token;
 pub mod validate;
 
