@@ -1,61 +1,35 @@
 //! The steps of the sign-in flow, on the memory store with a manual clock.
 
 use super::*;
-use crate::client_app::{GrantType, NewClientApp};
-use crate::clock::{Clock, ManualClock};
-use crate::identity::{NewTenant, NewUser, ROLE_USER, SYSTEM_TENANT_ID};
-use crate::oauth::ratelimit::{password_keys, FailureLimiter};
-use crate::testing::test_context;
+use crate::clock::Clock;
+use crate::identity::{NewTenant, NewUser, ROLE_USER};
+use crate::oauth::ratelimit::{password_keys, PASSWORD_PER_USER};
+use crate::oauth::tests::{fixture as token_fixture, Fixture};
 use std::net::IpAddr;
 
+/// Ann's password in the token tests' fixture, which these tests share.
 const PASSWORD: &str = "Ann-Password-1";
 const CALLBACK: &str = "https://app.example/cb";
 
-struct Fixture {
-    ctx: Context,
-    clock: ManualClock,
-    user: User,
-    limiter: FailureLimiter,
-    peer: IpAddr,
-}
-
+/// Ann and her confidential application `client-1`.
 async fn fixture() -> Fixture {
-    let (ctx, clock) = test_context().await;
-    let user = user_in(&ctx, &clock, SYSTEM_TENANT_ID, "ann").await;
-    ctx.store
-        .create_client_app(NewClientApp {
-            tenant_id: SYSTEM_TENANT_ID,
-            owner_id: user.id,
-            name: "Reports".into(),
-            description: String::new(),
-            redirect_urls: vec![CALLBACK.into()],
-            client_id: "client-1".into(),
-            secret_verifier: Some(ctx.keys.verifier("client-secret-0123456789")),
-            public: false,
-            grant_types: GrantType::ALL.to_vec(),
-            scopes: vec!["api.access.odata".into()],
-            now: clock.now(),
-        })
-        .await
-        .expect("app");
-    Fixture {
-        ctx,
-        clock,
-        user,
-        limiter: FailureLimiter::default(),
-        peer: "192.0.2.1".parse().expect("ip"),
-    }
+    token_fixture(false).await
 }
 
-async fn user_in(ctx: &Context, clock: &ManualClock, tenant: i64, login: &str) -> User {
-    let hash = ctx.hasher.hash(PASSWORD).await.expect("hash");
-    ctx.store
+fn peer() -> IpAddr {
+    IpAddr::from([192, 0, 2, 1])
+}
+
+async fn user_in(f: &Fixture, tenant: i64, login: &str) -> User {
+    let hash = f.ctx.hasher.hash(PASSWORD).await.expect("hash");
+    f.ctx
+        .store
         .create_user(NewUser::new(
             tenant,
             login,
             hash,
             vec![ROLE_USER],
-            clock.now(),
+            f.clock.now(),
         ))
         .await
         .expect("user")
@@ -75,7 +49,7 @@ impl Fixture {
     fn attempt(&self) -> Attempt<'_> {
         Attempt {
             limiter: &self.limiter,
-            peer: Some(self.peer),
+            peer: Some(peer()),
         }
     }
 
@@ -169,7 +143,7 @@ async fn without_a_session_the_login_page_binds_its_form_to_a_new_cookie() {
     ));
     assert_eq!(page.tenant, None, "one tenant: no tenant field");
     assert_eq!((page.username.as_str(), page.error), ("", None));
-    assert_eq!(page.req.app.name, "Reports");
+    assert_eq!(page.req.app.client_id, "client-1");
     // A browser that has the cookie keeps it.
     let Step::Login(again) = request(&f.ctx, params(&[]), &browser).await else {
         panic!("the login page again");
@@ -253,9 +227,9 @@ async fn failed_sign_ins_show_the_login_page_again_saying_why() {
     assert_eq!(wrong.error, Some(SignInFailure::Rejected.message()));
     assert_eq!((wrong.username.as_str(), wrong.retry_after), ("ann", None));
     // Too many failures from the address: 429 with the seconds to wait.
-    for _ in 0..crate::oauth::ratelimit::PASSWORD_PER_USER {
+    for _ in 0..PASSWORD_PER_USER {
         f.limiter
-            .record_failure(&password_keys(Some(f.peer), "ann@system"), f.clock.now());
+            .record_failure(&password_keys(Some(peer()), "ann@system"), f.clock.now());
     }
     let Step::Login(busy) = f.submit(&browser, &page, "ann", PASSWORD).await else {
         panic!("the login page again");
@@ -349,7 +323,7 @@ async fn signed_in_to_another_tenant_offers_to_sign_in_as_someone_else() {
         .create_tenant(NewTenant::named("acme", f.clock.now()))
         .await
         .expect("tenant");
-    user_in(&f.ctx, &f.clock, acme.id, "bob").await;
+    user_in(&f, acme.id, "bob").await;
     // Bob signs in at the system application's page, naming his tenant.
     let (page, browser) = f.login_page().await;
     let form = LoginForm {
