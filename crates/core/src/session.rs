@@ -167,10 +167,19 @@ pub async fn start(ctx: &Context, user: &User) -> StoreResult<Secret> {
     Ok(id)
 }
 
+/// Who a live session belongs to.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub user: User,
+    /// When the user signed in (OpenID Connect's `auth_time`, which `max_age` is
+    /// measured against).
+    pub since: UnixTime,
+}
+
 /// The user of the session with cookie value `id`, if the session is live and the
 /// user may still sign in unchanged (same `auth_version`: no password change, lock,
 /// deactivation or new grants since). A dead session is deleted; a live one touched.
-pub async fn resume(ctx: &Context, id: &str) -> StoreResult<Option<User>> {
+pub async fn resume(ctx: &Context, id: &str) -> StoreResult<Option<SignedIn>> {
     let verifier = ctx.keys.verifier(id);
     let Some(session) = ctx.store.session(&verifier).await? else {
         return Ok(None);
@@ -189,7 +198,10 @@ pub async fn resume(ctx: &Context, id: &str) -> StoreResult<Option<User>> {
     if let Some(idle_until) = session.touched(now) {
         ctx.store.touch_session(&verifier, idle_until).await?;
     }
-    Ok(Some(user))
+    Ok(Some(SignedIn {
+        user,
+        since: session.created_at,
+    }))
 }
 
 /// The CSRF token of a form, bound to the cookie value `bound_to` (the session id, or

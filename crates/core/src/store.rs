@@ -145,6 +145,9 @@ pub trait Store:
     async fn set_tenant_admins(&self, tenant_id: i64, users: &[i64]) -> StoreResult<()>;
     /// Ids of the tenants the user administers, sorted.
     async fn administered_tenants(&self, user_id: i64) -> StoreResult<Vec<i64>>;
+    /// Whether an active tenant other than `except` exists: one short read, not a
+    /// listing (the login page asks for the tenant only when there is a choice).
+    async fn has_other_active_tenant(&self, except: i64) -> StoreResult<bool>;
 
     // ---- roles ----
     /// The tenant's roles with their permissions, ordered by id.

@@ -345,6 +345,10 @@ impl Store for MemoryStore {
         })
     }
 
+    async fn has_other_active_tenant(&self, except: i64) -> StoreResult<bool> {
+        self.with(|s| Ok(s.tenants.values().any(|t| t.active && t.id != except)))
+    }
+
     async fn roles(&self, tenant_id: i64) -> StoreResult<Vec<Role>> {
         self.with(|s| {
             Ok(s.roles

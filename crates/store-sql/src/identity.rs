@@ -346,6 +346,16 @@ impl<B: Backend> Store for SqlStore<B> {
         .map_err(err)
     }
 
+    async fn has_other_active_tenant(&self, except: i64) -> StoreResult<bool> {
+        let other: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM tenants WHERE active AND id <> $1 LIMIT 1")
+                .bind(except)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(err)?;
+        Ok(other.is_some())
+    }
+
     async fn roles(&self, tenant_id: i64) -> StoreResult<Vec<Role>> {
         let sql = format!("{ROLE_SELECT} WHERE r.tenant_id = $1 ORDER BY r.id");
         let rows = sqlx::query(&sql)

@@ -1,7 +1,8 @@
 //! The authorization endpoint's rules (RFC 6749 §4.1.1–§4.1.2.1, RFC 7636, SPEC §2):
 //! which requests are valid, which failures may be sent back to the client and which
 //! must be shown to the user instead, when a recorded consent covers a request, and
-//! the issuing of codes. Browser concerns (pages, cookies, CSRF) live in the server.
+//! the issuing of codes. The browser flow around them (sessions, CSRF, which page
+//! comes next) is [`super::signin`]; pages and cookies are the server's.
 //!
 //! Only absolute URIs with an allowed scheme are ever redirected to
 //! ([`RedirectUrl::classify`], checked here on every request, not only at

@@ -1,4 +1,5 @@
-//! OAuth 2.0 protocol use cases: the authorization endpoint, the token endpoint and
+//! OAuth 2.0 protocol use cases: the authorization endpoint and its browser sign-in flow
+//! (`authorize`, `signin`), the token endpoint and
 //! its grants (RFC 6749, 7636), access-token validation, introspection (RFC 7662) and
 //! revocation (RFC 7009), client authentication. The tokens' records are in
 //! [`crate::model::token`], their signing in [`crate::keys`].
@@ -9,6 +10,7 @@ pub mod error;
 pub mod grant;
 pub mod introspect;
 pub mod request;
+pub mod signin;
 pub mod token;
 pub mod validate;
 

@@ -19,15 +19,17 @@ const SECRET: &str = "client-secret-0123456789";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
-struct Fixture {
-    ctx: Context,
-    clock: ManualClock,
+/// Ann (password `Ann-Password-1`) and her application `client-1` (redirect URI
+/// `https://app.example/cb`) in the system tenant; also the sign-in flow's fixture.
+pub(super) struct Fixture {
+    pub(super) ctx: Context,
+    pub(super) clock: ManualClock,
     app: ClientApp,
-    user: User,
-    limiter: FailureLimiter,
+    pub(super) user: User,
+    pub(super) limiter: FailureLimiter,
 }
 
-async fn fixture(public: bool) -> Fixture {
+pub(super) async fn fixture(public: bool) -> Fixture {
     let (ctx, clock) = test_context().await;
     let hash = ctx.hasher.hash("Ann-Password-1").await.expect("hash");
     let user = ctx

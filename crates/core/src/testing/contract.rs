@@ -758,6 +758,43 @@ pub async fn tenant_updates_replace_fields_and_hosts_and_deletes_take_everything
         .is_empty());
 }
 
+pub async fn whether_another_tenant_is_active_is_told_without_a_listing(store: Arc<dyn Store>) {
+    seeded(&store).await;
+    let other = |id: i64| {
+        let store = store.clone();
+        async move { store.has_other_active_tenant(id).await.expect("read") }
+    };
+    assert!(!other(SYSTEM_TENANT_ID).await, "only the system tenant");
+    let mut beta = NewTenant::named("beta", T0);
+    beta.active = false;
+    let beta = store.create_tenant(beta).await.expect("create");
+    assert!(
+        !other(SYSTEM_TENANT_ID).await,
+        "an inactive tenant does not count"
+    );
+    assert!(other(beta.id).await, "the system tenant is another one");
+    let acme = store
+        .create_tenant(NewTenant::named("acme", T0))
+        .await
+        .expect("create");
+    assert!(other(SYSTEM_TENANT_ID).await);
+    assert!(other(acme.id).await);
+    let deactivate = TenantChanges {
+        name: "acme".into(),
+        description: None,
+        active: false,
+        allowed_scopes: vec!["api.access.odata".into()],
+        hosts: vec![],
+        now: T0,
+    };
+    store
+        .update_tenant(acme.id, deactivate)
+        .await
+        .expect("update")
+        .expect("exists");
+    assert!(!other(SYSTEM_TENANT_ID).await, "deactivated");
+}
+
 pub async fn users_are_listed_updated_and_deleted(store: Arc<dyn Store>) {
     seeded(&store).await;
     let acme = store
@@ -1609,6 +1646,7 @@ macro_rules! store_contract_cases {
             tenants_are_created_with_hosts_roles_and_admins_at_once,
             tenant_names_are_unique_ignoring_case_even_when_created_at_once,
             tenant_updates_replace_fields_and_hosts_and_deletes_take_everything,
+            whether_another_tenant_is_active_is_told_without_a_listing,
             users_are_listed_updated_and_deleted,
             grants_are_replaced_at_once_and_end_sessions,
             unlocking_and_api_secrets,

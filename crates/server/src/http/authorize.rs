@@ -3,17 +3,17 @@
 //! form (`POST /oauth2/login`), the consent form (`POST /oauth2/consent`), signing out
 //! (`POST /oauth2/logout`) and the stylesheet.
 //!
-//! The pending request travels in hidden fields and is re-validated by
-//! [`authorize::validate`] at every step. Sessions are server-side
-//! ([`portcullis_core::session`]); the cookie is HttpOnly, SameSite=Lax, and Secure
-//! with the `__Host-` prefix when the issuer is https (set through axum-extra's
-//! [`CookieJar`], read with the cookie crate's parser, the first of a name winning).
-//! Every form carries a CSRF token bound to the session (or, on the login form, to a
-//! pre-sign-in cookie). Pages are rendered by [`pages`]
-//! from templates; the router wraps these routes in [`pages::page_headers`] (a strict
-//! CSP whose `form-action` also admits the client's redirect origin, set here as a
-//! [`pages::FormTarget`], `frame-ancestors 'none'`, no-store and no-referrer).
-//! Redirect targets are built with the `url` crate.
+//! Each handler reads the request's parameters, form fields and cookies, calls one
+//! function of [`signin`] (which decides the flow: session, tenant, CSRF, consent,
+//! code) and [`render`]s the [`Step`] it returns. The pending request travels in
+//! hidden fields and is re-validated by core at every step. The cookies are HttpOnly,
+//! SameSite=Lax, and Secure with the `__Host-` prefix when the issuer is https (set
+//! through axum-extra's [`CookieJar`], read with the cookie crate's parser, the first
+//! of a name winning). Pages are rendered by [`pages`] from templates; the router
+//! wraps these routes in [`pages::page_headers`] (a strict CSP whose `form-action`
+//! also admits the client's redirect origin, set here as a [`pages::FormTarget`],
+//! `frame-ancestors 'none'`, no-store and no-referrer). Redirect targets are built
+//! with the `url` crate.
 
 use super::pages;
 use crate::state::AppState;
@@ -22,18 +22,15 @@ use axum::extract::{ConnectInfo, FromRequest, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
-use portcullis_core::model::identity::User;
-use portcullis_core::oauth::authorize::{
-    self, AuthorizeError, AuthorizeParams, ErrorRedirect, ValidRequest,
+use portcullis_core::oauth::authorize::AuthorizeParams;
+use portcullis_core::oauth::signin::{
+    self, Browser, ConsentForm, Location, LoginForm, Refusal, SessionCookie, Step,
 };
-use portcullis_core::session::{self, SignInFailure};
 use std::net::SocketAddr;
 use url::{form_urlencoded, Url};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-const LOGIN_PURPOSE: &str = "login";
-const SESSION_PURPOSE: &str = "session";
 /// Form fields longer than this are refused (a state or scope is far shorter).
 const MAX_FIELD: usize = 4096;
 
@@ -161,41 +158,6 @@ fn query(params: &[(&str, &str)]) -> String {
         .finish()
 }
 
-/// The RFC 6749 §4.1.2.1 error redirect, with `iss` (RFC 9207 §2).
-fn error_redirect(s: &AppState, e: &ErrorRedirect) -> Response {
-    let mut params = vec![("error", e.error), ("error_description", &e.description)];
-    if let Some(state) = &e.state {
-        params.push(("state", state));
-    }
-    params.push(("iss", s.ctx.signer.issuer()));
-    redirect(StatusCode::FOUND, &with_query(&e.redirect_uri, &params))
-}
-
-fn unavailable(detail: &str) -> Response {
-    tracing::error!(error = %detail, "store failure at the authorization endpoint");
-    html(
-        StatusCode::SERVICE_UNAVAILABLE,
-        pages::error(
-            "Temporarily unavailable",
-            "The service cannot complete this right now. Please try again shortly.",
-            None,
-        ),
-        None,
-    )
-}
-
-fn refused(s: &AppState, e: AuthorizeError) -> Response {
-    match e {
-        AuthorizeError::Page { title, message } => html(
-            StatusCode::BAD_REQUEST,
-            pages::error(&title, &message, None),
-            None,
-        ),
-        AuthorizeError::Redirect(r) => error_redirect(s, &r),
-        AuthorizeError::Store(detail) => unavailable(&detail),
-    }
-}
-
 /// Decoded form or query pairs; `None` when a field is too long or not UTF-8.
 fn pairs(raw: &[u8]) -> Option<Vec<(String, String)>> {
     let out: Vec<(String, String)> = form_urlencoded::parse(raw)
@@ -229,133 +191,105 @@ fn too_long() -> Response {
     )
 }
 
-/// The authorization URL of this server for `params` (where the steps go back to).
-fn authorize_url(params: &AuthorizeParams) -> String {
-    format!("/oauth2/authorize?{}", query(&params.pairs()))
-}
-
-/// The user of the request's session, if any.
-async fn signed_in(s: &AppState, headers: &HeaderMap) -> Result<Option<(User, String)>, Response> {
-    let (name, _, _) = cookie_names(s);
-    let Some(id) = cookie(headers, name) else {
-        return Ok(None);
-    };
-    match session::resume(&s.ctx, &id).await {
-        Ok(user) => Ok(user.map(|u| (u, id))),
-        Err(e) => Err(unavailable(&e.to_string())),
+/// The flow's cookies as the browser sent them.
+fn browser(s: &AppState, headers: &HeaderMap) -> Browser {
+    let (session, login, _) = cookie_names(s);
+    Browser {
+        session: cookie(headers, session),
+        login_binding: cookie(headers, login),
     }
 }
 
-/// The login page for `req`, with a pre-sign-in cookie to bind its CSRF token to.
-async fn login_page(
-    s: &AppState,
-    headers: &HeaderMap,
-    req: &ValidRequest,
-    status: StatusCode,
-    username: &str,
-    tenant: Option<&str>,
-    error: Option<&str>,
-) -> Response {
-    let (_, login_cookie, secure) = cookie_names(s);
-    let (binding, fresh) = match cookie(headers, login_cookie) {
-        Some(v) => (v, false),
-        None => (
-            portcullis_core::crypto::Secret::generate()
-                .expose()
-                .to_owned(),
-            true,
-        ),
-    };
-    let several_tenants = match s.ctx.store.tenants().await {
-        Ok(t) => t.iter().filter(|t| t.active).count() > 1,
-        Err(e) => return unavailable(&e.to_string()),
-    };
-    let tenant_field = several_tenants.then(|| tenant.unwrap_or(&req.tenant.name));
-    let csrf = session::csrf_token(&s.ctx, LOGIN_PURPOSE, &binding);
-    let params = req.params.pairs();
-    let body = pages::login(&pages::Login {
-        app_name: &req.app.name,
-        tenant: tenant_field,
-        username,
-        error,
-        csrf: &csrf,
-        params: &params,
-    });
-    let res = html(status, body, Some(&req.redirect_uri));
-    if fresh {
-        return with_cookie(res, new_cookie(login_cookie, binding, secure, None));
-    }
-    res
-}
-
-/// The code redirect: `redirect_uri?code=…&state=…&iss=…` (RFC 9207 §2: `iss` is the
-/// issuer exactly as in the metadata, so a client talking to several servers can tell
-/// which one answered).
-async fn grant(s: &AppState, req: &ValidRequest, user: &User) -> Response {
-    match authorize::issue_code(&s.ctx, req, user).await {
-        Ok(code) => {
-            let mut params = vec![("code", code.expose())];
-            if let Some(state) = &req.state {
-                params.push(("state", state));
-            }
-            params.push(("iss", s.ctx.signer.issuer()));
-            redirect(StatusCode::FOUND, &with_query(&req.redirect_uri, &params))
-        }
-        Err(e) => unavailable(&e.to_string()),
-    }
-}
-
-fn wrong_tenant(s: &AppState, req: &ValidRequest, user: &User, session_id: &str) -> Response {
-    let csrf = session::csrf_token(&s.ctx, SESSION_PURPOSE, session_id);
-    let params = req.params.pairs();
-    html(
-        StatusCode::FORBIDDEN,
-        pages::error(
-            "Another tenant's application",
-            &format!(
-                "You are signed in as {} of another tenant. {} belongs to tenant {}; sign in with an account of that tenant.",
-                user.login, req.app.name, req.tenant.name
-            ),
-            Some(&pages::SignOut {
-                csrf: &csrf,
+/// The response for a step of the sign-in flow: a page (with the client's redirect
+/// URI as its [`pages::FormTarget`]) or a redirect, and the cookies the step sets.
+fn render(s: &AppState, step: Step) -> Response {
+    let (session_cookie, login_cookie, secure) = cookie_names(s);
+    match step {
+        Step::Login(p) => {
+            let params = p.req.params.pairs();
+            let body = pages::login(&pages::Login {
+                app_name: &p.req.app.name,
+                tenant: p.tenant.as_deref(),
+                username: &p.username,
+                error: p.error,
+                csrf: &p.csrf,
                 params: &params,
-            }),
+            });
+            let status = match p.retry_after {
+                Some(_) => StatusCode::TOO_MANY_REQUESTS,
+                None => StatusCode::OK,
+            };
+            let mut res = html(status, body, Some(&p.req.redirect_uri));
+            if let Some(b) = p.new_binding {
+                res = with_cookie(
+                    res,
+                    new_cookie(login_cookie, b.expose().to_owned(), secure, None),
+                );
+            }
+            if let Some(v) = p
+                .retry_after
+                .and_then(|s| HeaderValue::from_str(&s.to_string()).ok())
+            {
+                res.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            res
+        }
+        Step::Consent(p) => {
+            let params = p.req.params.pairs();
+            let body = pages::consent(&pages::Consent {
+                app_name: &p.req.app.name,
+                app_description: &p.req.app.description,
+                scopes: &p.req.scopes,
+                user: &p.user,
+                csrf: &p.csrf,
+                params: &params,
+            });
+            html(StatusCode::OK, body, Some(&p.req.redirect_uri))
+        }
+        Step::Redirect { to, session } => {
+            let res = match to {
+                Location::Authorize(path) => redirect(StatusCode::SEE_OTHER, &path),
+                Location::Client(c) => {
+                    redirect(StatusCode::FOUND, &with_query(&c.redirect_uri, &c.pairs()))
+                }
+            };
+            match session {
+                SessionCookie::Keep => res,
+                SessionCookie::Set(id) => with_cookie(
+                    res,
+                    new_cookie(session_cookie, id.expose().to_owned(), secure, None),
+                ),
+                SessionCookie::Clear => with_cookie(res, cleared(session_cookie, secure)),
+            }
+        }
+        Step::SignedOut => with_cookie(
+            html(StatusCode::OK, pages::signed_out(), None),
+            cleared(session_cookie, secure),
         ),
-        Some(&req.redirect_uri),
-    )
+        Step::Error(e) => {
+            let status = match e.refusal {
+                Refusal::Invalid => StatusCode::BAD_REQUEST,
+                Refusal::Forbidden => StatusCode::FORBIDDEN,
+                Refusal::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            };
+            let params = e.sign_out.as_ref().map(|f| f.request.pairs());
+            let sign_out = e
+                .sign_out
+                .as_ref()
+                .zip(params.as_deref())
+                .map(|(f, params)| pages::SignOut {
+                    csrf: &f.csrf,
+                    params,
+                });
+            let body = pages::error(&e.title, &e.message, sign_out.as_ref());
+            html(status, body, e.form_target.as_deref())
+        }
+    }
 }
 
-/// What the user sees for a valid request: the login page, the consent page, or
-/// (consent already recorded) straight back to the client with a code.
-async fn proceed(s: &AppState, headers: &HeaderMap, req: ValidRequest) -> Response {
-    let (user, session_id) = match signed_in(s, headers).await {
-        Err(res) => return res,
-        Ok(None) => return login_page(s, headers, &req, StatusCode::OK, "", None, None).await,
-        Ok(Some(x)) => x,
-    };
-    if !authorize::same_tenant(&req, &user) {
-        return wrong_tenant(s, &req, &user, &session_id);
-    }
-    match authorize::consent_covers(&s.ctx, &req, &user).await {
-        Ok(true) => grant(s, &req, &user).await,
-        Ok(false) => {
-            let csrf = session::csrf_token(&s.ctx, SESSION_PURPOSE, &session_id);
-            let params = req.params.pairs();
-            html(
-                StatusCode::OK,
-                pages::consent(&pages::Consent {
-                    app_name: &req.app.name,
-                    app_description: &req.app.description,
-                    scopes: &req.scopes,
-                    user: &user.login,
-                    csrf: &csrf,
-                    params: &params,
-                }),
-                Some(&req.redirect_uri),
-            )
-        }
-        Err(e) => unavailable(&e.to_string()),
-    }
+/// The session cookie, emptied and expired (signed out).
+fn cleared(name: &'static str, secure: bool) -> Cookie<'static> {
+    new_cookie(name, String::new(), secure, Some(time::Duration::ZERO))
 }
 
 async fn run_authorize(
@@ -374,10 +308,8 @@ async fn run_authorize(
     let Some(pairs) = pairs(raw) else {
         return too_long();
     };
-    match authorize::validate(&s.ctx, params_of(&pairs)).await {
-        Ok(req) => proceed(&s, &headers, req).await,
-        Err(e) => refused(&s, e),
-    }
+    let step = signin::request(&s.ctx, params_of(&pairs), &browser(&s, &headers)).await;
+    render(&s, step)
 }
 
 /// The authorization endpoint (RFC 6749 §4.1.1): shows the login page, then the
@@ -428,21 +360,6 @@ pub async fn mgmt_authorize_endpoint(
     run_authorize(s, headers, method, query, body).await
 }
 
-fn bad_form(params: &AuthorizeParams) -> Response {
-    html(
-        StatusCode::FORBIDDEN,
-        pages::error(
-            "This form has expired",
-            &format!(
-                "The form was not sent by this page or has expired (its security token did not match). Start again from the application, or open {}.",
-                authorize_url(params)
-            ),
-            None,
-        ),
-        None,
-    )
-}
-
 /// The login form: checks the user's password (failures count toward lockout) and
 /// starts a session, then goes back to the authorization request.
 #[utoipa::path(post, path = "/oauth2/login", tag = "authorization",
@@ -463,79 +380,19 @@ pub async fn login(
     let Some(pairs) = pairs(&body) else {
         return too_long();
     };
-    let params = params_of(&pairs);
-    let (session_cookie, login_cookie, secure) = cookie_names(&s);
-    let csrf_ok = match (cookie(&headers, login_cookie), field(&pairs, "csrf_token")) {
-        (Some(binding), Some(token)) => session::csrf_ok(&s.ctx, LOGIN_PURPOSE, &binding, token),
-        _ => false,
-    };
-    let req = match authorize::validate(&s.ctx, params.clone()).await {
-        Ok(req) => req,
-        Err(e) => return refused(&s, e),
-    };
-    if !csrf_ok {
-        return bad_form(&params);
-    }
-    let username = field(&pairs, "username").unwrap_or("").trim();
-    let password = field(&pairs, "password").unwrap_or("");
-    let tenant = field(&pairs, "tenant")
-        .map(str::trim)
-        .filter(|t| !t.is_empty());
-    if username.is_empty() || password.is_empty() {
-        return login_page(
-            &s,
-            &headers,
-            &req,
-            StatusCode::OK,
-            username,
-            tenant,
-            Some("Enter your user name and password."),
-        )
-        .await;
-    }
-    let tenant_name = tenant.unwrap_or(&req.tenant.name).to_owned();
     let attempt = portcullis_core::auth::Attempt {
         limiter: &s.limiter,
         peer: Some(s.trusted_proxies.client_ip(peer.ip(), &headers)),
     };
-    match session::sign_in(&s.ctx, attempt, &tenant_name, username, password).await {
-        Ok(user) => match session::start(&s.ctx, &user).await {
-            Ok(id) => with_cookie(
-                redirect(StatusCode::SEE_OTHER, &authorize_url(&params)),
-                new_cookie(session_cookie, id.expose().to_owned(), secure, None),
-            ),
-            Err(e) => unavailable(&e.to_string()),
-        },
-        Err(SignInFailure::Unavailable) => unavailable("sign-in: database unavailable"),
-        Err(f @ SignInFailure::TooMany(secs)) => {
-            let mut res = login_page(
-                &s,
-                &headers,
-                &req,
-                StatusCode::TOO_MANY_REQUESTS,
-                username,
-                tenant,
-                Some(f.message()),
-            )
-            .await;
-            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-                res.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            res
-        }
-        Err(f) => {
-            login_page(
-                &s,
-                &headers,
-                &req,
-                StatusCode::OK,
-                username,
-                tenant,
-                Some(f.message()),
-            )
-            .await
-        }
-    }
+    let form = LoginForm {
+        username: field(&pairs, "username"),
+        password: field(&pairs, "password"),
+        tenant: field(&pairs, "tenant"),
+        csrf_token: field(&pairs, "csrf_token"),
+    };
+    let browser = browser(&s, &headers);
+    let step = signin::login(&s.ctx, attempt, params_of(&pairs), &browser, form).await;
+    render(&s, step)
 }
 
 /// The consent form: Allow records the consent and redirects with a code; Deny
@@ -556,45 +413,12 @@ pub async fn consent(
     let Some(pairs) = pairs(&body) else {
         return too_long();
     };
-    let params = params_of(&pairs);
-    let req = match authorize::validate(&s.ctx, params.clone()).await {
-        Ok(req) => req,
-        Err(e) => return refused(&s, e),
+    let form = ConsentForm {
+        decision: field(&pairs, "decision"),
+        csrf_token: field(&pairs, "csrf_token"),
     };
-    let (user, session_id) = match signed_in(&s, &headers).await {
-        Err(res) => return res,
-        Ok(None) => return redirect(StatusCode::SEE_OTHER, &authorize_url(&params)),
-        Ok(Some(x)) => x,
-    };
-    let token = field(&pairs, "csrf_token").unwrap_or("");
-    if !session::csrf_ok(&s.ctx, SESSION_PURPOSE, &session_id, token) {
-        return bad_form(&params);
-    }
-    if !authorize::same_tenant(&req, &user) {
-        return wrong_tenant(&s, &req, &user, &session_id);
-    }
-    match field(&pairs, "decision") {
-        Some("allow") => {
-            if let Err(e) = authorize::record_consent(&s.ctx, &req, &user).await {
-                return unavailable(&e.to_string());
-            }
-            tracing::info!(client = %req.app.client_id, user = user.id, "consent recorded");
-            grant(&s, &req, &user).await
-        }
-        Some("deny") => {
-            tracing::info!(client = %req.app.client_id, user = user.id, "consent denied");
-            error_redirect(&s, &req.error("access_denied", "User denied OAuth access"))
-        }
-        _ => html(
-            StatusCode::BAD_REQUEST,
-            pages::error(
-                "Invalid request",
-                "Choose Allow or Deny (the form's decision field is missing or unknown).",
-                None,
-            ),
-            None,
-        ),
-    }
+    let step = signin::consent(&s.ctx, params_of(&pairs), &browser(&s, &headers), form).await;
+    render(&s, step)
 }
 
 /// Signs out: ends the session. With an authorization request in the form, goes back
@@ -615,32 +439,9 @@ pub async fn logout(
     let Some(pairs) = pairs(&body) else {
         return too_long();
     };
-    let params = params_of(&pairs);
-    let (session_cookie, _, secure) = cookie_names(&s);
-    if let Some(id) = cookie(&headers, session_cookie) {
-        let token = field(&pairs, "csrf_token").unwrap_or("");
-        if !session::csrf_ok(&s.ctx, SESSION_PURPOSE, &id, token) {
-            return bad_form(&params);
-        }
-        if let Err(e) = session::end(&s.ctx, &id).await {
-            return unavailable(&e.to_string());
-        }
-        tracing::info!("browser session ended");
-    }
-    let res = if params.client_id.is_some() {
-        redirect(StatusCode::SEE_OTHER, &authorize_url(&params))
-    } else {
-        html(StatusCode::OK, pages::signed_out(), None)
-    };
-    with_cookie(
-        res,
-        new_cookie(
-            session_cookie,
-            String::new(),
-            secure,
-            Some(time::Duration::ZERO),
-        ),
-    )
+    let token = field(&pairs, "csrf_token");
+    let step = signin::logout(&s.ctx, params_of(&pairs), &browser(&s, &headers), token).await;
+    render(&s, step)
 }
 
 /// The pages' stylesheet.
@@ -687,12 +488,12 @@ mod tests {
             #![proptest_config(ProptestConfig::with_cases(1024))]
 
             /// Arbitrary bytes as a query or form body: no panic, and whatever parses
-            /// goes back out through `authorize_url` as a query that parses the same.
+            /// goes back out through `signin::authorize_path` as a query that parses the same.
             #[test]
             fn arbitrary_queries_never_panic_and_round_trip(raw in proptest::collection::vec(any::<u8>(), 0..256)) {
                 if let Some(pairs) = pairs(&raw) {
                     let params = params_of(&pairs);
-                    let url = authorize_url(&params);
+                    let url = signin::authorize_path(&params);
                     let query = url.split_once('?').map_or("", |(_, q)| q);
                     let again = params_of(&pairs_or_empty(query.as_bytes()));
                     if params.duplicate.is_none() {

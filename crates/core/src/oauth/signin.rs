@@ -1,0 +1,517 @@
+//! The browser sign-in flow of the authorization endpoint (SPEC §2), decided here and
+//! returned as the next [`Step`] for the server to show: one function per entry point,
+//! [`request`] (an authorization request arrives, with or without a session),
+//! [`login`] (the login form is posted), [`consent`] (the consent form is posted) and
+//! [`logout`]. The server extracts the request, calls one of them and renders the
+//! step (a page, or a redirect with what to do to the session cookie); it decides
+//! nothing itself. After kanidm, whose `IdmServer` returns an `AuthState` its
+//! handlers render.
+//!
+//! Decided here: the order session → tenant → consent → code; the CSRF checks (every
+//! form's token is bound to the session, or on the login form to the pre-sign-in
+//! cookie, with [`session::csrf_token`]); the wrong-tenant rule; whether the login page
+//! asks for the tenant (only when another active tenant exists, one short store read);
+//! consent coverage and the issuing of codes; starting, resuming and ending sessions.
+//!
+//! OpenID Connect plugs in at one place, `proceed` below, where a valid request meets
+//! the session: `prompt=login` and `max_age` (against [`SignedIn::since`]) send a
+//! signed-in user to [`Step::Login`] again, `prompt=none` turns a `Login` or `Consent`
+//! into an error redirect, `login_hint` pre-fills [`LoginPage::username`].
+
+use super::authorize::{self, AuthorizeError, AuthorizeParams, ErrorRedirect, ValidRequest};
+use crate::auth::Attempt;
+use crate::context::Context;
+use crate::crypto::Secret;
+use crate::model::identity::User;
+use crate::session::{self, SignInFailure, SignedIn};
+use std::fmt;
+
+/// What the login form's CSRF token is bound for (with the pre-sign-in cookie).
+const LOGIN_PURPOSE: &str = "login";
+/// What the consent and sign-out forms' tokens are bound for (with the session).
+const SESSION_PURPOSE: &str = "session";
+
+/// Where the authorization endpoint is; the steps send the browser back to it.
+pub const AUTHORIZE_PATH: &str = "/oauth2/authorize";
+
+/// The authorization endpoint's path with `params` as its query (where a step goes
+/// back to: the request is then validated again from scratch).
+pub fn authorize_path(params: &AuthorizeParams) -> String {
+    let query = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params.pairs())
+        .finish();
+    format!("{AUTHORIZE_PATH}?{query}")
+}
+
+/// The flow's cookies as the browser sent them (the server reads them; their names
+/// and attributes are its business).
+#[derive(Debug, Clone, Default)]
+pub struct Browser {
+    /// The session cookie's value: a session id.
+    pub session: Option<String>,
+    /// The pre-sign-in cookie's value, which the login form's CSRF token is bound to.
+    pub login_binding: Option<String>,
+}
+
+/// The login form's fields, as posted.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoginForm<'a> {
+    pub username: Option<&'a str>,
+    pub password: Option<&'a str>,
+    /// Sent when the page asked for it.
+    pub tenant: Option<&'a str>,
+    pub csrf_token: Option<&'a str>,
+}
+
+/// The consent form's fields, as posted.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ConsentForm<'a> {
+    /// `allow` or `deny`.
+    pub decision: Option<&'a str>,
+    pub csrf_token: Option<&'a str>,
+}
+
+/// What the browser sees next.
+#[derive(Debug)]
+pub enum Step {
+    /// The login page.
+    Login(LoginPage),
+    /// The consent page: the signed-in user is asked to allow the application.
+    Consent(ConsentPage),
+    /// Send the browser on.
+    Redirect {
+        to: Location,
+        session: SessionCookie,
+    },
+    /// The page after signing out with nothing to go back to; the session cookie is
+    /// cleared.
+    SignedOut,
+    /// A page saying why the flow stops here.
+    Error(ErrorPage),
+}
+
+/// What the login page shows.
+#[derive(Debug)]
+pub struct LoginPage {
+    /// The request the page continues.
+    pub req: ValidRequest,
+    /// `Some(prefill)` when the page asks for the tenant (another one is active).
+    pub tenant: Option<String>,
+    /// The user name typed last time (never the password).
+    pub username: String,
+    /// What was wrong with the last attempt, in words for the page.
+    pub error: Option<&'static str>,
+    /// Too many failed sign-ins from the address: retry after these seconds (429).
+    pub retry_after: Option<u64>,
+    pub csrf: String,
+    /// The browser sent no pre-sign-in cookie: set it to this (the CSRF token is
+    /// bound to it).
+    pub new_binding: Option<Secret>,
+}
+
+/// What the consent page shows.
+#[derive(Debug)]
+pub struct ConsentPage {
+    pub req: ValidRequest,
+    /// The signed-in user's login name.
+    pub user: String,
+    pub csrf: String,
+}
+
+/// Where a [`Step::Redirect`] goes.
+#[derive(Debug)]
+pub enum Location {
+    /// Back to the authorization endpoint with the request ([`authorize_path`]):
+    /// 303 See Other, after a form.
+    Authorize(String),
+    /// To the client (RFC 6749 §4.1.2, §4.1.2.1): 302 Found.
+    Client(ClientRedirect),
+}
+
+/// The client's redirect URI and the parameters to add to its query: a code or an
+/// error, the `state`, and the issuer as `iss` (RFC 9207 §2, so a client talking to
+/// several servers can tell which one answered).
+pub struct ClientRedirect {
+    pub redirect_uri: String,
+    pub params: Vec<(&'static str, String)>,
+}
+
+impl ClientRedirect {
+    /// The parameters as pairs of strings.
+    pub fn pairs(&self) -> Vec<(&str, &str)> {
+        self.params.iter().map(|(k, v)| (*k, v.as_str())).collect()
+    }
+}
+
+impl fmt::Debug for ClientRedirect {
+    /// The parameter names only: a code is a credential.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.params.iter().map(|(k, _)| *k).collect();
+        f.debug_struct("ClientRedirect")
+            .field("redirect_uri", &self.redirect_uri)
+            .field("params", &names)
+            .finish()
+    }
+}
+
+/// What a redirect does to the session cookie.
+#[derive(Debug)]
+pub enum SessionCookie {
+    Keep,
+    /// A session started: its id.
+    Set(Secret),
+    /// Signed out.
+    Clear,
+}
+
+/// Why the flow stops at an [`ErrorPage`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The request or form is invalid (400).
+    Invalid,
+    /// Not allowed: a form without its CSRF token, or another tenant's user (403).
+    Forbidden,
+    /// The database failed (503; the cause is logged, not shown).
+    Unavailable,
+}
+
+/// An error page: what went wrong, in words, and what to do.
+#[derive(Debug)]
+pub struct ErrorPage {
+    pub refusal: Refusal,
+    pub title: String,
+    pub message: String,
+    /// A form to sign out and start again (someone is signed in).
+    pub sign_out: Option<SignOutForm>,
+    /// The client's redirect URI, when the page belongs to its request.
+    pub form_target: Option<String>,
+}
+
+/// The sign-out form of an error page.
+#[derive(Debug)]
+pub struct SignOutForm {
+    pub csrf: String,
+    /// The request to go back to after signing out.
+    pub request: AuthorizeParams,
+}
+
+impl ErrorPage {
+    fn new(refusal: Refusal, title: &str, message: impl Into<String>) -> Self {
+        Self {
+            refusal,
+            title: title.to_owned(),
+            message: message.into(),
+            sign_out: None,
+            form_target: None,
+        }
+    }
+}
+
+/// An authorization request arrived (`GET|POST /oauth2/authorize`): the login page,
+/// the consent page, or (consent already recorded) back to the client with a code.
+pub async fn request(ctx: &Context, params: AuthorizeParams, browser: &Browser) -> Step {
+    match authorize::validate(ctx, params).await {
+        Ok(req) => proceed(ctx, req, browser).await,
+        Err(e) => refused(ctx, e),
+    }
+}
+
+/// The login form was posted: checks its CSRF token and the password (failures count
+/// toward lockout and the address's limits) and starts a session, then goes back to
+/// the request; or shows the login page again saying what was wrong.
+pub async fn login(
+    ctx: &Context,
+    attempt: Attempt<'_>,
+    params: AuthorizeParams,
+    browser: &Browser,
+    form: LoginForm<'_>,
+) -> Step {
+    let req = match authorize::validate(ctx, params).await {
+        Ok(req) => req,
+        Err(e) => return refused(ctx, e),
+    };
+    let csrf_ok = match (browser.login_binding.as_deref(), form.csrf_token) {
+        (Some(binding), Some(token)) => session::csrf_ok(ctx, LOGIN_PURPOSE, binding, token),
+        _ => false,
+    };
+    if !csrf_ok {
+        return bad_form(&req.params);
+    }
+    let username = form.username.unwrap_or("").trim();
+    let password = form.password.unwrap_or("");
+    let tenant = form.tenant.map(str::trim).filter(|t| !t.is_empty());
+    let again = |error, retry_after| Typed {
+        username,
+        tenant,
+        error: Some(error),
+        retry_after,
+    };
+    if username.is_empty() || password.is_empty() {
+        let typed = again("Enter your user name and password.", None);
+        return login_page(ctx, req, browser, typed).await;
+    }
+    let tenant_name = tenant.unwrap_or(&req.tenant.name);
+    match session::sign_in(ctx, attempt, tenant_name, username, password).await {
+        Ok(user) => match session::start(ctx, &user).await {
+            Ok(id) => Step::Redirect {
+                to: Location::Authorize(authorize_path(&req.params)),
+                session: SessionCookie::Set(id),
+            },
+            Err(e) => unavailable(e),
+        },
+        Err(SignInFailure::Unavailable) => unavailable("sign-in: database unavailable"),
+        Err(f) => {
+            let retry_after = match f {
+                SignInFailure::TooMany(secs) => Some(secs),
+                _ => None,
+            };
+            login_page(ctx, req, browser, again(f.message(), retry_after)).await
+        }
+    }
+}
+
+/// The consent form was posted: Allow records the consent and goes back to the client
+/// with a code, Deny with `error=access_denied`. Without a session (any more), back to
+/// the request.
+pub async fn consent(
+    ctx: &Context,
+    params: AuthorizeParams,
+    browser: &Browser,
+    form: ConsentForm<'_>,
+) -> Step {
+    let req = match authorize::validate(ctx, params).await {
+        Ok(req) => req,
+        Err(e) => return refused(ctx, e),
+    };
+    let (SignedIn { user, .. }, id) = match signed_in(ctx, browser).await {
+        Err(step) => return step,
+        Ok(None) => {
+            return Step::Redirect {
+                to: Location::Authorize(authorize_path(&req.params)),
+                session: SessionCookie::Keep,
+            }
+        }
+        Ok(Some(x)) => x,
+    };
+    if !session::csrf_ok(ctx, SESSION_PURPOSE, id, form.csrf_token.unwrap_or("")) {
+        return bad_form(&req.params);
+    }
+    if !authorize::same_tenant(&req, &user) {
+        return wrong_tenant(ctx, &req, &user, id);
+    }
+    match form.decision {
+        Some("allow") => {
+            if let Err(e) = authorize::record_consent(ctx, &req, &user).await {
+                return unavailable(e);
+            }
+            tracing::info!(client = %req.app.client_id, user = user.id, "consent recorded");
+            code(ctx, &req, &user).await
+        }
+        Some("deny") => {
+            tracing::info!(client = %req.app.client_id, user = user.id, "consent denied");
+            error_redirect(ctx, req.error("access_denied", "User denied OAuth access"))
+        }
+        _ => Step::Error(ErrorPage::new(
+            Refusal::Invalid,
+            "Invalid request",
+            "Choose Allow or Deny (the form's decision field is missing or unknown).",
+        )),
+    }
+}
+
+/// Signing out (its form carries the session's CSRF token): ends the session. With an
+/// authorization request in the form, goes back to it (to sign in as someone else);
+/// otherwise [`Step::SignedOut`]. The session cookie is cleared either way.
+pub async fn logout(
+    ctx: &Context,
+    params: AuthorizeParams,
+    browser: &Browser,
+    csrf_token: Option<&str>,
+) -> Step {
+    if let Some(id) = browser.session.as_deref() {
+        if !session::csrf_ok(ctx, SESSION_PURPOSE, id, csrf_token.unwrap_or("")) {
+            return bad_form(&params);
+        }
+        if let Err(e) = session::end(ctx, id).await {
+            return unavailable(e);
+        }
+        tracing::info!("browser session ended");
+    }
+    if params.client_id.is_some() {
+        Step::Redirect {
+            to: Location::Authorize(authorize_path(&params)),
+            session: SessionCookie::Clear,
+        }
+    } else {
+        Step::SignedOut
+    }
+}
+
+/// A valid request meets the session: who is signed in decides the step. (OpenID
+/// Connect's `prompt` and `max_age` are rules here; see the module's documentation.)
+async fn proceed(ctx: &Context, req: ValidRequest, browser: &Browser) -> Step {
+    let (SignedIn { user, .. }, id) = match signed_in(ctx, browser).await {
+        Err(step) => return step,
+        Ok(None) => return login_page(ctx, req, browser, Typed::default()).await,
+        Ok(Some(x)) => x,
+    };
+    if !authorize::same_tenant(&req, &user) {
+        return wrong_tenant(ctx, &req, &user, id);
+    }
+    match authorize::consent_covers(ctx, &req, &user).await {
+        Ok(true) => code(ctx, &req, &user).await,
+        Ok(false) => Step::Consent(ConsentPage {
+            csrf: session::csrf_token(ctx, SESSION_PURPOSE, id),
+            user: user.login,
+            req,
+        }),
+        Err(e) => unavailable(e),
+    }
+}
+
+/// The live session of the browser, with its id, if any.
+async fn signed_in<'b>(
+    ctx: &Context,
+    browser: &'b Browser,
+) -> Result<Option<(SignedIn, &'b str)>, Step> {
+    let Some(id) = browser.session.as_deref() else {
+        return Ok(None);
+    };
+    match session::resume(ctx, id).await {
+        Ok(signed_in) => Ok(signed_in.map(|s| (s, id))),
+        Err(e) => Err(unavailable(e)),
+    }
+}
+
+/// What the login page shows again of the last attempt.
+#[derive(Debug, Default, Clone, Copy)]
+struct Typed<'a> {
+    username: &'a str,
+    tenant: Option<&'a str>,
+    error: Option<&'static str>,
+    retry_after: Option<u64>,
+}
+
+/// The login page for `req`, with a new pre-sign-in cookie when the browser has none.
+async fn login_page(ctx: &Context, req: ValidRequest, browser: &Browser, typed: Typed<'_>) -> Step {
+    let (binding, new_binding) = match &browser.login_binding {
+        Some(v) => (v.clone(), None),
+        None => {
+            let fresh = Secret::generate();
+            (fresh.expose().to_owned(), Some(fresh))
+        }
+    };
+    // The request's tenant is active (validated), so "another active tenant exists"
+    // is "more than one is active".
+    let tenant = match ctx.store.has_other_active_tenant(req.tenant.id).await {
+        Ok(several) => several.then(|| typed.tenant.unwrap_or(&req.tenant.name).to_owned()),
+        Err(e) => return unavailable(e),
+    };
+    Step::Login(LoginPage {
+        tenant,
+        username: typed.username.to_owned(),
+        error: typed.error,
+        retry_after: typed.retry_after,
+        csrf: session::csrf_token(ctx, LOGIN_PURPOSE, &binding),
+        new_binding,
+        req,
+    })
+}
+
+/// Signed in as a user of another tenant than the application's: a page that offers
+/// to sign in as someone else.
+fn wrong_tenant(ctx: &Context, req: &ValidRequest, user: &User, session_id: &str) -> Step {
+    Step::Error(ErrorPage {
+        sign_out: Some(SignOutForm {
+            csrf: session::csrf_token(ctx, SESSION_PURPOSE, session_id),
+            request: req.params.clone(),
+        }),
+        form_target: Some(req.redirect_uri.clone()),
+        ..ErrorPage::new(
+            Refusal::Forbidden,
+            "Another tenant's application",
+            format!(
+                "You are signed in as {} of another tenant. {} belongs to tenant {}; sign in with an account of that tenant.",
+                user.login, req.app.name, req.tenant.name
+            ),
+        )
+    })
+}
+
+/// A form whose CSRF token does not match.
+fn bad_form(params: &AuthorizeParams) -> Step {
+    Step::Error(ErrorPage::new(
+        Refusal::Forbidden,
+        "This form has expired",
+        format!(
+            "The form was not sent by this page or has expired (its security token did not match). Start again from the application, or open {}.",
+            authorize_path(params)
+        ),
+    ))
+}
+
+/// A request [`authorize::validate`] refused.
+fn refused(ctx: &Context, e: AuthorizeError) -> Step {
+    match e {
+        AuthorizeError::Page { title, message } => {
+            Step::Error(ErrorPage::new(Refusal::Invalid, &title, message))
+        }
+        AuthorizeError::Redirect(r) => error_redirect(ctx, r),
+        AuthorizeError::Store(detail) => unavailable(detail),
+    }
+}
+
+/// The database failed: logged here, a plain page for the user.
+fn unavailable(detail: impl fmt::Display) -> Step {
+    tracing::error!(error = %detail, "store failure at the authorization endpoint");
+    Step::Error(ErrorPage::new(
+        Refusal::Unavailable,
+        "Temporarily unavailable",
+        "The service cannot complete this right now. Please try again shortly.",
+    ))
+}
+
+/// Issues a code and sends it to the client: `redirect_uri?code=…&state=…&iss=…`.
+async fn code(ctx: &Context, req: &ValidRequest, user: &User) -> Step {
+    match authorize::issue_code(ctx, req, user).await {
+        Ok(code) => to_client(
+            ctx,
+            req.redirect_uri.clone(),
+            vec![("code", code.expose().to_owned())],
+            req.state.clone(),
+        ),
+        Err(e) => unavailable(e),
+    }
+}
+
+/// The RFC 6749 §4.1.2.1 error redirect.
+fn error_redirect(ctx: &Context, e: ErrorRedirect) -> Step {
+    let params = vec![
+        ("error", e.error.to_owned()),
+        ("error_description", e.description),
+    ];
+    to_client(ctx, e.redirect_uri, params, e.state)
+}
+
+/// To the client with `params`, then the `state` and `iss`.
+fn to_client(
+    ctx: &Context,
+    redirect_uri: String,
+    mut params: Vec<(&'static str, String)>,
+    state: Option<String>,
+) -> Step {
+    if let Some(state) = state {
+        params.push(("state", state));
+    }
+    params.push(("iss", ctx.signer.issuer().to_owned()));
+    Step::Redirect {
+        to: Location::Client(ClientRedirect {
+            redirect_uri,
+            params,
+        }),
+        session: SessionCookie::Keep,
+    }
+}
+
+#[cfg(test)]
+mod tests;
