@@ -20,6 +20,7 @@ use portcullis_core::error::{ApiFailure, Code};
 use portcullis_core::vault::apps::{self, AppInput, TenantFilter};
 use portcullis_core::vault::connect::{self, Callback};
 use portcullis_core::vault::profiles::{self, ProfileInput, View};
+use portcullis_core::vault::refresh;
 use portcullis_core::vault::OAuthApp;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -549,7 +550,7 @@ pub async fn refresh_profile(
     Caller(c): Caller,
     IdPath(id): IdPath,
 ) -> Result<Response, ApiError> {
-    let v = profiles::refresh(&s.ctx, &s.upstream, &c, id).await?;
+    let v = refresh::now(&s.ctx, &s.upstream, &c, id).await?;
     Ok(no_store(Json(ProfileDetail::new(v))))
 }
 
