@@ -249,7 +249,171 @@ async fn run_refresh(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::{Clock, ManualClock};
+    use crate::identity::SYSTEM_TENANT_ID;
+    use crate::testing::test_context;
     use crate::upstream::outbound::Refused;
+    use crate::upstream::Tokens;
+    use crate::vault::profiles::reveal;
+    use crate::vault::{new_seal_ref, NewOAuthApp, NewOAuthProfile, TokenAuthMethod};
+    use std::sync::Mutex;
+
+    /// An upstream answering from a script, recording what it was sent: core's own
+    /// seam, implemented in a few lines.
+    #[derive(Debug)]
+    struct Scripted {
+        answer: Result<Tokens, UpstreamError>,
+        /// (token URI, client id, client secret, refresh token) per call.
+        calls: Mutex<Vec<(String, String, String, String)>>,
+    }
+
+    #[async_trait::async_trait]
+    impl UpstreamClient for Scripted {
+        async fn token(
+            &self,
+            token_uri: &str,
+            client: &ClientAuth<'_>,
+            grant: TokenGrant<'_>,
+        ) -> Result<Tokens, UpstreamError> {
+            let TokenGrant::RefreshToken { refresh_token } = grant else {
+                panic!("a refresh presents its refresh token");
+            };
+            self.calls.lock().expect("calls").push((
+                token_uri.into(),
+                client.client_id.into(),
+                client.client_secret.into(),
+                refresh_token.into(),
+            ));
+            self.answer.clone()
+        }
+    }
+
+    /// A profile with tokens `a0`/`r0` at an application whose secret is `s3cret`.
+    async fn profile(ctx: &Context, clock: &ManualClock) -> OAuthProfile {
+        let (store, hasher) = (ctx.store.as_ref(), &ctx.hasher);
+        crate::bootstrap::initial_admin(store, hasher, clock, Some("Admin-Password-1"))
+            .await
+            .expect("owner");
+        let owner = store
+            .user_by_login(SYSTEM_TENANT_ID, crate::bootstrap::INITIAL_ADMIN)
+            .await
+            .expect("read")
+            .expect("owner");
+        let app_ref = new_seal_ref();
+        let app = ctx
+            .store
+            .create_oauth_app(NewOAuthApp {
+                client_secret_sealed: seal(ctx, "s3cret", &apps::secret_purpose(&app_ref))
+                    .expect("seal"),
+                seal_ref: app_ref,
+                tenant_id: SYSTEM_TENANT_ID,
+                name: "up".into(),
+                data_store: 63,
+                description: String::new(),
+                client_id: "vault-client".into(),
+                authorize_uri: "https://up.example/authorize".into(),
+                token_uri: "https://up.example/token".into(),
+                scope: String::new(),
+                token_auth_method: TokenAuthMethod::ClientSecretBasic,
+                now: clock.now(),
+            })
+            .await
+            .expect("app");
+        let seal_ref = new_seal_ref();
+        ctx.store
+            .create_oauth_profile(NewOAuthProfile {
+                access_token_sealed: Some(
+                    seal(ctx, "a0", &access_purpose(&seal_ref)).expect("seal"),
+                ),
+                refresh_token_sealed: seal(ctx, "r0", &refresh_purpose(&seal_ref)).expect("seal"),
+                seal_ref,
+                oauth_app_id: app.id,
+                tenant_id: SYSTEM_TENANT_ID,
+                owner_id: owner.id,
+                name: "p".into(),
+                description: String::new(),
+                access_expires_at: None,
+                now: clock.now(),
+            })
+            .await
+            .expect("profile")
+    }
+
+    fn scripted(answer: Result<Tokens, UpstreamError>) -> Arc<Scripted> {
+        Arc::new(Scripted {
+            answer,
+            calls: Mutex::default(),
+        })
+    }
+
+    #[tokio::test]
+    async fn a_refresh_presents_the_stored_tokens_and_keeps_a_rotated_one() {
+        let (ctx, clock) = test_context().await;
+        let p = profile(&ctx, &clock).await;
+        let up = scripted(Ok(Tokens {
+            access_token: "a1".into(),
+            refresh_token: Some("r1".into()),
+            expires_in: Some(3600),
+        }));
+        let client: Arc<dyn UpstreamClient> = up.clone();
+        let done = refresh_profile(&ctx, &client, p.id, true)
+            .await
+            .expect("refresh")
+            .expect("profile");
+        let calls = up.calls.lock().expect("calls").clone();
+        let expected = ("https://up.example/token", "vault-client", "s3cret", "r0");
+        let seen: Vec<_> = calls
+            .iter()
+            .map(|(u, i, s, r)| (u.as_str(), i.as_str(), s.as_str(), r.as_str()))
+            .collect();
+        assert_eq!(seen, [expected]);
+        let tokens = reveal(&ctx, &done).expect("reveal");
+        assert_eq!(tokens.access_token.as_deref(), Some("a1"));
+        assert_eq!(tokens.refresh_token, "r1", "the rotated token is kept");
+        assert_eq!(done.access_expires_at, Some(clock.now() + 3600));
+        assert_eq!(done.refresh_lease_until, None, "the lease is released");
+    }
+
+    #[tokio::test]
+    async fn a_refused_refresh_changes_no_token_and_backs_off() {
+        let (ctx, clock) = test_context().await;
+        let p = profile(&ctx, &clock).await;
+        let client: Arc<dyn UpstreamClient> = scripted(Err(UpstreamError::Refused {
+            status: 400,
+            error: "invalid_grant".into(),
+        }));
+        let e = refresh_profile(&ctx, &client, p.id, true)
+            .await
+            .expect_err("refused");
+        assert_eq!(e.code.code, Code::UPSTREAM_REFUSED.code);
+        assert!(
+            e.message.contains("invalid_grant (HTTP 400)"),
+            "{}",
+            e.message
+        );
+        let stored = ctx
+            .store
+            .oauth_profile(p.id)
+            .await
+            .expect("read")
+            .expect("profile");
+        let tokens = reveal(&ctx, &stored).expect("reveal");
+        assert_eq!(
+            (
+                tokens.access_token.as_deref(),
+                tokens.refresh_token.as_str()
+            ),
+            (Some("a0"), "r0")
+        );
+        assert_eq!(
+            stored.last_refresh_error.as_deref(),
+            Some(e.message.as_str())
+        );
+        assert_eq!(
+            stored.next_attempt_at,
+            Some(clock.now() + FIRST_BACKOFF_SECS)
+        );
+    }
 
     /// A stored failure message is read back with the code it was answered with.
     #[test]
