@@ -16,6 +16,8 @@
 //! * [`session`] keeps browser sign-ins of the authorization endpoint.
 //! * [`error`] is the one catalogue of error codes.
 //! * [`bootstrap`] seeds a fresh database and creates the initial administrator.
+//! * [`upstream`] is the outbound OAuth call (a trait the server implements) and the
+//!   policy of which destinations it may reach.
 //! * [`vault`] is the token vault: upstream OAuth applications and profiles.
 //! * [`testing`] (feature `test-util`) has the in-memory store and the store contract.
 
@@ -34,6 +36,7 @@ pub mod oauth;
 pub mod ratelimit;
 pub mod session;
 pub mod store;
+pub mod upstream;
 pub mod vault;
 
 #[cfg(any(test, feature = "test-util"))]

@@ -267,7 +267,7 @@ impl Config {
                 "vault_refresh_interval_secs must be at least 1".to_owned(),
             ));
         }
-        portcullis_core::vault::outbound::OutboundPolicy::parse(&self.outbound_allow)
+        portcullis_core::upstream::outbound::OutboundPolicy::parse(&self.outbound_allow)
             .map_err(ConfigError::Invalid)?;
         crate::http::peer::TrustedProxies::parse(&self.trusted_proxies)
             .map_err(ConfigError::Invalid)?;

@@ -8,6 +8,8 @@
 //! * [`http`] — one module per surface, each with a `router()`; the HDP error envelope
 //!   and extractors that fail with it; the generated OpenAPI document.
 //! * [`tls`] — HTTPS with rustls from certificate and key files.
+//! * [`upstream`] — the token vault's HTTP client for upstream token endpoints (core's
+//!   `UpstreamClient` over reqwest, with the outbound policy's guarded DNS resolver).
 //! * [`cli`] — subcommands and exit codes; the admin commands (`tenant`, `user`,
 //!   `client`, `keys`) call core's use cases as the operator.
 
@@ -17,3 +19,4 @@ pub mod http;
 pub mod startup;
 pub mod state;
 pub mod tls;
+pub mod upstream;

@@ -4,6 +4,7 @@
 
 use crate::config::{redact_url, Config};
 use crate::state::AppState;
+use crate::upstream::HttpUpstream;
 use portcullis_core::auth::CredentialCache;
 use portcullis_core::bootstrap::{self, BootstrapError};
 use portcullis_core::clock::{Clock, SystemClock};
@@ -11,9 +12,9 @@ use portcullis_core::context::Context;
 use portcullis_core::crypto::{Keyring, MasterKey, PasswordHasher, Secret};
 use portcullis_core::keys::{KeyError, Signer, REFRESH_EVERY_SECS};
 use portcullis_core::store::{Store, StoreError};
-use portcullis_core::vault::outbound::OutboundPolicy;
+use portcullis_core::upstream::outbound::OutboundPolicy;
+use portcullis_core::upstream::UpstreamClient;
 use portcullis_core::vault::refresher;
-use portcullis_core::vault::upstream::Upstream;
 use portcullis_store_postgres::PgStore;
 use portcullis_store_sqlite::SqliteStore;
 use std::future::Future;
@@ -144,7 +145,7 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 }
 
 /// The vault's HTTP client: the outbound policy and any extra CA certificates.
-fn upstream(config: &Config) -> Result<Upstream, StartupError> {
+fn upstream(config: &Config) -> Result<Arc<dyn UpstreamClient>, StartupError> {
     let policy = OutboundPolicy::parse(&config.outbound_allow).map_err(StartupError::Vault)?;
     let roots = match &config.outbound_ca_file {
         Some(path) => Some(std::fs::read(path).map_err(|e| {
@@ -152,14 +153,15 @@ fn upstream(config: &Config) -> Result<Upstream, StartupError> {
         })?),
         None => None,
     };
-    Upstream::new(policy, roots.as_deref()).map_err(|e| {
+    let client = HttpUpstream::new(policy, roots.as_deref()).map_err(|e| {
         let file = config
             .outbound_ca_file
             .as_ref()
             .map(|p| format!("outbound_ca_file {}: ", p.display()))
             .unwrap_or_default();
         StartupError::Vault(format!("{file}{e}"))
-    })
+    })?;
+    Ok(Arc::new(client))
 }
 
 /// Validates the configured master keys without touching the database or a key file

@@ -3,6 +3,7 @@
 use portcullis_core::auth::CredentialCache;
 use portcullis_core::context::Context;
 use portcullis_core::ratelimit::FailureLimiter;
+use portcullis_core::upstream::UpstreamClient;
 use std::sync::Arc;
 
 /// Shared by all handlers (cheap to clone).
@@ -16,6 +17,6 @@ pub struct AppState {
     pub limiter: Arc<FailureLimiter>,
     /// Proxies whose forwarding headers name the client's address.
     pub trusted_proxies: Arc<crate::http::peer::TrustedProxies>,
-    /// The HTTP client for upstream token endpoints (token vault).
-    pub upstream: portcullis_core::vault::upstream::Upstream,
+    /// The client for upstream token endpoints (token vault): [`crate::upstream`].
+    pub upstream: Arc<dyn UpstreamClient>,
 }

@@ -9,20 +9,30 @@
 //! The user's permissions and the application are checked again at the callback.
 
 use super::profiles::{self, check_new, open, seal, View};
+use super::refresh::upstream_failure;
 use super::store::ProfileScope;
-use super::upstream::{printable, ClientAuth, Upstream, UpstreamError};
 use super::ConnectState;
 use crate::auth::{store_failure, Principal};
 use crate::context::Context;
 use crate::crypto::pkce::s256;
 use crate::crypto::Secret;
 use crate::error::{ApiFailure, Code};
+use crate::upstream::{ClientAuth, TokenGrant, UpstreamClient};
+use std::sync::Arc;
 
 /// Seconds a connect flow may take from redirect to callback.
 pub const STATE_TTL: i64 = 600;
 
 fn verifier_purpose(state_verifier: &str) -> String {
     super::purpose("oauthconnect", state_verifier, "code_verifier")
+}
+
+/// Keeps printable ASCII of an upstream text, at most 200 characters.
+fn printable(s: &str) -> String {
+    s.chars()
+        .filter(|c| (' '..='~').contains(c))
+        .take(200)
+        .collect()
 }
 
 fn invalid_state() -> ApiFailure {
@@ -60,7 +70,7 @@ pub async fn start(
             ),
         ));
     }
-    let mut url = reqwest::Url::parse(&checked.app.authorize_uri).map_err(|_| {
+    let mut url = url::Url::parse(&checked.app.authorize_uri).map_err(|_| {
         ApiFailure::invalid_field(
             "authorizeURI",
             "the application's authorizeURI is not a URL",
@@ -126,7 +136,11 @@ impl std::fmt::Debug for Callback {
 
 /// Completes a connect flow: takes the state, exchanges the code and creates the
 /// profile for the user who started it.
-pub async fn finish(ctx: &Context, upstream: &Upstream, cb: Callback) -> Result<View, ApiFailure> {
+pub async fn finish(
+    ctx: &Context,
+    upstream: &Arc<dyn UpstreamClient>,
+    cb: Callback,
+) -> Result<View, ApiFailure> {
     let state = cb
         .state
         .as_deref()
@@ -196,33 +210,15 @@ pub async fn finish(ctx: &Context, upstream: &Upstream, cb: Callback) -> Result<
         client_secret: &secret,
         method: checked.app.token_auth_method,
     };
+    let grant = TokenGrant::AuthorizationCode {
+        code,
+        redirect_uri: &record.redirect_uri,
+        code_verifier: &code_verifier,
+    };
     let tokens = upstream
-        .exchange_code(
-            &checked.app.token_uri,
-            &client,
-            code,
-            &record.redirect_uri,
-            &code_verifier,
-        )
+        .token(&checked.app.token_uri, &client, grant)
         .await
-        .map_err(|e| match e {
-            UpstreamError::Refused { status, error } => ApiFailure::new(
-                Code::UPSTREAM_REFUSED,
-                format!(
-                    "The upstream refused the authorization code: {error} (HTTP {status}). No profile was created."
-                ),
-            ),
-            UpstreamError::NotAllowed(refused) => ApiFailure::new(
-                Code::UPSTREAM_NOT_ALLOWED,
-                format!(
-                    "Portcullis did not call the upstream token endpoint: {refused}. No profile was created."
-                ),
-            ),
-            UpstreamError::Unreachable(why) => ApiFailure::new(
-                Code::UPSTREAM_FAILED,
-                format!("The upstream token endpoint failed: {why}. No profile was created."),
-            ),
-        })?;
+        .map_err(|e| upstream_failure(&e, "the authorization code", "No profile was created."))?;
     let Some(refresh) = tokens.refresh_token.as_deref() else {
         return Err(ApiFailure::new(
             Code::UPSTREAM_FAILED,

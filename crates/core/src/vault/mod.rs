@@ -1,7 +1,7 @@
 //! The token vault (SPEC §4.3; HDP `spec/hdp-reference.md` §2): upstream OAuth
 //! applications ("OAuth application objects") and OAuth profiles (a user's access and
 //! refresh tokens at that upstream), sealed at rest, refreshed against the upstream's
-//! token endpoint on request ([`profiles::refresh`]) or in the background
+//! token endpoint ([`crate::upstream`]) on request ([`refresh`]) or in the background
 //! ([`refresher`]), and created by consent through the connect flow ([`connect`]).
 //!
 //! Sealing: an application's `clientSecret` and a profile's tokens are AES-256-GCM
@@ -12,11 +12,10 @@
 
 pub mod apps;
 pub mod connect;
-pub mod outbound;
 pub mod profiles;
+pub mod refresh;
 pub mod refresher;
 pub mod store;
-pub mod upstream;
 
 use crate::error::ApiFailure;
 use crate::model::time::UnixTime;
@@ -291,7 +290,7 @@ pub fn parse_required(field: &str, v: Option<&str>) -> Result<String, ApiFailure
 /// An absolute `http` or `https` URL without a fragment (RFC 6749 §3.1, §3.2).
 pub fn parse_endpoint(field: &str, v: Option<&str>) -> Result<String, ApiFailure> {
     let v = parse_required(field, v)?;
-    let url = reqwest::Url::parse(&v)
+    let url = url::Url::parse(&v)
         .map_err(|e| ApiFailure::invalid_field(field, format!("is not an absolute URL ({e})")))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(ApiFailure::invalid_field(

@@ -1,5 +1,6 @@
 //! OAuth profiles (HDP `/api/mgmt/oauthprofiles`, `spec/hdp-reference.md` §2.2): a
-//! user's tokens at an upstream application, sealed at rest, and their refresh.
+//! user's tokens at an upstream application, sealed at rest; their refresh is
+//! [`super::refresh`].
 //!
 //! Who (HDP §2.2): MgmtAPI (11) with the data-source permission of the operation —
 //! create 1, read 2, change (and refresh) 3, delete 4; Administrator (12) holds all.
@@ -7,18 +8,11 @@
 //! see, refresh and delete it, but only the owner changes it (HDP) and only the owner
 //! is shown its tokens (an Administrator sees the profile without them). Profiles not
 //! visible answer 222207710 "Invalid OAuthProfileId".
-//!
-//! Refresh ([`refresh_profile`]) serialises on a lease in the database, so concurrent
-//! refreshes of one profile, on any node, make one upstream call: the caller that
-//! takes the lease calls the upstream; the others wait for it to finish and answer
-//! with the stored result. A failure leaves the tokens as they were and records the
-//! error and a backoff on the profile.
 
 use super::apps::{self, usable};
-use super::upstream::{ClientAuth, Upstream, UpstreamError};
 use super::{
     new_seal_ref, parse_description, parse_name, parse_required, purpose, NewOAuthProfile,
-    OAuthApp, OAuthProfile, ProfileChanges, RefreshFailure, RefreshSuccess,
+    OAuthApp, OAuthProfile, ProfileChanges,
 };
 use crate::auth::{store_failure, Principal};
 use crate::context::Context;
@@ -29,20 +23,6 @@ use crate::model::time::UnixTime;
 use crate::store::StoreError;
 use crate::vault::store::ProfileScope;
 use std::collections::HashMap;
-use std::time::Duration;
-
-/// Seconds a refresh lease lasts: longer than the upstream call may take
-/// ([`super::upstream::TOTAL_TIMEOUT`]), so a lease only runs out when its node died.
-pub const LEASE_SECS: i64 = 30;
-/// How long a caller waits for another caller's refresh of the same profile.
-pub const WAIT_FOR_OTHER: Duration = Duration::from_secs(20);
-/// Longest background-refresh backoff after repeated failures.
-pub const MAX_BACKOFF_SECS: i64 = 3600;
-/// First background-refresh backoff.
-pub const FIRST_BACKOFF_SECS: i64 = 60;
-
-const REFUSED_PREFIX: &str = "The upstream refused the refresh: ";
-const NOT_ALLOWED_PREFIX: &str = "Portcullis did not call the upstream token endpoint: ";
 
 /// Seals `plaintext` under the master key for `purpose`.
 pub fn seal(ctx: &Context, plaintext: &str, purpose: &str) -> Result<String, ApiFailure> {
@@ -127,7 +107,7 @@ pub fn not_found(id: i64) -> ApiFailure {
     )
 }
 
-fn require(caller: &Principal, p: Permission, what: &str) -> Result<(), ApiFailure> {
+pub(super) fn require(caller: &Principal, p: Permission, what: &str) -> Result<(), ApiFailure> {
     policy::require(caller, Permission::MGMT_API, what)?;
     policy::require(caller, p, what)
 }
@@ -159,7 +139,7 @@ pub(crate) async fn usable_app(
     }
 }
 
-async fn app_of(ctx: &Context, p: &OAuthProfile) -> Result<OAuthApp, ApiFailure> {
+pub(super) async fn app_of(ctx: &Context, p: &OAuthProfile) -> Result<OAuthApp, ApiFailure> {
     ctx.store
         .oauth_app(p.oauth_app_id)
         .await
@@ -179,7 +159,7 @@ pub fn reveal(ctx: &Context, p: &OAuthProfile) -> Result<Revealed, ApiFailure> {
     })
 }
 
-fn view(
+pub(super) fn view(
     ctx: &Context,
     caller: &Principal,
     profile: OAuthProfile,
@@ -335,7 +315,11 @@ pub async fn list(ctx: &Context, caller: &Principal) -> Result<Vec<View>, ApiFai
     Ok(out)
 }
 
-async fn visible(ctx: &Context, caller: &Principal, id: i64) -> Result<OAuthProfile, ApiFailure> {
+pub(super) async fn visible(
+    ctx: &Context,
+    caller: &Principal,
+    id: i64,
+) -> Result<OAuthProfile, ApiFailure> {
     match ctx.store.oauth_profile(id).await.map_err(store_failure)? {
         Some(p) if sees(ctx, caller, &p).await? => Ok(p),
         _ => Err(not_found(id)),
@@ -437,207 +421,4 @@ pub async fn delete(ctx: &Context, caller: &Principal, id: i64) -> Result<(), Ap
         "OAuth profile deleted"
     );
     Ok(())
-}
-
-/// Refreshes the profile's access token at the upstream now (`POST …/{id}/refresh`).
-pub async fn refresh(
-    ctx: &Context,
-    upstream: &Upstream,
-    caller: &Principal,
-    id: i64,
-) -> Result<View, ApiFailure> {
-    require(
-        caller,
-        Permission::MODIFY_DATA_SOURCE,
-        "Refreshing an OAuth profile",
-    )?;
-    visible(ctx, caller, id).await?;
-    let p = refresh_profile(ctx, upstream, id, true)
-        .await?
-        .ok_or_else(|| not_found(id))?;
-    let app = app_of(ctx, &p).await?;
-    view(ctx, caller, p, app)
-}
-
-/// Seconds to wait before the next background attempt after `failures` failures in a row.
-pub fn backoff_secs(failures: i64) -> i64 {
-    let exp = failures.clamp(1, 16) - 1;
-    FIRST_BACKOFF_SECS
-        .saturating_mul(1_i64 << exp)
-        .min(MAX_BACKOFF_SECS)
-}
-
-/// Refreshes profile `id` under its lease. When another caller holds the lease,
-/// `wait` waits for it and answers with the stored outcome; without `wait` it
-/// answers `Ok(None)` at once. `Ok(None)` also when the profile does not exist.
-pub async fn refresh_profile(
-    ctx: &Context,
-    upstream: &Upstream,
-    id: i64,
-    wait: bool,
-) -> Result<Option<OAuthProfile>, ApiFailure> {
-    let holder = uuid::Uuid::new_v4().to_string();
-    let now = ctx.now();
-    let leased = ctx
-        .store
-        .acquire_refresh_lease(id, &holder, now, now + LEASE_SECS)
-        .await
-        .map_err(store_failure)?;
-    match leased {
-        // The upstream may rotate its refresh token on this call, and only the store
-        // write keeps the successor: the call and the write run in a task of their
-        // own, which finishes even when the caller goes away (an HTTP request
-        // cancelled by its client) instead of losing the new token.
-        Some(p) => {
-            let (ctx, upstream) = (ctx.clone(), upstream.clone());
-            tokio::spawn(async move { run_refresh(&ctx, &upstream, p, &holder).await })
-                .await
-                .map_err(|e| {
-                    tracing::error!(error = %e, oauth_profile_id = id, "the refresh task failed");
-                    ApiFailure::internal(Code::INTERNAL)
-                })?
-                .map(Some)
-        }
-        None if wait => wait_for_other(ctx, id).await,
-        None => Ok(None),
-    }
-}
-
-/// Waits until the lease of profile `id` is released, then answers with the stored
-/// outcome: the profile, or the error its refresh ended with.
-async fn wait_for_other(ctx: &Context, id: i64) -> Result<Option<OAuthProfile>, ApiFailure> {
-    let deadline = tokio::time::Instant::now() + WAIT_FOR_OTHER;
-    loop {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        let Some(p) = ctx.store.oauth_profile(id).await.map_err(store_failure)? else {
-            return Ok(None);
-        };
-        let free = p.refresh_lease_until.is_none_or(|u| u <= ctx.now());
-        if free {
-            return match &p.last_refresh_error {
-                Some(e) => Err(refresh_error(e)),
-                None => Ok(Some(p)),
-            };
-        }
-        if tokio::time::Instant::now() >= deadline {
-            let mut f = ApiFailure::new(
-                Code::REFRESH_IN_PROGRESS,
-                format!(
-                    "Another refresh of OAuth profile {id} is still running; try again shortly."
-                ),
-            );
-            f.retry_after = Some(5);
-            return Err(f);
-        }
-    }
-}
-
-fn refresh_error(message: &str) -> ApiFailure {
-    let code = if message.starts_with(REFUSED_PREFIX) {
-        Code::UPSTREAM_REFUSED
-    } else if message.starts_with(NOT_ALLOWED_PREFIX) {
-        Code::UPSTREAM_NOT_ALLOWED
-    } else {
-        Code::UPSTREAM_FAILED
-    };
-    ApiFailure::new(code, message.to_owned())
-}
-
-fn upstream_failure(e: &UpstreamError) -> ApiFailure {
-    match e {
-        UpstreamError::Refused { status, error } => ApiFailure::new(
-            Code::UPSTREAM_REFUSED,
-            format!("{REFUSED_PREFIX}{error} (HTTP {status}). The stored tokens are unchanged."),
-        ),
-        UpstreamError::NotAllowed(refused) => ApiFailure::new(
-            Code::UPSTREAM_NOT_ALLOWED,
-            format!("{NOT_ALLOWED_PREFIX}{refused}. The stored tokens are unchanged."),
-        ),
-        UpstreamError::Unreachable(why) => ApiFailure::new(
-            Code::UPSTREAM_FAILED,
-            format!("The upstream token endpoint failed: {why}. The stored tokens are unchanged."),
-        ),
-    }
-}
-
-async fn call_upstream(
-    ctx: &Context,
-    upstream: &Upstream,
-    p: &OAuthProfile,
-) -> Result<RefreshSuccess, ApiFailure> {
-    let app = app_of(ctx, p).await?;
-    let refresh_token = open(ctx, &p.refresh_token_sealed, &refresh_purpose(&p.seal_ref))?;
-    let secret = open(
-        ctx,
-        &app.client_secret_sealed,
-        &apps::secret_purpose(&app.seal_ref),
-    )?;
-    let client = ClientAuth {
-        client_id: &app.client_id,
-        client_secret: &secret,
-        method: app.token_auth_method,
-    };
-    let tokens = upstream
-        .refresh(&app.token_uri, &client, &refresh_token)
-        .await
-        .map_err(|e| upstream_failure(&e))?;
-    let now = ctx.now();
-    let rotated = tokens
-        .refresh_token
-        .as_deref()
-        .filter(|r| *r != refresh_token);
-    Ok(RefreshSuccess {
-        access_token_sealed: seal(ctx, &tokens.access_token, &access_purpose(&p.seal_ref))?,
-        refresh_token_sealed: rotated
-            .map(|r| seal(ctx, r, &refresh_purpose(&p.seal_ref)))
-            .transpose()?,
-        access_expires_at: tokens.expires_at(now),
-        now,
-    })
-}
-
-async fn run_refresh(
-    ctx: &Context,
-    upstream: &Upstream,
-    p: OAuthProfile,
-    holder: &str,
-) -> Result<OAuthProfile, ApiFailure> {
-    match call_upstream(ctx, upstream, &p).await {
-        Ok(done) => {
-            let stored = ctx
-                .store
-                .finish_refresh(p.id, holder, &done)
-                .await
-                .map_err(store_failure)?;
-            tracing::info!(
-                oauth_profile_id = p.id,
-                rotated = done.refresh_token_sealed.is_some(),
-                "OAuth profile refreshed"
-            );
-            stored.ok_or_else(|| {
-                tracing::warn!(oauth_profile_id = p.id, "refresh lease lost before storing");
-                let mut f = ApiFailure::new(
-                    Code::REFRESH_IN_PROGRESS,
-                    format!(
-                        "The refresh of OAuth profile {} took too long; try again.",
-                        p.id
-                    ),
-                );
-                f.retry_after = Some(5);
-                f
-            })
-        }
-        Err(failure) => {
-            let now = ctx.now();
-            let record = RefreshFailure {
-                error: failure.message.clone(),
-                next_attempt_at: now + backoff_secs(p.refresh_failures + 1),
-                now,
-            };
-            if let Err(e) = ctx.store.fail_refresh(p.id, holder, &record).await {
-                tracing::error!(error = %e, oauth_profile_id = p.id, "recording a failed refresh failed");
-            }
-            Err(failure)
-        }
-    }
 }

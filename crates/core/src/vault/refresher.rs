@@ -1,15 +1,16 @@
 //! The background refresher (SPEC §4.3; off by default): every interval it renews the
 //! access tokens of profiles that expire within the window, through the same leased
-//! refresh as the API ([`super::profiles::refresh_profile`]), so it never races a
+//! refresh as the API ([`super::refresh::refresh_profile`]), so it never races a
 //! manual refresh or another node. A failure is recorded on the profile
 //! (`lastRefreshError`) with an exponential backoff (`next_attempt_at`: 1 min, 2, 4 …
 //! up to 1 h); a success clears both. Profiles whose access-token expiry is unknown
 //! (tokens pasted without one) are left alone until a refresh tells their expiry.
 
-use super::profiles::refresh_profile;
-use super::upstream::Upstream;
+use super::refresh::refresh_profile;
 use crate::context::Context;
 use crate::store::StoreError;
+use crate::upstream::UpstreamClient;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Profiles handled per sweep at most.
@@ -27,7 +28,7 @@ pub struct Sweep {
 /// Refreshes the profiles due now: access token expiring within `window_secs`.
 pub async fn sweep(
     ctx: &Context,
-    upstream: &Upstream,
+    upstream: &Arc<dyn UpstreamClient>,
     window_secs: i64,
 ) -> Result<Sweep, StoreError> {
     let now = ctx.now();
@@ -57,7 +58,12 @@ pub async fn sweep(
 }
 
 /// Sweeps every `interval` until the task is aborted.
-pub async fn run(ctx: Context, upstream: Upstream, window_secs: i64, interval: Duration) {
+pub async fn run(
+    ctx: Context,
+    upstream: Arc<dyn UpstreamClient>,
+    window_secs: i64,
+    interval: Duration,
+) {
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

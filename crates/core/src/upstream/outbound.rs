@@ -8,16 +8,17 @@
 //! as are IPv4-mapped, -compatible and NAT64 IPv6 forms of those.
 //!
 //! The check is made on the addresses actually connected to, after DNS resolution and
-//! at call time ([`GuardedResolver`] filters what the resolver returns, so a name that
-//! resolves to an internal address, or is rebound to one later, is never connected
-//! to), and on literal IP hosts, which bypass the resolver ([`OutboundPolicy::check_url`]).
+//! at call time ([`OutboundPolicy::allows`], which the [`super::UpstreamClient`]
+//! implementation applies to what its resolver returns, so a name that resolves to an
+//! internal address, or is rebound to one later, is never connected to), and on
+//! literal IP hosts, which bypass the resolver ([`OutboundPolicy::check_url`]). This
+//! module is the pure policy; the resolver is the server's (`portcullis_server::upstream`).
 //!
 //! Operators reach internal token endpoints by listing them in `outbound_allow`: host
 //! names (matched exactly, ignoring case), addresses, or CIDR blocks.
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::Arc;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// The setting that allows a refused destination.
 pub const SETTING: &str = "outbound_allow";
@@ -79,7 +80,7 @@ impl OutboundPolicy {
 
     /// Checks a URL whose host is a literal address (which no resolver sees). Host
     /// names pass here; the resolver checks what they resolve to.
-    pub fn check_url(&self, url: &reqwest::Url) -> Result<(), Refused> {
+    pub fn check_url(&self, url: &url::Url) -> Result<(), Refused> {
         // The URL parser has normalised every IPv4 spelling (0x7f000001, 2130706433 …)
         // to dotted decimal, and brackets IPv6.
         let host = normalize_host(url.host_str().unwrap_or_default());
@@ -200,46 +201,6 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
     !REFUSED.iter().any(|n| n.contains(&ip))
 }
 
-/// A DNS resolver that resolves with the system's (`getaddrinfo`, as reqwest does by
-/// default) and keeps only the addresses the policy allows; when none is left, the
-/// lookup fails with [`Refused`], so the connection is never attempted.
-#[derive(Debug, Clone)]
-pub struct GuardedResolver {
-    policy: Arc<OutboundPolicy>,
-}
-
-impl GuardedResolver {
-    pub fn new(policy: Arc<OutboundPolicy>) -> Self {
-        Self { policy }
-    }
-}
-
-impl reqwest::dns::Resolve for GuardedResolver {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let policy = self.policy.clone();
-        let host = name.as_str().to_owned();
-        Box::pin(async move {
-            let found: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let (allowed, refused): (Vec<SocketAddr>, Vec<SocketAddr>) = found
-                .into_iter()
-                .partition(|a| policy.allows(&host, a.ip()));
-            if allowed.is_empty() {
-                let addr = refused.first().map(|a| a.ip());
-                if addr.is_none() {
-                    return Err(format!("{host} has no address").into());
-                }
-                return Err(Refused { host, addr }.into());
-            }
-            if !refused.is_empty() {
-                tracing::warn!(host = %host, refused = ?refused, "outbound call: internal addresses of the host were skipped");
-            }
-            let addrs: reqwest::dns::Addrs = Box::new(allowed.into_iter());
-            Ok(addrs)
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,32 +290,14 @@ mod tests {
             "http://0x7f000001/token",
             "http://2130706433/token",
         ] {
-            let u = reqwest::Url::parse(url).expect("url");
+            let u = url::Url::parse(url).expect("url");
             let e = p.check_url(&u).expect_err(url);
             assert!(e.to_string().contains(SETTING), "{e}");
         }
-        let named = reqwest::Url::parse("https://login.example.com/token").expect("url");
+        let named = url::Url::parse("https://login.example.com/token").expect("url");
         assert!(p.check_url(&named).is_ok(), "names are for the resolver");
         let allowed = OutboundPolicy::parse(&["127.0.0.1"]).expect("parse");
-        let u = reqwest::Url::parse("http://127.0.0.1:8080/token").expect("url");
+        let u = url::Url::parse("http://127.0.0.1:8080/token").expect("url");
         assert!(allowed.check_url(&u).is_ok());
-    }
-
-    #[tokio::test]
-    async fn the_resolver_refuses_names_of_internal_addresses() {
-        use reqwest::dns::Resolve as _;
-        let guarded = GuardedResolver::new(Arc::new(OutboundPolicy::default()));
-        let name: reqwest::dns::Name = "localhost".parse().expect("name");
-        let e = match guarded.resolve(name).await {
-            Ok(a) => panic!("resolved to {:?}", a.collect::<Vec<_>>()),
-            Err(e) => e,
-        };
-        let refused = e.downcast_ref::<Refused>().expect("Refused");
-        assert_eq!(refused.host, "localhost");
-        let open = GuardedResolver::new(Arc::new(
-            OutboundPolicy::parse(&["localhost"]).expect("parse"),
-        ));
-        let name: reqwest::dns::Name = "localhost".parse().expect("name");
-        assert!(open.resolve(name).await.is_ok());
     }
 }
