@@ -165,7 +165,7 @@ pub async fn create(
     let tenant_id = input.tenant_id.unwrap_or(caller.user.tenant_id);
     check_tenant(ctx, caller, tenant_id).await?;
     let seal_ref = new_seal_ref();
-    let client_secret_sealed = super::profiles::seal(ctx, &secret, &secret_purpose(&seal_ref))?;
+    let client_secret_sealed = super::sealing::seal(ctx, &secret, &secret_purpose(&seal_ref))?;
     let new = NewOAuthApp {
         seal_ref,
         tenant_id,
@@ -274,7 +274,7 @@ pub async fn update(
         ));
     }
     let client_secret_sealed = match secret {
-        Some(s) => super::profiles::seal(ctx, &s, &secret_purpose(&current.seal_ref))?,
+        Some(s) => super::sealing::seal(ctx, &s, &secret_purpose(&current.seal_ref))?,
         None => current.client_secret_sealed.clone(),
     };
     let changes = OAuthAppChanges {

@@ -8,8 +8,9 @@
 //! The callback takes the state exactly once, so a replayed callback finds nothing.
 //! The user's permissions and the application are checked again at the callback.
 
-use super::profiles::{self, check_new, open, seal, View};
+use super::profiles::{self, check_new, View};
 use super::refresh::upstream_failure;
+use super::sealing::{open, seal};
 use super::store::ProfileScope;
 use super::ConnectState;
 use crate::auth::{store_failure, Principal};

@@ -15,6 +15,7 @@ pub mod connect;
 pub mod profiles;
 pub mod refresh;
 pub mod refresher;
+pub mod sealing;
 pub mod store;
 
 use crate::error::ApiFailure;

@@ -10,6 +10,7 @@
 //! visible answer 222207710 "Invalid OAuthProfileId".
 
 use super::apps::{self, usable};
+use super::sealing::{open, seal};
 use super::{
     new_seal_ref, parse_description, parse_name, parse_required, purpose, NewOAuthProfile,
     OAuthApp, OAuthProfile, ProfileChanges,
@@ -23,33 +24,6 @@ use crate::model::time::UnixTime;
 use crate::store::StoreError;
 use crate::vault::store::ProfileScope;
 use std::collections::HashMap;
-
-/// Seals `plaintext` under the master key for `purpose`.
-pub fn seal(ctx: &Context, plaintext: &str, purpose: &str) -> Result<String, ApiFailure> {
-    ctx.keyring
-        .seal(plaintext.as_bytes(), purpose)
-        .map_err(|e| {
-            tracing::error!(error = %e, "sealing a vault secret failed");
-            ApiFailure::internal(Code::INTERNAL)
-        })
-}
-
-/// Opens a value sealed for `purpose`.
-pub fn open(ctx: &Context, sealed: &str, purpose: &str) -> Result<String, ApiFailure> {
-    let bytes = ctx.keyring.open(sealed, purpose).map_err(|e| {
-        tracing::error!(error = %e, purpose, "a sealed vault secret does not open");
-        ApiFailure::new(
-            Code::SEALED_VALUE_UNREADABLE,
-            "A stored secret cannot be opened with the configured master keys.",
-        )
-    })?;
-    String::from_utf8(bytes).map_err(|_| {
-        ApiFailure::new(
-            Code::SEALED_VALUE_UNREADABLE,
-            "A stored secret is not valid text.",
-        )
-    })
-}
 
 pub fn access_purpose(seal_ref: &str) -> String {
     purpose("oauthprofile", seal_ref, "access_token")

@@ -13,8 +13,9 @@
 
 use super::apps;
 use super::profiles::{
-    access_purpose, app_of, not_found, open, refresh_purpose, require, seal, view, visible, View,
+    access_purpose, app_of, not_found, refresh_purpose, require, view, visible, View,
 };
+use super::sealing::{open, seal};
 use super::{OAuthProfile, RefreshFailure, RefreshSuccess};
 use crate::auth::{store_failure, Principal};
 use crate::context::Context;
