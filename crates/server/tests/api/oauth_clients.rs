@@ -1944,6 +1944,7 @@ impl Drop for Node {
     }
 }
 
+#[ignore = "needs PostgreSQL: run scripts/test (or set TEST_POSTGRES_URL and pass --include-ignored)"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_from_one_process_are_introspected_refreshed_and_revoked_by_another() {
     let dir = tempfile::tempdir().expect("dir");
