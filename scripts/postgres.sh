@@ -20,6 +20,11 @@ as_pg() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# psql on the cluster's administrative database, with the arguments given.
+psql_admin() {
+  "$PG_BIN/psql" "$TEST_POSTGRES_URL" -X -q "$@"
+}
+
 stop_postgres() {
   if [ -n "${PG_TMP:-}" ] && [ -d "$PG_TMP" ]; then
     as_pg "$PG_BIN/pg_ctl" -D "$PG_TMP/data" -m immediate stop >/dev/null 2>&1 || true

@@ -571,10 +571,15 @@ mod tests {
         let (ctx, _) = context().await;
         let cache = Arc::new(CredentialCache::default());
         let before = computed(&ctx);
+        // The eight start together, so they really overlap.
+        let start = Arc::new(tokio::sync::Barrier::new(8));
         let calls: Vec<_> = (0..8)
             .map(|_| {
-                let (ctx, cache) = (ctx.clone(), cache.clone());
-                tokio::spawn(async move { sign_in(&ctx, &cache, "ann", "right").await.is_ok() })
+                let (ctx, cache, start) = (ctx.clone(), cache.clone(), start.clone());
+                tokio::spawn(async move {
+                    start.wait().await;
+                    sign_in(&ctx, &cache, "ann", "right").await.is_ok()
+                })
             })
             .collect();
         for c in calls {

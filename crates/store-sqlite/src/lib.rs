@@ -142,16 +142,17 @@ mod contract {
     use portcullis_core::testing::contract::Fixture;
     use std::sync::Arc;
 
-    /// A new database in its own temporary directory, removed after a passing case.
+    /// A new database in its own temporary directory, removed when the case ends: the
+    /// cleanup owns it, and a case that fails drops the cleanup unrun, which removes the
+    /// directory all the same.
     async fn fresh() -> Fixture {
-        let dir =
-            std::env::temp_dir().join(format!("portcullis-contract-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let url = format!("sqlite://{}", dir.join("test.db").display());
+        let dir = tempfile::Builder::new()
+            .prefix("portcullis-contract-")
+            .tempdir()
+            .expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("test.db").display());
         let store = SqliteStore::connect(&url).await.expect("connect");
-        Fixture::with_cleanup(Arc::new(store), async move {
-            std::fs::remove_dir_all(&dir).expect("remove the test directory");
-        })
+        Fixture::with_cleanup(Arc::new(store), async move { drop(dir) })
     }
 
     portcullis_core::store_contract_tests!(fresh());

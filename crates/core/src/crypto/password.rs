@@ -285,10 +285,15 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn no_more_hashes_run_at_once_than_the_pool_allows() {
         let pool = PasswordHasher::new(2);
+        // The six start together, so they really contend for the two permits.
+        let start = Arc::new(tokio::sync::Barrier::new(6));
         let tasks: Vec<_> = (0..6)
             .map(|i| {
-                let p = pool.clone();
-                tokio::spawn(async move { p.hash(&format!("pw{i}")).await })
+                let (p, start) = (pool.clone(), start.clone());
+                tokio::spawn(async move {
+                    start.wait().await;
+                    p.hash(&format!("pw{i}")).await
+                })
             })
             .collect();
         for t in tasks {

@@ -180,10 +180,15 @@ async fn tampered_forged_expired_and_foreign_tokens_are_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_first_start_creates_one_active_and_one_next_key_sealed() {
     let (store, clock) = (Arc::new(MemoryStore::new()), ManualClock::at(T0));
+    // Four first starts at the same moment, behind a barrier.
+    let barrier = Arc::new(tokio::sync::Barrier::new(4));
     let mut starts = tokio::task::JoinSet::new();
     for _ in 0..4 {
-        let (store, clock) = (store.clone(), clock.clone());
-        starts.spawn(async move { signer(&store, &clock).await });
+        let (store, clock, barrier) = (store.clone(), clock.clone(), barrier.clone());
+        starts.spawn(async move {
+            barrier.wait().await;
+            signer(&store, &clock).await
+        });
     }
     let signers = starts.join_all().await;
     let keys = store.signing_keys().await.expect("keys");

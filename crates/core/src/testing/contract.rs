@@ -1675,14 +1675,20 @@ macro_rules! store_contract_cases {
 /// Generates one `#[tokio::test]` per contract case (see [`crate::store_contract_cases!`]
 /// for the list). `$make` is an async block yielding a fresh store for each case:
 /// `Arc<dyn Store>`, a [`Fixture`] (a store and its cleanup) or `Option` of either
-/// (`None` skips the case, for a database that is not configured).
+/// (`None` skips the case, for a database that is not configured). An attribute before
+/// `$make` goes on every case: `#[ignore = "needs PostgreSQL…"] fresh()`.
 #[macro_export]
 macro_rules! store_contract_tests {
-    ($make:expr) => {
-        $crate::store_contract_cases!(@cases $make);
+    (#[$attr:meta] $make:expr) => {
+        $crate::store_contract_cases!(@cases #[$attr] $make);
     };
-    (@cases $make:expr; $($case:ident),* $(,)?) => {
+    ($make:expr) => {
+        // `cfg(all())` is always true: no attribute.
+        $crate::store_contract_cases!(@cases #[cfg(all())] $make);
+    };
+    (@cases #[$attr:meta] $make:expr; $($case:ident),* $(,)?) => {
         $(
+            #[$attr]
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
                 let fixture = $crate::testing::contract::IntoFixture::into_fixture($make.await);

@@ -47,7 +47,7 @@ impl Run {
 
 /// A database for the binary and, later, the server.
 struct Db {
-    url: String,
+    url: crate::helpers::TestDb,
     dir: tempfile::TempDir,
 }
 

@@ -278,6 +278,7 @@ async fn acknowledged_writes_survive_sigkill_on_sqlite() {
     acknowledged_writes_survive_sigkill(Backend::Sqlite).await;
 }
 
+#[ignore = "needs PostgreSQL: run scripts/test (or set TEST_POSTGRES_URL and pass --include-ignored)"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_writes_survive_sigkill_on_postgres() {
     acknowledged_writes_survive_sigkill(Backend::Postgres).await;

@@ -422,6 +422,7 @@ async fn userinfo_without_a_token_is_an_empty_challenge(b: Backend) {
 }
 
 /// PostgreSQL only: an open SQLite file cannot vanish from under its process.
+#[ignore = "needs PostgreSQL: run scripts/test (or set TEST_POSTGRES_URL and pass --include-ignored)"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readiness_fails_while_the_postgres_database_is_gone() {
     let Some(app) = spawn_app(Backend::Postgres).await else {

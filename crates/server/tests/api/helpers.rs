@@ -6,8 +6,10 @@ use portcullis_core::model::identity::{NewUser, User, SYSTEM_TENANT_ID};
 use portcullis_server::config::Config;
 use portcullis_server::startup::Application;
 use portcullis_server::state::AppState;
+use portcullis_store_postgres::testing::TestDatabase;
 use serde_json::Value;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
 
 pub const ADMIN_PASSWORD: &str = "Admin-Password-1";
 
@@ -18,6 +20,8 @@ pub enum Backend {
 }
 
 /// Runs each listed `async fn(Backend)` as two tests, `sqlite::name` and `postgres::name`.
+/// The PostgreSQL ones are `#[ignore]`d, so a plain `cargo test` reports them as ignored
+/// (never as passed); `scripts/test` runs them with its throwaway server.
 macro_rules! backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -30,6 +34,7 @@ macro_rules! backends {
         }
         mod postgres {
             $(
+                #[ignore = "needs PostgreSQL: run scripts/test (or set TEST_POSTGRES_URL and pass --include-ignored)"]
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     super::$name($crate::helpers::Backend::Postgres).await
@@ -65,6 +70,8 @@ pub struct TestApp {
     pub clock: ManualClock,
     pub database_url: String,
     _dir: tempfile::TempDir,
+    /// Keeps a PostgreSQL test database alive while this node runs (see [`TestDb`]).
+    _db: Option<Arc<TestDatabase>>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -76,16 +83,64 @@ impl Drop for TestApp {
     }
 }
 
-/// A database URL for a fresh database on `backend`, or `None` when PostgreSQL tests
-/// are not configured (they are skipped then; `scripts/test` requires them).
-pub async fn fresh_database(backend: Backend, dir: &tempfile::TempDir) -> Option<String> {
-    match backend {
-        Backend::Sqlite => Some(format!(
-            "sqlite://{}",
-            dir.path().join("portcullis.db").display()
-        )),
-        Backend::Postgres => portcullis_store_postgres::testing::fresh_database().await,
+/// A fresh database for one test, used as its URL (`&db` is a `&str`). On SQLite a
+/// file in the test's temporary directory (removed with the directory); on PostgreSQL
+/// a database of its own, dropped when the last holder goes: this value, its clones
+/// and every [`TestApp`] started on it, so also when the test fails and unwinds.
+#[derive(Debug, Clone)]
+pub struct TestDb {
+    url: String,
+    _db: Option<Arc<TestDatabase>>,
+}
+
+impl TestDb {
+    pub fn as_str(&self) -> &str {
+        &self.url
     }
+}
+
+impl std::ops::Deref for TestDb {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.url
+    }
+}
+
+impl std::fmt::Display for TestDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.url)
+    }
+}
+
+/// The PostgreSQL test databases alive in this process, by URL, so that [`spawn_with`]
+/// (which sees only a configuration) can hold the one it runs on.
+static LIVE: Mutex<Option<HashMap<String, Weak<TestDatabase>>>> = Mutex::new(None);
+
+/// The live PostgreSQL test database at `url`, if `url` names one.
+fn live_database(url: &str) -> Option<Arc<TestDatabase>> {
+    let live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+    live.as_ref()?.get(url)?.upgrade()
+}
+
+/// A fresh database on `backend` (see [`TestDb`]). Always `Some`: a PostgreSQL test
+/// without `TEST_POSTGRES_URL` fails instead (those tests are `#[ignore]`d under a plain
+/// `cargo test`; `scripts/test` runs them).
+pub async fn fresh_database(backend: Backend, dir: &tempfile::TempDir) -> Option<TestDb> {
+    Some(match backend {
+        Backend::Sqlite => TestDb {
+            url: format!("sqlite://{}", dir.path().join("portcullis.db").display()),
+            _db: None,
+        },
+        Backend::Postgres => {
+            let db = Arc::new(TestDatabase::create().await);
+            let url = db.url().to_owned();
+            let mut live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+            let live = live.get_or_insert_with(HashMap::new);
+            live.retain(|_, db| db.strong_count() > 0);
+            live.insert(url.clone(), Arc::downgrade(&db));
+            TestDb { url, _db: Some(db) }
+        }
+    })
 }
 
 /// The configuration tests start with: port 0, a fresh database, a known admin password.
@@ -101,8 +156,8 @@ pub fn test_config(database_url: &str) -> Config {
 
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     let dir = tempfile::tempdir().expect("temp dir");
-    let database_url = fresh_database(backend, &dir).await?;
-    Some(spawn_with(test_config(&database_url), dir).await)
+    let db = fresh_database(backend, &dir).await?;
+    Some(spawn_with(test_config(&db), dir).await)
 }
 
 pub async fn spawn_with(config: Config, dir: tempfile::TempDir) -> TestApp {
@@ -126,6 +181,7 @@ pub async fn spawn_with(config: Config, dir: tempfile::TempDir) -> TestApp {
             .expect("client"),
         state,
         clock,
+        _db: live_database(&database_url),
         database_url,
         _dir: dir,
         shutdown: Some(tx),

@@ -5,18 +5,25 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod helpers;
+mod support;
 
 mod auth;
 mod authorize;
+mod bearer_mgmt;
 mod browser;
 mod caches;
 mod cli;
 mod client_apps;
 mod crash;
 mod errors;
+mod grant_api_secret;
+mod grant_client_credentials;
+mod grant_password;
+mod grant_refresh_token;
+mod introspection_revocation;
 mod jwks;
 mod limits;
-mod oauth_clients;
+mod metadata;
 mod openapi;
 mod security_auth;
 mod security_ops;
@@ -24,5 +31,7 @@ mod security_protocol;
 mod startup;
 mod tenants;
 mod tls;
+mod token_endpoint;
+mod two_processes;
 mod users;
 mod vault;

@@ -268,11 +268,18 @@ async fn two_nodes_on_one_database_behave_as_one_server(b: Backend) {
         return;
     };
     let dir2 = tempfile::tempdir().expect("dir");
-    // Started together on an empty database: one pepper, one administrator.
-    let (a, b2) = tokio::join!(
-        spawn_with(test_config(&url), dir),
-        spawn_with(test_config(&url), dir2)
-    );
+    // Started together on an empty database (two tasks behind a barrier, so the
+    // starts really overlap): one pepper, one administrator.
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+    let start = |dir: tempfile::TempDir| {
+        let (config, barrier) = (test_config(&url), barrier.clone());
+        tokio::spawn(async move {
+            barrier.wait().await;
+            spawn_with(config, dir).await
+        })
+    };
+    let (a, b2) = (start(dir), start(dir2));
+    let (a, b2) = (a.await.expect("node a"), b2.await.expect("node b"));
     let created = a
         .register_as(
             "admin",
