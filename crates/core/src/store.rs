@@ -61,7 +61,7 @@ impl LimitLevel {
 
 /// A user's directly assigned roles and explicit permissions.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Grants {
+pub struct RoleAssignments {
     pub roles: Vec<i64>,
     pub permissions: Vec<i64>,
 }
@@ -165,9 +165,9 @@ pub trait Store:
     async fn update_user(&self, id: i64, changes: UserChanges) -> StoreResult<Option<User>>;
     /// Deletes the user with their applications and consents.
     async fn delete_user(&self, id: i64) -> StoreResult<bool>;
-    async fn user_grants(&self, id: i64) -> StoreResult<Grants>;
+    async fn role_assignments(&self, id: i64) -> StoreResult<RoleAssignments>;
     /// Replaces the user's roles and explicit permissions atomically; bumps `auth_version`.
-    async fn set_user_grants(&self, id: i64, grants: &Grants) -> StoreResult<bool>;
+    async fn set_role_assignments(&self, id: i64, grants: &RoleAssignments) -> StoreResult<bool>;
     /// Ends a lock and forgets counted failures.
     async fn unlock_user(&self, id: i64) -> StoreResult<bool>;
     /// Sets (`Some`) or removes (`None`) the verifier of the user's API secret.

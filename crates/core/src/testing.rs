@@ -9,8 +9,8 @@ use crate::identity::{
 };
 use crate::oauth::grants::{AuthCode, CodeTake, Family, RefreshToken, Rotation};
 use crate::store::{
-    union_scopes, AppListScope, Consent, Grants, LimitLevel, Seed, Store, StoreError, StoreResult,
-    TokenStore,
+    union_scopes, AppListScope, Consent, LimitLevel, RoleAssignments, Seed, Store, StoreError,
+    StoreResult, TokenStore,
 };
 use async_trait::async_trait;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -24,7 +24,7 @@ struct State {
     tenant_admins: BTreeSet<(i64, i64)>,
     roles: BTreeMap<i64, Role>,
     users: BTreeMap<i64, User>,
-    grants: BTreeMap<i64, Grants>,
+    role_assignments: BTreeMap<i64, RoleAssignments>,
     secrets: HashMap<String, String>,
     limits: HashMap<(i64, LimitLevel), i64>,
     apps: BTreeMap<i64, ClientApp>,
@@ -107,7 +107,7 @@ impl State {
             self.consents.retain(|(_, app), _| *app != a);
         }
         self.consents.retain(|(u, _), _| *u != id);
-        self.grants.remove(&id);
+        self.role_assignments.remove(&id);
         self.tenant_admins.retain(|(_, u)| *u != id);
         self.limits.retain(|(_, l), _| *l != LimitLevel::User(id));
         let removed = self.users.remove(&id).is_some();
@@ -388,9 +388,9 @@ impl Store for MemoryStore {
                 api_secret_verifier: None,
                 created_at: u.now,
             };
-            s.grants.insert(
+            s.role_assignments.insert(
                 user.id,
-                Grants {
+                RoleAssignments {
                     roles: sorted(u.roles),
                     permissions: sorted(u.permissions),
                 },
@@ -468,19 +468,19 @@ impl Store for MemoryStore {
         self.with(|s| Ok(s.remove_user(id)))
     }
 
-    async fn user_grants(&self, id: i64) -> StoreResult<Grants> {
-        self.with(|s| Ok(s.grants.get(&id).cloned().unwrap_or_default()))
+    async fn role_assignments(&self, id: i64) -> StoreResult<RoleAssignments> {
+        self.with(|s| Ok(s.role_assignments.get(&id).cloned().unwrap_or_default()))
     }
 
-    async fn set_user_grants(&self, id: i64, g: &Grants) -> StoreResult<bool> {
+    async fn set_role_assignments(&self, id: i64, g: &RoleAssignments) -> StoreResult<bool> {
         self.with(|s| {
             let Some(u) = s.users.get_mut(&id) else {
                 return Ok(false);
             };
             u.auth_version += 1;
-            s.grants.insert(
+            s.role_assignments.insert(
                 id,
-                Grants {
+                RoleAssignments {
                     roles: sorted(g.roles.clone()),
                     permissions: sorted(g.permissions.clone()),
                 },
@@ -519,7 +519,7 @@ impl Store for MemoryStore {
     async fn effective_permissions(&self, user_id: i64) -> StoreResult<Vec<i64>> {
         self.with(|s| {
             let mut out = BTreeSet::new();
-            if let Some(g) = s.grants.get(&user_id) {
+            if let Some(g) = s.role_assignments.get(&user_id) {
                 for r in &g.roles {
                     out.extend(
                         s.roles

@@ -12,7 +12,7 @@ use portcullis_core::identity::{
     SYSTEM_TENANT_ID,
 };
 use portcullis_core::store::{
-    AppListScope, Consent, Grants, LimitLevel, Seed, Store, StoreError, StoreResult,
+    AppListScope, Consent, LimitLevel, RoleAssignments, Seed, Store, StoreError, StoreResult,
 };
 use sqlx::Row;
 
@@ -387,7 +387,7 @@ impl<B: Backend> Store for SqlStore<B> {
             .await
             .map_err(err)?;
         let user = user_row::<B>(&row).map_err(err)?;
-        insert_grants(&mut tx, user.id, &u.roles, &u.permissions).await?;
+        insert_role_assignments(&mut tx, user.id, &u.roles, &u.permissions).await?;
         tx.commit().await.map_err(err)?;
         Ok(user)
     }
@@ -445,7 +445,7 @@ impl<B: Backend> Store for SqlStore<B> {
         Ok(r.rows_affected() == 1)
     }
 
-    async fn user_grants(&self, id: i64) -> StoreResult<Grants> {
+    async fn role_assignments(&self, id: i64) -> StoreResult<RoleAssignments> {
         let roles = sqlx::query_scalar(
             "SELECT role_id FROM user_roles WHERE user_id = $1 ORDER BY role_id",
         )
@@ -460,10 +460,10 @@ impl<B: Backend> Store for SqlStore<B> {
         .fetch_all(&self.pool)
         .await
         .map_err(err)?;
-        Ok(Grants { roles, permissions })
+        Ok(RoleAssignments { roles, permissions })
     }
 
-    async fn set_user_grants(&self, id: i64, g: &Grants) -> StoreResult<bool> {
+    async fn set_role_assignments(&self, id: i64, g: &RoleAssignments) -> StoreResult<bool> {
         let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
         let r = sqlx::query("UPDATE users SET auth_version = auth_version + 1 WHERE id = $1")
             .bind(id)
@@ -483,7 +483,7 @@ impl<B: Backend> Store for SqlStore<B> {
             .execute(&mut *tx)
             .await
             .map_err(err)?;
-        insert_grants(&mut tx, id, &g.roles, &g.permissions).await?;
+        insert_role_assignments(&mut tx, id, &g.roles, &g.permissions).await?;
         tx.commit().await.map_err(err)?;
         Ok(true)
     }
@@ -781,7 +781,7 @@ async fn insert_hosts<B: Backend>(
 }
 
 /// Inserts a user's roles and explicit permissions.
-async fn insert_grants<B: Backend>(
+async fn insert_role_assignments<B: Backend>(
     tx: &mut sqlx::Transaction<'_, B>,
     user_id: i64,
     roles: &[i64],

@@ -18,7 +18,7 @@ use crate::error::{ApiFailure, Code};
 use crate::identity::{
     NewUser, Permission, Tenant, User, UserChanges, PASSWORD_ACTIVE, PASSWORD_MUST_RESET,
 };
-use crate::store::{Grants, StoreError};
+use crate::store::{RoleAssignments, StoreError};
 use std::collections::BTreeSet;
 
 /// Longest accepted login name (HDP §3.5).
@@ -33,7 +33,7 @@ pub const MAX_PASSWORD: usize = 128;
 pub struct UserView {
     pub user: User,
     pub tenant_name: String,
-    pub grants: Grants,
+    pub grants: RoleAssignments,
 }
 
 /// A create request, as received.
@@ -45,7 +45,7 @@ pub struct CreateUser {
     pub password: String,
     pub password_status: Option<i64>,
     pub password_expiration: Option<UnixTime>,
-    pub grants: Grants,
+    pub grants: RoleAssignments,
 }
 
 /// An update request: login and status are replaced; the rest only when given.
@@ -60,7 +60,7 @@ pub struct UpdateUser {
     pub current_password: Option<String>,
     pub password_status: Option<i64>,
     pub password_expiration: Option<Option<UnixTime>>,
-    pub grants: Option<Grants>,
+    pub grants: Option<RoleAssignments>,
 }
 
 fn not_found(id: i64) -> ApiFailure {
@@ -141,7 +141,7 @@ async fn view(ctx: &Context, user: User) -> Result<UserView, ApiFailure> {
         .unwrap_or_default();
     let grants = ctx
         .store
-        .user_grants(user.id)
+        .role_assignments(user.id)
         .await
         .map_err(store_failure)?;
     Ok(UserView {
@@ -156,7 +156,7 @@ async fn check_grants(
     ctx: &Context,
     caller: Actor<'_>,
     tenant_id: i64,
-    g: &Grants,
+    g: &RoleAssignments,
 ) -> Result<(), ApiFailure> {
     if g.roles.is_empty() {
         return Err(ApiFailure::invalid_field(
@@ -198,14 +198,14 @@ async fn check_grants(
 }
 
 /// `g` with its lists sorted and without duplicates, as the store keeps them.
-fn sorted(g: &Grants) -> Grants {
+fn sorted(g: &RoleAssignments) -> RoleAssignments {
     let norm = |v: &[i64]| {
         let mut v = v.to_vec();
         v.sort_unstable();
         v.dedup();
         v
     };
-    Grants {
+    RoleAssignments {
         roles: norm(&g.roles),
         permissions: norm(&g.permissions),
     }
@@ -401,8 +401,12 @@ pub async fn update(
         check_password(&req.login, p)?;
     }
     let status = check_password_status(req.password_status.unwrap_or(user.password_status))?;
-    // Grants echoed back unchanged are not a change (and must not end sessions).
-    let current = ctx.store.user_grants(id).await.map_err(store_failure)?;
+    // Role assignments echoed back unchanged are not a change (and must not end sessions).
+    let current = ctx
+        .store
+        .role_assignments(id)
+        .await
+        .map_err(store_failure)?;
     let new_grants = req.grants.filter(|g| sorted(g) != current);
     if let Some(g) = &new_grants {
         if is_self {
@@ -441,7 +445,7 @@ pub async fn update(
         .ok_or_else(|| not_found(id))?;
     if let Some(g) = &new_grants {
         ctx.store
-            .set_user_grants(id, g)
+            .set_role_assignments(id, g)
             .await
             .map_err(store_failure)?;
     }
@@ -477,7 +481,11 @@ pub async fn delete(ctx: &Context, caller: &Principal, id: i64) -> Result<(), Ap
 }
 
 /// The user's roles and explicit permissions.
-pub async fn grants(ctx: &Context, caller: &Principal, id: i64) -> Result<Grants, ApiFailure> {
+pub async fn grants(
+    ctx: &Context,
+    caller: &Principal,
+    id: i64,
+) -> Result<RoleAssignments, ApiFailure> {
     target(
         ctx,
         caller,
@@ -486,7 +494,7 @@ pub async fn grants(ctx: &Context, caller: &Principal, id: i64) -> Result<Grants
         "Reading a user's permissions",
     )
     .await?;
-    ctx.store.user_grants(id).await.map_err(store_failure)
+    ctx.store.role_assignments(id).await.map_err(store_failure)
 }
 
 /// Replaces the user's roles and explicit permissions.
@@ -494,8 +502,8 @@ pub async fn set_grants(
     ctx: &Context,
     caller: &Principal,
     id: i64,
-    g: Grants,
-) -> Result<Grants, ApiFailure> {
+    g: RoleAssignments,
+) -> Result<RoleAssignments, ApiFailure> {
     let user = target(
         ctx,
         caller,
@@ -511,7 +519,7 @@ pub async fn set_grants(
     }
     check_grants(ctx, caller.into(), user.tenant_id, &g).await?;
     ctx.store
-        .set_user_grants(id, &g)
+        .set_role_assignments(id, &g)
         .await
         .map_err(store_failure)?;
     tracing::info!(
@@ -519,7 +527,7 @@ pub async fn set_grants(
         by = caller.user.id,
         "user permissions replaced"
     );
-    ctx.store.user_grants(id).await.map_err(store_failure)
+    ctx.store.role_assignments(id).await.map_err(store_failure)
 }
 
 /// Ends a lock (ModifyUsers 15 or Administrator, HDP §3.4).

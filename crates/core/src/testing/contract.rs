@@ -12,7 +12,7 @@ use crate::identity::{
     LockoutPolicy, NewTenant, NewUser, TenantChanges, UserChanges, ROLE_ADMINISTRATOR,
     ROLE_TENANT_ADMINISTRATOR, ROLE_USER, SYSTEM_TENANT_ID,
 };
-use crate::store::{AppListScope, Grants, LimitLevel, Store, StoreError};
+use crate::store::{AppListScope, LimitLevel, RoleAssignments, Store, StoreError};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -851,24 +851,24 @@ pub async fn users_are_listed_updated_and_deleted(store: Arc<dyn Store>) {
         .is_empty());
 }
 
-pub async fn grants_are_replaced_at_once_and_end_sessions(store: Arc<dyn Store>) {
+pub async fn role_assignments_are_replaced_at_once_and_end_sessions(store: Arc<dyn Store>) {
     seeded(&store).await;
     let u = user(&store, SYSTEM_TENANT_ID, "g", vec![ROLE_USER]).await;
     assert_eq!(
-        store.user_grants(u.id).await.expect("grants"),
-        Grants {
+        store.role_assignments(u.id).await.expect("grants"),
+        RoleAssignments {
             roles: vec![ROLE_USER],
             permissions: vec![]
         }
     );
-    let g = Grants {
+    let g = RoleAssignments {
         roles: vec![ROLE_TENANT_ADMINISTRATOR, ROLE_USER],
         permissions: vec![28, 25],
     };
-    assert!(store.set_user_grants(u.id, &g).await.expect("set"));
+    assert!(store.set_role_assignments(u.id, &g).await.expect("set"));
     assert_eq!(
-        store.user_grants(u.id).await.expect("grants"),
-        Grants {
+        store.role_assignments(u.id).await.expect("grants"),
+        RoleAssignments {
             roles: vec![2, 3],
             permissions: vec![25, 28]
         }
@@ -884,7 +884,10 @@ pub async fn grants_are_replaced_at_once_and_end_sessions(store: Arc<dyn Store>)
             .auth_version,
         2
     );
-    assert!(!store.set_user_grants(9_999_999, &g).await.expect("set"));
+    assert!(!store
+        .set_role_assignments(9_999_999, &g)
+        .await
+        .expect("set"));
 }
 
 pub async fn unlocking_and_api_secrets(store: Arc<dyn Store>) {
@@ -1605,7 +1608,7 @@ macro_rules! store_contract_cases {
             tenant_names_are_unique_ignoring_case_even_when_created_at_once,
             tenant_updates_replace_fields_and_hosts_and_deletes_take_everything,
             users_are_listed_updated_and_deleted,
-            grants_are_replaced_at_once_and_end_sessions,
+            role_assignments_are_replaced_at_once_and_end_sessions,
             unlocking_and_api_secrets,
             limits_are_set_and_cleared_per_level,
             refresh_tokens_rotate_once_and_reuse_revokes_the_family,

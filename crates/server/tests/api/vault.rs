@@ -10,7 +10,7 @@ use crate::helpers::{
 };
 use portcullis_core::clock::{hdp_timestamp, Clock};
 use portcullis_core::identity::{NewUser, SYSTEM_TENANT_ID};
-use portcullis_core::store::Grants;
+use portcullis_core::store::RoleAssignments;
 use portcullis_core::vault::refresher::{self, Sweep};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -599,9 +599,9 @@ async fn oauth_apps_follow_hdp_fields_names_permissions_and_tenants(b: Backend) 
     here.state
         .ctx
         .store
-        .set_user_grants(
+        .set_role_assignments(
             carol.id,
-            &Grants {
+            &RoleAssignments {
                 roles: vec![],
                 permissions: vec![11, 28],
             },
@@ -802,7 +802,7 @@ async fn oauth_profiles_are_their_owners_with_hdp_permissions_and_shapes(b: Back
     here.state
         .ctx
         .store
-        .set_user_grants(
+        .set_role_assignments(
             here.state
                 .ctx
                 .store
@@ -811,7 +811,7 @@ async fn oauth_profiles_are_their_owners_with_hdp_permissions_and_shapes(b: Back
                 .expect("r")
                 .expect("alice")
                 .id,
-            &Grants {
+            &RoleAssignments {
                 roles: vec![],
                 permissions: vec![1, 11],
             },
