@@ -481,7 +481,7 @@ mod tests {
     use crate::clock::{Clock, ManualClock};
     use crate::crypto::{Keyring, MasterKey, PasswordHasher, VerifierKeys};
     use crate::identity::{NewUser, ROLE_USER, SYSTEM_TENANT_ID};
-    use crate::store::Store;
+    use crate::store::{SetupStore as _, UserStore as _};
     use crate::testing::MemoryStore;
     use std::sync::atomic::Ordering;
     use std::sync::Arc;
@@ -647,7 +647,7 @@ mod tests {
         ctx: &Context,
         store: &MemoryStore,
         attempt: F,
-    ) -> (Vec<u32>, u64) {
+    ) -> (Vec<String>, u64) {
         store.take_calls();
         let before = computed(ctx);
         attempt.await;
