@@ -60,6 +60,34 @@ async fn user(
         .expect("create user")
 }
 
+/// Runs the racers at once and returns their outcomes in order: each is spawned and
+/// waits at one [`tokio::sync::Barrier`] before it starts, so the store calls really
+/// overlap instead of running one after another as the spawned tasks happen to be
+/// polled.
+async fn race<T, R>(racers: impl IntoIterator<Item = R>) -> Vec<T>
+where
+    T: Send + 'static,
+    R: Future<Output = T> + Send + 'static,
+{
+    let racers: Vec<R> = racers.into_iter().collect();
+    let barrier = Arc::new(tokio::sync::Barrier::new(racers.len()));
+    let tasks: Vec<_> = racers
+        .into_iter()
+        .map(|racer| {
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                racer.await
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        outcomes.push(task.await.expect("racer"));
+    }
+    outcomes
+}
+
 fn app(tenant: i64, owner: i64, client_id: &str) -> NewClientApp {
     NewClientApp {
         tenant_id: tenant,

@@ -1,7 +1,7 @@
 //! Contract cases of [`crate::store::TenantStore`]: tenants with hosts, roles and
 //! admins, unique names under concurrency, updates and cascading deletes.
 
-use super::{app, seeded, user, T0};
+use super::{app, race, seeded, user, T0};
 use crate::identity::{
     NewTenant, TenantChanges, ROLE_ADMINISTRATOR, ROLE_TENANT_ADMINISTRATOR, ROLE_USER,
     SYSTEM_TENANT_ID,
@@ -15,16 +15,11 @@ pub async fn tenant_names_are_unique_ignoring_case_even_when_created_at_once(
     store: Arc<dyn Store>,
 ) {
     seeded(&store).await;
-    let barrier = Arc::new(tokio::sync::Barrier::new(2));
-    let create = |name: &'static str| {
-        let (store, barrier) = (store.clone(), barrier.clone());
-        tokio::spawn(async move {
-            barrier.wait().await;
-            store.create_tenant(NewTenant::named(name, T0)).await
-        })
-    };
-    let (a, b) = (create("Acme"), create("ACME"));
-    let results = [a.await.expect("task"), b.await.expect("task")];
+    let results = race(["Acme", "ACME"].map(|name| {
+        let store = store.clone();
+        async move { store.create_tenant(NewTenant::named(name, T0)).await }
+    }))
+    .await;
     let created: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
     assert_eq!(created.len(), 1, "{results:?}");
     assert!(

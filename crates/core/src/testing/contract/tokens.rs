@@ -1,9 +1,11 @@
 //! Contract cases of [`crate::store::TokenStore`]: refresh rotation and code takes
 //! (single use, also under concurrency), revocation cascades, `token_state`.
 
-use super::{app, seeded, user, T0};
+use super::{app, race, seeded, user, T0};
 use crate::identity::{ROLE_USER, SYSTEM_TENANT_ID};
-use crate::store::Store;
+use crate::store::{Store, StoreResult};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 fn family(id: &str, app: i64, user: Option<i64>) -> crate::oauth::grants::Family {
@@ -151,18 +153,17 @@ pub async fn of_concurrent_rotations_exactly_one_wins(store: Arc<dyn Store>) {
         )
         .await
         .expect("family");
-    let tasks: Vec<_> = (0..8)
-        .map(|i| {
-            let s = store.clone();
-            tokio::spawn(async move {
-                s.rotate_refresh_token("rt-c", &refresh(&format!("succ-{i}"), "fam-c"), T0 + 1)
-                    .await
-            })
-        })
-        .collect();
+    let rotations = race((0..8).map(|i| {
+        let s = store.clone();
+        async move {
+            s.rotate_refresh_token("rt-c", &refresh(&format!("succ-{i}"), "fam-c"), T0 + 1)
+                .await
+        }
+    }))
+    .await;
     let mut wins = 0;
-    for t in tasks {
-        match t.await.expect("join").expect("rotate") {
+    for rotation in rotations {
+        match rotation.expect("rotate") {
             Rotation::Rotated => wins += 1,
             Rotation::Reused { .. } => {}
             Rotation::Unknown => panic!("the token exists"),
@@ -227,15 +228,14 @@ pub async fn authorization_codes_are_single_use_and_replay_revokes(store: Arc<dy
         .insert_auth_code(&code("code-2", a, u))
         .await
         .expect("insert");
-    let tasks: Vec<_> = (0..6)
-        .map(|_| {
-            let s = store.clone();
-            tokio::spawn(async move { s.take_auth_code("code-2", T0 + 1).await })
-        })
-        .collect();
+    let takes = race((0..6).map(|_| {
+        let s = store.clone();
+        async move { s.take_auth_code("code-2", T0 + 1).await }
+    }))
+    .await;
     let mut taken = 0;
-    for t in tasks {
-        if let CodeTake::Taken(_) = t.await.expect("join").expect("take") {
+    for take in takes {
+        if let CodeTake::Taken(_) = take.expect("take") {
             taken += 1;
         }
     }
@@ -389,19 +389,20 @@ pub async fn a_replay_during_the_exchange_still_revokes_its_family(store: Arc<dy
             .create_family(&family(&f, a, Some(u)), None)
             .await
             .expect("family");
-        let mut tasks = Vec::new();
+        // Three replays of the code race the exchange recording its family.
+        let mut racers: Vec<Pin<Box<dyn Future<Output = StoreResult<()>> + Send>>> = Vec::new();
         for _ in 0..3 {
             let (s, c) = (store.clone(), c.clone());
-            tasks.push(tokio::spawn(async move {
+            racers.push(Box::pin(async move {
                 s.take_auth_code(&c, T0 + 2).await.map(|_| ())
             }));
         }
         let (s, c2, f2) = (store.clone(), c.clone(), f.clone());
-        tasks.push(tokio::spawn(async move {
+        racers.push(Box::pin(async move {
             s.set_code_family(&c2, &f2).await.map(|_| ())
         }));
-        for t in tasks {
-            t.await.expect("join").expect("store call");
+        for outcome in race(racers).await {
+            outcome.expect("store call");
         }
         assert!(
             store

@@ -2,7 +2,7 @@
 //! effective permissions, lockout (counted once under concurrency), passwords, API
 //! secrets.
 
-use super::{app, seeded, user, T0};
+use super::{app, race, seeded, user, T0};
 use crate::identity::{
     LockoutPolicy, NewTenant, NewUser, UserChanges, ROLE_ADMINISTRATOR, ROLE_TENANT_ADMINISTRATOR,
     ROLE_USER, SYSTEM_TENANT_ID,
@@ -164,15 +164,13 @@ pub async fn concurrent_failures_are_each_counted_once(store: Arc<dyn Store>) {
         limit: 20,
         period: 1800,
     };
-    let mut tasks = Vec::new();
-    for _ in 0..19 {
+    let failures = race((0..19).map(|_| {
         let s = store.clone();
-        tasks.push(tokio::spawn(async move {
-            s.record_login_failure(u.id, T0, p).await
-        }));
-    }
-    for t in tasks {
-        assert_eq!(t.await.expect("join").expect("fail"), None);
+        async move { s.record_login_failure(u.id, T0, p).await }
+    }))
+    .await;
+    for failure in failures {
+        assert_eq!(failure.expect("fail"), None);
     }
     assert_eq!(
         store
