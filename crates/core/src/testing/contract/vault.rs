@@ -1,4 +1,4 @@
-//! Contract cases for [`crate::vault::store::VaultStore`]: round trips, cascades,
+//! Contract cases of [`crate::store::VaultStore`]: round trips, cascades,
 //! the refresh lease under concurrency, due profiles and single-use connect states.
 
 use super::{race, seeded, user, T0};

@@ -1,6 +1,6 @@
-//! The in-memory [`Store`](crate::store::Store), for core tests: every operation runs under one lock, which
-//! makes each atomic as the store contract asks. One file per storage trait, as in
-//! [`crate::store`]; the state they share is here.
+//! The in-memory [`Store`](crate::store::Store), for core tests: every operation
+//! runs under one lock, which makes each atomic as the store contract asks. One file
+//! per storage trait, as in [`crate::store`]; the state they share is here.
 
 use crate::client_app::ClientApp;
 use crate::clock::UnixTime;
