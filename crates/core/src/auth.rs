@@ -10,7 +10,7 @@
 //! `auth_version`, so a stale entry never authenticates, on this node or any other.
 //!
 //! The same cache remembers each user's effective permissions under their
-//! `auth_version`: a user's grants change only through `set_user_grants`, which bumps
+//! `auth_version`: a user's role assignments change only through `set_role_assignments`, which bumps
 //! it, and roles' permission sets are fixed when the role is created, so permissions
 //! read under one `auth_version` stay true until it moves (checked on every call, on
 //! every node, because the user row is read on every call).
@@ -481,7 +481,7 @@ mod tests {
     use crate::clock::{Clock, ManualClock};
     use crate::crypto::{Keyring, MasterKey, PasswordHasher, VerifierKeys};
     use crate::model::identity::{NewUser, ROLE_USER, SYSTEM_TENANT_ID};
-    use crate::store::Store;
+    use crate::store::{SetupStore as _, UserStore as _};
     use crate::testing::MemoryStore;
     use std::sync::atomic::Ordering;
     use std::sync::Arc;
@@ -619,13 +619,13 @@ mod tests {
         let cache = CredentialCache::default();
         let p = sign_in(&ctx, &cache, "ann", "right").await.expect("first");
         assert_eq!(p.permissions, (1..=11).collect::<Vec<_>>());
-        let grants = crate::store::Grants {
+        let grants = crate::store::RoleAssignments {
             roles: vec![],
             permissions: vec![11, 28],
         };
         assert!(ctx
             .store
-            .set_user_grants(p.user.id, &grants)
+            .set_role_assignments(p.user.id, &grants)
             .await
             .expect("grants"));
         let p = sign_in(&ctx, &cache, "ann", "right")
@@ -652,7 +652,7 @@ mod tests {
         ctx: &Context,
         store: &MemoryStore,
         attempt: F,
-    ) -> (Vec<u32>, u64) {
+    ) -> (Vec<String>, u64) {
         store.take_calls();
         let before = computed(ctx);
         attempt.await;

@@ -259,6 +259,7 @@ pub async fn system_oauth_limits(store: &dyn Store) -> StoreResult<OauthLimits> 
 mod tests {
     use super::*;
     use crate::model::identity::NewTenant;
+    use crate::store::{LimitStore as _, TenantStore as _};
     use crate::testing::MemoryStore;
 
     #[test]

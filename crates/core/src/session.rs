@@ -10,7 +10,6 @@ use crate::error::{Code, Kind};
 use crate::model::identity::User;
 use crate::model::time::UnixTime;
 use crate::store::{StoreError, StoreResult};
-use async_trait::async_trait;
 
 /// Seconds a session lives without use.
 pub const IDLE_LIFETIME: i64 = 30 * 60;
@@ -57,21 +56,6 @@ impl Session {
         let next = (now + IDLE_LIFETIME).min(self.expires_at);
         (next - self.idle_until >= TOUCH_GRANULARITY).then_some(next)
     }
-}
-
-/// Where sessions live. Part of [`crate::store::Store`].
-#[async_trait]
-pub trait SessionStore: Send + Sync {
-    /// Stores a new session. `Conflict` if the verifier exists.
-    async fn insert_session(&self, session: &Session) -> StoreResult<()>;
-    /// The session with this verifier, live or not.
-    async fn session(&self, verifier: &str) -> StoreResult<Option<Session>>;
-    /// Moves the idle deadline (never past the absolute one is the caller's rule).
-    async fn touch_session(&self, verifier: &str, idle_until: UnixTime) -> StoreResult<()>;
-    /// Ends a session; `false` when there was none.
-    async fn delete_session(&self, verifier: &str) -> StoreResult<bool>;
-    /// Deletes sessions whose idle or absolute deadline is at or before `now`.
-    async fn purge_sessions(&self, now: UnixTime) -> StoreResult<u64>;
 }
 
 /// Why a sign-in at the login form failed, in words fit for the page.

@@ -19,7 +19,7 @@
 //! revocation and account changes take effect at once on every node.
 
 use crate::clients::{app_row, APP_COLS};
-use crate::identity::{tenant_row, TENANT_COLS};
+use crate::tenants::{tenant_row, TENANT_COLS};
 use crate::{err, Backend, SqlStore};
 use portcullis_core::model::client_app::ClientApp;
 use portcullis_core::model::identity::Tenant as CachedTenant;

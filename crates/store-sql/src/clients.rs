@@ -1,12 +1,13 @@
-//! Client applications and users' consents to them (the `Store` methods, called from
-//! the trait's impl in [`crate::identity`]). Reads of one application go through the
-//! row cache ([`crate::cache`]); every write to an application drops it.
+//! Client applications and users' consents to them (`ClientStore`). Reads of one
+//! application go through the row cache ([`crate::cache`]); every write to an
+//! application drops it.
 
 use crate::backend::RowsAffected as _;
 use crate::{err, json_list, to_json, Backend, SqlStore};
+use async_trait::async_trait;
 use portcullis_core::model::client_app::{ClientApp, ClientAppChanges, GrantType, NewClientApp};
 use portcullis_core::model::time::UnixTime;
-use portcullis_core::store::{union_scopes, AppListScope, Consent, StoreResult};
+use portcullis_core::store::{union_scopes, AppListScope, ClientStore, Consent, StoreResult};
 use sqlx::Row;
 
 pub(crate) const APP_COLS: &str =
@@ -60,214 +61,212 @@ impl<B: Backend> SqlStore<B> {
     }
 }
 
-pub(crate) async fn create_client_app<B: Backend>(
-    s: &SqlStore<B>,
-    a: NewClientApp,
-) -> StoreResult<ClientApp> {
-    let sql = format!(
-        "INSERT INTO client_apps (tenant_id, owner_id, name, description, redirect_urls, client_id, \
-         secret_verifier, public, grant_types, scopes, tokens_valid_after, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $11) RETURNING {APP_COLS}"
-    );
-    let row = sqlx::query(&sql)
-        .bind(a.tenant_id)
-        .bind(a.owner_id)
-        .bind(&a.name)
-        .bind(&a.description)
-        .bind(to_json(&a.redirect_urls))
-        .bind(&a.client_id)
-        .bind(&a.secret_verifier)
-        .bind(a.public)
-        .bind(grants_json(&a.grant_types))
-        .bind(to_json(&a.scopes))
-        .bind(a.now)
-        .fetch_one(&s.pool)
-        .await
-        .map_err(err)?;
-    app_row::<B>(&row).map_err(err)
-}
-
-pub(crate) async fn list_client_apps<B: Backend>(
-    s: &SqlStore<B>,
-    scope: AppListScope,
-) -> StoreResult<Vec<ClientApp>> {
-    let (column, id) = match scope {
-        AppListScope::Owner(u) => ("owner_id", u),
-        AppListScope::Tenant(t) => ("tenant_id", t),
-    };
-    let sql = format!("SELECT {APP_COLS} FROM client_apps WHERE {column} = $1 ORDER BY id");
-    let rows = sqlx::query(&sql)
-        .bind(id)
-        .fetch_all(&s.pool)
-        .await
-        .map_err(err)?;
-    rows.iter()
-        .map(app_row::<B>)
-        .collect::<Result<_, _>>()
-        .map_err(err)
-}
-
-pub(crate) async fn update_client_app<B: Backend>(
-    s: &SqlStore<B>,
-    id: i64,
-    c: ClientAppChanges,
-) -> StoreResult<Option<ClientApp>> {
-    let _invalidate = s.cache.invalidate_on_drop();
-    let sql = format!(
-        "UPDATE client_apps SET name = $2, description = $3, redirect_urls = $4, grant_types = $5, \
-         scopes = $6, updated_at = $7 WHERE id = $1 RETURNING {APP_COLS}"
-    );
-    let row = sqlx::query(&sql)
-        .bind(id)
-        .bind(&c.name)
-        .bind(&c.description)
-        .bind(to_json(&c.redirect_urls))
-        .bind(grants_json(&c.grant_types))
-        .bind(to_json(&c.scopes))
-        .bind(c.now)
-        .fetch_optional(&s.pool)
-        .await
-        .map_err(err)?;
-    row.as_ref().map(app_row::<B>).transpose().map_err(err)
-}
-
-pub(crate) async fn reset_client_secret<B: Backend>(
-    s: &SqlStore<B>,
-    id: i64,
-    verifier: &str,
-    now: UnixTime,
-) -> StoreResult<Option<ClientApp>> {
-    let _invalidate = s.cache.invalidate_on_drop();
-    let mut tx = B::begin_write(&s.pool).await.map_err(err)?;
-    let sql = format!(
-        "UPDATE client_apps SET secret_verifier = $2, tokens_valid_after = $3, updated_at = $3 \
-         WHERE id = $1 RETURNING {APP_COLS}"
-    );
-    let row = sqlx::query(&sql)
-        .bind(id)
-        .bind(verifier)
-        .bind(now)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(err)?;
-    let app = row.as_ref().map(app_row::<B>).transpose().map_err(err)?;
-    sqlx::query("DELETE FROM consents WHERE client_app_id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(err)?;
-    // `tokens_valid_after` has whole-second precision: a grant made earlier in the
-    // same second would survive it. Revoking the families is exact.
-    sqlx::query(
-        "UPDATE token_families SET revoked_at = $2 WHERE client_app_id = $1 AND revoked_at IS NULL",
-    )
-    .bind(id)
-    .bind(now)
-    .execute(&mut *tx)
-    .await
-    .map_err(err)?;
-    tx.commit().await.map_err(err)?;
-    Ok(app)
-}
-
-pub(crate) async fn delete_client_app<B: Backend>(s: &SqlStore<B>, id: i64) -> StoreResult<bool> {
-    let _invalidate = s.cache.invalidate_on_drop();
-    // Consents go with the application (ON DELETE CASCADE).
-    let r = sqlx::query("DELETE FROM client_apps WHERE id = $1")
-        .bind(id)
-        .execute(&s.pool)
-        .await
-        .map_err(err)?;
-    Ok(r.rows_affected() == 1)
-}
-
-pub(crate) async fn grant_consent<B: Backend>(
-    s: &SqlStore<B>,
-    user_id: i64,
-    app_id: i64,
-    scopes: &[String],
-    now: UnixTime,
-) -> StoreResult<()> {
-    let mut tx = B::begin_write(&s.pool).await.map_err(err)?;
-    sqlx::query(
-        "INSERT INTO consents (user_id, client_app_id, scopes, granted_at, updated_at) VALUES ($1, $2, '[]', $3, $3) \
-         ON CONFLICT (user_id, client_app_id) DO UPDATE SET updated_at = excluded.updated_at",
-    )
-    .bind(user_id)
-    .bind(app_id)
-    .bind(now)
-    .execute(&mut *tx)
-    .await
-    .map_err(err)?;
-    let current: String =
-        sqlx::query_scalar("SELECT scopes FROM consents WHERE user_id = $1 AND client_app_id = $2")
-            .bind(user_id)
-            .bind(app_id)
-            .fetch_one(&mut *tx)
+#[async_trait]
+impl<B: Backend> ClientStore for SqlStore<B> {
+    async fn create_client_app(&self, a: NewClientApp) -> StoreResult<ClientApp> {
+        let sql = format!(
+            "INSERT INTO client_apps (tenant_id, owner_id, name, description, redirect_urls, client_id, \
+             secret_verifier, public, grant_types, scopes, tokens_valid_after, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $11) RETURNING {APP_COLS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(a.tenant_id)
+            .bind(a.owner_id)
+            .bind(&a.name)
+            .bind(&a.description)
+            .bind(to_json(&a.redirect_urls))
+            .bind(&a.client_id)
+            .bind(&a.secret_verifier)
+            .bind(a.public)
+            .bind(grants_json(&a.grant_types))
+            .bind(to_json(&a.scopes))
+            .bind(a.now)
+            .fetch_one(&self.pool)
             .await
             .map_err(err)?;
-    sqlx::query("UPDATE consents SET scopes = $3 WHERE user_id = $1 AND client_app_id = $2")
-        .bind(user_id)
-        .bind(app_id)
-        .bind(to_json(&union_scopes(
-            &json_list(&current, "scopes").map_err(err)?,
-            scopes,
-        )))
+        app_row::<B>(&row).map_err(err)
+    }
+
+    async fn client_app(&self, id: i64) -> StoreResult<Option<ClientApp>> {
+        self.cached_app(id).await
+    }
+
+    async fn client_app_by_client_id(&self, client_id: &str) -> StoreResult<Option<ClientApp>> {
+        self.cached_app_by_client_id(client_id).await
+    }
+
+    async fn list_client_apps(&self, scope: AppListScope) -> StoreResult<Vec<ClientApp>> {
+        let (column, id) = match scope {
+            AppListScope::Owner(u) => ("owner_id", u),
+            AppListScope::Tenant(t) => ("tenant_id", t),
+        };
+        let sql = format!("SELECT {APP_COLS} FROM client_apps WHERE {column} = $1 ORDER BY id");
+        let rows = sqlx::query(&sql)
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(err)?;
+        rows.iter()
+            .map(app_row::<B>)
+            .collect::<Result<_, _>>()
+            .map_err(err)
+    }
+
+    async fn update_client_app(
+        &self,
+        id: i64,
+        c: ClientAppChanges,
+    ) -> StoreResult<Option<ClientApp>> {
+        let _invalidate = self.cache.invalidate_on_drop();
+        let sql = format!(
+            "UPDATE client_apps SET name = $2, description = $3, redirect_urls = $4, grant_types = $5, \
+             scopes = $6, updated_at = $7 WHERE id = $1 RETURNING {APP_COLS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .bind(&c.name)
+            .bind(&c.description)
+            .bind(to_json(&c.redirect_urls))
+            .bind(grants_json(&c.grant_types))
+            .bind(to_json(&c.scopes))
+            .bind(c.now)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(err)?;
+        row.as_ref().map(app_row::<B>).transpose().map_err(err)
+    }
+
+    async fn reset_client_secret(
+        &self,
+        id: i64,
+        verifier: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<ClientApp>> {
+        let _invalidate = self.cache.invalidate_on_drop();
+        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        let sql = format!(
+            "UPDATE client_apps SET secret_verifier = $2, tokens_valid_after = $3, updated_at = $3 \
+             WHERE id = $1 RETURNING {APP_COLS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .bind(verifier)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(err)?;
+        let app = row.as_ref().map(app_row::<B>).transpose().map_err(err)?;
+        sqlx::query("DELETE FROM consents WHERE client_app_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        // `tokens_valid_after` has whole-second precision: a grant made earlier in the
+        // same second would survive it. Revoking the families is exact.
+        sqlx::query(
+            "UPDATE token_families SET revoked_at = $2 WHERE client_app_id = $1 AND revoked_at IS NULL",
+        )
+        .bind(id)
+        .bind(now)
         .execute(&mut *tx)
         .await
         .map_err(err)?;
-    tx.commit().await.map_err(err)
-}
+        tx.commit().await.map_err(err)?;
+        Ok(app)
+    }
 
-pub(crate) async fn consents_of_user<B: Backend>(
-    s: &SqlStore<B>,
-    user_id: i64,
-) -> StoreResult<Vec<Consent>> {
-    let rows = sqlx::query(
-        "SELECT c.user_id, c.client_app_id, a.name, c.scopes, c.granted_at FROM consents c \
-         JOIN client_apps a ON a.id = c.client_app_id WHERE c.user_id = $1 ORDER BY c.client_app_id",
-    )
-    .bind(user_id)
-    .fetch_all(&s.pool)
-    .await
-    .map_err(err)?;
-    rows.iter()
-        .map(|r| {
-            Ok(Consent {
-                user_id: r.try_get(0)?,
-                client_app_id: r.try_get(1)?,
-                app_name: r.try_get(2)?,
-                scopes: json_list(r.try_get(3)?, "scopes")?,
-                granted_at: r.try_get(4)?,
+    async fn delete_client_app(&self, id: i64) -> StoreResult<bool> {
+        let _invalidate = self.cache.invalidate_on_drop();
+        // Consents go with the application (ON DELETE CASCADE).
+        let r = sqlx::query("DELETE FROM client_apps WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn grant_consent(
+        &self,
+        user_id: i64,
+        app_id: i64,
+        scopes: &[String],
+        now: UnixTime,
+    ) -> StoreResult<()> {
+        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        sqlx::query(
+            "INSERT INTO consents (user_id, client_app_id, scopes, granted_at, updated_at) VALUES ($1, $2, '[]', $3, $3) \
+             ON CONFLICT (user_id, client_app_id) DO UPDATE SET updated_at = excluded.updated_at",
+        )
+        .bind(user_id)
+        .bind(app_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
+        let current: String = sqlx::query_scalar(
+            "SELECT scopes FROM consents WHERE user_id = $1 AND client_app_id = $2",
+        )
+        .bind(user_id)
+        .bind(app_id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(err)?;
+        sqlx::query("UPDATE consents SET scopes = $3 WHERE user_id = $1 AND client_app_id = $2")
+            .bind(user_id)
+            .bind(app_id)
+            .bind(to_json(&union_scopes(
+                &json_list(&current, "scopes").map_err(err)?,
+                scopes,
+            )))
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        tx.commit().await.map_err(err)
+    }
+
+    async fn consents_of_user(&self, user_id: i64) -> StoreResult<Vec<Consent>> {
+        let rows = sqlx::query(
+            "SELECT c.user_id, c.client_app_id, a.name, c.scopes, c.granted_at FROM consents c \
+             JOIN client_apps a ON a.id = c.client_app_id WHERE c.user_id = $1 ORDER BY c.client_app_id",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(err)?;
+        rows.iter()
+            .map(|r| {
+                Ok(Consent {
+                    user_id: r.try_get(0)?,
+                    client_app_id: r.try_get(1)?,
+                    app_name: r.try_get(2)?,
+                    scopes: json_list(r.try_get(3)?, "scopes")?,
+                    granted_at: r.try_get(4)?,
+                })
             })
-        })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(err)
-}
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(err)
+    }
 
-pub(crate) async fn revoke_consent<B: Backend>(
-    s: &SqlStore<B>,
-    user_id: i64,
-    app_id: i64,
-    now: UnixTime,
-) -> StoreResult<bool> {
-    let mut tx = B::begin_write(&s.pool).await.map_err(err)?;
-    let r = sqlx::query("DELETE FROM consents WHERE user_id = $1 AND client_app_id = $2")
+    async fn revoke_consent(&self, user_id: i64, app_id: i64, now: UnixTime) -> StoreResult<bool> {
+        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        let r = sqlx::query("DELETE FROM consents WHERE user_id = $1 AND client_app_id = $2")
+            .bind(user_id)
+            .bind(app_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        sqlx::query(
+            "UPDATE token_families SET revoked_at = $3 \
+             WHERE user_id = $1 AND client_app_id = $2 AND revoked_at IS NULL",
+        )
         .bind(user_id)
         .bind(app_id)
+        .bind(now)
         .execute(&mut *tx)
         .await
         .map_err(err)?;
-    sqlx::query(
-        "UPDATE token_families SET revoked_at = $3 \
-         WHERE user_id = $1 AND client_app_id = $2 AND revoked_at IS NULL",
-    )
-    .bind(user_id)
-    .bind(app_id)
-    .bind(now)
-    .execute(&mut *tx)
-    .await
-    .map_err(err)?;
-    tx.commit().await.map_err(err)?;
-    Ok(r.rows_affected() == 1)
+        tx.commit().await.map_err(err)?;
+        Ok(r.rows_affected() == 1)
+    }
 }

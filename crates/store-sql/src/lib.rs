@@ -8,17 +8,23 @@
 //! `store-postgres`) connect, run their migrations and name the result
 //! (`SqliteStore = SqlStore<Sqlite>`, `PgStore = SqlStore<Postgres>`).
 //!
-//! One module per aggregate: [`identity`] (seed, tenants, users, roles, limits),
-//! [`clients`] (client applications and consents), [`tokens`], [`keys`], [`sessions`],
-//! [`vault`], and [`cache`] (the row cache in front of clients, tenants and limits).
+//! One module per storage trait of core, each with its one `impl XStore for
+//! SqlStore<B>`: [`setup`] (liveness, seed, server secrets), [`tenants`] (tenants,
+//! hosts, admins, roles), [`users`] (users, role assignments, lockout), [`limits`],
+//! [`clients`] (client applications and consents), [`tokens`], [`keys`],
+//! [`sessions`], [`vault`]; and [`cache`] (the row cache in front of clients, tenants
+//! and limits).
 
 pub mod backend;
 pub mod cache;
 pub mod clients;
-pub mod identity;
 pub mod keys;
+pub mod limits;
 pub mod sessions;
+pub mod setup;
+pub mod tenants;
 pub mod tokens;
+pub mod users;
 pub mod vault;
 
 pub use backend::Backend;

@@ -4,13 +4,12 @@
 //! that exactly one caller can win.
 
 use crate::backend::RowsAffected as _;
-use crate::identity::{user_row, USER_COLS};
+use crate::users::{user_row, USER_COLS};
 use crate::{err, json_list, to_json, Backend, SqlStore};
 use async_trait::async_trait;
 use portcullis_core::model::time::UnixTime;
 use portcullis_core::model::token::{AuthCode, CodeTake, Family, RefreshToken, Rotation};
-use portcullis_core::store::StoreResult;
-use portcullis_core::store::TokenStore;
+use portcullis_core::store::{StoreResult, TokenState, TokenStore};
 use sqlx::Row;
 
 const FAMILY_COLS: &str =
@@ -308,16 +307,14 @@ impl<B: Backend> TokenStore for SqlStore<B> {
         tx.commit().await.map_err(err)?;
         Ok(n)
     }
-}
 
-impl<B: Backend> SqlStore<B> {
-    /// [`portcullis_core::store::Store::token_state`]: revocations, the family and the user in one statement.
-    pub(crate) async fn read_token_state(
+    /// Revocations, the family and the user in one statement.
+    async fn token_state(
         &self,
         jti: &str,
         family: Option<&str>,
         user_id: Option<i64>,
-    ) -> StoreResult<portcullis_core::store::TokenState> {
+    ) -> StoreResult<TokenState> {
         let sql = format!(
             "SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $1) AS jti_revoked, \
              (SELECT revoked_at IS NULL FROM token_families WHERE id = $2) AS family_live, \
@@ -337,7 +334,7 @@ impl<B: Backend> SqlStore<B> {
             Some(_) => Some(user_row::<B>(&row).map_err(err)?),
             None => None,
         };
-        Ok(portcullis_core::store::TokenState {
+        Ok(TokenState {
             jti_revoked,
             family_live: family.map(|_| family_live.unwrap_or(false)),
             user,

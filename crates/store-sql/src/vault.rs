@@ -9,7 +9,8 @@ use crate::{err, one, Backend, SqlStore};
 use async_trait::async_trait;
 use portcullis_core::model::time::UnixTime;
 use portcullis_core::store::StoreResult;
-use portcullis_core::vault::store::{ProfileScope, VaultStore};
+use portcullis_core::store::VaultStore;
+use portcullis_core::vault::store::ProfileScope;
 use portcullis_core::vault::{
     ConnectState, NewOAuthApp, NewOAuthProfile, OAuthApp, OAuthAppChanges, OAuthProfile,
     ProfileChanges, RefreshFailure, RefreshSuccess, TokenAuthMethod,

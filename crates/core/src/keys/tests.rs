@@ -4,6 +4,7 @@ use super::*;
 use crate::clock::ManualClock;
 use crate::crypto::MasterKey;
 use crate::model::identity::NewTenant;
+use crate::store::{LimitStore as _, TenantStore as _};
 use crate::testing::MemoryStore;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;

@@ -382,7 +382,7 @@ pub struct ClientApp {
     pub updated_at: UnixTime,
 }
 
-/// What [`crate::store::Store::create_client_app`] needs.
+/// What [`crate::store::ClientStore::create_client_app`] needs.
 #[derive(Debug, Clone)]
 pub struct NewClientApp {
     pub tenant_id: i64,

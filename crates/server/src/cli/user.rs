@@ -9,7 +9,7 @@ use clap::Subcommand;
 use portcullis_core::actor::Operator;
 use portcullis_core::mgmt::users::{self, CreateUser};
 use portcullis_core::model::identity::input;
-use portcullis_core::store::Grants;
+use portcullis_core::store::RoleAssignments;
 use serde_json::{json, Value};
 
 /// The role a new user gets when none is named.
@@ -67,7 +67,7 @@ pub async fn execute(config: &Config, command: UserCommand) -> Result<Value, Adm
                 password: password.expose().to_owned(),
                 password_status: None,
                 password_expiration: None,
-                grants: Grants {
+                grants: RoleAssignments {
                     roles: role_ids,
                     permissions: Vec::new(),
                 },

@@ -12,7 +12,7 @@ use axum::Json;
 use portcullis_core::error::ApiFailure;
 use portcullis_core::mgmt::users::{self, CreateUser, TenantFilter, UpdateUser, UserView};
 use portcullis_core::model::time::{hdp_timestamp, parse_hdp_timestamp, UnixTime};
-use portcullis_core::store::Grants;
+use portcullis_core::store::RoleAssignments;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -29,8 +29,8 @@ pub struct GrantsBody {
     pub permissions: Vec<i64>,
 }
 
-impl From<Grants> for GrantsBody {
-    fn from(g: Grants) -> Self {
+impl From<RoleAssignments> for GrantsBody {
+    fn from(g: RoleAssignments) -> Self {
         Self {
             roles: g.roles,
             permissions: g.permissions,
@@ -38,7 +38,7 @@ impl From<Grants> for GrantsBody {
     }
 }
 
-impl From<GrantsBody> for Grants {
+impl From<GrantsBody> for RoleAssignments {
     fn from(g: GrantsBody) -> Self {
         Self {
             roles: g.roles,

@@ -11,7 +11,7 @@ use crate::helpers::{
 use portcullis_core::clock::Clock;
 use portcullis_core::model::identity::{NewUser, SYSTEM_TENANT_ID};
 use portcullis_core::model::time::hdp_timestamp;
-use portcullis_core::store::Grants;
+use portcullis_core::store::RoleAssignments;
 use portcullis_core::vault::refresher::{self, Sweep};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -600,9 +600,9 @@ async fn oauth_apps_follow_hdp_fields_names_permissions_and_tenants(b: Backend) 
     here.state
         .ctx
         .store
-        .set_user_grants(
+        .set_role_assignments(
             carol.id,
-            &Grants {
+            &RoleAssignments {
                 roles: vec![],
                 permissions: vec![11, 28],
             },
@@ -803,7 +803,7 @@ async fn oauth_profiles_are_their_owners_with_hdp_permissions_and_shapes(b: Back
     here.state
         .ctx
         .store
-        .set_user_grants(
+        .set_role_assignments(
             here.state
                 .ctx
                 .store
@@ -812,7 +812,7 @@ async fn oauth_profiles_are_their_owners_with_hdp_permissions_and_shapes(b: Back
                 .expect("r")
                 .expect("alice")
                 .id,
-            &Grants {
+            &RoleAssignments {
                 roles: vec![],
                 permissions: vec![1, 11],
             },

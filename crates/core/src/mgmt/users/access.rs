@@ -7,14 +7,14 @@ use crate::context::Context;
 use crate::error::{ApiFailure, Code};
 use crate::mgmt::policy::{self, administers, denied};
 use crate::model::identity::{Permission, Tenant, User};
-use crate::store::Grants;
+use crate::store::RoleAssignments;
 
 /// A user with what the API shows about them.
 #[derive(Debug, Clone)]
 pub struct UserView {
     pub user: User,
     pub tenant_name: String,
-    pub grants: Grants,
+    pub grants: RoleAssignments,
 }
 
 pub(super) fn not_found(id: i64) -> ApiFailure {
@@ -44,7 +44,7 @@ pub(super) async fn view(ctx: &Context, user: User) -> Result<UserView, ApiFailu
         .unwrap_or_default();
     let grants = ctx
         .store
-        .user_grants(user.id)
+        .role_assignments(user.id)
         .await
         .map_err(store_failure)?;
     Ok(UserView {

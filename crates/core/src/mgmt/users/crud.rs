@@ -11,7 +11,7 @@ use crate::mgmt::policy::{self, administers};
 use crate::model::identity::input::{check_login, check_password};
 use crate::model::identity::{NewUser, Permission, UserChanges, PASSWORD_ACTIVE};
 use crate::model::time::UnixTime;
-use crate::store::{Grants, StoreError};
+use crate::store::{RoleAssignments, StoreError};
 
 /// A create request, as received.
 #[derive(Debug, Clone, Default)]
@@ -22,7 +22,7 @@ pub struct CreateUser {
     pub password: String,
     pub password_status: Option<i64>,
     pub password_expiration: Option<UnixTime>,
-    pub grants: Grants,
+    pub grants: RoleAssignments,
 }
 
 /// An update request: login and status are replaced; the rest only when given.
@@ -37,7 +37,7 @@ pub struct UpdateUser {
     pub current_password: Option<String>,
     pub password_status: Option<i64>,
     pub password_expiration: Option<Option<UnixTime>>,
-    pub grants: Option<Grants>,
+    pub grants: Option<RoleAssignments>,
 }
 
 /// Which users a listing covers (HDP's `?tenantId=` / `?tenantName=`).
@@ -205,8 +205,12 @@ pub async fn update(
         check_password(&req.login, p)?;
     }
     let status = check_password_status(req.password_status.unwrap_or(user.password_status))?;
-    // Grants echoed back unchanged are not a change (and must not end sessions).
-    let current = ctx.store.user_grants(id).await.map_err(store_failure)?;
+    // RoleAssignments echoed back unchanged are not a change (and must not end sessions).
+    let current = ctx
+        .store
+        .role_assignments(id)
+        .await
+        .map_err(store_failure)?;
     let new_grants = req.grants.filter(|g| sorted(g) != current);
     if let Some(g) = &new_grants {
         if is_self {
@@ -245,7 +249,7 @@ pub async fn update(
         .ok_or_else(|| not_found(id))?;
     if let Some(g) = &new_grants {
         ctx.store
-            .set_user_grants(id, g)
+            .set_role_assignments(id, g)
             .await
             .map_err(store_failure)?;
     }

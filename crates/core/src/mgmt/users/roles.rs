@@ -8,7 +8,7 @@ use crate::context::Context;
 use crate::error::ApiFailure;
 use crate::mgmt::policy;
 use crate::model::identity::Permission;
-use crate::store::Grants;
+use crate::store::RoleAssignments;
 use std::collections::BTreeSet;
 
 /// Checks that `grants` are valid in `tenant_id` and within what the caller holds.
@@ -16,7 +16,7 @@ pub(super) async fn check_grants(
     ctx: &Context,
     caller: Actor<'_>,
     tenant_id: i64,
-    g: &Grants,
+    g: &RoleAssignments,
 ) -> Result<(), ApiFailure> {
     if g.roles.is_empty() {
         return Err(ApiFailure::invalid_field(
@@ -58,21 +58,25 @@ pub(super) async fn check_grants(
 }
 
 /// `g` with its lists sorted and without duplicates, as the store keeps them.
-pub(super) fn sorted(g: &Grants) -> Grants {
+pub(super) fn sorted(g: &RoleAssignments) -> RoleAssignments {
     let norm = |v: &[i64]| {
         let mut v = v.to_vec();
         v.sort_unstable();
         v.dedup();
         v
     };
-    Grants {
+    RoleAssignments {
         roles: norm(&g.roles),
         permissions: norm(&g.permissions),
     }
 }
 
 /// The user's roles and explicit permissions.
-pub async fn grants(ctx: &Context, caller: &Principal, id: i64) -> Result<Grants, ApiFailure> {
+pub async fn grants(
+    ctx: &Context,
+    caller: &Principal,
+    id: i64,
+) -> Result<RoleAssignments, ApiFailure> {
     target(
         ctx,
         caller,
@@ -81,7 +85,7 @@ pub async fn grants(ctx: &Context, caller: &Principal, id: i64) -> Result<Grants
         "Reading a user's permissions",
     )
     .await?;
-    ctx.store.user_grants(id).await.map_err(store_failure)
+    ctx.store.role_assignments(id).await.map_err(store_failure)
 }
 
 /// Replaces the user's roles and explicit permissions.
@@ -89,8 +93,8 @@ pub async fn set_grants(
     ctx: &Context,
     caller: &Principal,
     id: i64,
-    g: Grants,
-) -> Result<Grants, ApiFailure> {
+    g: RoleAssignments,
+) -> Result<RoleAssignments, ApiFailure> {
     let user = target(
         ctx,
         caller,
@@ -106,7 +110,7 @@ pub async fn set_grants(
     }
     check_grants(ctx, caller.into(), user.tenant_id, &g).await?;
     ctx.store
-        .set_user_grants(id, &g)
+        .set_role_assignments(id, &g)
         .await
         .map_err(store_failure)?;
     tracing::info!(
@@ -114,5 +118,5 @@ pub async fn set_grants(
         by = caller.user.id,
         "user permissions replaced"
     );
-    ctx.store.user_grants(id).await.map_err(store_failure)
+    ctx.store.role_assignments(id).await.map_err(store_failure)
 }

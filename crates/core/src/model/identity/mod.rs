@@ -132,7 +132,7 @@ pub struct Tenant {
     pub allowed_scopes: Vec<String>,
 }
 
-/// What [`crate::store::Store::create_tenant`] needs. Atomic: the tenant, its host
+/// What [`crate::store::TenantStore::create_tenant`] needs. Atomic: the tenant, its host
 /// names, copies of the imported roles and its administrators appear together.
 #[derive(Debug, Clone)]
 pub struct NewTenant {
@@ -227,7 +227,7 @@ impl User {
     }
 }
 
-/// What [`crate::store::Store::create_user`] needs.
+/// What [`crate::store::UserStore::create_user`] needs.
 #[derive(Debug, Clone)]
 pub struct NewUser {
     pub tenant_id: i64,

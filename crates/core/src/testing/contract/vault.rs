@@ -1,7 +1,7 @@
-//! Contract cases for [`crate::vault::store::VaultStore`]: round trips, cascades,
+//! Contract cases of [`crate::store::VaultStore`]: round trips, cascades,
 //! the refresh lease under concurrency, due profiles and single-use connect states.
 
-use super::{seeded, user, T0};
+use super::{race, seeded, user, T0};
 use crate::model::identity::{ROLE_USER, SYSTEM_TENANT_ID};
 use crate::store::{Store, StoreError};
 use crate::vault::store::ProfileScope;
@@ -174,23 +174,17 @@ pub async fn of_concurrent_refresh_leases_one_wins_and_only_its_holder_finishes(
         .create_oauth_profile(new_profile(app.id, u.id, "P"))
         .await
         .expect("profile");
-    let tasks: Vec<_> = (0..8)
-        .map(|i| {
-            let s = store.clone();
-            tokio::spawn(async move {
-                s.acquire_refresh_lease(p.id, &format!("h{i}"), T0, T0 + 30)
-                    .await
-                    .expect("lease")
-                    .map(|_| format!("h{i}"))
-            })
-        })
-        .collect();
-    let mut winners = Vec::new();
-    for t in tasks {
-        if let Some(h) = t.await.expect("join") {
-            winners.push(h);
+    let leases = race((0..8).map(|i| {
+        let s = store.clone();
+        async move {
+            s.acquire_refresh_lease(p.id, &format!("h{i}"), T0, T0 + 30)
+                .await
+                .expect("lease")
+                .map(|_| format!("h{i}"))
         }
-    }
+    }))
+    .await;
+    let winners: Vec<String> = leases.into_iter().flatten().collect();
     assert_eq!(winners.len(), 1, "exactly one lease: {winners:?}");
     let winner = &winners[0];
     let done = RefreshSuccess {
@@ -363,18 +357,12 @@ pub async fn connect_states_are_taken_once(store: Arc<dyn Store>) {
         .insert_connect_state(&state("s2", T0 + 10))
         .await
         .expect("insert");
-    let tasks: Vec<_> = (0..4)
-        .map(|_| {
-            let s = store.clone();
-            tokio::spawn(async move { s.take_connect_state("s1").await.expect("take") })
-        })
-        .collect();
-    let mut taken = Vec::new();
-    for t in tasks {
-        if let Some(c) = t.await.expect("join") {
-            taken.push(c);
-        }
-    }
+    let takes = race((0..4).map(|_| {
+        let s = store.clone();
+        async move { s.take_connect_state("s1").await.expect("take") }
+    }))
+    .await;
+    let taken: Vec<ConnectState> = takes.into_iter().flatten().collect();
     assert_eq!(taken, vec![state("s1", T0 + 600)]);
     assert_eq!(store.purge_connect_states(T0 + 10).await.expect("purge"), 1);
     assert_eq!(store.take_connect_state("s2").await.expect("take"), None);

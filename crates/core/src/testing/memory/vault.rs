@@ -3,8 +3,9 @@
 
 use super::MemoryStore;
 use crate::model::time::UnixTime;
+use crate::store::VaultStore;
 use crate::store::{StoreError, StoreResult};
-use crate::vault::store::{ProfileScope, VaultStore};
+use crate::vault::store::ProfileScope;
 use crate::vault::{
     ConnectState, NewOAuthApp, NewOAuthProfile, OAuthApp, OAuthAppChanges, OAuthProfile,
     ProfileChanges, RefreshFailure, RefreshSuccess,

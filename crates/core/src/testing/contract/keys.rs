@@ -1,7 +1,7 @@
 //! Contract cases of [`crate::store::KeyStore`]: one active and one next key however
 //! many nodes start or rotate together, and retirement.
 
-use super::T0;
+use super::{race, T0};
 use crate::clock::ManualClock;
 use crate::crypto::{Keyring, MasterKey};
 use crate::keys::Signer;
@@ -52,33 +52,33 @@ pub async fn signing_keys_round_trip_with_one_active_and_one_next(store: Arc<dyn
 }
 
 pub async fn of_concurrent_first_starts_one_active_key_wins(store: Arc<dyn Store>) {
-    let mut racers = tokio::task::JoinSet::new();
-    for i in 0..8 {
+    let inserts = race((0..8).map(|i| {
         let store = store.clone();
-        racers.spawn(async move {
+        async move {
             store
                 .insert_signing_key(&key(&format!("kid-{i}"), KeyState::Active, T0))
                 .await
                 .expect("insert")
-        });
-    }
-    let won = racers.join_all().await.into_iter().filter(|w| *w).count();
+        }
+    }))
+    .await;
+    let won = inserts.into_iter().filter(|w| *w).count();
     assert_eq!(won, 1);
     let keys = store.signing_keys().await.expect("keys");
     assert_eq!(keys.len(), 1);
     assert_eq!(keys[0].state, KeyState::Active);
     // The same for next keys.
-    let mut racers = tokio::task::JoinSet::new();
-    for i in 0..8 {
+    let inserts = race((0..8).map(|i| {
         let store = store.clone();
-        racers.spawn(async move {
+        async move {
             store
                 .insert_signing_key(&key(&format!("next-{i}"), KeyState::Next, T0))
                 .await
                 .expect("insert")
-        });
-    }
-    let won = racers.join_all().await.into_iter().filter(|w| *w).count();
+        }
+    }))
+    .await;
+    let won = inserts.into_iter().filter(|w| *w).count();
     assert_eq!(won, 1);
     assert_eq!(store.signing_keys().await.expect("keys").len(), 2);
 }
@@ -88,17 +88,16 @@ pub async fn of_concurrent_signer_starts_on_an_empty_store_all_sign_with_one_key
 ) {
     let ring = Keyring::new(MasterKey::generate(), vec![]);
     let clock = ManualClock::at(T0);
-    let mut starts = tokio::task::JoinSet::new();
-    for _ in 0..4 {
+    let kids = race((0..4).map(|_| {
         let (store, ring, clock) = (store.clone(), ring.clone(), clock.clone());
-        starts.spawn(async move {
+        async move {
             Signer::load(store.as_ref(), &ring, &clock, "https://iss.example")
                 .await
                 .expect("load")
                 .active_kid()
-        });
-    }
-    let kids = starts.join_all().await;
+        }
+    }))
+    .await;
     let keys = store.signing_keys().await.expect("keys");
     assert_eq!(keys.len(), 2, "{keys:?}");
     let active = keys
@@ -124,12 +123,12 @@ pub async fn rotation_is_atomic_and_of_concurrent_rotations_one_wins(store: Arc<
         now: T0 + 50,
         retire_at: T0 + 500,
     };
-    let mut racers = tokio::task::JoinSet::new();
-    for i in 0..6 {
+    let rotations = race((0..6).map(|i| {
         let (store, r) = (store.clone(), rotation(&format!("c{i}")));
-        racers.spawn(async move { store.rotate_signing_keys(&r).await.expect("rotate") });
-    }
-    let won = racers.join_all().await.into_iter().filter(|w| *w).count();
+        async move { store.rotate_signing_keys(&r).await.expect("rotate") }
+    }))
+    .await;
+    let won = rotations.into_iter().filter(|w| *w).count();
     assert_eq!(won, 1);
     let keys = store.signing_keys().await.expect("keys");
     assert_eq!(keys.len(), 3, "{keys:?}");

@@ -1,0 +1,89 @@
+//! The storage layer: one trait per aggregate, composed into [`Store`]. Adapters:
+//! in-memory ([`crate::testing`]), SQLite and PostgreSQL (`SqlStore<B>` in
+//! `store-sql`), all held to one contract suite (`testing::contract`, one file per
+//! trait).
+//!
+//! | trait | aggregate |
+//! |---|---|
+//! | [`SetupStore`] | liveness, the seed catalogue, server secrets |
+//! | [`TenantStore`] | tenants with their hosts, admins and roles |
+//! | [`UserStore`] | users, role assignments, passwords, lockout, API secrets |
+//! | [`LimitStore`] | limit values per level |
+//! | [`ClientStore`] | client applications and consents |
+//! | [`TokenStore`] | token families, refresh tokens, codes, `jti` revocations |
+//! | [`KeyStore`] | access-token signing keys |
+//! | [`SessionStore`] | browser sign-in sessions |
+//! | [`VaultStore`] | the token vault's upstream applications, profiles, connect states |
+//!
+//! Operations that must not race are atomic by contract in every adapter: a login
+//! failure is counted exactly once and locks exactly when the limit is reached, a
+//! server secret is initialised once however many nodes start together, and deleting a
+//! client application takes its consents with it.
+
+mod clients;
+mod keys;
+mod limits;
+mod sessions;
+mod setup;
+mod tenants;
+mod tokens;
+mod users;
+mod vault;
+
+pub use clients::{union_scopes, AppListScope, ClientStore, Consent};
+pub use keys::KeyStore;
+pub use limits::{LimitLevel, LimitStore};
+pub use sessions::SessionStore;
+pub use setup::{Seed, SeedRole, SetupStore};
+pub use tenants::TenantStore;
+pub use tokens::{TokenState, TokenStore};
+pub use users::{RoleAssignments, UserStore};
+pub use vault::VaultStore;
+
+/// A storage failure. The text is for the server log only, never for a client.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was broken (the text names which).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The database could not be reached.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Any other database failure.
+    #[error("database error: {0}")]
+    Backend(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Everything Portcullis keeps: every storage trait at once. Implemented for any type
+/// that implements them all; use cases hold an `Arc<dyn Store>`.
+pub trait Store:
+    SetupStore
+    + TenantStore
+    + UserStore
+    + LimitStore
+    + ClientStore
+    + TokenStore
+    + KeyStore
+    + SessionStore
+    + VaultStore
+    + std::fmt::Debug
+    + 'static
+{
+}
+
+impl<T> Store for T where
+    T: SetupStore
+        + TenantStore
+        + UserStore
+        + LimitStore
+        + ClientStore
+        + TokenStore
+        + KeyStore
+        + SessionStore
+        + VaultStore
+        + std::fmt::Debug
+        + 'static
+{
+}

@@ -1,0 +1,47 @@
+//! [`SetupStore`]: what a node needs before it serves: the database answers, the seed
+//! catalogue exists, the server secrets are initialised (once, however many nodes
+//! start together).
+
+use super::StoreResult;
+use crate::model::identity::Tenant;
+use crate::model::time::UnixTime;
+use async_trait::async_trait;
+
+/// A role to make sure exists, with its permissions.
+#[derive(Debug, Clone)]
+pub struct SeedRole {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub name: &'static str,
+    pub description: &'static str,
+    pub permissions: Vec<i64>,
+}
+
+/// What every install has: HDP's permission catalogue, the system tenant and roles 1–3.
+#[derive(Debug, Clone)]
+pub struct Seed {
+    pub permissions: Vec<(i64, &'static str, &'static str)>,
+    pub system_tenant: Tenant,
+    pub roles: Vec<SeedRole>,
+}
+
+/// Liveness, seeding and server secrets.
+#[async_trait]
+pub trait SetupStore: Send + Sync {
+    /// Cheap liveness check of the database (`/readyz`).
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// Makes sure the catalogue rows of [`Seed`] exist. Idempotent.
+    async fn seed(&self, seed: &Seed) -> StoreResult<()>;
+
+    /// A named server secret (sealed), if initialised.
+    async fn server_secret(&self, name: &str) -> StoreResult<Option<String>>;
+    /// Stores `value` under `name` unless a value is already there; returns the value
+    /// now stored, so nodes starting together agree on one.
+    async fn init_server_secret(
+        &self,
+        name: &str,
+        value: &str,
+        now: UnixTime,
+    ) -> StoreResult<String>;
+}

@@ -1,0 +1,311 @@
+//! The store contract: behaviour every [`Store`] adapter must show, one file per
+//! storage trait (`setup`, `tenants`, `users`, `limits`, `clients`, `tokens`, `keys`,
+//! `sessions`, `vault`). Each case takes a fresh, migrated store. The cases are listed
+//! once ([`crate::store_contract_cases!`], which says how to add one) and
+//! [`crate::store_contract_tests!`] turns that list into tests for a store: the memory
+//! store below, SQLite and PostgreSQL in their crates. Cases that race start their
+//! racers behind a [`tokio::sync::Barrier`], so the calls really overlap.
+
+// Test code: a failed expectation is the test failing.
+#![allow(clippy::expect_used)]
+
+use crate::bootstrap::seed;
+use crate::model::client_app::{GrantType, NewClientApp};
+use crate::model::identity::NewUser;
+use crate::store::Store;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+const T0: i64 = 1_800_000_000;
+
+mod clients;
+mod keys;
+mod limits;
+mod sessions;
+mod setup;
+mod tenants;
+mod tokens;
+mod users;
+mod vault;
+pub use clients::*;
+pub use keys::*;
+pub use limits::*;
+pub use sessions::*;
+pub use setup::*;
+pub use tenants::*;
+pub use tokens::*;
+pub use users::*;
+pub use vault::*;
+
+async fn seeded(store: &Arc<dyn Store>) {
+    store.seed(&seed()).await.expect("seed");
+}
+
+async fn user(
+    store: &Arc<dyn Store>,
+    tenant: i64,
+    login: &str,
+    roles: Vec<i64>,
+) -> crate::model::identity::User {
+    store
+        .create_user(NewUser::new(
+            tenant,
+            login,
+            "$argon2id$fake".into(),
+            roles,
+            T0,
+        ))
+        .await
+        .expect("create user")
+}
+
+/// Runs the racers at once and returns their outcomes in order: each is spawned and
+/// waits at one [`tokio::sync::Barrier`] before it starts, so the store calls really
+/// overlap instead of running one after another as the spawned tasks happen to be
+/// polled.
+async fn race<T, R>(racers: impl IntoIterator<Item = R>) -> Vec<T>
+where
+    T: Send + 'static,
+    R: Future<Output = T> + Send + 'static,
+{
+    let racers: Vec<R> = racers.into_iter().collect();
+    let barrier = Arc::new(tokio::sync::Barrier::new(racers.len()));
+    let tasks: Vec<_> = racers
+        .into_iter()
+        .map(|racer| {
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                racer.await
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        outcomes.push(task.await.expect("racer"));
+    }
+    outcomes
+}
+
+fn app(tenant: i64, owner: i64, client_id: &str) -> NewClientApp {
+    NewClientApp {
+        tenant_id: tenant,
+        owner_id: owner,
+        name: format!("App {client_id}"),
+        description: "d".into(),
+        redirect_urls: vec!["https://a.example/cb".into(), "host.example".into()],
+        client_id: client_id.into(),
+        secret_verifier: Some("v1.verifier".into()),
+        public: false,
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::Password],
+        scopes: vec!["api.access.odata".into()],
+        now: T0,
+    }
+}
+
+/// A fresh store for one contract case, and what to do once the case has passed (drop
+/// its PostgreSQL database, remove its SQLite directory). A case that fails leaves its
+/// database behind to look at.
+pub struct Fixture {
+    store: Arc<dyn Store>,
+    cleanup: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+}
+
+impl std::fmt::Debug for Fixture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fixture")
+            .field("cleanup", &self.cleanup.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Fixture {
+    /// `store`, with `cleanup` to run after a passing case (the store is dropped first).
+    pub fn with_cleanup(
+        store: Arc<dyn Store>,
+        cleanup: impl Future<Output = ()> + Send + 'static,
+    ) -> Self {
+        Self {
+            store,
+            cleanup: Some(Box::pin(cleanup)),
+        }
+    }
+
+    /// Runs `case` on the store, then the cleanup.
+    pub async fn run<F: Future<Output = ()>>(self, case: impl FnOnce(Arc<dyn Store>) -> F) {
+        case(self.store).await;
+        if let Some(cleanup) = self.cleanup {
+            cleanup.await;
+        }
+    }
+}
+
+/// What a store factory of [`crate::store_contract_tests!`] may yield: a store, a
+/// [`Fixture`], or `None` when the database is not configured (the case is skipped).
+pub trait IntoFixture {
+    /// The fixture, or `None` to skip.
+    fn into_fixture(self) -> Option<Fixture>;
+}
+
+impl IntoFixture for Arc<dyn Store> {
+    fn into_fixture(self) -> Option<Fixture> {
+        Some(Fixture {
+            store: self,
+            cleanup: None,
+        })
+    }
+}
+
+impl IntoFixture for Fixture {
+    fn into_fixture(self) -> Option<Fixture> {
+        Some(self)
+    }
+}
+
+impl<T: IntoFixture> IntoFixture for Option<T> {
+    fn into_fixture(self) -> Option<Fixture> {
+        self.and_then(IntoFixture::into_fixture)
+    }
+}
+
+/// THE list of contract cases, the only one: [`crate::store_contract_tests!`] expands it
+/// for each store (memory here, SQLite and PostgreSQL in their crates).
+///
+/// To add a case: write `pub async fn the_case(store: Arc<dyn Store>)` in the file of
+/// its storage trait under `contract/`, and add `the_case` below. Nothing else: every store runs
+/// it. The test `every_contract_case_is_listed` fails while a case is defined but not
+/// listed here.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! store_contract_cases {
+    ($($then:tt)*) => {
+        $crate::store_contract_tests! {
+            $($then)*;
+            // setup
+            seeding_is_idempotent_and_creates_the_system_tenant,
+            nodes_seeding_together_all_succeed,
+            server_secrets_are_initialised_once,
+            // tenants
+            tenants_are_created_with_hosts_roles_and_admins_at_once,
+            tenant_names_are_unique_ignoring_case_even_when_created_at_once,
+            tenant_updates_replace_fields_and_hosts_and_deletes_take_everything,
+            whether_another_tenant_is_active_is_told_without_a_listing,
+            // users
+            role_permissions_make_effective_permissions,
+            login_names_are_unique_within_a_tenant_only,
+            failures_lock_at_the_limit_and_expire_with_the_interval,
+            a_zero_limit_never_locks,
+            concurrent_failures_are_each_counted_once,
+            clearing_failures_and_setting_a_password_unlock,
+            users_are_listed_updated_and_deleted,
+            role_assignments_are_replaced_at_once_and_end_sessions,
+            unlocking_and_api_secrets,
+            // limits
+            limits_resolve_user_then_tenant_then_system,
+            limits_are_set_and_cleared_per_level,
+            // clients
+            client_applications_round_trip,
+            consents_union_their_scopes_and_go_with_reset_and_delete,
+            // tokens
+            refresh_tokens_rotate_once_and_reuse_revokes_the_family,
+            of_concurrent_rotations_exactly_one_wins,
+            authorization_codes_are_single_use_and_replay_revokes,
+            revocations_and_cascades_reach_token_families,
+            a_replay_during_the_exchange_still_revokes_its_family,
+            token_state_reads_revocations_families_and_users_together,
+            // keys
+            signing_keys_round_trip_with_one_active_and_one_next,
+            of_concurrent_first_starts_one_active_key_wins,
+            of_concurrent_signer_starts_on_an_empty_store_all_sign_with_one_key,
+            rotation_is_atomic_and_of_concurrent_rotations_one_wins,
+            retired_keys_are_deleted_once_their_retirement_ends,
+            // sessions
+            sessions_round_trip_expire_and_go_with_their_user,
+            // vault
+            oauth_apps_and_profiles_round_trip_and_deleting_an_app_takes_its_profiles,
+            of_concurrent_refresh_leases_one_wins_and_only_its_holder_finishes,
+            due_profiles_respect_expiry_backoff_and_leases,
+            connect_states_are_taken_once,
+            vault_rows_go_with_their_tenant_and_owner,
+        }
+    };
+}
+
+/// Generates one `#[tokio::test]` per contract case (see [`crate::store_contract_cases!`]
+/// for the list). `$make` is an async block yielding a fresh store for each case:
+/// `Arc<dyn Store>`, a [`Fixture`] (a store and its cleanup) or `Option` of either
+/// (`None` skips the case, for a database that is not configured). An attribute before
+/// `$make` goes on every case: `#[ignore = "needs PostgreSQL…"] fresh()`.
+#[macro_export]
+macro_rules! store_contract_tests {
+    (#[$attr:meta] $make:expr) => {
+        $crate::store_contract_cases!(@cases #[$attr] $make);
+    };
+    ($make:expr) => {
+        // `cfg(all())` is always true: no attribute.
+        $crate::store_contract_cases!(@cases #[cfg(all())] $make);
+    };
+    (@cases #[$attr:meta] $make:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[$attr]
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let fixture = $crate::testing::contract::IntoFixture::into_fixture($make.await);
+                if let Some(fixture) = fixture {
+                    fixture.run($crate::testing::contract::$case).await;
+                }
+            }
+        )*
+    };
+    (@names; $($case:ident),* $(,)?) => {
+        &[$(stringify!($case)),*]
+    };
+}
+
+#[cfg(test)]
+mod memory {
+    use crate::testing::MemoryStore;
+    crate::store_contract_tests!(async {
+        std::sync::Arc::new(MemoryStore::new()) as std::sync::Arc<dyn crate::store::Store>
+    });
+}
+
+/// The one list names every case defined in the contract files, so none runs nowhere.
+#[cfg(test)]
+mod listed {
+    const LISTED: &[&str] = crate::store_contract_cases!(@names);
+
+    fn defined() -> Vec<String> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/testing/contract");
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(dir).expect("contract dir") {
+            files.push(entry.expect("entry").path());
+        }
+        let mut names = Vec::new();
+        for file in files {
+            let text = std::fs::read_to_string(&file).expect("contract file");
+            for line in text.lines() {
+                if let Some(rest) = line.strip_prefix("pub async fn ") {
+                    let name = rest.split('(').next().unwrap_or_default();
+                    names.push(name.to_owned());
+                }
+            }
+        }
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn every_contract_case_is_listed() {
+        let mut listed: Vec<String> = LISTED.iter().map(|s| (*s).to_owned()).collect();
+        listed.sort();
+        let defined = defined();
+        let missing: Vec<_> = defined.iter().filter(|d| !listed.contains(d)).collect();
+        assert!(
+            missing.is_empty(),
+            "contract cases defined but not in store_contract_cases!: {missing:?}"
+        );
+        assert_eq!(listed, defined, "the list names a case that is not defined");
+    }
+}

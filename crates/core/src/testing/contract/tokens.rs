@@ -1,0 +1,475 @@
+//! Contract cases of [`crate::store::TokenStore`]: refresh rotation and code takes
+//! (single use, also under concurrency), revocation cascades, `token_state`.
+
+use super::{app, race, seeded, user, T0};
+use crate::model::identity::{ROLE_USER, SYSTEM_TENANT_ID};
+use crate::store::{Store, StoreResult};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+fn family(id: &str, app: i64, user: Option<i64>) -> crate::model::token::Family {
+    crate::model::token::Family {
+        id: id.into(),
+        client_app_id: app,
+        user_id: user,
+        tenant_id: SYSTEM_TENANT_ID,
+        scopes: vec!["api.access.odata".into()],
+        auth_version: user.map(|_| 1),
+        created_at: T0,
+        revoked_at: None,
+    }
+}
+
+fn refresh(verifier: &str, family: &str) -> crate::model::token::RefreshToken {
+    crate::model::token::RefreshToken {
+        verifier: verifier.into(),
+        family_id: family.into(),
+        created_at: T0,
+        expires_at: None,
+        rotated_at: None,
+    }
+}
+
+fn code(verifier: &str, app: i64, user: i64) -> crate::model::token::AuthCode {
+    crate::model::token::AuthCode {
+        verifier: verifier.into(),
+        client_app_id: app,
+        user_id: user,
+        redirect_uri: Some("https://a.example/cb".into()),
+        scopes: vec!["api.access.odata".into()],
+        code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
+        created_at: T0,
+        expires_at: T0 + 60,
+        used_at: None,
+        family_id: None,
+    }
+}
+
+async fn token_fixture(store: &Arc<dyn Store>) -> (i64, i64) {
+    seeded(store).await;
+    let u = user(store, SYSTEM_TENANT_ID, "tok", vec![ROLE_USER]).await;
+    let a = store
+        .create_client_app(app(SYSTEM_TENANT_ID, u.id, "cid-tok"))
+        .await
+        .expect("app");
+    (u.id, a.id)
+}
+
+pub async fn refresh_tokens_rotate_once_and_reuse_revokes_the_family(store: Arc<dyn Store>) {
+    use crate::model::token::Rotation;
+    let (u, a) = token_fixture(&store).await;
+    store
+        .create_family(
+            &family("fam-1", a, Some(u)),
+            Some(&refresh("rt-1", "fam-1")),
+        )
+        .await
+        .expect("family");
+    let (t, f) = store
+        .refresh_token("rt-1")
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(
+        (t.family_id.as_str(), t.rotated_at, f.revoked_at),
+        ("fam-1", None, None)
+    );
+    assert_eq!(f, family("fam-1", a, Some(u)));
+    assert_eq!(store.refresh_token("nope").await.expect("get"), None);
+
+    assert_eq!(
+        store
+            .rotate_refresh_token("rt-1", &refresh("rt-2", "fam-1"), T0 + 1)
+            .await
+            .expect("rotate"),
+        Rotation::Rotated
+    );
+    assert_eq!(
+        store
+            .refresh_token("rt-1")
+            .await
+            .expect("get")
+            .expect("exists")
+            .0
+            .rotated_at,
+        Some(T0 + 1)
+    );
+    assert_eq!(
+        store
+            .refresh_token("rt-2")
+            .await
+            .expect("get")
+            .expect("exists")
+            .1
+            .revoked_at,
+        None
+    );
+    let reuse = store
+        .rotate_refresh_token("rt-1", &refresh("rt-3", "fam-1"), T0 + 2)
+        .await
+        .expect("rotate");
+    assert_eq!(
+        reuse,
+        Rotation::Reused {
+            family_id: "fam-1".into()
+        }
+    );
+    assert_eq!(
+        store
+            .family("fam-1")
+            .await
+            .expect("get")
+            .expect("exists")
+            .revoked_at,
+        Some(T0 + 2)
+    );
+    assert_eq!(
+        store.refresh_token("rt-3").await.expect("get"),
+        None,
+        "no successor on reuse"
+    );
+    assert_eq!(
+        store
+            .rotate_refresh_token("nope", &refresh("rt-4", "fam-1"), T0)
+            .await
+            .expect("rotate"),
+        Rotation::Unknown
+    );
+    assert!(
+        !store.revoke_family("fam-1", T0 + 3).await.expect("revoke"),
+        "already revoked"
+    );
+    assert!(!store.revoke_family("nope", T0).await.expect("revoke"));
+}
+
+pub async fn of_concurrent_rotations_exactly_one_wins(store: Arc<dyn Store>) {
+    use crate::model::token::Rotation;
+    let (u, a) = token_fixture(&store).await;
+    store
+        .create_family(
+            &family("fam-c", a, Some(u)),
+            Some(&refresh("rt-c", "fam-c")),
+        )
+        .await
+        .expect("family");
+    let rotations = race((0..8).map(|i| {
+        let s = store.clone();
+        async move {
+            s.rotate_refresh_token("rt-c", &refresh(&format!("succ-{i}"), "fam-c"), T0 + 1)
+                .await
+        }
+    }))
+    .await;
+    let mut wins = 0;
+    for rotation in rotations {
+        match rotation.expect("rotate") {
+            Rotation::Rotated => wins += 1,
+            Rotation::Reused { .. } => {}
+            Rotation::Unknown => panic!("the token exists"),
+        }
+    }
+    assert_eq!(wins, 1);
+    assert!(store
+        .family("fam-c")
+        .await
+        .expect("get")
+        .expect("exists")
+        .revoked_at
+        .is_some());
+}
+
+pub async fn authorization_codes_are_single_use_and_replay_revokes(store: Arc<dyn Store>) {
+    use crate::model::token::CodeTake;
+    let (u, a) = token_fixture(&store).await;
+    store
+        .insert_auth_code(&code("code-1", a, u))
+        .await
+        .expect("insert");
+    assert!(
+        store.insert_auth_code(&code("code-1", a, u)).await.is_err(),
+        "codes are unique"
+    );
+    let CodeTake::Taken(c) = store.take_auth_code("code-1", T0 + 5).await.expect("take") else {
+        panic!("first use")
+    };
+    assert_eq!(c.used_at, Some(T0 + 5));
+    assert_eq!(c.redirect_uri.as_deref(), Some("https://a.example/cb"));
+    store
+        .create_family(
+            &family("fam-code", a, Some(u)),
+            Some(&refresh("rt-code", "fam-code")),
+        )
+        .await
+        .expect("family");
+    store
+        .set_code_family("code-1", "fam-code")
+        .await
+        .expect("link");
+    let CodeTake::Replayed(c) = store.take_auth_code("code-1", T0 + 6).await.expect("take") else {
+        panic!("replay")
+    };
+    assert_eq!(c.family_id.as_deref(), Some("fam-code"));
+    assert_eq!(
+        store
+            .family("fam-code")
+            .await
+            .expect("get")
+            .expect("exists")
+            .revoked_at,
+        Some(T0 + 6)
+    );
+    assert_eq!(
+        store.take_auth_code("nope", T0).await.expect("take"),
+        CodeTake::Unknown
+    );
+
+    store
+        .insert_auth_code(&code("code-2", a, u))
+        .await
+        .expect("insert");
+    let takes = race((0..6).map(|_| {
+        let s = store.clone();
+        async move { s.take_auth_code("code-2", T0 + 1).await }
+    }))
+    .await;
+    let mut taken = 0;
+    for take in takes {
+        if let CodeTake::Taken(_) = take.expect("take") {
+            taken += 1;
+        }
+    }
+    assert_eq!(taken, 1);
+}
+
+pub async fn revocations_and_cascades_reach_token_families(store: Arc<dyn Store>) {
+    let (u, a) = token_fixture(&store).await;
+    let other = store
+        .create_client_app(app(SYSTEM_TENANT_ID, u, "cid-other"))
+        .await
+        .expect("app");
+    store
+        .create_family(&family("f-a", a, Some(u)), Some(&refresh("r-a", "f-a")))
+        .await
+        .expect("family");
+    store
+        .create_family(&family("f-o", other.id, Some(u)), None)
+        .await
+        .expect("family");
+    store
+        .create_family(&family("f-cc", a, None), None)
+        .await
+        .expect("family");
+    store
+        .grant_consent(u, a, &["api.access.odata".into()], T0)
+        .await
+        .expect("consent");
+    assert!(store.revoke_consent(u, a, T0 + 9).await.expect("revoke"));
+    assert_eq!(
+        store
+            .family("f-a")
+            .await
+            .expect("get")
+            .expect("exists")
+            .revoked_at,
+        Some(T0 + 9)
+    );
+    assert_eq!(
+        store
+            .family("f-o")
+            .await
+            .expect("get")
+            .expect("exists")
+            .revoked_at,
+        None,
+        "other apps untouched"
+    );
+    assert_eq!(
+        store
+            .family("f-cc")
+            .await
+            .expect("get")
+            .expect("exists")
+            .revoked_at,
+        None,
+        "client grants untouched"
+    );
+    // A reset revokes every family of the application, even one created in the same
+    // second (`tokens_valid_after` alone would miss it).
+    store
+        .reset_client_secret(a, "v1.reset", T0)
+        .await
+        .expect("reset")
+        .expect("exists");
+    let revoked_at = |id: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .family(id)
+                .await
+                .expect("get")
+                .expect("exists")
+                .revoked_at
+        }
+    };
+    assert_eq!(revoked_at("f-cc").await, Some(T0));
+    assert_eq!(
+        revoked_at("f-a").await,
+        Some(T0 + 9),
+        "already revoked: unchanged"
+    );
+    assert_eq!(revoked_at("f-o").await, None, "other apps untouched");
+
+    assert!(store.delete_client_app(other.id).await.expect("delete"));
+    assert_eq!(store.family("f-o").await.expect("get"), None);
+    assert!(store.delete_user(u).await.expect("delete"));
+    assert_eq!(store.family("f-a").await.expect("get"), None);
+    assert_eq!(store.refresh_token("r-a").await.expect("get"), None);
+
+    assert!(!store.is_jti_revoked("jti-1").await.expect("get"));
+    store.revoke_jti("jti-1", T0 + 100).await.expect("revoke");
+    store
+        .revoke_jti("jti-1", T0 + 100)
+        .await
+        .expect("revoking twice is fine");
+    assert!(store.is_jti_revoked("jti-1").await.expect("get"));
+    assert!(store.purge_expired(T0 + 101).await.expect("purge") >= 1);
+    assert!(!store.is_jti_revoked("jti-1").await.expect("get"));
+}
+
+pub async fn a_replay_during_the_exchange_still_revokes_its_family(store: Arc<dyn Store>) {
+    use crate::model::token::CodeTake;
+    let (u, a) = token_fixture(&store).await;
+    store
+        .insert_auth_code(&code("code-r", a, u))
+        .await
+        .expect("insert");
+    let CodeTake::Taken(_) = store.take_auth_code("code-r", T0 + 1).await.expect("take") else {
+        panic!("first use")
+    };
+    // The replay arrives before the first exchange recorded its family.
+    let CodeTake::Replayed(c) = store.take_auth_code("code-r", T0 + 2).await.expect("take") else {
+        panic!("replay")
+    };
+    assert_eq!(c.family_id, None);
+    store
+        .create_family(
+            &family("fam-r", a, Some(u)),
+            Some(&refresh("rt-r", "fam-r")),
+        )
+        .await
+        .expect("family");
+    assert!(
+        store
+            .set_code_family("code-r", "fam-r")
+            .await
+            .expect("link"),
+        "the exchange learns of the replay"
+    );
+    assert_eq!(
+        store
+            .family("fam-r")
+            .await
+            .expect("get")
+            .expect("exists")
+            .revoked_at,
+        Some(T0 + 2)
+    );
+    // Replays racing the link: whatever the interleaving, the family ends revoked.
+    for round in 0..4 {
+        let (c, f) = (format!("code-race-{round}"), format!("fam-race-{round}"));
+        store
+            .insert_auth_code(&code(&c, a, u))
+            .await
+            .expect("insert");
+        let CodeTake::Taken(_) = store.take_auth_code(&c, T0 + 1).await.expect("take") else {
+            panic!("first use")
+        };
+        store
+            .create_family(&family(&f, a, Some(u)), None)
+            .await
+            .expect("family");
+        // Three replays of the code race the exchange recording its family.
+        let mut racers: Vec<Pin<Box<dyn Future<Output = StoreResult<()>> + Send>>> = Vec::new();
+        for _ in 0..3 {
+            let (s, c) = (store.clone(), c.clone());
+            racers.push(Box::pin(async move {
+                s.take_auth_code(&c, T0 + 2).await.map(|_| ())
+            }));
+        }
+        let (s, c2, f2) = (store.clone(), c.clone(), f.clone());
+        racers.push(Box::pin(async move {
+            s.set_code_family(&c2, &f2).await.map(|_| ())
+        }));
+        for outcome in race(racers).await {
+            outcome.expect("store call");
+        }
+        assert!(
+            store
+                .family(&f)
+                .await
+                .expect("get")
+                .expect("exists")
+                .revoked_at
+                .is_some(),
+            "round {round}: a replay racing the exchange revokes its family"
+        );
+    }
+    // Without a replay, linking revokes nothing.
+    store
+        .insert_auth_code(&code("code-s", a, u))
+        .await
+        .expect("insert");
+    store.take_auth_code("code-s", T0 + 1).await.expect("take");
+    store
+        .create_family(&family("fam-s", a, Some(u)), None)
+        .await
+        .expect("family");
+    assert!(!store
+        .set_code_family("code-s", "fam-s")
+        .await
+        .expect("link"));
+    assert_eq!(
+        store
+            .family("fam-s")
+            .await
+            .expect("get")
+            .expect("exists")
+            .revoked_at,
+        None
+    );
+}
+
+/// `token_state` answers what `is_jti_revoked`, `family` and `user` answer, in one read.
+pub async fn token_state_reads_revocations_families_and_users_together(store: Arc<dyn Store>) {
+    let (u, a) = token_fixture(&store).await;
+    store
+        .create_family(&family("f-s", a, Some(u)), None)
+        .await
+        .expect("family");
+    let s = store
+        .token_state("jti-s", Some("f-s"), Some(u))
+        .await
+        .expect("state");
+    assert!(!s.jti_revoked);
+    assert_eq!(s.family_live, Some(true));
+    assert_eq!(s.user, store.user(u).await.expect("user"));
+    assert!(s.user.is_some());
+
+    let none = store.token_state("jti-s", None, None).await.expect("state");
+    assert_eq!((none.family_live, none.user), (None, None));
+    let unknown = store
+        .token_state("jti-s", Some("f-missing"), Some(u + 1000))
+        .await
+        .expect("state");
+    assert_eq!((unknown.family_live, unknown.user), (Some(false), None));
+
+    store.revoke_jti("jti-s", T0 + 100).await.expect("revoke");
+    assert!(store.revoke_family("f-s", T0 + 1).await.expect("revoke"));
+    let s = store
+        .token_state("jti-s", Some("f-s"), Some(u))
+        .await
+        .expect("state");
+    assert!(s.jti_revoked);
+    assert_eq!(s.family_live, Some(false));
+}

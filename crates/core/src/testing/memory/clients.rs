@@ -1,0 +1,161 @@
+//! [`ClientStore`] for the in-memory store: client applications and consents.
+
+use super::MemoryStore;
+use crate::model::client_app::{ClientApp, ClientAppChanges, NewClientApp};
+use crate::model::time::UnixTime;
+use crate::store::{union_scopes, AppListScope, ClientStore, Consent, StoreError, StoreResult};
+use async_trait::async_trait;
+
+#[async_trait]
+impl ClientStore for MemoryStore {
+    async fn create_client_app(&self, a: NewClientApp) -> StoreResult<ClientApp> {
+        self.with(|s| {
+            if s.apps.values().any(|x| x.client_id == a.client_id) {
+                return Err(StoreError::Conflict(format!("client id {}", a.client_id)));
+            }
+            let app = ClientApp {
+                id: s.id(),
+                tenant_id: a.tenant_id,
+                owner_id: a.owner_id,
+                name: a.name,
+                description: a.description,
+                redirect_urls: a.redirect_urls,
+                client_id: a.client_id,
+                secret_verifier: a.secret_verifier,
+                public: a.public,
+                grant_types: a.grant_types,
+                scopes: a.scopes,
+                tokens_valid_after: a.now,
+                created_at: a.now,
+                updated_at: a.now,
+            };
+            s.apps.insert(app.id, app.clone());
+            Ok(app)
+        })
+    }
+
+    async fn client_app(&self, id: i64) -> StoreResult<Option<ClientApp>> {
+        self.with(|s| Ok(s.apps.get(&id).cloned()))
+    }
+
+    async fn client_app_by_client_id(&self, client_id: &str) -> StoreResult<Option<ClientApp>> {
+        self.with(|s| Ok(s.apps.values().find(|a| a.client_id == client_id).cloned()))
+    }
+
+    async fn list_client_apps(&self, scope: AppListScope) -> StoreResult<Vec<ClientApp>> {
+        self.with(|s| {
+            Ok(s.apps
+                .values()
+                .filter(|a| match scope {
+                    AppListScope::Owner(u) => a.owner_id == u,
+                    AppListScope::Tenant(t) => a.tenant_id == t,
+                })
+                .cloned()
+                .collect())
+        })
+    }
+
+    async fn update_client_app(
+        &self,
+        id: i64,
+        c: ClientAppChanges,
+    ) -> StoreResult<Option<ClientApp>> {
+        self.with(|s| {
+            Ok(s.apps.get_mut(&id).map(|a| {
+                a.name = c.name;
+                a.description = c.description;
+                a.redirect_urls = c.redirect_urls;
+                a.grant_types = c.grant_types;
+                a.scopes = c.scopes;
+                a.updated_at = c.now;
+                a.clone()
+            }))
+        })
+    }
+
+    async fn reset_client_secret(
+        &self,
+        id: i64,
+        verifier: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<ClientApp>> {
+        self.with(|s| {
+            let Some(a) = s.apps.get_mut(&id) else {
+                return Ok(None);
+            };
+            a.secret_verifier = Some(verifier.to_owned());
+            a.tokens_valid_after = now;
+            a.updated_at = now;
+            let app = a.clone();
+            s.consents.retain(|(_, app_id), _| *app_id != id);
+            for f in s.families.values_mut() {
+                if f.client_app_id == id && f.revoked_at.is_none() {
+                    f.revoked_at = Some(now);
+                }
+            }
+            Ok(Some(app))
+        })
+    }
+
+    async fn delete_client_app(&self, id: i64) -> StoreResult<bool> {
+        self.with(|s| {
+            s.consents.retain(|(_, app_id), _| *app_id != id);
+            let removed = s.apps.remove(&id).is_some();
+            s.cascade();
+            Ok(removed)
+        })
+    }
+
+    async fn grant_consent(
+        &self,
+        user_id: i64,
+        app_id: i64,
+        scopes: &[String],
+        now: UnixTime,
+    ) -> StoreResult<()> {
+        self.with(|s| {
+            if !s.apps.contains_key(&app_id) || !s.users.contains_key(&user_id) {
+                return Err(StoreError::Backend(
+                    "consent to a missing user or application".into(),
+                ));
+            }
+            let entry = s
+                .consents
+                .entry((user_id, app_id))
+                .or_insert_with(|| (Vec::new(), now));
+            entry.0 = union_scopes(&entry.0, scopes);
+            Ok(())
+        })
+    }
+
+    async fn consents_of_user(&self, user_id: i64) -> StoreResult<Vec<Consent>> {
+        self.with(|s| {
+            Ok(s.consents
+                .iter()
+                .filter(|((u, _), _)| *u == user_id)
+                .filter_map(|((u, a), (scopes, at))| {
+                    s.apps.get(a).map(|app| Consent {
+                        user_id: *u,
+                        client_app_id: *a,
+                        app_name: app.name.clone(),
+                        scopes: scopes.clone(),
+                        granted_at: *at,
+                    })
+                })
+                .collect())
+        })
+    }
+
+    async fn revoke_consent(&self, user_id: i64, app_id: i64, now: UnixTime) -> StoreResult<bool> {
+        self.with(|s| {
+            let existed = s.consents.remove(&(user_id, app_id)).is_some();
+            for f in s.families.values_mut() {
+                if f.user_id == Some(user_id) && f.client_app_id == app_id && f.revoked_at.is_none()
+                {
+                    f.revoked_at = Some(now);
+                }
+            }
+            Ok(existed)
+        })
+    }
+}

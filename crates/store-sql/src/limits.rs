@@ -1,0 +1,57 @@
+//! Limit values per level (`LimitStore`). Resolution (user, then tenant, then system)
+//! goes through the row cache ([`crate::cache`]); every write drops it.
+
+use crate::{err, Backend, SqlStore};
+use async_trait::async_trait;
+use portcullis_core::store::{LimitLevel, LimitStore, StoreResult};
+
+#[async_trait]
+impl<B: Backend> LimitStore for SqlStore<B> {
+    async fn limit(
+        &self,
+        limit_id: i64,
+        tenant_id: i64,
+        user_id: Option<i64>,
+    ) -> StoreResult<Option<i64>> {
+        self.cached_limit(limit_id, tenant_id, user_id).await
+    }
+
+    async fn set_limit(
+        &self,
+        level: LimitLevel,
+        limit_id: i64,
+        value: Option<i64>,
+    ) -> StoreResult<()> {
+        let _invalidate = self.cache.invalidate_on_drop();
+        let (level, target) = level.key();
+        let q = match value {
+            Some(_) => sqlx::query(
+                "INSERT INTO limit_values (limit_id, level, target_id, value) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (limit_id, level, target_id) DO UPDATE SET value = excluded.value",
+            ),
+            None => sqlx::query(
+                "DELETE FROM limit_values WHERE limit_id = $1 AND level = $2 AND target_id = $3 AND $4 IS NULL",
+            ),
+        };
+        q.bind(limit_id)
+            .bind(level)
+            .bind(target)
+            .bind(value)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(err)
+    }
+
+    async fn limits_at(&self, level: LimitLevel) -> StoreResult<Vec<(i64, i64)>> {
+        let (level, target) = level.key();
+        sqlx::query_as(
+            "SELECT limit_id, value FROM limit_values WHERE level = $1 AND target_id = $2 ORDER BY limit_id",
+        )
+        .bind(level)
+        .bind(target)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(err)
+    }
+}

@@ -1,0 +1,96 @@
+//! Liveness, seeding and server secrets (`SetupStore`). Seeding is one write
+//! transaction of `ON CONFLICT DO NOTHING` inserts, so nodes seeding an empty database
+//! together all succeed.
+
+use crate::backend::RowsAffected as _;
+use crate::{err, Backend, SqlStore};
+use async_trait::async_trait;
+use portcullis_core::model::time::UnixTime;
+use portcullis_core::store::{Seed, SetupStore, StoreResult};
+
+#[async_trait]
+impl<B: Backend> SetupStore for SqlStore<B> {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(err)
+    }
+
+    async fn seed(&self, seed: &Seed) -> StoreResult<()> {
+        // `ON CONFLICT DO NOTHING` without a target: when two nodes seed an empty
+        // PostgreSQL database at once, the loser's row collides on the id *and* on the
+        // unique name, and a conflict target naming only the id would raise the latter.
+        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        for (id, name, description) in &seed.permissions {
+            sqlx::query("INSERT INTO permissions (id, name, description) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                .bind(id)
+                .bind(name)
+                .bind(description)
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+        }
+        let t = &seed.system_tenant;
+        sqlx::query("INSERT INTO tenants (id, name, description, parent_id, active) VALUES ($1, $2, $3, NULL, TRUE) ON CONFLICT DO NOTHING")
+            .bind(t.id)
+            .bind(&t.name)
+            .bind(&t.description)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        for r in &seed.roles {
+            let inserted = sqlx::query("INSERT INTO roles (id, tenant_id, name, description) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+                .bind(r.id)
+                .bind(r.tenant_id)
+                .bind(r.name)
+                .bind(r.description)
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+            if inserted.rows_affected() == 1 {
+                for p in &r.permissions {
+                    sqlx::query(
+                        "INSERT INTO role_permissions (role_id, permission_id) VALUES ($1, $2)",
+                    )
+                    .bind(r.id)
+                    .bind(p)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(err)?;
+                }
+            }
+        }
+        B::after_seed(&mut tx).await?;
+        tx.commit().await.map_err(err)
+    }
+
+    async fn server_secret(&self, name: &str) -> StoreResult<Option<String>> {
+        sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(err)
+    }
+
+    async fn init_server_secret(
+        &self,
+        name: &str,
+        value: &str,
+        now: UnixTime,
+    ) -> StoreResult<String> {
+        sqlx::query("INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .bind(value)
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(err)?;
+        sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1")
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(err)
+    }
+}

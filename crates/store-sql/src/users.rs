@@ -1,0 +1,351 @@
+//! Users with their role assignments, effective permissions, passwords, sign-in
+//! failures and locks, and API secrets (`UserStore`). A failed sign-in is counted and
+//! locked in one write transaction, so concurrent failures are each counted once.
+
+use crate::backend::RowsAffected as _;
+use crate::{err, Backend, SqlStore};
+use async_trait::async_trait;
+use portcullis_core::model::identity::{Lock, LockoutPolicy, NewUser, User, UserChanges};
+use portcullis_core::model::time::UnixTime;
+use portcullis_core::store::{RoleAssignments, StoreResult, UserStore};
+use sqlx::Row;
+
+pub(crate) fn user_row<B: Backend>(r: &B::Row) -> Result<User, sqlx::Error> {
+    let locked_at: Option<i64> = r.try_get("locked_at")?;
+    let locked_until: Option<i64> = r.try_get("locked_until")?;
+    Ok(User {
+        id: r.try_get("id")?,
+        tenant_id: r.try_get("tenant_id")?,
+        login: r.try_get("login")?,
+        password_hash: r.try_get("password_hash")?,
+        active: r.try_get("active")?,
+        auth_version: r.try_get("auth_version")?,
+        failed_logins: r.try_get("failed_logins")?,
+        failed_window_start: r.try_get("failed_window_start")?,
+        lock: locked_at
+            .zip(locked_until)
+            .map(|(locked_at, locked_until)| Lock {
+                locked_at,
+                locked_until,
+            }),
+        password_status: r.try_get("password_status")?,
+        password_expiration: r.try_get("password_expiration")?,
+        api_secret_verifier: r.try_get("api_secret_verifier")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+pub(crate) const USER_COLS: &str =
+    "id, tenant_id, login, password_hash, active, auth_version, failed_logins, \
+    failed_window_start, locked_at, locked_until, password_status, password_expiration, \
+    api_secret_verifier, created_at";
+
+#[async_trait]
+impl<B: Backend> UserStore for SqlStore<B> {
+    async fn create_user(&self, u: NewUser) -> StoreResult<User> {
+        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        let sql = format!(
+            "INSERT INTO users (tenant_id, login, password_hash, active, password_status, password_expiration, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING {USER_COLS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(u.tenant_id)
+            .bind(&u.login)
+            .bind(&u.password_hash)
+            .bind(u.active)
+            .bind(u.password_status)
+            .bind(u.password_expiration)
+            .bind(u.now)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(err)?;
+        let user = user_row::<B>(&row).map_err(err)?;
+        insert_role_assignments(&mut tx, user.id, &u.roles, &u.permissions).await?;
+        tx.commit().await.map_err(err)?;
+        Ok(user)
+    }
+
+    async fn user(&self, id: i64) -> StoreResult<Option<User>> {
+        let sql = format!("SELECT {USER_COLS} FROM users WHERE id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(err)?;
+        row.as_ref().map(user_row::<B>).transpose().map_err(err)
+    }
+
+    async fn users_by_login(&self, login: &str) -> StoreResult<Vec<User>> {
+        let sql = format!("SELECT {USER_COLS} FROM users WHERE login = $1 ORDER BY id");
+        let rows = sqlx::query(&sql)
+            .bind(login)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(err)?;
+        rows.iter()
+            .map(user_row::<B>)
+            .collect::<Result<_, _>>()
+            .map_err(err)
+    }
+
+    async fn user_by_login(&self, tenant_id: i64, login: &str) -> StoreResult<Option<User>> {
+        let sql = format!("SELECT {USER_COLS} FROM users WHERE tenant_id = $1 AND login = $2");
+        let row = sqlx::query(&sql)
+            .bind(tenant_id)
+            .bind(login)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(err)?;
+        row.as_ref().map(user_row::<B>).transpose().map_err(err)
+    }
+
+    async fn count_users(&self) -> StoreResult<i64> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(err)
+    }
+
+    async fn list_users(&self, tenant_id: Option<i64>) -> StoreResult<Vec<User>> {
+        let sql = format!(
+            "SELECT {USER_COLS} FROM users WHERE ($1 IS NULL OR tenant_id = $1) ORDER BY id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(tenant_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(err)?;
+        rows.iter()
+            .map(user_row::<B>)
+            .collect::<Result<_, _>>()
+            .map_err(err)
+    }
+
+    async fn update_user(&self, id: i64, c: UserChanges) -> StoreResult<Option<User>> {
+        let sql = format!(
+            "UPDATE users SET login = $2, \
+               auth_version = auth_version + CASE WHEN active AND NOT $3 THEN 1 ELSE 0 END, \
+               active = $3, password_status = $4, password_expiration = $5, updated_at = $6 \
+             WHERE id = $1 RETURNING {USER_COLS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .bind(&c.login)
+            .bind(c.active)
+            .bind(c.password_status)
+            .bind(c.password_expiration)
+            .bind(c.now)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(err)?;
+        row.as_ref().map(user_row::<B>).transpose().map_err(err)
+    }
+
+    async fn delete_user(&self, id: i64) -> StoreResult<bool> {
+        let _invalidate = self.cache.invalidate_on_drop();
+        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        sqlx::query("DELETE FROM limit_values WHERE level = 'user' AND target_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        // Applications, consents, grants and admin rights go by ON DELETE CASCADE.
+        let r = sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        tx.commit().await.map_err(err)?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn role_assignments(&self, id: i64) -> StoreResult<RoleAssignments> {
+        let roles = sqlx::query_scalar(
+            "SELECT role_id FROM user_roles WHERE user_id = $1 ORDER BY role_id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(err)?;
+        let permissions = sqlx::query_scalar(
+            "SELECT permission_id FROM user_permissions WHERE user_id = $1 ORDER BY permission_id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(err)?;
+        Ok(RoleAssignments { roles, permissions })
+    }
+
+    async fn set_role_assignments(&self, id: i64, g: &RoleAssignments) -> StoreResult<bool> {
+        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        let r = sqlx::query("UPDATE users SET auth_version = auth_version + 1 WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        if r.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM user_roles WHERE user_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        sqlx::query("DELETE FROM user_permissions WHERE user_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        insert_role_assignments(&mut tx, id, &g.roles, &g.permissions).await?;
+        tx.commit().await.map_err(err)?;
+        Ok(true)
+    }
+
+    async fn unlock_user(&self, id: i64) -> StoreResult<bool> {
+        let r = sqlx::query(
+            "UPDATE users SET locked_at = NULL, locked_until = NULL, failed_logins = 0, \
+             failed_window_start = NULL WHERE id = $1",
+        )
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(err)?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn set_api_secret(
+        &self,
+        id: i64,
+        verifier: Option<&str>,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        let r = sqlx::query(
+            "UPDATE users SET api_secret_verifier = $2, \
+             api_secret_created_at = CASE WHEN $2 IS NULL THEN NULL ELSE $3 END WHERE id = $1",
+        )
+        .bind(id)
+        .bind(verifier)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(err)?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn effective_permissions(&self, user_id: i64) -> StoreResult<Vec<i64>> {
+        sqlx::query_scalar(
+            "SELECT rp.permission_id FROM user_roles ur JOIN role_permissions rp ON rp.role_id = ur.role_id \
+             WHERE ur.user_id = $1 \
+             UNION SELECT permission_id FROM user_permissions WHERE user_id = $1 \
+             ORDER BY 1",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(err)
+    }
+
+    async fn set_password(&self, user_id: i64, hash: &str, now: UnixTime) -> StoreResult<bool> {
+        let r = sqlx::query(
+            "UPDATE users SET password_hash = $2, failed_logins = 0, failed_window_start = NULL, locked_at = NULL, \
+             locked_until = NULL, auth_version = auth_version + 1, updated_at = $3 WHERE id = $1",
+        )
+        .bind(user_id)
+        .bind(hash)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(err)?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn record_login_failure(
+        &self,
+        user_id: i64,
+        now: UnixTime,
+        p: LockoutPolicy,
+    ) -> StoreResult<Option<Lock>> {
+        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        // Count the failure unless a lock is in force; a window older than the interval restarts at 1.
+        sqlx::query(
+            "UPDATE users SET \
+               failed_logins = CASE WHEN failed_window_start IS NULL OR $2 - failed_window_start > $3 \
+                                    THEN 1 ELSE failed_logins + 1 END, \
+               failed_window_start = CASE WHEN failed_window_start IS NULL OR $2 - failed_window_start > $3 \
+                                    THEN $2 ELSE failed_window_start END \
+             WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2)",
+        )
+        .bind(user_id)
+        .bind(now)
+        .bind(p.interval)
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
+        if p.limit > 0 {
+            sqlx::query(
+                "UPDATE users SET locked_at = $2, locked_until = $2 + $3, failed_logins = 0, \
+                 failed_window_start = NULL, auth_version = auth_version + 1 \
+                 WHERE id = $1 AND failed_logins >= $4",
+            )
+            .bind(user_id)
+            .bind(now)
+            .bind(p.period)
+            .bind(p.limit)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        }
+        let lock: Option<(Option<i64>, Option<i64>)> =
+            sqlx::query_as("SELECT locked_at, locked_until FROM users WHERE id = $1")
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(err)?;
+        tx.commit().await.map_err(err)?;
+        Ok(lock
+            .and_then(|(a, u)| a.zip(u))
+            .map(|(locked_at, locked_until)| Lock {
+                locked_at,
+                locked_until,
+            })
+            .filter(|l| l.locked_until > now))
+    }
+
+    async fn clear_login_failures(&self, user_id: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET failed_logins = 0, failed_window_start = NULL WHERE id = $1")
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(err)
+    }
+}
+
+/// Inserts a user's roles and explicit permissions.
+async fn insert_role_assignments<B: Backend>(
+    tx: &mut sqlx::Transaction<'_, B>,
+    user_id: i64,
+    roles: &[i64],
+    permissions: &[i64],
+) -> StoreResult<()> {
+    for role in roles {
+        sqlx::query(
+            "INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(user_id)
+        .bind(role)
+        .execute(&mut **tx)
+        .await
+        .map_err(err)?;
+    }
+    for p in permissions {
+        sqlx::query("INSERT INTO user_permissions (user_id, permission_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(user_id)
+            .bind(p)
+            .execute(&mut **tx)
+            .await
+            .map_err(err)?;
+    }
+    Ok(())
+}
