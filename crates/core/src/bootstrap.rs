@@ -8,7 +8,8 @@ use crate::model::identity::{
     NewUser, Tenant, PERMISSIONS, ROLE_ADMINISTRATOR, ROLE_TENANT_ADMINISTRATOR, ROLE_USER,
     SYSTEM_TENANT_ID, TENANT_ADMIN_ROLE_PERMISSIONS, USER_ROLE_PERMISSIONS,
 };
-use crate::store::{Seed, SeedRole, Store, StoreError};
+use crate::model::seed::{Seed, SeedRole};
+use crate::store::{Store, StoreError};
 use std::sync::Arc;
 
 /// The login name of the initial administrator.

@@ -8,7 +8,8 @@
 //! stored before a range changed (or written around the API) cannot break a grant.
 
 use crate::model::identity::{LockoutPolicy, SYSTEM_TENANT_ID};
-use crate::store::{LimitLevel, Store, StoreResult};
+use crate::model::limits::LimitLevel;
+use crate::store::{Store, StoreResult};
 
 /// The levels a limit may be set at: HDP's `validForLimits`, a bit set.
 ///

@@ -18,7 +18,7 @@
 pub mod outbound;
 
 use crate::model::time::UnixTime;
-use crate::vault::{TokenAuthMethod, MAX_TEXT};
+use crate::model::vault::{TokenAuthMethod, MAX_TEXT};
 use async_trait::async_trait;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;

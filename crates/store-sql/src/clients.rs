@@ -5,9 +5,11 @@
 use crate::backend::RowsAffected as _;
 use crate::{err, json_list, to_json, Backend, SqlStore};
 use async_trait::async_trait;
+use portcullis_core::model::client_app::{AppListScope, Consent};
 use portcullis_core::model::client_app::{ClientApp, ClientAppChanges, GrantType, NewClientApp};
+use portcullis_core::model::scope::union_scopes;
 use portcullis_core::model::time::UnixTime;
-use portcullis_core::store::{union_scopes, AppListScope, ClientStore, Consent, StoreResult};
+use portcullis_core::store::{ClientStore, StoreResult};
 use sqlx::Row;
 
 pub(crate) const APP_COLS: &str =

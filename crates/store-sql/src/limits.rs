@@ -3,7 +3,8 @@
 
 use crate::{err, Backend, SqlStore};
 use async_trait::async_trait;
-use portcullis_core::store::{LimitLevel, LimitStore, StoreResult};
+use portcullis_core::model::limits::LimitLevel;
+use portcullis_core::store::{LimitStore, StoreResult};
 
 #[async_trait]
 impl<B: Backend> LimitStore for SqlStore<B> {

@@ -3,8 +3,8 @@
 use crate::backend::RowsAffected as _;
 use crate::{err, Backend, SqlStore};
 use async_trait::async_trait;
+use portcullis_core::model::session::Session;
 use portcullis_core::model::time::UnixTime;
-use portcullis_core::session::Session;
 use portcullis_core::store::SessionStore;
 use portcullis_core::store::StoreResult;
 use sqlx::Row;

@@ -5,8 +5,9 @@
 use crate::backend::RowsAffected as _;
 use crate::{err, Backend, SqlStore};
 use async_trait::async_trait;
+use portcullis_core::model::seed::Seed;
 use portcullis_core::model::time::UnixTime;
-use portcullis_core::store::{Seed, SetupStore, StoreResult};
+use portcullis_core::store::{SetupStore, StoreResult};
 
 #[async_trait]
 impl<B: Backend> SetupStore for SqlStore<B> {

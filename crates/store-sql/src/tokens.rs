@@ -8,8 +8,9 @@ use crate::users::{user_row, USER_COLS};
 use crate::{err, json_list, to_json, Backend, SqlStore};
 use async_trait::async_trait;
 use portcullis_core::model::time::UnixTime;
+use portcullis_core::model::token::TokenState;
 use portcullis_core::model::token::{AuthCode, CodeTake, Family, RefreshToken, Rotation};
-use portcullis_core::store::{StoreResult, TokenState, TokenStore};
+use portcullis_core::store::{StoreResult, TokenStore};
 use sqlx::Row;
 
 const FAMILY_COLS: &str =

@@ -5,9 +5,10 @@
 use crate::backend::RowsAffected as _;
 use crate::{err, Backend, SqlStore};
 use async_trait::async_trait;
+use portcullis_core::model::identity::RoleAssignments;
 use portcullis_core::model::identity::{Lock, LockoutPolicy, NewUser, User, UserChanges};
 use portcullis_core::model::time::UnixTime;
-use portcullis_core::store::{RoleAssignments, StoreResult, UserStore};
+use portcullis_core::store::{StoreResult, UserStore};
 use sqlx::Row;
 
 pub(crate) fn user_row<B: Backend>(r: &B::Row) -> Result<User, sqlx::Error> {

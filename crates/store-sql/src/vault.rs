@@ -8,13 +8,13 @@ use crate::backend::RowsAffected as _;
 use crate::{err, one, Backend, SqlStore};
 use async_trait::async_trait;
 use portcullis_core::model::time::UnixTime;
-use portcullis_core::store::StoreResult;
-use portcullis_core::store::VaultStore;
-use portcullis_core::vault::store::ProfileScope;
-use portcullis_core::vault::{
+use portcullis_core::model::vault::ProfileScope;
+use portcullis_core::model::vault::{
     ConnectState, NewOAuthApp, NewOAuthProfile, OAuthApp, OAuthAppChanges, OAuthProfile,
     ProfileChanges, RefreshFailure, RefreshSuccess, TokenAuthMethod,
 };
+use portcullis_core::store::StoreResult;
+use portcullis_core::store::VaultStore;
 use sqlx::Row;
 
 const OAUTH_APP_COLS: &str = "id, seal_ref, tenant_id, name, data_store, description, client_id, \

@@ -21,8 +21,9 @@ use crate::model::claims::AccessClaims;
 use crate::model::time::UnixTime;
 pub mod jwt;
 
+use crate::model::limits::LimitLevel;
 use crate::model::signing_key::{sealing_purpose, KeyRotation, KeyState, StoredKey};
-use crate::store::{KeyStore, LimitLevel, Store, StoreError, StoreResult};
+use crate::store::{KeyStore, Store, StoreError, StoreResult};
 use jwt::JwtError;
 use ring::rand::SystemRandom;
 use ring::signature::{EcdsaKeyPair, KeyPair, UnparsedPublicKey, ECDSA_P256_SHA256_FIXED_SIGNING};

@@ -6,7 +6,7 @@
 use crate::auth::{store_failure_as, Principal};
 use crate::context::Context;
 use crate::error::{ApiFailure, Code};
-use crate::store::Consent;
+use crate::model::client_app::Consent;
 
 /// The caller's consents, one per application.
 pub async fn list(ctx: &Context, caller: &Principal) -> Result<Vec<Consent>, ApiFailure> {

@@ -10,11 +10,11 @@ use crate::auth::{store_failure, store_failure_as, Principal};
 use crate::context::Context;
 use crate::crypto::Secret;
 use crate::error::{ApiFailure, Code};
+use crate::model::client_app::AppListScope;
 use crate::model::client_app::{
     parse_grant_types, parse_scopes, AppDescription, AppName, ClientApp, ClientAppChanges,
     NewClientApp, RedirectUrl,
 };
-use crate::store::AppListScope;
 
 /// A registration request, as received.
 #[derive(Debug, Clone, Default)]

@@ -21,7 +21,8 @@ use crate::context::Context;
 use crate::error::{ApiFailure, Code};
 use crate::limits::{self, LimitDef};
 use crate::model::identity::{Permission, SYSTEM_TENANT_ID};
-use crate::store::{LimitLevel, StoreError};
+use crate::model::limits::LimitLevel;
+use crate::store::StoreError;
 
 /// A limit and the value in force.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -474,6 +474,26 @@ pub fn parse_scopes(list: Option<&[String]>) -> Result<Vec<String>, ApiFailure> 
     Ok(out)
 }
 
+/// Which client applications a listing covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppListScope {
+    /// Those registered by this user.
+    Owner(i64),
+    /// Every application of this tenant.
+    Tenant(i64),
+}
+
+/// A consent: the user let the application act for them within these scopes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consent {
+    pub user_id: i64,
+    pub client_app_id: i64,
+    /// The application's name, joined in for listings.
+    pub app_name: String,
+    pub scopes: Vec<String>,
+    pub granted_at: UnixTime,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

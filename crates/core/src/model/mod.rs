@@ -6,7 +6,11 @@
 pub mod claims;
 pub mod client_app;
 pub mod identity;
+pub mod limits;
 pub mod scope;
+pub mod seed;
+pub mod session;
 pub mod signing_key;
 pub mod time;
 pub mod token;
+pub mod vault;

@@ -49,6 +49,17 @@ impl fmt::Display for Scope {
     }
 }
 
+/// Merges two scope lists keeping first-seen order, without duplicates.
+pub fn union_scopes(a: &[String], b: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = a.to_vec();
+    for s in b {
+        if !out.contains(s) {
+            out.push(s.clone());
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,7 @@
 //! What the token service stores: token families (one per grant of access), refresh
 //! tokens and authorization codes, as the [`crate::store::TokenStore`] keeps them.
 
+use crate::model::identity::User;
 use crate::model::time::UnixTime;
 
 /// A grant of access: every refresh token and access token issued under it belongs to
@@ -86,4 +87,14 @@ pub enum CodeTake {
     /// Already used: a replay (RFC 6749 §4.1.2); the family issued from it is revoked.
     Replayed(AuthCode),
     Unknown,
+}
+
+/// The current state behind an access token ([`TokenStore::token_state`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenState {
+    pub jti_revoked: bool,
+    /// `Some(true)` when the family exists and is not revoked; `None` when none was asked.
+    pub family_live: Option<bool>,
+    /// The user, when one was asked and exists.
+    pub user: Option<User>,
 }

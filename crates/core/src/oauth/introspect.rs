@@ -54,7 +54,7 @@ pub async fn introspect(
         return Ok(Introspection::Inactive);
     }
     let user = match family.user_id {
-        Some(id) => match super::token::user_still_valid(ctx, id, family.auth_version).await? {
+        Some(id) => match crate::auth::user_still_valid(ctx, id, family.auth_version).await? {
             Some(u) => Some(u),
             None => return Ok(Introspection::Inactive),
         },

@@ -278,39 +278,6 @@ pub async fn issue_for_user(
     ))
 }
 
-/// Whether the user may still hold tokens: exists, active, in an active tenant, and
-/// unchanged since `auth_version` (no password change, lock, deactivation or new grants).
-pub async fn user_still_valid(
-    ctx: &Context,
-    user_id: i64,
-    auth_version: Option<i64>,
-) -> Result<Option<User>, crate::store::StoreError> {
-    let Some(user) = ctx.store.user(user_id).await? else {
-        return Ok(None);
-    };
-    user_valid(ctx, user, auth_version).await
-}
-
-/// [`user_still_valid`] for a user already read.
-pub async fn user_valid(
-    ctx: &Context,
-    user: User,
-    auth_version: Option<i64>,
-) -> Result<Option<User>, crate::store::StoreError> {
-    if !user.active
-        || auth_version.is_some_and(|v| v != user.auth_version)
-        || user.lock_at(ctx.now()).is_some()
-    {
-        return Ok(None);
-    }
-    let tenant_active = ctx
-        .store
-        .tenant(user.tenant_id)
-        .await?
-        .is_some_and(|t| t.active);
-    Ok(tenant_active.then_some(user))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

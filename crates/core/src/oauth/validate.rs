@@ -5,7 +5,7 @@
 //! active, unlocked and unchanged (`auth_version`).
 
 use super::grant::api_secret::CLIENT_PREFIX;
-use super::token::user_valid;
+use crate::auth::user_valid;
 use crate::context::Context;
 use crate::model::claims::AccessClaims;
 use crate::model::identity::User;

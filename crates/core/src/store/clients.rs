@@ -2,30 +2,12 @@
 //! applications"). Deleting an application, or resetting its secret, takes its
 //! consents with it.
 
-use super::StoreResult;
+use super::error::StoreResult;
+use crate::model::client_app::AppListScope;
+use crate::model::client_app::Consent;
 use crate::model::client_app::{ClientApp, ClientAppChanges, NewClientApp};
 use crate::model::time::UnixTime;
 use async_trait::async_trait;
-
-/// Which client applications a listing covers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AppListScope {
-    /// Those registered by this user.
-    Owner(i64),
-    /// Every application of this tenant.
-    Tenant(i64),
-}
-
-/// A consent: the user let the application act for them within these scopes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Consent {
-    pub user_id: i64,
-    pub client_app_id: i64,
-    /// The application's name, joined in for listings.
-    pub app_name: String,
-    pub scopes: Vec<String>,
-    pub granted_at: UnixTime,
-}
 
 /// Client applications and consents.
 #[async_trait]
@@ -72,15 +54,4 @@ pub trait ClientStore: Send + Sync {
         client_app_id: i64,
         now: UnixTime,
     ) -> StoreResult<bool>;
-}
-
-/// Merges two scope lists keeping first-seen order, without duplicates.
-pub fn union_scopes(a: &[String], b: &[String]) -> Vec<String> {
-    let mut out: Vec<String> = a.to_vec();
-    for s in b {
-        if !out.contains(s) {
-            out.push(s.clone());
-        }
-    }
-    out
 }

@@ -1,6 +1,6 @@
 //! [`KeyStore`]: the signing keys of access tokens ([`crate::keys`]).
 
-use super::StoreResult;
+use super::error::StoreResult;
 use crate::model::signing_key::{KeyRotation, StoredKey};
 use crate::model::time::UnixTime;
 use async_trait::async_trait;

@@ -1,27 +1,9 @@
 //! [`LimitStore`]: limit values set at the system, a tenant or a user, resolved most
 //! specific first.
 
-use super::StoreResult;
+use super::error::StoreResult;
+use crate::model::limits::LimitLevel;
 use async_trait::async_trait;
-
-/// Where a limit value is set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum LimitLevel {
-    System,
-    Tenant(i64),
-    User(i64),
-}
-
-impl LimitLevel {
-    /// The stored (level, target id) pair.
-    pub fn key(self) -> (&'static str, i64) {
-        match self {
-            LimitLevel::System => ("system", 0),
-            LimitLevel::Tenant(t) => ("tenant", t),
-            LimitLevel::User(u) => ("user", u),
-        }
-    }
-}
 
 /// Limit values.
 #[async_trait]

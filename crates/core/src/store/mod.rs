@@ -21,6 +21,7 @@
 //! client application takes its consents with it.
 
 mod clients;
+mod error;
 mod keys;
 mod limits;
 mod sessions;
@@ -30,31 +31,16 @@ mod tokens;
 mod users;
 mod vault;
 
-pub use clients::{union_scopes, AppListScope, ClientStore, Consent};
+pub use clients::ClientStore;
+pub use error::{StoreError, StoreResult};
 pub use keys::KeyStore;
-pub use limits::{LimitLevel, LimitStore};
+pub use limits::LimitStore;
 pub use sessions::SessionStore;
-pub use setup::{Seed, SeedRole, SetupStore};
+pub use setup::SetupStore;
 pub use tenants::TenantStore;
-pub use tokens::{TokenState, TokenStore};
-pub use users::{RoleAssignments, UserStore};
+pub use tokens::TokenStore;
+pub use users::UserStore;
 pub use vault::VaultStore;
-
-/// A storage failure. The text is for the server log only, never for a client.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// A uniqueness rule was broken (the text names which).
-    #[error("conflict: {0}")]
-    Conflict(String),
-    /// The database could not be reached.
-    #[error("database unavailable: {0}")]
-    Unavailable(String),
-    /// Any other database failure.
-    #[error("database error: {0}")]
-    Backend(String),
-}
-
-pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Everything Portcullis keeps: every storage trait at once. Implemented for any type
 /// that implements them all; use cases hold an `Arc<dyn Store>`.

@@ -1,9 +1,9 @@
 //! [`SessionStore`]: browser sign-in sessions of the authorization endpoint
 //! ([`crate::session`]).
 
-use super::StoreResult;
+use super::error::StoreResult;
+use crate::model::session::Session;
 use crate::model::time::UnixTime;
-use crate::session::Session;
 use async_trait::async_trait;
 
 /// Where sessions live.

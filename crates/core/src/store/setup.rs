@@ -2,28 +2,10 @@
 //! catalogue exists, the server secrets are initialised (once, however many nodes
 //! start together).
 
-use super::StoreResult;
-use crate::model::identity::Tenant;
+use super::error::StoreResult;
+use crate::model::seed::Seed;
 use crate::model::time::UnixTime;
 use async_trait::async_trait;
-
-/// A role to make sure exists, with its permissions.
-#[derive(Debug, Clone)]
-pub struct SeedRole {
-    pub id: i64,
-    pub tenant_id: i64,
-    pub name: &'static str,
-    pub description: &'static str,
-    pub permissions: Vec<i64>,
-}
-
-/// What every install has: HDP's permission catalogue, the system tenant and roles 1–3.
-#[derive(Debug, Clone)]
-pub struct Seed {
-    pub permissions: Vec<(i64, &'static str, &'static str)>,
-    pub system_tenant: Tenant,
-    pub roles: Vec<SeedRole>,
-}
 
 /// Liveness, seeding and server secrets.
 #[async_trait]

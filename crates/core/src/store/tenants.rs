@@ -1,6 +1,6 @@
 //! [`TenantStore`]: tenants with their host names, administrators and roles.
 
-use super::StoreResult;
+use super::error::StoreResult;
 use crate::model::identity::{NewTenant, Role, Tenant, TenantChanges};
 use async_trait::async_trait;
 

@@ -3,21 +3,11 @@
 //! atomic by contract: of two concurrent rotations or code redemptions exactly one
 //! wins.
 
-use super::StoreResult;
-use crate::model::identity::User;
+use super::error::StoreResult;
 use crate::model::time::UnixTime;
+use crate::model::token::TokenState;
 use crate::model::token::{AuthCode, CodeTake, Family, RefreshToken, Rotation};
 use async_trait::async_trait;
-
-/// The current state behind an access token ([`TokenStore::token_state`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenState {
-    pub jti_revoked: bool,
-    /// `Some(true)` when the family exists and is not revoked; `None` when none was asked.
-    pub family_live: Option<bool>,
-    /// The user, when one was asked and exists.
-    pub user: Option<User>,
-}
 
 /// The token service's storage.
 #[async_trait]

@@ -1,17 +1,11 @@
 //! [`UserStore`]: users with their role assignments, effective permissions,
 //! passwords, sign-in failures and locks, and API secrets.
 
-use super::StoreResult;
+use super::error::StoreResult;
+use crate::model::identity::RoleAssignments;
 use crate::model::identity::{Lock, LockoutPolicy, NewUser, User, UserChanges};
 use crate::model::time::UnixTime;
 use async_trait::async_trait;
-
-/// A user's directly assigned roles and explicit permissions.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct RoleAssignments {
-    pub roles: Vec<i64>,
-    pub permissions: Vec<i64>,
-}
 
 /// Users. A failed sign-in is counted exactly once and locks exactly when the limit is
 /// reached, however many arrive together.

@@ -5,10 +5,10 @@
 //! at a time (on every node sharing the database), finishing or failing a refresh
 //! only applies for the lease holder, and a connect state is taken exactly once.
 
-use super::StoreResult;
+use super::error::StoreResult;
 use crate::model::time::UnixTime;
-use crate::vault::store::ProfileScope;
-use crate::vault::{
+use crate::model::vault::ProfileScope;
+use crate::model::vault::{
     ConnectState, NewOAuthApp, NewOAuthProfile, OAuthApp, OAuthAppChanges, OAuthProfile,
     ProfileChanges, RefreshFailure, RefreshSuccess,
 };

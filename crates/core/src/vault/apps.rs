@@ -12,15 +12,15 @@
 //! (a deliberate divergence from HDP, whose GET returns it; documented in
 //! docs/decisions.md). An update without `clientSecret` keeps the stored one.
 
-use super::{
-    new_seal_ref, parse_app_name, parse_description, parse_endpoint, parse_required, purpose,
-    NewOAuthApp, OAuthApp, OAuthAppChanges, TokenAuthMethod,
-};
 use crate::auth::{store_failure, Principal};
 use crate::context::Context;
 use crate::error::{ApiFailure, Code};
 use crate::mgmt::policy;
 use crate::model::identity::{Permission, SYSTEM_TENANT_ID};
+use crate::model::vault::{
+    new_seal_ref, parse_app_name, parse_description, parse_endpoint, parse_required, purpose,
+    NewOAuthApp, OAuthApp, OAuthAppChanges, TokenAuthMethod,
+};
 use crate::store::StoreError;
 
 /// Associated data of an application's sealed client secret.
@@ -111,7 +111,7 @@ fn parse(input: &AppInput) -> Result<Parsed, ApiFailure> {
     let authorize_uri = parse_endpoint("authorizeURI", Some(&input.authorize_uri))?;
     let token_uri = parse_endpoint("tokenURI", Some(&input.token_uri))?;
     let scope = input.scope.clone().unwrap_or_default();
-    if scope.len() > super::MAX_TEXT || scope.chars().any(char::is_control) {
+    if scope.len() > crate::model::vault::MAX_TEXT || scope.chars().any(char::is_control) {
         return Err(ApiFailure::invalid_field(
             "scope",
             "must be at most 8192 bytes without control characters",

@@ -11,13 +11,13 @@
 use super::profiles::{self, check_new, View};
 use super::refresh::upstream_failure;
 use super::sealing::{open, seal};
-use super::store::ProfileScope;
-use super::ConnectState;
 use crate::auth::{store_failure, Principal};
 use crate::context::Context;
 use crate::crypto::pkce::s256;
 use crate::crypto::Secret;
 use crate::error::{ApiFailure, Code};
+use crate::model::vault::ConnectState;
+use crate::model::vault::ProfileScope;
 use crate::upstream::{ClientAuth, TokenGrant, UpstreamClient};
 use std::sync::Arc;
 
@@ -25,7 +25,7 @@ use std::sync::Arc;
 pub const STATE_TTL: i64 = 600;
 
 fn verifier_purpose(state_verifier: &str) -> String {
-    super::purpose("oauthconnect", state_verifier, "code_verifier")
+    crate::model::vault::purpose("oauthconnect", state_verifier, "code_verifier")
 }
 
 /// Keeps printable ASCII of an upstream text, at most 200 characters.

@@ -11,18 +11,18 @@
 
 use super::apps::{self, usable};
 use super::sealing::{open, seal};
-use super::{
-    new_seal_ref, parse_description, parse_name, parse_required, purpose, NewOAuthProfile,
-    OAuthApp, OAuthProfile, ProfileChanges,
-};
 use crate::auth::{store_failure, Principal};
 use crate::context::Context;
 use crate::error::{ApiFailure, Code};
 use crate::mgmt::policy;
 use crate::model::identity::Permission;
 use crate::model::time::UnixTime;
+use crate::model::vault::ProfileScope;
+use crate::model::vault::{
+    new_seal_ref, parse_description, parse_name, parse_required, purpose, NewOAuthProfile,
+    OAuthApp, OAuthProfile, ProfileChanges,
+};
 use crate::store::StoreError;
-use crate::vault::store::ProfileScope;
 use std::collections::HashMap;
 
 pub fn access_purpose(seal_ref: &str) -> String {

@@ -16,11 +16,11 @@ use super::profiles::{
     access_purpose, app_of, not_found, refresh_purpose, require, view, visible, View,
 };
 use super::sealing::{open, seal};
-use super::{OAuthProfile, RefreshFailure, RefreshSuccess};
 use crate::auth::{store_failure, Principal};
 use crate::context::Context;
 use crate::error::{ApiFailure, Code};
 use crate::model::identity::Permission;
+use crate::model::vault::{OAuthProfile, RefreshFailure, RefreshSuccess};
 use crate::upstream::{ClientAuth, TokenGrant, UpstreamClient, UpstreamError};
 use std::sync::Arc;
 use std::time::Duration;
@@ -252,11 +252,11 @@ mod tests {
     use super::*;
     use crate::clock::{Clock, ManualClock};
     use crate::model::identity::SYSTEM_TENANT_ID;
+    use crate::model::vault::{new_seal_ref, NewOAuthApp, NewOAuthProfile, TokenAuthMethod};
     use crate::testing::test_context;
     use crate::upstream::outbound::Refused;
     use crate::upstream::Tokens;
     use crate::vault::profiles::reveal;
-    use crate::vault::{new_seal_ref, NewOAuthApp, NewOAuthProfile, TokenAuthMethod};
     use std::sync::Mutex;
 
     /// An upstream answering from a script, recording what it was sent: core's own

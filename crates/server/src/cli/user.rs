@@ -9,7 +9,7 @@ use clap::Subcommand;
 use portcullis_core::actor::Operator;
 use portcullis_core::mgmt::users::{self, CreateUser};
 use portcullis_core::model::identity::input;
-use portcullis_core::store::RoleAssignments;
+use portcullis_core::model::identity::RoleAssignments;
 use serde_json::{json, Value};
 
 /// The role a new user gets when none is named.

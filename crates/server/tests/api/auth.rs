@@ -141,13 +141,21 @@ async fn the_lockout_limits_are_read_from_the_limits(b: Backend) {
     app.state
         .ctx
         .store
-        .set_limit(portcullis_core::store::LimitLevel::System, 3, Some(1))
+        .set_limit(
+            portcullis_core::model::limits::LimitLevel::System,
+            3,
+            Some(1),
+        )
         .await
         .expect("limit");
     app.state
         .ctx
         .store
-        .set_limit(portcullis_core::store::LimitLevel::System, 4, Some(60))
+        .set_limit(
+            portcullis_core::model::limits::LimitLevel::System,
+            4,
+            Some(60),
+        )
         .await
         .expect("limit");
     let r = app
@@ -158,7 +166,11 @@ async fn the_lockout_limits_are_read_from_the_limits(b: Backend) {
     app.state
         .ctx
         .store
-        .set_limit(portcullis_core::store::LimitLevel::System, 3, Some(0))
+        .set_limit(
+            portcullis_core::model::limits::LimitLevel::System,
+            3,
+            Some(0),
+        )
         .await
         .expect("limit");
     app.clock.advance(61);

@@ -644,7 +644,7 @@ async fn bad_input_exits_2_with_a_message(b: Backend) {
     assert!(store.tenant_by_name("acme").await.expect("read").is_none());
     assert!(store.users_by_login("eve").await.expect("read").is_empty());
     assert!(store
-        .list_client_apps(portcullis_core::store::AppListScope::Tenant(1))
+        .list_client_apps(portcullis_core::model::client_app::AppListScope::Tenant(1))
         .await
         .expect("read")
         .is_empty());

@@ -9,9 +9,9 @@ use crate::helpers::{
     ADMIN_PASSWORD,
 };
 use portcullis_core::clock::Clock;
+use portcullis_core::model::identity::RoleAssignments;
 use portcullis_core::model::identity::{NewUser, SYSTEM_TENANT_ID};
 use portcullis_core::model::time::hdp_timestamp;
-use portcullis_core::store::RoleAssignments;
 use portcullis_core::vault::refresher::{self, Sweep};
 use reqwest::Method;
 use serde_json::{json, Value};

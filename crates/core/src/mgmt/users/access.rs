@@ -6,8 +6,8 @@ use crate::auth::{store_failure, Principal};
 use crate::context::Context;
 use crate::error::{ApiFailure, Code};
 use crate::mgmt::policy::{self, administers, denied};
+use crate::model::identity::RoleAssignments;
 use crate::model::identity::{Permission, Tenant, User};
-use crate::store::RoleAssignments;
 
 /// A user with what the API shows about them.
 #[derive(Debug, Clone)]

@@ -9,9 +9,10 @@ use crate::context::Context;
 use crate::error::{ApiFailure, Code};
 use crate::mgmt::policy::{self, administers};
 use crate::model::identity::input::{check_login, check_password};
+use crate::model::identity::RoleAssignments;
 use crate::model::identity::{NewUser, Permission, UserChanges, PASSWORD_ACTIVE};
 use crate::model::time::UnixTime;
-use crate::store::{RoleAssignments, StoreError};
+use crate::store::StoreError;
 
 /// A create request, as received.
 #[derive(Debug, Clone, Default)]

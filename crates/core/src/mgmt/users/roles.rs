@@ -8,7 +8,7 @@ use crate::context::Context;
 use crate::error::ApiFailure;
 use crate::mgmt::policy;
 use crate::model::identity::Permission;
-use crate::store::RoleAssignments;
+use crate::model::identity::RoleAssignments;
 use std::collections::BTreeSet;
 
 /// Checks that `grants` are valid in `tenant_id` and within what the caller holds.

@@ -295,3 +295,10 @@ impl Default for LockoutPolicy {
         }
     }
 }
+
+/// A user's directly assigned roles and explicit permissions.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RoleAssignments {
+    pub roles: Vec<i64>,
+    pub permissions: Vec<i64>,
+}

@@ -12,11 +12,12 @@
 //! application behind them, and deleting or regenerating the user's API secret ends
 //! them (their `sv` claim names the secret they were issued under).
 
+use crate::auth::user_still_valid;
 use crate::context::Context;
 use crate::oauth::client_auth::{limit_keys, presented};
 use crate::oauth::error::OAuthError;
 use crate::oauth::request::{TokenRequest, TokenResponse};
-use crate::oauth::token::{api_secret_version, mint, tenant_and_limits, user_still_valid, Subject};
+use crate::oauth::token::{api_secret_version, mint, tenant_and_limits, Subject};
 use crate::ratelimit::FailureLimiter;
 
 /// The `client_id` claim of API-secret tokens starts with this.

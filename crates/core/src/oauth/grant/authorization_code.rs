@@ -3,13 +3,14 @@
 //! of the authorization request, and prove the S256 challenge. A replayed code
 //! revokes the tokens issued from it (§4.1.2, SPEC §1.2).
 
+use crate::auth::user_still_valid;
 use crate::context::Context;
 use crate::crypto::pkce::{s256, valid_verifier};
 use crate::model::token::CodeTake;
 use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::error::OAuthError;
 use crate::oauth::request::{TokenRequest, TokenResponse};
-use crate::oauth::token::{issue_for_user, tenant_and_limits, user_still_valid};
+use crate::oauth::token::{issue_for_user, tenant_and_limits};
 use subtle::ConstantTimeEq;
 
 pub async fn exchange(

@@ -4,13 +4,14 @@
 //! (RFC 9700 §4.14.2), each use returns a successor and the old token is spent;
 //! using a spent token again revokes the whole family.
 
+use crate::auth::user_still_valid;
 use crate::context::Context;
 use crate::crypto::Secret;
 use crate::model::token::{RefreshToken, Rotation};
 use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::error::OAuthError;
 use crate::oauth::request::{TokenRequest, TokenResponse};
-use crate::oauth::token::{mint, resolve_scope, tenant_and_limits, user_still_valid, Subject};
+use crate::oauth::token::{mint, resolve_scope, tenant_and_limits, Subject};
 
 fn invalid() -> OAuthError {
     OAuthError::invalid_grant("The refresh token is invalid, expired or revoked.")

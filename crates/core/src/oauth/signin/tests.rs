@@ -3,6 +3,7 @@
 use super::*;
 use crate::clock::Clock;
 use crate::model::identity::{NewTenant, NewUser, ROLE_USER};
+use crate::model::session::IDLE_LIFETIME;
 use crate::oauth::tests::{fixture as token_fixture, Fixture};
 use crate::ratelimit::{password_keys, PASSWORD_PER_USER};
 use std::net::IpAddr;
@@ -400,7 +401,7 @@ async fn without_a_session_the_consent_form_goes_back_to_the_request() {
     let f = fixture().await;
     let mut browser = f.signed_in("ann").await;
     let page = f.consent_page(&browser).await;
-    f.clock.advance(session::IDLE_LIFETIME);
+    f.clock.advance(IDLE_LIFETIME);
     let form = ConsentForm {
         decision: Some("allow"),
         csrf_token: Some(&page.csrf),

@@ -1,9 +1,10 @@
 //! Contract cases of [`crate::store::ClientStore`]: client applications and consents.
 
 use super::{app, seeded, user, T0};
+use crate::model::client_app::AppListScope;
 use crate::model::client_app::{ClientAppChanges, GrantType};
 use crate::model::identity::SYSTEM_TENANT_ID;
-use crate::store::{AppListScope, Store, StoreError};
+use crate::store::{Store, StoreError};
 use std::sync::Arc;
 
 pub async fn client_applications_round_trip(store: Arc<dyn Store>) {

@@ -3,7 +3,8 @@
 
 use super::{seeded, T0};
 use crate::model::identity::{NewTenant, SYSTEM_TENANT_ID};
-use crate::store::{LimitLevel, Store};
+use crate::model::limits::LimitLevel;
+use crate::store::Store;
 use std::sync::Arc;
 
 pub async fn limits_resolve_user_then_tenant_then_system(store: Arc<dyn Store>) {

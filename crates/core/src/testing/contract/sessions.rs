@@ -6,7 +6,7 @@ use crate::store::Store;
 use std::sync::Arc;
 
 pub async fn sessions_round_trip_expire_and_go_with_their_user(store: Arc<dyn Store>) {
-    use crate::session::Session;
+    use crate::model::session::Session;
     seeded(&store).await;
     let u = user(&store, SYSTEM_TENANT_ID, "sess", vec![ROLE_USER]).await;
     let s = Session::new("sv-1".into(), u.id, 4, T0);
@@ -18,7 +18,7 @@ pub async fn sessions_round_trip_expire_and_go_with_their_user(store: Arc<dyn St
     assert_eq!(store.session("sv-1").await.expect("get"), Some(s.clone()));
     assert_eq!(store.session("nope").await.expect("get"), None);
     store
-        .touch_session("sv-1", T0 + 500 + crate::session::IDLE_LIFETIME)
+        .touch_session("sv-1", T0 + 500 + crate::model::session::IDLE_LIFETIME)
         .await
         .expect("touch");
     store
@@ -31,7 +31,7 @@ pub async fn sessions_round_trip_expire_and_go_with_their_user(store: Arc<dyn St
             .await
             .expect("get")
             .map(|x| x.idle_until),
-        Some(T0 + 500 + crate::session::IDLE_LIFETIME)
+        Some(T0 + 500 + crate::model::session::IDLE_LIFETIME)
     );
     store
         .insert_session(&Session::new("sv-2".into(), u.id, 4, T0))
@@ -40,7 +40,7 @@ pub async fn sessions_round_trip_expire_and_go_with_their_user(store: Arc<dyn St
     // sv-2 is idle past its deadline; sv-1 was touched.
     assert_eq!(
         store
-            .purge_sessions(T0 + crate::session::IDLE_LIFETIME)
+            .purge_sessions(T0 + crate::model::session::IDLE_LIFETIME)
             .await
             .expect("purge"),
         1

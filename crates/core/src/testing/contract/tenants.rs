@@ -6,7 +6,8 @@ use crate::model::identity::{
     NewTenant, TenantChanges, ROLE_ADMINISTRATOR, ROLE_TENANT_ADMINISTRATOR, ROLE_USER,
     SYSTEM_TENANT_ID,
 };
-use crate::store::{LimitLevel, Store, StoreError};
+use crate::model::limits::LimitLevel;
+use crate::store::{Store, StoreError};
 use std::sync::Arc;
 
 /// Two concurrent creates of one name in different case: one tenant, one conflict,

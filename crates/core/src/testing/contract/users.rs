@@ -3,11 +3,12 @@
 //! secrets.
 
 use super::{app, race, seeded, user, T0};
+use crate::model::identity::RoleAssignments;
 use crate::model::identity::{
     LockoutPolicy, NewTenant, NewUser, UserChanges, ROLE_ADMINISTRATOR, ROLE_TENANT_ADMINISTRATOR,
     ROLE_USER, SYSTEM_TENANT_ID,
 };
-use crate::store::{RoleAssignments, Store, StoreError};
+use crate::store::{Store, StoreError};
 use std::sync::Arc;
 
 pub async fn role_permissions_make_effective_permissions(store: Arc<dyn Store>) {

@@ -3,12 +3,12 @@
 
 use super::{race, seeded, user, T0};
 use crate::model::identity::{ROLE_USER, SYSTEM_TENANT_ID};
-use crate::store::{Store, StoreError};
-use crate::vault::store::ProfileScope;
-use crate::vault::{
+use crate::model::vault::ProfileScope;
+use crate::model::vault::{
     ConnectState, NewOAuthApp, NewOAuthProfile, OAuthAppChanges, ProfileChanges, RefreshFailure,
     RefreshSuccess, TokenAuthMethod,
 };
+use crate::store::{Store, StoreError};
 use std::sync::Arc;
 
 fn new_app(tenant: i64, name: &str) -> NewOAuthApp {
@@ -283,7 +283,8 @@ pub async fn due_profiles_respect_expiry_backoff_and_leases(store: Arc<dyn Store
     let mut unknown = new_profile(app.id, u.id, "Unknown");
     unknown.access_expires_at = None;
     store.create_oauth_profile(unknown).await.expect("p");
-    let ids = |v: Vec<crate::vault::OAuthProfile>| v.into_iter().map(|p| p.id).collect::<Vec<_>>();
+    let ids =
+        |v: Vec<crate::model::vault::OAuthProfile>| v.into_iter().map(|p| p.id).collect::<Vec<_>>();
     assert_eq!(
         ids(store.profiles_due(T0 + 300, T0, 10).await.expect("due")),
         vec![soon.id]

@@ -1,9 +1,11 @@
 //! [`ClientStore`] for the in-memory store: client applications and consents.
 
 use super::MemoryStore;
+use crate::model::client_app::{AppListScope, Consent};
 use crate::model::client_app::{ClientApp, ClientAppChanges, NewClientApp};
+use crate::model::scope::union_scopes;
 use crate::model::time::UnixTime;
-use crate::store::{union_scopes, AppListScope, ClientStore, Consent, StoreError, StoreResult};
+use crate::store::{ClientStore, StoreError, StoreResult};
 use async_trait::async_trait;
 
 #[async_trait]

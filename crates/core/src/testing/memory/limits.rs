@@ -1,7 +1,8 @@
 //! [`LimitStore`] for the in-memory store.
 
 use super::MemoryStore;
-use crate::store::{LimitLevel, LimitStore, StoreResult};
+use crate::model::limits::LimitLevel;
+use crate::store::{LimitStore, StoreResult};
 use async_trait::async_trait;
 
 #[async_trait]

@@ -3,10 +3,12 @@
 //! per storage trait, as in [`crate::store`]; the state they share is here.
 
 use crate::model::client_app::ClientApp;
+use crate::model::identity::RoleAssignments;
 use crate::model::identity::{Role, Tenant, User};
+use crate::model::limits::LimitLevel;
 use crate::model::time::UnixTime;
 use crate::model::token::{AuthCode, Family, RefreshToken};
-use crate::store::{LimitLevel, RoleAssignments, StoreError, StoreResult};
+use crate::store::{StoreError, StoreResult};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 
@@ -40,7 +42,7 @@ struct State {
     signing_keys: BTreeMap<String, crate::model::signing_key::StoredKey>,
     vault: vault::VaultState,
     next_id: i64,
-    sessions: BTreeMap<String, crate::session::Session>,
+    sessions: BTreeMap<String, crate::model::session::Session>,
     /// When each replayed authorization code was first replayed.
     replayed_codes: BTreeMap<String, UnixTime>,
 }

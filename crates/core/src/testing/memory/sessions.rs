@@ -1,8 +1,8 @@
 //! [`SessionStore`] for the in-memory store.
 
 use super::MemoryStore;
+use crate::model::session::Session;
 use crate::model::time::UnixTime;
-use crate::session::Session;
 use crate::store::{SessionStore, StoreError, StoreResult};
 use async_trait::async_trait;
 

@@ -2,8 +2,9 @@
 
 use super::MemoryStore;
 use crate::model::identity::Role;
+use crate::model::seed::Seed;
 use crate::model::time::UnixTime;
-use crate::store::{Seed, SetupStore, StoreResult};
+use crate::store::{SetupStore, StoreResult};
 use async_trait::async_trait;
 
 #[async_trait]

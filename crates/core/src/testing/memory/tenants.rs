@@ -2,7 +2,8 @@
 
 use super::{MemoryStore, State};
 use crate::model::identity::{NewTenant, Role, Tenant, TenantChanges, SYSTEM_TENANT_ID};
-use crate::store::{LimitLevel, StoreError, StoreResult, TenantStore};
+use crate::model::limits::LimitLevel;
+use crate::store::{StoreError, StoreResult, TenantStore};
 use async_trait::async_trait;
 
 impl State {

@@ -3,8 +3,9 @@
 
 use super::MemoryStore;
 use crate::model::time::UnixTime;
+use crate::model::token::TokenState;
 use crate::model::token::{AuthCode, CodeTake, Family, RefreshToken, Rotation};
-use crate::store::{StoreError, StoreResult, TokenState, TokenStore};
+use crate::store::{StoreError, StoreResult, TokenStore};
 use async_trait::async_trait;
 
 #[async_trait]

@@ -2,9 +2,11 @@
 //! lockout (each counted failure under the store's one lock, so exactly once).
 
 use super::{sorted, MemoryStore, State};
+use crate::model::identity::RoleAssignments;
 use crate::model::identity::{Lock, LockoutPolicy, NewUser, User, UserChanges};
+use crate::model::limits::LimitLevel;
 use crate::model::time::UnixTime;
-use crate::store::{LimitLevel, RoleAssignments, StoreError, StoreResult, UserStore};
+use crate::store::{StoreError, StoreResult, UserStore};
 use async_trait::async_trait;
 use std::collections::BTreeSet;
 

@@ -3,13 +3,13 @@
 
 use super::MemoryStore;
 use crate::model::time::UnixTime;
-use crate::store::VaultStore;
-use crate::store::{StoreError, StoreResult};
-use crate::vault::store::ProfileScope;
-use crate::vault::{
+use crate::model::vault::ProfileScope;
+use crate::model::vault::{
     ConnectState, NewOAuthApp, NewOAuthProfile, OAuthApp, OAuthAppChanges, OAuthProfile,
     ProfileChanges, RefreshFailure, RefreshSuccess,
 };
+use crate::store::VaultStore;
+use crate::store::{StoreError, StoreResult};
 use async_trait::async_trait;
 use std::collections::{BTreeMap, BTreeSet};
 
