@@ -67,7 +67,7 @@ pub async fn execute(config: &Config, command: UserCommand) -> Result<Value, Adm
                 password: password.expose().to_owned(),
                 password_status: None,
                 password_expiration: None,
-                grants: RoleAssignments {
+                assignments: RoleAssignments {
                     roles: role_ids,
                     permissions: Vec::new(),
                 },
@@ -78,7 +78,7 @@ pub async fn execute(config: &Config, command: UserCommand) -> Result<Value, Adm
                 "userName": view.user.login,
                 "tenantId": view.user.tenant_id,
                 "tenantName": view.tenant_name,
-                "roles": view.grants.roles,
+                "roles": view.assignments.roles,
             });
             if generated {
                 out["password"] = Value::from(password.expose());

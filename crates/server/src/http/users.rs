@@ -112,7 +112,7 @@ fn user_body(v: UserView, now: UnixTime) -> UserBody {
             password_status: v.user.password_status,
             password_expiration: v.user.password_expiration.map(hdp_timestamp),
         },
-        permissions: v.grants.into(),
+        permissions: v.assignments.into(),
         authentication_info: AuthenticationInfo {
             auth_users: vec![AuthUser {
                 auth_user_name: v.user.login,
@@ -299,7 +299,7 @@ pub async fn create(
         password,
         password_status: pw.password_status,
         password_expiration: expiration(pw.password_expiration)?.flatten(),
-        grants: grants.into(),
+        assignments: grants.into(),
     };
     let v = users::create(&s.ctx, &c, create).await?;
     Ok((StatusCode::CREATED, Json(user_body(v, s.ctx.now()))).into_response())
@@ -347,7 +347,7 @@ pub async fn update(
         current_password: pw.old_password,
         password_status: pw.password_status,
         password_expiration: expiration(pw.password_expiration)?,
-        grants: req.permissions.map(Into::into),
+        assignments: req.permissions.map(Into::into),
     };
     Ok(Json(user_body(
         users::update(&s.ctx, &c, id, upd).await?,
@@ -375,7 +375,7 @@ pub async fn get_grants(
     Caller(c): Caller,
     IdPath(id): IdPath,
 ) -> Result<Json<GrantsBody>, ApiError> {
-    Ok(Json(users::grants(&s.ctx, &c, id).await?.into()))
+    Ok(Json(users::role_assignments(&s.ctx, &c, id).await?.into()))
 }
 
 /// Replaces the user's roles (at least one, of their tenant) and explicit permissions.
@@ -390,7 +390,9 @@ pub async fn set_grants(
     HdpJson(g): HdpJson<GrantsBody>,
 ) -> Result<Json<GrantsBody>, ApiError> {
     Ok(Json(
-        users::set_grants(&s.ctx, &c, id, g.into()).await?.into(),
+        users::set_role_assignments(&s.ctx, &c, id, g.into())
+            .await?
+            .into(),
     ))
 }
 

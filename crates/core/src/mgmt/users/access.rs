@@ -14,7 +14,7 @@ use crate::model::identity::{Permission, Tenant, User};
 pub struct UserView {
     pub user: User,
     pub tenant_name: String,
-    pub grants: RoleAssignments,
+    pub assignments: RoleAssignments,
 }
 
 pub(super) fn not_found(id: i64) -> ApiFailure {
@@ -42,7 +42,7 @@ pub(super) async fn view(ctx: &Context, user: User) -> Result<UserView, ApiFailu
         .await
         .map(|t| t.name)
         .unwrap_or_default();
-    let grants = ctx
+    let assignments = ctx
         .store
         .role_assignments(user.id)
         .await
@@ -50,7 +50,7 @@ pub(super) async fn view(ctx: &Context, user: User) -> Result<UserView, ApiFailu
     Ok(UserView {
         user,
         tenant_name,
-        grants,
+        assignments,
     })
 }
 

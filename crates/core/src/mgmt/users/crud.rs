@@ -2,7 +2,7 @@
 
 use super::access::{not_found, target, tenant_of, view, UserView};
 use super::passwords::{check_password_status, hash_password};
-use super::roles::{check_grants, sorted};
+use super::roles::{check_role_assignments, sorted};
 use crate::actor::Actor;
 use crate::auth::{store_failure, Principal};
 use crate::context::Context;
@@ -23,7 +23,7 @@ pub struct CreateUser {
     pub password: String,
     pub password_status: Option<i64>,
     pub password_expiration: Option<UnixTime>,
-    pub grants: RoleAssignments,
+    pub assignments: RoleAssignments,
 }
 
 /// An update request: login and status are replaced; the rest only when given.
@@ -38,7 +38,7 @@ pub struct UpdateUser {
     pub current_password: Option<String>,
     pub password_status: Option<i64>,
     pub password_expiration: Option<Option<UnixTime>>,
-    pub grants: Option<RoleAssignments>,
+    pub assignments: Option<RoleAssignments>,
 }
 
 /// Which users a listing covers (HDP's `?tenantId=` / `?tenantName=`).
@@ -125,15 +125,15 @@ pub async fn create<'a>(
         ));
     }
     policy::require(caller, Permission::CREATE_USERS, "Creating a user")?;
-    check_grants(ctx, caller, tenant.id, &req.grants).await?;
+    check_role_assignments(ctx, caller, tenant.id, &req.assignments).await?;
     let hash = hash_password(ctx, &req.password).await?;
     let new = NewUser {
         tenant_id: tenant.id,
         login: req.login.clone(),
         password_hash: hash,
         active: req.active,
-        roles: req.grants.roles,
-        permissions: req.grants.permissions,
+        roles: req.assignments.roles,
+        permissions: req.assignments.permissions,
         password_status: status,
         password_expiration: req.password_expiration,
         now: ctx.now(),
@@ -164,7 +164,7 @@ pub async fn get(ctx: &Context, caller: &Principal, id: i64) -> Result<UserView,
     view(ctx, user).await
 }
 
-/// Updates a user: login and status; unlock, password and grants when given.
+/// Updates a user: login and status; unlock, password and role assignments when given.
 pub async fn update(
     ctx: &Context,
     caller: &Principal,
@@ -212,14 +212,14 @@ pub async fn update(
         .role_assignments(id)
         .await
         .map_err(store_failure)?;
-    let new_grants = req.grants.filter(|g| sorted(g) != current);
-    if let Some(g) = &new_grants {
+    let new_assignments = req.assignments.filter(|g| sorted(g) != current);
+    if let Some(g) = &new_assignments {
         if is_self {
             return Err(ApiFailure::forbidden(
                 "you cannot change your own roles or permissions.",
             ));
         }
-        check_grants(ctx, caller.into(), user.tenant_id, g).await?;
+        check_role_assignments(ctx, caller.into(), user.tenant_id, g).await?;
     }
     let hash = match &req.password {
         Some(p) => Some(hash_password(ctx, p).await?),
@@ -248,7 +248,7 @@ pub async fn update(
             e => store_failure(e),
         })?
         .ok_or_else(|| not_found(id))?;
-    if let Some(g) = &new_grants {
+    if let Some(g) = &new_assignments {
         ctx.store
             .set_role_assignments(id, g)
             .await

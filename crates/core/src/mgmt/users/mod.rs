@@ -18,4 +18,4 @@ pub use access::{me, UserView};
 pub use api_secrets::{delete_api_secret, generate_api_secret};
 pub use crud::{create, delete, get, list, update, CreateUser, TenantFilter, UpdateUser};
 pub use passwords::{change_own_password, set_password, unlock};
-pub use roles::{grants, set_grants};
+pub use roles::{role_assignments, set_role_assignments};

@@ -11,8 +11,8 @@ use crate::model::identity::Permission;
 use crate::model::identity::RoleAssignments;
 use std::collections::BTreeSet;
 
-/// Checks that `grants` are valid in `tenant_id` and within what the caller holds.
-pub(super) async fn check_grants(
+/// Checks that the role assignments are valid in `tenant_id` and within what the caller holds.
+pub(super) async fn check_role_assignments(
     ctx: &Context,
     caller: Actor<'_>,
     tenant_id: i64,
@@ -72,7 +72,7 @@ pub(super) fn sorted(g: &RoleAssignments) -> RoleAssignments {
 }
 
 /// The user's roles and explicit permissions.
-pub async fn grants(
+pub async fn role_assignments(
     ctx: &Context,
     caller: &Principal,
     id: i64,
@@ -89,7 +89,7 @@ pub async fn grants(
 }
 
 /// Replaces the user's roles and explicit permissions.
-pub async fn set_grants(
+pub async fn set_role_assignments(
     ctx: &Context,
     caller: &Principal,
     id: i64,
@@ -108,7 +108,7 @@ pub async fn set_grants(
             "you cannot change your own roles or permissions.",
         ));
     }
-    check_grants(ctx, caller.into(), user.tenant_id, &g).await?;
+    check_role_assignments(ctx, caller.into(), user.tenant_id, &g).await?;
     ctx.store
         .set_role_assignments(id, &g)
         .await
