@@ -18,12 +18,9 @@
 //! Users, token families, refresh tokens, codes and revocations are never cached:
 //! revocation and account changes take effect at once on every node.
 
-use crate::clients::{app_row, APP_COLS};
-use crate::tenants::{tenant_row, TENANT_COLS};
-use crate::{err, Backend, SqlStore};
+use crate::backend::Backend;
 use portcullis_core::model::client_app::ClientApp;
 use portcullis_core::model::identity::Tenant as CachedTenant;
-use portcullis_core::store::StoreResult;
 use std::collections::HashMap as CacheMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering as AtomicOrdering};
 
@@ -34,12 +31,12 @@ pub const GENERATION_CHECK_MS: u64 = 250;
 const CACHE_MAX_ENTRIES: usize = 10_000;
 
 #[derive(Debug, Default)]
-struct CacheMaps {
-    apps_by_client_id: CacheMap<String, ClientApp>,
-    apps_by_id: CacheMap<i64, ClientApp>,
-    tenants: CacheMap<i64, CachedTenant>,
+pub(crate) struct CacheMaps {
+    pub(crate) apps_by_client_id: CacheMap<String, ClientApp>,
+    pub(crate) apps_by_id: CacheMap<i64, ClientApp>,
+    pub(crate) tenants: CacheMap<i64, CachedTenant>,
     /// `(limit id, tenant, user)` → the value in force (`None`: the default).
-    limits: CacheMap<(i64, i64, Option<i64>), Option<i64>>,
+    pub(crate) limits: CacheMap<(i64, i64, Option<i64>), Option<i64>>,
 }
 
 /// The process-local cache of client applications, tenants and limit values.
@@ -95,11 +92,11 @@ impl RowCache {
         Invalidate(self)
     }
 
-    fn epoch(&self) -> u64 {
+    pub(crate) fn epoch(&self) -> u64 {
         self.epoch.load(AtomicOrdering::SeqCst)
     }
 
-    fn read<T>(&self, f: impl FnOnce(&CacheMaps) -> Option<T>) -> Option<T> {
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&CacheMaps) -> Option<T>) -> Option<T> {
         let maps = self
             .maps
             .read()
@@ -108,7 +105,7 @@ impl RowCache {
     }
 
     /// Stores what a read found, unless the cache was dropped since `epoch`.
-    fn store(&self, epoch: u64, f: impl FnOnce(&mut CacheMaps)) {
+    pub(crate) fn store(&self, epoch: u64, f: impl FnOnce(&mut CacheMaps)) {
         let mut maps = self
             .maps
             .write()
@@ -122,7 +119,7 @@ impl RowCache {
     /// [`GENERATION_CHECK_MS`], dropping the cache when it moved. One caller checks at a
     /// time; the others go on with the cache meanwhile. A failed check drops the cache
     /// (the reads that follow go to the database and report its failure).
-    async fn revalidate<B: Backend>(&self, pool: &sqlx::Pool<B>) {
+    pub(crate) async fn revalidate<B: Backend>(&self, pool: &sqlx::Pool<B>) {
         let now = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let never = self.generation.load(AtomicOrdering::SeqCst) < 0;
         if !never
@@ -154,113 +151,14 @@ impl RowCache {
     }
 }
 
-impl<B: Backend> SqlStore<B> {
-    /// The client application with `client_id`, from the cache or the database.
-    pub(crate) async fn cached_app_by_client_id(
-        &self,
-        client_id: &str,
-    ) -> StoreResult<Option<ClientApp>> {
-        self.cache.revalidate(&self.pool).await;
-        if let Some(app) = self
-            .cache
-            .read(|m| m.apps_by_client_id.get(client_id).cloned())
-        {
-            return Ok(Some(app));
-        }
-        let epoch = self.cache.epoch();
-        let sql = format!("SELECT {APP_COLS} FROM client_apps WHERE client_id = $1");
-        let row = sqlx::query(&sql)
-            .bind(client_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(err)?;
-        let app = row.as_ref().map(app_row::<B>).transpose().map_err(err)?;
-        if let Some(a) = &app {
-            self.cache.store(epoch, |m| {
-                if m.apps_by_client_id.len() >= CACHE_MAX_ENTRIES {
-                    m.apps_by_client_id.clear();
-                }
-                m.apps_by_client_id.insert(a.client_id.clone(), a.clone());
-            });
-        }
-        Ok(app)
+/// Inserts into one of the cache's maps, starting the map over when it is full.
+pub(crate) fn insert_bounded<K: std::hash::Hash + Eq, V>(
+    map: &mut CacheMap<K, V>,
+    key: K,
+    value: V,
+) {
+    if map.len() >= CACHE_MAX_ENTRIES {
+        map.clear();
     }
-
-    /// The client application with `id`, from the cache or the database.
-    pub(crate) async fn cached_app(&self, id: i64) -> StoreResult<Option<ClientApp>> {
-        self.cache.revalidate(&self.pool).await;
-        if let Some(app) = self.cache.read(|m| m.apps_by_id.get(&id).cloned()) {
-            return Ok(Some(app));
-        }
-        let epoch = self.cache.epoch();
-        let app = self.fetch_app(id).await?;
-        if let Some(a) = &app {
-            self.cache.store(epoch, |m| {
-                if m.apps_by_id.len() >= CACHE_MAX_ENTRIES {
-                    m.apps_by_id.clear();
-                }
-                m.apps_by_id.insert(a.id, a.clone());
-            });
-        }
-        Ok(app)
-    }
-
-    /// The tenant with `id`, from the cache or the database.
-    pub(crate) async fn cached_tenant(&self, id: i64) -> StoreResult<Option<CachedTenant>> {
-        self.cache.revalidate(&self.pool).await;
-        if let Some(t) = self.cache.read(|m| m.tenants.get(&id).cloned()) {
-            return Ok(Some(t));
-        }
-        let epoch = self.cache.epoch();
-        let sql = format!("SELECT {TENANT_COLS} FROM tenants WHERE id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(err)?;
-        let tenant = row.as_ref().map(tenant_row::<B>).transpose().map_err(err)?;
-        if let Some(t) = &tenant {
-            self.cache.store(epoch, |m| {
-                if m.tenants.len() >= CACHE_MAX_ENTRIES {
-                    m.tenants.clear();
-                }
-                m.tenants.insert(t.id, t.clone());
-            });
-        }
-        Ok(tenant)
-    }
-
-    /// The value of a limit in force for a tenant (and user), from the cache or the
-    /// database; `None` (nothing set) is cached too.
-    pub(crate) async fn cached_limit(
-        &self,
-        limit_id: i64,
-        tenant_id: i64,
-        user_id: Option<i64>,
-    ) -> StoreResult<Option<i64>> {
-        self.cache.revalidate(&self.pool).await;
-        let key = (limit_id, tenant_id, user_id);
-        if let Some(v) = self.cache.read(|m| m.limits.get(&key).copied()) {
-            return Ok(v);
-        }
-        let epoch = self.cache.epoch();
-        let value: Option<i64> = sqlx::query_scalar(
-            "SELECT value FROM limit_values WHERE limit_id = $1 AND ( \
-               (level = 'user' AND target_id = $3) OR (level = 'tenant' AND target_id = $2) OR level = 'system') \
-             ORDER BY CASE level WHEN 'user' THEN 0 WHEN 'tenant' THEN 1 ELSE 2 END LIMIT 1",
-        )
-        .bind(limit_id)
-        .bind(tenant_id)
-        .bind(user_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(err)?;
-        self.cache.store(epoch, |m| {
-            if m.limits.len() >= CACHE_MAX_ENTRIES {
-                m.limits.clear();
-            }
-            m.limits.insert(key, value);
-        });
-        Ok(value)
-    }
+    map.insert(key, value);
 }

@@ -2,8 +2,10 @@
 //! application go through the row cache ([`crate::cache`]); every write to an
 //! application drops it.
 
+use crate::backend::Backend;
 use crate::backend::RowsAffected as _;
-use crate::{err, json_list, to_json, Backend, SqlStore};
+use crate::cache::insert_bounded;
+use crate::store::{err, json_list, to_json, SqlStore};
 use async_trait::async_trait;
 use portcullis_core::model::client_app::{AppListScope, Consent};
 use portcullis_core::model::client_app::{ClientApp, ClientAppChanges, GrantType, NewClientApp};
@@ -270,5 +272,51 @@ impl<B: Backend> ClientStore for SqlStore<B> {
         .map_err(err)?;
         tx.commit().await.map_err(err)?;
         Ok(r.rows_affected() == 1)
+    }
+}
+
+impl<B: Backend> SqlStore<B> {
+    /// The client application with `client_id`, from the cache or the database.
+    pub(crate) async fn cached_app_by_client_id(
+        &self,
+        client_id: &str,
+    ) -> StoreResult<Option<ClientApp>> {
+        self.cache.revalidate(&self.pool).await;
+        if let Some(app) = self
+            .cache
+            .read(|m| m.apps_by_client_id.get(client_id).cloned())
+        {
+            return Ok(Some(app));
+        }
+        let epoch = self.cache.epoch();
+        let sql = format!("SELECT {APP_COLS} FROM client_apps WHERE client_id = $1");
+        let row = sqlx::query(&sql)
+            .bind(client_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(err)?;
+        let app = row.as_ref().map(app_row::<B>).transpose().map_err(err)?;
+        if let Some(a) = &app {
+            self.cache.store(epoch, |m| {
+                insert_bounded(&mut m.apps_by_client_id, a.client_id.clone(), a.clone())
+            });
+        }
+        Ok(app)
+    }
+
+    /// The client application with `id`, from the cache or the database.
+    pub(crate) async fn cached_app(&self, id: i64) -> StoreResult<Option<ClientApp>> {
+        self.cache.revalidate(&self.pool).await;
+        if let Some(app) = self.cache.read(|m| m.apps_by_id.get(&id).cloned()) {
+            return Ok(Some(app));
+        }
+        let epoch = self.cache.epoch();
+        let app = self.fetch_app(id).await?;
+        if let Some(a) = &app {
+            self.cache.store(epoch, |m| {
+                insert_bounded(&mut m.apps_by_id, a.id, a.clone())
+            });
+        }
+        Ok(app)
     }
 }

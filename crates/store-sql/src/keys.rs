@@ -3,8 +3,9 @@
 //! NOTHING, and a rotation is one write transaction, guarded by the promoted key still
 //! being `next`, so of concurrent rotations exactly one changes anything.
 
+use crate::backend::Backend;
 use crate::backend::RowsAffected as _;
-use crate::{err, Backend, SqlStore};
+use crate::store::{err, SqlStore};
 use async_trait::async_trait;
 use portcullis_core::model::signing_key::{KeyRotation, KeyState, StoredKey};
 use portcullis_core::model::time::UnixTime;

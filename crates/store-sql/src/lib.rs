@@ -22,6 +22,7 @@ pub mod keys;
 pub mod limits;
 pub mod sessions;
 pub mod setup;
+pub mod store;
 pub mod tenants;
 pub mod tokens;
 pub mod users;
@@ -29,112 +30,4 @@ pub mod vault;
 
 pub use backend::Backend;
 pub use cache::{RowCache, GENERATION_CHECK_MS};
-
-use portcullis_core::store::{StoreError, StoreResult};
-use std::future::Future;
-use std::sync::Arc;
-pub(crate) use store_error as err;
-
-/// Every storage trait of core on the database `B`.
-#[derive(Debug)]
-pub struct SqlStore<B: Backend> {
-    pool: sqlx::Pool<B>,
-    /// Client applications, tenants and limits (see [`cache`]).
-    cache: Arc<RowCache>,
-}
-
-impl<B: Backend> Clone for SqlStore<B> {
-    fn clone(&self) -> Self {
-        Self {
-            pool: self.pool.clone(),
-            cache: Arc::clone(&self.cache),
-        }
-    }
-}
-
-/// How a backend crate opens its store: connecting and migrating are the backend
-/// crate's, so it implements this for its database. `M` is a type of that crate (the
-/// orphan rule lets a crate implement a foreign trait for a foreign type only when one
-/// of its own types appears); there is one implementation per database, so callers
-/// never name it: `SqliteStore::connect(url)`.
-pub trait Connector<M>: Backend {
-    /// Connects to `url` and runs pending migrations.
-    fn connect(url: &str) -> impl Future<Output = StoreResult<SqlStore<Self>>> + Send;
-
-    /// Runs pending migrations.
-    fn migrate(pool: &sqlx::Pool<Self>) -> impl Future<Output = StoreResult<()>> + Send;
-}
-
-impl<B: Backend> SqlStore<B> {
-    /// A store on `pool` (connected and migrated by the backend crate).
-    pub fn new(pool: sqlx::Pool<B>) -> Self {
-        Self {
-            pool,
-            cache: Arc::default(),
-        }
-    }
-
-    /// Connects to `url` and runs pending migrations (see the backend crate).
-    pub async fn connect<M>(url: &str) -> StoreResult<Self>
-    where
-        B: Connector<M>,
-    {
-        B::connect(url).await
-    }
-
-    /// Runs pending migrations.
-    pub async fn migrate<M>(&self) -> StoreResult<()>
-    where
-        B: Connector<M>,
-    {
-        B::migrate(&self.pool).await
-    }
-
-    /// The pool, for tests that inspect the raw database.
-    pub fn pool(&self) -> &sqlx::Pool<B> {
-        &self.pool
-    }
-
-    /// The row cache, for tests that watch it work.
-    pub fn row_cache(&self) -> &RowCache {
-        &self.cache
-    }
-}
-
-/// A database error as a store error: a unique violation is a conflict, a lost or
-/// exhausted connection is unavailability, anything else a backend failure. sqlx
-/// classifies both databases' errors alike, so this is shared, not a backend hook.
-pub fn store_error(e: sqlx::Error) -> StoreError {
-    match e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            StoreError::Conflict(db.message().to_owned())
-        }
-        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-            StoreError::Unavailable(e.to_string())
-        }
-        e => StoreError::Backend(e.to_string()),
-    }
-}
-
-pub(crate) fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> String {
-    serde_json::to_string(v).unwrap_or_else(|_| "[]".to_owned())
-}
-
-/// A JSON list column (scopes, redirect URLs, grant types). A value that is not a JSON
-/// list of strings is a store error naming the column (logged; the API answers 500),
-/// never an empty list: an empty list would silently drop a client's redirect URLs or
-/// a consent's scopes.
-pub(crate) fn json_list(raw: &str, column: &str) -> Result<Vec<String>, sqlx::Error> {
-    serde_json::from_str(raw).map_err(|e| sqlx::Error::ColumnDecode {
-        index: column.to_owned(),
-        source: Box::new(e),
-    })
-}
-
-/// Decodes an optional row with `f`.
-pub(crate) fn one<B: Backend, T>(
-    row: Option<B::Row>,
-    f: fn(&B::Row) -> Result<T, sqlx::Error>,
-) -> StoreResult<Option<T>> {
-    row.as_ref().map(f).transpose().map_err(err)
-}
+pub use store::{store_error, Connector, SqlStore};

@@ -1,7 +1,9 @@
 //! Limit values per level (`LimitStore`). Resolution (user, then tenant, then system)
 //! goes through the row cache ([`crate::cache`]); every write drops it.
 
-use crate::{err, Backend, SqlStore};
+use crate::backend::Backend;
+use crate::cache::insert_bounded;
+use crate::store::{err, SqlStore};
 use async_trait::async_trait;
 use portcullis_core::model::limits::LimitLevel;
 use portcullis_core::store::{LimitStore, StoreResult};
@@ -54,5 +56,37 @@ impl<B: Backend> LimitStore for SqlStore<B> {
         .fetch_all(&self.pool)
         .await
         .map_err(err)
+    }
+}
+
+impl<B: Backend> SqlStore<B> {
+    /// The value of a limit in force for a tenant (and user), from the cache or the
+    /// database; `None` (nothing set) is cached too.
+    pub(crate) async fn cached_limit(
+        &self,
+        limit_id: i64,
+        tenant_id: i64,
+        user_id: Option<i64>,
+    ) -> StoreResult<Option<i64>> {
+        self.cache.revalidate(&self.pool).await;
+        let key = (limit_id, tenant_id, user_id);
+        if let Some(v) = self.cache.read(|m| m.limits.get(&key).copied()) {
+            return Ok(v);
+        }
+        let epoch = self.cache.epoch();
+        let value: Option<i64> = sqlx::query_scalar(
+            "SELECT value FROM limit_values WHERE limit_id = $1 AND ( \
+               (level = 'user' AND target_id = $3) OR (level = 'tenant' AND target_id = $2) OR level = 'system') \
+             ORDER BY CASE level WHEN 'user' THEN 0 WHEN 'tenant' THEN 1 ELSE 2 END LIMIT 1",
+        )
+        .bind(limit_id)
+        .bind(tenant_id)
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(err)?;
+        self.cache
+            .store(epoch, |m| insert_bounded(&mut m.limits, key, value));
+        Ok(value)
     }
 }

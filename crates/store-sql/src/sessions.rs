@@ -1,7 +1,8 @@
 //! Browser sign-in sessions (`SessionStore`).
 
+use crate::backend::Backend;
 use crate::backend::RowsAffected as _;
-use crate::{err, Backend, SqlStore};
+use crate::store::{err, SqlStore};
 use async_trait::async_trait;
 use portcullis_core::model::session::Session;
 use portcullis_core::model::time::UnixTime;

@@ -2,8 +2,9 @@
 //! transaction of `ON CONFLICT DO NOTHING` inserts, so nodes seeding an empty database
 //! together all succeed.
 
+use crate::backend::Backend;
 use crate::backend::RowsAffected as _;
-use crate::{err, Backend, SqlStore};
+use crate::store::{err, SqlStore};
 use async_trait::async_trait;
 use portcullis_core::model::seed::Seed;
 use portcullis_core::model::time::UnixTime;

@@ -2,8 +2,10 @@
 //! Reads of one tenant go through the row cache ([`crate::cache`]); every write to a
 //! tenant drops it.
 
+use crate::backend::Backend;
 use crate::backend::RowsAffected as _;
-use crate::{err, json_list, to_json, Backend, SqlStore};
+use crate::cache::insert_bounded;
+use crate::store::{err, json_list, to_json, SqlStore};
 use async_trait::async_trait;
 use portcullis_core::model::identity::{NewTenant, Role, Tenant, TenantChanges, SYSTEM_TENANT_ID};
 use portcullis_core::store::{StoreError, StoreResult, TenantStore};
@@ -275,4 +277,27 @@ async fn insert_hosts<B: Backend>(
             .map_err(err)?;
     }
     Ok(())
+}
+
+impl<B: Backend> SqlStore<B> {
+    /// The tenant with `id`, from the cache or the database.
+    pub(crate) async fn cached_tenant(&self, id: i64) -> StoreResult<Option<Tenant>> {
+        self.cache.revalidate(&self.pool).await;
+        if let Some(t) = self.cache.read(|m| m.tenants.get(&id).cloned()) {
+            return Ok(Some(t));
+        }
+        let epoch = self.cache.epoch();
+        let sql = format!("SELECT {TENANT_COLS} FROM tenants WHERE id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(err)?;
+        let tenant = row.as_ref().map(tenant_row::<B>).transpose().map_err(err)?;
+        if let Some(t) = &tenant {
+            self.cache
+                .store(epoch, |m| insert_bounded(&mut m.tenants, t.id, t.clone()));
+        }
+        Ok(tenant)
+    }
 }

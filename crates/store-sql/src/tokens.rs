@@ -3,9 +3,10 @@
 //! transaction with the write that decides the race: an UPDATE guarded by `… IS NULL`
 //! that exactly one caller can win.
 
+use crate::backend::Backend;
 use crate::backend::RowsAffected as _;
+use crate::store::{err, json_list, to_json, SqlStore};
 use crate::users::{user_row, USER_COLS};
-use crate::{err, json_list, to_json, Backend, SqlStore};
 use async_trait::async_trait;
 use portcullis_core::model::time::UnixTime;
 use portcullis_core::model::token::TokenState;

@@ -2,8 +2,9 @@
 //! failures and locks, and API secrets (`UserStore`). A failed sign-in is counted and
 //! locked in one write transaction, so concurrent failures are each counted once.
 
+use crate::backend::Backend;
 use crate::backend::RowsAffected as _;
-use crate::{err, Backend, SqlStore};
+use crate::store::{err, SqlStore};
 use async_trait::async_trait;
 use portcullis_core::model::identity::RoleAssignments;
 use portcullis_core::model::identity::{Lock, LockoutPolicy, NewUser, User, UserChanges};

@@ -4,8 +4,9 @@
 //! by the holder. Connect states are taken with DELETE … RETURNING, so a second take
 //! finds nothing.
 
+use crate::backend::Backend;
 use crate::backend::RowsAffected as _;
-use crate::{err, one, Backend, SqlStore};
+use crate::store::{err, one, SqlStore};
 use async_trait::async_trait;
 use portcullis_core::model::time::UnixTime;
 use portcullis_core::model::vault::ProfileScope;

@@ -1,7 +1,7 @@
 //! [`Backend`] for PostgreSQL.
 
 use super::{sealed, Backend, RowsAffected};
-use crate::err;
+use crate::store::err;
 use portcullis_core::store::StoreResult;
 use sqlx::{Pool, Postgres, Transaction};
 
