@@ -7,9 +7,7 @@ use reqwest::Method;
 const APPS: &str = "/api/mgmt/oauth/client/applications";
 
 async fn a_wrong_password_and_an_unknown_user_get_the_same_answer(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let wrong = app
         .send(app.as_user(Method::GET, APPS, "admin", "nope"))
         .await;
@@ -25,9 +23,7 @@ async fn a_wrong_password_and_an_unknown_user_get_the_same_answer(b: Backend) {
 }
 
 async fn malformed_or_foreign_authorization_headers_are_refused_clearly(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let with = |v: &str| {
         app.http
             .get(app.url(APPS))
@@ -56,9 +52,7 @@ async fn malformed_or_foreign_authorization_headers_are_refused_clearly(b: Backe
 }
 
 async fn three_failures_lock_the_account_for_thirty_minutes(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     app.create_plain_user("alice", "Alice-Password-1").await;
     for _ in 0..2 {
         app.send(app.as_user(Method::GET, APPS, "alice", "wrong"))
@@ -89,9 +83,7 @@ async fn three_failures_lock_the_account_for_thirty_minutes(b: Backend) {
 }
 
 async fn failures_older_than_the_interval_do_not_count(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     app.create_plain_user("alice", "Alice-Password-1").await;
     for _ in 0..2 {
         app.send(app.as_user(Method::GET, APPS, "alice", "wrong"))
@@ -111,9 +103,7 @@ async fn failures_older_than_the_interval_do_not_count(b: Backend) {
 }
 
 async fn a_success_clears_earlier_failures(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     app.create_plain_user("alice", "Alice-Password-1").await;
     for _ in 0..2 {
         app.send(app.as_user(Method::GET, APPS, "alice", "wrong"))
@@ -134,9 +124,7 @@ async fn a_success_clears_earlier_failures(b: Backend) {
 }
 
 async fn the_lockout_limits_are_read_from_the_limits(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     app.create_plain_user("alice", "Alice-Password-1").await;
     app.state
         .ctx
@@ -170,9 +158,7 @@ async fn the_lockout_limits_are_read_from_the_limits(b: Backend) {
 }
 
 async fn a_password_change_invalidates_cached_credentials(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let alice = app.create_plain_user("alice", "Alice-Password-1").await;
     assert_eq!(
         app.send(app.as_user(Method::GET, APPS, "alice", "Alice-Password-1"))
@@ -206,9 +192,7 @@ async fn a_password_change_invalidates_cached_credentials(b: Backend) {
 }
 
 async fn cached_credentials_expire(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     assert_eq!(app.send(app.as_admin(Method::GET, APPS)).await.status, 200);
     assert_eq!(app.send(app.as_admin(Method::GET, APPS)).await.status, 200);
     assert_eq!(app.state.credentials.len(), 1);
@@ -221,9 +205,7 @@ async fn cached_credentials_expire(b: Backend) {
 }
 
 async fn a_locked_account_cannot_use_a_cached_credential(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     app.create_plain_user("alice", "Alice-Password-1").await;
     assert_eq!(
         app.send(app.as_user(Method::GET, APPS, "alice", "Alice-Password-1"))
@@ -241,9 +223,7 @@ async fn a_locked_account_cannot_use_a_cached_credential(b: Backend) {
 }
 
 async fn a_name_in_several_tenants_needs_the_tenant(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let acme = app
         .state
         .ctx

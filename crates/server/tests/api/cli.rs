@@ -51,10 +51,10 @@ struct Db {
     dir: tempfile::TempDir,
 }
 
-async fn database(b: Backend) -> Option<Db> {
+async fn database(b: Backend) -> Db {
     let dir = tempfile::tempdir().expect("dir");
-    let url = fresh_database(b, &dir).await?;
-    Some(Db { url, dir })
+    let url = fresh_database(b, &dir).await;
+    Db { url, dir }
 }
 
 /// Runs `portcullis --database-url URL ARGS…` with the test master key (and the test
@@ -128,9 +128,7 @@ async fn status_as(app: &TestApp, login: &str, password: &str) -> u16 {
 }
 
 async fn a_tenant_created_by_the_cli_is_in_the_store(b: Backend) {
-    let Some(db) = database(b).await else {
-        return;
-    };
+    let db = database(b).await;
     // On an empty database the command creates the initial administrator like `serve`
     // does, printing a generated password on stderr so stdout stays one JSON document.
     let run = portcullis_with(
@@ -226,9 +224,7 @@ async fn a_tenant_created_by_the_cli_is_in_the_store(b: Backend) {
 }
 
 async fn a_user_created_by_the_cli_signs_in_over_http(b: Backend) {
-    let Some(db) = database(b).await else {
-        return;
-    };
+    let db = database(b).await;
     let robert = portcullis_stdin(
         &db.url,
         &["user", "create", "--login", "robert", "--password-stdin"],
@@ -323,9 +319,7 @@ async fn a_user_created_by_the_cli_signs_in_over_http(b: Backend) {
 }
 
 async fn set_password_changes_the_password(b: Backend) {
-    let Some(db) = database(b).await else {
-        return;
-    };
+    let db = database(b).await;
     let url = db.url.clone();
     portcullis_stdin(
         &url,
@@ -383,9 +377,7 @@ async fn set_password_changes_the_password(b: Backend) {
 }
 
 async fn unlock_clears_a_lock(b: Backend) {
-    let Some(db) = database(b).await else {
-        return;
-    };
+    let db = database(b).await;
     let url = db.url.clone();
     portcullis_stdin(
         &url,
@@ -416,9 +408,7 @@ async fn unlock_clears_a_lock(b: Backend) {
 }
 
 async fn client_register_prints_a_secret_that_verifies(b: Backend) {
-    let Some(db) = database(b).await else {
-        return;
-    };
+    let db = database(b).await;
     let url = db.url.clone();
     portcullis_stdin(
         &url,
@@ -503,9 +493,7 @@ async fn client_register_prints_a_secret_that_verifies(b: Backend) {
 }
 
 async fn bad_input_exits_2_with_a_message(b: Backend) {
-    let Some(db) = database(b).await else {
-        return;
-    };
+    let db = database(b).await;
     let url = db.url.as_str();
     let cases: &[(&[&str], Option<&str>, &str)] = &[
         (
@@ -707,9 +695,7 @@ async fn role_names(app: &TestApp, tenant: i64) -> Vec<String> {
 /// API's defaults (imported roles, allowed scopes, statuses, grant types, scopes,
 /// public flag…), field by field, ignoring ids, names, secrets and times.
 async fn the_cli_and_the_api_create_identical_tenants_users_and_clients(b: Backend) {
-    let Some(db) = database(b).await else {
-        return;
-    };
+    let db = database(b).await;
     let tenant = portcullis(&db.url, &["tenant", "create", "by-cli"])
         .await
         .ok();

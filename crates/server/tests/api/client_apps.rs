@@ -23,9 +23,7 @@ fn keys(v: &Value) -> Vec<String> {
 }
 
 async fn the_seed_registration_flow_answers_in_hdp_shapes(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let created = app
         .register_as("admin", crate::helpers::ADMIN_PASSWORD, seed_sample())
         .await;
@@ -83,9 +81,7 @@ async fn the_seed_registration_flow_answers_in_hdp_shapes(b: Backend) {
 }
 
 async fn the_client_secret_is_stored_only_as_a_verifier(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let created = app
         .register_as("admin", crate::helpers::ADMIN_PASSWORD, seed_sample())
         .await;
@@ -127,9 +123,7 @@ async fn the_client_secret_is_stored_only_as_a_verifier(b: Backend) {
 }
 
 async fn an_update_replaces_the_fields_and_ignores_echoed_credentials(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let created = app
         .register_as("admin", crate::helpers::ADMIN_PASSWORD, seed_sample())
         .await;
@@ -188,9 +182,7 @@ async fn an_update_replaces_the_fields_and_ignores_echoed_credentials(b: Backend
 }
 
 async fn delete_answers_204_and_the_application_is_gone(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let created = app
         .register_as("admin", crate::helpers::ADMIN_PASSWORD, seed_sample())
         .await;
@@ -215,9 +207,7 @@ async fn delete_answers_204_and_the_application_is_gone(b: Backend) {
 }
 
 async fn reset_issues_a_new_secret_and_revokes_consents(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let created = app
         .register_as("admin", crate::helpers::ADMIN_PASSWORD, seed_sample())
         .await;
@@ -267,9 +257,7 @@ async fn reset_issues_a_new_secret_and_revokes_consents(b: Backend) {
 }
 
 async fn public_clients_have_no_secret_to_show_or_reset(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let mut body = seed_sample();
     body["public"] = json!(true);
     let created = app
@@ -294,9 +282,7 @@ async fn public_clients_have_no_secret_to_show_or_reset(b: Backend) {
 }
 
 async fn users_see_and_manage_only_their_own_applications(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     app.create_plain_user("alice", "Alice-Password-1").await;
     app.create_plain_user("bob", "Bob-Password-1").await;
     let a = app
@@ -345,9 +331,7 @@ async fn users_see_and_manage_only_their_own_applications(b: Backend) {
 }
 
 async fn administrators_of_another_tenant_do_not_see_the_application(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let a = app
         .register_as("admin", crate::helpers::ADMIN_PASSWORD, seed_sample())
         .await;
@@ -379,9 +363,7 @@ async fn administrators_of_another_tenant_do_not_see_the_application(b: Backend)
 }
 
 async fn allowed_applications_list_and_revoke_the_callers_consents(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let a = app
         .register_as("admin", crate::helpers::ADMIN_PASSWORD, seed_sample())
         .await;
@@ -429,9 +411,7 @@ async fn allowed_applications_list_and_revoke_the_callers_consents(b: Backend) {
 }
 
 async fn deleting_an_application_removes_its_consents(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let a = app
         .register_as("admin", crate::helpers::ADMIN_PASSWORD, seed_sample())
         .await;
@@ -457,9 +437,7 @@ async fn deleting_an_application_removes_its_consents(b: Backend) {
 }
 
 async fn invalid_registrations_are_refused_with_a_message_naming_the_problem(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let post = |body: Value| app.as_admin(Method::POST, APPS).json(&body);
     let cases: Vec<(Value, u32, &str)> = vec![
         (
@@ -545,9 +523,7 @@ async fn invalid_registrations_are_refused_with_a_message_naming_the_problem(b: 
 }
 
 async fn bodies_that_are_not_json_or_too_large_are_refused(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let r = app
         .send(
             app.as_admin(Method::POST, APPS)
@@ -587,9 +563,7 @@ async fn bodies_that_are_not_json_or_too_large_are_refused(b: Backend) {
 }
 
 async fn ids_in_paths_must_be_positive_integers(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     for bad in ["abc", "-1", "0", "1.5", "99999999999999999999"] {
         let r = app
             .send(app.as_admin(Method::GET, &format!("{APPS}/{bad}")))
@@ -611,9 +585,7 @@ async fn ids_in_paths_must_be_positive_integers(b: Backend) {
 }
 
 async fn every_endpoint_requires_credentials(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     for (m, p) in [
         (Method::GET, APPS.to_owned()),
         (Method::POST, APPS.to_owned()),

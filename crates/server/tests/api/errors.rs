@@ -6,9 +6,7 @@ use crate::helpers::{backends, once, spawn_app, Backend};
 use reqwest::Method;
 
 async fn unknown_paths_and_methods_answer_with_the_envelope(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let r = app
         .send(app.as_admin(Method::GET, "/api/mgmt/nothing-here"))
         .await;
@@ -23,9 +21,7 @@ async fn unknown_paths_and_methods_answer_with_the_envelope(b: Backend) {
 }
 
 async fn responses_carry_security_headers(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let r = app
         .send(app.as_admin(Method::GET, "/api/mgmt/oauth/client/applications"))
         .await;
@@ -35,9 +31,7 @@ async fn responses_carry_security_headers(b: Backend) {
 }
 
 async fn health_and_readiness_answer(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let h = app.send(app.http.get(app.url("/healthz"))).await;
     assert_eq!(
         (h.status, h.json()),
@@ -51,9 +45,7 @@ async fn health_and_readiness_answer(b: Backend) {
 }
 
 async fn database_failures_never_leak_their_text(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     app.send(app.as_admin(Method::GET, "/api/mgmt/oauth/client/applications"))
         .await;
     // CASCADE on PostgreSQL: the token tables reference client_apps.
@@ -96,9 +88,7 @@ async fn database_failures_never_leak_their_text(b: Backend) {
 }
 
 async fn oversized_token_requests_get_an_oauth_error(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let body = format!(
         "grant_type=client_credentials&pad={}",
         "x".repeat(70 * 1024)
@@ -139,9 +129,7 @@ fn assert_own_words(what: &str, text: &str) {
 }
 
 async fn bad_query_strings_are_refused_in_the_envelope_in_plain_words(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let cases = [
         (
             "/api/admin/users?tenantId=abc",
@@ -177,9 +165,7 @@ async fn bad_query_strings_are_refused_in_the_envelope_in_plain_words(b: Backend
 }
 
 async fn oversized_page_forms_get_the_html_error_page(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let body = format!("client_id=x&pad={}", "x".repeat(70 * 1024));
     for path in [
         "/oauth2/login",
@@ -213,9 +199,7 @@ async fn oversized_page_forms_get_the_html_error_page(b: Backend) {
 /// Every operation with a JSON body, with a body of each kind of wrong: each answers
 /// 400 in the envelope, naming what was wrong in our words.
 async fn malformed_json_bodies_are_refused_in_plain_words(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let operations = [
         (Method::POST, "/api/mgmt/oauth/client/applications"),
         (Method::PUT, "/api/mgmt/oauth/client/applications/1"),
@@ -272,9 +256,7 @@ async fn malformed_json_bodies_are_refused_in_plain_words(b: Backend) {
 }
 
 async fn wrong_types_name_the_field_and_the_expected_type(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let cases = [
         (
             "/api/mgmt/oauth/client/applications",
@@ -328,9 +310,7 @@ async fn wrong_types_name_the_field_and_the_expected_type(b: Backend) {
 }
 
 async fn malformed_token_requests_are_refused_in_their_format(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     // HDP JSON: the envelope, in our words.
     let json_cases = [
         (
@@ -400,9 +380,7 @@ async fn malformed_token_requests_are_refused_in_their_format(b: Backend) {
 }
 
 async fn userinfo_without_a_token_is_an_empty_challenge(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let r = app.send(app.http.get(app.url("/oauth2/userinfo"))).await;
     assert_eq!(r.status, 401);
     assert_eq!(
@@ -425,9 +403,7 @@ async fn userinfo_without_a_token_is_an_empty_challenge(b: Backend) {
 #[ignore = "needs PostgreSQL: run scripts/test (or set TEST_POSTGRES_URL and pass --include-ignored)"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readiness_fails_while_the_postgres_database_is_gone() {
-    let Some(app) = spawn_app(Backend::Postgres).await else {
-        return;
-    };
+    let app = spawn_app(Backend::Postgres).await;
     let name = app
         .database_url
         .rsplit('/')

@@ -10,9 +10,7 @@ use serde_json::json;
 const CONFIGAPI_TOKEN: &str = "/configapi/v2/oauth/token";
 
 async fn seed_003_user_api_secrets_get_tokens_at_the_configapi_endpoint(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let sheila = create_user(&app, "sheila.thomas", "Tea-Time-1984").await;
     let r = app
         .send(app.as_admin(Method::POST, &format!("{USERS}/{sheila}/apisecret")))

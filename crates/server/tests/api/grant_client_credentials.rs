@@ -11,9 +11,7 @@ use oauth2::{AuthType, Scope, TokenResponse};
 use serde_json::json;
 
 async fn the_oauth2_crate_runs_the_client_credentials_grant(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     alice(&app).await;
     let k = register(
         &app,

@@ -122,11 +122,11 @@ fn live_database(url: &str) -> Option<Arc<TestDatabase>> {
     live.as_ref()?.get(url)?.upgrade()
 }
 
-/// A fresh database on `backend` (see [`TestDb`]). Always `Some`: a PostgreSQL test
-/// without `TEST_POSTGRES_URL` fails instead (those tests are `#[ignore]`d under a plain
+/// A fresh database on `backend` (see [`TestDb`]). A PostgreSQL test without
+/// `TEST_POSTGRES_URL` fails (those tests are `#[ignore]`d under a plain
 /// `cargo test`; `scripts/test` runs them).
-pub async fn fresh_database(backend: Backend, dir: &tempfile::TempDir) -> Option<TestDb> {
-    Some(match backend {
+pub async fn fresh_database(backend: Backend, dir: &tempfile::TempDir) -> TestDb {
+    match backend {
         Backend::Sqlite => TestDb {
             url: format!("sqlite://{}", dir.path().join("portcullis.db").display()),
             _db: None,
@@ -140,7 +140,7 @@ pub async fn fresh_database(backend: Backend, dir: &tempfile::TempDir) -> Option
             live.insert(url.clone(), Arc::downgrade(&db));
             TestDb { url, _db: Some(db) }
         }
-    })
+    }
 }
 
 /// The configuration tests start with: port 0, a fresh database, a known admin password.
@@ -154,10 +154,10 @@ pub fn test_config(database_url: &str) -> Config {
     }
 }
 
-pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+pub async fn spawn_app(backend: Backend) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
-    let db = fresh_database(backend, &dir).await?;
-    Some(spawn_with(test_config(&db), dir).await)
+    let db = fresh_database(backend, &dir).await;
+    spawn_with(test_config(&db), dir).await
 }
 
 pub async fn spawn_with(config: Config, dir: tempfile::TempDir) -> TestApp {

@@ -95,9 +95,7 @@ async fn admin_value(app: &TestApp, path: &str) -> i64 {
 }
 
 async fn the_catalogue_lists_lockout_and_oauth_limits_with_ranges_and_levels(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let r = app.send(app.as_admin(Method::GET, LIMITS)).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let v = r.json();
@@ -146,9 +144,7 @@ async fn the_catalogue_lists_lockout_and_oauth_limits_with_ranges_and_levels(b: 
 }
 
 async fn system_values_are_the_defaults_until_set_and_again_after_a_reset(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let all = app.send(app.as_admin(Method::GET, SYSTEM)).await;
     assert_eq!(all.status, 200, "{}", all.text);
     assert_eq!(
@@ -196,9 +192,7 @@ async fn system_values_are_the_defaults_until_set_and_again_after_a_reset(b: Bac
 }
 
 async fn values_out_of_range_get_hdps_range_error(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let cases = [
         (
             format!("{SYSTEM}/1001"),
@@ -263,9 +257,7 @@ async fn values_out_of_range_get_hdps_range_error(b: Backend) {
 }
 
 async fn unknown_limits_wrong_levels_and_bad_ids_are_refused_clearly(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let r = app
         .send(app.as_admin(Method::GET, &format!("{SYSTEM}/999")))
         .await;
@@ -321,9 +313,7 @@ async fn unknown_limits_wrong_levels_and_bad_ids_are_refused_clearly(b: Backend)
 }
 
 async fn a_tenant_value_overrides_the_system_value_for_that_tenant_only(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let acme = tenant(&app, "acme").await;
     let beta = tenant(&app, "beta").await;
     let store = app.state.ctx.store.as_ref();
@@ -367,9 +357,7 @@ async fn a_tenant_value_overrides_the_system_value_for_that_tenant_only(b: Backe
 }
 
 async fn changing_the_lockout_limit_through_the_api_changes_the_lockout(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     app.create_plain_user("alice", "Alice-Password-1").await;
     let wrong = || app.send(app.as_user(Method::GET, APPS, "alice", "wrong"));
     assert_eq!(
@@ -411,9 +399,7 @@ async fn changing_the_lockout_limit_through_the_api_changes_the_lockout(b: Backe
 }
 
 async fn permissions_decide_who_reads_and_changes_limits(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let acme = tenant(&app, "acme").await;
     user(&app, SYSTEM_TENANT_ID, "plain", vec![ROLE_USER], vec![]).await;
     let limiter = user(&app, SYSTEM_TENANT_ID, "limiter", vec![ROLE_USER], vec![27]).await;
@@ -516,9 +502,7 @@ async fn permissions_decide_who_reads_and_changes_limits(b: Backend) {
 }
 
 async fn other_tenants_limits_are_invisible(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let acme = tenant(&app, "acme").await;
     let beta = tenant(&app, "beta").await;
     tenant_admin(&app, &acme, "acme-admin").await;
@@ -545,9 +529,7 @@ async fn other_tenants_limits_are_invisible(b: Backend) {
 }
 
 async fn bad_json_is_refused_naming_the_problem(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let path = format!("{SYSTEM}/1001");
     let raw = |body: &'static str| {
         app.as_admin(Method::PUT, &path)
@@ -587,9 +569,7 @@ async fn bad_json_is_refused_naming_the_problem(b: Backend) {
 }
 
 async fn every_limits_endpoint_requires_credentials(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let t = tenant_path(SYSTEM_TENANT_ID, 1001);
     let s = format!("{SYSTEM}/1001");
     for (method, path) in [

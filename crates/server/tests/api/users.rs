@@ -34,9 +34,7 @@ async fn child_tenant(app: &TestApp, name: &str) -> (i64, i64, i64, i64) {
 }
 
 async fn users_are_created_shown_and_can_sign_in(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let v = create(&app, &alice()).await;
     assert_eq!(v["userName"], "alice");
     assert_eq!(v["tenantId"], 1);
@@ -113,9 +111,7 @@ async fn users_are_created_shown_and_can_sign_in(b: Backend) {
 }
 
 async fn invalid_users_are_refused_with_a_clear_message(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let with = |path: &str, v: Value| {
         let mut body = alice();
         let mut target = &mut body;
@@ -239,9 +235,7 @@ async fn invalid_users_are_refused_with_a_clear_message(b: Backend) {
 }
 
 async fn users_without_the_permission_are_refused_by_name(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     create(&app, &alice()).await;
     let as_alice = |m: Method, p: &str| app.as_user(m, p, "alice", "Correct-Horse-1");
     let r = app.send(as_alice(Method::GET, USERS)).await;
@@ -259,9 +253,7 @@ async fn users_without_the_permission_are_refused_by_name(b: Backend) {
 }
 
 async fn tenant_admins_manage_their_tenant_only_and_grant_only_what_they_hold(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let (acme, _acme_admin_role, acme_user_role, acme_tadmin_role) =
         child_tenant(&app, "acme").await;
     let (beta, _, beta_user_role, _) = child_tenant(&app, "beta").await;
@@ -351,9 +343,7 @@ async fn tenant_admins_manage_their_tenant_only_and_grant_only_what_they_hold(b:
 }
 
 async fn a_child_tenant_administrator_cannot_reach_the_system_tenant(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let (acme, acme_admin_role, acme_user_role, _) = child_tenant(&app, "acme").await;
     app.create_user(acme, "root", "Root-Password-1", vec![acme_admin_role])
         .await;
@@ -378,9 +368,7 @@ async fn a_child_tenant_administrator_cannot_reach_the_system_tenant(b: Backend)
 }
 
 async fn nobody_changes_their_own_roles_status_or_existence(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let r = app
         .send(
             app.as_admin(Method::PUT, &format!("{USERS}/1/permissions"))
@@ -412,9 +400,7 @@ async fn nobody_changes_their_own_roles_status_or_existence(b: Backend) {
 }
 
 async fn deactivation_stops_sign_in_at_once_and_reactivation_restores_it(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let v = create(&app, &alice()).await;
     let id = v["id"].as_i64().expect("id");
     let as_alice = || app.as_user(Method::GET, "/api/mgmt/user", "alice", "Correct-Horse-1");
@@ -449,9 +435,7 @@ async fn deactivation_stops_sign_in_at_once_and_reactivation_restores_it(b: Back
 }
 
 async fn locked_accounts_show_and_unlock(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let v = create(&app, &alice()).await;
     let id = v["id"].as_i64().expect("id");
     for _ in 0..3 {
@@ -507,9 +491,7 @@ async fn locked_accounts_show_and_unlock(b: Backend) {
 }
 
 async fn passwords_are_set_by_administrators_and_changed_by_their_owners(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let v = create(&app, &alice()).await;
     let id = v["id"].as_i64().expect("id");
     let me = |pw: &str| app.as_user(Method::GET, "/api/mgmt/user", "alice", pw);
@@ -571,9 +553,7 @@ async fn passwords_are_set_by_administrators_and_changed_by_their_owners(b: Back
 }
 
 async fn api_secrets_are_shown_once_stored_as_verifiers_and_deleted(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let v = create(&app, &alice()).await;
     let id = v["id"].as_i64().expect("id");
     let path = format!("{USERS}/{id}/apisecret");
@@ -639,9 +619,7 @@ async fn api_secrets_are_shown_once_stored_as_verifiers_and_deleted(b: Backend) 
 }
 
 async fn permissions_are_replaced_and_take_effect(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let v = create(&app, &alice()).await;
     let id = v["id"].as_i64().expect("id");
     let path = format!("{USERS}/{id}/permissions");
@@ -673,9 +651,7 @@ async fn permissions_are_replaced_and_take_effect(b: Backend) {
 }
 
 async fn deleting_a_user_takes_their_applications(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let v = create(&app, &alice()).await;
     let id = v["id"].as_i64().expect("id");
     let a = app
@@ -705,9 +681,7 @@ async fn deleting_a_user_takes_their_applications(b: Backend) {
 }
 
 async fn the_permission_catalogue_is_hdps(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let all = app
         .send(app.as_admin(Method::GET, "/api/admin/permissions"))
         .await

@@ -43,8 +43,8 @@ struct Upstream {
 }
 
 impl Upstream {
-    async fn start(b: Backend, redirect: &str) -> Option<Self> {
-        let app = spawn_app(b).await?;
+    async fn start(b: Backend, redirect: &str) -> Self {
+        let app = spawn_app(b).await;
         app.create_plain_user(ALICE, ALICE_PASSWORD).await;
         let v = app
             .register_as(
@@ -53,11 +53,11 @@ impl Upstream {
                 json!({"name": "Vault", "redirectUrls": [redirect]}),
             )
             .await;
-        Some(Self {
+        Self {
             client_id: v["clientId"].as_str().expect("clientId").to_owned(),
             secret: v["clientSecret"].as_str().expect("secret").to_owned(),
             app,
-        })
+        }
     }
 
     fn form(&self, path: &str, pairs: &[(&str, &str)]) -> reqwest::RequestBuilder {
@@ -194,19 +194,19 @@ fn vault_config(url: &str) -> portcullis_server::config::Config {
 }
 
 /// The vault (here) on a fresh database, allowed to call upstreams on 127.0.0.1.
-async fn spawn_vault(b: Backend) -> Option<TestApp> {
+async fn spawn_vault(b: Backend) -> TestApp {
     let dir = tempfile::tempdir().expect("dir");
-    let url = fresh_database(b, &dir).await?;
-    Some(spawn_with(vault_config(&url), dir).await)
+    let url = fresh_database(b, &dir).await;
+    spawn_with(vault_config(&url), dir).await
 }
 
 /// Here (the vault), the upstream, Bob, and an application for the upstream.
-async fn setup(b: Backend) -> Option<(TestApp, Upstream, i64)> {
-    let here = spawn_vault(b).await?;
-    let up = Upstream::start(b, &here.url("/oauth2callback")).await?;
+async fn setup(b: Backend) -> (TestApp, Upstream, i64) {
+    let here = spawn_vault(b).await;
+    let up = Upstream::start(b, &here.url("/oauth2callback")).await;
     here.create_plain_user(BOB, BOB_PASSWORD).await;
     let app_id = create_app(&here, &app_body(&up, "Upstream")).await;
-    Some((here, up, app_id))
+    (here, up, app_id)
 }
 
 fn keys(v: &Value) -> Vec<String> {
@@ -282,9 +282,7 @@ where
 async fn seed_002_sample_payload_returns_the_documented_201_shape_and_is_sealed_at_rest(
     b: Backend,
 ) {
-    let Some(here) = spawn_app(b).await else {
-        return;
-    };
+    let here = spawn_app(b).await;
     let up_token = "https://upstream.example/oauth2/token";
     // The sample names application 17: create applications until one has that id.
     let mut id = 0;
@@ -418,9 +416,7 @@ async fn seed_002_sample_payload_returns_the_documented_201_shape_and_is_sealed_
 // ---------------------------------------------------------------------------------
 
 async fn oauth_apps_follow_hdp_fields_names_permissions_and_tenants(b: Backend) {
-    let Some(here) = spawn_app(b).await else {
-        return;
-    };
+    let here = spawn_app(b).await;
     let body = json!({
         "name": "Google_Analytics", "dataStore": "54", "tenantId": "1",
         "description": "GA", "clientId": "ga-client", "clientSecret": "ga-secret",
@@ -677,9 +673,7 @@ async fn oauth_apps_follow_hdp_fields_names_permissions_and_tenants(b: Backend) 
 // ---------------------------------------------------------------------------------
 
 async fn oauth_profiles_are_their_owners_with_hdp_permissions_and_shapes(b: Backend) {
-    let Some(here) = spawn_app(b).await else {
-        return;
-    };
+    let here = spawn_app(b).await;
     let app_id = create_app(
         &here,
         &json!({"name": "Up", "dataStore": 62, "clientId": "c", "clientSecret": "s",
@@ -852,9 +846,7 @@ async fn oauth_profiles_are_their_owners_with_hdp_permissions_and_shapes(b: Back
 // ---------------------------------------------------------------------------------
 
 async fn refresh_calls_the_upstream_with_basic_or_body_auth_and_keeps_rotated_tokens(b: Backend) {
-    let Some((here, up, app_id)) = setup(b).await else {
-        return;
-    };
+    let (here, up, app_id) = setup(b).await;
     let (access, refresh_token) = up.password_tokens().await;
     let pid = bobs_profile(&here, app_id, &access, &refresh_token).await;
 
@@ -939,9 +931,7 @@ async fn slow_relay(target: &str, delay: Duration) -> String {
 }
 
 async fn concurrent_refreshes_of_one_profile_make_one_upstream_call_across_nodes(b: Backend) {
-    let Some((here, up, _)) = setup(b).await else {
-        return;
-    };
+    let (here, up, _) = setup(b).await;
     // A second node on the same database.
     let other = spawn_with(
         vault_config(&here.database_url),
@@ -999,9 +989,7 @@ async fn concurrent_refreshes_of_one_profile_make_one_upstream_call_across_nodes
 }
 
 async fn an_upstream_revocation_is_reported_with_its_error_and_changes_nothing(b: Backend) {
-    let Some((here, up, app_id)) = setup(b).await else {
-        return;
-    };
+    let (here, up, app_id) = setup(b).await;
     let (access, refresh_token) = up.password_tokens().await;
     let pid = bobs_profile(&here, app_id, &access, &refresh_token).await;
     up.revoke(&refresh_token).await;
@@ -1092,14 +1080,10 @@ async fn sweep(here: &TestApp) -> Sweep {
 
 async fn the_background_refresher_renews_expiring_tokens_and_backs_off_on_failure(b: Backend) {
     let dir = tempfile::tempdir().expect("dir");
-    let Some(url) = fresh_database(b, &dir).await else {
-        return;
-    };
+    let url = fresh_database(b, &dir).await;
     // The timer stays off: the test calls the sweep itself.
     let here = spawn_with(vault_config(&url), dir).await;
-    let Some(up) = Upstream::start(b, &here.url("/oauth2callback")).await else {
-        return;
-    };
+    let up = Upstream::start(b, &here.url("/oauth2callback")).await;
     here.create_plain_user(BOB, BOB_PASSWORD).await;
     let app_id = create_app(&here, &app_body(&up, "Upstream")).await;
     let (access, refresh_token) = up.password_tokens().await;
@@ -1179,17 +1163,13 @@ async fn the_background_refresher_renews_expiring_tokens_and_backs_off_on_failur
 
 async fn the_refresher_runs_on_its_timer_when_enabled(b: Backend) {
     let dir = tempfile::tempdir().expect("dir");
-    let Some(url) = fresh_database(b, &dir).await else {
-        return;
-    };
+    let url = fresh_database(b, &dir).await;
     let mut config = vault_config(&url);
     config.vault_refresh_enabled = true;
     config.vault_refresh_interval_secs = 1;
     config.vault_refresh_window_secs = 300;
     let here = spawn_with(config, dir).await;
-    let Some(up) = Upstream::start(b, &here.url("/oauth2callback")).await else {
-        return;
-    };
+    let up = Upstream::start(b, &here.url("/oauth2callback")).await;
     here.create_plain_user(BOB, BOB_PASSWORD).await;
     let app_id = create_app(&here, &app_body(&up, "Upstream")).await;
     let (access, refresh_token) = up.password_tokens().await;
@@ -1230,9 +1210,7 @@ async fn callback(here: &TestApp, query: &str) -> Reply {
 }
 
 async fn connect_redirects_with_state_and_pkce_and_the_callback_spends_the_state(b: Backend) {
-    let Some((here, up, app_id)) = setup(b).await else {
-        return;
-    };
+    let (here, up, app_id) = setup(b).await;
     let r = connect(&here, app_id, "Connected_1").await;
     assert_eq!(r.status, 302, "{}", r.text);
     let location = r.header("location").expect("location").to_owned();
@@ -1471,9 +1449,7 @@ impl<'a> Browser<'a> {
 }
 
 async fn the_connect_flow_creates_a_profile_through_the_upstreams_login_and_consent(b: Backend) {
-    let Some((here, up, app_id)) = setup(b).await else {
-        return;
-    };
+    let (here, up, app_id) = setup(b).await;
     let r = connect(&here, app_id, "Connected_e2e").await;
     assert_eq!(r.status, 302, "{}", r.text);
     let start = r.header("location").expect("location").to_owned();
