@@ -126,29 +126,17 @@ async fn a_success_clears_earlier_failures(b: Backend) {
 async fn the_lockout_limits_are_read_from_the_limits(b: Backend) {
     let app = spawn_app(b).await;
     app.create_plain_user("alice", "Alice-Password-1").await;
-    app.state
-        .ctx
-        .store
-        .set_limit(portcullis_core::store::LimitLevel::System, 3, Some(1))
-        .await
-        .expect("limit");
-    app.state
-        .ctx
-        .store
-        .set_limit(portcullis_core::store::LimitLevel::System, 4, Some(60))
-        .await
-        .expect("limit");
+    app.set_limit(portcullis_core::store::LimitLevel::System, 3, Some(1))
+        .await;
+    app.set_limit(portcullis_core::store::LimitLevel::System, 4, Some(60))
+        .await;
     let r = app
         .send(app.as_user(Method::GET, APPS, "alice", "wrong"))
         .await;
     r.hdp_error(401, 222209003);
     assert_eq!(r.header("retry-after"), Some("60"));
-    app.state
-        .ctx
-        .store
-        .set_limit(portcullis_core::store::LimitLevel::System, 3, Some(0))
-        .await
-        .expect("limit");
+    app.set_limit(portcullis_core::store::LimitLevel::System, 3, Some(0))
+        .await;
     app.clock.advance(61);
     for _ in 0..5 {
         app.send(app.as_user(Method::GET, APPS, "alice", "wrong"))
@@ -224,15 +212,7 @@ async fn a_locked_account_cannot_use_a_cached_credential(b: Backend) {
 
 async fn a_name_in_several_tenants_needs_the_tenant(b: Backend) {
     let app = spawn_app(b).await;
-    let acme = app
-        .state
-        .ctx
-        .store
-        .create_tenant(portcullis_core::model::identity::NewTenant::named(
-            "acme", 0,
-        ))
-        .await
-        .expect("tenant");
+    let acme = app.create_tenant("acme", &[]).await;
     app.create_plain_user("sam", "Sam-System-1").await;
     app.create_user(
         acme.id,

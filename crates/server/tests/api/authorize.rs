@@ -701,14 +701,7 @@ async fn login_failures_count_toward_lockout_and_reveal_nothing(b: Backend) {
     }
     assert!(wrong.iter().all(|m| *m == unknown), "{unknown} / {wrong:?}");
     assert!(unknown.contains("lock"), "says failures lock: {unknown}");
-    let user = app
-        .state
-        .ctx
-        .store
-        .user(alice)
-        .await
-        .expect("get")
-        .expect("alice");
+    let user = app.stored_user(alice).await;
     assert!(
         user.lock_at(portcullis_core::clock::Clock::now(&app.clock))
             .is_some(),

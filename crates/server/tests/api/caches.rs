@@ -3,7 +3,6 @@
 //! another node sharing the database, within `GENERATION_CHECK_MS`.
 
 use crate::helpers::{backends, fresh_database, spawn_with, test_config, TestApp};
-use portcullis_core::clock::Clock as _;
 use portcullis_store_sqlite::GENERATION_CHECK_MS;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -155,20 +154,11 @@ async fn a_limit_change_and_a_deleted_client_reach_every_node(b: crate::helpers:
 
 async fn a_deactivated_tenant_stops_its_clients_on_every_node(b: crate::helpers::Backend) {
     let (a, b) = two_nodes(b).await;
-    let mut t = portcullis_core::model::identity::NewTenant::named("acme", a.clock.now());
-    t.imported_roles = vec![portcullis_core::model::identity::ROLE_USER];
-    let tenant = a.state.ctx.store.create_tenant(t).await.expect("tenant").id;
-    let user_role = a
-        .state
-        .ctx
-        .store
-        .roles(tenant)
+    let tenant = a
+        .create_tenant("acme", &[portcullis_core::model::identity::ROLE_USER])
         .await
-        .expect("roles")
-        .into_iter()
-        .find(|r| r.name == "User")
-        .map(|r| r.id)
-        .expect("the tenant's User role");
+        .id;
+    let user_role = a.role_id(tenant, "User").await;
     a.create_user(tenant, "ops", "Ops-Password-1", vec![user_role])
         .await;
     let v = a

@@ -303,14 +303,7 @@ async fn a_user_created_by_the_cli_signs_in_over_http(b: Backend) {
         ))
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let dan_user = app
-        .state
-        .ctx
-        .store
-        .user(dan["id"].as_i64().expect("id"))
-        .await
-        .expect("read")
-        .expect("dan");
+    let dan_user = app.stored_user(dan["id"].as_i64().expect("id")).await;
     assert_eq!(Some(dan_user.tenant_id), dan["tenantId"].as_i64());
     assert_ne!(
         dan_user.tenant_id,
@@ -459,14 +452,7 @@ async fn client_register_prints_a_secret_that_verifies(b: Backend) {
     assert_eq!(public["public"], true);
 
     let app = serve(db).await;
-    let stored = app
-        .state
-        .ctx
-        .store
-        .client_app(id)
-        .await
-        .expect("read")
-        .expect("app");
+    let stored = app.stored_client_app(id).await;
     let verifier = stored.secret_verifier.as_deref().expect("verifier");
     assert!(app.state.ctx.keys.verify(&secret, verifier));
     assert!(!app.state.ctx.keys.verify("not-the-secret", verifier));

@@ -87,13 +87,8 @@ async fn the_client_secret_is_stored_only_as_a_verifier(b: Backend) {
         .await;
     let secret = created["clientSecret"].as_str().expect("secret");
     let stored = app
-        .state
-        .ctx
-        .store
-        .client_app(created["id"].as_i64().expect("id"))
-        .await
-        .expect("read")
-        .expect("app");
+        .stored_client_app(created["id"].as_i64().expect("id"))
+        .await;
     let verifier = stored.secret_verifier.expect("verifier");
     assert!(!verifier.contains(secret));
     assert!(app.state.ctx.keys.verify(secret, &verifier));
@@ -214,12 +209,7 @@ async fn reset_issues_a_new_secret_and_revokes_consents(b: Backend) {
     let id = created["id"].as_i64().expect("id");
     let old = created["clientSecret"].as_str().expect("secret").to_owned();
     let user = app.create_plain_user("alice", "Alice-Password-1").await;
-    app.state
-        .ctx
-        .store
-        .grant_consent(user.id, id, &["api.access.odata".into()], 0)
-        .await
-        .expect("consent");
+    app.consent(user.id, id, &["api.access.odata"]).await;
 
     let r = app
         .send(app.as_admin(Method::PUT, &format!("{APPS}/{id}/reset")))
@@ -234,14 +224,7 @@ async fn reset_issues_a_new_secret_and_revokes_consents(b: Backend) {
     );
     let new = v["clientSecret"].as_str().expect("new secret");
     assert_ne!(new, old);
-    let stored = app
-        .state
-        .ctx
-        .store
-        .client_app(id)
-        .await
-        .expect("read")
-        .expect("app");
+    let stored = app.stored_client_app(id).await;
     let verifier = stored.secret_verifier.expect("verifier");
     assert!(app.state.ctx.keys.verify(new, &verifier));
     assert!(!app.state.ctx.keys.verify(&old, &verifier));
@@ -335,15 +318,7 @@ async fn administrators_of_another_tenant_do_not_see_the_application(b: Backend)
     let a = app
         .register_as("admin", crate::helpers::ADMIN_PASSWORD, seed_sample())
         .await;
-    let other = app
-        .state
-        .ctx
-        .store
-        .create_tenant(portcullis_core::model::identity::NewTenant::named(
-            "acme", 0,
-        ))
-        .await
-        .expect("tenant");
+    let other = app.create_tenant("acme", &[]).await;
     app.create_user(
         other.id,
         "boss",
@@ -375,12 +350,7 @@ async fn allowed_applications_list_and_revoke_the_callers_consents(b: Backend) {
         json!({"applications": []})
     );
 
-    app.state
-        .ctx
-        .store
-        .grant_consent(alice.id, id, &["api.access.odata".into()], 0)
-        .await
-        .expect("consent");
+    app.consent(alice.id, id, &["api.access.odata"]).await;
     let list = app.send(as_alice(Method::GET, ALLOWED)).await;
     assert_eq!(list.status, 200);
     assert_eq!(
@@ -417,12 +387,7 @@ async fn deleting_an_application_removes_its_consents(b: Backend) {
         .await;
     let id = a["id"].as_i64().expect("id");
     let alice = app.create_plain_user("alice", "Alice-Password-1").await;
-    app.state
-        .ctx
-        .store
-        .grant_consent(alice.id, id, &["api.access.odata".into()], 0)
-        .await
-        .expect("consent");
+    app.consent(alice.id, id, &["api.access.odata"]).await;
     assert_eq!(
         app.send(app.as_admin(Method::DELETE, &format!("{APPS}/{id}")))
             .await

@@ -2,7 +2,9 @@
 //! fresh database per test, on SQLite or PostgreSQL; `backends!` runs a test on both.
 
 use portcullis_core::clock::{Clock, ManualClock};
-use portcullis_core::model::identity::{NewUser, User, SYSTEM_TENANT_ID};
+use portcullis_core::model::client_app::ClientApp;
+use portcullis_core::model::identity::{NewTenant, NewUser, Tenant, User, SYSTEM_TENANT_ID};
+use portcullis_core::store::LimitLevel;
 use portcullis_server::config::Config;
 use portcullis_server::startup::Application;
 use portcullis_server::state::AppState;
@@ -291,6 +293,76 @@ impl TestApp {
             vec![portcullis_core::model::identity::ROLE_USER],
         )
         .await
+    }
+
+    /// Creates a tenant named `name` straight in the store, with copies of the system
+    /// roles `imported_roles` (the model's defaults otherwise).
+    pub async fn create_tenant(&self, name: &str, imported_roles: &[i64]) -> Tenant {
+        let mut tenant = NewTenant::named(name, self.clock.now());
+        tenant.imported_roles = imported_roles.to_vec();
+        self.state
+            .ctx
+            .store
+            .create_tenant(tenant)
+            .await
+            .expect("tenant")
+    }
+
+    /// The id of `tenant`'s role named `name`.
+    pub async fn role_id(&self, tenant: i64, name: &str) -> i64 {
+        self.state
+            .ctx
+            .store
+            .roles(tenant)
+            .await
+            .expect("roles")
+            .into_iter()
+            .find(|r| r.name == name)
+            .expect("role")
+            .id
+    }
+
+    /// The stored application `id`, read straight from the store.
+    pub async fn stored_client_app(&self, id: i64) -> ClientApp {
+        self.state
+            .ctx
+            .store
+            .client_app(id)
+            .await
+            .expect("read")
+            .expect("app")
+    }
+
+    /// The stored user `id`, read straight from the store.
+    pub async fn stored_user(&self, id: i64) -> User {
+        self.state
+            .ctx
+            .store
+            .user(id)
+            .await
+            .expect("read")
+            .expect("user")
+    }
+
+    /// Records `user`'s consent to application `app` for `scopes`, straight in the store.
+    pub async fn consent(&self, user: i64, app: i64, scopes: &[&str]) {
+        let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
+        self.state
+            .ctx
+            .store
+            .grant_consent(user, app, &scopes, 0)
+            .await
+            .expect("consent");
+    }
+
+    /// Sets limit `id` at `level` straight in the store (`None` removes it).
+    pub async fn set_limit(&self, level: LimitLevel, id: i64, value: Option<i64>) {
+        self.state
+            .ctx
+            .store
+            .set_limit(level, id, value)
+            .await
+            .expect("limit");
     }
 
     /// Registers an application as `login` and returns the response JSON.

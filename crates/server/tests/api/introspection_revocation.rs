@@ -9,10 +9,7 @@ use crate::support::oauth::{
 };
 use oauth2::basic::BasicErrorResponseType;
 use oauth2::{AuthType, TokenResponse};
-use portcullis_core::clock::Clock;
-use portcullis_core::model::identity::{
-    NewUser, ROLE_ADMINISTRATOR, ROLE_TENANT_ADMINISTRATOR, ROLE_USER,
-};
+use portcullis_core::model::identity::{ROLE_ADMINISTRATOR, ROLE_TENANT_ADMINISTRATOR, ROLE_USER};
 use reqwest::Method;
 use serde_json::json;
 
@@ -128,34 +125,15 @@ async fn introspection_and_revocation_follow_rfc_7662_and_7009(b: Backend) {
     revoke(&app, &c, &refresh).await; // twice: still 200
 
     // A token of another tenant is inactive to this tenant's clients.
-    let mut t = portcullis_core::model::identity::NewTenant::named("acme", app.clock.now());
-    t.imported_roles = vec![ROLE_ADMINISTRATOR, ROLE_USER, ROLE_TENANT_ADMINISTRATOR];
-    let acme = app.state.ctx.store.create_tenant(t).await.expect("tenant");
-    let roles = app.state.ctx.store.roles(acme.id).await.expect("roles");
-    let user_role = roles
-        .iter()
-        .find(|r| r.name == "User")
-        .expect("User role")
-        .id;
-    let hash = app
-        .state
-        .ctx
-        .hasher
-        .hash("Bob-Password-1")
-        .await
-        .expect("hash");
-    app.state
-        .ctx
-        .store
-        .create_user(NewUser::new(
-            acme.id,
-            "bob",
-            hash,
-            vec![user_role],
-            app.clock.now(),
-        ))
-        .await
-        .expect("bob");
+    let acme = app
+        .create_tenant(
+            "acme",
+            &[ROLE_ADMINISTRATOR, ROLE_USER, ROLE_TENANT_ADMINISTRATOR],
+        )
+        .await;
+    let user_role = app.role_id(acme.id, "User").await;
+    app.create_user(acme.id, "bob", "Bob-Password-1", vec![user_role])
+        .await;
     let acme_client = register(&app, "bob", "Bob-Password-1", "Acme reporting", json!({})).await;
     let (bob_access, bob_refresh) = tokens_for(&app, &acme_client, "bob", "Bob-Password-1").await;
     let v = introspect(&app, &acme_client, &bob_access).await;

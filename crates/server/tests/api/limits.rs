@@ -4,9 +4,7 @@
 
 use crate::helpers::{backends, spawn_app, Backend, TestApp};
 use portcullis_core::limits::{oauth_limits, system_oauth_limits, OauthLimits};
-use portcullis_core::model::identity::{
-    NewTenant, NewUser, Tenant, User, ROLE_USER, SYSTEM_TENANT_ID,
-};
+use portcullis_core::model::identity::{NewUser, Tenant, User, ROLE_USER, SYSTEM_TENANT_ID};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -27,23 +25,7 @@ fn tenant_path(tenant: i64, limit: i64) -> String {
 
 /// A tenant with copies of the system roles Administrator (1) and User (2).
 async fn tenant(app: &TestApp, name: &str) -> Tenant {
-    let mut t = NewTenant::named(name, 0);
-    t.imported_roles = vec![1, ROLE_USER];
-    app.state.ctx.store.create_tenant(t).await.expect("tenant")
-}
-
-/// The id of the tenant's role named `name`.
-async fn role(app: &TestApp, tenant: i64, name: &str) -> i64 {
-    app.state
-        .ctx
-        .store
-        .roles(tenant)
-        .await
-        .expect("roles")
-        .into_iter()
-        .find(|r| r.name == name)
-        .expect("role")
-        .id
+    app.create_tenant(name, &[1, ROLE_USER]).await
 }
 
 /// A user of `tenant` with these roles and explicit permissions.
@@ -62,7 +44,7 @@ async fn user(
 
 /// A child-tenant Administrator (permission 12 through the tenant's copied role).
 async fn tenant_admin(app: &TestApp, t: &Tenant, login: &str) -> User {
-    let admin_role = role(app, t.id, "Administrator").await;
+    let admin_role = app.role_id(t.id, "Administrator").await;
     user(app, t.id, login, vec![admin_role], vec![]).await
 }
 
@@ -404,7 +386,7 @@ async fn permissions_decide_who_reads_and_changes_limits(b: Backend) {
     user(&app, SYSTEM_TENANT_ID, "plain", vec![ROLE_USER], vec![]).await;
     let limiter = user(&app, SYSTEM_TENANT_ID, "limiter", vec![ROLE_USER], vec![27]).await;
     tenant_admin(&app, &acme, "acme-admin").await;
-    let acme_user_role = role(&app, acme.id, "User").await;
+    let acme_user_role = app.role_id(acme.id, "User").await;
     user(
         &app,
         acme.id,

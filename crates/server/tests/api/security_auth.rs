@@ -124,14 +124,7 @@ async fn setting_ones_own_password_needs_the_current_one_on_every_path(b: Backen
     assert!(m.contains("is not your current password"), "{m}");
     // Nothing changed, and both attempts counted toward the lockout.
     my_id(&app, "admin", ADMIN_PASSWORD).await;
-    let row = app
-        .state
-        .ctx
-        .store
-        .user(admin)
-        .await
-        .expect("get")
-        .expect("admin");
+    let row = app.stored_user(admin).await;
     assert_eq!(
         row.failed_logins, 0,
         "a successful sign-in clears the count"
@@ -139,14 +132,7 @@ async fn setting_ones_own_password_needs_the_current_one_on_every_path(b: Backen
 
     let r = app.send(set(json!({"password": "Taken-Over-123"}))).await;
     r.hdp_error(400, INVALID_FIELD);
-    let row = app
-        .state
-        .ctx
-        .store
-        .user(admin)
-        .await
-        .expect("get")
-        .expect("admin");
+    let row = app.stored_user(admin).await;
     assert_eq!(
         row.failed_logins, 1,
         "a missing current password is a failure"

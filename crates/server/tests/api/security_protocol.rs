@@ -356,14 +356,7 @@ fn the_http_redirect_setting_is_off_by_default_and_read_from_the_environment() {
 /// Replaces the stored redirect URLs of `client`, bypassing registration's rules (as
 /// a row written by an older version would be).
 async fn store_redirects(app: &TestApp, client: &Client, redirects: &[&str]) {
-    let current = app
-        .state
-        .ctx
-        .store
-        .client_app(client.id)
-        .await
-        .expect("store")
-        .expect("app");
+    let current = app.stored_client_app(client.id).await;
     app.state
         .ctx
         .store

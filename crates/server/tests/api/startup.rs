@@ -289,14 +289,7 @@ async fn two_nodes_on_one_database_behave_as_one_server(b: Backend) {
         .await;
     assert_eq!(seen.status, 200);
     assert_eq!(seen.json()["clientId"], created["clientId"]);
-    let stored = b2
-        .state
-        .ctx
-        .store
-        .client_app(id)
-        .await
-        .expect("read")
-        .expect("app");
+    let stored = b2.stored_client_app(id).await;
     assert!(b2.state.ctx.keys.verify(
         created["clientSecret"].as_str().expect("secret"),
         &stored.secret_verifier.expect("v")

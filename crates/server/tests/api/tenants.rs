@@ -80,20 +80,6 @@ async fn create(app: &TestApp, body: Value) -> Value {
     r.json()
 }
 
-/// The id of the tenant's copy of a system role, by name.
-async fn role_named(app: &TestApp, tenant_id: i64, name: &str) -> i64 {
-    app.state
-        .ctx
-        .store
-        .roles(tenant_id)
-        .await
-        .expect("roles")
-        .into_iter()
-        .find(|r| r.name == name)
-        .expect("role")
-        .id
-}
-
 async fn the_hdp_sample_creates_a_tenant_answered_in_hdp_shape(b: Backend) {
     let app = spawn_app(b).await;
     let admin = admin_id(&app).await;
@@ -177,11 +163,11 @@ async fn defaults_and_extensions_are_applied_and_normalised(b: Backend) {
     assert_eq!(minimal["allowedScopes"], json!(["api.access.odata"]));
     let id = id_of(&minimal);
     assert_eq!(
-        role_named(&app, id, "User").await,
+        app.role_id(id, "User").await,
         minimal["roles"][0].as_i64().expect("role"),
         "User and Tenant Administrator are imported by default"
     );
-    role_named(&app, id, "Tenant Administrator").await;
+    app.role_id(id, "Tenant Administrator").await;
 
     let full = create(
         &app,
@@ -544,7 +530,7 @@ async fn delete_answers_204_and_takes_the_tenants_users_with_it(b: Backend) {
     let app = spawn_app(b).await;
     let t = create(&app, json!({"name": "Doomed", "parentTenant": 1})).await;
     let id = id_of(&t);
-    let role = role_named(&app, id, "User").await;
+    let role = app.role_id(id, "User").await;
     let bob = user_with(&app, id, "bob", vec![role], vec![]).await;
     let apps = "/api/mgmt/oauth/client/applications";
     assert_eq!(
@@ -620,7 +606,7 @@ async fn deactivating_a_tenant_stops_its_users_from_signing_in(b: Backend) {
     let app = spawn_app(b).await;
     let t = create(&app, json!({"name": "Sleepy", "parentTenant": 1})).await;
     let id = id_of(&t);
-    let role = role_named(&app, id, "User").await;
+    let role = app.role_id(id, "User").await;
     user_with(&app, id, "carol", vec![role], vec![]).await;
     let apps = "/api/mgmt/oauth/client/applications";
     let as_carol = || app.as_user(Method::GET, apps, "carol", PASSWORD);
@@ -811,10 +797,10 @@ async fn users_of_one_tenant_cannot_see_or_touch_another(b: Backend) {
     let b_ = create(&app, json!({"name": "TenantB", "parentTenant": 1})).await;
     let (a, b_id) = (id_of(&a), id_of(&b_));
     // A's Administrator (a copy of role 1: every permission, Administrator and TenantAPI included).
-    let a_admin_role = role_named(&app, a, "Administrator").await;
+    let a_admin_role = app.role_id(a, "Administrator").await;
     user_with(&app, a, "boss", vec![a_admin_role], vec![]).await;
     // A user of A with admin access on A and the TenantAPI permission.
-    let a_ta_role = role_named(&app, a, "Tenant Administrator").await;
+    let a_ta_role = app.role_id(a, "Tenant Administrator").await;
     let keeper = user_with(&app, a, "keeper", vec![a_ta_role], vec![25]).await;
     let r = app
         .send(
@@ -916,7 +902,7 @@ async fn admins_are_listed_and_replaced_with_users_that_exist(b: Backend) {
     );
 
     let ann = app.create_plain_user("ann", PASSWORD).await;
-    let role = role_named(&app, id, "Tenant Administrator").await;
+    let role = app.role_id(id, "Tenant Administrator").await;
     let local = user_with(&app, id, "local", vec![role], vec![]).await;
     let put = |body: Value| app.as_admin(Method::PUT, &admins_of(id)).json(&body);
     let r = app

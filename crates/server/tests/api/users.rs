@@ -1,9 +1,7 @@
 //! The Users and Permissions APIs (HDP §3.1, §3.4, §3.5) and the caller's own view.
 
 use crate::helpers::{backends, spawn_app, Backend, TestApp};
-use portcullis_core::model::identity::{
-    NewTenant, ROLE_ADMINISTRATOR, ROLE_TENANT_ADMINISTRATOR, ROLE_USER,
-};
+use portcullis_core::model::identity::{ROLE_ADMINISTRATOR, ROLE_TENANT_ADMINISTRATOR, ROLE_USER};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -26,9 +24,12 @@ async fn create(app: &TestApp, body: &Value) -> Value {
 
 /// A child tenant with copies of roles 1–3; returns (tenant id, its Administrator, User, Tenant Administrator role ids).
 async fn child_tenant(app: &TestApp, name: &str) -> (i64, i64, i64, i64) {
-    let mut n = NewTenant::named(name, 0);
-    n.imported_roles = vec![ROLE_ADMINISTRATOR, ROLE_USER, ROLE_TENANT_ADMINISTRATOR];
-    let t = app.state.ctx.store.create_tenant(n).await.expect("tenant");
+    let t = app
+        .create_tenant(
+            name,
+            &[ROLE_ADMINISTRATOR, ROLE_USER, ROLE_TENANT_ADMINISTRATOR],
+        )
+        .await;
     let roles = app.state.ctx.store.roles(t.id).await.expect("roles");
     (t.id, roles[0].id, roles[1].id, roles[2].id)
 }
@@ -414,14 +415,7 @@ async fn deactivation_stops_sign_in_at_once_and_reactivation_restores_it(b: Back
         )
         .await;
     assert_eq!(r.json()["statusInfo"]["status"], 0);
-    let user = app
-        .state
-        .ctx
-        .store
-        .user(id)
-        .await
-        .expect("read")
-        .expect("user");
+    let user = app.stored_user(id).await;
     assert_eq!(
         user.auth_version, 2,
         "deactivation is recorded for token checks"
@@ -563,13 +557,8 @@ async fn api_secrets_are_shown_once_stored_as_verifiers_and_deleted(b: Backend) 
     let first = r.json()["apiSecret"].as_str().expect("secret").to_owned();
     assert_eq!(first.len(), 43);
     let stored = app
-        .state
-        .ctx
-        .store
-        .user(id)
+        .stored_user(id)
         .await
-        .expect("read")
-        .expect("user")
         .api_secret_verifier
         .expect("verifier");
     assert!(app.state.ctx.keys.verify(&first, &stored));
@@ -586,13 +575,8 @@ async fn api_secrets_are_shown_once_stored_as_verifiers_and_deleted(b: Backend) 
         .to_owned();
     assert_ne!(first, second);
     let stored = app
-        .state
-        .ctx
-        .store
-        .user(id)
+        .stored_user(id)
         .await
-        .expect("read")
-        .expect("user")
         .api_secret_verifier
         .expect("verifier");
     assert!(
