@@ -1,6 +1,6 @@
 //! HDP's client application registration API, end to end (seed 001, reference §1).
 
-use crate::helpers::{backends, spawn_app, Backend};
+use crate::helpers::{backends, spawn_app, Backend, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -16,6 +16,15 @@ fn seed_sample() -> Value {
     })
 }
 
+/// Registers the seed's sample application as the administrator: (response, id).
+async fn register_sample(app: &TestApp) -> (Value, i64) {
+    let created = app
+        .register_as("admin", crate::helpers::ADMIN_PASSWORD, seed_sample())
+        .await;
+    let id = created["id"].as_i64().expect("id");
+    (created, id)
+}
+
 fn keys(v: &Value) -> Vec<String> {
     let mut k: Vec<String> = v.as_object().expect("object").keys().cloned().collect();
     k.sort();
@@ -24,9 +33,7 @@ fn keys(v: &Value) -> Vec<String> {
 
 async fn the_seed_registration_flow_answers_in_hdp_shapes(b: Backend) {
     let app = spawn_app(b).await;
-    let created = app
-        .register_as("admin", crate::helpers::ADMIN_PASSWORD, seed_sample())
-        .await;
+    let (created, _) = register_sample(&app).await;
     assert_eq!(
         keys(&created),
         [
@@ -82,9 +89,7 @@ async fn the_seed_registration_flow_answers_in_hdp_shapes(b: Backend) {
 
 async fn the_client_secret_is_stored_only_as_a_verifier(b: Backend) {
     let app = spawn_app(b).await;
-    let created = app
-        .register_as("admin", crate::helpers::ADMIN_PASSWORD, seed_sample())
-        .await;
+    let (created, _) = register_sample(&app).await;
     let secret = created["clientSecret"].as_str().expect("secret");
     let stored = app
         .stored_client_app(created["id"].as_i64().expect("id"))
@@ -119,10 +124,7 @@ async fn the_client_secret_is_stored_only_as_a_verifier(b: Backend) {
 
 async fn an_update_replaces_the_fields_and_ignores_echoed_credentials(b: Backend) {
     let app = spawn_app(b).await;
-    let created = app
-        .register_as("admin", crate::helpers::ADMIN_PASSWORD, seed_sample())
-        .await;
-    let id = created["id"].as_i64().expect("id");
+    let (created, id) = register_sample(&app).await;
     let mut echoed = created.clone();
     echoed["name"] = json!("Renamed");
     echoed["description"] = json!("new words");
@@ -178,10 +180,7 @@ async fn an_update_replaces_the_fields_and_ignores_echoed_credentials(b: Backend
 
 async fn delete_answers_204_and_the_application_is_gone(b: Backend) {
     let app = spawn_app(b).await;
-    let created = app
-        .register_as("admin", crate::helpers::ADMIN_PASSWORD, seed_sample())
-        .await;
-    let id = created["id"].as_i64().expect("id");
+    let (_, id) = register_sample(&app).await;
     let r = app
         .send(app.as_admin(Method::DELETE, &format!("{APPS}/{id}")))
         .await;
@@ -203,10 +202,7 @@ async fn delete_answers_204_and_the_application_is_gone(b: Backend) {
 
 async fn reset_issues_a_new_secret_and_revokes_consents(b: Backend) {
     let app = spawn_app(b).await;
-    let created = app
-        .register_as("admin", crate::helpers::ADMIN_PASSWORD, seed_sample())
-        .await;
-    let id = created["id"].as_i64().expect("id");
+    let (created, id) = register_sample(&app).await;
     let old = created["clientSecret"].as_str().expect("secret").to_owned();
     let user = app.create_plain_user("alice", "Alice-Password-1").await;
     app.consent(user.id, id, &["api.access.odata"]).await;
@@ -315,9 +311,7 @@ async fn users_see_and_manage_only_their_own_applications(b: Backend) {
 
 async fn administrators_of_another_tenant_do_not_see_the_application(b: Backend) {
     let app = spawn_app(b).await;
-    let a = app
-        .register_as("admin", crate::helpers::ADMIN_PASSWORD, seed_sample())
-        .await;
+    let (_, id) = register_sample(&app).await;
     let other = app.create_tenant("acme", &[]).await;
     app.create_user(
         other.id,
@@ -331,7 +325,6 @@ async fn administrators_of_another_tenant_do_not_see_the_application(b: Backend)
         app.send(boss(Method::GET, APPS)).await.json(),
         json!({"applications": []})
     );
-    let id = a["id"].as_i64().expect("id");
     app.send(boss(Method::GET, &format!("{APPS}/{id}")))
         .await
         .hdp_error(404, 222209020);
@@ -339,10 +332,7 @@ async fn administrators_of_another_tenant_do_not_see_the_application(b: Backend)
 
 async fn allowed_applications_list_and_revoke_the_callers_consents(b: Backend) {
     let app = spawn_app(b).await;
-    let a = app
-        .register_as("admin", crate::helpers::ADMIN_PASSWORD, seed_sample())
-        .await;
-    let id = a["id"].as_i64().expect("id");
+    let (_, id) = register_sample(&app).await;
     let alice = app.create_plain_user("alice", "Alice-Password-1").await;
     let as_alice = |m: Method, p: &str| app.as_user(m, p, "alice", "Alice-Password-1");
     assert_eq!(
@@ -382,10 +372,7 @@ async fn allowed_applications_list_and_revoke_the_callers_consents(b: Backend) {
 
 async fn deleting_an_application_removes_its_consents(b: Backend) {
     let app = spawn_app(b).await;
-    let a = app
-        .register_as("admin", crate::helpers::ADMIN_PASSWORD, seed_sample())
-        .await;
-    let id = a["id"].as_i64().expect("id");
+    let (_, id) = register_sample(&app).await;
     let alice = app.create_plain_user("alice", "Alice-Password-1").await;
     app.consent(alice.id, id, &["api.access.odata"]).await;
     assert_eq!(
