@@ -70,7 +70,7 @@ pub fn form_fields(html: &str, action: &str) -> Vec<(String, String)> {
             let key = format!("{name}=\"");
             input.find(&key).map(|i| {
                 let rest = &input[i + key.len()..];
-                unescape(&rest[..rest.find('"').unwrap_or(rest.len())])
+                crate::helpers::unescape_html(&rest[..rest.find('"').unwrap_or(rest.len())])
             })
         };
         if let (Some(n), Some(v)) = (attr("name"), attr("value")) {
@@ -78,14 +78,6 @@ pub fn form_fields(html: &str, action: &str) -> Vec<(String, String)> {
         }
     }
     out
-}
-
-fn unescape(s: &str) -> String {
-    s.replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
 }
 
 /// The query parameters of a Location header.

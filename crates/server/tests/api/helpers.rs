@@ -190,6 +190,15 @@ pub async fn spawn_with(config: Config, dir: tempfile::TempDir) -> TestApp {
     }
 }
 
+/// `s` with the five entities the pages' templates escape turned back into characters.
+pub fn unescape_html(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
 /// A response, read whole.
 #[derive(Debug)]
 pub struct Reply {

@@ -2,10 +2,10 @@
 //! file is never seen half-written, regenerating an API secret ends its tokens.
 
 use crate::helpers::{backends, spawn_app, test_config, Backend, TestApp, ADMIN_PASSWORD};
+use crate::support::oauth::api_secret;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-const USERS: &str = "/api/admin/users";
 const APPS: &str = "/api/mgmt/oauth/client/applications";
 
 /// Mode bits of `path` (permissions only).
@@ -121,17 +121,6 @@ fn concurrent_first_starts_agree_on_one_complete_master_key_file() {
             "no temporary file left: {leftovers:?}"
         );
     }
-}
-
-async fn api_secret(app: &TestApp, user: i64) -> String {
-    let r = app
-        .send(app.as_admin(Method::POST, &format!("{USERS}/{user}/apisecret")))
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    r.json()["apiSecret"]
-        .as_str()
-        .expect("apiSecret")
-        .to_owned()
 }
 
 async fn api_secret_token(app: &TestApp, login: &str, secret: &str) -> String {

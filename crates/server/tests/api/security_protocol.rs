@@ -597,17 +597,7 @@ async fn seed_003_scope_may_be_the_tenant_url_and_an_unknown_tenant_is_invalid_s
     let sheila = app
         .create_plain_user("sheila.thomas", "Tea-Time-1984")
         .await;
-    let r = app
-        .send(app.as_admin(
-            Method::POST,
-            &format!("/api/admin/users/{}/apisecret", sheila.id),
-        ))
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    let secret = r.json()["apiSecret"]
-        .as_str()
-        .expect("apiSecret")
-        .to_owned();
+    let secret = crate::support::oauth::api_secret(&app, sheila.id).await;
     let r = app
         .send(app.as_admin(Method::PUT, "/api/admin/tenants/1").json(&json!({
             "name": "system", "status": 1, "hostNames": ["example.com", "data.example.com:8443"]

@@ -1323,20 +1323,12 @@ struct Form {
     fields: Vec<(String, String)>,
 }
 
-fn unescape(s: &str) -> String {
-    s.replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
 /// The value of attribute `name` in the tag text `tag` (double-quoted values).
 fn attr(tag: &str, name: &str) -> Option<String> {
     let key = format!(" {name}=\"");
     let i = tag.find(&key)? + key.len();
     let rest = &tag[i..];
-    Some(unescape(&rest[..rest.find('"')?]))
+    Some(crate::helpers::unescape_html(&rest[..rest.find('"')?]))
 }
 
 /// The forms of `html`, in document order, with inputs filled for `user`: hidden and
