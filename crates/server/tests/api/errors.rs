@@ -2,8 +2,24 @@
 //! every refusal of a malformed request in the surface's own format and in plain words
 //! (never axum's or serde's text).
 
-use crate::helpers::{backends, once, spawn_app, Backend};
+use crate::helpers::{backends, once, spawn_app, Backend, Reply, TestApp};
 use reqwest::Method;
+
+/// `POST` `body` to `path` as `content_type`, without credentials.
+async fn post_raw(
+    app: &TestApp,
+    path: &str,
+    content_type: &str,
+    body: impl Into<reqwest::Body>,
+) -> Reply {
+    app.send(
+        app.http
+            .post(app.url(path))
+            .header("content-type", content_type)
+            .body(body),
+    )
+    .await
+}
 
 async fn unknown_paths_and_methods_answer_with_the_envelope(b: Backend) {
     let app = spawn_app(b).await;
@@ -93,14 +109,13 @@ async fn oversized_token_requests_get_an_oauth_error(b: Backend) {
         "grant_type=client_credentials&pad={}",
         "x".repeat(70 * 1024)
     );
-    let r = app
-        .send(
-            app.http
-                .post(app.url("/oauth2/token"))
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(body),
-        )
-        .await;
+    let r = post_raw(
+        &app,
+        "/oauth2/token",
+        "application/x-www-form-urlencoded",
+        body,
+    )
+    .await;
     assert_eq!(r.status, 413);
     assert_eq!(r.json()["error"], "invalid_request");
     assert!(r.json()["error_description"]
@@ -173,14 +188,13 @@ async fn oversized_page_forms_get_the_html_error_page(b: Backend) {
         "/oauth2/logout",
         "/oauth2/authorize",
     ] {
-        let r = app
-            .send(
-                app.http
-                    .post(app.url(path))
-                    .header("content-type", "application/x-www-form-urlencoded")
-                    .body(body.clone()),
-            )
-            .await;
+        let r = post_raw(
+            &app,
+            path,
+            "application/x-www-form-urlencoded",
+            body.clone(),
+        )
+        .await;
         assert_eq!(r.status, 413, "{path}: {}", r.text);
         assert_eq!(
             r.header("content-type"),
@@ -329,14 +343,7 @@ async fn malformed_token_requests_are_refused_in_their_format(b: Backend) {
         ),
     ];
     for (body, needle) in json_cases {
-        let r = app
-            .send(
-                app.http
-                    .post(app.url("/oauth2/token"))
-                    .header("content-type", "application/json")
-                    .body(body),
-            )
-            .await;
+        let r = post_raw(&app, "/oauth2/token", "application/json", body).await;
         assert_eq!(r.status, 400, "{body}: {}", r.text);
         let msg = r.json()["error"]["message"]["value"]
             .as_str()
@@ -350,27 +357,19 @@ async fn malformed_token_requests_are_refused_in_their_format(b: Backend) {
     }
     // An oversized HDP JSON request is refused in the envelope too.
     let big = format!("{{\"pad\": \"{}\"}}", "x".repeat(70 * 1024));
-    let r = app
-        .send(
-            app.http
-                .post(app.url("/api/mgmt/oauth2/token"))
-                .header("content-type", "application/json")
-                .body(big),
-        )
-        .await;
+    let r = post_raw(&app, "/api/mgmt/oauth2/token", "application/json", big).await;
     assert_eq!(r.status, 413);
     assert!(r.json()["error"]["message"]["value"]
         .as_str()
         .is_some_and(|m| m.contains("65536")));
     // Forms: RFC 6749 JSON; a parameter sent twice is named.
-    let r = app
-        .send(
-            app.http
-                .post(app.url("/oauth2/introspect"))
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body("token=a&token=b"),
-        )
-        .await;
+    let r = post_raw(
+        &app,
+        "/oauth2/introspect",
+        "application/x-www-form-urlencoded",
+        "token=a&token=b",
+    )
+    .await;
     assert_eq!(r.status, 400, "{}", r.text);
     assert_eq!(r.json()["error"], "invalid_request");
     assert_eq!(
