@@ -112,6 +112,17 @@ async fn portcullis_stdin(url: &str, args: &[&str], stdin: &str) -> Run {
     portcullis_with(url, args, Some(stdin), true).await
 }
 
+/// `portcullis user create --login robert --password-stdin`, fed `stdin`: the user printed.
+async fn create_robert(url: &str, stdin: &str) -> Value {
+    portcullis_stdin(
+        url,
+        &["user", "create", "--login", "robert", "--password-stdin"],
+        stdin,
+    )
+    .await
+    .ok()
+}
+
 /// Starts the server on the database the binary used.
 async fn serve(db: Db) -> TestApp {
     spawn_with(test_config(&db.url), db.dir).await
@@ -225,13 +236,7 @@ async fn a_tenant_created_by_the_cli_is_in_the_store(b: Backend) {
 
 async fn a_user_created_by_the_cli_signs_in_over_http(b: Backend) {
     let db = database(b).await;
-    let robert = portcullis_stdin(
-        &db.url,
-        &["user", "create", "--login", "robert", "--password-stdin"],
-        "Strong-Password-1\n",
-    )
-    .await
-    .ok();
+    let robert = create_robert(&db.url, "Strong-Password-1\n").await;
     assert_eq!(robert["userName"], "robert");
     assert_eq!(robert["tenantName"], "system");
     assert_eq!(robert["roles"], serde_json::json!([2]));
@@ -314,13 +319,7 @@ async fn a_user_created_by_the_cli_signs_in_over_http(b: Backend) {
 async fn set_password_changes_the_password(b: Backend) {
     let db = database(b).await;
     let url = db.url.clone();
-    portcullis_stdin(
-        &url,
-        &["user", "create", "--login", "robert", "--password-stdin"],
-        "First-Password-1\n",
-    )
-    .await
-    .ok();
+    create_robert(&url, "First-Password-1\n").await;
     let app = serve(db).await;
     assert_eq!(status_as(&app, "robert", "First-Password-1").await, 200);
 
@@ -372,13 +371,7 @@ async fn set_password_changes_the_password(b: Backend) {
 async fn unlock_clears_a_lock(b: Backend) {
     let db = database(b).await;
     let url = db.url.clone();
-    portcullis_stdin(
-        &url,
-        &["user", "create", "--login", "robert", "--password-stdin"],
-        "Strong-Password-1",
-    )
-    .await
-    .ok();
+    create_robert(&url, "Strong-Password-1").await;
     let app = serve(db).await;
     for _ in 0..3 {
         app.send(app.as_user(Method::GET, APPS, "robert", "wrong"))
@@ -403,13 +396,7 @@ async fn unlock_clears_a_lock(b: Backend) {
 async fn client_register_prints_a_secret_that_verifies(b: Backend) {
     let db = database(b).await;
     let url = db.url.clone();
-    portcullis_stdin(
-        &url,
-        &["user", "create", "--login", "robert", "--password-stdin"],
-        "Strong-Password-1",
-    )
-    .await
-    .ok();
+    create_robert(&url, "Strong-Password-1").await;
     let out = portcullis(
         &url,
         &[

@@ -148,34 +148,23 @@ async fn setting_ones_own_password_needs_the_current_one_on_every_path(b: Backen
     my_id(&app, "admin", "Owner-Chose-456").await;
 
     // The user update path too.
+    let update = |body: &serde_json::Value| {
+        app.as_user(
+            Method::PUT,
+            &format!("/api/admin/users/{admin}"),
+            "admin",
+            "Owner-Chose-456",
+        )
+        .json(body)
+    };
     let body = json!({"userName": "admin", "statusInfo": {"status": 1},
         "passwordInfo": {"password": "Taken-Over-789"}});
-    let r = app
-        .send(
-            app.as_user(
-                Method::PUT,
-                &format!("/api/admin/users/{admin}"),
-                "admin",
-                "Owner-Chose-456",
-            )
-            .json(&body),
-        )
-        .await;
+    let r = app.send(update(&body)).await;
     let m = r.hdp_error(400, INVALID_FIELD);
     assert!(m.contains("passwordInfo.oldPassword"), "{m}");
     let mut body = body;
     body["passwordInfo"]["oldPassword"] = json!("Owner-Chose-456");
-    let r = app
-        .send(
-            app.as_user(
-                Method::PUT,
-                &format!("/api/admin/users/{admin}"),
-                "admin",
-                "Owner-Chose-456",
-            )
-            .json(&body),
-        )
-        .await;
+    let r = app.send(update(&body)).await;
     assert_eq!(r.status, 200, "{}", r.text);
     my_id(&app, "admin", "Taken-Over-789").await;
 
