@@ -98,26 +98,11 @@ async fn the_client_secret_is_stored_only_as_a_verifier(b: Backend) {
     assert!(!verifier.contains(secret));
     assert!(app.state.ctx.keys.verify(secret, &verifier));
     // Nowhere in the raw database either.
-    let raw: Vec<String> = match b {
-        Backend::Sqlite => {
-            let pool = sqlx::SqlitePool::connect(&app.database_url)
-                .await
-                .expect("connect");
-            sqlx::query_scalar("SELECT COALESCE(secret_verifier, '') || client_id || redirect_urls FROM client_apps")
-                .fetch_all(&pool)
-                .await
-                .expect("query")
-        }
-        Backend::Postgres => {
-            let pool = sqlx::PgPool::connect(&app.database_url)
-                .await
-                .expect("connect");
-            sqlx::query_scalar("SELECT COALESCE(secret_verifier, '') || client_id || redirect_urls FROM client_apps")
-                .fetch_all(&pool)
-                .await
-                .expect("query")
-        }
-    };
+    let raw = app
+        .raw_strings(
+            "SELECT COALESCE(secret_verifier, '') || client_id || redirect_urls FROM client_apps",
+        )
+        .await;
     assert_eq!(raw.len(), 1);
     assert!(!raw[0].contains(secret));
 }

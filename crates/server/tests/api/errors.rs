@@ -69,20 +69,7 @@ async fn database_failures_never_leak_their_text(b: Backend) {
         Backend::Sqlite => "DROP TABLE consents; DROP TABLE client_apps",
         Backend::Postgres => "DROP TABLE consents; DROP TABLE client_apps CASCADE",
     };
-    match b {
-        Backend::Sqlite => {
-            let pool = sqlx::SqlitePool::connect(&app.database_url)
-                .await
-                .expect("connect");
-            sqlx::raw_sql(drop).execute(&pool).await.expect("drop");
-        }
-        Backend::Postgres => {
-            let pool = sqlx::PgPool::connect(&app.database_url)
-                .await
-                .expect("connect");
-            sqlx::raw_sql(drop).execute(&pool).await.expect("drop");
-        }
-    }
+    app.raw_execute(drop).await;
     let r = app
         .send(app.as_admin(Method::GET, "/api/mgmt/oauth/client/applications"))
         .await;

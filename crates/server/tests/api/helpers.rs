@@ -374,6 +374,43 @@ impl TestApp {
             .expect("limit");
     }
 
+    /// Runs `sql` (statements without parameters) straight on the test database, behind
+    /// the server's back.
+    pub async fn raw_execute(&self, sql: &str) {
+        if self.database_url.starts_with("sqlite:") {
+            let pool = sqlx::SqlitePool::connect(&self.database_url)
+                .await
+                .expect("connect");
+            sqlx::raw_sql(sql).execute(&pool).await.expect("raw SQL");
+            pool.close().await;
+        } else {
+            let pool = sqlx::PgPool::connect(&self.database_url)
+                .await
+                .expect("connect");
+            sqlx::raw_sql(sql).execute(&pool).await.expect("raw SQL");
+            pool.close().await;
+        }
+    }
+
+    /// The text column `sql` selects, read straight from the test database.
+    pub async fn raw_strings(&self, sql: &str) -> Vec<String> {
+        if self.database_url.starts_with("sqlite:") {
+            let pool = sqlx::SqlitePool::connect(&self.database_url)
+                .await
+                .expect("connect");
+            let rows = sqlx::query_scalar(sql).fetch_all(&pool).await;
+            pool.close().await;
+            rows.expect("query")
+        } else {
+            let pool = sqlx::PgPool::connect(&self.database_url)
+                .await
+                .expect("connect");
+            let rows = sqlx::query_scalar(sql).fetch_all(&pool).await;
+            pool.close().await;
+            rows.expect("query")
+        }
+    }
+
     /// Registers an application as `login` and returns the response JSON.
     pub async fn register_as(&self, login: &str, password: &str, body: Value) -> Value {
         let r = self

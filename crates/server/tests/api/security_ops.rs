@@ -634,30 +634,10 @@ async fn a_corrupt_json_list_column_is_an_error_not_an_empty_list(b: Backend) {
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     let id = r.json()["id"].as_i64().expect("id");
-    let corrupt =
-        "UPDATE client_apps SET redirect_urls = '[\"https://app.example/cal' WHERE id = $1";
-    match b {
-        Backend::Sqlite => {
-            let pool = sqlx::SqlitePool::connect(&app.database_url)
-                .await
-                .expect("connect");
-            sqlx::query(corrupt)
-                .bind(id)
-                .execute(&pool)
-                .await
-                .expect("corrupt");
-        }
-        Backend::Postgres => {
-            let pool = sqlx::PgPool::connect(&app.database_url)
-                .await
-                .expect("connect");
-            sqlx::query(corrupt)
-                .bind(id)
-                .execute(&pool)
-                .await
-                .expect("corrupt");
-        }
-    }
+    app.raw_execute(&format!(
+        "UPDATE client_apps SET redirect_urls = '[\"https://app.example/cal' WHERE id = {id}"
+    ))
+    .await;
     let r = app
         .send(app.as_admin(Method::GET, &format!("{APPS}/{id}")))
         .await;

@@ -216,30 +216,13 @@ fn keys(v: &Value) -> Vec<String> {
 }
 
 /// Every stored vault secret column, raw from the database.
-async fn raw_vault_columns(app: &TestApp, b: Backend) -> Vec<String> {
-    const SQL: &str = "SELECT client_secret_sealed FROM oauth_apps UNION ALL \
+async fn raw_vault_columns(app: &TestApp) -> Vec<String> {
+    app.raw_strings(
+        "SELECT client_secret_sealed FROM oauth_apps UNION ALL \
         SELECT refresh_token_sealed FROM oauth_profiles UNION ALL \
-        SELECT access_token_sealed FROM oauth_profiles WHERE access_token_sealed IS NOT NULL";
-    match b {
-        Backend::Sqlite => {
-            let pool = sqlx::SqlitePool::connect(&app.database_url)
-                .await
-                .expect("connect");
-            sqlx::query_scalar(SQL)
-                .fetch_all(&pool)
-                .await
-                .expect("query")
-        }
-        Backend::Postgres => {
-            let pool = sqlx::PgPool::connect(&app.database_url)
-                .await
-                .expect("connect");
-            sqlx::query_scalar(SQL)
-                .fetch_all(&pool)
-                .await
-                .expect("query")
-        }
-    }
+        SELECT access_token_sealed FROM oauth_profiles WHERE access_token_sealed IS NOT NULL",
+    )
+    .await
 }
 
 /// The SQLite database's files (main and WAL), as bytes.
@@ -347,7 +330,7 @@ async fn seed_002_sample_payload_returns_the_documented_201_shape_and_is_sealed_
     assert_eq!(g["lastRefreshError"], Value::Null);
 
     // The raw database holds sealed values only.
-    let raw = raw_vault_columns(&here, b).await;
+    let raw = raw_vault_columns(&here).await;
     assert_eq!(raw.len(), 17 + 2);
     for value in &raw {
         assert!(value.starts_with("mk1."), "sealed: {value}");
@@ -901,7 +884,7 @@ async fn refresh_calls_the_upstream_with_basic_or_body_auth_and_keeps_rotated_to
             .await
     );
     // The raw database has none of them in clear.
-    for value in raw_vault_columns(&here, b).await {
+    for value in raw_vault_columns(&here).await {
         for secret in [&up.secret, &again, &rotated, &body_access] {
             assert!(!value.contains(secret.as_str()));
         }
