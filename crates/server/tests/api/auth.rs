@@ -6,6 +6,13 @@ use reqwest::Method;
 
 const APPS: &str = "/api/mgmt/oauth/client/applications";
 
+/// `times` requests as alice with a wrong password, each refused with HDP code `code`.
+async fn alice_fails(app: &TestApp, times: usize, code: u32) {
+    for _ in 0..times {
+        get_apps(app, "alice", "wrong").await.hdp_error(401, code);
+    }
+}
+
 /// `GET` the applications as `login` with `password`.
 async fn get_apps(app: &TestApp, login: &str, password: &str) -> Reply {
     app.send(app.as_user(Method::GET, APPS, login, password))
@@ -45,11 +52,7 @@ async fn malformed_or_foreign_authorization_headers_are_refused_clearly(b: Backe
 async fn three_failures_lock_the_account_for_thirty_minutes(b: Backend) {
     let app = spawn_app(b).await;
     app.create_plain_user("alice", "Alice-Password-1").await;
-    for _ in 0..2 {
-        get_apps(&app, "alice", "wrong")
-            .await
-            .hdp_error(401, 222209002);
-    }
+    alice_fails(&app, 2, 222209002).await;
     let third = get_apps(&app, "alice", "wrong").await;
     let msg = third.hdp_error(401, 222209003);
     assert!(msg.contains("locked"), "{msg}");
@@ -70,40 +73,21 @@ async fn three_failures_lock_the_account_for_thirty_minutes(b: Backend) {
 async fn failures_older_than_the_interval_do_not_count(b: Backend) {
     let app = spawn_app(b).await;
     app.create_plain_user("alice", "Alice-Password-1").await;
-    for _ in 0..2 {
-        get_apps(&app, "alice", "wrong")
-            .await
-            .hdp_error(401, 222209002);
-    }
+    alice_fails(&app, 2, 222209002).await;
     app.clock.advance(901);
-    get_apps(&app, "alice", "wrong")
-        .await
-        .hdp_error(401, 222209002);
-    get_apps(&app, "alice", "wrong")
-        .await
-        .hdp_error(401, 222209002);
-    get_apps(&app, "alice", "wrong")
-        .await
-        .hdp_error(401, 222209003);
+    alice_fails(&app, 2, 222209002).await;
+    alice_fails(&app, 1, 222209003).await;
 }
 
 async fn a_success_clears_earlier_failures(b: Backend) {
     let app = spawn_app(b).await;
     app.create_plain_user("alice", "Alice-Password-1").await;
-    for _ in 0..2 {
-        get_apps(&app, "alice", "wrong")
-            .await
-            .hdp_error(401, 222209002);
-    }
+    alice_fails(&app, 2, 222209002).await;
     assert_eq!(
         get_apps(&app, "alice", "Alice-Password-1").await.status,
         200
     );
-    for _ in 0..2 {
-        get_apps(&app, "alice", "wrong")
-            .await
-            .hdp_error(401, 222209002);
-    }
+    alice_fails(&app, 2, 222209002).await;
 }
 
 async fn the_lockout_limits_are_read_from_the_limits(b: Backend) {
@@ -119,11 +103,7 @@ async fn the_lockout_limits_are_read_from_the_limits(b: Backend) {
     app.set_limit(portcullis_core::store::LimitLevel::System, 3, Some(0))
         .await;
     app.clock.advance(61);
-    for _ in 0..5 {
-        get_apps(&app, "alice", "wrong")
-            .await
-            .hdp_error(401, 222209002);
-    }
+    alice_fails(&app, 5, 222209002).await;
 }
 
 async fn a_password_change_invalidates_cached_credentials(b: Backend) {

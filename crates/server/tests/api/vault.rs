@@ -149,6 +149,15 @@ async fn create_app(here: &TestApp, body: &Value) -> i64 {
     r.json()["id"].as_i64().expect("id")
 }
 
+/// `PUT` `body` over application `id`, as the administrator.
+async fn update_app(here: &TestApp, id: i64, body: &Value) -> Reply {
+    here.send(
+        here.as_admin(Method::PUT, &format!("{APPS}/{id}"))
+            .json(body),
+    )
+    .await
+}
+
 fn as_bob(here: &TestApp, method: Method, path: &str) -> reqwest::RequestBuilder {
     here.as_user(method, path, BOB, BOB_PASSWORD)
 }
@@ -511,12 +520,7 @@ async fn oauth_apps_follow_hdp_fields_names_permissions_and_tenants(b: Backend) 
     upd.as_object_mut().expect("o").remove("clientSecret");
     upd["description"] = json!("changed");
     upd["tokenEndpointAuthMethod"] = json!("client_secret_post");
-    let r = here
-        .send(
-            here.as_admin(Method::PUT, &format!("{APPS}/{id}"))
-                .json(&upd),
-        )
-        .await;
+    let r = update_app(&here, id, &upd).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json()["description"], "changed");
     assert_eq!(r.json()["tokenEndpointAuthMethod"], "client_secret_post");
@@ -530,12 +534,9 @@ async fn oauth_apps_follow_hdp_fields_names_permissions_and_tenants(b: Backend) 
         .expect("a");
     assert_eq!(after.client_secret_sealed, before.client_secret_sealed);
     upd["tenantId"] = json!(2);
-    here.send(
-        here.as_admin(Method::PUT, &format!("{APPS}/{id}"))
-            .json(&upd),
-    )
-    .await
-    .hdp_error(400, INVALID_FIELD);
+    update_app(&here, id, &upd)
+        .await
+        .hdp_error(400, INVALID_FIELD);
 
     // An ordinary user (no OAuth permission 28) manages no application objects.
     here.create_plain_user(BOB, BOB_PASSWORD).await;
@@ -855,12 +856,7 @@ async fn refresh_calls_the_upstream_with_basic_or_body_auth_and_keeps_rotated_to
     // Client authentication in the body.
     let mut body = app_body(&up, "Upstream");
     body["tokenEndpointAuthMethod"] = json!("client_secret_post");
-    let r = here
-        .send(
-            here.as_admin(Method::PUT, &format!("{APPS}/{app_id}"))
-                .json(&body),
-        )
-        .await;
+    let r = update_app(&here, app_id, &body).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let r = refresh(&here, pid).await;
     assert_eq!(r.status, 200, "{}", r.text);
@@ -1018,11 +1014,7 @@ async fn an_upstream_revocation_is_reported_with_its_error_and_changes_nothing(b
     // A wrong client secret is the upstream's invalid_client, reported the same way.
     let mut body = app_body(&up, "Upstream");
     body["clientSecret"] = json!("not-the-secret");
-    here.send(
-        here.as_admin(Method::PUT, &format!("{APPS}/{app_id}"))
-            .json(&body),
-    )
-    .await;
+    update_app(&here, app_id, &body).await;
     let (access2, refresh2) = up.password_tokens().await;
     let r = here
         .send(
@@ -1044,11 +1036,7 @@ async fn an_upstream_revocation_is_reported_with_its_error_and_changes_nothing(b
     // An unreachable upstream: a clear 502 too.
     let mut body = app_body_at(&up, "Upstream", "http://127.0.0.1:9/oauth2/token");
     body["clientSecret"] = json!(up.secret);
-    here.send(
-        here.as_admin(Method::PUT, &format!("{APPS}/{app_id}"))
-            .json(&body),
-    )
-    .await;
+    update_app(&here, app_id, &body).await;
     let msg = refresh(&here, pid).await.hdp_error(502, 222209611);
     assert!(msg.contains("could not connect"), "{msg}");
 }
