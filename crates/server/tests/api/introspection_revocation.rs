@@ -3,9 +3,10 @@
 
 use crate::helpers::{backends, spawn_app, Backend, ADMIN_PASSWORD};
 use crate::support::oauth::{
-    alice, alices_client, assert_invalid_token, assert_rfc_error, form_post, introspect, is_active,
-    password_grant, refresh_grant, register, revoke, rfc_error, tokens_for, userinfo, Client,
-    ALICE, ALICE_PASSWORD, APPS, INTROSPECT, ODATA, REVOKE, TOKEN, USERINFO, USERS,
+    alice, alices_client, alices_job, assert_invalid_token, assert_rfc_error, form_post,
+    introspect, is_active, password_grant, refresh_grant, register, revoke, rfc_error, tokens_for,
+    userinfo, Client, ALICE, ALICE_PASSWORD, APPS, INTROSPECT, ODATA, REVOKE, TOKEN, USERINFO,
+    USERS,
 };
 use oauth2::basic::BasicErrorResponseType;
 use oauth2::{AuthType, TokenResponse};
@@ -261,14 +262,7 @@ async fn deactivation_reset_deletion_and_consent_revocation_end_tokens_at_once(b
     // Deleting the client application.
     let c = alices_client(&app).await;
     let (access, refresh) = tokens_for(&app, &c, ALICE, ALICE_PASSWORD).await;
-    let k = register(
-        &app,
-        ALICE,
-        ALICE_PASSWORD,
-        "Job",
-        json!({"grantTypes": ["client_credentials"]}),
-    )
-    .await;
+    let k = alices_job(&app, "Job").await;
     let r = app
         .send(form_post(
             &app,

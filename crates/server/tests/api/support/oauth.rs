@@ -91,6 +91,18 @@ pub(crate) async fn create_user(app: &TestApp, login: &str, password: &str) -> i
     r.json()["id"].as_i64().expect("id")
 }
 
+/// Alice's client `name`, allowed only the client_credentials grant.
+pub(crate) async fn alices_job(app: &TestApp, name: &str) -> Client {
+    register(
+        app,
+        ALICE,
+        ALICE_PASSWORD,
+        name,
+        json!({"grantTypes": ["client_credentials"]}),
+    )
+    .await
+}
+
 /// A confidential client registered by Alice with the default grants.
 pub(crate) async fn alices_client(app: &TestApp) -> Client {
     register(app, ALICE, ALICE_PASSWORD, "Reporting", json!({})).await
