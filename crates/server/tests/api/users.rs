@@ -22,6 +22,11 @@ async fn create(app: &TestApp, body: &Value) -> Value {
     r.json()
 }
 
+/// Alice (the sample user) created through the API: her id.
+async fn create_alice(app: &TestApp) -> i64 {
+    create(app, &alice()).await["id"].as_i64().expect("id")
+}
+
 /// A child tenant with copies of roles 1–3; returns (tenant id, its Administrator, User, Tenant Administrator role ids).
 async fn child_tenant(app: &TestApp, name: &str) -> (i64, i64, i64, i64) {
     let t = app
@@ -486,8 +491,7 @@ async fn locked_accounts_show_and_unlock(b: Backend) {
 
 async fn passwords_are_set_by_administrators_and_changed_by_their_owners(b: Backend) {
     let app = spawn_app(b).await;
-    let v = create(&app, &alice()).await;
-    let id = v["id"].as_i64().expect("id");
+    let id = create_alice(&app).await;
     let me = |pw: &str| app.as_user(Method::GET, "/api/mgmt/user", "alice", pw);
     assert_eq!(app.send(me("Correct-Horse-1")).await.status, 200);
     let r = app
@@ -548,8 +552,7 @@ async fn passwords_are_set_by_administrators_and_changed_by_their_owners(b: Back
 
 async fn api_secrets_are_shown_once_stored_as_verifiers_and_deleted(b: Backend) {
     let app = spawn_app(b).await;
-    let v = create(&app, &alice()).await;
-    let id = v["id"].as_i64().expect("id");
+    let id = create_alice(&app).await;
     let path = format!("{USERS}/{id}/apisecret");
     let r = app.send(app.as_admin(Method::POST, &path)).await;
     assert_eq!(r.status, 200, "{}", r.text);
@@ -604,8 +607,7 @@ async fn api_secrets_are_shown_once_stored_as_verifiers_and_deleted(b: Backend) 
 
 async fn permissions_are_replaced_and_take_effect(b: Backend) {
     let app = spawn_app(b).await;
-    let v = create(&app, &alice()).await;
-    let id = v["id"].as_i64().expect("id");
+    let id = create_alice(&app).await;
     let path = format!("{USERS}/{id}/permissions");
     assert_eq!(
         app.send(app.as_admin(Method::GET, &path)).await.json(),
@@ -636,8 +638,7 @@ async fn permissions_are_replaced_and_take_effect(b: Backend) {
 
 async fn deleting_a_user_takes_their_applications(b: Backend) {
     let app = spawn_app(b).await;
-    let v = create(&app, &alice()).await;
-    let id = v["id"].as_i64().expect("id");
+    let id = create_alice(&app).await;
     let a = app
         .register_as(
             "alice",
