@@ -1,21 +1,28 @@
 //! Management authentication: HTTP Basic, lockout (HDP limits 2/3/4), the credential
 //! cache, and what callers are told.
 
-use crate::helpers::{backends, spawn_app, Backend, ADMIN_PASSWORD};
+use crate::helpers::{backends, spawn_app, Backend, Reply, TestApp, ADMIN_PASSWORD};
 use reqwest::Method;
 
 const APPS: &str = "/api/mgmt/oauth/client/applications";
 
+/// `times` requests as alice with a wrong password, each refused with HDP code `code`.
+async fn alice_fails(app: &TestApp, times: usize, code: u32) {
+    for _ in 0..times {
+        get_apps(app, "alice", "wrong").await.hdp_error(401, code);
+    }
+}
+
+/// `GET` the applications as `login` with `password`.
+async fn get_apps(app: &TestApp, login: &str, password: &str) -> Reply {
+    app.send(app.as_user(Method::GET, APPS, login, password))
+        .await
+}
+
 async fn a_wrong_password_and_an_unknown_user_get_the_same_answer(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
-    let wrong = app
-        .send(app.as_user(Method::GET, APPS, "admin", "nope"))
-        .await;
-    let unknown = app
-        .send(app.as_user(Method::GET, APPS, "nobody", "nope"))
-        .await;
+    let app = spawn_app(b).await;
+    let wrong = get_apps(&app, "admin", "nope").await;
+    let unknown = get_apps(&app, "nobody", "nope").await;
     assert_eq!(
         wrong.hdp_error(401, 222209002),
         "Invalid user name or password."
@@ -25,171 +32,97 @@ async fn a_wrong_password_and_an_unknown_user_get_the_same_answer(b: Backend) {
 }
 
 async fn malformed_or_foreign_authorization_headers_are_refused_clearly(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let with = |v: &str| {
         app.http
             .get(app.url(APPS))
             .header("authorization", v.to_owned())
     };
-    assert!(app
-        .send(with("Basic !!!"))
-        .await
-        .hdp_error(401, 222209001)
-        .contains("Malformed"));
-    assert!(app
-        .send(with("Basic YWRtaW4="))
-        .await
-        .hdp_error(401, 222209001)
-        .contains("Malformed"));
-    assert!(app
-        .send(with("Digest abc"))
-        .await
-        .hdp_error(401, 222209001)
-        .contains("Digest"));
-    assert!(app
-        .send(with("Basic"))
-        .await
-        .hdp_error(401, 222209001)
-        .contains("Basic"));
+    for (header, says) in [
+        ("Basic !!!", "Malformed"),
+        ("Basic YWRtaW4=", "Malformed"),
+        ("Digest abc", "Digest"),
+        ("Basic", "Basic"),
+    ] {
+        let msg = app.send(with(header)).await.hdp_error(401, 222209001);
+        assert!(msg.contains(says), "{header}: {msg}");
+    }
 }
 
 async fn three_failures_lock_the_account_for_thirty_minutes(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     app.create_plain_user("alice", "Alice-Password-1").await;
-    for _ in 0..2 {
-        app.send(app.as_user(Method::GET, APPS, "alice", "wrong"))
-            .await
-            .hdp_error(401, 222209002);
-    }
-    let third = app
-        .send(app.as_user(Method::GET, APPS, "alice", "wrong"))
-        .await;
+    alice_fails(&app, 2, 222209002).await;
+    let third = get_apps(&app, "alice", "wrong").await;
     let msg = third.hdp_error(401, 222209003);
     assert!(msg.contains("locked"), "{msg}");
     assert_eq!(third.header("retry-after"), Some("1800"));
     // Even the right password is refused while locked, with the same clear message.
-    let right = app
-        .send(app.as_user(Method::GET, APPS, "alice", "Alice-Password-1"))
-        .await;
+    let right = get_apps(&app, "alice", "Alice-Password-1").await;
     assert!(right.hdp_error(401, 222209003).contains("until"));
     // Other accounts are unaffected.
     assert_eq!(app.send(app.as_admin(Method::GET, APPS)).await.status, 200);
     // The lock ends after the period.
     app.clock.advance(1801);
     assert_eq!(
-        app.send(app.as_user(Method::GET, APPS, "alice", "Alice-Password-1"))
-            .await
-            .status,
+        get_apps(&app, "alice", "Alice-Password-1").await.status,
         200
     );
 }
 
 async fn failures_older_than_the_interval_do_not_count(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     app.create_plain_user("alice", "Alice-Password-1").await;
-    for _ in 0..2 {
-        app.send(app.as_user(Method::GET, APPS, "alice", "wrong"))
-            .await
-            .hdp_error(401, 222209002);
-    }
+    alice_fails(&app, 2, 222209002).await;
     app.clock.advance(901);
-    app.send(app.as_user(Method::GET, APPS, "alice", "wrong"))
-        .await
-        .hdp_error(401, 222209002);
-    app.send(app.as_user(Method::GET, APPS, "alice", "wrong"))
-        .await
-        .hdp_error(401, 222209002);
-    app.send(app.as_user(Method::GET, APPS, "alice", "wrong"))
-        .await
-        .hdp_error(401, 222209003);
+    alice_fails(&app, 2, 222209002).await;
+    alice_fails(&app, 1, 222209003).await;
 }
 
 async fn a_success_clears_earlier_failures(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     app.create_plain_user("alice", "Alice-Password-1").await;
-    for _ in 0..2 {
-        app.send(app.as_user(Method::GET, APPS, "alice", "wrong"))
-            .await
-            .hdp_error(401, 222209002);
-    }
+    alice_fails(&app, 2, 222209002).await;
     assert_eq!(
-        app.send(app.as_user(Method::GET, APPS, "alice", "Alice-Password-1"))
-            .await
-            .status,
+        get_apps(&app, "alice", "Alice-Password-1").await.status,
         200
     );
-    for _ in 0..2 {
-        app.send(app.as_user(Method::GET, APPS, "alice", "wrong"))
-            .await
-            .hdp_error(401, 222209002);
-    }
+    alice_fails(&app, 2, 222209002).await;
 }
 
 async fn the_lockout_limits_are_read_from_the_limits(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     app.create_plain_user("alice", "Alice-Password-1").await;
-    app.state
-        .ctx
-        .store
-        .set_limit(
-            portcullis_core::model::limits::LimitLevel::System,
-            3,
-            Some(1),
-        )
-        .await
-        .expect("limit");
-    app.state
-        .ctx
-        .store
-        .set_limit(
-            portcullis_core::model::limits::LimitLevel::System,
-            4,
-            Some(60),
-        )
-        .await
-        .expect("limit");
-    let r = app
-        .send(app.as_user(Method::GET, APPS, "alice", "wrong"))
-        .await;
+    app.set_limit(
+        portcullis_core::model::limits::LimitLevel::System,
+        3,
+        Some(1),
+    )
+    .await;
+    app.set_limit(
+        portcullis_core::model::limits::LimitLevel::System,
+        4,
+        Some(60),
+    )
+    .await;
+    let r = get_apps(&app, "alice", "wrong").await;
     r.hdp_error(401, 222209003);
     assert_eq!(r.header("retry-after"), Some("60"));
-    app.state
-        .ctx
-        .store
-        .set_limit(
-            portcullis_core::model::limits::LimitLevel::System,
-            3,
-            Some(0),
-        )
-        .await
-        .expect("limit");
+    app.set_limit(
+        portcullis_core::model::limits::LimitLevel::System,
+        3,
+        Some(0),
+    )
+    .await;
     app.clock.advance(61);
-    for _ in 0..5 {
-        app.send(app.as_user(Method::GET, APPS, "alice", "wrong"))
-            .await
-            .hdp_error(401, 222209002);
-    }
+    alice_fails(&app, 5, 222209002).await;
 }
 
 async fn a_password_change_invalidates_cached_credentials(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let alice = app.create_plain_user("alice", "Alice-Password-1").await;
     assert_eq!(
-        app.send(app.as_user(Method::GET, APPS, "alice", "Alice-Password-1"))
-            .await
-            .status,
+        get_apps(&app, "alice", "Alice-Password-1").await.status,
         200
     );
     assert_eq!(app.state.credentials.len(), 1, "one cached credential");
@@ -206,65 +139,46 @@ async fn a_password_change_invalidates_cached_credentials(b: Backend) {
         .set_password(alice.id, &hash, 0)
         .await
         .expect("set password");
-    app.send(app.as_user(Method::GET, APPS, "alice", "Alice-Password-1"))
+    get_apps(&app, "alice", "Alice-Password-1")
         .await
         .hdp_error(401, 222209002);
     assert_eq!(
-        app.send(app.as_user(Method::GET, APPS, "alice", "Alice-Password-2"))
-            .await
-            .status,
+        get_apps(&app, "alice", "Alice-Password-2").await.status,
         200
     );
 }
 
 async fn cached_credentials_expire(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     assert_eq!(app.send(app.as_admin(Method::GET, APPS)).await.status, 200);
     assert_eq!(app.send(app.as_admin(Method::GET, APPS)).await.status, 200);
     assert_eq!(app.state.credentials.len(), 1);
     app.clock.advance(portcullis_core::auth::CACHE_TTL + 1);
     assert_eq!(app.send(app.as_admin(Method::GET, APPS)).await.status, 200);
     // A wrong password is never served from the cache.
-    app.send(app.as_user(Method::GET, APPS, "admin", "Admin-Password-X"))
+    get_apps(&app, "admin", "Admin-Password-X")
         .await
         .hdp_error(401, 222209002);
 }
 
 async fn a_locked_account_cannot_use_a_cached_credential(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     app.create_plain_user("alice", "Alice-Password-1").await;
     assert_eq!(
-        app.send(app.as_user(Method::GET, APPS, "alice", "Alice-Password-1"))
-            .await
-            .status,
+        get_apps(&app, "alice", "Alice-Password-1").await.status,
         200
     );
     for _ in 0..3 {
-        app.send(app.as_user(Method::GET, APPS, "alice", "wrong"))
-            .await;
+        get_apps(&app, "alice", "wrong").await;
     }
-    app.send(app.as_user(Method::GET, APPS, "alice", "Alice-Password-1"))
+    get_apps(&app, "alice", "Alice-Password-1")
         .await
         .hdp_error(401, 222209003);
 }
 
 async fn a_name_in_several_tenants_needs_the_tenant(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
-    let acme = app
-        .state
-        .ctx
-        .store
-        .create_tenant(portcullis_core::model::identity::NewTenant::named(
-            "acme", 0,
-        ))
-        .await
-        .expect("tenant");
+    let app = spawn_app(b).await;
+    let acme = app.create_tenant("acme", &[]).await;
     app.create_plain_user("sam", "Sam-System-1").await;
     app.create_user(
         acme.id,
@@ -273,31 +187,17 @@ async fn a_name_in_several_tenants_needs_the_tenant(b: Backend) {
         vec![portcullis_core::model::identity::ROLE_USER],
     )
     .await;
-    let r = app
-        .send(app.as_user(Method::GET, APPS, "sam", "Sam-System-1"))
-        .await;
+    let r = get_apps(&app, "sam", "Sam-System-1").await;
     assert!(r.hdp_error(401, 222209002).contains("name@tenant"));
+    assert_eq!(get_apps(&app, "sam@acme", "Sam-Acme-1").await.status, 200);
     assert_eq!(
-        app.send(app.as_user(Method::GET, APPS, "sam@acme", "Sam-Acme-1"))
-            .await
-            .status,
+        get_apps(&app, "sam@system", "Sam-System-1").await.status,
         200
     );
-    assert_eq!(
-        app.send(app.as_user(Method::GET, APPS, "sam@system", "Sam-System-1"))
-            .await
-            .status,
-        200
-    );
-    app.send(app.as_user(Method::GET, APPS, "sam@acme", "Sam-System-1"))
+    get_apps(&app, "sam@acme", "Sam-System-1")
         .await
         .hdp_error(401, 222209002);
-    assert_eq!(
-        app.send(app.as_user(Method::GET, APPS, "admin", ADMIN_PASSWORD))
-            .await
-            .status,
-        200
-    );
+    assert_eq!(get_apps(&app, "admin", ADMIN_PASSWORD).await.status, 200);
 }
 
 backends!(

@@ -70,7 +70,7 @@ pub fn form_fields(html: &str, action: &str) -> Vec<(String, String)> {
             let key = format!("{name}=\"");
             input.find(&key).map(|i| {
                 let rest = &input[i + key.len()..];
-                unescape(&rest[..rest.find('"').unwrap_or(rest.len())])
+                crate::helpers::unescape_html(&rest[..rest.find('"').unwrap_or(rest.len())])
             })
         };
         if let (Some(n), Some(v)) = (attr("name"), attr("value")) {
@@ -78,14 +78,6 @@ pub fn form_fields(html: &str, action: &str) -> Vec<(String, String)> {
         }
     }
     out
-}
-
-fn unescape(s: &str) -> String {
-    s.replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
 }
 
 /// The query parameters of a Location header.
@@ -282,9 +274,7 @@ fn code_of(r: &Reply) -> String {
 }
 
 async fn the_whole_flow_runs_and_a_second_authorization_skips_consent(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let m = app
         .send(
             app.http
@@ -361,9 +351,7 @@ async fn the_whole_flow_runs_and_a_second_authorization_skips_consent(b: Backend
 }
 
 async fn unknown_clients_and_redirect_uris_get_an_error_page_never_a_redirect(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let client = register(&app, &[CALLBACK], json!({})).await;
     let two = register(&app, &[CALLBACK, "https://app.example/other"], json!({})).await;
     let mut browser = Browser::new(&app);
@@ -420,9 +408,7 @@ async fn unknown_clients_and_redirect_uris_get_an_error_page_never_a_redirect(b:
 }
 
 async fn other_request_errors_go_back_to_the_client_with_the_state(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let client = register(&app, &[CALLBACK], json!({})).await;
     let public = register(&app, &[CALLBACK], json!({"public": true})).await;
     assert_eq!(public.secret, None);
@@ -530,9 +516,7 @@ async fn other_request_errors_go_back_to_the_client_with_the_state(b: Backend) {
 }
 
 async fn forms_without_the_right_csrf_token_are_refused(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let alice = create_alice(&app).await;
     let client = register(&app, &[CALLBACK], json!({})).await;
     let path = authorize_path(&client, &[]);
@@ -600,9 +584,7 @@ async fn forms_without_the_right_csrf_token_are_refused(b: Backend) {
 }
 
 async fn deny_sends_access_denied_and_records_nothing(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let alice = create_alice(&app).await;
     let client = register(&app, &[CALLBACK], json!({})).await;
     let mut browser = Browser::new(&app);
@@ -629,9 +611,7 @@ async fn deny_sends_access_denied_and_records_nothing(b: Backend) {
 }
 
 async fn replayed_codes_revoke_their_tokens_and_codes_expire(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     create_alice(&app).await;
     let client = register(&app, &[CALLBACK], json!({})).await;
     let public = register(&app, &[CALLBACK], json!({"public": true})).await;
@@ -689,9 +669,7 @@ async fn replayed_codes_revoke_their_tokens_and_codes_expire(b: Backend) {
 }
 
 async fn login_failures_count_toward_lockout_and_reveal_nothing(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let alice = create_alice(&app).await;
     let client = register(&app, &[CALLBACK], json!({})).await;
     let mut browser = Browser::new(&app);
@@ -715,14 +693,7 @@ async fn login_failures_count_toward_lockout_and_reveal_nothing(b: Backend) {
     }
     assert!(wrong.iter().all(|m| *m == unknown), "{unknown} / {wrong:?}");
     assert!(unknown.contains("lock"), "says failures lock: {unknown}");
-    let user = app
-        .state
-        .ctx
-        .store
-        .user(alice)
-        .await
-        .expect("get")
-        .expect("alice");
+    let user = app.stored_user(alice).await;
     assert!(
         user.lock_at(portcullis_core::clock::Clock::now(&app.clock))
             .is_some(),
@@ -738,9 +709,7 @@ async fn login_failures_count_toward_lockout_and_reveal_nothing(b: Backend) {
 }
 
 async fn sessions_end_when_the_password_changes_and_tenants_are_asked_when_several(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let alice = create_alice(&app).await;
     let client = register(&app, &[CALLBACK], json!({})).await;
     let mut browser = Browser::new(&app);
@@ -868,9 +837,7 @@ async fn sessions_end_when_the_password_changes_and_tenants_are_asked_when_sever
 /// pages and redirects get them, the cached stylesheet and a 405 do not, and the
 /// connect flow's page keeps its own bare CSP.
 async fn the_page_headers_cover_the_page_routes_and_nothing_else(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let client = register(&app, &[CALLBACK], json!({})).await;
     let mut browser = Browser::new(&app);
     let page = browser.get(&authorize_path(&client, &[])).await;

@@ -3,7 +3,6 @@
 //! another node sharing the database, within `GENERATION_CHECK_MS`.
 
 use crate::helpers::{backends, fresh_database, spawn_with, test_config, TestApp};
-use portcullis_core::clock::Clock as _;
 use portcullis_store_sqlite::GENERATION_CHECK_MS;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -14,15 +13,15 @@ const TOKEN: &str = "/oauth2/token";
 const INTROSPECT: &str = "/oauth2/introspect";
 
 /// Two nodes on one fresh database, behind one public URL.
-async fn two_nodes(b: crate::helpers::Backend) -> Option<(TestApp, TestApp)> {
+async fn two_nodes(b: crate::helpers::Backend) -> (TestApp, TestApp) {
     let dir = tempfile::tempdir().expect("dir");
-    let url = fresh_database(b, &dir).await?;
+    let url = fresh_database(b, &dir).await;
     let dir2 = tempfile::tempdir().expect("dir");
     let mut config = test_config(&url);
     config.public_url = Some("https://auth.example".into());
     let a = spawn_with(config.clone(), dir).await;
     let b = spawn_with(config, dir2).await;
-    Some((a, b))
+    (a, b)
 }
 
 /// A client application allowed the client_credentials grant: (id, client id, secret).
@@ -77,9 +76,7 @@ where
 }
 
 async fn a_reset_secret_is_refused_at_once_here_and_soon_on_every_node(b: crate::helpers::Backend) {
-    let Some((a, b)) = two_nodes(b).await else {
-        return;
-    };
+    let (a, b) = two_nodes(b).await;
     let (id, client_id, old) = register(&a).await;
     // Both nodes have used (and so cached) the application.
     assert_eq!(grant(&a, &client_id, &old).await.0, 200);
@@ -124,9 +121,7 @@ async fn a_reset_secret_is_refused_at_once_here_and_soon_on_every_node(b: crate:
 }
 
 async fn a_limit_change_and_a_deleted_client_reach_every_node(b: crate::helpers::Backend) {
-    let Some((a, b)) = two_nodes(b).await else {
-        return;
-    };
+    let (a, b) = two_nodes(b).await;
     let (id, client_id, secret) = register(&a).await;
     let (status, v) = grant(&b, &client_id, &secret).await;
     assert_eq!((status, v["expires_in"].clone()), (200, json!(3600)));
@@ -158,23 +153,12 @@ async fn a_limit_change_and_a_deleted_client_reach_every_node(b: crate::helpers:
 }
 
 async fn a_deactivated_tenant_stops_its_clients_on_every_node(b: crate::helpers::Backend) {
-    let Some((a, b)) = two_nodes(b).await else {
-        return;
-    };
-    let mut t = portcullis_core::model::identity::NewTenant::named("acme", a.clock.now());
-    t.imported_roles = vec![portcullis_core::model::identity::ROLE_USER];
-    let tenant = a.state.ctx.store.create_tenant(t).await.expect("tenant").id;
-    let user_role = a
-        .state
-        .ctx
-        .store
-        .roles(tenant)
+    let (a, b) = two_nodes(b).await;
+    let tenant = a
+        .create_tenant("acme", &[portcullis_core::model::identity::ROLE_USER])
         .await
-        .expect("roles")
-        .into_iter()
-        .find(|r| r.name == "User")
-        .map(|r| r.id)
-        .expect("the tenant's User role");
+        .id;
+    let user_role = a.role_id(tenant, "User").await;
     a.create_user(tenant, "ops", "Ops-Password-1", vec![user_role])
         .await;
     let v = a

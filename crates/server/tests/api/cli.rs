@@ -51,10 +51,10 @@ struct Db {
     dir: tempfile::TempDir,
 }
 
-async fn database(b: Backend) -> Option<Db> {
+async fn database(b: Backend) -> Db {
     let dir = tempfile::tempdir().expect("dir");
-    let url = fresh_database(b, &dir).await?;
-    Some(Db { url, dir })
+    let url = fresh_database(b, &dir).await;
+    Db { url, dir }
 }
 
 /// Runs `portcullis --database-url URL ARGS…` with the test master key (and the test
@@ -112,6 +112,17 @@ async fn portcullis_stdin(url: &str, args: &[&str], stdin: &str) -> Run {
     portcullis_with(url, args, Some(stdin), true).await
 }
 
+/// `portcullis user create --login robert --password-stdin`, fed `stdin`: the user printed.
+async fn create_robert(url: &str, stdin: &str) -> Value {
+    portcullis_stdin(
+        url,
+        &["user", "create", "--login", "robert", "--password-stdin"],
+        stdin,
+    )
+    .await
+    .ok()
+}
+
 /// Starts the server on the database the binary used.
 async fn serve(db: Db) -> TestApp {
     spawn_with(test_config(&db.url), db.dir).await
@@ -128,9 +139,7 @@ async fn status_as(app: &TestApp, login: &str, password: &str) -> u16 {
 }
 
 async fn a_tenant_created_by_the_cli_is_in_the_store(b: Backend) {
-    let Some(db) = database(b).await else {
-        return;
-    };
+    let db = database(b).await;
     // On an empty database the command creates the initial administrator like `serve`
     // does, printing a generated password on stderr so stdout stays one JSON document.
     let run = portcullis_with(
@@ -226,16 +235,8 @@ async fn a_tenant_created_by_the_cli_is_in_the_store(b: Backend) {
 }
 
 async fn a_user_created_by_the_cli_signs_in_over_http(b: Backend) {
-    let Some(db) = database(b).await else {
-        return;
-    };
-    let robert = portcullis_stdin(
-        &db.url,
-        &["user", "create", "--login", "robert", "--password-stdin"],
-        "Strong-Password-1\n",
-    )
-    .await
-    .ok();
+    let db = database(b).await;
+    let robert = create_robert(&db.url, "Strong-Password-1\n").await;
     assert_eq!(robert["userName"], "robert");
     assert_eq!(robert["tenantName"], "system");
     assert_eq!(robert["roles"], serde_json::json!([2]));
@@ -307,14 +308,7 @@ async fn a_user_created_by_the_cli_signs_in_over_http(b: Backend) {
         ))
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let dan_user = app
-        .state
-        .ctx
-        .store
-        .user(dan["id"].as_i64().expect("id"))
-        .await
-        .expect("read")
-        .expect("dan");
+    let dan_user = app.stored_user(dan["id"].as_i64().expect("id")).await;
     assert_eq!(Some(dan_user.tenant_id), dan["tenantId"].as_i64());
     assert_ne!(
         dan_user.tenant_id,
@@ -323,17 +317,9 @@ async fn a_user_created_by_the_cli_signs_in_over_http(b: Backend) {
 }
 
 async fn set_password_changes_the_password(b: Backend) {
-    let Some(db) = database(b).await else {
-        return;
-    };
+    let db = database(b).await;
     let url = db.url.clone();
-    portcullis_stdin(
-        &url,
-        &["user", "create", "--login", "robert", "--password-stdin"],
-        "First-Password-1\n",
-    )
-    .await
-    .ok();
+    create_robert(&url, "First-Password-1\n").await;
     let app = serve(db).await;
     assert_eq!(status_as(&app, "robert", "First-Password-1").await, 200);
 
@@ -383,17 +369,9 @@ async fn set_password_changes_the_password(b: Backend) {
 }
 
 async fn unlock_clears_a_lock(b: Backend) {
-    let Some(db) = database(b).await else {
-        return;
-    };
+    let db = database(b).await;
     let url = db.url.clone();
-    portcullis_stdin(
-        &url,
-        &["user", "create", "--login", "robert", "--password-stdin"],
-        "Strong-Password-1",
-    )
-    .await
-    .ok();
+    create_robert(&url, "Strong-Password-1").await;
     let app = serve(db).await;
     for _ in 0..3 {
         app.send(app.as_user(Method::GET, APPS, "robert", "wrong"))
@@ -416,17 +394,9 @@ async fn unlock_clears_a_lock(b: Backend) {
 }
 
 async fn client_register_prints_a_secret_that_verifies(b: Backend) {
-    let Some(db) = database(b).await else {
-        return;
-    };
+    let db = database(b).await;
     let url = db.url.clone();
-    portcullis_stdin(
-        &url,
-        &["user", "create", "--login", "robert", "--password-stdin"],
-        "Strong-Password-1",
-    )
-    .await
-    .ok();
+    create_robert(&url, "Strong-Password-1").await;
     let out = portcullis(
         &url,
         &[
@@ -469,14 +439,7 @@ async fn client_register_prints_a_secret_that_verifies(b: Backend) {
     assert_eq!(public["public"], true);
 
     let app = serve(db).await;
-    let stored = app
-        .state
-        .ctx
-        .store
-        .client_app(id)
-        .await
-        .expect("read")
-        .expect("app");
+    let stored = app.stored_client_app(id).await;
     let verifier = stored.secret_verifier.as_deref().expect("verifier");
     assert!(app.state.ctx.keys.verify(&secret, verifier));
     assert!(!app.state.ctx.keys.verify("not-the-secret", verifier));
@@ -503,9 +466,7 @@ async fn client_register_prints_a_secret_that_verifies(b: Backend) {
 }
 
 async fn bad_input_exits_2_with_a_message(b: Backend) {
-    let Some(db) = database(b).await else {
-        return;
-    };
+    let db = database(b).await;
     let url = db.url.as_str();
     let cases: &[(&[&str], Option<&str>, &str)] = &[
         (
@@ -707,9 +668,7 @@ async fn role_names(app: &TestApp, tenant: i64) -> Vec<String> {
 /// API's defaults (imported roles, allowed scopes, statuses, grant types, scopes,
 /// public flag…), field by field, ignoring ids, names, secrets and times.
 async fn the_cli_and_the_api_create_identical_tenants_users_and_clients(b: Backend) {
-    let Some(db) = database(b).await else {
-        return;
-    };
+    let db = database(b).await;
     let tenant = portcullis(&db.url, &["tenant", "create", "by-cli"])
         .await
         .ok();

@@ -1,6 +1,6 @@
 //! HDP's client application registration API, end to end (seed 001, reference §1).
 
-use crate::helpers::{backends, spawn_app, Backend};
+use crate::helpers::{backends, spawn_app, Backend, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -16,6 +16,15 @@ fn seed_sample() -> Value {
     })
 }
 
+/// Registers the seed's sample application as the administrator: (response, id).
+async fn register_sample(app: &TestApp) -> (Value, i64) {
+    let created = app
+        .register_as("admin", crate::helpers::ADMIN_PASSWORD, seed_sample())
+        .await;
+    let id = created["id"].as_i64().expect("id");
+    (created, id)
+}
+
 fn keys(v: &Value) -> Vec<String> {
     let mut k: Vec<String> = v.as_object().expect("object").keys().cloned().collect();
     k.sort();
@@ -23,12 +32,8 @@ fn keys(v: &Value) -> Vec<String> {
 }
 
 async fn the_seed_registration_flow_answers_in_hdp_shapes(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
-    let created = app
-        .register_as("admin", crate::helpers::ADMIN_PASSWORD, seed_sample())
-        .await;
+    let app = spawn_app(b).await;
+    let (created, _) = register_sample(&app).await;
     assert_eq!(
         keys(&created),
         [
@@ -83,57 +88,28 @@ async fn the_seed_registration_flow_answers_in_hdp_shapes(b: Backend) {
 }
 
 async fn the_client_secret_is_stored_only_as_a_verifier(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
-    let created = app
-        .register_as("admin", crate::helpers::ADMIN_PASSWORD, seed_sample())
-        .await;
+    let app = spawn_app(b).await;
+    let (created, _) = register_sample(&app).await;
     let secret = created["clientSecret"].as_str().expect("secret");
     let stored = app
-        .state
-        .ctx
-        .store
-        .client_app(created["id"].as_i64().expect("id"))
-        .await
-        .expect("read")
-        .expect("app");
+        .stored_client_app(created["id"].as_i64().expect("id"))
+        .await;
     let verifier = stored.secret_verifier.expect("verifier");
     assert!(!verifier.contains(secret));
     assert!(app.state.ctx.keys.verify(secret, &verifier));
     // Nowhere in the raw database either.
-    let raw: Vec<String> = match b {
-        Backend::Sqlite => {
-            let pool = sqlx::SqlitePool::connect(&app.database_url)
-                .await
-                .expect("connect");
-            sqlx::query_scalar("SELECT COALESCE(secret_verifier, '') || client_id || redirect_urls FROM client_apps")
-                .fetch_all(&pool)
-                .await
-                .expect("query")
-        }
-        Backend::Postgres => {
-            let pool = sqlx::PgPool::connect(&app.database_url)
-                .await
-                .expect("connect");
-            sqlx::query_scalar("SELECT COALESCE(secret_verifier, '') || client_id || redirect_urls FROM client_apps")
-                .fetch_all(&pool)
-                .await
-                .expect("query")
-        }
-    };
+    let raw = app
+        .raw_strings(
+            "SELECT COALESCE(secret_verifier, '') || client_id || redirect_urls FROM client_apps",
+        )
+        .await;
     assert_eq!(raw.len(), 1);
     assert!(!raw[0].contains(secret));
 }
 
 async fn an_update_replaces_the_fields_and_ignores_echoed_credentials(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
-    let created = app
-        .register_as("admin", crate::helpers::ADMIN_PASSWORD, seed_sample())
-        .await;
-    let id = created["id"].as_i64().expect("id");
+    let app = spawn_app(b).await;
+    let (created, id) = register_sample(&app).await;
     let mut echoed = created.clone();
     echoed["name"] = json!("Renamed");
     echoed["description"] = json!("new words");
@@ -188,13 +164,8 @@ async fn an_update_replaces_the_fields_and_ignores_echoed_credentials(b: Backend
 }
 
 async fn delete_answers_204_and_the_application_is_gone(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
-    let created = app
-        .register_as("admin", crate::helpers::ADMIN_PASSWORD, seed_sample())
-        .await;
-    let id = created["id"].as_i64().expect("id");
+    let app = spawn_app(b).await;
+    let (_, id) = register_sample(&app).await;
     let r = app
         .send(app.as_admin(Method::DELETE, &format!("{APPS}/{id}")))
         .await;
@@ -215,21 +186,11 @@ async fn delete_answers_204_and_the_application_is_gone(b: Backend) {
 }
 
 async fn reset_issues_a_new_secret_and_revokes_consents(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
-    let created = app
-        .register_as("admin", crate::helpers::ADMIN_PASSWORD, seed_sample())
-        .await;
-    let id = created["id"].as_i64().expect("id");
+    let app = spawn_app(b).await;
+    let (created, id) = register_sample(&app).await;
     let old = created["clientSecret"].as_str().expect("secret").to_owned();
     let user = app.create_plain_user("alice", "Alice-Password-1").await;
-    app.state
-        .ctx
-        .store
-        .grant_consent(user.id, id, &["api.access.odata".into()], 0)
-        .await
-        .expect("consent");
+    app.consent(user.id, id, &["api.access.odata"]).await;
 
     let r = app
         .send(app.as_admin(Method::PUT, &format!("{APPS}/{id}/reset")))
@@ -244,14 +205,7 @@ async fn reset_issues_a_new_secret_and_revokes_consents(b: Backend) {
     );
     let new = v["clientSecret"].as_str().expect("new secret");
     assert_ne!(new, old);
-    let stored = app
-        .state
-        .ctx
-        .store
-        .client_app(id)
-        .await
-        .expect("read")
-        .expect("app");
+    let stored = app.stored_client_app(id).await;
     let verifier = stored.secret_verifier.expect("verifier");
     assert!(app.state.ctx.keys.verify(new, &verifier));
     assert!(!app.state.ctx.keys.verify(&old, &verifier));
@@ -267,9 +221,7 @@ async fn reset_issues_a_new_secret_and_revokes_consents(b: Backend) {
 }
 
 async fn public_clients_have_no_secret_to_show_or_reset(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let mut body = seed_sample();
     body["public"] = json!(true);
     let created = app
@@ -294,9 +246,7 @@ async fn public_clients_have_no_secret_to_show_or_reset(b: Backend) {
 }
 
 async fn users_see_and_manage_only_their_own_applications(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     app.create_plain_user("alice", "Alice-Password-1").await;
     app.create_plain_user("bob", "Bob-Password-1").await;
     let a = app
@@ -345,21 +295,9 @@ async fn users_see_and_manage_only_their_own_applications(b: Backend) {
 }
 
 async fn administrators_of_another_tenant_do_not_see_the_application(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
-    let a = app
-        .register_as("admin", crate::helpers::ADMIN_PASSWORD, seed_sample())
-        .await;
-    let other = app
-        .state
-        .ctx
-        .store
-        .create_tenant(portcullis_core::model::identity::NewTenant::named(
-            "acme", 0,
-        ))
-        .await
-        .expect("tenant");
+    let app = spawn_app(b).await;
+    let (_, id) = register_sample(&app).await;
+    let other = app.create_tenant("acme", &[]).await;
     app.create_user(
         other.id,
         "boss",
@@ -372,20 +310,14 @@ async fn administrators_of_another_tenant_do_not_see_the_application(b: Backend)
         app.send(boss(Method::GET, APPS)).await.json(),
         json!({"applications": []})
     );
-    let id = a["id"].as_i64().expect("id");
     app.send(boss(Method::GET, &format!("{APPS}/{id}")))
         .await
         .hdp_error(404, 222209020);
 }
 
 async fn allowed_applications_list_and_revoke_the_callers_consents(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
-    let a = app
-        .register_as("admin", crate::helpers::ADMIN_PASSWORD, seed_sample())
-        .await;
-    let id = a["id"].as_i64().expect("id");
+    let app = spawn_app(b).await;
+    let (_, id) = register_sample(&app).await;
     let alice = app.create_plain_user("alice", "Alice-Password-1").await;
     let as_alice = |m: Method, p: &str| app.as_user(m, p, "alice", "Alice-Password-1");
     assert_eq!(
@@ -393,12 +325,7 @@ async fn allowed_applications_list_and_revoke_the_callers_consents(b: Backend) {
         json!({"applications": []})
     );
 
-    app.state
-        .ctx
-        .store
-        .grant_consent(alice.id, id, &["api.access.odata".into()], 0)
-        .await
-        .expect("consent");
+    app.consent(alice.id, id, &["api.access.odata"]).await;
     let list = app.send(as_alice(Method::GET, ALLOWED)).await;
     assert_eq!(list.status, 200);
     assert_eq!(
@@ -429,20 +356,10 @@ async fn allowed_applications_list_and_revoke_the_callers_consents(b: Backend) {
 }
 
 async fn deleting_an_application_removes_its_consents(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
-    let a = app
-        .register_as("admin", crate::helpers::ADMIN_PASSWORD, seed_sample())
-        .await;
-    let id = a["id"].as_i64().expect("id");
+    let app = spawn_app(b).await;
+    let (_, id) = register_sample(&app).await;
     let alice = app.create_plain_user("alice", "Alice-Password-1").await;
-    app.state
-        .ctx
-        .store
-        .grant_consent(alice.id, id, &["api.access.odata".into()], 0)
-        .await
-        .expect("consent");
+    app.consent(alice.id, id, &["api.access.odata"]).await;
     assert_eq!(
         app.send(app.as_admin(Method::DELETE, &format!("{APPS}/{id}")))
             .await
@@ -457,9 +374,7 @@ async fn deleting_an_application_removes_its_consents(b: Backend) {
 }
 
 async fn invalid_registrations_are_refused_with_a_message_naming_the_problem(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let post = |body: Value| app.as_admin(Method::POST, APPS).json(&body);
     let cases: Vec<(Value, u32, &str)> = vec![
         (
@@ -545,9 +460,7 @@ async fn invalid_registrations_are_refused_with_a_message_naming_the_problem(b: 
 }
 
 async fn bodies_that_are_not_json_or_too_large_are_refused(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let r = app
         .send(
             app.as_admin(Method::POST, APPS)
@@ -587,9 +500,7 @@ async fn bodies_that_are_not_json_or_too_large_are_refused(b: Backend) {
 }
 
 async fn ids_in_paths_must_be_positive_integers(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     for bad in ["abc", "-1", "0", "1.5", "99999999999999999999"] {
         let r = app
             .send(app.as_admin(Method::GET, &format!("{APPS}/{bad}")))
@@ -611,9 +522,7 @@ async fn ids_in_paths_must_be_positive_integers(b: Backend) {
 }
 
 async fn every_endpoint_requires_credentials(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     for (m, p) in [
         (Method::GET, APPS.to_owned()),
         (Method::POST, APPS.to_owned()),

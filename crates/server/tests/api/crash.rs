@@ -195,9 +195,7 @@ async fn integrity_ok(url: &str) {
 
 async fn acknowledged_writes_survive_sigkill(b: Backend) {
     let dir = tempfile::tempdir().expect("dir");
-    let Some(url) = fresh_database(b, &dir).await else {
-        return;
-    };
+    let url = fresh_database(b, &dir).await;
     let mut server = start(&url, dir.path()).await;
     let http = reqwest::Client::new();
     // Rotation on (limit 1003), a client, and the first refresh token.

@@ -2,13 +2,27 @@
 //! every refusal of a malformed request in the surface's own format and in plain words
 //! (never axum's or serde's text).
 
-use crate::helpers::{backends, once, spawn_app, Backend};
+use crate::helpers::{backends, once, spawn_app, Backend, Reply, TestApp};
 use reqwest::Method;
 
+/// `POST` `body` to `path` as `content_type`, without credentials.
+async fn post_raw(
+    app: &TestApp,
+    path: &str,
+    content_type: &str,
+    body: impl Into<reqwest::Body>,
+) -> Reply {
+    app.send(
+        app.http
+            .post(app.url(path))
+            .header("content-type", content_type)
+            .body(body),
+    )
+    .await
+}
+
 async fn unknown_paths_and_methods_answer_with_the_envelope(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let r = app
         .send(app.as_admin(Method::GET, "/api/mgmt/nothing-here"))
         .await;
@@ -23,9 +37,7 @@ async fn unknown_paths_and_methods_answer_with_the_envelope(b: Backend) {
 }
 
 async fn responses_carry_security_headers(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let r = app
         .send(app.as_admin(Method::GET, "/api/mgmt/oauth/client/applications"))
         .await;
@@ -35,9 +47,7 @@ async fn responses_carry_security_headers(b: Backend) {
 }
 
 async fn health_and_readiness_answer(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let h = app.send(app.http.get(app.url("/healthz"))).await;
     assert_eq!(
         (h.status, h.json()),
@@ -51,9 +61,7 @@ async fn health_and_readiness_answer(b: Backend) {
 }
 
 async fn database_failures_never_leak_their_text(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     app.send(app.as_admin(Method::GET, "/api/mgmt/oauth/client/applications"))
         .await;
     // CASCADE on PostgreSQL: the token tables reference client_apps.
@@ -61,20 +69,7 @@ async fn database_failures_never_leak_their_text(b: Backend) {
         Backend::Sqlite => "DROP TABLE consents; DROP TABLE client_apps",
         Backend::Postgres => "DROP TABLE consents; DROP TABLE client_apps CASCADE",
     };
-    match b {
-        Backend::Sqlite => {
-            let pool = sqlx::SqlitePool::connect(&app.database_url)
-                .await
-                .expect("connect");
-            sqlx::raw_sql(drop).execute(&pool).await.expect("drop");
-        }
-        Backend::Postgres => {
-            let pool = sqlx::PgPool::connect(&app.database_url)
-                .await
-                .expect("connect");
-            sqlx::raw_sql(drop).execute(&pool).await.expect("drop");
-        }
-    }
+    app.raw_execute(drop).await;
     let r = app
         .send(app.as_admin(Method::GET, "/api/mgmt/oauth/client/applications"))
         .await;
@@ -96,21 +91,18 @@ async fn database_failures_never_leak_their_text(b: Backend) {
 }
 
 async fn oversized_token_requests_get_an_oauth_error(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let body = format!(
         "grant_type=client_credentials&pad={}",
         "x".repeat(70 * 1024)
     );
-    let r = app
-        .send(
-            app.http
-                .post(app.url("/oauth2/token"))
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(body),
-        )
-        .await;
+    let r = post_raw(
+        &app,
+        "/oauth2/token",
+        "application/x-www-form-urlencoded",
+        body,
+    )
+    .await;
     assert_eq!(r.status, 413);
     assert_eq!(r.json()["error"], "invalid_request");
     assert!(r.json()["error_description"]
@@ -139,9 +131,7 @@ fn assert_own_words(what: &str, text: &str) {
 }
 
 async fn bad_query_strings_are_refused_in_the_envelope_in_plain_words(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let cases = [
         (
             "/api/admin/users?tenantId=abc",
@@ -177,9 +167,7 @@ async fn bad_query_strings_are_refused_in_the_envelope_in_plain_words(b: Backend
 }
 
 async fn oversized_page_forms_get_the_html_error_page(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let body = format!("client_id=x&pad={}", "x".repeat(70 * 1024));
     for path in [
         "/oauth2/login",
@@ -187,14 +175,13 @@ async fn oversized_page_forms_get_the_html_error_page(b: Backend) {
         "/oauth2/logout",
         "/oauth2/authorize",
     ] {
-        let r = app
-            .send(
-                app.http
-                    .post(app.url(path))
-                    .header("content-type", "application/x-www-form-urlencoded")
-                    .body(body.clone()),
-            )
-            .await;
+        let r = post_raw(
+            &app,
+            path,
+            "application/x-www-form-urlencoded",
+            body.clone(),
+        )
+        .await;
         assert_eq!(r.status, 413, "{path}: {}", r.text);
         assert_eq!(
             r.header("content-type"),
@@ -213,9 +200,7 @@ async fn oversized_page_forms_get_the_html_error_page(b: Backend) {
 /// Every operation with a JSON body, with a body of each kind of wrong: each answers
 /// 400 in the envelope, naming what was wrong in our words.
 async fn malformed_json_bodies_are_refused_in_plain_words(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let operations = [
         (Method::POST, "/api/mgmt/oauth/client/applications"),
         (Method::PUT, "/api/mgmt/oauth/client/applications/1"),
@@ -272,9 +257,7 @@ async fn malformed_json_bodies_are_refused_in_plain_words(b: Backend) {
 }
 
 async fn wrong_types_name_the_field_and_the_expected_type(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let cases = [
         (
             "/api/mgmt/oauth/client/applications",
@@ -328,9 +311,7 @@ async fn wrong_types_name_the_field_and_the_expected_type(b: Backend) {
 }
 
 async fn malformed_token_requests_are_refused_in_their_format(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     // HDP JSON: the envelope, in our words.
     let json_cases = [
         (
@@ -349,14 +330,7 @@ async fn malformed_token_requests_are_refused_in_their_format(b: Backend) {
         ),
     ];
     for (body, needle) in json_cases {
-        let r = app
-            .send(
-                app.http
-                    .post(app.url("/oauth2/token"))
-                    .header("content-type", "application/json")
-                    .body(body),
-            )
-            .await;
+        let r = post_raw(&app, "/oauth2/token", "application/json", body).await;
         assert_eq!(r.status, 400, "{body}: {}", r.text);
         let msg = r.json()["error"]["message"]["value"]
             .as_str()
@@ -370,27 +344,19 @@ async fn malformed_token_requests_are_refused_in_their_format(b: Backend) {
     }
     // An oversized HDP JSON request is refused in the envelope too.
     let big = format!("{{\"pad\": \"{}\"}}", "x".repeat(70 * 1024));
-    let r = app
-        .send(
-            app.http
-                .post(app.url("/api/mgmt/oauth2/token"))
-                .header("content-type", "application/json")
-                .body(big),
-        )
-        .await;
+    let r = post_raw(&app, "/api/mgmt/oauth2/token", "application/json", big).await;
     assert_eq!(r.status, 413);
     assert!(r.json()["error"]["message"]["value"]
         .as_str()
         .is_some_and(|m| m.contains("65536")));
     // Forms: RFC 6749 JSON; a parameter sent twice is named.
-    let r = app
-        .send(
-            app.http
-                .post(app.url("/oauth2/introspect"))
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body("token=a&token=b"),
-        )
-        .await;
+    let r = post_raw(
+        &app,
+        "/oauth2/introspect",
+        "application/x-www-form-urlencoded",
+        "token=a&token=b",
+    )
+    .await;
     assert_eq!(r.status, 400, "{}", r.text);
     assert_eq!(r.json()["error"], "invalid_request");
     assert_eq!(
@@ -400,9 +366,7 @@ async fn malformed_token_requests_are_refused_in_their_format(b: Backend) {
 }
 
 async fn userinfo_without_a_token_is_an_empty_challenge(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let r = app.send(app.http.get(app.url("/oauth2/userinfo"))).await;
     assert_eq!(r.status, 401);
     assert_eq!(
@@ -425,9 +389,7 @@ async fn userinfo_without_a_token_is_an_empty_challenge(b: Backend) {
 #[ignore = "needs PostgreSQL: run scripts/test (or set TEST_POSTGRES_URL and pass --include-ignored)"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readiness_fails_while_the_postgres_database_is_gone() {
-    let Some(app) = spawn_app(Backend::Postgres).await else {
-        return;
-    };
+    let app = spawn_app(Backend::Postgres).await;
     let name = app
         .database_url
         .rsplit('/')

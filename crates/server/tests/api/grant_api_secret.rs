@@ -2,7 +2,8 @@
 
 use crate::helpers::{backends, spawn_app, Backend};
 use crate::support::oauth::{
-    assert_invalid_token, create_user, form_post, resource_server_verify, userinfo, USERS,
+    api_secret, assert_invalid_token, create_user, form_post, resource_server_verify, userinfo,
+    USERS,
 };
 use reqwest::Method;
 use serde_json::json;
@@ -10,18 +11,9 @@ use serde_json::json;
 const CONFIGAPI_TOKEN: &str = "/configapi/v2/oauth/token";
 
 async fn seed_003_user_api_secrets_get_tokens_at_the_configapi_endpoint(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let sheila = create_user(&app, "sheila.thomas", "Tea-Time-1984").await;
-    let r = app
-        .send(app.as_admin(Method::POST, &format!("{USERS}/{sheila}/apisecret")))
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    let secret = r.json()["apiSecret"]
-        .as_str()
-        .expect("apiSecret")
-        .to_owned();
+    let secret = api_secret(&app, sheila).await;
     let r = app
         .send(
             app.as_admin(Method::PUT, "/api/admin/tenants/1")

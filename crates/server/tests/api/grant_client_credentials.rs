@@ -3,26 +3,16 @@
 
 use crate::helpers::{backends, spawn_app, Backend};
 use crate::support::oauth::{
-    alice, alices_client, oauth_client, register, resource_server_verify, rfc_error, userinfo,
-    ALICE, ALICE_PASSWORD, ODATA,
+    alice, alices_client, alices_job, oauth_client, resource_server_verify, rfc_error, userinfo,
+    ODATA,
 };
 use oauth2::basic::{BasicErrorResponseType, BasicTokenType};
 use oauth2::{AuthType, Scope, TokenResponse};
-use serde_json::json;
 
 async fn the_oauth2_crate_runs_the_client_credentials_grant(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     alice(&app).await;
-    let k = register(
-        &app,
-        ALICE,
-        ALICE_PASSWORD,
-        "Nightly job",
-        json!({"grantTypes": ["client_credentials"]}),
-    )
-    .await;
+    let k = alices_job(&app, "Nightly job").await;
     for auth in [AuthType::BasicAuth, AuthType::RequestBody] {
         let t = oauth_client(&app.base, &k, auth)
             .exchange_client_credentials()

@@ -2,7 +2,9 @@
 //! fresh database per test, on SQLite or PostgreSQL; `backends!` runs a test on both.
 
 use portcullis_core::clock::{Clock, ManualClock};
-use portcullis_core::model::identity::{NewUser, User, SYSTEM_TENANT_ID};
+use portcullis_core::model::client_app::ClientApp;
+use portcullis_core::model::identity::{NewTenant, NewUser, Tenant, User, SYSTEM_TENANT_ID};
+use portcullis_core::model::limits::LimitLevel;
 use portcullis_server::config::Config;
 use portcullis_server::startup::Application;
 use portcullis_server::state::AppState;
@@ -122,11 +124,11 @@ fn live_database(url: &str) -> Option<Arc<TestDatabase>> {
     live.as_ref()?.get(url)?.upgrade()
 }
 
-/// A fresh database on `backend` (see [`TestDb`]). Always `Some`: a PostgreSQL test
-/// without `TEST_POSTGRES_URL` fails instead (those tests are `#[ignore]`d under a plain
+/// A fresh database on `backend` (see [`TestDb`]). A PostgreSQL test without
+/// `TEST_POSTGRES_URL` fails (those tests are `#[ignore]`d under a plain
 /// `cargo test`; `scripts/test` runs them).
-pub async fn fresh_database(backend: Backend, dir: &tempfile::TempDir) -> Option<TestDb> {
-    Some(match backend {
+pub async fn fresh_database(backend: Backend, dir: &tempfile::TempDir) -> TestDb {
+    match backend {
         Backend::Sqlite => TestDb {
             url: format!("sqlite://{}", dir.path().join("portcullis.db").display()),
             _db: None,
@@ -140,7 +142,7 @@ pub async fn fresh_database(backend: Backend, dir: &tempfile::TempDir) -> Option
             live.insert(url.clone(), Arc::downgrade(&db));
             TestDb { url, _db: Some(db) }
         }
-    })
+    }
 }
 
 /// The configuration tests start with: port 0, a fresh database, a known admin password.
@@ -154,10 +156,10 @@ pub fn test_config(database_url: &str) -> Config {
     }
 }
 
-pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+pub async fn spawn_app(backend: Backend) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
-    let db = fresh_database(backend, &dir).await?;
-    Some(spawn_with(test_config(&db), dir).await)
+    let db = fresh_database(backend, &dir).await;
+    spawn_with(test_config(&db), dir).await
 }
 
 pub async fn spawn_with(config: Config, dir: tempfile::TempDir) -> TestApp {
@@ -186,6 +188,15 @@ pub async fn spawn_with(config: Config, dir: tempfile::TempDir) -> TestApp {
         _dir: dir,
         shutdown: Some(tx),
     }
+}
+
+/// `s` with the five entities the pages' templates escape turned back into characters.
+pub fn unescape_html(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 /// A response, read whole.
@@ -291,6 +302,113 @@ impl TestApp {
             vec![portcullis_core::model::identity::ROLE_USER],
         )
         .await
+    }
+
+    /// Creates a tenant named `name` straight in the store, with copies of the system
+    /// roles `imported_roles` (the model's defaults otherwise).
+    pub async fn create_tenant(&self, name: &str, imported_roles: &[i64]) -> Tenant {
+        let mut tenant = NewTenant::named(name, self.clock.now());
+        tenant.imported_roles = imported_roles.to_vec();
+        self.state
+            .ctx
+            .store
+            .create_tenant(tenant)
+            .await
+            .expect("tenant")
+    }
+
+    /// The id of `tenant`'s role named `name`.
+    pub async fn role_id(&self, tenant: i64, name: &str) -> i64 {
+        self.state
+            .ctx
+            .store
+            .roles(tenant)
+            .await
+            .expect("roles")
+            .into_iter()
+            .find(|r| r.name == name)
+            .expect("role")
+            .id
+    }
+
+    /// The stored application `id`, read straight from the store.
+    pub async fn stored_client_app(&self, id: i64) -> ClientApp {
+        self.state
+            .ctx
+            .store
+            .client_app(id)
+            .await
+            .expect("read")
+            .expect("app")
+    }
+
+    /// The stored user `id`, read straight from the store.
+    pub async fn stored_user(&self, id: i64) -> User {
+        self.state
+            .ctx
+            .store
+            .user(id)
+            .await
+            .expect("read")
+            .expect("user")
+    }
+
+    /// Records `user`'s consent to application `app` for `scopes`, straight in the store.
+    pub async fn consent(&self, user: i64, app: i64, scopes: &[&str]) {
+        let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
+        self.state
+            .ctx
+            .store
+            .grant_consent(user, app, &scopes, 0)
+            .await
+            .expect("consent");
+    }
+
+    /// Sets limit `id` at `level` straight in the store (`None` removes it).
+    pub async fn set_limit(&self, level: LimitLevel, id: i64, value: Option<i64>) {
+        self.state
+            .ctx
+            .store
+            .set_limit(level, id, value)
+            .await
+            .expect("limit");
+    }
+
+    /// Runs `sql` (statements without parameters) straight on the test database, behind
+    /// the server's back.
+    pub async fn raw_execute(&self, sql: &str) {
+        if self.database_url.starts_with("sqlite:") {
+            let pool = sqlx::SqlitePool::connect(&self.database_url)
+                .await
+                .expect("connect");
+            sqlx::raw_sql(sql).execute(&pool).await.expect("raw SQL");
+            pool.close().await;
+        } else {
+            let pool = sqlx::PgPool::connect(&self.database_url)
+                .await
+                .expect("connect");
+            sqlx::raw_sql(sql).execute(&pool).await.expect("raw SQL");
+            pool.close().await;
+        }
+    }
+
+    /// The text column `sql` selects, read straight from the test database.
+    pub async fn raw_strings(&self, sql: &str) -> Vec<String> {
+        if self.database_url.starts_with("sqlite:") {
+            let pool = sqlx::SqlitePool::connect(&self.database_url)
+                .await
+                .expect("connect");
+            let rows = sqlx::query_scalar(sql).fetch_all(&pool).await;
+            pool.close().await;
+            rows.expect("query")
+        } else {
+            let pool = sqlx::PgPool::connect(&self.database_url)
+                .await
+                .expect("connect");
+            let rows = sqlx::query_scalar(sql).fetch_all(&pool).await;
+            pool.close().await;
+            rows.expect("query")
+        }
     }
 
     /// Registers an application as `login` and returns the response JSON.

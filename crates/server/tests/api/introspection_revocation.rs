@@ -3,25 +3,21 @@
 
 use crate::helpers::{backends, spawn_app, Backend, ADMIN_PASSWORD};
 use crate::support::oauth::{
-    alice, alices_client, assert_invalid_token, assert_rfc_error, form_post, introspect, is_active,
-    password_grant, refresh_grant, register, revoke, rfc_error, tokens_for, userinfo, Client,
-    ALICE, ALICE_PASSWORD, APPS, INTROSPECT, ODATA, REVOKE, TOKEN, USERINFO, USERS,
+    alice, alices_client, alices_job, assert_invalid_token, assert_rfc_error, form_post,
+    introspect, is_active, password_grant, refresh_grant, register, revoke, rfc_error, tokens_for,
+    userinfo, Client, ALICE, ALICE_PASSWORD, APPS, INTROSPECT, ODATA, REVOKE, TOKEN, USERINFO,
+    USERS,
 };
 use oauth2::basic::BasicErrorResponseType;
 use oauth2::{AuthType, TokenResponse};
-use portcullis_core::clock::Clock;
-use portcullis_core::model::identity::{
-    NewUser, ROLE_ADMINISTRATOR, ROLE_TENANT_ADMINISTRATOR, ROLE_USER,
-};
+use portcullis_core::model::identity::{ROLE_ADMINISTRATOR, ROLE_TENANT_ADMINISTRATOR, ROLE_USER};
 use reqwest::Method;
 use serde_json::json;
 
 const ALLOWED: &str = "/api/mgmt/oauth/client/allowedapplications";
 
 async fn introspection_and_revocation_follow_rfc_7662_and_7009(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let alice_id = alice(&app).await;
     let c = alices_client(&app).await;
     let rs = register(&app, "admin", ADMIN_PASSWORD, "Resource server", json!({})).await;
@@ -130,34 +126,15 @@ async fn introspection_and_revocation_follow_rfc_7662_and_7009(b: Backend) {
     revoke(&app, &c, &refresh).await; // twice: still 200
 
     // A token of another tenant is inactive to this tenant's clients.
-    let mut t = portcullis_core::model::identity::NewTenant::named("acme", app.clock.now());
-    t.imported_roles = vec![ROLE_ADMINISTRATOR, ROLE_USER, ROLE_TENANT_ADMINISTRATOR];
-    let acme = app.state.ctx.store.create_tenant(t).await.expect("tenant");
-    let roles = app.state.ctx.store.roles(acme.id).await.expect("roles");
-    let user_role = roles
-        .iter()
-        .find(|r| r.name == "User")
-        .expect("User role")
-        .id;
-    let hash = app
-        .state
-        .ctx
-        .hasher
-        .hash("Bob-Password-1")
-        .await
-        .expect("hash");
-    app.state
-        .ctx
-        .store
-        .create_user(NewUser::new(
-            acme.id,
-            "bob",
-            hash,
-            vec![user_role],
-            app.clock.now(),
-        ))
-        .await
-        .expect("bob");
+    let acme = app
+        .create_tenant(
+            "acme",
+            &[ROLE_ADMINISTRATOR, ROLE_USER, ROLE_TENANT_ADMINISTRATOR],
+        )
+        .await;
+    let user_role = app.role_id(acme.id, "User").await;
+    app.create_user(acme.id, "bob", "Bob-Password-1", vec![user_role])
+        .await;
     let acme_client = register(&app, "bob", "Bob-Password-1", "Acme reporting", json!({})).await;
     let (bob_access, bob_refresh) = tokens_for(&app, &acme_client, "bob", "Bob-Password-1").await;
     let v = introspect(&app, &acme_client, &bob_access).await;
@@ -202,9 +179,7 @@ async fn introspection_and_revocation_follow_rfc_7662_and_7009(b: Backend) {
 
 /// Each administrative act ends existing tokens at once.
 async fn deactivation_reset_deletion_and_consent_revocation_end_tokens_at_once(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let alice_id = alice(&app).await;
     let rs = register(&app, "admin", ADMIN_PASSWORD, "Resource server", json!({})).await;
 
@@ -287,14 +262,7 @@ async fn deactivation_reset_deletion_and_consent_revocation_end_tokens_at_once(b
     // Deleting the client application.
     let c = alices_client(&app).await;
     let (access, refresh) = tokens_for(&app, &c, ALICE, ALICE_PASSWORD).await;
-    let k = register(
-        &app,
-        ALICE,
-        ALICE_PASSWORD,
-        "Job",
-        json!({"grantTypes": ["client_credentials"]}),
-    )
-    .await;
+    let k = alices_job(&app, "Job").await;
     let r = app
         .send(form_post(
             &app,

@@ -4,9 +4,7 @@
 
 use crate::helpers::{backends, spawn_app, Backend, TestApp};
 use portcullis_core::limits::{oauth_limits, system_oauth_limits, OauthLimits};
-use portcullis_core::model::identity::{
-    NewTenant, NewUser, Tenant, User, ROLE_USER, SYSTEM_TENANT_ID,
-};
+use portcullis_core::model::identity::{NewUser, Tenant, User, ROLE_USER, SYSTEM_TENANT_ID};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -27,23 +25,7 @@ fn tenant_path(tenant: i64, limit: i64) -> String {
 
 /// A tenant with copies of the system roles Administrator (1) and User (2).
 async fn tenant(app: &TestApp, name: &str) -> Tenant {
-    let mut t = NewTenant::named(name, 0);
-    t.imported_roles = vec![1, ROLE_USER];
-    app.state.ctx.store.create_tenant(t).await.expect("tenant")
-}
-
-/// The id of the tenant's role named `name`.
-async fn role(app: &TestApp, tenant: i64, name: &str) -> i64 {
-    app.state
-        .ctx
-        .store
-        .roles(tenant)
-        .await
-        .expect("roles")
-        .into_iter()
-        .find(|r| r.name == name)
-        .expect("role")
-        .id
+    app.create_tenant(name, &[1, ROLE_USER]).await
 }
 
 /// A user of `tenant` with these roles and explicit permissions.
@@ -62,7 +44,7 @@ async fn user(
 
 /// A child-tenant Administrator (permission 12 through the tenant's copied role).
 async fn tenant_admin(app: &TestApp, t: &Tenant, login: &str) -> User {
-    let admin_role = role(app, t.id, "Administrator").await;
+    let admin_role = app.role_id(t.id, "Administrator").await;
     user(app, t.id, login, vec![admin_role], vec![]).await
 }
 
@@ -95,9 +77,7 @@ async fn admin_value(app: &TestApp, path: &str) -> i64 {
 }
 
 async fn the_catalogue_lists_lockout_and_oauth_limits_with_ranges_and_levels(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let r = app.send(app.as_admin(Method::GET, LIMITS)).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let v = r.json();
@@ -146,9 +126,7 @@ async fn the_catalogue_lists_lockout_and_oauth_limits_with_ranges_and_levels(b: 
 }
 
 async fn system_values_are_the_defaults_until_set_and_again_after_a_reset(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let all = app.send(app.as_admin(Method::GET, SYSTEM)).await;
     assert_eq!(all.status, 200, "{}", all.text);
     assert_eq!(
@@ -196,9 +174,7 @@ async fn system_values_are_the_defaults_until_set_and_again_after_a_reset(b: Bac
 }
 
 async fn values_out_of_range_get_hdps_range_error(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let cases = [
         (
             format!("{SYSTEM}/1001"),
@@ -263,9 +239,7 @@ async fn values_out_of_range_get_hdps_range_error(b: Backend) {
 }
 
 async fn unknown_limits_wrong_levels_and_bad_ids_are_refused_clearly(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let r = app
         .send(app.as_admin(Method::GET, &format!("{SYSTEM}/999")))
         .await;
@@ -321,9 +295,7 @@ async fn unknown_limits_wrong_levels_and_bad_ids_are_refused_clearly(b: Backend)
 }
 
 async fn a_tenant_value_overrides_the_system_value_for_that_tenant_only(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let acme = tenant(&app, "acme").await;
     let beta = tenant(&app, "beta").await;
     let store = app.state.ctx.store.as_ref();
@@ -367,9 +339,7 @@ async fn a_tenant_value_overrides_the_system_value_for_that_tenant_only(b: Backe
 }
 
 async fn changing_the_lockout_limit_through_the_api_changes_the_lockout(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     app.create_plain_user("alice", "Alice-Password-1").await;
     let wrong = || app.send(app.as_user(Method::GET, APPS, "alice", "wrong"));
     assert_eq!(
@@ -411,14 +381,12 @@ async fn changing_the_lockout_limit_through_the_api_changes_the_lockout(b: Backe
 }
 
 async fn permissions_decide_who_reads_and_changes_limits(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let acme = tenant(&app, "acme").await;
     user(&app, SYSTEM_TENANT_ID, "plain", vec![ROLE_USER], vec![]).await;
     let limiter = user(&app, SYSTEM_TENANT_ID, "limiter", vec![ROLE_USER], vec![27]).await;
     tenant_admin(&app, &acme, "acme-admin").await;
-    let acme_user_role = role(&app, acme.id, "User").await;
+    let acme_user_role = app.role_id(acme.id, "User").await;
     user(
         &app,
         acme.id,
@@ -516,9 +484,7 @@ async fn permissions_decide_who_reads_and_changes_limits(b: Backend) {
 }
 
 async fn other_tenants_limits_are_invisible(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let acme = tenant(&app, "acme").await;
     let beta = tenant(&app, "beta").await;
     tenant_admin(&app, &acme, "acme-admin").await;
@@ -545,9 +511,7 @@ async fn other_tenants_limits_are_invisible(b: Backend) {
 }
 
 async fn bad_json_is_refused_naming_the_problem(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let path = format!("{SYSTEM}/1001");
     let raw = |body: &'static str| {
         app.as_admin(Method::PUT, &path)
@@ -587,9 +551,7 @@ async fn bad_json_is_refused_naming_the_problem(b: Backend) {
 }
 
 async fn every_limits_endpoint_requires_credentials(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let t = tenant_path(SYSTEM_TENANT_ID, 1001);
     let s = format!("{SYSTEM}/1001");
     for (method, path) in [

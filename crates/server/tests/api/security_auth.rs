@@ -95,9 +95,7 @@ async fn token(
 // ---------------------------------------------------------------------------------
 
 async fn setting_ones_own_password_needs_the_current_one_on_every_path(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let admin = my_id(&app, "admin", ADMIN_PASSWORD).await;
     let alice = create_alice(&app).await;
     let c = mgmt_client(&app).await;
@@ -126,14 +124,7 @@ async fn setting_ones_own_password_needs_the_current_one_on_every_path(b: Backen
     assert!(m.contains("is not your current password"), "{m}");
     // Nothing changed, and both attempts counted toward the lockout.
     my_id(&app, "admin", ADMIN_PASSWORD).await;
-    let row = app
-        .state
-        .ctx
-        .store
-        .user(admin)
-        .await
-        .expect("get")
-        .expect("admin");
+    let row = app.stored_user(admin).await;
     assert_eq!(
         row.failed_logins, 0,
         "a successful sign-in clears the count"
@@ -141,14 +132,7 @@ async fn setting_ones_own_password_needs_the_current_one_on_every_path(b: Backen
 
     let r = app.send(set(json!({"password": "Taken-Over-123"}))).await;
     r.hdp_error(400, INVALID_FIELD);
-    let row = app
-        .state
-        .ctx
-        .store
-        .user(admin)
-        .await
-        .expect("get")
-        .expect("admin");
+    let row = app.stored_user(admin).await;
     assert_eq!(
         row.failed_logins, 1,
         "a missing current password is a failure"
@@ -164,34 +148,23 @@ async fn setting_ones_own_password_needs_the_current_one_on_every_path(b: Backen
     my_id(&app, "admin", "Owner-Chose-456").await;
 
     // The user update path too.
+    let update = |body: &serde_json::Value| {
+        app.as_user(
+            Method::PUT,
+            &format!("/api/admin/users/{admin}"),
+            "admin",
+            "Owner-Chose-456",
+        )
+        .json(body)
+    };
     let body = json!({"userName": "admin", "statusInfo": {"status": 1},
         "passwordInfo": {"password": "Taken-Over-789"}});
-    let r = app
-        .send(
-            app.as_user(
-                Method::PUT,
-                &format!("/api/admin/users/{admin}"),
-                "admin",
-                "Owner-Chose-456",
-            )
-            .json(&body),
-        )
-        .await;
+    let r = app.send(update(&body)).await;
     let m = r.hdp_error(400, INVALID_FIELD);
     assert!(m.contains("passwordInfo.oldPassword"), "{m}");
     let mut body = body;
     body["passwordInfo"]["oldPassword"] = json!("Owner-Chose-456");
-    let r = app
-        .send(
-            app.as_user(
-                Method::PUT,
-                &format!("/api/admin/users/{admin}"),
-                "admin",
-                "Owner-Chose-456",
-            )
-            .json(&body),
-        )
-        .await;
+    let r = app.send(update(&body)).await;
     assert_eq!(r.status, 200, "{}", r.text);
     my_id(&app, "admin", "Taken-Over-789").await;
 
@@ -234,9 +207,7 @@ async fn setting_ones_own_password_needs_the_current_one_on_every_path(b: Backen
 // ---------------------------------------------------------------------------------
 
 async fn password_spraying_from_one_address_is_answered_429_on_every_path(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     create_alice(&app).await;
     let c = register(&app, &[CALLBACK], json!({})).await;
     for i in 0..PASSWORD_PER_ADDRESS {
@@ -300,9 +271,7 @@ async fn password_spraying_from_one_address_is_answered_429_on_every_path(b: Bac
 }
 
 async fn the_form_counts_failures_toward_the_address_limit(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     create_alice(&app).await;
     let c = register(&app, &[CALLBACK], json!({})).await;
     let mut browser = Browser::new(&app);
@@ -320,9 +289,7 @@ async fn the_form_counts_failures_toward_the_address_limit(b: Backend) {
 }
 
 async fn one_name_from_one_address_has_a_smaller_budget(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     // Lockout off, so only the rate limit stops guessing.
     let r = app
         .send(
@@ -351,9 +318,7 @@ async fn one_name_from_one_address_has_a_smaller_budget(b: Backend) {
 
 async fn forwarded_addresses_count_only_from_trusted_proxies(b: Backend) {
     let dir = tempfile::tempdir().expect("dir");
-    let Some(url) = fresh_database(b, &dir).await else {
-        return;
-    };
+    let url = fresh_database(b, &dir).await;
     let mut config = test_config(&url);
     config.trusted_proxies = vec!["127.0.0.0/8".into()];
     let app = spawn_with(config, dir).await;
@@ -372,9 +337,7 @@ async fn forwarded_addresses_count_only_from_trusted_proxies(b: Backend) {
     assert_eq!(r.status, 200, "{}", r.text);
 
     // Without trusted proxies the header is ignored: the peer is counted.
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     for i in 0..PASSWORD_PER_ADDRESS {
         let r = app
             .send(
@@ -418,9 +381,7 @@ fn trusted_proxies_are_read_from_the_environment_as_a_toml_list() {
 // ---------------------------------------------------------------------------------
 
 async fn unknown_names_cost_one_hash_like_wrong_passwords_on_every_path(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     create_alice(&app).await;
     let c = register(&app, &[CALLBACK], json!({})).await;
     app.state.ctx.hasher.warm_up().await.expect("warm up");
@@ -488,9 +449,7 @@ async fn unknown_names_cost_one_hash_like_wrong_passwords_on_every_path(b: Backe
 // ---------------------------------------------------------------------------------
 
 async fn two_authorization_headers_are_refused_everywhere(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let c = register(&app, &[CALLBACK], json!({})).await;
     let basic = |login: &str, pw: &str| {
         use base64::Engine as _;
@@ -556,9 +515,7 @@ async fn two_authorization_headers_are_refused_everywhere(b: Backend) {
 // ---------------------------------------------------------------------------------
 
 async fn hdp_json_token_requests_take_the_users_login_as_basic(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     create_alice(&app).await;
     let c = register(&app, &[CALLBACK], json!({})).await;
     let body = |user: &str, pw: &str| {
@@ -643,9 +600,7 @@ async fn hdp_json_token_requests_take_the_users_login_as_basic(b: Backend) {
 // ---------------------------------------------------------------------------------
 
 async fn bearer_callers_get_bearer_challenges_and_basic_callers_basic(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let c = mgmt_client(&app).await;
     let r = app
         .send(app.http.get(app.url(APPS)).bearer_auth("not-a-token"))

@@ -2,10 +2,10 @@
 //! file is never seen half-written, regenerating an API secret ends its tokens.
 
 use crate::helpers::{backends, spawn_app, test_config, Backend, TestApp, ADMIN_PASSWORD};
+use crate::support::oauth::api_secret;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-const USERS: &str = "/api/admin/users";
 const APPS: &str = "/api/mgmt/oauth/client/applications";
 
 /// Mode bits of `path` (permissions only).
@@ -35,7 +35,7 @@ async fn some_writes(app: &TestApp) {
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sqlite_database_wal_and_shm_files_are_readable_by_their_owner_only() {
-    let app = spawn_app(Backend::Sqlite).await.expect("sqlite");
+    let app = spawn_app(Backend::Sqlite).await;
     some_writes(&app).await;
     let db = app
         .database_url
@@ -123,17 +123,6 @@ fn concurrent_first_starts_agree_on_one_complete_master_key_file() {
     }
 }
 
-async fn api_secret(app: &TestApp, user: i64) -> String {
-    let r = app
-        .send(app.as_admin(Method::POST, &format!("{USERS}/{user}/apisecret")))
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    r.json()["apiSecret"]
-        .as_str()
-        .expect("apiSecret")
-        .to_owned()
-}
-
 async fn api_secret_token(app: &TestApp, login: &str, secret: &str) -> String {
     let r = app
         .send(app.http.post(app.url("/configapi/v2/oauth/token")).form(&[
@@ -167,9 +156,7 @@ async fn introspect(app: &TestApp, client: &Value, token: &str) -> Value {
 }
 
 async fn regenerating_an_api_secret_ends_the_tokens_of_the_old_one(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let user = app.create_plain_user("sheila", "Tea-Time-1984").await.id;
     let client = app
         .register_as(
@@ -333,20 +320,18 @@ async fn refresh_profile(app: &TestApp, pid: i64) -> crate::helpers::Reply {
         .await
 }
 
-async fn spawn_vault(b: Backend, allow: &[&str]) -> Option<TestApp> {
+async fn spawn_vault(b: Backend, allow: &[&str]) -> TestApp {
     let dir = tempfile::tempdir().expect("dir");
-    let url = crate::helpers::fresh_database(b, &dir).await?;
+    let url = crate::helpers::fresh_database(b, &dir).await;
     let config = portcullis_server::config::Config {
         outbound_allow: allow.iter().map(|s| s.to_string()).collect(),
         ..test_config(&url)
     };
-    Some(crate::helpers::spawn_with(config, dir).await)
+    crate::helpers::spawn_with(config, dir).await
 }
 
 async fn internal_token_endpoints_are_refused_before_connecting_unless_allowed(b: Backend) {
-    let Some(app) = spawn_vault(b, &[]).await else {
-        return;
-    };
+    let app = spawn_vault(b, &[]).await;
     let fake = FakeUpstream::start(false).await;
     let port = fake.base.rsplit(':').next().expect("port").to_owned();
     for (n, (uri, host)) in [
@@ -394,9 +379,7 @@ async fn internal_token_endpoints_are_refused_before_connecting_unless_allowed(b
 
     // Listed by address or by name, the same endpoint is called.
     for allow in ["127.0.0.1", "127.0.0.0/8", "localhost"] {
-        let Some(open) = spawn_vault(b, &[allow]).await else {
-            return;
-        };
+        let open = spawn_vault(b, &[allow]).await;
         let host = if allow == "localhost" {
             "localhost"
         } else {
@@ -411,9 +394,7 @@ async fn internal_token_endpoints_are_refused_before_connecting_unless_allowed(b
 }
 
 async fn upstream_failures_are_quoted_by_status_and_oauth_error_code_only(b: Backend) {
-    let Some(app) = spawn_vault(b, &["127.0.0.1"]).await else {
-        return;
-    };
+    let app = spawn_vault(b, &["127.0.0.1"]).await;
     let fake = FakeUpstream::start(false).await;
     let app_id = vault_app(&app, "scripted", &fake.token_uri()).await;
     let pid = vault_profile(&app, app_id, "p").await;
@@ -456,9 +437,7 @@ async fn upstream_failures_are_quoted_by_status_and_oauth_error_code_only(b: Bac
 /// upstream answer.
 async fn a_cancelled_refresh_still_stores_the_rotated_refresh_token(b: Backend) {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let Some(app) = spawn_vault(b, &["127.0.0.1"]).await else {
-        return;
-    };
+    let app = spawn_vault(b, &["127.0.0.1"]).await;
     let fake = FakeUpstream::start(true).await;
     let app_id = vault_app(&app, "held", &fake.token_uri()).await;
     let pid = vault_profile(&app, app_id, "p").await;
@@ -647,9 +626,7 @@ fn outbound_allow_is_a_toml_list_in_the_environment_and_checked_at_load() {
 /// A JSON list column that does not hold a JSON list is a store error (logged, 500
 /// in the HDP envelope without internals), never an empty list.
 async fn a_corrupt_json_list_column_is_an_error_not_an_empty_list(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let r = app
         .send(app.as_admin(Method::POST, APPS).json(&json!({
             "name": "victim", "redirectUrls": ["https://app.example/callback"]
@@ -657,30 +634,10 @@ async fn a_corrupt_json_list_column_is_an_error_not_an_empty_list(b: Backend) {
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     let id = r.json()["id"].as_i64().expect("id");
-    let corrupt =
-        "UPDATE client_apps SET redirect_urls = '[\"https://app.example/cal' WHERE id = $1";
-    match b {
-        Backend::Sqlite => {
-            let pool = sqlx::SqlitePool::connect(&app.database_url)
-                .await
-                .expect("connect");
-            sqlx::query(corrupt)
-                .bind(id)
-                .execute(&pool)
-                .await
-                .expect("corrupt");
-        }
-        Backend::Postgres => {
-            let pool = sqlx::PgPool::connect(&app.database_url)
-                .await
-                .expect("connect");
-            sqlx::query(corrupt)
-                .bind(id)
-                .execute(&pool)
-                .await
-                .expect("corrupt");
-        }
-    }
+    app.raw_execute(&format!(
+        "UPDATE client_apps SET redirect_urls = '[\"https://app.example/cal' WHERE id = {id}"
+    ))
+    .await;
     let r = app
         .send(app.as_admin(Method::GET, &format!("{APPS}/{id}")))
         .await;

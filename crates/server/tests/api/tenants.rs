@@ -80,24 +80,8 @@ async fn create(app: &TestApp, body: Value) -> Value {
     r.json()
 }
 
-/// The id of the tenant's copy of a system role, by name.
-async fn role_named(app: &TestApp, tenant_id: i64, name: &str) -> i64 {
-    app.state
-        .ctx
-        .store
-        .roles(tenant_id)
-        .await
-        .expect("roles")
-        .into_iter()
-        .find(|r| r.name == name)
-        .expect("role")
-        .id
-}
-
 async fn the_hdp_sample_creates_a_tenant_answered_in_hdp_shape(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let admin = admin_id(&app).await;
     let created = create(&app, org_a()).await;
     assert_eq!(
@@ -171,9 +155,7 @@ async fn the_hdp_sample_creates_a_tenant_answered_in_hdp_shape(b: Backend) {
 }
 
 async fn defaults_and_extensions_are_applied_and_normalised(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let minimal = create(&app, json!({"name": "  Minimal  ", "parentTenant": 1})).await;
     assert_eq!(minimal["name"], "Minimal", "names are trimmed");
     assert_eq!(minimal["description"], Value::Null);
@@ -181,11 +163,11 @@ async fn defaults_and_extensions_are_applied_and_normalised(b: Backend) {
     assert_eq!(minimal["allowedScopes"], json!(["api.access.odata"]));
     let id = id_of(&minimal);
     assert_eq!(
-        role_named(&app, id, "User").await,
+        app.role_id(id, "User").await,
         minimal["roles"][0].as_i64().expect("role"),
         "User and Tenant Administrator are imported by default"
     );
-    role_named(&app, id, "Tenant Administrator").await;
+    app.role_id(id, "Tenant Administrator").await;
 
     let full = create(
         &app,
@@ -228,9 +210,7 @@ async fn defaults_and_extensions_are_applied_and_normalised(b: Backend) {
 }
 
 async fn invalid_tenants_are_refused_with_a_message_naming_the_problem(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let tid = id_of(&create(&app, json!({"name": "Other", "parentTenant": 1})).await);
     let outsider = user_with(&app, tid, "outsider", vec![], vec![]).await;
     let ok = |extra: Value| {
@@ -355,9 +335,7 @@ async fn invalid_tenants_are_refused_with_a_message_naming_the_problem(b: Backen
 }
 
 async fn duplicate_names_and_host_names_conflict(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let acme = create(
         &app,
         json!({"name": "Acme", "parentTenant": 1, "hostNames": ["acme.example"]}),
@@ -408,9 +386,7 @@ async fn duplicate_names_and_host_names_conflict(b: Backend) {
 }
 
 async fn an_update_replaces_hdp_fields_and_keeps_extensions_unless_given(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let created = create(
         &app,
         json!({
@@ -551,12 +527,10 @@ async fn an_update_replaces_hdp_fields_and_keeps_extensions_unless_given(b: Back
 }
 
 async fn delete_answers_204_and_takes_the_tenants_users_with_it(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let t = create(&app, json!({"name": "Doomed", "parentTenant": 1})).await;
     let id = id_of(&t);
-    let role = role_named(&app, id, "User").await;
+    let role = app.role_id(id, "User").await;
     let bob = user_with(&app, id, "bob", vec![role], vec![]).await;
     let apps = "/api/mgmt/oauth/client/applications";
     assert_eq!(
@@ -591,9 +565,7 @@ async fn delete_answers_204_and_takes_the_tenants_users_with_it(b: Backend) {
 }
 
 async fn the_system_tenant_is_never_deleted_or_deactivated(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let r = app.send(app.as_admin(Method::DELETE, &one(1))).await;
     assert_eq!(
         r.hdp_error(403, 222209103),
@@ -631,12 +603,10 @@ async fn the_system_tenant_is_never_deleted_or_deactivated(b: Backend) {
 }
 
 async fn deactivating_a_tenant_stops_its_users_from_signing_in(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let t = create(&app, json!({"name": "Sleepy", "parentTenant": 1})).await;
     let id = id_of(&t);
-    let role = role_named(&app, id, "User").await;
+    let role = app.role_id(id, "User").await;
     user_with(&app, id, "carol", vec![role], vec![]).await;
     let apps = "/api/mgmt/oauth/client/applications";
     let as_carol = || app.as_user(Method::GET, apps, "carol", PASSWORD);
@@ -664,9 +634,7 @@ async fn deactivating_a_tenant_stops_its_users_from_signing_in(b: Backend) {
 }
 
 async fn callers_without_administrator_or_tenant_api_are_refused(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let t = create(&app, json!({"name": "Acme", "parentTenant": 1})).await;
     let id = id_of(&t);
     app.create_plain_user("plain", PASSWORD).await;
@@ -718,9 +686,7 @@ async fn callers_without_administrator_or_tenant_api_are_refused(b: Backend) {
 }
 
 async fn tenant_api_holders_manage_only_the_tenants_they_administer(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let ops = user_with(&app, SYSTEM_TENANT_ID, "ops", vec![ROLE_USER], vec![25]).await;
     let theirs = create(&app, json!({"name": "NotYours", "parentTenant": 1})).await;
     let other = id_of(&theirs);
@@ -822,9 +788,7 @@ async fn tenant_api_holders_manage_only_the_tenants_they_administer(b: Backend) 
 }
 
 async fn users_of_one_tenant_cannot_see_or_touch_another(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let a = create(
         &app,
         json!({"name": "TenantA", "parentTenant": 1, "importedRoles": [1, 2, 3]}),
@@ -833,10 +797,10 @@ async fn users_of_one_tenant_cannot_see_or_touch_another(b: Backend) {
     let b_ = create(&app, json!({"name": "TenantB", "parentTenant": 1})).await;
     let (a, b_id) = (id_of(&a), id_of(&b_));
     // A's Administrator (a copy of role 1: every permission, Administrator and TenantAPI included).
-    let a_admin_role = role_named(&app, a, "Administrator").await;
+    let a_admin_role = app.role_id(a, "Administrator").await;
     user_with(&app, a, "boss", vec![a_admin_role], vec![]).await;
     // A user of A with admin access on A and the TenantAPI permission.
-    let a_ta_role = role_named(&app, a, "Tenant Administrator").await;
+    let a_ta_role = app.role_id(a, "Tenant Administrator").await;
     let keeper = user_with(&app, a, "keeper", vec![a_ta_role], vec![25]).await;
     let r = app
         .send(
@@ -923,9 +887,7 @@ async fn users_of_one_tenant_cannot_see_or_touch_another(b: Backend) {
 }
 
 async fn admins_are_listed_and_replaced_with_users_that_exist(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let admin = admin_id(&app).await;
     let t = create(&app, json!({"name": "Acme", "parentTenant": 1})).await;
     let id = id_of(&t);
@@ -940,7 +902,7 @@ async fn admins_are_listed_and_replaced_with_users_that_exist(b: Backend) {
     );
 
     let ann = app.create_plain_user("ann", PASSWORD).await;
-    let role = role_named(&app, id, "Tenant Administrator").await;
+    let role = app.role_id(id, "Tenant Administrator").await;
     let local = user_with(&app, id, "local", vec![role], vec![]).await;
     let put = |body: Value| app.as_admin(Method::PUT, &admins_of(id)).json(&body);
     let r = app
@@ -1002,9 +964,7 @@ async fn admins_are_listed_and_replaced_with_users_that_exist(b: Backend) {
 }
 
 async fn unknown_and_malformed_ids_are_refused(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     for (m, p, body) in [
         (Method::GET, one(424242), None),
         (
@@ -1039,9 +999,7 @@ async fn unknown_and_malformed_ids_are_refused(b: Backend) {
 }
 
 async fn every_endpoint_requires_credentials(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     for (m, p) in [
         (Method::GET, TENANTS.to_owned()),
         (Method::POST, TENANTS.to_owned()),

@@ -3,8 +3,8 @@
 
 use crate::helpers::{backends, spawn_app, Backend};
 use crate::support::oauth::{
-    alice, alices_client, assert_rfc_error, create_user, form_post, register, tokens_for, Client,
-    ALICE, ALICE_PASSWORD, INTROSPECT, INVALID_GRANT, MGMT, MGMT_TOKEN, TOKEN,
+    alice, alices_client, alices_job, assert_rfc_error, create_user, form_post, register,
+    tokens_for, Client, ALICE, ALICE_PASSWORD, INTROSPECT, INVALID_GRANT, MGMT, MGMT_TOKEN, TOKEN,
 };
 use reqwest::Method;
 use serde_json::{json, Map, Value};
@@ -44,21 +44,12 @@ impl Case {
 }
 
 async fn every_rfc_6749_error_is_answered_on_both_encodings(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     alice(&app).await;
     create_user(&app, "mallory", "Mirror-Glass-7").await;
     let c = alices_client(&app).await;
     let other = register(&app, ALICE, ALICE_PASSWORD, "Other", json!({})).await;
-    let k = register(
-        &app,
-        ALICE,
-        ALICE_PASSWORD,
-        "Job",
-        json!({"grantTypes": ["client_credentials"]}),
-    )
-    .await;
+    let k = alices_job(&app, "Job").await;
     let (_, refresh) = tokens_for(&app, &c, ALICE, ALICE_PASSWORD).await;
     // Wrong passwords are tried four times below; this test is not about lockout.
     let r = app
@@ -417,9 +408,7 @@ async fn every_rfc_6749_error_is_answered_on_both_encodings(b: Backend) {
 }
 
 async fn failed_client_authentication_is_rate_limited_per_client(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     alice(&app).await;
     let c = alices_client(&app).await;
     let bystander = register(&app, ALICE, ALICE_PASSWORD, "Bystander", json!({})).await;

@@ -1,9 +1,7 @@
 //! The Users and Permissions APIs (HDP §3.1, §3.4, §3.5) and the caller's own view.
 
 use crate::helpers::{backends, spawn_app, Backend, TestApp};
-use portcullis_core::model::identity::{
-    NewTenant, ROLE_ADMINISTRATOR, ROLE_TENANT_ADMINISTRATOR, ROLE_USER,
-};
+use portcullis_core::model::identity::{ROLE_ADMINISTRATOR, ROLE_TENANT_ADMINISTRATOR, ROLE_USER};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -24,19 +22,25 @@ async fn create(app: &TestApp, body: &Value) -> Value {
     r.json()
 }
 
+/// Alice (the sample user) created through the API: her id.
+async fn create_alice(app: &TestApp) -> i64 {
+    create(app, &alice()).await["id"].as_i64().expect("id")
+}
+
 /// A child tenant with copies of roles 1–3; returns (tenant id, its Administrator, User, Tenant Administrator role ids).
 async fn child_tenant(app: &TestApp, name: &str) -> (i64, i64, i64, i64) {
-    let mut n = NewTenant::named(name, 0);
-    n.imported_roles = vec![ROLE_ADMINISTRATOR, ROLE_USER, ROLE_TENANT_ADMINISTRATOR];
-    let t = app.state.ctx.store.create_tenant(n).await.expect("tenant");
+    let t = app
+        .create_tenant(
+            name,
+            &[ROLE_ADMINISTRATOR, ROLE_USER, ROLE_TENANT_ADMINISTRATOR],
+        )
+        .await;
     let roles = app.state.ctx.store.roles(t.id).await.expect("roles");
     (t.id, roles[0].id, roles[1].id, roles[2].id)
 }
 
 async fn users_are_created_shown_and_can_sign_in(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let v = create(&app, &alice()).await;
     assert_eq!(v["userName"], "alice");
     assert_eq!(v["tenantId"], 1);
@@ -113,9 +117,7 @@ async fn users_are_created_shown_and_can_sign_in(b: Backend) {
 }
 
 async fn invalid_users_are_refused_with_a_clear_message(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let with = |path: &str, v: Value| {
         let mut body = alice();
         let mut target = &mut body;
@@ -239,9 +241,7 @@ async fn invalid_users_are_refused_with_a_clear_message(b: Backend) {
 }
 
 async fn users_without_the_permission_are_refused_by_name(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     create(&app, &alice()).await;
     let as_alice = |m: Method, p: &str| app.as_user(m, p, "alice", "Correct-Horse-1");
     let r = app.send(as_alice(Method::GET, USERS)).await;
@@ -259,9 +259,7 @@ async fn users_without_the_permission_are_refused_by_name(b: Backend) {
 }
 
 async fn tenant_admins_manage_their_tenant_only_and_grant_only_what_they_hold(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let (acme, _acme_admin_role, acme_user_role, acme_tadmin_role) =
         child_tenant(&app, "acme").await;
     let (beta, _, beta_user_role, _) = child_tenant(&app, "beta").await;
@@ -351,9 +349,7 @@ async fn tenant_admins_manage_their_tenant_only_and_grant_only_what_they_hold(b:
 }
 
 async fn a_child_tenant_administrator_cannot_reach_the_system_tenant(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let (acme, acme_admin_role, acme_user_role, _) = child_tenant(&app, "acme").await;
     app.create_user(acme, "root", "Root-Password-1", vec![acme_admin_role])
         .await;
@@ -378,9 +374,7 @@ async fn a_child_tenant_administrator_cannot_reach_the_system_tenant(b: Backend)
 }
 
 async fn nobody_changes_their_own_roles_status_or_existence(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let r = app
         .send(
             app.as_admin(Method::PUT, &format!("{USERS}/1/permissions"))
@@ -412,9 +406,7 @@ async fn nobody_changes_their_own_roles_status_or_existence(b: Backend) {
 }
 
 async fn deactivation_stops_sign_in_at_once_and_reactivation_restores_it(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let v = create(&app, &alice()).await;
     let id = v["id"].as_i64().expect("id");
     let as_alice = || app.as_user(Method::GET, "/api/mgmt/user", "alice", "Correct-Horse-1");
@@ -428,14 +420,7 @@ async fn deactivation_stops_sign_in_at_once_and_reactivation_restores_it(b: Back
         )
         .await;
     assert_eq!(r.json()["statusInfo"]["status"], 0);
-    let user = app
-        .state
-        .ctx
-        .store
-        .user(id)
-        .await
-        .expect("read")
-        .expect("user");
+    let user = app.stored_user(id).await;
     assert_eq!(
         user.auth_version, 2,
         "deactivation is recorded for token checks"
@@ -449,9 +434,7 @@ async fn deactivation_stops_sign_in_at_once_and_reactivation_restores_it(b: Back
 }
 
 async fn locked_accounts_show_and_unlock(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let v = create(&app, &alice()).await;
     let id = v["id"].as_i64().expect("id");
     for _ in 0..3 {
@@ -507,11 +490,8 @@ async fn locked_accounts_show_and_unlock(b: Backend) {
 }
 
 async fn passwords_are_set_by_administrators_and_changed_by_their_owners(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
-    let v = create(&app, &alice()).await;
-    let id = v["id"].as_i64().expect("id");
+    let app = spawn_app(b).await;
+    let id = create_alice(&app).await;
     let me = |pw: &str| app.as_user(Method::GET, "/api/mgmt/user", "alice", pw);
     assert_eq!(app.send(me("Correct-Horse-1")).await.status, 200);
     let r = app
@@ -571,11 +551,8 @@ async fn passwords_are_set_by_administrators_and_changed_by_their_owners(b: Back
 }
 
 async fn api_secrets_are_shown_once_stored_as_verifiers_and_deleted(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
-    let v = create(&app, &alice()).await;
-    let id = v["id"].as_i64().expect("id");
+    let app = spawn_app(b).await;
+    let id = create_alice(&app).await;
     let path = format!("{USERS}/{id}/apisecret");
     let r = app.send(app.as_admin(Method::POST, &path)).await;
     assert_eq!(r.status, 200, "{}", r.text);
@@ -583,13 +560,8 @@ async fn api_secrets_are_shown_once_stored_as_verifiers_and_deleted(b: Backend) 
     let first = r.json()["apiSecret"].as_str().expect("secret").to_owned();
     assert_eq!(first.len(), 43);
     let stored = app
-        .state
-        .ctx
-        .store
-        .user(id)
+        .stored_user(id)
         .await
-        .expect("read")
-        .expect("user")
         .api_secret_verifier
         .expect("verifier");
     assert!(app.state.ctx.keys.verify(&first, &stored));
@@ -606,13 +578,8 @@ async fn api_secrets_are_shown_once_stored_as_verifiers_and_deleted(b: Backend) 
         .to_owned();
     assert_ne!(first, second);
     let stored = app
-        .state
-        .ctx
-        .store
-        .user(id)
+        .stored_user(id)
         .await
-        .expect("read")
-        .expect("user")
         .api_secret_verifier
         .expect("verifier");
     assert!(
@@ -639,11 +606,8 @@ async fn api_secrets_are_shown_once_stored_as_verifiers_and_deleted(b: Backend) 
 }
 
 async fn permissions_are_replaced_and_take_effect(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
-    let v = create(&app, &alice()).await;
-    let id = v["id"].as_i64().expect("id");
+    let app = spawn_app(b).await;
+    let id = create_alice(&app).await;
     let path = format!("{USERS}/{id}/permissions");
     assert_eq!(
         app.send(app.as_admin(Method::GET, &path)).await.json(),
@@ -673,11 +637,8 @@ async fn permissions_are_replaced_and_take_effect(b: Backend) {
 }
 
 async fn deleting_a_user_takes_their_applications(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
-    let v = create(&app, &alice()).await;
-    let id = v["id"].as_i64().expect("id");
+    let app = spawn_app(b).await;
+    let id = create_alice(&app).await;
     let a = app
         .register_as(
             "alice",
@@ -705,9 +666,7 @@ async fn deleting_a_user_takes_their_applications(b: Backend) {
 }
 
 async fn the_permission_catalogue_is_hdps(b: Backend) {
-    let Some(app) = spawn_app(b).await else {
-        return;
-    };
+    let app = spawn_app(b).await;
     let all = app
         .send(app.as_admin(Method::GET, "/api/admin/permissions"))
         .await

@@ -43,8 +43,8 @@ struct Upstream {
 }
 
 impl Upstream {
-    async fn start(b: Backend, redirect: &str) -> Option<Self> {
-        let app = spawn_app(b).await?;
+    async fn start(b: Backend, redirect: &str) -> Self {
+        let app = spawn_app(b).await;
         app.create_plain_user(ALICE, ALICE_PASSWORD).await;
         let v = app
             .register_as(
@@ -53,11 +53,11 @@ impl Upstream {
                 json!({"name": "Vault", "redirectUrls": [redirect]}),
             )
             .await;
-        Some(Self {
+        Self {
             client_id: v["clientId"].as_str().expect("clientId").to_owned(),
             secret: v["clientSecret"].as_str().expect("secret").to_owned(),
             app,
-        })
+        }
     }
 
     fn form(&self, path: &str, pairs: &[(&str, &str)]) -> reqwest::RequestBuilder {
@@ -149,6 +149,15 @@ async fn create_app(here: &TestApp, body: &Value) -> i64 {
     r.json()["id"].as_i64().expect("id")
 }
 
+/// `PUT` `body` over application `id`, as the administrator.
+async fn update_app(here: &TestApp, id: i64, body: &Value) -> Reply {
+    here.send(
+        here.as_admin(Method::PUT, &format!("{APPS}/{id}"))
+            .json(body),
+    )
+    .await
+}
+
 fn as_bob(here: &TestApp, method: Method, path: &str) -> reqwest::RequestBuilder {
     here.as_user(method, path, BOB, BOB_PASSWORD)
 }
@@ -194,19 +203,19 @@ fn vault_config(url: &str) -> portcullis_server::config::Config {
 }
 
 /// The vault (here) on a fresh database, allowed to call upstreams on 127.0.0.1.
-async fn spawn_vault(b: Backend) -> Option<TestApp> {
+async fn spawn_vault(b: Backend) -> TestApp {
     let dir = tempfile::tempdir().expect("dir");
-    let url = fresh_database(b, &dir).await?;
-    Some(spawn_with(vault_config(&url), dir).await)
+    let url = fresh_database(b, &dir).await;
+    spawn_with(vault_config(&url), dir).await
 }
 
 /// Here (the vault), the upstream, Bob, and an application for the upstream.
-async fn setup(b: Backend) -> Option<(TestApp, Upstream, i64)> {
-    let here = spawn_vault(b).await?;
-    let up = Upstream::start(b, &here.url("/oauth2callback")).await?;
+async fn setup(b: Backend) -> (TestApp, Upstream, i64) {
+    let here = spawn_vault(b).await;
+    let up = Upstream::start(b, &here.url("/oauth2callback")).await;
     here.create_plain_user(BOB, BOB_PASSWORD).await;
     let app_id = create_app(&here, &app_body(&up, "Upstream")).await;
-    Some((here, up, app_id))
+    (here, up, app_id)
 }
 
 fn keys(v: &Value) -> Vec<String> {
@@ -216,30 +225,13 @@ fn keys(v: &Value) -> Vec<String> {
 }
 
 /// Every stored vault secret column, raw from the database.
-async fn raw_vault_columns(app: &TestApp, b: Backend) -> Vec<String> {
-    const SQL: &str = "SELECT client_secret_sealed FROM oauth_apps UNION ALL \
+async fn raw_vault_columns(app: &TestApp) -> Vec<String> {
+    app.raw_strings(
+        "SELECT client_secret_sealed FROM oauth_apps UNION ALL \
         SELECT refresh_token_sealed FROM oauth_profiles UNION ALL \
-        SELECT access_token_sealed FROM oauth_profiles WHERE access_token_sealed IS NOT NULL";
-    match b {
-        Backend::Sqlite => {
-            let pool = sqlx::SqlitePool::connect(&app.database_url)
-                .await
-                .expect("connect");
-            sqlx::query_scalar(SQL)
-                .fetch_all(&pool)
-                .await
-                .expect("query")
-        }
-        Backend::Postgres => {
-            let pool = sqlx::PgPool::connect(&app.database_url)
-                .await
-                .expect("connect");
-            sqlx::query_scalar(SQL)
-                .fetch_all(&pool)
-                .await
-                .expect("query")
-        }
-    }
+        SELECT access_token_sealed FROM oauth_profiles WHERE access_token_sealed IS NOT NULL",
+    )
+    .await
 }
 
 /// The SQLite database's files (main and WAL), as bytes.
@@ -282,9 +274,7 @@ where
 async fn seed_002_sample_payload_returns_the_documented_201_shape_and_is_sealed_at_rest(
     b: Backend,
 ) {
-    let Some(here) = spawn_app(b).await else {
-        return;
-    };
+    let here = spawn_app(b).await;
     let up_token = "https://upstream.example/oauth2/token";
     // The sample names application 17: create applications until one has that id.
     let mut id = 0;
@@ -349,7 +339,7 @@ async fn seed_002_sample_payload_returns_the_documented_201_shape_and_is_sealed_
     assert_eq!(g["lastRefreshError"], Value::Null);
 
     // The raw database holds sealed values only.
-    let raw = raw_vault_columns(&here, b).await;
+    let raw = raw_vault_columns(&here).await;
     assert_eq!(raw.len(), 17 + 2);
     for value in &raw {
         assert!(value.starts_with("mk1."), "sealed: {value}");
@@ -418,9 +408,7 @@ async fn seed_002_sample_payload_returns_the_documented_201_shape_and_is_sealed_
 // ---------------------------------------------------------------------------------
 
 async fn oauth_apps_follow_hdp_fields_names_permissions_and_tenants(b: Backend) {
-    let Some(here) = spawn_app(b).await else {
-        return;
-    };
+    let here = spawn_app(b).await;
     let body = json!({
         "name": "Google_Analytics", "dataStore": "54", "tenantId": "1",
         "description": "GA", "clientId": "ga-client", "clientSecret": "ga-secret",
@@ -532,12 +520,7 @@ async fn oauth_apps_follow_hdp_fields_names_permissions_and_tenants(b: Backend) 
     upd.as_object_mut().expect("o").remove("clientSecret");
     upd["description"] = json!("changed");
     upd["tokenEndpointAuthMethod"] = json!("client_secret_post");
-    let r = here
-        .send(
-            here.as_admin(Method::PUT, &format!("{APPS}/{id}"))
-                .json(&upd),
-        )
-        .await;
+    let r = update_app(&here, id, &upd).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json()["description"], "changed");
     assert_eq!(r.json()["tokenEndpointAuthMethod"], "client_secret_post");
@@ -551,12 +534,9 @@ async fn oauth_apps_follow_hdp_fields_names_permissions_and_tenants(b: Backend) 
         .expect("a");
     assert_eq!(after.client_secret_sealed, before.client_secret_sealed);
     upd["tenantId"] = json!(2);
-    here.send(
-        here.as_admin(Method::PUT, &format!("{APPS}/{id}"))
-            .json(&upd),
-    )
-    .await
-    .hdp_error(400, INVALID_FIELD);
+    update_app(&here, id, &upd)
+        .await
+        .hdp_error(400, INVALID_FIELD);
 
     // An ordinary user (no OAuth permission 28) manages no application objects.
     here.create_plain_user(BOB, BOB_PASSWORD).await;
@@ -677,9 +657,7 @@ async fn oauth_apps_follow_hdp_fields_names_permissions_and_tenants(b: Backend) 
 // ---------------------------------------------------------------------------------
 
 async fn oauth_profiles_are_their_owners_with_hdp_permissions_and_shapes(b: Backend) {
-    let Some(here) = spawn_app(b).await else {
-        return;
-    };
+    let here = spawn_app(b).await;
     let app_id = create_app(
         &here,
         &json!({"name": "Up", "dataStore": 62, "clientId": "c", "clientSecret": "s",
@@ -852,9 +830,7 @@ async fn oauth_profiles_are_their_owners_with_hdp_permissions_and_shapes(b: Back
 // ---------------------------------------------------------------------------------
 
 async fn refresh_calls_the_upstream_with_basic_or_body_auth_and_keeps_rotated_tokens(b: Backend) {
-    let Some((here, up, app_id)) = setup(b).await else {
-        return;
-    };
+    let (here, up, app_id) = setup(b).await;
     let (access, refresh_token) = up.password_tokens().await;
     let pid = bobs_profile(&here, app_id, &access, &refresh_token).await;
 
@@ -880,12 +856,7 @@ async fn refresh_calls_the_upstream_with_basic_or_body_auth_and_keeps_rotated_to
     // Client authentication in the body.
     let mut body = app_body(&up, "Upstream");
     body["tokenEndpointAuthMethod"] = json!("client_secret_post");
-    let r = here
-        .send(
-            here.as_admin(Method::PUT, &format!("{APPS}/{app_id}"))
-                .json(&body),
-        )
-        .await;
+    let r = update_app(&here, app_id, &body).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let r = refresh(&here, pid).await;
     assert_eq!(r.status, 200, "{}", r.text);
@@ -909,7 +880,7 @@ async fn refresh_calls_the_upstream_with_basic_or_body_auth_and_keeps_rotated_to
             .await
     );
     // The raw database has none of them in clear.
-    for value in raw_vault_columns(&here, b).await {
+    for value in raw_vault_columns(&here).await {
         for secret in [&up.secret, &again, &rotated, &body_access] {
             assert!(!value.contains(secret.as_str()));
         }
@@ -939,9 +910,7 @@ async fn slow_relay(target: &str, delay: Duration) -> String {
 }
 
 async fn concurrent_refreshes_of_one_profile_make_one_upstream_call_across_nodes(b: Backend) {
-    let Some((here, up, _)) = setup(b).await else {
-        return;
-    };
+    let (here, up, _) = setup(b).await;
     // A second node on the same database.
     let other = spawn_with(
         vault_config(&here.database_url),
@@ -999,9 +968,7 @@ async fn concurrent_refreshes_of_one_profile_make_one_upstream_call_across_nodes
 }
 
 async fn an_upstream_revocation_is_reported_with_its_error_and_changes_nothing(b: Backend) {
-    let Some((here, up, app_id)) = setup(b).await else {
-        return;
-    };
+    let (here, up, app_id) = setup(b).await;
     let (access, refresh_token) = up.password_tokens().await;
     let pid = bobs_profile(&here, app_id, &access, &refresh_token).await;
     up.revoke(&refresh_token).await;
@@ -1047,11 +1014,7 @@ async fn an_upstream_revocation_is_reported_with_its_error_and_changes_nothing(b
     // A wrong client secret is the upstream's invalid_client, reported the same way.
     let mut body = app_body(&up, "Upstream");
     body["clientSecret"] = json!("not-the-secret");
-    here.send(
-        here.as_admin(Method::PUT, &format!("{APPS}/{app_id}"))
-            .json(&body),
-    )
-    .await;
+    update_app(&here, app_id, &body).await;
     let (access2, refresh2) = up.password_tokens().await;
     let r = here
         .send(
@@ -1073,11 +1036,7 @@ async fn an_upstream_revocation_is_reported_with_its_error_and_changes_nothing(b
     // An unreachable upstream: a clear 502 too.
     let mut body = app_body_at(&up, "Upstream", "http://127.0.0.1:9/oauth2/token");
     body["clientSecret"] = json!(up.secret);
-    here.send(
-        here.as_admin(Method::PUT, &format!("{APPS}/{app_id}"))
-            .json(&body),
-    )
-    .await;
+    update_app(&here, app_id, &body).await;
     let msg = refresh(&here, pid).await.hdp_error(502, 222209611);
     assert!(msg.contains("could not connect"), "{msg}");
 }
@@ -1092,14 +1051,10 @@ async fn sweep(here: &TestApp) -> Sweep {
 
 async fn the_background_refresher_renews_expiring_tokens_and_backs_off_on_failure(b: Backend) {
     let dir = tempfile::tempdir().expect("dir");
-    let Some(url) = fresh_database(b, &dir).await else {
-        return;
-    };
+    let url = fresh_database(b, &dir).await;
     // The timer stays off: the test calls the sweep itself.
     let here = spawn_with(vault_config(&url), dir).await;
-    let Some(up) = Upstream::start(b, &here.url("/oauth2callback")).await else {
-        return;
-    };
+    let up = Upstream::start(b, &here.url("/oauth2callback")).await;
     here.create_plain_user(BOB, BOB_PASSWORD).await;
     let app_id = create_app(&here, &app_body(&up, "Upstream")).await;
     let (access, refresh_token) = up.password_tokens().await;
@@ -1179,17 +1134,13 @@ async fn the_background_refresher_renews_expiring_tokens_and_backs_off_on_failur
 
 async fn the_refresher_runs_on_its_timer_when_enabled(b: Backend) {
     let dir = tempfile::tempdir().expect("dir");
-    let Some(url) = fresh_database(b, &dir).await else {
-        return;
-    };
+    let url = fresh_database(b, &dir).await;
     let mut config = vault_config(&url);
     config.vault_refresh_enabled = true;
     config.vault_refresh_interval_secs = 1;
     config.vault_refresh_window_secs = 300;
     let here = spawn_with(config, dir).await;
-    let Some(up) = Upstream::start(b, &here.url("/oauth2callback")).await else {
-        return;
-    };
+    let up = Upstream::start(b, &here.url("/oauth2callback")).await;
     here.create_plain_user(BOB, BOB_PASSWORD).await;
     let app_id = create_app(&here, &app_body(&up, "Upstream")).await;
     let (access, refresh_token) = up.password_tokens().await;
@@ -1230,9 +1181,7 @@ async fn callback(here: &TestApp, query: &str) -> Reply {
 }
 
 async fn connect_redirects_with_state_and_pkce_and_the_callback_spends_the_state(b: Backend) {
-    let Some((here, up, app_id)) = setup(b).await else {
-        return;
-    };
+    let (here, up, app_id) = setup(b).await;
     let r = connect(&here, app_id, "Connected_1").await;
     assert_eq!(r.status, 302, "{}", r.text);
     let location = r.header("location").expect("location").to_owned();
@@ -1345,20 +1294,12 @@ struct Form {
     fields: Vec<(String, String)>,
 }
 
-fn unescape(s: &str) -> String {
-    s.replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
 /// The value of attribute `name` in the tag text `tag` (double-quoted values).
 fn attr(tag: &str, name: &str) -> Option<String> {
     let key = format!(" {name}=\"");
     let i = tag.find(&key)? + key.len();
     let rest = &tag[i..];
-    Some(unescape(&rest[..rest.find('"')?]))
+    Some(crate::helpers::unescape_html(&rest[..rest.find('"')?]))
 }
 
 /// The forms of `html`, in document order, with inputs filled for `user`: hidden and
@@ -1471,9 +1412,7 @@ impl<'a> Browser<'a> {
 }
 
 async fn the_connect_flow_creates_a_profile_through_the_upstreams_login_and_consent(b: Backend) {
-    let Some((here, up, app_id)) = setup(b).await else {
-        return;
-    };
+    let (here, up, app_id) = setup(b).await;
     let r = connect(&here, app_id, "Connected_e2e").await;
     assert_eq!(r.status, 302, "{}", r.text);
     let start = r.header("location").expect("location").to_owned();

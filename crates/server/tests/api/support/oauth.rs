@@ -61,6 +61,18 @@ pub(crate) async fn register(
     }
 }
 
+/// A new API secret for user `user`, issued by the administrator through the users API.
+pub(crate) async fn api_secret(app: &TestApp, user: i64) -> String {
+    let r = app
+        .send(app.as_admin(Method::POST, &format!("{USERS}/{user}/apisecret")))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.json()["apiSecret"]
+        .as_str()
+        .expect("apiSecret")
+        .to_owned()
+}
+
 /// Alice, an ordinary user of the system tenant, created through the users API.
 pub(crate) async fn alice(app: &TestApp) -> i64 {
     create_user(app, ALICE, ALICE_PASSWORD).await
@@ -77,6 +89,18 @@ pub(crate) async fn create_user(app: &TestApp, login: &str, password: &str) -> i
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     r.json()["id"].as_i64().expect("id")
+}
+
+/// Alice's client `name`, allowed only the client_credentials grant.
+pub(crate) async fn alices_job(app: &TestApp, name: &str) -> Client {
+    register(
+        app,
+        ALICE,
+        ALICE_PASSWORD,
+        name,
+        json!({"grantTypes": ["client_credentials"]}),
+    )
+    .await
 }
 
 /// A confidential client registered by Alice with the default grants.
