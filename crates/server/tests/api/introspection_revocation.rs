@@ -3,10 +3,10 @@
 
 use crate::helpers::{backends, spawn_app, Backend, ADMIN_PASSWORD};
 use crate::support::oauth::{
-    alice, alices_client, alices_job, assert_invalid_token, assert_rfc_error, form_post,
-    introspect, is_active, password_grant, refresh_grant, register, revoke, rfc_error, tokens_for,
-    userinfo, Client, ALICE, ALICE_PASSWORD, APPS, INTROSPECT, ODATA, REVOKE, TOKEN, USERINFO,
-    USERS,
+    alice, alices_client, alices_job, assert_invalid_token, assert_rfc_error, client_form,
+    form_post, introspect, is_active, password_grant, refresh_grant, register, revoke, rfc_error,
+    tokens_for, userinfo, Client, ALICE, ALICE_PASSWORD, APPS, INTROSPECT, ODATA, REVOKE, TOKEN,
+    USERINFO, USERS,
 };
 use oauth2::basic::BasicErrorResponseType;
 use oauth2::{AuthType, TokenResponse};
@@ -85,14 +85,7 @@ async fn introspection_and_revocation_follow_rfc_7662_and_7009(b: Backend) {
         "invalid_client",
         "introspection with a wrong secret",
     );
-    let r = app
-        .send(form_post(
-            &app,
-            INTROSPECT,
-            Some((&rs.client_id, &rs.secret)),
-            &[],
-        ))
-        .await;
+    let r = client_form(&app, &rs, INTROSPECT, &[]).await;
     assert_rfc_error(&r, 400, "invalid_request", "introspection without a token");
     let r = app
         .send(form_post(&app, REVOKE, None, &[("token", &access)]))
@@ -197,14 +190,13 @@ async fn deactivation_reset_deletion_and_consent_revocation_end_tokens_at_once(b
             assert!(!is_active(app, rs, &access).await, "{what}: access token");
             assert!(!is_active(app, rs, &refresh).await, "{what}: refresh token");
             assert_invalid_token(&userinfo(app, &access).await);
-            let r = app
-                .send(form_post(
-                    app,
-                    TOKEN,
-                    Some((&c.client_id, &c.secret)),
-                    &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
-                ))
-                .await;
+            let r = client_form(
+                app,
+                &c,
+                TOKEN,
+                &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+            )
+            .await;
             assert_eq!(r.status / 100, 4, "{what}: refresh refused: {}", r.text);
         }
     };
@@ -263,14 +255,7 @@ async fn deactivation_reset_deletion_and_consent_revocation_end_tokens_at_once(b
     let c = alices_client(&app).await;
     let (access, refresh) = tokens_for(&app, &c, ALICE, ALICE_PASSWORD).await;
     let k = alices_job(&app, "Job").await;
-    let r = app
-        .send(form_post(
-            &app,
-            TOKEN,
-            Some((&k.client_id, &k.secret)),
-            &[("grant_type", "client_credentials")],
-        ))
-        .await;
+    let r = client_form(&app, &k, TOKEN, &[("grant_type", "client_credentials")]).await;
     let job_access = r.json()["access_token"]
         .as_str()
         .expect("access")

@@ -3,8 +3,9 @@
 
 use crate::helpers::{backends, spawn_app, Backend};
 use crate::support::oauth::{
-    alice, alices_client, alices_job, assert_rfc_error, create_user, form_post, register,
-    tokens_for, Client, ALICE, ALICE_PASSWORD, INTROSPECT, INVALID_GRANT, MGMT, MGMT_TOKEN, TOKEN,
+    alice, alices_client, alices_job, assert_rfc_error, client_form, create_user, form_post,
+    register, tokens_for, Client, ALICE, ALICE_PASSWORD, INTROSPECT, INVALID_GRANT, MGMT,
+    MGMT_TOKEN, TOKEN,
 };
 use reqwest::Method;
 use serde_json::{json, Map, Value};
@@ -458,14 +459,7 @@ async fn failed_client_authentication_is_rate_limited_per_client(b: Backend) {
     r.hdp_error(429, INVALID_CLIENT);
     assert!(r.header("retry-after").is_some());
     // Introspection shares the limit.
-    let r = app
-        .send(form_post(
-            &app,
-            INTROSPECT,
-            Some((&c.client_id, &c.secret)),
-            &[("token", "x")],
-        ))
-        .await;
+    let r = client_form(&app, &c, INTROSPECT, &[("token", "x")]).await;
     assert_eq!(r.status, 429, "{}", r.text);
     // Other clients are not affected.
     tokens_for(&app, &bystander, ALICE, ALICE_PASSWORD).await;

@@ -8,6 +8,9 @@ use crate::helpers::{
     backends, fresh_database, spawn_app, spawn_with, test_config, Backend, Reply, TestApp,
     ADMIN_PASSWORD,
 };
+use crate::support::oauth::{
+    register, revoke, set_rotation, tokens_for, userinfo, Client, ALICE, ALICE_PASSWORD,
+};
 use portcullis_core::clock::Clock;
 use portcullis_core::model::identity::RoleAssignments;
 use portcullis_core::model::identity::{NewUser, SYSTEM_TENANT_ID};
@@ -29,8 +32,6 @@ const TENANT_NOT_FOUND: u32 = 222208573;
 const APP_NAME_CONFLICT: u32 = 222209601;
 const UPSTREAM_REFUSED: u32 = 222209610;
 
-const ALICE: &str = "alice";
-const ALICE_PASSWORD: &str = "Wonder-Land-42";
 const BOB: &str = "bob";
 const BOB_PASSWORD: &str = "Builder-Bob-77";
 
@@ -38,89 +39,40 @@ const BOB_PASSWORD: &str = "Builder-Bob-77";
 /// a confidential client registered for the vault.
 struct Upstream {
     app: TestApp,
-    client_id: String,
-    secret: String,
+    client: Client,
 }
 
 impl Upstream {
     async fn start(b: Backend, redirect: &str) -> Self {
         let app = spawn_app(b).await;
         app.create_plain_user(ALICE, ALICE_PASSWORD).await;
-        let v = app
-            .register_as(
-                "admin",
-                ADMIN_PASSWORD,
-                json!({"name": "Vault", "redirectUrls": [redirect]}),
-            )
-            .await;
-        Self {
-            client_id: v["clientId"].as_str().expect("clientId").to_owned(),
-            secret: v["clientSecret"].as_str().expect("secret").to_owned(),
-            app,
-        }
-    }
-
-    fn form(&self, path: &str, pairs: &[(&str, &str)]) -> reqwest::RequestBuilder {
-        self.app
-            .http
-            .post(self.app.url(path))
-            .basic_auth(&self.client_id, Some(&self.secret))
-            .form(pairs)
+        let client = register(
+            &app,
+            "admin",
+            ADMIN_PASSWORD,
+            "Vault",
+            json!({"redirectUrls": [redirect]}),
+        )
+        .await;
+        Self { app, client }
     }
 
     /// Alice's tokens from the upstream's password grant: (access, refresh).
     async fn password_tokens(&self) -> (String, String) {
-        let r = self
-            .app
-            .send(self.form(
-                "/oauth2/token",
-                &[
-                    ("grant_type", "password"),
-                    ("username", ALICE),
-                    ("password", ALICE_PASSWORD),
-                ],
-            ))
-            .await;
-        assert_eq!(r.status, 200, "{}", r.text);
-        let v = r.json();
-        (
-            v["access_token"].as_str().expect("access").to_owned(),
-            v["refresh_token"].as_str().expect("refresh").to_owned(),
-        )
+        tokens_for(&self.app, &self.client, ALICE, ALICE_PASSWORD).await
     }
 
     /// Whether the upstream accepts `token` as an access token.
     async fn accepts(&self, token: &str) -> bool {
-        let r = self
-            .app
-            .send(
-                self.app
-                    .http
-                    .get(self.app.url("/oauth2/userinfo"))
-                    .bearer_auth(token),
-            )
-            .await;
-        r.status == 200
+        userinfo(&self.app, token).await.status == 200
     }
 
     async fn revoke(&self, token: &str) {
-        let r = self
-            .app
-            .send(self.form("/oauth2/revoke", &[("token", token)]))
-            .await;
-        assert_eq!(r.status, 200, "{}", r.text);
+        revoke(&self.app, &self.client, token).await;
     }
 
     async fn set_rotation(&self, on: bool) {
-        let r = self
-            .app
-            .send(
-                self.app
-                    .as_admin(Method::PUT, "/api/admin/limits/system/1003")
-                    .json(&json!({"value": i64::from(on)})),
-            )
-            .await;
-        assert_eq!(r.status, 200, "{}", r.text);
+        set_rotation(&self.app, on).await;
     }
 }
 
@@ -133,8 +85,8 @@ fn app_body_at(up: &Upstream, name: &str, token_uri: &str) -> Value {
         "name": name,
         "dataStore": 63,
         "description": "The upstream Portcullis",
-        "clientId": up.client_id,
-        "clientSecret": up.secret,
+        "clientId": up.client.client_id,
+        "clientSecret": up.client.secret,
         "authorizeURI": up.app.url("/oauth2/authorize"),
         "tokenURI": token_uri,
         "scope": "api.access.odata"
@@ -881,7 +833,7 @@ async fn refresh_calls_the_upstream_with_basic_or_body_auth_and_keeps_rotated_to
     );
     // The raw database has none of them in clear.
     for value in raw_vault_columns(&here).await {
-        for secret in [&up.secret, &again, &rotated, &body_access] {
+        for secret in [&up.client.secret, &again, &rotated, &body_access] {
             assert!(!value.contains(secret.as_str()));
         }
     }
@@ -1035,7 +987,7 @@ async fn an_upstream_revocation_is_reported_with_its_error_and_changes_nothing(b
 
     // An unreachable upstream: a clear 502 too.
     let mut body = app_body_at(&up, "Upstream", "http://127.0.0.1:9/oauth2/token");
-    body["clientSecret"] = json!(up.secret);
+    body["clientSecret"] = json!(up.client.secret);
     update_app(&here, app_id, &body).await;
     let msg = refresh(&here, pid).await.hdp_error(502, 222209611);
     assert!(msg.contains("could not connect"), "{msg}");
@@ -1191,7 +1143,7 @@ async fn connect_redirects_with_state_and_pkce_and_the_callback_spends_the_state
     );
     let q = query_of(&location);
     assert_eq!(q["response_type"], "code");
-    assert_eq!(q["client_id"], up.client_id);
+    assert_eq!(q["client_id"], up.client.client_id);
     assert_eq!(q["redirect_uri"], here.url("/oauth2callback"));
     assert_eq!(q["scope"], "api.access.odata");
     assert_eq!(q["code_challenge_method"], "S256");
