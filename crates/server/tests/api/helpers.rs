@@ -27,21 +27,13 @@ pub enum Backend {
 macro_rules! backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name($crate::helpers::Backend::Sqlite).await
-                }
-            )*
+            $($crate::helpers::test_on!(Sqlite $name);)*
         }
         mod postgres {
-            $(
+            $($crate::helpers::test_on!(
                 #[ignore = "needs PostgreSQL: run scripts/test (or set TEST_POSTGRES_URL and pass --include-ignored)"]
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name($crate::helpers::Backend::Postgres).await
-                }
-            )*
+                Postgres $name
+            );)*
         }
     };
 }
@@ -53,16 +45,23 @@ pub(crate) use backends;
 macro_rules! once {
     ($($name:ident),* $(,)?) => {
         mod once {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name($crate::helpers::Backend::Sqlite).await
-                }
-            )*
+            $($crate::helpers::test_on!(Sqlite $name);)*
         }
     };
 }
 pub(crate) use once;
+
+/// The test `name` of `backends!` and `once!`: `super::name` run on `backend`.
+macro_rules! test_on {
+    ($(#[$attr:meta])* $backend:ident $name:ident) => {
+        $(#[$attr])*
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            super::$name($crate::helpers::Backend::$backend).await
+        }
+    };
+}
+pub(crate) use test_on;
 
 #[derive(Debug)]
 pub struct TestApp {

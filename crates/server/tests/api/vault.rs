@@ -995,6 +995,15 @@ async fn an_upstream_revocation_is_reported_with_its_error_and_changes_nothing(b
 
 /// One sweep of the background refresher, driven by the test (its tick) rather than by
 /// its timer: what did not happen is proven by a sweep that did nothing, not by waiting.
+/// What a sweep reports that refreshed `refreshed` profiles and failed `failed`.
+fn swept(refreshed: u64, failed: u64) -> Sweep {
+    Sweep {
+        refreshed,
+        failed,
+        skipped: 0,
+    }
+}
+
 async fn sweep(here: &TestApp) -> Sweep {
     refresher::sweep(&here.state.ctx, &here.state.upstream, 300)
         .await
@@ -1025,13 +1034,7 @@ async fn the_background_refresher_renews_expiring_tokens_and_backs_off_on_failur
     // Within the window of expiry, the refresher renews it.
     here.clock.advance(3600 - 200);
     let renewed_at = hdp_timestamp(here.clock.now());
-    assert_eq!(
-        sweep(&here).await,
-        Sweep {
-            refreshed: 1,
-            ..Sweep::default()
-        }
-    );
+    assert_eq!(sweep(&here).await, swept(1, 0));
     let v = profile(&here, pid).await;
     assert_eq!(v["lastRefreshedAt"], renewed_at.as_str());
     let second = v["accessToken"].as_str().expect("a").to_owned();
@@ -1046,13 +1049,7 @@ async fn the_background_refresher_renews_expiring_tokens_and_backs_off_on_failur
     up.revoke(&refresh_token).await;
     here.clock.advance(3600 - 200);
     let failed_at = here.clock.now();
-    assert_eq!(
-        sweep(&here).await,
-        Sweep {
-            failed: 1,
-            ..Sweep::default()
-        }
-    );
+    assert_eq!(sweep(&here).await, swept(0, 1));
     let v = profile(&here, pid).await;
     assert!(v["lastRefreshError"]
         .as_str()
@@ -1070,13 +1067,7 @@ async fn the_background_refresher_renews_expiring_tokens_and_backs_off_on_failur
     // After it, one more attempt and twice the wait.
     here.clock.advance(2);
     let retried_at = here.clock.now();
-    assert_eq!(
-        sweep(&here).await,
-        Sweep {
-            failed: 1,
-            ..Sweep::default()
-        }
-    );
+    assert_eq!(sweep(&here).await, swept(0, 1));
     assert_eq!(stored(&here).await.refresh_failures, 2);
     assert_eq!(
         profile(&here, pid).await["nextRefreshAttemptAt"],
