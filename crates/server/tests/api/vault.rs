@@ -15,6 +15,7 @@ use portcullis_core::clock::Clock;
 use portcullis_core::model::identity::RoleAssignments;
 use portcullis_core::model::identity::{NewUser, SYSTEM_TENANT_ID};
 use portcullis_core::model::time::hdp_timestamp;
+use portcullis_core::model::vault::{OAuthApp, OAuthProfile};
 use portcullis_core::vault::refresher::{self, Sweep};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -315,12 +316,7 @@ async fn seed_002_sample_payload_returns_the_documented_201_shape_and_is_sealed_
         }
     }
     // A sealed value moved to another row does not open.
-    let store = &here.state.ctx.store;
-    let p = store
-        .oauth_profile(pid)
-        .await
-        .expect("read")
-        .expect("profile");
+    let p = stored_profile(&here, pid).await;
     let ring = &here.state.ctx.keyring;
     assert!(ring
         .open(
@@ -460,14 +456,7 @@ async fn oauth_apps_follow_hdp_fields_names_permissions_and_tenants(b: Backend) 
     );
 
     // Update: the same body; without clientSecret the sealed secret is kept.
-    let before = here
-        .state
-        .ctx
-        .store
-        .oauth_app(id)
-        .await
-        .expect("r")
-        .expect("a");
+    let before = stored_app(&here, id).await;
     let mut upd = body.clone();
     upd.as_object_mut().expect("o").remove("clientSecret");
     upd["description"] = json!("changed");
@@ -476,14 +465,7 @@ async fn oauth_apps_follow_hdp_fields_names_permissions_and_tenants(b: Backend) 
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json()["description"], "changed");
     assert_eq!(r.json()["tokenEndpointAuthMethod"], "client_secret_post");
-    let after = here
-        .state
-        .ctx
-        .store
-        .oauth_app(id)
-        .await
-        .expect("r")
-        .expect("a");
+    let after = stored_app(&here, id).await;
     assert_eq!(after.client_secret_sealed, before.client_secret_sealed);
     upd["tenantId"] = json!(2);
     update_app(&here, id, &upd)
@@ -924,14 +906,7 @@ async fn an_upstream_revocation_is_reported_with_its_error_and_changes_nothing(b
     let (access, refresh_token) = up.password_tokens().await;
     let pid = bobs_profile(&here, app_id, &access, &refresh_token).await;
     up.revoke(&refresh_token).await;
-    let before = here
-        .state
-        .ctx
-        .store
-        .oauth_profile(pid)
-        .await
-        .expect("r")
-        .expect("p");
+    let before = stored_profile(&here, pid).await;
 
     let r = refresh(&here, pid).await;
     let msg = r.hdp_error(502, UPSTREAM_REFUSED);
@@ -940,14 +915,7 @@ async fn an_upstream_revocation_is_reported_with_its_error_and_changes_nothing(b
         "the upstream's error code: {msg}"
     );
     assert!(msg.contains("unchanged"), "{msg}");
-    let after = here
-        .state
-        .ctx
-        .store
-        .oauth_profile(pid)
-        .await
-        .expect("r")
-        .expect("p");
+    let after = stored_profile(&here, pid).await;
     assert_eq!(after.access_token_sealed, before.access_token_sealed);
     assert_eq!(after.refresh_token_sealed, before.refresh_token_sealed);
     assert_eq!(after.refresh_lease_until, None, "the lease is released");
@@ -995,6 +963,18 @@ async fn an_upstream_revocation_is_reported_with_its_error_and_changes_nothing(b
 
 /// One sweep of the background refresher, driven by the test (its tick) rather than by
 /// its timer: what did not happen is proven by a sweep that did nothing, not by waiting.
+/// The application object `id` as stored.
+async fn stored_app(here: &TestApp, id: i64) -> OAuthApp {
+    let app = here.state.ctx.store.oauth_app(id).await;
+    app.expect("read").expect("application")
+}
+
+/// The profile `id` as stored.
+async fn stored_profile(here: &TestApp, id: i64) -> OAuthProfile {
+    let profile = here.state.ctx.store.oauth_profile(id).await;
+    profile.expect("read").expect("profile")
+}
+
 /// What a sweep reports that refreshed `refreshed` profiles and failed `failed`.
 fn swept(refreshed: u64, failed: u64) -> Sweep {
     Sweep {
@@ -1059,16 +1039,12 @@ async fn the_background_refresher_renews_expiring_tokens_and_backs_off_on_failur
     // No retry before the backoff ends.
     here.clock.advance(59);
     assert_eq!(sweep(&here).await, Sweep::default());
-    let stored = |here: &TestApp| {
-        let store = here.state.ctx.store.clone();
-        async move { store.oauth_profile(pid).await.expect("r").expect("p") }
-    };
-    assert_eq!(stored(&here).await.refresh_failures, 1);
+    assert_eq!(stored_profile(&here, pid).await.refresh_failures, 1);
     // After it, one more attempt and twice the wait.
     here.clock.advance(2);
     let retried_at = here.clock.now();
     assert_eq!(sweep(&here).await, swept(0, 1));
-    assert_eq!(stored(&here).await.refresh_failures, 2);
+    assert_eq!(stored_profile(&here, pid).await.refresh_failures, 2);
     assert_eq!(
         profile(&here, pid).await["nextRefreshAttemptAt"],
         hdp_timestamp(retried_at + 120)
