@@ -201,27 +201,20 @@ async fn deactivation_reset_deletion_and_consent_revocation_end_tokens_at_once(b
         }
     };
 
+    let as_alice = |method, path: &str| app.send(app.as_user(method, path, ALICE, ALICE_PASSWORD));
+
     // Revoking the consent (as Alice, in the allowed-applications API).
     let c = alices_client(&app).await;
     let (access, refresh) = tokens_for(&app, &c, ALICE, ALICE_PASSWORD).await;
     check_live(access.clone(), refresh.clone()).await;
-    let listed = app
-        .send(app.as_user(Method::GET, ALLOWED, ALICE, ALICE_PASSWORD))
-        .await;
+    let listed = as_alice(Method::GET, ALLOWED).await;
     assert_eq!(
         listed.json()["applications"][0]["id"],
         c.id,
         "{}",
         listed.text
     );
-    let r = app
-        .send(app.as_user(
-            Method::DELETE,
-            &format!("{ALLOWED}/{}", c.id),
-            ALICE,
-            ALICE_PASSWORD,
-        ))
-        .await;
+    let r = as_alice(Method::DELETE, &format!("{ALLOWED}/{}", c.id)).await;
     assert_eq!(r.status, 204, "{}", r.text);
     check_dead("consent revoked", c.clone(), access, refresh).await;
 
@@ -229,14 +222,7 @@ async fn deactivation_reset_deletion_and_consent_revocation_end_tokens_at_once(b
     let c = alices_client(&app).await;
     let (access, refresh) = tokens_for(&app, &c, ALICE, ALICE_PASSWORD).await;
     check_live(access.clone(), refresh.clone()).await;
-    let r = app
-        .send(app.as_user(
-            Method::PUT,
-            &format!("{APPS}/{}/reset", c.id),
-            ALICE,
-            ALICE_PASSWORD,
-        ))
-        .await;
+    let r = as_alice(Method::PUT, &format!("{APPS}/{}/reset", c.id)).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let new_secret = r.json()["clientSecret"]
         .as_str()
@@ -263,14 +249,7 @@ async fn deactivation_reset_deletion_and_consent_revocation_end_tokens_at_once(b
     assert!(is_active(&app, &rs, &job_access).await);
     check_live(access.clone(), refresh.clone()).await;
     for gone in [&c, &k] {
-        let r = app
-            .send(app.as_user(
-                Method::DELETE,
-                &format!("{APPS}/{}", gone.id),
-                ALICE,
-                ALICE_PASSWORD,
-            ))
-            .await;
+        let r = as_alice(Method::DELETE, &format!("{APPS}/{}", gone.id)).await;
         assert_eq!(r.status, 204, "{}", r.text);
     }
     assert!(
