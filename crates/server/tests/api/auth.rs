@@ -15,8 +15,7 @@ async fn alice_fails(app: &TestApp, times: usize, code: u32) {
 
 /// `GET` the applications as `login` with `password`.
 async fn get_apps(app: &TestApp, login: &str, password: &str) -> Reply {
-    app.send(app.as_user(Method::GET, APPS, login, password))
-        .await
+    app.send_as(Method::GET, APPS, login, password).await
 }
 
 async fn a_wrong_password_and_an_unknown_user_get_the_same_answer(b: Backend) {
@@ -61,7 +60,7 @@ async fn three_failures_lock_the_account_for_thirty_minutes(b: Backend) {
     let right = get_apps(&app, "alice", "Alice-Password-1").await;
     assert!(right.hdp_error(401, 222209003).contains("until"));
     // Other accounts are unaffected.
-    assert_eq!(app.send(app.as_admin(Method::GET, APPS)).await.status, 200);
+    assert_eq!(app.send_as_admin(Method::GET, APPS).await.status, 200);
     // The lock ends after the period.
     app.clock.advance(1801);
     assert_eq!(
@@ -150,11 +149,11 @@ async fn a_password_change_invalidates_cached_credentials(b: Backend) {
 
 async fn cached_credentials_expire(b: Backend) {
     let app = spawn_app(b).await;
-    assert_eq!(app.send(app.as_admin(Method::GET, APPS)).await.status, 200);
-    assert_eq!(app.send(app.as_admin(Method::GET, APPS)).await.status, 200);
+    assert_eq!(app.send_as_admin(Method::GET, APPS).await.status, 200);
+    assert_eq!(app.send_as_admin(Method::GET, APPS).await.status, 200);
     assert_eq!(app.state.credentials.len(), 1);
     app.clock.advance(portcullis_core::auth::CACHE_TTL + 1);
-    assert_eq!(app.send(app.as_admin(Method::GET, APPS)).await.status, 200);
+    assert_eq!(app.send_as_admin(Method::GET, APPS).await.status, 200);
     // A wrong password is never served from the cache.
     get_apps(&app, "admin", "Admin-Password-X")
         .await

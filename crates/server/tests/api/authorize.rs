@@ -317,7 +317,7 @@ async fn the_whole_flow_runs_and_a_second_authorization_skips_consent(b: Backend
 
     // The consent is listed in HDP's shape.
     let listed = app
-        .send(app.as_user(Method::GET, ALLOWED, ALICE, ALICE_PASSWORD))
+        .send_as(Method::GET, ALLOWED, ALICE, ALICE_PASSWORD)
         .await;
     assert_eq!(
         listed.json(),
@@ -734,9 +734,10 @@ async fn sessions_end_when_the_password_changes_and_tenants_are_asked_when_sever
     // With a second tenant, the login page asks for the tenant, filled in with the
     // application's.
     let r = app
-        .send(
-            app.as_admin(Method::POST, "/api/admin/tenants")
-                .json(&json!({"name": "acme", "parentTenant": 1})),
+        .send_json_as_admin(
+            Method::POST,
+            "/api/admin/tenants",
+            &json!({"name": "acme", "parentTenant": 1}),
         )
         .await;
     assert_eq!(r.status / 100, 2, "{}", r.text);

@@ -241,9 +241,7 @@ async fn wrong_passwords_at_the_password_grant_lock_the_account(b: Backend) {
     let message = r.hdp_error(400, INVALID_GRANT);
     assert!(message.contains("locked"), "{message}");
     // The lock is the account's (HDP): management sign-in is locked too.
-    let r = app
-        .send(app.as_user(Method::GET, APPS, ALICE, ALICE_PASSWORD))
-        .await;
+    let r = app.send_as(Method::GET, APPS, ALICE, ALICE_PASSWORD).await;
     assert_eq!(r.status, 401, "{}", r.text);
     // After the lockout period (limit 4, 1800 s) the right password works again.
     app.clock.advance(1801);

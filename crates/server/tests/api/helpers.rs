@@ -270,6 +270,32 @@ impl TestApp {
         self.as_user(method, path, "admin", ADMIN_PASSWORD)
     }
 
+    /// Sends a request as `login` with `password` (HTTP Basic).
+    pub async fn send_as(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        login: &str,
+        password: &str,
+    ) -> Reply {
+        self.send(self.as_user(method, path, login, password)).await
+    }
+
+    /// Sends a request as the initial administrator.
+    pub async fn send_as_admin(&self, method: reqwest::Method, path: &str) -> Reply {
+        self.send(self.as_admin(method, path)).await
+    }
+
+    /// Sends `body` as JSON, as the initial administrator.
+    pub async fn send_json_as_admin(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &impl serde::Serialize,
+    ) -> Reply {
+        self.send(self.as_admin(method, path).json(body)).await
+    }
+
     /// Creates a user straight in the store (the users API arrives later).
     pub async fn create_user(
         &self,

@@ -204,9 +204,10 @@ async fn public_clients_cannot_introspect_and_the_metadata_matches_each_endpoint
 // ---------------------------------------------------------------------------------
 
 async fn post_app(app: &TestApp, redirects: &[&str]) -> Reply {
-    app.send(
-        app.as_admin(Method::POST, APPS)
-            .json(&json!({"name": "Redirects", "redirectUrls": redirects})),
+    app.send_json_as_admin(
+        Method::POST,
+        APPS,
+        &json!({"name": "Redirects", "redirectUrls": redirects}),
     )
     .await
 }
@@ -623,18 +624,16 @@ async fn hdps_oauth_application_sample_name_is_accepted(b: Backend) {
         "Google_Analytics",
     ] {
         let r = app
-            .send(
-                app.as_admin(Method::POST, "/api/mgmt/oauthapps")
-                    .json(&body(name)),
-            )
+            .send_json_as_admin(Method::POST, "/api/mgmt/oauthapps", &body(name))
             .await;
         assert_eq!(r.status, 201, "{name}: {}", r.text);
         assert_eq!(r.json()["name"], name);
         let id = r.json()["id"].as_i64().expect("id");
         let r = app
-            .send(
-                app.as_admin(Method::PUT, &format!("/api/mgmt/oauthapps/{id}"))
-                    .json(&body(name)),
+            .send_json_as_admin(
+                Method::PUT,
+                &format!("/api/mgmt/oauthapps/{id}"),
+                &body(name),
             )
             .await;
         assert_eq!(r.status, 200, "update keeps {name}: {}", r.text);
@@ -649,17 +648,14 @@ async fn hdps_oauth_application_sample_name_is_accepted(b: Backend) {
         &"a".repeat(129),
     ] {
         let msg = app
-            .send(
-                app.as_admin(Method::POST, "/api/mgmt/oauthapps")
-                    .json(&body(bad)),
-            )
+            .send_json_as_admin(Method::POST, "/api/mgmt/oauthapps", &body(bad))
             .await
             .hdp_error(400, INVALID_FIELD);
         assert!(msg.contains("'name'"), "{bad:?}: {msg}");
     }
     // Profile names keep HDP's documented rule (seed 002): letters, digits and '_'.
     let apps = app
-        .send(app.as_admin(Method::GET, "/api/mgmt/oauthapps"))
+        .send_as_admin(Method::GET, "/api/mgmt/oauthapps")
         .await
         .json();
     let app_id = apps["applications"][0]["id"].as_i64().expect("id");

@@ -54,9 +54,10 @@ async fn every_rfc_6749_error_is_answered_on_both_encodings(b: Backend) {
     let (_, refresh) = tokens_for(&app, &c, ALICE, ALICE_PASSWORD).await;
     // Wrong passwords are tried four times below; this test is not about lockout.
     let r = app
-        .send(
-            app.as_admin(Method::PUT, "/api/admin/limits/system/3")
-                .json(&json!({"value": 100})),
+        .send_json_as_admin(
+            Method::PUT,
+            "/api/admin/limits/system/3",
+            &json!({"value": 100}),
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);

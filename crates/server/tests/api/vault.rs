@@ -282,7 +282,7 @@ async fn seed_002_sample_payload_returns_the_documented_201_shape_and_is_sealed_
 
     // GET returns the tokens to their owner, with the refresh status.
     let r = here
-        .send(here.as_admin(Method::GET, &format!("{PROFILES}/{pid}")))
+        .send_as_admin(Method::GET, &format!("{PROFILES}/{pid}"))
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let g = r.json();
@@ -339,11 +339,11 @@ async fn seed_002_sample_payload_returns_the_documented_201_shape_and_is_sealed_
 
     // Delete: 204, then HDP's "Invalid OAuthProfileId".
     let r = here
-        .send(here.as_admin(Method::DELETE, &format!("{PROFILES}/{pid}")))
+        .send_as_admin(Method::DELETE, &format!("{PROFILES}/{pid}"))
         .await;
     assert_eq!(r.status, 204, "{}", r.text);
     let r = here
-        .send(here.as_admin(Method::DELETE, &format!("{PROFILES}/{pid}")))
+        .send_as_admin(Method::DELETE, &format!("{PROFILES}/{pid}"))
         .await;
     assert_eq!(
         r.hdp_error(404, PROFILE_NOT_FOUND),
@@ -364,9 +364,7 @@ async fn oauth_apps_follow_hdp_fields_names_permissions_and_tenants(b: Backend) 
         "tokenURI": "https://accounts.example/o/oauth2/token",
         "scope": "full_offline_access, test_repo"
     });
-    let r = here
-        .send(here.as_admin(Method::POST, APPS).json(&body))
-        .await;
+    let r = here.send_json_as_admin(Method::POST, APPS, &body).await;
     assert_eq!(r.status, 201, "{}", r.text);
     let created = r.json();
     let id = created["id"].as_i64().expect("id");
@@ -380,7 +378,7 @@ async fn oauth_apps_follow_hdp_fields_names_permissions_and_tenants(b: Backend) 
     );
 
     // List: HDP's shape, without client credentials.
-    let r = here.send(here.as_admin(Method::GET, APPS)).await;
+    let r = here.send_as_admin(Method::GET, APPS).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let list = r.json();
     let first = &list["applications"][0];
@@ -398,7 +396,7 @@ async fn oauth_apps_follow_hdp_fields_names_permissions_and_tenants(b: Backend) 
         ]
     );
     let r = here
-        .send(here.as_admin(Method::GET, &format!("{APPS}/{id}")))
+        .send_as_admin(Method::GET, &format!("{APPS}/{id}"))
         .await;
     assert_eq!(r.json()["scope"], "full_offline_access, test_repo");
     assert!(r.json().get("clientSecret").is_none());
@@ -408,13 +406,11 @@ async fn oauth_apps_follow_hdp_fields_names_permissions_and_tenants(b: Backend) 
     let mut bad = body.clone();
     bad["name"] = json!(" Google_Analytics");
     let msg = here
-        .send(here.as_admin(Method::POST, APPS).json(&bad))
+        .send_json_as_admin(Method::POST, APPS, &bad)
         .await
         .hdp_error(400, INVALID_FIELD);
     assert!(msg.contains("'name'") && msg.contains("space"), "{msg}");
-    let r = here
-        .send(here.as_admin(Method::POST, APPS).json(&body))
-        .await;
+    let r = here.send_json_as_admin(Method::POST, APPS, &body).await;
     r.hdp_error(409, APP_NAME_CONFLICT);
     for (field, value) in [
         ("tokenURI", json!("ftp://x.example/token")),
@@ -427,7 +423,7 @@ async fn oauth_apps_follow_hdp_fields_names_permissions_and_tenants(b: Backend) 
         bad["name"] = json!("Other");
         bad[field] = value;
         let msg = here
-            .send(here.as_admin(Method::POST, APPS).json(&bad))
+            .send_json_as_admin(Method::POST, APPS, &bad)
             .await
             .hdp_error(400, INVALID_FIELD);
         assert!(msg.contains(field), "{field}: {msg}");
@@ -436,19 +432,19 @@ async fn oauth_apps_follow_hdp_fields_names_permissions_and_tenants(b: Backend) 
     missing["name"] = json!("Other");
     missing.as_object_mut().expect("o").remove("tokenURI");
     let msg = here
-        .send(here.as_admin(Method::POST, APPS).json(&missing))
+        .send_json_as_admin(Method::POST, APPS, &missing)
         .await
         .hdp_error(400, INVALID_JSON);
     assert!(msg.contains("tokenURI"), "{msg}");
     let mut unknown = body.clone();
     unknown["secretSauce"] = json!(1);
     let msg = here
-        .send(here.as_admin(Method::POST, APPS).json(&unknown))
+        .send_json_as_admin(Method::POST, APPS, &unknown)
         .await
         .hdp_error(400, INVALID_JSON);
     assert!(msg.contains("secretSauce"), "{msg}");
     assert_eq!(
-        here.send(here.as_admin(Method::GET, APPS)).await.json()["applications"]
+        here.send_as_admin(Method::GET, APPS).await.json()["applications"]
             .as_array()
             .map(Vec::len),
         Some(1),
@@ -553,11 +549,11 @@ async fn oauth_apps_follow_hdp_fields_names_permissions_and_tenants(b: Backend) 
         .hdp_error(404, APP_NOT_FOUND);
     // The system administrator sees both, and filters by tenant.
     let r = here
-        .send(here.as_admin(Method::GET, &format!("{APPS}?tenantName=OrgA")))
+        .send_as_admin(Method::GET, &format!("{APPS}?tenantName=OrgA"))
         .await;
     assert_eq!(r.json()["applications"][0]["id"], carols_id);
     assert_eq!(
-        here.send(here.as_admin(Method::GET, APPS)).await.json()["applications"]
+        here.send_as_admin(Method::GET, APPS).await.json()["applications"]
             .as_array()
             .map(Vec::len),
         Some(2)
@@ -572,7 +568,7 @@ async fn oauth_apps_follow_hdp_fields_names_permissions_and_tenants(b: Backend) 
     assert_eq!(r.status, 201, "{}", r.text);
     let pid = r.json()["id"].as_i64().expect("id");
     let r = here
-        .send(here.as_admin(Method::DELETE, &format!("{APPS}/{id}")))
+        .send_as_admin(Method::DELETE, &format!("{APPS}/{id}"))
         .await;
     assert_eq!(r.status, 204, "{}", r.text);
     assert!(r.text.is_empty());
@@ -580,7 +576,7 @@ async fn oauth_apps_follow_hdp_fields_names_permissions_and_tenants(b: Backend) 
         .await
         .hdp_error(404, PROFILE_NOT_FOUND);
     let msg = here
-        .send(here.as_admin(Method::DELETE, &format!("{APPS}/{id}")))
+        .send_as_admin(Method::DELETE, &format!("{APPS}/{id}"))
         .await
         .hdp_error(404, APP_NOT_FOUND);
     assert_eq!(msg, format!("Invalid OAuthApplicationId: {id}"));
@@ -681,14 +677,14 @@ async fn oauth_profiles_are_their_owners_with_hdp_permissions_and_shapes(b: Back
         assert_eq!(msg, format!("Invalid OAuthProfileId: {pid}"));
     }
     let r = here
-        .send(here.as_admin(Method::GET, &format!("{PROFILES}/{pid}")))
+        .send_as_admin(Method::GET, &format!("{PROFILES}/{pid}"))
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json()["name"], "Bobs");
     assert!(r.json().get("refreshToken").is_none(), "{}", r.text);
     assert!(r.json().get("accessToken").is_none(), "{}", r.text);
     assert_eq!(
-        here.send(here.as_admin(Method::GET, PROFILES)).await.json()["profiles"]
+        here.send_as_admin(Method::GET, PROFILES).await.json()["profiles"]
             .as_array()
             .map(Vec::len),
         Some(1)
@@ -697,12 +693,9 @@ async fn oauth_profiles_are_their_owners_with_hdp_permissions_and_shapes(b: Back
     // Only the owner changes it (HDP).
     let upd = json!({"name": "Bobs_2", "oauthAppId": app_id, "refreshToken": "bob-refresh-2",
                      "accessToken": "bob-access-2"});
-    here.send(
-        here.as_admin(Method::PUT, &format!("{PROFILES}/{pid}"))
-            .json(&upd),
-    )
-    .await
-    .hdp_error(403, FORBIDDEN);
+    here.send_json_as_admin(Method::PUT, &format!("{PROFILES}/{pid}"), &upd)
+        .await
+        .hdp_error(403, FORBIDDEN);
     let r = here
         .send(as_bob(&here, Method::PUT, &format!("{PROFILES}/{pid}")).json(&upd))
         .await;
@@ -751,7 +744,7 @@ async fn oauth_profiles_are_their_owners_with_hdp_permissions_and_shapes(b: Back
 
     // The Administrator deletes Bob's profile: 204, then gone.
     let r = here
-        .send(here.as_admin(Method::DELETE, &format!("{PROFILES}/{pid}")))
+        .send_as_admin(Method::DELETE, &format!("{PROFILES}/{pid}"))
         .await;
     assert_eq!(r.status, 204);
     here.send(as_bob(&here, Method::GET, &format!("{PROFILES}/{pid}")))

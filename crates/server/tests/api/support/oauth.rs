@@ -65,7 +65,7 @@ pub(crate) async fn register(
 /// A new API secret for user `user`, issued by the administrator through the users API.
 pub(crate) async fn api_secret(app: &TestApp, user: i64) -> String {
     let r = app
-        .send(app.as_admin(Method::POST, &format!("{USERS}/{user}/apisecret")))
+        .send_as_admin(Method::POST, &format!("{USERS}/{user}/apisecret"))
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     r.json()["apiSecret"]
@@ -307,9 +307,10 @@ pub(crate) async fn userinfo(app: &TestApp, token: &str) -> crate::helpers::Repl
 /// Turns refresh-token rotation (limit 1003) on or off, as the administrator.
 pub(crate) async fn set_rotation(app: &TestApp, on: bool) {
     let r = app
-        .send(
-            app.as_admin(Method::PUT, "/api/admin/limits/system/1003")
-                .json(&json!({"value": i64::from(on)})),
+        .send_json_as_admin(
+            Method::PUT,
+            "/api/admin/limits/system/1003",
+            &json!({"value": i64::from(on)}),
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
