@@ -2,6 +2,7 @@
 //! cache, and what callers are told.
 
 use crate::helpers::{backends, spawn_app, Backend, Reply, TestApp, ADMIN_PASSWORD};
+use portcullis_core::model::identity::ROLE_USER;
 use reqwest::Method;
 
 const APPS: &str = "/api/mgmt/oauth/client/applications";
@@ -179,13 +180,8 @@ async fn a_name_in_several_tenants_needs_the_tenant(b: Backend) {
     let app = spawn_app(b).await;
     let acme = app.create_tenant("acme", &[]).await;
     app.create_plain_user("sam", "Sam-System-1").await;
-    app.create_user(
-        acme.id,
-        "sam",
-        "Sam-Acme-1",
-        vec![portcullis_core::model::identity::ROLE_USER],
-    )
-    .await;
+    app.create_user(acme.id, "sam", "Sam-Acme-1", vec![ROLE_USER])
+        .await;
     let r = get_apps(&app, "sam", "Sam-System-1").await;
     assert!(r.hdp_error(401, 222209002).contains("name@tenant"));
     assert_eq!(get_apps(&app, "sam@acme", "Sam-Acme-1").await.status, 200);

@@ -6,6 +6,7 @@
 
 use crate::helpers::{backends, spawn_app, Backend, Reply, TestApp, ADMIN_PASSWORD};
 use portcullis_core::crypto::pkce::s256;
+use portcullis_core::model::identity::ROLE_USER;
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -30,7 +31,7 @@ pub async fn create_alice(app: &TestApp) -> i64 {
             "userName": ALICE,
             "statusInfo": {"status": 1},
             "passwordInfo": {"password": ALICE_PASSWORD},
-            "permissions": {"roles": [portcullis_core::model::identity::ROLE_USER], "permissions": []}
+            "permissions": {"roles": [ROLE_USER], "permissions": []}
         })))
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
@@ -783,13 +784,8 @@ async fn sessions_end_when_the_password_changes_and_tenants_are_asked_when_sever
         .await
         .expect("get")
         .expect("acme");
-    app.create_user(
-        acme.id,
-        "bob",
-        "Bobs-Password-9",
-        vec![portcullis_core::model::identity::ROLE_USER],
-    )
-    .await;
+    app.create_user(acme.id, "bob", "Bobs-Password-9", vec![ROLE_USER])
+        .await;
     let mut bob = Browser::new(&app);
     let page = bob.get(&path).await;
     let mut f = form_fields(&page.text, "/oauth2/login");

@@ -127,14 +127,7 @@ async fn a_limit_change_and_a_deleted_client_reach_every_node(b: crate::helpers:
     assert_eq!((status, v["expires_in"].clone()), (200, json!(3600)));
 
     // Access token lifetime (limit 1001), set through A, applies on B.
-    let r = a
-        .send_json_as_admin(
-            Method::PUT,
-            "/api/admin/limits/system/1001",
-            &json!({"value": 600}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    a.put_system_limit(1001, 600).await;
     assert_eq!(grant(&a, &client_id, &secret).await.1["expires_in"], 600);
     within_bound("new lifetime on B", || async {
         grant(&b, &client_id, &secret).await.1["expires_in"] == 600

@@ -1,6 +1,7 @@
 //! HDP's client application registration API, end to end (seed 001, reference §1).
 
 use crate::helpers::{backends, spawn_app, Backend, TestApp};
+use portcullis_core::model::identity::ROLE_ADMINISTRATOR;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -299,7 +300,7 @@ async fn administrators_of_another_tenant_do_not_see_the_application(b: Backend)
         other.id,
         "boss",
         "Boss-Password-1",
-        vec![portcullis_core::model::identity::ROLE_ADMINISTRATOR],
+        vec![ROLE_ADMINISTRATOR],
     )
     .await;
     let boss = |m: Method, p: &str| app.as_user(m, p, "boss", "Boss-Password-1");

@@ -3,13 +3,15 @@
 
 use portcullis_core::clock::{Clock, ManualClock};
 use portcullis_core::model::client_app::ClientApp;
-use portcullis_core::model::identity::{NewTenant, NewUser, Tenant, User, SYSTEM_TENANT_ID};
+use portcullis_core::model::identity::{
+    NewTenant, NewUser, Tenant, User, ROLE_USER, SYSTEM_TENANT_ID,
+};
 use portcullis_core::model::limits::LimitLevel;
 use portcullis_server::config::Config;
 use portcullis_server::startup::Application;
 use portcullis_server::state::AppState;
 use portcullis_store_postgres::testing::TestDatabase;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 
@@ -296,6 +298,15 @@ impl TestApp {
         self.send(self.as_admin(method, path).json(body)).await
     }
 
+    /// Sets the system-wide value of limit `id` through the API, as the administrator.
+    pub async fn put_system_limit(&self, id: u32, value: i64) {
+        let path = format!("/api/admin/limits/system/{id}");
+        let r = self
+            .send_json_as_admin(reqwest::Method::PUT, &path, &json!({ "value": value }))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+
     /// Creates a user straight in the store (the users API arrives later).
     pub async fn create_user(
         &self,
@@ -320,13 +331,8 @@ impl TestApp {
     }
 
     pub async fn create_plain_user(&self, login: &str, password: &str) -> User {
-        self.create_user(
-            SYSTEM_TENANT_ID,
-            login,
-            password,
-            vec![portcullis_core::model::identity::ROLE_USER],
-        )
-        .await
+        self.create_user(SYSTEM_TENANT_ID, login, password, vec![ROLE_USER])
+            .await
     }
 
     /// Creates a tenant named `name` straight in the store, with copies of the system

@@ -292,14 +292,7 @@ async fn the_form_counts_failures_toward_the_address_limit(b: Backend) {
 async fn one_name_from_one_address_has_a_smaller_budget(b: Backend) {
     let app = spawn_app(b).await;
     // Lockout off, so only the rate limit stops guessing.
-    let r = app
-        .send_json_as_admin(
-            Method::PUT,
-            "/api/admin/limits/system/3",
-            &json!({"value": 0}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    app.put_system_limit(3, 0).await;
     create_alice(&app).await;
     for i in 0..PASSWORD_PER_USER {
         let r = app

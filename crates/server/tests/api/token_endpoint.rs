@@ -7,7 +7,6 @@ use crate::support::oauth::{
     register, tokens_for, Client, ALICE, ALICE_PASSWORD, INTROSPECT, INVALID_GRANT, MGMT,
     MGMT_TOKEN, TOKEN,
 };
-use reqwest::Method;
 use serde_json::{json, Map, Value};
 
 // HDP envelope codes of the OAuth errors (the catalogue in portcullis_core::error).
@@ -53,14 +52,7 @@ async fn every_rfc_6749_error_is_answered_on_both_encodings(b: Backend) {
     let k = alices_job(&app, "Job").await;
     let (_, refresh) = tokens_for(&app, &c, ALICE, ALICE_PASSWORD).await;
     // Wrong passwords are tried four times below; this test is not about lockout.
-    let r = app
-        .send_json_as_admin(
-            Method::PUT,
-            "/api/admin/limits/system/3",
-            &json!({"value": 100}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    app.put_system_limit(3, 100).await;
 
     let f = |pairs: &[(&'static str, &str)]| -> Vec<(&'static str, String)> {
         pairs.iter().map(|(k, v)| (*k, (*v).to_owned())).collect()

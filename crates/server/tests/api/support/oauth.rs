@@ -306,14 +306,7 @@ pub(crate) async fn userinfo(app: &TestApp, token: &str) -> crate::helpers::Repl
 
 /// Turns refresh-token rotation (limit 1003) on or off, as the administrator.
 pub(crate) async fn set_rotation(app: &TestApp, on: bool) {
-    let r = app
-        .send_json_as_admin(
-            Method::PUT,
-            "/api/admin/limits/system/1003",
-            &json!({"value": i64::from(on)}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    app.put_system_limit(1003, i64::from(on)).await;
 }
 
 /// Asserts a 401 from a Bearer-protected resource for an unusable token (RFC 6750 §3.1).
