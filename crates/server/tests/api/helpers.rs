@@ -65,6 +65,25 @@ macro_rules! test_on {
 }
 pub(crate) use test_on;
 
+/// `$body` with `$pool` a fresh pool on the test database at `$url` (SQLite or
+/// PostgreSQL, by the URL's scheme), closed before the body's value is returned: one
+/// body for both drivers' pool types.
+macro_rules! on_raw_pool {
+    ($url:expr, |$pool:ident| $body:expr) => {
+        if $url.starts_with("sqlite:") {
+            let $pool = sqlx::SqlitePool::connect($url).await.expect("connect");
+            let out = $body;
+            $pool.close().await;
+            out
+        } else {
+            let $pool = sqlx::PgPool::connect($url).await.expect("connect");
+            let out = $body;
+            $pool.close().await;
+            out
+        }
+    };
+}
+
 #[derive(Debug)]
 pub struct TestApp {
     pub base: String,
@@ -408,38 +427,18 @@ impl TestApp {
     /// Runs `sql` (statements without parameters) straight on the test database, behind
     /// the server's back.
     pub async fn raw_execute(&self, sql: &str) {
-        if self.database_url.starts_with("sqlite:") {
-            let pool = sqlx::SqlitePool::connect(&self.database_url)
-                .await
-                .expect("connect");
-            sqlx::raw_sql(sql).execute(&pool).await.expect("raw SQL");
-            pool.close().await;
-        } else {
-            let pool = sqlx::PgPool::connect(&self.database_url)
-                .await
-                .expect("connect");
-            sqlx::raw_sql(sql).execute(&pool).await.expect("raw SQL");
-            pool.close().await;
-        }
+        let done = on_raw_pool!(&self.database_url, |pool| {
+            sqlx::raw_sql(sql).execute(&pool).await.map(drop)
+        });
+        done.expect("raw SQL");
     }
 
     /// The text column `sql` selects, read straight from the test database.
     pub async fn raw_strings(&self, sql: &str) -> Vec<String> {
-        if self.database_url.starts_with("sqlite:") {
-            let pool = sqlx::SqlitePool::connect(&self.database_url)
-                .await
-                .expect("connect");
-            let rows = sqlx::query_scalar(sql).fetch_all(&pool).await;
-            pool.close().await;
-            rows.expect("query")
-        } else {
-            let pool = sqlx::PgPool::connect(&self.database_url)
-                .await
-                .expect("connect");
-            let rows = sqlx::query_scalar(sql).fetch_all(&pool).await;
-            pool.close().await;
-            rows.expect("query")
-        }
+        let rows = on_raw_pool!(&self.database_url, |pool| {
+            sqlx::query_scalar(sql).fetch_all(&pool).await
+        });
+        rows.expect("query")
     }
 
     /// Registers an application as `login` and returns the response JSON.
