@@ -71,6 +71,14 @@ async fn admin_id(app: &TestApp) -> i64 {
         .id
 }
 
+/// `req` with `body` as its JSON body, if there is one.
+fn with_body(req: reqwest::RequestBuilder, body: Option<Value>) -> reqwest::RequestBuilder {
+    match body {
+        Some(body) => req.json(&body),
+        None => req,
+    }
+}
+
 /// Creates a tenant as the initial administrator and returns the answer.
 async fn create(app: &TestApp, body: Value) -> Value {
     let r = app.send_json_as_admin(Method::POST, TENANTS, &body).await;
@@ -656,10 +664,7 @@ async fn callers_without_administrator_or_tenant_api_are_refused(b: Backend) {
             (Method::GET, admins_of(id), None),
             (Method::PUT, admins_of(id), Some(json!({"admins": []}))),
         ] {
-            let mut req = app.as_user(m.clone(), &p, login, PASSWORD);
-            if let Some(body) = body {
-                req = req.json(&body);
-            }
+            let req = with_body(app.as_user(m.clone(), &p, login, PASSWORD), body);
             let msg = app.send(req).await.hdp_error(403, FORBIDDEN);
             assert_eq!(
                 msg,
@@ -702,10 +707,7 @@ async fn tenant_api_holders_manage_only_the_tenants_they_administer(b: Backend) 
         (Method::PUT, one(1), Some(json!({"name": "x", "status": 1}))),
         (Method::DELETE, one(1), None),
     ] {
-        let mut req = as_ops(m.clone(), &p);
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
+        let req = with_body(as_ops(m.clone(), &p), body);
         let r = app.send(req).await;
         let id = p
             .trim_start_matches(&format!("{TENANTS}/"))
@@ -828,10 +830,7 @@ async fn users_of_one_tenant_cannot_see_or_touch_another(b: Backend) {
             (Method::GET, one(1), None),
             (Method::DELETE, one(1), None),
         ] {
-            let mut req = as_a(m.clone(), &p);
-            if let Some(body) = body {
-                req = req.json(&body);
-            }
+            let req = with_body(as_a(m.clone(), &p), body);
             app.send(req).await.hdp_error(404, NOT_FOUND);
         }
         // Their own tenant they may read but not reconfigure, and they create none.
@@ -851,10 +850,7 @@ async fn users_of_one_tenant_cannot_see_or_touch_another(b: Backend) {
                 Some(json!({"name": "Sneaky", "parentTenant": 1})),
             ),
         ] {
-            let mut req = as_a(m.clone(), &p);
-            if let Some(body) = body {
-                req = req.json(&body);
-            }
+            let req = with_body(as_a(m.clone(), &p), body);
             let msg = app.send(req).await.hdp_error(403, FORBIDDEN);
             assert!(
                 msg.contains("reserved to users of the system tenant"),
@@ -952,10 +948,7 @@ async fn unknown_and_malformed_ids_are_refused(b: Backend) {
         (Method::GET, admins_of(424242), None),
         (Method::PUT, admins_of(424242), Some(json!({"admins": []}))),
     ] {
-        let mut req = app.as_admin(m.clone(), &p);
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
+        let req = with_body(app.as_admin(m.clone(), &p), body);
         assert_eq!(
             app.send(req).await.hdp_error(404, NOT_FOUND),
             "There is no Tenant with that id: 424242.",
