@@ -25,17 +25,9 @@ pub struct Client {
     pub secret: Option<String>,
 }
 
+/// Creates Alice through the users API; returns her id.
 pub async fn create_alice(app: &TestApp) -> i64 {
-    let r = app
-        .send(app.as_admin(Method::POST, "/api/admin/users").json(&json!({
-            "userName": ALICE,
-            "statusInfo": {"status": 1},
-            "passwordInfo": {"password": ALICE_PASSWORD},
-            "permissions": {"roles": [ROLE_USER], "permissions": []}
-        })))
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    r.json()["id"].as_i64().expect("id")
+    crate::support::oauth::create_user(app, ALICE, ALICE_PASSWORD).await
 }
 
 /// Registers an application as the administrator with `redirects` and `extra` fields.
