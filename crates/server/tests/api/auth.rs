@@ -2,6 +2,7 @@
 //! cache, and what callers are told.
 
 use crate::helpers::{backends, spawn_app, Backend, Reply, TestApp, ADMIN_PASSWORD};
+use portcullis_core::model::identity::ROLE_USER;
 use reqwest::Method;
 
 const APPS: &str = "/api/mgmt/oauth/client/applications";
@@ -15,8 +16,7 @@ async fn alice_fails(app: &TestApp, times: usize, code: u32) {
 
 /// `GET` the applications as `login` with `password`.
 async fn get_apps(app: &TestApp, login: &str, password: &str) -> Reply {
-    app.send(app.as_user(Method::GET, APPS, login, password))
-        .await
+    app.send_as(Method::GET, APPS, login, password).await
 }
 
 async fn a_wrong_password_and_an_unknown_user_get_the_same_answer(b: Backend) {
@@ -61,7 +61,7 @@ async fn three_failures_lock_the_account_for_thirty_minutes(b: Backend) {
     let right = get_apps(&app, "alice", "Alice-Password-1").await;
     assert!(right.hdp_error(401, 222209003).contains("until"));
     // Other accounts are unaffected.
-    assert_eq!(app.send(app.as_admin(Method::GET, APPS)).await.status, 200);
+    assert_eq!(app.send_as_admin(Method::GET, APPS).await.status, 200);
     // The lock ends after the period.
     app.clock.advance(1801);
     assert_eq!(
@@ -150,11 +150,11 @@ async fn a_password_change_invalidates_cached_credentials(b: Backend) {
 
 async fn cached_credentials_expire(b: Backend) {
     let app = spawn_app(b).await;
-    assert_eq!(app.send(app.as_admin(Method::GET, APPS)).await.status, 200);
-    assert_eq!(app.send(app.as_admin(Method::GET, APPS)).await.status, 200);
+    assert_eq!(app.send_as_admin(Method::GET, APPS).await.status, 200);
+    assert_eq!(app.send_as_admin(Method::GET, APPS).await.status, 200);
     assert_eq!(app.state.credentials.len(), 1);
     app.clock.advance(portcullis_core::auth::CACHE_TTL + 1);
-    assert_eq!(app.send(app.as_admin(Method::GET, APPS)).await.status, 200);
+    assert_eq!(app.send_as_admin(Method::GET, APPS).await.status, 200);
     // A wrong password is never served from the cache.
     get_apps(&app, "admin", "Admin-Password-X")
         .await
@@ -180,13 +180,8 @@ async fn a_name_in_several_tenants_needs_the_tenant(b: Backend) {
     let app = spawn_app(b).await;
     let acme = app.create_tenant("acme", &[]).await;
     app.create_plain_user("sam", "Sam-System-1").await;
-    app.create_user(
-        acme.id,
-        "sam",
-        "Sam-Acme-1",
-        vec![portcullis_core::model::identity::ROLE_USER],
-    )
-    .await;
+    app.create_user(acme.id, "sam", "Sam-Acme-1", vec![ROLE_USER])
+        .await;
     let r = get_apps(&app, "sam", "Sam-System-1").await;
     assert!(r.hdp_error(401, 222209002).contains("name@tenant"));
     assert_eq!(get_apps(&app, "sam@acme", "Sam-Acme-1").await.status, 200);

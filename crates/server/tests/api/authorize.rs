@@ -6,6 +6,7 @@
 
 use crate::helpers::{backends, spawn_app, Backend, Reply, TestApp, ADMIN_PASSWORD};
 use portcullis_core::crypto::pkce::s256;
+use portcullis_core::model::identity::ROLE_USER;
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -24,17 +25,9 @@ pub struct Client {
     pub secret: Option<String>,
 }
 
+/// Creates Alice through the users API; returns her id.
 pub async fn create_alice(app: &TestApp) -> i64 {
-    let r = app
-        .send(app.as_admin(Method::POST, "/api/admin/users").json(&json!({
-            "userName": ALICE,
-            "statusInfo": {"status": 1},
-            "passwordInfo": {"password": ALICE_PASSWORD},
-            "permissions": {"roles": [portcullis_core::model::identity::ROLE_USER], "permissions": []}
-        })))
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    r.json()["id"].as_i64().expect("id")
+    crate::support::oauth::create_user(app, ALICE, ALICE_PASSWORD).await
 }
 
 /// Registers an application as the administrator with `redirects` and `extra` fields.
@@ -317,7 +310,7 @@ async fn the_whole_flow_runs_and_a_second_authorization_skips_consent(b: Backend
 
     // The consent is listed in HDP's shape.
     let listed = app
-        .send(app.as_user(Method::GET, ALLOWED, ALICE, ALICE_PASSWORD))
+        .send_as(Method::GET, ALLOWED, ALICE, ALICE_PASSWORD)
         .await;
     assert_eq!(
         listed.json(),
@@ -734,9 +727,10 @@ async fn sessions_end_when_the_password_changes_and_tenants_are_asked_when_sever
     // With a second tenant, the login page asks for the tenant, filled in with the
     // application's.
     let r = app
-        .send(
-            app.as_admin(Method::POST, "/api/admin/tenants")
-                .json(&json!({"name": "acme", "parentTenant": 1})),
+        .send_json_as_admin(
+            Method::POST,
+            "/api/admin/tenants",
+            &json!({"name": "acme", "parentTenant": 1}),
         )
         .await;
     assert_eq!(r.status / 100, 2, "{}", r.text);
@@ -782,13 +776,8 @@ async fn sessions_end_when_the_password_changes_and_tenants_are_asked_when_sever
         .await
         .expect("get")
         .expect("acme");
-    app.create_user(
-        acme.id,
-        "bob",
-        "Bobs-Password-9",
-        vec![portcullis_core::model::identity::ROLE_USER],
-    )
-    .await;
+    app.create_user(acme.id, "bob", "Bobs-Password-9", vec![ROLE_USER])
+        .await;
     let mut bob = Browser::new(&app);
     let page = bob.get(&path).await;
     let mut f = form_fields(&page.text, "/oauth2/login");

@@ -334,12 +334,12 @@ async fn a_real_browser_signs_in_consents_and_the_consent_is_revoked(b: Backend)
 
         // Withdrawing the consent (HDP's allowedapplications) ends every token.
         let r = app
-            .send(app.as_user(
+            .send_as(
                 Method::DELETE,
                 &format!("/api/mgmt/oauth/client/allowedapplications/{}", client.id),
                 ALICE,
                 ALICE_PASSWORD,
-            ))
+            )
             .await;
         assert_eq!(r.status, 204, "{}", r.text);
         for t in [&access, &refresh, &access2] {

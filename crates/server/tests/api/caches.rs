@@ -88,7 +88,7 @@ async fn a_reset_secret_is_refused_at_once_here_and_soon_on_every_node(b: crate:
         .to_owned();
 
     let r = a
-        .send(a.as_admin(Method::PUT, &format!("{APPS}/{id}/reset")))
+        .send_as_admin(Method::PUT, &format!("{APPS}/{id}/reset"))
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let new = r.json()["clientSecret"]
@@ -127,13 +127,7 @@ async fn a_limit_change_and_a_deleted_client_reach_every_node(b: crate::helpers:
     assert_eq!((status, v["expires_in"].clone()), (200, json!(3600)));
 
     // Access token lifetime (limit 1001), set through A, applies on B.
-    let r = a
-        .send(
-            a.as_admin(Method::PUT, "/api/admin/limits/system/1001")
-                .json(&json!({"value": 600})),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    a.put_system_limit(1001, 600).await;
     assert_eq!(grant(&a, &client_id, &secret).await.1["expires_in"], 600);
     within_bound("new lifetime on B", || async {
         grant(&b, &client_id, &secret).await.1["expires_in"] == 600
@@ -142,7 +136,7 @@ async fn a_limit_change_and_a_deleted_client_reach_every_node(b: crate::helpers:
 
     // Deleted through A: refused on A at once, on B soon.
     let r = a
-        .send(a.as_admin(Method::DELETE, &format!("{APPS}/{id}")))
+        .send_as_admin(Method::DELETE, &format!("{APPS}/{id}"))
         .await;
     assert_eq!(r.status, 204, "{}", r.text);
     assert_eq!(grant(&a, &client_id, &secret).await.0, 401);
@@ -176,9 +170,10 @@ async fn a_deactivated_tenant_stops_its_clients_on_every_node(b: crate::helpers:
     assert_eq!(grant(&b, &client_id, &secret).await.0, 200);
 
     let r = a
-        .send(
-            a.as_admin(Method::PUT, &format!("/api/admin/tenants/{tenant}"))
-                .json(&json!({"name": "acme", "status": 0})),
+        .send_json_as_admin(
+            Method::PUT,
+            &format!("/api/admin/tenants/{tenant}"),
+            &json!({"name": "acme", "status": 0}),
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);

@@ -129,9 +129,7 @@ async fn serve(db: Db) -> TestApp {
 }
 
 async fn status_as(app: &TestApp, login: &str, password: &str) -> u16 {
-    let r = app
-        .send(app.as_user(Method::GET, APPS, login, password))
-        .await;
+    let r = app.send_as(Method::GET, APPS, login, password).await;
     if r.status != 200 {
         eprintln!("{login}: {} {}", r.status, r.text);
     }
@@ -300,12 +298,12 @@ async fn a_user_created_by_the_cli_signs_in_over_http(b: Backend) {
     assert_eq!(status_as(&app, "dan", &dan_password).await, 200);
     // Carol's role is the system Administrator's: she is a super-user.
     let r = app
-        .send(app.as_user(
+        .send_as(
             Method::GET,
             "/api/admin/limits/system",
             "carol",
             &carol_password,
-        ))
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let dan_user = app.stored_user(dan["id"].as_i64().expect("id")).await;
@@ -339,7 +337,7 @@ async fn set_password_changes_the_password(b: Backend) {
     assert_eq!(out["userName"], "robert");
     assert!(out.get("password").is_none());
     // The server notices at once, cached credentials included.
-    app.send(app.as_user(Method::GET, APPS, "robert", "First-Password-1"))
+    app.send_as(Method::GET, APPS, "robert", "First-Password-1")
         .await
         .hdp_error(401, 222209002);
     assert_eq!(status_as(&app, "robert", "Second-Password-2").await, 200);
@@ -374,10 +372,9 @@ async fn unlock_clears_a_lock(b: Backend) {
     create_robert(&url, "Strong-Password-1").await;
     let app = serve(db).await;
     for _ in 0..3 {
-        app.send(app.as_user(Method::GET, APPS, "robert", "wrong"))
-            .await;
+        app.send_as(Method::GET, APPS, "robert", "wrong").await;
     }
-    app.send(app.as_user(Method::GET, APPS, "robert", "Strong-Password-1"))
+    app.send_as(Method::GET, APPS, "robert", "Strong-Password-1")
         .await
         .hdp_error(401, 222209003);
 
@@ -453,12 +450,12 @@ async fn client_register_prints_a_secret_that_verifies(b: Backend) {
     );
     // The owner sees it through the API, without the secret.
     let r = app
-        .send(app.as_user(
+        .send_as(
             Method::GET,
             &format!("{APPS}/{id}"),
             "robert",
             "Strong-Password-1",
-        ))
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json()["name"], "Reporting");
@@ -645,14 +642,14 @@ fn without(v: &Value, drop: &[&str]) -> Value {
 
 /// The API's answer to GET `path` as the administrator.
 async fn get(app: &TestApp, path: &str) -> Value {
-    let r = app.send(app.as_admin(Method::GET, path)).await;
+    let r = app.send_as_admin(Method::GET, path).await;
     assert_eq!(r.status, 200, "{path}: {}", r.text);
     r.json()
 }
 
 /// The API's answer to POST `path` as the administrator: the new record's id.
 async fn post(app: &TestApp, path: &str, body: Value) -> i64 {
-    let r = app.send(app.as_admin(Method::POST, path).json(&body)).await;
+    let r = app.send_json_as_admin(Method::POST, path, &body).await;
     assert_eq!(r.status, 201, "{path}: {}", r.text);
     r.json()["id"].as_i64().expect("id")
 }

@@ -1,6 +1,7 @@
 //! HDP's client application registration API, end to end (seed 001, reference §1).
 
 use crate::helpers::{backends, spawn_app, Backend, TestApp};
+use portcullis_core::model::identity::ROLE_ADMINISTRATOR;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -64,7 +65,7 @@ async fn the_seed_registration_flow_answers_in_hdp_shapes(b: Backend) {
     assert_eq!(secret.len(), 43, "256-bit secret, base64url");
     let id = created["id"].as_i64().expect("id");
 
-    let list = app.send(app.as_admin(Method::GET, APPS)).await;
+    let list = app.send_as_admin(Method::GET, APPS).await;
     assert_eq!(list.status, 200);
     let list = list.json();
     assert_eq!(keys(&list), ["applications"]);
@@ -76,7 +77,7 @@ async fn the_seed_registration_flow_answers_in_hdp_shapes(b: Backend) {
     assert_eq!(list["applications"][0]["id"], id);
 
     let one = app
-        .send(app.as_admin(Method::GET, &format!("{APPS}/{id}")))
+        .send_as_admin(Method::GET, &format!("{APPS}/{id}"))
         .await;
     assert_eq!(one.status, 200);
     let one = one.json();
@@ -117,10 +118,7 @@ async fn an_update_replaces_the_fields_and_ignores_echoed_credentials(b: Backend
     echoed["clientId"] = json!("attempted-change");
     echoed["clientSecret"] = json!("attempted-change");
     let r = app
-        .send(
-            app.as_admin(Method::PUT, &format!("{APPS}/{id}"))
-                .json(&echoed),
-        )
+        .send_json_as_admin(Method::PUT, &format!("{APPS}/{id}"), &echoed)
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let v = r.json();
@@ -133,7 +131,7 @@ async fn an_update_replaces_the_fields_and_ignores_echoed_credentials(b: Backend
     assert_eq!(v["clientId"], created["clientId"]);
     assert!(v.get("clientSecret").is_none());
     let got = app
-        .send(app.as_admin(Method::GET, &format!("{APPS}/{id}")))
+        .send_as_admin(Method::GET, &format!("{APPS}/{id}"))
         .await
         .json();
     assert_eq!(got, v);
@@ -167,21 +165,21 @@ async fn delete_answers_204_and_the_application_is_gone(b: Backend) {
     let app = spawn_app(b).await;
     let (_, id) = register_sample(&app).await;
     let r = app
-        .send(app.as_admin(Method::DELETE, &format!("{APPS}/{id}")))
+        .send_as_admin(Method::DELETE, &format!("{APPS}/{id}"))
         .await;
     assert_eq!(r.status, 204);
     assert_eq!(r.text, "");
     let again = app
-        .send(app.as_admin(Method::DELETE, &format!("{APPS}/{id}")))
+        .send_as_admin(Method::DELETE, &format!("{APPS}/{id}"))
         .await;
     assert_eq!(
         again.hdp_error(404, 222209020),
         format!("There is no client application with id {id}.")
     );
-    app.send(app.as_admin(Method::GET, &format!("{APPS}/{id}")))
+    app.send_as_admin(Method::GET, &format!("{APPS}/{id}"))
         .await
         .hdp_error(404, 222209020);
-    let list = app.send(app.as_admin(Method::GET, APPS)).await.json();
+    let list = app.send_as_admin(Method::GET, APPS).await.json();
     assert_eq!(list, json!({"applications": []}));
 }
 
@@ -193,7 +191,7 @@ async fn reset_issues_a_new_secret_and_revokes_consents(b: Backend) {
     app.consent(user.id, id, &["api.access.odata"]).await;
 
     let r = app
-        .send(app.as_admin(Method::PUT, &format!("{APPS}/{id}/reset")))
+        .send_as_admin(Method::PUT, &format!("{APPS}/{id}/reset"))
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.header("cache-control"), Some("no-store"));
@@ -210,7 +208,7 @@ async fn reset_issues_a_new_secret_and_revokes_consents(b: Backend) {
     assert!(app.state.ctx.keys.verify(new, &verifier));
     assert!(!app.state.ctx.keys.verify(&old, &verifier));
     let allowed = app
-        .send(app.as_user(Method::GET, ALLOWED, "alice", "Alice-Password-1"))
+        .send_as(Method::GET, ALLOWED, "alice", "Alice-Password-1")
         .await
         .json();
     assert_eq!(
@@ -235,13 +233,13 @@ async fn public_clients_have_no_secret_to_show_or_reset(b: Backend) {
     );
     let id = created["id"].as_i64().expect("id");
     let r = app
-        .send(app.as_admin(Method::PUT, &format!("{APPS}/{id}/reset")))
+        .send_as_admin(Method::PUT, &format!("{APPS}/{id}/reset"))
         .await;
     assert!(r.hdp_error(400, 222209010).contains("public"));
     let mut body = seed_sample();
     body["public"] = json!(true);
     body["grantTypes"] = json!(["password"]);
-    let r = app.send(app.as_admin(Method::POST, APPS).json(&body)).await;
+    let r = app.send_json_as_admin(Method::POST, APPS, &body).await;
     assert!(r.hdp_error(400, 222209010).contains("public client"));
 }
 
@@ -273,21 +271,21 @@ async fn users_see_and_manage_only_their_own_applications(b: Backend) {
         .hdp_error(404, 222209020);
     // Nothing changed.
     let still = app
-        .send(app.as_user(
+        .send_as(
             Method::GET,
             &format!("{APPS}/{id}"),
             "alice",
             "Alice-Password-1",
-        ))
+        )
         .await;
     assert_eq!(still.status, 200);
     assert_eq!(still.json()["name"], "Application1");
 
     // The Administrator sees every application of the tenant, and may manage it.
-    let all = app.send(app.as_admin(Method::GET, APPS)).await.json();
+    let all = app.send_as_admin(Method::GET, APPS).await.json();
     assert_eq!(all["applications"].as_array().map(Vec::len), Some(1));
     assert_eq!(
-        app.send(app.as_admin(Method::DELETE, &format!("{APPS}/{id}")))
+        app.send_as_admin(Method::DELETE, &format!("{APPS}/{id}"))
             .await
             .status,
         204
@@ -302,7 +300,7 @@ async fn administrators_of_another_tenant_do_not_see_the_application(b: Backend)
         other.id,
         "boss",
         "Boss-Password-1",
-        vec![portcullis_core::model::identity::ROLE_ADMINISTRATOR],
+        vec![ROLE_ADMINISTRATOR],
     )
     .await;
     let boss = |m: Method, p: &str| app.as_user(m, p, "boss", "Boss-Password-1");
@@ -334,10 +332,10 @@ async fn allowed_applications_list_and_revoke_the_callers_consents(b: Backend) {
     );
     // Another user's consents are not theirs to see or revoke.
     assert_eq!(
-        app.send(app.as_admin(Method::GET, ALLOWED)).await.json(),
+        app.send_as_admin(Method::GET, ALLOWED).await.json(),
         json!({"applications": []})
     );
-    app.send(app.as_admin(Method::DELETE, &format!("{ALLOWED}/{id}")))
+    app.send_as_admin(Method::DELETE, &format!("{ALLOWED}/{id}"))
         .await
         .hdp_error(404, 222209021);
 
@@ -361,13 +359,13 @@ async fn deleting_an_application_removes_its_consents(b: Backend) {
     let alice = app.create_plain_user("alice", "Alice-Password-1").await;
     app.consent(alice.id, id, &["api.access.odata"]).await;
     assert_eq!(
-        app.send(app.as_admin(Method::DELETE, &format!("{APPS}/{id}")))
+        app.send_as_admin(Method::DELETE, &format!("{APPS}/{id}"))
             .await
             .status,
         204
     );
     let list = app
-        .send(app.as_user(Method::GET, ALLOWED, "alice", "Alice-Password-1"))
+        .send_as(Method::GET, ALLOWED, "alice", "Alice-Password-1")
         .await
         .json();
     assert_eq!(list, json!({"applications": []}));
@@ -451,7 +449,7 @@ async fn invalid_registrations_are_refused_with_a_message_naming_the_problem(b: 
             "{body}: expected '{needle}' in '{msg}'"
         );
     }
-    let list = app.send(app.as_admin(Method::GET, APPS)).await.json();
+    let list = app.send_as_admin(Method::GET, APPS).await.json();
     assert_eq!(
         list,
         json!({"applications": []}),
@@ -483,11 +481,11 @@ async fn bodies_that_are_not_json_or_too_large_are_refused(b: Backend) {
     assert!(r
         .hdp_error(415, 222209011)
         .contains("Content-Type: application/json"));
-    let r = app.send(app.as_admin(Method::POST, APPS)).await;
+    let r = app.send_as_admin(Method::POST, APPS).await;
     r.hdp_error(415, 222209011);
     let big =
         json!({"name": "n", "description": "x".repeat(70 * 1024), "redirectUrls": ["x.example"]});
-    let r = app.send(app.as_admin(Method::POST, APPS).json(&big)).await;
+    let r = app.send_json_as_admin(Method::POST, APPS, &big).await;
     assert!(r.hdp_error(413, 222209012).contains("65536"));
     let r = app
         .send(
@@ -503,22 +501,19 @@ async fn ids_in_paths_must_be_positive_integers(b: Backend) {
     let app = spawn_app(b).await;
     for bad in ["abc", "-1", "0", "1.5", "99999999999999999999"] {
         let r = app
-            .send(app.as_admin(Method::GET, &format!("{APPS}/{bad}")))
+            .send_as_admin(Method::GET, &format!("{APPS}/{bad}"))
             .await;
         assert!(r.hdp_error(400, 222209013).contains(bad));
     }
-    app.send(app.as_admin(Method::GET, &format!("{APPS}/424242")))
+    app.send_as_admin(Method::GET, &format!("{APPS}/424242"))
         .await
         .hdp_error(404, 222209020);
-    app.send(app.as_admin(Method::PUT, &format!("{APPS}/424242/reset")))
+    app.send_as_admin(Method::PUT, &format!("{APPS}/424242/reset"))
         .await
         .hdp_error(404, 222209020);
-    app.send(
-        app.as_admin(Method::PUT, &format!("{APPS}/424242"))
-            .json(&seed_sample()),
-    )
-    .await
-    .hdp_error(404, 222209020);
+    app.send_json_as_admin(Method::PUT, &format!("{APPS}/424242"), &seed_sample())
+        .await
+        .hdp_error(404, 222209020);
 }
 
 async fn every_endpoint_requires_credentials(b: Backend) {

@@ -24,14 +24,14 @@ async fn post_raw(
 async fn unknown_paths_and_methods_answer_with_the_envelope(b: Backend) {
     let app = spawn_app(b).await;
     let r = app
-        .send(app.as_admin(Method::GET, "/api/mgmt/nothing-here"))
+        .send_as_admin(Method::GET, "/api/mgmt/nothing-here")
         .await;
     assert_eq!(
         r.hdp_error(404, 222209030),
         "There is no API at /api/mgmt/nothing-here."
     );
     let r = app
-        .send(app.as_admin(Method::PATCH, "/api/mgmt/oauth/client/applications"))
+        .send_as_admin(Method::PATCH, "/api/mgmt/oauth/client/applications")
         .await;
     assert!(r.hdp_error(405, 222209031).contains("PATCH"));
 }
@@ -39,7 +39,7 @@ async fn unknown_paths_and_methods_answer_with_the_envelope(b: Backend) {
 async fn responses_carry_security_headers(b: Backend) {
     let app = spawn_app(b).await;
     let r = app
-        .send(app.as_admin(Method::GET, "/api/mgmt/oauth/client/applications"))
+        .send_as_admin(Method::GET, "/api/mgmt/oauth/client/applications")
         .await;
     assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
     assert_eq!(r.header("cache-control"), Some("no-store"));
@@ -62,7 +62,7 @@ async fn health_and_readiness_answer(b: Backend) {
 
 async fn database_failures_never_leak_their_text(b: Backend) {
     let app = spawn_app(b).await;
-    app.send(app.as_admin(Method::GET, "/api/mgmt/oauth/client/applications"))
+    app.send_as_admin(Method::GET, "/api/mgmt/oauth/client/applications")
         .await;
     // CASCADE on PostgreSQL: the token tables reference client_apps.
     let drop = match b {
@@ -71,7 +71,7 @@ async fn database_failures_never_leak_their_text(b: Backend) {
     };
     app.raw_execute(drop).await;
     let r = app
-        .send(app.as_admin(Method::GET, "/api/mgmt/oauth/client/applications"))
+        .send_as_admin(Method::GET, "/api/mgmt/oauth/client/applications")
         .await;
     assert_eq!(
         r.hdp_error(500, 222206631),
@@ -79,10 +79,7 @@ async fn database_failures_never_leak_their_text(b: Backend) {
     );
     let body = serde_json::json!({"name": "n", "redirectUrls": ["x.example"]});
     let r = app
-        .send(
-            app.as_admin(Method::POST, "/api/mgmt/oauth/client/applications")
-                .json(&body),
-        )
+        .send_json_as_admin(Method::POST, "/api/mgmt/oauth/client/applications", &body)
         .await;
     r.hdp_error(500, 222206628);
     for leak in ["client_apps", "table", "relation", "sqlx", "SQL"] {
@@ -155,13 +152,13 @@ async fn bad_query_strings_are_refused_in_the_envelope_in_plain_words(b: Backend
         ),
     ];
     for (path, needle) in cases {
-        let r = app.send(app.as_admin(Method::GET, path)).await;
+        let r = app.send_as_admin(Method::GET, path).await;
         assert_eq!(r.header("content-type"), Some("application/json"), "{path}");
         let msg = r.hdp_error(400, 222209010);
         assert_eq!(msg, format!("Invalid query: {needle}."), "{path}");
     }
     let ok = app
-        .send(app.as_admin(Method::GET, "/api/admin/users?tenantId=1"))
+        .send_as_admin(Method::GET, "/api/admin/users?tenantId=1")
         .await;
     assert_eq!(ok.status, 200, "{}", ok.text);
 }
@@ -296,7 +293,7 @@ async fn wrong_types_name_the_field_and_the_expected_type(b: Backend) {
         ),
     ];
     for (path, body, needle) in cases {
-        let r = app.send(app.as_admin(Method::POST, path).json(&body)).await;
+        let r = app.send_json_as_admin(Method::POST, path, &body).await;
         let msg = r.hdp_error(400, 222207007);
         assert!(
             msg.contains(needle),

@@ -96,7 +96,7 @@ async fn seed_003_user_api_secrets_get_tokens_at_the_configapi_endpoint(b: Backe
         .to_owned();
     assert_eq!(userinfo(&app, &access).await.status, 200);
     let r = app
-        .send(app.as_admin(Method::DELETE, &format!("{USERS}/{sheila}/apisecret")))
+        .send_as_admin(Method::DELETE, &format!("{USERS}/{sheila}/apisecret"))
         .await;
     assert!(r.status == 204 || r.status == 200, "{}", r.text);
     assert_invalid_token(&userinfo(&app, &access).await);

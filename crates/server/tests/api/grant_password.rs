@@ -5,7 +5,7 @@
 
 use crate::helpers::{backends, spawn_app, Backend};
 use crate::support::oauth::{
-    alice, alices_client, assert_rfc_error, form_post, password_grant, refresh_grant,
+    alice, alices_client, assert_rfc_error, client_form, password_grant, refresh_grant,
     resource_server_verify, rfc_error, tokens_for, ALICE, ALICE_PASSWORD, APPS, INVALID_GRANT,
     MGMT_TOKEN, ODATA, TOKEN,
 };
@@ -183,14 +183,13 @@ async fn seed_000_json_password_and_refresh_payloads_work_as_printed(b: Backend)
         assert_eq!(r.status, 200, "{}", r.text);
 
         // A form request on the same endpoint gets RFC 6749's number.
-        let r = app
-            .send(form_post(
-                &app,
-                path,
-                Some((&c.client_id, &c.secret)),
-                &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
-            ))
-            .await;
+        let r = client_form(
+            &app,
+            &c,
+            path,
+            &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+        )
+        .await;
         assert_eq!(r.status, 200, "{}", r.text);
         assert_eq!(r.header("cache-control"), Some("no-store"));
         assert_eq!(
@@ -208,18 +207,17 @@ async fn wrong_passwords_at_the_password_grant_lock_the_account(b: Backend) {
     let c = alices_client(&app).await;
     let mut descriptions = Vec::new();
     for _ in 0..3 {
-        let r = app
-            .send(form_post(
-                &app,
-                TOKEN,
-                Some((&c.client_id, &c.secret)),
-                &[
-                    ("grant_type", "password"),
-                    ("username", ALICE),
-                    ("password", "wrong"),
-                ],
-            ))
-            .await;
+        let r = client_form(
+            &app,
+            &c,
+            TOKEN,
+            &[
+                ("grant_type", "password"),
+                ("username", ALICE),
+                ("password", "wrong"),
+            ],
+        )
+        .await;
         assert_rfc_error(&r, 400, "invalid_grant", "a wrong password");
         descriptions.push(
             r.json()["error_description"]
@@ -243,9 +241,7 @@ async fn wrong_passwords_at_the_password_grant_lock_the_account(b: Backend) {
     let message = r.hdp_error(400, INVALID_GRANT);
     assert!(message.contains("locked"), "{message}");
     // The lock is the account's (HDP): management sign-in is locked too.
-    let r = app
-        .send(app.as_user(Method::GET, APPS, ALICE, ALICE_PASSWORD))
-        .await;
+    let r = app.send_as(Method::GET, APPS, ALICE, ALICE_PASSWORD).await;
     assert_eq!(r.status, 401, "{}", r.text);
     // After the lockout period (limit 4, 1800 s) the right password works again.
     app.clock.advance(1801);

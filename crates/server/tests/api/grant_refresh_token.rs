@@ -1,26 +1,15 @@
 //! The refresh token grant (RFC 6749 §6): with rotation on, each refresh returns a new
 //! token and reuse revokes the family; of concurrent refreshes exactly one wins.
 
-use crate::helpers::{backends, spawn_app, Backend, TestApp, ADMIN_PASSWORD};
+use crate::helpers::{backends, spawn_app, Backend, ADMIN_PASSWORD};
 use crate::support::oauth::{
-    alice, alices_client, assert_invalid_token, assert_rfc_error, form_post, is_active,
-    password_grant, refresh_grant, register, rfc_error, tokens_for, userinfo, ALICE,
-    ALICE_PASSWORD, TOKEN,
+    alice, alices_client, assert_invalid_token, assert_rfc_error, client_form, form_post,
+    is_active, password_grant, refresh_grant, register, rfc_error, set_rotation, tokens_for,
+    userinfo, ALICE, ALICE_PASSWORD, TOKEN,
 };
 use oauth2::basic::BasicErrorResponseType;
 use oauth2::{AuthType, TokenResponse};
-use reqwest::Method;
 use serde_json::{json, Value};
-
-async fn set_rotation(app: &TestApp, on: bool) {
-    let r = app
-        .send(
-            app.as_admin(Method::PUT, "/api/admin/limits/system/1003")
-                .json(&json!({"value": i64::from(on)})),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
-}
 
 async fn with_rotation_each_refresh_returns_a_new_token_and_reuse_revokes_the_family(b: Backend) {
     let app = spawn_app(b).await;
@@ -117,17 +106,16 @@ async fn concurrent_refreshes_with_rotation_have_exactly_one_winner(b: Backend) 
     assert_ne!(successor, refresh);
 
     // The losers reused a spent token: the family is revoked, the winner's new tokens too.
-    let r = app
-        .send(form_post(
-            &app,
-            TOKEN,
-            Some((&c.client_id, &c.secret)),
-            &[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", successor),
-            ],
-        ))
-        .await;
+    let r = client_form(
+        &app,
+        &c,
+        TOKEN,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", successor),
+        ],
+    )
+    .await;
     assert_rfc_error(&r, 400, "invalid_grant", "the winner's successor");
     assert!(!is_active(&app, &rs, successor).await);
     assert!(!is_active(&app, &rs, won["access_token"].as_str().expect("access")).await);

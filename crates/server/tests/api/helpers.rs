@@ -3,13 +3,15 @@
 
 use portcullis_core::clock::{Clock, ManualClock};
 use portcullis_core::model::client_app::ClientApp;
-use portcullis_core::model::identity::{NewTenant, NewUser, Tenant, User, SYSTEM_TENANT_ID};
+use portcullis_core::model::identity::{
+    NewTenant, NewUser, Tenant, User, ROLE_USER, SYSTEM_TENANT_ID,
+};
 use portcullis_core::model::limits::LimitLevel;
 use portcullis_server::config::Config;
 use portcullis_server::startup::Application;
 use portcullis_server::state::AppState;
 use portcullis_store_postgres::testing::TestDatabase;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 
@@ -27,21 +29,13 @@ pub enum Backend {
 macro_rules! backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name($crate::helpers::Backend::Sqlite).await
-                }
-            )*
+            $($crate::helpers::test_on!(Sqlite $name);)*
         }
         mod postgres {
-            $(
+            $($crate::helpers::test_on!(
                 #[ignore = "needs PostgreSQL: run scripts/test (or set TEST_POSTGRES_URL and pass --include-ignored)"]
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name($crate::helpers::Backend::Postgres).await
-                }
-            )*
+                Postgres $name
+            );)*
         }
     };
 }
@@ -53,16 +47,42 @@ pub(crate) use backends;
 macro_rules! once {
     ($($name:ident),* $(,)?) => {
         mod once {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name($crate::helpers::Backend::Sqlite).await
-                }
-            )*
+            $($crate::helpers::test_on!(Sqlite $name);)*
         }
     };
 }
 pub(crate) use once;
+
+/// The test `name` of `backends!` and `once!`: `super::name` run on `backend`.
+macro_rules! test_on {
+    ($(#[$attr:meta])* $backend:ident $name:ident) => {
+        $(#[$attr])*
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            super::$name($crate::helpers::Backend::$backend).await
+        }
+    };
+}
+pub(crate) use test_on;
+
+/// `$body` with `$pool` a fresh pool on the test database at `$url` (SQLite or
+/// PostgreSQL, by the URL's scheme), closed before the body's value is returned: one
+/// body for both drivers' pool types.
+macro_rules! on_raw_pool {
+    ($url:expr, |$pool:ident| $body:expr) => {
+        if $url.starts_with("sqlite:") {
+            let $pool = sqlx::SqlitePool::connect($url).await.expect("connect");
+            let out = $body;
+            $pool.close().await;
+            out
+        } else {
+            let $pool = sqlx::PgPool::connect($url).await.expect("connect");
+            let out = $body;
+            $pool.close().await;
+            out
+        }
+    };
+}
 
 #[derive(Debug)]
 pub struct TestApp {
@@ -271,6 +291,41 @@ impl TestApp {
         self.as_user(method, path, "admin", ADMIN_PASSWORD)
     }
 
+    /// Sends a request as `login` with `password` (HTTP Basic).
+    pub async fn send_as(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        login: &str,
+        password: &str,
+    ) -> Reply {
+        self.send(self.as_user(method, path, login, password)).await
+    }
+
+    /// Sends a request as the initial administrator.
+    pub async fn send_as_admin(&self, method: reqwest::Method, path: &str) -> Reply {
+        self.send(self.as_admin(method, path)).await
+    }
+
+    /// Sends `body` as JSON, as the initial administrator.
+    pub async fn send_json_as_admin(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &impl serde::Serialize,
+    ) -> Reply {
+        self.send(self.as_admin(method, path).json(body)).await
+    }
+
+    /// Sets the system-wide value of limit `id` through the API, as the administrator.
+    pub async fn put_system_limit(&self, id: u32, value: i64) {
+        let path = format!("/api/admin/limits/system/{id}");
+        let r = self
+            .send_json_as_admin(reqwest::Method::PUT, &path, &json!({ "value": value }))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+
     /// Creates a user straight in the store (the users API arrives later).
     pub async fn create_user(
         &self,
@@ -295,13 +350,8 @@ impl TestApp {
     }
 
     pub async fn create_plain_user(&self, login: &str, password: &str) -> User {
-        self.create_user(
-            SYSTEM_TENANT_ID,
-            login,
-            password,
-            vec![portcullis_core::model::identity::ROLE_USER],
-        )
-        .await
+        self.create_user(SYSTEM_TENANT_ID, login, password, vec![ROLE_USER])
+            .await
     }
 
     /// Creates a tenant named `name` straight in the store, with copies of the system
@@ -377,38 +427,18 @@ impl TestApp {
     /// Runs `sql` (statements without parameters) straight on the test database, behind
     /// the server's back.
     pub async fn raw_execute(&self, sql: &str) {
-        if self.database_url.starts_with("sqlite:") {
-            let pool = sqlx::SqlitePool::connect(&self.database_url)
-                .await
-                .expect("connect");
-            sqlx::raw_sql(sql).execute(&pool).await.expect("raw SQL");
-            pool.close().await;
-        } else {
-            let pool = sqlx::PgPool::connect(&self.database_url)
-                .await
-                .expect("connect");
-            sqlx::raw_sql(sql).execute(&pool).await.expect("raw SQL");
-            pool.close().await;
-        }
+        let done = on_raw_pool!(&self.database_url, |pool| {
+            sqlx::raw_sql(sql).execute(&pool).await.map(drop)
+        });
+        done.expect("raw SQL");
     }
 
     /// The text column `sql` selects, read straight from the test database.
     pub async fn raw_strings(&self, sql: &str) -> Vec<String> {
-        if self.database_url.starts_with("sqlite:") {
-            let pool = sqlx::SqlitePool::connect(&self.database_url)
-                .await
-                .expect("connect");
-            let rows = sqlx::query_scalar(sql).fetch_all(&pool).await;
-            pool.close().await;
-            rows.expect("query")
-        } else {
-            let pool = sqlx::PgPool::connect(&self.database_url)
-                .await
-                .expect("connect");
-            let rows = sqlx::query_scalar(sql).fetch_all(&pool).await;
-            pool.close().await;
-            rows.expect("query")
-        }
+        let rows = on_raw_pool!(&self.database_url, |pool| {
+            sqlx::query_scalar(sql).fetch_all(&pool).await
+        });
+        rows.expect("query")
     }
 
     /// Registers an application as `login` and returns the response JSON.

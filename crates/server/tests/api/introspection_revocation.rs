@@ -3,10 +3,10 @@
 
 use crate::helpers::{backends, spawn_app, Backend, ADMIN_PASSWORD};
 use crate::support::oauth::{
-    alice, alices_client, alices_job, assert_invalid_token, assert_rfc_error, form_post,
-    introspect, is_active, password_grant, refresh_grant, register, revoke, rfc_error, tokens_for,
-    userinfo, Client, ALICE, ALICE_PASSWORD, APPS, INTROSPECT, ODATA, REVOKE, TOKEN, USERINFO,
-    USERS,
+    alice, alices_client, alices_job, assert_invalid_token, assert_rfc_error, client_form,
+    form_post, introspect, is_active, password_grant, refresh_grant, register, revoke, rfc_error,
+    tokens_for, userinfo, Client, ALICE, ALICE_PASSWORD, APPS, INTROSPECT, ODATA, REVOKE, TOKEN,
+    USERINFO, USERS,
 };
 use oauth2::basic::BasicErrorResponseType;
 use oauth2::{AuthType, TokenResponse};
@@ -85,14 +85,7 @@ async fn introspection_and_revocation_follow_rfc_7662_and_7009(b: Backend) {
         "invalid_client",
         "introspection with a wrong secret",
     );
-    let r = app
-        .send(form_post(
-            &app,
-            INTROSPECT,
-            Some((&rs.client_id, &rs.secret)),
-            &[],
-        ))
-        .await;
+    let r = client_form(&app, &rs, INTROSPECT, &[]).await;
     assert_rfc_error(&r, 400, "invalid_request", "introspection without a token");
     let r = app
         .send(form_post(&app, REVOKE, None, &[("token", &access)]))
@@ -197,39 +190,31 @@ async fn deactivation_reset_deletion_and_consent_revocation_end_tokens_at_once(b
             assert!(!is_active(app, rs, &access).await, "{what}: access token");
             assert!(!is_active(app, rs, &refresh).await, "{what}: refresh token");
             assert_invalid_token(&userinfo(app, &access).await);
-            let r = app
-                .send(form_post(
-                    app,
-                    TOKEN,
-                    Some((&c.client_id, &c.secret)),
-                    &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
-                ))
-                .await;
+            let r = client_form(
+                app,
+                &c,
+                TOKEN,
+                &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+            )
+            .await;
             assert_eq!(r.status / 100, 4, "{what}: refresh refused: {}", r.text);
         }
     };
+
+    let as_alice = |method, path: &str| app.send(app.as_user(method, path, ALICE, ALICE_PASSWORD));
 
     // Revoking the consent (as Alice, in the allowed-applications API).
     let c = alices_client(&app).await;
     let (access, refresh) = tokens_for(&app, &c, ALICE, ALICE_PASSWORD).await;
     check_live(access.clone(), refresh.clone()).await;
-    let listed = app
-        .send(app.as_user(Method::GET, ALLOWED, ALICE, ALICE_PASSWORD))
-        .await;
+    let listed = as_alice(Method::GET, ALLOWED).await;
     assert_eq!(
         listed.json()["applications"][0]["id"],
         c.id,
         "{}",
         listed.text
     );
-    let r = app
-        .send(app.as_user(
-            Method::DELETE,
-            &format!("{ALLOWED}/{}", c.id),
-            ALICE,
-            ALICE_PASSWORD,
-        ))
-        .await;
+    let r = as_alice(Method::DELETE, &format!("{ALLOWED}/{}", c.id)).await;
     assert_eq!(r.status, 204, "{}", r.text);
     check_dead("consent revoked", c.clone(), access, refresh).await;
 
@@ -237,14 +222,7 @@ async fn deactivation_reset_deletion_and_consent_revocation_end_tokens_at_once(b
     let c = alices_client(&app).await;
     let (access, refresh) = tokens_for(&app, &c, ALICE, ALICE_PASSWORD).await;
     check_live(access.clone(), refresh.clone()).await;
-    let r = app
-        .send(app.as_user(
-            Method::PUT,
-            &format!("{APPS}/{}/reset", c.id),
-            ALICE,
-            ALICE_PASSWORD,
-        ))
-        .await;
+    let r = as_alice(Method::PUT, &format!("{APPS}/{}/reset", c.id)).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let new_secret = r.json()["clientSecret"]
         .as_str()
@@ -263,14 +241,7 @@ async fn deactivation_reset_deletion_and_consent_revocation_end_tokens_at_once(b
     let c = alices_client(&app).await;
     let (access, refresh) = tokens_for(&app, &c, ALICE, ALICE_PASSWORD).await;
     let k = alices_job(&app, "Job").await;
-    let r = app
-        .send(form_post(
-            &app,
-            TOKEN,
-            Some((&k.client_id, &k.secret)),
-            &[("grant_type", "client_credentials")],
-        ))
-        .await;
+    let r = client_form(&app, &k, TOKEN, &[("grant_type", "client_credentials")]).await;
     let job_access = r.json()["access_token"]
         .as_str()
         .expect("access")
@@ -278,14 +249,7 @@ async fn deactivation_reset_deletion_and_consent_revocation_end_tokens_at_once(b
     assert!(is_active(&app, &rs, &job_access).await);
     check_live(access.clone(), refresh.clone()).await;
     for gone in [&c, &k] {
-        let r = app
-            .send(app.as_user(
-                Method::DELETE,
-                &format!("{APPS}/{}", gone.id),
-                ALICE,
-                ALICE_PASSWORD,
-            ))
-            .await;
+        let r = as_alice(Method::DELETE, &format!("{APPS}/{}", gone.id)).await;
         assert_eq!(r.status, 204, "{}", r.text);
     }
     assert!(

@@ -54,22 +54,20 @@ async fn put_as(app: &TestApp, login: &str, path: &str, body: Value) -> crate::h
 }
 
 async fn get_as(app: &TestApp, login: &str, path: &str) -> crate::helpers::Reply {
-    app.send(app.as_user(Method::GET, path, login, PASSWORD))
-        .await
+    app.send_as(Method::GET, path, login, PASSWORD).await
 }
 
 async fn delete_as(app: &TestApp, login: &str, path: &str) -> crate::helpers::Reply {
-    app.send(app.as_user(Method::DELETE, path, login, PASSWORD))
-        .await
+    app.send_as(Method::DELETE, path, login, PASSWORD).await
 }
 
 async fn admin_put(app: &TestApp, path: &str, body: Value) -> crate::helpers::Reply {
-    app.send(app.as_admin(Method::PUT, path).json(&body)).await
+    app.send_json_as_admin(Method::PUT, path, &body).await
 }
 
 /// The value answered by a GET as the initial administrator.
 async fn admin_value(app: &TestApp, path: &str) -> i64 {
-    let r = app.send(app.as_admin(Method::GET, path)).await;
+    let r = app.send_as_admin(Method::GET, path).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let v = r.json();
     assert_eq!(keys(&v), ["value"]);
@@ -78,7 +76,7 @@ async fn admin_value(app: &TestApp, path: &str) -> i64 {
 
 async fn the_catalogue_lists_lockout_and_oauth_limits_with_ranges_and_levels(b: Backend) {
     let app = spawn_app(b).await;
-    let r = app.send(app.as_admin(Method::GET, LIMITS)).await;
+    let r = app.send_as_admin(Method::GET, LIMITS).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let v = r.json();
     assert_eq!(keys(&v), ["limits"]);
@@ -127,7 +125,7 @@ async fn the_catalogue_lists_lockout_and_oauth_limits_with_ranges_and_levels(b: 
 
 async fn system_values_are_the_defaults_until_set_and_again_after_a_reset(b: Backend) {
     let app = spawn_app(b).await;
-    let all = app.send(app.as_admin(Method::GET, SYSTEM)).await;
+    let all = app.send_as_admin(Method::GET, SYSTEM).await;
     assert_eq!(all.status, 200, "{}", all.text);
     assert_eq!(
         all.json(),
@@ -143,7 +141,7 @@ async fn system_values_are_the_defaults_until_set_and_again_after_a_reset(b: Bac
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json(), json!({"value": 7200}));
     assert_eq!(admin_value(&app, &path).await, 7200);
-    let all = app.send(app.as_admin(Method::GET, SYSTEM)).await.json();
+    let all = app.send_as_admin(Method::GET, SYSTEM).await.json();
     assert_eq!(all["limits"][3], json!({"id": 1001, "value": 7200}));
     let store = app.state.ctx.store.as_ref();
     assert_eq!(
@@ -158,7 +156,7 @@ async fn system_values_are_the_defaults_until_set_and_again_after_a_reset(b: Bac
     let r = admin_put(&app, &path, json!({"value": "1800"})).await;
     assert_eq!(r.json(), json!({"value": 1800}));
 
-    let r = app.send(app.as_admin(Method::DELETE, &path)).await;
+    let r = app.send_as_admin(Method::DELETE, &path).await;
     assert_eq!(r.status, 204, "{}", r.text);
     assert!(r.text.is_empty());
     assert_eq!(admin_value(&app, &path).await, 3600);
@@ -167,10 +165,7 @@ async fn system_values_are_the_defaults_until_set_and_again_after_a_reset(b: Bac
         OauthLimits::default()
     );
     // A reset of an unset value is not an error.
-    assert_eq!(
-        app.send(app.as_admin(Method::DELETE, &path)).await.status,
-        204
-    );
+    assert_eq!(app.send_as_admin(Method::DELETE, &path).await.status, 204);
 }
 
 async fn values_out_of_range_get_hdps_range_error(b: Backend) {
@@ -241,7 +236,7 @@ async fn values_out_of_range_get_hdps_range_error(b: Backend) {
 async fn unknown_limits_wrong_levels_and_bad_ids_are_refused_clearly(b: Backend) {
     let app = spawn_app(b).await;
     let r = app
-        .send(app.as_admin(Method::GET, &format!("{SYSTEM}/999")))
+        .send_as_admin(Method::GET, &format!("{SYSTEM}/999"))
         .await;
     assert_eq!(
         r.hdp_error(404, 222209301),
@@ -251,13 +246,13 @@ async fn unknown_limits_wrong_levels_and_bad_ids_are_refused_clearly(b: Backend)
     admin_put(&app, &format!("{SYSTEM}/1"), json!({"value": 5}))
         .await
         .hdp_error(404, 222209301);
-    app.send(app.as_admin(Method::DELETE, &tenant_path(1, 999)))
+    app.send_as_admin(Method::DELETE, &tenant_path(1, 999))
         .await
         .hdp_error(404, 222209301);
 
     // The lockout limits are system-only, as in HDP.
     let r = app
-        .send(app.as_admin(Method::GET, &tenant_path(SYSTEM_TENANT_ID, 3)))
+        .send_as_admin(Method::GET, &tenant_path(SYSTEM_TENANT_ID, 3))
         .await;
     assert_eq!(
         r.hdp_error(400, 222209302),
@@ -266,7 +261,7 @@ async fn unknown_limits_wrong_levels_and_bad_ids_are_refused_clearly(b: Backend)
     admin_put(&app, &tenant_path(SYSTEM_TENANT_ID, 2), json!({"value": 5}))
         .await
         .hdp_error(400, 222209302);
-    app.send(app.as_admin(Method::DELETE, &tenant_path(SYSTEM_TENANT_ID, 4)))
+    app.send_as_admin(Method::DELETE, &tenant_path(SYSTEM_TENANT_ID, 4))
         .await
         .hdp_error(400, 222209302);
 
@@ -279,14 +274,14 @@ async fn unknown_limits_wrong_levels_and_bad_ids_are_refused_clearly(b: Backend)
         format!("{LIMITS}/tenants/0/1001"),
     ] {
         let msg = app
-            .send(app.as_admin(Method::GET, &path))
+            .send_as_admin(Method::GET, &path)
             .await
             .hdp_error(400, 222209013);
         assert!(msg.contains("positive integers"), "{path}: {msg}");
     }
 
     let r = app
-        .send(app.as_admin(Method::GET, &tenant_path(999, 1001)))
+        .send_as_admin(Method::GET, &tenant_path(999, 1001))
         .await;
     assert_eq!(
         r.hdp_error(404, 222208573),
@@ -325,7 +320,7 @@ async fn a_tenant_value_overrides_the_system_value_for_that_tenant_only(b: Backe
     assert!(!beta_limits.refresh_rotation);
 
     let r = app
-        .send(app.as_admin(Method::DELETE, &tenant_path(acme.id, 1001)))
+        .send_as_admin(Method::DELETE, &tenant_path(acme.id, 1001))
         .await;
     assert_eq!(r.status, 204, "{}", r.text);
     assert_eq!(admin_value(&app, &tenant_path(acme.id, 1001)).await, 1800);
@@ -368,7 +363,7 @@ async fn changing_the_lockout_limit_through_the_api_changes_the_lockout(b: Backe
     // Back to HDP's defaults: three failures lock for 1800 s.
     for limit in [3, 4] {
         let r = app
-            .send(app.as_admin(Method::DELETE, &format!("{SYSTEM}/{limit}")))
+            .send_as_admin(Method::DELETE, &format!("{SYSTEM}/{limit}"))
             .await;
         assert_eq!(r.status, 204, "{}", r.text);
     }

@@ -123,7 +123,7 @@ async fn every_documented_operation_is_served(b: Backend) {
             .replace("{tenantId}", "1")
             .replace("{limitId}", "1001");
         let m = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
-        let r = app.send(app.as_admin(m, &concrete)).await;
+        let r = app.send_as_admin(m, &concrete).await;
         let code = serde_json::from_str::<serde_json::Value>(&r.text)
             .ok()
             .and_then(|v| v["error"]["code"].as_u64());

@@ -37,7 +37,7 @@ fn hashes(app: &TestApp) -> u64 {
 
 async fn my_id(app: &TestApp, login: &str, password: &str) -> i64 {
     let r = app
-        .send(app.as_user(Method::GET, "/api/mgmt/user", login, password))
+        .send_as(Method::GET, "/api/mgmt/user", login, password)
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     r.json()["userId"].as_i64().expect("userId")
@@ -46,9 +46,10 @@ async fn my_id(app: &TestApp, login: &str, password: &str) -> i64 {
 /// A confidential client of the administrator's allowed the management scope.
 async fn mgmt_client(app: &TestApp) -> crate::authorize::Client {
     let r = app
-        .send(
-            app.as_admin(Method::PUT, "/api/admin/tenants/1")
-                .json(&json!({"name": "system", "status": 1, "allowedScopes": [ODATA, MGMT]})),
+        .send_json_as_admin(
+            Method::PUT,
+            "/api/admin/tenants/1",
+            &json!({"name": "system", "status": 1, "allowedScopes": [ODATA, MGMT]}),
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
@@ -212,14 +213,14 @@ async fn password_spraying_from_one_address_is_answered_429_on_every_path(b: Bac
     let c = register(&app, &[CALLBACK], json!({})).await;
     for i in 0..PASSWORD_PER_ADDRESS {
         let r = app
-            .send(app.as_user(Method::GET, APPS, &format!("sprayed{i}"), "Summer2026!"))
+            .send_as(Method::GET, APPS, &format!("sprayed{i}"), "Summer2026!")
             .await;
         r.hdp_error(401, INVALID_CREDENTIALS);
     }
     let before = hashes(&app);
     // Basic: the envelope, even for the right password.
     let r = app
-        .send(app.as_user(Method::GET, APPS, "admin", ADMIN_PASSWORD))
+        .send_as(Method::GET, APPS, "admin", ADMIN_PASSWORD)
         .await;
     let m = r.hdp_error(429, TOO_MANY_REQUESTS);
     assert!(m.contains("Too many failed sign-ins"), "{m}");
@@ -283,7 +284,7 @@ async fn the_form_counts_failures_toward_the_address_limit(b: Backend) {
     let r = submit_login(&mut browser, &page, ALICE, ALICE_PASSWORD).await;
     assert_page(&r, 429);
     let r = app
-        .send(app.as_user(Method::GET, APPS, "admin", ADMIN_PASSWORD))
+        .send_as(Method::GET, APPS, "admin", ADMIN_PASSWORD)
         .await;
     r.hdp_error(429, TOO_MANY_REQUESTS);
 }
@@ -291,27 +292,19 @@ async fn the_form_counts_failures_toward_the_address_limit(b: Backend) {
 async fn one_name_from_one_address_has_a_smaller_budget(b: Backend) {
     let app = spawn_app(b).await;
     // Lockout off, so only the rate limit stops guessing.
-    let r = app
-        .send(
-            app.as_admin(Method::PUT, "/api/admin/limits/system/3")
-                .json(&json!({"value": 0})),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    app.put_system_limit(3, 0).await;
     create_alice(&app).await;
     for i in 0..PASSWORD_PER_USER {
         let r = app
-            .send(app.as_user(Method::GET, APPS, ALICE, &format!("guess-{i}")))
+            .send_as(Method::GET, APPS, ALICE, &format!("guess-{i}"))
             .await;
         r.hdp_error(401, INVALID_CREDENTIALS);
     }
-    let r = app
-        .send(app.as_user(Method::GET, APPS, ALICE, ALICE_PASSWORD))
-        .await;
+    let r = app.send_as(Method::GET, APPS, ALICE, ALICE_PASSWORD).await;
     r.hdp_error(429, TOO_MANY_REQUESTS);
     // Other names from the same address still get through.
     let r = app
-        .send(app.as_user(Method::GET, APPS, "admin", ADMIN_PASSWORD))
+        .send_as(Method::GET, APPS, "admin", ADMIN_PASSWORD)
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
 }
@@ -388,14 +381,10 @@ async fn unknown_names_cost_one_hash_like_wrong_passwords_on_every_path(b: Backe
     let cost = |before: u64| hashes(&app) - before;
     // Basic.
     let h = hashes(&app);
-    let wrong = app
-        .send(app.as_user(Method::GET, APPS, ALICE, "wrong"))
-        .await;
+    let wrong = app.send_as(Method::GET, APPS, ALICE, "wrong").await;
     let wrong_cost = cost(h);
     let h = hashes(&app);
-    let unknown = app
-        .send(app.as_user(Method::GET, APPS, "nobody", "wrong"))
-        .await;
+    let unknown = app.send_as(Method::GET, APPS, "nobody", "wrong").await;
     assert_eq!((wrong_cost, cost(h)), (1, 1));
     assert_eq!(wrong.text, unknown.text);
     // The password grant.
@@ -439,8 +428,7 @@ async fn unknown_names_cost_one_hash_like_wrong_passwords_on_every_path(b: Backe
         .remove(0);
     assert!(alice.lock_at(now).is_some(), "three failures lock");
     let h = hashes(&app);
-    app.send(app.as_user(Method::GET, APPS, ALICE, "wrong"))
-        .await;
+    app.send_as(Method::GET, APPS, ALICE, "wrong").await;
     assert_eq!(cost(h), 1);
 }
 
@@ -626,9 +614,7 @@ async fn bearer_callers_get_bearer_challenges_and_basic_callers_basic(b: Backend
         "{challenge}"
     );
 
-    let r = app
-        .send(app.as_user(Method::GET, APPS, "admin", "wrong"))
-        .await;
+    let r = app.send_as(Method::GET, APPS, "admin", "wrong").await;
     r.hdp_error(401, INVALID_CREDENTIALS);
     assert!(r
         .header("www-authenticate")

@@ -316,7 +316,7 @@ async fn vault_profile(app: &TestApp, app_id: i64, name: &str) -> i64 {
 }
 
 async fn refresh_profile(app: &TestApp, pid: i64) -> crate::helpers::Reply {
-    app.send(app.as_admin(Method::POST, &format!("{PROFILES}/{pid}/refresh")))
+    app.send_as_admin(Method::POST, &format!("{PROFILES}/{pid}/refresh"))
         .await
 }
 
@@ -362,7 +362,7 @@ async fn internal_token_endpoints_are_refused_before_connecting_unless_allowed(b
             "{uri}: {msg}"
         );
         let v = app
-            .send(app.as_admin(Method::GET, &format!("{PROFILES}/{pid}")))
+            .send_as_admin(Method::GET, &format!("{PROFILES}/{pid}"))
             .await
             .json();
         assert_eq!(v["refreshToken"], "first-refresh", "{uri}: unchanged");
@@ -481,7 +481,7 @@ async fn a_cancelled_refresh_still_stores_the_rotated_refresh_token(b: Backend) 
     let stored = stored.expect("the refresh finished and released its lease");
     assert_eq!(stored.last_refresh_error, None);
     let v = app
-        .send(app.as_admin(Method::GET, &format!("{PROFILES}/{pid}")))
+        .send_as_admin(Method::GET, &format!("{PROFILES}/{pid}"))
         .await
         .json();
     assert_eq!(v["refreshToken"], "rotated-refresh", "{v}");
@@ -639,7 +639,7 @@ async fn a_corrupt_json_list_column_is_an_error_not_an_empty_list(b: Backend) {
     ))
     .await;
     let r = app
-        .send(app.as_admin(Method::GET, &format!("{APPS}/{id}")))
+        .send_as_admin(Method::GET, &format!("{APPS}/{id}"))
         .await;
     let msg = r.hdp_error(500, 222206631);
     for leak in ["redirect_urls", "column", "JSON", "EOF", "sqlx"] {

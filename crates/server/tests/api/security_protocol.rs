@@ -28,30 +28,30 @@ async fn metadata(app: &TestApp) -> Value {
     r.json()
 }
 
-/// A form POST to `path` with the client authenticating by `method`
+/// Sends a form POST to `path` with the client authenticating by `method`
 /// (`client_secret_basic`, `client_secret_post` or `none`).
-fn client_post(
+async fn client_post(
     app: &TestApp,
     path: &str,
     c: &Client,
     method: &str,
     fields: &[(&str, &str)],
-) -> reqwest::RequestBuilder {
+) -> Reply {
     let mut form: Vec<(&str, &str)> = fields.to_vec();
     let req = app.http.post(app.url(path));
-    match method {
-        "client_secret_basic" => {
-            return req
-                .basic_auth(&c.client_id, c.secret.as_deref())
-                .form(&form)
-        }
+    let req = match method {
+        "client_secret_basic" => req.basic_auth(&c.client_id, c.secret.as_deref()),
         "client_secret_post" => {
             form.push(("client_id", &c.client_id));
             form.push(("client_secret", c.secret.as_deref().unwrap_or("")));
+            req
         }
-        _ => form.push(("client_id", &c.client_id)),
-    }
-    req.form(&form)
+        _ => {
+            form.push(("client_id", &c.client_id));
+            req
+        }
+    };
+    app.send(req.form(&form)).await
 }
 
 /// Runs the code flow for Alice through `client`; returns the redirect's Location.
@@ -91,15 +91,7 @@ async fn public_clients_cannot_introspect_and_the_metadata_matches_each_endpoint
     // The audit's finding: client_id alone read Alice's claims. Now 401 invalid_client,
     // for access and refresh tokens alike, and nothing about the token is said.
     for token in [&access, &refresh] {
-        let r = app
-            .send(client_post(
-                &app,
-                INTROSPECT,
-                &public,
-                "none",
-                &[("token", token)],
-            ))
-            .await;
+        let r = client_post(&app, INTROSPECT, &public, "none", &[("token", token)]).await;
         assert_eq!(r.status, 401, "{}", r.text);
         assert_eq!(r.json()["error"], "invalid_client");
         assert!(
@@ -115,15 +107,7 @@ async fn public_clients_cannot_introspect_and_the_metadata_matches_each_endpoint
         client_id: "no-such-client".into(),
         secret: None,
     };
-    let r = app
-        .send(client_post(
-            &app,
-            INTROSPECT,
-            &ghost,
-            "none",
-            &[("token", &access)],
-        ))
-        .await;
+    let r = client_post(&app, INTROSPECT, &ghost, "none", &[("token", &access)]).await;
     assert_eq!(r.status, 401, "{}", r.text);
     assert_eq!(r.json()["error"], "invalid_client");
 
@@ -156,97 +140,62 @@ async fn public_clients_cannot_introspect_and_the_metadata_matches_each_endpoint
         } else {
             &confidential
         };
+        let advertised = |field: &str| methods(field).iter().any(|a| a == method);
         // Introspection: accepted methods answer 200, the others 401.
-        let r = app
-            .send(client_post(
-                &app,
-                INTROSPECT,
-                client,
-                method,
-                &[("token", &access)],
-            ))
-            .await;
-        let advertised = methods("introspection_endpoint_auth_methods_supported");
+        let r = client_post(&app, INTROSPECT, client, method, &[("token", &access)]).await;
         assert_eq!(
             r.status == 200,
-            advertised.iter().any(|a| a == method),
+            advertised("introspection_endpoint_auth_methods_supported"),
             "introspection with {method}: {} {}",
             r.status,
             r.text
         );
         // Revocation of a token that is not the caller's: accepted methods answer 200
         // (RFC 7009 §2.2) and revoke nothing.
-        let r = app
-            .send(client_post(
-                &app,
-                REVOKE,
-                client,
-                method,
-                &[("token", "unknown")],
-            ))
-            .await;
-        let advertised = methods("revocation_endpoint_auth_methods_supported");
+        let r = client_post(&app, REVOKE, client, method, &[("token", "unknown")]).await;
         assert_eq!(
             r.status == 200,
-            advertised.iter().any(|a| a == method),
+            advertised("revocation_endpoint_auth_methods_supported"),
             "revocation with {method}: {} {}",
             r.status,
             r.text
         );
         // Token endpoint: a method it accepts gets past client authentication (the
         // grant itself is wrong here, so `invalid_grant`, never `invalid_client`).
-        let r = app
-            .send(client_post(
-                &app,
-                "/oauth2/token",
-                client,
-                method,
-                &[
-                    ("grant_type", "refresh_token"),
-                    ("refresh_token", "unknown"),
-                ],
-            ))
-            .await;
-        let advertised = methods("token_endpoint_auth_methods_supported");
+        let grant = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", "unknown"),
+        ];
+        let r = client_post(&app, "/oauth2/token", client, method, &grant).await;
         assert_eq!(
             r.json()["error"] != "invalid_client",
-            advertised.iter().any(|a| a == method),
+            advertised("token_endpoint_auth_methods_supported"),
             "token endpoint with {method}: {} {}",
             r.status,
             r.text
         );
     }
-    let r = app
-        .send(client_post(
-            &app,
-            INTROSPECT,
-            &confidential,
-            "client_secret_basic",
-            &[("token", &access)],
-        ))
-        .await;
+    let r = client_post(
+        &app,
+        INTROSPECT,
+        &confidential,
+        "client_secret_basic",
+        &[("token", &access)],
+    )
+    .await;
     assert_eq!(r.json()["active"], true, "{}", r.text);
 
     // A public client may revoke its own tokens with its client_id (RFC 7009 §2.1).
-    let r = app
-        .send(client_post(
-            &app,
-            REVOKE,
-            &public,
-            "none",
-            &[("token", &refresh)],
-        ))
-        .await;
+    let r = client_post(&app, REVOKE, &public, "none", &[("token", &refresh)]).await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let r = app
-        .send(client_post(
-            &app,
-            INTROSPECT,
-            &confidential,
-            "client_secret_post",
-            &[("token", &refresh)],
-        ))
-        .await;
+    let r = client_post(
+        &app,
+        INTROSPECT,
+        &confidential,
+        "client_secret_post",
+        &[("token", &refresh)],
+    )
+    .await;
     assert_eq!(r.json(), json!({"active": false}));
 }
 
@@ -255,9 +204,10 @@ async fn public_clients_cannot_introspect_and_the_metadata_matches_each_endpoint
 // ---------------------------------------------------------------------------------
 
 async fn post_app(app: &TestApp, redirects: &[&str]) -> Reply {
-    app.send(
-        app.as_admin(Method::POST, APPS)
-            .json(&json!({"name": "Redirects", "redirectUrls": redirects})),
+    app.send_json_as_admin(
+        Method::POST,
+        APPS,
+        &json!({"name": "Redirects", "redirectUrls": redirects}),
     )
     .await
 }
@@ -674,18 +624,16 @@ async fn hdps_oauth_application_sample_name_is_accepted(b: Backend) {
         "Google_Analytics",
     ] {
         let r = app
-            .send(
-                app.as_admin(Method::POST, "/api/mgmt/oauthapps")
-                    .json(&body(name)),
-            )
+            .send_json_as_admin(Method::POST, "/api/mgmt/oauthapps", &body(name))
             .await;
         assert_eq!(r.status, 201, "{name}: {}", r.text);
         assert_eq!(r.json()["name"], name);
         let id = r.json()["id"].as_i64().expect("id");
         let r = app
-            .send(
-                app.as_admin(Method::PUT, &format!("/api/mgmt/oauthapps/{id}"))
-                    .json(&body(name)),
+            .send_json_as_admin(
+                Method::PUT,
+                &format!("/api/mgmt/oauthapps/{id}"),
+                &body(name),
             )
             .await;
         assert_eq!(r.status, 200, "update keeps {name}: {}", r.text);
@@ -700,17 +648,14 @@ async fn hdps_oauth_application_sample_name_is_accepted(b: Backend) {
         &"a".repeat(129),
     ] {
         let msg = app
-            .send(
-                app.as_admin(Method::POST, "/api/mgmt/oauthapps")
-                    .json(&body(bad)),
-            )
+            .send_json_as_admin(Method::POST, "/api/mgmt/oauthapps", &body(bad))
             .await
             .hdp_error(400, INVALID_FIELD);
         assert!(msg.contains("'name'"), "{bad:?}: {msg}");
     }
     // Profile names keep HDP's documented rule (seed 002): letters, digits and '_'.
     let apps = app
-        .send(app.as_admin(Method::GET, "/api/mgmt/oauthapps"))
+        .send_as_admin(Method::GET, "/api/mgmt/oauthapps")
         .await
         .json();
     let app_id = apps["applications"][0]["id"].as_i64().expect("id");

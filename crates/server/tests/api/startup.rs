@@ -252,9 +252,7 @@ async fn the_initial_administrator_is_created_once(b: Backend) {
     let second = Application::build(config).await.expect("second start");
     assert!(second.generated_admin_password().is_none());
     let app = spawn_with(test_config(&url), dir).await;
-    let r = app
-        .send(app.as_user(Method::GET, APPS, "admin", &generated))
-        .await;
+    let r = app.send_as(Method::GET, APPS, "admin", &generated).await;
     assert_eq!(r.status, 200, "the generated password works: {}", r.text);
 }
 
@@ -284,9 +282,7 @@ async fn two_nodes_on_one_database_behave_as_one_server(b: Backend) {
         )
         .await;
     let id = created["id"].as_i64().expect("id");
-    let seen = b2
-        .send(b2.as_admin(Method::GET, &format!("{APPS}/{id}")))
-        .await;
+    let seen = b2.send_as_admin(Method::GET, &format!("{APPS}/{id}")).await;
     assert_eq!(seen.status, 200);
     assert_eq!(seen.json()["clientId"], created["clientId"]);
     let stored = b2.stored_client_app(id).await;
@@ -298,9 +294,9 @@ async fn two_nodes_on_one_database_behave_as_one_server(b: Backend) {
     // A lock made through one node holds on the other.
     a.create_plain_user("alice", "Alice-Password-1").await;
     for _ in 0..3 {
-        a.send(a.as_user(Method::GET, APPS, "alice", "wrong")).await;
+        a.send_as(Method::GET, APPS, "alice", "wrong").await;
     }
-    b2.send(b2.as_user(Method::GET, APPS, "alice", "Alice-Password-1"))
+    b2.send_as(Method::GET, APPS, "alice", "Alice-Password-1")
         .await
         .hdp_error(401, 222209003);
 }

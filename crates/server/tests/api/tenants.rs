@@ -71,11 +71,17 @@ async fn admin_id(app: &TestApp) -> i64 {
         .id
 }
 
+/// `req` with `body` as its JSON body, if there is one.
+fn with_body(req: reqwest::RequestBuilder, body: Option<Value>) -> reqwest::RequestBuilder {
+    match body {
+        Some(body) => req.json(&body),
+        None => req,
+    }
+}
+
 /// Creates a tenant as the initial administrator and returns the answer.
 async fn create(app: &TestApp, body: Value) -> Value {
-    let r = app
-        .send(app.as_admin(Method::POST, TENANTS).json(&body))
-        .await;
+    let r = app.send_json_as_admin(Method::POST, TENANTS, &body).await;
     assert_eq!(r.status, 201, "{}", r.text);
     r.json()
 }
@@ -133,11 +139,11 @@ async fn the_hdp_sample_creates_a_tenant_answered_in_hdp_shape(b: Backend) {
         assert_eq!(copy.permissions, original.permissions);
     }
 
-    let got = app.send(app.as_admin(Method::GET, &one(id))).await;
+    let got = app.send_as_admin(Method::GET, &one(id)).await;
     assert_eq!(got.status, 200);
     assert_eq!(got.json(), created);
 
-    let list = app.send(app.as_admin(Method::GET, TENANTS)).await;
+    let list = app.send_as_admin(Method::GET, TENANTS).await;
     assert_eq!(list.status, 200);
     let list = list.json();
     assert_eq!(keys(&list), ["tenants"]);
@@ -299,9 +305,7 @@ async fn invalid_tenants_are_refused_with_a_message_naming_the_problem(b: Backen
         (json!(["not", "an", "object"]), INVALID_JSON, "the body must be a JSON object".into()),
     ];
     for (body, code, needle) in cases {
-        let r = app
-            .send(app.as_admin(Method::POST, TENANTS).json(&body))
-            .await;
+        let r = app.send_json_as_admin(Method::POST, TENANTS, &body).await;
         let msg = r.hdp_error(400, code);
         assert!(
             msg.contains(&needle),
@@ -326,7 +330,7 @@ async fn invalid_tenants_are_refused_with_a_message_naming_the_problem(b: Backen
         )
         .await;
     r.hdp_error(415, 222209011);
-    let list = app.send(app.as_admin(Method::GET, TENANTS)).await.json();
+    let list = app.send_as_admin(Method::GET, TENANTS).await.json();
     assert_eq!(
         list["tenants"].as_array().map(Vec::len),
         Some(2),
@@ -401,9 +405,7 @@ async fn an_update_replaces_hdp_fields_and_keeps_extensions_unless_given(b: Back
     echoed["name"] = json!("Acme Corp");
     echoed["description"] = json!("new");
     echoed["importedRoles"] = json!([1]);
-    let r = app
-        .send(app.as_admin(Method::PUT, &one(id)).json(&echoed))
-        .await;
+    let r = app.send_json_as_admin(Method::PUT, &one(id), &echoed).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let v = r.json();
     assert_eq!(v["name"], "Acme Corp");
@@ -413,10 +415,7 @@ async fn an_update_replaces_hdp_fields_and_keeps_extensions_unless_given(b: Back
         "importedRoles is ignored on update"
     );
     assert_eq!(v["admins"], created["admins"]);
-    assert_eq!(
-        app.send(app.as_admin(Method::GET, &one(id))).await.json(),
-        v
-    );
+    assert_eq!(app.send_as_admin(Method::GET, &one(id)).await.json(), v);
 
     // HDP's own update body: extensions are kept, description is cleared.
     let r = app
@@ -522,7 +521,7 @@ async fn an_update_replaces_hdp_fields_and_keeps_extensions_unless_given(b: Back
             "{body}: expected '{needle}' in '{msg}'"
         );
     }
-    let still = app.send(app.as_admin(Method::GET, &one(id))).await.json();
+    let still = app.send_as_admin(Method::GET, &one(id)).await.json();
     assert_eq!(still["name"], "Acme Corp", "failed updates change nothing");
 }
 
@@ -534,21 +533,19 @@ async fn delete_answers_204_and_takes_the_tenants_users_with_it(b: Backend) {
     let bob = user_with(&app, id, "bob", vec![role], vec![]).await;
     let apps = "/api/mgmt/oauth/client/applications";
     assert_eq!(
-        app.send(app.as_user(Method::GET, apps, "bob", PASSWORD))
-            .await
-            .status,
+        app.send_as(Method::GET, apps, "bob", PASSWORD).await.status,
         200
     );
-    let r = app.send(app.as_admin(Method::DELETE, &one(id))).await;
+    let r = app.send_as_admin(Method::DELETE, &one(id)).await;
     assert_eq!(r.status, 204);
     assert_eq!(r.text, "");
     assert_eq!(
-        app.send(app.as_admin(Method::GET, &one(id)))
+        app.send_as_admin(Method::GET, &one(id))
             .await
             .hdp_error(404, NOT_FOUND),
         format!("There is no Tenant with that id: {id}.")
     );
-    app.send(app.as_admin(Method::DELETE, &one(id)))
+    app.send_as_admin(Method::DELETE, &one(id))
         .await
         .hdp_error(404, NOT_FOUND);
     let store = &app.state.ctx.store;
@@ -557,16 +554,16 @@ async fn delete_answers_204_and_takes_the_tenants_users_with_it(b: Backend) {
         "users go with their tenant"
     );
     assert!(store.role(role).await.expect("read").is_none(), "roles too");
-    app.send(app.as_user(Method::GET, apps, "bob", PASSWORD))
+    app.send_as(Method::GET, apps, "bob", PASSWORD)
         .await
         .hdp_error(401, 222209002);
-    let list = app.send(app.as_admin(Method::GET, TENANTS)).await.json();
+    let list = app.send_as_admin(Method::GET, TENANTS).await.json();
     assert_eq!(list["tenants"].as_array().map(Vec::len), Some(1));
 }
 
 async fn the_system_tenant_is_never_deleted_or_deactivated(b: Backend) {
     let app = spawn_app(b).await;
-    let r = app.send(app.as_admin(Method::DELETE, &one(1))).await;
+    let r = app.send_as_admin(Method::DELETE, &one(1)).await;
     assert_eq!(
         r.hdp_error(403, 222209103),
         "The system tenant (id 1) cannot be deleted."
@@ -596,7 +593,7 @@ async fn the_system_tenant_is_never_deleted_or_deactivated(b: Backend) {
     assert_eq!(r.json()["hostNames"], json!(["portcullis.example"]));
     assert_eq!(r.json()["status"], 1);
     assert_eq!(
-        app.send(app.as_admin(Method::GET, TENANTS)).await.status,
+        app.send_as_admin(Method::GET, TENANTS).await.status,
         200,
         "the administrator still signs in"
     );
@@ -613,9 +610,10 @@ async fn deactivating_a_tenant_stops_its_users_from_signing_in(b: Backend) {
     assert_eq!(app.send(as_carol()).await.status, 200);
 
     let r = app
-        .send(
-            app.as_admin(Method::PUT, &one(id))
-                .json(&json!({"name": "Sleepy", "status": 0})),
+        .send_json_as_admin(
+            Method::PUT,
+            &one(id),
+            &json!({"name": "Sleepy", "status": 0}),
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
@@ -624,9 +622,10 @@ async fn deactivating_a_tenant_stops_its_users_from_signing_in(b: Backend) {
     assert!(msg.contains("inactive"), "{msg}");
 
     let r = app
-        .send(
-            app.as_admin(Method::PUT, &one(id))
-                .json(&json!({"name": "Sleepy", "status": 1})),
+        .send_json_as_admin(
+            Method::PUT,
+            &one(id),
+            &json!({"name": "Sleepy", "status": 1}),
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
@@ -648,10 +647,7 @@ async fn callers_without_administrator_or_tenant_api_are_refused(b: Backend) {
     )
     .await;
     let r = app
-        .send(
-            app.as_admin(Method::PUT, &admins_of(id))
-                .json(&json!({"admins": [ta.id]})),
-        )
+        .send_json_as_admin(Method::PUT, &admins_of(id), &json!({"admins": [ta.id]}))
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     for login in ["plain", "tadmin"] {
@@ -668,10 +664,7 @@ async fn callers_without_administrator_or_tenant_api_are_refused(b: Backend) {
             (Method::GET, admins_of(id), None),
             (Method::PUT, admins_of(id), Some(json!({"admins": []}))),
         ] {
-            let mut req = app.as_user(m.clone(), &p, login, PASSWORD);
-            if let Some(body) = body {
-                req = req.json(&body);
-            }
+            let req = with_body(app.as_user(m.clone(), &p, login, PASSWORD), body);
             let msg = app.send(req).await.hdp_error(403, FORBIDDEN);
             assert_eq!(
                 msg,
@@ -680,7 +673,7 @@ async fn callers_without_administrator_or_tenant_api_are_refused(b: Backend) {
             );
         }
     }
-    let after = app.send(app.as_admin(Method::GET, &one(id))).await.json();
+    let after = app.send_as_admin(Method::GET, &one(id)).await.json();
     assert_eq!(after["name"], "Acme");
     assert_eq!(after["admins"], json!([ta.id]));
 }
@@ -714,10 +707,7 @@ async fn tenant_api_holders_manage_only_the_tenants_they_administer(b: Backend) 
         (Method::PUT, one(1), Some(json!({"name": "x", "status": 1}))),
         (Method::DELETE, one(1), None),
     ] {
-        let mut req = as_ops(m.clone(), &p);
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
+        let req = with_body(as_ops(m.clone(), &p), body);
         let r = app.send(req).await;
         let id = p
             .trim_start_matches(&format!("{TENANTS}/"))
@@ -765,10 +755,7 @@ async fn tenant_api_holders_manage_only_the_tenants_they_administer(b: Backend) 
 
     // Granted admin access on another tenant, ops sees it too.
     let r = app
-        .send(
-            app.as_admin(Method::PUT, &admins_of(other))
-                .json(&json!({"admins": [ops.id]})),
-        )
+        .send_json_as_admin(Method::PUT, &admins_of(other), &json!({"admins": [ops.id]}))
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let list = app.send(as_ops(Method::GET, TENANTS)).await.json();
@@ -782,7 +769,7 @@ async fn tenant_api_holders_manage_only_the_tenants_they_administer(b: Backend) 
 
     let r = app.send(as_ops(Method::DELETE, &one(id))).await;
     assert_eq!(r.status, 204, "{}", r.text);
-    app.send(app.as_admin(Method::GET, &one(id)))
+    app.send_as_admin(Method::GET, &one(id))
         .await
         .hdp_error(404, NOT_FOUND);
 }
@@ -803,18 +790,16 @@ async fn users_of_one_tenant_cannot_see_or_touch_another(b: Backend) {
     let a_ta_role = app.role_id(a, "Tenant Administrator").await;
     let keeper = user_with(&app, a, "keeper", vec![a_ta_role], vec![25]).await;
     let r = app
-        .send(
-            app.as_admin(Method::PUT, &admins_of(a))
-                .json(&json!({"admins": [keeper.id]})),
-        )
+        .send_json_as_admin(Method::PUT, &admins_of(a), &json!({"admins": [keeper.id]}))
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json(), json!({"admins": [keeper.id]}));
     // B's admins may not come from A.
     let r = app
-        .send(
-            app.as_admin(Method::PUT, &admins_of(b_id))
-                .json(&json!({"admins": [keeper.id]})),
+        .send_json_as_admin(
+            Method::PUT,
+            &admins_of(b_id),
+            &json!({"admins": [keeper.id]}),
         )
         .await;
     assert!(r.hdp_error(400, INVALID_FIELD).contains(&format!(
@@ -845,10 +830,7 @@ async fn users_of_one_tenant_cannot_see_or_touch_another(b: Backend) {
             (Method::GET, one(1), None),
             (Method::DELETE, one(1), None),
         ] {
-            let mut req = as_a(m.clone(), &p);
-            if let Some(body) = body {
-                req = req.json(&body);
-            }
+            let req = with_body(as_a(m.clone(), &p), body);
             app.send(req).await.hdp_error(404, NOT_FOUND);
         }
         // Their own tenant they may read but not reconfigure, and they create none.
@@ -868,10 +850,7 @@ async fn users_of_one_tenant_cannot_see_or_touch_another(b: Backend) {
                 Some(json!({"name": "Sneaky", "parentTenant": 1})),
             ),
         ] {
-            let mut req = as_a(m.clone(), &p);
-            if let Some(body) = body {
-                req = req.json(&body);
-            }
+            let req = with_body(as_a(m.clone(), &p), body);
             let msg = app.send(req).await.hdp_error(403, FORBIDDEN);
             assert!(
                 msg.contains("reserved to users of the system tenant"),
@@ -879,9 +858,9 @@ async fn users_of_one_tenant_cannot_see_or_touch_another(b: Backend) {
             );
         }
     }
-    let b_after = app.send(app.as_admin(Method::GET, &one(b_id))).await.json();
+    let b_after = app.send_as_admin(Method::GET, &one(b_id)).await.json();
     assert_eq!(b_after, b_, "tenant B is untouched");
-    let a_after = app.send(app.as_admin(Method::GET, &one(a))).await.json();
+    let a_after = app.send_as_admin(Method::GET, &one(a)).await.json();
     assert_eq!(a_after["allowedScopes"], json!(["api.access.odata"]));
     assert_eq!(a_after["admins"], json!([keeper.id]));
 }
@@ -891,13 +870,11 @@ async fn admins_are_listed_and_replaced_with_users_that_exist(b: Backend) {
     let admin = admin_id(&app).await;
     let t = create(&app, json!({"name": "Acme", "parentTenant": 1})).await;
     let id = id_of(&t);
-    let r = app.send(app.as_admin(Method::GET, &admins_of(id))).await;
+    let r = app.send_as_admin(Method::GET, &admins_of(id)).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json(), json!({"admins": [admin]}));
     assert_eq!(
-        app.send(app.as_admin(Method::GET, &admins_of(1)))
-            .await
-            .json(),
+        app.send_as_admin(Method::GET, &admins_of(1)).await.json(),
         json!({"admins": []})
     );
 
@@ -913,13 +890,11 @@ async fn admins_are_listed_and_replaced_with_users_that_exist(b: Backend) {
     expected.sort_unstable();
     assert_eq!(r.json(), json!({"admins": expected}));
     assert_eq!(
-        app.send(app.as_admin(Method::GET, &admins_of(id)))
-            .await
-            .json(),
+        app.send_as_admin(Method::GET, &admins_of(id)).await.json(),
         json!({"admins": expected})
     );
     assert_eq!(
-        app.send(app.as_admin(Method::GET, &one(id))).await.json()["admins"],
+        app.send_as_admin(Method::GET, &one(id)).await.json()["admins"],
         json!(expected)
     );
     // The store agrees: ann now administers the tenant.
@@ -951,16 +926,13 @@ async fn admins_are_listed_and_replaced_with_users_that_exist(b: Backend) {
     let r = app.send(put(json!({"admins": []}))).await;
     assert_eq!(r.json(), json!({"admins": []}));
     assert_eq!(
-        app.send(app.as_admin(Method::GET, &one(id))).await.status,
+        app.send_as_admin(Method::GET, &one(id)).await.status,
         200,
         "the super-user needs no admin access"
     );
-    app.send(
-        app.as_admin(Method::PUT, &admins_of(424242))
-            .json(&json!({"admins": []})),
-    )
-    .await
-    .hdp_error(404, NOT_FOUND);
+    app.send_json_as_admin(Method::PUT, &admins_of(424242), &json!({"admins": []}))
+        .await
+        .hdp_error(404, NOT_FOUND);
 }
 
 async fn unknown_and_malformed_ids_are_refused(b: Backend) {
@@ -976,10 +948,7 @@ async fn unknown_and_malformed_ids_are_refused(b: Backend) {
         (Method::GET, admins_of(424242), None),
         (Method::PUT, admins_of(424242), Some(json!({"admins": []}))),
     ] {
-        let mut req = app.as_admin(m.clone(), &p);
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
+        let req = with_body(app.as_admin(m.clone(), &p), body);
         assert_eq!(
             app.send(req).await.hdp_error(404, NOT_FOUND),
             "There is no Tenant with that id: 424242.",
@@ -988,11 +957,11 @@ async fn unknown_and_malformed_ids_are_refused(b: Backend) {
     }
     for bad in ["abc", "0", "-3", "1.5"] {
         let r = app
-            .send(app.as_admin(Method::GET, &format!("{TENANTS}/{bad}")))
+            .send_as_admin(Method::GET, &format!("{TENANTS}/{bad}"))
             .await;
         assert!(r.hdp_error(400, 222209013).contains(bad));
         let r = app
-            .send(app.as_admin(Method::GET, &format!("{TENANTS}/{bad}/admins")))
+            .send_as_admin(Method::GET, &format!("{TENANTS}/{bad}/admins"))
             .await;
         r.hdp_error(400, 222209013);
     }
@@ -1019,7 +988,7 @@ async fn every_endpoint_requires_credentials(b: Backend) {
         r.hdp_error(401, 222209002);
     }
     // Nothing was created or deleted.
-    let list = app.send(app.as_admin(Method::GET, TENANTS)).await.json();
+    let list = app.send_as_admin(Method::GET, TENANTS).await.json();
     assert_eq!(list["tenants"].as_array().map(Vec::len), Some(1));
 }
 

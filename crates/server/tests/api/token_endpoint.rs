@@ -3,10 +3,10 @@
 
 use crate::helpers::{backends, spawn_app, Backend};
 use crate::support::oauth::{
-    alice, alices_client, alices_job, assert_rfc_error, create_user, form_post, register,
-    tokens_for, Client, ALICE, ALICE_PASSWORD, INTROSPECT, INVALID_GRANT, MGMT, MGMT_TOKEN, TOKEN,
+    alice, alices_client, alices_job, assert_rfc_error, client_form, create_user, form_post,
+    register, tokens_for, Client, ALICE, ALICE_PASSWORD, INTROSPECT, INVALID_GRANT, MGMT,
+    MGMT_TOKEN, TOKEN,
 };
-use reqwest::Method;
 use serde_json::{json, Map, Value};
 
 // HDP envelope codes of the OAuth errors (the catalogue in portcullis_core::error).
@@ -52,13 +52,7 @@ async fn every_rfc_6749_error_is_answered_on_both_encodings(b: Backend) {
     let k = alices_job(&app, "Job").await;
     let (_, refresh) = tokens_for(&app, &c, ALICE, ALICE_PASSWORD).await;
     // Wrong passwords are tried four times below; this test is not about lockout.
-    let r = app
-        .send(
-            app.as_admin(Method::PUT, "/api/admin/limits/system/3")
-                .json(&json!({"value": 100})),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    app.put_system_limit(3, 100).await;
 
     let f = |pairs: &[(&'static str, &str)]| -> Vec<(&'static str, String)> {
         pairs.iter().map(|(k, v)| (*k, (*v).to_owned())).collect()
@@ -458,14 +452,7 @@ async fn failed_client_authentication_is_rate_limited_per_client(b: Backend) {
     r.hdp_error(429, INVALID_CLIENT);
     assert!(r.header("retry-after").is_some());
     // Introspection shares the limit.
-    let r = app
-        .send(form_post(
-            &app,
-            INTROSPECT,
-            Some((&c.client_id, &c.secret)),
-            &[("token", "x")],
-        ))
-        .await;
+    let r = client_form(&app, &c, INTROSPECT, &[("token", "x")]).await;
     assert_eq!(r.status, 429, "{}", r.text);
     // Other clients are not affected.
     tokens_for(&app, &bystander, ALICE, ALICE_PASSWORD).await;

@@ -63,7 +63,7 @@ async fn users_are_created_shown_and_can_sign_in(b: Backend) {
     let id = v["id"].as_i64().expect("id");
 
     let me = app
-        .send(app.as_user(Method::GET, "/api/mgmt/user", "alice", "Correct-Horse-1"))
+        .send_as(Method::GET, "/api/mgmt/user", "alice", "Correct-Horse-1")
         .await;
     assert_eq!(me.status, 200, "{}", me.text);
     assert_eq!(me.json()["userId"], id);
@@ -72,12 +72,12 @@ async fn users_are_created_shown_and_can_sign_in(b: Backend) {
         json!([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])
     );
     let mine = app
-        .send(app.as_user(
+        .send_as(
             Method::GET,
             "/api/mgmt/permissions",
             "alice",
             "Correct-Horse-1",
-        ))
+        )
         .await;
     assert_eq!(
         mine.json(),
@@ -85,10 +85,10 @@ async fn users_are_created_shown_and_can_sign_in(b: Backend) {
     );
 
     let got = app
-        .send(app.as_admin(Method::GET, &format!("{USERS}/{id}")))
+        .send_as_admin(Method::GET, &format!("{USERS}/{id}"))
         .await;
     assert_eq!(got.json(), v);
-    let list = app.send(app.as_admin(Method::GET, USERS)).await.json();
+    let list = app.send_as_admin(Method::GET, USERS).await.json();
     let names: Vec<&str> = list["users"]
         .as_array()
         .expect("users")
@@ -97,21 +97,21 @@ async fn users_are_created_shown_and_can_sign_in(b: Backend) {
         .collect();
     assert_eq!(names, ["admin", "alice"]);
     let by_name = app
-        .send(app.as_admin(Method::GET, &format!("{USERS}?tenantName=system")))
+        .send_as_admin(Method::GET, &format!("{USERS}?tenantName=system"))
         .await
         .json();
     assert_eq!(by_name["users"].as_array().map(Vec::len), Some(2));
-    app.send(app.as_admin(Method::GET, &format!("{USERS}?tenantName=nope")))
+    app.send_as_admin(Method::GET, &format!("{USERS}?tenantName=nope"))
         .await
         .hdp_error(404, 222208573);
     // A user sees themself without ViewUsers.
     let own = app
-        .send(app.as_user(
+        .send_as(
             Method::GET,
             &format!("{USERS}/{id}"),
             "alice",
             "Correct-Horse-1",
-        ))
+        )
         .await;
     assert_eq!(own.status, 200);
 }
@@ -219,20 +219,16 @@ async fn invalid_users_are_refused_with_a_clear_message(b: Backend) {
         ),
     ];
     for (body, status, code, needle) in cases {
-        let r = app
-            .send(app.as_admin(Method::POST, USERS).json(&body))
-            .await;
+        let r = app.send_json_as_admin(Method::POST, USERS, &body).await;
         let msg = r.hdp_error(status, code);
         assert!(msg.contains(needle), "{body}: '{needle}' not in '{msg}'");
     }
     create(&app, &alice()).await;
-    let r = app
-        .send(app.as_admin(Method::POST, USERS).json(&alice()))
-        .await;
+    let r = app.send_json_as_admin(Method::POST, USERS, &alice()).await;
     assert!(r
         .hdp_error(409, 222209202)
         .contains("'alice' already exists"));
-    let list = app.send(app.as_admin(Method::GET, USERS)).await.json();
+    let list = app.send_as_admin(Method::GET, USERS).await.json();
     assert_eq!(
         list["users"].as_array().map(Vec::len),
         Some(2),
@@ -341,7 +337,7 @@ async fn tenant_admins_manage_their_tenant_only_and_grant_only_what_they_hold(b:
         .await;
     r.hdp_error(404, 222209201);
     assert_eq!(
-        app.send(app.as_user(Method::GET, "/api/mgmt/user", "carol", "Carol-Password-1"))
+        app.send_as(Method::GET, "/api/mgmt/user", "carol", "Carol-Password-1")
             .await
             .status,
         200
@@ -376,31 +372,32 @@ async fn a_child_tenant_administrator_cannot_reach_the_system_tenant(b: Backend)
 async fn nobody_changes_their_own_roles_status_or_existence(b: Backend) {
     let app = spawn_app(b).await;
     let r = app
-        .send(
-            app.as_admin(Method::PUT, &format!("{USERS}/1/permissions"))
-                .json(&json!({"roles": [2]})),
+        .send_json_as_admin(
+            Method::PUT,
+            &format!("{USERS}/1/permissions"),
+            &json!({"roles": [2]}),
         )
         .await;
     assert!(r.hdp_error(403, 222209005).contains("your own roles"));
     let me = app
-        .send(app.as_admin(Method::GET, &format!("{USERS}/1")))
+        .send_as_admin(Method::GET, &format!("{USERS}/1"))
         .await
         .json();
     let mut off = me.clone();
     off["statusInfo"] = json!({"status": 0});
     assert!(app
-        .send(app.as_admin(Method::PUT, &format!("{USERS}/1")).json(&off))
+        .send_json_as_admin(Method::PUT, &format!("{USERS}/1"), &off)
         .await
         .hdp_error(403, 222209005)
         .contains("deactivate your own"));
     assert!(app
-        .send(app.as_admin(Method::DELETE, &format!("{USERS}/1")))
+        .send_as_admin(Method::DELETE, &format!("{USERS}/1"))
         .await
         .hdp_error(403, 222209005)
         .contains("delete your own"));
     // Echoing one's own GET back unchanged is fine.
     let r = app
-        .send(app.as_admin(Method::PUT, &format!("{USERS}/1")).json(&me))
+        .send_json_as_admin(Method::PUT, &format!("{USERS}/1"), &me)
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
 }
@@ -414,10 +411,7 @@ async fn deactivation_stops_sign_in_at_once_and_reactivation_restores_it(b: Back
     let mut off = v.clone();
     off["statusInfo"] = json!({"status": 0});
     let r = app
-        .send(
-            app.as_admin(Method::PUT, &format!("{USERS}/{id}"))
-                .json(&off),
-        )
+        .send_json_as_admin(Method::PUT, &format!("{USERS}/{id}"), &off)
         .await;
     assert_eq!(r.json()["statusInfo"]["status"], 0);
     let user = app.stored_user(id).await;
@@ -427,7 +421,7 @@ async fn deactivation_stops_sign_in_at_once_and_reactivation_restores_it(b: Back
     );
     app.send(as_alice()).await.hdp_error(401, 222209004);
     let r = app
-        .send(app.as_admin(Method::PUT, &format!("{USERS}/{id}")).json(&v))
+        .send_json_as_admin(Method::PUT, &format!("{USERS}/{id}"), &v)
         .await;
     assert_eq!(r.status, 200);
     assert_eq!(app.send(as_alice()).await.status, 200);
@@ -438,11 +432,11 @@ async fn locked_accounts_show_and_unlock(b: Backend) {
     let v = create(&app, &alice()).await;
     let id = v["id"].as_i64().expect("id");
     for _ in 0..3 {
-        app.send(app.as_user(Method::GET, "/api/mgmt/user", "alice", "wrong"))
+        app.send_as(Method::GET, "/api/mgmt/user", "alice", "wrong")
             .await;
     }
     let shown = app
-        .send(app.as_admin(Method::GET, &format!("{USERS}/{id}")))
+        .send_as_admin(Method::GET, &format!("{USERS}/{id}"))
         .await
         .json();
     assert_eq!(shown["statusInfo"]["accountLocked"], true);
@@ -450,43 +444,37 @@ async fn locked_accounts_show_and_unlock(b: Backend) {
         .as_str()
         .is_some_and(|s| s.len() == 19));
     let r = app
-        .send(app.as_admin(Method::PUT, &format!("{USERS}/{id}/unlock")))
+        .send_as_admin(Method::PUT, &format!("{USERS}/{id}/unlock"))
         .await;
     assert_eq!(r.json()["statusInfo"]["accountLocked"], false);
     assert_eq!(
-        app.send(app.as_user(Method::GET, "/api/mgmt/user", "alice", "Correct-Horse-1"))
+        app.send_as(Method::GET, "/api/mgmt/user", "alice", "Correct-Horse-1")
             .await
             .status,
         200
     );
 
     for _ in 0..3 {
-        app.send(app.as_user(Method::GET, "/api/mgmt/user", "alice", "wrong"))
+        app.send_as(Method::GET, "/api/mgmt/user", "alice", "wrong")
             .await;
     }
     // HDP style: PUT the user with accountLocked false.
     let mut unlock = v.clone();
     unlock["statusInfo"] = json!({"status": 1, "accountLocked": false});
     let r = app
-        .send(
-            app.as_admin(Method::PUT, &format!("{USERS}/{id}"))
-                .json(&unlock),
-        )
+        .send_json_as_admin(Method::PUT, &format!("{USERS}/{id}"), &unlock)
         .await;
     assert_eq!(r.json()["statusInfo"]["accountLocked"], false, "{}", r.text);
     assert_eq!(
-        app.send(app.as_user(Method::GET, "/api/mgmt/user", "alice", "Correct-Horse-1"))
+        app.send_as(Method::GET, "/api/mgmt/user", "alice", "Correct-Horse-1")
             .await
             .status,
         200
     );
     unlock["statusInfo"] = json!({"status": 1, "accountLocked": true});
-    app.send(
-        app.as_admin(Method::PUT, &format!("{USERS}/{id}"))
-            .json(&unlock),
-    )
-    .await
-    .hdp_error(400, 222209010);
+    app.send_json_as_admin(Method::PUT, &format!("{USERS}/{id}"), &unlock)
+        .await
+        .hdp_error(400, 222209010);
 }
 
 async fn passwords_are_set_by_administrators_and_changed_by_their_owners(b: Backend) {
@@ -495,9 +483,10 @@ async fn passwords_are_set_by_administrators_and_changed_by_their_owners(b: Back
     let me = |pw: &str| app.as_user(Method::GET, "/api/mgmt/user", "alice", pw);
     assert_eq!(app.send(me("Correct-Horse-1")).await.status, 200);
     let r = app
-        .send(
-            app.as_admin(Method::PUT, &format!("{USERS}/{id}/password"))
-                .json(&json!({"password": "Set-By-Admin-2", "mustReset": true})),
+        .send_json_as_admin(
+            Method::PUT,
+            &format!("{USERS}/{id}/password"),
+            &json!({"password": "Set-By-Admin-2", "mustReset": true}),
         )
         .await;
     assert_eq!(r.status, 204, "{}", r.text);
@@ -506,7 +495,7 @@ async fn passwords_are_set_by_administrators_and_changed_by_their_owners(b: Back
         .hdp_error(401, 222209002);
     assert_eq!(app.send(me("Set-By-Admin-2")).await.status, 200);
     let shown = app
-        .send(app.as_admin(Method::GET, &format!("{USERS}/{id}")))
+        .send_as_admin(Method::GET, &format!("{USERS}/{id}"))
         .await
         .json();
     assert_eq!(shown["passwordInfo"]["passwordStatus"], 2);
@@ -541,7 +530,7 @@ async fn passwords_are_set_by_administrators_and_changed_by_their_owners(b: Back
         .hdp_error(401, 222209002);
     assert_eq!(app.send(me("Owner-Chosen-3")).await.status, 200);
     let shown = app
-        .send(app.as_admin(Method::GET, &format!("{USERS}/{id}")))
+        .send_as_admin(Method::GET, &format!("{USERS}/{id}"))
         .await
         .json();
     assert_eq!(
@@ -554,7 +543,7 @@ async fn api_secrets_are_shown_once_stored_as_verifiers_and_deleted(b: Backend) 
     let app = spawn_app(b).await;
     let id = create_alice(&app).await;
     let path = format!("{USERS}/{id}/apisecret");
-    let r = app.send(app.as_admin(Method::POST, &path)).await;
+    let r = app.send_as_admin(Method::POST, &path).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.header("cache-control"), Some("no-store"));
     let first = r.json()["apiSecret"].as_str().expect("secret").to_owned();
@@ -566,13 +555,13 @@ async fn api_secrets_are_shown_once_stored_as_verifiers_and_deleted(b: Backend) 
         .expect("verifier");
     assert!(app.state.ctx.keys.verify(&first, &stored));
     let shown = app
-        .send(app.as_user(Method::GET, "/api/mgmt/user", "alice", "Correct-Horse-1"))
+        .send_as(Method::GET, "/api/mgmt/user", "alice", "Correct-Horse-1")
         .await
         .json();
     assert_eq!(shown["hasApiSecret"], true);
     assert!(!shown.to_string().contains(&first));
 
-    let second = app.send(app.as_admin(Method::POST, &path)).await.json()["apiSecret"]
+    let second = app.send_as_admin(Method::POST, &path).await.json()["apiSecret"]
         .as_str()
         .expect("secret")
         .to_owned();
@@ -588,18 +577,15 @@ async fn api_secrets_are_shown_once_stored_as_verifiers_and_deleted(b: Backend) 
     );
 
     // The user cannot manage their own secret without ModifyUsers.
-    app.send(app.as_user(Method::POST, &path, "alice", "Correct-Horse-1"))
+    app.send_as(Method::POST, &path, "alice", "Correct-Horse-1")
         .await
         .hdp_error(404, 222209201);
-    assert_eq!(
-        app.send(app.as_admin(Method::DELETE, &path)).await.status,
-        204
-    );
-    app.send(app.as_admin(Method::DELETE, &path))
+    assert_eq!(app.send_as_admin(Method::DELETE, &path).await.status, 204);
+    app.send_as_admin(Method::DELETE, &path)
         .await
         .hdp_error(404, 222209203);
     let shown = app
-        .send(app.as_admin(Method::GET, &format!("{USERS}/{id}")))
+        .send_as_admin(Method::GET, &format!("{USERS}/{id}"))
         .await
         .json();
     assert_eq!(shown["hasApiSecret"], false);
@@ -610,30 +596,28 @@ async fn permissions_are_replaced_and_take_effect(b: Backend) {
     let id = create_alice(&app).await;
     let path = format!("{USERS}/{id}/permissions");
     assert_eq!(
-        app.send(app.as_admin(Method::GET, &path)).await.json(),
+        app.send_as_admin(Method::GET, &path).await.json(),
         json!({"roles": [2], "permissions": []})
     );
     let r = app
-        .send(
-            app.as_admin(Method::PUT, &path)
-                .json(&json!({"roles": [2], "permissions": [14]})),
+        .send_json_as_admin(
+            Method::PUT,
+            &path,
+            &json!({"roles": [2], "permissions": [14]}),
         )
         .await;
     assert_eq!(r.json(), json!({"roles": [2], "permissions": [14]}));
     // Alice may now list users (but only of tenants she administers: none).
     let r = app
-        .send(app.as_user(Method::GET, USERS, "alice", "Correct-Horse-1"))
+        .send_as(Method::GET, USERS, "alice", "Correct-Horse-1")
         .await;
     assert_eq!(r.json(), json!({"users": []}));
-    app.send(app.as_admin(Method::PUT, &path).json(&json!({"roles": []})))
+    app.send_json_as_admin(Method::PUT, &path, &json!({"roles": []}))
         .await
         .hdp_error(400, 222209010);
-    app.send(
-        app.as_admin(Method::PUT, &path)
-            .json(&json!({"permissions": [14]})),
-    )
-    .await
-    .hdp_error(400, 222207007);
+    app.send_json_as_admin(Method::PUT, &path, &json!({"permissions": [14]}))
+        .await
+        .hdp_error(400, 222207007);
 }
 
 async fn deleting_a_user_takes_their_applications(b: Backend) {
@@ -647,12 +631,12 @@ async fn deleting_a_user_takes_their_applications(b: Backend) {
         )
         .await;
     assert_eq!(
-        app.send(app.as_admin(Method::DELETE, &format!("{USERS}/{id}")))
+        app.send_as_admin(Method::DELETE, &format!("{USERS}/{id}"))
             .await
             .status,
         204
     );
-    app.send(app.as_admin(Method::GET, &format!("{USERS}/{id}")))
+    app.send_as_admin(Method::GET, &format!("{USERS}/{id}"))
         .await
         .hdp_error(404, 222209201);
     let app_id = a["id"].as_i64().expect("id");
@@ -660,7 +644,7 @@ async fn deleting_a_user_takes_their_applications(b: Backend) {
         app.state.ctx.store.client_app(app_id).await.expect("read"),
         None
     );
-    app.send(app.as_user(Method::GET, "/api/mgmt/user", "alice", "Correct-Horse-1"))
+    app.send_as(Method::GET, "/api/mgmt/user", "alice", "Correct-Horse-1")
         .await
         .hdp_error(401, 222209002);
 }
@@ -668,7 +652,7 @@ async fn deleting_a_user_takes_their_applications(b: Backend) {
 async fn the_permission_catalogue_is_hdps(b: Backend) {
     let app = spawn_app(b).await;
     let all = app
-        .send(app.as_admin(Method::GET, "/api/admin/permissions"))
+        .send_as_admin(Method::GET, "/api/admin/permissions")
         .await
         .json();
     let list = all["permissions"].as_array().expect("list");
@@ -678,22 +662,22 @@ async fn the_permission_catalogue_is_hdps(b: Backend) {
     );
     assert!(list.iter().any(|p| p["id"] == 28 && p["name"] == "OAuth"));
     let one = app
-        .send(app.as_admin(Method::GET, "/api/admin/permissions/12"))
+        .send_as_admin(Method::GET, "/api/admin/permissions/12")
         .await
         .json();
     assert_eq!(one["name"], "Administrator");
-    app.send(app.as_admin(Method::GET, "/api/admin/permissions/22"))
+    app.send_as_admin(Method::GET, "/api/admin/permissions/22")
         .await
         .hdp_error(404, 222209204);
     // MgmtAPI (11) is enough; a user without it is refused, here and on /api/mgmt.
     create(&app, &alice()).await;
     assert_eq!(
-        app.send(app.as_user(
+        app.send_as(
             Method::GET,
             "/api/admin/permissions",
             "alice",
             "Correct-Horse-1"
-        ))
+        )
         .await
         .status,
         200
@@ -701,25 +685,25 @@ async fn the_permission_catalogue_is_hdps(b: Backend) {
     app.create_user(1, "nobody", "Nobody-Password-1", vec![])
         .await;
     let r = app
-        .send(app.as_user(
+        .send_as(
             Method::GET,
             "/api/admin/permissions",
             "nobody",
             "Nobody-Password-1",
-        ))
+        )
         .await;
     assert!(r
         .hdp_error(403, 222209005)
         .contains("MgmtAPI permission (11)"));
-    app.send(app.as_user(Method::GET, "/api/mgmt/user", "nobody", "Nobody-Password-1"))
+    app.send_as(Method::GET, "/api/mgmt/user", "nobody", "Nobody-Password-1")
         .await
         .hdp_error(403, 222209005);
-    app.send(app.as_user(
+    app.send_as(
         Method::GET,
         "/api/mgmt/permissions",
         "nobody",
         "Nobody-Password-1",
-    ))
+    )
     .await
     .hdp_error(403, 222209005);
 }

@@ -8,10 +8,14 @@ use crate::helpers::{
     backends, fresh_database, spawn_app, spawn_with, test_config, Backend, Reply, TestApp,
     ADMIN_PASSWORD,
 };
+use crate::support::oauth::{
+    register, revoke, set_rotation, tokens_for, userinfo, Client, ALICE, ALICE_PASSWORD,
+};
 use portcullis_core::clock::Clock;
 use portcullis_core::model::identity::RoleAssignments;
 use portcullis_core::model::identity::{NewUser, SYSTEM_TENANT_ID};
 use portcullis_core::model::time::hdp_timestamp;
+use portcullis_core::model::vault::{OAuthApp, OAuthProfile};
 use portcullis_core::vault::refresher::{self, Sweep};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -29,8 +33,6 @@ const TENANT_NOT_FOUND: u32 = 222208573;
 const APP_NAME_CONFLICT: u32 = 222209601;
 const UPSTREAM_REFUSED: u32 = 222209610;
 
-const ALICE: &str = "alice";
-const ALICE_PASSWORD: &str = "Wonder-Land-42";
 const BOB: &str = "bob";
 const BOB_PASSWORD: &str = "Builder-Bob-77";
 
@@ -38,89 +40,40 @@ const BOB_PASSWORD: &str = "Builder-Bob-77";
 /// a confidential client registered for the vault.
 struct Upstream {
     app: TestApp,
-    client_id: String,
-    secret: String,
+    client: Client,
 }
 
 impl Upstream {
     async fn start(b: Backend, redirect: &str) -> Self {
         let app = spawn_app(b).await;
         app.create_plain_user(ALICE, ALICE_PASSWORD).await;
-        let v = app
-            .register_as(
-                "admin",
-                ADMIN_PASSWORD,
-                json!({"name": "Vault", "redirectUrls": [redirect]}),
-            )
-            .await;
-        Self {
-            client_id: v["clientId"].as_str().expect("clientId").to_owned(),
-            secret: v["clientSecret"].as_str().expect("secret").to_owned(),
-            app,
-        }
-    }
-
-    fn form(&self, path: &str, pairs: &[(&str, &str)]) -> reqwest::RequestBuilder {
-        self.app
-            .http
-            .post(self.app.url(path))
-            .basic_auth(&self.client_id, Some(&self.secret))
-            .form(pairs)
+        let client = register(
+            &app,
+            "admin",
+            ADMIN_PASSWORD,
+            "Vault",
+            json!({"redirectUrls": [redirect]}),
+        )
+        .await;
+        Self { app, client }
     }
 
     /// Alice's tokens from the upstream's password grant: (access, refresh).
     async fn password_tokens(&self) -> (String, String) {
-        let r = self
-            .app
-            .send(self.form(
-                "/oauth2/token",
-                &[
-                    ("grant_type", "password"),
-                    ("username", ALICE),
-                    ("password", ALICE_PASSWORD),
-                ],
-            ))
-            .await;
-        assert_eq!(r.status, 200, "{}", r.text);
-        let v = r.json();
-        (
-            v["access_token"].as_str().expect("access").to_owned(),
-            v["refresh_token"].as_str().expect("refresh").to_owned(),
-        )
+        tokens_for(&self.app, &self.client, ALICE, ALICE_PASSWORD).await
     }
 
     /// Whether the upstream accepts `token` as an access token.
     async fn accepts(&self, token: &str) -> bool {
-        let r = self
-            .app
-            .send(
-                self.app
-                    .http
-                    .get(self.app.url("/oauth2/userinfo"))
-                    .bearer_auth(token),
-            )
-            .await;
-        r.status == 200
+        userinfo(&self.app, token).await.status == 200
     }
 
     async fn revoke(&self, token: &str) {
-        let r = self
-            .app
-            .send(self.form("/oauth2/revoke", &[("token", token)]))
-            .await;
-        assert_eq!(r.status, 200, "{}", r.text);
+        revoke(&self.app, &self.client, token).await;
     }
 
     async fn set_rotation(&self, on: bool) {
-        let r = self
-            .app
-            .send(
-                self.app
-                    .as_admin(Method::PUT, "/api/admin/limits/system/1003")
-                    .json(&json!({"value": i64::from(on)})),
-            )
-            .await;
-        assert_eq!(r.status, 200, "{}", r.text);
+        set_rotation(&self.app, on).await;
     }
 }
 
@@ -133,8 +86,8 @@ fn app_body_at(up: &Upstream, name: &str, token_uri: &str) -> Value {
         "name": name,
         "dataStore": 63,
         "description": "The upstream Portcullis",
-        "clientId": up.client_id,
-        "clientSecret": up.secret,
+        "clientId": up.client.client_id,
+        "clientSecret": up.client.secret,
         "authorizeURI": up.app.url("/oauth2/authorize"),
         "tokenURI": token_uri,
         "scope": "api.access.odata"
@@ -329,7 +282,7 @@ async fn seed_002_sample_payload_returns_the_documented_201_shape_and_is_sealed_
 
     // GET returns the tokens to their owner, with the refresh status.
     let r = here
-        .send(here.as_admin(Method::GET, &format!("{PROFILES}/{pid}")))
+        .send_as_admin(Method::GET, &format!("{PROFILES}/{pid}"))
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let g = r.json();
@@ -363,12 +316,7 @@ async fn seed_002_sample_payload_returns_the_documented_201_shape_and_is_sealed_
         }
     }
     // A sealed value moved to another row does not open.
-    let store = &here.state.ctx.store;
-    let p = store
-        .oauth_profile(pid)
-        .await
-        .expect("read")
-        .expect("profile");
+    let p = stored_profile(&here, pid).await;
     let ring = &here.state.ctx.keyring;
     assert!(ring
         .open(
@@ -391,11 +339,11 @@ async fn seed_002_sample_payload_returns_the_documented_201_shape_and_is_sealed_
 
     // Delete: 204, then HDP's "Invalid OAuthProfileId".
     let r = here
-        .send(here.as_admin(Method::DELETE, &format!("{PROFILES}/{pid}")))
+        .send_as_admin(Method::DELETE, &format!("{PROFILES}/{pid}"))
         .await;
     assert_eq!(r.status, 204, "{}", r.text);
     let r = here
-        .send(here.as_admin(Method::DELETE, &format!("{PROFILES}/{pid}")))
+        .send_as_admin(Method::DELETE, &format!("{PROFILES}/{pid}"))
         .await;
     assert_eq!(
         r.hdp_error(404, PROFILE_NOT_FOUND),
@@ -416,9 +364,7 @@ async fn oauth_apps_follow_hdp_fields_names_permissions_and_tenants(b: Backend) 
         "tokenURI": "https://accounts.example/o/oauth2/token",
         "scope": "full_offline_access, test_repo"
     });
-    let r = here
-        .send(here.as_admin(Method::POST, APPS).json(&body))
-        .await;
+    let r = here.send_json_as_admin(Method::POST, APPS, &body).await;
     assert_eq!(r.status, 201, "{}", r.text);
     let created = r.json();
     let id = created["id"].as_i64().expect("id");
@@ -432,7 +378,7 @@ async fn oauth_apps_follow_hdp_fields_names_permissions_and_tenants(b: Backend) 
     );
 
     // List: HDP's shape, without client credentials.
-    let r = here.send(here.as_admin(Method::GET, APPS)).await;
+    let r = here.send_as_admin(Method::GET, APPS).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let list = r.json();
     let first = &list["applications"][0];
@@ -450,7 +396,7 @@ async fn oauth_apps_follow_hdp_fields_names_permissions_and_tenants(b: Backend) 
         ]
     );
     let r = here
-        .send(here.as_admin(Method::GET, &format!("{APPS}/{id}")))
+        .send_as_admin(Method::GET, &format!("{APPS}/{id}"))
         .await;
     assert_eq!(r.json()["scope"], "full_offline_access, test_repo");
     assert!(r.json().get("clientSecret").is_none());
@@ -460,13 +406,11 @@ async fn oauth_apps_follow_hdp_fields_names_permissions_and_tenants(b: Backend) 
     let mut bad = body.clone();
     bad["name"] = json!(" Google_Analytics");
     let msg = here
-        .send(here.as_admin(Method::POST, APPS).json(&bad))
+        .send_json_as_admin(Method::POST, APPS, &bad)
         .await
         .hdp_error(400, INVALID_FIELD);
     assert!(msg.contains("'name'") && msg.contains("space"), "{msg}");
-    let r = here
-        .send(here.as_admin(Method::POST, APPS).json(&body))
-        .await;
+    let r = here.send_json_as_admin(Method::POST, APPS, &body).await;
     r.hdp_error(409, APP_NAME_CONFLICT);
     for (field, value) in [
         ("tokenURI", json!("ftp://x.example/token")),
@@ -479,7 +423,7 @@ async fn oauth_apps_follow_hdp_fields_names_permissions_and_tenants(b: Backend) 
         bad["name"] = json!("Other");
         bad[field] = value;
         let msg = here
-            .send(here.as_admin(Method::POST, APPS).json(&bad))
+            .send_json_as_admin(Method::POST, APPS, &bad)
             .await
             .hdp_error(400, INVALID_FIELD);
         assert!(msg.contains(field), "{field}: {msg}");
@@ -488,19 +432,19 @@ async fn oauth_apps_follow_hdp_fields_names_permissions_and_tenants(b: Backend) 
     missing["name"] = json!("Other");
     missing.as_object_mut().expect("o").remove("tokenURI");
     let msg = here
-        .send(here.as_admin(Method::POST, APPS).json(&missing))
+        .send_json_as_admin(Method::POST, APPS, &missing)
         .await
         .hdp_error(400, INVALID_JSON);
     assert!(msg.contains("tokenURI"), "{msg}");
     let mut unknown = body.clone();
     unknown["secretSauce"] = json!(1);
     let msg = here
-        .send(here.as_admin(Method::POST, APPS).json(&unknown))
+        .send_json_as_admin(Method::POST, APPS, &unknown)
         .await
         .hdp_error(400, INVALID_JSON);
     assert!(msg.contains("secretSauce"), "{msg}");
     assert_eq!(
-        here.send(here.as_admin(Method::GET, APPS)).await.json()["applications"]
+        here.send_as_admin(Method::GET, APPS).await.json()["applications"]
             .as_array()
             .map(Vec::len),
         Some(1),
@@ -508,14 +452,7 @@ async fn oauth_apps_follow_hdp_fields_names_permissions_and_tenants(b: Backend) 
     );
 
     // Update: the same body; without clientSecret the sealed secret is kept.
-    let before = here
-        .state
-        .ctx
-        .store
-        .oauth_app(id)
-        .await
-        .expect("r")
-        .expect("a");
+    let before = stored_app(&here, id).await;
     let mut upd = body.clone();
     upd.as_object_mut().expect("o").remove("clientSecret");
     upd["description"] = json!("changed");
@@ -524,14 +461,7 @@ async fn oauth_apps_follow_hdp_fields_names_permissions_and_tenants(b: Backend) 
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json()["description"], "changed");
     assert_eq!(r.json()["tokenEndpointAuthMethod"], "client_secret_post");
-    let after = here
-        .state
-        .ctx
-        .store
-        .oauth_app(id)
-        .await
-        .expect("r")
-        .expect("a");
+    let after = stored_app(&here, id).await;
     assert_eq!(after.client_secret_sealed, before.client_secret_sealed);
     upd["tenantId"] = json!(2);
     update_app(&here, id, &upd)
@@ -619,11 +549,11 @@ async fn oauth_apps_follow_hdp_fields_names_permissions_and_tenants(b: Backend) 
         .hdp_error(404, APP_NOT_FOUND);
     // The system administrator sees both, and filters by tenant.
     let r = here
-        .send(here.as_admin(Method::GET, &format!("{APPS}?tenantName=OrgA")))
+        .send_as_admin(Method::GET, &format!("{APPS}?tenantName=OrgA"))
         .await;
     assert_eq!(r.json()["applications"][0]["id"], carols_id);
     assert_eq!(
-        here.send(here.as_admin(Method::GET, APPS)).await.json()["applications"]
+        here.send_as_admin(Method::GET, APPS).await.json()["applications"]
             .as_array()
             .map(Vec::len),
         Some(2)
@@ -638,7 +568,7 @@ async fn oauth_apps_follow_hdp_fields_names_permissions_and_tenants(b: Backend) 
     assert_eq!(r.status, 201, "{}", r.text);
     let pid = r.json()["id"].as_i64().expect("id");
     let r = here
-        .send(here.as_admin(Method::DELETE, &format!("{APPS}/{id}")))
+        .send_as_admin(Method::DELETE, &format!("{APPS}/{id}"))
         .await;
     assert_eq!(r.status, 204, "{}", r.text);
     assert!(r.text.is_empty());
@@ -646,7 +576,7 @@ async fn oauth_apps_follow_hdp_fields_names_permissions_and_tenants(b: Backend) 
         .await
         .hdp_error(404, PROFILE_NOT_FOUND);
     let msg = here
-        .send(here.as_admin(Method::DELETE, &format!("{APPS}/{id}")))
+        .send_as_admin(Method::DELETE, &format!("{APPS}/{id}"))
         .await
         .hdp_error(404, APP_NOT_FOUND);
     assert_eq!(msg, format!("Invalid OAuthApplicationId: {id}"));
@@ -747,14 +677,14 @@ async fn oauth_profiles_are_their_owners_with_hdp_permissions_and_shapes(b: Back
         assert_eq!(msg, format!("Invalid OAuthProfileId: {pid}"));
     }
     let r = here
-        .send(here.as_admin(Method::GET, &format!("{PROFILES}/{pid}")))
+        .send_as_admin(Method::GET, &format!("{PROFILES}/{pid}"))
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json()["name"], "Bobs");
     assert!(r.json().get("refreshToken").is_none(), "{}", r.text);
     assert!(r.json().get("accessToken").is_none(), "{}", r.text);
     assert_eq!(
-        here.send(here.as_admin(Method::GET, PROFILES)).await.json()["profiles"]
+        here.send_as_admin(Method::GET, PROFILES).await.json()["profiles"]
             .as_array()
             .map(Vec::len),
         Some(1)
@@ -763,12 +693,9 @@ async fn oauth_profiles_are_their_owners_with_hdp_permissions_and_shapes(b: Back
     // Only the owner changes it (HDP).
     let upd = json!({"name": "Bobs_2", "oauthAppId": app_id, "refreshToken": "bob-refresh-2",
                      "accessToken": "bob-access-2"});
-    here.send(
-        here.as_admin(Method::PUT, &format!("{PROFILES}/{pid}"))
-            .json(&upd),
-    )
-    .await
-    .hdp_error(403, FORBIDDEN);
+    here.send_json_as_admin(Method::PUT, &format!("{PROFILES}/{pid}"), &upd)
+        .await
+        .hdp_error(403, FORBIDDEN);
     let r = here
         .send(as_bob(&here, Method::PUT, &format!("{PROFILES}/{pid}")).json(&upd))
         .await;
@@ -817,7 +744,7 @@ async fn oauth_profiles_are_their_owners_with_hdp_permissions_and_shapes(b: Back
 
     // The Administrator deletes Bob's profile: 204, then gone.
     let r = here
-        .send(here.as_admin(Method::DELETE, &format!("{PROFILES}/{pid}")))
+        .send_as_admin(Method::DELETE, &format!("{PROFILES}/{pid}"))
         .await;
     assert_eq!(r.status, 204);
     here.send(as_bob(&here, Method::GET, &format!("{PROFILES}/{pid}")))
@@ -881,7 +808,7 @@ async fn refresh_calls_the_upstream_with_basic_or_body_auth_and_keeps_rotated_to
     );
     // The raw database has none of them in clear.
     for value in raw_vault_columns(&here).await {
-        for secret in [&up.secret, &again, &rotated, &body_access] {
+        for secret in [&up.client.secret, &again, &rotated, &body_access] {
             assert!(!value.contains(secret.as_str()));
         }
     }
@@ -972,14 +899,7 @@ async fn an_upstream_revocation_is_reported_with_its_error_and_changes_nothing(b
     let (access, refresh_token) = up.password_tokens().await;
     let pid = bobs_profile(&here, app_id, &access, &refresh_token).await;
     up.revoke(&refresh_token).await;
-    let before = here
-        .state
-        .ctx
-        .store
-        .oauth_profile(pid)
-        .await
-        .expect("r")
-        .expect("p");
+    let before = stored_profile(&here, pid).await;
 
     let r = refresh(&here, pid).await;
     let msg = r.hdp_error(502, UPSTREAM_REFUSED);
@@ -988,14 +908,7 @@ async fn an_upstream_revocation_is_reported_with_its_error_and_changes_nothing(b
         "the upstream's error code: {msg}"
     );
     assert!(msg.contains("unchanged"), "{msg}");
-    let after = here
-        .state
-        .ctx
-        .store
-        .oauth_profile(pid)
-        .await
-        .expect("r")
-        .expect("p");
+    let after = stored_profile(&here, pid).await;
     assert_eq!(after.access_token_sealed, before.access_token_sealed);
     assert_eq!(after.refresh_token_sealed, before.refresh_token_sealed);
     assert_eq!(after.refresh_lease_until, None, "the lease is released");
@@ -1035,7 +948,7 @@ async fn an_upstream_revocation_is_reported_with_its_error_and_changes_nothing(b
 
     // An unreachable upstream: a clear 502 too.
     let mut body = app_body_at(&up, "Upstream", "http://127.0.0.1:9/oauth2/token");
-    body["clientSecret"] = json!(up.secret);
+    body["clientSecret"] = json!(up.client.secret);
     update_app(&here, app_id, &body).await;
     let msg = refresh(&here, pid).await.hdp_error(502, 222209611);
     assert!(msg.contains("could not connect"), "{msg}");
@@ -1043,6 +956,27 @@ async fn an_upstream_revocation_is_reported_with_its_error_and_changes_nothing(b
 
 /// One sweep of the background refresher, driven by the test (its tick) rather than by
 /// its timer: what did not happen is proven by a sweep that did nothing, not by waiting.
+/// The application object `id` as stored.
+async fn stored_app(here: &TestApp, id: i64) -> OAuthApp {
+    let app = here.state.ctx.store.oauth_app(id).await;
+    app.expect("read").expect("application")
+}
+
+/// The profile `id` as stored.
+async fn stored_profile(here: &TestApp, id: i64) -> OAuthProfile {
+    let profile = here.state.ctx.store.oauth_profile(id).await;
+    profile.expect("read").expect("profile")
+}
+
+/// What a sweep reports that refreshed `refreshed` profiles and failed `failed`.
+fn swept(refreshed: u64, failed: u64) -> Sweep {
+    Sweep {
+        refreshed,
+        failed,
+        skipped: 0,
+    }
+}
+
 async fn sweep(here: &TestApp) -> Sweep {
     refresher::sweep(&here.state.ctx, &here.state.upstream, 300)
         .await
@@ -1073,13 +1007,7 @@ async fn the_background_refresher_renews_expiring_tokens_and_backs_off_on_failur
     // Within the window of expiry, the refresher renews it.
     here.clock.advance(3600 - 200);
     let renewed_at = hdp_timestamp(here.clock.now());
-    assert_eq!(
-        sweep(&here).await,
-        Sweep {
-            refreshed: 1,
-            ..Sweep::default()
-        }
-    );
+    assert_eq!(sweep(&here).await, swept(1, 0));
     let v = profile(&here, pid).await;
     assert_eq!(v["lastRefreshedAt"], renewed_at.as_str());
     let second = v["accessToken"].as_str().expect("a").to_owned();
@@ -1094,13 +1022,7 @@ async fn the_background_refresher_renews_expiring_tokens_and_backs_off_on_failur
     up.revoke(&refresh_token).await;
     here.clock.advance(3600 - 200);
     let failed_at = here.clock.now();
-    assert_eq!(
-        sweep(&here).await,
-        Sweep {
-            failed: 1,
-            ..Sweep::default()
-        }
-    );
+    assert_eq!(sweep(&here).await, swept(0, 1));
     let v = profile(&here, pid).await;
     assert!(v["lastRefreshError"]
         .as_str()
@@ -1110,22 +1032,12 @@ async fn the_background_refresher_renews_expiring_tokens_and_backs_off_on_failur
     // No retry before the backoff ends.
     here.clock.advance(59);
     assert_eq!(sweep(&here).await, Sweep::default());
-    let stored = |here: &TestApp| {
-        let store = here.state.ctx.store.clone();
-        async move { store.oauth_profile(pid).await.expect("r").expect("p") }
-    };
-    assert_eq!(stored(&here).await.refresh_failures, 1);
+    assert_eq!(stored_profile(&here, pid).await.refresh_failures, 1);
     // After it, one more attempt and twice the wait.
     here.clock.advance(2);
     let retried_at = here.clock.now();
-    assert_eq!(
-        sweep(&here).await,
-        Sweep {
-            failed: 1,
-            ..Sweep::default()
-        }
-    );
-    assert_eq!(stored(&here).await.refresh_failures, 2);
+    assert_eq!(sweep(&here).await, swept(0, 1));
+    assert_eq!(stored_profile(&here, pid).await.refresh_failures, 2);
     assert_eq!(
         profile(&here, pid).await["nextRefreshAttemptAt"],
         hdp_timestamp(retried_at + 120)
@@ -1191,7 +1103,7 @@ async fn connect_redirects_with_state_and_pkce_and_the_callback_spends_the_state
     );
     let q = query_of(&location);
     assert_eq!(q["response_type"], "code");
-    assert_eq!(q["client_id"], up.client_id);
+    assert_eq!(q["client_id"], up.client.client_id);
     assert_eq!(q["redirect_uri"], here.url("/oauth2callback"));
     assert_eq!(q["scope"], "api.access.odata");
     assert_eq!(q["code_challenge_method"], "S256");

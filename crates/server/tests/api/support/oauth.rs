@@ -1,9 +1,10 @@
 //! What the token-service test files share (`grant_*`, `token_endpoint`,
-//! `introspection_revocation`, `bearer_mgmt`, `metadata`, `two_processes`): endpoint paths,
-//! the HDP codes of the OAuth errors, Alice and her client, the `oauth2` crate's client,
-//! grant, introspection and revocation calls, and a resource server's verification.
+//! `introspection_revocation`, `bearer_mgmt`, `metadata`, `two_processes`, the vault's
+//! upstream): endpoint paths, the HDP codes of the OAuth errors, Alice and her client,
+//! the `oauth2` crate's client, grant, introspection and revocation calls, rotation on
+//! and off, and a resource server's verification.
 
-use crate::helpers::TestApp;
+use crate::helpers::{Reply, TestApp};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 use oauth2::basic::{BasicClient, BasicErrorResponseType};
@@ -64,7 +65,7 @@ pub(crate) async fn register(
 /// A new API secret for user `user`, issued by the administrator through the users API.
 pub(crate) async fn api_secret(app: &TestApp, user: i64) -> String {
     let r = app
-        .send(app.as_admin(Method::POST, &format!("{USERS}/{user}/apisecret")))
+        .send_as_admin(Method::POST, &format!("{USERS}/{user}/apisecret"))
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     r.json()["apiSecret"]
@@ -253,16 +254,25 @@ pub(crate) fn form_post(
     req
 }
 
+/// Sends a form POST to `path` with client `c` authenticating by HTTP Basic.
+pub(crate) async fn client_form(
+    app: &TestApp,
+    c: &Client,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> Reply {
+    app.send(form_post(
+        app,
+        path,
+        Some((&c.client_id, &c.secret)),
+        fields,
+    ))
+    .await
+}
+
 /// Introspects `token` as client `c`.
 pub(crate) async fn introspect(app: &TestApp, c: &Client, token: &str) -> Value {
-    let r = app
-        .send(form_post(
-            app,
-            INTROSPECT,
-            Some((&c.client_id, &c.secret)),
-            &[("token", token)],
-        ))
-        .await;
+    let r = client_form(app, c, INTROSPECT, &[("token", token)]).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.header("cache-control"), Some("no-store"));
     r.json()
@@ -285,20 +295,18 @@ pub(crate) async fn is_active(app: &TestApp, c: &Client, token: &str) -> bool {
 }
 
 pub(crate) async fn revoke(app: &TestApp, c: &Client, token: &str) {
-    let r = app
-        .send(form_post(
-            app,
-            REVOKE,
-            Some((&c.client_id, &c.secret)),
-            &[("token", token)],
-        ))
-        .await;
+    let r = client_form(app, c, REVOKE, &[("token", token)]).await;
     assert_eq!(r.status, 200, "{}", r.text);
 }
 
 pub(crate) async fn userinfo(app: &TestApp, token: &str) -> crate::helpers::Reply {
     app.send(app.http.get(app.url(USERINFO)).bearer_auth(token))
         .await
+}
+
+/// Turns refresh-token rotation (limit 1003) on or off, as the administrator.
+pub(crate) async fn set_rotation(app: &TestApp, on: bool) {
+    app.put_system_limit(1003, i64::from(on)).await;
 }
 
 /// Asserts a 401 from a Bearer-protected resource for an unusable token (RFC 6750 §3.1).
@@ -318,18 +326,17 @@ pub(crate) async fn tokens_for(
     login: &str,
     password: &str,
 ) -> (String, String) {
-    let r = app
-        .send(form_post(
-            app,
-            TOKEN,
-            Some((&c.client_id, &c.secret)),
-            &[
-                ("grant_type", "password"),
-                ("username", login),
-                ("password", password),
-            ],
-        ))
-        .await;
+    let r = client_form(
+        app,
+        c,
+        TOKEN,
+        &[
+            ("grant_type", "password"),
+            ("username", login),
+            ("password", password),
+        ],
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let v = r.json();
     (
