@@ -27,11 +27,15 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 const DESKTOP: (u32, u32) = (1280, 900);
 const PHONE: (u32, u32) = (390, 844);
 
-/// A `chromedriver` child process, killed when dropped.
+/// A `chromedriver` child process, killed when dropped. Chromium's profile and its
+/// temporary files (`TMPDIR` of the driver and the browser) live in `_scratch`, which
+/// is removed after the processes are gone: a browser killed mid-shutdown leaves
+/// nothing behind (scripts/test fails on leftovers).
 struct Driver {
     child: Child,
     port: u16,
-    _profile: tempfile::TempDir,
+    _scratch: tempfile::TempDir,
+    profile: std::path::PathBuf,
 }
 
 impl Drop for Driver {
@@ -62,8 +66,13 @@ async fn start_driver() -> Driver {
         .and_then(|l| l.local_addr())
         .expect("free port")
         .port();
+    let scratch = tempfile::tempdir().expect("scratch dir");
+    let profile = scratch.path().join("profile");
+    let tmp = scratch.path().join("tmp");
+    std::fs::create_dir_all(&tmp).expect("tmp dir");
     let child = Command::new(CHROMEDRIVER)
         .arg(format!("--port={port}"))
+        .env("TMPDIR", &tmp)
         .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -72,7 +81,8 @@ async fn start_driver() -> Driver {
     let driver = Driver {
         child,
         port,
-        _profile: tempfile::tempdir().expect("profile dir"),
+        _scratch: scratch,
+        profile,
     };
     let status = format!("http://127.0.0.1:{port}/status");
     for _ in 0..100 {
@@ -100,7 +110,7 @@ async fn browser(driver: &Driver) -> WebDriver {
         "--disable-dev-shm-usage".to_owned(),
         "--hide-scrollbars".to_owned(),
         format!("--window-size={},{}", DESKTOP.0, DESKTOP.1),
-        format!("--user-data-dir={}", driver._profile.path().display()),
+        format!("--user-data-dir={}", driver.profile.display()),
     ];
     let mut caps = serde_json::Map::new();
     caps.insert(
