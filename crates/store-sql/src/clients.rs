@@ -3,9 +3,8 @@
 //! application drops it.
 
 use crate::backend::Backend;
-use crate::backend::RowsAffected as _;
 use crate::cache::insert_bounded;
-use crate::store::{err, json_list, to_json, SqlStore};
+use crate::store::{err, execute_in, fetch_optional_in, json_list, to_json, SqlStore};
 use async_trait::async_trait;
 use portcullis_core::model::client_app::{AppListScope, Consent};
 use portcullis_core::model::client_app::{ClientApp, ClientAppChanges, GrantType, NewClientApp};
@@ -53,18 +52,6 @@ pub(crate) fn app_row<B: Backend>(r: &B::Row) -> Result<ClientApp, sqlx::Error> 
     })
 }
 
-impl<B: Backend> SqlStore<B> {
-    pub(crate) async fn fetch_app(&self, id: i64) -> StoreResult<Option<ClientApp>> {
-        let sql = format!("SELECT {APP_COLS} FROM client_apps WHERE id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(err)?;
-        row.as_ref().map(app_row::<B>).transpose().map_err(err)
-    }
-}
-
 #[async_trait]
 impl<B: Backend> ClientStore for SqlStore<B> {
     async fn create_client_app(&self, a: NewClientApp) -> StoreResult<ClientApp> {
@@ -73,22 +60,22 @@ impl<B: Backend> ClientStore for SqlStore<B> {
              secret_verifier, public, grant_types, scopes, tokens_valid_after, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $11) RETURNING {APP_COLS}"
         );
-        let row = sqlx::query(&sql)
-            .bind(a.tenant_id)
-            .bind(a.owner_id)
-            .bind(&a.name)
-            .bind(&a.description)
-            .bind(to_json(&a.redirect_urls))
-            .bind(&a.client_id)
-            .bind(&a.secret_verifier)
-            .bind(a.public)
-            .bind(grants_json(&a.grant_types))
-            .bind(to_json(&a.scopes))
-            .bind(a.now)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(err)?;
-        app_row::<B>(&row).map_err(err)
+        self.fetch_one(
+            sqlx::query(&sql)
+                .bind(a.tenant_id)
+                .bind(a.owner_id)
+                .bind(&a.name)
+                .bind(&a.description)
+                .bind(to_json(&a.redirect_urls))
+                .bind(&a.client_id)
+                .bind(&a.secret_verifier)
+                .bind(a.public)
+                .bind(grants_json(&a.grant_types))
+                .bind(to_json(&a.scopes))
+                .bind(a.now),
+            app_row::<B>,
+        )
+        .await
     }
 
     async fn client_app(&self, id: i64) -> StoreResult<Option<ClientApp>> {
@@ -105,15 +92,8 @@ impl<B: Backend> ClientStore for SqlStore<B> {
             AppListScope::Tenant(t) => ("tenant_id", t),
         };
         let sql = format!("SELECT {APP_COLS} FROM client_apps WHERE {column} = $1 ORDER BY id");
-        let rows = sqlx::query(&sql)
-            .bind(id)
-            .fetch_all(&self.pool)
+        self.fetch_all(sqlx::query(&sql).bind(id), app_row::<B>)
             .await
-            .map_err(err)?;
-        rows.iter()
-            .map(app_row::<B>)
-            .collect::<Result<_, _>>()
-            .map_err(err)
     }
 
     async fn update_client_app(
@@ -126,18 +106,18 @@ impl<B: Backend> ClientStore for SqlStore<B> {
             "UPDATE client_apps SET name = $2, description = $3, redirect_urls = $4, grant_types = $5, \
              scopes = $6, updated_at = $7 WHERE id = $1 RETURNING {APP_COLS}"
         );
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .bind(&c.name)
-            .bind(&c.description)
-            .bind(to_json(&c.redirect_urls))
-            .bind(grants_json(&c.grant_types))
-            .bind(to_json(&c.scopes))
-            .bind(c.now)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(err)?;
-        row.as_ref().map(app_row::<B>).transpose().map_err(err)
+        self.fetch_optional(
+            sqlx::query(&sql)
+                .bind(id)
+                .bind(&c.name)
+                .bind(&c.description)
+                .bind(to_json(&c.redirect_urls))
+                .bind(grants_json(&c.grant_types))
+                .bind(to_json(&c.scopes))
+                .bind(c.now),
+            app_row::<B>,
+        )
+        .await
     }
 
     async fn reset_client_secret(
@@ -152,29 +132,28 @@ impl<B: Backend> ClientStore for SqlStore<B> {
             "UPDATE client_apps SET secret_verifier = $2, tokens_valid_after = $3, updated_at = $3 \
              WHERE id = $1 RETURNING {APP_COLS}"
         );
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .bind(verifier)
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(err)?;
-        let app = row.as_ref().map(app_row::<B>).transpose().map_err(err)?;
-        sqlx::query("DELETE FROM consents WHERE client_app_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
+        let app = fetch_optional_in(
+            &mut tx,
+            sqlx::query(&sql).bind(id).bind(verifier).bind(now),
+            app_row::<B>,
+        )
+        .await?;
+        execute_in(
+            &mut tx,
+            sqlx::query("DELETE FROM consents WHERE client_app_id = $1").bind(id),
+        )
+        .await?;
         // `tokens_valid_after` has whole-second precision: a grant made earlier in the
         // same second would survive it. Revoking the families is exact.
-        sqlx::query(
-            "UPDATE token_families SET revoked_at = $2 WHERE client_app_id = $1 AND revoked_at IS NULL",
+        execute_in(
+            &mut tx,
+            sqlx::query(
+                "UPDATE token_families SET revoked_at = $2 WHERE client_app_id = $1 AND revoked_at IS NULL",
+            )
+            .bind(id)
+            .bind(now),
         )
-        .bind(id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(err)?;
+        .await?;
         tx.commit().await.map_err(err)?;
         Ok(app)
     }
@@ -182,12 +161,10 @@ impl<B: Backend> ClientStore for SqlStore<B> {
     async fn delete_client_app(&self, id: i64) -> StoreResult<bool> {
         let _invalidate = self.cache.invalidate_on_drop();
         // Consents go with the application (ON DELETE CASCADE).
-        let r = sqlx::query("DELETE FROM client_apps WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(err)?;
-        Ok(r.rows_affected() == 1)
+        Ok(self
+            .execute(sqlx::query("DELETE FROM client_apps WHERE id = $1").bind(id))
+            .await?
+            == 1)
     }
 
     async fn grant_consent(
@@ -198,16 +175,17 @@ impl<B: Backend> ClientStore for SqlStore<B> {
         now: UnixTime,
     ) -> StoreResult<()> {
         let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
-        sqlx::query(
-            "INSERT INTO consents (user_id, client_app_id, scopes, granted_at, updated_at) VALUES ($1, $2, '[]', $3, $3) \
-             ON CONFLICT (user_id, client_app_id) DO UPDATE SET updated_at = excluded.updated_at",
+        execute_in(
+            &mut tx,
+            sqlx::query(
+                "INSERT INTO consents (user_id, client_app_id, scopes, granted_at, updated_at) VALUES ($1, $2, '[]', $3, $3) \
+                 ON CONFLICT (user_id, client_app_id) DO UPDATE SET updated_at = excluded.updated_at",
+            )
+            .bind(user_id)
+            .bind(app_id)
+            .bind(now),
         )
-        .bind(user_id)
-        .bind(app_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(err)?;
+        .await?;
         let current: String = sqlx::query_scalar(
             "SELECT scopes FROM consents WHERE user_id = $1 AND client_app_id = $2",
         )
@@ -254,24 +232,26 @@ impl<B: Backend> ClientStore for SqlStore<B> {
 
     async fn revoke_consent(&self, user_id: i64, app_id: i64, now: UnixTime) -> StoreResult<bool> {
         let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
-        let r = sqlx::query("DELETE FROM consents WHERE user_id = $1 AND client_app_id = $2")
+        let r = execute_in(
+            &mut tx,
+            sqlx::query("DELETE FROM consents WHERE user_id = $1 AND client_app_id = $2")
+                .bind(user_id)
+                .bind(app_id),
+        )
+        .await?;
+        execute_in(
+            &mut tx,
+            sqlx::query(
+                "UPDATE token_families SET revoked_at = $3 \
+             WHERE user_id = $1 AND client_app_id = $2 AND revoked_at IS NULL",
+            )
             .bind(user_id)
             .bind(app_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
-        sqlx::query(
-            "UPDATE token_families SET revoked_at = $3 \
-             WHERE user_id = $1 AND client_app_id = $2 AND revoked_at IS NULL",
+            .bind(now),
         )
-        .bind(user_id)
-        .bind(app_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(err)?;
+        .await?;
         tx.commit().await.map_err(err)?;
-        Ok(r.rows_affected() == 1)
+        Ok(r == 1)
     }
 }
 
@@ -281,42 +261,35 @@ impl<B: Backend> SqlStore<B> {
         &self,
         client_id: &str,
     ) -> StoreResult<Option<ClientApp>> {
-        self.cache.revalidate(&self.pool).await;
-        if let Some(app) = self
-            .cache
-            .read(|m| m.apps_by_client_id.get(client_id).cloned())
-        {
-            return Ok(Some(app));
-        }
-        let epoch = self.cache.epoch();
         let sql = format!("SELECT {APP_COLS} FROM client_apps WHERE client_id = $1");
-        let row = sqlx::query(&sql)
-            .bind(client_id)
-            .fetch_optional(&self.pool)
+        self.cache
+            .read_through(
+                &self.pool,
+                |m| m.apps_by_client_id.get(client_id).cloned().map(Some),
+                self.fetch_optional(sqlx::query(&sql).bind(client_id), app_row::<B>),
+                |m, app| {
+                    if let Some(a) = app {
+                        insert_bounded(&mut m.apps_by_client_id, a.client_id.clone(), a.clone());
+                    }
+                },
+            )
             .await
-            .map_err(err)?;
-        let app = row.as_ref().map(app_row::<B>).transpose().map_err(err)?;
-        if let Some(a) = &app {
-            self.cache.store(epoch, |m| {
-                insert_bounded(&mut m.apps_by_client_id, a.client_id.clone(), a.clone())
-            });
-        }
-        Ok(app)
     }
 
     /// The client application with `id`, from the cache or the database.
     pub(crate) async fn cached_app(&self, id: i64) -> StoreResult<Option<ClientApp>> {
-        self.cache.revalidate(&self.pool).await;
-        if let Some(app) = self.cache.read(|m| m.apps_by_id.get(&id).cloned()) {
-            return Ok(Some(app));
-        }
-        let epoch = self.cache.epoch();
-        let app = self.fetch_app(id).await?;
-        if let Some(a) = &app {
-            self.cache.store(epoch, |m| {
-                insert_bounded(&mut m.apps_by_id, a.id, a.clone())
-            });
-        }
-        Ok(app)
+        let sql = format!("SELECT {APP_COLS} FROM client_apps WHERE id = $1");
+        self.cache
+            .read_through(
+                &self.pool,
+                |m| m.apps_by_id.get(&id).cloned().map(Some),
+                self.fetch_optional(sqlx::query(&sql).bind(id), app_row::<B>),
+                |m, app| {
+                    if let Some(a) = app {
+                        insert_bounded(&mut m.apps_by_id, a.id, a.clone());
+                    }
+                },
+            )
+            .await
     }
 }

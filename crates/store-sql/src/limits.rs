@@ -68,25 +68,28 @@ impl<B: Backend> SqlStore<B> {
         tenant_id: i64,
         user_id: Option<i64>,
     ) -> StoreResult<Option<i64>> {
-        self.cache.revalidate(&self.pool).await;
         let key = (limit_id, tenant_id, user_id);
-        if let Some(v) = self.cache.read(|m| m.limits.get(&key).copied()) {
-            return Ok(v);
-        }
-        let epoch = self.cache.epoch();
-        let value: Option<i64> = sqlx::query_scalar(
-            "SELECT value FROM limit_values WHERE limit_id = $1 AND ( \
-               (level = 'user' AND target_id = $3) OR (level = 'tenant' AND target_id = $2) OR level = 'system') \
-             ORDER BY CASE level WHEN 'user' THEN 0 WHEN 'tenant' THEN 1 ELSE 2 END LIMIT 1",
-        )
-        .bind(limit_id)
-        .bind(tenant_id)
-        .bind(user_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(err)?;
+        // Read only on a miss (futures are lazy); the cache is checked first.
+        let load = async {
+            sqlx::query_scalar(
+                "SELECT value FROM limit_values WHERE limit_id = $1 AND ( \
+                   (level = 'user' AND target_id = $3) OR (level = 'tenant' AND target_id = $2) OR level = 'system') \
+                 ORDER BY CASE level WHEN 'user' THEN 0 WHEN 'tenant' THEN 1 ELSE 2 END LIMIT 1",
+            )
+            .bind(limit_id)
+            .bind(tenant_id)
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(err)
+        };
         self.cache
-            .store(epoch, |m| insert_bounded(&mut m.limits, key, value));
-        Ok(value)
+            .read_through(
+                &self.pool,
+                |m| m.limits.get(&key).copied(),
+                load,
+                |m, value| insert_bounded(&mut m.limits, key, *value),
+            )
+            .await
     }
 }

@@ -1,7 +1,6 @@
 //! Browser sign-in sessions (`SessionStore`).
 
 use crate::backend::Backend;
-use crate::backend::RowsAffected as _;
 use crate::store::{err, SqlStore};
 use async_trait::async_trait;
 use portcullis_core::model::session::Session;
@@ -13,20 +12,19 @@ use sqlx::Row;
 #[async_trait]
 impl<B: Backend> SessionStore for SqlStore<B> {
     async fn insert_session(&self, s: &Session) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO sessions (verifier, user_id, auth_version, created_at, idle_until, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+        self.execute(
+            sqlx::query(
+                "INSERT INTO sessions (verifier, user_id, auth_version, created_at, idle_until, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(&s.verifier)
+            .bind(s.user_id)
+            .bind(s.auth_version)
+            .bind(s.created_at)
+            .bind(s.idle_until)
+            .bind(s.expires_at),
         )
-        .bind(&s.verifier)
-        .bind(s.user_id)
-        .bind(s.auth_version)
-        .bind(s.created_at)
-        .bind(s.idle_until)
-        .bind(s.expires_at)
-        .execute(&self.pool)
-        .await
-        .map(|_| ())
-        .map_err(err)
+        .await.map(|_| ())
     }
 
     async fn session(&self, verifier: &str) -> StoreResult<Option<Session>> {
@@ -50,30 +48,31 @@ impl<B: Backend> SessionStore for SqlStore<B> {
     }
 
     async fn touch_session(&self, verifier: &str, idle_until: UnixTime) -> StoreResult<()> {
-        sqlx::query("UPDATE sessions SET idle_until = $2 WHERE verifier = $1 AND idle_until < $2")
+        self.execute(
+            sqlx::query(
+                "UPDATE sessions SET idle_until = $2 WHERE verifier = $1 AND idle_until < $2",
+            )
             .bind(verifier)
-            .bind(idle_until)
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
-            .map_err(err)
+            .bind(idle_until),
+        )
+        .await
+        .map(|_| ())
     }
 
     async fn delete_session(&self, verifier: &str) -> StoreResult<bool> {
-        let r = sqlx::query("DELETE FROM sessions WHERE verifier = $1")
-            .bind(verifier)
-            .execute(&self.pool)
-            .await
-            .map_err(err)?;
-        Ok(r.rows_affected() == 1)
+        Ok(self
+            .execute(sqlx::query("DELETE FROM sessions WHERE verifier = $1").bind(verifier))
+            .await?
+            == 1)
     }
 
     async fn purge_sessions(&self, now: UnixTime) -> StoreResult<u64> {
-        let r = sqlx::query("DELETE FROM sessions WHERE idle_until <= $1 OR expires_at <= $1")
-            .bind(now)
-            .execute(&self.pool)
-            .await
-            .map_err(err)?;
-        Ok(r.rows_affected())
+        let r = self
+            .execute(
+                sqlx::query("DELETE FROM sessions WHERE idle_until <= $1 OR expires_at <= $1")
+                    .bind(now),
+            )
+            .await?;
+        Ok(r)
     }
 }

@@ -3,8 +3,10 @@
 //! (error classification, JSON list columns).
 
 use crate::backend::Backend;
+use crate::backend::RowsAffected as _;
 use crate::cache::RowCache;
 use portcullis_core::store::{StoreError, StoreResult};
+use sqlx::Transaction;
 use std::future::Future;
 use std::sync::Arc;
 pub(crate) use store_error as err;
@@ -105,10 +107,87 @@ pub(crate) fn json_list(raw: &str, column: &str) -> Result<Vec<String>, sqlx::Er
     })
 }
 
+/// A statement with its arguments bound, as `sqlx::query(..).bind(..)` builds it.
+pub(crate) type Query<'q, B> = sqlx::query::Query<'q, B, <B as sqlx::Database>::Arguments<'q>>;
+
+/// Decodes one row into a record (`user_row`, `client_row`, …).
+pub(crate) type Decoder<B, T> = fn(&<B as sqlx::Database>::Row) -> Result<T, sqlx::Error>;
+
 /// Decodes an optional row with `f`.
-pub(crate) fn one<B: Backend, T>(
-    row: Option<B::Row>,
-    f: fn(&B::Row) -> Result<T, sqlx::Error>,
-) -> StoreResult<Option<T>> {
+pub(crate) fn one<B: Backend, T>(row: Option<B::Row>, f: Decoder<B, T>) -> StoreResult<Option<T>> {
     row.as_ref().map(f).transpose().map_err(err)
+}
+
+/// Decodes every row with `f`.
+pub(crate) fn all<B: Backend, T>(rows: &[B::Row], f: Decoder<B, T>) -> StoreResult<Vec<T>> {
+    rows.iter().map(f).collect::<Result<_, _>>().map_err(err)
+}
+
+/// Running one statement on the pool and decoding what it returns: the
+/// `query(..).bind(..).fetch_x(&pool).await.map_err(err)` + decode chain, written once.
+impl<B: Backend> SqlStore<B> {
+    /// The one row `q` returns (an `INSERT … RETURNING`), decoded with `f`.
+    pub(crate) async fn fetch_one<T>(&self, q: Query<'_, B>, f: Decoder<B, T>) -> StoreResult<T> {
+        let row = q.fetch_one(&self.pool).await.map_err(err)?;
+        f(&row).map_err(err)
+    }
+
+    /// The row `q` returns, if any, decoded with `f`.
+    pub(crate) async fn fetch_optional<T>(
+        &self,
+        q: Query<'_, B>,
+        f: Decoder<B, T>,
+    ) -> StoreResult<Option<T>> {
+        let row = q.fetch_optional(&self.pool).await.map_err(err)?;
+        one::<B, T>(row, f)
+    }
+
+    /// Every row `q` returns, decoded with `f`.
+    pub(crate) async fn fetch_all<T>(
+        &self,
+        q: Query<'_, B>,
+        f: Decoder<B, T>,
+    ) -> StoreResult<Vec<T>> {
+        let rows = q.fetch_all(&self.pool).await.map_err(err)?;
+        all::<B, T>(&rows, f)
+    }
+
+    /// Runs `q` (an UPDATE, DELETE or INSERT); how many rows it changed.
+    pub(crate) async fn execute(&self, q: Query<'_, B>) -> StoreResult<u64> {
+        q.execute(&self.pool)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(err)
+    }
+}
+
+/// Runs `q` in the transaction `tx`; how many rows it changed.
+pub(crate) async fn execute_in<B: Backend>(
+    tx: &mut Transaction<'_, B>,
+    q: Query<'_, B>,
+) -> StoreResult<u64> {
+    q.execute(&mut **tx)
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(err)
+}
+
+/// The one row `q` returns in the transaction `tx`, decoded with `f`.
+pub(crate) async fn fetch_one_in<B: Backend, T>(
+    tx: &mut Transaction<'_, B>,
+    q: Query<'_, B>,
+    f: Decoder<B, T>,
+) -> StoreResult<T> {
+    let row = q.fetch_one(&mut **tx).await.map_err(err)?;
+    f(&row).map_err(err)
+}
+
+/// The row `q` returns in the transaction `tx`, if any, decoded with `f`.
+pub(crate) async fn fetch_optional_in<B: Backend, T>(
+    tx: &mut Transaction<'_, B>,
+    q: Query<'_, B>,
+    f: Decoder<B, T>,
+) -> StoreResult<Option<T>> {
+    let row = q.fetch_optional(&mut **tx).await.map_err(err)?;
+    one::<B, T>(row, f)
 }

@@ -3,8 +3,7 @@
 //! locked in one write transaction, so concurrent failures are each counted once.
 
 use crate::backend::Backend;
-use crate::backend::RowsAffected as _;
-use crate::store::{err, SqlStore};
+use crate::store::{err, execute_in, fetch_one_in, SqlStore};
 use async_trait::async_trait;
 use portcullis_core::model::identity::RoleAssignments;
 use portcullis_core::model::identity::{Lock, LockoutPolicy, NewUser, User, UserChanges};
@@ -50,18 +49,19 @@ impl<B: Backend> UserStore for SqlStore<B> {
             "INSERT INTO users (tenant_id, login, password_hash, active, password_status, password_expiration, \
              created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING {USER_COLS}"
         );
-        let row = sqlx::query(&sql)
-            .bind(u.tenant_id)
-            .bind(&u.login)
-            .bind(&u.password_hash)
-            .bind(u.active)
-            .bind(u.password_status)
-            .bind(u.password_expiration)
-            .bind(u.now)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(err)?;
-        let user = user_row::<B>(&row).map_err(err)?;
+        let user = fetch_one_in(
+            &mut tx,
+            sqlx::query(&sql)
+                .bind(u.tenant_id)
+                .bind(&u.login)
+                .bind(&u.password_hash)
+                .bind(u.active)
+                .bind(u.password_status)
+                .bind(u.password_expiration)
+                .bind(u.now),
+            user_row::<B>,
+        )
+        .await?;
         insert_role_assignments(&mut tx, user.id, &u.roles, &u.permissions).await?;
         tx.commit().await.map_err(err)?;
         Ok(user)
@@ -69,36 +69,20 @@ impl<B: Backend> UserStore for SqlStore<B> {
 
     async fn user(&self, id: i64) -> StoreResult<Option<User>> {
         let sql = format!("SELECT {USER_COLS} FROM users WHERE id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&self.pool)
+        self.fetch_optional(sqlx::query(&sql).bind(id), user_row::<B>)
             .await
-            .map_err(err)?;
-        row.as_ref().map(user_row::<B>).transpose().map_err(err)
     }
 
     async fn users_by_login(&self, login: &str) -> StoreResult<Vec<User>> {
         let sql = format!("SELECT {USER_COLS} FROM users WHERE login = $1 ORDER BY id");
-        let rows = sqlx::query(&sql)
-            .bind(login)
-            .fetch_all(&self.pool)
+        self.fetch_all(sqlx::query(&sql).bind(login), user_row::<B>)
             .await
-            .map_err(err)?;
-        rows.iter()
-            .map(user_row::<B>)
-            .collect::<Result<_, _>>()
-            .map_err(err)
     }
 
     async fn user_by_login(&self, tenant_id: i64, login: &str) -> StoreResult<Option<User>> {
         let sql = format!("SELECT {USER_COLS} FROM users WHERE tenant_id = $1 AND login = $2");
-        let row = sqlx::query(&sql)
-            .bind(tenant_id)
-            .bind(login)
-            .fetch_optional(&self.pool)
+        self.fetch_optional(sqlx::query(&sql).bind(tenant_id).bind(login), user_row::<B>)
             .await
-            .map_err(err)?;
-        row.as_ref().map(user_row::<B>).transpose().map_err(err)
     }
 
     async fn count_users(&self) -> StoreResult<i64> {
@@ -112,15 +96,8 @@ impl<B: Backend> UserStore for SqlStore<B> {
         let sql = format!(
             "SELECT {USER_COLS} FROM users WHERE ($1 IS NULL OR tenant_id = $1) ORDER BY id"
         );
-        let rows = sqlx::query(&sql)
-            .bind(tenant_id)
-            .fetch_all(&self.pool)
+        self.fetch_all(sqlx::query(&sql).bind(tenant_id), user_row::<B>)
             .await
-            .map_err(err)?;
-        rows.iter()
-            .map(user_row::<B>)
-            .collect::<Result<_, _>>()
-            .map_err(err)
     }
 
     async fn update_user(&self, id: i64, c: UserChanges) -> StoreResult<Option<User>> {
@@ -130,35 +107,36 @@ impl<B: Backend> UserStore for SqlStore<B> {
                active = $3, password_status = $4, password_expiration = $5, updated_at = $6 \
              WHERE id = $1 RETURNING {USER_COLS}"
         );
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .bind(&c.login)
-            .bind(c.active)
-            .bind(c.password_status)
-            .bind(c.password_expiration)
-            .bind(c.now)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(err)?;
-        row.as_ref().map(user_row::<B>).transpose().map_err(err)
+        self.fetch_optional(
+            sqlx::query(&sql)
+                .bind(id)
+                .bind(&c.login)
+                .bind(c.active)
+                .bind(c.password_status)
+                .bind(c.password_expiration)
+                .bind(c.now),
+            user_row::<B>,
+        )
+        .await
     }
 
     async fn delete_user(&self, id: i64) -> StoreResult<bool> {
         let _invalidate = self.cache.invalidate_on_drop();
         let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
-        sqlx::query("DELETE FROM limit_values WHERE level = 'user' AND target_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
+        execute_in(
+            &mut tx,
+            sqlx::query("DELETE FROM limit_values WHERE level = 'user' AND target_id = $1")
+                .bind(id),
+        )
+        .await?;
         // Applications, consents, grants and admin rights go by ON DELETE CASCADE.
-        let r = sqlx::query("DELETE FROM users WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
+        let r = execute_in(
+            &mut tx,
+            sqlx::query("DELETE FROM users WHERE id = $1").bind(id),
+        )
+        .await?;
         tx.commit().await.map_err(err)?;
-        Ok(r.rows_affected() == 1)
+        Ok(r == 1)
     }
 
     async fn role_assignments(&self, id: i64) -> StoreResult<RoleAssignments> {
@@ -181,39 +159,40 @@ impl<B: Backend> UserStore for SqlStore<B> {
 
     async fn set_role_assignments(&self, id: i64, g: &RoleAssignments) -> StoreResult<bool> {
         let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
-        let r = sqlx::query("UPDATE users SET auth_version = auth_version + 1 WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
-        if r.rows_affected() == 0 {
+        let r = execute_in(
+            &mut tx,
+            sqlx::query("UPDATE users SET auth_version = auth_version + 1 WHERE id = $1").bind(id),
+        )
+        .await?;
+        if r == 0 {
             return Ok(false);
         }
-        sqlx::query("DELETE FROM user_roles WHERE user_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
-        sqlx::query("DELETE FROM user_permissions WHERE user_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
+        execute_in(
+            &mut tx,
+            sqlx::query("DELETE FROM user_roles WHERE user_id = $1").bind(id),
+        )
+        .await?;
+        execute_in(
+            &mut tx,
+            sqlx::query("DELETE FROM user_permissions WHERE user_id = $1").bind(id),
+        )
+        .await?;
         insert_role_assignments(&mut tx, id, &g.roles, &g.permissions).await?;
         tx.commit().await.map_err(err)?;
         Ok(true)
     }
 
     async fn unlock_user(&self, id: i64) -> StoreResult<bool> {
-        let r = sqlx::query(
-            "UPDATE users SET locked_at = NULL, locked_until = NULL, failed_logins = 0, \
+        Ok(self
+            .execute(
+                sqlx::query(
+                    "UPDATE users SET locked_at = NULL, locked_until = NULL, failed_logins = 0, \
              failed_window_start = NULL WHERE id = $1",
-        )
-        .bind(id)
-        .execute(&self.pool)
-        .await
-        .map_err(err)?;
-        Ok(r.rows_affected() == 1)
+                )
+                .bind(id),
+            )
+            .await?
+            == 1)
     }
 
     async fn set_api_secret(
@@ -222,17 +201,18 @@ impl<B: Backend> UserStore for SqlStore<B> {
         verifier: Option<&str>,
         now: UnixTime,
     ) -> StoreResult<bool> {
-        let r = sqlx::query(
-            "UPDATE users SET api_secret_verifier = $2, \
+        Ok(self
+            .execute(
+                sqlx::query(
+                    "UPDATE users SET api_secret_verifier = $2, \
              api_secret_created_at = CASE WHEN $2 IS NULL THEN NULL ELSE $3 END WHERE id = $1",
-        )
-        .bind(id)
-        .bind(verifier)
-        .bind(now)
-        .execute(&self.pool)
-        .await
-        .map_err(err)?;
-        Ok(r.rows_affected() == 1)
+                )
+                .bind(id)
+                .bind(verifier)
+                .bind(now),
+            )
+            .await?
+            == 1)
     }
 
     async fn effective_permissions(&self, user_id: i64) -> StoreResult<Vec<i64>> {
@@ -249,17 +229,16 @@ impl<B: Backend> UserStore for SqlStore<B> {
     }
 
     async fn set_password(&self, user_id: i64, hash: &str, now: UnixTime) -> StoreResult<bool> {
-        let r = sqlx::query(
-            "UPDATE users SET password_hash = $2, failed_logins = 0, failed_window_start = NULL, locked_at = NULL, \
-             locked_until = NULL, auth_version = auth_version + 1, updated_at = $3 WHERE id = $1",
+        Ok(self.execute(
+            sqlx::query(
+                "UPDATE users SET password_hash = $2, failed_logins = 0, failed_window_start = NULL, locked_at = NULL, \
+                 locked_until = NULL, auth_version = auth_version + 1, updated_at = $3 WHERE id = $1",
+            )
+            .bind(user_id)
+            .bind(hash)
+            .bind(now),
         )
-        .bind(user_id)
-        .bind(hash)
-        .bind(now)
-        .execute(&self.pool)
-        .await
-        .map_err(err)?;
-        Ok(r.rows_affected() == 1)
+        .await? == 1)
     }
 
     async fn record_login_failure(
@@ -270,33 +249,35 @@ impl<B: Backend> UserStore for SqlStore<B> {
     ) -> StoreResult<Option<Lock>> {
         let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
         // Count the failure unless a lock is in force; a window older than the interval restarts at 1.
-        sqlx::query(
-            "UPDATE users SET \
-               failed_logins = CASE WHEN failed_window_start IS NULL OR $2 - failed_window_start > $3 \
-                                    THEN 1 ELSE failed_logins + 1 END, \
-               failed_window_start = CASE WHEN failed_window_start IS NULL OR $2 - failed_window_start > $3 \
-                                    THEN $2 ELSE failed_window_start END \
-             WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2)",
-        )
-        .bind(user_id)
-        .bind(now)
-        .bind(p.interval)
-        .execute(&mut *tx)
-        .await
-        .map_err(err)?;
-        if p.limit > 0 {
+        execute_in(
+            &mut tx,
             sqlx::query(
-                "UPDATE users SET locked_at = $2, locked_until = $2 + $3, failed_logins = 0, \
-                 failed_window_start = NULL, auth_version = auth_version + 1 \
-                 WHERE id = $1 AND failed_logins >= $4",
+                "UPDATE users SET \
+                 failed_logins = CASE WHEN failed_window_start IS NULL OR $2 - failed_window_start > $3 \
+                 THEN 1 ELSE failed_logins + 1 END, \
+                 failed_window_start = CASE WHEN failed_window_start IS NULL OR $2 - failed_window_start > $3 \
+                 THEN $2 ELSE failed_window_start END \
+                 WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2)",
             )
             .bind(user_id)
             .bind(now)
-            .bind(p.period)
-            .bind(p.limit)
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
+            .bind(p.interval),
+        )
+        .await?;
+        if p.limit > 0 {
+            execute_in(
+                &mut tx,
+                sqlx::query(
+                    "UPDATE users SET locked_at = $2, locked_until = $2 + $3, failed_logins = 0, \
+                 failed_window_start = NULL, auth_version = auth_version + 1 \
+                 WHERE id = $1 AND failed_logins >= $4",
+                )
+                .bind(user_id)
+                .bind(now)
+                .bind(p.period)
+                .bind(p.limit),
+            )
+            .await?;
         }
         let lock: Option<(Option<i64>, Option<i64>)> =
             sqlx::query_as("SELECT locked_at, locked_until FROM users WHERE id = $1")
@@ -315,12 +296,14 @@ impl<B: Backend> UserStore for SqlStore<B> {
     }
 
     async fn clear_login_failures(&self, user_id: i64) -> StoreResult<()> {
-        sqlx::query("UPDATE users SET failed_logins = 0, failed_window_start = NULL WHERE id = $1")
-            .bind(user_id)
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
-            .map_err(err)
+        self.execute(
+            sqlx::query(
+                "UPDATE users SET failed_logins = 0, failed_window_start = NULL WHERE id = $1",
+            )
+            .bind(user_id),
+        )
+        .await
+        .map(|_| ())
     }
 }
 
@@ -332,22 +315,26 @@ async fn insert_role_assignments<B: Backend>(
     permissions: &[i64],
 ) -> StoreResult<()> {
     for role in roles {
-        sqlx::query(
-            "INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        execute_in(
+            tx,
+            sqlx::query(
+                "INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            )
+            .bind(user_id)
+            .bind(role),
         )
-        .bind(user_id)
-        .bind(role)
-        .execute(&mut **tx)
-        .await
-        .map_err(err)?;
+        .await?;
     }
     for p in permissions {
-        sqlx::query("INSERT INTO user_permissions (user_id, permission_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+        execute_in(
+            tx,
+            sqlx::query(
+                "INSERT INTO user_permissions (user_id, permission_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            )
             .bind(user_id)
-            .bind(p)
-            .execute(&mut **tx)
-            .await
-            .map_err(err)?;
+            .bind(p),
+        )
+        .await?;
     }
     Ok(())
 }
