@@ -4,7 +4,9 @@
 
 use crate::backend::Backend;
 use crate::cache::insert_bounded;
-use crate::store::{err, execute_in, fetch_optional_in, json_list, to_json, SqlStore};
+use crate::store::{
+    err, execute, fetch_all, fetch_one, fetch_optional, json_list, to_json, SqlStore,
+};
 use async_trait::async_trait;
 use portcullis_core::model::client_app::{AppListScope, Consent};
 use portcullis_core::model::client_app::{ClientApp, ClientAppChanges, GrantType, NewClientApp};
@@ -60,7 +62,8 @@ impl<B: Backend> ClientStore for SqlStore<B> {
              secret_verifier, public, grant_types, scopes, tokens_valid_after, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $11) RETURNING {APP_COLS}"
         );
-        self.fetch_one(
+        fetch_one(
+            &self.pool,
             sqlx::query(&sql)
                 .bind(a.tenant_id)
                 .bind(a.owner_id)
@@ -92,8 +95,7 @@ impl<B: Backend> ClientStore for SqlStore<B> {
             AppListScope::Tenant(t) => ("tenant_id", t),
         };
         let sql = format!("SELECT {APP_COLS} FROM client_apps WHERE {column} = $1 ORDER BY id");
-        self.fetch_all(sqlx::query(&sql).bind(id), app_row::<B>)
-            .await
+        fetch_all(&self.pool, sqlx::query(&sql).bind(id), app_row::<B>).await
     }
 
     async fn update_client_app(
@@ -106,7 +108,8 @@ impl<B: Backend> ClientStore for SqlStore<B> {
             "UPDATE client_apps SET name = $2, description = $3, redirect_urls = $4, grant_types = $5, \
              scopes = $6, updated_at = $7 WHERE id = $1 RETURNING {APP_COLS}"
         );
-        self.fetch_optional(
+        fetch_optional(
+            &self.pool,
             sqlx::query(&sql)
                 .bind(id)
                 .bind(&c.name)
@@ -132,21 +135,20 @@ impl<B: Backend> ClientStore for SqlStore<B> {
             "UPDATE client_apps SET secret_verifier = $2, tokens_valid_after = $3, updated_at = $3 \
              WHERE id = $1 RETURNING {APP_COLS}"
         );
-        let app = fetch_optional_in(
-            &mut tx,
+        let app = fetch_optional(
+            &mut *tx,
             sqlx::query(&sql).bind(id).bind(verifier).bind(now),
             app_row::<B>,
         )
         .await?;
-        execute_in(
-            &mut tx,
+        execute(
+            &mut *tx,
             sqlx::query("DELETE FROM consents WHERE client_app_id = $1").bind(id),
         )
         .await?;
         // `tokens_valid_after` has whole-second precision: a grant made earlier in the
         // same second would survive it. Revoking the families is exact.
-        execute_in(
-            &mut tx,
+        execute(&mut *tx,
             sqlx::query(
                 "UPDATE token_families SET revoked_at = $2 WHERE client_app_id = $1 AND revoked_at IS NULL",
             )
@@ -161,9 +163,11 @@ impl<B: Backend> ClientStore for SqlStore<B> {
     async fn delete_client_app(&self, id: i64) -> StoreResult<bool> {
         let _invalidate = self.cache.invalidate_on_drop();
         // Consents go with the application (ON DELETE CASCADE).
-        Ok(self
-            .execute(sqlx::query("DELETE FROM client_apps WHERE id = $1").bind(id))
-            .await?
+        Ok(execute(
+            &self.pool,
+            sqlx::query("DELETE FROM client_apps WHERE id = $1").bind(id),
+        )
+        .await?
             == 1)
     }
 
@@ -175,8 +179,7 @@ impl<B: Backend> ClientStore for SqlStore<B> {
         now: UnixTime,
     ) -> StoreResult<()> {
         let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
-        execute_in(
-            &mut tx,
+        execute(&mut *tx,
             sqlx::query(
                 "INSERT INTO consents (user_id, client_app_id, scopes, granted_at, updated_at) VALUES ($1, $2, '[]', $3, $3) \
                  ON CONFLICT (user_id, client_app_id) DO UPDATE SET updated_at = excluded.updated_at",
@@ -232,15 +235,15 @@ impl<B: Backend> ClientStore for SqlStore<B> {
 
     async fn revoke_consent(&self, user_id: i64, app_id: i64, now: UnixTime) -> StoreResult<bool> {
         let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
-        let r = execute_in(
-            &mut tx,
+        let r = execute(
+            &mut *tx,
             sqlx::query("DELETE FROM consents WHERE user_id = $1 AND client_app_id = $2")
                 .bind(user_id)
                 .bind(app_id),
         )
         .await?;
-        execute_in(
-            &mut tx,
+        execute(
+            &mut *tx,
             sqlx::query(
                 "UPDATE token_families SET revoked_at = $3 \
              WHERE user_id = $1 AND client_app_id = $2 AND revoked_at IS NULL",
@@ -262,16 +265,13 @@ impl<B: Backend> SqlStore<B> {
         client_id: &str,
     ) -> StoreResult<Option<ClientApp>> {
         let sql = format!("SELECT {APP_COLS} FROM client_apps WHERE client_id = $1");
+        let load = fetch_optional(&self.pool, sqlx::query(&sql).bind(client_id), app_row::<B>);
         self.cache
-            .read_through(
+            .read_row_through(
                 &self.pool,
-                |m| m.apps_by_client_id.get(client_id).cloned().map(Some),
-                self.fetch_optional(sqlx::query(&sql).bind(client_id), app_row::<B>),
-                |m, app| {
-                    if let Some(a) = app {
-                        insert_bounded(&mut m.apps_by_client_id, a.client_id.clone(), a.clone());
-                    }
-                },
+                |m| m.apps_by_client_id.get(client_id).cloned(),
+                load,
+                |m, a| insert_bounded(&mut m.apps_by_client_id, a.client_id.clone(), a),
             )
             .await
     }
@@ -279,16 +279,13 @@ impl<B: Backend> SqlStore<B> {
     /// The client application with `id`, from the cache or the database.
     pub(crate) async fn cached_app(&self, id: i64) -> StoreResult<Option<ClientApp>> {
         let sql = format!("SELECT {APP_COLS} FROM client_apps WHERE id = $1");
+        let load = fetch_optional(&self.pool, sqlx::query(&sql).bind(id), app_row::<B>);
         self.cache
-            .read_through(
+            .read_row_through(
                 &self.pool,
-                |m| m.apps_by_id.get(&id).cloned().map(Some),
-                self.fetch_optional(sqlx::query(&sql).bind(id), app_row::<B>),
-                |m, app| {
-                    if let Some(a) = app {
-                        insert_bounded(&mut m.apps_by_id, a.id, a.clone());
-                    }
-                },
+                |m| m.apps_by_id.get(&id).cloned(),
+                load,
+                |m, a| insert_bounded(&mut m.apps_by_id, a.id, a),
             )
             .await
     }

@@ -5,7 +5,7 @@
 
 use crate::backend::Backend;
 use crate::backend::RowsAffected as _;
-use crate::store::{err, execute_in, SqlStore};
+use crate::store::{err, execute, fetch_all, SqlStore};
 use async_trait::async_trait;
 use portcullis_core::model::signing_key::{KeyRotation, KeyState, StoredKey};
 use portcullis_core::model::time::UnixTime;
@@ -60,7 +60,7 @@ where
 impl<B: Backend> KeyStore for SqlStore<B> {
     async fn signing_keys(&self) -> StoreResult<Vec<StoredKey>> {
         let sql = format!("SELECT {KEY_COLS} FROM signing_keys ORDER BY created_at, kid");
-        self.fetch_all(sqlx::query(&sql), key_row::<B>).await
+        fetch_all(&self.pool, sqlx::query(&sql), key_row::<B>).await
     }
 
     async fn insert_signing_key(&self, key: &StoredKey) -> StoreResult<bool> {
@@ -71,8 +71,8 @@ impl<B: Backend> KeyStore for SqlStore<B> {
         let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
         // The first statement writes, so SQLite takes its write lock here and a racing
         // rotation waits for this one to finish; PostgreSQL's row locks do the same.
-        execute_in(
-            &mut tx,
+        execute(
+            &mut *tx,
             sqlx::query(
                 "UPDATE signing_keys SET state = 'retiring', retire_at = $1 WHERE state = 'active'",
             )
@@ -102,7 +102,8 @@ impl<B: Backend> KeyStore for SqlStore<B> {
     }
 
     async fn delete_retired_keys(&self, before: UnixTime) -> StoreResult<u64> {
-        self.execute(
+        execute(
+            &self.pool,
             sqlx::query("DELETE FROM signing_keys WHERE state = 'retiring' AND retire_at <= $1")
                 .bind(before),
         )

@@ -3,7 +3,7 @@
 
 use crate::backend::Backend;
 use crate::cache::insert_bounded;
-use crate::store::{err, SqlStore};
+use crate::store::{err, execute, SqlStore};
 use async_trait::async_trait;
 use portcullis_core::model::limits::LimitLevel;
 use portcullis_core::store::{LimitStore, StoreResult};
@@ -36,14 +36,8 @@ impl<B: Backend> LimitStore for SqlStore<B> {
                 "DELETE FROM limit_values WHERE limit_id = $1 AND level = $2 AND target_id = $3 AND $4 IS NULL",
             ),
         };
-        q.bind(limit_id)
-            .bind(level)
-            .bind(target)
-            .bind(value)
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
-            .map_err(err)
+        let q = q.bind(limit_id).bind(level).bind(target).bind(value);
+        execute(&self.pool, q).await.map(|_| ())
     }
 
     async fn limits_at(&self, level: LimitLevel) -> StoreResult<Vec<(i64, i64)>> {
@@ -69,7 +63,6 @@ impl<B: Backend> SqlStore<B> {
         user_id: Option<i64>,
     ) -> StoreResult<Option<i64>> {
         let key = (limit_id, tenant_id, user_id);
-        // Read only on a miss (futures are lazy); the cache is checked first.
         let load = async {
             sqlx::query_scalar(
                 "SELECT value FROM limit_values WHERE limit_id = $1 AND ( \

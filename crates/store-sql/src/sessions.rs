@@ -1,7 +1,7 @@
 //! Browser sign-in sessions (`SessionStore`).
 
 use crate::backend::Backend;
-use crate::store::{err, SqlStore};
+use crate::store::{err, execute, SqlStore};
 use async_trait::async_trait;
 use portcullis_core::model::session::Session;
 use portcullis_core::model::time::UnixTime;
@@ -12,7 +12,8 @@ use sqlx::Row;
 #[async_trait]
 impl<B: Backend> SessionStore for SqlStore<B> {
     async fn insert_session(&self, s: &Session) -> StoreResult<()> {
-        self.execute(
+        execute(
+            &self.pool,
             sqlx::query(
                 "INSERT INTO sessions (verifier, user_id, auth_version, created_at, idle_until, expires_at) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
@@ -48,7 +49,8 @@ impl<B: Backend> SessionStore for SqlStore<B> {
     }
 
     async fn touch_session(&self, verifier: &str, idle_until: UnixTime) -> StoreResult<()> {
-        self.execute(
+        execute(
+            &self.pool,
             sqlx::query(
                 "UPDATE sessions SET idle_until = $2 WHERE verifier = $1 AND idle_until < $2",
             )
@@ -60,19 +62,21 @@ impl<B: Backend> SessionStore for SqlStore<B> {
     }
 
     async fn delete_session(&self, verifier: &str) -> StoreResult<bool> {
-        Ok(self
-            .execute(sqlx::query("DELETE FROM sessions WHERE verifier = $1").bind(verifier))
-            .await?
+        Ok(execute(
+            &self.pool,
+            sqlx::query("DELETE FROM sessions WHERE verifier = $1").bind(verifier),
+        )
+        .await?
             == 1)
     }
 
     async fn purge_sessions(&self, now: UnixTime) -> StoreResult<u64> {
-        let r = self
-            .execute(
-                sqlx::query("DELETE FROM sessions WHERE idle_until <= $1 OR expires_at <= $1")
-                    .bind(now),
-            )
-            .await?;
+        let r = execute(
+            &self.pool,
+            sqlx::query("DELETE FROM sessions WHERE idle_until <= $1 OR expires_at <= $1")
+                .bind(now),
+        )
+        .await?;
         Ok(r)
     }
 }

@@ -3,7 +3,7 @@
 //! together all succeed.
 
 use crate::backend::Backend;
-use crate::store::{err, execute_in, SqlStore};
+use crate::store::{err, execute, SqlStore};
 use async_trait::async_trait;
 use portcullis_core::model::seed::Seed;
 use portcullis_core::model::time::UnixTime;
@@ -12,7 +12,9 @@ use portcullis_core::store::{SetupStore, StoreResult};
 #[async_trait]
 impl<B: Backend> SetupStore for SqlStore<B> {
     async fn ping(&self) -> StoreResult<()> {
-        self.execute(sqlx::query("SELECT 1")).await.map(|_| ())
+        execute(&self.pool, sqlx::query("SELECT 1"))
+            .await
+            .map(|_| ())
     }
 
     async fn seed(&self, seed: &Seed) -> StoreResult<()> {
@@ -21,8 +23,7 @@ impl<B: Backend> SetupStore for SqlStore<B> {
         // unique name, and a conflict target naming only the id would raise the latter.
         let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
         for (id, name, description) in &seed.permissions {
-            execute_in(
-                &mut tx,
+            execute(&mut *tx,
                 sqlx::query(
                     "INSERT INTO permissions (id, name, description) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
                 )
@@ -33,8 +34,7 @@ impl<B: Backend> SetupStore for SqlStore<B> {
             .await?;
         }
         let t = &seed.system_tenant;
-        execute_in(
-            &mut tx,
+        execute(&mut *tx,
             sqlx::query(
                 "INSERT INTO tenants (id, name, description, parent_id, active) VALUES ($1, $2, $3, NULL, TRUE) ON CONFLICT DO NOTHING",
             )
@@ -44,8 +44,7 @@ impl<B: Backend> SetupStore for SqlStore<B> {
         )
         .await?;
         for r in &seed.roles {
-            let inserted = execute_in(
-                &mut tx,
+            let inserted = execute(&mut *tx,
                 sqlx::query(
                     "INSERT INTO roles (id, tenant_id, name, description) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
                 )
@@ -57,8 +56,8 @@ impl<B: Backend> SetupStore for SqlStore<B> {
             .await?;
             if inserted == 1 {
                 for p in &r.permissions {
-                    execute_in(
-                        &mut tx,
+                    execute(
+                        &mut *tx,
                         sqlx::query(
                             "INSERT INTO role_permissions (role_id, permission_id) VALUES ($1, $2)",
                         )
@@ -87,7 +86,8 @@ impl<B: Backend> SetupStore for SqlStore<B> {
         value: &str,
         now: UnixTime,
     ) -> StoreResult<String> {
-        self.execute(
+        execute(
+            &self.pool,
             sqlx::query(
                 "INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
             )

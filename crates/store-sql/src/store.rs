@@ -6,7 +6,7 @@ use crate::backend::Backend;
 use crate::backend::RowsAffected as _;
 use crate::cache::RowCache;
 use portcullis_core::store::{StoreError, StoreResult};
-use sqlx::Transaction;
+use sqlx::Executor;
 use std::future::Future;
 use std::sync::Arc;
 pub(crate) use store_error as err;
@@ -123,71 +123,68 @@ pub(crate) fn all<B: Backend, T>(rows: &[B::Row], f: Decoder<B, T>) -> StoreResu
     rows.iter().map(f).collect::<Result<_, _>>().map_err(err)
 }
 
-/// Running one statement on the pool and decoding what it returns: the
-/// `query(..).bind(..).fetch_x(&pool).await.map_err(err)` + decode chain, written once.
-impl<B: Backend> SqlStore<B> {
-    /// The one row `q` returns (an `INSERT … RETURNING`), decoded with `f`.
-    pub(crate) async fn fetch_one<T>(&self, q: Query<'_, B>, f: Decoder<B, T>) -> StoreResult<T> {
-        let row = q.fetch_one(&self.pool).await.map_err(err)?;
-        f(&row).map_err(err)
-    }
+// Running one statement and decoding what it returns: the
+// `query(..).bind(..).fetch_x(executor).await.map_err(err)` + decode chain, written
+// once. The executor is `&self.pool`, or `&mut *tx` inside a transaction.
 
-    /// The row `q` returns, if any, decoded with `f`.
-    pub(crate) async fn fetch_optional<T>(
-        &self,
-        q: Query<'_, B>,
-        f: Decoder<B, T>,
-    ) -> StoreResult<Option<T>> {
-        let row = q.fetch_optional(&self.pool).await.map_err(err)?;
-        one::<B, T>(row, f)
-    }
-
-    /// Every row `q` returns, decoded with `f`.
-    pub(crate) async fn fetch_all<T>(
-        &self,
-        q: Query<'_, B>,
-        f: Decoder<B, T>,
-    ) -> StoreResult<Vec<T>> {
-        let rows = q.fetch_all(&self.pool).await.map_err(err)?;
-        all::<B, T>(&rows, f)
-    }
-
-    /// Runs `q` (an UPDATE, DELETE or INSERT); how many rows it changed.
-    pub(crate) async fn execute(&self, q: Query<'_, B>) -> StoreResult<u64> {
-        q.execute(&self.pool)
-            .await
-            .map(|r| r.rows_affected())
-            .map_err(err)
-    }
-}
-
-/// Runs `q` in the transaction `tx`; how many rows it changed.
-pub(crate) async fn execute_in<B: Backend>(
-    tx: &mut Transaction<'_, B>,
-    q: Query<'_, B>,
-) -> StoreResult<u64> {
-    q.execute(&mut **tx)
-        .await
-        .map(|r| r.rows_affected())
-        .map_err(err)
-}
-
-/// The one row `q` returns in the transaction `tx`, decoded with `f`.
-pub(crate) async fn fetch_one_in<B: Backend, T>(
-    tx: &mut Transaction<'_, B>,
+/// The one row `q` returns (an `INSERT … RETURNING`), decoded with `f`.
+pub(crate) async fn fetch_one<'c, B: Backend, T>(
+    e: impl Executor<'c, Database = B>,
     q: Query<'_, B>,
     f: Decoder<B, T>,
 ) -> StoreResult<T> {
-    let row = q.fetch_one(&mut **tx).await.map_err(err)?;
+    let row = q.fetch_one(e).await.map_err(err)?;
     f(&row).map_err(err)
 }
 
-/// The row `q` returns in the transaction `tx`, if any, decoded with `f`.
-pub(crate) async fn fetch_optional_in<B: Backend, T>(
-    tx: &mut Transaction<'_, B>,
+/// The row `q` returns, if any, decoded with `f`.
+pub(crate) async fn fetch_optional<'c, B: Backend, T>(
+    e: impl Executor<'c, Database = B>,
     q: Query<'_, B>,
     f: Decoder<B, T>,
 ) -> StoreResult<Option<T>> {
-    let row = q.fetch_optional(&mut **tx).await.map_err(err)?;
+    let row = q.fetch_optional(e).await.map_err(err)?;
     one::<B, T>(row, f)
+}
+
+/// Every row `q` returns, decoded with `f`.
+pub(crate) async fn fetch_all<'c, B: Backend, T>(
+    e: impl Executor<'c, Database = B>,
+    q: Query<'_, B>,
+    f: Decoder<B, T>,
+) -> StoreResult<Vec<T>> {
+    let rows = q.fetch_all(e).await.map_err(err)?;
+    all::<B, T>(&rows, f)
+}
+
+/// Runs `q` (an UPDATE, DELETE or INSERT); how many rows it changed.
+pub(crate) async fn execute<'c, B: Backend>(
+    e: impl Executor<'c, Database = B>,
+    q: Query<'_, B>,
+) -> StoreResult<u64> {
+    q.execute(e).await.map(|r| r.rows_affected()).map_err(err)
+}
+
+/// Whether `q` returns a row.
+pub(crate) async fn exists<'c, B: Backend>(
+    e: impl Executor<'c, Database = B>,
+    q: Query<'_, B>,
+) -> StoreResult<bool> {
+    q.fetch_optional(e)
+        .await
+        .map(|row| row.is_some())
+        .map_err(err)
+}
+
+/// The ids `sql` selects for its one parameter (`… WHERE tenant_id = $1 ORDER BY …`).
+pub(crate) async fn ids<'c, B: Backend>(
+    e: impl Executor<'c, Database = B>,
+    sql: &str,
+    id: i64,
+) -> StoreResult<Vec<i64>> {
+    sqlx::query_scalar(sql)
+        .bind(id)
+        .fetch_all(e)
+        .await
+        .map_err(err)
 }

@@ -4,7 +4,9 @@
 
 use crate::backend::Backend;
 use crate::cache::insert_bounded;
-use crate::store::{err, execute_in, fetch_one_in, json_list, to_json, SqlStore};
+use crate::store::{
+    err, execute, exists, fetch_all, fetch_one, fetch_optional, ids, json_list, to_json, SqlStore,
+};
 use async_trait::async_trait;
 use portcullis_core::model::identity::{NewTenant, Role, Tenant, TenantChanges, SYSTEM_TENANT_ID};
 use portcullis_core::store::{StoreError, StoreResult, TenantStore};
@@ -52,21 +54,24 @@ impl<B: Backend> TenantStore for SqlStore<B> {
 
     async fn tenants(&self) -> StoreResult<Vec<Tenant>> {
         let sql = format!("SELECT {TENANT_COLS} FROM tenants ORDER BY id");
-        self.fetch_all(sqlx::query(&sql), tenant_row::<B>).await
+        fetch_all(&self.pool, sqlx::query(&sql), tenant_row::<B>).await
     }
 
     async fn tenant_by_name(&self, name: &str) -> StoreResult<Option<Tenant>> {
         let sql = format!("SELECT {TENANT_COLS} FROM tenants WHERE name = $1");
-        self.fetch_optional(sqlx::query(&sql).bind(name), tenant_row::<B>)
-            .await
+        fetch_optional(&self.pool, sqlx::query(&sql).bind(name), tenant_row::<B>).await
     }
 
     async fn tenant_by_host(&self, host: &str) -> StoreResult<Option<Tenant>> {
         let sql = format!(
             "SELECT {TENANT_COLS} FROM tenants WHERE id = (SELECT tenant_id FROM tenant_hosts WHERE host = $1)"
         );
-        self.fetch_optional(sqlx::query(&sql).bind(host.to_lowercase()), tenant_row::<B>)
-            .await
+        fetch_optional(
+            &self.pool,
+            sqlx::query(&sql).bind(host.to_lowercase()),
+            tenant_row::<B>,
+        )
+        .await
     }
 
     async fn create_tenant(&self, n: NewTenant) -> StoreResult<Tenant> {
@@ -75,8 +80,8 @@ impl<B: Backend> TenantStore for SqlStore<B> {
             "INSERT INTO tenants (name, description, parent_id, active, allowed_scopes, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING {TENANT_COLS}"
         );
-        let tenant = fetch_one_in(
-            &mut tx,
+        let tenant = fetch_one(
+            &mut *tx,
             sqlx::query(&sql)
                 .bind(&n.name)
                 .bind(&n.description)
@@ -99,8 +104,8 @@ impl<B: Backend> TenantStore for SqlStore<B> {
             .await
             .map_err(err)?
             .ok_or_else(|| StoreError::Backend(format!("no role {role} to import")))?;
-            execute_in(
-                &mut tx,
+            execute(
+                &mut *tx,
                 sqlx::query(
                     "INSERT INTO role_permissions (role_id, permission_id) \
                  SELECT $1, permission_id FROM role_permissions WHERE role_id = $2",
@@ -111,8 +116,8 @@ impl<B: Backend> TenantStore for SqlStore<B> {
             .await?;
         }
         for admin in &n.admins {
-            execute_in(
-                &mut tx,
+            execute(
+                &mut *tx,
                 sqlx::query("INSERT INTO tenant_admins (tenant_id, user_id) VALUES ($1, $2)")
                     .bind(tenant.id)
                     .bind(admin),
@@ -141,8 +146,8 @@ impl<B: Backend> TenantStore for SqlStore<B> {
             .map_err(err)?;
         let Some(row) = row else { return Ok(None) };
         let tenant = tenant_row::<B>(&row).map_err(err)?;
-        execute_in(
-            &mut tx,
+        execute(
+            &mut *tx,
             sqlx::query("DELETE FROM tenant_hosts WHERE tenant_id = $1").bind(id),
         )
         .await?;
@@ -154,8 +159,8 @@ impl<B: Backend> TenantStore for SqlStore<B> {
     async fn delete_tenant(&self, id: i64) -> StoreResult<bool> {
         let _invalidate = self.cache.invalidate_on_drop();
         let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
-        execute_in(
-            &mut tx,
+        execute(
+            &mut *tx,
             sqlx::query(
                 "DELETE FROM limit_values WHERE (level = 'tenant' AND target_id = $1) \
              OR (level = 'user' AND target_id IN (SELECT id FROM users WHERE tenant_id = $1))",
@@ -164,8 +169,8 @@ impl<B: Backend> TenantStore for SqlStore<B> {
         )
         .await?;
         // Users, roles, applications, hosts and admins go by ON DELETE CASCADE.
-        let r = execute_in(
-            &mut tx,
+        let r = execute(
+            &mut *tx,
             sqlx::query("DELETE FROM tenants WHERE id = $1").bind(id),
         )
         .await?;
@@ -182,25 +187,19 @@ impl<B: Backend> TenantStore for SqlStore<B> {
     }
 
     async fn tenant_admins(&self, tenant_id: i64) -> StoreResult<Vec<i64>> {
-        sqlx::query_scalar(
-            "SELECT user_id FROM tenant_admins WHERE tenant_id = $1 ORDER BY user_id",
-        )
-        .bind(tenant_id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(err)
+        let sql = "SELECT user_id FROM tenant_admins WHERE tenant_id = $1 ORDER BY user_id";
+        ids(&self.pool, sql, tenant_id).await
     }
 
     async fn set_tenant_admins(&self, tenant_id: i64, users: &[i64]) -> StoreResult<()> {
         let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
-        execute_in(
-            &mut tx,
+        execute(
+            &mut *tx,
             sqlx::query("DELETE FROM tenant_admins WHERE tenant_id = $1").bind(tenant_id),
         )
         .await?;
         for u in users {
-            execute_in(
-                &mut tx,
+            execute(&mut *tx,
                 sqlx::query(
                     "INSERT INTO tenant_admins (tenant_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
                 )
@@ -213,35 +212,24 @@ impl<B: Backend> TenantStore for SqlStore<B> {
     }
 
     async fn administered_tenants(&self, user_id: i64) -> StoreResult<Vec<i64>> {
-        sqlx::query_scalar(
-            "SELECT tenant_id FROM tenant_admins WHERE user_id = $1 ORDER BY tenant_id",
-        )
-        .bind(user_id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(err)
+        let sql = "SELECT tenant_id FROM tenant_admins WHERE user_id = $1 ORDER BY tenant_id";
+        ids(&self.pool, sql, user_id).await
     }
 
     async fn has_other_active_tenant(&self, except: i64) -> StoreResult<bool> {
-        let other: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM tenants WHERE active AND id <> $1 LIMIT 1")
-                .bind(except)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(err)?;
-        Ok(other.is_some())
+        let q =
+            sqlx::query("SELECT id FROM tenants WHERE active AND id <> $1 LIMIT 1").bind(except);
+        exists(&self.pool, q).await
     }
 
     async fn roles(&self, tenant_id: i64) -> StoreResult<Vec<Role>> {
         let sql = format!("{ROLE_SELECT} WHERE r.tenant_id = $1 ORDER BY r.id");
-        self.fetch_all(sqlx::query(&sql).bind(tenant_id), role_row::<B>)
-            .await
+        fetch_all(&self.pool, sqlx::query(&sql).bind(tenant_id), role_row::<B>).await
     }
 
     async fn role(&self, id: i64) -> StoreResult<Option<Role>> {
         let sql = format!("{ROLE_SELECT} WHERE r.id = $1");
-        self.fetch_optional(sqlx::query(&sql).bind(id), role_row::<B>)
-            .await
+        fetch_optional(&self.pool, sqlx::query(&sql).bind(id), role_row::<B>).await
     }
 }
 
@@ -252,8 +240,8 @@ async fn insert_hosts<B: Backend>(
     hosts: &[String],
 ) -> StoreResult<()> {
     for h in hosts {
-        execute_in(
-            tx,
+        execute(
+            &mut **tx,
             sqlx::query("INSERT INTO tenant_hosts (host, tenant_id) VALUES ($1, $2)")
                 .bind(h.to_lowercase())
                 .bind(tenant_id),
@@ -267,16 +255,13 @@ impl<B: Backend> SqlStore<B> {
     /// The tenant with `id`, from the cache or the database.
     pub(crate) async fn cached_tenant(&self, id: i64) -> StoreResult<Option<Tenant>> {
         let sql = format!("SELECT {TENANT_COLS} FROM tenants WHERE id = $1");
+        let load = fetch_optional(&self.pool, sqlx::query(&sql).bind(id), tenant_row::<B>);
         self.cache
-            .read_through(
+            .read_row_through(
                 &self.pool,
-                |m| m.tenants.get(&id).cloned().map(Some),
-                self.fetch_optional(sqlx::query(&sql).bind(id), tenant_row::<B>),
-                |m, tenant| {
-                    if let Some(t) = tenant {
-                        insert_bounded(&mut m.tenants, t.id, t.clone());
-                    }
-                },
+                |m| m.tenants.get(&id).cloned(),
+                load,
+                |m, t| insert_bounded(&mut m.tenants, t.id, t),
             )
             .await
     }

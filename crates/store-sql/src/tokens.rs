@@ -5,7 +5,7 @@
 
 use crate::backend::Backend;
 use crate::backend::RowsAffected as _;
-use crate::store::{err, execute_in, json_list, to_json, Query, SqlStore};
+use crate::store::{err, execute, exists, fetch_optional, json_list, to_json, Query, SqlStore};
 use crate::users::{user_row, USER_COLS};
 use async_trait::async_trait;
 use portcullis_core::model::time::UnixTime;
@@ -52,8 +52,8 @@ async fn insert_refresh<B: Backend>(
     tx: &mut sqlx::Transaction<'_, B>,
     t: &RefreshToken,
 ) -> StoreResult<()> {
-    execute_in(
-        tx,
+    execute(
+        &mut **tx,
         sqlx::query(
             "INSERT INTO refresh_tokens (verifier, family_id, created_at, expires_at, rotated_at) \
              VALUES ($1, $2, $3, $4, $5)",
@@ -79,8 +79,7 @@ fn revoke_family<B: Backend>(id: &str, at: UnixTime) -> Query<'_, B> {
 impl<B: Backend> TokenStore for SqlStore<B> {
     async fn create_family(&self, f: &Family, refresh: Option<&RefreshToken>) -> StoreResult<()> {
         let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
-        execute_in(
-            &mut tx,
+        execute(&mut *tx,
             sqlx::query(
                 "INSERT INTO token_families (id, client_app_id, user_id, tenant_id, scopes, auth_version, created_at, \
                  revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -103,8 +102,7 @@ impl<B: Backend> TokenStore for SqlStore<B> {
 
     async fn family(&self, id: &str) -> StoreResult<Option<Family>> {
         let sql = format!("SELECT {FAMILY_COLS} FROM token_families WHERE id = $1");
-        self.fetch_optional(sqlx::query(&sql).bind(id), family_row::<B>)
-            .await
+        fetch_optional(&self.pool, sqlx::query(&sql).bind(id), family_row::<B>).await
     }
 
     async fn refresh_token(&self, verifier: &str) -> StoreResult<Option<(RefreshToken, Family)>> {
@@ -135,8 +133,7 @@ impl<B: Backend> TokenStore for SqlStore<B> {
         now: UnixTime,
     ) -> StoreResult<Rotation> {
         let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
-        let won = execute_in(
-            &mut tx,
+        let won = execute(&mut *tx,
             sqlx::query(
                 "UPDATE refresh_tokens SET rotated_at = $2 WHERE verifier = $1 AND rotated_at IS NULL",
             )
@@ -159,13 +156,13 @@ impl<B: Backend> TokenStore for SqlStore<B> {
         let Some(family_id) = family else {
             return Ok(Rotation::Unknown);
         };
-        execute_in(&mut tx, revoke_family::<B>(&family_id, now)).await?;
+        execute(&mut *tx, revoke_family::<B>(&family_id, now)).await?;
         tx.commit().await.map_err(err)?;
         Ok(Rotation::Reused { family_id })
     }
 
     async fn revoke_family(&self, id: &str, now: UnixTime) -> StoreResult<bool> {
-        let r = self.execute(revoke_family::<B>(id, now)).await?;
+        let r = execute(&self.pool, revoke_family::<B>(id, now)).await?;
         Ok(r == 1)
     }
 
@@ -173,7 +170,8 @@ impl<B: Backend> TokenStore for SqlStore<B> {
         let sql = format!(
             "INSERT INTO auth_codes ({CODE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         );
-        self.execute(
+        execute(
+            &self.pool,
             sqlx::query(&sql)
                 .bind(&c.verifier)
                 .bind(c.client_app_id)
@@ -222,7 +220,7 @@ impl<B: Backend> TokenStore for SqlStore<B> {
         };
         let code = code_row::<B>(&row).map_err(err)?;
         if let Some(f) = &code.family_id {
-            execute_in(&mut tx, revoke_family::<B>(f, now)).await?;
+            execute(&mut *tx, revoke_family::<B>(f, now)).await?;
         }
         tx.commit().await.map_err(err)?;
         Ok(CodeTake::Replayed(code))
@@ -242,14 +240,15 @@ impl<B: Backend> TokenStore for SqlStore<B> {
         .map_err(err)?;
         let replayed_at = replayed.flatten();
         if let Some(at) = replayed_at {
-            execute_in(&mut tx, revoke_family::<B>(family_id, at)).await?;
+            execute(&mut *tx, revoke_family::<B>(family_id, at)).await?;
         }
         tx.commit().await.map_err(err)?;
         Ok(replayed_at.is_some())
     }
 
     async fn revoke_jti(&self, jti: &str, expires_at: UnixTime) -> StoreResult<()> {
-        self.execute(
+        execute(
+            &self.pool,
             sqlx::query(
                 "INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
             )
@@ -260,13 +259,8 @@ impl<B: Backend> TokenStore for SqlStore<B> {
     }
 
     async fn is_jti_revoked(&self, jti: &str) -> StoreResult<bool> {
-        let found: Option<i64> =
-            sqlx::query_scalar("SELECT expires_at FROM revoked_tokens WHERE jti = $1")
-                .bind(jti)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(err)?;
-        Ok(found.is_some())
+        let q = sqlx::query("SELECT expires_at FROM revoked_tokens WHERE jti = $1").bind(jti);
+        exists(&self.pool, q).await
     }
 
     async fn purge_expired(&self, now: UnixTime) -> StoreResult<u64> {

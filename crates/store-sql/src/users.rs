@@ -3,7 +3,7 @@
 //! locked in one write transaction, so concurrent failures are each counted once.
 
 use crate::backend::Backend;
-use crate::store::{err, execute_in, fetch_one_in, SqlStore};
+use crate::store::{err, execute, fetch_all, fetch_one, fetch_optional, ids, SqlStore};
 use async_trait::async_trait;
 use portcullis_core::model::identity::RoleAssignments;
 use portcullis_core::model::identity::{Lock, LockoutPolicy, NewUser, User, UserChanges};
@@ -49,8 +49,8 @@ impl<B: Backend> UserStore for SqlStore<B> {
             "INSERT INTO users (tenant_id, login, password_hash, active, password_status, password_expiration, \
              created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING {USER_COLS}"
         );
-        let user = fetch_one_in(
-            &mut tx,
+        let user = fetch_one(
+            &mut *tx,
             sqlx::query(&sql)
                 .bind(u.tenant_id)
                 .bind(&u.login)
@@ -69,20 +69,22 @@ impl<B: Backend> UserStore for SqlStore<B> {
 
     async fn user(&self, id: i64) -> StoreResult<Option<User>> {
         let sql = format!("SELECT {USER_COLS} FROM users WHERE id = $1");
-        self.fetch_optional(sqlx::query(&sql).bind(id), user_row::<B>)
-            .await
+        fetch_optional(&self.pool, sqlx::query(&sql).bind(id), user_row::<B>).await
     }
 
     async fn users_by_login(&self, login: &str) -> StoreResult<Vec<User>> {
         let sql = format!("SELECT {USER_COLS} FROM users WHERE login = $1 ORDER BY id");
-        self.fetch_all(sqlx::query(&sql).bind(login), user_row::<B>)
-            .await
+        fetch_all(&self.pool, sqlx::query(&sql).bind(login), user_row::<B>).await
     }
 
     async fn user_by_login(&self, tenant_id: i64, login: &str) -> StoreResult<Option<User>> {
         let sql = format!("SELECT {USER_COLS} FROM users WHERE tenant_id = $1 AND login = $2");
-        self.fetch_optional(sqlx::query(&sql).bind(tenant_id).bind(login), user_row::<B>)
-            .await
+        fetch_optional(
+            &self.pool,
+            sqlx::query(&sql).bind(tenant_id).bind(login),
+            user_row::<B>,
+        )
+        .await
     }
 
     async fn count_users(&self) -> StoreResult<i64> {
@@ -96,8 +98,7 @@ impl<B: Backend> UserStore for SqlStore<B> {
         let sql = format!(
             "SELECT {USER_COLS} FROM users WHERE ($1 IS NULL OR tenant_id = $1) ORDER BY id"
         );
-        self.fetch_all(sqlx::query(&sql).bind(tenant_id), user_row::<B>)
-            .await
+        fetch_all(&self.pool, sqlx::query(&sql).bind(tenant_id), user_row::<B>).await
     }
 
     async fn update_user(&self, id: i64, c: UserChanges) -> StoreResult<Option<User>> {
@@ -107,7 +108,8 @@ impl<B: Backend> UserStore for SqlStore<B> {
                active = $3, password_status = $4, password_expiration = $5, updated_at = $6 \
              WHERE id = $1 RETURNING {USER_COLS}"
         );
-        self.fetch_optional(
+        fetch_optional(
+            &self.pool,
             sqlx::query(&sql)
                 .bind(id)
                 .bind(&c.login)
@@ -123,15 +125,15 @@ impl<B: Backend> UserStore for SqlStore<B> {
     async fn delete_user(&self, id: i64) -> StoreResult<bool> {
         let _invalidate = self.cache.invalidate_on_drop();
         let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
-        execute_in(
-            &mut tx,
+        execute(
+            &mut *tx,
             sqlx::query("DELETE FROM limit_values WHERE level = 'user' AND target_id = $1")
                 .bind(id),
         )
         .await?;
         // Applications, consents, grants and admin rights go by ON DELETE CASCADE.
-        let r = execute_in(
-            &mut tx,
+        let r = execute(
+            &mut *tx,
             sqlx::query("DELETE FROM users WHERE id = $1").bind(id),
         )
         .await?;
@@ -140,40 +142,31 @@ impl<B: Backend> UserStore for SqlStore<B> {
     }
 
     async fn role_assignments(&self, id: i64) -> StoreResult<RoleAssignments> {
-        let roles = sqlx::query_scalar(
-            "SELECT role_id FROM user_roles WHERE user_id = $1 ORDER BY role_id",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(err)?;
-        let permissions = sqlx::query_scalar(
-            "SELECT permission_id FROM user_permissions WHERE user_id = $1 ORDER BY permission_id",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(err)?;
+        let sql = "SELECT role_id FROM user_roles WHERE user_id = $1 ORDER BY role_id";
+        let roles = ids(&self.pool, sql, id).await?;
+        let sql =
+            "SELECT permission_id FROM user_permissions WHERE user_id = $1 ORDER BY permission_id";
+        let permissions = ids(&self.pool, sql, id).await?;
         Ok(RoleAssignments { roles, permissions })
     }
 
     async fn set_role_assignments(&self, id: i64, g: &RoleAssignments) -> StoreResult<bool> {
         let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
-        let r = execute_in(
-            &mut tx,
+        let r = execute(
+            &mut *tx,
             sqlx::query("UPDATE users SET auth_version = auth_version + 1 WHERE id = $1").bind(id),
         )
         .await?;
         if r == 0 {
             return Ok(false);
         }
-        execute_in(
-            &mut tx,
+        execute(
+            &mut *tx,
             sqlx::query("DELETE FROM user_roles WHERE user_id = $1").bind(id),
         )
         .await?;
-        execute_in(
-            &mut tx,
+        execute(
+            &mut *tx,
             sqlx::query("DELETE FROM user_permissions WHERE user_id = $1").bind(id),
         )
         .await?;
@@ -183,15 +176,15 @@ impl<B: Backend> UserStore for SqlStore<B> {
     }
 
     async fn unlock_user(&self, id: i64) -> StoreResult<bool> {
-        Ok(self
-            .execute(
-                sqlx::query(
-                    "UPDATE users SET locked_at = NULL, locked_until = NULL, failed_logins = 0, \
+        Ok(execute(
+            &self.pool,
+            sqlx::query(
+                "UPDATE users SET locked_at = NULL, locked_until = NULL, failed_logins = 0, \
              failed_window_start = NULL WHERE id = $1",
-                )
-                .bind(id),
             )
-            .await?
+            .bind(id),
+        )
+        .await?
             == 1)
     }
 
@@ -201,35 +194,30 @@ impl<B: Backend> UserStore for SqlStore<B> {
         verifier: Option<&str>,
         now: UnixTime,
     ) -> StoreResult<bool> {
-        Ok(self
-            .execute(
-                sqlx::query(
-                    "UPDATE users SET api_secret_verifier = $2, \
+        Ok(execute(
+            &self.pool,
+            sqlx::query(
+                "UPDATE users SET api_secret_verifier = $2, \
              api_secret_created_at = CASE WHEN $2 IS NULL THEN NULL ELSE $3 END WHERE id = $1",
-                )
-                .bind(id)
-                .bind(verifier)
-                .bind(now),
             )
-            .await?
+            .bind(id)
+            .bind(verifier)
+            .bind(now),
+        )
+        .await?
             == 1)
     }
 
     async fn effective_permissions(&self, user_id: i64) -> StoreResult<Vec<i64>> {
-        sqlx::query_scalar(
-            "SELECT rp.permission_id FROM user_roles ur JOIN role_permissions rp ON rp.role_id = ur.role_id \
-             WHERE ur.user_id = $1 \
-             UNION SELECT permission_id FROM user_permissions WHERE user_id = $1 \
-             ORDER BY 1",
-        )
-        .bind(user_id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(err)
+        let sql = "SELECT rp.permission_id FROM user_roles ur \
+            JOIN role_permissions rp ON rp.role_id = ur.role_id WHERE ur.user_id = $1 \
+            UNION SELECT permission_id FROM user_permissions WHERE user_id = $1 ORDER BY 1";
+        ids(&self.pool, sql, user_id).await
     }
 
     async fn set_password(&self, user_id: i64, hash: &str, now: UnixTime) -> StoreResult<bool> {
-        Ok(self.execute(
+        Ok(execute(
+            &self.pool,
             sqlx::query(
                 "UPDATE users SET password_hash = $2, failed_logins = 0, failed_window_start = NULL, locked_at = NULL, \
                  locked_until = NULL, auth_version = auth_version + 1, updated_at = $3 WHERE id = $1",
@@ -249,8 +237,7 @@ impl<B: Backend> UserStore for SqlStore<B> {
     ) -> StoreResult<Option<Lock>> {
         let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
         // Count the failure unless a lock is in force; a window older than the interval restarts at 1.
-        execute_in(
-            &mut tx,
+        execute(&mut *tx,
             sqlx::query(
                 "UPDATE users SET \
                  failed_logins = CASE WHEN failed_window_start IS NULL OR $2 - failed_window_start > $3 \
@@ -265,8 +252,8 @@ impl<B: Backend> UserStore for SqlStore<B> {
         )
         .await?;
         if p.limit > 0 {
-            execute_in(
-                &mut tx,
+            execute(
+                &mut *tx,
                 sqlx::query(
                     "UPDATE users SET locked_at = $2, locked_until = $2 + $3, failed_logins = 0, \
                  failed_window_start = NULL, auth_version = auth_version + 1 \
@@ -296,7 +283,8 @@ impl<B: Backend> UserStore for SqlStore<B> {
     }
 
     async fn clear_login_failures(&self, user_id: i64) -> StoreResult<()> {
-        self.execute(
+        execute(
+            &self.pool,
             sqlx::query(
                 "UPDATE users SET failed_logins = 0, failed_window_start = NULL WHERE id = $1",
             )
@@ -315,8 +303,8 @@ async fn insert_role_assignments<B: Backend>(
     permissions: &[i64],
 ) -> StoreResult<()> {
     for role in roles {
-        execute_in(
-            tx,
+        execute(
+            &mut **tx,
             sqlx::query(
                 "INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
             )
@@ -326,8 +314,7 @@ async fn insert_role_assignments<B: Backend>(
         .await?;
     }
     for p in permissions {
-        execute_in(
-            tx,
+        execute(&mut **tx,
             sqlx::query(
                 "INSERT INTO user_permissions (user_id, permission_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
             )

@@ -5,7 +5,7 @@
 //! finds nothing.
 
 use crate::backend::Backend;
-use crate::store::SqlStore;
+use crate::store::{execute, fetch_all, fetch_one, fetch_optional, SqlStore};
 use async_trait::async_trait;
 use portcullis_core::model::time::UnixTime;
 use portcullis_core::model::vault::ProfileScope;
@@ -94,7 +94,8 @@ impl<B: Backend> VaultStore for SqlStore<B> {
              client_secret_sealed, authorize_uri, token_uri, scope, token_auth_method, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING {OAUTH_APP_COLS}"
         );
-        self.fetch_one(
+        fetch_one(
+            &self.pool,
             sqlx::query(&sql)
                 .bind(&a.seal_ref)
                 .bind(a.tenant_id)
@@ -115,15 +116,12 @@ impl<B: Backend> VaultStore for SqlStore<B> {
 
     async fn oauth_app(&self, id: i64) -> StoreResult<Option<OAuthApp>> {
         let sql = format!("SELECT {OAUTH_APP_COLS} FROM oauth_apps WHERE id = $1");
-        self.fetch_optional(sqlx::query(&sql).bind(id), oauth_app_row::<B>)
-            .await
+        fetch_optional(&self.pool, sqlx::query(&sql).bind(id), oauth_app_row::<B>).await
     }
 
     async fn list_oauth_apps(&self, tenants: Option<&[i64]>) -> StoreResult<Vec<OAuthApp>> {
         let sql = format!("SELECT {OAUTH_APP_COLS} FROM oauth_apps ORDER BY id");
-        let apps = self
-            .fetch_all(sqlx::query(&sql), oauth_app_row::<B>)
-            .await?;
+        let apps = fetch_all(&self.pool, sqlx::query(&sql), oauth_app_row::<B>).await?;
         Ok(apps
             .into_iter()
             .filter(|a| tenants.is_none_or(|t| t.contains(&a.tenant_id)))
@@ -136,7 +134,8 @@ impl<B: Backend> VaultStore for SqlStore<B> {
              client_secret_sealed = $6, authorize_uri = $7, token_uri = $8, scope = $9, \
              token_auth_method = $10, updated_at = $11 WHERE id = $1 RETURNING {OAUTH_APP_COLS}"
         );
-        self.fetch_optional(
+        fetch_optional(
+            &self.pool,
             sqlx::query(&sql)
                 .bind(id)
                 .bind(&c.name)
@@ -156,9 +155,11 @@ impl<B: Backend> VaultStore for SqlStore<B> {
 
     async fn delete_oauth_app(&self, id: i64) -> StoreResult<bool> {
         // Profiles and connect states go with it (ON DELETE CASCADE).
-        Ok(self
-            .execute(sqlx::query("DELETE FROM oauth_apps WHERE id = $1").bind(id))
-            .await?
+        Ok(execute(
+            &self.pool,
+            sqlx::query("DELETE FROM oauth_apps WHERE id = $1").bind(id),
+        )
+        .await?
             == 1)
     }
 
@@ -168,7 +169,8 @@ impl<B: Backend> VaultStore for SqlStore<B> {
              access_token_sealed, refresh_token_sealed, access_expires_at, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING {PROFILE_COLS}"
         );
-        self.fetch_one(
+        fetch_one(
+            &self.pool,
             sqlx::query(&sql)
                 .bind(&p.seal_ref)
                 .bind(p.oauth_app_id)
@@ -187,8 +189,7 @@ impl<B: Backend> VaultStore for SqlStore<B> {
 
     async fn oauth_profile(&self, id: i64) -> StoreResult<Option<OAuthProfile>> {
         let sql = format!("SELECT {PROFILE_COLS} FROM oauth_profiles WHERE id = $1");
-        self.fetch_optional(sqlx::query(&sql).bind(id), profile_row::<B>)
-            .await
+        fetch_optional(&self.pool, sqlx::query(&sql).bind(id), profile_row::<B>).await
     }
 
     async fn list_oauth_profiles(&self, scope: ProfileScope) -> StoreResult<Vec<OAuthProfile>> {
@@ -197,12 +198,11 @@ impl<B: Backend> VaultStore for SqlStore<B> {
                 let sql = format!(
                     "SELECT {PROFILE_COLS} FROM oauth_profiles WHERE owner_id = $1 ORDER BY id"
                 );
-                self.fetch_all(sqlx::query(&sql).bind(owner), profile_row::<B>)
-                    .await?
+                fetch_all(&self.pool, sqlx::query(&sql).bind(owner), profile_row::<B>).await?
             }
             ProfileScope::Tenants { .. } | ProfileScope::All => {
                 let sql = format!("SELECT {PROFILE_COLS} FROM oauth_profiles ORDER BY id");
-                self.fetch_all(sqlx::query(&sql), profile_row::<B>).await?
+                fetch_all(&self.pool, sqlx::query(&sql), profile_row::<B>).await?
             }
         };
         Ok(profiles
@@ -227,7 +227,8 @@ impl<B: Backend> VaultStore for SqlStore<B> {
              last_refresh_error = NULL, refresh_failures = 0, next_attempt_at = NULL, updated_at = $8 \
              WHERE id = $1 RETURNING {PROFILE_COLS}"
         );
-        self.fetch_optional(
+        fetch_optional(
+            &self.pool,
             sqlx::query(&sql)
                 .bind(id)
                 .bind(c.oauth_app_id)
@@ -243,9 +244,11 @@ impl<B: Backend> VaultStore for SqlStore<B> {
     }
 
     async fn delete_oauth_profile(&self, id: i64) -> StoreResult<bool> {
-        Ok(self
-            .execute(sqlx::query("DELETE FROM oauth_profiles WHERE id = $1").bind(id))
-            .await?
+        Ok(execute(
+            &self.pool,
+            sqlx::query("DELETE FROM oauth_profiles WHERE id = $1").bind(id),
+        )
+        .await?
             == 1)
     }
 
@@ -261,7 +264,8 @@ impl<B: Backend> VaultStore for SqlStore<B> {
              WHERE id = $1 AND (refresh_lease_until IS NULL OR refresh_lease_until <= $3) \
              RETURNING {PROFILE_COLS}"
         );
-        self.fetch_optional(
+        fetch_optional(
+            &self.pool,
             sqlx::query(&sql)
                 .bind(id)
                 .bind(holder)
@@ -286,7 +290,8 @@ impl<B: Backend> VaultStore for SqlStore<B> {
              refresh_lease_until = NULL, updated_at = $6 \
              WHERE id = $1 AND refresh_lease_holder = $2 RETURNING {PROFILE_COLS}"
         );
-        self.fetch_optional(
+        fetch_optional(
+            &self.pool,
             sqlx::query(&sql)
                 .bind(id)
                 .bind(holder)
@@ -311,7 +316,8 @@ impl<B: Backend> VaultStore for SqlStore<B> {
              refresh_lease_holder = NULL, refresh_lease_until = NULL \
              WHERE id = $1 AND refresh_lease_holder = $2 RETURNING {PROFILE_COLS}"
         );
-        self.fetch_optional(
+        fetch_optional(
+            &self.pool,
             sqlx::query(&sql)
                 .bind(id)
                 .bind(holder)
@@ -336,7 +342,8 @@ impl<B: Backend> VaultStore for SqlStore<B> {
              AND (refresh_lease_until IS NULL OR refresh_lease_until <= $2) \
              ORDER BY access_expires_at, id LIMIT $3"
         );
-        self.fetch_all(
+        fetch_all(
+            &self.pool,
             sqlx::query(&sql).bind(expiring_by).bind(now).bind(limit),
             profile_row::<B>,
         )
@@ -347,7 +354,8 @@ impl<B: Backend> VaultStore for SqlStore<B> {
         let sql = format!(
             "INSERT INTO oauth_connect_states ({CONNECT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
         );
-        self.execute(
+        execute(
+            &self.pool,
             sqlx::query(&sql)
                 .bind(&c.state_verifier)
                 .bind(c.user_id)
@@ -366,12 +374,12 @@ impl<B: Backend> VaultStore for SqlStore<B> {
         let sql = format!(
             "DELETE FROM oauth_connect_states WHERE state_verifier = $1 RETURNING {CONNECT_COLS}"
         );
-        self.fetch_optional(sqlx::query(&sql).bind(v), connect_row::<B>)
-            .await
+        fetch_optional(&self.pool, sqlx::query(&sql).bind(v), connect_row::<B>).await
     }
 
     async fn purge_connect_states(&self, now: UnixTime) -> StoreResult<u64> {
-        self.execute(
+        execute(
+            &self.pool,
             sqlx::query("DELETE FROM oauth_connect_states WHERE expires_at <= $1").bind(now),
         )
         .await
