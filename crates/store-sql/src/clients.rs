@@ -5,7 +5,8 @@
 use crate::backend::Backend;
 use crate::cache::insert_bounded;
 use crate::store::{
-    err, execute, fetch_all, fetch_one, fetch_optional, json_list, to_json, SqlStore,
+    changed_one, err, execute, fetch_all, fetch_one, fetch_optional, from_row, json_list, to_json,
+    SqlStore,
 };
 use async_trait::async_trait;
 use portcullis_core::model::client_app::{AppListScope, Consent};
@@ -36,21 +37,12 @@ fn grants(raw: &str) -> Result<Vec<GrantType>, sqlx::Error> {
 }
 
 pub(crate) fn app_row<B: Backend>(r: &B::Row) -> Result<ClientApp, sqlx::Error> {
-    Ok(ClientApp {
-        id: r.try_get("id")?,
-        tenant_id: r.try_get("tenant_id")?,
-        owner_id: r.try_get("owner_id")?,
-        name: r.try_get("name")?,
-        description: r.try_get("description")?,
+    from_row!(r => ClientApp {
+        id, tenant_id, owner_id, name, description, client_id, secret_verifier, public,
+        tokens_valid_after, created_at, updated_at;
         redirect_urls: json_list(r.try_get("redirect_urls")?, "redirect_urls")?,
-        client_id: r.try_get("client_id")?,
-        secret_verifier: r.try_get("secret_verifier")?,
-        public: r.try_get("public")?,
         grant_types: grants(r.try_get("grant_types")?)?,
         scopes: json_list(r.try_get("scopes")?, "scopes")?,
-        tokens_valid_after: r.try_get("tokens_valid_after")?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
     })
 }
 
@@ -163,12 +155,11 @@ impl<B: Backend> ClientStore for SqlStore<B> {
     async fn delete_client_app(&self, id: i64) -> StoreResult<bool> {
         let _invalidate = self.cache.invalidate_on_drop();
         // Consents go with the application (ON DELETE CASCADE).
-        Ok(execute(
+        changed_one(
             &self.pool,
             sqlx::query("DELETE FROM client_apps WHERE id = $1").bind(id),
         )
-        .await?
-            == 1)
+        .await
     }
 
     async fn grant_consent(

@@ -5,7 +5,7 @@
 
 use crate::backend::Backend;
 use crate::backend::RowsAffected as _;
-use crate::store::{err, execute, fetch_all, SqlStore};
+use crate::store::{err, execute, fetch_all, from_row, SqlStore};
 use async_trait::async_trait;
 use portcullis_core::model::signing_key::{KeyRotation, KeyState, StoredKey};
 use portcullis_core::model::time::UnixTime;
@@ -18,17 +18,11 @@ const KEY_COLS: &str =
 
 fn key_row<B: Backend>(r: &B::Row) -> Result<StoredKey, sqlx::Error> {
     let state: String = r.try_get("state")?;
-    Ok(StoredKey {
-        kid: r.try_get("kid")?,
-        alg: r.try_get("alg")?,
-        private_sealed: r.try_get("private_sealed")?,
-        public_jwk: r.try_get("public_jwk")?,
+    from_row!(r => StoredKey {
+        kid, alg, private_sealed, public_jwk, created_at, activated_at, retire_at;
         state: KeyState::parse(&state).ok_or_else(|| {
             sqlx::Error::Decode(format!("unknown signing key state '{state}'").into())
         })?,
-        created_at: r.try_get("created_at")?,
-        activated_at: r.try_get("activated_at")?,
-        retire_at: r.try_get("retire_at")?,
     })
 }
 

@@ -107,6 +107,19 @@ pub(crate) fn json_list(raw: &str, column: &str) -> Result<Vec<String>, sqlx::Er
     })
 }
 
+/// A record decoded from a row: `from_row!(r => User { id, login, …; lock: expr })` reads
+/// each field before the `;` from the column of its name and sets the ones after it
+/// as given (or from the variable of its name); the first column that fails to decode is the error.
+macro_rules! from_row {
+    ($r:ident => $ty:ident { $($col:ident),+ $(; $($field:ident $(: $value:expr)?),+ $(,)?)? }) => {
+        Ok($ty {
+            $($col: sqlx::Row::try_get($r, stringify!($col))?,)+
+            $($($field $(: $value)?,)+)?
+        })
+    };
+}
+pub(crate) use from_row;
+
 /// A statement with its arguments bound, as `sqlx::query(..).bind(..)` builds it.
 pub(crate) type Query<'q, B> = sqlx::query::Query<'q, B, <B as sqlx::Database>::Arguments<'q>>;
 
@@ -163,6 +176,14 @@ pub(crate) async fn execute<'c, B: Backend>(
     q: Query<'_, B>,
 ) -> StoreResult<u64> {
     q.execute(e).await.map(|r| r.rows_affected()).map_err(err)
+}
+
+/// Runs `q`, which names one row by its key; whether it changed that row.
+pub(crate) async fn changed_one<'c, B: Backend>(
+    e: impl Executor<'c, Database = B>,
+    q: Query<'_, B>,
+) -> StoreResult<bool> {
+    Ok(execute(e, q).await? == 1)
 }
 
 /// Whether `q` returns a row.

@@ -5,7 +5,8 @@
 use crate::backend::Backend;
 use crate::cache::insert_bounded;
 use crate::store::{
-    err, execute, exists, fetch_all, fetch_one, fetch_optional, ids, json_list, to_json, SqlStore,
+    err, execute, exists, fetch_all, fetch_one, fetch_optional, from_row, ids, json_list, to_json,
+    SqlStore,
 };
 use async_trait::async_trait;
 use portcullis_core::model::identity::{NewTenant, Role, Tenant, TenantChanges, SYSTEM_TENANT_ID};
@@ -13,12 +14,8 @@ use portcullis_core::store::{StoreError, StoreResult, TenantStore};
 use sqlx::Row;
 
 pub(crate) fn tenant_row<B: Backend>(r: &B::Row) -> Result<Tenant, sqlx::Error> {
-    Ok(Tenant {
-        id: r.try_get("id")?,
-        name: r.try_get("name")?,
-        description: r.try_get("description")?,
-        parent_id: r.try_get("parent_id")?,
-        active: r.try_get("active")?,
+    from_row!(r => Tenant {
+        id, name, description, parent_id, active;
         allowed_scopes: json_list(r.try_get("allowed_scopes")?, "allowed_scopes")?,
     })
 }
@@ -31,11 +28,8 @@ fn role_row<B: Backend>(r: &B::Row) -> Result<Role, sqlx::Error> {
         .filter_map(|p| p.trim().parse().ok())
         .collect();
     permissions.sort_unstable();
-    Ok(Role {
-        id: r.try_get("id")?,
-        tenant_id: r.try_get("tenant_id")?,
-        name: r.try_get("name")?,
-        description: r.try_get("description")?,
+    from_row!(r => Role {
+        id, tenant_id, name, description;
         permissions,
     })
 }

@@ -5,7 +5,9 @@
 
 use crate::backend::Backend;
 use crate::backend::RowsAffected as _;
-use crate::store::{err, execute, exists, fetch_optional, json_list, to_json, Query, SqlStore};
+use crate::store::{
+    err, execute, exists, fetch_optional, from_row, json_list, to_json, Query, SqlStore,
+};
 use crate::users::{user_row, USER_COLS};
 use async_trait::async_trait;
 use portcullis_core::model::time::UnixTime;
@@ -21,30 +23,17 @@ const CODE_COLS: &str =
     expires_at, used_at, family_id";
 
 fn family_row<B: Backend>(r: &B::Row) -> Result<Family, sqlx::Error> {
-    Ok(Family {
-        id: r.try_get("id")?,
-        client_app_id: r.try_get("client_app_id")?,
-        user_id: r.try_get("user_id")?,
-        tenant_id: r.try_get("tenant_id")?,
+    from_row!(r => Family {
+        id, client_app_id, user_id, tenant_id, auth_version, created_at, revoked_at;
         scopes: json_list(r.try_get("scopes")?, "scopes")?,
-        auth_version: r.try_get("auth_version")?,
-        created_at: r.try_get("created_at")?,
-        revoked_at: r.try_get("revoked_at")?,
     })
 }
 
 fn code_row<B: Backend>(r: &B::Row) -> Result<AuthCode, sqlx::Error> {
-    Ok(AuthCode {
-        verifier: r.try_get("verifier")?,
-        client_app_id: r.try_get("client_app_id")?,
-        user_id: r.try_get("user_id")?,
-        redirect_uri: r.try_get("redirect_uri")?,
+    from_row!(r => AuthCode {
+        verifier, client_app_id, user_id, redirect_uri, code_challenge, created_at,
+        expires_at, used_at, family_id;
         scopes: json_list(r.try_get("scopes")?, "scopes")?,
-        code_challenge: r.try_get("code_challenge")?,
-        created_at: r.try_get("created_at")?,
-        expires_at: r.try_get("expires_at")?,
-        used_at: r.try_get("used_at")?,
-        family_id: r.try_get("family_id")?,
     })
 }
 

@@ -3,7 +3,9 @@
 //! locked in one write transaction, so concurrent failures are each counted once.
 
 use crate::backend::Backend;
-use crate::store::{err, execute, fetch_all, fetch_one, fetch_optional, ids, SqlStore};
+use crate::store::{
+    changed_one, err, execute, fetch_all, fetch_one, fetch_optional, from_row, ids, SqlStore,
+};
 use async_trait::async_trait;
 use portcullis_core::model::identity::RoleAssignments;
 use portcullis_core::model::identity::{Lock, LockoutPolicy, NewUser, User, UserChanges};
@@ -14,25 +16,16 @@ use sqlx::Row;
 pub(crate) fn user_row<B: Backend>(r: &B::Row) -> Result<User, sqlx::Error> {
     let locked_at: Option<i64> = r.try_get("locked_at")?;
     let locked_until: Option<i64> = r.try_get("locked_until")?;
-    Ok(User {
-        id: r.try_get("id")?,
-        tenant_id: r.try_get("tenant_id")?,
-        login: r.try_get("login")?,
-        password_hash: r.try_get("password_hash")?,
-        active: r.try_get("active")?,
-        auth_version: r.try_get("auth_version")?,
-        failed_logins: r.try_get("failed_logins")?,
-        failed_window_start: r.try_get("failed_window_start")?,
+    from_row!(r => User {
+        id, tenant_id, login, password_hash, active, auth_version, failed_logins,
+        failed_window_start, password_status, password_expiration, api_secret_verifier,
+        created_at;
         lock: locked_at
             .zip(locked_until)
             .map(|(locked_at, locked_until)| Lock {
                 locked_at,
                 locked_until,
             }),
-        password_status: r.try_get("password_status")?,
-        password_expiration: r.try_get("password_expiration")?,
-        api_secret_verifier: r.try_get("api_secret_verifier")?,
-        created_at: r.try_get("created_at")?,
     })
 }
 
@@ -176,7 +169,7 @@ impl<B: Backend> UserStore for SqlStore<B> {
     }
 
     async fn unlock_user(&self, id: i64) -> StoreResult<bool> {
-        Ok(execute(
+        changed_one(
             &self.pool,
             sqlx::query(
                 "UPDATE users SET locked_at = NULL, locked_until = NULL, failed_logins = 0, \
@@ -184,8 +177,7 @@ impl<B: Backend> UserStore for SqlStore<B> {
             )
             .bind(id),
         )
-        .await?
-            == 1)
+        .await
     }
 
     async fn set_api_secret(
@@ -194,7 +186,7 @@ impl<B: Backend> UserStore for SqlStore<B> {
         verifier: Option<&str>,
         now: UnixTime,
     ) -> StoreResult<bool> {
-        Ok(execute(
+        changed_one(
             &self.pool,
             sqlx::query(
                 "UPDATE users SET api_secret_verifier = $2, \
@@ -204,8 +196,7 @@ impl<B: Backend> UserStore for SqlStore<B> {
             .bind(verifier)
             .bind(now),
         )
-        .await?
-            == 1)
+        .await
     }
 
     async fn effective_permissions(&self, user_id: i64) -> StoreResult<Vec<i64>> {
@@ -216,17 +207,13 @@ impl<B: Backend> UserStore for SqlStore<B> {
     }
 
     async fn set_password(&self, user_id: i64, hash: &str, now: UnixTime) -> StoreResult<bool> {
-        Ok(execute(
-            &self.pool,
-            sqlx::query(
+        changed_one(&self.pool, sqlx::query(
                 "UPDATE users SET password_hash = $2, failed_logins = 0, failed_window_start = NULL, locked_at = NULL, \
                  locked_until = NULL, auth_version = auth_version + 1, updated_at = $3 WHERE id = $1",
             )
             .bind(user_id)
             .bind(hash)
-            .bind(now),
-        )
-        .await? == 1)
+            .bind(now)).await
     }
 
     async fn record_login_failure(

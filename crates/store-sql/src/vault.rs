@@ -5,7 +5,9 @@
 //! finds nothing.
 
 use crate::backend::Backend;
-use crate::store::{execute, fetch_all, fetch_one, fetch_optional, SqlStore};
+use crate::store::{
+    changed_one, execute, fetch_all, fetch_one, fetch_optional, from_row, SqlStore,
+};
 use async_trait::async_trait;
 use portcullis_core::model::time::UnixTime;
 use portcullis_core::model::vault::ProfileScope;
@@ -30,59 +32,28 @@ const CONNECT_COLS: &str = "state_verifier, user_id, oauth_app_id, name, descrip
 
 fn oauth_app_row<B: Backend>(r: &B::Row) -> Result<OAuthApp, sqlx::Error> {
     let method: String = r.try_get("token_auth_method")?;
-    Ok(OAuthApp {
-        id: r.try_get("id")?,
-        seal_ref: r.try_get("seal_ref")?,
-        tenant_id: r.try_get("tenant_id")?,
-        name: r.try_get("name")?,
-        data_store: r.try_get("data_store")?,
-        description: r.try_get("description")?,
-        client_id: r.try_get("client_id")?,
-        client_secret_sealed: r.try_get("client_secret_sealed")?,
-        authorize_uri: r.try_get("authorize_uri")?,
-        token_uri: r.try_get("token_uri")?,
-        scope: r.try_get("scope")?,
+    from_row!(r => OAuthApp {
+        id, seal_ref, tenant_id, name, data_store, description, client_id,
+        client_secret_sealed, authorize_uri, token_uri, scope, created_at, updated_at;
         token_auth_method: TokenAuthMethod::parse(&method).ok_or_else(|| {
             sqlx::Error::Decode(format!("unknown token auth method '{method}'").into())
         })?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
     })
 }
 
 fn profile_row<B: Backend>(r: &B::Row) -> Result<OAuthProfile, sqlx::Error> {
-    Ok(OAuthProfile {
-        id: r.try_get("id")?,
-        seal_ref: r.try_get("seal_ref")?,
-        oauth_app_id: r.try_get("oauth_app_id")?,
-        tenant_id: r.try_get("tenant_id")?,
-        owner_id: r.try_get("owner_id")?,
-        name: r.try_get("name")?,
-        description: r.try_get("description")?,
-        access_token_sealed: r.try_get("access_token_sealed")?,
-        refresh_token_sealed: r.try_get("refresh_token_sealed")?,
-        access_expires_at: r.try_get("access_expires_at")?,
-        last_refreshed_at: r.try_get("last_refreshed_at")?,
-        last_attempt_at: r.try_get("last_attempt_at")?,
-        last_refresh_error: r.try_get("last_refresh_error")?,
-        refresh_failures: r.try_get("refresh_failures")?,
-        next_attempt_at: r.try_get("next_attempt_at")?,
-        refresh_lease_until: r.try_get("refresh_lease_until")?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
+    from_row!(r => OAuthProfile {
+        id, seal_ref, oauth_app_id, tenant_id, owner_id, name, description,
+        access_token_sealed, refresh_token_sealed, access_expires_at, last_refreshed_at,
+        last_attempt_at, last_refresh_error, refresh_failures, next_attempt_at,
+        refresh_lease_until, created_at, updated_at
     })
 }
 
 fn connect_row<B: Backend>(r: &B::Row) -> Result<ConnectState, sqlx::Error> {
-    Ok(ConnectState {
-        state_verifier: r.try_get("state_verifier")?,
-        user_id: r.try_get("user_id")?,
-        oauth_app_id: r.try_get("oauth_app_id")?,
-        name: r.try_get("name")?,
-        description: r.try_get("description")?,
-        code_verifier_sealed: r.try_get("code_verifier_sealed")?,
-        redirect_uri: r.try_get("redirect_uri")?,
-        expires_at: r.try_get("expires_at")?,
+    from_row!(r => ConnectState {
+        state_verifier, user_id, oauth_app_id, name, description, code_verifier_sealed,
+        redirect_uri, expires_at
     })
 }
 
@@ -155,12 +126,11 @@ impl<B: Backend> VaultStore for SqlStore<B> {
 
     async fn delete_oauth_app(&self, id: i64) -> StoreResult<bool> {
         // Profiles and connect states go with it (ON DELETE CASCADE).
-        Ok(execute(
+        changed_one(
             &self.pool,
             sqlx::query("DELETE FROM oauth_apps WHERE id = $1").bind(id),
         )
-        .await?
-            == 1)
+        .await
     }
 
     async fn create_oauth_profile(&self, p: NewOAuthProfile) -> StoreResult<OAuthProfile> {
@@ -244,12 +214,11 @@ impl<B: Backend> VaultStore for SqlStore<B> {
     }
 
     async fn delete_oauth_profile(&self, id: i64) -> StoreResult<bool> {
-        Ok(execute(
+        changed_one(
             &self.pool,
             sqlx::query("DELETE FROM oauth_profiles WHERE id = $1").bind(id),
         )
-        .await?
-            == 1)
+        .await
     }
 
     async fn acquire_refresh_lease(
