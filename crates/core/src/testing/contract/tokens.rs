@@ -1,7 +1,7 @@
 //! Contract cases of [`crate::store::TokenStore`]: refresh rotation and code takes
 //! (single use, also under concurrency), revocation cascades, `token_state`.
 
-use super::{app, race, seeded, user, T0};
+use super::{app, found, race, seeded, user, T0};
 use crate::model::identity::{ROLE_USER, SYSTEM_TENANT_ID};
 use crate::store::{Store, StoreResult};
 use std::future::Future;
@@ -66,11 +66,7 @@ pub async fn refresh_tokens_rotate_once_and_reuse_revokes_the_family(store: Arc<
         )
         .await
         .expect("family");
-    let (t, f) = store
-        .refresh_token("rt-1")
-        .await
-        .expect("get")
-        .expect("exists");
+    let (t, f) = found(store.refresh_token("rt-1").await);
     assert_eq!(
         (t.family_id.as_str(), t.rotated_at, f.revoked_at),
         ("fam-1", None, None)
@@ -86,25 +82,10 @@ pub async fn refresh_tokens_rotate_once_and_reuse_revokes_the_family(store: Arc<
         Rotation::Rotated
     );
     assert_eq!(
-        store
-            .refresh_token("rt-1")
-            .await
-            .expect("get")
-            .expect("exists")
-            .0
-            .rotated_at,
+        found(store.refresh_token("rt-1").await).0.rotated_at,
         Some(T0 + 1)
     );
-    assert_eq!(
-        store
-            .refresh_token("rt-2")
-            .await
-            .expect("get")
-            .expect("exists")
-            .1
-            .revoked_at,
-        None
-    );
+    assert_eq!(found(store.refresh_token("rt-2").await).1.revoked_at, None);
     let reuse = store
         .rotate_refresh_token("rt-1", &refresh("rt-3", "fam-1"), T0 + 2)
         .await
@@ -115,15 +96,7 @@ pub async fn refresh_tokens_rotate_once_and_reuse_revokes_the_family(store: Arc<
             family_id: "fam-1".into()
         }
     );
-    assert_eq!(
-        store
-            .family("fam-1")
-            .await
-            .expect("get")
-            .expect("exists")
-            .revoked_at,
-        Some(T0 + 2)
-    );
+    assert_eq!(found(store.family("fam-1").await).revoked_at, Some(T0 + 2));
     assert_eq!(
         store.refresh_token("rt-3").await.expect("get"),
         None,
@@ -170,13 +143,7 @@ pub async fn of_concurrent_rotations_exactly_one_wins(store: Arc<dyn Store>) {
         }
     }
     assert_eq!(wins, 1);
-    assert!(store
-        .family("fam-c")
-        .await
-        .expect("get")
-        .expect("exists")
-        .revoked_at
-        .is_some());
+    assert!(found(store.family("fam-c").await).revoked_at.is_some());
 }
 
 pub async fn authorization_codes_are_single_use_and_replay_revokes(store: Arc<dyn Store>) {
@@ -211,12 +178,7 @@ pub async fn authorization_codes_are_single_use_and_replay_revokes(store: Arc<dy
     };
     assert_eq!(c.family_id.as_deref(), Some("fam-code"));
     assert_eq!(
-        store
-            .family("fam-code")
-            .await
-            .expect("get")
-            .expect("exists")
-            .revoked_at,
+        found(store.family("fam-code").await).revoked_at,
         Some(T0 + 6)
     );
     assert_eq!(
@@ -265,32 +227,14 @@ pub async fn revocations_and_cascades_reach_token_families(store: Arc<dyn Store>
         .await
         .expect("consent");
     assert!(store.revoke_consent(u, a, T0 + 9).await.expect("revoke"));
+    assert_eq!(found(store.family("f-a").await).revoked_at, Some(T0 + 9));
     assert_eq!(
-        store
-            .family("f-a")
-            .await
-            .expect("get")
-            .expect("exists")
-            .revoked_at,
-        Some(T0 + 9)
-    );
-    assert_eq!(
-        store
-            .family("f-o")
-            .await
-            .expect("get")
-            .expect("exists")
-            .revoked_at,
+        found(store.family("f-o").await).revoked_at,
         None,
         "other apps untouched"
     );
     assert_eq!(
-        store
-            .family("f-cc")
-            .await
-            .expect("get")
-            .expect("exists")
-            .revoked_at,
+        found(store.family("f-cc").await).revoked_at,
         None,
         "client grants untouched"
     );
@@ -303,14 +247,7 @@ pub async fn revocations_and_cascades_reach_token_families(store: Arc<dyn Store>
         .expect("exists");
     let revoked_at = |id: &'static str| {
         let store = store.clone();
-        async move {
-            store
-                .family(id)
-                .await
-                .expect("get")
-                .expect("exists")
-                .revoked_at
-        }
+        async move { found(store.family(id).await).revoked_at }
     };
     assert_eq!(revoked_at("f-cc").await, Some(T0));
     assert_eq!(
@@ -366,15 +303,7 @@ pub async fn a_replay_during_the_exchange_still_revokes_its_family(store: Arc<dy
             .expect("link"),
         "the exchange learns of the replay"
     );
-    assert_eq!(
-        store
-            .family("fam-r")
-            .await
-            .expect("get")
-            .expect("exists")
-            .revoked_at,
-        Some(T0 + 2)
-    );
+    assert_eq!(found(store.family("fam-r").await).revoked_at, Some(T0 + 2));
     // Replays racing the link: whatever the interleaving, the family ends revoked.
     for round in 0..4 {
         let (c, f) = (format!("code-race-{round}"), format!("fam-race-{round}"));
@@ -405,13 +334,7 @@ pub async fn a_replay_during_the_exchange_still_revokes_its_family(store: Arc<dy
             outcome.expect("store call");
         }
         assert!(
-            store
-                .family(&f)
-                .await
-                .expect("get")
-                .expect("exists")
-                .revoked_at
-                .is_some(),
+            found(store.family(&f).await).revoked_at.is_some(),
             "round {round}: a replay racing the exchange revokes its family"
         );
     }
@@ -429,15 +352,7 @@ pub async fn a_replay_during_the_exchange_still_revokes_its_family(store: Arc<dy
         .set_code_family("code-s", "fam-s")
         .await
         .expect("link"));
-    assert_eq!(
-        store
-            .family("fam-s")
-            .await
-            .expect("get")
-            .expect("exists")
-            .revoked_at,
-        None
-    );
+    assert_eq!(found(store.family("fam-s").await).revoked_at, None);
 }
 
 /// `token_state` answers what `is_jti_revoked`, `family` and `user` answer, in one read.
