@@ -56,16 +56,25 @@ async fn token_fixture(store: &Arc<dyn Store>) -> (i64, i64) {
     (u.id, a.id)
 }
 
+/// Creates family `id` of `user` at application `app`, with the refresh token `rt`.
+async fn new_family(
+    store: &Arc<dyn Store>,
+    id: &str,
+    app: i64,
+    user: Option<i64>,
+    rt: Option<&str>,
+) {
+    let rt = rt.map(|rt| refresh(rt, id));
+    store
+        .create_family(&family(id, app, user), rt.as_ref())
+        .await
+        .expect("family");
+}
+
 pub async fn refresh_tokens_rotate_once_and_reuse_revokes_the_family(store: Arc<dyn Store>) {
     use crate::model::token::Rotation;
     let (u, a) = token_fixture(&store).await;
-    store
-        .create_family(
-            &family("fam-1", a, Some(u)),
-            Some(&refresh("rt-1", "fam-1")),
-        )
-        .await
-        .expect("family");
+    new_family(&store, "fam-1", a, Some(u), Some("rt-1")).await;
     let (t, f) = found(store.refresh_token("rt-1").await);
     assert_eq!(
         (t.family_id.as_str(), t.rotated_at, f.revoked_at),
@@ -119,13 +128,7 @@ pub async fn refresh_tokens_rotate_once_and_reuse_revokes_the_family(store: Arc<
 pub async fn of_concurrent_rotations_exactly_one_wins(store: Arc<dyn Store>) {
     use crate::model::token::Rotation;
     let (u, a) = token_fixture(&store).await;
-    store
-        .create_family(
-            &family("fam-c", a, Some(u)),
-            Some(&refresh("rt-c", "fam-c")),
-        )
-        .await
-        .expect("family");
+    new_family(&store, "fam-c", a, Some(u), Some("rt-c")).await;
     let rotations = race((0..8).map(|i| {
         let s = store.clone();
         async move {
@@ -162,13 +165,7 @@ pub async fn authorization_codes_are_single_use_and_replay_revokes(store: Arc<dy
     };
     assert_eq!(c.used_at, Some(T0 + 5));
     assert_eq!(c.redirect_uri.as_deref(), Some("https://a.example/cb"));
-    store
-        .create_family(
-            &family("fam-code", a, Some(u)),
-            Some(&refresh("rt-code", "fam-code")),
-        )
-        .await
-        .expect("family");
+    new_family(&store, "fam-code", a, Some(u), Some("rt-code")).await;
     store
         .set_code_family("code-1", "fam-code")
         .await
@@ -210,18 +207,9 @@ pub async fn revocations_and_cascades_reach_token_families(store: Arc<dyn Store>
         .create_client_app(app(SYSTEM_TENANT_ID, u, "cid-other"))
         .await
         .expect("app");
-    store
-        .create_family(&family("f-a", a, Some(u)), Some(&refresh("r-a", "f-a")))
-        .await
-        .expect("family");
-    store
-        .create_family(&family("f-o", other.id, Some(u)), None)
-        .await
-        .expect("family");
-    store
-        .create_family(&family("f-cc", a, None), None)
-        .await
-        .expect("family");
+    new_family(&store, "f-a", a, Some(u), Some("r-a")).await;
+    new_family(&store, "f-o", other.id, Some(u), None).await;
+    new_family(&store, "f-cc", a, None, None).await;
     store
         .grant_consent(u, a, &["api.access.odata".into()], T0)
         .await
@@ -289,13 +277,7 @@ pub async fn a_replay_during_the_exchange_still_revokes_its_family(store: Arc<dy
         panic!("replay")
     };
     assert_eq!(c.family_id, None);
-    store
-        .create_family(
-            &family("fam-r", a, Some(u)),
-            Some(&refresh("rt-r", "fam-r")),
-        )
-        .await
-        .expect("family");
+    new_family(&store, "fam-r", a, Some(u), Some("rt-r")).await;
     assert!(
         store
             .set_code_family("code-r", "fam-r")
@@ -314,10 +296,7 @@ pub async fn a_replay_during_the_exchange_still_revokes_its_family(store: Arc<dy
         let CodeTake::Taken(_) = store.take_auth_code(&c, T0 + 1).await.expect("take") else {
             panic!("first use")
         };
-        store
-            .create_family(&family(&f, a, Some(u)), None)
-            .await
-            .expect("family");
+        new_family(&store, &f, a, Some(u), None).await;
         // Three replays of the code race the exchange recording its family.
         let mut racers: Vec<Pin<Box<dyn Future<Output = StoreResult<()>> + Send>>> = Vec::new();
         for _ in 0..3 {
@@ -344,10 +323,7 @@ pub async fn a_replay_during_the_exchange_still_revokes_its_family(store: Arc<dy
         .await
         .expect("insert");
     store.take_auth_code("code-s", T0 + 1).await.expect("take");
-    store
-        .create_family(&family("fam-s", a, Some(u)), None)
-        .await
-        .expect("family");
+    new_family(&store, "fam-s", a, Some(u), None).await;
     assert!(!store
         .set_code_family("code-s", "fam-s")
         .await
@@ -358,10 +334,7 @@ pub async fn a_replay_during_the_exchange_still_revokes_its_family(store: Arc<dy
 /// `token_state` answers what `is_jti_revoked`, `family` and `user` answer, in one read.
 pub async fn token_state_reads_revocations_families_and_users_together(store: Arc<dyn Store>) {
     let (u, a) = token_fixture(&store).await;
-    store
-        .create_family(&family("f-s", a, Some(u)), None)
-        .await
-        .expect("family");
+    new_family(&store, "f-s", a, Some(u), None).await;
     let s = store
         .token_state("jti-s", Some("f-s"), Some(u))
         .await
