@@ -1,6 +1,6 @@
 //! [`SqlStore`]: the pool of one database and the row cache, how a backend crate
 //! connects it ([`Connector`]), and the helpers every aggregate module shares: error
-//! classification, JSON list columns, row decoding ([`from_row!`]) and running one
+//! classification, JSON list columns, row decoding (`from_row!`) and running one
 //! statement on the pool or in a transaction (`fetch_one`, `fetch_optional`,
 //! `fetch_all`, `execute`, `changed_one`, `exists`, `ids`).
 
