@@ -3,7 +3,7 @@
 
 use crate::backend::Backend;
 use crate::cache::insert_bounded;
-use crate::store::{err, execute, SqlStore};
+use crate::store::{changed_one, err, execute, SqlStore};
 use async_trait::async_trait;
 use portcullis_core::model::limits::LimitLevel;
 use portcullis_core::store::{LimitStore, StoreResult};
@@ -84,5 +84,22 @@ impl<B: Backend> SqlStore<B> {
                 |m, value| insert_bounded(&mut m.limits, key, *value),
             )
             .await
+    }
+
+    /// Deletes the tenant or user `id` with `delete`, after its limit values (`limits`:
+    /// a limit's target has no foreign key), in one write transaction that drops the row
+    /// cache; whether the row existed.
+    pub(crate) async fn delete_with_limits(
+        &self,
+        limits: &str,
+        delete: &str,
+        id: i64,
+    ) -> StoreResult<bool> {
+        let _invalidate = self.cache.invalidate_on_drop();
+        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        execute(&mut *tx, sqlx::query(limits).bind(id)).await?;
+        let deleted = changed_one(&mut *tx, sqlx::query(delete).bind(id)).await?;
+        tx.commit().await.map_err(err)?;
+        Ok(deleted)
     }
 }

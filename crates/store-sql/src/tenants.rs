@@ -151,25 +151,11 @@ impl<B: Backend> TenantStore for SqlStore<B> {
     }
 
     async fn delete_tenant(&self, id: i64) -> StoreResult<bool> {
-        let _invalidate = self.cache.invalidate_on_drop();
-        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
-        execute(
-            &mut *tx,
-            sqlx::query(
-                "DELETE FROM limit_values WHERE (level = 'tenant' AND target_id = $1) \
-             OR (level = 'user' AND target_id IN (SELECT id FROM users WHERE tenant_id = $1))",
-            )
-            .bind(id),
-        )
-        .await?;
+        let limits = "DELETE FROM limit_values WHERE (level = 'tenant' AND target_id = $1) \
+            OR (level = 'user' AND target_id IN (SELECT id FROM users WHERE tenant_id = $1))";
         // Users, roles, applications, hosts and admins go by ON DELETE CASCADE.
-        let r = execute(
-            &mut *tx,
-            sqlx::query("DELETE FROM tenants WHERE id = $1").bind(id),
-        )
-        .await?;
-        tx.commit().await.map_err(err)?;
-        Ok(r == 1)
+        let delete = "DELETE FROM tenants WHERE id = $1";
+        self.delete_with_limits(limits, delete, id).await
     }
 
     async fn tenant_hosts(&self, id: i64) -> StoreResult<Vec<String>> {

@@ -6,7 +6,8 @@
 use crate::backend::Backend;
 use crate::backend::RowsAffected as _;
 use crate::store::{
-    err, execute, exists, fetch_optional, from_row, json_list, to_json, Query, SqlStore,
+    changed_one, err, execute, exists, fetch_optional, from_row, json_list, to_json, Query,
+    SqlStore,
 };
 use crate::users::{user_row, USER_COLS};
 use async_trait::async_trait;
@@ -151,8 +152,7 @@ impl<B: Backend> TokenStore for SqlStore<B> {
     }
 
     async fn revoke_family(&self, id: &str, now: UnixTime) -> StoreResult<bool> {
-        let r = execute(&self.pool, revoke_family::<B>(id, now)).await?;
-        Ok(r == 1)
+        changed_one(&self.pool, revoke_family::<B>(id, now)).await
     }
 
     async fn insert_auth_code(&self, c: &AuthCode) -> StoreResult<()> {

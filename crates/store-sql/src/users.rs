@@ -116,22 +116,10 @@ impl<B: Backend> UserStore for SqlStore<B> {
     }
 
     async fn delete_user(&self, id: i64) -> StoreResult<bool> {
-        let _invalidate = self.cache.invalidate_on_drop();
-        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
-        execute(
-            &mut *tx,
-            sqlx::query("DELETE FROM limit_values WHERE level = 'user' AND target_id = $1")
-                .bind(id),
-        )
-        .await?;
+        let limits = "DELETE FROM limit_values WHERE level = 'user' AND target_id = $1";
         // Applications, consents, grants and admin rights go by ON DELETE CASCADE.
-        let r = execute(
-            &mut *tx,
-            sqlx::query("DELETE FROM users WHERE id = $1").bind(id),
-        )
-        .await?;
-        tx.commit().await.map_err(err)?;
-        Ok(r == 1)
+        let delete = "DELETE FROM users WHERE id = $1";
+        self.delete_with_limits(limits, delete, id).await
     }
 
     async fn role_assignments(&self, id: i64) -> StoreResult<RoleAssignments> {
