@@ -21,7 +21,9 @@
 use crate::backend::Backend;
 use portcullis_core::model::client_app::ClientApp;
 use portcullis_core::model::identity::Tenant as CachedTenant;
+use portcullis_core::store::StoreResult;
 use std::collections::HashMap as CacheMap;
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering as AtomicOrdering};
 
 /// Milliseconds between checks of the database's change counter: the most a change
@@ -113,6 +115,47 @@ impl RowCache {
         if self.epoch() == epoch {
             f(&mut maps);
         }
+    }
+
+    /// A read through the cache: `get` looks the value up (after [`Self::revalidate`]);
+    /// on a miss `load` (a future not yet polled, so it runs only then) reads the
+    /// database and `put` stores what it found, unless a write dropped the cache since
+    /// the read began. `V` is what the caller returns
+    /// (an `Option` for a row that may be missing; `put` decides whether a miss is
+    /// kept too).
+    pub(crate) async fn read_through<B: Backend, V>(
+        &self,
+        pool: &sqlx::Pool<B>,
+        get: impl FnOnce(&CacheMaps) -> Option<V>,
+        load: impl Future<Output = StoreResult<V>>,
+        put: impl FnOnce(&mut CacheMaps, &V),
+    ) -> StoreResult<V> {
+        self.revalidate(pool).await;
+        if let Some(v) = self.read(get) {
+            return Ok(v);
+        }
+        let epoch = self.epoch();
+        let v = load.await?;
+        self.store(epoch, |m| put(m, &v));
+        Ok(v)
+    }
+
+    /// [`Self::read_through`] for a row that may be missing: a miss is not kept, a
+    /// found row is `put`.
+    pub(crate) async fn read_row_through<B: Backend, T: Clone>(
+        &self,
+        pool: &sqlx::Pool<B>,
+        get: impl FnOnce(&CacheMaps) -> Option<T>,
+        load: impl Future<Output = StoreResult<Option<T>>>,
+        put: impl FnOnce(&mut CacheMaps, T),
+    ) -> StoreResult<Option<T>> {
+        let get = |m: &CacheMaps| get(m).map(Some);
+        let put = |m: &mut CacheMaps, row: &Option<T>| {
+            if let Some(row) = row {
+                put(m, row.clone());
+            }
+        };
+        self.read_through(pool, get, load, put).await
     }
 
     /// Checks the database's change counter when the last check is older than

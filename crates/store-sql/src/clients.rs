@@ -3,9 +3,11 @@
 //! application drops it.
 
 use crate::backend::Backend;
-use crate::backend::RowsAffected as _;
 use crate::cache::insert_bounded;
-use crate::store::{err, json_list, to_json, SqlStore};
+use crate::store::{
+    changed_one, err, execute, fetch_all, fetch_one, fetch_optional, from_row, json_list, to_json,
+    SqlStore,
+};
 use async_trait::async_trait;
 use portcullis_core::model::client_app::{AppListScope, Consent};
 use portcullis_core::model::client_app::{ClientApp, ClientAppChanges, GrantType, NewClientApp};
@@ -35,34 +37,13 @@ fn grants(raw: &str) -> Result<Vec<GrantType>, sqlx::Error> {
 }
 
 pub(crate) fn app_row<B: Backend>(r: &B::Row) -> Result<ClientApp, sqlx::Error> {
-    Ok(ClientApp {
-        id: r.try_get("id")?,
-        tenant_id: r.try_get("tenant_id")?,
-        owner_id: r.try_get("owner_id")?,
-        name: r.try_get("name")?,
-        description: r.try_get("description")?,
+    from_row!(r => ClientApp {
+        id, tenant_id, owner_id, name, description, client_id, secret_verifier, public,
+        tokens_valid_after, created_at, updated_at;
         redirect_urls: json_list(r.try_get("redirect_urls")?, "redirect_urls")?,
-        client_id: r.try_get("client_id")?,
-        secret_verifier: r.try_get("secret_verifier")?,
-        public: r.try_get("public")?,
         grant_types: grants(r.try_get("grant_types")?)?,
         scopes: json_list(r.try_get("scopes")?, "scopes")?,
-        tokens_valid_after: r.try_get("tokens_valid_after")?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
     })
-}
-
-impl<B: Backend> SqlStore<B> {
-    pub(crate) async fn fetch_app(&self, id: i64) -> StoreResult<Option<ClientApp>> {
-        let sql = format!("SELECT {APP_COLS} FROM client_apps WHERE id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(err)?;
-        row.as_ref().map(app_row::<B>).transpose().map_err(err)
-    }
 }
 
 #[async_trait]
@@ -73,22 +54,23 @@ impl<B: Backend> ClientStore for SqlStore<B> {
              secret_verifier, public, grant_types, scopes, tokens_valid_after, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $11) RETURNING {APP_COLS}"
         );
-        let row = sqlx::query(&sql)
-            .bind(a.tenant_id)
-            .bind(a.owner_id)
-            .bind(&a.name)
-            .bind(&a.description)
-            .bind(to_json(&a.redirect_urls))
-            .bind(&a.client_id)
-            .bind(&a.secret_verifier)
-            .bind(a.public)
-            .bind(grants_json(&a.grant_types))
-            .bind(to_json(&a.scopes))
-            .bind(a.now)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(err)?;
-        app_row::<B>(&row).map_err(err)
+        fetch_one(
+            &self.pool,
+            sqlx::query(&sql)
+                .bind(a.tenant_id)
+                .bind(a.owner_id)
+                .bind(&a.name)
+                .bind(&a.description)
+                .bind(to_json(&a.redirect_urls))
+                .bind(&a.client_id)
+                .bind(&a.secret_verifier)
+                .bind(a.public)
+                .bind(grants_json(&a.grant_types))
+                .bind(to_json(&a.scopes))
+                .bind(a.now),
+            app_row::<B>,
+        )
+        .await
     }
 
     async fn client_app(&self, id: i64) -> StoreResult<Option<ClientApp>> {
@@ -105,15 +87,7 @@ impl<B: Backend> ClientStore for SqlStore<B> {
             AppListScope::Tenant(t) => ("tenant_id", t),
         };
         let sql = format!("SELECT {APP_COLS} FROM client_apps WHERE {column} = $1 ORDER BY id");
-        let rows = sqlx::query(&sql)
-            .bind(id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(err)?;
-        rows.iter()
-            .map(app_row::<B>)
-            .collect::<Result<_, _>>()
-            .map_err(err)
+        fetch_all(&self.pool, sqlx::query(&sql).bind(id), app_row::<B>).await
     }
 
     async fn update_client_app(
@@ -126,18 +100,19 @@ impl<B: Backend> ClientStore for SqlStore<B> {
             "UPDATE client_apps SET name = $2, description = $3, redirect_urls = $4, grant_types = $5, \
              scopes = $6, updated_at = $7 WHERE id = $1 RETURNING {APP_COLS}"
         );
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .bind(&c.name)
-            .bind(&c.description)
-            .bind(to_json(&c.redirect_urls))
-            .bind(grants_json(&c.grant_types))
-            .bind(to_json(&c.scopes))
-            .bind(c.now)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(err)?;
-        row.as_ref().map(app_row::<B>).transpose().map_err(err)
+        fetch_optional(
+            &self.pool,
+            sqlx::query(&sql)
+                .bind(id)
+                .bind(&c.name)
+                .bind(&c.description)
+                .bind(to_json(&c.redirect_urls))
+                .bind(grants_json(&c.grant_types))
+                .bind(to_json(&c.scopes))
+                .bind(c.now),
+            app_row::<B>,
+        )
+        .await
     }
 
     async fn reset_client_secret(
@@ -152,29 +127,27 @@ impl<B: Backend> ClientStore for SqlStore<B> {
             "UPDATE client_apps SET secret_verifier = $2, tokens_valid_after = $3, updated_at = $3 \
              WHERE id = $1 RETURNING {APP_COLS}"
         );
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .bind(verifier)
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(err)?;
-        let app = row.as_ref().map(app_row::<B>).transpose().map_err(err)?;
-        sqlx::query("DELETE FROM consents WHERE client_app_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
+        let app = fetch_optional(
+            &mut *tx,
+            sqlx::query(&sql).bind(id).bind(verifier).bind(now),
+            app_row::<B>,
+        )
+        .await?;
+        execute(
+            &mut *tx,
+            sqlx::query("DELETE FROM consents WHERE client_app_id = $1").bind(id),
+        )
+        .await?;
         // `tokens_valid_after` has whole-second precision: a grant made earlier in the
         // same second would survive it. Revoking the families is exact.
-        sqlx::query(
-            "UPDATE token_families SET revoked_at = $2 WHERE client_app_id = $1 AND revoked_at IS NULL",
+        execute(&mut *tx,
+            sqlx::query(
+                "UPDATE token_families SET revoked_at = $2 WHERE client_app_id = $1 AND revoked_at IS NULL",
+            )
+            .bind(id)
+            .bind(now),
         )
-        .bind(id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(err)?;
+        .await?;
         tx.commit().await.map_err(err)?;
         Ok(app)
     }
@@ -182,12 +155,11 @@ impl<B: Backend> ClientStore for SqlStore<B> {
     async fn delete_client_app(&self, id: i64) -> StoreResult<bool> {
         let _invalidate = self.cache.invalidate_on_drop();
         // Consents go with the application (ON DELETE CASCADE).
-        let r = sqlx::query("DELETE FROM client_apps WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(err)?;
-        Ok(r.rows_affected() == 1)
+        changed_one(
+            &self.pool,
+            sqlx::query("DELETE FROM client_apps WHERE id = $1").bind(id),
+        )
+        .await
     }
 
     async fn grant_consent(
@@ -198,16 +170,16 @@ impl<B: Backend> ClientStore for SqlStore<B> {
         now: UnixTime,
     ) -> StoreResult<()> {
         let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
-        sqlx::query(
-            "INSERT INTO consents (user_id, client_app_id, scopes, granted_at, updated_at) VALUES ($1, $2, '[]', $3, $3) \
-             ON CONFLICT (user_id, client_app_id) DO UPDATE SET updated_at = excluded.updated_at",
+        execute(&mut *tx,
+            sqlx::query(
+                "INSERT INTO consents (user_id, client_app_id, scopes, granted_at, updated_at) VALUES ($1, $2, '[]', $3, $3) \
+                 ON CONFLICT (user_id, client_app_id) DO UPDATE SET updated_at = excluded.updated_at",
+            )
+            .bind(user_id)
+            .bind(app_id)
+            .bind(now),
         )
-        .bind(user_id)
-        .bind(app_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(err)?;
+        .await?;
         let current: String = sqlx::query_scalar(
             "SELECT scopes FROM consents WHERE user_id = $1 AND client_app_id = $2",
         )
@@ -254,24 +226,26 @@ impl<B: Backend> ClientStore for SqlStore<B> {
 
     async fn revoke_consent(&self, user_id: i64, app_id: i64, now: UnixTime) -> StoreResult<bool> {
         let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
-        let r = sqlx::query("DELETE FROM consents WHERE user_id = $1 AND client_app_id = $2")
+        let r = execute(
+            &mut *tx,
+            sqlx::query("DELETE FROM consents WHERE user_id = $1 AND client_app_id = $2")
+                .bind(user_id)
+                .bind(app_id),
+        )
+        .await?;
+        execute(
+            &mut *tx,
+            sqlx::query(
+                "UPDATE token_families SET revoked_at = $3 \
+             WHERE user_id = $1 AND client_app_id = $2 AND revoked_at IS NULL",
+            )
             .bind(user_id)
             .bind(app_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
-        sqlx::query(
-            "UPDATE token_families SET revoked_at = $3 \
-             WHERE user_id = $1 AND client_app_id = $2 AND revoked_at IS NULL",
+            .bind(now),
         )
-        .bind(user_id)
-        .bind(app_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(err)?;
+        .await?;
         tx.commit().await.map_err(err)?;
-        Ok(r.rows_affected() == 1)
+        Ok(r == 1)
     }
 }
 
@@ -281,42 +255,29 @@ impl<B: Backend> SqlStore<B> {
         &self,
         client_id: &str,
     ) -> StoreResult<Option<ClientApp>> {
-        self.cache.revalidate(&self.pool).await;
-        if let Some(app) = self
-            .cache
-            .read(|m| m.apps_by_client_id.get(client_id).cloned())
-        {
-            return Ok(Some(app));
-        }
-        let epoch = self.cache.epoch();
         let sql = format!("SELECT {APP_COLS} FROM client_apps WHERE client_id = $1");
-        let row = sqlx::query(&sql)
-            .bind(client_id)
-            .fetch_optional(&self.pool)
+        let load = fetch_optional(&self.pool, sqlx::query(&sql).bind(client_id), app_row::<B>);
+        self.cache
+            .read_row_through(
+                &self.pool,
+                |m| m.apps_by_client_id.get(client_id).cloned(),
+                load,
+                |m, a| insert_bounded(&mut m.apps_by_client_id, a.client_id.clone(), a),
+            )
             .await
-            .map_err(err)?;
-        let app = row.as_ref().map(app_row::<B>).transpose().map_err(err)?;
-        if let Some(a) = &app {
-            self.cache.store(epoch, |m| {
-                insert_bounded(&mut m.apps_by_client_id, a.client_id.clone(), a.clone())
-            });
-        }
-        Ok(app)
     }
 
     /// The client application with `id`, from the cache or the database.
     pub(crate) async fn cached_app(&self, id: i64) -> StoreResult<Option<ClientApp>> {
-        self.cache.revalidate(&self.pool).await;
-        if let Some(app) = self.cache.read(|m| m.apps_by_id.get(&id).cloned()) {
-            return Ok(Some(app));
-        }
-        let epoch = self.cache.epoch();
-        let app = self.fetch_app(id).await?;
-        if let Some(a) = &app {
-            self.cache.store(epoch, |m| {
-                insert_bounded(&mut m.apps_by_id, a.id, a.clone())
-            });
-        }
-        Ok(app)
+        let sql = format!("SELECT {APP_COLS} FROM client_apps WHERE id = $1");
+        let load = fetch_optional(&self.pool, sqlx::query(&sql).bind(id), app_row::<B>);
+        self.cache
+            .read_row_through(
+                &self.pool,
+                |m| m.apps_by_id.get(&id).cloned(),
+                load,
+                |m, a| insert_bounded(&mut m.apps_by_id, a.id, a),
+            )
+            .await
     }
 }

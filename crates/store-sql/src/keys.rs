@@ -5,7 +5,7 @@
 
 use crate::backend::Backend;
 use crate::backend::RowsAffected as _;
-use crate::store::{err, SqlStore};
+use crate::store::{err, execute, fetch_all, from_row, SqlStore};
 use async_trait::async_trait;
 use portcullis_core::model::signing_key::{KeyRotation, KeyState, StoredKey};
 use portcullis_core::model::time::UnixTime;
@@ -18,17 +18,11 @@ const KEY_COLS: &str =
 
 fn key_row<B: Backend>(r: &B::Row) -> Result<StoredKey, sqlx::Error> {
     let state: String = r.try_get("state")?;
-    Ok(StoredKey {
-        kid: r.try_get("kid")?,
-        alg: r.try_get("alg")?,
-        private_sealed: r.try_get("private_sealed")?,
-        public_jwk: r.try_get("public_jwk")?,
+    from_row!(r => StoredKey {
+        kid, alg, private_sealed, public_jwk, created_at, activated_at, retire_at;
         state: KeyState::parse(&state).ok_or_else(|| {
             sqlx::Error::Decode(format!("unknown signing key state '{state}'").into())
         })?,
-        created_at: r.try_get("created_at")?,
-        activated_at: r.try_get("activated_at")?,
-        retire_at: r.try_get("retire_at")?,
     })
 }
 
@@ -60,11 +54,7 @@ where
 impl<B: Backend> KeyStore for SqlStore<B> {
     async fn signing_keys(&self) -> StoreResult<Vec<StoredKey>> {
         let sql = format!("SELECT {KEY_COLS} FROM signing_keys ORDER BY created_at, kid");
-        let rows = sqlx::query(&sql).fetch_all(&self.pool).await.map_err(err)?;
-        rows.iter()
-            .map(key_row::<B>)
-            .collect::<Result<_, _>>()
-            .map_err(err)
+        fetch_all(&self.pool, sqlx::query(&sql), key_row::<B>).await
     }
 
     async fn insert_signing_key(&self, key: &StoredKey) -> StoreResult<bool> {
@@ -75,13 +65,14 @@ impl<B: Backend> KeyStore for SqlStore<B> {
         let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
         // The first statement writes, so SQLite takes its write lock here and a racing
         // rotation waits for this one to finish; PostgreSQL's row locks do the same.
-        sqlx::query(
-            "UPDATE signing_keys SET state = 'retiring', retire_at = $1 WHERE state = 'active'",
+        execute(
+            &mut *tx,
+            sqlx::query(
+                "UPDATE signing_keys SET state = 'retiring', retire_at = $1 WHERE state = 'active'",
+            )
+            .bind(r.retire_at),
         )
-        .bind(r.retire_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(err)?;
+        .await?;
         let promoted = sqlx::query(
             "UPDATE signing_keys SET state = 'active', activated_at = $1 \
              WHERE kid = $2 AND state = 'next'",
@@ -105,11 +96,11 @@ impl<B: Backend> KeyStore for SqlStore<B> {
     }
 
     async fn delete_retired_keys(&self, before: UnixTime) -> StoreResult<u64> {
-        sqlx::query("DELETE FROM signing_keys WHERE state = 'retiring' AND retire_at <= $1")
-            .bind(before)
-            .execute(&self.pool)
-            .await
-            .map(|r| r.rows_affected())
-            .map_err(err)
+        execute(
+            &self.pool,
+            sqlx::query("DELETE FROM signing_keys WHERE state = 'retiring' AND retire_at <= $1")
+                .bind(before),
+        )
+        .await
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::backend::Backend;
 use crate::cache::insert_bounded;
-use crate::store::{err, SqlStore};
+use crate::store::{changed_one, err, execute, SqlStore};
 use async_trait::async_trait;
 use portcullis_core::model::limits::LimitLevel;
 use portcullis_core::store::{LimitStore, StoreResult};
@@ -36,14 +36,8 @@ impl<B: Backend> LimitStore for SqlStore<B> {
                 "DELETE FROM limit_values WHERE limit_id = $1 AND level = $2 AND target_id = $3 AND $4 IS NULL",
             ),
         };
-        q.bind(limit_id)
-            .bind(level)
-            .bind(target)
-            .bind(value)
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
-            .map_err(err)
+        let q = q.bind(limit_id).bind(level).bind(target).bind(value);
+        execute(&self.pool, q).await.map(|_| ())
     }
 
     async fn limits_at(&self, level: LimitLevel) -> StoreResult<Vec<(i64, i64)>> {
@@ -68,25 +62,44 @@ impl<B: Backend> SqlStore<B> {
         tenant_id: i64,
         user_id: Option<i64>,
     ) -> StoreResult<Option<i64>> {
-        self.cache.revalidate(&self.pool).await;
         let key = (limit_id, tenant_id, user_id);
-        if let Some(v) = self.cache.read(|m| m.limits.get(&key).copied()) {
-            return Ok(v);
-        }
-        let epoch = self.cache.epoch();
-        let value: Option<i64> = sqlx::query_scalar(
-            "SELECT value FROM limit_values WHERE limit_id = $1 AND ( \
-               (level = 'user' AND target_id = $3) OR (level = 'tenant' AND target_id = $2) OR level = 'system') \
-             ORDER BY CASE level WHEN 'user' THEN 0 WHEN 'tenant' THEN 1 ELSE 2 END LIMIT 1",
-        )
-        .bind(limit_id)
-        .bind(tenant_id)
-        .bind(user_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(err)?;
+        let load = async {
+            sqlx::query_scalar(
+                "SELECT value FROM limit_values WHERE limit_id = $1 AND ( \
+                   (level = 'user' AND target_id = $3) OR (level = 'tenant' AND target_id = $2) OR level = 'system') \
+                 ORDER BY CASE level WHEN 'user' THEN 0 WHEN 'tenant' THEN 1 ELSE 2 END LIMIT 1",
+            )
+            .bind(limit_id)
+            .bind(tenant_id)
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(err)
+        };
         self.cache
-            .store(epoch, |m| insert_bounded(&mut m.limits, key, value));
-        Ok(value)
+            .read_through(
+                &self.pool,
+                |m| m.limits.get(&key).copied(),
+                load,
+                |m, value| insert_bounded(&mut m.limits, key, *value),
+            )
+            .await
+    }
+
+    /// Deletes the tenant or user `id` with `delete`, after its limit values (`limits`:
+    /// a limit's target has no foreign key), in one write transaction that drops the row
+    /// cache; whether the row existed.
+    pub(crate) async fn delete_with_limits(
+        &self,
+        limits: &str,
+        delete: &str,
+        id: i64,
+    ) -> StoreResult<bool> {
+        let _invalidate = self.cache.invalidate_on_drop();
+        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        execute(&mut *tx, sqlx::query(limits).bind(id)).await?;
+        let deleted = changed_one(&mut *tx, sqlx::query(delete).bind(id)).await?;
+        tx.commit().await.map_err(err)?;
+        Ok(deleted)
     }
 }

@@ -1,79 +1,72 @@
 //! Browser sign-in sessions (`SessionStore`).
 
 use crate::backend::Backend;
-use crate::backend::RowsAffected as _;
-use crate::store::{err, SqlStore};
+use crate::store::{changed_one, execute, fetch_optional, from_row, SqlStore};
 use async_trait::async_trait;
 use portcullis_core::model::session::Session;
 use portcullis_core::model::time::UnixTime;
 use portcullis_core::store::SessionStore;
 use portcullis_core::store::StoreResult;
-use sqlx::Row;
+
+const SESSION_COLS: &str = "verifier, user_id, auth_version, created_at, idle_until, expires_at";
+
+fn session_row<B: Backend>(r: &B::Row) -> Result<Session, sqlx::Error> {
+    from_row!(r => Session {
+        verifier, user_id, auth_version, created_at, idle_until, expires_at
+    })
+}
 
 #[async_trait]
 impl<B: Backend> SessionStore for SqlStore<B> {
     async fn insert_session(&self, s: &Session) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO sessions (verifier, user_id, auth_version, created_at, idle_until, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+        let sql = format!("INSERT INTO sessions ({SESSION_COLS}) VALUES ($1, $2, $3, $4, $5, $6)");
+        execute(
+            &self.pool,
+            sqlx::query(&sql)
+                .bind(&s.verifier)
+                .bind(s.user_id)
+                .bind(s.auth_version)
+                .bind(s.created_at)
+                .bind(s.idle_until)
+                .bind(s.expires_at),
         )
-        .bind(&s.verifier)
-        .bind(s.user_id)
-        .bind(s.auth_version)
-        .bind(s.created_at)
-        .bind(s.idle_until)
-        .bind(s.expires_at)
-        .execute(&self.pool)
         .await
         .map(|_| ())
-        .map_err(err)
     }
 
     async fn session(&self, verifier: &str) -> StoreResult<Option<Session>> {
-        let row = sqlx::query(
-            "SELECT verifier, user_id, auth_version, created_at, idle_until, expires_at \
-             FROM sessions WHERE verifier = $1",
+        let sql = format!("SELECT {SESSION_COLS} FROM sessions WHERE verifier = $1");
+        fetch_optional(
+            &self.pool,
+            sqlx::query(&sql).bind(verifier),
+            session_row::<B>,
         )
-        .bind(verifier)
-        .fetch_optional(&self.pool)
         .await
-        .map_err(err)?;
-        let Some(r) = row else { return Ok(None) };
-        Ok(Some(Session {
-            verifier: r.try_get("verifier").map_err(err)?,
-            user_id: r.try_get("user_id").map_err(err)?,
-            auth_version: r.try_get("auth_version").map_err(err)?,
-            created_at: r.try_get("created_at").map_err(err)?,
-            idle_until: r.try_get("idle_until").map_err(err)?,
-            expires_at: r.try_get("expires_at").map_err(err)?,
-        }))
     }
 
     async fn touch_session(&self, verifier: &str, idle_until: UnixTime) -> StoreResult<()> {
-        sqlx::query("UPDATE sessions SET idle_until = $2 WHERE verifier = $1 AND idle_until < $2")
+        execute(
+            &self.pool,
+            sqlx::query(
+                "UPDATE sessions SET idle_until = $2 WHERE verifier = $1 AND idle_until < $2",
+            )
             .bind(verifier)
-            .bind(idle_until)
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
-            .map_err(err)
+            .bind(idle_until),
+        )
+        .await
+        .map(|_| ())
     }
 
     async fn delete_session(&self, verifier: &str) -> StoreResult<bool> {
-        let r = sqlx::query("DELETE FROM sessions WHERE verifier = $1")
-            .bind(verifier)
-            .execute(&self.pool)
-            .await
-            .map_err(err)?;
-        Ok(r.rows_affected() == 1)
+        changed_one(
+            &self.pool,
+            sqlx::query("DELETE FROM sessions WHERE verifier = $1").bind(verifier),
+        )
+        .await
     }
 
     async fn purge_sessions(&self, now: UnixTime) -> StoreResult<u64> {
-        let r = sqlx::query("DELETE FROM sessions WHERE idle_until <= $1 OR expires_at <= $1")
-            .bind(now)
-            .execute(&self.pool)
-            .await
-            .map_err(err)?;
-        Ok(r.rows_affected())
+        let q = sqlx::query("DELETE FROM sessions WHERE idle_until <= $1 OR expires_at <= $1");
+        execute(&self.pool, q.bind(now)).await
     }
 }

@@ -3,8 +3,7 @@
 //! together all succeed.
 
 use crate::backend::Backend;
-use crate::backend::RowsAffected as _;
-use crate::store::{err, SqlStore};
+use crate::store::{err, execute, SqlStore};
 use async_trait::async_trait;
 use portcullis_core::model::seed::Seed;
 use portcullis_core::model::time::UnixTime;
@@ -13,11 +12,9 @@ use portcullis_core::store::{SetupStore, StoreResult};
 #[async_trait]
 impl<B: Backend> SetupStore for SqlStore<B> {
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
+        execute(&self.pool, sqlx::query("SELECT 1"))
             .await
             .map(|_| ())
-            .map_err(err)
     }
 
     async fn seed(&self, seed: &Seed) -> StoreResult<()> {
@@ -26,41 +23,48 @@ impl<B: Backend> SetupStore for SqlStore<B> {
         // unique name, and a conflict target naming only the id would raise the latter.
         let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
         for (id, name, description) in &seed.permissions {
-            sqlx::query("INSERT INTO permissions (id, name, description) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+            execute(&mut *tx,
+                sqlx::query(
+                    "INSERT INTO permissions (id, name, description) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                )
                 .bind(id)
                 .bind(name)
-                .bind(description)
-                .execute(&mut *tx)
-                .await
-                .map_err(err)?;
+                .bind(description),
+            )
+            .await?;
         }
         let t = &seed.system_tenant;
-        sqlx::query("INSERT INTO tenants (id, name, description, parent_id, active) VALUES ($1, $2, $3, NULL, TRUE) ON CONFLICT DO NOTHING")
+        execute(&mut *tx,
+            sqlx::query(
+                "INSERT INTO tenants (id, name, description, parent_id, active) VALUES ($1, $2, $3, NULL, TRUE) ON CONFLICT DO NOTHING",
+            )
             .bind(t.id)
             .bind(&t.name)
-            .bind(&t.description)
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
+            .bind(&t.description),
+        )
+        .await?;
         for r in &seed.roles {
-            let inserted = sqlx::query("INSERT INTO roles (id, tenant_id, name, description) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+            let inserted = execute(&mut *tx,
+                sqlx::query(
+                    "INSERT INTO roles (id, tenant_id, name, description) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                )
                 .bind(r.id)
                 .bind(r.tenant_id)
                 .bind(r.name)
-                .bind(r.description)
-                .execute(&mut *tx)
-                .await
-                .map_err(err)?;
-            if inserted.rows_affected() == 1 {
+                .bind(r.description),
+            )
+            .await?;
+            if inserted == 1 {
                 for p in &r.permissions {
-                    sqlx::query(
-                        "INSERT INTO role_permissions (role_id, permission_id) VALUES ($1, $2)",
+                    execute(
+                        &mut *tx,
+                        sqlx::query(
+                            "INSERT INTO role_permissions (role_id, permission_id) VALUES ($1, $2)",
+                        )
+                        .bind(r.id)
+                        .bind(p),
                     )
-                    .bind(r.id)
-                    .bind(p)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(err)?;
+                    .await?;
                 }
             }
         }
@@ -82,13 +86,16 @@ impl<B: Backend> SetupStore for SqlStore<B> {
         value: &str,
         now: UnixTime,
     ) -> StoreResult<String> {
-        sqlx::query("INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING")
+        execute(
+            &self.pool,
+            sqlx::query(
+                "INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
+            )
             .bind(name)
             .bind(value)
-            .bind(now)
-            .execute(&self.pool)
-            .await
-            .map_err(err)?;
+            .bind(now),
+        )
+        .await?;
         sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1")
             .bind(name)
             .fetch_one(&self.pool)

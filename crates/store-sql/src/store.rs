@@ -1,10 +1,14 @@
 //! [`SqlStore`]: the pool of one database and the row cache, how a backend crate
-//! connects it ([`Connector`]), and the helpers every aggregate module shares
-//! (error classification, JSON list columns).
+//! connects it ([`Connector`]), and the helpers every aggregate module shares: error
+//! classification, JSON list columns, row decoding (`from_row!`) and running one
+//! statement on the pool or in a transaction (`fetch_one`, `fetch_optional`,
+//! `fetch_all`, `execute`, `changed_one`, `exists`, `ids`).
 
 use crate::backend::Backend;
+use crate::backend::RowsAffected as _;
 use crate::cache::RowCache;
 use portcullis_core::store::{StoreError, StoreResult};
+use sqlx::Executor;
 use std::future::Future;
 use std::sync::Arc;
 pub(crate) use store_error as err;
@@ -105,10 +109,105 @@ pub(crate) fn json_list(raw: &str, column: &str) -> Result<Vec<String>, sqlx::Er
     })
 }
 
+/// A record decoded from a row: `from_row!(r => User { id, login, …; lock: expr })` reads
+/// each field before the `;` from the column of its name and sets the ones after it
+/// as given (or from the variable of its name); the first column that fails to decode is the error.
+macro_rules! from_row {
+    ($r:ident => $ty:ident { $($col:ident),+ $(; $($field:ident $(: $value:expr)?),+ $(,)?)? }) => {
+        Ok($ty {
+            $($col: sqlx::Row::try_get($r, stringify!($col))?,)+
+            $($($field $(: $value)?,)+)?
+        })
+    };
+}
+pub(crate) use from_row;
+
+/// A statement with its arguments bound, as `sqlx::query(..).bind(..)` builds it.
+pub(crate) type Query<'q, B> = sqlx::query::Query<'q, B, <B as sqlx::Database>::Arguments<'q>>;
+
+/// Decodes one row into a record (`user_row`, `client_row`, …).
+pub(crate) type Decoder<B, T> = fn(&<B as sqlx::Database>::Row) -> Result<T, sqlx::Error>;
+
 /// Decodes an optional row with `f`.
-pub(crate) fn one<B: Backend, T>(
-    row: Option<B::Row>,
-    f: fn(&B::Row) -> Result<T, sqlx::Error>,
-) -> StoreResult<Option<T>> {
+pub(crate) fn one<B: Backend, T>(row: Option<B::Row>, f: Decoder<B, T>) -> StoreResult<Option<T>> {
     row.as_ref().map(f).transpose().map_err(err)
+}
+
+/// Decodes every row with `f`.
+pub(crate) fn all<B: Backend, T>(rows: &[B::Row], f: Decoder<B, T>) -> StoreResult<Vec<T>> {
+    rows.iter().map(f).collect::<Result<_, _>>().map_err(err)
+}
+
+// Running one statement and decoding what it returns: the
+// `query(..).bind(..).fetch_x(executor).await.map_err(err)` + decode chain, written
+// once. The executor is `&self.pool`, or `&mut *tx` inside a transaction.
+
+/// The one row `q` returns (an `INSERT … RETURNING`), decoded with `f`.
+pub(crate) async fn fetch_one<'c, B: Backend, T>(
+    e: impl Executor<'c, Database = B>,
+    q: Query<'_, B>,
+    f: Decoder<B, T>,
+) -> StoreResult<T> {
+    let row = q.fetch_one(e).await.map_err(err)?;
+    f(&row).map_err(err)
+}
+
+/// The row `q` returns, if any, decoded with `f`.
+pub(crate) async fn fetch_optional<'c, B: Backend, T>(
+    e: impl Executor<'c, Database = B>,
+    q: Query<'_, B>,
+    f: Decoder<B, T>,
+) -> StoreResult<Option<T>> {
+    let row = q.fetch_optional(e).await.map_err(err)?;
+    one::<B, T>(row, f)
+}
+
+/// Every row `q` returns, decoded with `f`.
+pub(crate) async fn fetch_all<'c, B: Backend, T>(
+    e: impl Executor<'c, Database = B>,
+    q: Query<'_, B>,
+    f: Decoder<B, T>,
+) -> StoreResult<Vec<T>> {
+    let rows = q.fetch_all(e).await.map_err(err)?;
+    all::<B, T>(&rows, f)
+}
+
+/// Runs `q` (an UPDATE, DELETE or INSERT); how many rows it changed.
+pub(crate) async fn execute<'c, B: Backend>(
+    e: impl Executor<'c, Database = B>,
+    q: Query<'_, B>,
+) -> StoreResult<u64> {
+    q.execute(e).await.map(|r| r.rows_affected()).map_err(err)
+}
+
+/// Runs `q`, which names one row by its key; whether it changed that row.
+pub(crate) async fn changed_one<'c, B: Backend>(
+    e: impl Executor<'c, Database = B>,
+    q: Query<'_, B>,
+) -> StoreResult<bool> {
+    Ok(execute(e, q).await? == 1)
+}
+
+/// Whether `q` returns a row.
+pub(crate) async fn exists<'c, B: Backend>(
+    e: impl Executor<'c, Database = B>,
+    q: Query<'_, B>,
+) -> StoreResult<bool> {
+    q.fetch_optional(e)
+        .await
+        .map(|row| row.is_some())
+        .map_err(err)
+}
+
+/// The ids `sql` selects for its one parameter (`… WHERE tenant_id = $1 ORDER BY …`).
+pub(crate) async fn ids<'c, B: Backend>(
+    e: impl Executor<'c, Database = B>,
+    sql: &str,
+    id: i64,
+) -> StoreResult<Vec<i64>> {
+    sqlx::query_scalar(sql)
+        .bind(id)
+        .fetch_all(e)
+        .await
+        .map_err(err)
 }

@@ -3,21 +3,19 @@
 //! tenant drops it.
 
 use crate::backend::Backend;
-use crate::backend::RowsAffected as _;
 use crate::cache::insert_bounded;
-use crate::store::{err, json_list, to_json, SqlStore};
+use crate::store::{
+    err, execute, exists, fetch_all, fetch_one, fetch_optional, from_row, ids, json_list, to_json,
+    SqlStore,
+};
 use async_trait::async_trait;
 use portcullis_core::model::identity::{NewTenant, Role, Tenant, TenantChanges, SYSTEM_TENANT_ID};
 use portcullis_core::store::{StoreError, StoreResult, TenantStore};
 use sqlx::Row;
 
 pub(crate) fn tenant_row<B: Backend>(r: &B::Row) -> Result<Tenant, sqlx::Error> {
-    Ok(Tenant {
-        id: r.try_get("id")?,
-        name: r.try_get("name")?,
-        description: r.try_get("description")?,
-        parent_id: r.try_get("parent_id")?,
-        active: r.try_get("active")?,
+    from_row!(r => Tenant {
+        id, name, description, parent_id, active;
         allowed_scopes: json_list(r.try_get("allowed_scopes")?, "allowed_scopes")?,
     })
 }
@@ -30,11 +28,8 @@ fn role_row<B: Backend>(r: &B::Row) -> Result<Role, sqlx::Error> {
         .filter_map(|p| p.trim().parse().ok())
         .collect();
     permissions.sort_unstable();
-    Ok(Role {
-        id: r.try_get("id")?,
-        tenant_id: r.try_get("tenant_id")?,
-        name: r.try_get("name")?,
-        description: r.try_get("description")?,
+    from_row!(r => Role {
+        id, tenant_id, name, description;
         permissions,
     })
 }
@@ -53,33 +48,24 @@ impl<B: Backend> TenantStore for SqlStore<B> {
 
     async fn tenants(&self) -> StoreResult<Vec<Tenant>> {
         let sql = format!("SELECT {TENANT_COLS} FROM tenants ORDER BY id");
-        let rows = sqlx::query(&sql).fetch_all(&self.pool).await.map_err(err)?;
-        rows.iter()
-            .map(tenant_row::<B>)
-            .collect::<Result<_, _>>()
-            .map_err(err)
+        fetch_all(&self.pool, sqlx::query(&sql), tenant_row::<B>).await
     }
 
     async fn tenant_by_name(&self, name: &str) -> StoreResult<Option<Tenant>> {
         let sql = format!("SELECT {TENANT_COLS} FROM tenants WHERE name = $1");
-        let row = sqlx::query(&sql)
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(err)?;
-        row.as_ref().map(tenant_row::<B>).transpose().map_err(err)
+        fetch_optional(&self.pool, sqlx::query(&sql).bind(name), tenant_row::<B>).await
     }
 
     async fn tenant_by_host(&self, host: &str) -> StoreResult<Option<Tenant>> {
         let sql = format!(
             "SELECT {TENANT_COLS} FROM tenants WHERE id = (SELECT tenant_id FROM tenant_hosts WHERE host = $1)"
         );
-        let row = sqlx::query(&sql)
-            .bind(host.to_lowercase())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(err)?;
-        row.as_ref().map(tenant_row::<B>).transpose().map_err(err)
+        fetch_optional(
+            &self.pool,
+            sqlx::query(&sql).bind(host.to_lowercase()),
+            tenant_row::<B>,
+        )
+        .await
     }
 
     async fn create_tenant(&self, n: NewTenant) -> StoreResult<Tenant> {
@@ -88,17 +74,18 @@ impl<B: Backend> TenantStore for SqlStore<B> {
             "INSERT INTO tenants (name, description, parent_id, active, allowed_scopes, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING {TENANT_COLS}"
         );
-        let row = sqlx::query(&sql)
-            .bind(&n.name)
-            .bind(&n.description)
-            .bind(SYSTEM_TENANT_ID)
-            .bind(n.active)
-            .bind(to_json(&n.allowed_scopes))
-            .bind(n.now)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(err)?;
-        let tenant = tenant_row::<B>(&row).map_err(err)?;
+        let tenant = fetch_one(
+            &mut *tx,
+            sqlx::query(&sql)
+                .bind(&n.name)
+                .bind(&n.description)
+                .bind(SYSTEM_TENANT_ID)
+                .bind(n.active)
+                .bind(to_json(&n.allowed_scopes))
+                .bind(n.now),
+            tenant_row::<B>,
+        )
+        .await?;
         insert_hosts(&mut tx, tenant.id, &n.hosts).await?;
         for role in &n.imported_roles {
             let new_id: i64 = sqlx::query_scalar(
@@ -111,23 +98,25 @@ impl<B: Backend> TenantStore for SqlStore<B> {
             .await
             .map_err(err)?
             .ok_or_else(|| StoreError::Backend(format!("no role {role} to import")))?;
-            sqlx::query(
-                "INSERT INTO role_permissions (role_id, permission_id) \
+            execute(
+                &mut *tx,
+                sqlx::query(
+                    "INSERT INTO role_permissions (role_id, permission_id) \
                  SELECT $1, permission_id FROM role_permissions WHERE role_id = $2",
+                )
+                .bind(new_id)
+                .bind(role),
             )
-            .bind(new_id)
-            .bind(role)
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
+            .await?;
         }
         for admin in &n.admins {
-            sqlx::query("INSERT INTO tenant_admins (tenant_id, user_id) VALUES ($1, $2)")
-                .bind(tenant.id)
-                .bind(admin)
-                .execute(&mut *tx)
-                .await
-                .map_err(err)?;
+            execute(
+                &mut *tx,
+                sqlx::query("INSERT INTO tenant_admins (tenant_id, user_id) VALUES ($1, $2)")
+                    .bind(tenant.id)
+                    .bind(admin),
+            )
+            .await?;
         }
         tx.commit().await.map_err(err)?;
         Ok(tenant)
@@ -151,35 +140,22 @@ impl<B: Backend> TenantStore for SqlStore<B> {
             .map_err(err)?;
         let Some(row) = row else { return Ok(None) };
         let tenant = tenant_row::<B>(&row).map_err(err)?;
-        sqlx::query("DELETE FROM tenant_hosts WHERE tenant_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
+        execute(
+            &mut *tx,
+            sqlx::query("DELETE FROM tenant_hosts WHERE tenant_id = $1").bind(id),
+        )
+        .await?;
         insert_hosts(&mut tx, id, &c.hosts).await?;
         tx.commit().await.map_err(err)?;
         Ok(Some(tenant))
     }
 
     async fn delete_tenant(&self, id: i64) -> StoreResult<bool> {
-        let _invalidate = self.cache.invalidate_on_drop();
-        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
-        sqlx::query(
-            "DELETE FROM limit_values WHERE (level = 'tenant' AND target_id = $1) \
-             OR (level = 'user' AND target_id IN (SELECT id FROM users WHERE tenant_id = $1))",
-        )
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(err)?;
+        let limits = "DELETE FROM limit_values WHERE (level = 'tenant' AND target_id = $1) \
+            OR (level = 'user' AND target_id IN (SELECT id FROM users WHERE tenant_id = $1))";
         // Users, roles, applications, hosts and admins go by ON DELETE CASCADE.
-        let r = sqlx::query("DELETE FROM tenants WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
-        tx.commit().await.map_err(err)?;
-        Ok(r.rows_affected() == 1)
+        let delete = "DELETE FROM tenants WHERE id = $1";
+        self.delete_with_limits(limits, delete, id).await
     }
 
     async fn tenant_hosts(&self, id: i64) -> StoreResult<Vec<String>> {
@@ -191,74 +167,49 @@ impl<B: Backend> TenantStore for SqlStore<B> {
     }
 
     async fn tenant_admins(&self, tenant_id: i64) -> StoreResult<Vec<i64>> {
-        sqlx::query_scalar(
-            "SELECT user_id FROM tenant_admins WHERE tenant_id = $1 ORDER BY user_id",
-        )
-        .bind(tenant_id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(err)
+        let sql = "SELECT user_id FROM tenant_admins WHERE tenant_id = $1 ORDER BY user_id";
+        ids(&self.pool, sql, tenant_id).await
     }
 
     async fn set_tenant_admins(&self, tenant_id: i64, users: &[i64]) -> StoreResult<()> {
         let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
-        sqlx::query("DELETE FROM tenant_admins WHERE tenant_id = $1")
-            .bind(tenant_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
+        execute(
+            &mut *tx,
+            sqlx::query("DELETE FROM tenant_admins WHERE tenant_id = $1").bind(tenant_id),
+        )
+        .await?;
         for u in users {
-            sqlx::query("INSERT INTO tenant_admins (tenant_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            execute(&mut *tx,
+                sqlx::query(
+                    "INSERT INTO tenant_admins (tenant_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                )
                 .bind(tenant_id)
-                .bind(u)
-                .execute(&mut *tx)
-                .await
-                .map_err(err)?;
+                .bind(u),
+            )
+            .await?;
         }
         tx.commit().await.map_err(err)
     }
 
     async fn administered_tenants(&self, user_id: i64) -> StoreResult<Vec<i64>> {
-        sqlx::query_scalar(
-            "SELECT tenant_id FROM tenant_admins WHERE user_id = $1 ORDER BY tenant_id",
-        )
-        .bind(user_id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(err)
+        let sql = "SELECT tenant_id FROM tenant_admins WHERE user_id = $1 ORDER BY tenant_id";
+        ids(&self.pool, sql, user_id).await
     }
 
     async fn has_other_active_tenant(&self, except: i64) -> StoreResult<bool> {
-        let other: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM tenants WHERE active AND id <> $1 LIMIT 1")
-                .bind(except)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(err)?;
-        Ok(other.is_some())
+        let q =
+            sqlx::query("SELECT id FROM tenants WHERE active AND id <> $1 LIMIT 1").bind(except);
+        exists(&self.pool, q).await
     }
 
     async fn roles(&self, tenant_id: i64) -> StoreResult<Vec<Role>> {
         let sql = format!("{ROLE_SELECT} WHERE r.tenant_id = $1 ORDER BY r.id");
-        let rows = sqlx::query(&sql)
-            .bind(tenant_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(err)?;
-        rows.iter()
-            .map(role_row::<B>)
-            .collect::<Result<_, _>>()
-            .map_err(err)
+        fetch_all(&self.pool, sqlx::query(&sql).bind(tenant_id), role_row::<B>).await
     }
 
     async fn role(&self, id: i64) -> StoreResult<Option<Role>> {
         let sql = format!("{ROLE_SELECT} WHERE r.id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(err)?;
-        row.as_ref().map(role_row::<B>).transpose().map_err(err)
+        fetch_optional(&self.pool, sqlx::query(&sql).bind(id), role_row::<B>).await
     }
 }
 
@@ -269,12 +220,13 @@ async fn insert_hosts<B: Backend>(
     hosts: &[String],
 ) -> StoreResult<()> {
     for h in hosts {
-        sqlx::query("INSERT INTO tenant_hosts (host, tenant_id) VALUES ($1, $2)")
-            .bind(h.to_lowercase())
-            .bind(tenant_id)
-            .execute(&mut **tx)
-            .await
-            .map_err(err)?;
+        execute(
+            &mut **tx,
+            sqlx::query("INSERT INTO tenant_hosts (host, tenant_id) VALUES ($1, $2)")
+                .bind(h.to_lowercase())
+                .bind(tenant_id),
+        )
+        .await?;
     }
     Ok(())
 }
@@ -282,22 +234,15 @@ async fn insert_hosts<B: Backend>(
 impl<B: Backend> SqlStore<B> {
     /// The tenant with `id`, from the cache or the database.
     pub(crate) async fn cached_tenant(&self, id: i64) -> StoreResult<Option<Tenant>> {
-        self.cache.revalidate(&self.pool).await;
-        if let Some(t) = self.cache.read(|m| m.tenants.get(&id).cloned()) {
-            return Ok(Some(t));
-        }
-        let epoch = self.cache.epoch();
         let sql = format!("SELECT {TENANT_COLS} FROM tenants WHERE id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&self.pool)
+        let load = fetch_optional(&self.pool, sqlx::query(&sql).bind(id), tenant_row::<B>);
+        self.cache
+            .read_row_through(
+                &self.pool,
+                |m| m.tenants.get(&id).cloned(),
+                load,
+                |m, t| insert_bounded(&mut m.tenants, t.id, t),
+            )
             .await
-            .map_err(err)?;
-        let tenant = row.as_ref().map(tenant_row::<B>).transpose().map_err(err)?;
-        if let Some(t) = &tenant {
-            self.cache
-                .store(epoch, |m| insert_bounded(&mut m.tenants, t.id, t.clone()));
-        }
-        Ok(tenant)
     }
 }

@@ -5,7 +5,10 @@
 
 use crate::backend::Backend;
 use crate::backend::RowsAffected as _;
-use crate::store::{err, json_list, to_json, SqlStore};
+use crate::store::{
+    changed_one, err, execute, exists, fetch_optional, from_row, json_list, to_json, Query,
+    SqlStore,
+};
 use crate::users::{user_row, USER_COLS};
 use async_trait::async_trait;
 use portcullis_core::model::time::UnixTime;
@@ -21,30 +24,17 @@ const CODE_COLS: &str =
     expires_at, used_at, family_id";
 
 fn family_row<B: Backend>(r: &B::Row) -> Result<Family, sqlx::Error> {
-    Ok(Family {
-        id: r.try_get("id")?,
-        client_app_id: r.try_get("client_app_id")?,
-        user_id: r.try_get("user_id")?,
-        tenant_id: r.try_get("tenant_id")?,
+    from_row!(r => Family {
+        id, client_app_id, user_id, tenant_id, auth_version, created_at, revoked_at;
         scopes: json_list(r.try_get("scopes")?, "scopes")?,
-        auth_version: r.try_get("auth_version")?,
-        created_at: r.try_get("created_at")?,
-        revoked_at: r.try_get("revoked_at")?,
     })
 }
 
 fn code_row<B: Backend>(r: &B::Row) -> Result<AuthCode, sqlx::Error> {
-    Ok(AuthCode {
-        verifier: r.try_get("verifier")?,
-        client_app_id: r.try_get("client_app_id")?,
-        user_id: r.try_get("user_id")?,
-        redirect_uri: r.try_get("redirect_uri")?,
+    from_row!(r => AuthCode {
+        verifier, client_app_id, user_id, redirect_uri, code_challenge, created_at,
+        expires_at, used_at, family_id;
         scopes: json_list(r.try_get("scopes")?, "scopes")?,
-        code_challenge: r.try_get("code_challenge")?,
-        created_at: r.try_get("created_at")?,
-        expires_at: r.try_get("expires_at")?,
-        used_at: r.try_get("used_at")?,
-        family_id: r.try_get("family_id")?,
     })
 }
 
@@ -52,40 +42,48 @@ async fn insert_refresh<B: Backend>(
     tx: &mut sqlx::Transaction<'_, B>,
     t: &RefreshToken,
 ) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO refresh_tokens (verifier, family_id, created_at, expires_at, rotated_at) \
-         VALUES ($1, $2, $3, $4, $5)",
+    execute(
+        &mut **tx,
+        sqlx::query(
+            "INSERT INTO refresh_tokens (verifier, family_id, created_at, expires_at, rotated_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&t.verifier)
+        .bind(&t.family_id)
+        .bind(t.created_at)
+        .bind(t.expires_at)
+        .bind(t.rotated_at),
     )
-    .bind(&t.verifier)
-    .bind(&t.family_id)
-    .bind(t.created_at)
-    .bind(t.expires_at)
-    .bind(t.rotated_at)
-    .execute(&mut **tx)
     .await
     .map(|_| ())
-    .map_err(err)
+}
+
+/// Revokes the family `id` as of `at`, unless it already is.
+fn revoke_family<B: Backend>(id: &str, at: UnixTime) -> Query<'_, B> {
+    sqlx::query("UPDATE token_families SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+        .bind(id)
+        .bind(at)
 }
 
 #[async_trait]
 impl<B: Backend> TokenStore for SqlStore<B> {
     async fn create_family(&self, f: &Family, refresh: Option<&RefreshToken>) -> StoreResult<()> {
         let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
-        sqlx::query(
-            "INSERT INTO token_families (id, client_app_id, user_id, tenant_id, scopes, auth_version, created_at, \
-             revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        execute(&mut *tx,
+            sqlx::query(
+                "INSERT INTO token_families (id, client_app_id, user_id, tenant_id, scopes, auth_version, created_at, \
+                 revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(&f.id)
+            .bind(f.client_app_id)
+            .bind(f.user_id)
+            .bind(f.tenant_id)
+            .bind(to_json(&f.scopes))
+            .bind(f.auth_version)
+            .bind(f.created_at)
+            .bind(f.revoked_at),
         )
-        .bind(&f.id)
-        .bind(f.client_app_id)
-        .bind(f.user_id)
-        .bind(f.tenant_id)
-        .bind(to_json(&f.scopes))
-        .bind(f.auth_version)
-        .bind(f.created_at)
-        .bind(f.revoked_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(err)?;
+        .await?;
         if let Some(r) = refresh {
             insert_refresh(&mut tx, r).await?;
         }
@@ -94,12 +92,7 @@ impl<B: Backend> TokenStore for SqlStore<B> {
 
     async fn family(&self, id: &str) -> StoreResult<Option<Family>> {
         let sql = format!("SELECT {FAMILY_COLS} FROM token_families WHERE id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(err)?;
-        row.as_ref().map(family_row::<B>).transpose().map_err(err)
+        fetch_optional(&self.pool, sqlx::query(&sql).bind(id), family_row::<B>).await
     }
 
     async fn refresh_token(&self, verifier: &str) -> StoreResult<Option<(RefreshToken, Family)>> {
@@ -130,15 +123,14 @@ impl<B: Backend> TokenStore for SqlStore<B> {
         now: UnixTime,
     ) -> StoreResult<Rotation> {
         let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
-        let won = sqlx::query(
-            "UPDATE refresh_tokens SET rotated_at = $2 WHERE verifier = $1 AND rotated_at IS NULL",
+        let won = execute(&mut *tx,
+            sqlx::query(
+                "UPDATE refresh_tokens SET rotated_at = $2 WHERE verifier = $1 AND rotated_at IS NULL",
+            )
+            .bind(verifier)
+            .bind(now),
         )
-        .bind(verifier)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(err)?
-        .rows_affected()
+        .await?
             == 1;
         if won {
             insert_refresh(&mut tx, successor).await?;
@@ -154,49 +146,35 @@ impl<B: Backend> TokenStore for SqlStore<B> {
         let Some(family_id) = family else {
             return Ok(Rotation::Unknown);
         };
-        sqlx::query(
-            "UPDATE token_families SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
-        )
-        .bind(&family_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(err)?;
+        execute(&mut *tx, revoke_family::<B>(&family_id, now)).await?;
         tx.commit().await.map_err(err)?;
         Ok(Rotation::Reused { family_id })
     }
 
     async fn revoke_family(&self, id: &str, now: UnixTime) -> StoreResult<bool> {
-        let r = sqlx::query(
-            "UPDATE token_families SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
-        )
-        .bind(id)
-        .bind(now)
-        .execute(&self.pool)
-        .await
-        .map_err(err)?;
-        Ok(r.rows_affected() == 1)
+        changed_one(&self.pool, revoke_family::<B>(id, now)).await
     }
 
     async fn insert_auth_code(&self, c: &AuthCode) -> StoreResult<()> {
         let sql = format!(
             "INSERT INTO auth_codes ({CODE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         );
-        sqlx::query(&sql)
-            .bind(&c.verifier)
-            .bind(c.client_app_id)
-            .bind(c.user_id)
-            .bind(&c.redirect_uri)
-            .bind(to_json(&c.scopes))
-            .bind(&c.code_challenge)
-            .bind(c.created_at)
-            .bind(c.expires_at)
-            .bind(c.used_at)
-            .bind(&c.family_id)
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
-            .map_err(err)
+        execute(
+            &self.pool,
+            sqlx::query(&sql)
+                .bind(&c.verifier)
+                .bind(c.client_app_id)
+                .bind(c.user_id)
+                .bind(&c.redirect_uri)
+                .bind(to_json(&c.scopes))
+                .bind(&c.code_challenge)
+                .bind(c.created_at)
+                .bind(c.expires_at)
+                .bind(c.used_at)
+                .bind(&c.family_id),
+        )
+        .await
+        .map(|_| ())
     }
 
     async fn take_auth_code(&self, verifier: &str, now: UnixTime) -> StoreResult<CodeTake> {
@@ -231,14 +209,7 @@ impl<B: Backend> TokenStore for SqlStore<B> {
         };
         let code = code_row::<B>(&row).map_err(err)?;
         if let Some(f) = &code.family_id {
-            sqlx::query(
-                "UPDATE token_families SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
-            )
-            .bind(f)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
+            execute(&mut *tx, revoke_family::<B>(f, now)).await?;
         }
         tx.commit().await.map_err(err)?;
         Ok(CodeTake::Replayed(code))
@@ -258,37 +229,27 @@ impl<B: Backend> TokenStore for SqlStore<B> {
         .map_err(err)?;
         let replayed_at = replayed.flatten();
         if let Some(at) = replayed_at {
-            sqlx::query(
-                "UPDATE token_families SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
-            )
-            .bind(family_id)
-            .bind(at)
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
+            execute(&mut *tx, revoke_family::<B>(family_id, at)).await?;
         }
         tx.commit().await.map_err(err)?;
         Ok(replayed_at.is_some())
     }
 
     async fn revoke_jti(&self, jti: &str, expires_at: UnixTime) -> StoreResult<()> {
-        sqlx::query("INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING")
+        execute(
+            &self.pool,
+            sqlx::query(
+                "INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
+            )
             .bind(jti)
-            .bind(expires_at)
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
-            .map_err(err)
+            .bind(expires_at),
+        )
+        .await.map(|_| ())
     }
 
     async fn is_jti_revoked(&self, jti: &str) -> StoreResult<bool> {
-        let found: Option<i64> =
-            sqlx::query_scalar("SELECT expires_at FROM revoked_tokens WHERE jti = $1")
-                .bind(jti)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(err)?;
-        Ok(found.is_some())
+        let q = sqlx::query("SELECT expires_at FROM revoked_tokens WHERE jti = $1").bind(jti);
+        exists(&self.pool, q).await
     }
 
     async fn purge_expired(&self, now: UnixTime) -> StoreResult<u64> {

@@ -3,8 +3,9 @@
 //! locked in one write transaction, so concurrent failures are each counted once.
 
 use crate::backend::Backend;
-use crate::backend::RowsAffected as _;
-use crate::store::{err, SqlStore};
+use crate::store::{
+    changed_one, err, execute, fetch_all, fetch_one, fetch_optional, from_row, ids, SqlStore,
+};
 use async_trait::async_trait;
 use portcullis_core::model::identity::RoleAssignments;
 use portcullis_core::model::identity::{Lock, LockoutPolicy, NewUser, User, UserChanges};
@@ -15,25 +16,16 @@ use sqlx::Row;
 pub(crate) fn user_row<B: Backend>(r: &B::Row) -> Result<User, sqlx::Error> {
     let locked_at: Option<i64> = r.try_get("locked_at")?;
     let locked_until: Option<i64> = r.try_get("locked_until")?;
-    Ok(User {
-        id: r.try_get("id")?,
-        tenant_id: r.try_get("tenant_id")?,
-        login: r.try_get("login")?,
-        password_hash: r.try_get("password_hash")?,
-        active: r.try_get("active")?,
-        auth_version: r.try_get("auth_version")?,
-        failed_logins: r.try_get("failed_logins")?,
-        failed_window_start: r.try_get("failed_window_start")?,
+    from_row!(r => User {
+        id, tenant_id, login, password_hash, active, auth_version, failed_logins,
+        failed_window_start, password_status, password_expiration, api_secret_verifier,
+        created_at;
         lock: locked_at
             .zip(locked_until)
             .map(|(locked_at, locked_until)| Lock {
                 locked_at,
                 locked_until,
             }),
-        password_status: r.try_get("password_status")?,
-        password_expiration: r.try_get("password_expiration")?,
-        api_secret_verifier: r.try_get("api_secret_verifier")?,
-        created_at: r.try_get("created_at")?,
     })
 }
 
@@ -50,18 +42,19 @@ impl<B: Backend> UserStore for SqlStore<B> {
             "INSERT INTO users (tenant_id, login, password_hash, active, password_status, password_expiration, \
              created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING {USER_COLS}"
         );
-        let row = sqlx::query(&sql)
-            .bind(u.tenant_id)
-            .bind(&u.login)
-            .bind(&u.password_hash)
-            .bind(u.active)
-            .bind(u.password_status)
-            .bind(u.password_expiration)
-            .bind(u.now)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(err)?;
-        let user = user_row::<B>(&row).map_err(err)?;
+        let user = fetch_one(
+            &mut *tx,
+            sqlx::query(&sql)
+                .bind(u.tenant_id)
+                .bind(&u.login)
+                .bind(&u.password_hash)
+                .bind(u.active)
+                .bind(u.password_status)
+                .bind(u.password_expiration)
+                .bind(u.now),
+            user_row::<B>,
+        )
+        .await?;
         insert_role_assignments(&mut tx, user.id, &u.roles, &u.permissions).await?;
         tx.commit().await.map_err(err)?;
         Ok(user)
@@ -69,36 +62,22 @@ impl<B: Backend> UserStore for SqlStore<B> {
 
     async fn user(&self, id: i64) -> StoreResult<Option<User>> {
         let sql = format!("SELECT {USER_COLS} FROM users WHERE id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(err)?;
-        row.as_ref().map(user_row::<B>).transpose().map_err(err)
+        fetch_optional(&self.pool, sqlx::query(&sql).bind(id), user_row::<B>).await
     }
 
     async fn users_by_login(&self, login: &str) -> StoreResult<Vec<User>> {
         let sql = format!("SELECT {USER_COLS} FROM users WHERE login = $1 ORDER BY id");
-        let rows = sqlx::query(&sql)
-            .bind(login)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(err)?;
-        rows.iter()
-            .map(user_row::<B>)
-            .collect::<Result<_, _>>()
-            .map_err(err)
+        fetch_all(&self.pool, sqlx::query(&sql).bind(login), user_row::<B>).await
     }
 
     async fn user_by_login(&self, tenant_id: i64, login: &str) -> StoreResult<Option<User>> {
         let sql = format!("SELECT {USER_COLS} FROM users WHERE tenant_id = $1 AND login = $2");
-        let row = sqlx::query(&sql)
-            .bind(tenant_id)
-            .bind(login)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(err)?;
-        row.as_ref().map(user_row::<B>).transpose().map_err(err)
+        fetch_optional(
+            &self.pool,
+            sqlx::query(&sql).bind(tenant_id).bind(login),
+            user_row::<B>,
+        )
+        .await
     }
 
     async fn count_users(&self) -> StoreResult<i64> {
@@ -112,15 +91,7 @@ impl<B: Backend> UserStore for SqlStore<B> {
         let sql = format!(
             "SELECT {USER_COLS} FROM users WHERE ($1 IS NULL OR tenant_id = $1) ORDER BY id"
         );
-        let rows = sqlx::query(&sql)
-            .bind(tenant_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(err)?;
-        rows.iter()
-            .map(user_row::<B>)
-            .collect::<Result<_, _>>()
-            .map_err(err)
+        fetch_all(&self.pool, sqlx::query(&sql).bind(tenant_id), user_row::<B>).await
     }
 
     async fn update_user(&self, id: i64, c: UserChanges) -> StoreResult<Option<User>> {
@@ -130,90 +101,71 @@ impl<B: Backend> UserStore for SqlStore<B> {
                active = $3, password_status = $4, password_expiration = $5, updated_at = $6 \
              WHERE id = $1 RETURNING {USER_COLS}"
         );
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .bind(&c.login)
-            .bind(c.active)
-            .bind(c.password_status)
-            .bind(c.password_expiration)
-            .bind(c.now)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(err)?;
-        row.as_ref().map(user_row::<B>).transpose().map_err(err)
+        fetch_optional(
+            &self.pool,
+            sqlx::query(&sql)
+                .bind(id)
+                .bind(&c.login)
+                .bind(c.active)
+                .bind(c.password_status)
+                .bind(c.password_expiration)
+                .bind(c.now),
+            user_row::<B>,
+        )
+        .await
     }
 
     async fn delete_user(&self, id: i64) -> StoreResult<bool> {
-        let _invalidate = self.cache.invalidate_on_drop();
-        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
-        sqlx::query("DELETE FROM limit_values WHERE level = 'user' AND target_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
+        let limits = "DELETE FROM limit_values WHERE level = 'user' AND target_id = $1";
         // Applications, consents, grants and admin rights go by ON DELETE CASCADE.
-        let r = sqlx::query("DELETE FROM users WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
-        tx.commit().await.map_err(err)?;
-        Ok(r.rows_affected() == 1)
+        let delete = "DELETE FROM users WHERE id = $1";
+        self.delete_with_limits(limits, delete, id).await
     }
 
     async fn role_assignments(&self, id: i64) -> StoreResult<RoleAssignments> {
-        let roles = sqlx::query_scalar(
-            "SELECT role_id FROM user_roles WHERE user_id = $1 ORDER BY role_id",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(err)?;
-        let permissions = sqlx::query_scalar(
-            "SELECT permission_id FROM user_permissions WHERE user_id = $1 ORDER BY permission_id",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(err)?;
+        let sql = "SELECT role_id FROM user_roles WHERE user_id = $1 ORDER BY role_id";
+        let roles = ids(&self.pool, sql, id).await?;
+        let sql =
+            "SELECT permission_id FROM user_permissions WHERE user_id = $1 ORDER BY permission_id";
+        let permissions = ids(&self.pool, sql, id).await?;
         Ok(RoleAssignments { roles, permissions })
     }
 
     async fn set_role_assignments(&self, id: i64, g: &RoleAssignments) -> StoreResult<bool> {
         let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
-        let r = sqlx::query("UPDATE users SET auth_version = auth_version + 1 WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
-        if r.rows_affected() == 0 {
+        let r = execute(
+            &mut *tx,
+            sqlx::query("UPDATE users SET auth_version = auth_version + 1 WHERE id = $1").bind(id),
+        )
+        .await?;
+        if r == 0 {
             return Ok(false);
         }
-        sqlx::query("DELETE FROM user_roles WHERE user_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
-        sqlx::query("DELETE FROM user_permissions WHERE user_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
+        execute(
+            &mut *tx,
+            sqlx::query("DELETE FROM user_roles WHERE user_id = $1").bind(id),
+        )
+        .await?;
+        execute(
+            &mut *tx,
+            sqlx::query("DELETE FROM user_permissions WHERE user_id = $1").bind(id),
+        )
+        .await?;
         insert_role_assignments(&mut tx, id, &g.roles, &g.permissions).await?;
         tx.commit().await.map_err(err)?;
         Ok(true)
     }
 
     async fn unlock_user(&self, id: i64) -> StoreResult<bool> {
-        let r = sqlx::query(
-            "UPDATE users SET locked_at = NULL, locked_until = NULL, failed_logins = 0, \
+        changed_one(
+            &self.pool,
+            sqlx::query(
+                "UPDATE users SET locked_at = NULL, locked_until = NULL, failed_logins = 0, \
              failed_window_start = NULL WHERE id = $1",
+            )
+            .bind(id),
         )
-        .bind(id)
-        .execute(&self.pool)
         .await
-        .map_err(err)?;
-        Ok(r.rows_affected() == 1)
     }
 
     async fn set_api_secret(
@@ -222,44 +174,34 @@ impl<B: Backend> UserStore for SqlStore<B> {
         verifier: Option<&str>,
         now: UnixTime,
     ) -> StoreResult<bool> {
-        let r = sqlx::query(
-            "UPDATE users SET api_secret_verifier = $2, \
+        changed_one(
+            &self.pool,
+            sqlx::query(
+                "UPDATE users SET api_secret_verifier = $2, \
              api_secret_created_at = CASE WHEN $2 IS NULL THEN NULL ELSE $3 END WHERE id = $1",
+            )
+            .bind(id)
+            .bind(verifier)
+            .bind(now),
         )
-        .bind(id)
-        .bind(verifier)
-        .bind(now)
-        .execute(&self.pool)
         .await
-        .map_err(err)?;
-        Ok(r.rows_affected() == 1)
     }
 
     async fn effective_permissions(&self, user_id: i64) -> StoreResult<Vec<i64>> {
-        sqlx::query_scalar(
-            "SELECT rp.permission_id FROM user_roles ur JOIN role_permissions rp ON rp.role_id = ur.role_id \
-             WHERE ur.user_id = $1 \
-             UNION SELECT permission_id FROM user_permissions WHERE user_id = $1 \
-             ORDER BY 1",
-        )
-        .bind(user_id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(err)
+        let sql = "SELECT rp.permission_id FROM user_roles ur \
+            JOIN role_permissions rp ON rp.role_id = ur.role_id WHERE ur.user_id = $1 \
+            UNION SELECT permission_id FROM user_permissions WHERE user_id = $1 ORDER BY 1";
+        ids(&self.pool, sql, user_id).await
     }
 
     async fn set_password(&self, user_id: i64, hash: &str, now: UnixTime) -> StoreResult<bool> {
-        let r = sqlx::query(
-            "UPDATE users SET password_hash = $2, failed_logins = 0, failed_window_start = NULL, locked_at = NULL, \
-             locked_until = NULL, auth_version = auth_version + 1, updated_at = $3 WHERE id = $1",
-        )
-        .bind(user_id)
-        .bind(hash)
-        .bind(now)
-        .execute(&self.pool)
-        .await
-        .map_err(err)?;
-        Ok(r.rows_affected() == 1)
+        changed_one(&self.pool, sqlx::query(
+                "UPDATE users SET password_hash = $2, failed_logins = 0, failed_window_start = NULL, locked_at = NULL, \
+                 locked_until = NULL, auth_version = auth_version + 1, updated_at = $3 WHERE id = $1",
+            )
+            .bind(user_id)
+            .bind(hash)
+            .bind(now)).await
     }
 
     async fn record_login_failure(
@@ -270,33 +212,34 @@ impl<B: Backend> UserStore for SqlStore<B> {
     ) -> StoreResult<Option<Lock>> {
         let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
         // Count the failure unless a lock is in force; a window older than the interval restarts at 1.
-        sqlx::query(
-            "UPDATE users SET \
-               failed_logins = CASE WHEN failed_window_start IS NULL OR $2 - failed_window_start > $3 \
-                                    THEN 1 ELSE failed_logins + 1 END, \
-               failed_window_start = CASE WHEN failed_window_start IS NULL OR $2 - failed_window_start > $3 \
-                                    THEN $2 ELSE failed_window_start END \
-             WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2)",
-        )
-        .bind(user_id)
-        .bind(now)
-        .bind(p.interval)
-        .execute(&mut *tx)
-        .await
-        .map_err(err)?;
-        if p.limit > 0 {
+        execute(&mut *tx,
             sqlx::query(
-                "UPDATE users SET locked_at = $2, locked_until = $2 + $3, failed_logins = 0, \
-                 failed_window_start = NULL, auth_version = auth_version + 1 \
-                 WHERE id = $1 AND failed_logins >= $4",
+                "UPDATE users SET \
+                 failed_logins = CASE WHEN failed_window_start IS NULL OR $2 - failed_window_start > $3 \
+                 THEN 1 ELSE failed_logins + 1 END, \
+                 failed_window_start = CASE WHEN failed_window_start IS NULL OR $2 - failed_window_start > $3 \
+                 THEN $2 ELSE failed_window_start END \
+                 WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2)",
             )
             .bind(user_id)
             .bind(now)
-            .bind(p.period)
-            .bind(p.limit)
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
+            .bind(p.interval),
+        )
+        .await?;
+        if p.limit > 0 {
+            execute(
+                &mut *tx,
+                sqlx::query(
+                    "UPDATE users SET locked_at = $2, locked_until = $2 + $3, failed_logins = 0, \
+                 failed_window_start = NULL, auth_version = auth_version + 1 \
+                 WHERE id = $1 AND failed_logins >= $4",
+                )
+                .bind(user_id)
+                .bind(now)
+                .bind(p.period)
+                .bind(p.limit),
+            )
+            .await?;
         }
         let lock: Option<(Option<i64>, Option<i64>)> =
             sqlx::query_as("SELECT locked_at, locked_until FROM users WHERE id = $1")
@@ -315,12 +258,15 @@ impl<B: Backend> UserStore for SqlStore<B> {
     }
 
     async fn clear_login_failures(&self, user_id: i64) -> StoreResult<()> {
-        sqlx::query("UPDATE users SET failed_logins = 0, failed_window_start = NULL WHERE id = $1")
-            .bind(user_id)
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
-            .map_err(err)
+        execute(
+            &self.pool,
+            sqlx::query(
+                "UPDATE users SET failed_logins = 0, failed_window_start = NULL WHERE id = $1",
+            )
+            .bind(user_id),
+        )
+        .await
+        .map(|_| ())
     }
 }
 
@@ -332,22 +278,25 @@ async fn insert_role_assignments<B: Backend>(
     permissions: &[i64],
 ) -> StoreResult<()> {
     for role in roles {
-        sqlx::query(
-            "INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        execute(
+            &mut **tx,
+            sqlx::query(
+                "INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            )
+            .bind(user_id)
+            .bind(role),
         )
-        .bind(user_id)
-        .bind(role)
-        .execute(&mut **tx)
-        .await
-        .map_err(err)?;
+        .await?;
     }
     for p in permissions {
-        sqlx::query("INSERT INTO user_permissions (user_id, permission_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+        execute(&mut **tx,
+            sqlx::query(
+                "INSERT INTO user_permissions (user_id, permission_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            )
             .bind(user_id)
-            .bind(p)
-            .execute(&mut **tx)
-            .await
-            .map_err(err)?;
+            .bind(p),
+        )
+        .await?;
     }
     Ok(())
 }

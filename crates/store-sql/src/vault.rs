@@ -5,8 +5,9 @@
 //! finds nothing.
 
 use crate::backend::Backend;
-use crate::backend::RowsAffected as _;
-use crate::store::{err, one, SqlStore};
+use crate::store::{
+    changed_one, execute, fetch_all, fetch_one, fetch_optional, from_row, SqlStore,
+};
 use async_trait::async_trait;
 use portcullis_core::model::time::UnixTime;
 use portcullis_core::model::vault::ProfileScope;
@@ -31,59 +32,28 @@ const CONNECT_COLS: &str = "state_verifier, user_id, oauth_app_id, name, descrip
 
 fn oauth_app_row<B: Backend>(r: &B::Row) -> Result<OAuthApp, sqlx::Error> {
     let method: String = r.try_get("token_auth_method")?;
-    Ok(OAuthApp {
-        id: r.try_get("id")?,
-        seal_ref: r.try_get("seal_ref")?,
-        tenant_id: r.try_get("tenant_id")?,
-        name: r.try_get("name")?,
-        data_store: r.try_get("data_store")?,
-        description: r.try_get("description")?,
-        client_id: r.try_get("client_id")?,
-        client_secret_sealed: r.try_get("client_secret_sealed")?,
-        authorize_uri: r.try_get("authorize_uri")?,
-        token_uri: r.try_get("token_uri")?,
-        scope: r.try_get("scope")?,
+    from_row!(r => OAuthApp {
+        id, seal_ref, tenant_id, name, data_store, description, client_id,
+        client_secret_sealed, authorize_uri, token_uri, scope, created_at, updated_at;
         token_auth_method: TokenAuthMethod::parse(&method).ok_or_else(|| {
             sqlx::Error::Decode(format!("unknown token auth method '{method}'").into())
         })?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
     })
 }
 
 fn profile_row<B: Backend>(r: &B::Row) -> Result<OAuthProfile, sqlx::Error> {
-    Ok(OAuthProfile {
-        id: r.try_get("id")?,
-        seal_ref: r.try_get("seal_ref")?,
-        oauth_app_id: r.try_get("oauth_app_id")?,
-        tenant_id: r.try_get("tenant_id")?,
-        owner_id: r.try_get("owner_id")?,
-        name: r.try_get("name")?,
-        description: r.try_get("description")?,
-        access_token_sealed: r.try_get("access_token_sealed")?,
-        refresh_token_sealed: r.try_get("refresh_token_sealed")?,
-        access_expires_at: r.try_get("access_expires_at")?,
-        last_refreshed_at: r.try_get("last_refreshed_at")?,
-        last_attempt_at: r.try_get("last_attempt_at")?,
-        last_refresh_error: r.try_get("last_refresh_error")?,
-        refresh_failures: r.try_get("refresh_failures")?,
-        next_attempt_at: r.try_get("next_attempt_at")?,
-        refresh_lease_until: r.try_get("refresh_lease_until")?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
+    from_row!(r => OAuthProfile {
+        id, seal_ref, oauth_app_id, tenant_id, owner_id, name, description,
+        access_token_sealed, refresh_token_sealed, access_expires_at, last_refreshed_at,
+        last_attempt_at, last_refresh_error, refresh_failures, next_attempt_at,
+        refresh_lease_until, created_at, updated_at
     })
 }
 
 fn connect_row<B: Backend>(r: &B::Row) -> Result<ConnectState, sqlx::Error> {
-    Ok(ConnectState {
-        state_verifier: r.try_get("state_verifier")?,
-        user_id: r.try_get("user_id")?,
-        oauth_app_id: r.try_get("oauth_app_id")?,
-        name: r.try_get("name")?,
-        description: r.try_get("description")?,
-        code_verifier_sealed: r.try_get("code_verifier_sealed")?,
-        redirect_uri: r.try_get("redirect_uri")?,
-        expires_at: r.try_get("expires_at")?,
+    from_row!(r => ConnectState {
+        state_verifier, user_id, oauth_app_id, name, description, code_verifier_sealed,
+        redirect_uri, expires_at
     })
 }
 
@@ -95,43 +65,34 @@ impl<B: Backend> VaultStore for SqlStore<B> {
              client_secret_sealed, authorize_uri, token_uri, scope, token_auth_method, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING {OAUTH_APP_COLS}"
         );
-        let row = sqlx::query(&sql)
-            .bind(&a.seal_ref)
-            .bind(a.tenant_id)
-            .bind(&a.name)
-            .bind(a.data_store)
-            .bind(&a.description)
-            .bind(&a.client_id)
-            .bind(&a.client_secret_sealed)
-            .bind(&a.authorize_uri)
-            .bind(&a.token_uri)
-            .bind(&a.scope)
-            .bind(a.token_auth_method.as_str())
-            .bind(a.now)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(err)?;
-        oauth_app_row::<B>(&row).map_err(err)
+        fetch_one(
+            &self.pool,
+            sqlx::query(&sql)
+                .bind(&a.seal_ref)
+                .bind(a.tenant_id)
+                .bind(&a.name)
+                .bind(a.data_store)
+                .bind(&a.description)
+                .bind(&a.client_id)
+                .bind(&a.client_secret_sealed)
+                .bind(&a.authorize_uri)
+                .bind(&a.token_uri)
+                .bind(&a.scope)
+                .bind(a.token_auth_method.as_str())
+                .bind(a.now),
+            oauth_app_row::<B>,
+        )
+        .await
     }
 
     async fn oauth_app(&self, id: i64) -> StoreResult<Option<OAuthApp>> {
         let sql = format!("SELECT {OAUTH_APP_COLS} FROM oauth_apps WHERE id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(err)?;
-        one::<B, _>(row, oauth_app_row::<B>)
+        fetch_optional(&self.pool, sqlx::query(&sql).bind(id), oauth_app_row::<B>).await
     }
 
     async fn list_oauth_apps(&self, tenants: Option<&[i64]>) -> StoreResult<Vec<OAuthApp>> {
         let sql = format!("SELECT {OAUTH_APP_COLS} FROM oauth_apps ORDER BY id");
-        let rows = sqlx::query(&sql).fetch_all(&self.pool).await.map_err(err)?;
-        let apps = rows
-            .iter()
-            .map(oauth_app_row::<B>)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(err)?;
+        let apps = fetch_all(&self.pool, sqlx::query(&sql), oauth_app_row::<B>).await?;
         Ok(apps
             .into_iter()
             .filter(|a| tenants.is_none_or(|t| t.contains(&a.tenant_id)))
@@ -144,32 +105,32 @@ impl<B: Backend> VaultStore for SqlStore<B> {
              client_secret_sealed = $6, authorize_uri = $7, token_uri = $8, scope = $9, \
              token_auth_method = $10, updated_at = $11 WHERE id = $1 RETURNING {OAUTH_APP_COLS}"
         );
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .bind(&c.name)
-            .bind(c.data_store)
-            .bind(&c.description)
-            .bind(&c.client_id)
-            .bind(&c.client_secret_sealed)
-            .bind(&c.authorize_uri)
-            .bind(&c.token_uri)
-            .bind(&c.scope)
-            .bind(c.token_auth_method.as_str())
-            .bind(c.now)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(err)?;
-        one::<B, _>(row, oauth_app_row::<B>)
+        fetch_optional(
+            &self.pool,
+            sqlx::query(&sql)
+                .bind(id)
+                .bind(&c.name)
+                .bind(c.data_store)
+                .bind(&c.description)
+                .bind(&c.client_id)
+                .bind(&c.client_secret_sealed)
+                .bind(&c.authorize_uri)
+                .bind(&c.token_uri)
+                .bind(&c.scope)
+                .bind(c.token_auth_method.as_str())
+                .bind(c.now),
+            oauth_app_row::<B>,
+        )
+        .await
     }
 
     async fn delete_oauth_app(&self, id: i64) -> StoreResult<bool> {
         // Profiles and connect states go with it (ON DELETE CASCADE).
-        sqlx::query("DELETE FROM oauth_apps WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map(|r| r.rows_affected() == 1)
-            .map_err(err)
+        changed_one(
+            &self.pool,
+            sqlx::query("DELETE FROM oauth_apps WHERE id = $1").bind(id),
+        )
+        .await
     }
 
     async fn create_oauth_profile(&self, p: NewOAuthProfile) -> StoreResult<OAuthProfile> {
@@ -178,52 +139,42 @@ impl<B: Backend> VaultStore for SqlStore<B> {
              access_token_sealed, refresh_token_sealed, access_expires_at, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING {PROFILE_COLS}"
         );
-        let row = sqlx::query(&sql)
-            .bind(&p.seal_ref)
-            .bind(p.oauth_app_id)
-            .bind(p.tenant_id)
-            .bind(p.owner_id)
-            .bind(&p.name)
-            .bind(&p.description)
-            .bind(&p.access_token_sealed)
-            .bind(&p.refresh_token_sealed)
-            .bind(p.access_expires_at)
-            .bind(p.now)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(err)?;
-        profile_row::<B>(&row).map_err(err)
+        fetch_one(
+            &self.pool,
+            sqlx::query(&sql)
+                .bind(&p.seal_ref)
+                .bind(p.oauth_app_id)
+                .bind(p.tenant_id)
+                .bind(p.owner_id)
+                .bind(&p.name)
+                .bind(&p.description)
+                .bind(&p.access_token_sealed)
+                .bind(&p.refresh_token_sealed)
+                .bind(p.access_expires_at)
+                .bind(p.now),
+            profile_row::<B>,
+        )
+        .await
     }
 
     async fn oauth_profile(&self, id: i64) -> StoreResult<Option<OAuthProfile>> {
         let sql = format!("SELECT {PROFILE_COLS} FROM oauth_profiles WHERE id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(err)?;
-        one::<B, _>(row, profile_row::<B>)
+        fetch_optional(&self.pool, sqlx::query(&sql).bind(id), profile_row::<B>).await
     }
 
     async fn list_oauth_profiles(&self, scope: ProfileScope) -> StoreResult<Vec<OAuthProfile>> {
-        let rows = match &scope {
+        let profiles = match &scope {
             ProfileScope::Owner(owner) => {
                 let sql = format!(
                     "SELECT {PROFILE_COLS} FROM oauth_profiles WHERE owner_id = $1 ORDER BY id"
                 );
-                sqlx::query(&sql).bind(owner).fetch_all(&self.pool).await
+                fetch_all(&self.pool, sqlx::query(&sql).bind(owner), profile_row::<B>).await?
             }
             ProfileScope::Tenants { .. } | ProfileScope::All => {
                 let sql = format!("SELECT {PROFILE_COLS} FROM oauth_profiles ORDER BY id");
-                sqlx::query(&sql).fetch_all(&self.pool).await
+                fetch_all(&self.pool, sqlx::query(&sql), profile_row::<B>).await?
             }
-        }
-        .map_err(err)?;
-        let profiles = rows
-            .iter()
-            .map(profile_row::<B>)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(err)?;
+        };
         Ok(profiles
             .into_iter()
             .filter(|p| match &scope {
@@ -246,28 +197,28 @@ impl<B: Backend> VaultStore for SqlStore<B> {
              last_refresh_error = NULL, refresh_failures = 0, next_attempt_at = NULL, updated_at = $8 \
              WHERE id = $1 RETURNING {PROFILE_COLS}"
         );
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .bind(c.oauth_app_id)
-            .bind(&c.name)
-            .bind(&c.description)
-            .bind(&c.access_token_sealed)
-            .bind(&c.refresh_token_sealed)
-            .bind(c.access_expires_at)
-            .bind(c.now)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(err)?;
-        one::<B, _>(row, profile_row::<B>)
+        fetch_optional(
+            &self.pool,
+            sqlx::query(&sql)
+                .bind(id)
+                .bind(c.oauth_app_id)
+                .bind(&c.name)
+                .bind(&c.description)
+                .bind(&c.access_token_sealed)
+                .bind(&c.refresh_token_sealed)
+                .bind(c.access_expires_at)
+                .bind(c.now),
+            profile_row::<B>,
+        )
+        .await
     }
 
     async fn delete_oauth_profile(&self, id: i64) -> StoreResult<bool> {
-        sqlx::query("DELETE FROM oauth_profiles WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map(|r| r.rows_affected() == 1)
-            .map_err(err)
+        changed_one(
+            &self.pool,
+            sqlx::query("DELETE FROM oauth_profiles WHERE id = $1").bind(id),
+        )
+        .await
     }
 
     async fn acquire_refresh_lease(
@@ -282,15 +233,16 @@ impl<B: Backend> VaultStore for SqlStore<B> {
              WHERE id = $1 AND (refresh_lease_until IS NULL OR refresh_lease_until <= $3) \
              RETURNING {PROFILE_COLS}"
         );
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .bind(holder)
-            .bind(now)
-            .bind(until)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(err)?;
-        one::<B, _>(row, profile_row::<B>)
+        fetch_optional(
+            &self.pool,
+            sqlx::query(&sql)
+                .bind(id)
+                .bind(holder)
+                .bind(now)
+                .bind(until),
+            profile_row::<B>,
+        )
+        .await
     }
 
     async fn finish_refresh(
@@ -307,17 +259,18 @@ impl<B: Backend> VaultStore for SqlStore<B> {
              refresh_lease_until = NULL, updated_at = $6 \
              WHERE id = $1 AND refresh_lease_holder = $2 RETURNING {PROFILE_COLS}"
         );
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .bind(holder)
-            .bind(&d.access_token_sealed)
-            .bind(&d.refresh_token_sealed)
-            .bind(d.access_expires_at)
-            .bind(d.now)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(err)?;
-        one::<B, _>(row, profile_row::<B>)
+        fetch_optional(
+            &self.pool,
+            sqlx::query(&sql)
+                .bind(id)
+                .bind(holder)
+                .bind(&d.access_token_sealed)
+                .bind(&d.refresh_token_sealed)
+                .bind(d.access_expires_at)
+                .bind(d.now),
+            profile_row::<B>,
+        )
+        .await
     }
 
     async fn fail_refresh(
@@ -332,16 +285,17 @@ impl<B: Backend> VaultStore for SqlStore<B> {
              refresh_lease_holder = NULL, refresh_lease_until = NULL \
              WHERE id = $1 AND refresh_lease_holder = $2 RETURNING {PROFILE_COLS}"
         );
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .bind(holder)
-            .bind(f.now)
-            .bind(&f.error)
-            .bind(f.next_attempt_at)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(err)?;
-        one::<B, _>(row, profile_row::<B>)
+        fetch_optional(
+            &self.pool,
+            sqlx::query(&sql)
+                .bind(id)
+                .bind(holder)
+                .bind(f.now)
+                .bind(&f.error)
+                .bind(f.next_attempt_at),
+            profile_row::<B>,
+        )
+        .await
     }
 
     async fn profiles_due(
@@ -357,35 +311,31 @@ impl<B: Backend> VaultStore for SqlStore<B> {
              AND (refresh_lease_until IS NULL OR refresh_lease_until <= $2) \
              ORDER BY access_expires_at, id LIMIT $3"
         );
-        let rows = sqlx::query(&sql)
-            .bind(expiring_by)
-            .bind(now)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(err)?;
-        rows.iter()
-            .map(profile_row::<B>)
-            .collect::<Result<_, _>>()
-            .map_err(err)
+        fetch_all(
+            &self.pool,
+            sqlx::query(&sql).bind(expiring_by).bind(now).bind(limit),
+            profile_row::<B>,
+        )
+        .await
     }
 
     async fn insert_connect_state(&self, c: &ConnectState) -> StoreResult<()> {
         let sql = format!(
             "INSERT INTO oauth_connect_states ({CONNECT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
         );
-        sqlx::query(&sql)
-            .bind(&c.state_verifier)
-            .bind(c.user_id)
-            .bind(c.oauth_app_id)
-            .bind(&c.name)
-            .bind(&c.description)
-            .bind(&c.code_verifier_sealed)
-            .bind(&c.redirect_uri)
-            .bind(c.expires_at)
-            .execute(&self.pool)
-            .await
-            .map_err(err)?;
+        execute(
+            &self.pool,
+            sqlx::query(&sql)
+                .bind(&c.state_verifier)
+                .bind(c.user_id)
+                .bind(c.oauth_app_id)
+                .bind(&c.name)
+                .bind(&c.description)
+                .bind(&c.code_verifier_sealed)
+                .bind(&c.redirect_uri)
+                .bind(c.expires_at),
+        )
+        .await?;
         Ok(())
     }
 
@@ -393,20 +343,14 @@ impl<B: Backend> VaultStore for SqlStore<B> {
         let sql = format!(
             "DELETE FROM oauth_connect_states WHERE state_verifier = $1 RETURNING {CONNECT_COLS}"
         );
-        let row = sqlx::query(&sql)
-            .bind(v)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(err)?;
-        one::<B, _>(row, connect_row::<B>)
+        fetch_optional(&self.pool, sqlx::query(&sql).bind(v), connect_row::<B>).await
     }
 
     async fn purge_connect_states(&self, now: UnixTime) -> StoreResult<u64> {
-        sqlx::query("DELETE FROM oauth_connect_states WHERE expires_at <= $1")
-            .bind(now)
-            .execute(&self.pool)
-            .await
-            .map(|r| r.rows_affected())
-            .map_err(err)
+        execute(
+            &self.pool,
+            sqlx::query("DELETE FROM oauth_connect_states WHERE expires_at <= $1").bind(now),
+        )
+        .await
     }
 }

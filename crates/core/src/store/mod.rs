@@ -42,34 +42,20 @@ pub use tokens::TokenStore;
 pub use users::UserStore;
 pub use vault::VaultStore;
 
-/// Everything Portcullis keeps: every storage trait at once. Implemented for any type
-/// that implements them all; use cases hold an `Arc<dyn Store>`.
-pub trait Store:
-    SetupStore
-    + TenantStore
-    + UserStore
-    + LimitStore
-    + ClientStore
-    + TokenStore
-    + KeyStore
-    + SessionStore
-    + VaultStore
-    + std::fmt::Debug
-    + 'static
-{
+/// Declares a trait that is all of the listed traits (and `Debug + 'static`), and
+/// implements it for every type that implements them all: the list is written once.
+macro_rules! all_of {
+    ($(#[$doc:meta])* $name:ident: $($t:ident),+ $(,)?) => {
+        $(#[$doc])*
+        pub trait $name: $($t +)+ std::fmt::Debug + 'static {}
+
+        impl<T> $name for T where T: $($t +)+ std::fmt::Debug + 'static {}
+    };
 }
 
-impl<T> Store for T where
-    T: SetupStore
-        + TenantStore
-        + UserStore
-        + LimitStore
-        + ClientStore
-        + TokenStore
-        + KeyStore
-        + SessionStore
-        + VaultStore
-        + std::fmt::Debug
-        + 'static
-{
+all_of! {
+    /// Everything Portcullis keeps: every storage trait at once. Implemented for any
+    /// type that implements them all; use cases hold an `Arc<dyn Store>`.
+    Store: SetupStore, TenantStore, UserStore, LimitStore, ClientStore, TokenStore,
+        KeyStore, SessionStore, VaultStore
 }

@@ -51,35 +51,29 @@ pub async fn signing_keys_round_trip_with_one_active_and_one_next(store: Arc<dyn
     assert_eq!(keys, vec![r, a, n], "ordered by creation, every field kept");
 }
 
-pub async fn of_concurrent_first_starts_one_active_key_wins(store: Arc<dyn Store>) {
+/// Eight racers each insert a `state` key (`{prefix}-0` …); how many inserted theirs.
+async fn racing_inserts(store: &Arc<dyn Store>, prefix: &str, state: KeyState) -> usize {
     let inserts = race((0..8).map(|i| {
         let store = store.clone();
+        let kid = format!("{prefix}-{i}");
         async move {
             store
-                .insert_signing_key(&key(&format!("kid-{i}"), KeyState::Active, T0))
+                .insert_signing_key(&key(&kid, state, T0))
                 .await
                 .expect("insert")
         }
     }))
     .await;
-    let won = inserts.into_iter().filter(|w| *w).count();
-    assert_eq!(won, 1);
+    inserts.into_iter().filter(|w| *w).count()
+}
+
+pub async fn of_concurrent_first_starts_one_active_key_wins(store: Arc<dyn Store>) {
+    assert_eq!(racing_inserts(&store, "kid", KeyState::Active).await, 1);
     let keys = store.signing_keys().await.expect("keys");
     assert_eq!(keys.len(), 1);
     assert_eq!(keys[0].state, KeyState::Active);
     // The same for next keys.
-    let inserts = race((0..8).map(|i| {
-        let store = store.clone();
-        async move {
-            store
-                .insert_signing_key(&key(&format!("next-{i}"), KeyState::Next, T0))
-                .await
-                .expect("insert")
-        }
-    }))
-    .await;
-    let won = inserts.into_iter().filter(|w| *w).count();
-    assert_eq!(won, 1);
+    assert_eq!(racing_inserts(&store, "next", KeyState::Next).await, 1);
     assert_eq!(store.signing_keys().await.expect("keys").len(), 2);
 }
 

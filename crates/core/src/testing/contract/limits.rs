@@ -1,11 +1,15 @@
 //! Contract cases of [`crate::store::LimitStore`]: values per level, resolved user,
 //! then tenant, then system.
 
-use super::{seeded, T0};
-use crate::model::identity::{NewTenant, SYSTEM_TENANT_ID};
+use super::{new_tenant, seeded};
+use crate::model::identity::SYSTEM_TENANT_ID;
 use crate::model::limits::LimitLevel;
 use crate::store::Store;
 use std::sync::Arc;
+
+async fn set_limit(store: &Arc<dyn Store>, level: LimitLevel, limit: i64, value: Option<i64>) {
+    store.set_limit(level, limit, value).await.expect("set");
+}
 
 pub async fn limits_resolve_user_then_tenant_then_system(store: Arc<dyn Store>) {
     seeded(&store).await;
@@ -13,14 +17,8 @@ pub async fn limits_resolve_user_then_tenant_then_system(store: Arc<dyn Store>) 
         store.limit(3, SYSTEM_TENANT_ID, None).await.expect("limit"),
         None
     );
-    store
-        .set_limit(LimitLevel::System, 3, Some(5))
-        .await
-        .expect("set");
-    store
-        .set_limit(LimitLevel::System, 3, Some(6))
-        .await
-        .expect("set");
+    set_limit(&store, LimitLevel::System, 3, Some(5)).await;
+    set_limit(&store, LimitLevel::System, 3, Some(6)).await;
     assert_eq!(
         store
             .limit(3, SYSTEM_TENANT_ID, Some(42))
@@ -32,26 +30,11 @@ pub async fn limits_resolve_user_then_tenant_then_system(store: Arc<dyn Store>) 
 
 pub async fn limits_are_set_and_cleared_per_level(store: Arc<dyn Store>) {
     seeded(&store).await;
-    let t = store
-        .create_tenant(NewTenant::named("acme", T0))
-        .await
-        .expect("tenant");
-    store
-        .set_limit(LimitLevel::System, 1001, Some(100))
-        .await
-        .expect("set");
-    store
-        .set_limit(LimitLevel::Tenant(t.id), 1001, Some(200))
-        .await
-        .expect("set");
-    store
-        .set_limit(LimitLevel::User(77), 1001, Some(300))
-        .await
-        .expect("set");
-    store
-        .set_limit(LimitLevel::System, 2, Some(60))
-        .await
-        .expect("set");
+    let t = new_tenant(&store, "acme").await;
+    set_limit(&store, LimitLevel::System, 1001, Some(100)).await;
+    set_limit(&store, LimitLevel::Tenant(t.id), 1001, Some(200)).await;
+    set_limit(&store, LimitLevel::User(77), 1001, Some(300)).await;
+    set_limit(&store, LimitLevel::System, 2, Some(60)).await;
     assert_eq!(
         store
             .limit(1001, SYSTEM_TENANT_ID, None)

@@ -60,6 +60,28 @@ async fn user(
         .expect("create user")
 }
 
+/// A new tenant `name` under the system tenant.
+async fn new_tenant(store: &Arc<dyn Store>, name: &str) -> crate::model::identity::Tenant {
+    store
+        .create_tenant(crate::model::identity::NewTenant::named(name, T0))
+        .await
+        .expect("tenant")
+}
+
+/// What a read found: the case fails if the read failed or found nothing.
+fn found<T>(read: crate::store::StoreResult<Option<T>>) -> T {
+    read.expect("get").expect("exists")
+}
+
+/// A lockout of `limit` failures within 15 minutes, locking for 30.
+fn lockout(limit: i64) -> crate::model::identity::LockoutPolicy {
+    crate::model::identity::LockoutPolicy {
+        interval: 900,
+        limit,
+        period: 1800,
+    }
+}
+
 /// Runs the racers at once and returns their outcomes in order: each is spawned and
 /// waits at one [`tokio::sync::Barrier`] before it starts, so the store calls really
 /// overlap instead of running one after another as the spawned tasks happen to be

@@ -1,7 +1,7 @@
 //! Contract cases of [`crate::store::TenantStore`]: tenants with hosts, roles and
 //! admins, unique names under concurrency, updates and cascading deletes.
 
-use super::{app, race, seeded, user, T0};
+use super::{app, new_tenant, race, seeded, user, T0};
 use crate::model::identity::{
     NewTenant, TenantChanges, ROLE_ADMINISTRATOR, ROLE_TENANT_ADMINISTRATOR, ROLE_USER,
     SYSTEM_TENANT_ID,
@@ -41,10 +41,7 @@ pub async fn tenant_names_are_unique_ignoring_case_even_when_created_at_once(
         store.create_tenant(NewTenant::named("aCmE", T0)).await,
         Err(StoreError::Conflict(_))
     ));
-    let other = store
-        .create_tenant(NewTenant::named("globex", T0))
-        .await
-        .expect("another name");
+    let other = new_tenant(&store, "globex").await;
     let renamed = store
         .update_tenant(
             other.id,
@@ -135,10 +132,7 @@ pub async fn tenant_updates_replace_fields_and_hosts_and_deletes_take_everything
     n.hosts = vec!["a.example".into()];
     n.imported_roles = vec![ROLE_USER];
     let t = store.create_tenant(n).await.expect("create");
-    let other = store
-        .create_tenant(NewTenant::named("other", T0))
-        .await
-        .expect("create");
+    let other = new_tenant(&store, "other").await;
     let changes = |name: &str, hosts: Vec<String>| TenantChanges {
         name: name.into(),
         description: Some("d".into()),
@@ -219,10 +213,7 @@ pub async fn whether_another_tenant_is_active_is_told_without_a_listing(store: A
         "an inactive tenant does not count"
     );
     assert!(other(beta.id).await, "the system tenant is another one");
-    let acme = store
-        .create_tenant(NewTenant::named("acme", T0))
-        .await
-        .expect("create");
+    let acme = new_tenant(&store, "acme").await;
     assert!(other(SYSTEM_TENANT_ID).await);
     assert!(other(acme.id).await);
     let deactivate = TenantChanges {

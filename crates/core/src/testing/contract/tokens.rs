@@ -1,7 +1,7 @@
 //! Contract cases of [`crate::store::TokenStore`]: refresh rotation and code takes
 //! (single use, also under concurrency), revocation cascades, `token_state`.
 
-use super::{app, race, seeded, user, T0};
+use super::{app, found, race, seeded, user, T0};
 use crate::model::identity::{ROLE_USER, SYSTEM_TENANT_ID};
 use crate::store::{Store, StoreResult};
 use std::future::Future;
@@ -56,21 +56,26 @@ async fn token_fixture(store: &Arc<dyn Store>) -> (i64, i64) {
     (u.id, a.id)
 }
 
+/// Creates family `id` of `user` at application `app`, with the refresh token `rt`.
+async fn new_family(
+    store: &Arc<dyn Store>,
+    id: &str,
+    app: i64,
+    user: Option<i64>,
+    rt: Option<&str>,
+) {
+    let rt = rt.map(|rt| refresh(rt, id));
+    store
+        .create_family(&family(id, app, user), rt.as_ref())
+        .await
+        .expect("family");
+}
+
 pub async fn refresh_tokens_rotate_once_and_reuse_revokes_the_family(store: Arc<dyn Store>) {
     use crate::model::token::Rotation;
     let (u, a) = token_fixture(&store).await;
-    store
-        .create_family(
-            &family("fam-1", a, Some(u)),
-            Some(&refresh("rt-1", "fam-1")),
-        )
-        .await
-        .expect("family");
-    let (t, f) = store
-        .refresh_token("rt-1")
-        .await
-        .expect("get")
-        .expect("exists");
+    new_family(&store, "fam-1", a, Some(u), Some("rt-1")).await;
+    let (t, f) = found(store.refresh_token("rt-1").await);
     assert_eq!(
         (t.family_id.as_str(), t.rotated_at, f.revoked_at),
         ("fam-1", None, None)
@@ -86,25 +91,10 @@ pub async fn refresh_tokens_rotate_once_and_reuse_revokes_the_family(store: Arc<
         Rotation::Rotated
     );
     assert_eq!(
-        store
-            .refresh_token("rt-1")
-            .await
-            .expect("get")
-            .expect("exists")
-            .0
-            .rotated_at,
+        found(store.refresh_token("rt-1").await).0.rotated_at,
         Some(T0 + 1)
     );
-    assert_eq!(
-        store
-            .refresh_token("rt-2")
-            .await
-            .expect("get")
-            .expect("exists")
-            .1
-            .revoked_at,
-        None
-    );
+    assert_eq!(found(store.refresh_token("rt-2").await).1.revoked_at, None);
     let reuse = store
         .rotate_refresh_token("rt-1", &refresh("rt-3", "fam-1"), T0 + 2)
         .await
@@ -115,15 +105,7 @@ pub async fn refresh_tokens_rotate_once_and_reuse_revokes_the_family(store: Arc<
             family_id: "fam-1".into()
         }
     );
-    assert_eq!(
-        store
-            .family("fam-1")
-            .await
-            .expect("get")
-            .expect("exists")
-            .revoked_at,
-        Some(T0 + 2)
-    );
+    assert_eq!(found(store.family("fam-1").await).revoked_at, Some(T0 + 2));
     assert_eq!(
         store.refresh_token("rt-3").await.expect("get"),
         None,
@@ -146,13 +128,7 @@ pub async fn refresh_tokens_rotate_once_and_reuse_revokes_the_family(store: Arc<
 pub async fn of_concurrent_rotations_exactly_one_wins(store: Arc<dyn Store>) {
     use crate::model::token::Rotation;
     let (u, a) = token_fixture(&store).await;
-    store
-        .create_family(
-            &family("fam-c", a, Some(u)),
-            Some(&refresh("rt-c", "fam-c")),
-        )
-        .await
-        .expect("family");
+    new_family(&store, "fam-c", a, Some(u), Some("rt-c")).await;
     let rotations = race((0..8).map(|i| {
         let s = store.clone();
         async move {
@@ -170,13 +146,7 @@ pub async fn of_concurrent_rotations_exactly_one_wins(store: Arc<dyn Store>) {
         }
     }
     assert_eq!(wins, 1);
-    assert!(store
-        .family("fam-c")
-        .await
-        .expect("get")
-        .expect("exists")
-        .revoked_at
-        .is_some());
+    assert!(found(store.family("fam-c").await).revoked_at.is_some());
 }
 
 pub async fn authorization_codes_are_single_use_and_replay_revokes(store: Arc<dyn Store>) {
@@ -195,13 +165,7 @@ pub async fn authorization_codes_are_single_use_and_replay_revokes(store: Arc<dy
     };
     assert_eq!(c.used_at, Some(T0 + 5));
     assert_eq!(c.redirect_uri.as_deref(), Some("https://a.example/cb"));
-    store
-        .create_family(
-            &family("fam-code", a, Some(u)),
-            Some(&refresh("rt-code", "fam-code")),
-        )
-        .await
-        .expect("family");
+    new_family(&store, "fam-code", a, Some(u), Some("rt-code")).await;
     store
         .set_code_family("code-1", "fam-code")
         .await
@@ -211,12 +175,7 @@ pub async fn authorization_codes_are_single_use_and_replay_revokes(store: Arc<dy
     };
     assert_eq!(c.family_id.as_deref(), Some("fam-code"));
     assert_eq!(
-        store
-            .family("fam-code")
-            .await
-            .expect("get")
-            .expect("exists")
-            .revoked_at,
+        found(store.family("fam-code").await).revoked_at,
         Some(T0 + 6)
     );
     assert_eq!(
@@ -248,49 +207,22 @@ pub async fn revocations_and_cascades_reach_token_families(store: Arc<dyn Store>
         .create_client_app(app(SYSTEM_TENANT_ID, u, "cid-other"))
         .await
         .expect("app");
-    store
-        .create_family(&family("f-a", a, Some(u)), Some(&refresh("r-a", "f-a")))
-        .await
-        .expect("family");
-    store
-        .create_family(&family("f-o", other.id, Some(u)), None)
-        .await
-        .expect("family");
-    store
-        .create_family(&family("f-cc", a, None), None)
-        .await
-        .expect("family");
+    new_family(&store, "f-a", a, Some(u), Some("r-a")).await;
+    new_family(&store, "f-o", other.id, Some(u), None).await;
+    new_family(&store, "f-cc", a, None, None).await;
     store
         .grant_consent(u, a, &["api.access.odata".into()], T0)
         .await
         .expect("consent");
     assert!(store.revoke_consent(u, a, T0 + 9).await.expect("revoke"));
+    assert_eq!(found(store.family("f-a").await).revoked_at, Some(T0 + 9));
     assert_eq!(
-        store
-            .family("f-a")
-            .await
-            .expect("get")
-            .expect("exists")
-            .revoked_at,
-        Some(T0 + 9)
-    );
-    assert_eq!(
-        store
-            .family("f-o")
-            .await
-            .expect("get")
-            .expect("exists")
-            .revoked_at,
+        found(store.family("f-o").await).revoked_at,
         None,
         "other apps untouched"
     );
     assert_eq!(
-        store
-            .family("f-cc")
-            .await
-            .expect("get")
-            .expect("exists")
-            .revoked_at,
+        found(store.family("f-cc").await).revoked_at,
         None,
         "client grants untouched"
     );
@@ -303,14 +235,7 @@ pub async fn revocations_and_cascades_reach_token_families(store: Arc<dyn Store>
         .expect("exists");
     let revoked_at = |id: &'static str| {
         let store = store.clone();
-        async move {
-            store
-                .family(id)
-                .await
-                .expect("get")
-                .expect("exists")
-                .revoked_at
-        }
+        async move { found(store.family(id).await).revoked_at }
     };
     assert_eq!(revoked_at("f-cc").await, Some(T0));
     assert_eq!(
@@ -352,13 +277,7 @@ pub async fn a_replay_during_the_exchange_still_revokes_its_family(store: Arc<dy
         panic!("replay")
     };
     assert_eq!(c.family_id, None);
-    store
-        .create_family(
-            &family("fam-r", a, Some(u)),
-            Some(&refresh("rt-r", "fam-r")),
-        )
-        .await
-        .expect("family");
+    new_family(&store, "fam-r", a, Some(u), Some("rt-r")).await;
     assert!(
         store
             .set_code_family("code-r", "fam-r")
@@ -366,15 +285,7 @@ pub async fn a_replay_during_the_exchange_still_revokes_its_family(store: Arc<dy
             .expect("link"),
         "the exchange learns of the replay"
     );
-    assert_eq!(
-        store
-            .family("fam-r")
-            .await
-            .expect("get")
-            .expect("exists")
-            .revoked_at,
-        Some(T0 + 2)
-    );
+    assert_eq!(found(store.family("fam-r").await).revoked_at, Some(T0 + 2));
     // Replays racing the link: whatever the interleaving, the family ends revoked.
     for round in 0..4 {
         let (c, f) = (format!("code-race-{round}"), format!("fam-race-{round}"));
@@ -385,10 +296,7 @@ pub async fn a_replay_during_the_exchange_still_revokes_its_family(store: Arc<dy
         let CodeTake::Taken(_) = store.take_auth_code(&c, T0 + 1).await.expect("take") else {
             panic!("first use")
         };
-        store
-            .create_family(&family(&f, a, Some(u)), None)
-            .await
-            .expect("family");
+        new_family(&store, &f, a, Some(u), None).await;
         // Three replays of the code race the exchange recording its family.
         let mut racers: Vec<Pin<Box<dyn Future<Output = StoreResult<()>> + Send>>> = Vec::new();
         for _ in 0..3 {
@@ -405,13 +313,7 @@ pub async fn a_replay_during_the_exchange_still_revokes_its_family(store: Arc<dy
             outcome.expect("store call");
         }
         assert!(
-            store
-                .family(&f)
-                .await
-                .expect("get")
-                .expect("exists")
-                .revoked_at
-                .is_some(),
+            found(store.family(&f).await).revoked_at.is_some(),
             "round {round}: a replay racing the exchange revokes its family"
         );
     }
@@ -421,32 +323,18 @@ pub async fn a_replay_during_the_exchange_still_revokes_its_family(store: Arc<dy
         .await
         .expect("insert");
     store.take_auth_code("code-s", T0 + 1).await.expect("take");
-    store
-        .create_family(&family("fam-s", a, Some(u)), None)
-        .await
-        .expect("family");
+    new_family(&store, "fam-s", a, Some(u), None).await;
     assert!(!store
         .set_code_family("code-s", "fam-s")
         .await
         .expect("link"));
-    assert_eq!(
-        store
-            .family("fam-s")
-            .await
-            .expect("get")
-            .expect("exists")
-            .revoked_at,
-        None
-    );
+    assert_eq!(found(store.family("fam-s").await).revoked_at, None);
 }
 
 /// `token_state` answers what `is_jti_revoked`, `family` and `user` answer, in one read.
 pub async fn token_state_reads_revocations_families_and_users_together(store: Arc<dyn Store>) {
     let (u, a) = token_fixture(&store).await;
-    store
-        .create_family(&family("f-s", a, Some(u)), None)
-        .await
-        .expect("family");
+    new_family(&store, "f-s", a, Some(u), None).await;
     let s = store
         .token_state("jti-s", Some("f-s"), Some(u))
         .await

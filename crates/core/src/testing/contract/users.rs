@@ -2,11 +2,11 @@
 //! effective permissions, lockout (counted once under concurrency), passwords, API
 //! secrets.
 
-use super::{app, race, seeded, user, T0};
+use super::{app, found, lockout, new_tenant, race, seeded, user, T0};
 use crate::model::identity::RoleAssignments;
 use crate::model::identity::{
-    LockoutPolicy, NewTenant, NewUser, UserChanges, ROLE_ADMINISTRATOR, ROLE_TENANT_ADMINISTRATOR,
-    ROLE_USER, SYSTEM_TENANT_ID,
+    NewTenant, NewUser, UserChanges, ROLE_ADMINISTRATOR, ROLE_TENANT_ADMINISTRATOR, ROLE_USER,
+    SYSTEM_TENANT_ID,
 };
 use crate::store::{Store, StoreError};
 use std::sync::Arc;
@@ -48,10 +48,7 @@ pub async fn login_names_are_unique_within_a_tenant_only(store: Arc<dyn Store>) 
         ))
         .await;
     assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
-    let t = store
-        .create_tenant(NewTenant::named("acme", T0))
-        .await
-        .expect("tenant");
+    let t = new_tenant(&store, "acme").await;
     assert_eq!(t.parent_id, Some(SYSTEM_TENANT_ID));
     assert!(matches!(
         store.create_tenant(NewTenant::named("acme", T0)).await,
@@ -76,7 +73,7 @@ pub async fn login_names_are_unique_within_a_tenant_only(store: Arc<dyn Store>) 
         None
     );
     assert_eq!(store.count_users().await.expect("count"), 2);
-    let got = store.user(a.id).await.expect("get").expect("exists");
+    let got = found(store.user(a.id).await);
     assert_eq!(got, a);
     assert_eq!(got.auth_version, 1);
 }
@@ -84,11 +81,7 @@ pub async fn login_names_are_unique_within_a_tenant_only(store: Arc<dyn Store>) 
 pub async fn failures_lock_at_the_limit_and_expire_with_the_interval(store: Arc<dyn Store>) {
     seeded(&store).await;
     let u = user(&store, SYSTEM_TENANT_ID, "lockme", vec![]).await;
-    let p = LockoutPolicy {
-        interval: 900,
-        limit: 3,
-        period: 1800,
-    };
+    let p = lockout(3);
     assert_eq!(
         store.record_login_failure(u.id, T0, p).await.expect("fail"),
         None
@@ -117,7 +110,7 @@ pub async fn failures_lock_at_the_limit_and_expire_with_the_interval(store: Arc<
         (lock.locked_at, lock.locked_until),
         (T0 + 903, T0 + 903 + 1800)
     );
-    let stored = store.user(u.id).await.expect("get").expect("exists");
+    let stored = found(store.user(u.id).await);
     assert_eq!(stored.lock_at(T0 + 904), Some(lock));
     assert_eq!(stored.auth_version, 2, "locking bumps auth_version");
     // Failures while locked change nothing.
@@ -128,15 +121,7 @@ pub async fn failures_lock_at_the_limit_and_expire_with_the_interval(store: Arc<
             .expect("fail"),
         Some(lock)
     );
-    assert_eq!(
-        store
-            .user(u.id)
-            .await
-            .expect("get")
-            .expect("exists")
-            .auth_version,
-        2
-    );
+    assert_eq!(found(store.user(u.id).await).auth_version, 2);
     // The lock ends by itself.
     assert_eq!(stored.lock_at(T0 + 903 + 1800), None);
 }
@@ -144,11 +129,7 @@ pub async fn failures_lock_at_the_limit_and_expire_with_the_interval(store: Arc<
 pub async fn a_zero_limit_never_locks(store: Arc<dyn Store>) {
     seeded(&store).await;
     let u = user(&store, SYSTEM_TENANT_ID, "free", vec![]).await;
-    let p = LockoutPolicy {
-        interval: 900,
-        limit: 0,
-        period: 1800,
-    };
+    let p = lockout(0);
     for i in 0..5 {
         assert_eq!(
             store
@@ -163,11 +144,7 @@ pub async fn a_zero_limit_never_locks(store: Arc<dyn Store>) {
 pub async fn concurrent_failures_are_each_counted_once(store: Arc<dyn Store>) {
     seeded(&store).await;
     let u = user(&store, SYSTEM_TENANT_ID, "racer", vec![]).await;
-    let p = LockoutPolicy {
-        interval: 900,
-        limit: 20,
-        period: 1800,
-    };
+    let p = lockout(20);
     let failures = race((0..19).map(|_| {
         let s = store.clone();
         async move { s.record_login_failure(u.id, T0, p).await }
@@ -176,15 +153,7 @@ pub async fn concurrent_failures_are_each_counted_once(store: Arc<dyn Store>) {
     for failure in failures {
         assert_eq!(failure.expect("fail"), None);
     }
-    assert_eq!(
-        store
-            .user(u.id)
-            .await
-            .expect("get")
-            .expect("exists")
-            .failed_logins,
-        19
-    );
+    assert_eq!(found(store.user(u.id).await).failed_logins, 19);
     assert!(store
         .record_login_failure(u.id, T0, p)
         .await
@@ -195,11 +164,7 @@ pub async fn concurrent_failures_are_each_counted_once(store: Arc<dyn Store>) {
 pub async fn clearing_failures_and_setting_a_password_unlock(store: Arc<dyn Store>) {
     seeded(&store).await;
     let u = user(&store, SYSTEM_TENANT_ID, "pw", vec![]).await;
-    let p = LockoutPolicy {
-        interval: 900,
-        limit: 2,
-        period: 1800,
-    };
+    let p = lockout(2);
     store.record_login_failure(u.id, T0, p).await.expect("fail");
     store.clear_login_failures(u.id).await.expect("clear");
     assert_eq!(
@@ -215,7 +180,7 @@ pub async fn clearing_failures_and_setting_a_password_unlock(store: Arc<dyn Stor
         .set_password(u.id, "$argon2id$new", T0 + 1)
         .await
         .expect("set"));
-    let after = store.user(u.id).await.expect("get").expect("exists");
+    let after = found(store.user(u.id).await);
     assert_eq!(after.password_hash, "$argon2id$new");
     assert_eq!(after.lock_at(T0 + 2), None);
     assert_eq!(after.failed_logins, 0);
@@ -225,10 +190,7 @@ pub async fn clearing_failures_and_setting_a_password_unlock(store: Arc<dyn Stor
 
 pub async fn users_are_listed_updated_and_deleted(store: Arc<dyn Store>) {
     seeded(&store).await;
-    let acme = store
-        .create_tenant(NewTenant::named("acme", T0))
-        .await
-        .expect("tenant");
+    let acme = new_tenant(&store, "acme").await;
     let a = user(&store, SYSTEM_TENANT_ID, "a", vec![ROLE_USER]).await;
     let b = user(&store, SYSTEM_TENANT_ID, "b", vec![]).await;
     let c = user(&store, acme.id, "c", vec![]).await;
@@ -345,15 +307,7 @@ pub async fn role_assignments_are_replaced_at_once_and_end_sessions(store: Arc<d
     );
     let eff = store.effective_permissions(u.id).await.expect("eff");
     assert!(eff.contains(&13) && eff.contains(&25) && eff.contains(&28) && !eff.contains(&12));
-    assert_eq!(
-        store
-            .user(u.id)
-            .await
-            .expect("get")
-            .expect("exists")
-            .auth_version,
-        2
-    );
+    assert_eq!(found(store.user(u.id).await).auth_version, 2);
     assert!(!store
         .set_role_assignments(9_999_999, &g)
         .await
@@ -363,18 +317,14 @@ pub async fn role_assignments_are_replaced_at_once_and_end_sessions(store: Arc<d
 pub async fn unlocking_and_api_secrets(store: Arc<dyn Store>) {
     seeded(&store).await;
     let u = user(&store, SYSTEM_TENANT_ID, "locked", vec![]).await;
-    let p = LockoutPolicy {
-        interval: 900,
-        limit: 1,
-        period: 1800,
-    };
+    let p = lockout(1);
     assert!(store
         .record_login_failure(u.id, T0, p)
         .await
         .expect("fail")
         .is_some());
     assert!(store.unlock_user(u.id).await.expect("unlock"));
-    let after = store.user(u.id).await.expect("get").expect("exists");
+    let after = found(store.user(u.id).await);
     assert_eq!((after.lock, after.failed_logins), (None, 0));
     assert!(!store.unlock_user(9_999_999).await.expect("unlock"));
 
@@ -384,25 +334,11 @@ pub async fn unlocking_and_api_secrets(store: Arc<dyn Store>) {
         .await
         .expect("set"));
     assert_eq!(
-        store
-            .user(u.id)
-            .await
-            .expect("get")
-            .expect("exists")
-            .api_secret_verifier
-            .as_deref(),
+        found(store.user(u.id).await).api_secret_verifier.as_deref(),
         Some("v1.api")
     );
     assert!(store.set_api_secret(u.id, None, T0).await.expect("clear"));
-    assert_eq!(
-        store
-            .user(u.id)
-            .await
-            .expect("get")
-            .expect("exists")
-            .api_secret_verifier,
-        None
-    );
+    assert_eq!(found(store.user(u.id).await).api_secret_verifier, None);
     assert!(!store
         .set_api_secret(9_999_999, None, T0)
         .await

@@ -2,11 +2,11 @@
 //! the refresh lease under concurrency, due profiles and single-use connect states.
 
 use super::{race, seeded, user, T0};
-use crate::model::identity::{ROLE_USER, SYSTEM_TENANT_ID};
+use crate::model::identity::{User, ROLE_USER, SYSTEM_TENANT_ID};
 use crate::model::vault::ProfileScope;
 use crate::model::vault::{
-    ConnectState, NewOAuthApp, NewOAuthProfile, OAuthAppChanges, ProfileChanges, RefreshFailure,
-    RefreshSuccess, TokenAuthMethod,
+    ConnectState, NewOAuthApp, NewOAuthProfile, OAuthApp, OAuthAppChanges, ProfileChanges,
+    RefreshFailure, RefreshSuccess, TokenAuthMethod,
 };
 use crate::store::{Store, StoreError};
 use std::sync::Arc;
@@ -41,6 +41,17 @@ fn new_profile(app: i64, owner: i64, name: &str) -> NewOAuthProfile {
         access_expires_at: Some(T0 + 100),
         now: T0,
     }
+}
+
+/// A seeded store's user `u` and an OAuth application `App` in the system tenant.
+async fn user_and_app(store: &Arc<dyn Store>) -> (User, OAuthApp) {
+    seeded(store).await;
+    let u = user(store, SYSTEM_TENANT_ID, "u", vec![ROLE_USER]).await;
+    let app = store
+        .create_oauth_app(new_app(SYSTEM_TENANT_ID, "App"))
+        .await
+        .expect("app");
+    (u, app)
 }
 
 pub async fn oauth_apps_and_profiles_round_trip_and_deleting_an_app_takes_its_profiles(
@@ -164,12 +175,7 @@ pub async fn oauth_apps_and_profiles_round_trip_and_deleting_an_app_takes_its_pr
 pub async fn of_concurrent_refresh_leases_one_wins_and_only_its_holder_finishes(
     store: Arc<dyn Store>,
 ) {
-    seeded(&store).await;
-    let u = user(&store, SYSTEM_TENANT_ID, "u", vec![ROLE_USER]).await;
-    let app = store
-        .create_oauth_app(new_app(SYSTEM_TENANT_ID, "App"))
-        .await
-        .expect("app");
+    let (u, app) = user_and_app(&store).await;
     let p = store
         .create_oauth_profile(new_profile(app.id, u.id, "P"))
         .await
@@ -267,12 +273,7 @@ pub async fn of_concurrent_refresh_leases_one_wins_and_only_its_holder_finishes(
 }
 
 pub async fn due_profiles_respect_expiry_backoff_and_leases(store: Arc<dyn Store>) {
-    seeded(&store).await;
-    let u = user(&store, SYSTEM_TENANT_ID, "u", vec![ROLE_USER]).await;
-    let app = store
-        .create_oauth_app(new_app(SYSTEM_TENANT_ID, "App"))
-        .await
-        .expect("app");
+    let (u, app) = user_and_app(&store).await;
     let soon = store
         .create_oauth_profile(new_profile(app.id, u.id, "Soon"))
         .await
@@ -334,12 +335,7 @@ pub async fn due_profiles_respect_expiry_backoff_and_leases(store: Arc<dyn Store
 }
 
 pub async fn connect_states_are_taken_once(store: Arc<dyn Store>) {
-    seeded(&store).await;
-    let u = user(&store, SYSTEM_TENANT_ID, "u", vec![ROLE_USER]).await;
-    let app = store
-        .create_oauth_app(new_app(SYSTEM_TENANT_ID, "App"))
-        .await
-        .expect("app");
+    let (u, app) = user_and_app(&store).await;
     let state = |v: &str, exp: i64| ConnectState {
         state_verifier: v.into(),
         user_id: u.id,

@@ -35,6 +35,27 @@ impl VaultState {
     }
 }
 
+impl VaultState {
+    /// Ends `holder`'s refresh lease on profile `id` after `change`: the changed
+    /// profile, or `None` when `holder` does not hold the lease (as the SQL's guard).
+    fn release_lease(
+        &mut self,
+        id: i64,
+        holder: &str,
+        change: impl FnOnce(&mut OAuthProfile),
+    ) -> Option<OAuthProfile> {
+        if self.holders.get(&id).map(String::as_str) != Some(holder) {
+            return None;
+        }
+        let p = self.profiles.get_mut(&id)?;
+        change(p);
+        p.refresh_lease_until = None;
+        let p = p.clone();
+        self.holders.remove(&id);
+        Some(p)
+    }
+}
+
 fn name_taken(v: &VaultState, tenant: i64, name: &str, except: Option<i64>) -> bool {
     v.apps
         .values()
@@ -246,27 +267,19 @@ impl VaultStore for MemoryStore {
         d: &RefreshSuccess,
     ) -> StoreResult<Option<OAuthProfile>> {
         self.with(|s| {
-            if s.vault.holders.get(&id).map(String::as_str) != Some(holder) {
-                return Ok(None);
-            }
-            let Some(p) = s.vault.profiles.get_mut(&id) else {
-                return Ok(None);
-            };
-            p.access_token_sealed = Some(d.access_token_sealed.clone());
-            if let Some(r) = &d.refresh_token_sealed {
-                p.refresh_token_sealed = r.clone();
-            }
-            p.access_expires_at = d.access_expires_at;
-            p.last_refreshed_at = Some(d.now);
-            p.last_attempt_at = Some(d.now);
-            p.last_refresh_error = None;
-            p.refresh_failures = 0;
-            p.next_attempt_at = None;
-            p.refresh_lease_until = None;
-            p.updated_at = d.now;
-            let p = p.clone();
-            s.vault.holders.remove(&id);
-            Ok(Some(p))
+            Ok(s.vault.release_lease(id, holder, |p| {
+                p.access_token_sealed = Some(d.access_token_sealed.clone());
+                if let Some(r) = &d.refresh_token_sealed {
+                    p.refresh_token_sealed = r.clone();
+                }
+                p.access_expires_at = d.access_expires_at;
+                p.last_refreshed_at = Some(d.now);
+                p.last_attempt_at = Some(d.now);
+                p.last_refresh_error = None;
+                p.refresh_failures = 0;
+                p.next_attempt_at = None;
+                p.updated_at = d.now;
+            }))
         })
     }
 
@@ -277,20 +290,12 @@ impl VaultStore for MemoryStore {
         f: &RefreshFailure,
     ) -> StoreResult<Option<OAuthProfile>> {
         self.with(|s| {
-            if s.vault.holders.get(&id).map(String::as_str) != Some(holder) {
-                return Ok(None);
-            }
-            let Some(p) = s.vault.profiles.get_mut(&id) else {
-                return Ok(None);
-            };
-            p.last_attempt_at = Some(f.now);
-            p.last_refresh_error = Some(f.error.clone());
-            p.refresh_failures += 1;
-            p.next_attempt_at = Some(f.next_attempt_at);
-            p.refresh_lease_until = None;
-            let p = p.clone();
-            s.vault.holders.remove(&id);
-            Ok(Some(p))
+            Ok(s.vault.release_lease(id, holder, |p| {
+                p.last_attempt_at = Some(f.now);
+                p.last_refresh_error = Some(f.error.clone());
+                p.refresh_failures += 1;
+                p.next_attempt_at = Some(f.next_attempt_at);
+            }))
         })
     }
 
