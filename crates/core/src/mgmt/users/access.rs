@@ -54,6 +54,22 @@ pub(super) async fn view(ctx: &Context, user: User) -> Result<UserView, ApiFailu
     })
 }
 
+/// User `id` as the store has it after a change (`before` if it vanished meanwhile),
+/// with what the API shows.
+pub(super) async fn view_after(
+    ctx: &Context,
+    id: i64,
+    before: User,
+) -> Result<UserView, ApiFailure> {
+    let fresh = ctx
+        .store
+        .user(id)
+        .await
+        .map_err(store_failure)?
+        .unwrap_or(before);
+    view(ctx, fresh).await
+}
+
 /// Loads user `id` if the caller may act on it with `perm` (self always sees self).
 pub(super) async fn target<'a>(
     ctx: &Context,

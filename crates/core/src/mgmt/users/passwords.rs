@@ -1,7 +1,7 @@
 //! Passwords and locks: setting a user's password, changing one's own (the current
 //! password is always asked for), unlocking, and HDP's password status.
 
-use super::access::{not_found, target, view, UserView};
+use super::access::{not_found, target, view_after, UserView};
 use crate::actor::Actor;
 use crate::auth::{store_failure, Principal};
 use crate::context::Context;
@@ -42,13 +42,7 @@ pub async fn unlock<'a>(
         operator = caller.is_operator(),
         "user unlocked"
     );
-    let fresh = ctx
-        .store
-        .user(id)
-        .await
-        .map_err(store_failure)?
-        .unwrap_or(user);
-    view(ctx, fresh).await
+    view_after(ctx, id, user).await
 }
 
 /// Sets a user's password (ModifyUsers 15 or Administrator). Setting one's own needs
