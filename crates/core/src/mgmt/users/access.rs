@@ -95,6 +95,16 @@ pub(super) async fn target<'a>(
     Ok(user)
 }
 
+/// Loads user `id` if the caller may modify it (ModifyUsers 15 or Administrator).
+pub(super) async fn to_modify<'a>(
+    ctx: &Context,
+    caller: impl Into<Actor<'a>>,
+    id: i64,
+    what: &str,
+) -> Result<User, ApiFailure> {
+    target(ctx, caller, id, Permission::MODIFY_USERS, what).await
+}
+
 /// The caller's own view (`/api/mgmt/user`, `/api/mgmt/permissions`): MgmtAPI (11).
 pub fn me(caller: &Principal) -> Result<&Principal, ApiFailure> {
     if caller.is_administrator() || caller.has(Permission::MGMT_API) {
