@@ -1,0 +1,13 @@
+//! Response helpers the handlers share.
+
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+
+/// An answer that must not be cached: it carries a secret, a token or a token's claims
+/// (RFC 6749 §5.1, RFC 7662 §2.2).
+pub fn no_store(res: impl IntoResponse) -> Response {
+    let mut res = res.into_response();
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
