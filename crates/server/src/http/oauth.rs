@@ -7,7 +7,7 @@
 
 use super::error::ApiError;
 use super::extract::{bearer_token, RepeatedAuthorization, MAX_BODY};
-use super::reply::no_store;
+use super::reply::{no_store, set_retry_after};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -137,11 +137,7 @@ impl IntoResponse for OAuthReply {
                 HeaderValue::from_static("Basic realm=\"Portcullis\""),
             );
         }
-        if let Some(secs) = e.retry_after {
-            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-                h.insert(header::RETRY_AFTER, v);
-            }
-        }
+        set_retry_after(h, e.retry_after);
         res
     }
 }

@@ -54,16 +54,12 @@ pub(super) async fn view(ctx: &Context, user: User) -> Result<UserView, ApiFailu
     })
 }
 
-/// User `id` as the store has it after a change (`before` if it vanished meanwhile),
-/// with what the API shows.
-pub(super) async fn view_after(
-    ctx: &Context,
-    id: i64,
-    before: User,
-) -> Result<UserView, ApiFailure> {
+/// The changed user as the store has it now (`before` if it vanished meanwhile), with
+/// what the API shows.
+pub(super) async fn view_after(ctx: &Context, before: User) -> Result<UserView, ApiFailure> {
     let fresh = ctx
         .store
-        .user(id)
+        .user(before.id)
         .await
         .map_err(store_failure)?
         .unwrap_or(before);

@@ -256,7 +256,7 @@ pub async fn update(
         ctx.store.unlock_user(id).await.map_err(store_failure)?;
     }
     tracing::info!(user_id = id, by = caller.user.id, "user updated");
-    view_after(ctx, id, updated).await
+    view_after(ctx, updated).await
 }
 
 /// Deletes a user (never oneself).

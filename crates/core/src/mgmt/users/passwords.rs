@@ -35,7 +35,7 @@ pub async fn unlock<'a>(
         operator = caller.is_operator(),
         "user unlocked"
     );
-    view_after(ctx, id, user).await
+    view_after(ctx, user).await
 }
 
 /// Sets a user's password (ModifyUsers 15 or Administrator). Setting one's own needs
