@@ -3,6 +3,7 @@
 
 use crate::error::ApiFailure;
 use crate::model::scope::Scope;
+use crate::model::text::{check_length, check_name};
 use crate::model::time::UnixTime;
 use std::fmt;
 
@@ -64,22 +65,7 @@ pub struct AppName(String);
 impl AppName {
     pub const MAX: usize = 128;
     pub fn parse(s: &str) -> Result<Self, ApiFailure> {
-        if s.trim().is_empty() {
-            return Err(ApiFailure::invalid_field("name", "must not be empty"));
-        }
-        let n = s.chars().count();
-        if n > Self::MAX {
-            return Err(ApiFailure::invalid_field(
-                "name",
-                format!("is {n} characters long; at most {} are allowed", Self::MAX),
-            ));
-        }
-        if s.chars().any(char::is_control) {
-            return Err(ApiFailure::invalid_field(
-                "name",
-                "must not contain control characters",
-            ));
-        }
+        check_name("name", s, Self::MAX)?;
         Ok(Self(s.to_owned()))
     }
     pub fn into_inner(self) -> String {
@@ -95,13 +81,7 @@ impl AppDescription {
     pub const MAX: usize = 256;
     pub fn parse(s: Option<&str>) -> Result<Self, ApiFailure> {
         let s = s.unwrap_or("");
-        let n = s.chars().count();
-        if n > Self::MAX {
-            return Err(ApiFailure::invalid_field(
-                "description",
-                format!("is {n} characters long; at most {} are allowed", Self::MAX),
-            ));
-        }
+        check_length("description", s, Self::MAX)?;
         Ok(Self(s.to_owned()))
     }
     pub fn into_inner(self) -> String {

@@ -11,6 +11,7 @@ pub mod scope;
 pub mod seed;
 pub mod session;
 pub mod signing_key;
+pub mod text;
 pub mod time;
 pub mod token;
 pub mod vault;

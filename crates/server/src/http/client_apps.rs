@@ -3,11 +3,11 @@
 //! `portcullis_core::mgmt`, and shape the answer as HDP does.
 
 use super::error::{ApiError, ErrorEnvelope};
-use super::extract::{Caller, HdpJson, IdPath};
+use super::extract::{HdpJson, IdPath, Mgmt};
+use super::reply::no_store;
 use crate::state::AppState;
-use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
 use portcullis_core::mgmt::{allowed_apps, client_apps};
 use portcullis_core::model::client_app::ClientApp;
@@ -137,6 +137,12 @@ impl AppDetail {
             scopes: app.scopes,
         }
     }
+
+    /// The application with its new secret, the one time it is shown.
+    fn shown_once(out: client_apps::WithSecret) -> Self {
+        let secret = out.secret.map(|s| s.expose().to_owned());
+        Self::new(out.app, secret)
+    }
 }
 
 /// An application the caller has granted access to.
@@ -152,21 +158,11 @@ pub struct AllowedAppList {
     pub applications: Vec<AllowedApp>,
 }
 
-/// Responses carrying a secret must never be cached (RFC 6749 §5.1 spirit).
-fn no_store(res: impl IntoResponse) -> Response {
-    let mut res = res.into_response();
-    res.headers_mut().insert(
-        axum::http::header::CACHE_CONTROL,
-        axum::http::HeaderValue::from_static("no-store"),
-    );
-    res
-}
-
 /// Lists the applications the caller registered (Administrators: their tenant's).
 #[utoipa::path(get, path = "/api/mgmt/oauth/client/applications", tag = "client applications",
     security(("basic" = [])),
     responses((status = 200, body = AppList), (status = 401, body = ErrorEnvelope)))]
-pub async fn list(State(s): State<AppState>, Caller(c): Caller) -> Result<Json<AppList>, ApiError> {
+pub async fn list(Mgmt(s, c): Mgmt) -> Result<Json<AppList>, ApiError> {
     let apps = client_apps::list(&s.ctx, &c).await?;
     let applications = apps
         .into_iter()
@@ -186,8 +182,7 @@ pub async fn list(State(s): State<AppState>, Caller(c): Caller) -> Result<Json<A
     responses((status = 201, body = AppDetail), (status = 400, body = ErrorEnvelope),
         (status = 401, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope), (status = 415, body = ErrorEnvelope)))]
 pub async fn register(
-    State(s): State<AppState>,
-    Caller(c): Caller,
+    Mgmt(s, c): Mgmt,
     HdpJson(req): HdpJson<RegisterRequest>,
 ) -> Result<Response, ApiError> {
     let reg = client_apps::Registration {
@@ -199,10 +194,9 @@ pub async fn register(
         scopes: req.scopes,
     };
     let out = client_apps::register(&s.ctx, &c, reg).await?;
-    let secret = out.secret.map(|s| s.expose().to_owned());
     Ok(no_store((
         StatusCode::CREATED,
-        Json(AppDetail::new(out.app, secret)),
+        Json(AppDetail::shown_once(out)),
     )))
 }
 
@@ -210,11 +204,7 @@ pub async fn register(
 #[utoipa::path(get, path = "/api/mgmt/oauth/client/applications/{id}", tag = "client applications",
     security(("basic" = [])), params(("id" = i64, Path, description = "Application id")),
     responses((status = 200, body = AppDetail), (status = 404, body = ErrorEnvelope)))]
-pub async fn get(
-    State(s): State<AppState>,
-    Caller(c): Caller,
-    IdPath(id): IdPath,
-) -> Result<Json<AppDetail>, ApiError> {
+pub async fn get(Mgmt(s, c): Mgmt, IdPath(id): IdPath) -> Result<Json<AppDetail>, ApiError> {
     let app = client_apps::get(&s.ctx, &c, id).await?;
     Ok(Json(AppDetail::new(app, None)))
 }
@@ -224,8 +214,7 @@ pub async fn get(
     security(("basic" = [])), params(("id" = i64, Path, description = "Application id")), request_body = UpdateRequest,
     responses((status = 200, body = AppDetail), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
 pub async fn update(
-    State(s): State<AppState>,
-    Caller(c): Caller,
+    Mgmt(s, c): Mgmt,
     IdPath(id): IdPath,
     HdpJson(req): HdpJson<UpdateRequest>,
 ) -> Result<Json<AppDetail>, ApiError> {
@@ -245,11 +234,7 @@ pub async fn update(
 #[utoipa::path(delete, path = "/api/mgmt/oauth/client/applications/{id}", tag = "client applications",
     security(("basic" = [])), params(("id" = i64, Path, description = "Application id")),
     responses((status = 204, description = "Deleted"), (status = 404, body = ErrorEnvelope)))]
-pub async fn delete(
-    State(s): State<AppState>,
-    Caller(c): Caller,
-    IdPath(id): IdPath,
-) -> Result<StatusCode, ApiError> {
+pub async fn delete(Mgmt(s, c): Mgmt, IdPath(id): IdPath) -> Result<StatusCode, ApiError> {
     client_apps::delete(&s.ctx, &c, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -258,23 +243,15 @@ pub async fn delete(
 #[utoipa::path(put, path = "/api/mgmt/oauth/client/applications/{id}/reset", tag = "client applications",
     security(("basic" = [])), params(("id" = i64, Path, description = "Application id")),
     responses((status = 200, body = AppDetail), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
-pub async fn reset(
-    State(s): State<AppState>,
-    Caller(c): Caller,
-    IdPath(id): IdPath,
-) -> Result<Response, ApiError> {
+pub async fn reset(Mgmt(s, c): Mgmt, IdPath(id): IdPath) -> Result<Response, ApiError> {
     let out = client_apps::reset_secret(&s.ctx, &c, id).await?;
-    let secret = out.secret.map(|s| s.expose().to_owned());
-    Ok(no_store(Json(AppDetail::new(out.app, secret))))
+    Ok(no_store(Json(AppDetail::shown_once(out))))
 }
 
 /// The applications the caller has granted access to.
 #[utoipa::path(get, path = "/api/mgmt/oauth/client/allowedapplications", tag = "client applications",
     security(("basic" = [])), responses((status = 200, body = AllowedAppList), (status = 401, body = ErrorEnvelope)))]
-pub async fn allowed(
-    State(s): State<AppState>,
-    Caller(c): Caller,
-) -> Result<Json<AllowedAppList>, ApiError> {
+pub async fn allowed(Mgmt(s, c): Mgmt) -> Result<Json<AllowedAppList>, ApiError> {
     let consents = allowed_apps::list(&s.ctx, &c).await?;
     let applications = consents
         .into_iter()
@@ -291,11 +268,7 @@ pub async fn allowed(
 #[utoipa::path(delete, path = "/api/mgmt/oauth/client/allowedapplications/{id}", tag = "client applications",
     security(("basic" = [])), params(("id" = i64, Path, description = "Application id")),
     responses((status = 204, description = "Revoked"), (status = 404, body = ErrorEnvelope)))]
-pub async fn revoke_allowed(
-    State(s): State<AppState>,
-    Caller(c): Caller,
-    IdPath(id): IdPath,
-) -> Result<StatusCode, ApiError> {
+pub async fn revoke_allowed(Mgmt(s, c): Mgmt, IdPath(id): IdPath) -> Result<StatusCode, ApiError> {
     allowed_apps::revoke(&s.ctx, &c, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -2,6 +2,7 @@
 //! `{"error":{"code":N,"message":{"lang":"en-US","value":"…"}}}` with the HTTP status
 //! of the code's kind. Only the catalogue message is ever sent; causes are logged.
 
+use super::reply::set_retry_after;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -84,11 +85,7 @@ impl IntoResponse for ApiError {
                 HeaderValue::from_static("Basic realm=\"Portcullis\", charset=\"UTF-8\""),
             );
         }
-        if let Some(secs) = f.retry_after {
-            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-                headers.insert(header::RETRY_AFTER, v);
-            }
-        }
+        set_retry_after(headers, f.retry_after);
         res
     }
 }

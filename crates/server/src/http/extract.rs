@@ -144,6 +144,11 @@ impl<S: Send + Sync> FromRequestParts<S> for IdPath {
 #[derive(Debug, Clone)]
 pub struct Caller(pub Principal);
 
+/// A management request: the shared state and the authenticated caller, which every
+/// management handler that calls into core starts from.
+#[derive(Debug, Clone)]
+pub struct Mgmt(pub AppState, pub Principal);
+
 /// The request's `Authorization` header: `Ok(None)` without one, `Err` when it was
 /// sent more than once (which one would count is ambiguous, so neither does).
 pub fn authorization(headers: &HeaderMap) -> Result<Option<&HeaderValue>, RepeatedAuthorization> {
@@ -273,6 +278,15 @@ impl FromRequestParts<AppState> for Caller {
                 .await
                 .map_err(ApiError::from)?;
         Ok(Caller(principal))
+    }
+}
+
+impl FromRequestParts<AppState> for Mgmt {
+    type Rejection = CallerRejection;
+
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Self::Rejection> {
+        let Caller(c) = Caller::from_request_parts(parts, s).await?;
+        Ok(Mgmt(s.clone(), c))
     }
 }
 

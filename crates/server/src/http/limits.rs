@@ -3,9 +3,8 @@
 //! `portcullis_core::mgmt::limits`, and shape the answer as HDP does.
 
 use super::error::{ApiError, ErrorEnvelope};
-use super::extract::{Caller, HdpJson, IdPath};
+use super::extract::{Caller, HdpJson, IdPath, Mgmt};
 use crate::state::AppState;
-use axum::extract::State;
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
@@ -162,10 +161,7 @@ pub async fn catalogue(Caller(c): Caller) -> Result<Json<LimitCatalogue>, ApiErr
     security(("basic" = [])),
     responses((status = 200, body = LimitValues), (status = 401, body = ErrorEnvelope),
         (status = 403, body = ErrorEnvelope), (status = 500, body = ErrorEnvelope)))]
-pub async fn system_values(
-    State(s): State<AppState>,
-    Caller(c): Caller,
-) -> Result<Json<LimitValues>, ApiError> {
+pub async fn system_values(Mgmt(s, c): Mgmt) -> Result<Json<LimitValues>, ApiError> {
     let values = limits::system_values(&s.ctx, &c).await?;
     Ok(Json(LimitValues {
         limits: values
@@ -184,8 +180,7 @@ pub async fn system_values(
     responses((status = 200, body = LimitValue), (status = 400, body = ErrorEnvelope),
         (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
 pub async fn get_system(
-    State(s): State<AppState>,
-    Caller(c): Caller,
+    Mgmt(s, c): Mgmt,
     IdPath(id): IdPath,
 ) -> Result<Json<LimitValue>, ApiError> {
     let value = limits::get_system(&s.ctx, &c, id).await?;
@@ -201,8 +196,7 @@ pub async fn get_system(
         (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
         (status = 415, body = ErrorEnvelope)))]
 pub async fn set_system(
-    State(s): State<AppState>,
-    Caller(c): Caller,
+    Mgmt(s, c): Mgmt,
     IdPath(id): IdPath,
     HdpJson(req): HdpJson<SetLimit>,
 ) -> Result<Json<LimitValue>, ApiError> {
@@ -215,11 +209,7 @@ pub async fn set_system(
     security(("basic" = [])), params(("limitId" = i64, Path, description = "Limit id")),
     responses((status = 204, description = "Reset to the default"), (status = 400, body = ErrorEnvelope),
         (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
-pub async fn reset_system(
-    State(s): State<AppState>,
-    Caller(c): Caller,
-    IdPath(id): IdPath,
-) -> Result<StatusCode, ApiError> {
+pub async fn reset_system(Mgmt(s, c): Mgmt, IdPath(id): IdPath) -> Result<StatusCode, ApiError> {
     limits::reset_system(&s.ctx, &c, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -231,8 +221,7 @@ pub async fn reset_system(
     responses((status = 200, body = LimitValue), (status = 400, body = ErrorEnvelope),
         (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
 pub async fn get_tenant(
-    State(s): State<AppState>,
-    Caller(c): Caller,
+    Mgmt(s, c): Mgmt,
     p: TenantLimitPath,
 ) -> Result<Json<LimitValue>, ApiError> {
     let value = limits::get_tenant(&s.ctx, &c, p.tenant_id, p.limit_id).await?;
@@ -249,8 +238,7 @@ pub async fn get_tenant(
         (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
         (status = 415, body = ErrorEnvelope)))]
 pub async fn set_tenant(
-    State(s): State<AppState>,
-    Caller(c): Caller,
+    Mgmt(s, c): Mgmt,
     p: TenantLimitPath,
     HdpJson(req): HdpJson<SetLimit>,
 ) -> Result<Json<LimitValue>, ApiError> {
@@ -264,11 +252,7 @@ pub async fn set_tenant(
     params(("tenantId" = i64, Path, description = "Tenant id"), ("limitId" = i64, Path, description = "Limit id")),
     responses((status = 204, description = "Reset to the system value"), (status = 400, body = ErrorEnvelope),
         (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
-pub async fn reset_tenant(
-    State(s): State<AppState>,
-    Caller(c): Caller,
-    p: TenantLimitPath,
-) -> Result<StatusCode, ApiError> {
+pub async fn reset_tenant(Mgmt(s, c): Mgmt, p: TenantLimitPath) -> Result<StatusCode, ApiError> {
     limits::reset_tenant(&s.ctx, &c, p.tenant_id, p.limit_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

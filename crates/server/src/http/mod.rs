@@ -15,6 +15,7 @@ pub mod pages;
 pub mod peer;
 pub mod permissions;
 pub mod plain;
+pub mod reply;
 pub mod tenants;
 pub mod users;
 pub mod vault;

@@ -7,10 +7,11 @@
 
 use super::error::ApiError;
 use super::extract::{bearer_token, RepeatedAuthorization, MAX_BODY};
+use super::reply::{no_store, set_retry_after};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -50,12 +51,21 @@ pub struct OAuthReply {
 }
 
 impl OAuthReply {
-    fn form(error: OAuthError) -> Self {
+    fn new(error: OAuthError, encoding: Encoding) -> Self {
         Self {
             error,
-            encoding: Encoding::Form,
+            encoding,
             media_type: false,
         }
+    }
+
+    fn form(error: OAuthError) -> Self {
+        Self::new(error, Encoding::Form)
+    }
+
+    /// A form-encoded error as the response (introspection and revocation).
+    fn form_response(error: OAuthError) -> Response {
+        Self::form(error).into_response()
     }
 }
 
@@ -127,11 +137,7 @@ impl IntoResponse for OAuthReply {
                 HeaderValue::from_static("Basic realm=\"Portcullis\""),
             );
         }
-        if let Some(secs) = e.retry_after {
-            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-                h.insert(header::RETRY_AFTER, v);
-            }
-        }
+        set_retry_after(h, e.retry_after);
         res
     }
 }
@@ -248,11 +254,7 @@ fn parse_body(
     if allow_json && is(mime::JSON) {
         return json_fields(body)
             .map(|f| (f, Encoding::Json))
-            .map_err(|error| OAuthReply {
-                error,
-                encoding: Encoding::Json,
-                media_type: false,
-            });
+            .map_err(|error| OAuthReply::new(error, Encoding::Json));
     }
     let expected = if allow_json {
         "application/x-www-form-urlencoded (RFC 6749) or application/json (HDP)"
@@ -435,79 +437,97 @@ fn token_body(t: TokenResponse, as_string: bool) -> Response {
         refresh_token: t.refresh_token.map(|s| s.expose().to_owned()),
         scope: t.scope,
     };
-    let mut res = Json(body).into_response();
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let mut res = no_store(Json(body));
     res.headers_mut()
         .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     res
 }
 
-async fn run_token(
+/// What the token, introspection and revocation endpoints read: the state, the
+/// peer's address, the headers and the body, whose rejection (too large, unreadable)
+/// each endpoint answers in its own error shape.
+#[derive(Debug)]
+pub struct OAuthPost {
     s: AppState,
-    headers: HeaderMap,
     peer: SocketAddr,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-    endpoint: Endpoint,
-) -> Response {
+}
+
+impl FromRequest<AppState> for OAuthPost {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, s: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let ConnectInfo(peer) = ConnectInfo::<SocketAddr>::from_request_parts(&mut parts, s)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let headers = parts.headers.clone();
+        let body = Bytes::from_request(Request::from_parts(parts, body), s).await;
+        Ok(Self {
+            s: s.clone(),
+            peer,
+            headers,
+            body,
+        })
+    }
+}
+
+impl OAuthPost {
+    /// The client's address, through the trusted proxies.
+    fn client_ip(&self) -> IpAddr {
+        self.s
+            .trusted_proxies
+            .client_ip(self.peer.ip(), &self.headers)
+    }
+}
+
+async fn run_token(req: OAuthPost, endpoint: Endpoint) -> Response {
+    let peer = req.client_ip();
+    let OAuthPost {
+        s, headers, body, ..
+    } = req;
     let body = match body {
         Ok(b) => b,
         Err(r) => {
             let json = endpoint == Endpoint::Standard
                 && content_type(&headers).is_some_and(|m| m.subtype() == mime::JSON);
             let encoding = if json { Encoding::Json } else { Encoding::Form };
-            return body_rejected(r, encoding);
+            return body_rejected(&r, encoding);
         }
     };
     let (fields, encoding) = match parse_body(&headers, &body, endpoint == Endpoint::Standard) {
         Ok(x) => x,
         Err(reply) => return reply.into_response(),
     };
-    let peer = s.trusted_proxies.client_ip(peer.ip(), &headers);
     let login_user = match hdp_login(&s, &headers, &fields, encoding, peer).await {
         Ok(user) => user,
         Err(res) => return res,
     };
     let req = match token_request(&headers, fields, peer, login_user) {
         Ok(r) => r,
-        Err(error) => {
-            return OAuthReply {
-                error,
-                encoding,
-                media_type: false,
-            }
-            .into_response()
-        }
+        Err(error) => return OAuthReply::new(error, encoding).into_response(),
     };
     match token::exchange(&s.ctx, &s.limiter, req, endpoint).await {
         Ok(t) => token_body(
             t,
             encoding == Encoding::Json || endpoint == Endpoint::ConfigApi,
         ),
-        Err(error) => OAuthReply {
-            error,
-            encoding,
-            media_type: false,
-        }
-        .into_response(),
+        Err(error) => OAuthReply::new(error, encoding).into_response(),
     }
 }
 
 /// A body that could not be read (over the 64 KiB limit, or broken), as an RFC error
 /// (or, for an HDP JSON request, in the envelope).
-fn body_rejected(r: BytesRejection, encoding: Encoding) -> Response {
+fn body_rejected(r: &BytesRejection, encoding: Encoding) -> Response {
     let too_big = r.status() == StatusCode::PAYLOAD_TOO_LARGE;
     let description = if too_big {
         format!("The request body is larger than {MAX_BODY} bytes.")
     } else {
         "The request body could not be read.".to_owned()
     };
-    let mut res = OAuthReply {
-        error: OAuthError::invalid_request(description),
-        encoding,
-        media_type: false,
-    }
-    .into_response();
+    let mut res =
+        OAuthReply::new(OAuthError::invalid_request(description), encoding).into_response();
     if too_big {
         *res.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
     }
@@ -519,26 +539,16 @@ fn body_rejected(r: BytesRejection, encoding: Encoding) -> Response {
 #[utoipa::path(post, path = "/oauth2/token", tag = "oauth",
     request_body(content_type = "application/x-www-form-urlencoded", description = "RFC 6749 form, or HDP JSON"),
     responses((status = 200, body = TokenBody)))]
-pub async fn token_endpoint(
-    State(s): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    run_token(s, headers, peer, body, Endpoint::Standard).await
+pub async fn token_endpoint(req: OAuthPost) -> Response {
+    run_token(req, Endpoint::Standard).await
 }
 
 /// HDP's spelling of the token endpoint; identical behaviour.
 #[utoipa::path(post, path = "/api/mgmt/oauth2/token", tag = "oauth",
     request_body(content_type = "application/json", description = "HDP JSON (seed 000), or an RFC 6749 form"),
     responses((status = 200, body = TokenBody)))]
-pub async fn mgmt_token_endpoint(
-    State(s): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    run_token(s, headers, peer, body, Endpoint::Standard).await
+pub async fn mgmt_token_endpoint(req: OAuthPost) -> Response {
+    run_token(req, Endpoint::Standard).await
 }
 
 /// User API secrets (SPEC §1.4): `grant_type=client_credentials`, `client_id` = login
@@ -546,29 +556,25 @@ pub async fn mgmt_token_endpoint(
 #[utoipa::path(post, path = "/configapi/v2/oauth/token", tag = "oauth",
     request_body(content_type = "application/x-www-form-urlencoded", description = "grant_type, client_id, client_secret, scope"),
     responses((status = 200, body = TokenBody), (status = 400, body = RfcError), (status = 401, body = RfcError)))]
-pub async fn configapi_token_endpoint(
-    State(s): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    run_token(s, headers, peer, body, Endpoint::ConfigApi).await
+pub async fn configapi_token_endpoint(req: OAuthPost) -> Response {
+    run_token(req, Endpoint::ConfigApi).await
 }
 
 /// Authenticates the client of an introspection or revocation request and returns
 /// the `token` parameter.
 async fn client_and_token(
-    s: &AppState,
-    headers: &HeaderMap,
-    peer: SocketAddr,
-    body: Result<Bytes, BytesRejection>,
+    req: &OAuthPost,
     endpoint: client_auth::ClientEndpoint,
 ) -> Result<(client_auth::AuthenticatedClient, String), Response> {
-    let body = body.map_err(|r| body_rejected(r, Encoding::Form))?;
-    let (mut fields, _) = parse_body(headers, &body, false).map_err(IntoResponse::into_response)?;
-    let reject = |e: OAuthError| OAuthReply::form(e).into_response();
+    let (s, headers) = (&req.s, &req.headers);
+    let body = match &req.body {
+        Ok(b) => b,
+        Err(r) => return Err(body_rejected(r, Encoding::Form)),
+    };
+    let (mut fields, _) = parse_body(headers, body, false).map_err(IntoResponse::into_response)?;
+    let reject = OAuthReply::form_response;
     let creds = client_credentials(headers, &mut fields).map_err(reject)?;
-    let peer = s.trusted_proxies.client_ip(peer.ip(), headers);
+    let peer = req.client_ip();
     let client = client_auth::authenticate(&s.ctx, &s.limiter, &creds, Some(peer), endpoint)
         .await
         .map_err(reject)?;
@@ -588,32 +594,20 @@ async fn client_and_token(
 #[utoipa::path(post, path = "/oauth2/introspect", tag = "oauth",
     request_body(content_type = "application/x-www-form-urlencoded", description = "token, token_type_hint"),
     responses((status = 200, description = "`{\"active\":false}` or the token's claims"), (status = 401, body = RfcError)))]
-pub async fn introspect_endpoint(
-    State(s): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let (client, token) = match client_and_token(
-        &s,
-        &headers,
-        peer,
-        body,
-        client_auth::ClientEndpoint::Introspection,
-    )
-    .await
+pub async fn introspect_endpoint(req: OAuthPost) -> Result<Response, Response> {
+    let (client, token) =
+        client_and_token(&req, client_auth::ClientEndpoint::Introspection).await?;
+    let body = match introspect::introspect(&req.s.ctx, &client, &token)
+        .await
+        .map_err(OAuthReply::form_response)?
     {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let body = match introspect::introspect(&s.ctx, &client, &token).await {
-        Ok(Introspection::Inactive) => serde_json::json!({"active": false}),
-        Ok(Introspection::Access(c)) => serde_json::json!({
+        Introspection::Inactive => serde_json::json!({"active": false}),
+        Introspection::Access(c) => serde_json::json!({
             "active": true, "scope": c.scope, "client_id": c.client_id, "username": c.username,
             "token_type": "Bearer", "exp": c.exp, "iat": c.iat, "sub": c.sub, "aud": c.aud, "iss": c.iss,
             "jti": c.jti, "tenant": c.tenant,
         }),
-        Ok(Introspection::Refresh {
+        Introspection::Refresh {
             client_id,
             scope,
             sub,
@@ -621,17 +615,12 @@ pub async fn introspect_endpoint(
             exp,
             iat,
             tenant,
-        }) => serde_json::json!({
+        } => serde_json::json!({
             "active": true, "scope": scope, "client_id": client_id, "username": username,
             "token_type": "refresh_token", "exp": exp, "iat": iat, "sub": sub, "tenant": tenant,
         }),
-        Err(e) => return OAuthReply::form(e).into_response(),
     };
-    let body = strip_nulls(body);
-    let mut res = Json(body).into_response();
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
+    Ok(no_store(Json(strip_nulls(body))))
 }
 
 fn strip_nulls(v: Value) -> Value {
@@ -645,28 +634,12 @@ fn strip_nulls(v: Value) -> Value {
 #[utoipa::path(post, path = "/oauth2/revoke", tag = "oauth",
     request_body(content_type = "application/x-www-form-urlencoded", description = "token, token_type_hint"),
     responses((status = 200, description = "Revoked (or nothing to revoke)"), (status = 401, body = RfcError)))]
-pub async fn revoke_endpoint(
-    State(s): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let (client, token) = match client_and_token(
-        &s,
-        &headers,
-        peer,
-        body,
-        client_auth::ClientEndpoint::Revocation,
-    )
-    .await
-    {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    match introspect::revoke(&s.ctx, &client, &token).await {
-        Ok(()) => StatusCode::OK.into_response(),
-        Err(e) => OAuthReply::form(e).into_response(),
-    }
+pub async fn revoke_endpoint(req: OAuthPost) -> Result<StatusCode, Response> {
+    let (client, token) = client_and_token(&req, client_auth::ClientEndpoint::Revocation).await?;
+    introspect::revoke(&req.s.ctx, &client, &token)
+        .await
+        .map_err(OAuthReply::form_response)?;
+    Ok(StatusCode::OK)
 }
 
 /// An RFC 6750 §3 challenge.
@@ -714,10 +687,7 @@ pub async fn userinfo(State(s): State<AppState>, headers: HeaderMap) -> Response
                 body["username"] = Value::String(u.login);
                 body["user_id"] = Value::from(u.id);
             }
-            let mut res = Json(body).into_response();
-            res.headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            res
+            no_store(Json(body))
         }
         Ok(Err(_)) => bearer_challenge(
             StatusCode::UNAUTHORIZED,

@@ -244,31 +244,9 @@ fn complete_operation(surface: Surface, path: &str, method: &str, op: &mut Map<S
             ));
             add.push(("429", retry_after(error_response(surface,
                 "Too many failed attempts from this address; try again after Retry-After seconds"))));
-            add.push((
-                "500",
-                error_response(surface, "server_error: an internal failure (logged)"),
-            ));
-            add.push((
-                "503",
-                error_response(
-                    surface,
-                    "temporarily_unavailable: the database is unavailable",
-                ),
-            ));
         }
-        Surface::Bearer => {
-            add.push((
-                "500",
-                error_response(surface, "server_error: an internal failure (logged)"),
-            ));
-            add.push((
-                "503",
-                error_response(
-                    surface,
-                    "temporarily_unavailable: the database is unavailable",
-                ),
-            ));
-        }
+        // A bearer-protected resource adds only the 500 and 503 below.
+        Surface::Bearer => {}
         Surface::Page => {
             add.push((
                 "400",
@@ -294,6 +272,22 @@ fn complete_operation(surface: Surface, path: &str, method: &str, op: &mut Map<S
         Surface::Plain => {
             let _ = path;
         }
+    }
+    if matches!(
+        surface,
+        Surface::Rfc | Surface::RfcOrEnvelope | Surface::Bearer
+    ) {
+        add.push((
+            "500",
+            error_response(surface, "server_error: an internal failure (logged)"),
+        ));
+        add.push((
+            "503",
+            error_response(
+                surface,
+                "temporarily_unavailable: the database is unavailable",
+            ),
+        ));
     }
     if add.is_empty() {
         return;

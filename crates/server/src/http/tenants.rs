@@ -5,9 +5,8 @@
 //! HDP's shapes.
 
 use super::error::{ApiError, ErrorEnvelope};
-use super::extract::{Caller, HdpJson, IdPath};
+use super::extract::{HdpJson, IdPath, Mgmt};
 use crate::state::AppState;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use portcullis_core::mgmt::tenants::{self, TenantView};
@@ -135,10 +134,7 @@ pub struct TenantAdmins {
     security(("basic" = [])),
     responses((status = 200, body = TenantList), (status = 401, body = ErrorEnvelope),
         (status = 403, body = ErrorEnvelope)))]
-pub async fn list(
-    State(s): State<AppState>,
-    Caller(c): Caller,
-) -> Result<Json<TenantList>, ApiError> {
+pub async fn list(Mgmt(s, c): Mgmt) -> Result<Json<TenantList>, ApiError> {
     let tenants = tenants::list(&s.ctx, &c).await?;
     Ok(Json(TenantList {
         tenants: tenants.into_iter().map(TenantDetail::from).collect(),
@@ -153,8 +149,7 @@ pub async fn list(
         (status = 409, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope),
         (status = 415, body = ErrorEnvelope)))]
 pub async fn create(
-    State(s): State<AppState>,
-    Caller(c): Caller,
+    Mgmt(s, c): Mgmt,
     HdpJson(req): HdpJson<TenantCreateRequest>,
 ) -> Result<(StatusCode, Json<TenantDetail>), ApiError> {
     let creation = tenants::Creation {
@@ -176,11 +171,7 @@ pub async fn create(
     security(("basic" = [])), params(("id" = i64, Path, description = "Tenant id")),
     responses((status = 200, body = TenantDetail), (status = 403, body = ErrorEnvelope),
         (status = 404, body = ErrorEnvelope)))]
-pub async fn get(
-    State(s): State<AppState>,
-    Caller(c): Caller,
-    IdPath(id): IdPath,
-) -> Result<Json<TenantDetail>, ApiError> {
+pub async fn get(Mgmt(s, c): Mgmt, IdPath(id): IdPath) -> Result<Json<TenantDetail>, ApiError> {
     Ok(Json(tenants::get(&s.ctx, &c, id).await?.into()))
 }
 
@@ -192,8 +183,7 @@ pub async fn get(
         (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
         (status = 409, body = ErrorEnvelope)))]
 pub async fn update(
-    State(s): State<AppState>,
-    Caller(c): Caller,
+    Mgmt(s, c): Mgmt,
     IdPath(id): IdPath,
     HdpJson(req): HdpJson<TenantUpdateRequest>,
 ) -> Result<Json<TenantDetail>, ApiError> {
@@ -214,11 +204,7 @@ pub async fn update(
     security(("basic" = [])), params(("id" = i64, Path, description = "Tenant id")),
     responses((status = 204, description = "Deleted"), (status = 403, body = ErrorEnvelope),
         (status = 404, body = ErrorEnvelope)))]
-pub async fn delete(
-    State(s): State<AppState>,
-    Caller(c): Caller,
-    IdPath(id): IdPath,
-) -> Result<StatusCode, ApiError> {
+pub async fn delete(Mgmt(s, c): Mgmt, IdPath(id): IdPath) -> Result<StatusCode, ApiError> {
     tenants::delete(&s.ctx, &c, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -228,11 +214,7 @@ pub async fn delete(
     security(("basic" = [])), params(("id" = i64, Path, description = "Tenant id")),
     responses((status = 200, body = TenantAdmins), (status = 403, body = ErrorEnvelope),
         (status = 404, body = ErrorEnvelope)))]
-pub async fn admins(
-    State(s): State<AppState>,
-    Caller(c): Caller,
-    IdPath(id): IdPath,
-) -> Result<Json<TenantAdmins>, ApiError> {
+pub async fn admins(Mgmt(s, c): Mgmt, IdPath(id): IdPath) -> Result<Json<TenantAdmins>, ApiError> {
     let admins = tenants::admins(&s.ctx, &c, id).await?;
     Ok(Json(TenantAdmins { admins }))
 }
@@ -244,8 +226,7 @@ pub async fn admins(
     responses((status = 200, body = TenantAdmins), (status = 400, body = ErrorEnvelope),
         (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
 pub async fn set_admins(
-    State(s): State<AppState>,
-    Caller(c): Caller,
+    Mgmt(s, c): Mgmt,
     IdPath(id): IdPath,
     HdpJson(req): HdpJson<TenantAdmins>,
 ) -> Result<Json<TenantAdmins>, ApiError> {

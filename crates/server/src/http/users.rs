@@ -3,9 +3,8 @@
 //! call `portcullis_core::mgmt::users`, and shape the answer as HDP does.
 
 use super::error::{ApiError, ErrorEnvelope};
-use super::extract::{Caller, HdpJson, HdpQuery, IdPath};
+use super::extract::{Caller, HdpJson, HdpQuery, IdPath, Mgmt};
 use crate::state::AppState;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -259,8 +258,7 @@ pub struct UserFilter {
 #[utoipa::path(get, path = "/api/admin/users", tag = "users", params(UserFilter), security(("basic" = [])),
     responses((status = 200, body = UserList), (status = 403, body = ErrorEnvelope)))]
 pub async fn list(
-    State(s): State<AppState>,
-    Caller(c): Caller,
+    Mgmt(s, c): Mgmt,
     HdpQuery(f): HdpQuery<UserFilter>,
 ) -> Result<Json<UserList>, ApiError> {
     let filter = match (f.tenant_id, f.tenant_name) {
@@ -280,8 +278,7 @@ pub async fn list(
     responses((status = 201, body = UserBody), (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
         (status = 409, body = ErrorEnvelope)))]
 pub async fn create(
-    State(s): State<AppState>,
-    Caller(c): Caller,
+    Mgmt(s, c): Mgmt,
     HdpJson(req): HdpJson<UserRequest>,
 ) -> Result<Response, ApiError> {
     check_auth_info(&req.authentication_info)?;
@@ -308,11 +305,7 @@ pub async fn create(
 /// One user.
 #[utoipa::path(get, path = "/api/admin/users/{id}", tag = "users", params(("id" = i64, Path)), security(("basic" = [])),
     responses((status = 200, body = UserBody), (status = 404, body = ErrorEnvelope)))]
-pub async fn get(
-    State(s): State<AppState>,
-    Caller(c): Caller,
-    IdPath(id): IdPath,
-) -> Result<Json<UserBody>, ApiError> {
+pub async fn get(Mgmt(s, c): Mgmt, IdPath(id): IdPath) -> Result<Json<UserBody>, ApiError> {
     Ok(Json(user_body(
         users::get(&s.ctx, &c, id).await?,
         s.ctx.now(),
@@ -326,8 +319,7 @@ pub async fn get(
     responses((status = 200, body = UserBody), (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
         (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
 pub async fn update(
-    State(s): State<AppState>,
-    Caller(c): Caller,
+    Mgmt(s, c): Mgmt,
     IdPath(id): IdPath,
     HdpJson(req): HdpJson<UserRequest>,
 ) -> Result<Json<UserBody>, ApiError> {
@@ -358,11 +350,7 @@ pub async fn update(
 /// Deletes a user with their applications, consents and tokens.
 #[utoipa::path(delete, path = "/api/admin/users/{id}", tag = "users", params(("id" = i64, Path)), security(("basic" = [])),
     responses((status = 204, description = "Deleted"), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
-pub async fn delete(
-    State(s): State<AppState>,
-    Caller(c): Caller,
-    IdPath(id): IdPath,
-) -> Result<StatusCode, ApiError> {
+pub async fn delete(Mgmt(s, c): Mgmt, IdPath(id): IdPath) -> Result<StatusCode, ApiError> {
     users::delete(&s.ctx, &c, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -371,8 +359,7 @@ pub async fn delete(
 #[utoipa::path(get, path = "/api/admin/users/{id}/permissions", tag = "users", params(("id" = i64, Path)),
     security(("basic" = [])), responses((status = 200, body = GrantsBody), (status = 404, body = ErrorEnvelope)))]
 pub async fn get_grants(
-    State(s): State<AppState>,
-    Caller(c): Caller,
+    Mgmt(s, c): Mgmt,
     IdPath(id): IdPath,
 ) -> Result<Json<GrantsBody>, ApiError> {
     Ok(Json(users::role_assignments(&s.ctx, &c, id).await?.into()))
@@ -384,8 +371,7 @@ pub async fn get_grants(
     responses((status = 200, body = GrantsBody), (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
         (status = 404, body = ErrorEnvelope)))]
 pub async fn set_grants(
-    State(s): State<AppState>,
-    Caller(c): Caller,
+    Mgmt(s, c): Mgmt,
     IdPath(id): IdPath,
     HdpJson(g): HdpJson<GrantsBody>,
 ) -> Result<Json<GrantsBody>, ApiError> {
@@ -399,11 +385,7 @@ pub async fn set_grants(
 /// Ends a lock after failed sign-ins.
 #[utoipa::path(put, path = "/api/admin/users/{id}/unlock", tag = "users", params(("id" = i64, Path)),
     security(("basic" = [])), responses((status = 200, body = UserBody), (status = 404, body = ErrorEnvelope)))]
-pub async fn unlock(
-    State(s): State<AppState>,
-    Caller(c): Caller,
-    IdPath(id): IdPath,
-) -> Result<Json<UserBody>, ApiError> {
+pub async fn unlock(Mgmt(s, c): Mgmt, IdPath(id): IdPath) -> Result<Json<UserBody>, ApiError> {
     Ok(Json(user_body(
         users::unlock(&s.ctx, &c, id).await?,
         s.ctx.now(),
@@ -430,8 +412,7 @@ pub struct SetPassword {
     request_body = SetPassword, security(("basic" = [])),
     responses((status = 204, description = "Set"), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
 pub async fn set_password(
-    State(s): State<AppState>,
-    Caller(c): Caller,
+    Mgmt(s, c): Mgmt,
     IdPath(id): IdPath,
     HdpJson(b): HdpJson<SetPassword>,
 ) -> Result<StatusCode, ApiError> {
@@ -458,8 +439,7 @@ pub struct ApiSecretBody {
 #[utoipa::path(post, path = "/api/admin/users/{id}/apisecret", tag = "users", params(("id" = i64, Path)),
     security(("basic" = [])), responses((status = 200, body = ApiSecretBody), (status = 404, body = ErrorEnvelope)))]
 pub async fn generate_api_secret(
-    State(s): State<AppState>,
-    Caller(c): Caller,
+    Mgmt(s, c): Mgmt,
     IdPath(id): IdPath,
 ) -> Result<Json<ApiSecretBody>, ApiError> {
     let secret = users::generate_api_secret(&s.ctx, &c, id).await?;
@@ -472,8 +452,7 @@ pub async fn generate_api_secret(
 #[utoipa::path(delete, path = "/api/admin/users/{id}/apisecret", tag = "users", params(("id" = i64, Path)),
     security(("basic" = [])), responses((status = 204, description = "Deleted"), (status = 404, body = ErrorEnvelope)))]
 pub async fn delete_api_secret(
-    State(s): State<AppState>,
-    Caller(c): Caller,
+    Mgmt(s, c): Mgmt,
     IdPath(id): IdPath,
 ) -> Result<StatusCode, ApiError> {
     users::delete_api_secret(&s.ctx, &c, id).await?;
@@ -522,8 +501,7 @@ pub struct ChangePassword {
     security(("basic" = [])),
     responses((status = 204, description = "Changed"), (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
 pub async fn change_password(
-    State(s): State<AppState>,
-    Caller(c): Caller,
+    Mgmt(s, c): Mgmt,
     HdpJson(b): HdpJson<ChangePassword>,
 ) -> Result<StatusCode, ApiError> {
     users::change_own_password(&s.ctx, &c, &b.old_password, &b.new_password).await?;

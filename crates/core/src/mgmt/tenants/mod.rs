@@ -173,8 +173,9 @@ async fn view(ctx: &Context, tenant: Tenant) -> Result<TenantView, ApiFailure> {
     })
 }
 
-/// Tenant `id` if it exists and the caller administers it.
+/// Tenant `id` if the caller may use the tenant API, it exists and the caller administers it.
 async fn visible(ctx: &Context, caller: &Principal, id: i64) -> Result<Tenant, ApiFailure> {
+    require_tenant_api(caller.into())?;
     if !policy::administers(ctx, caller, id).await? {
         return Err(not_found(id));
     }
@@ -403,7 +404,6 @@ pub async fn create<'a>(
 
 /// Tenant `id`, if the caller administers it.
 pub async fn get(ctx: &Context, caller: &Principal, id: i64) -> Result<TenantView, ApiFailure> {
-    require_tenant_api(caller.into())?;
     let tenant = visible(ctx, caller, id).await?;
     view(ctx, tenant).await
 }
@@ -415,7 +415,6 @@ pub async fn update(
     id: i64,
     req: Update,
 ) -> Result<TenantView, ApiFailure> {
-    require_tenant_api(caller.into())?;
     let current = visible(ctx, caller, id).await?;
     require_may_change(caller.into(), id)?;
     let name = TenantName::parse(&req.name)?;
@@ -490,7 +489,6 @@ pub async fn update(
 
 /// Deletes the tenant with everything in it (users, roles, applications, consents).
 pub async fn delete(ctx: &Context, caller: &Principal, id: i64) -> Result<(), ApiFailure> {
-    require_tenant_api(caller.into())?;
     visible(ctx, caller, id).await?;
     if id == SYSTEM_TENANT_ID {
         return Err(ApiFailure::new(
@@ -508,7 +506,6 @@ pub async fn delete(ctx: &Context, caller: &Principal, id: i64) -> Result<(), Ap
 
 /// Ids of the users with admin access on tenant `id`.
 pub async fn admins(ctx: &Context, caller: &Principal, id: i64) -> Result<Vec<i64>, ApiFailure> {
-    require_tenant_api(caller.into())?;
     visible(ctx, caller, id).await?;
     ctx.store.tenant_admins(id).await.map_err(store_failure)
 }
@@ -520,7 +517,6 @@ pub async fn set_admins(
     id: i64,
     list: &[i64],
 ) -> Result<Vec<i64>, ApiFailure> {
-    require_tenant_api(caller.into())?;
     visible(ctx, caller, id).await?;
     require_may_change(caller.into(), id)?;
     let admins = parse_admins(ctx, list, Some(id)).await?;

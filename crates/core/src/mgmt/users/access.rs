@@ -54,6 +54,18 @@ pub(super) async fn view(ctx: &Context, user: User) -> Result<UserView, ApiFailu
     })
 }
 
+/// The changed user as the store has it now (`before` if it vanished meanwhile), with
+/// what the API shows.
+pub(super) async fn view_after(ctx: &Context, before: User) -> Result<UserView, ApiFailure> {
+    let fresh = ctx
+        .store
+        .user(before.id)
+        .await
+        .map_err(store_failure)?
+        .unwrap_or(before);
+    view(ctx, fresh).await
+}
+
 /// Loads user `id` if the caller may act on it with `perm` (self always sees self).
 pub(super) async fn target<'a>(
     ctx: &Context,
@@ -77,6 +89,16 @@ pub(super) async fn target<'a>(
     }
     policy::require(caller, perm, what)?;
     Ok(user)
+}
+
+/// Loads user `id` if the caller may modify it (ModifyUsers 15 or Administrator).
+pub(super) async fn to_modify<'a>(
+    ctx: &Context,
+    caller: impl Into<Actor<'a>>,
+    id: i64,
+    what: &str,
+) -> Result<User, ApiFailure> {
+    target(ctx, caller, id, Permission::MODIFY_USERS, what).await
 }
 
 /// The caller's own view (`/api/mgmt/user`, `/api/mgmt/permissions`): MgmtAPI (11).

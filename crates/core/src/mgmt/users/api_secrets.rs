@@ -1,12 +1,11 @@
 //! API secrets (HDP's `/api/admin/users/{id}/apisecret`): generated once, shown once,
 //! kept as a keyed verifier.
 
-use super::access::{not_found, target};
+use super::access::{not_found, to_modify};
 use crate::auth::{store_failure, Principal};
 use crate::context::Context;
 use crate::crypto::Secret;
 use crate::error::{ApiFailure, Code};
-use crate::model::identity::Permission;
 
 /// Generates (or regenerates) the user's API secret; it is shown once.
 pub async fn generate_api_secret(
@@ -14,14 +13,7 @@ pub async fn generate_api_secret(
     caller: &Principal,
     id: i64,
 ) -> Result<Secret, ApiFailure> {
-    target(
-        ctx,
-        caller,
-        id,
-        Permission::MODIFY_USERS,
-        "Generating an API secret",
-    )
-    .await?;
+    to_modify(ctx, caller, id, "Generating an API secret").await?;
     let secret = Secret::generate();
     let verifier = ctx.keys.verifier(secret.expose());
     if !ctx
@@ -42,14 +34,7 @@ pub async fn delete_api_secret(
     caller: &Principal,
     id: i64,
 ) -> Result<(), ApiFailure> {
-    let user = target(
-        ctx,
-        caller,
-        id,
-        Permission::MODIFY_USERS,
-        "Deleting an API secret",
-    )
-    .await?;
+    let user = to_modify(ctx, caller, id, "Deleting an API secret").await?;
     if user.api_secret_verifier.is_none() {
         return Err(ApiFailure::new(
             Code::NO_API_SECRET,

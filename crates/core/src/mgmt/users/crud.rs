@@ -1,6 +1,6 @@
 //! Listing, creating, reading, changing and deleting users.
 
-use super::access::{not_found, target, tenant_of, view, UserView};
+use super::access::{not_found, target, tenant_of, to_modify, view, view_after, UserView};
 use super::passwords::{check_password_status, hash_password};
 use super::roles::{check_role_assignments, sorted};
 use crate::actor::Actor;
@@ -172,14 +172,7 @@ pub async fn update(
     req: UpdateUser,
 ) -> Result<UserView, ApiFailure> {
     check_login(&req.login)?;
-    let user = target(
-        ctx,
-        caller,
-        id,
-        Permission::MODIFY_USERS,
-        "Modifying a user",
-    )
-    .await?;
+    let user = to_modify(ctx, caller, id, "Modifying a user").await?;
     let is_self = user.id == caller.user.id;
     if is_self && !req.active {
         return Err(ApiFailure::forbidden(
@@ -263,13 +256,7 @@ pub async fn update(
         ctx.store.unlock_user(id).await.map_err(store_failure)?;
     }
     tracing::info!(user_id = id, by = caller.user.id, "user updated");
-    let fresh = ctx
-        .store
-        .user(id)
-        .await
-        .map_err(store_failure)?
-        .unwrap_or(updated);
-    view(ctx, fresh).await
+    view_after(ctx, updated).await
 }
 
 /// Deletes a user (never oneself).

@@ -1,7 +1,7 @@
 //! Passwords and locks: setting a user's password, changing one's own (the current
 //! password is always asked for), unlocking, and HDP's password status.
 
-use super::access::{not_found, target, view, UserView};
+use super::access::{not_found, to_modify, view_after, UserView};
 use crate::actor::Actor;
 use crate::auth::{store_failure, Principal};
 use crate::context::Context;
@@ -27,14 +27,7 @@ pub async fn unlock<'a>(
     id: i64,
 ) -> Result<UserView, ApiFailure> {
     let caller = caller.into();
-    let user = target(
-        ctx,
-        caller,
-        id,
-        Permission::MODIFY_USERS,
-        "Unlocking a user",
-    )
-    .await?;
+    let user = to_modify(ctx, caller, id, "Unlocking a user").await?;
     ctx.store.unlock_user(id).await.map_err(store_failure)?;
     tracing::info!(
         user_id = id,
@@ -42,13 +35,7 @@ pub async fn unlock<'a>(
         operator = caller.is_operator(),
         "user unlocked"
     );
-    let fresh = ctx
-        .store
-        .user(id)
-        .await
-        .map_err(store_failure)?
-        .unwrap_or(user);
-    view(ctx, fresh).await
+    view_after(ctx, user).await
 }
 
 /// Sets a user's password (ModifyUsers 15 or Administrator). Setting one's own needs
@@ -62,14 +49,7 @@ pub async fn set_password<'a>(
     must_reset: bool,
 ) -> Result<(), ApiFailure> {
     let caller = caller.into();
-    let user = target(
-        ctx,
-        caller,
-        id,
-        Permission::MODIFY_USERS,
-        "Setting a user's password",
-    )
-    .await?;
+    let user = to_modify(ctx, caller, id, "Setting a user's password").await?;
     if caller.is_user(user.id) {
         crate::auth::confirm_current_password(ctx, &user, current, "oldPassword").await?;
     }

@@ -1,7 +1,7 @@
 //! A user's roles and explicit permissions (HDP `/api/admin/users/{id}/permissions`):
 //! an administrator grants only what they hold themselves, never to themselves.
 
-use super::access::target;
+use super::access::{target, to_modify};
 use crate::actor::Actor;
 use crate::auth::{store_failure, Principal};
 use crate::context::Context;
@@ -95,14 +95,7 @@ pub async fn set_role_assignments(
     id: i64,
     g: RoleAssignments,
 ) -> Result<RoleAssignments, ApiFailure> {
-    let user = target(
-        ctx,
-        caller,
-        id,
-        Permission::MODIFY_USERS,
-        "Changing a user's permissions",
-    )
-    .await?;
+    let user = to_modify(ctx, caller, id, "Changing a user's permissions").await?;
     if user.id == caller.user.id {
         return Err(ApiFailure::forbidden(
             "you cannot change your own roles or permissions.",

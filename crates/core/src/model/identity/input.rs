@@ -3,6 +3,7 @@
 //! and the password policy. Every refusal names the field in HDP's words.
 
 use crate::error::ApiFailure;
+use crate::model::text::{check_length, check_name, check_not_blank};
 
 /// Most host names a tenant may have.
 pub const MAX_HOSTS: usize = 32;
@@ -22,22 +23,7 @@ impl TenantName {
     pub const MAX: usize = 128;
     pub fn parse(s: &str) -> Result<Self, ApiFailure> {
         let s = s.trim();
-        if s.is_empty() {
-            return Err(ApiFailure::invalid_field("name", "must not be empty"));
-        }
-        let n = s.chars().count();
-        if n > Self::MAX {
-            return Err(ApiFailure::invalid_field(
-                "name",
-                format!("is {n} characters long; at most {} are allowed", Self::MAX),
-            ));
-        }
-        if s.chars().any(char::is_control) {
-            return Err(ApiFailure::invalid_field(
-                "name",
-                "must not contain control characters",
-            ));
-        }
+        check_name("name", s, Self::MAX)?;
         if s.contains(['@', ':']) {
             return Err(ApiFailure::invalid_field(
                 "name",
@@ -62,13 +48,7 @@ impl TenantDescription {
     pub const MAX: usize = 256;
     pub fn parse(s: Option<&str>) -> Result<Self, ApiFailure> {
         if let Some(s) = s {
-            let n = s.chars().count();
-            if n > Self::MAX {
-                return Err(ApiFailure::invalid_field(
-                    "description",
-                    format!("is {n} characters long; at most {} are allowed", Self::MAX),
-                ));
-            }
+            check_length("description", s, Self::MAX)?;
         }
         Ok(Self(s.map(str::to_owned)))
     }
@@ -195,16 +175,8 @@ pub const MAX_PASSWORD: usize = 128;
 /// Validates a login name: 1–128 characters, no control characters, no ':' (HTTP Basic).
 pub fn check_login(login: &str) -> Result<(), ApiFailure> {
     let field = "userName";
-    if login.trim().is_empty() {
-        return Err(ApiFailure::invalid_field(field, "must not be empty"));
-    }
-    let n = login.chars().count();
-    if n > MAX_LOGIN {
-        return Err(ApiFailure::invalid_field(
-            field,
-            format!("is {n} characters long; at most {MAX_LOGIN} are allowed"),
-        ));
-    }
+    check_not_blank(field, login)?;
+    check_length(field, login, MAX_LOGIN)?;
     if login.chars().any(|c| c.is_control() || c == ':') || login != login.trim() {
         return Err(ApiFailure::invalid_field(
             field,

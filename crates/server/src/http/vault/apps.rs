@@ -4,9 +4,8 @@
 
 use super::LooseInt;
 use crate::http::error::{ApiError, ErrorEnvelope};
-use crate::http::extract::{Caller, HdpJson, HdpQuery, IdPath};
+use crate::http::extract::{HdpJson, HdpQuery, IdPath, Mgmt};
 use crate::state::AppState;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -147,8 +146,7 @@ pub struct OAuthAppFilter {
     security(("basic" = []), ("bearer" = [])),
     responses((status = 200, body = OAuthAppList), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
 pub async fn list_apps(
-    State(s): State<AppState>,
-    Caller(c): Caller,
+    Mgmt(s, c): Mgmt,
     HdpQuery(f): HdpQuery<OAuthAppFilter>,
 ) -> Result<Json<OAuthAppList>, ApiError> {
     let filter = match (f.tenant_id, f.tenant_name) {
@@ -179,8 +177,7 @@ pub async fn list_apps(
     responses((status = 201, body = OAuthAppDetail), (status = 400, body = ErrorEnvelope),
         (status = 403, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
 pub async fn create_app(
-    State(s): State<AppState>,
-    Caller(c): Caller,
+    Mgmt(s, c): Mgmt,
     HdpJson(req): HdpJson<OAuthAppRequest>,
 ) -> Result<Response, ApiError> {
     let app = apps::create(&s.ctx, &c, req.into()).await?;
@@ -192,8 +189,7 @@ pub async fn create_app(
     params(("id" = i64, Path, description = "OAuth application id")), security(("basic" = []), ("bearer" = [])),
     responses((status = 200, body = OAuthAppDetail), (status = 404, body = ErrorEnvelope)))]
 pub async fn get_app(
-    State(s): State<AppState>,
-    Caller(c): Caller,
+    Mgmt(s, c): Mgmt,
     IdPath(id): IdPath,
 ) -> Result<Json<OAuthAppDetail>, ApiError> {
     Ok(Json(apps::get(&s.ctx, &c, id).await?.into()))
@@ -205,8 +201,7 @@ pub async fn get_app(
     responses((status = 200, body = OAuthAppDetail), (status = 400, body = ErrorEnvelope),
         (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
 pub async fn update_app(
-    State(s): State<AppState>,
-    Caller(c): Caller,
+    Mgmt(s, c): Mgmt,
     IdPath(id): IdPath,
     HdpJson(req): HdpJson<OAuthAppRequest>,
 ) -> Result<Json<OAuthAppDetail>, ApiError> {
@@ -217,11 +212,7 @@ pub async fn update_app(
 #[utoipa::path(delete, path = "/api/mgmt/oauthapps/{id}", tag = "oauth applications",
     params(("id" = i64, Path, description = "OAuth application id")), security(("basic" = []), ("bearer" = [])),
     responses((status = 204, description = "Deleted"), (status = 404, body = ErrorEnvelope)))]
-pub async fn delete_app(
-    State(s): State<AppState>,
-    Caller(c): Caller,
-    IdPath(id): IdPath,
-) -> Result<StatusCode, ApiError> {
+pub async fn delete_app(Mgmt(s, c): Mgmt, IdPath(id): IdPath) -> Result<StatusCode, ApiError> {
     apps::delete(&s.ctx, &c, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -4,7 +4,7 @@
 //! template by [`crate::http::pages`], through `portcullis_core::vault::connect`.
 
 use crate::http::error::{ApiError, ErrorEnvelope};
-use crate::http::extract::Caller;
+use crate::http::extract::Mgmt;
 use crate::http::pages;
 use crate::state::AppState;
 use axum::extract::{RawQuery, State};
@@ -42,8 +42,7 @@ pub fn callback_uri(issuer: &str) -> String {
     responses((status = 302, description = "Redirect to the upstream authorization endpoint"),
         (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
 pub async fn connect_profile(
-    State(s): State<AppState>,
-    Caller(c): Caller,
+    Mgmt(s, c): Mgmt,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let mut app_id = None;

@@ -5,11 +5,11 @@
 
 use super::LooseInt;
 use crate::http::error::{ApiError, ErrorEnvelope};
-use crate::http::extract::{Caller, HdpJson, IdPath};
+use crate::http::extract::{HdpJson, IdPath, Mgmt};
+use crate::http::reply::no_store;
 use crate::state::AppState;
-use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::Json;
 use portcullis_core::error::{ApiFailure, Code};
 use portcullis_core::model::time::hdp_timestamp;
@@ -168,21 +168,11 @@ pub struct ProfileStats {
     pub data_sources: Vec<serde_json::Value>,
 }
 
-fn no_store(res: impl IntoResponse) -> Response {
-    let mut res = res.into_response();
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
-}
-
 /// The caller's OAuth profiles (Administrators: also their tenants' users').
 #[utoipa::path(get, path = "/api/mgmt/oauthprofiles", tag = "oauth profiles",
     security(("basic" = []), ("bearer" = [])),
     responses((status = 200, body = ProfileList), (status = 403, body = ErrorEnvelope)))]
-pub async fn list_profiles(
-    State(s): State<AppState>,
-    Caller(c): Caller,
-) -> Result<Json<ProfileList>, ApiError> {
+pub async fn list_profiles(Mgmt(s, c): Mgmt) -> Result<Json<ProfileList>, ApiError> {
     let profiles = profiles::list(&s.ctx, &c)
         .await?
         .into_iter()
@@ -208,8 +198,7 @@ pub async fn list_profiles(
     responses((status = 201, body = ProfileCreated), (status = 400, body = ErrorEnvelope),
         (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
 pub async fn create_profile(
-    State(s): State<AppState>,
-    Caller(c): Caller,
+    Mgmt(s, c): Mgmt,
     HdpJson(req): HdpJson<ProfileRequest>,
 ) -> Result<Response, ApiError> {
     let v = profiles::create(&s.ctx, &c, req.into()).await?;
@@ -233,11 +222,7 @@ pub async fn create_profile(
 #[utoipa::path(get, path = "/api/mgmt/oauthprofiles/{id}", tag = "oauth profiles",
     params(("id" = i64, Path, description = "OAuth profile id")), security(("basic" = []), ("bearer" = [])),
     responses((status = 200, body = ProfileDetail), (status = 404, body = ErrorEnvelope)))]
-pub async fn get_profile(
-    State(s): State<AppState>,
-    Caller(c): Caller,
-    IdPath(id): IdPath,
-) -> Result<Response, ApiError> {
+pub async fn get_profile(Mgmt(s, c): Mgmt, IdPath(id): IdPath) -> Result<Response, ApiError> {
     let v = profiles::get(&s.ctx, &c, id).await?;
     Ok(no_store(Json(ProfileDetail::new(v))))
 }
@@ -248,8 +233,7 @@ pub async fn get_profile(
     responses((status = 200, body = ProfileDetail), (status = 400, body = ErrorEnvelope),
         (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
 pub async fn update_profile(
-    State(s): State<AppState>,
-    Caller(c): Caller,
+    Mgmt(s, c): Mgmt,
     IdPath(id): IdPath,
     HdpJson(req): HdpJson<ProfileRequest>,
 ) -> Result<Response, ApiError> {
@@ -261,11 +245,7 @@ pub async fn update_profile(
 #[utoipa::path(delete, path = "/api/mgmt/oauthprofiles/{id}", tag = "oauth profiles",
     params(("id" = i64, Path, description = "OAuth profile id")), security(("basic" = []), ("bearer" = [])),
     responses((status = 204, description = "Deleted"), (status = 404, body = ErrorEnvelope)))]
-pub async fn delete_profile(
-    State(s): State<AppState>,
-    Caller(c): Caller,
-    IdPath(id): IdPath,
-) -> Result<StatusCode, ApiError> {
+pub async fn delete_profile(Mgmt(s, c): Mgmt, IdPath(id): IdPath) -> Result<StatusCode, ApiError> {
     profiles::delete(&s.ctx, &c, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -275,8 +255,7 @@ pub async fn delete_profile(
     params(("id" = i64, Path, description = "OAuth profile id")), security(("basic" = []), ("bearer" = [])),
     responses((status = 200, body = ProfileStats), (status = 404, body = ErrorEnvelope)))]
 pub async fn profile_stats(
-    State(s): State<AppState>,
-    Caller(c): Caller,
+    Mgmt(s, c): Mgmt,
     IdPath(id): IdPath,
 ) -> Result<Json<ProfileStats>, ApiError> {
     let app = profiles::stats(&s.ctx, &c, id).await?;
@@ -295,11 +274,7 @@ pub async fn profile_stats(
     params(("id" = i64, Path, description = "OAuth profile id")), security(("basic" = []), ("bearer" = [])),
     responses((status = 200, body = ProfileDetail), (status = 404, body = ErrorEnvelope),
         (status = 409, body = ErrorEnvelope), (status = 502, body = ErrorEnvelope)))]
-pub async fn refresh_profile(
-    State(s): State<AppState>,
-    Caller(c): Caller,
-    IdPath(id): IdPath,
-) -> Result<Response, ApiError> {
+pub async fn refresh_profile(Mgmt(s, c): Mgmt, IdPath(id): IdPath) -> Result<Response, ApiError> {
     let v = refresh::now(&s.ctx, &s.upstream, &c, id).await?;
     Ok(no_store(Json(ProfileDetail::new(v))))
 }
