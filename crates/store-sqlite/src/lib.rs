@@ -37,7 +37,10 @@ impl Connector<SqliteConnector> for Sqlite {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
         let file = options.get_filename().to_owned();
-        private_files(&file)?;
+        let on_disk = !in_memory(url);
+        if on_disk {
+            private_files(&file)?;
+        }
         // No ping before handing out a pooled connection (sqlx's default): an SQLite
         // connection is a file handle in this process and cannot have been dropped by
         // a server, and the ping is a second round trip to the connection's worker
@@ -61,7 +64,7 @@ impl Connector<SqliteConnector> for Sqlite {
             p.push("-migrate.lock");
             std::path::PathBuf::from(p)
         };
-        let guard = if file.exists() {
+        let guard = if on_disk {
             let lock_error = |e: std::io::Error| {
                 StoreError::Backend(format!("migration lock on {}: {e}", lock_path.display()))
             };
@@ -93,6 +96,17 @@ impl Connector<SqliteConnector> for Sqlite {
             .await
             .map_err(|e| StoreError::Backend(format!("migration failed: {e}")))
     }
+}
+
+/// Whether `url` names an in-memory database (`sqlite::memory:`, `…?mode=memory`).
+/// sqlx then gives it a made-up file name (`file:sqlx-in-memory-N`), which must not be
+/// created on disk, nor its migration lock beside it.
+fn in_memory(url: &str) -> bool {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    rest.starts_with(":memory:")
+        || url
+            .split_once('?')
+            .is_some_and(|(_, q)| q.split('&').any(|p| p == "mode=memory"))
 }
 
 /// The database holds password hashes and sealed secrets: only its owner may read it.
@@ -156,4 +170,36 @@ mod contract {
     }
 
     portcullis_core::store_contract_tests!(fresh());
+}
+
+#[cfg(test)]
+mod memory_databases {
+    use super::{in_memory, SqliteStore};
+
+    #[test]
+    fn in_memory_urls_are_told_apart_from_files() {
+        assert!(in_memory("sqlite::memory:"));
+        assert!(in_memory("sqlite://:memory:"));
+        assert!(in_memory("sqlite://shared?mode=memory&cache=shared"));
+        assert!(!in_memory("sqlite://portcullis.db"));
+        assert!(!in_memory("sqlite:///var/lib/portcullis/memory.db"));
+    }
+
+    /// sqlx names an in-memory database `file:sqlx-in-memory-N`; that name, and a
+    /// migration lock beside it, used to be created as empty files in the working
+    /// directory (the bench's ceiling context left them in the repository).
+    #[tokio::test]
+    async fn an_in_memory_database_creates_no_file() {
+        let store = SqliteStore::connect("sqlite::memory:")
+            .await
+            .expect("connect");
+        drop(store);
+        let stray: Vec<_> = std::fs::read_dir(".")
+            .expect("working directory")
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("file:sqlx-in-memory"))
+            .collect();
+        assert!(stray.is_empty(), "files created: {stray:?}");
+    }
 }
