@@ -16,7 +16,7 @@ use portcullis_core::upstream::outbound::OutboundPolicy;
 use portcullis_core::upstream::UpstreamClient;
 use portcullis_core::vault::refresher;
 use portcullis_store_postgres::PgStore;
-use portcullis_store_sqlite::SqliteStore;
+use portcullis_store_sqlite::{database_file, SqliteStore};
 use std::future::Future;
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -66,15 +66,6 @@ pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, StartupError> {
     } else {
         Ok(Arc::new(PgStore::connect(url).await.map_err(wrap)?))
     }
-}
-
-/// The SQLite database file a URL points at, if it is a file.
-fn sqlite_path(url: &str) -> Option<PathBuf> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
-    let path = rest.split('?').next().unwrap_or(rest);
-    (!path.is_empty() && !path.starts_with(":memory:")).then(|| PathBuf::from(path))
 }
 
 /// Reads the key file, or creates it with mode 0600 holding a new random key.
@@ -169,7 +160,7 @@ fn upstream(config: &Config) -> Result<Arc<dyn UpstreamClient>, StartupError> {
 pub fn check_keys(config: &Config) -> Result<(), StartupError> {
     if let Some(k) = &config.master_key {
         MasterKey::parse(k).map_err(|e| StartupError::MasterKey(e.to_string()))?;
-    } else if sqlite_path(&config.database_url).is_none()
+    } else if database_file(&config.database_url).is_none()
         && !config.database_url.starts_with("sqlite:")
     {
         return Err(StartupError::MasterKeyRequired);
@@ -183,7 +174,7 @@ pub fn check_keys(config: &Config) -> Result<(), StartupError> {
 
 /// The master keyring from configuration (or the SQLite key file).
 pub fn keyring(config: &Config) -> Result<Keyring, StartupError> {
-    let primary = match (&config.master_key, sqlite_path(&config.database_url)) {
+    let primary = match (&config.master_key, database_file(&config.database_url)) {
         (Some(k), _) => MasterKey::parse(k).map_err(|e| StartupError::MasterKey(e.to_string()))?,
         (None, Some(db)) => {
             let path = config

@@ -37,7 +37,7 @@ impl Connector<SqliteConnector> for Sqlite {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
         let file = options.get_filename().to_owned();
-        let on_disk = !in_memory(url);
+        let on_disk = database_file(url).is_some();
         if on_disk {
             private_files(&file)?;
         }
@@ -98,15 +98,17 @@ impl Connector<SqliteConnector> for Sqlite {
     }
 }
 
-/// Whether `url` names an in-memory database (`sqlite::memory:`, `…?mode=memory`).
-/// sqlx then gives it a made-up file name (`file:sqlx-in-memory-N`), which must not be
-/// created on disk, nor its migration lock beside it.
-fn in_memory(url: &str) -> bool {
-    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
-    rest.starts_with(":memory:")
-        || url
-            .split_once('?')
-            .is_some_and(|(_, q)| q.split('&').any(|p| p == "mode=memory"))
+/// The file a SQLite URL names: `None` for an in-memory database (`sqlite::memory:`,
+/// `…?mode=memory`, which sqlx gives a made-up name, `file:sqlx-in-memory-N`, that must
+/// not be created on disk, nor a migration lock beside it) and for an empty name. The
+/// server asks the same question to place the master key file beside the database.
+pub fn database_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let in_memory = path.starts_with(":memory:") || query.split('&').any(|p| p == "mode=memory");
+    (!path.is_empty() && !in_memory).then(|| std::path::PathBuf::from(path))
 }
 
 /// The database holds password hashes and sealed secrets: only its owner may read it.
@@ -115,10 +117,6 @@ fn in_memory(url: &str) -> bool {
 /// existing database that others can read (created by an earlier version under a
 /// 0022 umask) are tightened to 0600, with a log line saying so.
 fn private_files(file: &std::path::Path) -> StoreResult<()> {
-    let name = file.as_os_str();
-    if name.is_empty() || name.to_string_lossy().starts_with(":memory:") {
-        return Ok(());
-    }
     let io = |path: &std::path::Path, e: std::io::Error| {
         StoreError::Unavailable(format!("database file {}: {e}", path.display()))
     };
@@ -174,15 +172,27 @@ mod contract {
 
 #[cfg(test)]
 mod memory_databases {
-    use super::{in_memory, SqliteStore};
+    use super::{database_file, SqliteStore};
+    use std::path::PathBuf;
 
     #[test]
     fn in_memory_urls_are_told_apart_from_files() {
-        assert!(in_memory("sqlite::memory:"));
-        assert!(in_memory("sqlite://:memory:"));
-        assert!(in_memory("sqlite://shared?mode=memory&cache=shared"));
-        assert!(!in_memory("sqlite://portcullis.db"));
-        assert!(!in_memory("sqlite:///var/lib/portcullis/memory.db"));
+        assert_eq!(database_file("sqlite::memory:"), None);
+        assert_eq!(database_file("sqlite://:memory:"), None);
+        assert_eq!(
+            database_file("sqlite://shared?mode=memory&cache=shared"),
+            None
+        );
+        assert_eq!(database_file("sqlite://"), None);
+        assert_eq!(database_file("postgres://db/portcullis"), None);
+        assert_eq!(
+            database_file("sqlite://portcullis.db?mode=rwc"),
+            Some(PathBuf::from("portcullis.db"))
+        );
+        assert_eq!(
+            database_file("sqlite:///var/lib/portcullis/memory.db"),
+            Some(PathBuf::from("/var/lib/portcullis/memory.db"))
+        );
     }
 
     /// sqlx names an in-memory database `file:sqlx-in-memory-N`; that name, and a
