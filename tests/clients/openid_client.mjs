@@ -369,7 +369,8 @@ async function main() {
 
 main().catch((e) => {
   // openid-client's errors carry the server's OAuth error and an error code.
-  const detail = [e.code, e.error, e.error_description, e.cause?.code, e.cause?.message]
+  const http = e.cause instanceof Response ? `HTTP ${e.cause.status} from ${e.cause.url}` : undefined;
+  const detail = [e.code, http, e.error, e.error_description, e.cause?.code, e.cause?.message]
     .filter((x) => typeof x === 'string' && x.length)
     .join('; ');
   const message = `${e.message}${detail ? ` (${detail})` : ''}`;
