@@ -63,12 +63,15 @@ def env(name):
 
 class Forms(HTMLParser):
     """The forms of a page: action, method, the fields a browser would send (named
-    inputs, checked boxes, textareas; not the buttons), the submit buttons, whether
-    it has a password field; and the page's heading and error text."""
+    inputs, checked boxes, textareas; not the buttons), the submit buttons (also those
+    outside a form that name it in their `form` attribute), whether it has a password
+    field; and the page's heading and error text."""
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.forms = []
+        # Controls outside any form, by the id their `form` attribute names.
+        self._detached = {}
         self._form = None
         self._button = None
         self._textarea = None
@@ -76,43 +79,58 @@ class Forms(HTMLParser):
         self.heading = ""
         self.error = ""
 
+    @staticmethod
+    def _new_form(a):
+        return {
+            "id": a.get("id"),
+            "action": a.get("action", ""),
+            "method": a.get("method", "get").lower(),
+            "fields": [],
+            "buttons": [],
+            "password": False,
+        }
+
     def handle_starttag(self, tag, attrs):
         a = {k: (v if v is not None else "") for k, v in attrs}
         if tag == "form":
-            self._form = {
-                "action": a.get("action", ""),
-                "method": a.get("method", "get").lower(),
-                "fields": [],
-                "buttons": [],
-                "password": False,
-            }
+            self._form = self._new_form(a)
             self.forms.append(self._form)
         elif tag == "h1":
             self._capture = "heading"
         elif tag == "p" and "error" in a.get("class", "").split():
             self._capture = "error"
-        if self._form is None:
+        form = self._form
+        if form is None and "form" in a:
+            form = self._detached.setdefault(a["form"], self._new_form({}))
+        if form is None:
             return
         if tag == "input":
             kind = a.get("type", "text").lower()
             if kind == "submit":
-                self._form["buttons"].append(
-                    {"name": a.get("name"), "value": a.get("value", ""), "label": ""}
-                )
+                form["buttons"].append({"name": a.get("name"), "value": a.get("value", ""), "label": ""})
                 return
             if kind == "password":
-                self._form["password"] = True
+                form["password"] = True
             if "name" not in a or kind in ("reset", "image", "file", "button"):
                 return
             if kind in ("checkbox", "radio") and "checked" not in a:
                 return
-            self._form["fields"].append((a["name"], a.get("value", "")))
+            form["fields"].append((a["name"], a.get("value", "")))
         elif tag == "button" and a.get("type", "submit").lower() == "submit":
             self._button = {"name": a.get("name"), "value": a.get("value", ""), "label": ""}
-            self._form["buttons"].append(self._button)
+            form["buttons"].append(self._button)
         elif tag == "textarea" and "name" in a:
             self._textarea = [a["name"], ""]
-            self._form["fields"].append(self._textarea)
+            form["fields"].append(self._textarea)
+
+    def close(self):
+        super().close()
+        for form in self.forms:
+            extra = self._detached.get(form["id"]) if form["id"] else None
+            if extra:
+                form["fields"] += extra["fields"]
+                form["buttons"] += extra["buttons"]
+                form["password"] = form["password"] or extra["password"]
 
     def handle_endtag(self, tag):
         if tag == "form":
@@ -182,6 +200,7 @@ def walk(browser, start, target, username, password):
             continue
         page = Forms()
         page.feed(res.text)
+        page.close()
         login = next((f for f in page.forms if f["password"]), None)
         consent = next(
             (

@@ -78,31 +78,41 @@ function textOf(html) {
   return decodeEntities(html.replace(/<[^>]*>/g, ' ')).replace(/\s+/g, ' ').trim();
 }
 
+const FORM_RE = /<form\b([^>]*)>([\s\S]*?)<\/form\s*>/gi;
+const CONTROL_RE = /<(input|button|textarea)\b([^>]*)>(?:([\s\S]*?)<\/\1\s*>)?/gi;
+
+/// Adds the controls of `html` to `form`; with `owner`, only those whose `form`
+/// attribute names that form (controls placed outside it).
+function readControls(form, html, owner) {
+  for (const c of html.matchAll(CONTROL_RE)) {
+    const tag = c[1].toLowerCase();
+    const a = attributes(c[2]);
+    if (owner !== undefined && a.form !== owner) continue;
+    const type = (a.type ?? (tag === 'button' ? 'submit' : 'text')).toLowerCase();
+    if (tag === 'button' || type === 'submit') {
+      if (type === 'submit') form.buttons.push({ name: a.name, value: a.value ?? '', label: textOf(c[3] ?? '') });
+      continue;
+    }
+    if (type === 'password') form.hasPassword = true;
+    if (a.name === undefined || ['reset', 'image', 'file'].includes(type)) continue;
+    if ((type === 'checkbox' || type === 'radio') && !('checked' in a)) continue;
+    form.fields.push([a.name, tag === 'textarea' ? decodeEntities(c[3] ?? '') : a.value ?? '']);
+  }
+}
+
 /// Every form: its action and method, the fields a browser would send (named inputs,
-/// checked boxes, textareas; not the buttons), its submit buttons, a password field.
+/// checked boxes, textareas; not the buttons), its submit buttons (also those outside
+/// it that name it in their `form` attribute), whether it has a password field.
 function parseForms(html) {
   const forms = [];
-  for (const f of html.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form\s*>/gi)) {
-    const form = attributes(f[1]);
-    const fields = [];
-    const buttons = [];
-    let hasPassword = false;
-    const controls = /<(input|button|textarea)\b([^>]*)>(?:([\s\S]*?)<\/\1\s*>)?/gi;
-    for (const c of f[2].matchAll(controls)) {
-      const tag = c[1].toLowerCase();
-      const a = attributes(c[2]);
-      const type = (a.type ?? (tag === 'button' ? 'submit' : 'text')).toLowerCase();
-      if (tag === 'button' || type === 'submit') {
-        if (type === 'submit') buttons.push({ name: a.name, value: a.value ?? '', label: textOf(c[3] ?? '') });
-        continue;
-      }
-      if (type === 'password') hasPassword = true;
-      if (a.name === undefined || ['reset', 'image', 'file'].includes(type)) continue;
-      if ((type === 'checkbox' || type === 'radio') && !('checked' in a)) continue;
-      fields.push([a.name, tag === 'textarea' ? decodeEntities(c[3] ?? '') : a.value ?? '']);
-    }
-    forms.push({ action: form.action ?? '', method: (form.method ?? 'get').toLowerCase(), fields, buttons, hasPassword });
+  for (const f of html.matchAll(FORM_RE)) {
+    const a = attributes(f[1]);
+    const form = { id: a.id, action: a.action ?? '', method: (a.method ?? 'get').toLowerCase(), fields: [], buttons: [], hasPassword: false };
+    readControls(form, f[2]);
+    forms.push(form);
   }
+  const outside = html.replace(FORM_RE, '');
+  for (const form of forms.filter((f) => f.id)) readControls(form, outside, form.id);
   return forms;
 }
 
