@@ -163,22 +163,24 @@ def arrived_at(url, target):
     return (u.scheme, u.netloc, u.path) == (t.scheme, t.netloc, t.path)
 
 
-def affirmative_button(form):
-    """The button to press on a page that is neither login nor consent (a sign-out
-    confirmation, an auto-submitting page): an affirmative one, or the only one;
-    False when the form is ambiguous."""
+AFFIRMATIVE = re.compile(r"allow|yes|confirm|log ?out|sign ?out|continue", re.I)
+NEGATIVE = re.compile(r"deny|cancel|\bno\b|stay|someone else", re.I)
+
+
+def affirmative_choice(forms):
+    """On a page that is neither login nor consent (a sign-out confirmation, an
+    auto-submitting page): the one form with an affirmative submit button and that
+    button, or the page's only form and its only button (or None); else None."""
 
     def say(b):
         return f"{b['name'] or ''} {b['value']} {b['label']}"
 
-    for b in form["buttons"]:
-        if re.search(r"allow|yes|confirm|log ?out|sign ?out|continue", say(b), re.I) and not re.search(
-            r"deny|cancel|someone else", say(b), re.I
-        ):
-            return b
-    if len(form["buttons"]) <= 1:
-        return form["buttons"][0] if form["buttons"] else None
-    return False
+    yes = [(f, b) for f in forms for b in f["buttons"] if AFFIRMATIVE.search(say(b)) and not NEGATIVE.search(say(b))]
+    if len(yes) == 1:
+        return yes[0]
+    if not yes and len(forms) == 1 and len(forms[0]["buttons"]) <= 1:
+        return forms[0], (forms[0]["buttons"][0] if forms[0]["buttons"] else None)
+    return None
 
 
 def walk(browser, start, target, username, password):
@@ -222,14 +224,13 @@ def walk(browser, start, target, username, password):
             form = consent
             fields = [tuple(f) for f in consent["fields"]] + [("decision", "allow")]
         else:
-            candidates = [(f, affirmative_button(f)) for f in page.forms]
-            candidates = [(f, b) for f, b in candidates if b is not False]
+            choice = affirmative_choice(page.forms)
             check(
-                len(candidates) == 1,
+                choice is not None,
                 f"{url} answered {res.status_code} with a page the walk cannot go on from: "
                 f"{page.describe(res.text)}",
             )
-            form, button = candidates[0]
+            form, button = choice
             pages.append("form")
             fields = [tuple(f) for f in form["fields"]]
             if button and button["name"]:

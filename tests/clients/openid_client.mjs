@@ -161,13 +161,20 @@ function arrivedAt(url, target) {
   return u.origin === t.origin && u.pathname === t.pathname;
 }
 
-/// The submit button to press on a page that is neither login nor consent (a sign-out
-/// confirmation, an auto-submitting form_post page): an affirmative one, or the only one.
-function affirmativeButton(form) {
+const AFFIRMATIVE = /allow|yes|confirm|log ?out|sign ?out|continue/i;
+const NEGATIVE = /deny|cancel|\bno\b|stay|someone else/i;
+
+/// On a page that is neither login nor consent (a sign-out confirmation, an
+/// auto-submitting form_post page): the one form with an affirmative submit button and
+/// that button, or the page's only form and its only button (or none); else undefined.
+function affirmativeChoice(forms) {
   const say = (b) => `${b.name ?? ''} ${b.value} ${b.label}`;
-  const yes = form.buttons.find((b) => /allow|yes|confirm|log ?out|sign ?out|continue/i.test(say(b)) && !/deny|cancel|someone else/i.test(say(b)));
-  if (yes) return yes;
-  if (form.buttons.length <= 1) return form.buttons[0] ?? null;
+  const yes = forms.flatMap((f) =>
+    f.buttons.filter((b) => AFFIRMATIVE.test(say(b)) && !NEGATIVE.test(say(b))).map((b) => [f, b]));
+  if (yes.length === 1) return yes[0];
+  if (yes.length === 0 && forms.length === 1 && forms[0].buttons.length <= 1) {
+    return [forms[0], forms[0].buttons[0] ?? null];
+  }
   return undefined;
 }
 
@@ -212,10 +219,9 @@ async function walk(browser, start, target, credentials) {
       form = consent;
       fields = [...consent.fields, ['decision', 'allow']];
     } else {
-      const candidates = forms.map((f) => [f, affirmativeButton(f)]).filter(([, b]) => b !== undefined);
-      check(candidates.length === 1,
-        `${url} answered ${res.status} with a page the walk cannot go on from: ${describePage(html)}`);
-      const [only, button] = candidates[0];
+      const choice = affirmativeChoice(forms);
+      check(choice, `${url} answered ${res.status} with a page the walk cannot go on from: ${describePage(html)}`);
+      const [only, button] = choice;
       pages.push('form');
       form = only;
       fields = [...only.fields];
