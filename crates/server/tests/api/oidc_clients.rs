@@ -37,7 +37,8 @@ const SCRIPT_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// `tests/clients/` at the repository's root.
 fn clients_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients")
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients");
+    std::fs::canonicalize(&dir).unwrap_or(dir)
 }
 
 /// The claims the ID token and UserInfo must carry for the user's profile.
