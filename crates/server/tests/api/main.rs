@@ -24,6 +24,7 @@ mod introspection_revocation;
 mod jwks;
 mod limits;
 mod metadata;
+mod oidc_clients;
 mod openapi;
 mod security_auth;
 mod security_ops;

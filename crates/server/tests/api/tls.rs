@@ -10,7 +10,7 @@ use serde_json::json;
 use std::path::PathBuf;
 
 /// A self-signed certificate for 127.0.0.1 and localhost, written as PEM files.
-fn certificate(dir: &tempfile::TempDir) -> (PathBuf, PathBuf, String) {
+pub fn certificate(dir: &tempfile::TempDir) -> (PathBuf, PathBuf, String) {
     let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()])
         .expect("certificate");
     let cert_pem = cert.cert.pem();
@@ -21,7 +21,7 @@ fn certificate(dir: &tempfile::TempDir) -> (PathBuf, PathBuf, String) {
     (cert_path, key_path, cert_pem)
 }
 
-fn trusting(cert_pem: &str) -> reqwest::Client {
+pub fn trusting(cert_pem: &str) -> reqwest::Client {
     reqwest::Client::builder()
         .add_root_certificate(reqwest::Certificate::from_pem(cert_pem.as_bytes()).expect("pem"))
         .redirect(reqwest::redirect::Policy::none())
