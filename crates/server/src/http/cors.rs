@@ -136,13 +136,19 @@ impl ManagementOrigins {
     }
 }
 
+/// Origins, and the redirect URL list they were derived from.
+#[derive(Debug)]
+struct Derived {
+    from: Arc<[String]>,
+    origins: Arc<HashSet<String>>,
+}
+
 /// The origins of every registered redirect URL, derived again only when the store
 /// hands out a new list.
 #[derive(Debug)]
 pub struct ClientOrigins {
     store: Arc<dyn Store>,
-    /// The list last derived from, and its origins.
-    derived: Mutex<Option<(Arc<[String]>, Arc<HashSet<String>>)>>,
+    derived: Mutex<Option<Derived>>,
 }
 
 impl ClientOrigins {
@@ -170,14 +176,17 @@ impl ClientOrigins {
 
     fn origins(&self, urls: Arc<[String]>) -> Arc<HashSet<String>> {
         let mut derived = self.derived.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((from, origins)) = &*derived {
-            if Arc::ptr_eq(from, &urls) {
-                return Arc::clone(origins);
+        if let Some(d) = &*derived {
+            if Arc::ptr_eq(&d.from, &urls) {
+                return Arc::clone(&d.origins);
             }
         }
         let origins: Arc<HashSet<String>> =
             Arc::new(urls.iter().filter_map(|u| origin_of(u)).collect());
-        *derived = Some((urls, Arc::clone(&origins)));
+        *derived = Some(Derived {
+            from: urls,
+            origins: Arc::clone(&origins),
+        });
         origins
     }
 }
@@ -197,7 +206,9 @@ impl Cors {
             .allow_origin(Any)
             .allow_methods([Method::GET])
             .allow_headers(ALLOWED_HEADERS)
-            .max_age(max_age);
+            .max_age(max_age)
+            // Nothing in these answers depends on the origin: shared caches keep one copy.
+            .vary(Vec::<HeaderName>::new());
         let origins = Arc::new(ClientOrigins::new(store));
         let clients = CorsLayer::new()
             .allow_origin(AllowOrigin::async_predicate(

@@ -52,6 +52,15 @@ async fn register_spa(app: &TestApp) -> i64 {
         .id
 }
 
+/// The administrator's user listing, asked from a page on `origin`: answered 200.
+async fn users_from(app: &TestApp, origin: &str) -> Reply {
+    let r = app
+        .send(app.as_admin(Method::GET, USERS).header("Origin", origin))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    r
+}
+
 fn has(list: Option<&str>, item: &str) -> bool {
     list.is_some_and(|l| l.split(',').any(|x| x.trim().eq_ignore_ascii_case(item)))
 }
@@ -148,6 +157,10 @@ async fn discovery_and_jwks_answer_every_origin(b: Backend) {
         assert_eq!(r.status, 200, "{path}");
         assert_eq!(r.header(ACAO), Some("*"), "{path}");
         assert_eq!(r.header(ACAC), None, "{path}");
+        assert!(
+            !has(r.header("vary"), "origin"),
+            "{path}: one answer for all"
+        );
         let r = preflight(&app, path, STRANGER, "GET").await;
         assert_eq!(r.header(ACAO), Some("*"), "{path}");
         assert!(has(r.header("access-control-allow-methods"), "GET"));
@@ -182,13 +195,7 @@ async fn the_management_api_is_same_origin_unless_configured(b: Backend) {
     let app = spawn_app(b).await;
     let r = preflight(&app, USERS, ADMIN_CONSOLE, "GET").await;
     assert_eq!(r.header(ACAO), None);
-    let r = app
-        .send(
-            app.as_admin(Method::GET, USERS)
-                .header("Origin", ADMIN_CONSOLE),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    let r = users_from(&app, ADMIN_CONSOLE).await;
     assert_eq!(r.header(ACAO), None);
 }
 
@@ -207,21 +214,13 @@ async fn configured_origins_may_call_the_management_api_with_credentials(b: Back
         r.header("access-control-allow-headers"),
         "authorization"
     ));
-    let r = app
-        .send(
-            app.as_admin(Method::GET, USERS)
-                .header("Origin", ADMIN_CONSOLE),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    let r = users_from(&app, ADMIN_CONSOLE).await;
     assert_eq!(r.header(ACAO), Some(ADMIN_CONSOLE));
     assert_eq!(r.header(ACAC), Some("true"));
     assert!(has(r.header("vary"), "origin"));
 
     // Another origin, and the sign-in pages, stay same-origin.
-    let r = app
-        .send(app.as_admin(Method::GET, USERS).header("Origin", STRANGER))
-        .await;
+    let r = users_from(&app, STRANGER).await;
     assert_eq!((r.header(ACAO), r.header(ACAC)), (None, None));
     for path in ["/oauth2/login", "/api/mgmt/oauth2/authorize"] {
         let r = preflight(&app, path, ADMIN_CONSOLE, "POST").await;
@@ -229,6 +228,27 @@ async fn configured_origins_may_call_the_management_api_with_credentials(b: Back
     }
     // The token endpoint keeps its own rule: the console is no registered application.
     assert_eq!(token_from(&app, ADMIN_CONSOLE).await.header(ACAO), None);
+}
+
+#[test]
+fn cors_allowed_origins_are_read_from_the_environment_and_must_be_origins() {
+    use portcullis_server::config::{Config, Overrides};
+    let load = |v: &str| {
+        let env = [("PORTCULLIS_CORS_ALLOWED_ORIGINS".to_owned(), v.to_owned())];
+        Config::load(None, env, Overrides::default())
+    };
+    let c = load(r#"["https://admin.example", "http://localhost:3000"]"#).expect("a list");
+    assert_eq!(
+        c.cors_allowed_origins,
+        ["https://admin.example", "http://localhost:3000"]
+    );
+    for bad in ["*", "https://admin.example/console"] {
+        let e = load(&format!(r#"["{bad}"]"#)).expect_err(bad);
+        assert!(
+            e.to_string().contains("cors_allowed_origins") && e.to_string().contains(bad),
+            "{e}"
+        );
+    }
 }
 
 backends!(
