@@ -245,10 +245,16 @@ impl Cors {
     }
 }
 
-/// The middleware: answers the request with the CORS policy of its path (a preflight
-/// without calling the route), or passes it on untouched.
+/// The middleware: answers a request with the CORS policy of its path (a preflight
+/// without calling the route). The public documents carry `*` always, since a shared
+/// cache may hand one copy to browsers and other clients alike; other requests without
+/// `Origin` (not from a page) pass on untouched, so other clients see no difference.
 pub async fn answer(State(cors): State<Arc<Cors>>, req: Request, next: Next) -> Response {
-    let layer = match surface(req.uri().path()) {
+    let surface = surface(req.uri().path());
+    if surface != Surface::Public && !req.headers().contains_key(header::ORIGIN) {
+        return next.run(req).await;
+    }
+    let layer = match surface {
         Surface::Public => &cors.public,
         Surface::Clients => &cors.clients,
         Surface::Management => match &cors.management {

@@ -144,6 +144,19 @@ async fn other_origins_get_no_cors_headers_and_the_same_answer(b: Backend) {
     }
 }
 
+async fn requests_without_an_origin_are_untouched_but_public_documents_keep_their_star(b: Backend) {
+    let app = spawn_app(b).await;
+    register_spa(&app).await;
+    let r = app
+        .send(app.http.request(Method::OPTIONS, app.url(TOKEN)))
+        .await;
+    assert_eq!(r.status, 405, "{}", r.text);
+    let r = app.send(app.http.get(app.url("/oauth2/jwks"))).await;
+    assert_eq!(r.status, 200);
+    // Public and cacheable: the same answer (with `*`) for pages and other clients.
+    assert_eq!(r.header(ACAO), Some("*"));
+}
+
 async fn discovery_and_jwks_answer_every_origin(b: Backend) {
     let app = spawn_app(b).await;
     for path in [
@@ -254,6 +267,7 @@ fn cors_allowed_origins_are_read_from_the_environment_and_must_be_origins() {
 backends!(
     a_registered_apps_origin_may_call_token_userinfo_and_revocation,
     other_origins_get_no_cors_headers_and_the_same_answer,
+    requests_without_an_origin_are_untouched_but_public_documents_keep_their_star,
     discovery_and_jwks_answer_every_origin,
     a_new_apps_origin_is_allowed_at_once_and_a_deleted_ones_refused,
     an_app_registered_on_another_node_is_allowed_within_the_cache_bound,
