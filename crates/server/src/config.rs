@@ -92,6 +92,11 @@ pub struct Config {
     /// limits (`PORTCULLIS_TRUSTED_PROXIES`, a TOML list). Default none: the TCP
     /// peer's address is used.
     pub trusted_proxies: Vec<String>,
+    /// Origins (`https://admin.example`) whose pages may call the management API from
+    /// a browser (`PORTCULLIS_CORS_ALLOWED_ORIGINS`, a TOML list). Default none: the
+    /// management API is same-origin. The token, UserInfo and revocation endpoints
+    /// answer the origins of registered redirect URLs regardless.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 /// Log output format.
@@ -125,6 +130,7 @@ impl Default for Config {
             outbound_allow: Vec::new(),
             outbound_ca_file: None,
             trusted_proxies: Vec::new(),
+            cors_allowed_origins: Vec::new(),
         }
     }
 }
@@ -155,6 +161,7 @@ impl std::fmt::Debug for Config {
             .field("outbound_allow", &self.outbound_allow)
             .field("outbound_ca_file", &self.outbound_ca_file)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("cors_allowed_origins", &self.cors_allowed_origins)
             .finish()
     }
 }
@@ -271,6 +278,8 @@ impl Config {
             .map_err(ConfigError::Invalid)?;
         crate::http::peer::TrustedProxies::parse(&self.trusted_proxies)
             .map_err(ConfigError::Invalid)?;
+        crate::http::cors::ManagementOrigins::parse(&self.cors_allowed_origins)
+            .map_err(ConfigError::Invalid)?;
         if i64::try_from(self.vault_refresh_window_secs).is_err() {
             return Err(ConfigError::Invalid(
                 "vault_refresh_window_secs is too large".to_owned(),
@@ -312,6 +321,7 @@ const NON_STRING_KEYS: &[&str] = &[
     "allow_http_redirect_uris",
     "outbound_allow",
     "trusted_proxies",
+    "cors_allowed_origins",
 ];
 
 /// An environment value: a string, except for [`NON_STRING_KEYS`], which are parsed as

@@ -48,6 +48,8 @@ pub enum StartupError {
     Tls(String),
     #[error("{0}")]
     TrustedProxies(String),
+    #[error("{0}")]
+    CorsOrigins(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,
@@ -357,6 +359,10 @@ impl Application {
                     .map_err(StartupError::TrustedProxies)?,
             ),
             upstream: upstream(&config)?,
+            cors_allowed_origins: Arc::new(
+                crate::http::cors::ManagementOrigins::parse(&config.cors_allowed_origins)
+                    .map_err(StartupError::CorsOrigins)?,
+            ),
         };
         let vault_refresh = config.vault_refresh_enabled.then(|| VaultRefresh {
             window_secs: i64::try_from(config.vault_refresh_window_secs).unwrap_or(i64::MAX),

@@ -19,4 +19,6 @@ pub struct AppState {
     pub trusted_proxies: Arc<crate::http::peer::TrustedProxies>,
     /// The client for upstream token endpoints (token vault): [`crate::upstream`].
     pub upstream: Arc<dyn UpstreamClient>,
+    /// Origins that may call the management API from a browser (`cors_allowed_origins`).
+    pub cors_allowed_origins: Arc<crate::http::cors::ManagementOrigins>,
 }

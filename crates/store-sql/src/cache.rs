@@ -37,6 +37,9 @@ pub(crate) struct CacheMaps {
     pub(crate) apps_by_client_id: CacheMap<String, ClientApp>,
     pub(crate) apps_by_id: CacheMap<i64, ClientApp>,
     pub(crate) tenants: CacheMap<i64, CachedTenant>,
+    /// Every application's redirect URLs (`ClientStore::all_redirect_urls`): one
+    /// list, shared until the cache is dropped.
+    pub(crate) all_redirect_urls: Option<std::sync::Arc<[String]>>,
     /// `(limit id, tenant, user)` → the value in force (`None`: the default).
     pub(crate) limits: CacheMap<(i64, i64, Option<i64>), Option<i64>>,
 }

@@ -49,6 +49,7 @@ pub(crate) fn app_row<B: Backend>(r: &B::Row) -> Result<ClientApp, sqlx::Error> 
 #[async_trait]
 impl<B: Backend> ClientStore for SqlStore<B> {
     async fn create_client_app(&self, a: NewClientApp) -> StoreResult<ClientApp> {
+        let _invalidate = self.cache.invalidate_on_drop();
         let sql = format!(
             "INSERT INTO client_apps (tenant_id, owner_id, name, description, redirect_urls, client_id, \
              secret_verifier, public, grant_types, scopes, tokens_valid_after, created_at, updated_at) \
@@ -88,6 +89,26 @@ impl<B: Backend> ClientStore for SqlStore<B> {
         };
         let sql = format!("SELECT {APP_COLS} FROM client_apps WHERE {column} = $1 ORDER BY id");
         fetch_all(&self.pool, sqlx::query(&sql).bind(id), app_row::<B>).await
+    }
+
+    /// Through the row cache, as one shared list.
+    async fn all_redirect_urls(&self) -> StoreResult<std::sync::Arc<[String]>> {
+        let load = async {
+            let q = sqlx::query("SELECT redirect_urls FROM client_apps ORDER BY id");
+            let lists = fetch_all(&self.pool, q, |r| {
+                json_list(r.try_get("redirect_urls")?, "redirect_urls")
+            })
+            .await?;
+            Ok(lists.into_iter().flatten().collect())
+        };
+        self.cache
+            .read_through(
+                &self.pool,
+                |m| m.all_redirect_urls.clone(),
+                load,
+                |m, urls| m.all_redirect_urls = Some(std::sync::Arc::clone(urls)),
+            )
+            .await
     }
 
     async fn update_client_app(

@@ -9,6 +9,7 @@ pub mod client_auth;
 pub mod error;
 pub mod grant;
 pub mod introspect;
+pub mod oidc;
 pub mod request;
 pub mod signin;
 pub mod token;

@@ -8,6 +8,7 @@ use crate::model::client_app::Consent;
 use crate::model::client_app::{ClientApp, ClientAppChanges, NewClientApp};
 use crate::model::time::UnixTime;
 use async_trait::async_trait;
+use std::sync::Arc;
 
 /// Client applications and consents.
 #[async_trait]
@@ -18,6 +19,12 @@ pub trait ClientStore: Send + Sync {
     async fn client_app_by_client_id(&self, client_id: &str) -> StoreResult<Option<ClientApp>>;
     /// Ordered by id.
     async fn list_client_apps(&self, scope: AppListScope) -> StoreResult<Vec<ClientApp>>;
+    /// The registered redirect URLs of every application of every tenant (in
+    /// application id order), for the origins that may call the token endpoints from a
+    /// browser. Asked on every cross-origin request, so an adapter with a row cache
+    /// answers from it: the same `Arc` until an application changes (here, on another
+    /// node or from an admin command), a new one after.
+    async fn all_redirect_urls(&self) -> StoreResult<Arc<[String]>>;
     async fn update_client_app(
         &self,
         id: i64,

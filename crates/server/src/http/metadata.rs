@@ -1,18 +1,29 @@
-//! Authorization server metadata (RFC 8414) at `/.well-known/oauth-authorization-server`,
-//! derived from the router's own OpenAPI document: an endpoint is advertised only if
-//! a route serves it, so the document cannot promise what the server does not do. The
-//! client authentication methods come from [`ClientEndpoint::methods`], the list the
-//! endpoints enforce.
+//! Authorization server metadata (RFC 8414) at `/.well-known/oauth-authorization-server`
+//! and OpenID Provider metadata
+//! ([OpenID Connect Discovery 1.0 §3/§4](https://openid.net/specs/openid-connect-discovery-1_0.html#ProviderMetadata))
+//! at `/.well-known/openid-configuration`, both built by [`document`] (the OpenID one
+//! a superset with the same `issuer`) and derived from the router's own OpenAPI
+//! document: an endpoint is advertised only if a route serves it, so neither document
+//! can promise what the server does not do. The client authentication methods come from
+//! [`ClientEndpoint::methods`], the list the endpoints enforce; the OpenID Connect lists
+//! from [`portcullis_core::oauth::oidc`].
 
 use crate::state::AppState;
 use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
 use axum::{Extension, Json};
 use portcullis_core::oauth::client_auth::ClientEndpoint;
+use portcullis_core::oauth::oidc;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use utoipa::openapi::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+
+/// Seconds clients may cache either document: it changes only when the server is
+/// upgraded or reconfigured.
+pub const METADATA_MAX_AGE_SECS: u32 = 3600;
 
 /// (metadata field, path) of every endpoint the metadata may advertise.
 pub const ENDPOINTS: &[(&str, &str)] = &[
@@ -22,10 +33,21 @@ pub const ENDPOINTS: &[(&str, &str)] = &[
     ("introspection_endpoint", "/oauth2/introspect"),
     ("revocation_endpoint", "/oauth2/revoke"),
     ("userinfo_endpoint", "/oauth2/userinfo"),
+    ("end_session_endpoint", "/oauth2/end_session"),
 ];
 
+/// Which of the two documents [`document`] builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavour {
+    /// RFC 8414 authorization server metadata.
+    OAuth,
+    /// OpenID Connect Discovery 1.0 provider metadata: the RFC 8414 fields and the
+    /// OpenID ones.
+    OpenId,
+}
+
 /// The metadata document for `issuer`, given the paths the router serves.
-pub fn document(issuer: &str, served: &dyn Fn(&str) -> bool) -> Value {
+pub fn document(issuer: &str, served: &dyn Fn(&str) -> bool, flavour: Flavour) -> Value {
     let mut doc = json!({
         "issuer": issuer,
         "grant_types_supported": ["authorization_code", "password", "refresh_token", "client_credentials"],
@@ -41,12 +63,53 @@ pub fn document(issuer: &str, served: &dyn Fn(&str) -> bool) -> Value {
             doc[*field] = Value::String(format!("{issuer}{path}"));
         }
     }
-    if served("/oauth2/authorize") {
-        doc["response_types_supported"] = json!(["code"]);
+    let authorize = served("/oauth2/authorize");
+    if authorize {
+        doc["response_types_supported"] = json!(oidc::RESPONSE_TYPES_SUPPORTED);
         // RFC 9207: every authorization response redirect carries `iss`, this issuer.
         doc["authorization_response_iss_parameter_supported"] = json!(true);
     }
+    if flavour == Flavour::OpenId {
+        let openid = json!({
+            "subject_types_supported": oidc::SUBJECT_TYPES_SUPPORTED,
+            "id_token_signing_alg_values_supported": oidc::ID_TOKEN_SIGNING_ALGS,
+            "userinfo_signing_alg_values_supported": oidc::USERINFO_SIGNING_ALGS,
+            "claims_supported": oidc::CLAIMS_SUPPORTED,
+            "claim_types_supported": oidc::CLAIM_TYPES_SUPPORTED,
+            "claims_parameter_supported": true,
+            "request_parameter_supported": false,
+            "request_uri_parameter_supported": false,
+        });
+        merge(&mut doc, openid);
+        if authorize {
+            let flow = json!({
+                "response_modes_supported": oidc::RESPONSE_MODES_SUPPORTED,
+                "prompt_values_supported": oidc::PROMPT_VALUES_SUPPORTED,
+                "ui_locales_supported": oidc::UI_LOCALES_SUPPORTED,
+            });
+            merge(&mut doc, flow);
+        }
+    }
     doc
+}
+
+/// Copies the fields of the object `extra` into the object `doc`.
+fn merge(doc: &mut Value, extra: Value) {
+    if let (Some(doc), Value::Object(extra)) = (doc.as_object_mut(), extra) {
+        doc.extend(extra);
+    }
+}
+
+/// The document of `flavour` for this server, cacheable for [`METADATA_MAX_AGE_SECS`].
+fn answer(s: &AppState, routes: &OpenApi, flavour: Flavour) -> impl IntoResponse {
+    let served = |path: &str| routes.paths.paths.contains_key(path);
+    (
+        [(
+            header::CACHE_CONTROL,
+            format!("public, max-age={METADATA_MAX_AGE_SECS}"),
+        )],
+        Json(document(s.ctx.signer.issuer(), &served, flavour)),
+    )
 }
 
 /// RFC 8414 metadata.
@@ -55,11 +118,54 @@ pub fn document(issuer: &str, served: &dyn Fn(&str) -> bool) -> Value {
 pub async fn metadata(
     State(s): State<AppState>,
     Extension(doc): Extension<Arc<OpenApi>>,
-) -> Json<Value> {
-    let served = |path: &str| doc.paths.paths.contains_key(path);
-    Json(document(s.ctx.signer.issuer(), &served))
+) -> impl IntoResponse {
+    answer(&s, &doc, Flavour::OAuth)
+}
+
+/// OpenID Connect Discovery 1.0 provider metadata: the RFC 8414 document with the
+/// OpenID Provider's fields (subject types, ID token algorithms, claims, prompts,
+/// response modes).
+#[utoipa::path(get, path = "/.well-known/openid-configuration", tag = "oauth",
+    responses((status = 200, description = "OpenID Connect Discovery 1.0 provider metadata (a superset of the RFC 8414 document, same issuer)")))]
+pub async fn openid_configuration(
+    State(s): State<AppState>,
+    Extension(doc): Extension<Arc<OpenApi>>,
+) -> impl IntoResponse {
+    answer(&s, &doc, Flavour::OpenId)
 }
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(metadata))
+    OpenApiRouter::new()
+        .routes(routes!(metadata))
+        .routes(routes!(openid_configuration))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_openid_document_is_a_superset_of_the_oauth_one() {
+        let served = |_: &str| true;
+        let oauth = document("https://idp.example", &served, Flavour::OAuth);
+        let openid = document("https://idp.example", &served, Flavour::OpenId);
+        for (field, value) in oauth.as_object().into_iter().flatten() {
+            assert_eq!(openid.get(field), Some(value), "{field}");
+        }
+        assert_eq!(openid["subject_types_supported"], json!(["public"]));
+        assert_eq!(
+            openid["end_session_endpoint"],
+            "https://idp.example/oauth2/end_session"
+        );
+    }
+
+    #[test]
+    fn an_endpoint_that_is_not_routed_is_not_advertised() {
+        let served = |p: &str| p != "/oauth2/authorize" && p != "/oauth2/end_session";
+        let openid = document("https://idp.example", &served, Flavour::OpenId);
+        assert!(openid.get("authorization_endpoint").is_none());
+        assert!(openid.get("end_session_endpoint").is_none());
+        assert!(openid.get("response_modes_supported").is_none());
+        assert_eq!(openid["response_types_supported"], json!([]));
+    }
 }

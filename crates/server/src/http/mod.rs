@@ -1,8 +1,9 @@
 //! The HTTP surface: one module per surface, each exposing `router()`, assembled here
-//! with the cross-cutting layers (body limit, security headers, tracing, panics).
+//! with the cross-cutting layers (CORS, body limit, security headers, tracing, panics).
 
 pub mod authorize;
 pub mod client_apps;
+pub mod cors;
 pub mod error;
 pub mod extract;
 pub mod health;
@@ -79,10 +80,15 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response:
 pub fn router(state: AppState) -> Router {
     let (routes, doc) = api();
     let doc = std::sync::Arc::new(doc);
+    let cors = std::sync::Arc::new(cors::Cors::new(
+        state.ctx.store.clone(),
+        &state.cors_allowed_origins,
+    ));
     routes
         .layer(axum::Extension(doc))
         .fallback(error::no_such_path)
         .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(cors, cors::answer))
         .layer(DefaultBodyLimit::max(extract::MAX_BODY))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,

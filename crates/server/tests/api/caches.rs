@@ -13,7 +13,7 @@ const TOKEN: &str = "/oauth2/token";
 const INTROSPECT: &str = "/oauth2/introspect";
 
 /// Two nodes on one fresh database, behind one public URL.
-async fn two_nodes(b: crate::helpers::Backend) -> (TestApp, TestApp) {
+pub(crate) async fn two_nodes(b: crate::helpers::Backend) -> (TestApp, TestApp) {
     let dir = tempfile::tempdir().expect("dir");
     let url = fresh_database(b, &dir).await;
     let dir2 = tempfile::tempdir().expect("dir");
@@ -59,7 +59,7 @@ async fn grant(node: &TestApp, id: &str, secret: &str) -> (u16, Value) {
 
 /// Polls `check` until it holds, failing after the documented bound (with slack for
 /// a loaded machine). Returns how long it took.
-async fn within_bound<F, Fut>(what: &str, mut check: F) -> Duration
+pub(crate) async fn within_bound<F, Fut>(what: &str, mut check: F) -> Duration
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,

@@ -57,6 +57,7 @@ const SERVED: &[(&str, &str)] = &[
     ("post", "/oauth2/revoke"),
     ("get", "/oauth2/userinfo"),
     ("get", "/.well-known/oauth-authorization-server"),
+    ("get", "/.well-known/openid-configuration"),
     ("get", "/oauth2/jwks"),
     ("get", "/api/mgmt/oauthapps"),
     ("post", "/api/mgmt/oauthapps"),

@@ -1,6 +1,6 @@
 //! Contract cases of [`crate::store::ClientStore`]: client applications and consents.
 
-use super::{app, seeded, user, T0};
+use super::{app, new_tenant, seeded, user, T0};
 use crate::model::client_app::AppListScope;
 use crate::model::client_app::{ClientAppChanges, GrantType};
 use crate::model::identity::SYSTEM_TENANT_ID;
@@ -124,6 +124,40 @@ pub async fn client_applications_round_trip(store: Arc<dyn Store>) {
             .expect("update"),
         None
     );
+}
+
+pub async fn every_tenants_redirect_urls_are_listed_and_follow_changes(store: Arc<dyn Store>) {
+    seeded(&store).await;
+    let before = store.all_redirect_urls().await.expect("list").len();
+    let owner = user(&store, SYSTEM_TENANT_ID, "owner", vec![]).await;
+    let first = store
+        .create_client_app(app(SYSTEM_TENANT_ID, owner.id, "cid-a"))
+        .await
+        .expect("create");
+    let other = new_tenant(&store, "other").await;
+    let other_owner = user(&store, other.id, "owner", vec![]).await;
+    let mut second = app(other.id, other_owner.id, "cid-b");
+    second.redirect_urls = vec!["https://b.example/cb".into()];
+    store.create_client_app(second).await.expect("create");
+
+    let urls = store.all_redirect_urls().await.expect("list");
+    assert_eq!(urls.len(), before + 3, "{urls:?}");
+    for u in [
+        "https://a.example/cb",
+        "host.example",
+        "https://b.example/cb",
+    ] {
+        assert!(urls.iter().any(|x| x == u), "{u} in {urls:?}");
+    }
+    assert_eq!(store.all_redirect_urls().await.expect("again"), urls);
+
+    assert!(store.delete_client_app(first.id).await.expect("delete"));
+    let urls = store.all_redirect_urls().await.expect("list");
+    assert!(
+        !urls.iter().any(|x| x == "https://a.example/cb"),
+        "{urls:?}"
+    );
+    assert!(urls.iter().any(|x| x == "https://b.example/cb"), "{urls:?}");
 }
 
 pub async fn consents_union_their_scopes_and_go_with_reset_and_delete(store: Arc<dyn Store>) {

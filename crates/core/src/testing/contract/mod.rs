@@ -228,6 +228,7 @@ macro_rules! store_contract_cases {
             limits_are_set_and_cleared_per_level,
             // clients
             client_applications_round_trip,
+            every_tenants_redirect_urls_are_listed_and_follow_changes,
             consents_union_their_scopes_and_go_with_reset_and_delete,
             // tokens
             refresh_tokens_rotate_once_and_reuse_revokes_the_family,

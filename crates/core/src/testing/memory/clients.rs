@@ -7,6 +7,7 @@ use crate::model::scope::union_scopes;
 use crate::model::time::UnixTime;
 use crate::store::{ClientStore, StoreError, StoreResult};
 use async_trait::async_trait;
+use std::sync::Arc;
 
 #[async_trait]
 impl ClientStore for MemoryStore {
@@ -53,6 +54,15 @@ impl ClientStore for MemoryStore {
                     AppListScope::Tenant(t) => a.tenant_id == t,
                 })
                 .cloned()
+                .collect())
+        })
+    }
+
+    async fn all_redirect_urls(&self) -> StoreResult<Arc<[String]>> {
+        self.with(|s| {
+            Ok(s.apps
+                .values()
+                .flat_map(|a| a.redirect_urls.iter().cloned())
                 .collect())
         })
     }
