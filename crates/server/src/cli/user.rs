@@ -1,14 +1,16 @@
 //! `portcullis user create|set-password|unlock`: the command line names a tenant and
-//! roles by name, a user by login, and reads or generates the password; then
+//! roles by name, a user by login, reads or generates the password and takes the
+//! optional profile (`--display-name`, `--email`, …); then
 //! [`portcullis_core::mgmt::users`] does the work as the operator, with the API's
 //! rules (login and password policy, roles of the tenant, unique logins, Argon2id).
 
 use super::common::{invalid, open, password, tenant, user, AdminError, UserRef};
 use crate::config::Config;
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use portcullis_core::actor::Operator;
 use portcullis_core::mgmt::users::{self, CreateUser};
 use portcullis_core::model::identity::input;
+use portcullis_core::model::identity::profile::ProfileChanges;
 use portcullis_core::model::identity::RoleAssignments;
 use serde_json::{json, Value};
 
@@ -29,6 +31,8 @@ pub enum UserCommand {
         /// Read the password from standard input (one line) instead of generating one.
         #[arg(long)]
         password_stdin: bool,
+        #[command(flatten)]
+        profile: ProfileArgs,
     },
     /// Set a user's password (and end any lock); prints the password when generated.
     SetPassword {
@@ -45,6 +49,43 @@ pub enum UserCommand {
     },
 }
 
+/// The optional profile of a new user (the OpenID Connect standard claims), checked
+/// with the API's rules.
+#[derive(Debug, Default, Args)]
+pub struct ProfileArgs {
+    /// Full name for display (the `name` claim; at most 256 characters).
+    #[arg(long, value_name = "NAME")]
+    pub display_name: Option<String>,
+    /// Given name (at most 256 characters).
+    #[arg(long, value_name = "NAME")]
+    pub given_name: Option<String>,
+    /// Family name (at most 256 characters).
+    #[arg(long, value_name = "NAME")]
+    pub family_name: Option<String>,
+    /// E-mail address (name@domain).
+    #[arg(long, value_name = "ADDRESS")]
+    pub email: Option<String>,
+    /// Vouch that --email is the user's (`email_verified` true).
+    #[arg(long, requires = "email")]
+    pub email_verified: bool,
+    /// BCP 47 language tag, such as en or en-US.
+    #[arg(long, value_name = "TAG")]
+    pub locale: Option<String>,
+}
+
+impl From<ProfileArgs> for ProfileChanges {
+    fn from(a: ProfileArgs) -> Self {
+        Self {
+            name: a.display_name.map(Some),
+            given_name: a.given_name.map(Some),
+            family_name: a.family_name.map(Some),
+            email: a.email.map(Some),
+            email_verified: a.email_verified.then_some(Some(true)),
+            locale: a.locale.map(Some),
+        }
+    }
+}
+
 /// Runs a user command and returns what it prints.
 pub async fn execute(config: &Config, command: UserCommand) -> Result<Value, AdminError> {
     let operator = Operator::at_console();
@@ -53,6 +94,7 @@ pub async fn execute(config: &Config, command: UserCommand) -> Result<Value, Adm
             who,
             roles,
             password_stdin,
+            profile,
         } => {
             // Checked before the database is opened, with core's rule.
             input::check_login(&who.login)?;
@@ -71,6 +113,7 @@ pub async fn execute(config: &Config, command: UserCommand) -> Result<Value, Adm
                     roles: role_ids,
                     permissions: Vec::new(),
                 },
+                profile: profile.into(),
             };
             let view = users::create(&ctx, operator, create).await?;
             let mut out = json!({
@@ -80,6 +123,21 @@ pub async fn execute(config: &Config, command: UserCommand) -> Result<Value, Adm
                 "tenantName": view.tenant_name,
                 "roles": view.assignments.roles,
             });
+            let p = view.user.profile;
+            for (key, value) in [
+                ("displayName", p.name),
+                ("givenName", p.given_name),
+                ("familyName", p.family_name),
+                ("email", p.email.clone()),
+                ("locale", p.locale),
+            ] {
+                if let Some(v) = value {
+                    out[key] = Value::from(v);
+                }
+            }
+            if p.email.is_some() {
+                out["emailVerified"] = Value::from(p.email_verified);
+            }
             if generated {
                 out["password"] = Value::from(password.expose());
             }

@@ -61,6 +61,7 @@ pub async fn set_password<'a>(
             active: user.active,
             password_status: PASSWORD_MUST_RESET,
             password_expiration: user.password_expiration,
+            profile: user.profile.clone(),
             now: ctx.now(),
         };
         ctx.store
@@ -100,6 +101,7 @@ pub async fn change_own_password(
             active: caller.user.active,
             password_status: PASSWORD_ACTIVE,
             password_expiration: caller.user.password_expiration,
+            profile: caller.user.profile.clone(),
             now: ctx.now(),
         };
         ctx.store
