@@ -90,18 +90,14 @@ pub struct UpdateRequest {
     pub grant_types: Option<Vec<String>>,
     #[serde(default)]
     pub scopes: Option<Vec<String>>,
-    /// Extension (OpenID Connect RP-Initiated Logout): where the browser may be sent
-    /// after logout, matched exactly. The rules of `redirectUrls`, but every entry a
-    /// full URL (no host-only entries). On update, absent leaves it; null or `[]` clears.
+    /// Absent: unchanged; null or `[]`: none.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<Vec<String>>)]
     pub post_logout_redirect_uris: Option<Option<Vec<String>>>,
-    /// Extension: `RS256` or `ES256` for ID tokens; absent or null means RS256.
+    /// Absent: unchanged; null: the default.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub id_token_signed_response_alg: Option<Option<String>>,
-    /// Extension: `RS256` or `ES256` to sign UserInfo answers; absent or null means
-    /// plain JSON.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub userinfo_signed_response_alg: Option<Option<String>>,

@@ -26,7 +26,15 @@ async fn register_sample(app: &TestApp) -> (Value, i64) {
     (created, id)
 }
 
-fn keys(v: &Value) -> Vec<String> {
+/// The answer to PUT `path` with `body` as the administrator, which must be 200.
+pub(crate) async fn put_ok(app: &TestApp, path: &str, body: Value) -> Value {
+    let r = app.send_json_as_admin(Method::PUT, path, &body).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.json()
+}
+
+/// The keys of an object, sorted.
+pub(crate) fn keys(v: &Value) -> Vec<String> {
     let mut k: Vec<String> = v.as_object().expect("object").keys().cloned().collect();
     k.sort();
     k
@@ -499,14 +507,7 @@ async fn oidc_settings_are_registered_shown_updated_and_cleared(b: Backend) {
         ["description", "id", "name", "redirectUrls"]
     );
 
-    let put = |body: Value| {
-        let (app, url) = (&app, &url);
-        async move {
-            let r = app.send_json_as_admin(Method::PUT, url, &body).await;
-            assert_eq!(r.status, 200, "{}", r.text);
-            r.json()
-        }
-    };
+    let put = |body: Value| put_ok(&app, &url, body);
     // Absent: unchanged (an HDP client's update keeps them).
     let kept = put(seed_sample()).await;
     assert_eq!(

@@ -1,5 +1,6 @@
 //! The Users and Permissions APIs (HDP §3.1, §3.4, §3.5) and the caller's own view.
 
+use crate::client_apps::{keys, put_ok};
 use crate::helpers::{backends, spawn_app, Backend, TestApp};
 use portcullis_core::clock::Clock;
 use portcullis_core::model::identity::{ROLE_ADMINISTRATOR, ROLE_TENANT_ADMINISTRATOR, ROLE_USER};
@@ -722,12 +723,6 @@ const HDP_USER_KEYS: [&str; 9] = [
     "userName",
 ];
 
-fn keys(v: &Value) -> Vec<String> {
-    let mut k: Vec<String> = v.as_object().expect("object").keys().cloned().collect();
-    k.sort();
-    k
-}
-
 /// Alice's body with these top-level fields added.
 fn alice_with(fields: Value) -> Value {
     let mut body = alice();
@@ -781,14 +776,7 @@ async fn profiles_are_set_shown_updated_and_cleared(b: Backend) {
     assert_eq!(stored.profile.updated_at, Some(t0));
     assert_eq!(stored.profile.name.as_deref(), Some("Bob Ōtsuka"));
 
-    let put = |body: Value| {
-        let (app, url) = (&app, &url);
-        async move {
-            let r = app.send_json_as_admin(Method::PUT, url, &body).await;
-            assert_eq!(r.status, 200, "{}", r.text);
-            r.json()
-        }
-    };
+    let put = |body: Value| put_ok(&app, &url, body);
     let bob_with = |fields: Value| {
         let mut body = json!({"userName": "bob", "statusInfo": {"status": 1}});
         for (k, v) in fields.as_object().expect("object") {
