@@ -505,7 +505,38 @@ async fn bad_input_exits_2_with_a_message(b: Backend) {
         (
             &["user", "create", "--login", "eve", "--email-verified"],
             None,
-            "--email",
+            "Invalid value for 'emailVerified': cannot be true without an email",
+        ),
+        (
+            &[
+                "user",
+                "set-profile",
+                "--login",
+                "admin",
+                "--locale",
+                "en",
+                "--clear",
+                "locale",
+            ],
+            None,
+            "--locale and --clear locale contradict each other",
+        ),
+        (
+            &[
+                "user",
+                "set-profile",
+                "--login",
+                "admin",
+                "--clear",
+                "surname",
+            ],
+            None,
+            "invalid value 'surname' for '--clear <FIELD>'",
+        ),
+        (
+            &["user", "set-profile", "--login", "ghost", "--locale", "en"],
+            None,
+            "there is no user 'ghost'",
         ),
         (
             &["user", "set-password", "--login", "ghost"],
@@ -716,6 +747,49 @@ async fn a_user_created_by_the_cli_has_the_profile_given(b: Backend) {
         assert!(plain.get(k).is_none(), "{k} in {plain}");
     }
     let id = out["id"].as_i64().expect("id");
+
+    // set-profile changes the fields named, clears those --clear names, keeps the rest;
+    // a new address is unverified unless --email-verified comes with it.
+    let changed = portcullis(
+        &db.url,
+        &[
+            "user",
+            "set-profile",
+            "--login",
+            "dana",
+            "--email",
+            "dana@example.org",
+            "--clear",
+            "given-name",
+            "--clear",
+            "locale",
+        ],
+    )
+    .await
+    .ok();
+    assert_eq!(changed["id"], id);
+    assert_eq!(changed["displayName"], "Dana Ó Sé");
+    assert_eq!(changed["email"], "dana@example.org");
+    assert_eq!(changed["emailVerified"], false);
+    assert!(changed.get("givenName").is_none() && changed.get("locale").is_none());
+    let out = portcullis(
+        &db.url,
+        &[
+            "user",
+            "set-profile",
+            "--login",
+            "dana",
+            "--email-verified",
+            "--locale",
+            "ga-IE",
+            "--given-name",
+            "Dana",
+        ],
+    )
+    .await
+    .ok();
+    assert_eq!(out["emailVerified"], true);
+    assert_eq!(out["email"], "dana@example.org");
 
     // The API shows what the CLI stored.
     let app = serve(db).await;

@@ -285,6 +285,20 @@ pub struct UserChanges {
     pub now: UnixTime,
 }
 
+impl UserChanges {
+    /// Changes that keep `user` as it is, for an operation that changes one field.
+    pub fn unchanged(user: &User, now: UnixTime) -> Self {
+        Self {
+            login: user.login.clone(),
+            active: user.active,
+            password_status: user.password_status,
+            password_expiration: user.password_expiration,
+            profile: user.profile.clone(),
+            now,
+        }
+    }
+}
+
 /// The lockout policy (HDP limits 2, 3, 4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LockoutPolicy {
