@@ -799,6 +799,9 @@ mod tests {
                 public: false,
                 grant_types: GrantType::ALL.to_vec(),
                 scopes: vec!["api.access.odata".into()],
+                post_logout_redirect_uris: Vec::new(),
+                id_token_signed_response_alg: None,
+                userinfo_signed_response_alg: None,
                 now: clock.now(),
             })
             .await

@@ -18,7 +18,8 @@ use sqlx::Row;
 
 pub(crate) const APP_COLS: &str =
     "id, tenant_id, owner_id, name, description, redirect_urls, client_id, secret_verifier, \
-    public, grant_types, scopes, tokens_valid_after, created_at, updated_at";
+    public, grant_types, scopes, tokens_valid_after, created_at, updated_at, \
+    post_logout_redirect_uris, id_token_signed_response_alg, userinfo_signed_response_alg";
 
 fn grants_json(g: &[GrantType]) -> String {
     to_json(&g.iter().map(|g| g.as_str()).collect::<Vec<_>>())
@@ -39,8 +40,13 @@ fn grants(raw: &str) -> Result<Vec<GrantType>, sqlx::Error> {
 pub(crate) fn app_row<B: Backend>(r: &B::Row) -> Result<ClientApp, sqlx::Error> {
     from_row!(r => ClientApp {
         id, tenant_id, owner_id, name, description, client_id, secret_verifier, public,
-        tokens_valid_after, created_at, updated_at;
+        tokens_valid_after, created_at, updated_at, id_token_signed_response_alg,
+        userinfo_signed_response_alg;
         redirect_urls: json_list(r.try_get("redirect_urls")?, "redirect_urls")?,
+        post_logout_redirect_uris: json_list(
+            r.try_get("post_logout_redirect_uris")?,
+            "post_logout_redirect_uris",
+        )?,
         grant_types: grants(r.try_get("grant_types")?)?,
         scopes: json_list(r.try_get("scopes")?, "scopes")?,
     })
@@ -52,8 +58,9 @@ impl<B: Backend> ClientStore for SqlStore<B> {
         let _invalidate = self.cache.invalidate_on_drop();
         let sql = format!(
             "INSERT INTO client_apps (tenant_id, owner_id, name, description, redirect_urls, client_id, \
-             secret_verifier, public, grant_types, scopes, tokens_valid_after, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $11) RETURNING {APP_COLS}"
+             secret_verifier, public, grant_types, scopes, tokens_valid_after, created_at, updated_at, \
+             post_logout_redirect_uris, id_token_signed_response_alg, userinfo_signed_response_alg) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $11, $12, $13, $14) RETURNING {APP_COLS}"
         );
         fetch_one(
             &self.pool,
@@ -68,7 +75,10 @@ impl<B: Backend> ClientStore for SqlStore<B> {
                 .bind(a.public)
                 .bind(grants_json(&a.grant_types))
                 .bind(to_json(&a.scopes))
-                .bind(a.now),
+                .bind(a.now)
+                .bind(to_json(&a.post_logout_redirect_uris))
+                .bind(&a.id_token_signed_response_alg)
+                .bind(&a.userinfo_signed_response_alg),
             app_row::<B>,
         )
         .await
@@ -119,7 +129,9 @@ impl<B: Backend> ClientStore for SqlStore<B> {
         let _invalidate = self.cache.invalidate_on_drop();
         let sql = format!(
             "UPDATE client_apps SET name = $2, description = $3, redirect_urls = $4, grant_types = $5, \
-             scopes = $6, updated_at = $7 WHERE id = $1 RETURNING {APP_COLS}"
+             scopes = $6, updated_at = $7, post_logout_redirect_uris = $8, \
+             id_token_signed_response_alg = $9, userinfo_signed_response_alg = $10 \
+             WHERE id = $1 RETURNING {APP_COLS}"
         );
         fetch_optional(
             &self.pool,
@@ -130,7 +142,10 @@ impl<B: Backend> ClientStore for SqlStore<B> {
                 .bind(to_json(&c.redirect_urls))
                 .bind(grants_json(&c.grant_types))
                 .bind(to_json(&c.scopes))
-                .bind(c.now),
+                .bind(c.now)
+                .bind(to_json(&c.post_logout_redirect_uris))
+                .bind(&c.id_token_signed_response_alg)
+                .bind(&c.userinfo_signed_response_alg),
             app_row::<B>,
         )
         .await

@@ -4,11 +4,13 @@
 
 use crate::backend::Backend;
 use crate::store::{
-    changed_one, err, execute, fetch_all, fetch_one, fetch_optional, from_row, ids, SqlStore,
+    changed_one, err, execute, fetch_all, fetch_one, fetch_optional, from_row, ids, Query, SqlStore,
 };
 use async_trait::async_trait;
 use portcullis_core::model::identity::RoleAssignments;
-use portcullis_core::model::identity::{Lock, LockoutPolicy, NewUser, User, UserChanges};
+use portcullis_core::model::identity::{
+    Lock, LockoutPolicy, NewUser, User, UserChanges, UserProfile,
+};
 use portcullis_core::model::time::UnixTime;
 use portcullis_core::store::{StoreResult, UserStore};
 use sqlx::Row;
@@ -26,35 +28,78 @@ pub(crate) fn user_row<B: Backend>(r: &B::Row) -> Result<User, sqlx::Error> {
                 locked_at,
                 locked_until,
             }),
+        profile: profile_row::<B>(r)?,
+    })
+}
+
+fn profile_row<B: Backend>(r: &B::Row) -> Result<UserProfile, sqlx::Error> {
+    from_row!(r => UserProfile {
+        given_name, family_name, email, email_verified, locale;
+        name: r.try_get("display_name")?,
+        updated_at: r.try_get("profile_updated_at")?,
     })
 }
 
 pub(crate) const USER_COLS: &str =
     "id, tenant_id, login, password_hash, active, auth_version, failed_logins, \
     failed_window_start, locked_at, locked_until, password_status, password_expiration, \
-    api_secret_verifier, created_at";
+    api_secret_verifier, created_at, display_name, given_name, family_name, email, \
+    email_verified, locale, profile_updated_at";
+
+/// Binds a profile's columns in the order of [`PROFILE_COLS`].
+fn bind_profile<'q, B: Backend>(q: Query<'q, B>, p: &'q UserProfile) -> Query<'q, B> {
+    q.bind(&p.name)
+        .bind(&p.given_name)
+        .bind(&p.family_name)
+        .bind(&p.email)
+        .bind(p.email_verified)
+        .bind(&p.locale)
+        .bind(p.updated_at)
+}
+
+/// The profile columns, in the order [`bind_profile`] binds them.
+const PROFILE_COLS: [&str; 7] = [
+    "display_name",
+    "given_name",
+    "family_name",
+    "email",
+    "email_verified",
+    "locale",
+    "profile_updated_at",
+];
+
+/// `col = $first, …` for the profile columns.
+fn profile_set(first: usize) -> String {
+    PROFILE_COLS
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{c} = ${}", first + i))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 #[async_trait]
 impl<B: Backend> UserStore for SqlStore<B> {
     async fn create_user(&self, u: NewUser) -> StoreResult<User> {
         let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        let placeholders: Vec<String> = (8..8 + PROFILE_COLS.len())
+            .map(|i| format!("${i}"))
+            .collect();
         let sql = format!(
             "INSERT INTO users (tenant_id, login, password_hash, active, password_status, password_expiration, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING {USER_COLS}"
+             created_at, updated_at, {}) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, {}) RETURNING {USER_COLS}",
+            PROFILE_COLS.join(", "),
+            placeholders.join(", ")
         );
-        let user = fetch_one(
-            &mut *tx,
-            sqlx::query(&sql)
-                .bind(u.tenant_id)
-                .bind(&u.login)
-                .bind(&u.password_hash)
-                .bind(u.active)
-                .bind(u.password_status)
-                .bind(u.password_expiration)
-                .bind(u.now),
-            user_row::<B>,
-        )
-        .await?;
+        let query = sqlx::query(&sql)
+            .bind(u.tenant_id)
+            .bind(&u.login)
+            .bind(&u.password_hash)
+            .bind(u.active)
+            .bind(u.password_status)
+            .bind(u.password_expiration)
+            .bind(u.now);
+        let user = fetch_one(&mut *tx, bind_profile(query, &u.profile), user_row::<B>).await?;
         insert_role_assignments(&mut tx, user.id, &u.roles, &u.permissions).await?;
         tx.commit().await.map_err(err)?;
         Ok(user)
@@ -98,21 +143,18 @@ impl<B: Backend> UserStore for SqlStore<B> {
         let sql = format!(
             "UPDATE users SET login = $2, \
                auth_version = auth_version + CASE WHEN active AND NOT $3 THEN 1 ELSE 0 END, \
-               active = $3, password_status = $4, password_expiration = $5, updated_at = $6 \
-             WHERE id = $1 RETURNING {USER_COLS}"
+               active = $3, password_status = $4, password_expiration = $5, updated_at = $6, {} \
+             WHERE id = $1 RETURNING {USER_COLS}",
+            profile_set(7)
         );
-        fetch_optional(
-            &self.pool,
-            sqlx::query(&sql)
-                .bind(id)
-                .bind(&c.login)
-                .bind(c.active)
-                .bind(c.password_status)
-                .bind(c.password_expiration)
-                .bind(c.now),
-            user_row::<B>,
-        )
-        .await
+        let query = sqlx::query(&sql)
+            .bind(id)
+            .bind(&c.login)
+            .bind(c.active)
+            .bind(c.password_status)
+            .bind(c.password_expiration)
+            .bind(c.now);
+        fetch_optional(&self.pool, bind_profile(query, &c.profile), user_row::<B>).await
     }
 
     async fn delete_user(&self, id: i64) -> StoreResult<bool> {

@@ -12,8 +12,9 @@ use crate::crypto::Secret;
 use crate::error::{ApiFailure, Code};
 use crate::model::client_app::AppListScope;
 use crate::model::client_app::{
-    parse_grant_types, parse_scopes, AppDescription, AppName, ClientApp, ClientAppChanges,
-    NewClientApp, RedirectUrl,
+    parse_grant_types, parse_post_logout_redirect_uris, parse_scopes, parse_signing_alg,
+    AppDescription, AppName, ClientApp, ClientAppChanges, NewClientApp, RedirectPolicy,
+    RedirectUrl,
 };
 
 /// A registration request, as received.
@@ -25,11 +26,72 @@ pub struct Registration {
     pub public: Option<bool>,
     pub grant_types: Option<Vec<String>>,
     pub scopes: Option<Vec<String>>,
+    /// OpenID Connect settings; on update, those not given stay as they are.
+    pub oidc: OidcChanges,
 }
 
-/// An update request: name, description and redirect URLs are replaced; grant types
-/// and scopes only when given. `public` may be repeated but not changed.
+/// An update request: name, description and redirect URLs are replaced; grant types,
+/// scopes and OpenID Connect settings only when given. `public` may be repeated but
+/// not changed.
 pub type Update = Registration;
+
+/// Changes to an application's OpenID Connect settings: `None` leaves a setting as it
+/// is, `Some(None)` (or an empty list) clears it.
+#[derive(Debug, Clone, Default)]
+pub struct OidcChanges {
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    pub id_token_signed_response_alg: Option<Option<String>>,
+    pub userinfo_signed_response_alg: Option<Option<String>>,
+}
+
+/// An application's OpenID Connect settings, checked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct OidcSettings {
+    post_logout_redirect_uris: Vec<String>,
+    id_token_signed_response_alg: Option<String>,
+    userinfo_signed_response_alg: Option<String>,
+}
+
+impl OidcChanges {
+    /// `current` with these changes, each given value checked.
+    fn apply(
+        self,
+        current: OidcSettings,
+        policy: RedirectPolicy,
+    ) -> Result<OidcSettings, ApiFailure> {
+        let alg =
+            |field: &str, change: Option<Option<String>>, current: Option<String>| match change {
+                Some(v) => parse_signing_alg(field, v.as_deref()),
+                None => Ok(current),
+            };
+        Ok(OidcSettings {
+            post_logout_redirect_uris: match self.post_logout_redirect_uris {
+                Some(list) => parse_post_logout_redirect_uris(&list, policy)?,
+                None => current.post_logout_redirect_uris,
+            },
+            id_token_signed_response_alg: alg(
+                "idTokenSignedResponseAlg",
+                self.id_token_signed_response_alg,
+                current.id_token_signed_response_alg,
+            )?,
+            userinfo_signed_response_alg: alg(
+                "userinfoSignedResponseAlg",
+                self.userinfo_signed_response_alg,
+                current.userinfo_signed_response_alg,
+            )?,
+        })
+    }
+}
+
+impl From<&ClientApp> for OidcSettings {
+    fn from(app: &ClientApp) -> Self {
+        Self {
+            post_logout_redirect_uris: app.post_logout_redirect_uris.clone(),
+            id_token_signed_response_alg: app.id_token_signed_response_alg.clone(),
+            userinfo_signed_response_alg: app.userinfo_signed_response_alg.clone(),
+        }
+    }
+}
 
 /// A registered application and, on register and reset only, its new secret.
 #[derive(Debug, Clone)]
@@ -76,6 +138,7 @@ pub async fn register(
     let public = req.public.unwrap_or(false);
     let grant_types = parse_grant_types(req.grant_types.as_deref(), public)?;
     let scopes = parse_scopes(req.scopes.as_deref())?;
+    let oidc = req.oidc.apply(OidcSettings::default(), ctx.redirects)?;
     let secret = (!public).then(Secret::generate);
     let new = NewClientApp {
         tenant_id: caller.user.tenant_id,
@@ -91,6 +154,9 @@ pub async fn register(
         public,
         grant_types,
         scopes,
+        post_logout_redirect_uris: oidc.post_logout_redirect_uris,
+        id_token_signed_response_alg: oidc.id_token_signed_response_alg,
+        userinfo_signed_response_alg: oidc.userinfo_signed_response_alg,
         now: ctx.now(),
     };
     let app = ctx
@@ -111,7 +177,8 @@ pub async fn get(ctx: &Context, caller: &Principal, id: i64) -> Result<ClientApp
     }
 }
 
-/// Replaces name, description and redirect URLs (and grant types / scopes when given).
+/// Replaces name, description and redirect URLs (and grant types, scopes and OpenID
+/// Connect settings when given).
 pub async fn update(
     ctx: &Context,
     caller: &Principal,
@@ -136,6 +203,9 @@ pub async fn update(
         Some(list) => parse_scopes(Some(list))?,
         None => current.scopes.clone(),
     };
+    let oidc = req
+        .oidc
+        .apply(OidcSettings::from(&current), ctx.redirects)?;
     let changes = ClientAppChanges {
         name: name.into_inner(),
         description: description.into_inner(),
@@ -145,6 +215,9 @@ pub async fn update(
             .collect(),
         grant_types,
         scopes,
+        post_logout_redirect_uris: oidc.post_logout_redirect_uris,
+        id_token_signed_response_alg: oidc.id_token_signed_response_alg,
+        userinfo_signed_response_alg: oidc.userinfo_signed_response_alg,
         now: ctx.now(),
     };
     ctx.store

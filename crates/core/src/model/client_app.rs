@@ -126,6 +126,12 @@ const REFUSED_SCHEMES: [&str; 7] = [
 /// as `/`, so it would make the host a browser sees differ from the one checked here).
 const NOT_IN_URIS: &str = "\\<>\"{}|^`";
 
+/// The API's name of the redirect URL list.
+const REDIRECT_URLS: &str = "redirectUrls";
+
+/// Most entries of a redirect URL list (`redirectUrls`, `postLogoutRedirectUris`).
+pub const MAX_REDIRECT_URLS: usize = 32;
+
 /// A registered redirect URL.
 ///
 /// Accepted are absolute URIs whose scheme is `https`, `http` on a loopback host
@@ -149,7 +155,7 @@ impl RedirectUrl {
     pub fn parse(s: &str, policy: RedirectPolicy) -> Result<Self, ApiFailure> {
         Self::classify(s, policy)
             .map(|_| Self(s.to_owned()))
-            .map_err(|why| ApiFailure::invalid_field("redirectUrls", why))
+            .map_err(|why| ApiFailure::invalid_field(REDIRECT_URLS, why))
     }
 
     /// Whether `s` may be redirected to: a [`RedirectKind::Target`] under `policy`.
@@ -228,22 +234,36 @@ impl RedirectUrl {
     ) -> Result<Vec<RedirectUrl>, ApiFailure> {
         if list.is_empty() {
             return Err(ApiFailure::invalid_field(
-                "redirectUrls",
+                REDIRECT_URLS,
                 "at least one redirect URL is required",
             ));
         }
-        if list.len() > 32 {
+        Self::parse_entries(REDIRECT_URLS, list, policy, |_, _| Ok(()))
+    }
+
+    /// Parses a list of `field` with the rules of one entry (`classify`, then `kind`
+    /// on what it is): at most [`MAX_REDIRECT_URLS`], none listed twice.
+    fn parse_entries(
+        field: &str,
+        list: &[String],
+        policy: RedirectPolicy,
+        kind: impl Fn(&str, RedirectKind) -> Result<(), String>,
+    ) -> Result<Vec<RedirectUrl>, ApiFailure> {
+        if list.len() > MAX_REDIRECT_URLS {
             return Err(ApiFailure::invalid_field(
-                "redirectUrls",
-                "at most 32 redirect URLs are allowed",
+                field,
+                format!("at most {MAX_REDIRECT_URLS} redirect URLs are allowed"),
             ));
         }
         let mut out: Vec<RedirectUrl> = Vec::with_capacity(list.len());
         for s in list {
-            let url = RedirectUrl::parse(s, policy)?;
+            Self::classify(s, policy)
+                .and_then(|k| kind(s, k))
+                .map_err(|why| ApiFailure::invalid_field(field, why))?;
+            let url = RedirectUrl(s.clone());
             if out.contains(&url) {
                 return Err(ApiFailure::invalid_field(
-                    "redirectUrls",
+                    field,
                     format!("'{s}' is listed twice"),
                 ));
             }
@@ -257,6 +277,48 @@ impl RedirectUrl {
     }
     pub fn into_inner(self) -> String {
         self.0
+    }
+}
+
+/// Parses `postLogoutRedirectUris` (OpenID Connect RP-Initiated Logout 1.0 §3): the
+/// rules of [`RedirectUrl`] for each entry, at most [`MAX_REDIRECT_URLS`], none listed
+/// twice, and every entry an address the browser can be sent to
+/// ([`RedirectKind::Target`]): HDP's host-only form is accepted for `redirectUrls`
+/// only, for compatibility, and is never redirected to. An empty list means none.
+pub fn parse_post_logout_redirect_uris(
+    list: &[String],
+    policy: RedirectPolicy,
+) -> Result<Vec<String>, ApiFailure> {
+    let urls = RedirectUrl::parse_entries("postLogoutRedirectUris", list, policy, |s, kind| {
+        match kind {
+                RedirectKind::Target => Ok(()),
+                RedirectKind::HostOnly => Err(format!(
+                    "'{s}' is a host name without a scheme; a post-logout redirect URI is an absolute URL such as https://{s}/"
+                )),
+            }
+    })?;
+    Ok(urls.into_iter().map(RedirectUrl::into_inner).collect())
+}
+
+/// The JWS algorithms (RFC 7518 §3.1) an application may ask its ID tokens and
+/// UserInfo answers to be signed with.
+pub const SIGNING_ALGS: [&str; 2] = ["RS256", "ES256"];
+
+/// Parses `idTokenSignedResponseAlg` or `userinfoSignedResponseAlg` (named by
+/// `field`): one of [`SIGNING_ALGS`], spelt exactly (JWS names are case-sensitive),
+/// or `None` for the default (RS256 for ID tokens, an unsigned JSON answer for
+/// UserInfo). The one place these names are checked.
+pub fn parse_signing_alg(field: &str, alg: Option<&str>) -> Result<Option<String>, ApiFailure> {
+    match alg {
+        None => Ok(None),
+        Some(a) if SIGNING_ALGS.contains(&a) => Ok(Some(a.to_owned())),
+        Some(a) => Err(ApiFailure::invalid_field(
+            field,
+            format!(
+                "'{}' is not a supported signing algorithm; use RS256 or ES256 (or null for the default)",
+                a.escape_default()
+            ),
+        )),
     }
 }
 
@@ -355,6 +417,12 @@ pub struct ClientApp {
     pub public: bool,
     pub grant_types: Vec<GrantType>,
     pub scopes: Vec<String>,
+    /// Where RP-Initiated Logout may send the browser afterwards (exact match).
+    pub post_logout_redirect_uris: Vec<String>,
+    /// `RS256` or `ES256` (see [`parse_signing_alg`]); `None` means RS256.
+    pub id_token_signed_response_alg: Option<String>,
+    /// `RS256` or `ES256`; `None` means UserInfo answers unsigned JSON.
+    pub userinfo_signed_response_alg: Option<String>,
     /// Tokens of this application issued before this instant are no longer valid
     /// (moved forward by secret reset).
     pub tokens_valid_after: UnixTime,
@@ -375,6 +443,9 @@ pub struct NewClientApp {
     pub public: bool,
     pub grant_types: Vec<GrantType>,
     pub scopes: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub id_token_signed_response_alg: Option<String>,
+    pub userinfo_signed_response_alg: Option<String>,
     pub now: UnixTime,
 }
 
@@ -386,6 +457,9 @@ pub struct ClientAppChanges {
     pub redirect_urls: Vec<String>,
     pub grant_types: Vec<GrantType>,
     pub scopes: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub id_token_signed_response_alg: Option<String>,
+    pub userinfo_signed_response_alg: Option<String>,
     pub now: UnixTime,
 }
 
@@ -691,6 +765,58 @@ mod tests {
             ) {
                 check(&format!("{scheme}{slashes}{userinfo}{host}{port}{tail}"))?;
             }
+        }
+    }
+
+    #[test]
+    fn post_logout_redirect_uris_follow_the_redirect_rules_and_must_be_targets() {
+        let parse = |l: &[&str]| {
+            parse_post_logout_redirect_uris(
+                &l.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>(),
+                STRICT,
+            )
+        };
+        assert_eq!(parse(&[]).ok(), Some(vec![]));
+        assert_eq!(
+            parse(&["https://app.example/bye", "com.example.app:/bye"]).ok(),
+            Some(vec![
+                "https://app.example/bye".to_owned(),
+                "com.example.app:/bye".to_owned()
+            ])
+        );
+        let msg = |l: &[&str]| parse(l).err().map(|e| e.message).unwrap_or_default();
+        assert!(msg(&["app.example"]).contains("'app.example' is a host name without a scheme"));
+        assert!(msg(&["javascript:alert(1)"]).contains("javascript: scheme"));
+        assert!(msg(&["http://app.example/bye"]).contains("allow_http_redirect_uris"));
+        assert!(msg(&["https://a.example/x", "https://a.example/x"]).contains("listed twice"));
+        assert!(msg(&["https://a.example/#x"])
+            .starts_with("Invalid value for 'postLogoutRedirectUris': "));
+        let many: Vec<String> = (0..33).map(|i| format!("https://a.example/{i}")).collect();
+        assert!(parse_post_logout_redirect_uris(&many, STRICT)
+            .err()
+            .is_some_and(|e| e.message.contains("at most 32")));
+    }
+
+    #[test]
+    fn signing_algorithms_are_rs256_or_es256_spelt_exactly() {
+        assert_eq!(parse_signing_alg("f", None).ok(), Some(None));
+        assert_eq!(
+            parse_signing_alg("f", Some("RS256")).ok(),
+            Some(Some("RS256".to_owned()))
+        );
+        assert_eq!(
+            parse_signing_alg("f", Some("ES256")).ok(),
+            Some(Some("ES256".to_owned()))
+        );
+        for bad in ["rs256", "HS256", "none", ""] {
+            let m = parse_signing_alg("idTokenSignedResponseAlg", Some(bad))
+                .err()
+                .map(|e| e.message)
+                .unwrap_or_default();
+            assert_eq!(
+                m,
+                format!("Invalid value for 'idTokenSignedResponseAlg': '{bad}' is not a supported signing algorithm; use RS256 or ES256 (or null for the default)")
+            );
         }
     }
 

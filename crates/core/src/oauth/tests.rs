@@ -56,6 +56,9 @@ pub(super) async fn fixture(public: bool) -> Fixture {
             public,
             grant_types: GrantType::ALL.to_vec(),
             scopes: vec!["api.access.odata".into()],
+            post_logout_redirect_uris: Vec::new(),
+            id_token_signed_response_alg: None,
+            userinfo_signed_response_alg: None,
             now: clock.now(),
         })
         .await

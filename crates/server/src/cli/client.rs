@@ -76,6 +76,7 @@ pub async fn execute(config: &Config, command: ClientCommand) -> Result<Value, A
                 public: Some(public),
                 grant_types: (!grant_types.is_empty()).then_some(grant_types),
                 scopes: (!scopes.is_empty()).then_some(scopes),
+                oidc: Default::default(),
             };
             let out = client_apps::register(&ctx, &owner, reg).await?;
             let app = out.app;

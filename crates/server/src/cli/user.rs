@@ -1,14 +1,16 @@
-//! `portcullis user create|set-password|unlock`: the command line names a tenant and
-//! roles by name, a user by login, and reads or generates the password; then
+//! `portcullis user create|set-password|unlock|set-profile`: the command line names a
+//! tenant and roles by name, a user by login, reads or generates the password and takes
+//! the optional profile (`--display-name`, `--email`, …, `--clear FIELD`); then
 //! [`portcullis_core::mgmt::users`] does the work as the operator, with the API's
 //! rules (login and password policy, roles of the tenant, unique logins, Argon2id).
 
 use super::common::{invalid, open, password, tenant, user, AdminError, UserRef};
 use crate::config::Config;
-use clap::Subcommand;
+use clap::{Args, Subcommand, ValueEnum};
 use portcullis_core::actor::Operator;
 use portcullis_core::mgmt::users::{self, CreateUser};
 use portcullis_core::model::identity::input;
+use portcullis_core::model::identity::profile::ProfileChanges;
 use portcullis_core::model::identity::RoleAssignments;
 use serde_json::{json, Value};
 
@@ -29,6 +31,8 @@ pub enum UserCommand {
         /// Read the password from standard input (one line) instead of generating one.
         #[arg(long)]
         password_stdin: bool,
+        #[command(flatten)]
+        profile: ProfileArgs,
     },
     /// Set a user's password (and end any lock); prints the password when generated.
     SetPassword {
@@ -43,6 +47,130 @@ pub enum UserCommand {
         #[command(flatten)]
         who: UserRef,
     },
+    /// Set or clear a user's profile fields; those not named stay. Prints the user.
+    SetProfile {
+        #[command(flatten)]
+        who: UserRef,
+        #[command(flatten)]
+        profile: ProfileArgs,
+        /// A field to clear (repeatable).
+        #[arg(long, value_enum, value_name = "FIELD")]
+        clear: Vec<ProfileField>,
+    },
+}
+
+/// A profile field, as `--clear` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProfileField {
+    DisplayName,
+    GivenName,
+    FamilyName,
+    Email,
+    EmailVerified,
+    Locale,
+}
+
+/// The optional profile of a new user (the OpenID Connect standard claims), checked
+/// with the API's rules.
+#[derive(Debug, Default, Args)]
+pub struct ProfileArgs {
+    /// Full name for display (the `name` claim; at most 256 characters).
+    #[arg(long, value_name = "NAME")]
+    pub display_name: Option<String>,
+    /// Given name (at most 256 characters).
+    #[arg(long, value_name = "NAME")]
+    pub given_name: Option<String>,
+    /// Family name (at most 256 characters).
+    #[arg(long, value_name = "NAME")]
+    pub family_name: Option<String>,
+    /// E-mail address (name@domain).
+    #[arg(long, value_name = "ADDRESS")]
+    pub email: Option<String>,
+    /// Vouch that the user's e-mail address is theirs (`emailVerified` true; a new
+    /// --email without it is unverified).
+    #[arg(long)]
+    pub email_verified: bool,
+    /// BCP 47 language tag, such as en or en-US.
+    #[arg(long, value_name = "TAG")]
+    pub locale: Option<String>,
+}
+
+impl From<ProfileArgs> for ProfileChanges {
+    fn from(a: ProfileArgs) -> Self {
+        Self {
+            name: a.display_name.map(Some),
+            given_name: a.given_name.map(Some),
+            family_name: a.family_name.map(Some),
+            email: a.email.map(Some),
+            email_verified: a.email_verified.then_some(Some(true)),
+            locale: a.locale.map(Some),
+        }
+    }
+}
+
+/// `profile`'s changes with the `clear`ed fields cleared; a field both set and cleared
+/// is refused.
+fn profile_changes(
+    profile: ProfileArgs,
+    clear: &[ProfileField],
+) -> Result<ProfileChanges, AdminError> {
+    let mut changes = ProfileChanges::from(profile);
+    for field in clear {
+        // Each arm clears the field and says whether an option had set it.
+        let (was_set, name) = match field {
+            ProfileField::DisplayName => (
+                changes.name.replace(None).flatten().is_some(),
+                "display-name",
+            ),
+            ProfileField::GivenName => (
+                changes.given_name.replace(None).flatten().is_some(),
+                "given-name",
+            ),
+            ProfileField::FamilyName => (
+                changes.family_name.replace(None).flatten().is_some(),
+                "family-name",
+            ),
+            ProfileField::Email => (changes.email.replace(None).flatten().is_some(), "email"),
+            ProfileField::EmailVerified => (
+                changes.email_verified.replace(None).flatten().is_some(),
+                "email-verified",
+            ),
+            ProfileField::Locale => (changes.locale.replace(None).flatten().is_some(), "locale"),
+        };
+        if was_set {
+            return Err(invalid(format!(
+                "--{name} and --clear {name} contradict each other; give one"
+            )));
+        }
+    }
+    Ok(changes)
+}
+
+/// What a command prints about a user: who they are and the profile fields set.
+fn printed(view: users::UserView) -> Value {
+    let mut out = json!({
+        "id": view.user.id,
+        "userName": view.user.login,
+        "tenantId": view.user.tenant_id,
+        "tenantName": view.tenant_name,
+        "roles": view.assignments.roles,
+    });
+    let p = view.user.profile;
+    for (key, value) in [
+        ("displayName", p.name),
+        ("givenName", p.given_name),
+        ("familyName", p.family_name),
+        ("email", p.email.clone()),
+        ("locale", p.locale),
+    ] {
+        if let Some(v) = value {
+            out[key] = Value::from(v);
+        }
+    }
+    if p.email.is_some() {
+        out["emailVerified"] = Value::from(p.email_verified);
+    }
+    out
 }
 
 /// Runs a user command and returns what it prints.
@@ -53,6 +181,7 @@ pub async fn execute(config: &Config, command: UserCommand) -> Result<Value, Adm
             who,
             roles,
             password_stdin,
+            profile,
         } => {
             // Checked before the database is opened, with core's rule.
             input::check_login(&who.login)?;
@@ -71,15 +200,10 @@ pub async fn execute(config: &Config, command: UserCommand) -> Result<Value, Adm
                     roles: role_ids,
                     permissions: Vec::new(),
                 },
+                profile: profile.into(),
             };
             let view = users::create(&ctx, operator, create).await?;
-            let mut out = json!({
-                "id": view.user.id,
-                "userName": view.user.login,
-                "tenantId": view.user.tenant_id,
-                "tenantName": view.tenant_name,
-                "roles": view.assignments.roles,
-            });
+            let mut out = printed(view);
             if generated {
                 out["password"] = Value::from(password.expose());
             }
@@ -98,6 +222,17 @@ pub async fn execute(config: &Config, command: UserCommand) -> Result<Value, Adm
                 out["password"] = Value::from(password.expose());
             }
             Ok(out)
+        }
+        UserCommand::SetProfile {
+            who,
+            profile,
+            clear,
+        } => {
+            let changes = profile_changes(profile, &clear)?;
+            let ctx = open(config).await?;
+            let (_, user) = user(&ctx, &who).await?;
+            let view = users::set_profile(&ctx, operator, user.id, changes).await?;
+            Ok(printed(view))
         }
         UserCommand::Unlock { who } => {
             let ctx = open(config).await?;

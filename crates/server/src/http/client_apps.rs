@@ -5,6 +5,7 @@
 use super::error::{ApiError, ErrorEnvelope};
 use super::extract::{HdpJson, IdPath, Mgmt};
 use super::reply::no_store;
+use super::users::present;
 use crate::state::AppState;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -55,6 +56,21 @@ pub struct RegisterRequest {
     /// Extension: allowed scopes. Default `api.access.odata`.
     #[serde(default)]
     pub scopes: Option<Vec<String>>,
+    /// Extension (OpenID Connect RP-Initiated Logout): where the browser may be sent
+    /// after logout, matched exactly. The rules of `redirectUrls`, but every entry a
+    /// full URL (no host-only entries). On update, absent leaves it; null or `[]` clears.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub post_logout_redirect_uris: Option<Option<Vec<String>>>,
+    /// Extension: `RS256` or `ES256` for ID tokens; absent or null means RS256.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub id_token_signed_response_alg: Option<Option<String>>,
+    /// Extension: `RS256` or `ES256` to sign UserInfo answers; absent or null means
+    /// plain JSON.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub userinfo_signed_response_alg: Option<Option<String>>,
 }
 
 /// Body of `PUT /api/mgmt/oauth/client/applications/{id}`: the registration fields;
@@ -74,6 +90,17 @@ pub struct UpdateRequest {
     pub grant_types: Option<Vec<String>>,
     #[serde(default)]
     pub scopes: Option<Vec<String>>,
+    /// Absent: unchanged; null or `[]`: none.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub post_logout_redirect_uris: Option<Option<Vec<String>>>,
+    /// Absent: unchanged; null: the default.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub id_token_signed_response_alg: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub userinfo_signed_response_alg: Option<Option<String>>,
     /// Ignored (read-only).
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
@@ -86,6 +113,20 @@ pub struct UpdateRequest {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub client_secret: Option<serde_json::Value>,
+}
+
+/// The OpenID Connect settings of a request, for core to check and apply (a null list
+/// clears, as an empty one does).
+fn oidc_changes(
+    post_logout_redirect_uris: Option<Option<Vec<String>>>,
+    id_token_signed_response_alg: Option<Option<String>>,
+    userinfo_signed_response_alg: Option<Option<String>>,
+) -> client_apps::OidcChanges {
+    client_apps::OidcChanges {
+        post_logout_redirect_uris: post_logout_redirect_uris.map(Option::unwrap_or_default),
+        id_token_signed_response_alg,
+        userinfo_signed_response_alg,
+    }
 }
 
 /// An application in a listing (HDP's list shape: no client id or secret).
@@ -117,6 +158,15 @@ pub struct AppDetail {
     pub public: bool,
     pub grant_types: Vec<String>,
     pub scopes: Vec<String>,
+    /// Extension; shown when any is registered.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Extension; shown when set (RS256 applies otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token_signed_response_alg: Option<String>,
+    /// Extension; shown when set (UserInfo answers plain JSON otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userinfo_signed_response_alg: Option<String>,
 }
 
 impl AppDetail {
@@ -135,6 +185,9 @@ impl AppDetail {
                 .map(|g| g.as_str().to_owned())
                 .collect(),
             scopes: app.scopes,
+            post_logout_redirect_uris: app.post_logout_redirect_uris,
+            id_token_signed_response_alg: app.id_token_signed_response_alg,
+            userinfo_signed_response_alg: app.userinfo_signed_response_alg,
         }
     }
 
@@ -192,6 +245,11 @@ pub async fn register(
         public: req.public,
         grant_types: req.grant_types,
         scopes: req.scopes,
+        oidc: oidc_changes(
+            req.post_logout_redirect_uris,
+            req.id_token_signed_response_alg,
+            req.userinfo_signed_response_alg,
+        ),
     };
     let out = client_apps::register(&s.ctx, &c, reg).await?;
     Ok(no_store((
@@ -209,7 +267,8 @@ pub async fn get(Mgmt(s, c): Mgmt, IdPath(id): IdPath) -> Result<Json<AppDetail>
     Ok(Json(AppDetail::new(app, None)))
 }
 
-/// Replaces name, description and redirect URLs (and grant types / scopes when given).
+/// Replaces name, description and redirect URLs (and grant types, scopes and the
+/// OpenID Connect settings when given).
 #[utoipa::path(put, path = "/api/mgmt/oauth/client/applications/{id}", tag = "client applications",
     security(("basic" = [])), params(("id" = i64, Path, description = "Application id")), request_body = UpdateRequest,
     responses((status = 200, body = AppDetail), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
@@ -225,6 +284,11 @@ pub async fn update(
         public: req.public,
         grant_types: req.grant_types,
         scopes: req.scopes,
+        oidc: oidc_changes(
+            req.post_logout_redirect_uris,
+            req.id_token_signed_response_alg,
+            req.userinfo_signed_response_alg,
+        ),
     };
     let app = client_apps::update(&s.ctx, &c, id, upd).await?;
     Ok(Json(AppDetail::new(app, None)))

@@ -10,7 +10,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use portcullis_core::error::ApiFailure;
 use portcullis_core::mgmt::users::{self, CreateUser, TenantFilter, UpdateUser, UserView};
-use portcullis_core::model::identity::RoleAssignments;
+use portcullis_core::model::identity::profile::ProfileChanges;
+use portcullis_core::model::identity::{RoleAssignments, UserProfile};
 use portcullis_core::model::time::{hdp_timestamp, parse_hdp_timestamp, UnixTime};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -92,6 +93,43 @@ pub struct UserBody {
     pub authentication_info: AuthenticationInfo,
     /// Whether an API secret exists (the secret itself is shown once, on generation).
     pub has_api_secret: bool,
+    #[serde(flatten)]
+    pub profile: ProfileBody,
+}
+
+/// The optional profile (extension fields, the OpenID Connect standard claims): each
+/// appears only when set, so users created through HDP's API look as they do in HDP.
+#[derive(Debug, Default, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileBody {
+    /// Full name for display (the `name` claim).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub given_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub family_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Shown with `email`: whether the address is known to be the user's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
+    /// BCP 47 language tag.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+}
+
+impl From<UserProfile> for ProfileBody {
+    fn from(p: UserProfile) -> Self {
+        Self {
+            email_verified: (p.email.is_some() || p.email_verified).then_some(p.email_verified),
+            display_name: p.name,
+            given_name: p.given_name,
+            family_name: p.family_name,
+            email: p.email,
+            locale: p.locale,
+        }
+    }
 }
 
 fn user_body(v: UserView, now: UnixTime) -> UserBody {
@@ -119,6 +157,7 @@ fn user_body(v: UserView, now: UnixTime) -> UserBody {
             }],
         },
         has_api_secret: v.user.api_secret_verifier.is_some(),
+        profile: v.user.profile.into(),
     }
 }
 
@@ -191,11 +230,56 @@ pub struct UserRequest {
     #[serde(default)]
     #[schema(value_type = Option<bool>)]
     pub has_api_secret: Option<serde_json::Value>,
+    /// Extension: full name for display, at most 256 characters (`name` is accepted as
+    /// an alias). On update, absent leaves it and null clears it, as for every profile
+    /// field.
+    #[serde(default, alias = "name", deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub display_name: Option<Option<String>>,
+    /// Extension: at most 256 characters.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub given_name: Option<Option<String>>,
+    /// Extension: at most 256 characters.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub family_name: Option<Option<String>>,
+    /// Extension: name@domain, at most 254 characters. A new address is unverified
+    /// unless `emailVerified` is sent with it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Option<String>>,
+    /// Extension: whether `email` is known to be the user's (never true without one).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<bool>)]
+    pub email_verified: Option<Option<bool>>,
+    /// Extension: a BCP 47 language tag such as `en` or `en-US`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub locale: Option<Option<String>>,
 }
 
-/// Keeps "absent" (`None`) apart from "null" (`Some(None)`).
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
+impl UserRequest {
+    /// The profile fields of the request, for core to check and apply.
+    fn profile_changes(&mut self) -> ProfileChanges {
+        ProfileChanges {
+            name: self.display_name.take(),
+            given_name: self.given_name.take(),
+            family_name: self.family_name.take(),
+            email: self.email.take(),
+            email_verified: self.email_verified.take(),
+            locale: self.locale.take(),
+        }
+    }
+}
+
+/// Keeps "absent" (`None`, with `#[serde(default)]`) apart from "null" (`Some(None)`).
+pub(super) fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 fn status(s: i64) -> Result<bool, ApiError> {
@@ -279,9 +363,10 @@ pub async fn list(
         (status = 409, body = ErrorEnvelope)))]
 pub async fn create(
     Mgmt(s, c): Mgmt,
-    HdpJson(req): HdpJson<UserRequest>,
+    HdpJson(mut req): HdpJson<UserRequest>,
 ) -> Result<Response, ApiError> {
     check_auth_info(&req.authentication_info)?;
+    let profile = req.profile_changes();
     let pw = req.password_info.unwrap_or_default();
     let password = pw
         .password
@@ -297,6 +382,7 @@ pub async fn create(
         password_status: pw.password_status,
         password_expiration: expiration(pw.password_expiration)?.flatten(),
         assignments: grants.into(),
+        profile,
     };
     let v = users::create(&s.ctx, &c, create).await?;
     Ok((StatusCode::CREATED, Json(user_body(v, s.ctx.now()))).into_response())
@@ -313,7 +399,8 @@ pub async fn get(Mgmt(s, c): Mgmt, IdPath(id): IdPath) -> Result<Json<UserBody>,
 }
 
 /// Updates a user: name, status (0 deactivates, ending their sessions and tokens),
-/// `accountLocked: false` unlocks, and password / permissions when given.
+/// `accountLocked: false` unlocks, and password / permissions / profile fields when
+/// given (a profile field sent as null is cleared).
 #[utoipa::path(put, path = "/api/admin/users/{id}", tag = "users", params(("id" = i64, Path)), request_body = UserRequest,
     security(("basic" = [])),
     responses((status = 200, body = UserBody), (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
@@ -321,9 +408,10 @@ pub async fn get(Mgmt(s, c): Mgmt, IdPath(id): IdPath) -> Result<Json<UserBody>,
 pub async fn update(
     Mgmt(s, c): Mgmt,
     IdPath(id): IdPath,
-    HdpJson(req): HdpJson<UserRequest>,
+    HdpJson(mut req): HdpJson<UserRequest>,
 ) -> Result<Json<UserBody>, ApiError> {
     check_auth_info(&req.authentication_info)?;
+    let profile = req.profile_changes();
     let current = users::get(&s.ctx, &c, id).await?;
     if req.tenant_id.is_some_and(|t| t != current.user.tenant_id) {
         return Err(
@@ -340,6 +428,7 @@ pub async fn update(
         password_status: pw.password_status,
         password_expiration: expiration(pw.password_expiration)?,
         assignments: req.permissions.map(Into::into),
+        profile,
     };
     Ok(Json(user_body(
         users::update(&s.ctx, &c, id, upd).await?,

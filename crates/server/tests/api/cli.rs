@@ -493,6 +493,52 @@ async fn bad_input_exits_2_with_a_message(b: Backend) {
             "has no role '99'; its roles are: 1 Administrator, 2 User, 3 Tenant Administrator",
         ),
         (
+            &["user", "create", "--login", "eve", "--email", "eve"],
+            None,
+            "Invalid value for 'email': 'eve' is not an e-mail address",
+        ),
+        (
+            &["user", "create", "--login", "eve", "--locale", "en_GB"],
+            None,
+            "Invalid value for 'locale': 'en_GB' is not a BCP 47 language tag",
+        ),
+        (
+            &["user", "create", "--login", "eve", "--email-verified"],
+            None,
+            "Invalid value for 'emailVerified': cannot be true without an email",
+        ),
+        (
+            &[
+                "user",
+                "set-profile",
+                "--login",
+                "admin",
+                "--locale",
+                "en",
+                "--clear",
+                "locale",
+            ],
+            None,
+            "--locale and --clear locale contradict each other",
+        ),
+        (
+            &[
+                "user",
+                "set-profile",
+                "--login",
+                "admin",
+                "--clear",
+                "surname",
+            ],
+            None,
+            "invalid value 'surname' for '--clear <FIELD>'",
+        ),
+        (
+            &["user", "set-profile", "--login", "ghost", "--locale", "en"],
+            None,
+            "there is no user 'ghost'",
+        ),
+        (
             &["user", "set-password", "--login", "ghost"],
             None,
             "there is no user 'ghost' in tenant 'system'",
@@ -664,6 +710,102 @@ async fn role_names(app: &TestApp, tenant: i64) -> Vec<String> {
 /// commands' defaults read back through the API exactly like those created with the
 /// API's defaults (imported roles, allowed scopes, statuses, grant types, scopes,
 /// public flag…), field by field, ignoring ids, names, secrets and times.
+async fn a_user_created_by_the_cli_has_the_profile_given(b: Backend) {
+    let db = database(b).await;
+    let out = portcullis(
+        &db.url,
+        &[
+            "user",
+            "create",
+            "--login",
+            "dana",
+            "--display-name",
+            "Dana Ó Sé",
+            "--given-name",
+            "Dana",
+            "--family-name",
+            "Ó Sé",
+            "--email",
+            "dana@example.com",
+            "--email-verified",
+            "--locale",
+            "ga-IE",
+        ],
+    )
+    .await
+    .ok();
+    assert_eq!(out["displayName"], "Dana Ó Sé");
+    assert_eq!(out["givenName"], "Dana");
+    assert_eq!(out["familyName"], "Ó Sé");
+    assert_eq!(out["email"], "dana@example.com");
+    assert_eq!(out["emailVerified"], true);
+    assert_eq!(out["locale"], "ga-IE");
+    let plain = portcullis(&db.url, &["user", "create", "--login", "erin"])
+        .await
+        .ok();
+    for k in ["displayName", "email", "emailVerified", "locale"] {
+        assert!(plain.get(k).is_none(), "{k} in {plain}");
+    }
+    let id = out["id"].as_i64().expect("id");
+
+    // set-profile changes the fields named, clears those --clear names, keeps the rest;
+    // a new address is unverified unless --email-verified comes with it.
+    let changed = portcullis(
+        &db.url,
+        &[
+            "user",
+            "set-profile",
+            "--login",
+            "dana",
+            "--email",
+            "dana@example.org",
+            "--clear",
+            "given-name",
+            "--clear",
+            "locale",
+        ],
+    )
+    .await
+    .ok();
+    assert_eq!(changed["id"], id);
+    assert_eq!(changed["displayName"], "Dana Ó Sé");
+    assert_eq!(changed["email"], "dana@example.org");
+    assert_eq!(changed["emailVerified"], false);
+    assert!(changed.get("givenName").is_none() && changed.get("locale").is_none());
+    let out = portcullis(
+        &db.url,
+        &[
+            "user",
+            "set-profile",
+            "--login",
+            "dana",
+            "--email-verified",
+            "--locale",
+            "ga-IE",
+            "--given-name",
+            "Dana",
+        ],
+    )
+    .await
+    .ok();
+    assert_eq!(out["emailVerified"], true);
+    assert_eq!(out["email"], "dana@example.org");
+
+    // The API shows what the CLI stored.
+    let app = serve(db).await;
+    let got = get(&app, &format!("/api/admin/users/{id}")).await;
+    for k in [
+        "displayName",
+        "givenName",
+        "familyName",
+        "email",
+        "emailVerified",
+        "locale",
+    ] {
+        assert_eq!(got[k], out[k], "{k}");
+    }
+}
+
 async fn the_cli_and_the_api_create_identical_tenants_users_and_clients(b: Backend) {
     let db = database(b).await;
     let tenant = portcullis(&db.url, &["tenant", "create", "by-cli"])
@@ -764,6 +906,7 @@ backends!(
     the_cli_and_the_api_create_identical_tenants_users_and_clients,
     a_tenant_created_by_the_cli_is_in_the_store,
     a_user_created_by_the_cli_signs_in_over_http,
+    a_user_created_by_the_cli_has_the_profile_given,
     set_password_changes_the_password,
     unlock_clears_a_lock,
     client_register_prints_a_secret_that_verifies,

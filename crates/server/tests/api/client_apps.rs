@@ -26,7 +26,15 @@ async fn register_sample(app: &TestApp) -> (Value, i64) {
     (created, id)
 }
 
-fn keys(v: &Value) -> Vec<String> {
+/// The answer to PUT `path` with `body` as the administrator, which must be 200.
+pub(crate) async fn put_ok(app: &TestApp, path: &str, body: Value) -> Value {
+    let r = app.send_json_as_admin(Method::PUT, path, &body).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.json()
+}
+
+/// The keys of an object, sorted.
+pub(crate) fn keys(v: &Value) -> Vec<String> {
     let mut k: Vec<String> = v.as_object().expect("object").keys().cloned().collect();
     k.sort();
     k
@@ -457,6 +465,186 @@ async fn invalid_registrations_are_refused_with_a_message_naming_the_problem(b: 
     );
 }
 
+async fn oidc_settings_are_registered_shown_updated_and_cleared(b: Backend) {
+    let app = spawn_app(b).await;
+    let mut body = seed_sample();
+    body["postLogoutRedirectUris"] = json!(["https://app.example/bye", "com.example.app:/bye"]);
+    body["idTokenSignedResponseAlg"] = json!("ES256");
+    body["userinfoSignedResponseAlg"] = json!("RS256");
+    let created = app
+        .register_as("admin", crate::helpers::ADMIN_PASSWORD, body)
+        .await;
+    assert_eq!(
+        created["postLogoutRedirectUris"],
+        json!(["https://app.example/bye", "com.example.app:/bye"])
+    );
+    assert_eq!(created["idTokenSignedResponseAlg"], "ES256");
+    assert_eq!(created["userinfoSignedResponseAlg"], "RS256");
+    let id = created["id"].as_i64().expect("id");
+    let url = format!("{APPS}/{id}");
+    let got = app.send_as_admin(Method::GET, &url).await.json();
+    for k in [
+        "postLogoutRedirectUris",
+        "idTokenSignedResponseAlg",
+        "userinfoSignedResponseAlg",
+    ] {
+        assert_eq!(got[k], created[k], "{k}");
+    }
+    let stored = app.stored_client_app(id).await;
+    assert_eq!(
+        stored.id_token_signed_response_alg.as_deref(),
+        Some("ES256")
+    );
+    assert_eq!(
+        stored.userinfo_signed_response_alg.as_deref(),
+        Some("RS256")
+    );
+    assert_eq!(stored.post_logout_redirect_uris.len(), 2);
+    // The listing keeps HDP's shape.
+    let list = app.send_as_admin(Method::GET, APPS).await.json();
+    assert_eq!(
+        keys(&list["applications"][0]),
+        ["description", "id", "name", "redirectUrls"]
+    );
+
+    let put = |body: Value| put_ok(&app, &url, body);
+    // Absent: unchanged (an HDP client's update keeps them).
+    let kept = put(seed_sample()).await;
+    assert_eq!(
+        kept["postLogoutRedirectUris"],
+        created["postLogoutRedirectUris"]
+    );
+    assert_eq!(kept["idTokenSignedResponseAlg"], "ES256");
+    assert_eq!(kept["userinfoSignedResponseAlg"], "RS256");
+    // Echoing a GET back is no change either.
+    assert_eq!(put(got.clone()).await, got);
+    // Given: replaced; null: cleared (and then omitted).
+    let mut body = seed_sample();
+    body["postLogoutRedirectUris"] = json!(["https://app.example/after"]);
+    body["idTokenSignedResponseAlg"] = json!("RS256");
+    body["userinfoSignedResponseAlg"] = json!(null);
+    let changed = put(body).await;
+    assert_eq!(
+        changed["postLogoutRedirectUris"],
+        json!(["https://app.example/after"])
+    );
+    assert_eq!(changed["idTokenSignedResponseAlg"], "RS256");
+    assert!(changed.get("userinfoSignedResponseAlg").is_none());
+    let mut body = seed_sample();
+    body["postLogoutRedirectUris"] = json!(null);
+    body["idTokenSignedResponseAlg"] = json!(null);
+    let cleared = put(body).await;
+    assert_eq!(
+        keys(&cleared),
+        [
+            "clientId",
+            "description",
+            "grantTypes",
+            "id",
+            "name",
+            "public",
+            "redirectUrls",
+            "scopes"
+        ],
+        "unset settings are omitted"
+    );
+    let mut body = seed_sample();
+    body["postLogoutRedirectUris"] = json!(["https://app.example/again"]);
+    put(body).await;
+    let mut body = seed_sample();
+    body["postLogoutRedirectUris"] = json!([]);
+    assert!(put(body).await.get("postLogoutRedirectUris").is_none());
+    let stored = app.stored_client_app(id).await;
+    assert!(stored.post_logout_redirect_uris.is_empty());
+    assert_eq!(stored.id_token_signed_response_alg, None);
+}
+
+async fn invalid_oidc_settings_are_refused_with_a_message_naming_the_field(b: Backend) {
+    let app = spawn_app(b).await;
+    let (_, id) = register_sample(&app).await;
+    let with = |k: &str, v: Value| {
+        let mut body = seed_sample();
+        body[k] = v;
+        body
+    };
+    let uris = "postLogoutRedirectUris";
+    let many: Vec<String> = (0..33).map(|i| format!("https://a.example/{i}")).collect();
+    let cases: Vec<(Value, u32, String)> = vec![
+        (
+            with(uris, json!(["app.example"])),
+            222209010,
+            "Invalid value for 'postLogoutRedirectUris': 'app.example' is a host name without a scheme; a post-logout redirect URI is an absolute URL such as https://app.example/".into(),
+        ),
+        (
+            with(uris, json!(["javascript:alert(1)"])),
+            222209010,
+            "'postLogoutRedirectUris': 'javascript:alert(1)' uses the javascript: scheme".into(),
+        ),
+        (
+            with(uris, json!(["http://app.example/bye"])),
+            222209010,
+            "'postLogoutRedirectUris': 'http://app.example/bye' uses http on a host that is not loopback".into(),
+        ),
+        (
+            with(uris, json!(["https://a.example/#x"])),
+            222209010,
+            "'postLogoutRedirectUris': 'https://a.example/#x' has a fragment".into(),
+        ),
+        (
+            with(uris, json!(["https://a.example/x", "https://a.example/x"])),
+            222209010,
+            "'postLogoutRedirectUris': 'https://a.example/x' is listed twice".into(),
+        ),
+        (
+            with(uris, json!(many)),
+            222209010,
+            "'postLogoutRedirectUris': at most 32 redirect URLs are allowed".into(),
+        ),
+        (
+            with(uris, json!("https://a.example/x")),
+            222207007,
+            "postLogoutRedirectUris: expected".into(),
+        ),
+        (
+            with("idTokenSignedResponseAlg", json!("HS256")),
+            222209010,
+            "Invalid value for 'idTokenSignedResponseAlg': 'HS256' is not a supported signing algorithm; use RS256 or ES256 (or null for the default)".into(),
+        ),
+        (
+            with("idTokenSignedResponseAlg", json!("none")),
+            222209010,
+            "'idTokenSignedResponseAlg': 'none' is not a supported signing algorithm".into(),
+        ),
+        (
+            with("userinfoSignedResponseAlg", json!("es256")),
+            222209010,
+            "Invalid value for 'userinfoSignedResponseAlg': 'es256' is not a supported signing algorithm".into(),
+        ),
+        (
+            with("userinfoSignedResponseAlg", json!(256)),
+            222207007,
+            "userinfoSignedResponseAlg: expected a string".into(),
+        ),
+    ];
+    let url = format!("{APPS}/{id}");
+    for (body, code, needle) in &cases {
+        for (method, path) in [(Method::POST, APPS), (Method::PUT, url.as_str())] {
+            let r = app.send_json_as_admin(method.clone(), path, body).await;
+            let msg = r.hdp_error(400, *code);
+            assert!(
+                msg.contains(needle.as_str()),
+                "{method} {body}: expected '{needle}' in '{msg}'"
+            );
+        }
+    }
+    let list = app.send_as_admin(Method::GET, APPS).await.json();
+    assert_eq!(list["applications"].as_array().map(Vec::len), Some(1));
+    let stored = app.stored_client_app(id).await;
+    assert!(stored.post_logout_redirect_uris.is_empty());
+    assert_eq!(stored.id_token_signed_response_alg, None);
+    assert_eq!(stored.userinfo_signed_response_alg, None);
+}
+
 async fn bodies_that_are_not_json_or_too_large_are_refused(b: Backend) {
     let app = spawn_app(b).await;
     let r = app
@@ -556,6 +744,8 @@ backends!(
     allowed_applications_list_and_revoke_the_callers_consents,
     deleting_an_application_removes_its_consents,
     invalid_registrations_are_refused_with_a_message_naming_the_problem,
+    oidc_settings_are_registered_shown_updated_and_cleared,
+    invalid_oidc_settings_are_refused_with_a_message_naming_the_field,
     bodies_that_are_not_json_or_too_large_are_refused,
     ids_in_paths_must_be_positive_integers,
     every_endpoint_requires_credentials,

@@ -318,6 +318,9 @@ async fn store_redirects(app: &TestApp, client: &Client, redirects: &[&str]) {
                 redirect_urls: redirects.iter().map(|s| (*s).to_owned()).collect(),
                 grant_types: current.grant_types,
                 scopes: current.scopes,
+                post_logout_redirect_uris: current.post_logout_redirect_uris,
+                id_token_signed_response_alg: current.id_token_signed_response_alg,
+                userinfo_signed_response_alg: current.userinfo_signed_response_alg,
                 now: app.clock.now(),
             },
         )

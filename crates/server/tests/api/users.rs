@@ -1,6 +1,8 @@
 //! The Users and Permissions APIs (HDP §3.1, §3.4, §3.5) and the caller's own view.
 
+use crate::client_apps::{keys, put_ok};
 use crate::helpers::{backends, spawn_app, Backend, TestApp};
+use portcullis_core::clock::Clock;
 use portcullis_core::model::identity::{ROLE_ADMINISTRATOR, ROLE_TENANT_ADMINISTRATOR, ROLE_USER};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -708,6 +710,240 @@ async fn the_permission_catalogue_is_hdps(b: Backend) {
     .hdp_error(403, 222209005);
 }
 
+/// The keys of a user as HDP answers them: no profile field when none is set.
+const HDP_USER_KEYS: [&str; 9] = [
+    "authenticationInfo",
+    "hasApiSecret",
+    "id",
+    "passwordInfo",
+    "permissions",
+    "statusInfo",
+    "tenantId",
+    "tenantName",
+    "userName",
+];
+
+/// Alice's body with these top-level fields added.
+fn alice_with(fields: Value) -> Value {
+    let mut body = alice();
+    for (k, v) in fields.as_object().expect("object") {
+        body[k] = v.clone();
+    }
+    body
+}
+
+async fn profiles_are_set_shown_updated_and_cleared(b: Backend) {
+    let app = spawn_app(b).await;
+    let plain = create(&app, &alice()).await;
+    assert_eq!(
+        keys(&plain),
+        HDP_USER_KEYS,
+        "HDP's shape when no profile is set"
+    );
+
+    let bob = create(
+        &app,
+        &json!({
+            "userName": "bob",
+            "statusInfo": {"status": 1},
+            "passwordInfo": {"password": "Correct-Horse-1"},
+            "permissions": {"roles": [ROLE_USER]},
+            "name": "Bob Ōtsuka",
+            "givenName": "Bob",
+            "familyName": "Ōtsuka",
+            "email": "bob@example.com",
+            "locale": "ja-JP"
+        }),
+    )
+    .await;
+    assert_eq!(
+        bob["displayName"], "Bob Ōtsuka",
+        "name is an alias of displayName"
+    );
+    assert_eq!(bob["givenName"], "Bob");
+    assert_eq!(bob["familyName"], "Ōtsuka");
+    assert_eq!(bob["email"], "bob@example.com");
+    assert_eq!(bob["emailVerified"], false);
+    assert_eq!(bob["locale"], "ja-JP");
+    assert!(bob.get("name").is_none());
+    let id = bob["id"].as_i64().expect("id");
+    let url = format!("{USERS}/{id}");
+    assert_eq!(app.send_as_admin(Method::GET, &url).await.json(), bob);
+    let list = app.send_as_admin(Method::GET, USERS).await.json();
+    assert_eq!(list["users"][2], bob);
+    let t0 = app.clock.now();
+    let stored = app.stored_user(id).await;
+    assert_eq!(stored.profile.updated_at, Some(t0));
+    assert_eq!(stored.profile.name.as_deref(), Some("Bob Ōtsuka"));
+
+    let put = |body: Value| put_ok(&app, &url, body);
+    let bob_with = |fields: Value| {
+        let mut body = json!({"userName": "bob", "statusInfo": {"status": 1}});
+        for (k, v) in fields.as_object().expect("object") {
+            body[k] = v.clone();
+        }
+        body
+    };
+    // Fields absent from an update stay; so does updated_at when nothing changes.
+    app.clock.advance(60);
+    assert_eq!(put(bob_with(json!({}))).await, bob);
+    assert_eq!(
+        put(bob.clone()).await,
+        bob,
+        "a GET echoed back changes nothing"
+    );
+    assert_eq!(app.stored_user(id).await.profile.updated_at, Some(t0));
+
+    // Verified, then a new address is unverified unless verification comes with it.
+    let v = put(bob_with(json!({"emailVerified": true}))).await;
+    assert_eq!(v["emailVerified"], true);
+    assert_eq!(app.stored_user(id).await.profile.updated_at, Some(t0 + 60));
+    let v = put(bob_with(json!({"email": "bob@example.org"}))).await;
+    assert_eq!(
+        (v["email"].as_str(), v["emailVerified"].as_bool()),
+        (Some("bob@example.org"), Some(false))
+    );
+    let v = put(bob_with(
+        json!({"email": "bob@example.net", "emailVerified": true}),
+    ))
+    .await;
+    assert_eq!(v["emailVerified"], true);
+    let v = put(bob_with(json!({"email": "bob@example.net"}))).await;
+    assert_eq!(v["emailVerified"], true, "the same address stays verified");
+
+    // Given: replaced; null: cleared and omitted.
+    let v = put(bob_with(json!({"displayName": "Robert", "locale": null}))).await;
+    assert_eq!(v["displayName"], "Robert");
+    assert!(v.get("locale").is_none());
+    assert_eq!(v["givenName"], "Bob");
+    let v = put(bob_with(json!({
+        "name": null, "givenName": null, "familyName": null, "email": null
+    })))
+    .await;
+    assert_eq!(keys(&v), HDP_USER_KEYS, "{v}");
+    let stored = app.stored_user(id).await;
+    assert!(stored.profile.is_empty(), "{:?}", stored.profile);
+    assert!(
+        !stored.profile.email_verified,
+        "no address, nothing verified"
+    );
+
+    // Profile changes end no session: Bob still signs in and his token still works.
+    let me = app
+        .send_as(Method::GET, "/api/mgmt/user", "bob", "Correct-Horse-1")
+        .await;
+    assert_eq!(me.status, 200, "{}", me.text);
+    assert_eq!(me.json()["userId"], id);
+}
+
+async fn invalid_profiles_are_refused_with_a_clear_message(b: Backend) {
+    let app = spawn_app(b).await;
+    let id = create_alice(&app).await;
+    let url = format!("{USERS}/{id}");
+    let cases: Vec<(Value, u32, String)> = vec![
+        (
+            json!({"displayName": "a".repeat(257)}),
+            222209010,
+            "Invalid value for 'displayName': is 257 characters long; at most 256 are allowed".into(),
+        ),
+        (
+            json!({"name": "a".repeat(257)}),
+            222209010,
+            "Invalid value for 'displayName': is 257 characters long".into(),
+        ),
+        (
+            json!({"givenName": "  "}),
+            222209010,
+            "Invalid value for 'givenName': must not be empty".into(),
+        ),
+        (
+            json!({"familyName": "Lee\u{7}"}),
+            222209010,
+            "Invalid value for 'familyName': must not contain control characters".into(),
+        ),
+        (
+            json!({"email": "alice"}),
+            222209010,
+            "Invalid value for 'email': 'alice' is not an e-mail address (name@domain, with exactly one '@')".into(),
+        ),
+        (
+            json!({"email": "a@b@c"}),
+            222209010,
+            "exactly one '@'".into(),
+        ),
+        (
+            json!({"email": "alice @example.com"}),
+            222209010,
+            "Invalid value for 'email': 'alice @example.com' contains spaces or control characters".into(),
+        ),
+        (
+            json!({"email": format!("{}@example.com", "a".repeat(243))}),
+            222209010,
+            "Invalid value for 'email': is 255 characters long; at most 254 are allowed".into(),
+        ),
+        (
+            json!({"locale": "en_US"}),
+            222209010,
+            "Invalid value for 'locale': 'en_US' is not a BCP 47 language tag such as en or en-US: subtags are joined with '-', not '_'".into(),
+        ),
+        (
+            json!({"locale": "english!"}),
+            222209010,
+            "Invalid value for 'locale': 'english!' is not a BCP 47 language tag".into(),
+        ),
+        (
+            json!({"emailVerified": true}),
+            222209010,
+            "Invalid value for 'emailVerified': cannot be true without an email".into(),
+        ),
+        (
+            json!({"emailVerified": "yes"}),
+            222207007,
+            "emailVerified: expected true or false, got \"yes\"".into(),
+        ),
+        (
+            json!({"email": 42}),
+            222207007,
+            "email: expected a string".into(),
+        ),
+        (
+            json!({"name": "A", "displayName": "B"}),
+            222207007,
+            "the field \"displayName\" is sent more than once".into(),
+        ),
+    ];
+    for (fields, code, needle) in &cases {
+        let mut on_create = alice_with(fields.clone());
+        on_create["userName"] = json!("carol");
+        let mut on_update = alice_with(fields.clone());
+        on_update
+            .as_object_mut()
+            .expect("object")
+            .remove("passwordInfo");
+        for (method, path, body) in [
+            (Method::POST, USERS, on_create),
+            (Method::PUT, url.as_str(), on_update),
+        ] {
+            let r = app.send_json_as_admin(method.clone(), path, &body).await;
+            let msg = r.hdp_error(400, *code);
+            assert!(
+                msg.contains(needle.as_str()),
+                "{method} {body}: '{needle}' not in '{msg}'"
+            );
+        }
+    }
+    let list = app.send_as_admin(Method::GET, USERS).await.json();
+    assert_eq!(
+        list["users"].as_array().map(Vec::len),
+        Some(2),
+        "nobody created"
+    );
+    assert!(
+        app.stored_user(id).await.profile.is_empty(),
+        "alice unchanged"
+    );
+}
+
 backends!(
     users_are_created_shown_and_can_sign_in,
     invalid_users_are_refused_with_a_clear_message,
@@ -722,4 +958,6 @@ backends!(
     permissions_are_replaced_and_take_effect,
     deleting_a_user_takes_their_applications,
     the_permission_catalogue_is_hdps,
+    profiles_are_set_shown_updated_and_cleared,
+    invalid_profiles_are_refused_with_a_clear_message,
 );

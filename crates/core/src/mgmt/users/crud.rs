@@ -9,8 +9,9 @@ use crate::context::Context;
 use crate::error::{ApiFailure, Code};
 use crate::mgmt::policy::{self, administers};
 use crate::model::identity::input::{check_login, check_password};
+use crate::model::identity::profile::ProfileChanges;
 use crate::model::identity::RoleAssignments;
-use crate::model::identity::{NewUser, Permission, UserChanges, PASSWORD_ACTIVE};
+use crate::model::identity::{NewUser, Permission, UserChanges, UserProfile, PASSWORD_ACTIVE};
 use crate::model::time::UnixTime;
 use crate::store::StoreError;
 
@@ -24,6 +25,8 @@ pub struct CreateUser {
     pub password_status: Option<i64>,
     pub password_expiration: Option<UnixTime>,
     pub assignments: RoleAssignments,
+    /// The optional profile fields given (clearing one is the same as not giving it).
+    pub profile: ProfileChanges,
 }
 
 /// An update request: login and status are replaced; the rest only when given.
@@ -39,6 +42,8 @@ pub struct UpdateUser {
     pub password_status: Option<i64>,
     pub password_expiration: Option<Option<UnixTime>>,
     pub assignments: Option<RoleAssignments>,
+    /// Profile fields to set or clear; those not given stay as they are.
+    pub profile: ProfileChanges,
 }
 
 /// Which users a listing covers (HDP's `?tenantId=` / `?tenantName=`).
@@ -116,6 +121,8 @@ pub async fn create<'a>(
     check_login(&req.login)?;
     check_password(&req.login, &req.password)?;
     let status = check_password_status(req.password_status.unwrap_or(PASSWORD_ACTIVE))?;
+    let now = ctx.now();
+    let profile = req.profile.apply(&UserProfile::default(), now)?;
     let tenant_id = req.tenant_id.unwrap_or(caller.tenant_id());
     let tenant = tenant_of(ctx, tenant_id).await?;
     if !administers(ctx, caller, tenant.id).await? {
@@ -136,7 +143,8 @@ pub async fn create<'a>(
         permissions: req.assignments.permissions,
         password_status: status,
         password_expiration: req.password_expiration,
-        now: ctx.now(),
+        profile,
+        now,
     };
     let user = ctx.store.create_user(new).await.map_err(|e| match e {
         StoreError::Conflict(_) => ApiFailure::new(
@@ -164,7 +172,8 @@ pub async fn get(ctx: &Context, caller: &Principal, id: i64) -> Result<UserView,
     view(ctx, user).await
 }
 
-/// Updates a user: login and status; unlock, password and role assignments when given.
+/// Updates a user: login and status; unlock, password, role assignments and profile
+/// fields when given.
 pub async fn update(
     ctx: &Context,
     caller: &Principal,
@@ -199,6 +208,8 @@ pub async fn update(
         check_password(&req.login, p)?;
     }
     let status = check_password_status(req.password_status.unwrap_or(user.password_status))?;
+    let now = ctx.now();
+    let profile = req.profile.apply(&user.profile, now)?;
     // RoleAssignments echoed back unchanged are not a change (and must not end sessions).
     let current = ctx
         .store
@@ -218,12 +229,12 @@ pub async fn update(
         Some(p) => Some(hash_password(ctx, p).await?),
         None => None,
     };
-    let now = ctx.now();
     let changes = UserChanges {
         login: req.login.clone(),
         active: req.active,
         password_status: status,
         password_expiration: req.password_expiration.unwrap_or(user.password_expiration),
+        profile,
         now,
     };
     let updated = ctx

@@ -57,11 +57,8 @@ pub async fn set_password<'a>(
     store_password(ctx, &user, password).await?;
     if must_reset {
         let changes = UserChanges {
-            login: user.login.clone(),
-            active: user.active,
             password_status: PASSWORD_MUST_RESET,
-            password_expiration: user.password_expiration,
-            now: ctx.now(),
+            ..UserChanges::unchanged(&user, ctx.now())
         };
         ctx.store
             .update_user(id, changes)
@@ -96,11 +93,8 @@ pub async fn change_own_password(
     store_password(ctx, &caller.user, new).await?;
     if caller.user.password_status == PASSWORD_MUST_RESET {
         let changes = UserChanges {
-            login: caller.user.login.clone(),
-            active: caller.user.active,
             password_status: PASSWORD_ACTIVE,
-            password_expiration: caller.user.password_expiration,
-            now: ctx.now(),
+            ..UserChanges::unchanged(&caller.user, ctx.now())
         };
         ctx.store
             .update_user(caller.user.id, changes)

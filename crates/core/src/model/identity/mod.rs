@@ -1,6 +1,9 @@
 //! Tenants, users, roles and HDP's numeric permissions (`spec/hdp-reference.md` §3).
 
 pub mod input;
+pub mod profile;
+
+pub use profile::UserProfile;
 
 use crate::model::time::UnixTime;
 use serde::Serialize;
@@ -218,6 +221,9 @@ pub struct User {
     /// Keyed verifier of the user's API secret (SPEC §1.4), if one was generated.
     pub api_secret_verifier: Option<String>,
     pub created_at: UnixTime,
+    /// Names, e-mail and locale (OpenID Connect's standard claims); empty for users
+    /// created through HDP's API.
+    pub profile: UserProfile,
 }
 
 impl User {
@@ -239,6 +245,7 @@ pub struct NewUser {
     pub permissions: Vec<i64>,
     pub password_status: i64,
     pub password_expiration: Option<UnixTime>,
+    pub profile: UserProfile,
     pub now: UnixTime,
 }
 
@@ -260,6 +267,7 @@ impl NewUser {
             permissions: Vec::new(),
             password_status: PASSWORD_ACTIVE,
             password_expiration: None,
+            profile: UserProfile::default(),
             now,
         }
     }
@@ -272,7 +280,23 @@ pub struct UserChanges {
     pub active: bool,
     pub password_status: i64,
     pub password_expiration: Option<UnixTime>,
+    /// The whole profile as it is to be (its `updated_at` included).
+    pub profile: UserProfile,
     pub now: UnixTime,
+}
+
+impl UserChanges {
+    /// Changes that keep `user` as it is, for an operation that changes one field.
+    pub fn unchanged(user: &User, now: UnixTime) -> Self {
+        Self {
+            login: user.login.clone(),
+            active: user.active,
+            password_status: user.password_status,
+            password_expiration: user.password_expiration,
+            profile: user.profile.clone(),
+            now,
+        }
+    }
 }
 
 /// The lockout policy (HDP limits 2, 3, 4).

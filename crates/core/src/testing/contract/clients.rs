@@ -1,6 +1,6 @@
 //! Contract cases of [`crate::store::ClientStore`]: client applications and consents.
 
-use super::{app, new_tenant, seeded, user, T0};
+use super::{app, found, new_tenant, seeded, user, T0};
 use crate::model::client_app::AppListScope;
 use crate::model::client_app::{ClientAppChanges, GrantType};
 use crate::model::identity::SYSTEM_TENANT_ID;
@@ -61,6 +61,9 @@ pub async fn client_applications_round_trip(store: Arc<dyn Store>) {
                 redirect_urls: vec!["https://b.example/cb".into()],
                 grant_types: vec![GrantType::ClientCredentials],
                 scopes: vec!["api.access.mgmt".into()],
+                post_logout_redirect_uris: vec![],
+                id_token_signed_response_alg: None,
+                userinfo_signed_response_alg: None,
                 now: T0 + 5,
             },
         )
@@ -117,6 +120,9 @@ pub async fn client_applications_round_trip(store: Arc<dyn Store>) {
                     redirect_urls: vec![],
                     grant_types: vec![],
                     scopes: vec![],
+                    post_logout_redirect_uris: vec![],
+                    id_token_signed_response_alg: None,
+                    userinfo_signed_response_alg: None,
                     now: T0,
                 }
             )
@@ -158,6 +164,94 @@ pub async fn every_tenants_redirect_urls_are_listed_and_follow_changes(store: Ar
         "{urls:?}"
     );
     assert!(urls.iter().any(|x| x == "https://b.example/cb"), "{urls:?}");
+}
+
+pub async fn client_oidc_settings_are_stored_replaced_and_cleared(store: Arc<dyn Store>) {
+    seeded(&store).await;
+    let owner = user(&store, SYSTEM_TENANT_ID, "owner", vec![]).await;
+    let plain = store
+        .create_client_app(app(SYSTEM_TENANT_ID, owner.id, "cid-plain"))
+        .await
+        .expect("create");
+    assert!(plain.post_logout_redirect_uris.is_empty());
+    assert_eq!(plain.id_token_signed_response_alg, None);
+    assert_eq!(plain.userinfo_signed_response_alg, None);
+
+    let mut new = app(SYSTEM_TENANT_ID, owner.id, "cid-oidc");
+    new.post_logout_redirect_uris = vec![
+        "https://a.example/bye".into(),
+        "com.example.app:/bye".into(),
+    ];
+    new.id_token_signed_response_alg = Some("ES256".into());
+    new.userinfo_signed_response_alg = Some("RS256".into());
+    let created = store.create_client_app(new).await.expect("create");
+    assert_eq!(
+        created.post_logout_redirect_uris,
+        vec![
+            "https://a.example/bye".to_owned(),
+            "com.example.app:/bye".to_owned()
+        ]
+    );
+    assert_eq!(
+        created.id_token_signed_response_alg.as_deref(),
+        Some("ES256")
+    );
+    assert_eq!(
+        created.userinfo_signed_response_alg.as_deref(),
+        Some("RS256")
+    );
+    assert_eq!(found(store.client_app(created.id).await), created);
+    assert_eq!(
+        found(store.client_app_by_client_id("cid-oidc").await),
+        created
+    );
+
+    let changes =
+        |uris: Vec<String>, id_alg: Option<&str>, ui_alg: Option<&str>| ClientAppChanges {
+            name: created.name.clone(),
+            description: created.description.clone(),
+            redirect_urls: created.redirect_urls.clone(),
+            grant_types: created.grant_types.clone(),
+            scopes: created.scopes.clone(),
+            post_logout_redirect_uris: uris,
+            id_token_signed_response_alg: id_alg.map(str::to_owned),
+            userinfo_signed_response_alg: ui_alg.map(str::to_owned),
+            now: T0 + 1,
+        };
+    let replaced = found(
+        store
+            .update_client_app(
+                created.id,
+                changes(vec!["https://b.example/bye".into()], Some("RS256"), None),
+            )
+            .await,
+    );
+    assert_eq!(
+        (
+            replaced.post_logout_redirect_uris.clone(),
+            replaced.id_token_signed_response_alg.as_deref(),
+            replaced.userinfo_signed_response_alg.as_deref()
+        ),
+        (
+            vec!["https://b.example/bye".to_owned()],
+            Some("RS256"),
+            None
+        )
+    );
+    assert_eq!(found(store.client_app(created.id).await), replaced);
+    let cleared = found(
+        store
+            .update_client_app(created.id, changes(vec![], None, None))
+            .await,
+    );
+    assert!(cleared.post_logout_redirect_uris.is_empty());
+    assert_eq!(cleared.id_token_signed_response_alg, None);
+    assert_eq!(
+        found(store.client_app_by_client_id("cid-oidc").await),
+        cleared,
+        "the cached row was dropped on update"
+    );
+    assert_eq!(found(store.client_app(plain.id).await), plain);
 }
 
 pub async fn consents_union_their_scopes_and_go_with_reset_and_delete(store: Arc<dyn Store>) {

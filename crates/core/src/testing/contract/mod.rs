@@ -122,6 +122,9 @@ fn app(tenant: i64, owner: i64, client_id: &str) -> NewClientApp {
         public: false,
         grant_types: vec![GrantType::AuthorizationCode, GrantType::Password],
         scopes: vec!["api.access.odata".into()],
+        post_logout_redirect_uris: Vec::new(),
+        id_token_signed_response_alg: None,
+        userinfo_signed_response_alg: None,
         now: T0,
     }
 }
@@ -223,12 +226,14 @@ macro_rules! store_contract_cases {
             users_are_listed_updated_and_deleted,
             role_assignments_are_replaced_at_once_and_end_sessions,
             unlocking_and_api_secrets,
+            user_profiles_are_stored_and_replaced_whole,
             // limits
             limits_resolve_user_then_tenant_then_system,
             limits_are_set_and_cleared_per_level,
             // clients
             client_applications_round_trip,
             every_tenants_redirect_urls_are_listed_and_follow_changes,
+            client_oidc_settings_are_stored_replaced_and_cleared,
             consents_union_their_scopes_and_go_with_reset_and_delete,
             // tokens
             refresh_tokens_rotate_once_and_reuse_revokes_the_family,

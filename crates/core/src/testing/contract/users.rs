@@ -5,8 +5,8 @@
 use super::{app, found, lockout, new_tenant, race, seeded, user, T0};
 use crate::model::identity::RoleAssignments;
 use crate::model::identity::{
-    NewTenant, NewUser, UserChanges, ROLE_ADMINISTRATOR, ROLE_TENANT_ADMINISTRATOR, ROLE_USER,
-    SYSTEM_TENANT_ID,
+    NewTenant, NewUser, UserChanges, UserProfile, ROLE_ADMINISTRATOR, ROLE_TENANT_ADMINISTRATOR,
+    ROLE_USER, SYSTEM_TENANT_ID,
 };
 use crate::store::{Store, StoreError};
 use std::sync::Arc;
@@ -213,6 +213,7 @@ pub async fn users_are_listed_updated_and_deleted(store: Arc<dyn Store>) {
         active,
         password_status: crate::model::identity::PASSWORD_MUST_RESET,
         password_expiration: Some(T0 + 99),
+        profile: Default::default(),
         now: T0,
     };
     assert!(matches!(
@@ -343,4 +344,67 @@ pub async fn unlocking_and_api_secrets(store: Arc<dyn Store>) {
         .set_api_secret(9_999_999, None, T0)
         .await
         .expect("set"));
+}
+
+pub async fn user_profiles_are_stored_and_replaced_whole(store: Arc<dyn Store>) {
+    seeded(&store).await;
+    let bare = user(&store, SYSTEM_TENANT_ID, "bare", vec![]).await;
+    assert_eq!(bare.profile, UserProfile::default());
+    let profile = UserProfile {
+        name: Some("Ann Lee-Ōtsuka".into()),
+        given_name: Some("Ann".into()),
+        family_name: Some("Lee-Ōtsuka".into()),
+        email: Some("ann@example.com".into()),
+        email_verified: true,
+        locale: Some("en-GB".into()),
+        updated_at: Some(T0),
+    };
+    let mut new = NewUser::new(SYSTEM_TENANT_ID, "ann", "x".into(), vec![], T0);
+    new.profile = profile.clone();
+    let ann = store.create_user(new).await.expect("create");
+    assert_eq!(ann.profile, profile);
+    assert_eq!(found(store.user(ann.id).await).profile, profile);
+    assert_eq!(
+        found(store.user_by_login(SYSTEM_TENANT_ID, "ann").await).profile,
+        profile
+    );
+    let listed = store.list_users(None).await.expect("list");
+    let profiles: Vec<(&str, &UserProfile)> = listed
+        .iter()
+        .map(|u| (u.login.as_str(), &u.profile))
+        .collect();
+    assert!(profiles.contains(&("ann", &profile)), "{profiles:?}");
+    assert!(profiles.contains(&("bare", &UserProfile::default())));
+
+    let changes = |profile: UserProfile| UserChanges {
+        login: "ann".into(),
+        active: true,
+        password_status: crate::model::identity::PASSWORD_ACTIVE,
+        password_expiration: None,
+        profile,
+        now: T0 + 5,
+    };
+    let partly = UserProfile {
+        name: Some("Ann".into()),
+        email: Some("ann@example.org".into()),
+        updated_at: Some(T0 + 5),
+        ..UserProfile::default()
+    };
+    let updated = found(store.update_user(ann.id, changes(partly.clone())).await);
+    assert_eq!(updated.profile, partly, "the profile is replaced whole");
+    assert_eq!(found(store.user(ann.id).await).profile, partly);
+    assert_eq!(
+        updated.auth_version, ann.auth_version,
+        "a profile change keeps sessions"
+    );
+    let cleared = found(
+        store
+            .update_user(ann.id, changes(UserProfile::default()))
+            .await,
+    );
+    assert_eq!(cleared.profile, UserProfile::default());
+    assert_eq!(
+        found(store.user(bare.id).await).profile,
+        UserProfile::default()
+    );
 }

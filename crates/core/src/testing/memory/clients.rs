@@ -28,6 +28,9 @@ impl ClientStore for MemoryStore {
                 public: a.public,
                 grant_types: a.grant_types,
                 scopes: a.scopes,
+                post_logout_redirect_uris: a.post_logout_redirect_uris,
+                id_token_signed_response_alg: a.id_token_signed_response_alg,
+                userinfo_signed_response_alg: a.userinfo_signed_response_alg,
                 tokens_valid_after: a.now,
                 created_at: a.now,
                 updated_at: a.now,
@@ -79,6 +82,9 @@ impl ClientStore for MemoryStore {
                 a.redirect_urls = c.redirect_urls;
                 a.grant_types = c.grant_types;
                 a.scopes = c.scopes;
+                a.post_logout_redirect_uris = c.post_logout_redirect_uris;
+                a.id_token_signed_response_alg = c.id_token_signed_response_alg;
+                a.userinfo_signed_response_alg = c.userinfo_signed_response_alg;
                 a.updated_at = c.now;
                 a.clone()
             }))

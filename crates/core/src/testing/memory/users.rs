@@ -62,6 +62,7 @@ impl UserStore for MemoryStore {
                 password_expiration: u.password_expiration,
                 api_secret_verifier: None,
                 created_at: u.now,
+                profile: u.profile,
             };
             s.role_assignments.insert(
                 user.id,
@@ -134,6 +135,7 @@ impl UserStore for MemoryStore {
                 u.active = c.active;
                 u.password_status = c.password_status;
                 u.password_expiration = c.password_expiration;
+                u.profile = c.profile;
                 u.clone()
             }))
         })
