@@ -8,6 +8,7 @@ use crate::store::{LimitStore as _, TenantStore as _};
 use crate::testing::MemoryStore;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use jwt::JwsSigner as _;
 
 const ISS: &str = "https://auth.example";
 const T0: UnixTime = 1_800_000_000;
@@ -50,31 +51,43 @@ fn kid_of(token: &str) -> String {
     v["kid"].as_str().expect("kid").to_owned()
 }
 
+/// The kids of the published ES256 keys, in JWK Set order.
 fn jwks_kids(s: &Signer) -> Vec<String> {
+    jwks_kids_of(s, SigAlg::Es256)
+}
+
+fn jwks_kids_of(s: &Signer, alg: SigAlg) -> Vec<String> {
     s.jwks()["keys"]
         .as_array()
         .expect("keys")
         .iter()
+        .filter(|k| k["alg"] == alg.as_str())
         .map(|k| k["kid"].as_str().expect("kid").to_owned())
         .collect()
 }
 
-/// A token over `header` and `payload` signed by `s`'s active key, as an attacker
-/// holding the key (or a bug) might shape it.
+/// A token over `header` and `payload` signed by `s`'s active ES256 key, as an
+/// attacker holding the key (or a bug) might shape it.
 fn forge(s: &Signer, header: &Value, payload: &Value) -> String {
+    forge_with(s, SigAlg::Es256, header, payload)
+}
+
+/// [`forge`] with the active key of `alg`.
+fn forge_with(s: &Signer, alg: SigAlg, header: &Value, payload: &Value) -> String {
     let set = s.current();
     let input = format!(
         "{}.{}",
         URL_SAFE_NO_PAD.encode(header.to_string()),
         URL_SAFE_NO_PAD.encode(payload.to_string())
     );
+    // Low-S for ES256, as the signer makes it: a high-S signature is refused before
+    // anything else.
     let sig = set
         .active
-        .pair
-        .sign(&s.rng, input.as_bytes())
+        .get(alg)
+        .key
+        .sign_input(&s.rng, input.as_bytes())
         .expect("sign");
-    // Low-S, as the signer makes it: a high-S signature is refused before anything else.
-    let sig = crate::keys::jwt::low_s(sig.as_ref().try_into().expect("64 bytes"));
     format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig))
 }
 
@@ -85,7 +98,7 @@ async fn a_signed_token_verifies_and_gives_back_its_claims() {
     let c = claims(T0 + 3600);
     let token = s.sign(&c).expect("sign");
     assert_eq!(token.split('.').count(), 3);
-    assert_eq!(kid_of(&token), s.active_kid());
+    assert_eq!(kid_of(&token), s.active_kid(SigAlg::Es256));
     let header: Value = serde_json::from_slice(
         &URL_SAFE_NO_PAD
             .decode(token.split('.').next().expect("header"))
@@ -94,7 +107,7 @@ async fn a_signed_token_verifies_and_gives_back_its_claims() {
     .expect("json");
     assert_eq!(
         header,
-        json!({"alg": "ES256", "typ": "at+jwt", "kid": s.active_kid()})
+        json!({"alg": "ES256", "typ": "at+jwt", "kid": s.active_kid(SigAlg::Es256)})
     );
     assert_eq!(s.verify(&token, T0).expect("verify"), c);
     assert_eq!(s.issuer(), ISS);
@@ -126,8 +139,9 @@ async fn tampered_forged_expired_and_foreign_tokens_are_refused() {
     assert_eq!(s.verify(&none, T0), Err(JwtError::Algorithm));
     let none_with_kid = format!(
         "{}.{}.",
-        URL_SAFE_NO_PAD
-            .encode(json!({"alg": "none", "typ": "at+jwt", "kid": s.active_kid()}).to_string()),
+        URL_SAFE_NO_PAD.encode(
+            json!({"alg": "none", "typ": "at+jwt", "kid": s.active_kid(SigAlg::Es256)}).to_string()
+        ),
         parts[1]
     );
     assert_eq!(s.verify(&none_with_kid, T0), Err(JwtError::Algorithm));
@@ -135,7 +149,7 @@ async fn tampered_forged_expired_and_foreign_tokens_are_refused() {
     let payload = serde_json::to_value(claims(T0 + 3600)).expect("json");
     let jwt_typ = forge(
         &s,
-        &json!({"alg": "ES256", "typ": "JWT", "kid": s.active_kid()}),
+        &json!({"alg": "ES256", "typ": "JWT", "kid": s.active_kid(SigAlg::Es256)}),
         &payload,
     );
     assert_eq!(s.verify(&jwt_typ, T0), Err(JwtError::Type));
@@ -147,7 +161,7 @@ async fn tampered_forged_expired_and_foreign_tokens_are_refused() {
     assert_eq!(s.verify(&unknown_kid, T0), Err(JwtError::UnknownKey));
     let not_claims = forge(
         &s,
-        &json!({"alg": "ES256", "typ": "at+jwt", "kid": s.active_kid()}),
+        &json!({"alg": "ES256", "typ": "at+jwt", "kid": s.active_kid(SigAlg::Es256)}),
         &json!({"iss": ISS}),
     );
     assert_eq!(s.verify(&not_claims, T0), Err(JwtError::Claims));
@@ -193,20 +207,35 @@ async fn the_first_start_creates_one_active_and_one_next_key_sealed() {
     }
     let signers = starts.join_all().await;
     let keys = store.signing_keys().await.expect("keys");
-    assert_eq!(keys.len(), 2, "{keys:?}");
-    let active = keys
-        .iter()
-        .find(|k| k.state == KeyState::Active)
-        .expect("active");
-    let next = keys
-        .iter()
-        .find(|k| k.state == KeyState::Next)
-        .expect("next");
+    assert_eq!(keys.len(), 4, "{keys:?}");
+    let find = |alg: SigAlg, state| {
+        keys.iter()
+            .find(|k| k.state == state && k.alg == alg.as_str())
+            .expect("key")
+    };
+    let active = find(SigAlg::Es256, KeyState::Active);
+    let next = find(SigAlg::Es256, KeyState::Next);
+    let (rs_active, rs_next) = (
+        find(SigAlg::Rs256, KeyState::Active),
+        find(SigAlg::Rs256, KeyState::Next),
+    );
+    assert_eq!(rs_active.activated_at, Some(T0));
+    assert!(rs_active.private_sealed.starts_with("mk1."));
     assert_eq!(active.activated_at, Some(T0));
     assert!(active.private_sealed.starts_with("mk1."));
     for s in &signers {
-        assert_eq!(s.active_kid(), active.kid);
-        assert_eq!(jwks_kids(s), vec![active.kid.clone(), next.kid.clone()]);
+        assert_eq!(s.active_kid(SigAlg::Es256), active.kid);
+        assert_eq!(s.active_kid(SigAlg::Rs256), rs_active.kid);
+        let all: Vec<Value> = s.jwks()["keys"].as_array().expect("keys").clone();
+        let kids: Vec<&str> = all
+            .iter()
+            .map(|k| k["kid"].as_str().expect("kid"))
+            .collect();
+        assert_eq!(
+            kids,
+            vec![&active.kid, &rs_active.kid, &next.kid, &rs_next.kid],
+            "active keys first, ES256 before RS256"
+        );
     }
     // Debug output names keys, never their private parts.
     let debug = format!("{:?} {active:?}", signers[0]);
@@ -227,20 +256,21 @@ async fn the_first_start_creates_one_active_and_one_next_key_sealed() {
 async fn rotation_signs_with_the_pre_published_key_and_keeps_old_tokens_until_retirement() {
     let (store, clock) = (MemoryStore::new(), ManualClock::at(T0));
     let s = signer(&store, &clock).await;
-    let first = s.active_kid();
+    let first = s.active_kid(SigAlg::Es256);
     let published_next = jwks_kids(&s)[1].clone();
     let old = s.sign(&claims(T0 + 3600)).expect("sign");
 
     clock.set(T0 + 1000);
-    let r = s
+    let rotated = s
         .rotate(&store, &ring(), clock.now(), 3600)
         .await
         .expect("rotate");
+    let r = rotated.of(SigAlg::Es256).expect("es256").clone();
     assert_eq!(r.retired.as_deref(), Some(first.as_str()));
     assert_eq!(r.active, published_next);
-    assert_eq!(r.retire_at, T0 + 1000 + 3600 + RETIRE_GRACE_SECS);
-    assert_eq!(r.deleted, 0);
-    assert_eq!(s.active_kid(), published_next);
+    assert_eq!(rotated.retire_at, T0 + 1000 + 3600 + RETIRE_GRACE_SECS);
+    assert_eq!(rotated.deleted, 0);
+    assert_eq!(s.active_kid(SigAlg::Es256), published_next);
     let new = s.sign(&claims(T0 + 4600)).expect("sign");
     assert_eq!(kid_of(&new), published_next);
     assert!(s.verify(&old, clock.now()).is_ok());
@@ -257,7 +287,7 @@ async fn rotation_signs_with_the_pre_published_key_and_keeps_old_tokens_until_re
 
     // Once the retirement has ended, the old key leaves the set at the next reload,
     // and the next rotation deletes it.
-    clock.set(r.retire_at);
+    clock.set(rotated.retire_at);
     s.refresh(&store, &ring(), clock.now())
         .await
         .expect("refresh");
@@ -267,8 +297,8 @@ async fn rotation_signs_with_the_pre_published_key_and_keeps_old_tokens_until_re
         .rotate(&store, &ring(), clock.now(), 3600)
         .await
         .expect("rotate");
-    assert_eq!(again.deleted, 1);
-    assert_eq!(again.active, r.next);
+    assert_eq!(again.deleted, 2, "the retired key of each algorithm");
+    assert_eq!(again.of(SigAlg::Es256).expect("es256").active, r.next);
     assert!(store
         .signing_keys()
         .await
@@ -286,10 +316,14 @@ async fn another_node_picks_up_a_rotation_when_it_refreshes() {
         .rotate(&store, &ring(), T0 + 10, 600)
         .await
         .expect("rotate");
-    assert_ne!(b.active_kid(), r.active);
+    for alg in SigAlg::ALL {
+        assert_ne!(b.active_kid(alg), r.of(alg).expect("alg").active);
+    }
     b.refresh(&store, &ring(), T0 + 20).await.expect("refresh");
-    assert_eq!(b.active_kid(), r.active);
-    assert_eq!(jwks_kids(&a), jwks_kids(&b));
+    for alg in SigAlg::ALL {
+        assert_eq!(b.active_kid(alg), r.of(alg).expect("alg").active);
+    }
+    assert_eq!(a.jwks(), b.jwks());
 }
 
 #[tokio::test]
@@ -297,32 +331,41 @@ async fn a_rotation_that_lost_a_race_changes_nothing() {
     let (store, clock) = (MemoryStore::new(), ManualClock::at(T0));
     let s = signer(&store, &clock).await;
     let before = store.signing_keys().await.expect("keys");
-    let next = before
-        .iter()
-        .find(|k| k.state == KeyState::Next)
-        .expect("next")
-        .clone();
+    let next = |alg: SigAlg| {
+        before
+            .iter()
+            .find(|k| k.state == KeyState::Next && k.alg == alg.as_str())
+            .expect("next")
+            .kid
+            .clone()
+    };
     let stale = KeyRotation {
+        alg: SigAlg::Es256,
         promote: "not-the-next-key".into(),
-        next: generate(&ring(), &s.rng, KeyState::Next, T0).expect("key"),
+        next: generate(&ring(), &s.rng, SigAlg::Es256, KeyState::Next, T0).expect("key"),
         now: T0,
         retire_at: T0 + 10,
     };
-    assert!(!store.rotate_signing_keys(&stale).await.expect("rotate"));
-    assert_eq!(store.signing_keys().await.expect("keys"), before);
-    store
-        .rotate_signing_keys(&KeyRotation {
-            promote: next.kid.clone(),
-            ..stale.clone()
-        })
+    assert!(!store
+        .rotate_signing_keys(std::slice::from_ref(&stale))
         .await
-        .expect("rotate");
-    // `s` still believes the old next key is next; its rotation loses.
+        .expect("rotate"));
+    assert_eq!(store.signing_keys().await.expect("keys"), before);
+    assert!(store
+        .rotate_signing_keys(&[KeyRotation {
+            promote: next(SigAlg::Es256),
+            ..stale.clone()
+        }])
+        .await
+        .expect("rotate"));
+    // `s` still believes the old next keys are next; its rotation loses, and changes
+    // nothing, not even the RS256 keys, which nobody rotated.
+    let after_other = store.signing_keys().await.expect("keys");
     let e = Signer::rotate(
         &s,
         &LosingStore {
             inner: &store,
-            next,
+            stale: before,
         },
         &ring(),
         T0,
@@ -331,24 +374,25 @@ async fn a_rotation_that_lost_a_race_changes_nothing() {
     .await
     .expect_err("concurrent");
     assert!(matches!(e, KeyError::Concurrent), "{e}");
+    assert_eq!(store.signing_keys().await.expect("keys"), after_other);
 }
 
 /// A store whose listing is stale by one rotation: what a racing rotation sees.
 struct LosingStore<'a> {
     inner: &'a MemoryStore,
-    next: StoredKey,
+    stale: Vec<StoredKey>,
 }
 
 #[async_trait::async_trait]
 impl KeyStore for LosingStore<'_> {
     async fn signing_keys(&self) -> StoreResult<Vec<StoredKey>> {
-        Ok(vec![self.next.clone()])
+        Ok(self.stale.clone())
     }
     async fn insert_signing_key(&self, key: &StoredKey) -> StoreResult<bool> {
         self.inner.insert_signing_key(key).await
     }
-    async fn rotate_signing_keys(&self, rotation: &KeyRotation) -> StoreResult<bool> {
-        self.inner.rotate_signing_keys(rotation).await
+    async fn rotate_signing_keys(&self, rotations: &[KeyRotation]) -> StoreResult<bool> {
+        self.inner.rotate_signing_keys(rotations).await
     }
     async fn delete_retired_keys(&self, before: UnixTime) -> StoreResult<u64> {
         self.inner.delete_retired_keys(before).await
@@ -417,7 +461,7 @@ async fn rotation_waits_until_the_next_key_has_been_published_long_enough() {
     let empty = MemoryStore::new();
     assert!(matches!(
         check_rotation_age(&empty, T0).await,
-        Err(KeyError::NoNextKey)
+        Err(KeyError::NoNextKey(SigAlg::Es256))
     ));
 }
 
