@@ -491,3 +491,337 @@ async fn a_damaged_key_row_is_reported_not_used() {
         .expect_err("damaged");
     assert!(matches!(e, KeyError::Damaged(_)), "{e}");
 }
+
+fn header_of(token: &str) -> Value {
+    let header = token.split('.').next().expect("header");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).expect("b64")).expect("json")
+}
+
+/// ID-token-like claims; `exp` in the past on purpose (`verify_jwt` leaves it alone).
+fn id_claims() -> Value {
+    json!({"iss": ISS, "sub": "42", "aud": "client-1", "exp": T0 - 1, "iat": T0 - 3600,
+           "nonce": "n-0S6_WzA2Mj"})
+}
+
+#[tokio::test]
+async fn jwts_of_both_algorithms_round_trip_with_the_active_key_of_their_algorithm() {
+    let (store, clock) = (MemoryStore::new(), ManualClock::at(T0));
+    let s = signer(&store, &clock).await;
+    for alg in SigAlg::ALL {
+        let token = s.sign_jwt(alg, "JWT", &id_claims()).expect("sign");
+        assert_eq!(
+            header_of(&token),
+            json!({"alg": alg.as_str(), "typ": "JWT", "kid": s.active_kid(alg)})
+        );
+        assert_eq!(
+            s.verify_jwt(&token),
+            Ok(id_claims()),
+            "{alg}: exp not checked"
+        );
+        // Not an access token, even when it is ES256.
+        assert!(s.verify(&token, T0 - 10).is_err(), "{alg}");
+        let other_typ = s.sign_jwt(alg, "userinfo+jwt", &id_claims()).expect("sign");
+        assert_eq!(s.verify_jwt(&other_typ), Ok(id_claims()));
+    }
+    // Access tokens verify too (any token of this server's keys).
+    let access = s.sign(&claims(T0 + 60)).expect("sign");
+    assert_eq!(
+        s.verify_jwt(&access),
+        Ok(serde_json::to_value(claims(T0 + 60)).expect("json"))
+    );
+    // A typ-less header is accepted; a payload that is not an object is not.
+    let rs = SigAlg::Rs256;
+    let kid = s.active_kid(rs);
+    let bare = forge_with(&s, rs, &json!({"alg": "RS256", "kid": kid}), &id_claims());
+    assert_eq!(s.verify_jwt(&bare), Ok(id_claims()));
+    let array = forge_with(&s, rs, &json!({"alg": "RS256", "kid": kid}), &json!([1]));
+    assert_eq!(s.verify_jwt(&array), Err(JwtError::Claims));
+}
+
+#[tokio::test]
+async fn an_rs256_signature_verifies_with_the_rsa_crate_from_the_published_jwk() {
+    use ::rsa::{BigUint, Pkcs1v15Sign, RsaPublicKey};
+    use sha2::Digest as _;
+    let (store, clock) = (MemoryStore::new(), ManualClock::at(T0));
+    let s = signer(&store, &clock).await;
+    let token = s
+        .sign_jwt(SigAlg::Rs256, "JWT", &id_claims())
+        .expect("sign");
+    let jwks = s.jwks();
+    let jwk = jwks["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .find(|k| k["kid"] == s.active_kid(SigAlg::Rs256).as_str())
+        .expect("published");
+    assert_eq!(jwk["kty"], "RSA");
+    assert_eq!(jwk["alg"], "RS256");
+    assert_eq!(jwk["use"], "sig");
+    assert!(jwk.get("d").is_none() && jwk.get("p").is_none());
+    let b64 = |m: &str| URL_SAFE_NO_PAD.decode(jwk[m].as_str().expect(m)).expect(m);
+    let (n, e) = (b64("n"), b64("e"));
+    assert_eq!(n.len() * 8, rs256::BITS);
+    assert_eq!(e, [1, 0, 1]);
+    // The kid is the RFC 7638 thumbprint, recomputed here from its definition.
+    let canonical = format!(
+        r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
+        jwk["e"].as_str().expect("e"),
+        jwk["n"].as_str().expect("n")
+    );
+    assert_eq!(
+        jwk["kid"],
+        URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(canonical.as_bytes()))
+    );
+    // RSASSA-PKCS1-v1_5 with SHA-256: the DigestInfo prefix of RFC 8017 §9.2, note 1.
+    let public =
+        RsaPublicKey::new(BigUint::from_bytes_be(&n), BigUint::from_bytes_be(&e)).expect("key");
+    let scheme = || Pkcs1v15Sign {
+        hash_len: Some(32),
+        prefix: vec![
+            0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+            0x01, 0x05, 0x00, 0x04, 0x20,
+        ]
+        .into(),
+    };
+    let (input, sig) = token.rsplit_once('.').expect("dot");
+    let sig = URL_SAFE_NO_PAD.decode(sig).expect("b64");
+    let digest = sha2::Sha256::digest(input.as_bytes());
+    assert!(public.verify(scheme(), &digest, &sig).is_ok());
+    let other = sha2::Sha256::digest(format!("{input}x").as_bytes());
+    assert!(public.verify(scheme(), &other, &sig).is_err());
+}
+
+#[tokio::test]
+async fn tampered_and_mismatched_jwts_are_refused() {
+    let (store, clock) = (MemoryStore::new(), ManualClock::at(T0));
+    let s = signer(&store, &clock).await;
+    for alg in SigAlg::ALL {
+        let token = s.sign_jwt(alg, "JWT", &id_claims()).expect("sign");
+        let parts: Vec<&str> = token.split('.').collect();
+        let mut other = id_claims();
+        other["sub"] = "43".into();
+        let payload = URL_SAFE_NO_PAD.encode(other.to_string());
+        let tampered = format!("{}.{payload}.{}", parts[0], parts[2]);
+        assert_eq!(s.verify_jwt(&tampered), Err(JwtError::Signature), "{alg}");
+        let mut sig = URL_SAFE_NO_PAD.decode(parts[2]).expect("sig");
+        sig[7] ^= 1;
+        let bad_sig = format!("{}.{}.{}", parts[0], parts[1], URL_SAFE_NO_PAD.encode(&sig));
+        assert_eq!(s.verify_jwt(&bad_sig), Err(JwtError::Signature), "{alg}");
+    }
+    let (es, rs) = (s.active_kid(SigAlg::Es256), s.active_kid(SigAlg::Rs256));
+    let payload = id_claims();
+    // A header naming the other algorithm than its key's: refused, by the key's
+    // algorithm when the signature has the header's shape, else by the shape.
+    for (header, signer_alg, want) in [
+        (
+            json!({"alg": "ES256", "kid": rs}),
+            SigAlg::Es256,
+            JwtError::Algorithm,
+        ),
+        (
+            json!({"alg": "RS256", "kid": es}),
+            SigAlg::Rs256,
+            JwtError::Algorithm,
+        ),
+        (
+            json!({"alg": "RS256", "kid": es}),
+            SigAlg::Es256,
+            JwtError::Algorithm,
+        ),
+        (
+            json!({"alg": "ES256", "kid": rs}),
+            SigAlg::Rs256,
+            JwtError::Signature,
+        ),
+    ] {
+        let token = forge_with(&s, signer_alg, &header, &payload);
+        assert_eq!(s.verify_jwt(&token), Err(want), "{header} by {signer_alg}");
+    }
+    for header in [
+        json!({"alg": "none", "kid": rs}),
+        json!({"alg": "HS256", "kid": rs}),
+        json!({"alg": "PS256", "kid": rs}),
+        json!({"alg": "rs256", "kid": rs}),
+    ] {
+        let token = forge_with(&s, SigAlg::Rs256, &header, &payload);
+        assert_eq!(s.verify_jwt(&token), Err(JwtError::Algorithm), "{header}");
+    }
+    let crit = forge_with(
+        &s,
+        SigAlg::Rs256,
+        &json!({"alg": "RS256", "kid": rs, "crit": ["x"]}),
+        &payload,
+    );
+    assert_eq!(s.verify_jwt(&crit), Err(JwtError::Critical));
+    let no_kid = forge_with(&s, SigAlg::Rs256, &json!({"alg": "RS256"}), &payload);
+    assert_eq!(s.verify_jwt(&no_kid), Err(JwtError::UnknownKey));
+    let stranger = Signer::ephemeral(ISS).expect("signer");
+    let foreign = stranger
+        .sign_jwt(SigAlg::Es256, "JWT", &payload)
+        .expect("sign");
+    assert_eq!(s.verify_jwt(&foreign), Err(JwtError::UnknownKey));
+    // An RS256 access token (alg not ES256) is no access token.
+    let rs_access = forge_with(
+        &s,
+        SigAlg::Rs256,
+        &json!({"alg": "RS256", "typ": "at+jwt", "kid": rs}),
+        &serde_json::to_value(claims(T0 + 60)).expect("json"),
+    );
+    assert_eq!(s.verify(&rs_access, T0), Err(JwtError::Algorithm));
+    assert!(s.verify_jwt(&rs_access).is_ok());
+}
+
+#[tokio::test]
+async fn rotation_rotates_each_algorithm_and_old_jwts_verify_until_retirement() {
+    let (store, clock) = (MemoryStore::new(), ManualClock::at(T0));
+    let s = signer(&store, &clock).await;
+    let before: Vec<(SigAlg, String, String)> = SigAlg::ALL
+        .into_iter()
+        .map(|alg| {
+            let kids = jwks_kids_of(&s, alg);
+            assert_eq!(kids.len(), 2, "{alg}: active and next");
+            (alg, kids[0].clone(), kids[1].clone())
+        })
+        .collect();
+    let old = s
+        .sign_jwt(SigAlg::Rs256, "JWT", &id_claims())
+        .expect("sign");
+    let r = s
+        .rotate(&store, &ring(), T0 + 1000, 3600)
+        .await
+        .expect("rotate");
+    assert_eq!(r.keys.len(), 2);
+    for (alg, active, next) in &before {
+        let of = r.of(*alg).expect("rotated");
+        assert_eq!(of.retired.as_ref(), Some(active), "{alg}");
+        assert_eq!(&of.active, next, "{alg}: the pre-published key signs");
+        assert_eq!(s.active_kid(*alg), *next);
+        assert_eq!(
+            jwks_kids_of(&s, *alg),
+            vec![next.clone(), of.next.clone(), active.clone()]
+        );
+        let stored = store.signing_keys().await.expect("keys");
+        let new_next = stored.iter().find(|k| k.kid == of.next).expect("stored");
+        assert_eq!(new_next.alg, alg.as_str());
+        assert_eq!(new_next.state, KeyState::Next);
+    }
+    let new = s
+        .sign_jwt(SigAlg::Rs256, "JWT", &id_claims())
+        .expect("sign");
+    assert_eq!(kid_of(&new), before[1].2);
+    assert!(s.verify_jwt(&old).is_ok());
+    s.refresh(&store, &ring(), r.retire_at)
+        .await
+        .expect("refresh");
+    assert_eq!(s.verify_jwt(&old), Err(JwtError::UnknownKey));
+    assert!(s.verify_jwt(&new).is_ok());
+}
+
+#[tokio::test]
+async fn a_database_from_before_rs256_gains_its_rs256_pair_at_the_next_start() {
+    let clock = ManualClock::at(T0);
+    let store = MemoryStore::new();
+    // What the previous version left: an ES256 active key and next key, and a retiring one.
+    let rng = SystemRandom::new();
+    let mut old = vec![
+        generate(&ring(), &rng, SigAlg::Es256, KeyState::Retiring, T0 - 2000).expect("key"),
+        generate(&ring(), &rng, SigAlg::Es256, KeyState::Active, T0 - 1000).expect("key"),
+        generate(&ring(), &rng, SigAlg::Es256, KeyState::Next, T0 - 1000).expect("key"),
+    ];
+    old[0].retire_at = Some(T0 + 500);
+    for k in &old {
+        assert!(store.insert_signing_key(k).await.expect("insert"));
+    }
+    clock.set(T0 + 10);
+    let s = signer(&store, &clock).await;
+    let keys = store.signing_keys().await.expect("keys");
+    assert_eq!(keys.len(), 5, "{keys:?}");
+    assert_eq!(&keys[..3], &old[..], "the ES256 keys are untouched");
+    let rs256: Vec<&StoredKey> = keys.iter().filter(|k| k.alg == "RS256").collect();
+    assert_eq!(
+        rs256.iter().map(|k| k.state).collect::<Vec<_>>(),
+        vec![KeyState::Active, KeyState::Next]
+    );
+    assert!(rs256.iter().all(|k| k.created_at == T0 + 10));
+    assert_eq!(s.active_kid(SigAlg::Es256), old[1].kid);
+    assert_eq!(s.active_kid(SigAlg::Rs256), rs256[0].kid);
+    assert_eq!(s.jwks()["keys"].as_array().map(Vec::len), Some(5));
+    // The new RS256 next key was published just now: rotation waits for it.
+    let e = check_rotation_age(&store, T0 + 20)
+        .await
+        .expect_err("too early");
+    assert!(
+        matches!(
+            e,
+            KeyError::TooEarly {
+                published_secs: 10,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    // A second start creates nothing more.
+    let _again = signer(&store, &clock).await;
+    assert_eq!(store.signing_keys().await.expect("keys").len(), 5);
+}
+
+#[tokio::test]
+async fn a_damaged_rs256_key_row_is_reported_not_used() {
+    let (store, clock) = (MemoryStore::new(), ManualClock::at(T0));
+    let _s = signer(&store, &clock).await;
+    let keys = store.signing_keys().await.expect("keys");
+    let of = |state| {
+        keys.iter()
+            .find(|k| k.state == state && k.alg == "RS256")
+            .expect("key")
+            .clone()
+    };
+    let (active, next) = (of(KeyState::Active), of(KeyState::Next));
+    let es_active = keys
+        .iter()
+        .find(|k| k.state == KeyState::Active && k.alg == "ES256")
+        .expect("key");
+    let mut swapped_public = active.clone();
+    swapped_public.public_jwk = next.public_jwk.clone();
+    let mut swapped_private = active.clone();
+    swapped_private.private_sealed = ring()
+        .seal(
+            &ring()
+                .open(&next.private_sealed, &sealing_purpose(&next.kid))
+                .expect("open"),
+            &sealing_purpose(&active.kid),
+        )
+        .expect("seal");
+    let mut wrong_alg = active.clone();
+    wrong_alg.alg = "ES256".into();
+    let mut an_ec_key = active.clone();
+    an_ec_key.private_sealed = ring()
+        .seal(
+            &ring()
+                .open(&es_active.private_sealed, &sealing_purpose(&es_active.kid))
+                .expect("open"),
+            &sealing_purpose(&active.kid),
+        )
+        .expect("seal");
+    for (what, damaged, replaces) in [
+        ("public key of another key", swapped_public, None),
+        ("private key of another key", swapped_private, None),
+        ("labelled ES256", wrong_alg, Some(&es_active.kid)),
+        ("an EC private key", an_ec_key, None),
+    ] {
+        let bad = MemoryStore::new();
+        for k in &keys {
+            if k.kid != active.kid && Some(&k.kid) != replaces {
+                assert!(bad.insert_signing_key(k).await.expect("insert"));
+            }
+        }
+        assert!(
+            bad.insert_signing_key(&damaged).await.expect("insert"),
+            "{what}"
+        );
+        let e = Signer::load(&bad, &ring(), &clock, ISS)
+            .await
+            .expect_err(what);
+        assert!(matches!(e, KeyError::Damaged(_)), "{what}: {e}");
+    }
+}
