@@ -781,28 +781,24 @@ async fn a_damaged_rs256_key_row_is_reported_not_used() {
         .iter()
         .find(|k| k.state == KeyState::Active && k.alg == "ES256")
         .expect("key");
+    // `active` with the private key of `other`, sealed as if it were its own.
+    let with_private_of = |other: &StoredKey| {
+        let pkcs8 = ring()
+            .open(&other.private_sealed, &sealing_purpose(&other.kid))
+            .expect("open");
+        StoredKey {
+            private_sealed: ring()
+                .seal(&pkcs8, &sealing_purpose(&active.kid))
+                .expect("seal"),
+            ..active.clone()
+        }
+    };
     let mut swapped_public = active.clone();
     swapped_public.public_jwk = next.public_jwk.clone();
-    let mut swapped_private = active.clone();
-    swapped_private.private_sealed = ring()
-        .seal(
-            &ring()
-                .open(&next.private_sealed, &sealing_purpose(&next.kid))
-                .expect("open"),
-            &sealing_purpose(&active.kid),
-        )
-        .expect("seal");
+    let swapped_private = with_private_of(&next);
     let mut wrong_alg = active.clone();
     wrong_alg.alg = "ES256".into();
-    let mut an_ec_key = active.clone();
-    an_ec_key.private_sealed = ring()
-        .seal(
-            &ring()
-                .open(&es_active.private_sealed, &sealing_purpose(&es_active.kid))
-                .expect("open"),
-            &sealing_purpose(&active.kid),
-        )
-        .expect("seal");
+    let an_ec_key = with_private_of(es_active);
     for (what, damaged, replaces) in [
         ("public key of another key", swapped_public, None),
         ("private key of another key", swapped_private, None),
