@@ -1,7 +1,8 @@
-//! The signing keys' SQL (`KeyStore`). The partial unique index of migration 0004
-//! (one `active`, one `next`) decides races: a first start inserts with ON CONFLICT DO
-//! NOTHING, and a rotation is one write transaction, guarded by the promoted key still
-//! being `next`, so of concurrent rotations exactly one changes anything.
+//! The signing keys' SQL (`KeyStore`). The partial unique index of migration 0009
+//! (one `active`, one `next` per algorithm) decides races: a first start inserts with
+//! ON CONFLICT DO NOTHING, and a rotation of every algorithm is one write transaction,
+//! guarded by each promoted key still being `next`, so of concurrent rotations exactly
+//! one changes anything.
 
 use crate::backend::Backend;
 use crate::backend::RowsAffected as _;
@@ -27,7 +28,7 @@ fn key_row<B: Backend>(r: &B::Row) -> Result<StoredKey, sqlx::Error> {
 }
 
 /// Inserts `key` on `executor`; `ON CONFLICT DO NOTHING` (no target) covers both the
-/// kid and the one-active-one-next index.
+/// kid and the one-active-one-next-per-algorithm index.
 async fn insert_key<'e, B: Backend, E>(executor: E, key: &StoredKey) -> Result<u64, sqlx::Error>
 where
     E: sqlx::Executor<'e, Database = B>,
@@ -61,35 +62,42 @@ impl<B: Backend> KeyStore for SqlStore<B> {
         Ok(insert_key(&self.pool, key).await.map_err(err)? == 1)
     }
 
-    async fn rotate_signing_keys(&self, r: &KeyRotation) -> StoreResult<bool> {
+    async fn rotate_signing_keys(&self, rotations: &[KeyRotation]) -> StoreResult<bool> {
         let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
-        // The first statement writes, so SQLite takes its write lock here and a racing
-        // rotation waits for this one to finish; PostgreSQL's row locks do the same.
-        execute(
-            &mut *tx,
-            sqlx::query(
-                "UPDATE signing_keys SET state = 'retiring', retire_at = $1 WHERE state = 'active'",
+        for r in rotations {
+            let alg = r.alg.as_str();
+            // The first statement writes, so SQLite takes its write lock here and a
+            // racing rotation waits for this one to finish; PostgreSQL's row locks do
+            // the same.
+            execute(
+                &mut *tx,
+                sqlx::query(
+                    "UPDATE signing_keys SET state = 'retiring', retire_at = $1 \
+                     WHERE state = 'active' AND alg = $2",
+                )
+                .bind(r.retire_at)
+                .bind(alg),
             )
-            .bind(r.retire_at),
-        )
-        .await?;
-        let promoted = sqlx::query(
-            "UPDATE signing_keys SET state = 'active', activated_at = $1 \
-             WHERE kid = $2 AND state = 'next'",
-        )
-        .bind(r.now)
-        .bind(&r.promote)
-        .execute(&mut *tx)
-        .await
-        .map_err(err)?
-        .rows_affected();
-        if promoted != 1 {
-            tx.rollback().await.map_err(err)?;
-            return Ok(false);
-        }
-        if insert_key(&mut *tx, &r.next).await.map_err(err)? != 1 {
-            tx.rollback().await.map_err(err)?;
-            return Err(StoreError::Conflict(format!("signing key {}", r.next.kid)));
+            .await?;
+            let promoted = sqlx::query(
+                "UPDATE signing_keys SET state = 'active', activated_at = $1 \
+                 WHERE kid = $2 AND state = 'next' AND alg = $3",
+            )
+            .bind(r.now)
+            .bind(&r.promote)
+            .bind(alg)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?
+            .rows_affected();
+            if promoted != 1 {
+                tx.rollback().await.map_err(err)?;
+                return Ok(false);
+            }
+            if r.next.alg != alg || insert_key(&mut *tx, &r.next).await.map_err(err)? != 1 {
+                tx.rollback().await.map_err(err)?;
+                return Err(StoreError::Conflict(format!("signing key {}", r.next.kid)));
+            }
         }
         tx.commit().await.map_err(err)?;
         Ok(true)

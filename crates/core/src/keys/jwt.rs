@@ -1,8 +1,10 @@
 //! Compact JWS ([RFC 7515 §7.1](https://www.rfc-editor.org/rfc/rfc7515#section-7.1))
 //! with ES256 ([RFC 7518 §3.4](https://www.rfc-editor.org/rfc/rfc7518#section-3.4)) for
 //! JWT access tokens ([RFC 9068](https://www.rfc-editor.org/rfc/rfc9068)), and the
-//! public keys as JWKs ([RFC 7517](https://www.rfc-editor.org/rfc/rfc7517)) named by
-//! their thumbprints ([RFC 7638](https://www.rfc-editor.org/rfc/rfc7638)).
+//! public P-256 keys as JWKs ([RFC 7517](https://www.rfc-editor.org/rfc/rfc7517)) named
+//! by their thumbprints ([RFC 7638](https://www.rfc-editor.org/rfc/rfc7638)). The same
+//! framing serves other tokens (ID tokens, signed userinfo) with ES256 or RS256
+//! ([`general_header`], [`parse_any`]); RS256 key material is in [`super::rs256`].
 //!
 //! **Built by hand on `ring`, not with a JWT library.** A compact JWS is three base64url
 //! parts joined by dots; what decides issuance speed is the signature (SPEC §1.5).
@@ -10,9 +12,10 @@
 //! which caps a handler near 1,500 tokens/s per core with its pure-Rust backend. Here
 //! the key is parsed once into a `ring::signature::EcdsaKeyPair` kept in memory
 //! ([`crate::keys::Signer`]), and the header, which only changes with the key,
-//! is encoded once too. The verifying side is deliberately narrow: ES256 only (`none`
-//! and every other `alg` refused before any key is looked at), `typ` `at+jwt`, no
-//! `crit` extensions, only keys this server publishes. Interoperability is proven by an
+//! is encoded once too. The verifying side is deliberately narrow: for access tokens
+//! ES256 only (`none` and every other `alg` refused before any key is looked at), `typ`
+//! `at+jwt`; for other tokens ES256 or RS256 with the key's own algorithm; never `crit`
+//! extensions, only keys this server publishes. Interoperability is proven by an
 //! integration test in which `jsonwebtoken` verifies our tokens against `/oauth2/jwks`,
 //! as a resource server would.
 //!
@@ -27,16 +30,17 @@
 //! Errors ([`JwtError`]) say what is wrong in fixed words: their `Display` never
 //! contains any part of the token.
 
-use crate::model::claims::AccessClaims;
+use crate::model::signing_key::SigAlg;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use ring::rand::SecureRandom;
+use ring::rand::{SecureRandom, SystemRandom};
 use ring::signature::{EcdsaKeyPair, UnparsedPublicKey, ECDSA_P256_SHA256_FIXED};
-use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-/// The JWS algorithm of every token this server signs.
+/// The JWS algorithm of access tokens.
 pub const ALG: &str = "ES256";
 /// The JWT type of access tokens (RFC 9068 §2.1).
 pub const TYP: &str = "at+jwt";
@@ -64,7 +68,7 @@ const P256_HALF_N: [u8; COORD] = [
 pub enum JwtError {
     #[error("the token is not a compact JWS of three base64url parts")]
     Malformed,
-    #[error("the token is not signed with ES256")]
+    #[error("the token is not signed with an algorithm this server accepts for it")]
     Algorithm,
     #[error("the token's type is not at+jwt")]
     Type,
@@ -74,7 +78,7 @@ pub enum JwtError {
     UnknownKey,
     #[error("the token's signature does not verify")]
     Signature,
-    #[error("the token's claims are not access-token claims")]
+    #[error("the token's claims are not the claims expected")]
     Claims,
     #[error("the token has expired")]
     Expired,
@@ -92,6 +96,20 @@ impl JwtError {
     }
 }
 
+/// A private key that signs JWS signing inputs ([`super::material::PrivateKey`]).
+pub trait JwsSigner {
+    /// The JWS signature of `input`.
+    fn sign_input(&self, rng: &SystemRandom, input: &[u8]) -> Result<Vec<u8>, JwtError>;
+}
+
+/// A public key that checks JWS signatures ([`super::material::Verifier`]).
+pub trait JwsVerifier {
+    /// The algorithm of the key: a token naming another is refused.
+    fn alg(&self) -> SigAlg;
+    /// Checks the JWS `signature` of `input`.
+    fn verify_input(&self, input: &[u8], signature: &[u8]) -> Result<(), JwtError>;
+}
+
 /// The protected header fields this server reads. Unknown fields are ignored, as
 /// RFC 7515 §4 requires, except `crit`, which names fields that must be understood.
 #[derive(Debug, Deserialize)]
@@ -105,18 +123,24 @@ struct Header {
     crit: Option<Value>,
 }
 
-/// The base64url-encoded protected header of tokens signed with key `kid`.
+/// The base64url-encoded protected header of access tokens signed with key `kid`.
 pub fn encoded_header(kid: &str) -> String {
-    let header = json!({"alg": ALG, "typ": TYP, "kid": kid});
+    general_header(SigAlg::Es256, TYP, kid)
+}
+
+/// The base64url-encoded protected header `{"alg","typ","kid"}` of any token.
+pub fn general_header(alg: SigAlg, typ: &str, kid: &str) -> String {
+    let header = json!({"alg": alg.as_str(), "typ": typ, "kid": kid});
     URL_SAFE_NO_PAD.encode(header.to_string())
 }
 
-/// Signs `claims` into a compact JWS with `key`, under the pre-encoded `header`.
+/// Signs `claims` into a compact JWS with `key`, under the pre-encoded `header` (whose
+/// `alg` must be the key's).
 pub fn sign(
     header: &str,
-    claims: &AccessClaims,
-    key: &EcdsaKeyPair,
-    rng: &dyn SecureRandom,
+    claims: &impl Serialize,
+    key: &impl JwsSigner,
+    rng: &SystemRandom,
 ) -> Result<String, JwtError> {
     let payload = serde_json::to_vec(claims).map_err(|_| JwtError::Signing)?;
     let payload_len = base64::encoded_len(payload.len(), false).unwrap_or(0);
@@ -125,21 +149,31 @@ pub fn sign(
     token.push_str(header);
     token.push('.');
     URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
-    let signature = key
-        .sign(rng, token.as_bytes())
-        .map_err(|_| JwtError::Signing)?;
+    let signature = key.sign_input(rng, token.as_bytes())?;
+    token.push('.');
+    URL_SAFE_NO_PAD.encode_string(signature, &mut token);
+    Ok(token)
+}
+
+/// An ES256 signature of `input` by `key`, low-S.
+pub fn sign_es256(
+    key: &EcdsaKeyPair,
+    rng: &dyn SecureRandom,
+    input: &[u8],
+) -> Result<[u8; SIGNATURE], JwtError> {
+    let signature = key.sign(rng, input).map_err(|_| JwtError::Signing)?;
     let signature: [u8; SIGNATURE] = signature
         .as_ref()
         .try_into()
         .map_err(|_| JwtError::Signing)?;
-    token.push('.');
-    URL_SAFE_NO_PAD.encode_string(low_s(signature), &mut token);
-    Ok(token)
+    Ok(low_s(signature))
 }
 
 /// A token split and its header checked, not yet verified.
 #[derive(Debug)]
 pub struct Unverified<'t> {
+    /// The algorithm the header names.
+    pub alg: SigAlg,
     /// The key the header names.
     pub kid: String,
     /// `header.payload`: what the signature covers.
@@ -148,9 +182,39 @@ pub struct Unverified<'t> {
     signature: Vec<u8>,
 }
 
-/// Splits a compact JWS and checks its header: `alg` ES256, `typ` at+jwt (or its full
-/// media type, RFC 9068 §4), no `crit`, a `kid`.
+/// Splits a compact JWS and checks its header for an access token: `alg` ES256, `typ`
+/// at+jwt (or its full media type, RFC 9068 §4), no `crit`, a `kid`.
 pub fn parse(token: &str) -> Result<Unverified<'_>, JwtError> {
+    split(token, |header| {
+        if header.alg != SigAlg::Es256.as_str() {
+            return Err(JwtError::Algorithm);
+        }
+        let typ_ok = header.typ.as_deref().is_some_and(|t| {
+            let t = t.to_ascii_lowercase();
+            t == TYP || t.strip_prefix("application/") == Some(TYP)
+        });
+        if !typ_ok {
+            return Err(JwtError::Type);
+        }
+        Ok(SigAlg::Es256)
+    })
+}
+
+/// Splits a compact JWS and checks its header for any token this server signs (ID
+/// tokens, signed userinfo): `alg` ES256 or RS256, any `typ` or none, no `crit`, a
+/// `kid`.
+pub fn parse_any(token: &str) -> Result<Unverified<'_>, JwtError> {
+    split(token, |header| {
+        SigAlg::parse(&header.alg).ok_or(JwtError::Algorithm)
+    })
+}
+
+/// Splits a compact JWS; `check` vets its header and says its algorithm; then `crit`
+/// is refused and a `kid` required.
+fn split(
+    token: &str,
+    check: impl FnOnce(&Header) -> Result<SigAlg, JwtError>,
+) -> Result<Unverified<'_>, JwtError> {
     if token.len() > MAX_TOKEN_LEN {
         return Err(JwtError::Malformed);
     }
@@ -164,16 +228,7 @@ pub fn parse(token: &str) -> Result<Unverified<'_>, JwtError> {
         .decode(header_b64)
         .map_err(|_| JwtError::Malformed)?;
     let header: Header = serde_json::from_slice(&header_json).map_err(|_| JwtError::Malformed)?;
-    if header.alg != ALG {
-        return Err(JwtError::Algorithm);
-    }
-    let typ_ok = header.typ.as_deref().is_some_and(|t| {
-        let t = t.to_ascii_lowercase();
-        t == TYP || t.strip_prefix("application/") == Some(TYP)
-    });
-    if !typ_ok {
-        return Err(JwtError::Type);
-    }
+    let alg = check(&header)?;
     if header.crit.is_some() {
         return Err(JwtError::Critical);
     }
@@ -181,10 +236,11 @@ pub fn parse(token: &str) -> Result<Unverified<'_>, JwtError> {
     let signature = URL_SAFE_NO_PAD
         .decode(signature)
         .map_err(|_| JwtError::Malformed)?;
-    if signature.len() != SIGNATURE || is_high_s(&signature[COORD..]) {
+    if alg == SigAlg::Es256 && !is_canonical_es256(&signature) {
         return Err(JwtError::Signature);
     }
     Ok(Unverified {
+        alg,
         kid,
         signing_input: &token[..header_b64.len() + 1 + payload.len()],
         payload,
@@ -193,15 +249,24 @@ pub fn parse(token: &str) -> Result<Unverified<'_>, JwtError> {
 }
 
 impl Unverified<'_> {
-    /// Checks the signature with `key` and, only then, reads the claims.
-    pub fn verify(self, key: &UnparsedPublicKey<Vec<u8>>) -> Result<AccessClaims, JwtError> {
-        key.verify(self.signing_input.as_bytes(), &self.signature)
-            .map_err(|_| JwtError::Signature)?;
+    /// Checks the signature with `key`, which must be of the header's algorithm, and,
+    /// only then, reads the claims.
+    pub fn verify<T: DeserializeOwned>(self, key: &impl JwsVerifier) -> Result<T, JwtError> {
+        if key.alg() != self.alg {
+            return Err(JwtError::Algorithm);
+        }
+        key.verify_input(self.signing_input.as_bytes(), &self.signature)?;
         let payload = URL_SAFE_NO_PAD
             .decode(self.payload)
             .map_err(|_| JwtError::Malformed)?;
         serde_json::from_slice(&payload).map_err(|_| JwtError::Claims)
     }
+}
+
+/// Whether `signature` has the shape of an ES256 signature this server accepts: 64
+/// bytes, low-S.
+pub fn is_canonical_es256(signature: &[u8]) -> bool {
+    signature.len() == SIGNATURE && !is_high_s(&signature[COORD..])
 }
 
 /// Whether the big-endian `s` is above `⌊n/2⌋` (the malleable twin of a low-S one).
@@ -294,8 +359,14 @@ fn coordinates(point: &[u8]) -> Result<(&[u8], &[u8]), BadJwk> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keys::material::{PrivateKey, Verifier};
+    use crate::model::claims::AccessClaims;
     use ring::rand::SystemRandom;
     use ring::signature::{KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+
+    fn es256(point: &[u8]) -> Verifier {
+        Verifier::Es256(verifier(point.to_vec()))
+    }
 
     fn pair() -> EcdsaKeyPair {
         let rng = SystemRandom::new();
@@ -436,10 +507,10 @@ mod tests {
 
     #[test]
     fn signed_tokens_are_low_s_and_their_high_s_twin_verifies_in_ring_but_is_refused() {
-        use crate::model::claims::AccessClaims;
         let key = pair();
         let rng = SystemRandom::new();
         let point = key.public_key().as_ref().to_vec();
+        let key = PrivateKey::Es256(key);
         let claims: AccessClaims = serde_json::from_value(json!({
             "iss": "https://issuer.test", "sub": "1", "aud": "x", "exp": 2_000_000_000u64,
             "iat": 1_000_000_000u64, "jti": "j", "client_id": "c", "scope": "s",
@@ -451,7 +522,7 @@ mod tests {
             let token = sign(&encoded_header("k"), &claims, &key, &rng)
                 .unwrap_or_else(|e| panic!("sign: {e}"));
             let unverified = parse(&token).unwrap_or_else(|e| panic!("parse: {e}"));
-            assert!(unverified.verify(&verifier(point.clone())).is_ok());
+            assert!(unverified.verify::<Value>(&es256(&point)).is_ok());
             let (input, sig_b64) = token.rsplit_once('.').unwrap_or_else(|| panic!("dot"));
             let sig = URL_SAFE_NO_PAD.decode(sig_b64).unwrap_or_default();
             assert!(!is_high_s(&sig[COORD..]), "signed high-S");
@@ -485,7 +556,7 @@ mod tests {
         fn fixture() -> &'static (Vec<u8>, String) {
             static F: OnceLock<(Vec<u8>, String)> = OnceLock::new();
             F.get_or_init(|| {
-                let key = pair();
+                let key = PrivateKey::Es256(pair());
                 let claims: AccessClaims = serde_json::from_value(json!({
                     "iss": "https://issuer.test", "sub": "1", "aud": "x",
                     "exp": 2_000_000_000u64, "iat": 1_000_000_000u64, "jti": "j",
@@ -494,13 +565,16 @@ mod tests {
                 .unwrap_or_else(|e| panic!("claims: {e}"));
                 let token = sign(&encoded_header("k"), &claims, &key, &SystemRandom::new())
                     .unwrap_or_else(|e| panic!("sign: {e}"));
-                (key.public_key().as_ref().to_vec(), token)
+                let PrivateKey::Es256(pair) = &key else {
+                    unreachable!()
+                };
+                (pair.public_key().as_ref().to_vec(), token)
             })
         }
 
         fn accepted(token: &str) -> bool {
             let (point, _) = fixture();
-            parse(token).is_ok_and(|u| u.verify(&verifier(point.clone())).is_ok())
+            parse(token).is_ok_and(|u| u.verify::<Value>(&es256(point)).is_ok())
         }
 
         proptest! {

@@ -1,4 +1,4 @@
-//! The access-token signing keys as the operator manages them (`portcullis keys
+//! The token signing keys (ES256, RS256) as the operator manages them (`portcullis keys
 //! rotate|list`): list them, and rotate them with the guard against rotating too soon
 //! after the next key was published. There is no HTTP surface for this: both use cases
 //! take an [`Operator`], which only the admin commands can make
@@ -15,9 +15,9 @@ pub async fn list(ctx: &Context, _operator: Operator) -> Result<Vec<StoredKey>, 
     ctx.store.signing_keys().await
 }
 
-/// Rotates the signing keys ([`keys::Signer::rotate`]): refused while the next key is
-/// younger than [`keys::MIN_PUBLISHED_SECS`] unless `force`; the retiring key stays
-/// published for the longest access-token lifetime of any tenant.
+/// Rotates the signing keys of every algorithm ([`keys::Signer::rotate`]): refused
+/// while a next key is younger than [`keys::MIN_PUBLISHED_SECS`] unless `force`; the
+/// retiring keys stay published for the longest access-token lifetime of any tenant.
 pub async fn rotate(ctx: &Context, _operator: Operator, force: bool) -> Result<Rotated, KeyError> {
     let now = ctx.now();
     if !force {

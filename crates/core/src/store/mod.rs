@@ -11,7 +11,7 @@
 //! | [`LimitStore`] | limit values per level |
 //! | [`ClientStore`] | client applications and consents |
 //! | [`TokenStore`] | token families, refresh tokens, codes, `jti` revocations |
-//! | [`KeyStore`] | access-token signing keys |
+//! | [`KeyStore`] | token signing keys (ES256, RS256) |
 //! | [`SessionStore`] | browser sign-in sessions |
 //! | [`VaultStore`] | the token vault's upstream applications, profiles, connect states |
 //!

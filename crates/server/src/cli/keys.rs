@@ -1,4 +1,4 @@
-//! `portcullis keys rotate|list`: the access-token signing keys, through
+//! `portcullis keys rotate|list`: the token signing keys (ES256 and RS256), through
 //! [`portcullis_core::mgmt::keys`] as the operator (there is no HTTP surface for them).
 
 use super::common::{invalid, open, AdminError};
@@ -13,9 +13,10 @@ use serde_json::{json, Value};
 /// `portcullis keys …`
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
-    /// Rotate the signing keys: the pre-published next key starts signing, the active
-    /// key retires once the longest token lifetime has passed, a new next key is
-    /// published. Running servers pick the change up within 30 seconds.
+    /// Rotate the signing keys of every algorithm (ES256, RS256): each pre-published
+    /// next key starts signing, each active key retires once the longest token
+    /// lifetime has passed, new next keys are published. Running servers pick the
+    /// change up within 30 seconds.
     Rotate {
         /// Rotate even though the next key was published less than 330 seconds ago
         /// (resource servers that cached the key set may refuse new tokens until they
@@ -23,7 +24,7 @@ pub enum KeysCommand {
         #[arg(long)]
         force: bool,
     },
-    /// List the signing keys with their states and dates (no private parts).
+    /// List the signing keys with their algorithms, states and dates (no private parts).
     List,
 }
 
@@ -35,10 +36,20 @@ pub async fn execute(config: &Config, command: KeysCommand) -> Result<Value, Adm
             let rotated = keys::rotate(&ctx, Operator::at_console(), force)
                 .await
                 .map_err(key_error)?;
+            let per_alg: Vec<Value> = rotated
+                .keys
+                .iter()
+                .map(|r| {
+                    json!({
+                        "alg": r.alg.as_str(),
+                        "active": r.active,
+                        "next": r.next,
+                        "retired": r.retired,
+                    })
+                })
+                .collect();
             let mut out = json!({
-                "active": rotated.active,
-                "next": rotated.next,
-                "retired": rotated.retired,
+                "rotated": per_alg,
                 "retireAt": rfc3339(rotated.retire_at),
                 "deleted": rotated.deleted,
             });
@@ -76,8 +87,8 @@ async fn list(ctx: &Context) -> Result<Value, AdminError> {
         .map(|k| {
             json!({
                 "kid": k.kid,
-                "state": k.state.as_str(),
                 "alg": k.alg,
+                "state": k.state.as_str(),
                 "createdAt": rfc3339(k.created_at),
                 "activatedAt": k.activated_at.map_or(Value::Null, rfc3339),
                 "retireAt": k.retire_at.map_or(Value::Null, rfc3339),

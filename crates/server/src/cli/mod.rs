@@ -74,7 +74,7 @@ pub enum Command {
     /// Register client applications, straight in the configured database.
     #[command(subcommand)]
     Client(ClientCommand),
-    /// Rotate or list the access-token signing keys, straight in the configured database.
+    /// Rotate or list the token signing keys (ES256, RS256), straight in the configured database.
     #[command(subcommand)]
     Keys(KeysCommand),
 }

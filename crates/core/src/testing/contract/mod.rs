@@ -245,6 +245,8 @@ macro_rules! store_contract_cases {
             // keys
             signing_keys_round_trip_with_one_active_and_one_next,
             of_concurrent_first_starts_one_active_key_wins,
+            each_algorithm_has_its_own_active_and_next_key,
+            of_concurrent_first_starts_across_algorithms_one_key_per_algorithm_wins,
             of_concurrent_signer_starts_on_an_empty_store_all_sign_with_one_key,
             rotation_is_atomic_and_of_concurrent_rotations_one_wins,
             retired_keys_are_deleted_once_their_retirement_ends,

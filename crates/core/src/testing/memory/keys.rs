@@ -21,7 +21,9 @@ impl KeyStore for MemoryStore {
         self.with(|s| {
             let taken = s.signing_keys.contains_key(&key.kid)
                 || (key.state != KeyState::Retiring
-                    && s.signing_keys.values().any(|k| k.state == key.state));
+                    && s.signing_keys
+                        .values()
+                        .any(|k| k.state == key.state && k.alg == key.alg));
             if !taken {
                 s.signing_keys.insert(key.kid.clone(), key.clone());
             }
@@ -29,28 +31,42 @@ impl KeyStore for MemoryStore {
         })
     }
 
-    async fn rotate_signing_keys(&self, r: &KeyRotation) -> StoreResult<bool> {
+    async fn rotate_signing_keys(&self, rotations: &[KeyRotation]) -> StoreResult<bool> {
         self.with(|s| {
-            if s.signing_keys
-                .get(&r.promote)
-                .is_none_or(|k| k.state != KeyState::Next)
-            {
-                return Ok(false);
-            }
-            if s.signing_keys.contains_key(&r.next.kid) || r.next.state != KeyState::Next {
-                return Err(StoreError::Conflict(format!("signing key {}", r.next.kid)));
-            }
-            for k in s.signing_keys.values_mut() {
-                if k.state == KeyState::Active {
-                    k.state = KeyState::Retiring;
-                    k.retire_at = Some(r.retire_at);
+            // Every check before any change: all rotations apply, or none.
+            for r in rotations {
+                let alg = r.alg.as_str();
+                if s.signing_keys
+                    .get(&r.promote)
+                    .is_none_or(|k| k.state != KeyState::Next || k.alg != alg)
+                {
+                    return Ok(false);
                 }
             }
-            if let Some(k) = s.signing_keys.get_mut(&r.promote) {
-                k.state = KeyState::Active;
-                k.activated_at = Some(r.now);
+            for (i, r) in rotations.iter().enumerate() {
+                let reused = rotations[..i].iter().any(|o| o.next.kid == r.next.kid);
+                if s.signing_keys.contains_key(&r.next.kid)
+                    || reused
+                    || r.next.state != KeyState::Next
+                    || r.next.alg != r.alg.as_str()
+                {
+                    return Err(StoreError::Conflict(format!("signing key {}", r.next.kid)));
+                }
             }
-            s.signing_keys.insert(r.next.kid.clone(), r.next.clone());
+            for r in rotations {
+                let alg = r.alg.as_str();
+                for k in s.signing_keys.values_mut() {
+                    if k.state == KeyState::Active && k.alg == alg {
+                        k.state = KeyState::Retiring;
+                        k.retire_at = Some(r.retire_at);
+                    }
+                }
+                if let Some(k) = s.signing_keys.get_mut(&r.promote) {
+                    k.state = KeyState::Active;
+                    k.activated_at = Some(r.now);
+                }
+                s.signing_keys.insert(r.next.kid.clone(), r.next.clone());
+            }
             Ok(true)
         })
     }
