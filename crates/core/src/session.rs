@@ -141,6 +141,15 @@ pub async fn resume(ctx: &Context, id: &str) -> StoreResult<Option<SignedIn>> {
     }))
 }
 
+/// The session's `sid` (OpenID Connect Front-Channel Logout §2, used in ID tokens and
+/// at logout): a keyed digest of the cookie's value, so it names the session without
+/// revealing anything that opens it.
+pub fn sid(ctx: &Context, id: &str) -> String {
+    use base64::Engine as _;
+    let digest = ctx.keys.cache_key(&[b"sid", id.as_bytes()]);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
+}
+
 /// The CSRF token of a form, bound to the cookie value `bound_to` (the session id, or
 /// the pre-sign-in cookie of the login form) and to the form's `purpose`: an HMAC
 /// under the server's key, so it cannot be forged without the cookie and the key.

@@ -13,20 +13,33 @@ use crate::users::{user_row, USER_COLS};
 use async_trait::async_trait;
 use portcullis_core::model::time::UnixTime;
 use portcullis_core::model::token::TokenState;
-use portcullis_core::model::token::{AuthCode, CodeTake, Family, RefreshToken, Rotation};
+use portcullis_core::model::token::{
+    AuthCode, CodeTake, Family, RefreshToken, Rotation, SignInContext,
+};
 use portcullis_core::store::{StoreResult, TokenStore};
 use sqlx::Row;
 
-const FAMILY_COLS: &str =
-    "id, client_app_id, user_id, tenant_id, scopes, auth_version, created_at, revoked_at";
+const FAMILY_COLS: &str = "id, client_app_id, user_id, tenant_id, scopes, auth_version, \
+    created_at, revoked_at, auth_time, sid, claims";
 const CODE_COLS: &str =
     "verifier, client_app_id, user_id, redirect_uri, scopes, code_challenge, created_at, \
-    expires_at, used_at, family_id";
+    expires_at, used_at, family_id, auth_time, nonce, sid, claims";
+
+/// The sign-in columns of a row; `nonce` only where the table has it.
+fn sign_in_row<B: Backend>(r: &B::Row, nonce: bool) -> Result<SignInContext, sqlx::Error> {
+    Ok(SignInContext {
+        auth_time: r.try_get("auth_time")?,
+        nonce: if nonce { r.try_get("nonce")? } else { None },
+        sid: r.try_get("sid")?,
+        claims: r.try_get("claims")?,
+    })
+}
 
 fn family_row<B: Backend>(r: &B::Row) -> Result<Family, sqlx::Error> {
     from_row!(r => Family {
         id, client_app_id, user_id, tenant_id, auth_version, created_at, revoked_at;
         scopes: json_list(r.try_get("scopes")?, "scopes")?,
+        sign_in: sign_in_row::<B>(r, false)?,
     })
 }
 
@@ -35,6 +48,7 @@ fn code_row<B: Backend>(r: &B::Row) -> Result<AuthCode, sqlx::Error> {
         verifier, client_app_id, user_id, redirect_uri, code_challenge, created_at,
         expires_at, used_at, family_id;
         scopes: json_list(r.try_get("scopes")?, "scopes")?,
+        sign_in: sign_in_row::<B>(r, true)?,
     })
 }
 
@@ -72,7 +86,7 @@ impl<B: Backend> TokenStore for SqlStore<B> {
         execute(&mut *tx,
             sqlx::query(
                 "INSERT INTO token_families (id, client_app_id, user_id, tenant_id, scopes, auth_version, created_at, \
-                 revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                 revoked_at, auth_time, sid, claims) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             )
             .bind(&f.id)
             .bind(f.client_app_id)
@@ -81,7 +95,10 @@ impl<B: Backend> TokenStore for SqlStore<B> {
             .bind(to_json(&f.scopes))
             .bind(f.auth_version)
             .bind(f.created_at)
-            .bind(f.revoked_at),
+            .bind(f.revoked_at)
+            .bind(f.sign_in.auth_time)
+            .bind(&f.sign_in.sid)
+            .bind(&f.sign_in.claims),
         )
         .await?;
         if let Some(r) = refresh {
@@ -98,7 +115,8 @@ impl<B: Backend> TokenStore for SqlStore<B> {
     async fn refresh_token(&self, verifier: &str) -> StoreResult<Option<(RefreshToken, Family)>> {
         let row = sqlx::query(
             "SELECT r.verifier, r.family_id, r.created_at AS r_created_at, r.expires_at, r.rotated_at, \
-             f.id, f.client_app_id, f.user_id, f.tenant_id, f.scopes, f.auth_version, f.created_at, f.revoked_at \
+             f.id, f.client_app_id, f.user_id, f.tenant_id, f.scopes, f.auth_version, f.created_at, f.revoked_at, \
+             f.auth_time, f.sid, f.claims \
              FROM refresh_tokens r JOIN token_families f ON f.id = r.family_id WHERE r.verifier = $1",
         )
         .bind(verifier)
@@ -157,7 +175,7 @@ impl<B: Backend> TokenStore for SqlStore<B> {
 
     async fn insert_auth_code(&self, c: &AuthCode) -> StoreResult<()> {
         let sql = format!(
-            "INSERT INTO auth_codes ({CODE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            "INSERT INTO auth_codes ({CODE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
         );
         execute(
             &self.pool,
@@ -171,7 +189,11 @@ impl<B: Backend> TokenStore for SqlStore<B> {
                 .bind(c.created_at)
                 .bind(c.expires_at)
                 .bind(c.used_at)
-                .bind(&c.family_id),
+                .bind(&c.family_id)
+                .bind(c.sign_in.auth_time)
+                .bind(&c.sign_in.nonce)
+                .bind(&c.sign_in.sid)
+                .bind(&c.sign_in.claims),
         )
         .await
         .map(|_| ())

@@ -28,6 +28,7 @@ fn claims(exp: UnixTime) -> AccessClaims {
         av: Some(1),
         fam: None,
         sv: None,
+        uc: None,
     }
 }
 

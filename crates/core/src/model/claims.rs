@@ -36,6 +36,10 @@ pub struct AccessClaims {
     /// issued under, so resetting the secret ends them even within the same second.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sv: Option<String>,
+    /// Private: the claims an OpenID Connect `claims` request asked the UserInfo
+    /// endpoint for by name (rare; absent otherwise), so userinfo needs no lookup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uc: Option<Vec<String>>,
 }
 
 impl AccessClaims {

@@ -3,6 +3,7 @@
 
 use crate::error::ApiFailure;
 use crate::model::scope::Scope;
+use crate::model::signing_key::SigAlg;
 use crate::model::text::{check_length, check_name};
 use crate::model::time::UnixTime;
 use std::fmt;
@@ -300,18 +301,15 @@ pub fn parse_post_logout_redirect_uris(
     Ok(urls.into_iter().map(RedirectUrl::into_inner).collect())
 }
 
-/// The JWS algorithms (RFC 7518 §3.1) an application may ask its ID tokens and
-/// UserInfo answers to be signed with.
-pub const SIGNING_ALGS: [&str; 2] = ["RS256", "ES256"];
-
 /// Parses `idTokenSignedResponseAlg` or `userinfoSignedResponseAlg` (named by
-/// `field`): one of [`SIGNING_ALGS`], spelt exactly (JWS names are case-sensitive),
+/// `field`): an algorithm the server has keys for ([`SigAlg`]: RS256 or ES256), spelt
+/// exactly (JWS names are case-sensitive),
 /// or `None` for the default (RS256 for ID tokens, an unsigned JSON answer for
 /// UserInfo). The one place these names are checked.
 pub fn parse_signing_alg(field: &str, alg: Option<&str>) -> Result<Option<String>, ApiFailure> {
     match alg {
         None => Ok(None),
-        Some(a) if SIGNING_ALGS.contains(&a) => Ok(Some(a.to_owned())),
+        Some(a) if SigAlg::parse(a).is_some() => Ok(Some(a.to_owned())),
         Some(a) => Err(ApiFailure::invalid_field(
             field,
             format!(

@@ -19,6 +19,21 @@ pub struct Family {
     pub auth_version: Option<i64>,
     pub created_at: UnixTime,
     pub revoked_at: Option<UnixTime>,
+    /// The sign-in behind the grant (OpenID Connect): a refresh's ID token keeps its
+    /// `auth_time`, `sid` and requested claims. Families keep no `nonce`.
+    pub sign_in: SignInContext,
+}
+
+/// What a sign-in carries from the authorization request through the code into the
+/// grant, for OpenID Connect: when the user signed in, the request's `nonce`, the
+/// browser session's `sid`, and the request's `claims` parameter (JSON, as checked by
+/// [`crate::oauth::claims_request`]). All `None` for grants without a sign-in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SignInContext {
+    pub auth_time: Option<UnixTime>,
+    pub nonce: Option<String>,
+    pub sid: Option<String>,
+    pub claims: Option<String>,
 }
 
 /// A stored refresh token (the token itself is only a verifier here).
@@ -77,6 +92,8 @@ pub struct AuthCode {
     pub used_at: Option<UnixTime>,
     /// The family of the tokens issued from this code.
     pub family_id: Option<String>,
+    /// The sign-in the code was issued after.
+    pub sign_in: SignInContext,
 }
 
 /// The outcome of [`crate::store::TokenStore::take_auth_code`].

@@ -13,92 +13,16 @@
 //! re-validates the request from scratch with [`validate`]: nothing the browser
 //! carries between steps is trusted.
 
-use super::token::{allowed_scopes, resolve_scope};
+use super::params::{AuthorizeParams, Prompt, ResponseMode};
+use super::token::{allowed_scopes_for_user, resolve_scope};
 use crate::context::Context;
 use crate::crypto::pkce::valid_verifier;
 use crate::crypto::Secret;
 use crate::limits::oauth_limits;
 use crate::model::client_app::{ClientApp, GrantType, RedirectKind, RedirectUrl};
 use crate::model::identity::{Tenant, User};
-use crate::model::token::AuthCode;
+use crate::model::token::{AuthCode, SignInContext};
 use crate::store::StoreError;
-
-/// The parameters of an authorization request, as sent (query or form).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AuthorizeParams {
-    pub response_type: Option<String>,
-    pub client_id: Option<String>,
-    pub redirect_uri: Option<String>,
-    pub scope: Option<String>,
-    pub state: Option<String>,
-    pub code_challenge: Option<String>,
-    pub code_challenge_method: Option<String>,
-    /// The first parameter sent more than once (RFC 6749 §3.1 forbids that).
-    pub duplicate: Option<String>,
-}
-
-impl AuthorizeParams {
-    /// The names of the parameters, in the order [`Self::pairs`] yields them.
-    pub const NAMES: [&'static str; 7] = [
-        "response_type",
-        "client_id",
-        "redirect_uri",
-        "scope",
-        "state",
-        "code_challenge",
-        "code_challenge_method",
-    ];
-
-    /// Collects the authorization parameters from decoded pairs, ignoring others
-    /// (RFC 6749 §3.1: unknown parameters are ignored). Empty values count as absent,
-    /// but a name sent twice is a duplicate even when one of its values is empty.
-    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        let mut p = Self::default();
-        let mut seen = [false; Self::NAMES.len()];
-        for (k, v) in pairs {
-            let name = if k == "clientId" { "client_id" } else { k };
-            if let Some(i) = Self::NAMES.iter().position(|n| *n == name) {
-                if std::mem::replace(&mut seen[i], true) {
-                    p.duplicate.get_or_insert_with(|| name.to_owned());
-                    continue;
-                }
-            }
-            let slot = match k {
-                "response_type" => &mut p.response_type,
-                // HDP's 4.x documentation spells it `clientId`.
-                "client_id" | "clientId" => &mut p.client_id,
-                "redirect_uri" => &mut p.redirect_uri,
-                "scope" => &mut p.scope,
-                "state" => &mut p.state,
-                "code_challenge" => &mut p.code_challenge,
-                "code_challenge_method" => &mut p.code_challenge_method,
-                _ => continue,
-            };
-            if !v.is_empty() {
-                *slot = Some(v.to_owned());
-            }
-        }
-        p
-    }
-
-    /// The parameters that are present, for carrying them to the next step.
-    pub fn pairs(&self) -> Vec<(&'static str, &str)> {
-        let values = [
-            &self.response_type,
-            &self.client_id,
-            &self.redirect_uri,
-            &self.scope,
-            &self.state,
-            &self.code_challenge,
-            &self.code_challenge_method,
-        ];
-        Self::NAMES
-            .iter()
-            .zip(values)
-            .filter_map(|(k, v)| v.as_deref().map(|v| (*k, v)))
-            .collect()
-    }
-}
 
 /// Why a request was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,6 +50,7 @@ pub struct ErrorRedirect {
     pub error: &'static str,
     pub description: String,
     pub state: Option<String>,
+    pub mode: ResponseMode,
 }
 
 /// A request that passed every rule.
@@ -141,6 +66,16 @@ pub struct ValidRequest {
     pub state: Option<String>,
     /// The S256 challenge, if one was sent.
     pub code_challenge: Option<String>,
+    pub response_mode: ResponseMode,
+    pub prompt: Prompt,
+    /// `max_age`: the most seconds since the user signed in for a session to count.
+    pub max_age: Option<i64>,
+    /// Whether `openid` was granted: the code exchange then gives an ID token.
+    pub openid: bool,
+    /// The `sub` of a valid `id_token_hint`: who the client believes is signed in.
+    pub hinted_subject: Option<String>,
+    /// The `claims` request, checked and normalised ([`super::claims_request`]).
+    pub claims: Option<String>,
     /// The request as received, to carry through the login and consent forms.
     pub params: AuthorizeParams,
 }
@@ -153,7 +88,13 @@ impl ValidRequest {
             error,
             description: description.into(),
             state: self.state.clone(),
+            mode: self.response_mode,
         }
+    }
+
+    /// What the client asked to be told about the user, for the code.
+    pub fn nonce(&self) -> Option<&str> {
+        self.params.nonce.as_deref().filter(|_| self.openid)
     }
 }
 
@@ -240,14 +181,29 @@ pub async fn validate(
         }
     }
     let state = params.state.clone();
+    // Known before any other error, so that every error after it is sent the way the
+    // client asked; an unknown mode itself is told in the query.
+    let (response_mode, mode_error) = match params.response_mode.as_deref().map(ResponseMode::parse)
+    {
+        None => (ResponseMode::Query, None),
+        Some(Some(m)) => (m, None),
+        Some(None) => (ResponseMode::Query, params.response_mode.clone()),
+    };
     let fail = |error: &'static str, description: String| {
         AuthorizeError::Redirect(ErrorRedirect {
             redirect_uri: redirect_uri.clone(),
             error,
             description,
             state: state.clone(),
+            mode: response_mode,
         })
     };
+    if let Some(mode) = mode_error {
+        return Err(fail(
+            "invalid_request",
+            format!("response_mode '{mode}' is not supported; use query, fragment or form_post."),
+        ));
+    }
     if let Some(name) = &params.duplicate {
         return Err(fail(
             "invalid_request",
@@ -325,8 +281,13 @@ pub async fn validate(
             ))
         }
     };
-    let scopes = resolve_scope(params.scope.as_deref(), &allowed_scopes(&app, &tenant))
-        .map_err(|e| fail("invalid_scope", e.description))?;
+    let scopes = resolve_scope(
+        params.scope.as_deref(),
+        &allowed_scopes_for_user(&app, &tenant),
+    )
+    .map_err(|e| fail("invalid_scope", e.description))?;
+    let oidc = super::oidc_params::check(ctx, &app, &params, &scopes)
+        .map_err(|(error, description)| fail(error, description))?;
     Ok(ValidRequest {
         app,
         tenant,
@@ -335,6 +296,12 @@ pub async fn validate(
         scopes,
         state,
         code_challenge,
+        response_mode,
+        prompt: oidc.prompt,
+        max_age: oidc.max_age,
+        openid: oidc.openid,
+        hinted_subject: oidc.hinted_subject,
+        claims: oidc.claims,
         params,
     })
 }
@@ -375,6 +342,7 @@ pub async fn issue_code(
     ctx: &Context,
     req: &ValidRequest,
     user: &User,
+    sign_in: SignInContext,
 ) -> Result<Secret, StoreError> {
     let now = ctx.now();
     let limits = oauth_limits(ctx.store.as_ref(), req.app.tenant_id).await?;
@@ -391,87 +359,9 @@ pub async fn issue_code(
             expires_at: now + limits.code_lifetime,
             used_at: None,
             family_id: None,
+            sign_in,
         })
         .await?;
     tracing::info!(client = %req.app.client_id, user = user.id, "authorization code issued");
     Ok(code)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parameters_are_collected_once_and_duplicates_noticed() {
-        let p = AuthorizeParams::from_pairs([
-            ("client_id", "c"),
-            ("scope", ""),
-            ("state", "s1"),
-            ("other", "x"),
-            ("state", "s2"),
-        ]);
-        assert_eq!(p.client_id.as_deref(), Some("c"));
-        assert_eq!(p.scope, None, "empty is absent");
-        assert_eq!(p.state.as_deref(), Some("s1"));
-        assert_eq!(p.duplicate.as_deref(), Some("state"));
-        assert_eq!(p.pairs(), vec![("client_id", "c"), ("state", "s1")]);
-        let hdp = AuthorizeParams::from_pairs([("clientId", "c"), ("clientSecret", "ignored")]);
-        assert_eq!(hdp.client_id.as_deref(), Some("c"));
-        assert_eq!(hdp.duplicate, None);
-        let both = AuthorizeParams::from_pairs([("clientId", "c"), ("client_id", "d")]);
-        assert_eq!(both.duplicate.as_deref(), Some("client_id"));
-        // An empty first value does not hide the second (RFC 6749 §3.1).
-        let sneaky = AuthorizeParams::from_pairs([("redirect_uri", ""), ("redirect_uri", "x")]);
-        assert_eq!(sneaky.duplicate.as_deref(), Some("redirect_uri"));
-    }
-
-    mod properties {
-        use super::*;
-        use proptest::prelude::*;
-
-        fn name() -> impl Strategy<Value = String> {
-            prop_oneof![
-                proptest::sample::select(AuthorizeParams::NAMES.to_vec()).prop_map(str::to_owned),
-                Just("clientId".to_owned()),
-                "[a-z_]{0,12}",
-            ]
-        }
-
-        proptest! {
-            #![proptest_config(ProptestConfig::with_cases(1024))]
-
-            /// Any list of pairs: a duplicate is reported exactly when a parameter name
-            /// (`clientId` counting as `client_id`) occurs twice; otherwise each
-            /// parameter holds its one non-empty value, and `pairs` gives them back.
-            #[test]
-            fn duplicates_are_found_and_single_values_round_trip(
-                list in proptest::collection::vec((name(), "[ -~]{0,8}"), 0..12)
-            ) {
-                let p = AuthorizeParams::from_pairs(list.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-                let canonical = |k: &str| if k == "clientId" { "client_id".to_owned() } else { k.to_owned() };
-                let known: Vec<String> = list
-                    .iter()
-                    .map(|(k, _)| canonical(k))
-                    .filter(|k| AuthorizeParams::NAMES.contains(&k.as_str()))
-                    .collect();
-                let first_dup = known
-                    .iter()
-                    .enumerate()
-                    .find(|(i, k)| known[..*i].contains(k))
-                    .map(|(_, k)| k.clone());
-                prop_assert_eq!(p.duplicate.clone(), first_dup.clone());
-                if first_dup.is_none() {
-                    let expected: Vec<(&str, &str)> = AuthorizeParams::NAMES
-                        .iter()
-                        .filter_map(|n| {
-                            list.iter()
-                                .find(|(k, v)| canonical(k) == *n && !v.is_empty())
-                                .map(|(_, v)| (*n, v.as_str()))
-                        })
-                        .collect();
-                    prop_assert_eq!(p.pairs(), expected);
-                }
-            }
-        }
-    }
 }

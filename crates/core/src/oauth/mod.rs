@@ -1,18 +1,27 @@
-//! OAuth 2.0 protocol use cases: the authorization endpoint and its browser sign-in flow
-//! (`authorize`, `signin`), the token endpoint and
+//! OAuth 2.0 and OpenID Connect use cases: the authorization endpoint and its browser
+//! sign-in flow (`authorize`, `oidc_params`, `signin`), ID tokens and UserInfo
+//! (`id_token`, `claims_request`, `userinfo`), RP-initiated logout (`end_session`),
+//! the token endpoint and
 //! its grants (RFC 6749, 7636), access-token validation, introspection (RFC 7662) and
 //! revocation (RFC 7009), client authentication. The tokens' records are in
 //! [`crate::model::token`], their signing in [`crate::keys`].
 
 pub mod authorize;
+pub mod claims_request;
 pub mod client_auth;
+pub mod end_session;
 pub mod error;
 pub mod grant;
+pub mod id_token;
 pub mod introspect;
 pub mod oidc;
+pub mod oidc_params;
+pub mod params;
 pub mod request;
 pub mod signin;
+pub mod step;
 pub mod token;
+pub mod userinfo;
 pub mod validate;
 
 #[cfg(test)]

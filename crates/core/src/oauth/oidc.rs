@@ -12,9 +12,7 @@ pub const CLAIMS_SUPPORTED: &[&str] = &[
     "iat",
     "auth_time",
     "nonce",
-    "acr",
     "amr",
-    "azp",
     "at_hash",
     "sid",
     "name",
@@ -55,3 +53,32 @@ pub const USERINFO_SIGNING_ALGS: &[&str] = &["RS256", "ES256"];
 /// Languages of the sign-in pages (`ui_locales` is accepted; other languages fall back
 /// to these).
 pub const UI_LOCALES_SUPPORTED: &[&str] = &["en"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::signing_key::SigAlg;
+    use crate::oauth::params::{Prompt, ResponseMode};
+
+    /// What discovery promises is what the code accepts and does.
+    #[test]
+    fn the_lists_match_what_the_code_accepts() {
+        for p in PROMPT_VALUES_SUPPORTED {
+            assert!(Prompt::parse(Some(p)).is_ok(), "{p}");
+        }
+        assert!(Prompt::parse(Some("unknown")).is_err());
+        for m in RESPONSE_MODES_SUPPORTED {
+            assert!(ResponseMode::parse(m).is_some(), "{m}");
+        }
+        for alg in ID_TOKEN_SIGNING_ALGS.iter().chain(USERINFO_SIGNING_ALGS) {
+            assert!(SigAlg::parse(alg).is_some(), "{alg}");
+        }
+        assert_eq!(ID_TOKEN_SIGNING_ALGS.len(), SigAlg::ALL.len());
+        let scope_claims = ["profile", "email"]
+            .into_iter()
+            .flat_map(|s| super::super::id_token::scope_claims(s).iter());
+        for c in scope_claims {
+            assert!(CLAIMS_SUPPORTED.contains(c), "{c}");
+        }
+    }
+}

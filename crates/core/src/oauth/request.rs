@@ -51,4 +51,6 @@ pub struct TokenResponse {
     pub expires_in: i64,
     pub refresh_token: Option<Secret>,
     pub scope: String,
+    /// An OpenID Connect ID token, when `openid` was granted to a user.
+    pub id_token: Option<String>,
 }

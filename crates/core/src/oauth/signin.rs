@@ -18,18 +18,23 @@
 //! signed-in user to [`Step::Login`] again, `prompt=none` turns a `Login` or `Consent`
 //! into an error redirect, `login_hint` pre-fills [`LoginPage::username`].
 
-use super::authorize::{self, AuthorizeError, AuthorizeParams, ErrorRedirect, ValidRequest};
+use super::authorize::{self, AuthorizeError, ErrorRedirect, ValidRequest};
+use super::params::{AuthorizeParams, ResponseMode};
+use super::step::{
+    unavailable, ClientRedirect, ConsentPage, ErrorPage, Location, LoginPage, Refusal,
+    SessionCookie, SignOutForm, Step,
+};
 use crate::auth::Attempt;
 use crate::context::Context;
 use crate::crypto::Secret;
 use crate::model::identity::User;
+use crate::model::token::SignInContext;
 use crate::session::{self, SignInFailure, SignedIn};
-use std::fmt;
 
 /// What the login form's CSRF token is bound for (with the pre-sign-in cookie).
 const LOGIN_PURPOSE: &str = "login";
 /// What the consent and sign-out forms' tokens are bound for (with the session).
-const SESSION_PURPOSE: &str = "session";
+pub(crate) const SESSION_PURPOSE: &str = "session";
 
 /// Where the authorization endpoint is; the steps send the browser back to it.
 pub const AUTHORIZE_PATH: &str = "/oauth2/authorize";
@@ -69,142 +74,6 @@ pub struct ConsentForm<'a> {
     /// `allow` or `deny`.
     pub decision: Option<&'a str>,
     pub csrf_token: Option<&'a str>,
-}
-
-/// What the browser sees next.
-#[derive(Debug)]
-pub enum Step {
-    /// The login page.
-    Login(LoginPage),
-    /// The consent page: the signed-in user is asked to allow the application.
-    Consent(ConsentPage),
-    /// Send the browser on.
-    Redirect {
-        to: Location,
-        session: SessionCookie,
-    },
-    /// The page after signing out with nothing to go back to; the session cookie is
-    /// cleared.
-    SignedOut,
-    /// A page saying why the flow stops here.
-    Error(ErrorPage),
-}
-
-/// What the login page shows.
-#[derive(Debug)]
-pub struct LoginPage {
-    /// The request the page continues.
-    pub req: ValidRequest,
-    /// `Some(prefill)` when the page asks for the tenant (another one is active).
-    pub tenant: Option<String>,
-    /// The user name typed last time (never the password).
-    pub username: String,
-    /// What was wrong with the last attempt, in words for the page.
-    pub error: Option<&'static str>,
-    /// Too many failed sign-ins from the address: retry after these seconds (429).
-    pub retry_after: Option<u64>,
-    pub csrf: String,
-    /// The browser sent no pre-sign-in cookie: set it to this (the CSRF token is
-    /// bound to it).
-    pub new_binding: Option<Secret>,
-}
-
-/// What the consent page shows.
-#[derive(Debug)]
-pub struct ConsentPage {
-    pub req: ValidRequest,
-    /// The signed-in user's login name.
-    pub user: String,
-    pub csrf: String,
-}
-
-/// Where a [`Step::Redirect`] goes.
-#[derive(Debug)]
-pub enum Location {
-    /// Back to the authorization endpoint with the request ([`authorize_path`]):
-    /// 303 See Other, after a form.
-    Authorize(String),
-    /// To the client (RFC 6749 §4.1.2, §4.1.2.1): 302 Found.
-    Client(ClientRedirect),
-}
-
-/// The client's redirect URI and the parameters to add to its query: a code or an
-/// error, the `state`, and the issuer as `iss` (RFC 9207 §2, so a client talking to
-/// several servers can tell which one answered).
-pub struct ClientRedirect {
-    pub redirect_uri: String,
-    pub params: Vec<(&'static str, String)>,
-}
-
-impl ClientRedirect {
-    /// The parameters as pairs of strings.
-    pub fn pairs(&self) -> Vec<(&str, &str)> {
-        self.params.iter().map(|(k, v)| (*k, v.as_str())).collect()
-    }
-}
-
-impl fmt::Debug for ClientRedirect {
-    /// The parameter names only: a code is a credential.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names: Vec<&str> = self.params.iter().map(|(k, _)| *k).collect();
-        f.debug_struct("ClientRedirect")
-            .field("redirect_uri", &self.redirect_uri)
-            .field("params", &names)
-            .finish()
-    }
-}
-
-/// What a redirect does to the session cookie.
-#[derive(Debug)]
-pub enum SessionCookie {
-    Keep,
-    /// A session started: its id.
-    Set(Secret),
-    /// Signed out.
-    Clear,
-}
-
-/// Why the flow stops at an [`ErrorPage`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
-    /// The request or form is invalid (400).
-    Invalid,
-    /// Not allowed: a form without its CSRF token, or another tenant's user (403).
-    Forbidden,
-    /// The database failed (503; the cause is logged, not shown).
-    Unavailable,
-}
-
-/// An error page: what went wrong, in words, and what to do.
-#[derive(Debug)]
-pub struct ErrorPage {
-    pub refusal: Refusal,
-    pub title: String,
-    pub message: String,
-    /// A form to sign out and start again (someone is signed in).
-    pub sign_out: Option<SignOutForm>,
-    /// The client's redirect URI, when the page belongs to its request.
-    pub form_target: Option<String>,
-}
-
-/// The sign-out form of an error page.
-#[derive(Debug)]
-pub struct SignOutForm {
-    pub csrf: String,
-    /// The request to go back to after signing out.
-    pub request: AuthorizeParams,
-}
-
-impl ErrorPage {
-    fn new(refusal: Refusal, title: &str, message: impl Into<String>) -> Self {
-        Self {
-            refusal,
-            title: title.to_owned(),
-            message: message.into(),
-            sign_out: None,
-            form_target: None,
-        }
-    }
 }
 
 /// An authorization request arrived (`GET|POST /oauth2/authorize`): the login page,
@@ -254,7 +123,7 @@ pub async fn login(
     match session::sign_in(ctx, attempt, tenant_name, username, password).await {
         Ok(user) => match session::start(ctx, &user).await {
             Ok(id) => Step::Redirect {
-                to: Location::Authorize(authorize_path(&req.params)),
+                to: Location::Authorize(authorize_path(&req.params.after_sign_in())),
                 session: SessionCookie::Set(id),
             },
             Err(e) => unavailable(e),
@@ -283,7 +152,7 @@ pub async fn consent(
         Ok(req) => req,
         Err(e) => return refused(ctx, e),
     };
-    let (SignedIn { user, .. }, id) = match signed_in(ctx, browser).await {
+    let (SignedIn { user, since }, id) = match signed_in(ctx, browser).await {
         Err(step) => return step,
         Ok(None) => {
             return Step::Redirect {
@@ -305,7 +174,7 @@ pub async fn consent(
                 return unavailable(e);
             }
             tracing::info!(client = %req.app.client_id, user = user.id, "consent recorded");
-            code(ctx, &req, &user).await
+            code(ctx, &req, &user, since, id).await
         }
         Some("deny") => {
             tracing::info!(client = %req.app.client_id, user = user.id, "consent denied");
@@ -347,26 +216,71 @@ pub async fn logout(
     }
 }
 
-/// A valid request meets the session: who is signed in decides the step. (OpenID
-/// Connect's `prompt` and `max_age` are rules here; see the module's documentation.)
+/// A valid request meets the session: who is signed in decides the step, with OpenID
+/// Connect's rules (Core §3.1.2.1): `prompt=login` (or `select_account`) and a
+/// session older than `max_age` ask for a fresh sign-in; an `id_token_hint` naming
+/// someone else than the signed-in user does too; `prompt=consent` asks for consent
+/// even when it was given; and `prompt=none` turns each page it would show into an
+/// error for the client (`login_required`, `consent_required`).
 async fn proceed(ctx: &Context, req: ValidRequest, browser: &Browser) -> Step {
-    let (SignedIn { user, .. }, id) = match signed_in(ctx, browser).await {
+    let session = match signed_in(ctx, browser).await {
         Err(step) => return step,
-        Ok(None) => return login_page(ctx, req, browser, Typed::default()).await,
-        Ok(Some(x)) => x,
+        Ok(s) => s,
+    };
+    let now = ctx.now();
+    let session = session.filter(|(s, _)| {
+        let too_old = req.max_age.is_some_and(|max| now - s.since > max);
+        let other_user = req
+            .hinted_subject
+            .as_ref()
+            .is_some_and(|sub| *sub != s.user.id.to_string());
+        !(req.prompt.login || too_old || other_user)
+    });
+    let Some((SignedIn { user, since }, id)) = session else {
+        if req.prompt.none {
+            return error_redirect(
+                ctx,
+                req.error(
+                    "login_required",
+                    "The user must sign in, and prompt=none forbids showing the login page.",
+                ),
+            );
+        }
+        return login_page(ctx, req, browser, Typed::default()).await;
     };
     if !authorize::same_tenant(&req, &user) {
+        if req.prompt.none {
+            return error_redirect(
+                ctx,
+                req.error(
+                    "login_required",
+                    "The signed-in user belongs to another tenant than the application, and prompt=none forbids showing a page.",
+                ),
+            );
+        }
         return wrong_tenant(ctx, &req, &user, id);
     }
-    match authorize::consent_covers(ctx, &req, &user).await {
-        Ok(true) => code(ctx, &req, &user).await,
-        Ok(false) => Step::Consent(ConsentPage {
-            csrf: session::csrf_token(ctx, SESSION_PURPOSE, id),
-            user: user.login,
-            req,
-        }),
-        Err(e) => unavailable(e),
+    let covered = match authorize::consent_covers(ctx, &req, &user).await {
+        Ok(covered) => covered && !req.prompt.consent,
+        Err(e) => return unavailable(e),
+    };
+    if covered {
+        return code(ctx, &req, &user, since, id).await;
     }
+    if req.prompt.none {
+        return error_redirect(
+            ctx,
+            req.error(
+                "consent_required",
+                "The user has not allowed this application these scopes, and prompt=none forbids asking.",
+            ),
+        );
+    }
+    Step::Consent(ConsentPage {
+        csrf: session::csrf_token(ctx, SESSION_PURPOSE, id),
+        user: user.login,
+        req,
+    })
 }
 
 /// The live session of the browser, with its id, if any.
@@ -407,9 +321,14 @@ async fn login_page(ctx: &Context, req: ValidRequest, browser: &Browser, typed: 
         Ok(several) => several.then(|| typed.tenant.unwrap_or(&req.tenant.name).to_owned()),
         Err(e) => return unavailable(e),
     };
+    // OpenID Connect's login_hint fills in the user name until the user types one.
+    let username = match (typed.username, req.params.login_hint.as_deref()) {
+        ("", Some(hint)) => hint,
+        (typed, _) => typed,
+    };
     Step::Login(LoginPage {
         tenant,
-        username: typed.username.to_owned(),
+        username: username.to_owned(),
         error: typed.error,
         retry_after: typed.retry_after,
         csrf: session::csrf_token(ctx, LOGIN_PURPOSE, &binding),
@@ -461,24 +380,29 @@ fn refused(ctx: &Context, e: AuthorizeError) -> Step {
     }
 }
 
-/// The database failed: logged here, a plain page for the user.
-fn unavailable(detail: impl fmt::Display) -> Step {
-    tracing::error!(error = %detail, "store failure at the authorization endpoint");
-    Step::Error(ErrorPage::new(
-        Refusal::Unavailable,
-        "Temporarily unavailable",
-        "The service cannot complete this right now. Please try again shortly.",
-    ))
-}
-
 /// Issues a code and sends it to the client: `redirect_uri?code=…&state=…&iss=…`.
-async fn code(ctx: &Context, req: &ValidRequest, user: &User) -> Step {
-    match authorize::issue_code(ctx, req, user).await {
+/// The code remembers the sign-in (`since`, the session `session_id`) and the
+/// request's `nonce` and `claims` for the ID token.
+async fn code(
+    ctx: &Context,
+    req: &ValidRequest,
+    user: &User,
+    since: crate::model::time::UnixTime,
+    session_id: &str,
+) -> Step {
+    let sign_in = SignInContext {
+        auth_time: Some(since),
+        nonce: req.nonce().map(str::to_owned),
+        sid: Some(session::sid(ctx, session_id)),
+        claims: req.claims.clone(),
+    };
+    match authorize::issue_code(ctx, req, user, sign_in).await {
         Ok(code) => to_client(
             ctx,
             req.redirect_uri.clone(),
             vec![("code", code.expose().to_owned())],
             req.state.clone(),
+            req.response_mode,
         ),
         Err(e) => unavailable(e),
     }
@@ -490,7 +414,7 @@ fn error_redirect(ctx: &Context, e: ErrorRedirect) -> Step {
         ("error", e.error.to_owned()),
         ("error_description", e.description),
     ];
-    to_client(ctx, e.redirect_uri, params, e.state)
+    to_client(ctx, e.redirect_uri, params, e.state, e.mode)
 }
 
 /// To the client with `params`, then the `state` and `iss`.
@@ -499,6 +423,7 @@ fn to_client(
     redirect_uri: String,
     mut params: Vec<(&'static str, String)>,
     state: Option<String>,
+    mode: ResponseMode,
 ) -> Step {
     if let Some(state) = state {
         params.push(("state", state));
@@ -508,6 +433,7 @@ fn to_client(
         to: Location::Client(ClientRedirect {
             redirect_uri,
             params,
+            mode,
         }),
         session: SessionCookie::Keep,
     }

@@ -100,6 +100,7 @@ impl Fixture {
                 expires_at: self.clock.now() + 60,
                 used_at: None,
                 family_id: None,
+                sign_in: Default::default(),
             })
             .await
             .expect("code");

@@ -2,9 +2,11 @@
 //! grant, and mints the access token (a JWT, RFC 9068) and, where the grant gives one,
 //! a refresh token. One file per grant under [`super::grant`].
 
+use super::claims_request::ClaimsRequest;
 use super::client_auth::{self, AuthenticatedClient};
 use super::error::OAuthError;
 use super::grant;
+use super::id_token;
 use super::request::{Endpoint, TokenRequest, TokenResponse};
 use crate::context::Context;
 use crate::crypto::Secret;
@@ -12,8 +14,8 @@ use crate::limits::{oauth_limits, OauthLimits};
 use crate::model::claims::AccessClaims;
 use crate::model::client_app::{ClientApp, GrantType};
 use crate::model::identity::{Tenant, User};
-use crate::model::scope::Scope;
-use crate::model::token::{Family, RefreshToken};
+use crate::model::scope::{OFFLINE_ACCESS, OPENID};
+use crate::model::token::{Family, RefreshToken, SignInContext};
 use crate::ratelimit::FailureLimiter;
 
 /// Runs a token request end to end.
@@ -86,8 +88,22 @@ pub fn allowed_scopes(app: &ClientApp, tenant: &Tenant) -> Vec<String> {
         .collect()
 }
 
+/// The scopes a token for a signed-in user may carry: [`allowed_scopes`] and the
+/// OpenID Connect identity scopes, which every application may ask for
+/// ([`crate::model::scope::IDENTITY`]).
+pub fn allowed_scopes_for_user(app: &ClientApp, tenant: &Tenant) -> Vec<String> {
+    let mut out = allowed_scopes(app, tenant);
+    out.extend(
+        crate::model::scope::IDENTITY
+            .iter()
+            .map(|(s, _)| (*s).to_owned()),
+    );
+    out
+}
+
 /// Resolves the `scope` parameter against what is allowed (RFC 6749 §3.3). None asked
-/// means the default: `api.access.odata` when allowed, else everything allowed.
+/// means the default: `api.access.odata` when allowed, else every allowed API scope
+/// (never an identity scope: those are only granted when asked for).
 pub fn resolve_scope(
     requested: Option<&str>,
     allowed: &[String],
@@ -96,16 +112,17 @@ pub fn resolve_scope(
         .map(|s| s.split(' ').filter(|p| !p.is_empty()).collect())
         .unwrap_or_default();
     if requested.is_empty() {
-        let default: Vec<String> = allowed
+        let api: Vec<String> = allowed
+            .iter()
+            .filter(|s| !crate::model::scope::is_identity(s))
+            .cloned()
+            .collect();
+        let default: Vec<String> = api
             .iter()
             .filter(|s| *s == crate::model::scope::ODATA)
             .cloned()
             .collect();
-        let out = if default.is_empty() {
-            allowed.to_vec()
-        } else {
-            default
-        };
+        let out = if default.is_empty() { api } else { default };
         if out.is_empty() {
             return Err(OAuthError::invalid_scope(
                 "No scope is allowed for this client in its tenant.",
@@ -115,9 +132,9 @@ pub fn resolve_scope(
     }
     let mut out: Vec<String> = Vec::new();
     for r in requested {
-        let scope = Scope::parse(r)
-            .ok_or_else(|| OAuthError::invalid_scope(format!("Unknown scope '{r}'.")))?;
-        let name = scope.as_str().to_owned();
+        let name = crate::model::scope::canonical(r)
+            .ok_or_else(|| OAuthError::invalid_scope(format!("Unknown scope '{r}'.")))?
+            .to_owned();
         if !allowed.contains(&name) {
             return Err(OAuthError::invalid_scope(format!(
                 "Scope '{r}' is not allowed for this client."
@@ -178,7 +195,10 @@ fn verifier_version(ctx: &Context, verifier: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..12])
 }
 
-/// Signs an access token; returns it with its lifetime.
+/// Signs an access token; returns it with its lifetime. `sign_in` is the OpenID
+/// Connect sign-in of a user's grant, whose claims request the token carries for
+/// the UserInfo endpoint.
+#[allow(clippy::too_many_arguments)]
 pub fn mint(
     ctx: &Context,
     client_id: &str,
@@ -187,6 +207,7 @@ pub fn mint(
     scopes: &[String],
     family: Option<&str>,
     lifetime: i64,
+    sign_in: Option<&SignInContext>,
 ) -> Result<(String, i64), OAuthError> {
     let now = ctx.now();
     let issuer = ctx.signer.issuer().to_owned();
@@ -217,6 +238,9 @@ pub fn mint(
         av,
         fam: family.map(str::to_owned),
         sv,
+        uc: sign_in
+            .map(|s| ClaimsRequest::from_json(s.claims.as_deref()).userinfo)
+            .filter(|names| !names.is_empty()),
     };
     let token = ctx.signer.sign(&claims).map_err(|e| {
         tracing::error!(error = %e, "signing an access token failed");
@@ -225,14 +249,53 @@ pub fn mint(
     Ok((token, lifetime))
 }
 
-/// Starts a grant for a user: a family with its first refresh token, and the first
-/// access token. Used by the password and authorization-code grants.
+/// Whether a user's grant gets a refresh token. Without `openid`, always (HDP's
+/// behaviour); with it, when `offline_access` was granted or the client is
+/// confidential, as node-oidc-provider decides (OIDC Core §11 leaves it to the OP):
+/// a public client signing a user in gets only what the sign-in needs.
+pub fn gets_refresh_token(app: &ClientApp, scopes: &[String]) -> bool {
+    let has = |s: &str| scopes.iter().any(|x| x == s);
+    !has(OPENID) || has(OFFLINE_ACCESS) || !app.public
+}
+
+/// An ID token beside `access_token` when `openid` is among `scopes`.
+pub fn id_token_for(
+    ctx: &Context,
+    app: &ClientApp,
+    user: &User,
+    scopes: &[String],
+    access_token: &str,
+    sign_in: &SignInContext,
+    lifetime: i64,
+) -> Result<Option<String>, OAuthError> {
+    if !scopes.iter().any(|s| s == OPENID) {
+        return Ok(None);
+    }
+    id_token::mint(
+        ctx,
+        id_token::Subject {
+            app,
+            user,
+            scopes,
+            access_token,
+            sign_in,
+            lifetime,
+        },
+    )
+    .map(Some)
+}
+
+/// Starts a grant for a user: a family with its first refresh token (when
+/// [`gets_refresh_token`]), the first access token and, for `openid`, an ID token.
+/// Used by the password and authorization-code grants; `sign_in` says how the user
+/// signed in (the code's, or now for the password grant).
 pub async fn issue_for_user(
     ctx: &Context,
     client: &AuthenticatedClient,
     user: &User,
     scopes: Vec<String>,
     limits: &OauthLimits,
+    sign_in: SignInContext,
 ) -> Result<(TokenResponse, String), OAuthError> {
     let now = ctx.now();
     let family = Family {
@@ -244,19 +307,23 @@ pub async fn issue_for_user(
         auth_version: Some(user.auth_version),
         created_at: now,
         revoked_at: None,
+        sign_in: SignInContext {
+            nonce: None,
+            ..sign_in.clone()
+        },
     };
-    let refresh = Secret::generate();
-    let stored = RefreshToken {
-        verifier: ctx.keys.verifier(refresh.expose()),
+    let refresh = gets_refresh_token(&client.app, &scopes).then(Secret::generate);
+    let stored = refresh.as_ref().map(|r| RefreshToken {
+        verifier: ctx.keys.verifier(r.expose()),
         family_id: family.id.clone(),
         created_at: now,
         expires_at: limits.refresh_token_lifetime.map(|l| now + l),
         rotated_at: None,
-    };
+    });
     ctx.store
         .grant_consent(user.id, client.app.id, &scopes, now)
         .await?;
-    ctx.store.create_family(&family, Some(&stored)).await?;
+    ctx.store.create_family(&family, stored.as_ref()).await?;
     let (access_token, expires_in) = mint(
         ctx,
         &client.app.client_id,
@@ -265,14 +332,25 @@ pub async fn issue_for_user(
         &scopes,
         Some(&family.id),
         limits.access_token_lifetime,
+        Some(&sign_in),
+    )?;
+    let id_token = id_token_for(
+        ctx,
+        &client.app,
+        user,
+        &scopes,
+        &access_token,
+        &sign_in,
+        limits.access_token_lifetime,
     )?;
     tracing::info!(client = %client.app.client_id, user = user.id, family = %family.id, "tokens issued");
     Ok((
         TokenResponse {
             access_token,
             expires_in,
-            refresh_token: Some(refresh),
+            refresh_token: refresh,
             scope: scopes.join(" "),
+            id_token,
         },
         family.id,
     ))
@@ -315,14 +393,14 @@ mod tests {
 
     #[test]
     fn unknown_or_unallowed_scopes_are_invalid_scope() {
-        let e = resolve_scope(Some("email"), &allowed())
+        let e = resolve_scope(Some("phone"), &allowed())
             .err()
             .map(|e| (e.code, e.description));
         assert_eq!(
             e,
             Some((
                 super::super::error::ErrorCode::InvalidScope,
-                "Unknown scope 'email'.".to_owned()
+                "Unknown scope 'phone'.".to_owned()
             ))
         );
         assert!(resolve_scope(Some("api.access.mgmt"), &["api.access.odata".to_owned()]).is_err());

@@ -8,14 +8,17 @@ use super::grant::api_secret::CLIENT_PREFIX;
 use crate::auth::user_valid;
 use crate::context::Context;
 use crate::model::claims::AccessClaims;
+use crate::model::client_app::ClientApp;
 use crate::model::identity::User;
 use crate::store::StoreError;
 
-/// An active token with its user, if a user is the subject.
+/// An active token with its user, if a user is the subject, and its client
+/// application (none for a user's API-secret token).
 #[derive(Debug, Clone)]
 pub struct ActiveToken {
     pub claims: AccessClaims,
     pub user: Option<User>,
+    pub app: Option<ClientApp>,
 }
 
 /// Why a token is not active (for logs; clients learn only that it is not).
@@ -76,7 +79,11 @@ pub async fn access_token(
         if current.is_none() || claims.sv != current {
             return Ok(Err(Inactive::Revoked));
         }
-        return Ok(Ok(ActiveToken { claims, user }));
+        return Ok(Ok(ActiveToken {
+            claims,
+            user,
+            app: None,
+        }));
     }
     let Some(app) = ctx.store.client_app_by_client_id(&claims.client_id).await? else {
         return Ok(Err(Inactive::Revoked));
@@ -94,5 +101,9 @@ pub async fn access_token(
             _ => return Ok(Err(Inactive::Revoked)),
         }
     }
-    Ok(Ok(ActiveToken { claims, user }))
+    Ok(Ok(ActiveToken {
+        claims,
+        user,
+        app: Some(app),
+    }))
 }

@@ -22,10 +22,11 @@ use axum::extract::{ConnectInfo, FromRequest, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
-use portcullis_core::oauth::authorize::AuthorizeParams;
-use portcullis_core::oauth::signin::{
-    self, Browser, ConsentForm, Location, LoginForm, Refusal, SessionCookie, Step,
-};
+use portcullis_core::oauth::end_session::{self, EndSessionParams};
+use portcullis_core::oauth::params::AuthorizeParams;
+use portcullis_core::oauth::params::ResponseMode;
+use portcullis_core::oauth::signin::{self, Browser, ConsentForm, LoginForm};
+use portcullis_core::oauth::step::{ClientRedirect, Location, Refusal, SessionCookie, Step};
 use std::net::SocketAddr;
 use url::{form_urlencoded, Url};
 use utoipa_axum::router::OpenApiRouter;
@@ -249,9 +250,7 @@ fn render(s: &AppState, step: Step) -> Response {
         Step::Redirect { to, session } => {
             let res = match to {
                 Location::Authorize(path) => redirect(StatusCode::SEE_OTHER, &path),
-                Location::Client(c) => {
-                    redirect(StatusCode::FOUND, &with_query(&c.redirect_uri, &c.pairs()))
-                }
+                Location::Client(c) => to_client(&c),
             };
             match session {
                 SessionCookie::Keep => res,
@@ -261,6 +260,12 @@ fn render(s: &AppState, step: Step) -> Response {
                 ),
                 SessionCookie::Clear => with_cookie(res, cleared(session_cookie, secure)),
             }
+        }
+        Step::ConfirmSignOut(p) => {
+            let params: Vec<(&str, &str)> =
+                p.params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let body = pages::confirm_sign_out(p.app_name.as_deref(), &p.csrf, &params);
+            html(StatusCode::OK, body, None)
         }
         Step::SignedOut => with_cookie(
             html(StatusCode::OK, pages::signed_out(), None),
@@ -283,6 +288,32 @@ fn render(s: &AppState, step: Step) -> Response {
                 });
             let body = pages::error(&e.title, &e.message, sign_out.as_ref());
             html(status, body, e.form_target.as_deref())
+        }
+    }
+}
+
+/// The answer to the client in its response mode: a 302 with the parameters in the
+/// redirect URI's query or fragment, or the form_post page whose form the browser
+/// POSTs there.
+fn to_client(c: &ClientRedirect) -> Response {
+    match c.mode {
+        // (After an RP-initiated logout without `state` there is nothing to add.)
+        ResponseMode::Query if c.params.is_empty() => redirect(StatusCode::FOUND, &c.redirect_uri),
+        ResponseMode::Query => {
+            redirect(StatusCode::FOUND, &with_query(&c.redirect_uri, &c.pairs()))
+        }
+        ResponseMode::Fragment => {
+            let base = c.redirect_uri.split('#').next().unwrap_or_default();
+            redirect(StatusCode::FOUND, &format!("{base}#{}", query(&c.pairs())))
+        }
+        ResponseMode::FormPost => {
+            let mut res = html(
+                StatusCode::OK,
+                pages::form_post(&c.redirect_uri, &c.pairs()),
+                Some(&c.redirect_uri),
+            );
+            res.extensions_mut().insert(pages::AutoSubmit);
+            res
         }
     }
 }
@@ -325,10 +356,22 @@ async fn run_authorize(
         ("state" = Option<String>, Query, description = "Echoed back to the client"),
         ("code_challenge" = Option<String>, Query, description = "PKCE S256 challenge; required for public clients"),
         ("code_challenge_method" = Option<String>, Query, description = "`S256` (`plain` is refused)"),
+        ("response_mode" = Option<String>, Query, description = "`query` (default), `fragment` or `form_post`"),
+        ("nonce" = Option<String>, Query, description = "OpenID Connect: echoed in the ID token; needs `openid` in scope"),
+        ("prompt" = Option<String>, Query, description = "`none` (alone), `login`, `consent`, `select_account`"),
+        ("max_age" = Option<String>, Query, description = "Seconds since sign-in after which the user signs in again; needs `openid`"),
+        ("login_hint" = Option<String>, Query, description = "Fills in the user name"),
+        ("id_token_hint" = Option<String>, Query, description = "An ID token this server issued to the client; needs `openid`"),
+        ("claims" = Option<String>, Query, description = "OpenID Connect claims request (JSON); needs `openid`"),
+        ("ui_locales" = Option<String>, Query, description = "Accepted; the pages are in English"),
+        ("acr_values" = Option<String>, Query, description = "Accepted, ignored (one way to sign in)"),
+        ("display" = Option<String>, Query, description = "Accepted, ignored"),
+        ("request" = Option<String>, Query, description = "Refused: `request_not_supported`"),
+        ("request_uri" = Option<String>, Query, description = "Refused: `request_uri_not_supported`"),
     ),
     responses(
-        (status = 200, description = "The login or consent page (HTML)", content_type = "text/html"),
-        (status = 302, description = "Back to the client's redirect_uri with `code` and `state`, or an RFC 6749 §4.1.2.1 error"),
+        (status = 200, description = "The login or consent page, or the form_post page (HTML)", content_type = "text/html"),
+        (status = 302, description = "Back to the client's redirect_uri with `code` and `state` (in the query, or the fragment with response_mode=fragment), or an RFC 6749 §4.1.2.1 / OIDC Core §3.1.2.6 error"),
         (status = 400, description = "Unknown client or redirect_uri: an error page, never a redirect", content_type = "text/html"),
     ))]
 pub async fn authorize_endpoint(
@@ -444,6 +487,48 @@ pub async fn logout(
     render(&s, step)
 }
 
+/// RP-Initiated Logout 1.0 (`end_session_endpoint`): signs the user out, at once when
+/// the `id_token_hint` belongs to this browser's session, else after asking; then back
+/// to the client's registered `post_logout_redirect_uri` with its `state`.
+#[utoipa::path(method(get, post), path = "/oauth2/end_session", tag = "authorization",
+    request_body(content_type = "application/x-www-form-urlencoded",
+        description = "With POST: the same parameters as a form (and, from the confirmation page, csrf_token and confirm)"),
+    params(
+        ("id_token_hint" = Option<String>, Query, description = "An ID token this server issued to the client (may have expired)"),
+        ("client_id" = Option<String>, Query, description = "The client, when no hint names it"),
+        ("post_logout_redirect_uri" = Option<String>, Query, description = "One of the client's registered postLogoutRedirectUris, exactly"),
+        ("state" = Option<String>, Query, description = "Echoed back to the post-logout redirect URI"),
+        ("logout_hint" = Option<String>, Query, description = "Accepted, not used"),
+        ("ui_locales" = Option<String>, Query, description = "Accepted; the pages are in English"),
+    ),
+    responses(
+        (status = 302, description = "Signed out: to the post-logout redirect URI with `state`"),
+        (status = 200, description = "The confirmation page, or the signed-out page", content_type = "text/html"),
+        (status = 400, description = "A bad id_token_hint or an unregistered post_logout_redirect_uri: an error page, never a redirect", content_type = "text/html"),
+        (status = 403, description = "The confirmation form's CSRF token is wrong", content_type = "text/html"),
+    ))]
+pub async fn end_session(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    method: Method,
+    RawQuery(query): RawQuery,
+    PageForm(body): PageForm,
+) -> Response {
+    let raw: &[u8] = if method == Method::POST {
+        &body
+    } else {
+        query.as_deref().unwrap_or("").as_bytes()
+    };
+    let Some(pairs) = pairs(raw) else {
+        return too_long();
+    };
+    let params = EndSessionParams::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let confirmed = (method == Method::POST && field(&pairs, "confirm") == Some("yes"))
+        .then(|| field(&pairs, "csrf_token").unwrap_or(""));
+    let step = end_session::end_session(&s.ctx, params, &browser(&s, &headers), confirmed).await;
+    render(&s, step)
+}
+
 /// The pages' stylesheet.
 #[utoipa::path(get, path = "/oauth2/assets/portcullis.css", tag = "authorization",
     responses((status = 200, description = "The stylesheet of the login and consent pages", content_type = "text/css")))]
@@ -468,6 +553,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(login))
         .routes(routes!(consent))
         .routes(routes!(logout))
+        .routes(routes!(end_session))
         // Every page and redirect above, not the stylesheet (cached) nor 405s.
         .route_layer(axum::middleware::map_response_with_state(
             pages::Policy::Sign,

@@ -52,7 +52,7 @@ pub fn document(issuer: &str, served: &dyn Fn(&str) -> bool, flavour: Flavour) -
         "issuer": issuer,
         "grant_types_supported": ["authorization_code", "password", "refresh_token", "client_credentials"],
         "token_endpoint_auth_methods_supported": ClientEndpoint::Token.method_names(),
-        "scopes_supported": portcullis_core::model::scope::KNOWN.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+        "scopes_supported": portcullis_core::model::scope::supported().collect::<Vec<_>>(),
         "code_challenge_methods_supported": ["S256"],
         "introspection_endpoint_auth_methods_supported": ClientEndpoint::Introspection.method_names(),
         "revocation_endpoint_auth_methods_supported": ClientEndpoint::Revocation.method_names(),

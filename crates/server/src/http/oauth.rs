@@ -25,6 +25,7 @@ use portcullis_core::oauth::error::{ErrorCode, OAuthError};
 use portcullis_core::oauth::introspect::{self, Introspection};
 use portcullis_core::oauth::request::{ClientCredentials, Endpoint, TokenRequest, TokenResponse};
 use portcullis_core::oauth::token;
+use portcullis_core::oauth::userinfo::{self, UserInfo};
 use portcullis_core::oauth::validate;
 use serde::Serialize;
 use serde_json::Value;
@@ -422,6 +423,9 @@ pub struct TokenBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
     pub scope: String,
+    /// The OpenID Connect ID token, when `openid` was granted to a user.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
 }
 
 fn token_body(t: TokenResponse, as_string: bool) -> Response {
@@ -436,6 +440,7 @@ fn token_body(t: TokenResponse, as_string: bool) -> Response {
         expires_in,
         refresh_token: t.refresh_token.map(|s| s.expose().to_owned()),
         scope: t.scope,
+        id_token: t.id_token,
     };
     let mut res = no_store(Json(body));
     res.headers_mut()
@@ -663,9 +668,10 @@ pub fn bearer_challenge(status: StatusCode, error: Option<(ErrorCode, &str)>) ->
     res
 }
 
-/// Who the access token is for (a Bearer-protected resource, RFC 6750).
-#[utoipa::path(get, path = "/oauth2/userinfo", tag = "oauth", security(("bearer" = [])),
-    responses((status = 200, description = "`sub`, `username`, `tenant`, `client_id`, `scope`"),
+/// Who the access token is for (a Bearer-protected resource, RFC 6750): OpenID
+/// Connect's UserInfo endpoint (Core §5.3) for tokens granted `openid`, by GET or POST.
+#[utoipa::path(method(get, post), path = "/oauth2/userinfo", tag = "oauth", security(("bearer" = [])),
+    responses((status = 200, description = "With `openid` granted: `sub` and the user's claims for the token's scopes (`profile`: name, given_name, family_name, preferred_username, locale, updated_at; `email`: email, email_verified) and its claims request, as JSON, or as a signed JWT (`application/jwt`) when the application registered `userinfoSignedResponseAlg`. Without `openid`: `sub`, `username`, `user_id`, `tenant`, `client_id`, `scope`."),
         (status = 401, description = "Without a token: an empty body (RFC 6750 §3.1). With an invalid, expired or revoked token: `{\"error\":\"invalid_token\",\"error_description\":…}` as JSON. Both carry the challenge in `WWW-Authenticate`.",
             headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"Portcullis\"`, with `error=\"invalid_token\"` when a token was refused")))))]
 pub async fn userinfo(State(s): State<AppState>, headers: HeaderMap) -> Response {
@@ -679,24 +685,29 @@ pub async fn userinfo(State(s): State<AppState>, headers: HeaderMap) -> Response
             )
         }
     };
-    match validate::access_token(&s.ctx, token).await {
-        Ok(Ok(active)) => {
-            let c = active.claims;
-            let mut body = serde_json::json!({"sub": c.sub, "client_id": c.client_id, "scope": c.scope, "tenant": c.tenant});
-            if let Some(u) = active.user {
-                body["username"] = Value::String(u.login);
-                body["user_id"] = Value::from(u.id);
-            }
-            no_store(Json(body))
+    let active = match validate::access_token(&s.ctx, token).await {
+        Ok(Ok(active)) => active,
+        Ok(Err(_)) => {
+            return bearer_challenge(
+                StatusCode::UNAUTHORIZED,
+                Some((
+                    ErrorCode::InvalidToken,
+                    "The access token is invalid, expired or revoked.",
+                )),
+            )
         }
-        Ok(Err(_)) => bearer_challenge(
-            StatusCode::UNAUTHORIZED,
-            Some((
-                ErrorCode::InvalidToken,
-                "The access token is invalid, expired or revoked.",
-            )),
-        ),
-        Err(e) => OAuthReply::form(e.into()).into_response(),
+        Err(e) => return OAuthReply::form(e.into()).into_response(),
+    };
+    match userinfo::answer(&s.ctx, active) {
+        Ok(UserInfo::Json(body)) => no_store(Json(body)),
+        Ok(UserInfo::Signed(jwt)) => no_store((
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/jwt"),
+            )],
+            jwt,
+        )),
+        Err(e) => OAuthReply::form(e).into_response(),
     }
 }
 

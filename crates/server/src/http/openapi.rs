@@ -80,6 +80,7 @@ fn surface(path: &str) -> Surface {
         | "/oauth2/login"
         | "/oauth2/consent"
         | "/oauth2/logout"
+        | "/oauth2/end_session"
         | "/oauth2callback" => Surface::Page,
         p if p.starts_with("/api/") && p != "/api/openapi.json" => Surface::Envelope,
         _ => Surface::Plain,

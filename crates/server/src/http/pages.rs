@@ -10,7 +10,6 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::{header, HeaderValue};
 use axum::response::Response;
-use portcullis_core::model::scope::Scope;
 use std::fmt;
 
 /// The stylesheet, compiled into the binary.
@@ -91,9 +90,7 @@ pub struct Consent<'a> {
 impl Consent<'_> {
     /// A scope in words (its name when it has none).
     fn words<'s>(&self, scope: &'s str) -> &'s str {
-        Scope::parse(scope)
-            .map(|x| x.description())
-            .unwrap_or(scope)
+        portcullis_core::model::scope::describe(scope).unwrap_or(scope)
     }
 }
 
@@ -134,6 +131,52 @@ pub fn signed_out() -> String {
     render(&SignedOut)
 }
 
+/// The one script any page runs: the form_post page's auto-submit. The pages' CSP
+/// allows exactly this text by its hash ([`auto_submit_hash`]); without JavaScript
+/// the page shows a Continue button instead.
+pub const AUTO_SUBMIT: &str = "document.forms[0].submit()";
+
+/// The CSP source that allows [`AUTO_SUBMIT`]: `'sha256-…'` of its text.
+pub fn auto_submit_hash() -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(AUTO_SUBMIT.as_bytes());
+    format!(
+        "'sha256-{}'",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    )
+}
+
+#[derive(Debug, Template)]
+#[template(path = "form_post.html")]
+struct FormPost<'a> {
+    action: &'a str,
+    params: &'a [(&'a str, &'a str)],
+}
+
+/// The Form Post Response Mode's page: the answer as hidden fields of a form the
+/// browser POSTs to the client's redirect URI (`action`).
+pub fn form_post(action: &str, params: &[(&str, &str)]) -> String {
+    render(&FormPost { action, params })
+}
+
+#[derive(Debug, Template)]
+#[template(path = "confirm_sign_out.html")]
+struct ConfirmSignOut<'a> {
+    app_name: Option<&'a str>,
+    csrf: &'a str,
+    params: &'a [(&'a str, &'a str)],
+}
+
+/// The end-session endpoint's question: sign out of this server?
+pub fn confirm_sign_out(app_name: Option<&str>, csrf: &str, params: &[(&str, &str)]) -> String {
+    render(&ConfirmSignOut {
+        app_name,
+        csrf,
+        params,
+    })
+}
+
 #[derive(Debug, Template)]
 #[template(path = "connect_result.html")]
 struct ConnectResult<'a> {
@@ -163,6 +206,10 @@ pub enum Policy {
 #[derive(Debug, Clone)]
 pub struct FormTarget(pub String);
 
+/// Set on the form_post page's response: its CSP allows [`AUTO_SUBMIT`].
+#[derive(Debug, Clone, Copy)]
+pub struct AutoSubmit;
+
 /// The security headers of every page route, as ONE layer (`route_layer` with
 /// [`axum::middleware::map_response_with_state`]) instead of in each handler:
 /// no-store, no-cache, `X-Frame-Options: DENY`, `Referrer-Policy: no-referrer` on
@@ -170,6 +217,7 @@ pub struct FormTarget(pub String);
 /// `frame-ancestors 'none'`.
 pub async fn page_headers(State(policy): State<Policy>, mut res: Response) -> Response {
     let form_target = res.extensions_mut().remove::<FormTarget>();
+    let auto_submit = res.extensions_mut().remove::<AutoSubmit>().is_some();
     let h = res.headers_mut();
     let html = h
         .get(header::CONTENT_TYPE)
@@ -182,8 +230,13 @@ pub async fn page_headers(State(policy): State<Policy>, mut res: Response) -> Re
                     Some(src) => format!("'self' {src}"),
                     None => "'self'".to_owned(),
                 };
+                // Only the form_post page runs a script, its one auto-submit.
+                let script = match auto_submit {
+                    true => format!("script-src {}; ", auto_submit_hash()),
+                    false => String::new(),
+                };
                 format!(
-                    "default-src 'none'; style-src 'self'; img-src 'self'; form-action {form_action}; \
+                    "default-src 'none'; {script}style-src 'self'; img-src 'self'; form-action {form_action}; \
                      frame-ancestors 'none'; base-uri 'none'"
                 )
             }

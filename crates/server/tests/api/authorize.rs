@@ -457,9 +457,9 @@ async fn other_request_errors_go_back_to_the_client_with_the_state(b: Backend) {
             "without a code_challenge",
         ),
         (
-            base(&client, "&response_type=code&scope=email"),
+            base(&client, "&response_type=code&scope=phone"),
             "invalid_scope",
-            "email",
+            "phone",
         ),
         (
             base(&client, "&response_type=code&scope=api.access.mgmt"),

@@ -31,6 +31,7 @@ fn claims(app: &TestApp, jti: &str) -> AccessClaims {
         av: Some(1),
         fam: None,
         sv: None,
+        uc: None,
     }
 }
 

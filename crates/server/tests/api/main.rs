@@ -25,6 +25,7 @@ mod introspection_revocation;
 mod jwks;
 mod limits;
 mod metadata;
+mod oidc;
 mod oidc_clients;
 mod openapi;
 mod security_auth;

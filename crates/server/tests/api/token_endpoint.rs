@@ -260,7 +260,8 @@ async fn every_rfc_6749_error_is_answered_on_both_encodings(b: Backend) {
                     ("grant_type", "password"),
                     ("username", ALICE),
                     ("password", ALICE_PASSWORD),
-                    ("scope", "email"),
+                    // (`email` is known since OpenID Connect: an identity scope.)
+                    ("scope", "phone"),
                 ],
             ),
             basic: None,

@@ -82,6 +82,7 @@ pub async fn exchange(
         &scopes,
         None,
         limits.access_token_lifetime,
+        None,
     )?;
     tracing::info!(
         user = user.id,
@@ -93,6 +94,7 @@ pub async fn exchange(
         expires_in,
         refresh_token: None,
         scope: scopes.join(" "),
+        id_token: None,
     })
 }
 

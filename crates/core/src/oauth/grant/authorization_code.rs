@@ -94,8 +94,15 @@ pub async fn exchange(
             "The authorization code grants no scope.",
         ));
     }
-    let (response, family) =
-        issue_for_user(ctx, client, &user, stored.scopes.clone(), &limits).await?;
+    let (response, family) = issue_for_user(
+        ctx,
+        client,
+        &user,
+        stored.scopes.clone(),
+        &limits,
+        stored.sign_in,
+    )
+    .await?;
     if ctx.store.set_code_family(&verifier, &family).await? {
         // Replayed while these tokens were minted: they are revoked already.
         tracing::warn!(

@@ -19,6 +19,17 @@ pub async fn exchange(
             "Public clients may not use the client_credentials grant.",
         ));
     }
+    if let Some(s) = req
+        .scope
+        .as_deref()
+        .unwrap_or("")
+        .split(' ')
+        .find(|s| crate::model::scope::is_identity(s))
+    {
+        return Err(OAuthError::invalid_scope(format!(
+            "Scope '{s}' is about a signed-in user; the client_credentials grant has none."
+        )));
+    }
     let (tenant, limits) = tenant_and_limits(ctx, client.app.tenant_id).await?;
     let scopes = resolve_scope(req.scope.as_deref(), &allowed_scopes(&client.app, &tenant))?;
     let sv = secret_version(ctx, &client.app);
@@ -30,11 +41,13 @@ pub async fn exchange(
         &scopes,
         None,
         limits.access_token_lifetime,
+        None,
     )?;
     Ok(TokenResponse {
         access_token,
         expires_in,
         refresh_token: None,
         scope: scopes.join(" "),
+        id_token: None,
     })
 }

@@ -8,10 +8,13 @@
 use crate::auth::Attempt;
 use crate::context::Context;
 use crate::error::Code;
+use crate::model::token::SignInContext;
 use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::error::OAuthError;
 use crate::oauth::request::{TokenRequest, TokenResponse};
-use crate::oauth::token::{allowed_scopes, issue_for_user, resolve_scope, tenant_and_limits};
+use crate::oauth::token::{
+    allowed_scopes_for_user, issue_for_user, resolve_scope, tenant_and_limits,
+};
 
 pub async fn exchange(
     ctx: &Context,
@@ -34,7 +37,10 @@ pub async fn exchange(
         .begin(&username, ctx.now())
         .map_err(|f| OAuthError::too_many_passwords(f.retry_after.unwrap_or(1)))?;
     let (tenant, limits) = tenant_and_limits(ctx, client.app.tenant_id).await?;
-    let scopes = resolve_scope(req.scope.as_deref(), &allowed_scopes(&client.app, &tenant))?;
+    let scopes = resolve_scope(
+        req.scope.as_deref(),
+        &allowed_scopes_for_user(&client.app, &tenant),
+    )?;
     let user = ctx.store.user_by_login(tenant.id, &username).await?;
     if let Some(login_user) = req.login_user {
         // HDP's Basic login next to client credentials in a JSON body (seed 000):
@@ -61,5 +67,13 @@ pub async fn exchange(
                 OAuthError::invalid_grant(f.message)
             }
         })?;
-    Ok(issue_for_user(ctx, client, &user, scopes, &limits).await?.0)
+    // The user signs in with this very request (Keycloak also answers the password
+    // grant with an ID token when `openid` is granted).
+    let sign_in = SignInContext {
+        auth_time: Some(ctx.now()),
+        ..SignInContext::default()
+    };
+    Ok(issue_for_user(ctx, client, &user, scopes, &limits, sign_in)
+        .await?
+        .0)
 }

@@ -7,11 +7,12 @@
 use crate::auth::user_still_valid;
 use crate::context::Context;
 use crate::crypto::Secret;
+use crate::model::scope::OPENID;
 use crate::model::token::{RefreshToken, Rotation};
 use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::error::OAuthError;
 use crate::oauth::request::{TokenRequest, TokenResponse};
-use crate::oauth::token::{mint, resolve_scope, tenant_and_limits, Subject};
+use crate::oauth::token::{id_token_for, mint, resolve_scope, tenant_and_limits, Subject};
 
 fn invalid() -> OAuthError {
     OAuthError::invalid_grant("The refresh token is invalid, expired or revoked.")
@@ -42,7 +43,12 @@ pub async fn exchange(
         return Err(invalid());
     };
     let (_, limits) = tenant_and_limits(ctx, family.tenant_id).await?;
-    let scopes = resolve_scope(req.scope.as_deref(), &family.scopes)?;
+    // No scope asked keeps the grant's (RFC 6749 §6) for an OpenID Connect grant;
+    // other grants keep HDP's default (`api.access.odata` when granted).
+    let scopes = match req.scope.as_deref() {
+        None if family.scopes.iter().any(|s| s == OPENID) => family.scopes.clone(),
+        asked => resolve_scope(asked, &family.scopes)?,
+    };
     let rotate = client.app.public || limits.refresh_rotation || stored.rotated_at.is_some();
     let refresh = if rotate {
         let successor = Secret::generate();
@@ -78,11 +84,23 @@ pub async fn exchange(
         &scopes,
         Some(&family.id),
         limits.access_token_lifetime,
+        Some(&family.sign_in),
+    )?;
+    // A fresh ID token, still saying when the user signed in (OIDC Core §12.2).
+    let id_token = id_token_for(
+        ctx,
+        &client.app,
+        &user,
+        &scopes,
+        &access_token,
+        &family.sign_in,
+        limits.access_token_lifetime,
     )?;
     Ok(TokenResponse {
         access_token,
         expires_in,
         refresh_token: Some(refresh),
         scope: scopes.join(" "),
+        id_token,
     })
 }

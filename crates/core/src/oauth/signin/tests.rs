@@ -474,6 +474,7 @@ fn client_redirects_do_not_print_their_values() {
     let c = ClientRedirect {
         redirect_uri: CALLBACK.into(),
         params: vec![("code", "secret-code".into())],
+        mode: crate::oauth::params::ResponseMode::Query,
     };
     let shown = format!("{c:?}");
     assert!(

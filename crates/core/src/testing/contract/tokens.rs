@@ -18,6 +18,14 @@ fn family(id: &str, app: i64, user: Option<i64>) -> crate::model::token::Family 
         auth_version: user.map(|_| 1),
         created_at: T0,
         revoked_at: None,
+        // What an OpenID Connect sign-in leaves on its grant, round-tripped by every
+        // case that reads a family back.
+        sign_in: crate::model::token::SignInContext {
+            auth_time: user.map(|_| T0 - 5),
+            nonce: None,
+            sid: user.map(|_| "sid-1".to_owned()),
+            claims: user.map(|_| r#"{"id_token":["email"],"userinfo":[]}"#.to_owned()),
+        },
     }
 }
 
@@ -43,6 +51,12 @@ fn code(verifier: &str, app: i64, user: i64) -> crate::model::token::AuthCode {
         expires_at: T0 + 60,
         used_at: None,
         family_id: None,
+        sign_in: crate::model::token::SignInContext {
+            auth_time: Some(T0 - 5),
+            nonce: Some("n-0S6_WzA2Mj".into()),
+            sid: Some("sid-1".into()),
+            claims: Some(r#"{"id_token":[],"userinfo":["email"]}"#.into()),
+        },
     }
 }
 

@@ -1,0 +1,302 @@
+//! The parameters of an authorization request (RFC 6749 §4.1.1, RFC 7636 §4.3,
+//! OpenID Connect Core §3.1.2.1) as collected from the query or form, before any rule
+//! is applied ([`super::authorize::validate`] applies them): each parameter at most
+//! once, HDP's `clientId` spelling accepted; and the two parameters with a closed set
+//! of values, `response_mode` and `prompt`.
+
+/// The parameters of an authorization request, as sent (query or form): RFC 6749's
+/// and RFC 7636's, and OpenID Connect Core §3.1.2.1's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuthorizeParams {
+    pub response_type: Option<String>,
+    pub client_id: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub scope: Option<String>,
+    pub state: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub response_mode: Option<String>,
+    pub nonce: Option<String>,
+    pub prompt: Option<String>,
+    pub max_age: Option<String>,
+    pub login_hint: Option<String>,
+    pub ui_locales: Option<String>,
+    pub id_token_hint: Option<String>,
+    pub claims: Option<String>,
+    pub acr_values: Option<String>,
+    pub display: Option<String>,
+    pub request: Option<String>,
+    pub request_uri: Option<String>,
+    /// The first parameter sent more than once (RFC 6749 §3.1 forbids that).
+    pub duplicate: Option<String>,
+}
+
+impl AuthorizeParams {
+    /// The names of the parameters, in the order [`Self::pairs`] yields them.
+    pub const NAMES: [&'static str; 19] = [
+        "response_type",
+        "client_id",
+        "redirect_uri",
+        "scope",
+        "state",
+        "code_challenge",
+        "code_challenge_method",
+        "response_mode",
+        "nonce",
+        "prompt",
+        "max_age",
+        "login_hint",
+        "ui_locales",
+        "id_token_hint",
+        "claims",
+        "acr_values",
+        "display",
+        "request",
+        "request_uri",
+    ];
+
+    /// The value slots, in the order of [`Self::NAMES`].
+    fn slots(&mut self) -> [&mut Option<String>; 19] {
+        [
+            &mut self.response_type,
+            &mut self.client_id,
+            &mut self.redirect_uri,
+            &mut self.scope,
+            &mut self.state,
+            &mut self.code_challenge,
+            &mut self.code_challenge_method,
+            &mut self.response_mode,
+            &mut self.nonce,
+            &mut self.prompt,
+            &mut self.max_age,
+            &mut self.login_hint,
+            &mut self.ui_locales,
+            &mut self.id_token_hint,
+            &mut self.claims,
+            &mut self.acr_values,
+            &mut self.display,
+            &mut self.request,
+            &mut self.request_uri,
+        ]
+    }
+
+    /// Collects the authorization parameters from decoded pairs, ignoring others
+    /// (RFC 6749 §3.1: unknown parameters are ignored). Empty values count as absent,
+    /// but a name sent twice is a duplicate even when one of its values is empty.
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut p = Self::default();
+        let mut seen = [false; Self::NAMES.len()];
+        for (k, v) in pairs {
+            // HDP's 4.x documentation spells it `clientId`.
+            let name = if k == "clientId" { "client_id" } else { k };
+            let Some(i) = Self::NAMES.iter().position(|n| *n == name) else {
+                continue;
+            };
+            if std::mem::replace(&mut seen[i], true) {
+                p.duplicate.get_or_insert_with(|| name.to_owned());
+                continue;
+            }
+            if !v.is_empty() {
+                *p.slots()[i] = Some(v.to_owned());
+            }
+        }
+        p
+    }
+
+    /// The parameters that are present, for carrying them to the next step.
+    pub fn pairs(&self) -> Vec<(&'static str, &str)> {
+        let values = [
+            &self.response_type,
+            &self.client_id,
+            &self.redirect_uri,
+            &self.scope,
+            &self.state,
+            &self.code_challenge,
+            &self.code_challenge_method,
+            &self.response_mode,
+            &self.nonce,
+            &self.prompt,
+            &self.max_age,
+            &self.login_hint,
+            &self.ui_locales,
+            &self.id_token_hint,
+            &self.claims,
+            &self.acr_values,
+            &self.display,
+            &self.request,
+            &self.request_uri,
+        ];
+        Self::NAMES
+            .iter()
+            .zip(values)
+            .filter_map(|(k, v)| v.as_deref().map(|v| (*k, v)))
+            .collect()
+    }
+
+    /// The request to continue with once the user has just signed in: without what
+    /// asked for that sign-in (`prompt=login`/`select_account`, `max_age`,
+    /// `id_token_hint`), which would otherwise ask again forever. `auth_time` is in
+    /// every ID token anyway.
+    pub fn after_sign_in(&self) -> Self {
+        let prompt: Vec<&str> = self
+            .prompt
+            .as_deref()
+            .unwrap_or("")
+            .split(' ')
+            .filter(|p| !p.is_empty() && *p != "login" && *p != "select_account")
+            .collect();
+        Self {
+            prompt: (!prompt.is_empty()).then(|| prompt.join(" ")),
+            max_age: None,
+            // Whoever signed in is who the flow continues with.
+            id_token_hint: None,
+            ..self.clone()
+        }
+    }
+}
+
+/// How the answer reaches the client (OAuth 2.0 Multiple Response Type Encoding
+/// Practices §2.1, Form Post Response Mode).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ResponseMode {
+    /// In the redirect URI's query (the default for `response_type=code`).
+    #[default]
+    Query,
+    /// In the redirect URI's fragment.
+    Fragment,
+    /// POSTed by the browser to the redirect URI from an auto-submitting form.
+    FormPost,
+}
+
+impl ResponseMode {
+    /// The mode named `s`, one of [`super::oidc::RESPONSE_MODES_SUPPORTED`].
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "query" => Some(Self::Query),
+            "fragment" => Some(Self::Fragment),
+            "form_post" => Some(Self::FormPost),
+            _ => None,
+        }
+    }
+}
+
+/// The `prompt` parameter (OIDC Core §3.1.2.1): which interactions the client wants
+/// or forbids.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Prompt {
+    /// No page may be shown: answer with an error instead.
+    pub none: bool,
+    /// Sign in again even with a live session (`select_account` counts as this: a
+    /// browser holds one session at a time).
+    pub login: bool,
+    /// Ask for consent even when it was given before.
+    pub consent: bool,
+}
+
+impl Prompt {
+    /// Parses the space-separated list of [`super::oidc::PROMPT_VALUES_SUPPORTED`];
+    /// the error says what is wrong.
+    pub fn parse(s: Option<&str>) -> Result<Self, String> {
+        let mut p = Prompt::default();
+        let values: Vec<&str> = s
+            .unwrap_or("")
+            .split(' ')
+            .filter(|v| !v.is_empty())
+            .collect();
+        for v in &values {
+            match *v {
+                "none" => p.none = true,
+                "login" | "select_account" => p.login = true,
+                "consent" => p.consent = true,
+                other => {
+                    return Err(format!(
+                        "prompt '{other}' is not supported; use none, login, consent or select_account."
+                    ))
+                }
+            }
+        }
+        if p.none && values.len() > 1 {
+            return Err("prompt=none cannot be combined with other prompt values.".to_owned());
+        }
+        Ok(p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_are_collected_once_and_duplicates_noticed() {
+        let p = AuthorizeParams::from_pairs([
+            ("client_id", "c"),
+            ("scope", ""),
+            ("state", "s1"),
+            ("other", "x"),
+            ("state", "s2"),
+        ]);
+        assert_eq!(p.client_id.as_deref(), Some("c"));
+        assert_eq!(p.scope, None, "empty is absent");
+        assert_eq!(p.state.as_deref(), Some("s1"));
+        assert_eq!(p.duplicate.as_deref(), Some("state"));
+        assert_eq!(p.pairs(), vec![("client_id", "c"), ("state", "s1")]);
+        let hdp = AuthorizeParams::from_pairs([("clientId", "c"), ("clientSecret", "ignored")]);
+        assert_eq!(hdp.client_id.as_deref(), Some("c"));
+        assert_eq!(hdp.duplicate, None);
+        let both = AuthorizeParams::from_pairs([("clientId", "c"), ("client_id", "d")]);
+        assert_eq!(both.duplicate.as_deref(), Some("client_id"));
+        // An empty first value does not hide the second (RFC 6749 §3.1).
+        let sneaky = AuthorizeParams::from_pairs([("redirect_uri", ""), ("redirect_uri", "x")]);
+        assert_eq!(sneaky.duplicate.as_deref(), Some("redirect_uri"));
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn name() -> impl Strategy<Value = String> {
+            prop_oneof![
+                proptest::sample::select(AuthorizeParams::NAMES.to_vec()).prop_map(str::to_owned),
+                Just("clientId".to_owned()),
+                "[a-z_]{0,12}",
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1024))]
+
+            /// Any list of pairs: a duplicate is reported exactly when a parameter name
+            /// (`clientId` counting as `client_id`) occurs twice; otherwise each
+            /// parameter holds its one non-empty value, and `pairs` gives them back.
+            #[test]
+            fn duplicates_are_found_and_single_values_round_trip(
+                list in proptest::collection::vec((name(), "[ -~]{0,8}"), 0..12)
+            ) {
+                let p = AuthorizeParams::from_pairs(list.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+                let canonical = |k: &str| if k == "clientId" { "client_id".to_owned() } else { k.to_owned() };
+                let known: Vec<String> = list
+                    .iter()
+                    .map(|(k, _)| canonical(k))
+                    .filter(|k| AuthorizeParams::NAMES.contains(&k.as_str()))
+                    .collect();
+                let first_dup = known
+                    .iter()
+                    .enumerate()
+                    .find(|(i, k)| known[..*i].contains(k))
+                    .map(|(_, k)| k.clone());
+                prop_assert_eq!(p.duplicate.clone(), first_dup.clone());
+                if first_dup.is_none() {
+                    let expected: Vec<(&str, &str)> = AuthorizeParams::NAMES
+                        .iter()
+                        .filter_map(|n| {
+                            list.iter()
+                                .find(|(k, v)| canonical(k) == *n && !v.is_empty())
+                                .map(|(_, v)| (*n, v.as_str()))
+                        })
+                        .collect();
+                    prop_assert_eq!(p.pairs(), expected);
+                }
+            }
+        }
+    }
+}
