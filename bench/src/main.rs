@@ -26,7 +26,7 @@ use portcullis_core::crypto::pkce::s256;
 use portcullis_core::crypto::Secret;
 use portcullis_core::limits::oauth_limits;
 use portcullis_core::model::identity::SYSTEM_TENANT_ID;
-use portcullis_core::model::token::AuthCode;
+use portcullis_core::model::token::{AuthCode, SignInContext};
 use portcullis_core::oauth::client_auth::{AuthenticatedClient, Method};
 use portcullis_core::oauth::token;
 use portcullis_server::config::{Config, Overrides};
@@ -76,6 +76,10 @@ enum Seed {
         /// The PKCE code verifier every code is bound to (43–128 characters).
         #[arg(long)]
         verifier: String,
+        /// OpenID Connect codes: `openid profile email` granted, with a nonce and a
+        /// sign-in, so each exchange also signs an ID token.
+        #[arg(long)]
+        openid: bool,
     },
 }
 
@@ -138,6 +142,7 @@ fn mint(ctx: &Context, scopes: &[String]) -> Result<String, Failure> {
         scopes,
         None,
         3600,
+        None,
     )
     .map_err(|e| format!("signing failed: {}", e.description))?;
     Ok(jwt)
@@ -195,13 +200,14 @@ async fn ceiling(listen: &str) -> Result<(), Failure> {
 async fn run_seed(seed: Seed) -> Result<(), Failure> {
     let config = Config::load(None, std::env::vars(), Overrides::default())?;
     let (ctx, _) = prepare(&config, Arc::new(SystemClock)).await?;
-    let (who, codes) = match seed {
-        Seed::Refresh { who } => (who, None),
+    let (who, codes, openid) = match seed {
+        Seed::Refresh { who } => (who, None, false),
         Seed::Codes {
             who,
             redirect_uri,
             verifier,
-        } => (who, Some((redirect_uri, s256(&verifier)))),
+            openid,
+        } => (who, Some((redirect_uri, s256(&verifier))), openid),
     };
     let app = ctx
         .store
@@ -227,14 +233,23 @@ async fn run_seed(seed: Seed) -> Result<(), Failure> {
         let (ctx, client, user, codes) = (ctx.clone(), client.clone(), user.clone(), codes.clone());
         tasks.push(tokio::spawn(async move {
             let mut out = Vec::with_capacity(n);
-            let scopes = vec![portcullis_core::model::scope::ODATA.to_owned()];
+            let mut scopes = vec![portcullis_core::model::scope::ODATA.to_owned()];
+            if openid {
+                scopes.extend(["openid", "profile", "email"].map(str::to_owned));
+            }
             for _ in 0..n {
                 let token = match codes.as_ref() {
                     None => {
-                        let (response, _) =
-                            token::issue_for_user(&ctx, &client, &user, scopes.clone(), &limits)
-                                .await
-                                .map_err(|e| e.description)?;
+                        let (response, _) = token::issue_for_user(
+                            &ctx,
+                            &client,
+                            &user,
+                            scopes.clone(),
+                            &limits,
+                            SignInContext::default(),
+                        )
+                        .await
+                        .map_err(|e| e.description)?;
                         response
                             .refresh_token
                             .ok_or("the grant issued no refresh token")?
@@ -254,6 +269,12 @@ async fn run_seed(seed: Seed) -> Result<(), Failure> {
                                 expires_at: now + limits.code_lifetime,
                                 used_at: None,
                                 family_id: None,
+                                sign_in: SignInContext {
+                                    auth_time: openid.then_some(now),
+                                    nonce: openid.then(|| "bench-nonce".to_owned()),
+                                    sid: openid.then(|| "bench-session".to_owned()),
+                                    claims: None,
+                                },
                             })
                             .await
                             .map_err(|e| e.to_string())?;
