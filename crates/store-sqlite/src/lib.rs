@@ -41,24 +41,17 @@ impl Connector<SqliteConnector> for Sqlite {
         if on_disk {
             private_files(&file)?;
         }
-        // No ping before handing out a pooled connection (sqlx's default): an SQLite
-        // connection is a file handle in this process and cannot have been dropped by
-        // a server, and the ping is a second round trip to the connection's worker
-        // thread on every query (docs/benchmarks.md).
-        let pool = SqlitePoolOptions::new()
-            .test_before_acquire(false)
-            .max_connections(8)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
-            .await
-            .map_err(store_error)?;
-        // Two processes starting on one new file would both apply the first migration;
-        // an exclusive advisory lock (flock) makes the second wait and then find the
-        // migrations applied. The lock is on a sidecar file, never on the database file
-        // itself: closing any descriptor of the database file drops every fcntl lock
-        // SQLite holds on it in this process, after which another process (an admin
-        // command, a second node) closing its last connection would checkpoint and
-        // delete the WAL under this one's feet (sqlite.org/howtocorrupt.html §2.2).
+        // Two processes starting on one new file would both switch it to WAL and both
+        // apply the first migration; an exclusive advisory lock (flock), taken before
+        // the first connection opens, makes the second wait and then find the file in
+        // WAL mode with the migrations applied. (Switching to WAL needs an exclusive
+        // lock on the file, which SQLite refuses at once, busy timeout or not, to a
+        // second connection switching at the same moment: "database is locked".) The
+        // lock is on a sidecar file, never on the database file itself: closing any
+        // descriptor of the database file drops every fcntl lock SQLite holds on it in
+        // this process, after which another process (an admin command, a second node)
+        // closing its last connection would checkpoint and delete the WAL under this
+        // one's feet (sqlite.org/howtocorrupt.html §2.2).
         let lock_path = {
             let mut p = file.clone().into_os_string();
             p.push("-migrate.lock");
@@ -83,6 +76,17 @@ impl Connector<SqliteConnector> for Sqlite {
         } else {
             None // in-memory database
         };
+        // No ping before handing out a pooled connection (sqlx's default): an SQLite
+        // connection is a file handle in this process and cannot have been dropped by
+        // a server, and the ping is a second round trip to the connection's worker
+        // thread on every query (docs/benchmarks.md).
+        let pool = SqlitePoolOptions::new()
+            .test_before_acquire(false)
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(store_error)?;
         let migrated = <Self as Connector<SqliteConnector>>::migrate(&pool).await;
         drop(guard);
         migrated?;
