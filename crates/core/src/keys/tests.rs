@@ -727,7 +727,9 @@ async fn a_database_from_before_rs256_gains_its_rs256_pair_at_the_next_start() {
     let mut old = vec![
         generate(&ring(), &rng, SigAlg::Es256, KeyState::Retiring, T0 - 2000).expect("key"),
         generate(&ring(), &rng, SigAlg::Es256, KeyState::Active, T0 - 1000).expect("key"),
-        generate(&ring(), &rng, SigAlg::Es256, KeyState::Next, T0 - 1000).expect("key"),
+        // (Created later than the active key: the store lists keys by creation time,
+        // then kid, and equal times would make the order depend on random kids.)
+        generate(&ring(), &rng, SigAlg::Es256, KeyState::Next, T0 - 900).expect("key"),
     ];
     old[0].retire_at = Some(T0 + 500);
     for k in &old {
@@ -738,7 +740,9 @@ async fn a_database_from_before_rs256_gains_its_rs256_pair_at_the_next_start() {
     let keys = store.signing_keys().await.expect("keys");
     assert_eq!(keys.len(), 5, "{keys:?}");
     assert_eq!(&keys[..3], &old[..], "the ES256 keys are untouched");
-    let rs256: Vec<&StoredKey> = keys.iter().filter(|k| k.alg == "RS256").collect();
+    // (Both created now: listed in kid order, so sorted by state here.)
+    let mut rs256: Vec<&StoredKey> = keys.iter().filter(|k| k.alg == "RS256").collect();
+    rs256.sort_by_key(|k| k.state != KeyState::Active);
     assert_eq!(
         rs256.iter().map(|k| k.state).collect::<Vec<_>>(),
         vec![KeyState::Active, KeyState::Next]
