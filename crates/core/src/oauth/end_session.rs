@@ -19,6 +19,7 @@ use super::step::{
     unavailable, ClientRedirect, ConfirmPage, ErrorPage, Location, Refusal, SessionCookie, Step,
 };
 use crate::context::Context;
+use crate::model::client_app::RedirectUrl;
 use crate::session;
 
 /// The end-session request's parameters (§2), as sent by GET or POST.
@@ -155,7 +156,12 @@ pub async fn end_session(
                     "post_logout_redirect_uri was sent without id_token_hint or client_id, so it cannot be checked against an application.",
                 )
             }
-            Some(app) if !app.post_logout_redirect_uris.iter().any(|r| r == uri) => {
+            // Registered, exactly, and still a redirect target under today's rules (as
+            // the authorization endpoint checks its redirect URIs at every request).
+            Some(app)
+                if !app.post_logout_redirect_uris.iter().any(|r| r == uri)
+                    || !RedirectUrl::is_target(uri, ctx.redirects) =>
+            {
                 return refuse(
                     "Invalid sign-out request",
                     format!(

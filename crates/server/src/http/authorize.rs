@@ -169,6 +169,21 @@ fn pairs(raw: &[u8]) -> Option<Vec<(String, String)>> {
         .then_some(out)
 }
 
+/// The parameters of a request that may come by GET or POST: a POSTed request (RFC
+/// 6749 §3.1 allows it for the authorization endpoint; RP-Initiated Logout §2 for the
+/// end-session endpoint) carries them in the body.
+fn request_pairs(
+    method: &Method,
+    query: Option<&str>,
+    body: &[u8],
+) -> Option<Vec<(String, String)>> {
+    if *method == Method::POST && !body.is_empty() {
+        pairs(body)
+    } else {
+        pairs(query.unwrap_or("").as_bytes())
+    }
+}
+
 fn field<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
     pairs
         .iter()
@@ -330,13 +345,7 @@ async fn run_authorize(
     query: Option<String>,
     body: Bytes,
 ) -> Response {
-    // A POSTed request (RFC 6749 §3.1 allows it) carries its parameters in the body.
-    let raw: &[u8] = if method == Method::POST && !body.is_empty() {
-        &body
-    } else {
-        query.as_deref().unwrap_or("").as_bytes()
-    };
-    let Some(pairs) = pairs(raw) else {
+    let Some(pairs) = request_pairs(&method, query.as_deref(), &body) else {
         return too_long();
     };
     let step = signin::request(&s.ctx, params_of(&pairs), &browser(&s, &headers)).await;
@@ -514,12 +523,7 @@ pub async fn end_session(
     RawQuery(query): RawQuery,
     PageForm(body): PageForm,
 ) -> Response {
-    let raw: &[u8] = if method == Method::POST {
-        &body
-    } else {
-        query.as_deref().unwrap_or("").as_bytes()
-    };
-    let Some(pairs) = pairs(raw) else {
+    let Some(pairs) = request_pairs(&method, query.as_deref(), &body) else {
         return too_long();
     };
     let params = EndSessionParams::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));

@@ -469,6 +469,124 @@ async fn invalid_requests_are_shown_or_sent_back_as_validate_says() {
     assert_eq!(sent[0].1, "invalid_request");
 }
 
+/// The `error` of a redirect to the client.
+fn error_sent(step: Step) -> String {
+    let sent = to_client(step);
+    assert!(
+        sent.iter().any(|(k, v)| *k == "state" && v == "s-1"),
+        "{sent:?}"
+    );
+    sent.into_iter()
+        .find(|(k, _)| *k == "error")
+        .map(|(_, v)| v)
+        .unwrap_or_else(|| panic!("an error"))
+}
+
+#[tokio::test]
+async fn prompt_none_answers_with_an_error_where_a_page_would_be() {
+    let f = fixture().await;
+    let none = [("scope", "openid"), ("prompt", "none")];
+    let step = request(&f.ctx, params(&none), &Browser::default()).await;
+    assert_eq!(error_sent(step), "login_required");
+    let browser = f.signed_in("ann").await;
+    let step = request(&f.ctx, params(&none), &browser).await;
+    assert_eq!(error_sent(step), "consent_required");
+    let page = match request(&f.ctx, params(&[("scope", "openid")]), &browser).await {
+        Step::Consent(page) => page,
+        other => panic!("the consent page: {other:?}"),
+    };
+    authorize::record_consent(&f.ctx, &page.req, &f.user)
+        .await
+        .expect("consent");
+    let sent = to_client(request(&f.ctx, params(&none), &browser).await);
+    assert_eq!(sent[0].0, "code");
+    // prompt=consent asks again; prompt=none with anything else is a bad request.
+    let step = request(
+        &f.ctx,
+        params(&[("scope", "openid"), ("prompt", "consent")]),
+        &browser,
+    )
+    .await;
+    assert!(matches!(step, Step::Consent(_)), "{step:?}");
+    let step = request(&f.ctx, params(&[("prompt", "none consent")]), &browser).await;
+    assert_eq!(error_sent(step), "invalid_request");
+}
+
+#[tokio::test]
+async fn max_age_asks_for_a_fresh_sign_in_and_the_request_then_forgets_it() {
+    let f = fixture().await;
+    let browser = f.signed_in("ann").await;
+    f.clock.advance(100);
+    let asked = [
+        ("scope", "openid"),
+        ("max_age", "60"),
+        ("prompt", "login consent"),
+        ("login_hint", "ann"),
+    ];
+    let Step::Login(page) = request(&f.ctx, params(&asked), &browser).await else {
+        panic!("the login page");
+    };
+    assert_eq!(page.username, "ann", "login_hint fills in the name");
+    let form = LoginForm {
+        username: Some("ann"),
+        password: Some(PASSWORD),
+        tenant: None,
+        csrf_token: Some(&page.csrf),
+    };
+    let step = login(&f.ctx, f.attempt(), params(&asked), &browser, form).await;
+    let Step::Redirect {
+        to: Location::Authorize(path),
+        session: SessionCookie::Set(_),
+    } = step
+    else {
+        panic!("signed in: {step:?}");
+    };
+    let expected = params(&[
+        ("scope", "openid"),
+        ("prompt", "consent"),
+        ("login_hint", "ann"),
+    ]);
+    assert_eq!(
+        path,
+        authorize_path(&expected),
+        "no max_age, no prompt=login"
+    );
+}
+
+#[tokio::test]
+async fn the_code_remembers_the_sign_in_for_the_id_token() {
+    let f = fixture().await;
+    let signed_in_at = f.clock.now();
+    let browser = f.signed_in("ann").await;
+    f.clock.advance(5);
+    let asked = [("scope", "openid email"), ("nonce", "n-1")];
+    let Step::Consent(page) = request(&f.ctx, params(&asked), &browser).await else {
+        panic!("the consent page");
+    };
+    let form = ConsentForm {
+        decision: Some("allow"),
+        csrf_token: Some(&page.csrf),
+    };
+    let sent = to_client(consent(&f.ctx, params(&asked), &browser, form).await);
+    let code = f.ctx.keys.verifier(&sent[0].1);
+    let Ok(crate::model::token::CodeTake::Taken(c)) =
+        f.ctx.store.take_auth_code(&code, f.clock.now()).await
+    else {
+        panic!("the code");
+    };
+    assert_eq!(c.scopes, vec!["openid".to_owned(), "email".to_owned()]);
+    let session_id = browser.session.as_deref().expect("session");
+    assert_eq!(
+        c.sign_in,
+        SignInContext {
+            auth_time: Some(signed_in_at),
+            nonce: Some("n-1".into()),
+            sid: Some(session::sid(&f.ctx, session_id)),
+            claims: None,
+        }
+    );
+}
+
 #[test]
 fn client_redirects_do_not_print_their_values() {
     let c = ClientRedirect {
