@@ -68,6 +68,12 @@ async fn follow(app: &TestApp, challenge: &str, called: &str) -> Value {
     doc
 }
 
+/// `GET path` with `token` as the Bearer token.
+async fn bearer_get(app: &TestApp, path: &str, token: &str) -> Reply {
+    app.send(app.http.get(app.url(path)).bearer_auth(token))
+        .await
+}
+
 /// The `WWW-Authenticate` values of `r`, in order.
 fn challenges(r: &Reply) -> Vec<&str> {
     r.headers
@@ -135,9 +141,7 @@ async fn management_bearer_challenges_point_to_the_resource_called(b: Backend) {
         (USERS, app.base.clone()),
         ("/api/mgmt/user", app.url("/api/mgmt")),
     ] {
-        let r = app
-            .send(app.http.get(app.url(path)).bearer_auth("not-a-token"))
-            .await;
+        let r = bearer_get(&app, path, "not-a-token").await;
         r.hdp_error(401, INVALID_CREDENTIALS);
         let all = challenges(&r);
         assert_eq!(all.len(), 1, "{path}: {all:?}");
@@ -162,13 +166,7 @@ async fn management_bearer_challenges_point_to_the_resource_called(b: Backend) {
     )
     .await
     .expect("an OData token");
-    let r = app
-        .send(
-            app.http
-                .get(app.url(APPS))
-                .bearer_auth(odata.access_token().secret()),
-        )
-        .await;
+    let r = bearer_get(&app, APPS, odata.access_token().secret()).await;
     r.hdp_error(403, INSUFFICIENT_SCOPE);
     let challenge = r.header("www-authenticate").expect("challenge");
     assert!(
