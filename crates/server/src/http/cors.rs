@@ -3,8 +3,8 @@
 //! middleware ([`answer`]) picks the policy by path ([`surface`]) and lets
 //! `tower-http`'s [`CorsLayer`] answer with it:
 //!
-//! * [`Surface::Public`]: the metadata documents and the JWKS, from any origin (`*`,
-//!   no credentials): they are public.
+//! * [`Surface::Public`]: the metadata documents (RFC 8414, OpenID, RFC 9728) and the
+//!   JWKS, from any origin (`*`, no credentials): they are public.
 //! * [`Surface::Clients`]: the token, UserInfo and revocation endpoints, from the
 //!   origins (`scheme://host[:port]`) of the registered applications' redirect URLs
 //!   ([`ClientOrigins`]), echoed with `Vary: Origin`, never with credentials: these
@@ -39,10 +39,13 @@ use tower_http::cors::{AllowCredentials, AllowOrigin, Any, CorsLayer};
 /// CORS headers).
 pub const PREFLIGHT_MAX_AGE_SECS: u64 = 600;
 
-/// Public documents any origin may read (the metadata documents, the JWKS).
+/// Public documents any origin may read (the metadata documents, the protected
+/// resource metadata of RFC 9728, the JWKS).
 const PUBLIC_PATHS: &[&str] = &[
     "/.well-known/oauth-authorization-server",
     "/.well-known/openid-configuration",
+    "/.well-known/oauth-protected-resource",
+    "/.well-known/oauth-protected-resource/api/mgmt",
     "/oauth2/jwks",
 ];
 /// Endpoints browser clients call with their tokens.
@@ -298,6 +301,10 @@ mod tests {
             Surface::Public
         );
         assert_eq!(surface("/oauth2/jwks"), Surface::Public);
+        assert_eq!(
+            surface("/.well-known/oauth-protected-resource/api/mgmt"),
+            Surface::Public
+        );
         assert_eq!(surface("/oauth2/token"), Surface::Clients);
         assert_eq!(surface("/oauth2/introspect"), Surface::SameOrigin);
         assert_eq!(surface("/oauth2/authorize"), Surface::SameOrigin);

@@ -1,7 +1,8 @@
 //! Request extractors that fail with the HDP envelope: JSON bodies (content type, size,
 //! syntax, unknown fields — each error names what was wrong), integer path ids, and the
 //! authenticated management caller (HTTP Basic, or a Bearer token with RFC 6750
-//! challenges), with exactly one `Authorization` header.
+//! challenges pointing to the RFC 9728 metadata), with exactly one `Authorization`
+//! header.
 
 use super::error::ApiError;
 use crate::state::AppState;
@@ -220,11 +221,23 @@ fn basic_required() -> ApiError {
 }
 
 /// A refused management caller: the HDP envelope, and for a refused Bearer token the
-/// RFC 6750 §3 challenge instead of the Basic one.
+/// RFC 6750 §3 challenge instead of the Basic one; a caller that sent no credentials
+/// HDP takes (none, or another scheme) gets the Bearer challenge next to the Basic one,
+/// as a second `WWW-Authenticate` header. Bearer challenges point to the resource's
+/// RFC 9728 metadata ([`super::resource_metadata::challenge`]).
 #[derive(Debug)]
 pub struct CallerRejection {
     error: ApiError,
-    bearer: Option<ErrorCode>,
+    bearer: Option<Bearer>,
+}
+
+/// The Bearer challenge of a [`CallerRejection`].
+#[derive(Debug)]
+enum Bearer {
+    /// A Bearer token was refused: this challenge replaces the Basic one.
+    Refused(String),
+    /// No credentials: this challenge is offered after the Basic one (on a 401 only).
+    Offered(String),
 }
 
 impl From<ApiError> for CallerRejection {
@@ -238,23 +251,33 @@ impl From<ApiError> for CallerRejection {
 
 impl IntoResponse for CallerRejection {
     fn into_response(self) -> Response {
-        let description = self.error.0.message.replace(['"', '\\'], "'");
         let mut res = self.error.into_response();
-        let challenge = match self.bearer {
-            Some(code @ ErrorCode::InsufficientScope) => format!(
-                "Bearer realm=\"Portcullis\", error=\"{code}\", error_description=\"{description}\", scope=\"{}\"",
-                portcullis_core::model::scope::MGMT
-            ),
-            Some(code) => format!(
-                "Bearer realm=\"Portcullis\", error=\"{code}\", error_description=\"{description}\""
-            ),
-            None => return res,
-        };
-        if let Ok(v) = HeaderValue::from_str(&challenge) {
-            res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+        let status = res.status();
+        let headers = res.headers_mut();
+        match self.bearer {
+            Some(Bearer::Refused(challenge)) => {
+                if let Ok(v) = HeaderValue::from_str(&challenge) {
+                    headers.insert(header::WWW_AUTHENTICATE, v);
+                }
+            }
+            Some(Bearer::Offered(challenge)) if status == StatusCode::UNAUTHORIZED => {
+                if let Ok(v) = HeaderValue::from_str(&challenge) {
+                    headers.append(header::WWW_AUTHENTICATE, v);
+                }
+            }
+            _ => {}
         }
         res
     }
+}
+
+/// Whether an `Authorization` value uses the Basic scheme.
+fn is_basic(value: &HeaderValue) -> bool {
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| v.split_once(' '))
+        .is_some_and(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -264,11 +287,18 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        let issuer = state.ctx.signer.issuer();
+        let path = parts.uri.path();
         let value = authorization(&parts.headers).map_err(ApiError::from)?;
         if let Some(token) = value.and_then(bearer_value) {
-            return bearer_caller(state, token).await.map(Caller);
+            return bearer_caller(state, path, token).await.map(Caller);
         }
-        let (login, password) = basic_credentials(parts)?;
+        let basic_caller = value.is_some_and(is_basic);
+        let (login, password) = basic_credentials(parts).map_err(|error| CallerRejection {
+            error,
+            bearer: (!basic_caller)
+                .then(|| Bearer::Offered(super::resource_metadata::challenge(issuer, path, None))),
+        })?;
         let attempt = Attempt {
             limiter: &state.limiter,
             peer: super::peer::client_ip(&state.trusted_proxies, parts),
@@ -292,10 +322,18 @@ impl FromRequestParts<AppState> for Mgmt {
 
 /// A management caller by Bearer token (SPEC §4.1): an active access token for a
 /// user, carrying the `api.access.mgmt` scope; it acts with that user's permissions.
-async fn bearer_caller(state: &AppState, token: &str) -> Result<Principal, CallerRejection> {
+async fn bearer_caller(
+    state: &AppState,
+    path: &str,
+    token: &str,
+) -> Result<Principal, CallerRejection> {
     let refused = |code: Code, message: String, bearer: ErrorCode| CallerRejection {
+        bearer: Some(Bearer::Refused(super::resource_metadata::challenge(
+            state.ctx.signer.issuer(),
+            path,
+            Some((bearer, &message)),
+        ))),
         error: ApiError::new(code, message),
-        bearer: Some(bearer),
     };
     let active = match portcullis_core::oauth::validate::access_token(&state.ctx, token).await {
         Ok(Ok(a)) => a,

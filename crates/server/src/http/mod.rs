@@ -17,6 +17,7 @@ pub mod peer;
 pub mod permissions;
 pub mod plain;
 pub mod reply;
+pub mod resource_metadata;
 pub mod tenants;
 pub mod users;
 pub mod vault;
@@ -41,6 +42,7 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         .merge(client_apps::router())
         .merge(oauth::router())
         .merge(metadata::router())
+        .merge(resource_metadata::router())
         .merge(jwks::router())
         .merge(limits::router())
         .merge(users::router())

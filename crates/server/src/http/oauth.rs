@@ -647,20 +647,23 @@ pub async fn revoke_endpoint(req: OAuthPost) -> Result<StatusCode, Response> {
     Ok(StatusCode::OK)
 }
 
-/// An RFC 6750 §3 challenge.
-pub fn bearer_challenge(status: StatusCode, error: Option<(ErrorCode, &str)>) -> Response {
-    // RFC 6750 §3.1: a request without authentication gets no error code.
-    let (header_value, body) = match error {
-        None => ("Bearer realm=\"Portcullis\"".to_owned(), Value::Null),
+/// An RFC 6750 §3 challenge from the Bearer-protected resource at `path`, pointing to
+/// its RFC 9728 metadata ([`super::resource_metadata::challenge`]).
+pub fn bearer_challenge(
+    issuer: &str,
+    path: &str,
+    status: StatusCode,
+    error: Option<(ErrorCode, &str)>,
+) -> Response {
+    let header_value = super::resource_metadata::challenge(issuer, path, error);
+    // RFC 6750 §3.1: a request without authentication gets no error code, and no body.
+    let mut res = match error {
+        None => status.into_response(),
         Some((code, desc)) => (
-            format!("Bearer realm=\"Portcullis\", error=\"{code}\", error_description=\"{desc}\""),
-            serde_json::json!({"error": code.as_str(), "error_description": desc}),
-        ),
-    };
-    let mut res = if body.is_null() {
-        status.into_response()
-    } else {
-        (status, Json(body)).into_response()
+            status,
+            Json(serde_json::json!({"error": code.as_str(), "error_description": desc})),
+        )
+            .into_response(),
     };
     if let Ok(v) = HeaderValue::from_str(&header_value) {
         res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
@@ -668,18 +671,23 @@ pub fn bearer_challenge(status: StatusCode, error: Option<(ErrorCode, &str)>) ->
     res
 }
 
+/// Where UserInfo is served.
+const USERINFO_PATH: &str = "/oauth2/userinfo";
+
 /// Who the access token is for (a Bearer-protected resource, RFC 6750): OpenID
 /// Connect's UserInfo endpoint (Core §5.3) for tokens granted `openid`, by GET or POST.
 #[utoipa::path(method(get, post), path = "/oauth2/userinfo", tag = "oauth", security(("bearer" = [])),
     responses((status = 200, description = "With `openid` granted: `sub` and the user's claims for the token's scopes (`profile`: name, given_name, family_name, preferred_username, locale, updated_at; `email`: email, email_verified) and its claims request, as JSON, or as a signed JWT (`application/jwt`) when the application registered `userinfoSignedResponseAlg`. Without `openid`: `sub`, `username`, `user_id`, `tenant`, `client_id`, `scope`."),
         (status = 401, description = "Without a token: an empty body (RFC 6750 §3.1). With an invalid, expired or revoked token: `{\"error\":\"invalid_token\",\"error_description\":…}` as JSON. Both carry the challenge in `WWW-Authenticate`.",
-            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"Portcullis\"`, with `error=\"invalid_token\"` when a token was refused")))))]
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"Portcullis\"`, with `error=\"invalid_token\"` when a token was refused, and `resource_metadata` (RFC 9728 §5.1) pointing to `/.well-known/oauth-protected-resource`")))))]
 pub async fn userinfo(State(s): State<AppState>, headers: HeaderMap) -> Response {
+    let challenge =
+        |status, error| bearer_challenge(s.ctx.signer.issuer(), USERINFO_PATH, status, error);
     let token = match bearer_token(&headers) {
         Ok(Some(token)) => token,
-        Ok(None) => return bearer_challenge(StatusCode::UNAUTHORIZED, None),
+        Ok(None) => return challenge(StatusCode::UNAUTHORIZED, None),
         Err(_) => {
-            return bearer_challenge(
+            return challenge(
                 StatusCode::BAD_REQUEST,
                 Some((ErrorCode::InvalidRequest, RepeatedAuthorization::MESSAGE)),
             )
@@ -688,7 +696,7 @@ pub async fn userinfo(State(s): State<AppState>, headers: HeaderMap) -> Response
     let active = match validate::access_token(&s.ctx, token).await {
         Ok(Ok(active)) => active,
         Ok(Err(_)) => {
-            return bearer_challenge(
+            return challenge(
                 StatusCode::UNAUTHORIZED,
                 Some((
                     ErrorCode::InvalidToken,

@@ -368,7 +368,13 @@ async fn userinfo_without_a_token_is_an_empty_challenge(b: Backend) {
     assert_eq!(r.status, 401);
     assert_eq!(
         r.header("www-authenticate"),
-        Some("Bearer realm=\"Portcullis\"")
+        Some(
+            format!(
+                "Bearer realm=\"Portcullis\", resource_metadata=\"{}\"",
+                app.url("/.well-known/oauth-protected-resource")
+            )
+            .as_str()
+        )
     );
     assert_eq!(r.text, "");
     let r = app

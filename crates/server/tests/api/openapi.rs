@@ -61,6 +61,8 @@ const SERVED: &[(&str, &str)] = &[
     ("post", "/oauth2/end_session"),
     ("get", "/.well-known/oauth-authorization-server"),
     ("get", "/.well-known/openid-configuration"),
+    ("get", "/.well-known/oauth-protected-resource"),
+    ("get", "/.well-known/oauth-protected-resource/api/mgmt"),
     ("get", "/oauth2/jwks"),
     ("get", "/api/mgmt/oauthapps"),
     ("post", "/api/mgmt/oauthapps"),
