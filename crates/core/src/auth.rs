@@ -548,6 +548,7 @@ mod tests {
             hasher,
             signer: Arc::new(crate::keys::Signer::ephemeral("http://test").expect("signer")),
             redirects: Default::default(),
+            require_pushed_requests: false,
         };
         (ctx, clock, store)
     }

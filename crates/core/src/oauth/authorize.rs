@@ -107,10 +107,28 @@ fn page(title: &str, message: impl Into<String>) -> AuthorizeError {
 
 /// Checks an authorization request against every rule of SPEC §2, in the order
 /// RFC 6749 §4.1.2.1 implies: the client and its redirect URI first (failures shown
-/// to the user), then the rest (failures sent to the client).
+/// to the user), then the rest (failures sent to the client). A pushed `request_uri`
+/// is taken here and its parameters replace the request's ([`super::par`]).
 pub async fn validate(
     ctx: &Context,
     params: AuthorizeParams,
+) -> Result<ValidRequest, AuthorizeError> {
+    check(ctx, params, false).await
+}
+
+/// [`validate`] for a request being pushed (RFC 9126 §2.1): it is the push itself, so
+/// a requirement to push is met.
+pub(crate) async fn validate_push(
+    ctx: &Context,
+    params: AuthorizeParams,
+) -> Result<ValidRequest, AuthorizeError> {
+    check(ctx, params, true).await
+}
+
+async fn check(
+    ctx: &Context,
+    params: AuthorizeParams,
+    pushing: bool,
 ) -> Result<ValidRequest, AuthorizeError> {
     const BAD_CLIENT: &str = "Unknown application";
     const BAD_REDIRECT: &str = "Invalid redirect address";
@@ -135,6 +153,7 @@ pub async fn validate(
             "No application is registered with this client_id. Ask the application's maker to check its settings.",
         ));
     };
+    let (params, pushed) = super::par::resolve(ctx, &app, params).await?;
     let (redirect_uri, redirect_uri_sent) = match params.redirect_uri.as_deref() {
         Some(uri) => {
             if !app.redirect_urls.iter().any(|r| r == uri) {
@@ -202,6 +221,12 @@ pub async fn validate(
         return Err(fail(
             "invalid_request",
             format!("response_mode '{mode}' is not supported; use query, fragment or form_post."),
+        ));
+    }
+    if ctx.require_pushed_requests && !pushed && !pushing {
+        return Err(fail(
+            "invalid_request",
+            "This server requires pushed authorization requests (RFC 9126): push the request to the pushed_authorization_request_endpoint and send its request_uri.".into(),
         ));
     }
     if let Some(name) = &params.duplicate {

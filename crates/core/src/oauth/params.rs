@@ -27,13 +27,16 @@ pub struct AuthorizeParams {
     pub display: Option<String>,
     pub request: Option<String>,
     pub request_uri: Option<String>,
+    /// The proof that the parameters came from a taken pushed request
+    /// ([`super::par::PROOF_PARAM`]), carried through the forms.
+    pub pushed_request: Option<String>,
     /// The first parameter sent more than once (RFC 6749 §3.1 forbids that).
     pub duplicate: Option<String>,
 }
 
 impl AuthorizeParams {
     /// The names of the parameters, in the order [`Self::pairs`] yields them.
-    pub const NAMES: [&'static str; 19] = [
+    pub const NAMES: [&'static str; 20] = [
         "response_type",
         "client_id",
         "redirect_uri",
@@ -53,10 +56,11 @@ impl AuthorizeParams {
         "display",
         "request",
         "request_uri",
+        super::par::PROOF_PARAM,
     ];
 
     /// The value slots, in the order of [`Self::NAMES`].
-    fn slots(&mut self) -> [&mut Option<String>; 19] {
+    fn slots(&mut self) -> [&mut Option<String>; 20] {
         [
             &mut self.response_type,
             &mut self.client_id,
@@ -77,6 +81,7 @@ impl AuthorizeParams {
             &mut self.display,
             &mut self.request,
             &mut self.request_uri,
+            &mut self.pushed_request,
         ]
     }
 
@@ -125,6 +130,7 @@ impl AuthorizeParams {
             &self.display,
             &self.request,
             &self.request_uri,
+            &self.pushed_request,
         ];
         Self::NAMES
             .iter()

@@ -28,6 +28,7 @@ mod metadata;
 mod oidc;
 mod oidc_clients;
 mod openapi;
+mod par;
 mod security_auth;
 mod security_ops;
 mod security_protocol;

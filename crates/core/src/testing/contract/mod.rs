@@ -242,6 +242,7 @@ macro_rules! store_contract_cases {
             revocations_and_cascades_reach_token_families,
             a_replay_during_the_exchange_still_revokes_its_family,
             token_state_reads_revocations_families_and_users_together,
+            pushed_requests_are_taken_once_by_their_client_before_expiry,
             // keys
             signing_keys_round_trip_with_one_active_and_one_next,
             of_concurrent_first_starts_one_active_key_wins,
