@@ -13,7 +13,7 @@
 //! re-validates the request from scratch with [`validate`]: nothing the browser
 //! carries between steps is trusted.
 
-use super::params::{AuthorizeParams, Prompt, ResponseMode};
+use super::params::{AuthorizeParams, Prompt, ResponseMode, PROOF_PARAM, REQUEST_URI_PREFIX};
 use super::token::{allowed_scopes_for_user, resolve_scope};
 use crate::context::Context;
 use crate::crypto::pkce::valid_verifier;
@@ -153,7 +153,7 @@ async fn check(
             "No application is registered with this client_id. Ask the application's maker to check its settings.",
         ));
     };
-    let (params, pushed) = super::par::resolve(ctx, &app, params).await?;
+    let (params, pushed) = pushed_params(ctx, &app, params).await?;
     let (redirect_uri, redirect_uri_sent) = match params.redirect_uri.as_deref() {
         Some(uri) => {
             if !app.redirect_urls.iter().any(|r| r == uri) {
@@ -223,10 +223,11 @@ async fn check(
             format!("response_mode '{mode}' is not supported; use query, fragment or form_post."),
         ));
     }
-    if ctx.require_pushed_requests && !pushed && !pushing {
+    let must_push = ctx.require_pushed_requests || app.require_pushed_authorization_requests;
+    if must_push && !pushed && !pushing {
         return Err(fail(
             "invalid_request",
-            "This server requires pushed authorization requests (RFC 9126): push the request to the pushed_authorization_request_endpoint and send its request_uri.".into(),
+            "This client must use pushed authorization requests (RFC 9126): push the request to the pushed_authorization_request_endpoint and send its request_uri.".into(),
         ));
     }
     if let Some(name) = &params.duplicate {
@@ -329,6 +330,60 @@ async fn check(
         claims: oidc.claims,
         params,
     })
+}
+
+/// The request to go on with at the authorization endpoint, and whether it was
+/// pushed: a pushed `request_uri` of `app` is taken and its parameters replace
+/// `params`; parameters carried from a taken push keep their proof; anything else is
+/// `params` as sent, not pushed. An unknown, expired, spent or other client's
+/// `request_uri` is a page for the user.
+async fn pushed_params(
+    ctx: &Context,
+    app: &ClientApp,
+    params: AuthorizeParams,
+) -> Result<(AuthorizeParams, bool), AuthorizeError> {
+    let Some(random) = params
+        .request_uri
+        .as_deref()
+        .and_then(|u| u.strip_prefix(REQUEST_URI_PREFIX))
+    else {
+        let pushed = params
+            .pushed_request
+            .as_deref()
+            .is_some_and(|p| ctx.keys.verify(&proof_text(&params), p));
+        return Ok((params, pushed));
+    };
+    let taken = ctx
+        .store
+        .take_pushed_request(&ctx.keys.verifier(random), app.id, ctx.now())
+        .await?;
+    let stored: Option<Vec<(String, String)>> =
+        taken.and_then(|t| serde_json::from_str(&t.params).ok());
+    let Some(stored) = stored else {
+        return Err(page(
+            "Invalid request",
+            "The request_uri is unknown, has expired, was already used or was pushed by another application. Start again from the application.",
+        ));
+    };
+    let mut taken =
+        AuthorizeParams::from_pairs(stored.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    taken.pushed_request = Some(ctx.keys.verifier(&proof_text(&taken)));
+    Ok((taken, true))
+}
+
+/// What the proof of a taken push signs: the parameters, without the proof and
+/// without those the flow itself drops after a sign-in
+/// ([`AuthorizeParams::after_sign_in`]), which can only ask for more interaction.
+fn proof_text(params: &AuthorizeParams) -> String {
+    let signed: Vec<(&str, &str)> = params
+        .pairs()
+        .into_iter()
+        .filter(|(k, _)| !matches!(*k, "prompt" | "max_age" | "id_token_hint" | PROOF_PARAM))
+        .collect();
+    format!(
+        "pushed-request\n{}",
+        serde_json::to_string(&signed).unwrap_or_default()
+    )
 }
 
 /// Whether `user` may authorize `req`'s application at all: only users of the

@@ -7,7 +7,7 @@
 //! stored, as for codes.
 //!
 //! At the authorization endpoint a `request_uri` of that form, sent with the
-//! `client_id` that pushed it, is taken ([`resolve`]) and its parameters replace the
+//! `client_id` that pushed it, is taken ([`super::authorize::validate`]) and its parameters replace the
 //! request's (§4: the others are ignored). The login and consent forms then carry the
 //! taken parameters, not the spent `request_uri`, with a keyed proof
 //! ([`PROOF_PARAM`]) that they came from a push, so a client that must push
@@ -20,19 +20,14 @@ use super::error::{ErrorCode, OAuthError};
 use super::params::AuthorizeParams;
 use crate::context::Context;
 use crate::crypto::Secret;
-use crate::model::client_app::ClientApp;
 use crate::model::token::PushedRequest;
 use crate::store::StoreError;
 
-/// What every pushed `request_uri` starts with (RFC 9126 §2.2).
-pub const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
+pub use super::params::{PROOF_PARAM, REQUEST_URI_PREFIX};
 
 /// How many seconds a pushed request waits for its authorization request (RFC 9126
 /// §2.2 suggests 5 to 600; one is used once, right after the push).
 pub const LIFETIME: i64 = 60;
-
-/// The hidden parameter that carries the proof of a taken push through the forms.
-pub const PROOF_PARAM: &str = "pushed_request";
 
 /// A stored push: what the endpoint answers (`201`, RFC 9126 §2.2).
 #[derive(Debug, Clone)]
@@ -107,58 +102,4 @@ fn refusal(e: AuthorizeError) -> OAuthError {
         }
         AuthorizeError::Store(detail) => StoreError::Backend(detail).into(),
     }
-}
-
-/// The request to go on with at the authorization endpoint, and whether it was
-/// pushed: a pushed `request_uri` of `app` is taken and its parameters replace
-/// `params`; parameters carried from a taken push keep their proof; anything else is
-/// `params` as sent, not pushed. An unknown, expired, spent or other client's
-/// `request_uri` is a page for the user.
-pub(crate) async fn resolve(
-    ctx: &Context,
-    app: &ClientApp,
-    params: AuthorizeParams,
-) -> Result<(AuthorizeParams, bool), AuthorizeError> {
-    let Some(random) = params
-        .request_uri
-        .as_deref()
-        .and_then(|u| u.strip_prefix(REQUEST_URI_PREFIX))
-    else {
-        let pushed = params
-            .pushed_request
-            .as_deref()
-            .is_some_and(|p| ctx.keys.verify(&proof_text(&params), p));
-        return Ok((params, pushed));
-    };
-    let taken = ctx
-        .store
-        .take_pushed_request(&ctx.keys.verifier(random), app.id, ctx.now())
-        .await?;
-    let stored: Option<Vec<(String, String)>> =
-        taken.and_then(|t| serde_json::from_str(&t.params).ok());
-    let Some(stored) = stored else {
-        return Err(AuthorizeError::Page {
-            title: "Invalid request".to_owned(),
-            message: "The request_uri is unknown, has expired, was already used or was pushed by another application. Start again from the application.".to_owned(),
-        });
-    };
-    let mut taken =
-        AuthorizeParams::from_pairs(stored.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    taken.pushed_request = Some(ctx.keys.verifier(&proof_text(&taken)));
-    Ok((taken, true))
-}
-
-/// What the proof of a taken push signs: the parameters, without the proof and
-/// without those the flow itself drops after a sign-in
-/// ([`AuthorizeParams::after_sign_in`]), which can only ask for more interaction.
-fn proof_text(params: &AuthorizeParams) -> String {
-    let signed: Vec<(&str, &str)> = params
-        .pairs()
-        .into_iter()
-        .filter(|(k, _)| !matches!(*k, "prompt" | "max_age" | "id_token_hint" | PROOF_PARAM))
-        .collect();
-    format!(
-        "pushed-request\n{}",
-        serde_json::to_string(&signed).unwrap_or_default()
-    )
 }

@@ -4,6 +4,13 @@
 //! once, HDP's `clientId` spelling accepted; and the two parameters with a closed set
 //! of values, `response_mode` and `prompt`.
 
+/// What every pushed `request_uri` starts with (RFC 9126 §2.2).
+pub const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
+
+/// The hidden parameter that carries the proof of a taken push through the forms
+/// (see [`super::par`]).
+pub const PROOF_PARAM: &str = "pushed_request";
+
 /// The parameters of an authorization request, as sent (query or form): RFC 6749's
 /// and RFC 7636's, and OpenID Connect Core §3.1.2.1's.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -28,7 +35,7 @@ pub struct AuthorizeParams {
     pub request: Option<String>,
     pub request_uri: Option<String>,
     /// The proof that the parameters came from a taken pushed request
-    /// ([`super::par::PROOF_PARAM`]), carried through the forms.
+    /// ([`PROOF_PARAM`]), carried through the forms.
     pub pushed_request: Option<String>,
     /// The first parameter sent more than once (RFC 6749 §3.1 forbids that).
     pub duplicate: Option<String>,
@@ -56,7 +63,7 @@ impl AuthorizeParams {
         "display",
         "request",
         "request_uri",
-        super::par::PROOF_PARAM,
+        PROOF_PARAM,
     ];
 
     /// The value slots, in the order of [`Self::NAMES`].

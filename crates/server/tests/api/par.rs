@@ -302,7 +302,67 @@ async fn the_server_may_require_every_request_to_be_pushed(b: Backend) {
     code_of(&browser.get(&by_reference(&client, &uri, &[])).await);
 }
 
+async fn an_application_may_be_required_to_push(b: Backend) {
+    let app = spawn_app(b).await;
+    create_alice(&app).await;
+    let strict = register(
+        &app,
+        &[CALLBACK],
+        json!({"requirePushedAuthorizationRequests": true}),
+    )
+    .await;
+    let lax = register(&app, &[CALLBACK], json!({})).await;
+    let path = |c: &Client| format!("/api/mgmt/oauth/client/applications/{}", c.id);
+    let shown = app
+        .send_as_admin(reqwest::Method::GET, &path(&strict))
+        .await;
+    assert_eq!(
+        shown.json()["requirePushedAuthorizationRequests"],
+        true,
+        "{}",
+        shown.text
+    );
+    let shown = app.send_as_admin(reqwest::Method::GET, &path(&lax)).await;
+    assert!(
+        shown
+            .json()
+            .get("requirePushedAuthorizationRequests")
+            .is_none(),
+        "omitted when false: {}",
+        shown.text
+    );
+
+    let mut browser = Browser::new(&app);
+    let r = browser.get(&authorize_path(&strict, &[])).await;
+    let q = assert_error_redirect(&r, "invalid_request");
+    assert!(q["error_description"].contains("must use pushed authorization requests"));
+    let r = browser.get(&authorize_path(&lax, &[])).await;
+    assert!(assert_page(&r, 200).contains("Sign in"));
+    let uri = request_uri(&push(&app, &strict, &[]).await);
+    let consent = to_consent(&mut browser, &by_reference(&strict, &uri, &[])).await;
+    code_of(&decide(&mut browser, &consent, "allow").await);
+
+    // An update without the field leaves it; false lifts it.
+    let body = json!({"name": "Quarterly Reports", "redirectUrls": [CALLBACK]});
+    let r = app
+        .send_json_as_admin(reqwest::Method::PUT, &path(&strict), &body)
+        .await;
+    assert_eq!(
+        r.json()["requirePushedAuthorizationRequests"],
+        true,
+        "{}",
+        r.text
+    );
+    let body = json!({"name": "Quarterly Reports", "redirectUrls": [CALLBACK], "requirePushedAuthorizationRequests": false});
+    let r = app
+        .send_json_as_admin(reqwest::Method::PUT, &path(&strict), &body)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    code_of(&browser.get(&authorize_path(&strict, &[])).await);
+}
+
 backends!(
+    an_application_may_be_required_to_push,
     a_pushed_request_runs_the_whole_flow_and_wins_over_the_query,
     request_uris_are_single_use_short_lived_and_bound_to_their_client,
     pushes_are_authenticated_and_checked_before_they_are_stored,

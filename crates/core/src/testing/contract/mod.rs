@@ -125,6 +125,7 @@ fn app(tenant: i64, owner: i64, client_id: &str) -> NewClientApp {
         post_logout_redirect_uris: Vec::new(),
         id_token_signed_response_alg: None,
         userinfo_signed_response_alg: None,
+        require_pushed_authorization_requests: false,
         now: T0,
     }
 }

@@ -388,11 +388,14 @@ fn pushed(verifier: &str, app: i64, expires_at: i64) -> crate::model::token::Pus
 
 pub async fn pushed_requests_are_taken_once_by_their_client_before_expiry(store: Arc<dyn Store>) {
     let (u, a) = token_fixture(&store).await;
-    let other = store
-        .create_client_app(app(SYSTEM_TENANT_ID, u, "cid-par-other"))
-        .await
-        .expect("app")
-        .id;
+    let mut strict = app(SYSTEM_TENANT_ID, u, "cid-par-other");
+    strict.require_pushed_authorization_requests = true;
+    let other = store.create_client_app(strict).await.expect("app");
+    assert!(
+        found(store.client_app(other.id).await).require_pushed_authorization_requests,
+        "the application's requirement round-trips"
+    );
+    let other = other.id;
     store
         .insert_pushed_request(&pushed("par-1", a, T0 + 60))
         .await
