@@ -386,6 +386,19 @@ fn pushed(verifier: &str, app: i64, expires_at: i64) -> crate::model::token::Pus
     }
 }
 
+/// Takes the pushed request `verifier` of `app` at `now`.
+async fn take(
+    store: &Arc<dyn Store>,
+    verifier: &str,
+    app: i64,
+    now: i64,
+) -> Option<crate::model::token::PushedRequest> {
+    store
+        .take_pushed_request(verifier, app, now)
+        .await
+        .expect("take")
+}
+
 pub async fn pushed_requests_are_taken_once_by_their_client_before_expiry(store: Arc<dyn Store>) {
     let (u, a) = token_fixture(&store).await;
     let mut strict = app(SYSTEM_TENANT_ID, u, "cid-par-other");
@@ -408,36 +421,20 @@ pub async fn pushed_requests_are_taken_once_by_their_client_before_expiry(store:
         "verifiers are unique"
     );
     assert_eq!(
-        store
-            .take_pushed_request("par-1", other, T0 + 1)
-            .await
-            .expect("take"),
+        take(&store, "par-1", other, T0 + 1).await,
         None,
         "another client's take finds nothing"
     );
     assert_eq!(
-        store
-            .take_pushed_request("par-1", a, T0 + 60)
-            .await
-            .expect("take"),
+        take(&store, "par-1", a, T0 + 60).await,
         None,
         "expired at its expiry"
     );
     assert_eq!(
-        store
-            .take_pushed_request("par-1", a, T0 + 59)
-            .await
-            .expect("take"),
+        take(&store, "par-1", a, T0 + 59).await,
         Some(pushed("par-1", a, T0 + 60))
     );
-    assert_eq!(
-        store
-            .take_pushed_request("par-1", a, T0 + 2)
-            .await
-            .expect("take"),
-        None,
-        "spent"
-    );
+    assert_eq!(take(&store, "par-1", a, T0 + 2).await, None, "spent");
 
     store
         .insert_pushed_request(&pushed("par-race", a, T0 + 60))
@@ -463,17 +460,6 @@ pub async fn pushed_requests_are_taken_once_by_their_client_before_expiry(store:
         .await
         .expect("insert");
     store.purge_expired(T0 + 10).await.expect("purge");
-    assert_eq!(
-        store
-            .take_pushed_request("par-old", a, T0)
-            .await
-            .expect("take"),
-        None,
-        "purged"
-    );
-    assert!(store
-        .take_pushed_request("par-new", a, T0)
-        .await
-        .expect("take")
-        .is_some());
+    assert_eq!(take(&store, "par-old", a, T0).await, None, "purged");
+    assert!(take(&store, "par-new", a, T0).await.is_some());
 }
