@@ -103,3 +103,119 @@ fn refusal(e: AuthorizeError) -> OAuthError {
         AuthorizeError::Store(detail) => StoreError::Backend(detail).into(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oauth::client_auth::Method;
+    use crate::oauth::tests::fixture;
+    use std::sync::Arc;
+
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+    async fn pushed(ctx: &Context) -> (AuthenticatedClient, String) {
+        let app = ctx
+            .store
+            .client_app_by_client_id("client-1")
+            .await
+            .expect("store")
+            .expect("app");
+        let client = AuthenticatedClient {
+            app,
+            method: Method::Basic,
+        };
+        let pairs: Vec<(String, String)> = [
+            ("response_type", "code"),
+            ("redirect_uri", "https://app.example/cb"),
+            ("state", "s-1"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        let p = push(ctx, &client, &pairs).await.expect("pushed");
+        (client, p.request_uri)
+    }
+
+    fn by_reference(uri: &str) -> AuthorizeParams {
+        AuthorizeParams::from_pairs([
+            ("client_id", "client-1"),
+            ("request_uri", uri),
+            ("state", "forged"),
+        ])
+    }
+
+    #[tokio::test]
+    async fn the_taken_parameters_carry_a_proof_the_browser_cannot_forge() {
+        let mut f = fixture(false).await;
+        f.ctx.require_pushed_requests = true;
+        let ctx = &f.ctx;
+        let (_, uri) = pushed(ctx).await;
+        let req = authorize::validate(ctx, by_reference(&uri))
+            .await
+            .expect("taken");
+        assert_eq!(req.state.as_deref(), Some("s-1"), "the pushed state wins");
+        assert!(
+            req.params.request_uri.is_none(),
+            "the spent urn is not carried"
+        );
+        assert!(req.params.pushed_request.is_some());
+        // The forms' parameters pass again, also after a sign-in dropped a prompt.
+        let mut again = req.params.clone();
+        again.prompt = Some("login".into());
+        authorize::validate(ctx, again.clone())
+            .await
+            .expect("carried");
+        authorize::validate(ctx, again.after_sign_in())
+            .await
+            .expect("after sign-in");
+        // Changing what was pushed breaks the proof.
+        let mut tampered = req.params.clone();
+        tampered.scope = Some("openid".into());
+        let Err(AuthorizeError::Redirect(r)) = authorize::validate(ctx, tampered).await else {
+            panic!("a tampered request passed")
+        };
+        assert_eq!(r.error, "invalid_request");
+        // Spent.
+        assert!(matches!(
+            authorize::validate(ctx, by_reference(&uri)).await,
+            Err(AuthorizeError::Page { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn of_concurrent_uses_of_a_request_uri_one_wins() {
+        let f = fixture(false).await;
+        let ctx = Arc::new(f.ctx.clone());
+        let (_, uri) = pushed(&ctx).await;
+        let barrier = Arc::new(tokio::sync::Barrier::new(4));
+        let racers: Vec<_> = (0..4)
+            .map(|_| {
+                let (ctx, barrier, uri) = (ctx.clone(), barrier.clone(), uri.clone());
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    authorize::validate(&ctx, by_reference(&uri)).await.is_ok()
+                })
+            })
+            .collect();
+        let mut won = 0;
+        for r in racers {
+            if r.await.expect("join") {
+                won += 1;
+            }
+        }
+        assert_eq!(won, 1);
+    }
+
+    #[tokio::test]
+    async fn an_expired_request_uri_is_refused() {
+        let f = fixture(false).await;
+        let (_, uri) = pushed(&f.ctx).await;
+        f.clock.advance(LIFETIME);
+        assert!(matches!(
+            authorize::validate(&f.ctx, by_reference(&uri)).await,
+            Err(AuthorizeError::Page { .. })
+        ));
+    }
+}
