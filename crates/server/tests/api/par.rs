@@ -208,38 +208,32 @@ async fn pushes_are_authenticated_and_checked_before_they_are_stored(b: Backend)
     request_uri(&app.send(app.http.post(&par).form(&post)).await);
 
     // What the authorization endpoint would refuse is refused at the push (400).
-    let cases: [(&[(&str, &str)], &str, &str); 5] = [
+    let cases = [
         (
-            &[("redirect_uri", "https://evil.example/cb")],
+            ("redirect_uri", "https://evil.example/cb"),
             "invalid_request",
             "not one registered",
         ),
+        (("scope", "no-such-scope"), "invalid_scope", "no-such-scope"),
         (
-            &[("scope", "no-such-scope")],
-            "invalid_scope",
-            "no-such-scope",
-        ),
-        (
-            &[("request_uri", "urn:ietf:params:oauth:request_uri:x")],
+            ("request_uri", "urn:ietf:params:oauth:request_uri:x"),
             "invalid_request",
             "request_uri cannot be pushed",
         ),
         (
-            &[("client_id", "someone-else")],
+            ("client_id", "someone-else"),
             "invalid_request",
             "client_id",
         ),
         (
-            &[("code_challenge_method", "plain")],
+            ("code_challenge_method", "plain"),
             "invalid_request",
             "S256",
         ),
     ];
     for (extra, error, says) in cases {
         let mut f = fields.clone();
-        for (k, v) in extra {
-            f.insert((*k).into(), (*v).into());
-        }
+        f.insert(extra.0.into(), extra.1.into());
         let r = app
             .send(
                 app.http
