@@ -11,7 +11,8 @@
 //!
 //! Every step of the flow (the first visit, the login form, the consent form)
 //! re-validates the request from scratch with [`validate`]: nothing the browser
-//! carries between steps is trusted.
+//! carries between steps is trusted. A pushed request (RFC 9126, [`super::par`]) is
+//! taken here, once, and its parameters travel on with a keyed proof of the push.
 
 use super::params::{AuthorizeParams, Prompt, ResponseMode, PROOF_PARAM, REQUEST_URI_PREFIX};
 use super::token::{allowed_scopes_for_user, resolve_scope};

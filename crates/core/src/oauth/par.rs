@@ -7,8 +7,8 @@
 //! stored, as for codes.
 //!
 //! At the authorization endpoint a `request_uri` of that form, sent with the
-//! `client_id` that pushed it, is taken ([`super::authorize::validate`]) and its parameters replace the
-//! request's (§4: the others are ignored). The login and consent forms then carry the
+//! `client_id` that pushed it, is taken ([`super::authorize::validate`]) and its
+//! parameters replace the request's (§4: the others are ignored). The login and consent forms then carry the
 //! taken parameters, not the spent `request_uri`, with a keyed proof
 //! ([`PROOF_PARAM`]) that they came from a push, so a client that must push
 //! (`require_pushed_authorization_requests`) can still finish its sign-in, and the
