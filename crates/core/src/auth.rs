@@ -548,6 +548,7 @@ mod tests {
             hasher,
             signer: Arc::new(crate::keys::Signer::ephemeral("http://test").expect("signer")),
             redirects: Default::default(),
+            require_pushed_requests: false,
         };
         (ctx, clock, store)
     }
@@ -802,6 +803,7 @@ mod tests {
                 post_logout_redirect_uris: Vec::new(),
                 id_token_signed_response_alg: None,
                 userinfo_signed_response_alg: None,
+                require_pushed_authorization_requests: false,
                 now: clock.now(),
             })
             .await

@@ -22,6 +22,9 @@ pub struct Context {
     /// What the operator allows as redirect URLs (checked at registration and at
     /// the authorization endpoint).
     pub redirects: RedirectPolicy,
+    /// Whether every authorization request must be pushed first (RFC 9126 §5,
+    /// `require_pushed_authorization_requests`).
+    pub require_pushed_requests: bool,
 }
 
 impl Context {

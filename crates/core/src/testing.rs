@@ -27,6 +27,7 @@ pub async fn test_context() -> (crate::context::Context, crate::clock::ManualClo
         hasher: crate::crypto::PasswordHasher::new(2),
         signer: Arc::new(signer),
         redirects: Default::default(),
+        require_pushed_requests: false,
     };
     (ctx, clock)
 }

@@ -80,6 +80,9 @@ pub struct Config {
     /// (`PORTCULLIS_ALLOW_HTTP_REDIRECT_URIS`). Default off: codes would travel in
     /// clear (RFC 9700 §2.6); loopback `http` (RFC 8252 §7.3) is always accepted.
     pub allow_http_redirect_uris: bool,
+    /// Whether every authorization request must be pushed to `/oauth2/par` first
+    /// (`PORTCULLIS_REQUIRE_PUSHED_AUTHORIZATION_REQUESTS`, RFC 9126 §5). Default off.
+    pub require_pushed_authorization_requests: bool,
     /// Internal destinations the vault's outbound calls may reach: host names,
     /// addresses or CIDR blocks (`PORTCULLIS_OUTBOUND_ALLOW` as a TOML list). Loopback,
     /// private, link-local and similar addresses are refused otherwise.
@@ -127,6 +130,7 @@ impl Default for Config {
             vault_refresh_window_secs: 300,
             vault_refresh_interval_secs: 60,
             allow_http_redirect_uris: false,
+            require_pushed_authorization_requests: false,
             outbound_allow: Vec::new(),
             outbound_ca_file: None,
             trusted_proxies: Vec::new(),
@@ -158,6 +162,10 @@ impl std::fmt::Debug for Config {
                 &self.vault_refresh_interval_secs,
             )
             .field("allow_http_redirect_uris", &self.allow_http_redirect_uris)
+            .field(
+                "require_pushed_authorization_requests",
+                &self.require_pushed_authorization_requests,
+            )
             .field("outbound_allow", &self.outbound_allow)
             .field("outbound_ca_file", &self.outbound_ca_file)
             .field("trusted_proxies", &self.trusted_proxies)
@@ -319,6 +327,7 @@ const NON_STRING_KEYS: &[&str] = &[
     "vault_refresh_window_secs",
     "vault_refresh_interval_secs",
     "allow_http_redirect_uris",
+    "require_pushed_authorization_requests",
     "outbound_allow",
     "trusted_proxies",
     "cors_allowed_origins",

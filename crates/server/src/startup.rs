@@ -245,6 +245,7 @@ pub async fn prepare_with_issuer(
         redirects: portcullis_core::model::client_app::RedirectPolicy {
             allow_http: config.allow_http_redirect_uris,
         },
+        require_pushed_requests: config.require_pushed_authorization_requests,
     };
     Ok((ctx, generated_admin_password))
 }

@@ -19,7 +19,8 @@ use sqlx::Row;
 pub(crate) const APP_COLS: &str =
     "id, tenant_id, owner_id, name, description, redirect_urls, client_id, secret_verifier, \
     public, grant_types, scopes, tokens_valid_after, created_at, updated_at, \
-    post_logout_redirect_uris, id_token_signed_response_alg, userinfo_signed_response_alg";
+    post_logout_redirect_uris, id_token_signed_response_alg, userinfo_signed_response_alg, \
+    require_pushed_authorization_requests";
 
 fn grants_json(g: &[GrantType]) -> String {
     to_json(&g.iter().map(|g| g.as_str()).collect::<Vec<_>>())
@@ -41,7 +42,7 @@ pub(crate) fn app_row<B: Backend>(r: &B::Row) -> Result<ClientApp, sqlx::Error> 
     from_row!(r => ClientApp {
         id, tenant_id, owner_id, name, description, client_id, secret_verifier, public,
         tokens_valid_after, created_at, updated_at, id_token_signed_response_alg,
-        userinfo_signed_response_alg;
+        userinfo_signed_response_alg, require_pushed_authorization_requests;
         redirect_urls: json_list(r.try_get("redirect_urls")?, "redirect_urls")?,
         post_logout_redirect_uris: json_list(
             r.try_get("post_logout_redirect_uris")?,
@@ -59,8 +60,9 @@ impl<B: Backend> ClientStore for SqlStore<B> {
         let sql = format!(
             "INSERT INTO client_apps (tenant_id, owner_id, name, description, redirect_urls, client_id, \
              secret_verifier, public, grant_types, scopes, tokens_valid_after, created_at, updated_at, \
-             post_logout_redirect_uris, id_token_signed_response_alg, userinfo_signed_response_alg) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $11, $12, $13, $14) RETURNING {APP_COLS}"
+             post_logout_redirect_uris, id_token_signed_response_alg, userinfo_signed_response_alg, \
+             require_pushed_authorization_requests) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $11, $12, $13, $14, $15) RETURNING {APP_COLS}"
         );
         fetch_one(
             &self.pool,
@@ -78,7 +80,8 @@ impl<B: Backend> ClientStore for SqlStore<B> {
                 .bind(a.now)
                 .bind(to_json(&a.post_logout_redirect_uris))
                 .bind(&a.id_token_signed_response_alg)
-                .bind(&a.userinfo_signed_response_alg),
+                .bind(&a.userinfo_signed_response_alg)
+                .bind(a.require_pushed_authorization_requests),
             app_row::<B>,
         )
         .await
@@ -130,7 +133,8 @@ impl<B: Backend> ClientStore for SqlStore<B> {
         let sql = format!(
             "UPDATE client_apps SET name = $2, description = $3, redirect_urls = $4, grant_types = $5, \
              scopes = $6, updated_at = $7, post_logout_redirect_uris = $8, \
-             id_token_signed_response_alg = $9, userinfo_signed_response_alg = $10 \
+             id_token_signed_response_alg = $9, userinfo_signed_response_alg = $10, \
+             require_pushed_authorization_requests = $11 \
              WHERE id = $1 RETURNING {APP_COLS}"
         );
         fetch_optional(
@@ -145,7 +149,8 @@ impl<B: Backend> ClientStore for SqlStore<B> {
                 .bind(c.now)
                 .bind(to_json(&c.post_logout_redirect_uris))
                 .bind(&c.id_token_signed_response_alg)
-                .bind(&c.userinfo_signed_response_alg),
+                .bind(&c.userinfo_signed_response_alg)
+                .bind(c.require_pushed_authorization_requests),
             app_row::<B>,
         )
         .await

@@ -1,5 +1,5 @@
 //! The token service's SQL (`TokenStore`): token families, refresh tokens,
-//! authorization codes and revoked access tokens. Single-use operations open their
+//! authorization codes, pushed authorization requests and revoked access tokens. Single-use operations open their
 //! transaction with the write that decides the race: an UPDATE guarded by `… IS NULL`
 //! that exactly one caller can win.
 
@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use portcullis_core::model::time::UnixTime;
 use portcullis_core::model::token::TokenState;
 use portcullis_core::model::token::{
-    AuthCode, CodeTake, Family, RefreshToken, Rotation, SignInContext,
+    AuthCode, CodeTake, Family, PushedRequest, RefreshToken, Rotation, SignInContext,
 };
 use portcullis_core::store::{StoreResult, TokenStore};
 use sqlx::Row;
@@ -50,6 +50,10 @@ fn code_row<B: Backend>(r: &B::Row) -> Result<AuthCode, sqlx::Error> {
         scopes: json_list(r.try_get("scopes")?, "scopes")?,
         sign_in: sign_in_row::<B>(r, true)?,
     })
+}
+
+fn pushed_row<B: Backend>(r: &B::Row) -> Result<PushedRequest, sqlx::Error> {
+    from_row!(r => PushedRequest { verifier, client_app_id, params, created_at, expires_at })
 }
 
 async fn insert_refresh<B: Backend>(
@@ -257,6 +261,40 @@ impl<B: Backend> TokenStore for SqlStore<B> {
         Ok(replayed_at.is_some())
     }
 
+    async fn insert_pushed_request(&self, p: &PushedRequest) -> StoreResult<()> {
+        execute(
+            &self.pool,
+            sqlx::query(
+                "INSERT INTO pushed_requests (verifier, client_app_id, params, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(&p.verifier)
+            .bind(p.client_app_id)
+            .bind(&p.params)
+            .bind(p.created_at)
+            .bind(p.expires_at),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// One DELETE … RETURNING: the row goes with the first take.
+    async fn take_pushed_request(
+        &self,
+        verifier: &str,
+        client_app_id: i64,
+        now: UnixTime,
+    ) -> StoreResult<Option<PushedRequest>> {
+        let q = sqlx::query(
+            "DELETE FROM pushed_requests WHERE verifier = $1 AND client_app_id = $2 AND expires_at > $3 \
+             RETURNING verifier, client_app_id, params, created_at, expires_at",
+        )
+        .bind(verifier)
+        .bind(client_app_id)
+        .bind(now);
+        fetch_optional(&self.pool, q, pushed_row::<B>).await
+    }
+
     async fn revoke_jti(&self, jti: &str, expires_at: UnixTime) -> StoreResult<()> {
         execute(
             &self.pool,
@@ -279,6 +317,7 @@ impl<B: Backend> TokenStore for SqlStore<B> {
         let mut n = 0;
         for sql in [
             "DELETE FROM auth_codes WHERE expires_at <= $1",
+            "DELETE FROM pushed_requests WHERE expires_at <= $1",
             "DELETE FROM refresh_tokens WHERE expires_at IS NOT NULL AND expires_at <= $1",
             "DELETE FROM revoked_tokens WHERE expires_at <= $1",
         ] {

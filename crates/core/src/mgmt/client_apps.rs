@@ -42,6 +42,8 @@ pub struct OidcChanges {
     pub post_logout_redirect_uris: Option<Vec<String>>,
     pub id_token_signed_response_alg: Option<Option<String>>,
     pub userinfo_signed_response_alg: Option<Option<String>>,
+    /// RFC 9126 §5; `None` leaves it as it is.
+    pub require_pushed_authorization_requests: Option<bool>,
 }
 
 /// An application's OpenID Connect settings, checked.
@@ -50,6 +52,7 @@ struct OidcSettings {
     post_logout_redirect_uris: Vec<String>,
     id_token_signed_response_alg: Option<String>,
     userinfo_signed_response_alg: Option<String>,
+    require_pushed_authorization_requests: bool,
 }
 
 impl OidcChanges {
@@ -79,6 +82,9 @@ impl OidcChanges {
                 self.userinfo_signed_response_alg,
                 current.userinfo_signed_response_alg,
             )?,
+            require_pushed_authorization_requests: self
+                .require_pushed_authorization_requests
+                .unwrap_or(current.require_pushed_authorization_requests),
         })
     }
 }
@@ -89,6 +95,7 @@ impl From<&ClientApp> for OidcSettings {
             post_logout_redirect_uris: app.post_logout_redirect_uris.clone(),
             id_token_signed_response_alg: app.id_token_signed_response_alg.clone(),
             userinfo_signed_response_alg: app.userinfo_signed_response_alg.clone(),
+            require_pushed_authorization_requests: app.require_pushed_authorization_requests,
         }
     }
 }
@@ -157,6 +164,7 @@ pub async fn register(
         post_logout_redirect_uris: oidc.post_logout_redirect_uris,
         id_token_signed_response_alg: oidc.id_token_signed_response_alg,
         userinfo_signed_response_alg: oidc.userinfo_signed_response_alg,
+        require_pushed_authorization_requests: oidc.require_pushed_authorization_requests,
         now: ctx.now(),
     };
     let app = ctx
@@ -218,6 +226,7 @@ pub async fn update(
         post_logout_redirect_uris: oidc.post_logout_redirect_uris,
         id_token_signed_response_alg: oidc.id_token_signed_response_alg,
         userinfo_signed_response_alg: oidc.userinfo_signed_response_alg,
+        require_pushed_authorization_requests: oidc.require_pushed_authorization_requests,
         now: ctx.now(),
     };
     ctx.store

@@ -421,6 +421,8 @@ pub struct ClientApp {
     pub id_token_signed_response_alg: Option<String>,
     /// `RS256` or `ES256`; `None` means UserInfo answers unsigned JSON.
     pub userinfo_signed_response_alg: Option<String>,
+    /// Whether its authorization requests must be pushed first (RFC 9126 §5).
+    pub require_pushed_authorization_requests: bool,
     /// Tokens of this application issued before this instant are no longer valid
     /// (moved forward by secret reset).
     pub tokens_valid_after: UnixTime,
@@ -444,6 +446,7 @@ pub struct NewClientApp {
     pub post_logout_redirect_uris: Vec<String>,
     pub id_token_signed_response_alg: Option<String>,
     pub userinfo_signed_response_alg: Option<String>,
+    pub require_pushed_authorization_requests: bool,
     pub now: UnixTime,
 }
 
@@ -458,6 +461,7 @@ pub struct ClientAppChanges {
     pub post_logout_redirect_uris: Vec<String>,
     pub id_token_signed_response_alg: Option<String>,
     pub userinfo_signed_response_alg: Option<String>,
+    pub require_pushed_authorization_requests: bool,
     pub now: UnixTime,
 }
 

@@ -115,3 +115,17 @@ pub struct TokenState {
     /// The user, when one was asked and exists.
     pub user: Option<User>,
 }
+
+/// A pushed authorization request (RFC 9126): the parameters a client sent to
+/// `/oauth2/par`, waiting for the authorization request that names them by
+/// `request_uri`. Stored by the keyed verifier of the random part of its
+/// `request_uri`, never the value itself (as codes are).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushedRequest {
+    pub verifier: String,
+    pub client_app_id: i64,
+    /// The authorization request's parameters as `[name, value]` pairs, in JSON.
+    pub params: String,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+}

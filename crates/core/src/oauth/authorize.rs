@@ -11,9 +11,10 @@
 //!
 //! Every step of the flow (the first visit, the login form, the consent form)
 //! re-validates the request from scratch with [`validate`]: nothing the browser
-//! carries between steps is trusted.
+//! carries between steps is trusted. A pushed request (RFC 9126, [`super::par`]) is
+//! taken here, once, and its parameters travel on with a keyed proof of the push.
 
-use super::params::{AuthorizeParams, Prompt, ResponseMode};
+use super::params::{AuthorizeParams, Prompt, ResponseMode, PROOF_PARAM, REQUEST_URI_PREFIX};
 use super::token::{allowed_scopes_for_user, resolve_scope};
 use crate::context::Context;
 use crate::crypto::pkce::valid_verifier;
@@ -107,10 +108,28 @@ fn page(title: &str, message: impl Into<String>) -> AuthorizeError {
 
 /// Checks an authorization request against every rule of SPEC §2, in the order
 /// RFC 6749 §4.1.2.1 implies: the client and its redirect URI first (failures shown
-/// to the user), then the rest (failures sent to the client).
+/// to the user), then the rest (failures sent to the client). A pushed `request_uri`
+/// is taken here and its parameters replace the request's ([`super::par`]).
 pub async fn validate(
     ctx: &Context,
     params: AuthorizeParams,
+) -> Result<ValidRequest, AuthorizeError> {
+    check(ctx, params, false).await
+}
+
+/// [`validate`] for a request being pushed (RFC 9126 §2.1): it is the push itself, so
+/// a requirement to push is met.
+pub(crate) async fn validate_push(
+    ctx: &Context,
+    params: AuthorizeParams,
+) -> Result<ValidRequest, AuthorizeError> {
+    check(ctx, params, true).await
+}
+
+async fn check(
+    ctx: &Context,
+    params: AuthorizeParams,
+    pushing: bool,
 ) -> Result<ValidRequest, AuthorizeError> {
     const BAD_CLIENT: &str = "Unknown application";
     const BAD_REDIRECT: &str = "Invalid redirect address";
@@ -135,6 +154,7 @@ pub async fn validate(
             "No application is registered with this client_id. Ask the application's maker to check its settings.",
         ));
     };
+    let (params, pushed) = pushed_params(ctx, &app, params).await?;
     let (redirect_uri, redirect_uri_sent) = match params.redirect_uri.as_deref() {
         Some(uri) => {
             if !app.redirect_urls.iter().any(|r| r == uri) {
@@ -202,6 +222,13 @@ pub async fn validate(
         return Err(fail(
             "invalid_request",
             format!("response_mode '{mode}' is not supported; use query, fragment or form_post."),
+        ));
+    }
+    let must_push = ctx.require_pushed_requests || app.require_pushed_authorization_requests;
+    if must_push && !pushed && !pushing {
+        return Err(fail(
+            "invalid_request",
+            "This client must use pushed authorization requests (RFC 9126): push the request to the pushed_authorization_request_endpoint and send its request_uri.".into(),
         ));
     }
     if let Some(name) = &params.duplicate {
@@ -304,6 +331,60 @@ pub async fn validate(
         claims: oidc.claims,
         params,
     })
+}
+
+/// The request to go on with at the authorization endpoint, and whether it was
+/// pushed: a pushed `request_uri` of `app` is taken and its parameters replace
+/// `params`; parameters carried from a taken push keep their proof; anything else is
+/// `params` as sent, not pushed. An unknown, expired, spent or other client's
+/// `request_uri` is a page for the user.
+async fn pushed_params(
+    ctx: &Context,
+    app: &ClientApp,
+    params: AuthorizeParams,
+) -> Result<(AuthorizeParams, bool), AuthorizeError> {
+    let Some(random) = params
+        .request_uri
+        .as_deref()
+        .and_then(|u| u.strip_prefix(REQUEST_URI_PREFIX))
+    else {
+        let pushed = params
+            .pushed_request
+            .as_deref()
+            .is_some_and(|p| ctx.keys.verify(&proof_text(&params), p));
+        return Ok((params, pushed));
+    };
+    let taken = ctx
+        .store
+        .take_pushed_request(&ctx.keys.verifier(random), app.id, ctx.now())
+        .await?;
+    let stored: Option<Vec<(String, String)>> =
+        taken.and_then(|t| serde_json::from_str(&t.params).ok());
+    let Some(stored) = stored else {
+        return Err(page(
+            "Invalid request",
+            "The request_uri is unknown, has expired, was already used or was pushed by another application. Start again from the application.",
+        ));
+    };
+    let mut taken =
+        AuthorizeParams::from_pairs(stored.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    taken.pushed_request = Some(ctx.keys.verifier(&proof_text(&taken)));
+    Ok((taken, true))
+}
+
+/// What the proof of a taken push signs: the parameters, without the proof and
+/// without those the flow itself drops after a sign-in
+/// ([`AuthorizeParams::after_sign_in`]), which can only ask for more interaction.
+fn proof_text(params: &AuthorizeParams) -> String {
+    let signed: Vec<(&str, &str)> = params
+        .pairs()
+        .into_iter()
+        .filter(|(k, _)| !matches!(*k, "prompt" | "max_age" | "id_token_hint" | PROOF_PARAM))
+        .collect();
+    format!(
+        "pushed-request\n{}",
+        serde_json::to_string(&signed).unwrap_or_default()
+    )
 }
 
 /// Whether `user` may authorize `req`'s application at all: only users of the

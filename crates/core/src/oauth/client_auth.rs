@@ -1,4 +1,5 @@
-//! Client authentication at the token, introspection and revocation endpoints
+//! Client authentication at the token, pushed-request (RFC 9126 §2.1: as at the token
+//! endpoint), introspection and revocation endpoints
 //! (RFC 6749 §2.3): `client_secret_basic`, `client_secret_post`, or `none` for public
 //! clients (which must then prove possession otherwise, e.g. PKCE). Exactly one
 //! method per request (§2.3: "MUST NOT use more than one"). Failures are rate limited
@@ -45,6 +46,8 @@ impl Method {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientEndpoint {
     Token,
+    /// The pushed authorization request endpoint (RFC 9126).
+    Par,
     Introspection,
     Revocation,
 }
@@ -53,7 +56,7 @@ impl ClientEndpoint {
     /// The methods this endpoint accepts, as enforced and as advertised.
     pub fn methods(self) -> &'static [Method] {
         match self {
-            ClientEndpoint::Token | ClientEndpoint::Revocation => {
+            ClientEndpoint::Token | ClientEndpoint::Par | ClientEndpoint::Revocation => {
                 &[Method::Basic, Method::Post, Method::None]
             }
             ClientEndpoint::Introspection => &[Method::Basic, Method::Post],

@@ -1,7 +1,7 @@
 //! OAuth 2.0 and OpenID Connect use cases: the authorization endpoint and its browser
 //! sign-in flow (`authorize`, `oidc_params`, `signin`), ID tokens and UserInfo
 //! (`id_token`, `claims_request`, `userinfo`), RP-initiated logout (`end_session`),
-//! the token endpoint and
+//! pushed authorization requests (`par`, RFC 9126), the token endpoint and
 //! its grants (RFC 6749, 7636), access-token validation, introspection (RFC 7662) and
 //! revocation (RFC 7009), client authentication. The tokens' records are in
 //! [`crate::model::token`], their signing in [`crate::keys`].
@@ -16,6 +16,7 @@ pub mod id_token;
 pub mod introspect;
 pub mod oidc;
 pub mod oidc_params;
+pub mod par;
 pub mod params;
 pub mod request;
 pub mod signin;

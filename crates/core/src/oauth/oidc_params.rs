@@ -3,7 +3,9 @@
 //! failure goes back to the client as an error redirect:
 //!
 //! * `request` and `request_uri` are refused (`request_not_supported`,
-//!   `request_uri_not_supported`, §6): signed request objects are not built.
+//!   `request_uri_not_supported`, §6): signed request objects are not built. A
+//!   pushed request's `request_uri` (RFC 9126) never gets here: [`super::par`] took
+//!   it and replaced the parameters before.
 //! * `prompt` must be a list of `none`, `login`, `consent`, `select_account`, with
 //!   `none` alone; `max_age` a number of seconds.
 //! * `nonce`, `max_age`, `id_token_hint` and `claims` only mean something for an

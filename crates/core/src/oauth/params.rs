@@ -4,6 +4,13 @@
 //! once, HDP's `clientId` spelling accepted; and the two parameters with a closed set
 //! of values, `response_mode` and `prompt`.
 
+/// What every pushed `request_uri` starts with (RFC 9126 §2.2).
+pub const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
+
+/// The hidden parameter that carries the proof of a taken push through the forms
+/// (see [`super::par`]).
+pub const PROOF_PARAM: &str = "pushed_request";
+
 /// The parameters of an authorization request, as sent (query or form): RFC 6749's
 /// and RFC 7636's, and OpenID Connect Core §3.1.2.1's.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -27,13 +34,16 @@ pub struct AuthorizeParams {
     pub display: Option<String>,
     pub request: Option<String>,
     pub request_uri: Option<String>,
+    /// The proof that the parameters came from a taken pushed request
+    /// ([`PROOF_PARAM`]), carried through the forms.
+    pub pushed_request: Option<String>,
     /// The first parameter sent more than once (RFC 6749 §3.1 forbids that).
     pub duplicate: Option<String>,
 }
 
 impl AuthorizeParams {
     /// The names of the parameters, in the order [`Self::pairs`] yields them.
-    pub const NAMES: [&'static str; 19] = [
+    pub const NAMES: [&'static str; 20] = [
         "response_type",
         "client_id",
         "redirect_uri",
@@ -53,10 +63,11 @@ impl AuthorizeParams {
         "display",
         "request",
         "request_uri",
+        PROOF_PARAM,
     ];
 
     /// The value slots, in the order of [`Self::NAMES`].
-    fn slots(&mut self) -> [&mut Option<String>; 19] {
+    fn slots(&mut self) -> [&mut Option<String>; 20] {
         [
             &mut self.response_type,
             &mut self.client_id,
@@ -77,6 +88,7 @@ impl AuthorizeParams {
             &mut self.display,
             &mut self.request,
             &mut self.request_uri,
+            &mut self.pushed_request,
         ]
     }
 
@@ -125,6 +137,7 @@ impl AuthorizeParams {
             &self.display,
             &self.request,
             &self.request_uri,
+            &self.pushed_request,
         ];
         Self::NAMES
             .iter()

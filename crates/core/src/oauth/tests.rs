@@ -59,6 +59,7 @@ pub(super) async fn fixture(public: bool) -> Fixture {
             post_logout_redirect_uris: Vec::new(),
             id_token_signed_response_alg: None,
             userinfo_signed_response_alg: None,
+            require_pushed_authorization_requests: false,
             now: clock.now(),
         })
         .await

@@ -1,12 +1,13 @@
 //! [`TokenStore`]: what the token service keeps: token families, refresh tokens,
-//! authorization codes and revoked access-token `jti`s. Single-use operations are
-//! atomic by contract: of two concurrent rotations or code redemptions exactly one
+//! authorization codes, pushed authorization requests (RFC 9126) and revoked
+//! access-token `jti`s. Single-use operations are atomic by contract: of two
+//! concurrent rotations, code redemptions or takes of a pushed request exactly one
 //! wins.
 
 use super::error::StoreResult;
 use crate::model::time::UnixTime;
 use crate::model::token::TokenState;
-use crate::model::token::{AuthCode, CodeTake, Family, RefreshToken, Rotation};
+use crate::model::token::{AuthCode, CodeTake, Family, PushedRequest, RefreshToken, Rotation};
 use async_trait::async_trait;
 
 /// The token service's storage.
@@ -43,7 +44,20 @@ pub trait TokenStore: Send + Sync {
     /// Records an access token's `jti` as revoked until it expires anyway.
     async fn revoke_jti(&self, jti: &str, expires_at: UnixTime) -> StoreResult<()>;
     async fn is_jti_revoked(&self, jti: &str) -> StoreResult<bool>;
-    /// Deletes expired codes, expired refresh tokens and revocations of expired tokens.
+    /// Stores a pushed authorization request.
+    async fn insert_pushed_request(&self, request: &PushedRequest) -> StoreResult<()>;
+    /// Takes (deletes and returns) the pushed request `verifier` of the application
+    /// `client_app_id` if it has not expired at `now`, atomically: of concurrent takes
+    /// the first wins and later ones get `None`. Another application's take leaves
+    /// the request where it is.
+    async fn take_pushed_request(
+        &self,
+        verifier: &str,
+        client_app_id: i64,
+        now: UnixTime,
+    ) -> StoreResult<Option<PushedRequest>>;
+    /// Deletes expired codes, pushed requests and refresh tokens, and revocations of
+    /// expired tokens.
     async fn purge_expired(&self, now: UnixTime) -> StoreResult<u64>;
 
     /// Whether an access token's `jti` is revoked, whether its family (if any) is live,

@@ -71,6 +71,10 @@ pub struct RegisterRequest {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub userinfo_signed_response_alg: Option<Option<String>>,
+    /// Extension (RFC 9126 §5): `true` when every authorization request of this
+    /// application must be pushed to `/oauth2/par` first. Default false.
+    #[serde(default)]
+    pub require_pushed_authorization_requests: Option<bool>,
 }
 
 /// Body of `PUT /api/mgmt/oauth/client/applications/{id}`: the registration fields;
@@ -101,6 +105,9 @@ pub struct UpdateRequest {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub userinfo_signed_response_alg: Option<Option<String>>,
+    /// Absent: unchanged.
+    #[serde(default)]
+    pub require_pushed_authorization_requests: Option<bool>,
     /// Ignored (read-only).
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
@@ -121,11 +128,13 @@ fn oidc_changes(
     post_logout_redirect_uris: Option<Option<Vec<String>>>,
     id_token_signed_response_alg: Option<Option<String>>,
     userinfo_signed_response_alg: Option<Option<String>>,
+    require_pushed_authorization_requests: Option<bool>,
 ) -> client_apps::OidcChanges {
     client_apps::OidcChanges {
         post_logout_redirect_uris: post_logout_redirect_uris.map(Option::unwrap_or_default),
         id_token_signed_response_alg,
         userinfo_signed_response_alg,
+        require_pushed_authorization_requests,
     }
 }
 
@@ -167,6 +176,9 @@ pub struct AppDetail {
     /// Extension; shown when set (UserInfo answers plain JSON otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub userinfo_signed_response_alg: Option<String>,
+    /// Extension (RFC 9126 §5); shown when true.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub require_pushed_authorization_requests: bool,
 }
 
 impl AppDetail {
@@ -188,6 +200,7 @@ impl AppDetail {
             post_logout_redirect_uris: app.post_logout_redirect_uris,
             id_token_signed_response_alg: app.id_token_signed_response_alg,
             userinfo_signed_response_alg: app.userinfo_signed_response_alg,
+            require_pushed_authorization_requests: app.require_pushed_authorization_requests,
         }
     }
 
@@ -249,6 +262,7 @@ pub async fn register(
             req.post_logout_redirect_uris,
             req.id_token_signed_response_alg,
             req.userinfo_signed_response_alg,
+            req.require_pushed_authorization_requests,
         ),
     };
     let out = client_apps::register(&s.ctx, &c, reg).await?;
@@ -288,6 +302,7 @@ pub async fn update(
             req.post_logout_redirect_uris,
             req.id_token_signed_response_alg,
             req.userinfo_signed_response_alg,
+            req.require_pushed_authorization_requests,
         ),
     };
     let app = client_apps::update(&s.ctx, &c, id, upd).await?;

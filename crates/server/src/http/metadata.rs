@@ -6,7 +6,9 @@
 //! document: an endpoint is advertised only if a route serves it, so neither document
 //! can promise what the server does not do. The client authentication methods come from
 //! [`ClientEndpoint::methods`], the list the endpoints enforce; the OpenID Connect lists
-//! from [`portcullis_core::oauth::oidc`].
+//! from [`portcullis_core::oauth::oidc`]. `require_pushed_authorization_requests`
+//! (RFC 9126 §5) is the server's setting; `request_uri_parameter_supported` stays
+//! false: it is about request objects by reference, which are not built.
 
 use crate::state::AppState;
 use axum::extract::State;
@@ -34,6 +36,7 @@ pub const ENDPOINTS: &[(&str, &str)] = &[
     ("revocation_endpoint", "/oauth2/revoke"),
     ("userinfo_endpoint", "/oauth2/userinfo"),
     ("end_session_endpoint", "/oauth2/end_session"),
+    ("pushed_authorization_request_endpoint", "/oauth2/par"),
 ];
 
 /// Which of the two documents [`document`] builds.
@@ -46,8 +49,14 @@ pub enum Flavour {
     OpenId,
 }
 
-/// The metadata document for `issuer`, given the paths the router serves.
-pub fn document(issuer: &str, served: &dyn Fn(&str) -> bool, flavour: Flavour) -> Value {
+/// The metadata document for `issuer`, given the paths the router serves and whether
+/// every authorization request must be pushed (RFC 9126 §5).
+pub fn document(
+    issuer: &str,
+    served: &dyn Fn(&str) -> bool,
+    flavour: Flavour,
+    require_par: bool,
+) -> Value {
     let mut doc = json!({
         "issuer": issuer,
         "grant_types_supported": ["authorization_code", "password", "refresh_token", "client_credentials"],
@@ -62,6 +71,15 @@ pub fn document(issuer: &str, served: &dyn Fn(&str) -> bool, flavour: Flavour) -
         if served(path) {
             doc[*field] = Value::String(format!("{issuer}{path}"));
         }
+    }
+    if served("/oauth2/par") {
+        // RFC 9126 §2: clients authenticate at the push endpoint as at the token
+        // endpoint, so `token_endpoint_auth_methods_supported` is its list too.
+        debug_assert_eq!(
+            ClientEndpoint::Par.methods(),
+            ClientEndpoint::Token.methods()
+        );
+        doc["require_pushed_authorization_requests"] = json!(require_par);
     }
     let authorize = served("/oauth2/authorize");
     if authorize {
@@ -108,7 +126,12 @@ fn answer(s: &AppState, routes: &OpenApi, flavour: Flavour) -> impl IntoResponse
             header::CACHE_CONTROL,
             format!("public, max-age={METADATA_MAX_AGE_SECS}"),
         )],
-        Json(document(s.ctx.signer.issuer(), &served, flavour)),
+        Json(document(
+            s.ctx.signer.issuer(),
+            &served,
+            flavour,
+            s.ctx.require_pushed_requests,
+        )),
     )
 }
 
@@ -147,8 +170,8 @@ mod tests {
     #[test]
     fn the_openid_document_is_a_superset_of_the_oauth_one() {
         let served = |_: &str| true;
-        let oauth = document("https://idp.example", &served, Flavour::OAuth);
-        let openid = document("https://idp.example", &served, Flavour::OpenId);
+        let oauth = document("https://idp.example", &served, Flavour::OAuth, false);
+        let openid = document("https://idp.example", &served, Flavour::OpenId, false);
         for (field, value) in oauth.as_object().into_iter().flatten() {
             assert_eq!(openid.get(field), Some(value), "{field}");
         }
@@ -162,7 +185,7 @@ mod tests {
     #[test]
     fn an_endpoint_that_is_not_routed_is_not_advertised() {
         let served = |p: &str| p != "/oauth2/authorize" && p != "/oauth2/end_session";
-        let openid = document("https://idp.example", &served, Flavour::OpenId);
+        let openid = document("https://idp.example", &served, Flavour::OpenId, false);
         assert!(openid.get("authorization_endpoint").is_none());
         assert!(openid.get("end_session_endpoint").is_none());
         assert!(openid.get("response_modes_supported").is_none());

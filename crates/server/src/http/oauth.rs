@@ -1,6 +1,6 @@
 //! The OAuth endpoints: token (`/oauth2/token`, `/api/mgmt/oauth2/token`,
-//! `/configapi/v2/oauth/token`), introspection (RFC 7662), revocation (RFC 7009) and
-//! userinfo (an RFC 6750 protected resource). Requests are form-encoded (RFC 6749) or,
+//! `/configapi/v2/oauth/token`), pushed authorization requests (RFC 9126),
+//! introspection (RFC 7662), revocation (RFC 7009) and userinfo (an RFC 6750 protected resource). Requests are form-encoded (RFC 6749) or,
 //! on the token endpoints, JSON in HDP's style (seed 000, camelCase or snake_case
 //! client fields). Errors follow the request: RFC 6749 §5.2 bodies for forms, the HDP
 //! envelope for JSON, with the same status codes.
@@ -23,6 +23,7 @@ use portcullis_core::error::Code;
 use portcullis_core::oauth::client_auth;
 use portcullis_core::oauth::error::{ErrorCode, OAuthError};
 use portcullis_core::oauth::introspect::{self, Introspection};
+use portcullis_core::oauth::par;
 use portcullis_core::oauth::request::{ClientCredentials, Endpoint, TokenRequest, TokenResponse};
 use portcullis_core::oauth::token;
 use portcullis_core::oauth::userinfo::{self, UserInfo};
@@ -565,12 +566,12 @@ pub async fn configapi_token_endpoint(req: OAuthPost) -> Response {
     run_token(req, Endpoint::ConfigApi).await
 }
 
-/// Authenticates the client of an introspection or revocation request and returns
-/// the `token` parameter.
-async fn client_and_token(
+/// Reads a form body and authenticates its client at `endpoint`; the other fields
+/// are returned.
+async fn authenticated_form(
     req: &OAuthPost,
     endpoint: client_auth::ClientEndpoint,
-) -> Result<(client_auth::AuthenticatedClient, String), Response> {
+) -> Result<(client_auth::AuthenticatedClient, Fields), Response> {
     let (s, headers) = (&req.s, &req.headers);
     let body = match &req.body {
         Ok(b) => b,
@@ -583,15 +584,62 @@ async fn client_and_token(
     let client = client_auth::authenticate(&s.ctx, &s.limiter, &creds, Some(peer), endpoint)
         .await
         .map_err(reject)?;
+    Ok((client, fields))
+}
+
+/// Authenticates the client of an introspection or revocation request and returns
+/// the `token` parameter.
+async fn client_and_token(
+    req: &OAuthPost,
+    endpoint: client_auth::ClientEndpoint,
+) -> Result<(client_auth::AuthenticatedClient, String), Response> {
+    let (client, mut fields) = authenticated_form(req, endpoint).await?;
     let token = fields
         .remove("token")
         .filter(|t| !t.is_empty())
         .ok_or_else(|| {
-            reject(OAuthError::invalid_request(
+            OAuthReply::form_response(OAuthError::invalid_request(
                 "The token parameter is required.",
             ))
         })?;
     Ok((client, token))
+}
+
+/// A pushed authorization request's answer (RFC 9126 §2.2).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PushedBody {
+    /// `urn:ietf:params:oauth:request_uri:` and 256 random bits; single use.
+    pub request_uri: String,
+    /// Seconds the `request_uri` stays valid.
+    pub expires_in: i64,
+}
+
+/// Pushed authorization requests (RFC 9126): the client authenticates as at the token
+/// endpoint and sends the authorization request's parameters, checked as the
+/// authorization endpoint checks them; the answer's `request_uri` then stands for
+/// them at `/oauth2/authorize` (with the same `client_id`), once, for `expires_in`
+/// seconds.
+#[utoipa::path(post, path = "/oauth2/par", tag = "oauth",
+    request_body(content_type = "application/x-www-form-urlencoded", description = "Client authentication as at the token endpoint, and the authorization request's parameters (response_type, redirect_uri, scope, state, code_challenge, …); not request_uri"),
+    responses((status = 201, body = PushedBody),
+        (status = 400, body = RfcError, description = "The request would be refused at the authorization endpoint: invalid_request, invalid_scope, unauthorized_client"),
+        (status = 401, body = RfcError, description = "invalid_client")))]
+pub async fn par_endpoint(req: OAuthPost) -> Response {
+    let (client, fields) = match authenticated_form(&req, client_auth::ClientEndpoint::Par).await {
+        Ok(x) => x,
+        Err(res) => return res,
+    };
+    let pairs: Vec<(String, String)> = fields.into_iter().collect();
+    match par::push(&req.s.ctx, &client, &pairs).await {
+        Ok(p) => no_store((
+            StatusCode::CREATED,
+            Json(PushedBody {
+                request_uri: p.request_uri,
+                expires_in: p.expires_in,
+            }),
+        )),
+        Err(e) => OAuthReply::form_response(e),
+    }
 }
 
 /// Introspection (RFC 7662). The caller authenticates as a confidential client of the
@@ -726,5 +774,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(configapi_token_endpoint))
         .routes(routes!(introspect_endpoint))
         .routes(routes!(revoke_endpoint))
+        .routes(routes!(par_endpoint))
         .routes(routes!(userinfo))
 }

@@ -73,7 +73,9 @@ enum Surface {
 fn surface(path: &str) -> Surface {
     match path {
         "/oauth2/token" | "/api/mgmt/oauth2/token" => Surface::RfcOrEnvelope,
-        "/configapi/v2/oauth/token" | "/oauth2/introspect" | "/oauth2/revoke" => Surface::Rfc,
+        "/configapi/v2/oauth/token" | "/oauth2/introspect" | "/oauth2/revoke" | "/oauth2/par" => {
+            Surface::Rfc
+        }
         "/oauth2/userinfo" => Surface::Bearer,
         "/oauth2/authorize"
         | "/api/mgmt/oauth2/authorize"

@@ -172,7 +172,7 @@ pub fn assert_page(r: &Reply, status: u16) -> &str {
 
 /// Asserts an error redirect to the callback; returns its query.
 #[track_caller]
-fn assert_error_redirect(r: &Reply, error: &str) -> BTreeMap<String, String> {
+pub fn assert_error_redirect(r: &Reply, error: &str) -> BTreeMap<String, String> {
     assert_eq!(r.status, 302, "{}", r.text);
     let location = r.header("location").expect("Location");
     assert!(location.starts_with(CALLBACK), "{location}");
@@ -257,7 +257,7 @@ pub async fn active(app: &TestApp, client: &Client, token: &str) -> bool {
     r.json()["active"] == true
 }
 
-fn code_of(r: &Reply) -> String {
+pub fn code_of(r: &Reply) -> String {
     assert_eq!(r.status, 302, "{}", r.text);
     let location = r.header("location").expect("Location");
     assert!(location.starts_with(CALLBACK), "{location}");

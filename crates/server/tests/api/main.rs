@@ -29,6 +29,7 @@ mod oidc;
 mod oidc_clients;
 mod openapi;
 mod resource_metadata;
+mod par;
 mod security_auth;
 mod security_ops;
 mod security_protocol;

@@ -55,6 +55,7 @@ const SERVED: &[(&str, &str)] = &[
     ("post", "/configapi/v2/oauth/token"),
     ("post", "/oauth2/introspect"),
     ("post", "/oauth2/revoke"),
+    ("post", "/oauth2/par"),
     ("get", "/oauth2/userinfo"),
     ("post", "/oauth2/userinfo"),
     ("get", "/oauth2/end_session"),

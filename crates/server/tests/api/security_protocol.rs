@@ -321,6 +321,8 @@ async fn store_redirects(app: &TestApp, client: &Client, redirects: &[&str]) {
                 post_logout_redirect_uris: current.post_logout_redirect_uris,
                 id_token_signed_response_alg: current.id_token_signed_response_alg,
                 userinfo_signed_response_alg: current.userinfo_signed_response_alg,
+                require_pushed_authorization_requests: current
+                    .require_pushed_authorization_requests,
                 now: app.clock.now(),
             },
         )

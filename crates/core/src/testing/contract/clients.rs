@@ -64,6 +64,7 @@ pub async fn client_applications_round_trip(store: Arc<dyn Store>) {
                 post_logout_redirect_uris: vec![],
                 id_token_signed_response_alg: None,
                 userinfo_signed_response_alg: None,
+                require_pushed_authorization_requests: false,
                 now: T0 + 5,
             },
         )
@@ -123,6 +124,7 @@ pub async fn client_applications_round_trip(store: Arc<dyn Store>) {
                     post_logout_redirect_uris: vec![],
                     id_token_signed_response_alg: None,
                     userinfo_signed_response_alg: None,
+                    require_pushed_authorization_requests: false,
                     now: T0,
                 }
             )
@@ -216,6 +218,7 @@ pub async fn client_oidc_settings_are_stored_replaced_and_cleared(store: Arc<dyn
             post_logout_redirect_uris: uris,
             id_token_signed_response_alg: id_alg.map(str::to_owned),
             userinfo_signed_response_alg: ui_alg.map(str::to_owned),
+            require_pushed_authorization_requests: false,
             now: T0 + 1,
         };
     let replaced = found(

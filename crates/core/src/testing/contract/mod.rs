@@ -125,6 +125,7 @@ fn app(tenant: i64, owner: i64, client_id: &str) -> NewClientApp {
         post_logout_redirect_uris: Vec::new(),
         id_token_signed_response_alg: None,
         userinfo_signed_response_alg: None,
+        require_pushed_authorization_requests: false,
         now: T0,
     }
 }
@@ -242,6 +243,7 @@ macro_rules! store_contract_cases {
             revocations_and_cascades_reach_token_families,
             a_replay_during_the_exchange_still_revokes_its_family,
             token_state_reads_revocations_families_and_users_together,
+            pushed_requests_are_taken_once_by_their_client_before_expiry,
             // keys
             signing_keys_round_trip_with_one_active_and_one_next,
             of_concurrent_first_starts_one_active_key_wins,

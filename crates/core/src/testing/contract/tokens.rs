@@ -375,3 +375,91 @@ pub async fn token_state_reads_revocations_families_and_users_together(store: Ar
     assert!(s.jti_revoked);
     assert_eq!(s.family_live, Some(false));
 }
+
+fn pushed(verifier: &str, app: i64, expires_at: i64) -> crate::model::token::PushedRequest {
+    crate::model::token::PushedRequest {
+        verifier: verifier.to_owned(),
+        client_app_id: app,
+        params: r#"[["response_type","code"]]"#.to_owned(),
+        created_at: T0,
+        expires_at,
+    }
+}
+
+/// Takes the pushed request `verifier` of `app` at `now`.
+async fn take(
+    store: &Arc<dyn Store>,
+    verifier: &str,
+    app: i64,
+    now: i64,
+) -> Option<crate::model::token::PushedRequest> {
+    store
+        .take_pushed_request(verifier, app, now)
+        .await
+        .expect("take")
+}
+
+pub async fn pushed_requests_are_taken_once_by_their_client_before_expiry(store: Arc<dyn Store>) {
+    let (u, a) = token_fixture(&store).await;
+    let mut strict = app(SYSTEM_TENANT_ID, u, "cid-par-other");
+    strict.require_pushed_authorization_requests = true;
+    let other = store.create_client_app(strict).await.expect("app");
+    assert!(
+        found(store.client_app(other.id).await).require_pushed_authorization_requests,
+        "the application's requirement round-trips"
+    );
+    let other = other.id;
+    store
+        .insert_pushed_request(&pushed("par-1", a, T0 + 60))
+        .await
+        .expect("insert");
+    assert!(
+        store
+            .insert_pushed_request(&pushed("par-1", a, T0 + 60))
+            .await
+            .is_err(),
+        "verifiers are unique"
+    );
+    assert_eq!(
+        take(&store, "par-1", other, T0 + 1).await,
+        None,
+        "another client's take finds nothing"
+    );
+    assert_eq!(
+        take(&store, "par-1", a, T0 + 60).await,
+        None,
+        "expired at its expiry"
+    );
+    assert_eq!(
+        take(&store, "par-1", a, T0 + 59).await,
+        Some(pushed("par-1", a, T0 + 60))
+    );
+    assert_eq!(take(&store, "par-1", a, T0 + 2).await, None, "spent");
+
+    store
+        .insert_pushed_request(&pushed("par-race", a, T0 + 60))
+        .await
+        .expect("insert");
+    let takes = race((0..6).map(|_| {
+        let s = store.clone();
+        async move { s.take_pushed_request("par-race", a, T0 + 1).await }
+    }))
+    .await;
+    let won = takes
+        .into_iter()
+        .filter(|t| t.as_ref().expect("take").is_some())
+        .count();
+    assert_eq!(won, 1, "of concurrent takes exactly one wins");
+
+    store
+        .insert_pushed_request(&pushed("par-old", a, T0 + 10))
+        .await
+        .expect("insert");
+    store
+        .insert_pushed_request(&pushed("par-new", a, T0 + 100))
+        .await
+        .expect("insert");
+    store.purge_expired(T0 + 10).await.expect("purge");
+    assert_eq!(take(&store, "par-old", a, T0).await, None, "purged");
+    assert!(take(&store, "par-new", a, T0).await.is_some());
+}

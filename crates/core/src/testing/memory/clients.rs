@@ -31,6 +31,7 @@ impl ClientStore for MemoryStore {
                 post_logout_redirect_uris: a.post_logout_redirect_uris,
                 id_token_signed_response_alg: a.id_token_signed_response_alg,
                 userinfo_signed_response_alg: a.userinfo_signed_response_alg,
+                require_pushed_authorization_requests: a.require_pushed_authorization_requests,
                 tokens_valid_after: a.now,
                 created_at: a.now,
                 updated_at: a.now,
@@ -85,6 +86,7 @@ impl ClientStore for MemoryStore {
                 a.post_logout_redirect_uris = c.post_logout_redirect_uris;
                 a.id_token_signed_response_alg = c.id_token_signed_response_alg;
                 a.userinfo_signed_response_alg = c.userinfo_signed_response_alg;
+                a.require_pushed_authorization_requests = c.require_pushed_authorization_requests;
                 a.updated_at = c.now;
                 a.clone()
             }))

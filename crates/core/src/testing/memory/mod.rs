@@ -7,7 +7,7 @@ use crate::model::identity::RoleAssignments;
 use crate::model::identity::{Role, Tenant, User};
 use crate::model::limits::LimitLevel;
 use crate::model::time::UnixTime;
-use crate::model::token::{AuthCode, Family, RefreshToken};
+use crate::model::token::{AuthCode, Family, PushedRequest, RefreshToken};
 use crate::store::{StoreError, StoreResult};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
@@ -38,6 +38,7 @@ struct State {
     families: BTreeMap<String, Family>,
     refresh: BTreeMap<String, RefreshToken>,
     codes: BTreeMap<String, AuthCode>,
+    pushed: BTreeMap<String, PushedRequest>,
     revoked_jtis: BTreeMap<String, UnixTime>,
     signing_keys: BTreeMap<String, crate::model::signing_key::StoredKey>,
     vault: vault::VaultState,
@@ -64,6 +65,7 @@ impl State {
         self.refresh.retain(|_, r| families.contains(&r.family_id));
         self.codes
             .retain(|_, c| apps.contains(&c.client_app_id) && users.contains(&c.user_id));
+        self.pushed.retain(|_, p| apps.contains(&p.client_app_id));
         for c in self.codes.values_mut() {
             if c.family_id.as_ref().is_some_and(|f| !families.contains(f)) {
                 c.family_id = None;

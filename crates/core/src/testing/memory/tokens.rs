@@ -4,7 +4,7 @@
 use super::MemoryStore;
 use crate::model::time::UnixTime;
 use crate::model::token::TokenState;
-use crate::model::token::{AuthCode, CodeTake, Family, RefreshToken, Rotation};
+use crate::model::token::{AuthCode, CodeTake, Family, PushedRequest, RefreshToken, Rotation};
 use crate::store::{StoreError, StoreResult, TokenStore};
 use async_trait::async_trait;
 
@@ -122,6 +122,35 @@ impl TokenStore for MemoryStore {
         })
     }
 
+    async fn insert_pushed_request(&self, request: &PushedRequest) -> StoreResult<()> {
+        self.with(|s| {
+            if s.pushed.contains_key(&request.verifier) {
+                return Err(StoreError::Conflict("pushed request exists".into()));
+            }
+            s.pushed.insert(request.verifier.clone(), request.clone());
+            Ok(())
+        })
+    }
+
+    async fn take_pushed_request(
+        &self,
+        verifier: &str,
+        client_app_id: i64,
+        now: UnixTime,
+    ) -> StoreResult<Option<PushedRequest>> {
+        self.with(|s| {
+            let live = s
+                .pushed
+                .get(verifier)
+                .is_some_and(|p| p.client_app_id == client_app_id && p.expires_at > now);
+            Ok(if live {
+                s.pushed.remove(verifier)
+            } else {
+                None
+            })
+        })
+    }
+
     async fn revoke_jti(&self, jti: &str, expires_at: UnixTime) -> StoreResult<()> {
         self.with(|s| {
             s.revoked_jtis.insert(jti.to_owned(), expires_at);
@@ -135,12 +164,14 @@ impl TokenStore for MemoryStore {
 
     async fn purge_expired(&self, now: UnixTime) -> StoreResult<u64> {
         self.with(|s| {
-            let before = s.codes.len() + s.refresh.len() + s.revoked_jtis.len();
+            let before = s.codes.len() + s.pushed.len() + s.refresh.len() + s.revoked_jtis.len();
             s.codes.retain(|_, c| c.expires_at > now);
+            s.pushed.retain(|_, p| p.expires_at > now);
             s.refresh
                 .retain(|_, r| r.expires_at.is_none_or(|e| e > now));
             s.revoked_jtis.retain(|_, e| *e > now);
-            Ok((before - s.codes.len() - s.refresh.len() - s.revoked_jtis.len()) as u64)
+            let after = s.codes.len() + s.pushed.len() + s.refresh.len() + s.revoked_jtis.len();
+            Ok((before - after) as u64)
         })
     }
 
