@@ -13,7 +13,7 @@
 //! * Without a session there is nothing to end: the user goes straight on.
 
 use super::id_token::read_hint;
-use super::params::ResponseMode;
+use super::params::{collect_once, present, ResponseMode};
 use super::signin::{Browser, SESSION_PURPOSE};
 use super::step::{
     unavailable, ClientRedirect, ConfirmPage, ErrorPage, Location, Refusal, SessionCookie, Step,
@@ -45,50 +45,36 @@ impl EndSessionParams {
         "ui_locales",
     ];
 
-    /// Collects the parameters from decoded pairs (others ignored, empty is absent).
+    /// Collects the parameters from decoded pairs ([`collect_once`]: others ignored,
+    /// empty is absent, the first one sent twice noted).
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        let mut p = Self::default();
-        let mut seen = [false; Self::NAMES.len()];
-        for (k, v) in pairs {
-            let Some(i) = Self::NAMES.iter().position(|n| *n == k) else {
-                continue;
-            };
-            if std::mem::replace(&mut seen[i], true) {
-                p.duplicate.get_or_insert_with(|| k.to_owned());
-                continue;
-            }
-            let slot = [
-                &mut p.id_token_hint,
-                &mut p.client_id,
-                &mut p.post_logout_redirect_uri,
-                &mut p.state,
-                &mut p.logout_hint,
-                &mut p.ui_locales,
-            ]
-            .into_iter()
-            .nth(i);
-            if let (Some(slot), false) = (slot, v.is_empty()) {
-                *slot = Some(v.to_owned());
-            }
+        let (values, duplicate) = collect_once(&Self::NAMES, pairs);
+        let [id_token_hint, client_id, post_logout_redirect_uri, state, logout_hint, ui_locales] =
+            values;
+        Self {
+            id_token_hint,
+            client_id,
+            post_logout_redirect_uri,
+            state,
+            logout_hint,
+            ui_locales,
+            duplicate,
         }
-        p
     }
 
     /// The parameters that are present, to carry through the confirmation form.
     pub fn pairs(&self) -> Vec<(&'static str, &str)> {
-        let values = [
-            &self.id_token_hint,
-            &self.client_id,
-            &self.post_logout_redirect_uri,
-            &self.state,
-            &self.logout_hint,
-            &self.ui_locales,
-        ];
-        Self::NAMES
-            .iter()
-            .zip(values)
-            .filter_map(|(k, v)| v.as_deref().map(|v| (*k, v)))
-            .collect()
+        present(
+            &Self::NAMES,
+            [
+                &self.id_token_hint,
+                &self.client_id,
+                &self.post_logout_redirect_uri,
+                &self.state,
+                &self.logout_hint,
+                &self.ui_locales,
+            ],
+        )
     }
 }
 
@@ -231,4 +217,31 @@ fn bad_form_for_logout() -> Step {
         sign_out: None,
         form_target: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_are_collected_once_and_carried_back() {
+        let p = EndSessionParams::from_pairs([
+            ("state", "s1"),
+            ("client_id", ""),
+            ("other", "x"),
+            ("post_logout_redirect_uri", "https://a.example/bye"),
+        ]);
+        assert_eq!(p.state.as_deref(), Some("s1"));
+        assert_eq!(p.client_id, None, "empty is absent");
+        assert_eq!(p.duplicate, None);
+        assert_eq!(
+            p.pairs(),
+            vec![
+                ("post_logout_redirect_uri", "https://a.example/bye"),
+                ("state", "s1")
+            ]
+        );
+        let twice = EndSessionParams::from_pairs([("state", ""), ("state", "s2")]);
+        assert_eq!(twice.duplicate.as_deref(), Some("state"));
+    }
 }

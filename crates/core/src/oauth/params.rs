@@ -96,54 +96,48 @@ impl AuthorizeParams {
     /// (RFC 6749 §3.1: unknown parameters are ignored). Empty values count as absent,
     /// but a name sent twice is a duplicate even when one of its values is empty.
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        let mut p = Self::default();
-        let mut seen = [false; Self::NAMES.len()];
-        for (k, v) in pairs {
-            // HDP's 4.x documentation spells it `clientId`.
-            let name = if k == "clientId" { "client_id" } else { k };
-            let Some(i) = Self::NAMES.iter().position(|n| *n == name) else {
-                continue;
-            };
-            if std::mem::replace(&mut seen[i], true) {
-                p.duplicate.get_or_insert_with(|| name.to_owned());
-                continue;
-            }
-            if !v.is_empty() {
-                *p.slots()[i] = Some(v.to_owned());
-            }
+        // HDP's 4.x documentation spells it `clientId`.
+        let pairs = pairs
+            .into_iter()
+            .map(|(k, v)| (if k == "clientId" { "client_id" } else { k }, v));
+        let (values, duplicate) = collect_once(&Self::NAMES, pairs);
+        let mut p = Self {
+            duplicate,
+            ..Self::default()
+        };
+        for (slot, value) in p.slots().into_iter().zip(values) {
+            *slot = value;
         }
         p
     }
 
     /// The parameters that are present, for carrying them to the next step.
     pub fn pairs(&self) -> Vec<(&'static str, &str)> {
-        let values = [
-            &self.response_type,
-            &self.client_id,
-            &self.redirect_uri,
-            &self.scope,
-            &self.state,
-            &self.code_challenge,
-            &self.code_challenge_method,
-            &self.response_mode,
-            &self.nonce,
-            &self.prompt,
-            &self.max_age,
-            &self.login_hint,
-            &self.ui_locales,
-            &self.id_token_hint,
-            &self.claims,
-            &self.acr_values,
-            &self.display,
-            &self.request,
-            &self.request_uri,
-            &self.pushed_request,
-        ];
-        Self::NAMES
-            .iter()
-            .zip(values)
-            .filter_map(|(k, v)| v.as_deref().map(|v| (*k, v)))
-            .collect()
+        present(
+            &Self::NAMES,
+            [
+                &self.response_type,
+                &self.client_id,
+                &self.redirect_uri,
+                &self.scope,
+                &self.state,
+                &self.code_challenge,
+                &self.code_challenge_method,
+                &self.response_mode,
+                &self.nonce,
+                &self.prompt,
+                &self.max_age,
+                &self.login_hint,
+                &self.ui_locales,
+                &self.id_token_hint,
+                &self.claims,
+                &self.acr_values,
+                &self.display,
+                &self.request,
+                &self.request_uri,
+                &self.pushed_request,
+            ],
+        )
     }
 
     /// The request to continue with once the user has just signed in: without what
@@ -166,6 +160,44 @@ impl AuthorizeParams {
             ..self.clone()
         }
     }
+}
+
+/// Collects each of `names` once from decoded `pairs`, as RFC 6749 §3.1 asks of a
+/// request's parameters: other names are ignored, an empty value counts as absent,
+/// and the first name sent more than once is returned as the duplicate (even when
+/// one of its values is empty). The values come back in the order of `names`. Used
+/// by the authorization and the end-session endpoints.
+pub fn collect_once<'a, const N: usize>(
+    names: &[&'static str; N],
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> ([Option<String>; N], Option<String>) {
+    let mut values: [Option<String>; N] = std::array::from_fn(|_| None);
+    let mut seen = [false; N];
+    let mut duplicate = None;
+    for (k, v) in pairs {
+        let Some(i) = names.iter().position(|n| *n == k) else {
+            continue;
+        };
+        if std::mem::replace(&mut seen[i], true) {
+            duplicate.get_or_insert_with(|| k.to_owned());
+        } else if !v.is_empty() {
+            values[i] = Some(v.to_owned());
+        }
+    }
+    (values, duplicate)
+}
+
+/// The present ones of `values` with their `names`, in order: the parameters to
+/// carry to the next step.
+pub fn present<'v, const N: usize>(
+    names: &[&'static str; N],
+    values: [&'v Option<String>; N],
+) -> Vec<(&'static str, &'v str)> {
+    names
+        .iter()
+        .zip(values)
+        .filter_map(|(k, v)| v.as_deref().map(|v| (*k, v)))
+        .collect()
 }
 
 /// How the answer reaches the client (OAuth 2.0 Multiple Response Type Encoding

@@ -138,8 +138,13 @@ fn redirect(status: StatusCode, location: &str) -> Response {
 /// `uri` with `params` added to its query.
 /// Parameters are form-encoded (RFC 6749 appendix B) after any query the URI already
 /// has. A registered URI the `url` crate cannot parse (registration checks its own
-/// rules, not WHATWG's) still gets them, appended to the text.
+/// rules, not WHATWG's) still gets them, appended to the text. With no parameters
+/// (after an RP-initiated logout without `state`) the URI is left exactly as
+/// registered.
 fn with_query(uri: &str, params: &[(&str, &str)]) -> String {
+    if params.is_empty() {
+        return uri.to_owned();
+    }
     match Url::parse(uri) {
         Ok(mut url) => {
             url.query_pairs_mut().extend_pairs(params);
@@ -312,8 +317,6 @@ fn render(s: &AppState, step: Step) -> Response {
 /// POSTs there.
 fn to_client(c: &ClientRedirect) -> Response {
     match c.mode {
-        // (After an RP-initiated logout without `state` there is nothing to add.)
-        ResponseMode::Query if c.params.is_empty() => redirect(StatusCode::FOUND, &c.redirect_uri),
         ResponseMode::Query => {
             redirect(StatusCode::FOUND, &with_query(&c.redirect_uri, &c.pairs()))
         }
@@ -665,6 +668,11 @@ mod tests {
                 &[("error", "access_denied")]
             ),
             "http://127.0.0.1:9/cb?a=%20b&error=access_denied"
+        );
+        assert_eq!(
+            with_query("https://app.example/bye", &[]),
+            "https://app.example/bye",
+            "nothing to add, nothing changed"
         );
         assert_eq!(
             with_query("no scheme", &[("code", "c")]),
