@@ -20,8 +20,12 @@ const TARGETS: [&str; 2] = ["id_token", "userinfo"];
 impl ClaimsRequest {
     /// Parses the parameter as sent; the error says what is wrong with it.
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let value: Value = serde_json::from_str(raw)
-            .map_err(|e| format!("The claims parameter is not valid JSON ({e})."))?;
+        let value: Value = serde_json::from_str(raw).map_err(|e| {
+            format!(
+                "The claims parameter is not valid JSON (it breaks off at character {}).",
+                e.column()
+            )
+        })?;
         let Value::Object(members) = value else {
             return Err("The claims parameter must be a JSON object.".to_owned());
         };
@@ -114,7 +118,7 @@ mod tests {
     #[test]
     fn malformed_requests_say_what_is_wrong() {
         for (raw, says) in [
-            ("{", "not valid JSON"),
+            ("{", "not valid JSON (it breaks off at character 1)"),
             ("[]", "must be a JSON object"),
             (r#"{"userinfo":["email"]}"#, "claims.userinfo must be"),
             (
