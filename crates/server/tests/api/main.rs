@@ -24,6 +24,7 @@ mod grant_refresh_token;
 mod introspection_revocation;
 mod jwks;
 mod limits;
+mod mcp;
 mod metadata;
 mod oidc;
 mod oidc_clients;

@@ -36,7 +36,7 @@ const EMAIL: &str = "ruth@rp.example";
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// `tests/clients/` at the repository's root.
-fn clients_dir() -> PathBuf {
+pub(crate) fn clients_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients");
     std::fs::canonicalize(&dir).unwrap_or(dir)
 }
@@ -175,7 +175,7 @@ async fn setup(backend: Backend) -> Setup {
 }
 
 /// Fails, saying how to install them, when the client libraries are not installed.
-fn require_install(path: &Path) {
+pub(crate) fn require_install(path: &Path) {
     assert!(
         path.exists(),
         "{} is missing: run scripts/client-libs (scripts/test runs it) to install the OIDC client libraries",
@@ -185,7 +185,7 @@ fn require_install(path: &Path) {
 
 /// Runs `cmd` (a script of `tests/clients/`) with `env` and a time limit; returns the
 /// JSON of its last line of output, after asserting it succeeded.
-async fn run_script(mut cmd: Command, env: Vec<(&'static str, String)>, what: &str) -> Value {
+pub(crate) async fn run_script(mut cmd: Command, env: Vec<(&'static str, String)>, what: &str) -> Value {
     cmd.current_dir(clients_dir())
         .envs(env)
         .stdin(Stdio::null())
