@@ -5,6 +5,7 @@
 
 pub mod claims;
 pub mod client_app;
+pub mod client_id_url;
 pub mod identity;
 pub mod limits;
 pub mod scope;
