@@ -7,6 +7,7 @@ pub mod claims;
 pub mod client_app;
 pub mod identity;
 pub mod limits;
+pub mod resource;
 pub mod scope;
 pub mod seed;
 pub mod session;
