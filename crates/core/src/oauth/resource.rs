@@ -18,6 +18,7 @@
 
 use super::error::OAuthError;
 use crate::context::Context;
+use crate::model::claims::AccessClaims;
 use crate::model::resource::{ResourceServer, ResourceUri};
 use crate::model::scope::{self, is_identity};
 use crate::store::StoreError;
@@ -62,6 +63,18 @@ pub fn built_in(issuer: &str, tenant_id: i64) -> Vec<ResourceServer> {
     .into_iter()
     .flatten()
     .collect()
+}
+
+/// Whether a token may call the management API (audience restriction, RFC 8707 §1):
+/// one for the issuer (every token without resource indicators) or for the
+/// management API's own identifier.
+pub fn opens_management_api(claims: &AccessClaims, issuer: &str) -> bool {
+    claims.has_audience(issuer) || claims.has_audience(&mgmt_uri(issuer))
+}
+
+/// Whether a token may call UserInfo: one for the issuer.
+pub fn opens_userinfo(claims: &AccessClaims, issuer: &str) -> bool {
+    claims.has_audience(issuer)
 }
 
 /// Checks each `resource` value: an absolute URI without a fragment (RFC 8707 §2),

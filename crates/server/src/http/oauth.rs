@@ -710,9 +710,11 @@ pub async fn introspect_endpoint(req: OAuthPost) -> Result<Response, Response> {
             exp,
             iat,
             tenant,
+            aud,
         } => serde_json::json!({
             "active": true, "scope": scope, "client_id": client_id, "username": username,
             "token_type": "refresh_token", "exp": exp, "iat": iat, "sub": sub, "tenant": tenant,
+            "aud": aud,
         }),
     };
     Ok(no_store(Json(strip_nulls(body))))
@@ -796,6 +798,15 @@ pub async fn userinfo(State(s): State<AppState>, headers: HeaderMap) -> Response
         }
         Err(e) => return OAuthReply::form(e.into()).into_response(),
     };
+    if !portcullis_core::oauth::resource::opens_userinfo(&active.claims, s.ctx.signer.issuer()) {
+        return challenge(
+            StatusCode::UNAUTHORIZED,
+            Some((
+                ErrorCode::InvalidToken,
+                "The access token is for another resource (aud); UserInfo takes tokens for the issuer.",
+            )),
+        );
+    }
     match userinfo::answer(&s.ctx, active) {
         Ok(UserInfo::Json(body)) => no_store(Json(body)),
         Ok(UserInfo::Signed(jwt)) => no_store((
