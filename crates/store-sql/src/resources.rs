@@ -70,7 +70,12 @@ impl<B: Backend> ResourceStore for SqlStore<B> {
 
     async fn list_resources(&self, tenant_id: i64) -> StoreResult<Vec<ResourceServer>> {
         let sql = format!("SELECT {COLS} FROM resource_servers WHERE tenant_id = $1 ORDER BY id");
-        fetch_all(&self.pool, sqlx::query(&sql).bind(tenant_id), resource_row::<B>).await
+        fetch_all(
+            &self.pool,
+            sqlx::query(&sql).bind(tenant_id),
+            resource_row::<B>,
+        )
+        .await
     }
 
     async fn update_resource(

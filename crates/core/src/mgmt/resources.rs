@@ -128,7 +128,11 @@ pub async fn create<'a>(
         .create_resource(tenant_id, &input, ctx.now())
         .await
         .map_err(|e| write_failed(e, input.uri.as_str()))?;
-    tracing::info!(resource = r.id, tenant = tenant_id, "resource server registered");
+    tracing::info!(
+        resource = r.id,
+        tenant = tenant_id,
+        "resource server registered"
+    );
     Ok(r)
 }
 

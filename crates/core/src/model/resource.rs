@@ -167,9 +167,18 @@ mod tests {
             "https://api.example.com/mcp?x=1",
             "urn:example:api",
         ] {
-            assert_eq!(ResourceUri::parse(ok).map(|u| u.into_string()), Ok(ok.to_owned()));
+            assert_eq!(
+                ResourceUri::parse(ok).map(|u| u.into_string()),
+                Ok(ok.to_owned())
+            );
         }
-        for bad in ["", "api.example.com", "/relative", "https://a.example/#f", "https://a b"] {
+        for bad in [
+            "",
+            "api.example.com",
+            "/relative",
+            "https://a.example/#f",
+            "https://a b",
+        ] {
             assert!(ResourceUri::parse(bad).is_err(), "{bad}");
         }
     }
@@ -187,11 +196,25 @@ mod tests {
             ))
         );
         let field = |r: Result<ResourceInput, (&'static str, String)>| r.err().map(|e| e.0);
-        assert_eq!(field(ResourceInput::new("x", "R", &scopes, None)), Some("uri"));
-        assert_eq!(field(ResourceInput::new("https://r/", "", &scopes, None)), Some("name"));
-        assert_eq!(field(ResourceInput::new("https://r/", "R", &[], None)), Some("scopes"));
         assert_eq!(
-            field(ResourceInput::new("https://r/", "R", &["openid".into()], None)),
+            field(ResourceInput::new("x", "R", &scopes, None)),
+            Some("uri")
+        );
+        assert_eq!(
+            field(ResourceInput::new("https://r/", "", &scopes, None)),
+            Some("name")
+        );
+        assert_eq!(
+            field(ResourceInput::new("https://r/", "R", &[], None)),
+            Some("scopes")
+        );
+        assert_eq!(
+            field(ResourceInput::new(
+                "https://r/",
+                "R",
+                &["openid".into()],
+                None
+            )),
             Some("scopes")
         );
         assert_eq!(

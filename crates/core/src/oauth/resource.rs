@@ -165,7 +165,9 @@ pub async fn select(
 
 /// Whether `scope` (an API scope) is accepted by one of `resources`.
 fn accepted(resources: &[ResourceServer], scope: &str) -> bool {
-    resources.iter().any(|r| r.scopes.iter().any(|s| s == scope))
+    resources
+        .iter()
+        .any(|r| r.scopes.iter().any(|s| s == scope))
 }
 
 fn names(resources: &[ResourceServer]) -> String {
@@ -255,7 +257,10 @@ pub fn lifetime(resources: &[ResourceServer], default: i64) -> i64 {
 
 /// The URIs of `resources`, in order.
 pub fn uris(resources: &[ResourceServer]) -> Vec<String> {
-    resources.iter().map(|r| r.uri.as_str().to_owned()).collect()
+    resources
+        .iter()
+        .map(|r| r.uri.as_str().to_owned())
+        .collect()
 }
 
 #[cfg(test)]
@@ -282,7 +287,10 @@ mod tests {
     #[test]
     fn the_built_ins_are_the_issuer_and_the_management_api() {
         let b = built_in("https://as.example", 7);
-        assert_eq!(uris(&b), v(&["https://as.example", "https://as.example/api/mgmt"]));
+        assert_eq!(
+            uris(&b),
+            v(&["https://as.example", "https://as.example/api/mgmt"])
+        );
         assert!(b.iter().all(|r| r.built_in && r.tenant_id == 7));
         assert_eq!(b[1].scopes, v(&[scope::MGMT]));
     }
@@ -305,14 +313,29 @@ mod tests {
             narrow(&asked, std::slice::from_ref(&odata)),
             Some(v(&["openid", scope::ODATA]))
         );
-        assert_eq!(narrow(&asked, &[odata.clone(), mgmt.clone()]), Some(asked.clone()));
-        assert_eq!(narrow(&v(&[scope::MGMT]), std::slice::from_ref(&odata)), None);
-        assert_eq!(narrow(&v(&["openid"]), std::slice::from_ref(&odata)), Some(v(&["openid"])));
+        assert_eq!(
+            narrow(&asked, &[odata.clone(), mgmt.clone()]),
+            Some(asked.clone())
+        );
+        assert_eq!(
+            narrow(&v(&[scope::MGMT]), std::slice::from_ref(&odata)),
+            None
+        );
+        assert_eq!(
+            narrow(&v(&["openid"]), std::slice::from_ref(&odata)),
+            Some(v(&["openid"]))
+        );
         assert_eq!(narrow(&asked, &[]), Some(asked.clone()));
         // No scope asked: what the resources accept of what is allowed.
         let allowed = v(&[scope::ODATA, scope::MGMT, "openid"]);
         assert_eq!(
-            grant_scopes(v(&[scope::ODATA]), false, &allowed, std::slice::from_ref(&mgmt)).ok(),
+            grant_scopes(
+                v(&[scope::ODATA]),
+                false,
+                &allowed,
+                std::slice::from_ref(&mgmt)
+            )
+            .ok(),
             Some(v(&[scope::MGMT]))
         );
         assert!(grant_scopes(v(&[scope::MGMT]), true, &allowed, &[odata]).is_err());

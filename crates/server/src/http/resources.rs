@@ -152,7 +152,9 @@ pub async fn update(
     IdPath(id): IdPath,
     HdpJson(req): HdpJson<ResourceRequest>,
 ) -> Result<Json<ResourceDetail>, ApiError> {
-    Ok(Json(resources::update(&s.ctx, &c, id, fields(req)).await?.into()))
+    Ok(Json(
+        resources::update(&s.ctx, &c, id, fields(req)).await?.into(),
+    ))
 }
 
 /// Deletes a resource server; tokens can no longer be asked or refreshed for it.

@@ -29,9 +29,7 @@ async fn spawn(b: Backend) -> TestApp {
 /// Registers a resource server as the administrator; returns its id.
 async fn create(app: &TestApp, uri: &str, name: &str, scopes: &[&str], life: Option<i64>) -> i64 {
     let body = json!({"uri": uri, "name": name, "scopes": scopes, "accessTokenLifetime": life});
-    let r = app
-        .send_json_as_admin(Method::POST, RESOURCES, &body)
-        .await;
+    let r = app.send_json_as_admin(Method::POST, RESOURCES, &body).await;
     assert_eq!(r.status, 201, "{}", r.text);
     r.json()["id"].as_i64().expect("id")
 }
@@ -122,11 +120,26 @@ async fn resource_servers_are_managed_by_their_tenants_administrators(b: Backend
 
     // Refusals name the field; nothing is stored by them.
     for (body, field) in [
-        (json!({"uri": "reports", "name": "R", "scopes": [ODATA]}), "uri"),
-        (json!({"uri": "https://r.example/#top", "name": "R", "scopes": [ODATA]}), "uri"),
-        (json!({"uri": "https://r.example/", "name": "", "scopes": [ODATA]}), "name"),
-        (json!({"uri": "https://r.example/", "name": "R", "scopes": ["openid"]}), "scopes"),
-        (json!({"uri": "https://r.example/", "name": "R", "scopes": [ODATA], "accessTokenLifetime": 1}), "accessTokenLifetime"),
+        (
+            json!({"uri": "reports", "name": "R", "scopes": [ODATA]}),
+            "uri",
+        ),
+        (
+            json!({"uri": "https://r.example/#top", "name": "R", "scopes": [ODATA]}),
+            "uri",
+        ),
+        (
+            json!({"uri": "https://r.example/", "name": "", "scopes": [ODATA]}),
+            "name",
+        ),
+        (
+            json!({"uri": "https://r.example/", "name": "R", "scopes": ["openid"]}),
+            "scopes",
+        ),
+        (
+            json!({"uri": "https://r.example/", "name": "R", "scopes": [ODATA], "accessTokenLifetime": 1}),
+            "accessTokenLifetime",
+        ),
     ] {
         let r = app.send_json_as_admin(Method::POST, RESOURCES, &body).await;
         assert!(
@@ -159,7 +172,11 @@ async fn resource_servers_are_managed_by_their_tenants_administrators(b: Backend
             &json!({"uri": format!("{issuer}/api/mgmt"), "name": "Mine", "scopes": [MGMT]}),
         )
         .await;
-    assert_eq!(r.status, 409, "the built-in identifiers are taken: {}", r.text);
+    assert_eq!(
+        r.status, 409,
+        "the built-in identifiers are taken: {}",
+        r.text
+    );
 
     // Update replaces every field; delete answers 204, then 404.
     let r = app
@@ -193,13 +210,27 @@ async fn resource_servers_are_managed_by_their_tenants_administrators(b: Backend
         .await;
     assert_eq!(r.json()["resources"].as_array().map(Vec::len), Some(3));
     let r = app.send_as_admin(Method::GET, RESOURCES).await;
-    assert_eq!(r.json()["resources"].as_array().map(Vec::len), Some(3), "system's own");
+    assert_eq!(
+        r.json()["resources"].as_array().map(Vec::len),
+        Some(3),
+        "system's own"
+    );
     let r = app
-        .send_as(Method::GET, &format!("{RESOURCES}/{id}"), "carol", "Carol-Pass-42")
+        .send_as(
+            Method::GET,
+            &format!("{RESOURCES}/{id}"),
+            "carol",
+            "Carol-Pass-42",
+        )
         .await;
     r.hdp_error(404, 222209701);
     let r = app
-        .send_as(Method::GET, &format!("{RESOURCES}?tenantId=1"), "carol", "Carol-Pass-42")
+        .send_as(
+            Method::GET,
+            &format!("{RESOURCES}?tenantId=1"),
+            "carol",
+            "Carol-Pass-42",
+        )
         .await;
     assert_eq!(r.status, 404, "{}", r.text);
     let r = app
@@ -209,10 +240,17 @@ async fn resource_servers_are_managed_by_their_tenants_administrators(b: Backend
 
     // An ordinary user manages none; another tenant's ids are "not found".
     create_alice(&app).await;
-    let r = app.send_as(Method::GET, RESOURCES, ALICE, ALICE_PASSWORD).await;
+    let r = app
+        .send_as(Method::GET, RESOURCES, ALICE, ALICE_PASSWORD)
+        .await;
     assert_eq!(r.status, 403, "{}", r.text);
     let r = app
-        .send_as(Method::GET, &format!("{RESOURCES}/{id}"), ALICE, ALICE_PASSWORD)
+        .send_as(
+            Method::GET,
+            &format!("{RESOURCES}/{id}"),
+            ALICE,
+            ALICE_PASSWORD,
+        )
         .await;
     r.hdp_error(404, 222209701);
     let r = app
@@ -252,7 +290,12 @@ async fn authorize(app: &TestApp, client: &Client, extra: &[(&str, &str)]) -> (S
     (consent.text, code)
 }
 
-async fn exchange_with(app: &TestApp, client: &Client, code: &str, extra: &[(&str, &str)]) -> Reply {
+async fn exchange_with(
+    app: &TestApp,
+    client: &Client,
+    code: &str,
+    extra: &[(&str, &str)],
+) -> Reply {
     let mut fields = vec![
         ("grant_type", "authorization_code"),
         ("code", code),
@@ -263,9 +306,7 @@ async fn exchange_with(app: &TestApp, client: &Client, code: &str, extra: &[(&st
     token(app, client, &fields).await
 }
 
-async fn a_code_flow_for_resources_gives_them_as_aud_and_the_token_requests_may_narrow(
-    b: Backend,
-) {
+async fn a_code_flow_for_resources_gives_them_as_aud_and_the_token_requests_may_narrow(b: Backend) {
     let app = spawn(b).await;
     allow_both_scopes(&app).await;
     create(&app, REPORTS, "Reports API", &[ODATA], Some(600)).await;
@@ -275,8 +316,14 @@ async fn a_code_flow_for_resources_gives_them_as_aud_and_the_token_requests_may_
 
     // Both resources, no scope: what they accept of what the client may have.
     let (page, code) = authorize(&app, &client, &[("resource", REPORTS), ("resource", MCP)]).await;
-    assert!(page.contains("Reports API") && page.contains(REPORTS), "{page}");
-    assert!(page.contains("Assistant tools") && page.contains(MCP), "{page}");
+    assert!(
+        page.contains("Reports API") && page.contains(REPORTS),
+        "{page}"
+    );
+    assert!(
+        page.contains("Assistant tools") && page.contains(MCP),
+        "{page}"
+    );
     // The code exchange narrows to one of them: its aud, scopes and lifetime.
     let r = exchange_with(&app, &client, &code, &[("resource", REPORTS)]).await;
     let at = token_of(&r);
@@ -296,7 +343,12 @@ async fn a_code_flow_for_resources_gives_them_as_aud_and_the_token_requests_may_
 
     // A refresh without resource gets the whole grant: both, as an array, the
     // shortest lifetime; with one, that one; with another, invalid_target.
-    let r = token(&app, &client, &[("grant_type", "refresh_token"), ("refresh_token", &refresh)]).await;
+    let r = token(
+        &app,
+        &client,
+        &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+    )
+    .await;
     let c = claims(&app, &token_of(&r));
     assert_eq!(c.aud, Audience::Many(vec![REPORTS.into(), MCP.into()]));
     assert_eq!(r.json()["scope"], format!("{ODATA} {MGMT}"));
@@ -304,7 +356,11 @@ async fn a_code_flow_for_resources_gives_them_as_aud_and_the_token_requests_may_
     let r = token(
         &app,
         &client,
-        &[("grant_type", "refresh_token"), ("refresh_token", &refresh), ("resource", MCP)],
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &refresh),
+            ("resource", MCP),
+        ],
     )
     .await;
     assert_eq!(claims(&app, &token_of(&r)).aud, Audience::One(MCP.into()));
@@ -314,7 +370,11 @@ async fn a_code_flow_for_resources_gives_them_as_aud_and_the_token_requests_may_
     let r = token(
         &app,
         &client,
-        &[("grant_type", "refresh_token"), ("refresh_token", &refresh), ("resource", &other)],
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &refresh),
+            ("resource", &other),
+        ],
     )
     .await;
     assert!(assert_rfc_error(&r, 400, "invalid_target").contains("not part of this grant"));
@@ -327,7 +387,10 @@ async fn a_code_flow_for_resources_gives_them_as_aud_and_the_token_requests_may_
     // Without resource, nothing changes: aud is the issuer. (A recorded consent would
     // skip the page; `openid` was never consented to, so it is shown.)
     let (page, code) = authorize(&app, &client, &[("scope", "openid api.access.odata")]).await;
-    assert!(!page.contains("only for"), "no resource on the consent page");
+    assert!(
+        !page.contains("only for"),
+        "no resource on the consent page"
+    );
     let r = exchange_with(&app, &client, &code, &[]).await;
     let c = claims(&app, &token_of(&r));
     assert_eq!(c.aud, Audience::One(app.state.issuer.to_string()));
@@ -346,7 +409,10 @@ async fn an_unregistered_or_malformed_resource_is_invalid_target_at_both_endpoin
     .await;
     let mut browser = Browser::new(&app);
     for (resource, says) in [
-        ("https://nowhere.example/", "not a resource server registered"),
+        (
+            "https://nowhere.example/",
+            "not a resource server registered",
+        ),
         ("https://reports.example/api#x", "fragment"),
         ("reports", "absolute URI"),
     ] {
@@ -361,7 +427,10 @@ async fn an_unregistered_or_malformed_resource_is_invalid_target_at_both_endpoin
     }
     // The same URI differently spelled is another (unregistered) resource.
     let r = browser
-        .get(&authorize_path(&client, &[("resource", "https://reports.example/api/")]))
+        .get(&authorize_path(
+            &client,
+            &[("resource", "https://reports.example/api/")],
+        ))
         .await;
     assert_error_redirect(&r, "invalid_target");
 
@@ -386,20 +455,30 @@ async fn an_unregistered_or_malformed_resource_is_invalid_target_at_both_endpoin
     let mut fields = password.to_vec();
     fields.push(("resource", REPORTS));
     let r = token(&app, &client, &fields).await;
-    assert_eq!(claims(&app, &token_of(&r)).aud, Audience::One(REPORTS.into()));
+    assert_eq!(
+        claims(&app, &token_of(&r)).aud,
+        Audience::One(REPORTS.into())
+    );
     let r = token(
         &app,
         &client,
         &[("grant_type", "client_credentials"), ("resource", REPORTS)],
     )
     .await;
-    assert_eq!(claims(&app, &token_of(&r)).aud, Audience::One(REPORTS.into()));
+    assert_eq!(
+        claims(&app, &token_of(&r)).aud,
+        Audience::One(REPORTS.into())
+    );
     let issuer = app.state.issuer.to_string();
     let mgmt = format!("{issuer}/api/mgmt");
     let r = token(
         &app,
         &client,
-        &[("grant_type", "client_credentials"), ("resource", &mgmt), ("scope", ODATA)],
+        &[
+            ("grant_type", "client_credentials"),
+            ("resource", &mgmt),
+            ("scope", ODATA),
+        ],
     )
     .await;
     assert_rfc_error(&r, 400, "invalid_scope");
@@ -458,7 +537,10 @@ async fn a_token_for_another_resource_is_refused_by_the_management_api_and_useri
         f.push(("resource", &mgmt_resource));
         token_of(&token(&app, &client, &f).await)
     };
-    assert_eq!(claims(&app, &mine).aud, Audience::One(mgmt_resource.clone()));
+    assert_eq!(
+        claims(&app, &mine).aud,
+        Audience::One(mgmt_resource.clone())
+    );
     assert_eq!(call(mine.clone(), apps).await.status, 200);
     assert_eq!(call(mine, "/oauth2/userinfo").await.status, 401);
 
@@ -475,10 +557,9 @@ async fn a_pushed_request_carries_its_resources(b: Backend) {
     create(&app, MCP, "Assistant tools", &[MGMT], Some(300)).await;
     create_alice(&app).await;
     let client = register(&app, &[CALLBACK], json!({"scopes": [ODATA, MGMT]})).await;
-    let mut form: Vec<(String, String)> =
-        crate::authorize::query_of(&authorize_path(&client, &[]))
-            .into_iter()
-            .collect();
+    let mut form: Vec<(String, String)> = crate::authorize::query_of(&authorize_path(&client, &[]))
+        .into_iter()
+        .collect();
     form.push(("resource".into(), REPORTS.into()));
     form.push(("resource".into(), MCP.into()));
     let r = app
@@ -504,7 +585,11 @@ async fn a_pushed_request_carries_its_resources(b: Backend) {
     let r = exchange_with(&app, &client, &code, &[]).await;
     let c = claims(&app, &token_of(&r));
     assert_eq!(c.aud, Audience::Many(vec![REPORTS.into(), MCP.into()]));
-    assert_eq!(r.json()["expires_in"], 300, "the shortest of the two lifetimes");
+    assert_eq!(
+        r.json()["expires_in"],
+        300,
+        "the shortest of the two lifetimes"
+    );
 
     // A push naming an unregistered resource is refused with invalid_target.
     form.push(("resource".into(), "https://nowhere.example/".into()));
@@ -527,8 +612,16 @@ async fn the_resource_commands_manage_a_tenants_resource_servers(b: Backend) {
     let created = portcullis(
         &url,
         &[
-            "resource", "create", "--uri", REPORTS, "--name", "Reports API", "--scope", "odata",
-            "--access-token-lifetime", "600",
+            "resource",
+            "create",
+            "--uri",
+            REPORTS,
+            "--name",
+            "Reports API",
+            "--scope",
+            "odata",
+            "--access-token-lifetime",
+            "600",
         ],
     )
     .await
@@ -544,7 +637,9 @@ async fn the_resource_commands_manage_a_tenants_resource_servers(b: Backend) {
     assert_eq!(shown, created);
     let updated = portcullis(
         &url,
-        &["resource", "update", &id, "--uri", MCP, "--name", "Tools", "--scope", MGMT],
+        &[
+            "resource", "update", &id, "--uri", MCP, "--name", "Tools", "--scope", MGMT,
+        ],
     )
     .await
     .ok();
@@ -553,7 +648,9 @@ async fn the_resource_commands_manage_a_tenants_resource_servers(b: Backend) {
     // Bad input exits 2 naming the field; an unknown tenant too.
     let bad = portcullis(
         &url,
-        &["resource", "create", "--uri", "nope", "--name", "x", "--scope", "odata"],
+        &[
+            "resource", "create", "--uri", "nope", "--name", "x", "--scope", "odata",
+        ],
     )
     .await;
     assert!(bad.bad_input().contains("'uri'"), "{}", bad.stderr);

@@ -19,7 +19,13 @@ pub async fn resource_servers_are_unique_per_tenant_round_trip_and_go_with_their
         .await
         .expect("create");
     assert_eq!(
-        (a.tenant_id, a.uri.as_str(), a.name.as_str(), a.access_token_lifetime, a.created_at),
+        (
+            a.tenant_id,
+            a.uri.as_str(),
+            a.name.as_str(),
+            a.access_token_lifetime,
+            a.created_at
+        ),
         (t1, "https://a.example/api", "A", Some(600), T0)
     );
     assert_eq!(a.scopes, vec!["api.access.odata".to_owned()]);
@@ -68,7 +74,12 @@ pub async fn resource_servers_are_unique_per_tenant_round_trip_and_go_with_their
         .expect("update")
         .expect("exists");
     assert_eq!(
-        (a2.uri.as_str(), a2.name.as_str(), a2.access_token_lifetime, a2.scopes.len()),
+        (
+            a2.uri.as_str(),
+            a2.name.as_str(),
+            a2.access_token_lifetime,
+            a2.scopes.len()
+        ),
         ("https://a.example/v2", "A2", None, 2)
     );
     assert!(matches!(
@@ -79,7 +90,10 @@ pub async fn resource_servers_are_unique_per_tenant_round_trip_and_go_with_their
     ));
     assert_eq!(found(store.resource(a.id).await), a2);
     assert_eq!(
-        store.update_resource(999_999, &changed).await.expect("update"),
+        store
+            .update_resource(999_999, &changed)
+            .await
+            .expect("update"),
         None
     );
     assert!(store.delete_resource(a_slash.id).await.expect("delete"));
