@@ -323,7 +323,7 @@ mod tests {
                     app_name: "Reports",
                     app_description: "Monthly <reports>",
                     scopes: &scopes,
-                    resources: &[("Reports <API>", "https://reports.example/api")],
+                    resources: &[],
                     user: "alice'o",
                     csrf: "c2",
                     params,
@@ -477,13 +477,15 @@ mod tests {
             app_name: "Reports",
             app_description: "Monthly reports",
             scopes: &["api.access.odata".to_owned()],
-            resources: &[("Reports API", "https://reports.example/api")],
+            resources: &[("Reports <API>", "https://reports.example/api")],
             user: "alice",
             csrf: "t",
             params: &[],
         });
         assert!(html.contains("Allow data access via OData"));
-        assert!(html.contains("Reports API") && html.contains("https://reports.example/api"));
+        assert!(html.contains("This access is only for"));
+        assert!(html.contains("Reports &lt;API&gt;"), "escaped");
+        assert!(html.contains("https://reports.example/api"));
         assert!(html.contains("Monthly reports"));
         assert!(html.contains("value=\"allow\"") && html.contains("value=\"deny\""));
     }
