@@ -143,6 +143,7 @@ fn mint(ctx: &Context, scopes: &[String]) -> Result<String, Failure> {
         None,
         3600,
         None,
+        &[],
     )
     .map_err(|e| format!("signing failed: {}", e.description))?;
     Ok(jwt)
@@ -247,6 +248,7 @@ async fn run_seed(seed: Seed) -> Result<(), Failure> {
                             scopes.clone(),
                             &limits,
                             SignInContext::default(),
+                            token::Target::default(),
                         )
                         .await
                         .map_err(|e| e.description)?;
@@ -275,6 +277,7 @@ async fn run_seed(seed: Seed) -> Result<(), Failure> {
                                     sid: openid.then(|| "bench-session".to_owned()),
                                     claims: None,
                                 },
+                                resources: Vec::new(),
                             })
                             .await
                             .map_err(|e| e.to_string())?;

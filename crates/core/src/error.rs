@@ -138,6 +138,12 @@ catalogue! {
     OAUTH_INVALID_SCOPE = 222209406, BadRequest;
     /// Portcullis: a Bearer token lacks the scope the management API needs.
     INSUFFICIENT_SCOPE = 222209407, Forbidden;
+    /// Portcullis: RFC 8707 `invalid_target` (an unregistered or malformed `resource`).
+    OAUTH_INVALID_TARGET = 222209408, BadRequest;
+    /// Portcullis: no resource server with that id is visible to the caller.
+    RESOURCE_NOT_FOUND = 222209701, NotFound;
+    /// Portcullis: the tenant already has a resource server with that URI.
+    RESOURCE_URI_CONFLICT = 222209702, Conflict;
     /// Portcullis: the request took too long and was abandoned.
     TIMED_OUT = 222209032, Unavailable;
     /// Portcullis: the database is unavailable.

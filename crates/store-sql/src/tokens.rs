@@ -20,10 +20,10 @@ use portcullis_core::store::{StoreResult, TokenStore};
 use sqlx::Row;
 
 const FAMILY_COLS: &str = "id, client_app_id, user_id, tenant_id, scopes, auth_version, \
-    created_at, revoked_at, auth_time, sid, claims";
+    created_at, revoked_at, auth_time, sid, claims, resources";
 const CODE_COLS: &str =
     "verifier, client_app_id, user_id, redirect_uri, scopes, code_challenge, created_at, \
-    expires_at, used_at, family_id, auth_time, nonce, sid, claims";
+    expires_at, used_at, family_id, auth_time, nonce, sid, claims, resources";
 
 /// The sign-in columns of a row; `nonce` only where the table has it.
 fn sign_in_row<B: Backend>(r: &B::Row, nonce: bool) -> Result<SignInContext, sqlx::Error> {
@@ -40,6 +40,7 @@ fn family_row<B: Backend>(r: &B::Row) -> Result<Family, sqlx::Error> {
         id, client_app_id, user_id, tenant_id, auth_version, created_at, revoked_at;
         scopes: json_list(r.try_get("scopes")?, "scopes")?,
         sign_in: sign_in_row::<B>(r, false)?,
+        resources: json_list(r.try_get("resources")?, "resources")?,
     })
 }
 
@@ -49,6 +50,7 @@ fn code_row<B: Backend>(r: &B::Row) -> Result<AuthCode, sqlx::Error> {
         expires_at, used_at, family_id;
         scopes: json_list(r.try_get("scopes")?, "scopes")?,
         sign_in: sign_in_row::<B>(r, true)?,
+        resources: json_list(r.try_get("resources")?, "resources")?,
     })
 }
 
@@ -90,7 +92,7 @@ impl<B: Backend> TokenStore for SqlStore<B> {
         execute(&mut *tx,
             sqlx::query(
                 "INSERT INTO token_families (id, client_app_id, user_id, tenant_id, scopes, auth_version, created_at, \
-                 revoked_at, auth_time, sid, claims) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                 revoked_at, auth_time, sid, claims, resources) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             )
             .bind(&f.id)
             .bind(f.client_app_id)
@@ -102,7 +104,8 @@ impl<B: Backend> TokenStore for SqlStore<B> {
             .bind(f.revoked_at)
             .bind(f.sign_in.auth_time)
             .bind(&f.sign_in.sid)
-            .bind(&f.sign_in.claims),
+            .bind(&f.sign_in.claims)
+            .bind(to_json(&f.resources)),
         )
         .await?;
         if let Some(r) = refresh {
@@ -120,7 +123,7 @@ impl<B: Backend> TokenStore for SqlStore<B> {
         let row = sqlx::query(
             "SELECT r.verifier, r.family_id, r.created_at AS r_created_at, r.expires_at, r.rotated_at, \
              f.id, f.client_app_id, f.user_id, f.tenant_id, f.scopes, f.auth_version, f.created_at, f.revoked_at, \
-             f.auth_time, f.sid, f.claims \
+             f.auth_time, f.sid, f.claims, f.resources \
              FROM refresh_tokens r JOIN token_families f ON f.id = r.family_id WHERE r.verifier = $1",
         )
         .bind(verifier)
@@ -179,7 +182,7 @@ impl<B: Backend> TokenStore for SqlStore<B> {
 
     async fn insert_auth_code(&self, c: &AuthCode) -> StoreResult<()> {
         let sql = format!(
-            "INSERT INTO auth_codes ({CODE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+            "INSERT INTO auth_codes ({CODE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
         );
         execute(
             &self.pool,
@@ -197,7 +200,8 @@ impl<B: Backend> TokenStore for SqlStore<B> {
                 .bind(c.sign_in.auth_time)
                 .bind(&c.sign_in.nonce)
                 .bind(&c.sign_in.sid)
-                .bind(&c.sign_in.claims),
+                .bind(&c.sign_in.claims)
+                .bind(to_json(&c.resources)),
         )
         .await
         .map(|_| ())

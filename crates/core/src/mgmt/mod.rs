@@ -9,5 +9,6 @@ pub mod client_apps;
 pub mod keys;
 pub mod limits;
 pub mod policy;
+pub mod resources;
 pub mod tenants;
 pub mod users;

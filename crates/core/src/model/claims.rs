@@ -10,8 +10,9 @@ pub struct AccessClaims {
     pub iss: String,
     /// The user id (as a string) or, for `client_credentials`, the client id.
     pub sub: String,
-    /// The audience: the issuer (Portcullis is also the resource server).
-    pub aud: String,
+    /// The audience: the issuer (Portcullis is also the resource server), or the
+    /// resource indicators (RFC 8707) the token was asked for.
+    pub aud: Audience,
     pub exp: i64,
     pub iat: i64,
     /// Unique token id (revocation by jti).
@@ -42,10 +43,62 @@ pub struct AccessClaims {
     pub uc: Option<Vec<String>>,
 }
 
+/// An `aud` claim (RFC 7519 §4.1.3): one string, or several as an array.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    /// `values` as a claim: a string for one, an array for several.
+    pub fn of(mut values: Vec<String>) -> Self {
+        if values.len() == 1 {
+            Audience::One(values.remove(0))
+        } else {
+            Audience::Many(values)
+        }
+    }
+
+    /// Whether `aud` is (one of) the audience.
+    pub fn contains(&self, aud: &str) -> bool {
+        match self {
+            Audience::One(a) => a == aud,
+            Audience::Many(list) => list.iter().any(|a| a == aud),
+        }
+    }
+
+    /// The audience as a list.
+    pub fn to_vec(&self) -> Vec<String> {
+        match self {
+            Audience::One(a) => vec![a.clone()],
+            Audience::Many(list) => list.clone(),
+        }
+    }
+}
+
+impl From<&str> for Audience {
+    fn from(s: &str) -> Self {
+        Audience::One(s.to_owned())
+    }
+}
+
+impl From<String> for Audience {
+    fn from(s: String) -> Self {
+        Audience::One(s)
+    }
+}
+
 impl AccessClaims {
     /// The user id when a user is the subject.
     pub fn user_id(&self) -> Option<i64> {
         self.username.as_ref().and_then(|_| self.sub.parse().ok())
+    }
+
+    /// Whether the token is for `aud`.
+    pub fn has_audience(&self, aud: &str) -> bool {
+        self.aud.contains(aud)
     }
 
     pub fn has_scope(&self, scope: &str) -> bool {

@@ -8,6 +8,7 @@ pub mod client_app;
 pub mod client_id_url;
 pub mod identity;
 pub mod limits;
+pub mod resource;
 pub mod scope;
 pub mod seed;
 pub mod session;

@@ -22,6 +22,10 @@ pub struct Family {
     /// The sign-in behind the grant (OpenID Connect): a refresh's ID token keeps its
     /// `auth_time`, `sid` and requested claims. Families keep no `nonce`.
     pub sign_in: SignInContext,
+    /// The resource indicators (RFC 8707) the grant was given for, in the order
+    /// asked; empty: the issuer, as before resource indicators. A refresh may name a
+    /// subset of them.
+    pub resources: Vec<String>,
 }
 
 /// What a sign-in carries from the authorization request through the code into the
@@ -94,6 +98,9 @@ pub struct AuthCode {
     pub family_id: Option<String>,
     /// The sign-in the code was issued after.
     pub sign_in: SignInContext,
+    /// The resource indicators (RFC 8707) of the authorization request; the token
+    /// request may name a subset of them.
+    pub resources: Vec<String>,
 }
 
 /// The outcome of [`crate::store::TokenStore::take_auth_code`].

@@ -15,13 +15,14 @@
 //! taken here, once, and its parameters travel on with a keyed proof of the push.
 
 use super::params::{AuthorizeParams, Prompt, ResponseMode, PROOF_PARAM, REQUEST_URI_PREFIX};
-use super::token::{allowed_scopes_for_user, resolve_scope};
+use super::token::{allowed_scopes_for_user, resolve_scope_for};
 use crate::context::Context;
 use crate::crypto::pkce::valid_verifier;
 use crate::crypto::Secret;
 use crate::limits::oauth_limits;
 use crate::model::client_app::{ClientApp, GrantType, RedirectKind, RedirectUrl};
 use crate::model::identity::{Tenant, User};
+use crate::model::resource::ResourceServer;
 use crate::model::token::{AuthCode, SignInContext};
 use crate::store::StoreError;
 
@@ -77,6 +78,9 @@ pub struct ValidRequest {
     pub hinted_subject: Option<String>,
     /// The `claims` request, checked and normalised ([`super::claims_request`]).
     pub claims: Option<String>,
+    /// The resource servers the request names (RFC 8707, [`super::resource`]);
+    /// empty: the issuer.
+    pub resources: Vec<ResourceServer>,
     /// The request as received, to carry through the login and consent forms.
     pub params: AuthorizeParams,
 }
@@ -308,11 +312,15 @@ async fn check(
             ))
         }
     };
-    let scopes = resolve_scope(
+    let resources = super::resource::resolve(ctx, tenant.id, &params.resource)
+        .await
+        .map_err(|e| fail(e.code.as_str(), e.description))?;
+    let scopes = resolve_scope_for(
         params.scope.as_deref(),
         &allowed_scopes_for_user(&app, &tenant),
+        &resources,
     )
-    .map_err(|e| fail("invalid_scope", e.description))?;
+    .map_err(|e| fail(e.code.as_str(), e.description))?;
     let oidc = super::oidc_params::check(ctx, &app, &params, &scopes)
         .map_err(|(error, description)| fail(error, description))?;
     Ok(ValidRequest {
@@ -329,6 +337,7 @@ async fn check(
         openid: oidc.openid,
         hinted_subject: oidc.hinted_subject,
         claims: oidc.claims,
+        resources,
         params,
     })
 }
@@ -394,11 +403,16 @@ pub fn same_tenant(req: &ValidRequest, user: &User) -> bool {
 }
 
 /// Whether a recorded consent of `user` to the application covers every scope asked.
+/// Consents record scopes, not resources: a request naming a registered resource
+/// server (not one of Portcullis's own) always asks the user.
 pub async fn consent_covers(
     ctx: &Context,
     req: &ValidRequest,
     user: &User,
 ) -> Result<bool, StoreError> {
+    if req.resources.iter().any(|r| !r.built_in) {
+        return Ok(false);
+    }
     let consents = ctx.store.consents_of_user(user.id).await?;
     Ok(consents
         .iter()
@@ -441,6 +455,7 @@ pub async fn issue_code(
             used_at: None,
             family_id: None,
             sign_in,
+            resources: super::resource::uris(&req.resources),
         })
         .await?;
     tracing::info!(client = %req.app.client_id, user = user.id, "authorization code issued");

@@ -13,6 +13,8 @@ pub enum ErrorCode {
     UnauthorizedClient,
     UnsupportedGrantType,
     InvalidScope,
+    /// RFC 8707 §2: a `resource` that is malformed, unknown or not allowed.
+    InvalidTarget,
     /// RFC 6750 §3.1: the access token is missing, expired, revoked or malformed.
     InvalidToken,
     /// RFC 6750 §3.1: the token lacks the scope the resource needs.
@@ -30,6 +32,7 @@ impl ErrorCode {
             ErrorCode::UnauthorizedClient => "unauthorized_client",
             ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
             ErrorCode::InvalidScope => "invalid_scope",
+            ErrorCode::InvalidTarget => "invalid_target",
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::InsufficientScope => "insufficient_scope",
             ErrorCode::ServerError => "server_error",
@@ -69,6 +72,9 @@ impl OAuthError {
     }
     pub fn invalid_grant(d: impl Into<String>) -> Self {
         Self::new(ErrorCode::InvalidGrant, d)
+    }
+    pub fn invalid_target(d: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidTarget, d)
     }
     pub fn invalid_scope(d: impl Into<String>) -> Self {
         Self::new(ErrorCode::InvalidScope, d)

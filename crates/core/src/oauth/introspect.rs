@@ -22,6 +22,8 @@ pub enum Introspection {
         exp: Option<i64>,
         iat: i64,
         tenant: i64,
+        /// The grant's resources (RFC 8707) as `aud`; `None` for a grant without.
+        aud: Option<crate::model::claims::Audience>,
     },
 }
 
@@ -68,6 +70,8 @@ pub async fn introspect(
         exp: stored.expires_at,
         iat: stored.created_at,
         tenant: family.tenant_id,
+        aud: (!family.resources.is_empty())
+            .then(|| crate::model::claims::Audience::of(family.resources.clone())),
     })
 }
 

@@ -19,6 +19,7 @@ pub mod oidc_params;
 pub mod par;
 pub mod params;
 pub mod request;
+pub mod resource;
 pub mod signin;
 pub mod step;
 pub mod token;

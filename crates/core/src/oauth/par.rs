@@ -95,6 +95,7 @@ fn refusal(e: AuthorizeError) -> OAuthError {
         AuthorizeError::Redirect(r) => {
             let code = match r.error {
                 "invalid_scope" => ErrorCode::InvalidScope,
+                "invalid_target" => ErrorCode::InvalidTarget,
                 "unauthorized_client" => ErrorCode::UnauthorizedClient,
                 _ => ErrorCode::InvalidRequest,
             };

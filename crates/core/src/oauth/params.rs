@@ -1,7 +1,8 @@
 //! The parameters of an authorization request (RFC 6749 §4.1.1, RFC 7636 §4.3,
 //! OpenID Connect Core §3.1.2.1) as collected from the query or form, before any rule
 //! is applied ([`super::authorize::validate`] applies them): each parameter at most
-//! once, HDP's `clientId` spelling accepted; and the two parameters with a closed set
+//! once (except `resource`, which RFC 8707 §2 lets a client repeat), HDP's `clientId`
+//! spelling accepted; and the two parameters with a closed set
 //! of values, `response_mode` and `prompt`.
 
 /// What every pushed `request_uri` starts with (RFC 9126 §2.2).
@@ -37,9 +38,15 @@ pub struct AuthorizeParams {
     /// The proof that the parameters came from a taken pushed request
     /// ([`PROOF_PARAM`]), carried through the forms.
     pub pushed_request: Option<String>,
+    /// The resource indicators (RFC 8707 §2), in the order sent: the one parameter
+    /// that may be repeated. Empty values are dropped.
+    pub resource: Vec<String>,
     /// The first parameter sent more than once (RFC 6749 §3.1 forbids that).
     pub duplicate: Option<String>,
 }
+
+/// The repeatable resource indicator parameter (RFC 8707 §2).
+pub const RESOURCE_PARAM: &str = "resource";
 
 impl AuthorizeParams {
     /// The names of the parameters, in the order [`Self::pairs`] yields them.
@@ -97,12 +104,19 @@ impl AuthorizeParams {
     /// but a name sent twice is a duplicate even when one of its values is empty.
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
         // HDP's 4.x documentation spells it `clientId`.
-        let pairs = pairs
+        let pairs: Vec<(&str, &str)> = pairs
             .into_iter()
-            .map(|(k, v)| (if k == "clientId" { "client_id" } else { k }, v));
+            .map(|(k, v)| (if k == "clientId" { "client_id" } else { k }, v))
+            .collect();
+        let resource = pairs
+            .iter()
+            .filter(|(k, v)| *k == RESOURCE_PARAM && !v.is_empty())
+            .map(|(_, v)| (*v).to_owned())
+            .collect();
         let (values, duplicate) = collect_once(&Self::NAMES, pairs);
         let mut p = Self {
             duplicate,
+            resource,
             ..Self::default()
         };
         for (slot, value) in p.slots().into_iter().zip(values) {
@@ -111,9 +125,10 @@ impl AuthorizeParams {
         p
     }
 
-    /// The parameters that are present, for carrying them to the next step.
+    /// The parameters that are present, for carrying them to the next step: each
+    /// `resource` value last, in order.
     pub fn pairs(&self) -> Vec<(&'static str, &str)> {
-        present(
+        let mut out = present(
             &Self::NAMES,
             [
                 &self.response_type,
@@ -137,7 +152,9 @@ impl AuthorizeParams {
                 &self.request_uri,
                 &self.pushed_request,
             ],
-        )
+        );
+        out.extend(self.resource.iter().map(|r| (RESOURCE_PARAM, r.as_str())));
+        out
     }
 
     /// The request to continue with once the user has just signed in: without what
@@ -295,6 +312,28 @@ mod tests {
         assert_eq!(sneaky.duplicate.as_deref(), Some("redirect_uri"));
     }
 
+    #[test]
+    fn resource_may_be_repeated_and_round_trips_in_order() {
+        let p = AuthorizeParams::from_pairs([
+            ("resource", "https://b.example/"),
+            ("client_id", "c"),
+            ("resource", ""),
+            ("resource", "https://a.example/"),
+        ]);
+        assert_eq!(p.duplicate, None);
+        assert_eq!(p.resource, vec!["https://b.example/", "https://a.example/"]);
+        assert_eq!(
+            p.pairs(),
+            vec![
+                ("client_id", "c"),
+                ("resource", "https://b.example/"),
+                ("resource", "https://a.example/")
+            ]
+        );
+        let again = AuthorizeParams::from_pairs(p.pairs());
+        assert_eq!(again, p);
+    }
+
     mod properties {
         use super::*;
         use proptest::prelude::*;
@@ -303,7 +342,7 @@ mod tests {
             prop_oneof![
                 proptest::sample::select(AuthorizeParams::NAMES.to_vec()).prop_map(str::to_owned),
                 Just("clientId".to_owned()),
-                "[a-z_]{0,12}",
+                "[a-z_]{0,12}".prop_filter("resource may repeat", |n| n != RESOURCE_PARAM),
             ]
         }
 

@@ -35,6 +35,8 @@ pub struct TokenRequest {
     pub code: Option<Secret>,
     pub redirect_uri: Option<String>,
     pub code_verifier: Option<Secret>,
+    /// The resource indicators (RFC 8707 §2), in the order sent; empty when none.
+    pub resource: Vec<String>,
     pub client: ClientCredentials,
     /// The caller's address, for rate limiting.
     pub peer: Option<IpAddr>,

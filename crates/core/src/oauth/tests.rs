@@ -102,6 +102,7 @@ impl Fixture {
                 used_at: None,
                 family_id: None,
                 sign_in: Default::default(),
+                resources: Vec::new(),
             })
             .await
             .expect("code");

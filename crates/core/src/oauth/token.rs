@@ -8,12 +8,14 @@ use super::error::OAuthError;
 use super::grant;
 use super::id_token;
 use super::request::{Endpoint, TokenRequest, TokenResponse};
+use super::resource;
 use crate::context::Context;
 use crate::crypto::Secret;
 use crate::limits::{oauth_limits, OauthLimits};
-use crate::model::claims::AccessClaims;
+use crate::model::claims::{AccessClaims, Audience};
 use crate::model::client_app::{ClientApp, GrantType};
 use crate::model::identity::{Tenant, User};
+use crate::model::resource::ResourceServer;
 use crate::model::scope::{OFFLINE_ACCESS, OPENID};
 use crate::model::token::{Family, RefreshToken, SignInContext};
 use crate::ratelimit::FailureLimiter;
@@ -147,6 +149,41 @@ pub fn resolve_scope(
     Ok(out)
 }
 
+/// [`resolve_scope`] for a grant for `resources` (RFC 8707): narrowed to what they
+/// accept, and without a `scope`, every allowed API scope they accept
+/// ([`resource::grant_scopes`]). Without resources, [`resolve_scope`] itself.
+pub fn resolve_scope_for(
+    requested: Option<&str>,
+    allowed: &[String],
+    resources: &[ResourceServer],
+) -> Result<Vec<String>, OAuthError> {
+    let asked = requested.is_some_and(|s| s.split(' ').any(|p| !p.is_empty()));
+    if resources.is_empty() || asked {
+        let resolved = resolve_scope(requested, allowed)?;
+        return resource::grant_scopes(resolved, true, allowed, resources);
+    }
+    resource::grant_scopes(Vec::new(), false, allowed, resources)
+}
+
+/// What a token is for (RFC 8707): the resources of the grant, kept on its family,
+/// and those of this access token (the grant's, or a subset the token request named).
+/// Both empty: the issuer, as before resource indicators.
+#[derive(Debug, Clone, Default)]
+pub struct Target {
+    pub granted: Vec<String>,
+    pub token: Vec<ResourceServer>,
+}
+
+impl Target {
+    /// A grant whose token is for all of `resources`.
+    pub fn all(resources: Vec<ResourceServer>) -> Self {
+        Self {
+            granted: resource::uris(&resources),
+            token: resources,
+        }
+    }
+}
+
 /// Loads the tenant of a client or user and its OAuth limits.
 pub async fn tenant_and_limits(
     ctx: &Context,
@@ -197,7 +234,8 @@ fn verifier_version(ctx: &Context, verifier: &str) -> String {
 
 /// Signs an access token; returns it with its lifetime. `sign_in` is the OpenID
 /// Connect sign-in of a user's grant, whose claims request the token carries for
-/// the UserInfo endpoint.
+/// the UserInfo endpoint. `audience` is the token's resources (RFC 8707); empty: the
+/// issuer.
 #[allow(clippy::too_many_arguments)]
 pub fn mint(
     ctx: &Context,
@@ -208,6 +246,7 @@ pub fn mint(
     family: Option<&str>,
     lifetime: i64,
     sign_in: Option<&SignInContext>,
+    audience: &[String],
 ) -> Result<(String, i64), OAuthError> {
     let now = ctx.now();
     let issuer = ctx.signer.issuer().to_owned();
@@ -225,7 +264,11 @@ pub fn mint(
         Subject::User(_) => None,
     };
     let claims = AccessClaims {
-        aud: issuer.clone(),
+        aud: if audience.is_empty() {
+            Audience::One(issuer.clone())
+        } else {
+            Audience::of(audience.to_vec())
+        },
         iss: issuer,
         sub,
         exp: now + lifetime,
@@ -288,7 +331,9 @@ pub fn id_token_for(
 /// Starts a grant for a user: a family with its first refresh token (when
 /// [`gets_refresh_token`]), the first access token and, for `openid`, an ID token.
 /// Used by the password and authorization-code grants; `sign_in` says how the user
-/// signed in (the code's, or now for the password grant).
+/// signed in (the code's, or now for the password grant). `scopes` are the grant's;
+/// the access token carries those its resources accept ([`resource::token_scopes`])
+/// and lives as long as they say ([`resource::lifetime`]).
 pub async fn issue_for_user(
     ctx: &Context,
     client: &AuthenticatedClient,
@@ -296,8 +341,11 @@ pub async fn issue_for_user(
     scopes: Vec<String>,
     limits: &OauthLimits,
     sign_in: SignInContext,
+    target: Target,
 ) -> Result<(TokenResponse, String), OAuthError> {
     let now = ctx.now();
+    let token_scopes = resource::token_scopes(&scopes, &target.token)?;
+    let lifetime = resource::lifetime(&target.token, limits.access_token_lifetime);
     let family = Family {
         id: uuid::Uuid::new_v4().simple().to_string(),
         client_app_id: client.app.id,
@@ -311,6 +359,7 @@ pub async fn issue_for_user(
             nonce: None,
             ..sign_in.clone()
         },
+        resources: target.granted.clone(),
     };
     let refresh = gets_refresh_token(&client.app, &scopes).then(Secret::generate);
     let stored = refresh.as_ref().map(|r| RefreshToken {
@@ -329,16 +378,17 @@ pub async fn issue_for_user(
         &client.app.client_id,
         user.tenant_id,
         Subject::User(user),
-        &scopes,
+        &token_scopes,
         Some(&family.id),
-        limits.access_token_lifetime,
+        lifetime,
         Some(&sign_in),
+        &resource::uris(&target.token),
     )?;
     let id_token = id_token_for(
         ctx,
         &client.app,
         user,
-        &scopes,
+        &token_scopes,
         &access_token,
         &sign_in,
         limits.access_token_lifetime,
@@ -349,7 +399,7 @@ pub async fn issue_for_user(
             access_token,
             expires_in,
             refresh_token: refresh,
-            scope: scopes.join(" "),
+            scope: token_scopes.join(" "),
             id_token,
         },
         family.id,

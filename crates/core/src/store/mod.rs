@@ -10,6 +10,7 @@
 //! | [`UserStore`] | users, role assignments, passwords, lockout, API secrets |
 //! | [`LimitStore`] | limit values per level |
 //! | [`ClientStore`] | client applications and consents |
+//! | [`ResourceStore`] | resource servers (RFC 8707) per tenant |
 //! | [`TokenStore`] | token families, refresh tokens, codes, `jti` revocations |
 //! | [`KeyStore`] | token signing keys (ES256, RS256) |
 //! | [`SessionStore`] | browser sign-in sessions |
@@ -24,6 +25,7 @@ mod clients;
 mod error;
 mod keys;
 mod limits;
+mod resources;
 mod sessions;
 mod setup;
 mod tenants;
@@ -35,6 +37,7 @@ pub use clients::ClientStore;
 pub use error::{StoreError, StoreResult};
 pub use keys::KeyStore;
 pub use limits::LimitStore;
+pub use resources::ResourceStore;
 pub use sessions::SessionStore;
 pub use setup::SetupStore;
 pub use tenants::TenantStore;
@@ -57,5 +60,5 @@ all_of! {
     /// Everything Portcullis keeps: every storage trait at once. Implemented for any
     /// type that implements them all; use cases hold an `Arc<dyn Store>`.
     Store: SetupStore, TenantStore, UserStore, LimitStore, ClientStore, TokenStore,
-        KeyStore, SessionStore, VaultStore
+        ResourceStore, KeyStore, SessionStore, VaultStore
 }

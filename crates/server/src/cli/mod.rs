@@ -1,5 +1,5 @@
 //! The command line: `portcullis [serve]`, `migrate`, `check-config`, and the admin
-//! commands `tenant`, `user`, `client`, `keys` (one module each). Exit codes: 0 success,
+//! commands `tenant`, `user`, `client`, `resource`, `keys` (one module each). Exit codes: 0 success,
 //! 1 runtime failure (database, bind…), 2 bad configuration, usage or input.
 //!
 //! The admin commands work directly on the configured database (no HTTP, no
@@ -13,12 +13,14 @@
 pub mod client;
 pub mod common;
 pub mod keys;
+pub mod resource;
 pub mod tenant;
 pub mod user;
 
 use self::client::ClientCommand;
 use self::common::report;
 use self::keys::KeysCommand;
+use self::resource::ResourceCommand;
 use self::tenant::TenantCommand;
 use self::user::UserCommand;
 use crate::config::{Config, ConfigError, LogFormat, Overrides};
@@ -74,6 +76,10 @@ pub enum Command {
     /// Register client applications, straight in the configured database.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Register, list, show, update and delete resource servers (RFC 8707), straight
+    /// in the configured database.
+    #[command(subcommand)]
+    Resource(ResourceCommand),
     /// Rotate or list the token signing keys (ES256, RS256), straight in the configured database.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -138,6 +144,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Tenant(c) => report(tenant::execute(&config, c).await),
         Command::User(c) => report(user::execute(&config, c).await),
         Command::Client(c) => report(client::execute(&config, c).await),
+        Command::Resource(c) => report(resource::execute(&config, c).await),
         Command::Keys(c) => report(keys::execute(&config, c).await),
         Command::Migrate => {
             match open_store(&config.database_url).await {

@@ -257,10 +257,17 @@ fn render(s: &AppState, step: Step) -> Response {
         }
         Step::Consent(p) => {
             let params = p.req.params.pairs();
+            let resources: Vec<(&str, &str)> = p
+                .req
+                .resources
+                .iter()
+                .map(|r| (r.name.as_str(), r.uri.as_str()))
+                .collect();
             let body = pages::consent(&pages::Consent {
                 app_name: &p.req.app.name,
                 app_description: &p.req.app.description,
                 scopes: &p.req.scopes,
+                resources: &resources,
                 user: &p.user,
                 csrf: &p.csrf,
                 params: &params,

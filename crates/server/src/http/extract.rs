@@ -321,7 +321,8 @@ impl FromRequestParts<AppState> for Mgmt {
 }
 
 /// A management caller by Bearer token (SPEC §4.1): an active access token for a
-/// user, carrying the `api.access.mgmt` scope; it acts with that user's permissions.
+/// user, for the issuer or the management API (RFC 8707 audience), carrying the
+/// `api.access.mgmt` scope; it acts with that user's permissions.
 async fn bearer_caller(
     state: &AppState,
     path: &str,
@@ -346,6 +347,17 @@ async fn bearer_caller(
         }
         Err(e) => return Err(ApiError::from(portcullis_core::auth::store_failure(e)).into()),
     };
+    let issuer = state.ctx.signer.issuer();
+    if !portcullis_core::oauth::resource::opens_management_api(&active.claims, issuer) {
+        return Err(refused(
+            Code::INVALID_CREDENTIALS,
+            format!(
+                "The access token is for another resource (aud); the management API takes tokens for {issuer} or {}.",
+                portcullis_core::oauth::resource::mgmt_uri(issuer)
+            ),
+            ErrorCode::InvalidToken,
+        ));
+    }
     if !active.claims.has_scope(portcullis_core::model::scope::MGMT) {
         return Err(refused(
             Code::INSUFFICIENT_SCOPE,

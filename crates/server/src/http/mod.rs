@@ -18,6 +18,7 @@ pub mod permissions;
 pub mod plain;
 pub mod reply;
 pub mod resource_metadata;
+pub mod resources;
 pub mod tenants;
 pub mod users;
 pub mod vault;
@@ -47,6 +48,7 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         .merge(limits::router())
         .merge(users::router())
         .merge(permissions::router())
+        .merge(resources::router())
         .merge(tenants::router())
         .merge(vault::router())
         .merge(openapi::router())

@@ -24,6 +24,7 @@ use portcullis_core::oauth::client_auth;
 use portcullis_core::oauth::error::{ErrorCode, OAuthError};
 use portcullis_core::oauth::introspect::{self, Introspection};
 use portcullis_core::oauth::par;
+use portcullis_core::oauth::params::RESOURCE_PARAM;
 use portcullis_core::oauth::request::{ClientCredentials, Endpoint, TokenRequest, TokenResponse};
 use portcullis_core::oauth::token;
 use portcullis_core::oauth::userinfo::{self, UserInfo};
@@ -80,6 +81,7 @@ pub fn hdp_code(code: ErrorCode) -> Code {
         ErrorCode::UnauthorizedClient => Code::OAUTH_UNAUTHORIZED_CLIENT,
         ErrorCode::UnsupportedGrantType => Code::OAUTH_UNSUPPORTED_GRANT_TYPE,
         ErrorCode::InvalidScope => Code::OAUTH_INVALID_SCOPE,
+        ErrorCode::InvalidTarget => Code::OAUTH_INVALID_TARGET,
         ErrorCode::InvalidToken | ErrorCode::InsufficientScope => Code::OAUTH_INVALID_GRANT,
         ErrorCode::ServerError => Code::INTERNAL,
         ErrorCode::TemporarilyUnavailable => Code::UNAVAILABLE,
@@ -156,10 +158,15 @@ fn content_type(headers: &HeaderMap) -> Option<mime::Mime> {
         .ok()
 }
 
-/// Parses a form body; a parameter sent twice is `invalid_request` (RFC 6749 §3.1).
+/// Parses a form body; a parameter sent twice is `invalid_request` (RFC 6749 §3.1),
+/// except `resource`, which RFC 8707 §2 lets a client repeat: its first value is
+/// here, all of them in [`form_resources`].
 pub fn form_fields(body: &[u8]) -> Result<Fields, OAuthError> {
     let mut out = Fields::new();
     for (k, v) in form_urlencoded::parse(body) {
+        if k == RESOURCE_PARAM && out.contains_key(RESOURCE_PARAM) {
+            continue;
+        }
         if out.insert(k.to_string(), v.to_string()).is_some() {
             return Err(OAuthError::invalid_request(format!(
                 "The {} parameter was sent more than once.",
@@ -168,6 +175,28 @@ pub fn form_fields(body: &[u8]) -> Result<Fields, OAuthError> {
         }
     }
     Ok(out)
+}
+
+/// Every non-empty `resource` of a form body (RFC 8707 §2), in order.
+pub fn form_resources(body: &[u8]) -> Vec<String> {
+    form_urlencoded::parse(body)
+        .filter(|(k, v)| k == RESOURCE_PARAM && !v.is_empty())
+        .map(|(_, v)| v.into_owned())
+        .collect()
+}
+
+/// The `resource` values of a token request: every one of a form; in HDP's JSON, the
+/// one string.
+fn resources(body: &[u8], fields: &Fields, encoding: Encoding) -> Vec<String> {
+    match encoding {
+        Encoding::Form => form_resources(body),
+        Encoding::Json => fields
+            .get(RESOURCE_PARAM)
+            .filter(|v| !v.is_empty())
+            .cloned()
+            .into_iter()
+            .collect(),
+    }
 }
 
 /// The members of a JSON object in order, duplicates kept (to be refused).
@@ -335,6 +364,7 @@ fn client_credentials(
 fn token_request(
     headers: &HeaderMap,
     mut f: Fields,
+    resource: Vec<String>,
     peer: IpAddr,
     login_user: Option<i64>,
 ) -> Result<TokenRequest, OAuthError> {
@@ -357,6 +387,7 @@ fn token_request(
         code: f.remove("code").map(Secret::new),
         redirect_uri: either(&mut f, "redirect_uri", "redirectUri")?,
         code_verifier: either(&mut f, "code_verifier", "codeVerifier")?.map(Secret::new),
+        resource,
         client,
         peer: Some(peer),
         login_user,
@@ -510,7 +541,8 @@ async fn run_token(req: OAuthPost, endpoint: Endpoint) -> Response {
         Ok(user) => user,
         Err(res) => return res,
     };
-    let req = match token_request(&headers, fields, peer, login_user) {
+    let resource = resources(&body, &fields, encoding);
+    let req = match token_request(&headers, fields, resource, peer, login_user) {
         Ok(r) => r,
         Err(error) => return OAuthReply::new(error, encoding).into_response(),
     };
@@ -629,7 +661,17 @@ pub async fn par_endpoint(req: OAuthPost) -> Response {
         Ok(x) => x,
         Err(res) => return res,
     };
-    let pairs: Vec<(String, String)> = fields.into_iter().collect();
+    let mut pairs: Vec<(String, String)> = fields
+        .into_iter()
+        .filter(|(k, _)| k != RESOURCE_PARAM)
+        .collect();
+    if let Ok(body) = &req.body {
+        pairs.extend(
+            form_resources(body)
+                .into_iter()
+                .map(|r| (RESOURCE_PARAM.to_owned(), r)),
+        );
+    }
     match par::push(&req.s.ctx, &client, &pairs).await {
         Ok(p) => no_store((
             StatusCode::CREATED,
@@ -668,9 +710,11 @@ pub async fn introspect_endpoint(req: OAuthPost) -> Result<Response, Response> {
             exp,
             iat,
             tenant,
+            aud,
         } => serde_json::json!({
             "active": true, "scope": scope, "client_id": client_id, "username": username,
             "token_type": "refresh_token", "exp": exp, "iat": iat, "sub": sub, "tenant": tenant,
+            "aud": aud,
         }),
     };
     Ok(no_store(Json(strip_nulls(body))))
@@ -754,6 +798,15 @@ pub async fn userinfo(State(s): State<AppState>, headers: HeaderMap) -> Response
         }
         Err(e) => return OAuthReply::form(e.into()).into_response(),
     };
+    if !portcullis_core::oauth::resource::opens_userinfo(&active.claims, s.ctx.signer.issuer()) {
+        return challenge(
+            StatusCode::UNAUTHORIZED,
+            Some((
+                ErrorCode::InvalidToken,
+                "The access token is for another resource (aud); UserInfo takes tokens for the issuer.",
+            )),
+        );
+    }
     match userinfo::answer(&s.ctx, active) {
         Ok(UserInfo::Json(body)) => no_store(Json(body)),
         Ok(UserInfo::Signed(jwt)) => no_store((

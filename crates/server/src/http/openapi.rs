@@ -27,6 +27,7 @@ use utoipa_axum::routes;
         (name = "oauth", description = "OAuth 2.0: token, introspection, revocation, userinfo, metadata"),
         (name = "users", description = "HDP Users and Permissions APIs, and the caller's own account"),
         (name = "limits", description = "HDP Limits API: lockout and OAuth token limits, per system and tenant"),
+        (name = "resources", description = "Resource servers (RFC 8707): the APIs a tenant's clients may ask tokens for with `resource`"),
         (name = "tenants", description = "HDP Tenant API: tenants, their admins, host names and allowed scopes"),
         (name = "oauth applications", description = "HDP OAuth application objects: upstream OAuth applications of the token vault"),
         (name = "oauth profiles", description = "HDP OAuth profiles: upstream tokens sealed at rest, refresh and the connect flow"),

@@ -82,6 +82,9 @@ pub struct Consent<'a> {
     pub app_name: &'a str,
     pub app_description: &'a str,
     pub scopes: &'a [String],
+    /// The resource servers (RFC 8707) the access is for, as (name, URI); empty: this
+    /// server itself.
+    pub resources: &'a [(&'a str, &'a str)],
     pub user: &'a str,
     pub csrf: &'a str,
     pub params: &'a [(&'a str, &'a str)],
@@ -320,6 +323,7 @@ mod tests {
                     app_name: "Reports",
                     app_description: "Monthly <reports>",
                     scopes: &scopes,
+                    resources: &[],
                     user: "alice'o",
                     csrf: "c2",
                     params,
@@ -331,6 +335,7 @@ mod tests {
                     app_name: "R",
                     app_description: "  ",
                     scopes: &[],
+                    resources: &[],
                     user: "bob",
                     csrf: "c3",
                     params: &[],
@@ -472,11 +477,15 @@ mod tests {
             app_name: "Reports",
             app_description: "Monthly reports",
             scopes: &["api.access.odata".to_owned()],
+            resources: &[("Reports <API>", "https://reports.example/api")],
             user: "alice",
             csrf: "t",
             params: &[],
         });
         assert!(html.contains("Allow data access via OData"));
+        assert!(html.contains("This access is only for"));
+        assert!(html.contains("Reports &lt;API&gt;"), "escaped");
+        assert!(html.contains("https://reports.example/api"));
         assert!(html.contains("Monthly reports"));
         assert!(html.contains("value=\"allow\"") && html.contains("value=\"deny\""));
     }

@@ -20,7 +20,7 @@ fn claims(app: &TestApp, jti: &str) -> AccessClaims {
     AccessClaims {
         iss: app.state.issuer.to_string(),
         sub: "1".into(),
-        aud: app.state.issuer.to_string(),
+        aud: app.state.issuer.to_string().into(),
         exp: now + 600,
         iat: now,
         jti: jti.into(),

@@ -31,6 +31,7 @@ mod oidc_clients;
 mod openapi;
 mod par;
 mod resource_metadata;
+mod resources;
 mod security_auth;
 mod security_ops;
 mod security_protocol;

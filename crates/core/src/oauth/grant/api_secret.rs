@@ -17,6 +17,7 @@ use crate::context::Context;
 use crate::oauth::client_auth::{limit_keys, presented};
 use crate::oauth::error::OAuthError;
 use crate::oauth::request::{TokenRequest, TokenResponse};
+use crate::oauth::resource;
 use crate::oauth::token::{api_secret_version, mint, tenant_and_limits, Subject};
 use crate::ratelimit::FailureLimiter;
 
@@ -72,7 +73,9 @@ pub async fn exchange(
     let sv = api_secret_version(ctx, &user)
         .ok_or_else(|| OAuthError::invalid_client("The user has no API secret."))?;
     let (_, limits) = tenant_and_limits(ctx, tenant.id).await?;
-    let scopes = tenant.allowed_scopes.clone();
+    // A resource (RFC 8707) of the tenant narrows the tenant's scopes to its own.
+    let resources = resource::resolve(ctx, tenant.id, &req.resource).await?;
+    let scopes = resource::token_scopes(&tenant.allowed_scopes, &resources)?;
     let client_id = format!("{CLIENT_PREFIX}{}", user.id);
     let (access_token, expires_in) = mint(
         ctx,
@@ -81,8 +84,9 @@ pub async fn exchange(
         Subject::ApiUser(&user, &sv),
         &scopes,
         None,
-        limits.access_token_lifetime,
+        resource::lifetime(&resources, limits.access_token_lifetime),
         None,
+        &resource::uris(&resources),
     )?;
     tracing::info!(
         user = user.id,

@@ -10,7 +10,7 @@ use crate::model::token::CodeTake;
 use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::error::OAuthError;
 use crate::oauth::request::{TokenRequest, TokenResponse};
-use crate::oauth::token::{issue_for_user, tenant_and_limits};
+use crate::oauth::token::{issue_for_user, tenant_and_limits, Target};
 use subtle::ConstantTimeEq;
 
 pub async fn exchange(
@@ -94,6 +94,14 @@ pub async fn exchange(
             "The authorization code grants no scope.",
         ));
     }
+    // The token may be for a subset of the code's resources (RFC 8707 §2.2).
+    let token =
+        crate::oauth::resource::select(ctx, user.tenant_id, &stored.resources, &req.resource)
+            .await?;
+    let target = Target {
+        granted: stored.resources.clone(),
+        token,
+    };
     let (response, family) = issue_for_user(
         ctx,
         client,
@@ -101,6 +109,7 @@ pub async fn exchange(
         stored.scopes.clone(),
         &limits,
         stored.sign_in,
+        target,
     )
     .await?;
     if ctx.store.set_code_family(&verifier, &family).await? {

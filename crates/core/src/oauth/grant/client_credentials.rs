@@ -5,8 +5,9 @@ use crate::context::Context;
 use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::error::OAuthError;
 use crate::oauth::request::{TokenRequest, TokenResponse};
+use crate::oauth::resource;
 use crate::oauth::token::{
-    allowed_scopes, mint, resolve_scope, secret_version, tenant_and_limits, Subject,
+    allowed_scopes, mint, resolve_scope_for, secret_version, tenant_and_limits, Subject,
 };
 
 pub async fn exchange(
@@ -31,7 +32,12 @@ pub async fn exchange(
         )));
     }
     let (tenant, limits) = tenant_and_limits(ctx, client.app.tenant_id).await?;
-    let scopes = resolve_scope(req.scope.as_deref(), &allowed_scopes(&client.app, &tenant))?;
+    let resources = resource::resolve(ctx, tenant.id, &req.resource).await?;
+    let scopes = resolve_scope_for(
+        req.scope.as_deref(),
+        &allowed_scopes(&client.app, &tenant),
+        &resources,
+    )?;
     let sv = secret_version(ctx, &client.app);
     let (access_token, expires_in) = mint(
         ctx,
@@ -40,8 +46,9 @@ pub async fn exchange(
         Subject::Client(sv.as_deref()),
         &scopes,
         None,
-        limits.access_token_lifetime,
+        resource::lifetime(&resources, limits.access_token_lifetime),
         None,
+        &resource::uris(&resources),
     )?;
     Ok(TokenResponse {
         access_token,

@@ -13,7 +13,7 @@ use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::error::OAuthError;
 use crate::oauth::request::{TokenRequest, TokenResponse};
 use crate::oauth::token::{
-    allowed_scopes_for_user, issue_for_user, resolve_scope, tenant_and_limits,
+    allowed_scopes_for_user, issue_for_user, resolve_scope_for, tenant_and_limits, Target,
 };
 
 pub async fn exchange(
@@ -37,9 +37,11 @@ pub async fn exchange(
         .begin(&username, ctx.now())
         .map_err(|f| OAuthError::too_many_passwords(f.retry_after.unwrap_or(1)))?;
     let (tenant, limits) = tenant_and_limits(ctx, client.app.tenant_id).await?;
-    let scopes = resolve_scope(
+    let resources = crate::oauth::resource::resolve(ctx, tenant.id, &req.resource).await?;
+    let scopes = resolve_scope_for(
         req.scope.as_deref(),
         &allowed_scopes_for_user(&client.app, &tenant),
+        &resources,
     )?;
     let user = ctx.store.user_by_login(tenant.id, &username).await?;
     if let Some(login_user) = req.login_user {
@@ -73,7 +75,10 @@ pub async fn exchange(
         auth_time: Some(ctx.now()),
         ..SignInContext::default()
     };
-    Ok(issue_for_user(ctx, client, &user, scopes, &limits, sign_in)
-        .await?
-        .0)
+    let target = Target::all(resources);
+    Ok(
+        issue_for_user(ctx, client, &user, scopes, &limits, sign_in, target)
+            .await?
+            .0,
+    )
 }

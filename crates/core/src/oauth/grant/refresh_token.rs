@@ -12,6 +12,7 @@ use crate::model::token::{RefreshToken, Rotation};
 use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::error::OAuthError;
 use crate::oauth::request::{TokenRequest, TokenResponse};
+use crate::oauth::resource;
 use crate::oauth::token::{id_token_for, mint, resolve_scope, tenant_and_limits, Subject};
 
 fn invalid() -> OAuthError {
@@ -43,12 +44,20 @@ pub async fn exchange(
         return Err(invalid());
     };
     let (_, limits) = tenant_and_limits(ctx, family.tenant_id).await?;
-    // No scope asked keeps the grant's (RFC 6749 §6) for an OpenID Connect grant;
-    // other grants keep HDP's default (`api.access.odata` when granted).
+    // No scope asked keeps the grant's (RFC 6749 §6) for an OpenID Connect grant
+    // and a grant for resources; other grants keep HDP's default (`api.access.odata`
+    // when granted).
     let scopes = match req.scope.as_deref() {
-        None if family.scopes.iter().any(|s| s == OPENID) => family.scopes.clone(),
+        None if family.scopes.iter().any(|s| s == OPENID) || !family.resources.is_empty() => {
+            family.scopes.clone()
+        }
         asked => resolve_scope(asked, &family.scopes)?,
     };
+    // The grant's resources, or the subset this refresh names (RFC 8707 §2.2), and
+    // the scopes they accept.
+    let resources =
+        resource::select(ctx, family.tenant_id, &family.resources, &req.resource).await?;
+    let scopes = resource::token_scopes(&scopes, &resources)?;
     let rotate = client.app.public || limits.refresh_rotation || stored.rotated_at.is_some();
     let refresh = if rotate {
         let successor = Secret::generate();
@@ -83,8 +92,9 @@ pub async fn exchange(
         Subject::User(&user),
         &scopes,
         Some(&family.id),
-        limits.access_token_lifetime,
+        resource::lifetime(&resources, limits.access_token_lifetime),
         Some(&family.sign_in),
+        &resource::uris(&resources),
     )?;
     // A fresh ID token, still saying when the user signed in (OIDC Core §12.2).
     let id_token = id_token_for(

@@ -22,6 +22,7 @@ const T0: i64 = 1_800_000_000;
 mod clients;
 mod keys;
 mod limits;
+mod resources;
 mod sessions;
 mod setup;
 mod tenants;
@@ -31,6 +32,7 @@ mod vault;
 pub use clients::*;
 pub use keys::*;
 pub use limits::*;
+pub use resources::*;
 pub use sessions::*;
 pub use setup::*;
 pub use tenants::*;
@@ -231,6 +233,8 @@ macro_rules! store_contract_cases {
             // limits
             limits_resolve_user_then_tenant_then_system,
             limits_are_set_and_cleared_per_level,
+            // resources
+            resource_servers_are_unique_per_tenant_round_trip_and_go_with_their_tenant,
             // clients
             client_applications_round_trip,
             every_tenants_redirect_urls_are_listed_and_follow_changes,

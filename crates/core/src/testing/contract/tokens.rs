@@ -26,6 +26,10 @@ fn family(id: &str, app: i64, user: Option<i64>) -> crate::model::token::Family 
             sid: user.map(|_| "sid-1".to_owned()),
             claims: user.map(|_| r#"{"id_token":["email"],"userinfo":[]}"#.to_owned()),
         },
+        // The resources (RFC 8707) of a user's grant round-trip too, in order.
+        resources: user
+            .map(|_| vec!["https://b.example/api".to_owned(), "urn:a:api".to_owned()])
+            .unwrap_or_default(),
     }
 }
 
@@ -57,6 +61,7 @@ fn code(verifier: &str, app: i64, user: i64) -> crate::model::token::AuthCode {
             sid: Some("sid-1".into()),
             claims: Some(r#"{"id_token":[],"userinfo":["email"]}"#.into()),
         },
+        resources: vec!["https://r.example/mcp".into()],
     }
 }
 

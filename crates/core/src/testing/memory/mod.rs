@@ -15,6 +15,7 @@ use std::sync::Mutex;
 mod clients;
 mod keys;
 mod limits;
+mod resources;
 mod sessions;
 mod setup;
 mod tenants;
@@ -33,6 +34,7 @@ struct State {
     role_assignments: BTreeMap<i64, RoleAssignments>,
     secrets: HashMap<String, String>,
     limits: HashMap<(i64, LimitLevel), i64>,
+    resources: BTreeMap<i64, crate::model::resource::ResourceServer>,
     apps: BTreeMap<i64, ClientApp>,
     consents: BTreeMap<(i64, i64), (Vec<String>, UnixTime)>,
     families: BTreeMap<String, Family>,
@@ -73,6 +75,7 @@ impl State {
         }
         let tenants: BTreeSet<i64> = self.tenants.keys().copied().collect();
         self.vault.cascade(&users, &tenants);
+        self.resources.retain(|_, r| tenants.contains(&r.tenant_id));
         self.sessions.retain(|_, x| users.contains(&x.user_id));
     }
 }
