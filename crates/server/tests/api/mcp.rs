@@ -236,7 +236,12 @@ async fn run_client(s: &Setup, mode: &str) -> Value {
         ("MCP_TLS_KEY", s.key.display().to_string()),
         ("NO_PROXY", "127.0.0.1,localhost".to_owned()),
     ];
-    run_script(cmd, env, "the MCP SDK client (tests/clients/mcp_client.mjs)").await
+    run_script(
+        cmd,
+        env,
+        "the MCP SDK client (tests/clients/mcp_client.mjs)",
+    )
+    .await
 }
 
 /// What both ways of registering end with: the authorization request the SDK made, the
@@ -244,15 +249,25 @@ async fn run_client(s: &Setup, mode: &str) -> Value {
 #[track_caller]
 fn assert_session(v: &Value, s: &Setup) {
     let req = &v["authorizationRequest"];
-    assert_eq!(req["endpoint"], format!("{}/oauth2/authorize", s.app.base), "{v}");
+    assert_eq!(
+        req["endpoint"],
+        format!("{}/oauth2/authorize", s.app.base),
+        "{v}"
+    );
     assert_eq!(req["resource"], s.server.url, "RFC 8707 resource: {v}");
     assert_eq!(req["code_challenge_method"], "S256", "{v}");
-    assert_eq!(req["scope"], SCOPE, "from the server's RFC 9728 metadata: {v}");
+    assert_eq!(
+        req["scope"], SCOPE,
+        "from the server's RFC 9728 metadata: {v}"
+    );
     assert_eq!(v["pages"], json!(["login", "consent"]), "{v}");
     assert_eq!(v["tools"], json!(["whoami"]), "{v}");
     let me = &v["whoami"];
     assert_eq!(me["username"], USER, "{v}");
-    assert_eq!(me["aud"], s.server.url, "the token is for the MCP server: {v}");
+    assert_eq!(
+        me["aud"], s.server.url,
+        "the token is for the MCP server: {v}"
+    );
     assert_eq!(me["scope"], SCOPE, "{v}");
     assert_eq!(me["client_id"], v["clientId"], "{v}");
     assert_eq!(v["ownToken"]["status"], 200, "{v}");
@@ -274,7 +289,10 @@ async fn metadata_document(b: Backend) {
         client_id.starts_with("https://127.0.0.1:") && client_id.ends_with("/client.json"),
         "the document's URL is the client id: {v}"
     );
-    assert!(v["registration"].get("registration_access_token").is_none(), "{v}");
+    assert!(
+        v["registration"].get("registration_access_token").is_none(),
+        "{v}"
+    );
     // The consent page names the host the document came from, not only its name.
     let consent = v["consentText"].as_str().expect("the consent page's text");
     assert!(consent.contains("127.0.0.1"), "{consent}");
@@ -304,7 +322,10 @@ async fn dynamic_registration(b: Backend) {
     let reg = &v["registration"];
     assert_eq!(reg["client_id"], v["clientId"], "{v}");
     assert_eq!(reg["token_endpoint_auth_method"], "none", "{v}");
-    assert!(reg["registration_access_token"].is_string(), "RFC 7592: {v}");
+    assert!(
+        reg["registration_access_token"].is_string(),
+        "RFC 7592: {v}"
+    );
     assert!(reg.get("client_secret").is_none_or(Value::is_null), "{v}");
     assert_eq!(reg["redirect_uris"], json!([REDIRECT]), "{v}");
 

@@ -185,7 +185,11 @@ pub(crate) fn require_install(path: &Path) {
 
 /// Runs `cmd` (a script of `tests/clients/`) with `env` and a time limit; returns the
 /// JSON of its last line of output, after asserting it succeeded.
-pub(crate) async fn run_script(mut cmd: Command, env: Vec<(&'static str, String)>, what: &str) -> Value {
+pub(crate) async fn run_script(
+    mut cmd: Command,
+    env: Vec<(&'static str, String)>,
+    what: &str,
+) -> Value {
     cmd.current_dir(clients_dir())
         .envs(env)
         .stdin(Stdio::null())
