@@ -20,6 +20,7 @@ pub mod cache;
 pub mod clients;
 pub mod keys;
 pub mod limits;
+pub mod registrations;
 pub mod sessions;
 pub mod setup;
 pub mod store;

@@ -5,8 +5,10 @@
 
 pub mod claims;
 pub mod client_app;
+pub mod client_metadata;
 pub mod identity;
 pub mod limits;
+pub mod registration;
 pub mod scope;
 pub mod seed;
 pub mod session;

@@ -80,6 +80,10 @@ pub fn hdp_code(code: ErrorCode) -> Code {
         ErrorCode::UnauthorizedClient => Code::OAUTH_UNAUTHORIZED_CLIENT,
         ErrorCode::UnsupportedGrantType => Code::OAUTH_UNSUPPORTED_GRANT_TYPE,
         ErrorCode::InvalidScope => Code::OAUTH_INVALID_SCOPE,
+        ErrorCode::InvalidRedirectUri
+        | ErrorCode::InvalidClientMetadata
+        | ErrorCode::InvalidSoftwareStatement
+        | ErrorCode::UnapprovedSoftwareStatement => Code::OAUTH_INVALID_REQUEST,
         ErrorCode::InvalidToken | ErrorCode::InsufficientScope => Code::OAUTH_INVALID_GRANT,
         ErrorCode::ServerError => Code::INTERNAL,
         ErrorCode::TemporarilyUnavailable => Code::UNAVAILABLE,
