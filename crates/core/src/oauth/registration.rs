@@ -98,7 +98,7 @@ impl From<MetadataError> for OAuthError {
 
 fn no_registration() -> OAuthError {
     OAuthError::invalid_token(
-        "This server accepts client registrations only with an initial access token from an administrator (Authorization: Bearer …).",
+        "This server accepts client registrations only with an initial access token from an administrator (Authorization: Bearer <token>).",
     )
 }
 

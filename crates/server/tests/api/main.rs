@@ -29,6 +29,7 @@ mod oidc;
 mod oidc_clients;
 mod openapi;
 mod par;
+mod registration;
 mod resource_metadata;
 mod security_auth;
 mod security_ops;
