@@ -90,13 +90,11 @@ pub struct RegisterPost {
     body: Result<Value, OAuthError>,
 }
 
-fn repeated(_: RepeatedAuthorization) -> Response {
-    error_response(OAuthError::invalid_request(
-        "The request carries more than one Authorization header; send one.",
-    ))
+fn repeated(_: RepeatedAuthorization) -> OAuthError {
+    OAuthError::invalid_request("The request carries more than one Authorization header; send one.")
 }
 
-fn bearer(headers: &HeaderMap) -> Result<Option<Secret>, Response> {
+fn bearer(headers: &HeaderMap) -> Result<Option<Secret>, OAuthError> {
     Ok(bearer_token(headers)
         .map_err(repeated)?
         .map(|t| Secret::new(t.to_owned())))
@@ -112,7 +110,7 @@ impl FromRequest<AppState> for RegisterPost {
             .map_err(IntoResponse::into_response)?;
         let headers = parts.headers.clone();
         let peer = s.trusted_proxies.client_ip(peer.ip(), &headers);
-        let bearer = bearer(&headers)?;
+        let bearer = bearer(&headers).map_err(error_response)?;
         let json = headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
@@ -198,7 +196,7 @@ pub async fn read(
 ) -> Response {
     let token = match bearer(&headers) {
         Ok(t) => t,
-        Err(res) => return res,
+        Err(e) => return error_response(e),
     };
     match registration::read(&s.ctx, &client_id, token).await {
         Ok(r) => client_information(StatusCode::OK, &r, &s.issuer),
@@ -239,7 +237,7 @@ pub async fn delete(
 ) -> Response {
     let token = match bearer(&headers) {
         Ok(t) => t,
-        Err(res) => return res,
+        Err(e) => return error_response(e),
     };
     match registration::delete(&s.ctx, &client_id, token).await {
         Ok(()) => {
