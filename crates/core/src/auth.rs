@@ -791,7 +791,7 @@ mod tests {
         ctx.store
             .create_client_app(NewClientApp {
                 tenant_id: SYSTEM_TENANT_ID,
-                owner_id: owner.id,
+                owner_id: Some(owner.id),
                 name: "app".into(),
                 description: String::new(),
                 redirect_urls: vec!["https://app.example/cb".into()],
@@ -804,6 +804,11 @@ mod tests {
                 id_token_signed_response_alg: None,
                 userinfo_signed_response_alg: None,
                 require_pushed_authorization_requests: false,
+                token_endpoint_auth_method:
+                    crate::model::client_app::TokenEndpointAuthMethod::for_public(false),
+                profile: Default::default(),
+                registered_by: crate::model::client_app::RegisteredBy::User,
+                registration_verifier: None,
                 now: clock.now(),
             })
             .await

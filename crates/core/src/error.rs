@@ -106,6 +106,14 @@ catalogue! {
     TENANT_HOST_CONFLICT = 222209102, Conflict;
     /// Portcullis: the system tenant (id 1) cannot be deleted.
     SYSTEM_TENANT_PROTECTED = 222209103, Forbidden;
+    /// Portcullis: another tenant is already `open` for client registration (or
+    /// already accepts client ID metadata documents).
+    REGISTRATION_POLICY_CONFLICT = 222209104, Conflict;
+    /// Portcullis: no initial access token with that id in the tenant.
+    INITIAL_ACCESS_TOKEN_NOT_FOUND = 222209105, NotFound;
+    /// Portcullis: the tenant's registration policy is closed, so it takes no initial
+    /// access tokens.
+    REGISTRATION_CLOSED = 222209106, Conflict;
     /// HDP: "Problem getting Roles at this time…" (permission catalogue failures).
     PERMISSIONS_FAILED = 222207919, Internal;
     /// Portcullis: no user with that id is visible to the caller.

@@ -9,6 +9,9 @@
 //!   ([`PASSWORD_PER_USER`]) in [`PASSWORD_WINDOW`]. This stops password spraying
 //!   (one password tried against many names) that the per-account lockout cannot see.
 //!
+//! * client registrations (RFC 7591, every attempt counts): per address
+//!   ([`REGISTRATIONS_PER_ADDRESS`]) in [`REGISTRATION_WINDOW`].
+//!
 //! IPv6 addresses count by their /64, the block one subscriber usually holds, so an
 //! attacker cannot walk through the addresses of its own prefix.
 //!
@@ -36,6 +39,10 @@ pub const PASSWORD_PER_ADDRESS: u32 = 20;
 pub const PASSWORD_PER_USER: u32 = 10;
 /// Window of the user-password limits, in seconds (5 minutes).
 pub const PASSWORD_WINDOW: i64 = 300;
+/// Client registrations (RFC 7591) allowed per address in one [`REGISTRATION_WINDOW`].
+pub const REGISTRATIONS_PER_ADDRESS: u32 = 20;
+/// Window of the registration limit, in seconds (an hour).
+pub const REGISTRATION_WINDOW: i64 = 3600;
 /// Most keys kept at once.
 pub const MAX_KEYS: usize = 100_000;
 /// Longest login name kept in a key (longer ones are cut, at a character boundary).
@@ -60,6 +67,8 @@ fn rule_of(key: &str) -> (u32, i64) {
         (PASSWORD_PER_USER, PASSWORD_WINDOW)
     } else if key.starts_with("pw-ip:") {
         (PASSWORD_PER_ADDRESS, PASSWORD_WINDOW)
+    } else if key.starts_with("reg-ip:") {
+        (REGISTRATIONS_PER_ADDRESS, REGISTRATION_WINDOW)
     } else if key.starts_with("ip:") {
         (PER_ADDRESS, WINDOW)
     } else {

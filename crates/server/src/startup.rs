@@ -404,6 +404,12 @@ impl Application {
     ) -> std::io::Result<()> {
         let refresher = tokio::spawn(refresh_signing_keys(self.state.ctx.clone()));
         let purger = tokio::spawn(purge_expired_tokens(self.state.ctx.clone()));
+        // Unused clients registered in the open (RFC 7591) expire after their tenant's
+        // unusedClientLifetime; a sweep a minute is one read and a delete per policy.
+        let expiry = tokio::spawn(portcullis_core::oauth::registration::run_expiry(
+            self.state.ctx.clone(),
+            std::time::Duration::from_secs(60),
+        ));
         let vault = self.vault_refresh.map(|v| {
             tracing::info!(
                 window_secs = v.window_secs,
@@ -435,6 +441,7 @@ impl Application {
         };
         refresher.abort();
         purger.abort();
+        expiry.abort();
         if let Some(v) = vault {
             v.abort();
         }

@@ -10,7 +10,10 @@ use crate::store::{
 };
 use async_trait::async_trait;
 use portcullis_core::model::client_app::{AppListScope, Consent};
-use portcullis_core::model::client_app::{ClientApp, ClientAppChanges, GrantType, NewClientApp};
+use portcullis_core::model::client_app::{
+    ClientApp, ClientAppChanges, ClientProfile, GrantType, NewClientApp, RegisteredBy,
+    TokenEndpointAuthMethod,
+};
 use portcullis_core::model::scope::union_scopes;
 use portcullis_core::model::time::UnixTime;
 use portcullis_core::store::{ClientStore, StoreResult};
@@ -20,7 +23,9 @@ pub(crate) const APP_COLS: &str =
     "id, tenant_id, owner_id, name, description, redirect_urls, client_id, secret_verifier, \
     public, grant_types, scopes, tokens_valid_after, created_at, updated_at, \
     post_logout_redirect_uris, id_token_signed_response_alg, userinfo_signed_response_alg, \
-    require_pushed_authorization_requests";
+    require_pushed_authorization_requests, token_endpoint_auth_method, jwks, jwks_uri, logo_uri, \
+    client_uri, policy_uri, tos_uri, contacts, software_id, software_version, registered_by, \
+    initial_access_token_id, registration_verifier, first_used_at";
 
 fn grants_json(g: &[GrantType]) -> String {
     to_json(&g.iter().map(|g| g.as_str()).collect::<Vec<_>>())
@@ -38,11 +43,32 @@ fn grants(raw: &str) -> Result<Vec<GrantType>, sqlx::Error> {
         .collect()
 }
 
+fn decode_error(column: &str, what: String) -> sqlx::Error {
+    sqlx::Error::ColumnDecode {
+        index: column.to_owned(),
+        source: what.into(),
+    }
+}
+
 pub(crate) fn app_row<B: Backend>(r: &B::Row) -> Result<ClientApp, sqlx::Error> {
+    let method: String = r.try_get("token_endpoint_auth_method")?;
+    let by: String = r.try_get("registered_by")?;
+    let profile: Result<ClientProfile, sqlx::Error> = from_row!(r => ClientProfile {
+        jwks, jwks_uri, logo_uri, client_uri, policy_uri, tos_uri, software_id, software_version;
+        contacts: json_list(r.try_get("contacts")?, "contacts")?,
+    });
+    let profile = profile?;
     from_row!(r => ClientApp {
         id, tenant_id, owner_id, name, description, client_id, secret_verifier, public,
         tokens_valid_after, created_at, updated_at, id_token_signed_response_alg,
-        userinfo_signed_response_alg, require_pushed_authorization_requests;
+        userinfo_signed_response_alg, require_pushed_authorization_requests,
+        registration_verifier, first_used_at;
+        token_endpoint_auth_method: TokenEndpointAuthMethod::parse(&method).ok_or_else(|| {
+            decode_error("token_endpoint_auth_method", format!("unknown method '{method}'"))
+        })?,
+        registered_by: RegisteredBy::from_parts(&by, r.try_get("initial_access_token_id")?)
+            .ok_or_else(|| decode_error("registered_by", format!("unknown kind '{by}'")))?,
+        profile,
         redirect_urls: json_list(r.try_get("redirect_urls")?, "redirect_urls")?,
         post_logout_redirect_uris: json_list(
             r.try_get("post_logout_redirect_uris")?,
@@ -53,38 +79,61 @@ pub(crate) fn app_row<B: Backend>(r: &B::Row) -> Result<ClientApp, sqlx::Error> 
     })
 }
 
+/// Every column a new application sets.
+static INSERT_APP: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "INSERT INTO client_apps (tenant_id, owner_id, name, description, redirect_urls, client_id, \
+         secret_verifier, public, grant_types, scopes, tokens_valid_after, created_at, updated_at, \
+         post_logout_redirect_uris, id_token_signed_response_alg, userinfo_signed_response_alg, \
+         require_pushed_authorization_requests, token_endpoint_auth_method, jwks, jwks_uri, \
+         logo_uri, client_uri, policy_uri, tos_uri, contacts, software_id, software_version, \
+         registered_by, initial_access_token_id, registration_verifier) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $11, $12, $13, $14, $15, \
+         $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28) RETURNING {APP_COLS}"
+    )
+});
+
+/// The insert of a new application (returning its row).
+pub(crate) fn insert_app<B: Backend>(
+    a: &NewClientApp,
+) -> sqlx::query::Query<'_, B, <B as sqlx::Database>::Arguments<'_>> {
+    let p = &a.profile;
+    sqlx::query(INSERT_APP.as_str())
+        .bind(a.tenant_id)
+        .bind(a.owner_id)
+        .bind(&a.name)
+        .bind(&a.description)
+        .bind(to_json(&a.redirect_urls))
+        .bind(&a.client_id)
+        .bind(&a.secret_verifier)
+        .bind(a.public)
+        .bind(grants_json(&a.grant_types))
+        .bind(to_json(&a.scopes))
+        .bind(a.now)
+        .bind(to_json(&a.post_logout_redirect_uris))
+        .bind(&a.id_token_signed_response_alg)
+        .bind(&a.userinfo_signed_response_alg)
+        .bind(a.require_pushed_authorization_requests)
+        .bind(a.token_endpoint_auth_method.as_str())
+        .bind(&p.jwks)
+        .bind(&p.jwks_uri)
+        .bind(&p.logo_uri)
+        .bind(&p.client_uri)
+        .bind(&p.policy_uri)
+        .bind(&p.tos_uri)
+        .bind(to_json(&p.contacts))
+        .bind(&p.software_id)
+        .bind(&p.software_version)
+        .bind(a.registered_by.as_str())
+        .bind(a.registered_by.initial_access_token())
+        .bind(&a.registration_verifier)
+}
+
 #[async_trait]
 impl<B: Backend> ClientStore for SqlStore<B> {
     async fn create_client_app(&self, a: NewClientApp) -> StoreResult<ClientApp> {
         let _invalidate = self.cache.invalidate_on_drop();
-        let sql = format!(
-            "INSERT INTO client_apps (tenant_id, owner_id, name, description, redirect_urls, client_id, \
-             secret_verifier, public, grant_types, scopes, tokens_valid_after, created_at, updated_at, \
-             post_logout_redirect_uris, id_token_signed_response_alg, userinfo_signed_response_alg, \
-             require_pushed_authorization_requests) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $11, $12, $13, $14, $15) RETURNING {APP_COLS}"
-        );
-        fetch_one(
-            &self.pool,
-            sqlx::query(&sql)
-                .bind(a.tenant_id)
-                .bind(a.owner_id)
-                .bind(&a.name)
-                .bind(&a.description)
-                .bind(to_json(&a.redirect_urls))
-                .bind(&a.client_id)
-                .bind(&a.secret_verifier)
-                .bind(a.public)
-                .bind(grants_json(&a.grant_types))
-                .bind(to_json(&a.scopes))
-                .bind(a.now)
-                .bind(to_json(&a.post_logout_redirect_uris))
-                .bind(&a.id_token_signed_response_alg)
-                .bind(&a.userinfo_signed_response_alg)
-                .bind(a.require_pushed_authorization_requests),
-            app_row::<B>,
-        )
-        .await
+        fetch_one(&self.pool, insert_app::<B>(&a), app_row::<B>).await
     }
 
     async fn client_app(&self, id: i64) -> StoreResult<Option<ClientApp>> {
@@ -134,7 +183,9 @@ impl<B: Backend> ClientStore for SqlStore<B> {
             "UPDATE client_apps SET name = $2, description = $3, redirect_urls = $4, grant_types = $5, \
              scopes = $6, updated_at = $7, post_logout_redirect_uris = $8, \
              id_token_signed_response_alg = $9, userinfo_signed_response_alg = $10, \
-             require_pushed_authorization_requests = $11 \
+             require_pushed_authorization_requests = $11, jwks = $12, jwks_uri = $13, \
+             logo_uri = $14, client_uri = $15, policy_uri = $16, tos_uri = $17, contacts = $18, \
+             software_id = $19, software_version = $20 \
              WHERE id = $1 RETURNING {APP_COLS}"
         );
         fetch_optional(
@@ -150,7 +201,16 @@ impl<B: Backend> ClientStore for SqlStore<B> {
                 .bind(to_json(&c.post_logout_redirect_uris))
                 .bind(&c.id_token_signed_response_alg)
                 .bind(&c.userinfo_signed_response_alg)
-                .bind(c.require_pushed_authorization_requests),
+                .bind(c.require_pushed_authorization_requests)
+                .bind(&c.profile.jwks)
+                .bind(&c.profile.jwks_uri)
+                .bind(&c.profile.logo_uri)
+                .bind(&c.profile.client_uri)
+                .bind(&c.profile.policy_uri)
+                .bind(&c.profile.tos_uri)
+                .bind(to_json(&c.profile.contacts))
+                .bind(&c.profile.software_id)
+                .bind(&c.profile.software_version),
             app_row::<B>,
         )
         .await

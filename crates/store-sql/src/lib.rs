@@ -21,6 +21,7 @@ pub mod clients;
 pub mod keys;
 pub mod limits;
 pub mod resources;
+pub mod registrations;
 pub mod sessions;
 pub mod setup;
 pub mod store;

@@ -13,8 +13,8 @@ use crate::error::{ApiFailure, Code};
 use crate::model::client_app::AppListScope;
 use crate::model::client_app::{
     parse_grant_types, parse_post_logout_redirect_uris, parse_scopes, parse_signing_alg,
-    AppDescription, AppName, ClientApp, ClientAppChanges, NewClientApp, RedirectPolicy,
-    RedirectUrl,
+    AppDescription, AppName, ClientApp, ClientAppChanges, ClientProfile, NewClientApp,
+    RedirectPolicy, RedirectUrl, RegisteredBy, TokenEndpointAuthMethod,
 };
 
 /// A registration request, as received.
@@ -116,7 +116,7 @@ fn not_found(id: i64) -> ApiFailure {
 
 /// Whether `caller` may see and manage `app`.
 pub fn visible(caller: &Principal, app: &ClientApp) -> bool {
-    app.owner_id == caller.user.id
+    app.owner_id == Some(caller.user.id)
         || (caller.is_administrator() && app.tenant_id == caller.user.tenant_id)
 }
 
@@ -149,7 +149,7 @@ pub async fn register(
     let secret = (!public).then(Secret::generate);
     let new = NewClientApp {
         tenant_id: caller.user.tenant_id,
-        owner_id: caller.user.id,
+        owner_id: Some(caller.user.id),
         name: name.into_inner(),
         description: description.into_inner(),
         redirect_urls: redirect_urls
@@ -165,6 +165,10 @@ pub async fn register(
         id_token_signed_response_alg: oidc.id_token_signed_response_alg,
         userinfo_signed_response_alg: oidc.userinfo_signed_response_alg,
         require_pushed_authorization_requests: oidc.require_pushed_authorization_requests,
+        token_endpoint_auth_method: TokenEndpointAuthMethod::for_public(public),
+        profile: ClientProfile::default(),
+        registered_by: RegisteredBy::User,
+        registration_verifier: None,
         now: ctx.now(),
     };
     let app = ctx
@@ -227,6 +231,7 @@ pub async fn update(
         id_token_signed_response_alg: oidc.id_token_signed_response_alg,
         userinfo_signed_response_alg: oidc.userinfo_signed_response_alg,
         require_pushed_authorization_requests: oidc.require_pushed_authorization_requests,
+        profile: current.profile.clone(),
         now: ctx.now(),
     };
     ctx.store

@@ -6,6 +6,7 @@
 
 pub mod allowed_apps;
 pub mod client_apps;
+pub mod initial_access_tokens;
 pub mod keys;
 pub mod limits;
 pub mod policy;

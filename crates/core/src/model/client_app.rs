@@ -9,7 +9,10 @@ use crate::model::time::UnixTime;
 use std::fmt;
 
 /// OAuth grant types a client application may use (RFC 6749 §4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum GrantType {
     AuthorizationCode,
     Password,
@@ -321,7 +324,7 @@ pub fn parse_signing_alg(field: &str, alg: Option<&str>) -> Result<Option<String
 }
 
 /// An RFC 3986 §3.1 scheme: a letter, then letters, digits, `+`, `-` or `.`.
-fn is_scheme(s: &str) -> bool {
+pub fn is_scheme(s: &str) -> bool {
     let mut chars = s.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphabetic())
         && chars.all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
@@ -329,7 +332,7 @@ fn is_scheme(s: &str) -> bool {
 
 /// The host of an authority (`[userinfo@]host[:port]`) that starts `after` and ends
 /// at the first `/` or `?`, lowercased; `None` when it is empty or not a host.
-fn authority_host(after: &str) -> Option<String> {
+pub fn authority_host(after: &str) -> Option<String> {
     let authority = after.split(['/', '?']).next().unwrap_or("");
     let host_port = authority.rsplit('@').next().unwrap_or("");
     let host = if let Some(v6) = host_port.strip_prefix('[') {
@@ -375,7 +378,7 @@ pub fn is_host_name(h: &str) -> bool {
 }
 
 /// A loopback host (RFC 8252 §7.3, §8.3): `localhost`, 127.0.0.0/8 or `[::1]`.
-fn is_loopback(host: &str) -> bool {
+pub fn is_loopback(host: &str) -> bool {
     if host == "localhost" {
         return true;
     }
@@ -398,13 +401,111 @@ fn is_host_only(s: &str) -> bool {
     is_host_name(host) && port.is_none_or(|p| !p.is_empty() && is_port(p))
 }
 
+/// How a client authenticates at the token endpoint (RFC 7591 §2
+/// `token_endpoint_auth_method`). Applications registered through HDP's API get
+/// `none` (public) or `client_secret_basic`; a secret client may use Basic or the
+/// body (`client_secret_post`) whichever of the two it registered, as before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenEndpointAuthMethod {
+    None,
+    ClientSecretBasic,
+    ClientSecretPost,
+    /// RFC 7523 §2.2: a JWT signed with a key from `jwks` or `jwks_uri`.
+    PrivateKeyJwt,
+}
+
+impl TokenEndpointAuthMethod {
+    pub const ALL: [TokenEndpointAuthMethod; 4] = [
+        Self::None,
+        Self::ClientSecretBasic,
+        Self::ClientSecretPost,
+        Self::PrivateKeyJwt,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::ClientSecretBasic => "client_secret_basic",
+            Self::ClientSecretPost => "client_secret_post",
+            Self::PrivateKeyJwt => "private_key_jwt",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+    /// What an HDP registration means: `none` for a public client, else Basic.
+    pub fn for_public(public: bool) -> Self {
+        if public {
+            Self::None
+        } else {
+            Self::ClientSecretBasic
+        }
+    }
+    /// Whether the client holds a shared secret.
+    pub fn has_secret(self) -> bool {
+        matches!(self, Self::ClientSecretBasic | Self::ClientSecretPost)
+    }
+}
+
+/// Who or what registered a client application.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegisteredBy {
+    /// A user, through HDP's application API (`owner_id` names them).
+    User,
+    /// Dynamic registration (RFC 7591) with this initial access token.
+    InitialAccessToken(i64),
+    /// Dynamic registration in the open (a tenant whose policy is `open`).
+    Open,
+}
+
+impl RegisteredBy {
+    /// The stored name (`registered_by`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::InitialAccessToken(_) => "initial_access_token",
+            Self::Open => "open",
+        }
+    }
+    /// From the stored name and initial access token id.
+    pub fn from_parts(kind: &str, token: Option<i64>) -> Option<Self> {
+        match (kind, token) {
+            ("user", _) => Some(Self::User),
+            ("open", _) => Some(Self::Open),
+            ("initial_access_token", Some(id)) => Some(Self::InitialAccessToken(id)),
+            _ => None,
+        }
+    }
+    pub fn initial_access_token(self) -> Option<i64> {
+        match self {
+            Self::InitialAccessToken(id) => Some(id),
+            _ => None,
+        }
+    }
+}
+
+/// RFC 7591 §2 metadata beyond HDP's fields (all optional, none by default).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientProfile {
+    /// The JWK Set (RFC 7517) as JSON text, public keys only.
+    pub jwks: Option<String>,
+    pub jwks_uri: Option<String>,
+    pub logo_uri: Option<String>,
+    pub client_uri: Option<String>,
+    pub policy_uri: Option<String>,
+    pub tos_uri: Option<String>,
+    pub contacts: Vec<String>,
+    pub software_id: Option<String>,
+    pub software_version: Option<String>,
+}
+
 /// A client application as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientApp {
     pub id: i64,
     pub tenant_id: i64,
-    /// The user who registered it.
-    pub owner_id: i64,
+    /// The user who registered it; `None` for clients that registered themselves
+    /// (see [`ClientApp::registered_by`]).
+    pub owner_id: Option<i64>,
     pub name: String,
     pub description: String,
     pub redirect_urls: Vec<String>,
@@ -428,13 +529,20 @@ pub struct ClientApp {
     pub tokens_valid_after: UnixTime,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
+    pub token_endpoint_auth_method: TokenEndpointAuthMethod,
+    pub profile: ClientProfile,
+    pub registered_by: RegisteredBy,
+    /// Keyed verifier of the RFC 7592 registration access token (dynamic clients).
+    pub registration_verifier: Option<String>,
+    /// When a token was first issued to it (`None`: never used).
+    pub first_used_at: Option<UnixTime>,
 }
 
 /// What [`crate::store::ClientStore::create_client_app`] needs.
 #[derive(Debug, Clone)]
 pub struct NewClientApp {
     pub tenant_id: i64,
-    pub owner_id: i64,
+    pub owner_id: Option<i64>,
     pub name: String,
     pub description: String,
     pub redirect_urls: Vec<String>,
@@ -447,6 +555,10 @@ pub struct NewClientApp {
     pub id_token_signed_response_alg: Option<String>,
     pub userinfo_signed_response_alg: Option<String>,
     pub require_pushed_authorization_requests: bool,
+    pub token_endpoint_auth_method: TokenEndpointAuthMethod,
+    pub profile: ClientProfile,
+    pub registered_by: RegisteredBy,
+    pub registration_verifier: Option<String>,
     pub now: UnixTime,
 }
 
@@ -462,6 +574,8 @@ pub struct ClientAppChanges {
     pub id_token_signed_response_alg: Option<String>,
     pub userinfo_signed_response_alg: Option<String>,
     pub require_pushed_authorization_requests: bool,
+    /// RFC 7591 metadata; HDP's API passes the application's current one.
+    pub profile: ClientProfile,
     pub now: UnixTime,
 }
 

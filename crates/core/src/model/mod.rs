@@ -9,6 +9,8 @@ pub mod client_id_url;
 pub mod identity;
 pub mod limits;
 pub mod resource;
+pub mod client_metadata;
+pub mod registration;
 pub mod scope;
 pub mod seed;
 pub mod session;

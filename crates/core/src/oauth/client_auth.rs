@@ -18,7 +18,7 @@ use super::error::OAuthError;
 use super::request::ClientCredentials;
 use crate::context::Context;
 use crate::crypto::Secret;
-use crate::model::client_app::ClientApp;
+use crate::model::client_app::{ClientApp, TokenEndpointAuthMethod};
 use crate::ratelimit::FailureLimiter;
 use std::net::IpAddr;
 
@@ -136,6 +136,16 @@ pub async fn authenticate(
             "Client authentication failed: unknown client or wrong secret.",
         ));
     };
+    if app.token_endpoint_auth_method == TokenEndpointAuthMethod::PrivateKeyJwt {
+        // Its keys are registered, but assertions are not verified yet: neither a
+        // secret nor its bare client_id may stand in for one.
+        let _ = ctx
+            .keys
+            .verifier(secret.as_ref().map(Secret::expose).unwrap_or(""));
+        return Err(fail(
+            "Client authentication failed: this client is registered for private_key_jwt, which this server does not accept yet.",
+        ));
+    }
     match (&app.secret_verifier, &secret) {
         (Some(verifier), Some(s)) if ctx.keys.verify(s.expose(), verifier) => {}
         (Some(_), None) => {

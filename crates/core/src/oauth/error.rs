@@ -21,6 +21,14 @@ pub enum ErrorCode {
     InsufficientScope,
     ServerError,
     TemporarilyUnavailable,
+    /// RFC 7591 §3.2.2: a redirect URI of a registration is refused.
+    InvalidRedirectUri,
+    /// RFC 7591 §3.2.2: another metadata field of a registration is refused.
+    InvalidClientMetadata,
+    /// RFC 7591 §3.2.2.
+    InvalidSoftwareStatement,
+    /// RFC 7591 §3.2.2.
+    UnapprovedSoftwareStatement,
 }
 
 impl ErrorCode {
@@ -37,6 +45,10 @@ impl ErrorCode {
             ErrorCode::InsufficientScope => "insufficient_scope",
             ErrorCode::ServerError => "server_error",
             ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
+            ErrorCode::InvalidRedirectUri => "invalid_redirect_uri",
+            ErrorCode::InvalidClientMetadata => "invalid_client_metadata",
+            ErrorCode::InvalidSoftwareStatement => "invalid_software_statement",
+            ErrorCode::UnapprovedSoftwareStatement => "unapproved_software_statement",
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod oidc;
 pub mod oidc_params;
 pub mod par;
 pub mod params;
+pub mod registration;
 pub mod request;
 pub mod resource;
 pub mod signin;

@@ -47,7 +47,7 @@ pub(super) async fn fixture(public: bool) -> Fixture {
         .store
         .create_client_app(NewClientApp {
             tenant_id: SYSTEM_TENANT_ID,
-            owner_id: user.id,
+            owner_id: Some(user.id),
             name: "app".into(),
             description: String::new(),
             redirect_urls: vec!["https://app.example/cb".into()],
@@ -60,6 +60,11 @@ pub(super) async fn fixture(public: bool) -> Fixture {
             id_token_signed_response_alg: None,
             userinfo_signed_response_alg: None,
             require_pushed_authorization_requests: false,
+            token_endpoint_auth_method:
+                crate::model::client_app::TokenEndpointAuthMethod::for_public(public),
+            profile: Default::default(),
+            registered_by: crate::model::client_app::RegisteredBy::User,
+            registration_verifier: None,
             now: clock.now(),
         })
         .await

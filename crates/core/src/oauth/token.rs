@@ -63,7 +63,7 @@ pub async fn exchange(
             "This client is not allowed to use the {kind} grant."
         )));
     }
-    match kind {
+    let issued = match kind {
         GrantType::Password => {
             let attempt = crate::auth::Attempt {
                 limiter,
@@ -78,7 +78,11 @@ pub async fn exchange(
         GrantType::AuthorizationCode => {
             grant::authorization_code::exchange(ctx, &client, req).await
         }
+    };
+    if issued.is_ok() {
+        super::registration::mark_used(ctx, &client.app).await;
     }
+    issued
 }
 
 /// The scopes a token may carry: the client's, within the tenant's allowed set.

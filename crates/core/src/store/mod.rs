@@ -14,6 +14,7 @@
 //! | [`TokenStore`] | token families, refresh tokens, codes, `jti` revocations |
 //! | [`KeyStore`] | token signing keys (ES256, RS256) |
 //! | [`SessionStore`] | browser sign-in sessions |
+//! | [`RegistrationStore`] | registration policies, initial access tokens, unused clients |
 //! | [`VaultStore`] | the token vault's upstream applications, profiles, connect states |
 //!
 //! Operations that must not race are atomic by contract in every adapter: a login
@@ -26,6 +27,7 @@ mod error;
 mod keys;
 mod limits;
 mod resources;
+mod registrations;
 mod sessions;
 mod setup;
 mod tenants;
@@ -38,6 +40,7 @@ pub use error::{StoreError, StoreResult};
 pub use keys::KeyStore;
 pub use limits::LimitStore;
 pub use resources::ResourceStore;
+pub use registrations::RegistrationStore;
 pub use sessions::SessionStore;
 pub use setup::SetupStore;
 pub use tenants::TenantStore;
@@ -60,5 +63,5 @@ all_of! {
     /// Everything Portcullis keeps: every storage trait at once. Implemented for any
     /// type that implements them all; use cases hold an `Arc<dyn Store>`.
     Store: SetupStore, TenantStore, UserStore, LimitStore, ClientStore, TokenStore,
-        ResourceStore, KeyStore, SessionStore, VaultStore
+        ResourceStore, KeyStore, SessionStore, VaultStore, RegistrationStore
 }

@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use portcullis_core::mgmt::{allowed_apps, client_apps};
-use portcullis_core::model::client_app::ClientApp;
+use portcullis_core::model::client_app::{ClientApp, RegisteredBy, TokenEndpointAuthMethod};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -146,6 +146,34 @@ pub struct AppSummary {
     pub name: String,
     pub description: String,
     pub redirect_urls: Vec<String>,
+    /// Extension; shown for clients that registered themselves (RFC 7591).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registered_by: Option<RegisteredByDetail>,
+}
+
+/// Who or what registered a client that registered itself (`registeredBy`): absent
+/// for applications registered by a user through this API.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RegisteredByDetail {
+    /// `initial_access_token` or `open` (dynamic registration, RFC 7591).
+    pub method: &'static str,
+    /// The initial access token used, for `initial_access_token`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub initial_access_token_id: Option<i64>,
+    /// The `software_id` the client gave, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub software_id: Option<String>,
+}
+
+impl RegisteredByDetail {
+    fn of(app: &ClientApp) -> Option<Self> {
+        (app.registered_by != RegisteredBy::User).then(|| Self {
+            method: app.registered_by.as_str(),
+            initial_access_token_id: app.registered_by.initial_access_token(),
+            software_id: app.profile.software_id.clone(),
+        })
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -179,11 +207,21 @@ pub struct AppDetail {
     /// Extension (RFC 9126 §5); shown when true.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub require_pushed_authorization_requests: bool,
+    /// Extension; shown for clients that registered themselves (RFC 7591).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registered_by: Option<RegisteredByDetail>,
+    /// Extension; shown when not what `public` implies (`none` / `client_secret_basic`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_endpoint_auth_method: Option<&'static str>,
 }
 
 impl AppDetail {
     fn new(app: ClientApp, secret: Option<String>) -> Self {
+        let method = app.token_endpoint_auth_method;
         Self {
+            registered_by: RegisteredByDetail::of(&app),
+            token_endpoint_auth_method: (method != TokenEndpointAuthMethod::for_public(app.public))
+                .then_some(method.as_str()),
             id: app.id,
             name: app.name,
             description: app.description,
@@ -233,6 +271,7 @@ pub async fn list(Mgmt(s, c): Mgmt) -> Result<Json<AppList>, ApiError> {
     let applications = apps
         .into_iter()
         .map(|a| AppSummary {
+            registered_by: RegisteredByDetail::of(&a),
             id: a.id,
             name: a.name,
             description: a.description,

@@ -37,6 +37,9 @@ pub const ENDPOINTS: &[(&str, &str)] = &[
     ("userinfo_endpoint", "/oauth2/userinfo"),
     ("end_session_endpoint", "/oauth2/end_session"),
     ("pushed_authorization_request_endpoint", "/oauth2/par"),
+    // RFC 7591 §3: advertised whenever the route is served, whatever the tenants'
+    // policies (docs/decisions.md): a closed server answers 401 invalid_token there.
+    ("registration_endpoint", "/oauth2/register"),
 ];
 
 /// Which of the two documents [`document`] builds.

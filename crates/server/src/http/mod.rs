@@ -16,6 +16,7 @@ pub mod pages;
 pub mod peer;
 pub mod permissions;
 pub mod plain;
+pub mod register;
 pub mod reply;
 pub mod resource_metadata;
 pub mod resources;
@@ -42,6 +43,7 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         .merge(health::router())
         .merge(client_apps::router())
         .merge(oauth::router())
+        .merge(register::router())
         .merge(metadata::router())
         .merge(resource_metadata::router())
         .merge(jwks::router())

@@ -82,6 +82,10 @@ pub fn hdp_code(code: ErrorCode) -> Code {
         ErrorCode::UnsupportedGrantType => Code::OAUTH_UNSUPPORTED_GRANT_TYPE,
         ErrorCode::InvalidScope => Code::OAUTH_INVALID_SCOPE,
         ErrorCode::InvalidTarget => Code::OAUTH_INVALID_TARGET,
+        ErrorCode::InvalidRedirectUri
+        | ErrorCode::InvalidClientMetadata
+        | ErrorCode::InvalidSoftwareStatement
+        | ErrorCode::UnapprovedSoftwareStatement => Code::OAUTH_INVALID_REQUEST,
         ErrorCode::InvalidToken | ErrorCode::InsufficientScope => Code::OAUTH_INVALID_GRANT,
         ErrorCode::ServerError => Code::INTERNAL,
         ErrorCode::TemporarilyUnavailable => Code::UNAVAILABLE,

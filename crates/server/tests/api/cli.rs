@@ -902,6 +902,71 @@ async fn the_cli_and_the_api_create_identical_tenants_users_and_clients(b: Backe
     }
 }
 
+async fn initial_access_tokens_are_issued_listed_and_deleted_from_the_cli(b: Backend) {
+    let db = database(b).await;
+    let url = db.url.clone();
+    let closed = portcullis(&url, &["tenant", "initial-access-token", "create", "1"]).await;
+    assert_ne!(closed.code, Some(0));
+    assert!(closed.stderr.contains("closed"), "{}", closed.stderr);
+    let app = serve(db).await;
+    let r = app
+        .send_json_as_admin(
+            Method::PUT,
+            "/api/admin/tenants/1",
+            &serde_json::json!({"name": "system", "status": 1,
+                "clientRegistration": {"policy": "initial_access_token"}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let made = portcullis(
+        &url,
+        &[
+            "tenant",
+            "initial-access-token",
+            "create",
+            "1",
+            "--uses",
+            "2",
+            "--no-expiry",
+        ],
+    )
+    .await
+    .ok();
+    assert_eq!(made["usesLeft"], 2);
+    assert_eq!(made["expiresAt"], Value::Null);
+    let token = made["token"].as_str().expect("token");
+    let r = app
+        .send(
+            app.http
+                .post(app.url("/oauth2/register"))
+                .bearer_auth(token)
+                .json(
+                    &serde_json::json!({"redirect_uris": ["http://127.0.0.1:9/cb"],
+                    "token_endpoint_auth_method": "none"}),
+                ),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let listed = portcullis(&url, &["tenant", "initial-access-token", "list", "1"])
+        .await
+        .ok();
+    assert_eq!(listed["initialAccessTokens"][0]["used"], 1);
+    assert!(listed["initialAccessTokens"][0].get("token").is_none());
+    let id = made["id"].as_i64().expect("id").to_string();
+    portcullis(
+        &url,
+        &["tenant", "initial-access-token", "delete", "1", &id],
+    )
+    .await
+    .ok();
+    let gone = portcullis(
+        &url,
+        &["tenant", "initial-access-token", "delete", "1", &id],
+    )
+    .await;
+    assert_ne!(gone.code, Some(0));
+}
+
 backends!(
     the_cli_and_the_api_create_identical_tenants_users_and_clients,
     a_tenant_created_by_the_cli_is_in_the_store,
@@ -911,4 +976,5 @@ backends!(
     unlock_clears_a_lock,
     client_register_prints_a_secret_that_verifies,
     bad_input_exits_2_with_a_message,
+    initial_access_tokens_are_issued_listed_and_deleted_from_the_cli,
 );

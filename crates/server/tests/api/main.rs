@@ -30,6 +30,7 @@ mod oidc;
 mod oidc_clients;
 mod openapi;
 mod par;
+mod registration;
 mod resource_metadata;
 mod resources;
 mod security_auth;

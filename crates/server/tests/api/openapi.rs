@@ -92,6 +92,16 @@ const SERVED: &[(&str, &str)] = &[
     ("post", "/oauth2/consent"),
     ("post", "/oauth2/logout"),
     ("get", "/oauth2/assets/portcullis.css"),
+    ("post", "/oauth2/register"),
+    ("get", "/oauth2/register/{client_id}"),
+    ("put", "/oauth2/register/{client_id}"),
+    ("delete", "/oauth2/register/{client_id}"),
+    ("get", "/api/admin/tenants/{id}/initialaccesstokens"),
+    ("post", "/api/admin/tenants/{id}/initialaccesstokens"),
+    (
+        "delete",
+        "/api/admin/tenants/{id}/initialaccesstokens/{tokenId}",
+    ),
 ];
 
 fn documented(doc: &serde_json::Value) -> BTreeSet<(String, String)> {

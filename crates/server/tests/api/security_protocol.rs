@@ -323,6 +323,7 @@ async fn store_redirects(app: &TestApp, client: &Client, redirects: &[&str]) {
                 userinfo_signed_response_alg: current.userinfo_signed_response_alg,
                 require_pushed_authorization_requests: current
                     .require_pushed_authorization_requests,
+                profile: current.profile,
                 now: app.clock.now(),
             },
         )

@@ -95,6 +95,7 @@ async fn the_hdp_sample_creates_a_tenant_answered_in_hdp_shape(b: Backend) {
         [
             "admins",
             "allowedScopes",
+            "clientRegistration",
             "description",
             "hostNames",
             "id",

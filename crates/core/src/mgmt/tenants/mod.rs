@@ -33,6 +33,7 @@ use crate::model::identity::{
     NewTenant, Permission, Tenant, TenantChanges, ROLE_TENANT_ADMINISTRATOR, ROLE_USER,
     SYSTEM_TENANT_ID,
 };
+use crate::model::registration::{PolicyInput, RegistrationMode, RegistrationPolicy};
 use crate::store::StoreError;
 
 /// Roles imported into a new tenant when the request names none: User (2) and Tenant
@@ -62,6 +63,8 @@ pub struct Creation {
     pub host_names: Option<Vec<String>>,
     /// Extension: scopes tokens of this tenant may carry; default `api.access.odata`.
     pub allowed_scopes: Option<Vec<String>>,
+    /// Extension: who may register clients (RFC 7591); default closed.
+    pub client_registration: Option<PolicyInput>,
 }
 
 /// An update request. `name`, `description` and `status` are replaced (an absent
@@ -77,6 +80,8 @@ pub struct Update {
     pub host_names: Option<Vec<String>>,
     pub allowed_scopes: Option<Vec<String>>,
     pub admins: Option<Vec<i64>>,
+    /// Replaced when given (absent fields of it take their defaults).
+    pub client_registration: Option<PolicyInput>,
 }
 
 /// A tenant with what its API shape shows besides the record.
@@ -89,6 +94,8 @@ pub struct TenantView {
     pub admins: Vec<i64>,
     /// Host names, lowercased and ordered.
     pub hosts: Vec<String>,
+    /// Who may register clients here (the default, closed, when never set).
+    pub client_registration: RegistrationPolicy,
 }
 
 impl TenantView {
@@ -165,11 +172,18 @@ async fn view(ctx: &Context, tenant: Tenant) -> Result<TenantView, ApiFailure> {
         .tenant_hosts(tenant.id)
         .await
         .map_err(store_failure)?;
+    let client_registration = ctx
+        .store
+        .registration_policy(tenant.id)
+        .await
+        .map_err(store_failure)?
+        .unwrap_or_default();
     Ok(TenantView {
         tenant,
         roles,
         admins,
         hosts,
+        client_registration,
     })
 }
 
@@ -224,6 +238,64 @@ async fn check_unique(
         }
     }
     Ok(())
+}
+
+/// 409 when `policy` is open (accepts metadata documents) and another tenant than
+/// `id` already is (does): at most one of each, since the unauthenticated endpoints
+/// need one tenant to register into.
+async fn check_registration_unique(
+    ctx: &Context,
+    id: Option<i64>,
+    policy: &RegistrationPolicy,
+) -> Result<(), ApiFailure> {
+    let others = ctx
+        .store
+        .registration_policies()
+        .await
+        .map_err(store_failure)?;
+    for (tenant_id, other) in others.iter().filter(|(t, _)| Some(*t) != id) {
+        let what =
+            if policy.policy == RegistrationMode::Open && other.policy == RegistrationMode::Open {
+                "open for client registration"
+            } else if policy.metadata_documents && other.metadata_documents {
+                "the tenant that accepts client ID metadata documents"
+            } else {
+                continue;
+            };
+        let name = ctx
+            .store
+            .tenant(*tenant_id)
+            .await
+            .map_err(store_failure)?
+            .map(|t| t.name)
+            .unwrap_or_default();
+        return Err(registration_conflict(&format!(
+            "Tenant {tenant_id} ('{name}') is already {what}; at most one tenant may be. Change that tenant first."
+        )));
+    }
+    Ok(())
+}
+
+fn registration_conflict(message: &str) -> ApiFailure {
+    ApiFailure::new(Code::REGISTRATION_POLICY_CONFLICT, message.to_owned())
+}
+
+/// Stores the policy; a race lost to another tenant after the check is still a 409.
+async fn store_registration_policy(
+    ctx: &Context,
+    id: i64,
+    policy: &RegistrationPolicy,
+) -> Result<(), ApiFailure> {
+    match ctx.store.set_registration_policy(id, policy).await {
+        Ok(()) => Ok(()),
+        Err(StoreError::Conflict(detail)) => {
+            tracing::info!(%detail, "registration policy write lost a race");
+            Err(registration_conflict(
+                "Another tenant became open for client registration (or took metadata documents) at the same time; at most one tenant may be.",
+            ))
+        }
+        Err(e) => Err(store_failure(e)),
+    }
 }
 
 /// A store failure of a tenant write; a uniqueness race lost after [`check_unique`]
@@ -381,7 +453,14 @@ pub async fn create<'a>(
             admins.sort_unstable();
         }
     }
+    let registration = req
+        .client_registration
+        .map(PolicyInput::parse)
+        .transpose()?;
     check_unique(ctx, None, &name, &hosts).await?;
+    if let Some(p) = &registration {
+        check_registration_unique(ctx, None, p).await?;
+    }
     let new = NewTenant {
         name: name.into_inner(),
         description: description.into_inner(),
@@ -393,6 +472,15 @@ pub async fn create<'a>(
         now: ctx.now(),
     };
     let tenant = ctx.store.create_tenant(new).await.map_err(write_failure)?;
+    if let Some(p) = registration.filter(|p| *p != RegistrationPolicy::default()) {
+        if let Err(e) = store_registration_policy(ctx, tenant.id, &p).await {
+            // Lost a race after the check: undo the create, so the refusal changes nothing.
+            if let Err(undo) = ctx.store.delete_tenant(tenant.id).await {
+                tracing::error!(tenant_id = tenant.id, error = %undo, "undoing a tenant create failed");
+            }
+            return Err(e);
+        }
+    }
     tracing::info!(
         tenant_id = tenant.id,
         by = caller.user_id(),
@@ -457,7 +545,15 @@ pub async fn update(
         Some(list) => Some(parse_admins(ctx, list, Some(id)).await?),
         None => None,
     };
+    let registration = req
+        .client_registration
+        .map(PolicyInput::parse)
+        .transpose()?;
     check_unique(ctx, Some(id), &name, &hosts).await?;
+    if let Some(p) = &registration {
+        check_registration_unique(ctx, Some(id), p).await?;
+        store_registration_policy(ctx, id, p).await?;
+    }
     let changes = TenantChanges {
         name: name.into_inner(),
         description: description.into_inner(),

@@ -65,6 +65,7 @@ pub async fn client_applications_round_trip(store: Arc<dyn Store>) {
                 id_token_signed_response_alg: None,
                 userinfo_signed_response_alg: None,
                 require_pushed_authorization_requests: false,
+                profile: Default::default(),
                 now: T0 + 5,
             },
         )
@@ -125,6 +126,7 @@ pub async fn client_applications_round_trip(store: Arc<dyn Store>) {
                     id_token_signed_response_alg: None,
                     userinfo_signed_response_alg: None,
                     require_pushed_authorization_requests: false,
+                    profile: Default::default(),
                     now: T0,
                 }
             )
@@ -219,6 +221,7 @@ pub async fn client_oidc_settings_are_stored_replaced_and_cleared(store: Arc<dyn
             id_token_signed_response_alg: id_alg.map(str::to_owned),
             userinfo_signed_response_alg: ui_alg.map(str::to_owned),
             require_pushed_authorization_requests: false,
+            profile: Default::default(),
             now: T0 + 1,
         };
     let replaced = found(

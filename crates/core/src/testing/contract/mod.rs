@@ -23,6 +23,7 @@ mod clients;
 mod keys;
 mod limits;
 mod resources;
+mod registrations;
 mod sessions;
 mod setup;
 mod tenants;
@@ -33,6 +34,7 @@ pub use clients::*;
 pub use keys::*;
 pub use limits::*;
 pub use resources::*;
+pub use registrations::*;
 pub use sessions::*;
 pub use setup::*;
 pub use tenants::*;
@@ -115,7 +117,7 @@ where
 fn app(tenant: i64, owner: i64, client_id: &str) -> NewClientApp {
     NewClientApp {
         tenant_id: tenant,
-        owner_id: owner,
+        owner_id: Some(owner),
         name: format!("App {client_id}"),
         description: "d".into(),
         redirect_urls: vec!["https://a.example/cb".into(), "host.example".into()],
@@ -128,6 +130,11 @@ fn app(tenant: i64, owner: i64, client_id: &str) -> NewClientApp {
         id_token_signed_response_alg: None,
         userinfo_signed_response_alg: None,
         require_pushed_authorization_requests: false,
+        token_endpoint_auth_method:
+            crate::model::client_app::TokenEndpointAuthMethod::ClientSecretBasic,
+        profile: Default::default(),
+        registered_by: crate::model::client_app::RegisteredBy::User,
+        registration_verifier: None,
         now: T0,
     }
 }
@@ -256,6 +263,11 @@ macro_rules! store_contract_cases {
             of_concurrent_signer_starts_on_an_empty_store_all_sign_with_one_key,
             rotation_is_atomic_and_of_concurrent_rotations_one_wins,
             retired_keys_are_deleted_once_their_retirement_ends,
+            // registrations
+            an_n_use_initial_access_token_registers_exactly_n_clients,
+            initial_access_tokens_expire_are_unlimited_or_wrong_and_delete,
+            at_most_one_tenant_is_open_even_when_two_race,
+            unused_clients_are_marked_once_and_swept_by_age_and_kind,
             // sessions
             sessions_round_trip_expire_and_go_with_their_user,
             // vault

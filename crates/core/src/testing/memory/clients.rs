@@ -12,33 +12,7 @@ use std::sync::Arc;
 #[async_trait]
 impl ClientStore for MemoryStore {
     async fn create_client_app(&self, a: NewClientApp) -> StoreResult<ClientApp> {
-        self.with(|s| {
-            if s.apps.values().any(|x| x.client_id == a.client_id) {
-                return Err(StoreError::Conflict(format!("client id {}", a.client_id)));
-            }
-            let app = ClientApp {
-                id: s.id(),
-                tenant_id: a.tenant_id,
-                owner_id: a.owner_id,
-                name: a.name,
-                description: a.description,
-                redirect_urls: a.redirect_urls,
-                client_id: a.client_id,
-                secret_verifier: a.secret_verifier,
-                public: a.public,
-                grant_types: a.grant_types,
-                scopes: a.scopes,
-                post_logout_redirect_uris: a.post_logout_redirect_uris,
-                id_token_signed_response_alg: a.id_token_signed_response_alg,
-                userinfo_signed_response_alg: a.userinfo_signed_response_alg,
-                require_pushed_authorization_requests: a.require_pushed_authorization_requests,
-                tokens_valid_after: a.now,
-                created_at: a.now,
-                updated_at: a.now,
-            };
-            s.apps.insert(app.id, app.clone());
-            Ok(app)
-        })
+        self.with(|s| s.insert_app(a))
     }
 
     async fn client_app(&self, id: i64) -> StoreResult<Option<ClientApp>> {
@@ -54,7 +28,7 @@ impl ClientStore for MemoryStore {
             Ok(s.apps
                 .values()
                 .filter(|a| match scope {
-                    AppListScope::Owner(u) => a.owner_id == u,
+                    AppListScope::Owner(u) => a.owner_id == Some(u),
                     AppListScope::Tenant(t) => a.tenant_id == t,
                 })
                 .cloned()
@@ -87,6 +61,7 @@ impl ClientStore for MemoryStore {
                 a.id_token_signed_response_alg = c.id_token_signed_response_alg;
                 a.userinfo_signed_response_alg = c.userinfo_signed_response_alg;
                 a.require_pushed_authorization_requests = c.require_pushed_authorization_requests;
+                a.profile = c.profile;
                 a.updated_at = c.now;
                 a.clone()
             }))
@@ -177,5 +152,42 @@ impl ClientStore for MemoryStore {
             }
             Ok(existed)
         })
+    }
+}
+
+impl super::State {
+    /// Inserts a new application (`Conflict` when the client id is taken).
+    pub(super) fn insert_app(&mut self, a: NewClientApp) -> StoreResult<ClientApp> {
+        let s = self;
+        if s.apps.values().any(|x| x.client_id == a.client_id) {
+            return Err(StoreError::Conflict(format!("client id {}", a.client_id)));
+        }
+        let app = ClientApp {
+            id: s.id(),
+            tenant_id: a.tenant_id,
+            owner_id: a.owner_id,
+            name: a.name,
+            description: a.description,
+            redirect_urls: a.redirect_urls,
+            client_id: a.client_id,
+            secret_verifier: a.secret_verifier,
+            public: a.public,
+            grant_types: a.grant_types,
+            scopes: a.scopes,
+            post_logout_redirect_uris: a.post_logout_redirect_uris,
+            id_token_signed_response_alg: a.id_token_signed_response_alg,
+            userinfo_signed_response_alg: a.userinfo_signed_response_alg,
+            require_pushed_authorization_requests: a.require_pushed_authorization_requests,
+            tokens_valid_after: a.now,
+            created_at: a.now,
+            updated_at: a.now,
+            token_endpoint_auth_method: a.token_endpoint_auth_method,
+            profile: a.profile,
+            registered_by: a.registered_by,
+            registration_verifier: a.registration_verifier,
+            first_used_at: None,
+        };
+        s.apps.insert(app.id, app.clone());
+        Ok(app)
     }
 }

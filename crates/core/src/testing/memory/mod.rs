@@ -16,6 +16,7 @@ mod clients;
 mod keys;
 mod limits;
 mod resources;
+mod registrations;
 mod sessions;
 mod setup;
 mod tenants;
@@ -48,6 +49,9 @@ struct State {
     sessions: BTreeMap<String, crate::model::session::Session>,
     /// When each replayed authorization code was first replayed.
     replayed_codes: BTreeMap<String, UnixTime>,
+    registration_policies: BTreeMap<i64, crate::model::registration::RegistrationPolicy>,
+    /// Initial access tokens by id, with their verifiers.
+    initial_access_tokens: BTreeMap<i64, (String, crate::model::registration::InitialAccessToken)>,
 }
 
 impl State {
@@ -76,6 +80,15 @@ impl State {
         let tenants: BTreeSet<i64> = self.tenants.keys().copied().collect();
         self.vault.cascade(&users, &tenants);
         self.resources.retain(|_, r| tenants.contains(&r.tenant_id));
+        self.registration_policies
+            .retain(|t, _| tenants.contains(t));
+        self.initial_access_tokens
+            .retain(|_, (_, t)| tenants.contains(&t.tenant_id));
+        for (_, t) in self.initial_access_tokens.values_mut() {
+            if t.created_by.is_some_and(|u| !users.contains(&u)) {
+                t.created_by = None;
+            }
+        }
         self.sessions.retain(|_, x| users.contains(&x.user_id));
     }
 }

@@ -15,7 +15,7 @@ impl State {
         let app_ids: Vec<i64> = self
             .apps
             .values()
-            .filter(|a| a.owner_id == id)
+            .filter(|a| a.owner_id == Some(id))
             .map(|a| a.id)
             .collect();
         for a in app_ids {
