@@ -17,6 +17,7 @@ mod client_apps;
 mod cors;
 mod crash;
 mod errors;
+mod fetch;
 mod grant_api_secret;
 mod grant_client_credentials;
 mod grant_password;
