@@ -294,7 +294,8 @@ async fn refresh_signing_keys(ctx: Context) {
     }
 }
 
-/// Seconds between sweeps of expired codes, refresh tokens and revocations.
+/// Seconds between sweeps of expired codes, refresh tokens, revocations, used
+/// client assertion `jti`s and sessions.
 pub const PURGE_EVERY_SECS: u64 = 600;
 
 /// Deletes what has expired from the token tables every [`PURGE_EVERY_SECS`], so they
@@ -311,6 +312,11 @@ async fn purge_expired_tokens(ctx: Context) {
                 "purged expired codes, refresh tokens and revocations"
             ),
             Err(e) => tracing::warn!(error = %e, "purging expired tokens failed; will retry"),
+        }
+        match ctx.store.purge_assertion_jtis(ctx.now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(rows = n, "purged expired client assertion jtis"),
+            Err(e) => tracing::warn!(error = %e, "purging used assertion jtis failed; will retry"),
         }
         match ctx.store.purge_sessions(ctx.now()).await {
             Ok(0) => {}

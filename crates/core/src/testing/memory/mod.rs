@@ -12,6 +12,7 @@ use crate::store::{StoreError, StoreResult};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 
+mod assertions;
 mod clients;
 mod keys;
 mod limits;
@@ -46,6 +47,8 @@ struct State {
     sessions: BTreeMap<String, crate::model::session::Session>,
     /// When each replayed authorization code was first replayed.
     replayed_codes: BTreeMap<String, UnixTime>,
+    /// Used client assertion `jti`s per client id, with their expiry.
+    assertion_jtis: BTreeMap<(String, String), UnixTime>,
 }
 
 impl State {
