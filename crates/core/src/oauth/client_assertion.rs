@@ -46,6 +46,7 @@ use super::request::{ClientAssertion, ClientCredentials};
 use crate::context::Context;
 use crate::keys::jwt::jwk_point;
 use crate::keys::rs256::jwk_components;
+use crate::ratelimit::FailureLimiter;
 use crate::upstream::fetch::DocumentKind;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -233,6 +234,42 @@ pub async fn authenticate_assertion(
         ));
     }
     Ok(())
+}
+
+/// The wiring's one call for a client that presented an assertion
+/// ([`presented_assertion`] gave `client_id` and `assertion`): the failure rate limit
+/// of client authentication (`limit_keys` from `client_auth::limit_keys`, checked
+/// first, a refusal counted), then [`authenticate_assertion`] with the client's keys
+/// — `None` when the client registered none, which is refused.
+#[allow(clippy::too_many_arguments)]
+pub async fn authenticate_presented(
+    ctx: &Context,
+    limiter: &FailureLimiter,
+    limit_keys: &[String],
+    client_id: &str,
+    assertion: &ClientAssertion,
+    jwks: Option<JwksSource<'_>>,
+    audiences: &[&str],
+) -> Result<(), OAuthError> {
+    let now = ctx.now();
+    limiter
+        .check(limit_keys, now)
+        .map_err(OAuthError::too_many)?;
+    let outcome = match (jwks, &assertion.assertion) {
+        (Some(jwks), Some(jwt)) => {
+            authenticate_assertion(ctx, jwks, client_id, jwt.expose(), audiences).await
+        }
+        (None, _) => Err(OAuthError::invalid_client(
+            "This client registered no keys (jwks or jwks_uri), so it cannot authenticate with a client assertion.",
+        )),
+        (_, None) => Err(OAuthError::invalid_request(
+            "client_assertion_type was sent without client_assertion.",
+        )),
+    };
+    if outcome.is_err() {
+        limiter.record_failure(limit_keys, now);
+    }
+    outcome
 }
 
 /// `invalid_client` with "The client assertion was refused: {why}."

@@ -14,6 +14,7 @@ mod browser;
 mod caches;
 mod cli;
 mod client_apps;
+mod client_assertion;
 mod cors;
 mod crash;
 mod errors;

@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::crypto::Secret;
+use crate::ratelimit::FailureLimiter;
 use crate::testing::test_context;
 use crate::upstream::fetch::{
     CacheSettings, DocumentFetcher, Documents, FetchError, Fetched, Freshness,
@@ -528,4 +529,48 @@ fn a_request_presents_an_assertion_alone_naming_its_client_by_sub() {
     // Stored applications have no keys yet: the token endpoint says so.
     let e = crate::oauth::client_auth::presented(&c).expect_err("not yet");
     assert_eq!(e.code.as_str(), "invalid_client");
+}
+
+#[tokio::test]
+async fn refused_assertions_count_toward_the_client_authentication_limit() {
+    let (ctx, _) = test_context().await;
+    let limiter = FailureLimiter::default();
+    let keys =
+        crate::oauth::client_auth::limit_keys(CLIENT, Some("192.0.2.7".parse().expect("ip")));
+    let key = ec();
+    let set = json!({"keys": [key.jwk("k1")]});
+    let presented = |jti: &str, aud: &str| {
+        let mut c = claims(ctx.now(), jti);
+        c["aud"] = json!(aud);
+        ClientAssertion {
+            assertion_type: Some(ASSERTION_TYPE.into()),
+            assertion: Some(Secret::new(jws(&key, json!({"alg": "ES256"}), &c))),
+        }
+    };
+    let run = |a: ClientAssertion, jwks: Option<JwksSource<'static>>| {
+        let (ctx, limiter, keys) = (&ctx, &limiter, &keys);
+        async move { authenticate_presented(ctx, limiter, keys, CLIENT, &a, jwks, AUDIENCES).await }
+    };
+    let set: &'static Value = Box::leak(Box::new(set));
+    run(presented("ok-1", TOKEN_URL), Some(JwksSource::Inline(set)))
+        .await
+        .expect("valid");
+    assert_refused(
+        run(presented("nokeys", TOKEN_URL), None).await,
+        "registered no keys",
+    );
+    for i in 1..crate::ratelimit::PER_CLIENT {
+        assert_refused(
+            run(
+                presented(&format!("bad-{i}"), "https://x.example"),
+                Some(JwksSource::Inline(set)),
+            )
+            .await,
+            "aud claim",
+        );
+    }
+    let e = run(presented("ok-2", TOKEN_URL), Some(JwksSource::Inline(set)))
+        .await
+        .expect_err("limited");
+    assert!(e.retry_after.is_some(), "{e:?}");
 }
