@@ -83,7 +83,8 @@ pub struct Config {
     /// Whether every authorization request must be pushed to `/oauth2/par` first
     /// (`PORTCULLIS_REQUIRE_PUSHED_AUTHORIZATION_REQUESTS`, RFC 9126 §5). Default off.
     pub require_pushed_authorization_requests: bool,
-    /// Internal destinations the vault's outbound calls may reach: host names,
+    /// Internal destinations the vault's outbound calls and the document fetches
+    /// (client metadata documents, `jwks_uri`) may reach: host names,
     /// addresses or CIDR blocks (`PORTCULLIS_OUTBOUND_ALLOW` as a TOML list). Loopback,
     /// private, link-local and similar addresses are refused otherwise.
     pub outbound_allow: Vec<String>,

@@ -10,8 +10,8 @@
 //! SSRF: the endpoints are whatever an application object names. Before connecting,
 //! every address is checked against core's [`OutboundPolicy`]: literal IP hosts
 //! directly ([`OutboundPolicy::check_url`]), host names after DNS resolution by the
-//! client's [`crate::outbound::GuardedResolver`]. Internal addresses are refused unless the operator
-//! lists them in `outbound_allow`.
+//! client's [`crate::outbound::GuardedResolver`]. Internal addresses are refused
+//! unless the operator lists them in `outbound_allow`.
 
 use crate::outbound;
 use async_trait::async_trait;
