@@ -7,6 +7,7 @@ use crate::crypto::{Keyring, PasswordHasher, VerifierKeys};
 use crate::keys::Signer;
 use crate::model::client_app::RedirectPolicy;
 use crate::store::Store;
+use crate::upstream::fetch::Documents;
 use std::sync::Arc;
 
 /// Shared services for the use cases in [`crate::mgmt`] and [`crate::auth`].
@@ -25,6 +26,9 @@ pub struct Context {
     /// Whether every authorization request must be pushed first (RFC 9126 §5,
     /// `require_pushed_authorization_requests`).
     pub require_pushed_requests: bool,
+    /// Documents fetched from URLs clients name (client ID metadata documents,
+    /// `jwks_uri`), cached and rate limited per host: [`crate::upstream::fetch`].
+    pub documents: Arc<Documents>,
 }
 
 impl Context {

@@ -16,8 +16,9 @@
 //! * [`session`] keeps browser sign-ins of the authorization endpoint.
 //! * [`error`] is the one catalogue of error codes.
 //! * [`bootstrap`] seeds a fresh database and creates the initial administrator.
-//! * [`upstream`] is the outbound OAuth call (a trait the server implements) and the
-//!   policy of which destinations it may reach.
+//! * [`upstream`] is the outbound OAuth call and the fetch of documents clients name
+//!   (traits the server implements, the latter behind a cache and a per-host rate
+//!   limit) and the policy of which destinations they may reach.
 //! * [`vault`] is the token vault: upstream OAuth applications and profiles.
 //! * [`testing`] (feature `test-util`) has the in-memory store and the store contract.
 

@@ -15,6 +15,7 @@
 //! OAuth `error` code (when that is a well-formed RFC 6749 error token), never its body
 //! or `error_description`.
 
+pub mod fetch;
 pub mod outbound;
 
 use crate::model::time::UnixTime;

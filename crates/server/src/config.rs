@@ -83,13 +83,18 @@ pub struct Config {
     /// Whether every authorization request must be pushed to `/oauth2/par` first
     /// (`PORTCULLIS_REQUIRE_PUSHED_AUTHORIZATION_REQUESTS`, RFC 9126 §5). Default off.
     pub require_pushed_authorization_requests: bool,
-    /// Internal destinations the vault's outbound calls may reach: host names,
+    /// Internal destinations the vault's outbound calls and the document fetches
+    /// (client metadata documents, `jwks_uri`) may reach: host names,
     /// addresses or CIDR blocks (`PORTCULLIS_OUTBOUND_ALLOW` as a TOML list). Loopback,
     /// private, link-local and similar addresses are refused otherwise.
     pub outbound_allow: Vec<String>,
     /// PEM certificates trusted for outbound HTTPS besides the built-in roots
     /// (`PORTCULLIS_OUTBOUND_CA_FILE`), for upstreams with a private CA.
     pub outbound_ca_file: Option<PathBuf>,
+    /// Milliseconds a fetch of a document a client names (client ID metadata
+    /// document, `jwks_uri`) may take in total (`PORTCULLIS_FETCH_TIMEOUT_MS`).
+    /// Default 3000. The same guards as the vault's outbound calls apply.
+    pub fetch_timeout_ms: u64,
     /// Reverse proxies (addresses or CIDR networks) whose `Forwarded` /
     /// `X-Forwarded-For` headers name the client's address for the failure rate
     /// limits (`PORTCULLIS_TRUSTED_PROXIES`, a TOML list). Default none: the TCP
@@ -133,6 +138,7 @@ impl Default for Config {
             require_pushed_authorization_requests: false,
             outbound_allow: Vec::new(),
             outbound_ca_file: None,
+            fetch_timeout_ms: 3000,
             trusted_proxies: Vec::new(),
             cors_allowed_origins: Vec::new(),
         }
@@ -168,6 +174,7 @@ impl std::fmt::Debug for Config {
             )
             .field("outbound_allow", &self.outbound_allow)
             .field("outbound_ca_file", &self.outbound_ca_file)
+            .field("fetch_timeout_ms", &self.fetch_timeout_ms)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("cors_allowed_origins", &self.cors_allowed_origins)
             .finish()
@@ -284,6 +291,11 @@ impl Config {
         }
         portcullis_core::upstream::outbound::OutboundPolicy::parse(&self.outbound_allow)
             .map_err(ConfigError::Invalid)?;
+        if !(1..=60_000).contains(&self.fetch_timeout_ms) {
+            return Err(ConfigError::Invalid(
+                "fetch_timeout_ms must be between 1 and 60000 (milliseconds)".to_owned(),
+            ));
+        }
         crate::http::peer::TrustedProxies::parse(&self.trusted_proxies)
             .map_err(ConfigError::Invalid)?;
         crate::http::cors::ManagementOrigins::parse(&self.cors_allowed_origins)
@@ -329,6 +341,7 @@ const NON_STRING_KEYS: &[&str] = &[
     "allow_http_redirect_uris",
     "require_pushed_authorization_requests",
     "outbound_allow",
+    "fetch_timeout_ms",
     "trusted_proxies",
     "cors_allowed_origins",
 ];

@@ -10,12 +10,18 @@
 //! * [`tls`] — HTTPS with rustls from certificate and key files.
 //! * [`upstream`] — the token vault's HTTP client for upstream token endpoints (core's
 //!   `UpstreamClient` over reqwest, with the outbound policy's guarded DNS resolver).
+//! * [`fetch`] — the guarded fetcher of documents clients name (client ID metadata
+//!   documents, `jwks_uri`): core's `DocumentFetcher` over reqwest.
+//! * [`outbound`] — what both outbound clients share: the reqwest client with the
+//!   guarded resolver, bounded reads.
 //! * [`cli`] — subcommands and exit codes; the admin commands (`tenant`, `user`,
 //!   `client`, `keys`) call core's use cases as the operator.
 
 pub mod cli;
 pub mod config;
+pub mod fetch;
 pub mod http;
+pub mod outbound;
 pub mod startup;
 pub mod state;
 pub mod tls;

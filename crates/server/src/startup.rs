@@ -3,6 +3,7 @@
 //! server the same way (on port 0).
 
 use crate::config::{redact_url, Config};
+use crate::fetch::HttpFetcher;
 use crate::state::AppState;
 use crate::upstream::HttpUpstream;
 use portcullis_core::auth::CredentialCache;
@@ -12,6 +13,7 @@ use portcullis_core::context::Context;
 use portcullis_core::crypto::{Keyring, MasterKey, PasswordHasher, Secret};
 use portcullis_core::keys::{KeyError, Signer, REFRESH_EVERY_SECS};
 use portcullis_core::store::{Store, StoreError};
+use portcullis_core::upstream::fetch::{CacheSettings, Documents};
 use portcullis_core::upstream::outbound::OutboundPolicy;
 use portcullis_core::upstream::UpstreamClient;
 use portcullis_core::vault::refresher;
@@ -137,8 +139,8 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     f.sync_all()
 }
 
-/// The vault's HTTP client: the outbound policy and any extra CA certificates.
-fn upstream(config: &Config) -> Result<Arc<dyn UpstreamClient>, StartupError> {
+/// The outbound policy and the extra CA certificates of every outbound call.
+fn outbound_settings(config: &Config) -> Result<(OutboundPolicy, Option<Vec<u8>>), StartupError> {
     let policy = OutboundPolicy::parse(&config.outbound_allow).map_err(StartupError::Vault)?;
     let roots = match &config.outbound_ca_file {
         Some(path) => Some(std::fs::read(path).map_err(|e| {
@@ -146,15 +148,37 @@ fn upstream(config: &Config) -> Result<Arc<dyn UpstreamClient>, StartupError> {
         })?),
         None => None,
     };
-    let client = HttpUpstream::new(policy, roots.as_deref()).map_err(|e| {
-        let file = config
-            .outbound_ca_file
-            .as_ref()
-            .map(|p| format!("outbound_ca_file {}: ", p.display()))
-            .unwrap_or_default();
-        StartupError::Vault(format!("{file}{e}"))
-    })?;
+    Ok((policy, roots))
+}
+
+/// Names the CA file in an error about it.
+fn ca_file_error(config: &Config, e: String) -> StartupError {
+    let file = config
+        .outbound_ca_file
+        .as_ref()
+        .map(|p| format!("outbound_ca_file {}: ", p.display()))
+        .unwrap_or_default();
+    StartupError::Vault(format!("{file}{e}"))
+}
+
+/// The vault's HTTP client: the outbound policy and any extra CA certificates.
+fn upstream(config: &Config) -> Result<Arc<dyn UpstreamClient>, StartupError> {
+    let (policy, roots) = outbound_settings(config)?;
+    let client =
+        HttpUpstream::new(policy, roots.as_deref()).map_err(|e| ca_file_error(config, e))?;
     Ok(Arc::new(client))
+}
+
+/// The cache of documents clients name, in front of the guarded HTTP fetcher.
+fn documents(config: &Config) -> Result<Arc<Documents>, StartupError> {
+    let (policy, roots) = outbound_settings(config)?;
+    let timeout = std::time::Duration::from_millis(config.fetch_timeout_ms);
+    let fetcher = HttpFetcher::new(policy, roots.as_deref(), timeout)
+        .map_err(|e| ca_file_error(config, e))?;
+    Ok(Arc::new(Documents::new(
+        Arc::new(fetcher),
+        CacheSettings::default(),
+    )))
 }
 
 /// Validates the configured master keys without touching the database or a key file
@@ -246,6 +270,7 @@ pub async fn prepare_with_issuer(
             allow_http: config.allow_http_redirect_uris,
         },
         require_pushed_requests: config.require_pushed_authorization_requests,
+        documents: documents(config)?,
     };
     Ok((ctx, generated_admin_password))
 }
@@ -269,7 +294,8 @@ async fn refresh_signing_keys(ctx: Context) {
     }
 }
 
-/// Seconds between sweeps of expired codes, refresh tokens and revocations.
+/// Seconds between sweeps of expired codes, refresh tokens, revocations, used
+/// client assertion `jti`s and sessions.
 pub const PURGE_EVERY_SECS: u64 = 600;
 
 /// Deletes what has expired from the token tables every [`PURGE_EVERY_SECS`], so they
@@ -286,6 +312,11 @@ async fn purge_expired_tokens(ctx: Context) {
                 "purged expired codes, refresh tokens and revocations"
             ),
             Err(e) => tracing::warn!(error = %e, "purging expired tokens failed; will retry"),
+        }
+        match ctx.store.purge_assertion_jtis(ctx.now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(rows = n, "purged expired client assertion jtis"),
+            Err(e) => tracing::warn!(error = %e, "purging used assertion jtis failed; will retry"),
         }
         match ctx.store.purge_sessions(ctx.now()).await {
             Ok(0) => {}

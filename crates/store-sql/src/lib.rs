@@ -12,9 +12,10 @@
 //! SqlStore<B>`: [`setup`] (liveness, seed, server secrets), [`tenants`] (tenants,
 //! hosts, admins, roles), [`users`] (users, role assignments, lockout), [`limits`],
 //! [`clients`] (client applications and consents), [`tokens`], [`keys`],
-//! [`sessions`], [`vault`]; and [`cache`] (the row cache in front of clients, tenants
+//! [`sessions`], [`vault`], [`assertions`] (used client assertion `jti`s); and [`cache`] (the row cache in front of clients, tenants
 //! and limits).
 
+pub mod assertions;
 pub mod backend;
 pub mod cache;
 pub mod clients;

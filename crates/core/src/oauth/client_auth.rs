@@ -78,6 +78,13 @@ pub struct AuthenticatedClient {
 
 /// The client id, secret and method a request presents, refusing mixtures.
 pub fn presented(c: &ClientCredentials) -> Result<(String, Option<Secret>, Method), OAuthError> {
+    if super::client_assertion::presented_assertion(c)?.is_some() {
+        // Read (and mixtures refused) above; verifying needs the client's keys, which
+        // stored applications do not have yet (`authenticate_assertion` does the rest).
+        return Err(OAuthError::invalid_client(
+            "Client authentication with client_assertion (private_key_jwt) is not available for this client; use HTTP Basic or client_id and client_secret.",
+        ));
+    }
     match (&c.basic, &c.body_id, &c.body_secret) {
         (Some(_), _, Some(_)) => Err(OAuthError::invalid_request(
             "The client authenticated with both HTTP Basic and client_secret in the body; use one method.",

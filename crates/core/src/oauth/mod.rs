@@ -8,6 +8,7 @@
 
 pub mod authorize;
 pub mod claims_request;
+pub mod client_assertion;
 pub mod client_auth;
 pub mod end_session;
 pub mod error;

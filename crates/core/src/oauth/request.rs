@@ -22,6 +22,18 @@ pub struct ClientCredentials {
     pub body_id: Option<String>,
     /// `client_secret` / `clientSecret` in the body.
     pub body_secret: Option<Secret>,
+    /// `client_assertion_type` and `client_assertion` in the body, when either was
+    /// sent (RFC 7521 §4.2; read by [`super::client_assertion::presented_assertion`]).
+    pub assertion: Option<ClientAssertion>,
+}
+
+/// A client assertion as the body sent it (either part may be missing: that is the
+/// reader's error to report).
+#[derive(Debug, Clone, Default)]
+pub struct ClientAssertion {
+    pub assertion_type: Option<String>,
+    /// The JWT, a credential: its `Debug` prints `***`.
+    pub assertion: Option<Secret>,
 }
 
 /// The fields of a token request.

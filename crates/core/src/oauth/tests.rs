@@ -86,6 +86,7 @@ impl Fixture {
                 basic: (!self.app.public).then(|| ("client-1".into(), Secret::new(SECRET))),
                 body_id: self.app.public.then(|| "client-1".into()),
                 body_secret: None,
+                assertion: None,
             },
             ..TokenRequest::default()
         }

@@ -16,12 +16,14 @@
 //! | [`SessionStore`] | browser sign-in sessions |
 //! | [`RegistrationStore`] | registration policies, initial access tokens, unused clients |
 //! | [`VaultStore`] | the token vault's upstream applications, profiles, connect states |
+//! | [`AssertionStore`] | the `jti`s of used client assertions (`private_key_jwt`) |
 //!
 //! Operations that must not race are atomic by contract in every adapter: a login
 //! failure is counted exactly once and locks exactly when the limit is reached, a
 //! server secret is initialised once however many nodes start together, and deleting a
 //! client application takes its consents with it.
 
+mod assertions;
 mod clients;
 mod error;
 mod keys;
@@ -35,6 +37,7 @@ mod tokens;
 mod users;
 mod vault;
 
+pub use assertions::AssertionStore;
 pub use clients::ClientStore;
 pub use error::{StoreError, StoreResult};
 pub use keys::KeyStore;
@@ -63,5 +66,5 @@ all_of! {
     /// Everything Portcullis keeps: every storage trait at once. Implemented for any
     /// type that implements them all; use cases hold an `Arc<dyn Store>`.
     Store: SetupStore, TenantStore, UserStore, LimitStore, ClientStore, TokenStore,
-        ResourceStore, KeyStore, SessionStore, VaultStore, RegistrationStore
+        ResourceStore, KeyStore, SessionStore, VaultStore, RegistrationStore, AssertionStore
 }

@@ -70,6 +70,14 @@ pub fn document(
         "revocation_endpoint_auth_methods_supported": ClientEndpoint::Revocation.method_names(),
         "response_types_supported": [],
     });
+    if ClientEndpoint::Token
+        .method_names()
+        .contains(&"private_key_jwt")
+    {
+        // RFC 8414 §2: present whenever private_key_jwt is offered.
+        doc["token_endpoint_auth_signing_alg_values_supported"] =
+            json!(portcullis_core::oauth::client_assertion::ALGORITHMS);
+    }
     for (field, path) in ENDPOINTS {
         if served(path) {
             doc[*field] = Value::String(format!("{issuer}{path}"));

@@ -25,7 +25,9 @@ use portcullis_core::oauth::error::{ErrorCode, OAuthError};
 use portcullis_core::oauth::introspect::{self, Introspection};
 use portcullis_core::oauth::par;
 use portcullis_core::oauth::params::RESOURCE_PARAM;
-use portcullis_core::oauth::request::{ClientCredentials, Endpoint, TokenRequest, TokenResponse};
+use portcullis_core::oauth::request::{
+    ClientAssertion, ClientCredentials, Endpoint, TokenRequest, TokenResponse,
+};
 use portcullis_core::oauth::token;
 use portcullis_core::oauth::userinfo::{self, UserInfo};
 use portcullis_core::oauth::validate;
@@ -362,6 +364,17 @@ fn client_credentials(
         basic: basic_client(headers)?,
         body_id: either(f, "clientId", "client_id")?,
         body_secret: either(f, "clientSecret", "client_secret")?.map(Secret::new),
+        assertion: client_assertion(f),
+    })
+}
+
+/// `client_assertion_type` and `client_assertion` (RFC 7521 §4.2), when either was sent.
+fn client_assertion(f: &mut Fields) -> Option<ClientAssertion> {
+    let assertion_type = f.remove("client_assertion_type");
+    let assertion = f.remove("client_assertion").map(Secret::new);
+    (assertion_type.is_some() || assertion.is_some()).then_some(ClientAssertion {
+        assertion_type,
+        assertion,
     })
 }
 
@@ -378,6 +391,7 @@ fn token_request(
             basic: None,
             body_id: either(&mut f, "clientId", "client_id")?,
             body_secret: either(&mut f, "clientSecret", "client_secret")?.map(Secret::new),
+            assertion: client_assertion(&mut f),
         }
     } else {
         client_credentials(headers, &mut f)?

@@ -1,6 +1,6 @@
 //! The store contract: behaviour every [`Store`] adapter must show, one file per
 //! storage trait (`setup`, `tenants`, `users`, `limits`, `clients`, `tokens`, `keys`,
-//! `sessions`, `vault`). Each case takes a fresh, migrated store. The cases are listed
+//! `sessions`, `vault`, `assertions`). Each case takes a fresh, migrated store. The cases are listed
 //! once ([`crate::store_contract_cases!`], which says how to add one) and
 //! [`crate::store_contract_tests!`] turns that list into tests for a store: the memory
 //! store below, SQLite and PostgreSQL in their crates. Cases that race start their
@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 const T0: i64 = 1_800_000_000;
 
+mod assertions;
 mod clients;
 mod keys;
 mod limits;
@@ -30,6 +31,7 @@ mod tenants;
 mod tokens;
 mod users;
 mod vault;
+pub use assertions::*;
 pub use clients::*;
 pub use keys::*;
 pub use limits::*;
@@ -276,6 +278,9 @@ macro_rules! store_contract_cases {
             due_profiles_respect_expiry_backoff_and_leases,
             connect_states_are_taken_once,
             vault_rows_go_with_their_tenant_and_owner,
+            // assertions
+            assertion_jtis_are_used_once_per_client_until_they_expire,
+            of_concurrent_uses_of_one_assertion_exactly_one_succeeds,
         }
     };
 }

@@ -12,6 +12,7 @@ use crate::store::{StoreError, StoreResult};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 
+mod assertions;
 mod clients;
 mod keys;
 mod limits;
@@ -52,6 +53,8 @@ struct State {
     registration_policies: BTreeMap<i64, crate::model::registration::RegistrationPolicy>,
     /// Initial access tokens by id, with their verifiers.
     initial_access_tokens: BTreeMap<i64, (String, crate::model::registration::InitialAccessToken)>,
+    /// Used client assertion `jti`s per client id, with their expiry.
+    assertion_jtis: BTreeMap<(String, String), UnixTime>,
 }
 
 impl State {
