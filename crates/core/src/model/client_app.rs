@@ -455,6 +455,9 @@ pub enum RegisteredBy {
     InitialAccessToken(i64),
     /// Dynamic registration in the open (a tenant whose policy is `open`).
     Open,
+    /// A Client ID Metadata Document: the client id is the document's URL
+    /// ([`crate::oauth::metadata_document`]).
+    MetadataDocument,
 }
 
 impl RegisteredBy {
@@ -464,6 +467,7 @@ impl RegisteredBy {
             Self::User => "user",
             Self::InitialAccessToken(_) => "initial_access_token",
             Self::Open => "open",
+            Self::MetadataDocument => "metadata_document",
         }
     }
     /// From the stored name and initial access token id.
@@ -471,6 +475,7 @@ impl RegisteredBy {
         match (kind, token) {
             ("user", _) => Some(Self::User),
             ("open", _) => Some(Self::Open),
+            ("metadata_document", _) => Some(Self::MetadataDocument),
             ("initial_access_token", Some(id)) => Some(Self::InitialAccessToken(id)),
             _ => None,
         }

@@ -6,11 +6,11 @@
 pub mod claims;
 pub mod client_app;
 pub mod client_id_url;
+pub mod client_metadata;
 pub mod identity;
 pub mod limits;
-pub mod resource;
-pub mod client_metadata;
 pub mod registration;
+pub mod resource;
 pub mod scope;
 pub mod seed;
 pub mod session;

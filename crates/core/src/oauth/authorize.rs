@@ -14,6 +14,7 @@
 //! carries between steps is trusted. A pushed request (RFC 9126, [`super::par`]) is
 //! taken here, once, and its parameters travel on with a keyed proof of the push.
 
+use super::metadata_document::LookupError;
 use super::params::{AuthorizeParams, Prompt, ResponseMode, PROOF_PARAM, REQUEST_URI_PREFIX};
 use super::token::{allowed_scopes_for_user, resolve_scope_for};
 use crate::context::Context;
@@ -152,7 +153,12 @@ async fn check(
             "The request does not say which application is asking (client_id is missing).",
         ));
     };
-    let Some(app) = ctx.store.client_app_by_client_id(client_id).await? else {
+    let found = match super::metadata_document::find_client(ctx, client_id).await {
+        Ok(found) => found,
+        Err(LookupError::Store(e)) => return Err(e.into()),
+        Err(LookupError::Document(why)) => return Err(page(BAD_CLIENT, why)),
+    };
+    let Some(app) = found else {
         return Err(page(
             BAD_CLIENT,
             "No application is registered with this client_id. Ask the application's maker to check its settings.",

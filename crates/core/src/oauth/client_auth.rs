@@ -15,6 +15,7 @@
 //! only revoke tokens issued to themselves, which is what a logging-out app needs.
 
 use super::error::OAuthError;
+use super::metadata_document::LookupError;
 use super::request::ClientCredentials;
 use crate::context::Context;
 use crate::crypto::Secret;
@@ -133,7 +134,11 @@ pub async fn authenticate(
         limiter.record_failure(&keys, now);
         OAuthError::invalid_client(why.to_owned())
     };
-    let app = ctx.store.client_app_by_client_id(&client_id).await?;
+    let app = match super::metadata_document::find_client(ctx, &client_id).await {
+        Ok(app) => app,
+        Err(LookupError::Store(e)) => return Err(e.into()),
+        Err(LookupError::Document(why)) => return Err(fail(&why)),
+    };
     let Some(app) = app else {
         // Same work as a wrong secret, so unknown ids are not told apart by time.
         let _ = ctx

@@ -15,6 +15,7 @@ pub mod error;
 pub mod grant;
 pub mod id_token;
 pub mod introspect;
+pub mod metadata_document;
 pub mod oidc;
 pub mod oidc_params;
 pub mod par;

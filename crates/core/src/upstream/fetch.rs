@@ -343,6 +343,14 @@ impl Documents {
         Ok(())
     }
 
+    /// Drops the cached document at `url`: one found invalid is not kept (the client
+    /// metadata document draft, §5.2), so its next use fetches it again.
+    pub fn forget(&self, url: &Url, kind: DocumentKind) {
+        self.state()
+            .entries
+            .remove(&(kind, url.as_str().to_owned()));
+    }
+
     /// How many documents are cached (for tests and metrics).
     pub fn len(&self) -> usize {
         self.state().entries.len()

@@ -23,6 +23,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use portcullis_core::oauth::end_session::{self, EndSessionParams};
+use portcullis_core::oauth::metadata_document;
 use portcullis_core::oauth::params::AuthorizeParams;
 use portcullis_core::oauth::params::ResponseMode;
 use portcullis_core::oauth::signin::{self, Browser, ConsentForm, LoginForm};
@@ -263,8 +264,10 @@ fn render(s: &AppState, step: Step) -> Response {
                 .iter()
                 .map(|r| (r.name.as_str(), r.uri.as_str()))
                 .collect();
+            let host = metadata_document::display_host(&p.req.app);
             let body = pages::consent(&pages::Consent {
                 app_name: &p.req.app.name,
+                client_host: host.as_deref(),
                 app_description: &p.req.app.description,
                 scopes: &p.req.scopes,
                 resources: &resources,

@@ -16,7 +16,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
 use portcullis_core::oauth::client_auth::ClientEndpoint;
-use portcullis_core::oauth::oidc;
+use portcullis_core::oauth::{metadata_document, oidc};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use utoipa::openapi::OpenApi;
@@ -52,13 +52,15 @@ pub enum Flavour {
     OpenId,
 }
 
-/// The metadata document for `issuer`, given the paths the router serves and whether
-/// every authorization request must be pushed (RFC 9126 §5).
+/// The metadata document for `issuer`, given the paths the router serves, whether
+/// every authorization request must be pushed (RFC 9126 §5) and whether a tenant
+/// accepts clients by metadata document (`client_id_metadata_document_supported`).
 pub fn document(
     issuer: &str,
     served: &dyn Fn(&str) -> bool,
     flavour: Flavour,
     require_par: bool,
+    metadata_documents: bool,
 ) -> Value {
     let mut doc = json!({
         "issuer": issuer,
@@ -97,6 +99,11 @@ pub fn document(
         doc["response_types_supported"] = json!(oidc::RESPONSE_TYPES_SUPPORTED);
         // RFC 9207: every authorization response redirect carries `iss`, this issuer.
         doc["authorization_response_iss_parameter_supported"] = json!(true);
+        // The client ID metadata document draft, §6: only when clients identifying
+        // themselves by URL are accepted, so that none is sent to a dead end.
+        if metadata_documents {
+            doc["client_id_metadata_document_supported"] = json!(true);
+        }
     }
     if flavour == Flavour::OpenId {
         let openid = json!({
@@ -130,8 +137,14 @@ fn merge(doc: &mut Value, extra: Value) {
 }
 
 /// The document of `flavour` for this server, cacheable for [`METADATA_MAX_AGE_SECS`].
-fn answer(s: &AppState, routes: &OpenApi, flavour: Flavour) -> impl IntoResponse {
+async fn answer(s: &AppState, routes: &OpenApi, flavour: Flavour) -> impl IntoResponse {
     let served = |path: &str| routes.paths.paths.contains_key(path);
+    let metadata_documents = metadata_document::supported(&s.ctx)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "reading the registration policies for the metadata failed");
+            false
+        });
     (
         [(
             header::CACHE_CONTROL,
@@ -142,6 +155,7 @@ fn answer(s: &AppState, routes: &OpenApi, flavour: Flavour) -> impl IntoResponse
             &served,
             flavour,
             s.ctx.require_pushed_requests,
+            metadata_documents,
         )),
     )
 }
@@ -153,7 +167,7 @@ pub async fn metadata(
     State(s): State<AppState>,
     Extension(doc): Extension<Arc<OpenApi>>,
 ) -> impl IntoResponse {
-    answer(&s, &doc, Flavour::OAuth)
+    answer(&s, &doc, Flavour::OAuth).await
 }
 
 /// OpenID Connect Discovery 1.0 provider metadata: the RFC 8414 document with the
@@ -165,7 +179,7 @@ pub async fn openid_configuration(
     State(s): State<AppState>,
     Extension(doc): Extension<Arc<OpenApi>>,
 ) -> impl IntoResponse {
-    answer(&s, &doc, Flavour::OpenId)
+    answer(&s, &doc, Flavour::OpenId).await
 }
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -181,8 +195,14 @@ mod tests {
     #[test]
     fn the_openid_document_is_a_superset_of_the_oauth_one() {
         let served = |_: &str| true;
-        let oauth = document("https://idp.example", &served, Flavour::OAuth, false);
-        let openid = document("https://idp.example", &served, Flavour::OpenId, false);
+        let oauth = document("https://idp.example", &served, Flavour::OAuth, false, false);
+        let openid = document(
+            "https://idp.example",
+            &served,
+            Flavour::OpenId,
+            false,
+            false,
+        );
         for (field, value) in oauth.as_object().into_iter().flatten() {
             assert_eq!(openid.get(field), Some(value), "{field}");
         }
@@ -196,7 +216,13 @@ mod tests {
     #[test]
     fn an_endpoint_that_is_not_routed_is_not_advertised() {
         let served = |p: &str| p != "/oauth2/authorize" && p != "/oauth2/end_session";
-        let openid = document("https://idp.example", &served, Flavour::OpenId, false);
+        let openid = document(
+            "https://idp.example",
+            &served,
+            Flavour::OpenId,
+            false,
+            false,
+        );
         assert!(openid.get("authorization_endpoint").is_none());
         assert!(openid.get("end_session_endpoint").is_none());
         assert!(openid.get("response_modes_supported").is_none());

@@ -80,6 +80,9 @@ pub fn login(p: &Login<'_>) -> String {
 #[template(path = "consent.html")]
 pub struct Consent<'a> {
     pub app_name: &'a str,
+    /// For a client known only by its metadata document: the host its URL names,
+    /// shown first, since the name is whatever the document says.
+    pub client_host: Option<&'a str>,
     pub app_description: &'a str,
     pub scopes: &'a [String],
     /// The resource servers (RFC 8707) the access is for, as (name, URI); empty: this
@@ -321,6 +324,7 @@ mod tests {
                 "consent_described",
                 consent(&Consent {
                     app_name: "Reports",
+                    client_host: None,
                     app_description: "Monthly <reports>",
                     scopes: &scopes,
                     resources: &[],
@@ -333,6 +337,7 @@ mod tests {
                 "consent_plain",
                 consent(&Consent {
                     app_name: "R",
+                    client_host: None,
                     app_description: "  ",
                     scopes: &[],
                     resources: &[],
@@ -475,6 +480,7 @@ mod tests {
     fn the_consent_page_names_scopes_in_words() {
         let html = consent(&Consent {
             app_name: "Reports",
+            client_host: None,
             app_description: "Monthly reports",
             scopes: &["api.access.odata".to_owned()],
             resources: &[("Reports <API>", "https://reports.example/api")],
@@ -488,5 +494,27 @@ mod tests {
         assert!(html.contains("https://reports.example/api"));
         assert!(html.contains("Monthly reports"));
         assert!(html.contains("value=\"allow\"") && html.contains("value=\"deny\""));
+    }
+
+    #[test]
+    fn a_metadata_document_clients_host_comes_first_and_its_name_is_only_its_claim() {
+        let html = consent(&Consent {
+            app_name: "Totally <Official> App",
+            client_host: Some("agent.example"),
+            app_description: "",
+            scopes: &[],
+            resources: &[],
+            user: "alice",
+            csrf: "t",
+            params: &[],
+        });
+        let h1 = html.split("<h1>").nth(1).expect("a heading");
+        let h1 = h1.split("</h1>").next().expect("a heading");
+        assert!(h1.contains("agent.example"), "{h1}");
+        assert!(
+            !h1.contains("Official"),
+            "the heading names the host only: {h1}"
+        );
+        assert!(html.contains("It calls itself <strong>Totally &lt;Official&gt; App</strong>"));
     }
 }
