@@ -28,6 +28,7 @@ mod jwks;
 mod limits;
 mod mcp;
 mod metadata;
+mod metadata_document;
 mod oidc;
 mod oidc_clients;
 mod openapi;
