@@ -3,9 +3,11 @@
 //! ([RFC 7523 §2.2](https://www.rfc-editor.org/rfc/rfc7523#section-2.2) and §3,
 //! [RFC 7521 §4.2](https://www.rfc-editor.org/rfc/rfc7521#section-4.2),
 //! [OIDC Core §9](https://openid.net/specs/openid-connect-core-1_0.html#ClientAuthentication)).
-//! Confidential clients known by a client ID metadata document authenticate this way,
-//! with their keys in `jwks` or behind `jwks_uri` (fetched through the guarded
-//! fetcher, [`crate::upstream::fetch`]).
+//! Applications registered with `token_endpoint_auth_method` `private_key_jwt` (RFC
+//! 7591) and confidential clients known by a client ID metadata document authenticate
+//! this way, with their keys in `jwks` or behind `jwks_uri` (fetched through the
+//! guarded fetcher, [`crate::upstream::fetch`]); the wiring is
+//! [`super::client_auth::authenticate`].
 //!
 //! [`presented_assertion`] reads the request: `client_assertion_type` must be
 //! [`ASSERTION_TYPE`] with a `client_assertion`, never next to a client secret or HTTP

@@ -15,7 +15,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
-use portcullis_core::oauth::client_auth::ClientEndpoint;
+use portcullis_core::oauth::client_auth::{ClientEndpoint, Method};
 use portcullis_core::oauth::{metadata_document, oidc};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -72,13 +72,25 @@ pub fn document(
         "revocation_endpoint_auth_methods_supported": ClientEndpoint::Revocation.method_names(),
         "response_types_supported": [],
     });
-    if ClientEndpoint::Token
-        .method_names()
-        .contains(&"private_key_jwt")
-    {
-        // RFC 8414 §2: present whenever private_key_jwt is offered.
-        doc["token_endpoint_auth_signing_alg_values_supported"] =
-            json!(portcullis_core::oauth::client_assertion::ALGORITHMS);
+    // RFC 8414 §2: each endpoint offering private_key_jwt lists the algorithms its
+    // assertions may be signed with (PAR shares the token endpoint's fields).
+    for (endpoint, field) in [
+        (
+            ClientEndpoint::Token,
+            "token_endpoint_auth_signing_alg_values_supported",
+        ),
+        (
+            ClientEndpoint::Introspection,
+            "introspection_endpoint_auth_signing_alg_values_supported",
+        ),
+        (
+            ClientEndpoint::Revocation,
+            "revocation_endpoint_auth_signing_alg_values_supported",
+        ),
+    ] {
+        if endpoint.methods().contains(&Method::PrivateKeyJwt) {
+            doc[field] = json!(portcullis_core::oauth::client_assertion::ALGORITHMS);
+        }
     }
     for (field, path) in ENDPOINTS {
         if served(path) {

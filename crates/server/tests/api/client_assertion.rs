@@ -1,9 +1,10 @@
-//! `client_assertion` at the token endpoint (RFC 7523 §2.2, issue 14 item 6) before
-//! stored applications have keys: the assertion is read as a way to authenticate —
-//! mixed with a secret it is `invalid_request`, alone it is `invalid_client` saying
-//! the method is not available — and never ignored, so no request authenticates by a
-//! secret while also carrying an assertion. Verification itself is core's
-//! `oauth::client_assertion` (unit tests there).
+//! `client_assertion` at the token endpoint (RFC 7523 §2.2, issue 14 item 6) for an
+//! application registered with a secret: the assertion is read as a way to
+//! authenticate — mixed with a secret it is `invalid_request`, alone it is
+//! `invalid_client` saying the client is not registered for `private_key_jwt` — and
+//! never ignored, so no request authenticates by a secret while also carrying an
+//! assertion. Verification itself is core's `oauth::client_assertion` (unit tests
+//! there); clients that do register keys: `private_key_jwt.rs`.
 
 use crate::authorize::register;
 use crate::helpers::{backends, spawn_app, Backend};
@@ -24,7 +25,7 @@ fn assertion(sub: &str) -> String {
     )
 }
 
-async fn client_assertions_are_read_and_not_yet_accepted_for_stored_apps(b: Backend) {
+async fn client_assertions_are_read_and_refused_for_a_secret_client(b: Backend) {
     let app = spawn_app(b).await;
     let client = register(&app, &["https://app.example/cb"], json!({})).await;
     let secret = client.secret.clone().expect("secret");
@@ -83,4 +84,4 @@ async fn client_assertions_are_read_and_not_yet_accepted_for_stored_apps(b: Back
     assert!(r.text.contains("different client"), "{}", r.text);
 }
 
-backends!(client_assertions_are_read_and_not_yet_accepted_for_stored_apps);
+backends!(client_assertions_are_read_and_refused_for_a_secret_client);

@@ -33,6 +33,7 @@ mod oidc;
 mod oidc_clients;
 mod openapi;
 mod par;
+mod private_key_jwt;
 mod registration;
 mod resource_metadata;
 mod resources;

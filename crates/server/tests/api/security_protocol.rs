@@ -123,16 +123,31 @@ async fn public_clients_cannot_introspect_and_the_metadata_matches_each_endpoint
     };
     assert_eq!(
         methods("introspection_endpoint_auth_methods_supported"),
-        ["client_secret_basic", "client_secret_post"]
+        [
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt"
+        ]
     );
     assert_eq!(
         methods("revocation_endpoint_auth_methods_supported"),
-        ["client_secret_basic", "client_secret_post", "none"]
+        [
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt",
+            "none"
+        ]
     );
     assert_eq!(
         methods("token_endpoint_auth_methods_supported"),
-        ["client_secret_basic", "client_secret_post", "none"]
+        [
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt",
+            "none"
+        ]
     );
+    // private_key_jwt at each endpoint: tests/api/private_key_jwt.rs.
     let all = ["client_secret_basic", "client_secret_post", "none"];
     for method in all {
         let client = if method == "none" {

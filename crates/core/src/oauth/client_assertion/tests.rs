@@ -526,8 +526,8 @@ fn a_request_presents_an_assertion_alone_naming_its_client_by_sub() {
         "invalid_client",
         "no sub claim",
     );
-    // Stored applications have no keys yet: the token endpoint says so.
-    let e = crate::oauth::client_auth::presented(&c).expect_err("not yet");
+    // The secret-only reading (user API secrets) refuses an assertion outright.
+    let e = crate::oauth::client_auth::presented(&c).expect_err("secret endpoints only");
     assert_eq!(e.code.as_str(), "invalid_client");
 }
 
