@@ -27,9 +27,10 @@
 
 use crate::model::client_app::{
     parse_grant_types, parse_post_logout_redirect_uris, parse_scopes, parse_signing_alg,
-    ClientProfile, GrantType, RedirectKind, RedirectPolicy, RedirectUrl, TokenEndpointAuthMethod,
-    MAX_REDIRECT_URLS,
+    ClientAppChanges, ClientProfile, GrantType, NewClientApp, RedirectKind, RedirectPolicy,
+    RedirectUrl, RegisteredBy, TokenEndpointAuthMethod, MAX_REDIRECT_URLS,
 };
+use crate::model::time::UnixTime;
 use serde_json::{json, Map, Value};
 use std::fmt;
 
@@ -128,6 +129,64 @@ pub struct ClientMetadata {
 }
 
 impl ClientMetadata {
+    /// A client application of `tenant_id` with this metadata, as registration and
+    /// metadata documents create one: no owner, no secret or registration token
+    /// (callers that issue them set their verifiers).
+    pub fn new_client_app(
+        &self,
+        tenant_id: i64,
+        client_id: String,
+        name: String,
+        scopes: Vec<String>,
+        registered_by: RegisteredBy,
+        now: UnixTime,
+    ) -> NewClientApp {
+        NewClientApp {
+            tenant_id,
+            owner_id: None,
+            name,
+            description: String::new(),
+            redirect_urls: self.redirect_uris.clone(),
+            client_id,
+            secret_verifier: None,
+            public: self.is_public(),
+            grant_types: self.grant_types.clone(),
+            scopes,
+            post_logout_redirect_uris: self.post_logout_redirect_uris.clone(),
+            id_token_signed_response_alg: self.id_token_signed_response_alg.clone(),
+            userinfo_signed_response_alg: self.userinfo_signed_response_alg.clone(),
+            require_pushed_authorization_requests: self.require_pushed_authorization_requests,
+            token_endpoint_auth_method: self.token_endpoint_auth_method,
+            profile: self.profile.clone(),
+            registered_by,
+            registration_verifier: None,
+            now,
+        }
+    }
+
+    /// The stored fields this metadata decides, for replacing a client's.
+    pub fn changes(
+        &self,
+        name: String,
+        description: String,
+        scopes: Vec<String>,
+        now: UnixTime,
+    ) -> ClientAppChanges {
+        ClientAppChanges {
+            name,
+            description,
+            redirect_urls: self.redirect_uris.clone(),
+            grant_types: self.grant_types.clone(),
+            scopes,
+            post_logout_redirect_uris: self.post_logout_redirect_uris.clone(),
+            id_token_signed_response_alg: self.id_token_signed_response_alg.clone(),
+            userinfo_signed_response_alg: self.userinfo_signed_response_alg.clone(),
+            require_pushed_authorization_requests: self.require_pushed_authorization_requests,
+            profile: self.profile.clone(),
+            now,
+        }
+    }
+
     /// Whether the client is public (authenticates with nothing).
     pub fn is_public(&self) -> bool {
         self.token_endpoint_auth_method == TokenEndpointAuthMethod::None

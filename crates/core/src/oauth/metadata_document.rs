@@ -33,7 +33,7 @@
 use super::error::OAuthError;
 use crate::context::Context;
 use crate::model::client_app::{
-    ClientApp, ClientAppChanges, NewClientApp, RegisteredBy, TokenEndpointAuthMethod,
+    ClientApp, ClientAppChanges, RegisteredBy, TokenEndpointAuthMethod,
 };
 use crate::model::client_id_url::{is_url_client_id, ClientIdUrl};
 use crate::model::client_metadata::ClientMetadata;
@@ -219,19 +219,12 @@ fn changes(
     m: &ClientMetadata,
     scopes: Vec<String>,
 ) -> ClientAppChanges {
-    ClientAppChanges {
-        name: display_name(m, id),
-        description: app.description.clone(),
-        redirect_urls: m.redirect_uris.clone(),
-        grant_types: m.grant_types.clone(),
+    m.changes(
+        display_name(m, id),
+        app.description.clone(),
         scopes,
-        post_logout_redirect_uris: m.post_logout_redirect_uris.clone(),
-        id_token_signed_response_alg: m.id_token_signed_response_alg.clone(),
-        userinfo_signed_response_alg: m.userinfo_signed_response_alg.clone(),
-        require_pushed_authorization_requests: m.require_pushed_authorization_requests,
-        profile: m.profile.clone(),
-        now: ctx.now(),
-    }
+        ctx.now(),
+    )
 }
 
 /// Whether `c` would change nothing in `app`.
@@ -261,27 +254,14 @@ async fn create(
     metadata: ClientMetadata,
     scopes: Vec<String>,
 ) -> Result<ClientApp, LookupError> {
-    let new = NewClientApp {
-        tenant_id: tenant.id,
-        owner_id: None,
-        name: display_name(&metadata, id),
-        description: String::new(),
-        redirect_urls: metadata.redirect_uris.clone(),
-        client_id: id.as_str().to_owned(),
-        secret_verifier: None,
-        public: metadata.is_public(),
-        grant_types: metadata.grant_types.clone(),
+    let new = metadata.new_client_app(
+        tenant.id,
+        id.as_str().to_owned(),
+        display_name(&metadata, id),
         scopes,
-        post_logout_redirect_uris: metadata.post_logout_redirect_uris.clone(),
-        id_token_signed_response_alg: metadata.id_token_signed_response_alg.clone(),
-        userinfo_signed_response_alg: metadata.userinfo_signed_response_alg.clone(),
-        require_pushed_authorization_requests: metadata.require_pushed_authorization_requests,
-        token_endpoint_auth_method: metadata.token_endpoint_auth_method,
-        profile: metadata.profile.clone(),
-        registered_by: RegisteredBy::MetadataDocument,
-        registration_verifier: None,
-        now: ctx.now(),
-    };
+        RegisteredBy::MetadataDocument,
+        ctx.now(),
+    );
     match ctx.store.register_client(new, None).await {
         Ok(Some(app)) => {
             tracing::info!(app_id = app.id, client_id = %app.client_id, tenant = app.tenant_id, "a client arrived with a metadata document");

@@ -22,7 +22,7 @@
 use super::error::{ErrorCode, OAuthError};
 use crate::context::Context;
 use crate::crypto::Secret;
-use crate::model::client_app::{ClientApp, ClientAppChanges, NewClientApp, RegisteredBy};
+use crate::model::client_app::{ClientApp, RegisteredBy};
 use crate::model::client_metadata::{ClientMetadata, MetadataError, MetadataErrorCode};
 use crate::model::identity::Tenant;
 use crate::model::registration::{RegistrationMode, RegistrationPolicy};
@@ -203,27 +203,16 @@ pub async fn register(
         .then(Secret::generate);
     let registration_token = Secret::generate();
     let client_id = uuid::Uuid::new_v4().to_string();
-    let new = NewClientApp {
-        tenant_id: tenant.id,
-        owner_id: None,
-        name: display_name(&metadata),
-        description: String::new(),
-        redirect_urls: metadata.redirect_uris.clone(),
+    let mut new = metadata.new_client_app(
+        tenant.id,
         client_id,
-        secret_verifier: secret.as_ref().map(|s| ctx.keys.verifier(s.expose())),
-        public: metadata.is_public(),
-        grant_types: metadata.grant_types.clone(),
+        display_name(&metadata),
         scopes,
-        post_logout_redirect_uris: metadata.post_logout_redirect_uris.clone(),
-        id_token_signed_response_alg: metadata.id_token_signed_response_alg.clone(),
-        userinfo_signed_response_alg: metadata.userinfo_signed_response_alg.clone(),
-        require_pushed_authorization_requests: metadata.require_pushed_authorization_requests,
-        token_endpoint_auth_method: metadata.token_endpoint_auth_method,
-        profile: metadata.profile.clone(),
-        registered_by: by,
-        registration_verifier: Some(ctx.keys.verifier(registration_token.expose())),
+        by,
         now,
-    };
+    );
+    new.secret_verifier = secret.as_ref().map(|s| ctx.keys.verifier(s.expose()));
+    new.registration_verifier = Some(ctx.keys.verifier(registration_token.expose()));
     let Some(app) = ctx.store.register_client(new, verifier.as_deref()).await? else {
         return Err(OAuthError::invalid_token(
             "The initial access token has been used up; ask an administrator for a new one.",
@@ -349,19 +338,12 @@ pub async fn update(
         .await?
         .ok_or_else(bad_registration_token)?;
     let scopes = policy.admit(&metadata, &tenant.allowed_scopes)?;
-    let changes = ClientAppChanges {
-        name: display_name(&metadata),
-        description: app.description.clone(),
-        redirect_urls: metadata.redirect_uris.clone(),
-        grant_types: metadata.grant_types.clone(),
+    let changes = metadata.changes(
+        display_name(&metadata),
+        app.description.clone(),
         scopes,
-        post_logout_redirect_uris: metadata.post_logout_redirect_uris.clone(),
-        id_token_signed_response_alg: metadata.id_token_signed_response_alg.clone(),
-        userinfo_signed_response_alg: metadata.userinfo_signed_response_alg.clone(),
-        require_pushed_authorization_requests: metadata.require_pushed_authorization_requests,
-        profile: metadata.profile.clone(),
-        now: ctx.now(),
-    };
+        ctx.now(),
+    );
     let updated = ctx
         .store
         .update_client_app(app.id, changes)

@@ -32,8 +32,6 @@ struct Docs {
 impl Docs {
     async fn start(dir: &tempfile::TempDir) -> Self {
         let (cert, key, _) = crate::tls::certificate(dir);
-        let hits = Arc::new(AtomicUsize::new(0));
-        let counted = hits.clone();
         let router = Router::new()
             .route(
                 "/client",
@@ -90,35 +88,14 @@ impl Docs {
             .route(
                 "/gone",
                 get(|| async { (StatusCode::NOT_FOUND, "no such document") }),
-            )
-            .layer(axum::middleware::from_fn(
-                move |req: axum::extract::Request, next: axum::middleware::Next| {
-                    let counted = counted.clone();
-                    async move {
-                        counted.fetch_add(1, Ordering::SeqCst);
-                        next.run(req).await
-                    }
-                },
-            ));
-        let config = portcullis_server::tls::load(&cert, &key).expect("tls config");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(portcullis_server::tls::serve(
-            listener,
-            config,
-            router,
-            async move {
-                let _ = rx.await;
-            },
-        ));
+            );
+        let (router, hits) = crate::tls::counting(router);
+        let (base, shutdown) = crate::tls::serve_https(&cert, &key, router).await;
         Self {
-            base: format!("https://127.0.0.1:{port}"),
+            base,
             hits,
             cert,
-            _shutdown: tx,
+            _shutdown: shutdown,
         }
     }
 

@@ -40,8 +40,6 @@ impl Docs {
     async fn start(dir: &tempfile::TempDir) -> Self {
         let (cert, key, _) = crate::tls::certificate(dir);
         let served: Served = Arc::default();
-        let hits = Arc::new(AtomicUsize::new(0));
-        let counted = hits.clone();
         let router = Router::new()
             .route(
                 "/{name}",
@@ -64,36 +62,15 @@ impl Docs {
                     },
                 ),
             )
-            .with_state(served.clone())
-            .layer(axum::middleware::from_fn(
-                move |req: axum::extract::Request, next: axum::middleware::Next| {
-                    let counted = counted.clone();
-                    async move {
-                        counted.fetch_add(1, Ordering::SeqCst);
-                        next.run(req).await
-                    }
-                },
-            ));
-        let config = portcullis_server::tls::load(&cert, &key).expect("tls config");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(portcullis_server::tls::serve(
-            listener,
-            config,
-            router,
-            async move {
-                let _ = rx.await;
-            },
-        ));
+            .with_state(served.clone());
+        let (router, hits) = crate::tls::counting(router);
+        let (base, shutdown) = crate::tls::serve_https(&cert, &key, router).await;
         Self {
-            base: format!("https://127.0.0.1:{port}"),
+            base,
             served,
             hits,
             cert,
-            _shutdown: tx,
+            _shutdown: shutdown,
         }
     }
 

@@ -315,35 +315,20 @@ struct JwksServer {
 impl JwksServer {
     async fn start(dir: &tempfile::TempDir, jwks: Value) -> Self {
         let (cert, key, _) = crate::tls::certificate(dir);
-        let hits = Arc::new(AtomicUsize::new(0));
-        let counted = hits.clone();
         let router = axum::Router::new().route(
             "/jwks",
             get(move || {
-                counted.fetch_add(1, Ordering::SeqCst);
                 let jwks = jwks.clone();
                 async move { axum::Json(jwks) }
             }),
         );
-        let config = portcullis_server::tls::load(&cert, &key).expect("tls config");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(portcullis_server::tls::serve(
-            listener,
-            config,
-            router,
-            async move {
-                let _ = rx.await;
-            },
-        ));
+        let (router, hits) = crate::tls::counting(router);
+        let (base, shutdown) = crate::tls::serve_https(&cert, &key, router).await;
         Self {
-            url: format!("https://127.0.0.1:{port}/jwks"),
+            url: format!("{base}/jwks"),
             hits,
             cert,
-            _shutdown: tx,
+            _shutdown: shutdown,
         }
     }
 }

@@ -161,3 +161,47 @@ async fn bad_tls_settings_stop_startup(backend: Backend) {
 }
 
 once!(serves_https, bad_tls_settings_stop_startup);
+
+/// Serves `router` over HTTPS on a free loopback port with the certificate and key at
+/// `cert` and `key` (see [`certificate`]): its base URL, and a sender that stops the
+/// server when dropped.
+pub async fn serve_https(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+    router: axum::Router,
+) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let config = portcullis_server::tls::load(cert, key).expect("tls config");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(portcullis_server::tls::serve(
+        listener,
+        config,
+        router,
+        async move {
+            let _ = rx.await;
+        },
+    ));
+    (format!("https://127.0.0.1:{port}"), tx)
+}
+
+/// `router`, counting the requests it answers in the returned counter: what lets a
+/// test say a document was, or was not, fetched.
+pub fn counting(
+    router: axum::Router,
+) -> (axum::Router, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = hits.clone();
+    let router = router.layer(axum::middleware::from_fn(
+        move |req: axum::extract::Request, next: axum::middleware::Next| {
+            let counted = counted.clone();
+            async move {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                next.run(req).await
+            }
+        },
+    ));
+    (router, hits)
+}
