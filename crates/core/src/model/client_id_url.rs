@@ -23,12 +23,10 @@ pub fn is_url_client_id(client_id: &str) -> bool {
     client_id.starts_with("https://")
 }
 
-/// A valid Client Identifier URL, kept exactly as the client wrote it.
+/// A valid Client Identifier URL. It is in its normal form, so the parsed URL's text
+/// is exactly what the client wrote.
 #[derive(Clone, PartialEq, Eq)]
-pub struct ClientIdUrl {
-    raw: String,
-    host: String,
-}
+pub struct ClientIdUrl(url::Url);
 
 impl ClientIdUrl {
     /// Parses `s`, saying what is wrong with it in words fit for an error description.
@@ -80,37 +78,38 @@ impl ClientIdUrl {
                 url.as_str()
             ));
         }
-        let host = match url.host_str() {
-            Some(h) if !h.is_empty() => h.to_owned(),
-            _ => return Err("a client_id URL must name a host".to_owned()),
-        };
-        Ok(Self {
-            raw: s.to_owned(),
-            host,
-        })
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err("a client_id URL must name a host".to_owned());
+        }
+        Ok(Self(url))
     }
 
     pub fn as_str(&self) -> &str {
-        &self.raw
+        self.0.as_str()
+    }
+
+    /// The URL, for fetching the document.
+    pub fn url(&self) -> &url::Url {
+        &self.0
     }
 
     /// The host the document is served from: what the consent page shows the user
     /// (the draft's §9.3, "display the hostname of the client_id"), since the
     /// document's own name is whatever its author chose.
     pub fn host(&self) -> &str {
-        &self.host
+        self.0.host_str().unwrap_or_default()
     }
 }
 
 impl fmt::Debug for ClientIdUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("ClientIdUrl").field(&self.raw).finish()
+        f.debug_tuple("ClientIdUrl").field(&self.as_str()).finish()
     }
 }
 
 impl fmt::Display for ClientIdUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.raw)
+        f.write_str(self.as_str())
     }
 }
 

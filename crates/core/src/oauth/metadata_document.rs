@@ -30,7 +30,6 @@
 //! * **The consent page** shows the URL's host beside the document's name
 //!   ([`display_host`]): the name is whatever the document's author chose.
 
-use super::error::OAuthError;
 use crate::context::Context;
 use crate::model::client_app::{
     ClientApp, ClientAppChanges, RegisteredBy, TokenEndpointAuthMethod,
@@ -51,15 +50,6 @@ pub enum LookupError {
     /// A metadata document client that cannot be used, in words for the requester.
     #[error("{0}")]
     Document(String),
-}
-
-impl From<LookupError> for OAuthError {
-    fn from(e: LookupError) -> Self {
-        match e {
-            LookupError::Store(e) => e.into(),
-            LookupError::Document(why) => OAuthError::invalid_client(why),
-        }
-    }
 }
 
 /// The client `client_id` names: a registered client, or for a Client Identifier URL
@@ -110,10 +100,9 @@ async fn resolve(ctx: &Context, client_id: &str) -> Result<ClientApp, LookupErro
             "This server does not accept clients that identify themselves by a metadata document URL; register the client instead.".to_owned(),
         ));
     };
-    let url = url::Url::parse(id.as_str()).map_err(|e| LookupError::Document(e.to_string()))?;
     let document = ctx
         .documents
-        .get(&url, DocumentKind::ClientMetadata, ctx.now())
+        .get(id.url(), DocumentKind::ClientMetadata, ctx.now())
         .await
         .map_err(|e| {
             LookupError::Document(format!(
@@ -123,7 +112,7 @@ async fn resolve(ctx: &Context, client_id: &str) -> Result<ClientApp, LookupErro
     let (metadata, scopes) = match check(ctx, &id, &document, &tenant, &policy) {
         Ok(checked) => checked,
         Err(why) => {
-            ctx.documents.forget(&url, DocumentKind::ClientMetadata);
+            ctx.documents.forget(id.url(), DocumentKind::ClientMetadata);
             return Err(LookupError::Document(format!(
                 "The client's metadata document at {id} cannot be used: {why}."
             )));
