@@ -39,8 +39,19 @@ impl ClientIdUrl {
         if !is_url_client_id(s) {
             return Err("a client_id URL must start with https://".to_owned());
         }
-        let url =
-            url::Url::parse(s).map_err(|e| format!("the client_id is not a valid URL ({e})"))?;
+        let url = url::Url::parse(s).map_err(|e| {
+            use url::ParseError as E;
+            let why = match e {
+                E::EmptyHost => "it names no host",
+                E::InvalidPort => "its port is not a number from 0 to 65535",
+                E::InvalidIpv4Address | E::InvalidIpv6Address => "its IP address is not valid",
+                E::InvalidDomainCharacter | E::IdnaError => {
+                    "its host name has characters a host name cannot have"
+                }
+                _ => "it cannot be read as a URL",
+            };
+            format!("the client_id is not a valid URL: {why}")
+        })?;
         if !url.username().is_empty() || url.password().is_some() {
             return Err("a client_id URL must not contain a user name or password".to_owned());
         }
@@ -160,6 +171,7 @@ mod tests {
             ("https://app.example:443/client", "normal form"),
             ("https://app.example/cl ient", "normal form"),
             ("https:///client", "name a host"),
+            ("https://app.example:99999/client", "port is not a number"),
         ] {
             let e = ClientIdUrl::parse(bad).expect_err(bad);
             assert!(e.contains(why), "{bad}: {e}");
