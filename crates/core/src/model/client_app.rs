@@ -18,14 +18,18 @@ pub enum GrantType {
     Password,
     RefreshToken,
     ClientCredentials,
+    /// RFC 8693 token exchange: given by administrators only, never by dynamic
+    /// registration ([`crate::oauth::grant::token_exchange`]).
+    TokenExchange,
 }
 
 impl GrantType {
-    pub const ALL: [GrantType; 4] = [
+    pub const ALL: [GrantType; 5] = [
         GrantType::AuthorizationCode,
         GrantType::Password,
         GrantType::RefreshToken,
         GrantType::ClientCredentials,
+        GrantType::TokenExchange,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -34,6 +38,7 @@ impl GrantType {
             GrantType::Password => "password",
             GrantType::RefreshToken => "refresh_token",
             GrantType::ClientCredentials => "client_credentials",
+            GrantType::TokenExchange => crate::model::token_exchange::GRANT,
         }
     }
 

@@ -275,6 +275,15 @@ impl ClientMetadata {
                     .filter(|p| !p.is_empty() && !crate::model::scope::is_identity(p))
                     .map(str::to_owned)
                     .collect();
+                if list
+                    .iter()
+                    .any(|p| p == crate::model::token_exchange::VAULT_RETRIEVE)
+                {
+                    return Err(MetadataError::metadata(
+                        "scope",
+                        "vault.retrieve is given to a client by an administrator only, never by registration",
+                    ));
+                }
                 if list.is_empty() {
                     None
                 } else {
@@ -541,6 +550,15 @@ fn parse_grants(list: Option<Vec<String>>, public: bool) -> Result<Vec<GrantType
         return Err(MetadataError::metadata(
             "grant_types",
             "the password grant is not available to clients that register themselves (RFC 9700 §2.4); use authorization_code",
+        ));
+    }
+    if list
+        .iter()
+        .any(|g| g == crate::model::token_exchange::GRANT)
+    {
+        return Err(MetadataError::metadata(
+            "grant_types",
+            "token exchange is given to a client by an administrator only, never by registration",
         ));
     }
     if list.iter().any(|g| g == "implicit") {
