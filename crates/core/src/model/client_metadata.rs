@@ -762,6 +762,19 @@ mod tests {
                 "grant_types",
             ),
             (
+                with(
+                    "grant_types",
+                    json!(["urn:ietf:params:oauth:grant-type:token-exchange"]),
+                ),
+                "invalid_client_metadata",
+                "grant_types",
+            ),
+            (
+                with("scope", json!("api.access.odata vault.retrieve")),
+                "invalid_client_metadata",
+                "scope",
+            ),
+            (
                 with("response_types", json!(["token"])),
                 "invalid_client_metadata",
                 "response_types",
