@@ -613,7 +613,12 @@ pub fn parse_grant_types(
                 ),
             )
         })?;
-        if public && matches!(g, GrantType::Password | GrantType::ClientCredentials) {
+        if public
+            && matches!(
+                g,
+                GrantType::Password | GrantType::ClientCredentials | GrantType::TokenExchange
+            )
+        {
             return Err(ApiFailure::invalid_field(
                 "grantTypes",
                 format!("a public client (no secret) may not use '{g}'"),

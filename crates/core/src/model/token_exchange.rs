@@ -109,4 +109,15 @@ mod tests {
         }
         assert_eq!(ExchangePolicy::parse("both"), None);
     }
+
+    #[test]
+    fn a_public_client_cannot_be_allowed_token_exchange() {
+        use crate::model::client_app::{parse_grant_types, GrantType};
+        let grant = [GRANT.to_owned()];
+        assert!(parse_grant_types(Some(&grant), true).is_err());
+        assert_eq!(
+            parse_grant_types(Some(&grant), false).ok(),
+            Some(vec![GrantType::TokenExchange])
+        );
+    }
 }
