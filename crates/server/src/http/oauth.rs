@@ -740,6 +740,8 @@ pub async fn introspect_endpoint(req: OAuthPost) -> Result<Response, Response> {
             "active": true, "scope": c.scope, "client_id": c.client_id, "username": c.username,
             "token_type": "Bearer", "exp": c.exp, "iat": c.iat, "sub": c.sub, "aud": c.aud, "iss": c.iss,
             "jti": c.jti, "tenant": c.tenant,
+            // RFC 8693 §4.1: a delegated token's actor.
+            "act": c.act,
         }),
         Introspection::Refresh {
             client_id,

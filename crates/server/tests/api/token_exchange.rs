@@ -11,7 +11,7 @@ use crate::helpers::{
 };
 use crate::support::oauth::{
     client_form, register, revoke, set_rotation, tokens_for, userinfo, Client, ALICE,
-    ALICE_PASSWORD, MGMT, ODATA, TOKEN,
+    ALICE_PASSWORD, INTROSPECT, MGMT, ODATA, TOKEN,
 };
 use portcullis_core::clock::Clock;
 use portcullis_core::model::claims::AccessClaims;
@@ -205,6 +205,15 @@ async fn down_scoping_audience_change_delegation_and_impersonation(b: Backend) {
     assert!(
         c.exp <= claims(&app, &subject).exp,
         "never outlives the subject token"
+    );
+
+    // Introspection shows the actor (RFC 8693 §4.1).
+    let r = client_form(&app, &service, INTROSPECT, &[("token", &delegated)]).await;
+    assert_eq!(
+        r.json()["act"]["sub"],
+        service.client_id.as_str(),
+        "{}",
+        r.text
     );
 
     // Nested act: exchanging the delegated token again keeps the prior actor inside.
