@@ -15,6 +15,11 @@
 //!   ([`token::issue_for_user`], [`portcullis_core::store::TokenStore::insert_auth_code`]),
 //!   and writes the tokens, one a line, to a file the load scripts cycle through.
 //!   Password grants would mint them too, but at Argon2's pace.
+//! * `portcullis-bench seed vault …` creates an OAuth application object
+//!   ([`VAULT_APP`]) and, for the user, an OAuth profile holding a fresh sealed upstream
+//!   access token (expiring in 30 days, so a retrieval never calls the upstream), and
+//!   writes one of the user's access tokens issued through the client: the subject
+//!   token of the `vault_exchange` scenario.
 //!
 //! [`Signer`]: portcullis_core::keys::Signer
 //! [`Signer::verify`]: portcullis_core::keys::Signer::verify
@@ -81,7 +86,22 @@ enum Seed {
         #[arg(long)]
         openid: bool,
     },
+    /// The vault's application and the user's profile with a fresh upstream token;
+    /// writes a subject token (the user's access token through the client) to `out`.
+    Vault {
+        /// The client application's client id (allowed token exchange and vault.retrieve).
+        #[arg(long)]
+        client_id: String,
+        /// The user's login name (in the system tenant).
+        #[arg(long)]
+        login: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
+
+/// The name of the OAuth application object `seed vault` creates.
+const VAULT_APP: &str = "bench_upstream";
 
 #[derive(Debug, clap::Args)]
 struct Who {
@@ -202,6 +222,11 @@ async fn run_seed(seed: Seed) -> Result<(), Failure> {
     let config = Config::load(None, std::env::vars(), Overrides::default())?;
     let (ctx, _) = prepare(&config, Arc::new(SystemClock)).await?;
     let (who, codes, openid) = match seed {
+        Seed::Vault {
+            client_id,
+            login,
+            out,
+        } => return seed_vault(&ctx, &client_id, &login, &out).await,
         Seed::Refresh { who } => (who, None, false),
         Seed::Codes {
             who,
@@ -296,5 +321,90 @@ async fn run_seed(seed: Seed) -> Result<(), Failure> {
         }
     }
     file.flush()?;
+    Ok(())
+}
+
+/// `seed vault`: the application, the user's profile with a fresh sealed token, and a
+/// subject token for the user through the client, written to `out`.
+async fn seed_vault(
+    ctx: &Context,
+    client_id: &str,
+    login: &str,
+    out: &std::path::Path,
+) -> Result<(), Failure> {
+    use portcullis_core::model::vault::{
+        new_seal_ref, NewOAuthApp, NewOAuthProfile, TokenAuthMethod,
+    };
+    use portcullis_core::vault::{apps, profiles, sealing::seal};
+    let sealed = |plain: &str, purpose: &str| {
+        seal(ctx, plain, purpose).map_err(|e| format!("sealing failed: {}", e.message))
+    };
+    let app = ctx
+        .store
+        .client_app_by_client_id(client_id)
+        .await?
+        .ok_or_else(|| format!("no client application with client id {client_id}"))?;
+    let user = ctx
+        .store
+        .user_by_login(app.tenant_id, login)
+        .await?
+        .ok_or_else(|| format!("no user {login} in the client's tenant"))?;
+    let now = ctx.now();
+    let app_ref = new_seal_ref();
+    let oauth_app = ctx
+        .store
+        .create_oauth_app(NewOAuthApp {
+            client_secret_sealed: sealed("bench-upstream-secret", &apps::secret_purpose(&app_ref))?,
+            seal_ref: app_ref,
+            tenant_id: user.tenant_id,
+            name: VAULT_APP.to_owned(),
+            data_store: 63,
+            description: String::new(),
+            client_id: "bench-upstream".to_owned(),
+            authorize_uri: "https://upstream.invalid/authorize".to_owned(),
+            token_uri: "https://upstream.invalid/token".to_owned(),
+            scope: "read".to_owned(),
+            token_auth_method: TokenAuthMethod::ClientSecretBasic,
+            now,
+        })
+        .await?;
+    let seal_ref = new_seal_ref();
+    ctx.store
+        .create_oauth_profile(NewOAuthProfile {
+            access_token_sealed: Some(sealed(
+                "bench-upstream-access-token",
+                &profiles::access_purpose(&seal_ref),
+            )?),
+            refresh_token_sealed: sealed(
+                "bench-upstream-refresh-token",
+                &profiles::refresh_purpose(&seal_ref),
+            )?,
+            seal_ref,
+            oauth_app_id: oauth_app.id,
+            tenant_id: user.tenant_id,
+            owner_id: user.id,
+            name: "bench_profile".to_owned(),
+            description: String::new(),
+            access_expires_at: Some(now + 30 * 86_400),
+            now,
+        })
+        .await?;
+    let limits = oauth_limits(ctx.store.as_ref(), app.tenant_id).await?;
+    let client = AuthenticatedClient {
+        app,
+        method: Method::Basic,
+    };
+    let (response, _) = token::issue_for_user(
+        ctx,
+        &client,
+        &user,
+        vec![portcullis_core::model::scope::ODATA.to_owned()],
+        &limits,
+        SignInContext::default(),
+        token::Target::default(),
+    )
+    .await
+    .map_err(|e| e.description)?;
+    std::fs::write(out, format!("{}\n", response.access_token))?;
     Ok(())
 }

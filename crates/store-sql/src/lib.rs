@@ -19,6 +19,7 @@ pub mod assertions;
 pub mod backend;
 pub mod cache;
 pub mod clients;
+pub mod exchange;
 pub mod keys;
 pub mod limits;
 pub mod registrations;

@@ -245,6 +245,19 @@ impl<B: Backend> VaultStore for SqlStore<B> {
         .await
     }
 
+    async fn release_refresh_lease(&self, id: i64, holder: &str) -> StoreResult<bool> {
+        changed_one(
+            &self.pool,
+            sqlx::query(
+                "UPDATE oauth_profiles SET refresh_lease_holder = NULL, \
+                 refresh_lease_until = NULL WHERE id = $1 AND refresh_lease_holder = $2",
+            )
+            .bind(id)
+            .bind(holder),
+        )
+        .await
+    }
+
     async fn finish_refresh(
         &self,
         id: i64,

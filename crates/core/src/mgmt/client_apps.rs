@@ -28,6 +28,9 @@ pub struct Registration {
     pub scopes: Option<Vec<String>>,
     /// OpenID Connect settings; on update, those not given stay as they are.
     pub oidc: OidcChanges,
+    /// `delegation` or `impersonation` (token exchange, administrators only); `None`
+    /// leaves it as it is.
+    pub token_exchange_policy: Option<String>,
 }
 
 /// An update request: name, description and redirect URLs are replaced; grant types,
@@ -145,6 +148,8 @@ pub async fn register(
     let public = req.public.unwrap_or(false);
     let grant_types = parse_grant_types(req.grant_types.as_deref(), public)?;
     let scopes = parse_scopes(req.scopes.as_deref())?;
+    let policy = super::token_exchange::parse_policy(req.token_exchange_policy.as_deref())?;
+    super::token_exchange::check(caller, &grant_types, &scopes, policy, None)?;
     let oidc = req.oidc.apply(OidcSettings::default(), ctx.redirects)?;
     let secret = (!public).then(Secret::generate);
     let new = NewClientApp {
@@ -176,6 +181,7 @@ pub async fn register(
         .create_client_app(new)
         .await
         .map_err(|e| store_failure_as(e, Code::CLIENT_APP_CREATE_FAILED))?;
+    super::token_exchange::apply(ctx, app.id, policy).await?;
     tracing::info!(app_id = app.id, client_id = %app.client_id, owner = caller.user.id, "client application registered");
     Ok(WithSecret { app, secret })
 }
@@ -215,6 +221,8 @@ pub async fn update(
         Some(list) => parse_scopes(Some(list))?,
         None => current.scopes.clone(),
     };
+    let policy = super::token_exchange::parse_policy(req.token_exchange_policy.as_deref())?;
+    super::token_exchange::check(caller, &grant_types, &scopes, policy, Some(&current))?;
     let oidc = req
         .oidc
         .apply(OidcSettings::from(&current), ctx.redirects)?;
@@ -234,11 +242,14 @@ pub async fn update(
         profile: current.profile.clone(),
         now: ctx.now(),
     };
-    ctx.store
+    let app = ctx
+        .store
         .update_client_app(id, changes)
         .await
         .map_err(store_failure)?
-        .ok_or_else(|| not_found(id))
+        .ok_or_else(|| not_found(id))?;
+    super::token_exchange::apply(ctx, id, policy).await?;
+    Ok(app)
 }
 
 /// Deletes the application, its consents and (through them) its tokens.

@@ -12,4 +12,5 @@ pub mod limits;
 pub mod policy;
 pub mod resources;
 pub mod tenants;
+pub mod token_exchange;
 pub mod users;

@@ -41,6 +41,24 @@ pub struct AccessClaims {
     /// endpoint for by name (rare; absent otherwise), so userinfo needs no lookup.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uc: Option<Vec<String>>,
+    /// The acting party of a delegated token (RFC 8693 §4.1), set by token exchange;
+    /// absent on every other token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<Act>,
+}
+
+/// An `act` claim (RFC 8693 §4.1): who acts for the subject, and inside it, who acted
+/// before (the subject token's own `act`, when it was already delegated).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Act {
+    /// The actor: a user id, or a client id for a client's own token.
+    pub sub: String,
+    /// The client the actor's token was issued to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// The prior actor, when the subject token was itself delegated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<Box<Act>>,
 }
 
 /// An `aud` claim (RFC 7519 §4.1.3): one string, or several as an array.

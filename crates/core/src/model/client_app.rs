@@ -18,14 +18,18 @@ pub enum GrantType {
     Password,
     RefreshToken,
     ClientCredentials,
+    /// RFC 8693 token exchange: given by administrators only, never by dynamic
+    /// registration ([`crate::oauth::grant::token_exchange`]).
+    TokenExchange,
 }
 
 impl GrantType {
-    pub const ALL: [GrantType; 4] = [
+    pub const ALL: [GrantType; 5] = [
         GrantType::AuthorizationCode,
         GrantType::Password,
         GrantType::RefreshToken,
         GrantType::ClientCredentials,
+        GrantType::TokenExchange,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -34,6 +38,7 @@ impl GrantType {
             GrantType::Password => "password",
             GrantType::RefreshToken => "refresh_token",
             GrantType::ClientCredentials => "client_credentials",
+            GrantType::TokenExchange => crate::model::token_exchange::GRANT,
         }
     }
 
@@ -608,7 +613,12 @@ pub fn parse_grant_types(
                 ),
             )
         })?;
-        if public && matches!(g, GrantType::Password | GrantType::ClientCredentials) {
+        if public
+            && matches!(
+                g,
+                GrantType::Password | GrantType::ClientCredentials | GrantType::TokenExchange
+            )
+        {
             return Err(ApiFailure::invalid_field(
                 "grantTypes",
                 format!("a public client (no secret) may not use '{g}'"),

@@ -275,6 +275,15 @@ impl ClientMetadata {
                     .filter(|p| !p.is_empty() && !crate::model::scope::is_identity(p))
                     .map(str::to_owned)
                     .collect();
+                if list
+                    .iter()
+                    .any(|p| p == crate::model::token_exchange::VAULT_RETRIEVE)
+                {
+                    return Err(MetadataError::metadata(
+                        "scope",
+                        "vault.retrieve is given to a client by an administrator only, never by registration",
+                    ));
+                }
                 if list.is_empty() {
                     None
                 } else {
@@ -543,6 +552,15 @@ fn parse_grants(list: Option<Vec<String>>, public: bool) -> Result<Vec<GrantType
             "the password grant is not available to clients that register themselves (RFC 9700 §2.4); use authorization_code",
         ));
     }
+    if list
+        .iter()
+        .any(|g| g == crate::model::token_exchange::GRANT)
+    {
+        return Err(MetadataError::metadata(
+            "grant_types",
+            "token exchange is given to a client by an administrator only, never by registration",
+        ));
+    }
     if list.iter().any(|g| g == "implicit") {
         return Err(MetadataError::metadata(
             "grant_types",
@@ -742,6 +760,19 @@ mod tests {
                 with("grant_types", json!(["urn:x"])),
                 "invalid_client_metadata",
                 "grant_types",
+            ),
+            (
+                with(
+                    "grant_types",
+                    json!(["urn:ietf:params:oauth:grant-type:token-exchange"]),
+                ),
+                "invalid_client_metadata",
+                "grant_types",
+            ),
+            (
+                with("scope", json!("api.access.odata vault.retrieve")),
+                "invalid_client_metadata",
+                "scope",
             ),
             (
                 with("response_types", json!(["token"])),

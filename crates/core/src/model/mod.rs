@@ -18,4 +18,5 @@ pub mod signing_key;
 pub mod text;
 pub mod time;
 pub mod token;
+pub mod token_exchange;
 pub mod vault;

@@ -13,6 +13,10 @@ pub const MGMT: &str = "api.access.mgmt";
 pub const KNOWN: &[(&str, &str)] = &[
     (ODATA, "Allow data access via OData"),
     (MGMT, "Allow use of the Management API"),
+    (
+        crate::model::token_exchange::VAULT_RETRIEVE,
+        "Hand your third-party (vault) tokens to this application",
+    ),
 ];
 
 /// OpenID Connect's scope, asking for an ID token (OIDC Core §3.1.2.1).

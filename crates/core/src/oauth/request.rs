@@ -56,6 +56,25 @@ pub struct TokenRequest {
     /// JSON body (seed 000), already verified; the password grant's `username` must
     /// name the same user.
     pub login_user: Option<i64>,
+    /// Token exchange's parameters (RFC 8693 §2.1); empty for other grants.
+    pub exchange: ExchangeParams,
+    /// The client for upstream token endpoints, for token exchange's vault retrieval
+    /// ([`crate::vault::retrieve`]); the HTTP layer passes the server's.
+    pub upstream: Option<std::sync::Arc<dyn crate::upstream::UpstreamClient>>,
+}
+
+/// The parameters of a token-exchange request (RFC 8693 §2.1), as sent. Its
+/// `resource` and `scope` are [`TokenRequest`]'s.
+#[derive(Debug, Clone, Default)]
+pub struct ExchangeParams {
+    /// The token being exchanged, a credential: its `Debug` prints `***`.
+    pub subject_token: Option<Secret>,
+    pub subject_token_type: Option<String>,
+    pub actor_token: Option<Secret>,
+    pub actor_token_type: Option<String>,
+    pub requested_token_type: Option<String>,
+    /// The `audience` values, in the order sent; empty when none.
+    pub audience: Vec<String>,
 }
 
 /// A successful token response (RFC 6749 §5.1).
@@ -67,4 +86,6 @@ pub struct TokenResponse {
     pub scope: String,
     /// An OpenID Connect ID token, when `openid` was granted to a user.
     pub id_token: Option<String>,
+    /// Token exchange's `issued_token_type` (RFC 8693 §2.2.1); `None` for other grants.
+    pub issued_token_type: Option<&'static str>,
 }

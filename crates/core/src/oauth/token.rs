@@ -12,7 +12,7 @@ use super::resource;
 use crate::context::Context;
 use crate::crypto::Secret;
 use crate::limits::{oauth_limits, OauthLimits};
-use crate::model::claims::{AccessClaims, Audience};
+use crate::model::claims::{AccessClaims, Act, Audience};
 use crate::model::client_app::{ClientApp, GrantType};
 use crate::model::identity::{Tenant, User};
 use crate::model::resource::ResourceServer;
@@ -46,7 +46,7 @@ pub async fn exchange(
         return Err(OAuthError::new(
             super::error::ErrorCode::UnsupportedGrantType,
             format!(
-                "grant_type '{grant_type}' is not supported; use authorization_code, password, refresh_token or client_credentials."
+                "grant_type '{grant_type}' is not supported; use authorization_code, password, refresh_token, client_credentials or {}.", crate::model::token_exchange::GRANT
             ),
         ));
     };
@@ -78,6 +78,7 @@ pub async fn exchange(
         GrantType::AuthorizationCode => {
             grant::authorization_code::exchange(ctx, &client, req).await
         }
+        GrantType::TokenExchange => grant::token_exchange::exchange(ctx, &client, req).await,
     };
     if issued.is_ok() {
         super::registration::mark_used(ctx, &client.app).await;
@@ -212,6 +213,9 @@ pub enum Subject<'a> {
     ApiUser(&'a User, &'a str),
     /// The client itself (`client_credentials`), with [`secret_version`] of its secret.
     Client(Option<&'a str>),
+    /// A user, with the party acting for them (token exchange's delegation, RFC 8693
+    /// §4.1): the token carries it as its `act` claim.
+    Delegated(&'a User, &'a Act),
 }
 
 /// A short keyed digest naming a client's current secret (never the secret itself).
@@ -255,7 +259,7 @@ pub fn mint(
     let now = ctx.now();
     let issuer = ctx.signer.issuer().to_owned();
     let (sub, username, av) = match subject {
-        Subject::User(u) | Subject::ApiUser(u, _) => (
+        Subject::User(u) | Subject::ApiUser(u, _) | Subject::Delegated(u, _) => (
             u.id.to_string(),
             Some(u.login.clone()),
             Some(u.auth_version),
@@ -265,7 +269,7 @@ pub fn mint(
     let sv = match subject {
         Subject::Client(sv) => sv.map(str::to_owned),
         Subject::ApiUser(_, sv) => Some(sv.to_owned()),
-        Subject::User(_) => None,
+        Subject::User(_) | Subject::Delegated(..) => None,
     };
     let claims = AccessClaims {
         aud: if audience.is_empty() {
@@ -288,6 +292,10 @@ pub fn mint(
         uc: sign_in
             .map(|s| ClaimsRequest::from_json(s.claims.as_deref()).userinfo)
             .filter(|names| !names.is_empty()),
+        act: match subject {
+            Subject::Delegated(_, act) => Some(act.clone()),
+            _ => None,
+        },
     };
     let token = ctx.signer.sign(&claims).map_err(|e| {
         tracing::error!(error = %e, "signing an access token failed");
@@ -405,6 +413,7 @@ pub async fn issue_for_user(
             refresh_token: refresh,
             scope: token_scopes.join(" "),
             id_token,
+            issued_token_type: None,
         },
         family.id,
     ))

@@ -17,6 +17,7 @@
 //! | [`RegistrationStore`] | registration policies, initial access tokens, unused clients |
 //! | [`VaultStore`] | the token vault's upstream applications, profiles, connect states |
 //! | [`AssertionStore`] | the `jti`s of used client assertions (`private_key_jwt`) |
+//! | [`ExchangeStore`] | token exchange: client exchange policies, vault retrievals |
 //!
 //! Operations that must not race are atomic by contract in every adapter: a login
 //! failure is counted exactly once and locks exactly when the limit is reached, a
@@ -26,6 +27,7 @@
 mod assertions;
 mod clients;
 mod error;
+mod exchange;
 mod keys;
 mod limits;
 mod registrations;
@@ -40,6 +42,7 @@ mod vault;
 pub use assertions::AssertionStore;
 pub use clients::ClientStore;
 pub use error::{StoreError, StoreResult};
+pub use exchange::ExchangeStore;
 pub use keys::KeyStore;
 pub use limits::LimitStore;
 pub use registrations::RegistrationStore;
@@ -66,5 +69,6 @@ all_of! {
     /// Everything Portcullis keeps: every storage trait at once. Implemented for any
     /// type that implements them all; use cases hold an `Arc<dyn Store>`.
     Store: SetupStore, TenantStore, UserStore, LimitStore, ClientStore, TokenStore,
-        ResourceStore, KeyStore, SessionStore, VaultStore, RegistrationStore, AssertionStore
+        ResourceStore, KeyStore, SessionStore, VaultStore, RegistrationStore, AssertionStore,
+        ExchangeStore
 }

@@ -62,6 +62,10 @@ pub trait VaultStore: Send + Sync {
         holder: &str,
         done: &RefreshSuccess,
     ) -> StoreResult<Option<OAuthProfile>>;
+    /// Releases the lease without changing tokens or the refresh status, if `holder`
+    /// still holds it: for a caller that found, once holding the lease, that another
+    /// caller had refreshed the token meanwhile. Whether it released.
+    async fn release_refresh_lease(&self, id: i64, holder: &str) -> StoreResult<bool>;
     /// Records a failed refresh (tokens unchanged) and releases the lease, if `holder`
     /// still holds it.
     async fn fail_refresh(

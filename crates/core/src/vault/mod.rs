@@ -15,4 +15,5 @@ pub mod connect;
 pub mod profiles;
 pub mod refresh;
 pub mod refresher;
+pub mod retrieve;
 pub mod sealing;

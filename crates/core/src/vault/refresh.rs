@@ -103,6 +103,51 @@ pub async fn refresh_profile(
     }
 }
 
+/// Whether profile `p` has an access token that lives past `until` (or whose upstream
+/// never said how long it lives).
+pub fn fresh_until(p: &OAuthProfile, until: crate::model::time::UnixTime) -> bool {
+    p.access_token_sealed.is_some() && p.access_expires_at.is_none_or(|e| e > until)
+}
+
+/// [`refresh_profile`] (waiting) for a caller that needs a token living past `until`:
+/// once holding the lease, it reads the profile again and, when another caller has
+/// refreshed it meanwhile, releases the lease without calling the upstream. So however
+/// many callers find a token expiring at once, on any node, one upstream call is made.
+/// Answers the profile and whether it was refreshed (by this caller or the one it
+/// waited for); `Ok(None)` when the profile does not exist.
+pub async fn refresh_unless_fresh(
+    ctx: &Context,
+    upstream: &Arc<dyn UpstreamClient>,
+    id: i64,
+    until: crate::model::time::UnixTime,
+) -> Result<Option<(OAuthProfile, bool)>, ApiFailure> {
+    let holder = uuid::Uuid::new_v4().to_string();
+    let now = ctx.now();
+    let leased = ctx
+        .store
+        .acquire_refresh_lease(id, &holder, now, now + LEASE_SECS)
+        .await
+        .map_err(store_failure)?;
+    let Some(p) = leased else {
+        return Ok(wait_for_other(ctx, id).await?.map(|p| (p, true)));
+    };
+    if fresh_until(&p, until) {
+        ctx.store
+            .release_refresh_lease(id, &holder)
+            .await
+            .map_err(store_failure)?;
+        return Ok(Some((p, false)));
+    }
+    let (ctx, upstream) = (ctx.clone(), upstream.clone());
+    tokio::spawn(async move { run_refresh(&ctx, upstream.as_ref(), p, &holder).await })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, oauth_profile_id = id, "the refresh task failed");
+            ApiFailure::internal(Code::INTERNAL)
+        })?
+        .map(|p| Some((p, true)))
+}
+
 /// Waits until the lease of profile `id` is released, then answers with the stored
 /// outcome: the profile, or the error its refresh ended with.
 async fn wait_for_other(ctx: &Context, id: i64) -> Result<Option<OAuthProfile>, ApiFailure> {

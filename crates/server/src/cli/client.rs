@@ -77,6 +77,7 @@ pub async fn execute(config: &Config, command: ClientCommand) -> Result<Value, A
                 grant_types: (!grant_types.is_empty()).then_some(grant_types),
                 scopes: (!scopes.is_empty()).then_some(scopes),
                 oidc: Default::default(),
+                token_exchange_policy: None,
             };
             let out = client_apps::register(&ctx, &owner, reg).await?;
             let app = out.app;

@@ -10,7 +10,7 @@ use crate::state::AppState;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
-use portcullis_core::mgmt::{allowed_apps, client_apps};
+use portcullis_core::mgmt::{allowed_apps, client_apps, token_exchange};
 use portcullis_core::model::client_app::{ClientApp, RegisteredBy, TokenEndpointAuthMethod};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -75,6 +75,11 @@ pub struct RegisterRequest {
     /// application must be pushed to `/oauth2/par` first. Default false.
     #[serde(default)]
     pub require_pushed_authorization_requests: Option<bool>,
+    /// Extension (RFC 8693 token exchange; administrators only): `delegation` (the
+    /// default: every exchange names an actor) or `impersonation` (an exchange may
+    /// also go without one).
+    #[serde(default)]
+    pub token_exchange_policy: Option<String>,
 }
 
 /// Body of `PUT /api/mgmt/oauth/client/applications/{id}`: the registration fields;
@@ -108,6 +113,11 @@ pub struct UpdateRequest {
     /// Absent: unchanged.
     #[serde(default)]
     pub require_pushed_authorization_requests: Option<bool>,
+    /// Extension (RFC 8693 token exchange; administrators only): `delegation` (the
+    /// default: every exchange names an actor) or `impersonation` (an exchange may
+    /// also go without one).
+    #[serde(default)]
+    pub token_exchange_policy: Option<String>,
     /// Ignored (read-only).
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
@@ -213,6 +223,9 @@ pub struct AppDetail {
     /// Extension; shown when not what `public` implies (`none` / `client_secret_basic`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_endpoint_auth_method: Option<&'static str>,
+    /// Extension; shown for applications allowed the token-exchange grant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_exchange_policy: Option<&'static str>,
 }
 
 impl AppDetail {
@@ -239,7 +252,16 @@ impl AppDetail {
             id_token_signed_response_alg: app.id_token_signed_response_alg,
             userinfo_signed_response_alg: app.userinfo_signed_response_alg,
             require_pushed_authorization_requests: app.require_pushed_authorization_requests,
+            token_exchange_policy: None,
         }
+    }
+
+    /// With the exchange policy, for applications allowed token exchange.
+    async fn with_policy(mut self, s: &AppState, app: &ClientApp) -> Result<Self, ApiError> {
+        self.token_exchange_policy = token_exchange::shown(&s.ctx, app)
+            .await?
+            .map(|p| p.as_str());
+        Ok(self)
     }
 
     /// The application with its new secret, the one time it is shown.
@@ -303,12 +325,12 @@ pub async fn register(
             req.userinfo_signed_response_alg,
             req.require_pushed_authorization_requests,
         ),
+        token_exchange_policy: req.token_exchange_policy,
     };
     let out = client_apps::register(&s.ctx, &c, reg).await?;
-    Ok(no_store((
-        StatusCode::CREATED,
-        Json(AppDetail::shown_once(out)),
-    )))
+    let app = out.app.clone();
+    let detail = AppDetail::shown_once(out).with_policy(&s, &app).await?;
+    Ok(no_store((StatusCode::CREATED, Json(detail))))
 }
 
 /// One application (without its secret, which is stored only as a verifier).
@@ -317,7 +339,11 @@ pub async fn register(
     responses((status = 200, body = AppDetail), (status = 404, body = ErrorEnvelope)))]
 pub async fn get(Mgmt(s, c): Mgmt, IdPath(id): IdPath) -> Result<Json<AppDetail>, ApiError> {
     let app = client_apps::get(&s.ctx, &c, id).await?;
-    Ok(Json(AppDetail::new(app, None)))
+    Ok(Json(
+        AppDetail::new(app.clone(), None)
+            .with_policy(&s, &app)
+            .await?,
+    ))
 }
 
 /// Replaces name, description and redirect URLs (and grant types, scopes and the
@@ -343,9 +369,14 @@ pub async fn update(
             req.userinfo_signed_response_alg,
             req.require_pushed_authorization_requests,
         ),
+        token_exchange_policy: req.token_exchange_policy,
     };
     let app = client_apps::update(&s.ctx, &c, id, upd).await?;
-    Ok(Json(AppDetail::new(app, None)))
+    Ok(Json(
+        AppDetail::new(app.clone(), None)
+            .with_policy(&s, &app)
+            .await?,
+    ))
 }
 
 /// Deletes the application and revokes everything issued to it.

@@ -64,7 +64,7 @@ pub fn document(
 ) -> Value {
     let mut doc = json!({
         "issuer": issuer,
-        "grant_types_supported": ["authorization_code", "password", "refresh_token", "client_credentials"],
+        "grant_types_supported": ["authorization_code", "password", "refresh_token", "client_credentials", portcullis_core::model::token_exchange::GRANT],
         "token_endpoint_auth_methods_supported": ClientEndpoint::Token.method_names(),
         "scopes_supported": portcullis_core::model::scope::supported().collect::<Vec<_>>(),
         "code_challenge_methods_supported": ["S256"],

@@ -409,7 +409,23 @@ fn token_request(
         client,
         peer: Some(peer),
         login_user,
+        exchange: exchange_params(&mut f),
+        upstream: None,
     })
+}
+
+/// Token exchange's parameters (RFC 8693 §2.1); `audience` once (a second is refused
+/// as any repeated parameter).
+fn exchange_params(f: &mut Fields) -> portcullis_core::oauth::request::ExchangeParams {
+    let mut take = |k: &str| f.remove(k).filter(|v| !v.is_empty());
+    portcullis_core::oauth::request::ExchangeParams {
+        subject_token: take("subject_token").map(Secret::new),
+        subject_token_type: take("subject_token_type"),
+        actor_token: take("actor_token").map(Secret::new),
+        actor_token_type: take("actor_token_type"),
+        requested_token_type: take("requested_token_type"),
+        audience: take("audience").into_iter().collect(),
+    }
 }
 
 /// Whether a field is present and non-empty in either spelling.
@@ -476,6 +492,9 @@ pub struct TokenBody {
     /// The OpenID Connect ID token, when `openid` was granted to a user.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
+    /// Token exchange's `issued_token_type` (RFC 8693 §2.2.1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issued_token_type: Option<&'static str>,
 }
 
 fn token_body(t: TokenResponse, as_string: bool) -> Response {
@@ -491,6 +510,7 @@ fn token_body(t: TokenResponse, as_string: bool) -> Response {
         refresh_token: t.refresh_token.map(|s| s.expose().to_owned()),
         scope: t.scope,
         id_token: t.id_token,
+        issued_token_type: t.issued_token_type,
     };
     let mut res = no_store(Json(body));
     res.headers_mut()
@@ -560,10 +580,11 @@ async fn run_token(req: OAuthPost, endpoint: Endpoint) -> Response {
         Err(res) => return res,
     };
     let resource = resources(&body, &fields, encoding);
-    let req = match token_request(&headers, fields, resource, peer, login_user) {
+    let mut req = match token_request(&headers, fields, resource, peer, login_user) {
         Ok(r) => r,
         Err(error) => return OAuthReply::new(error, encoding).into_response(),
     };
+    req.upstream = Some(s.upstream.clone());
     match token::exchange(&s.ctx, &s.limiter, req, endpoint).await {
         Ok(t) => token_body(
             t,
@@ -591,7 +612,7 @@ fn body_rejected(r: &BytesRejection, encoding: Encoding) -> Response {
 }
 
 /// The token endpoint (RFC 6749 §3.2): grants `authorization_code`, `password`,
-/// `refresh_token`, `client_credentials`.
+/// `refresh_token`, `client_credentials`, and token exchange (RFC 8693).
 #[utoipa::path(post, path = "/oauth2/token", tag = "oauth",
     request_body(content_type = "application/x-www-form-urlencoded", description = "RFC 6749 form, or HDP JSON"),
     responses((status = 200, body = TokenBody)))]
@@ -719,6 +740,8 @@ pub async fn introspect_endpoint(req: OAuthPost) -> Result<Response, Response> {
             "active": true, "scope": c.scope, "client_id": c.client_id, "username": c.username,
             "token_type": "Bearer", "exp": c.exp, "iat": c.iat, "sub": c.sub, "aud": c.aud, "iss": c.iss,
             "jti": c.jti, "tenant": c.tenant,
+            // RFC 8693 §4.1: a delegated token's actor.
+            "act": c.act,
         }),
         Introspection::Refresh {
             client_id,

@@ -44,6 +44,7 @@ mod startup;
 mod tenants;
 mod tls;
 mod token_endpoint;
+mod token_exchange;
 mod two_processes;
 mod users;
 mod vault;

@@ -99,6 +99,7 @@ pub async fn exchange(
         refresh_token: None,
         scope: scopes.join(" "),
         id_token: None,
+        issued_token_type: None,
     })
 }
 

@@ -56,5 +56,6 @@ pub async fn exchange(
         refresh_token: None,
         scope: scopes.join(" "),
         id_token: None,
+        issued_token_type: None,
     })
 }

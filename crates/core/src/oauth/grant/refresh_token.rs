@@ -112,5 +112,6 @@ pub async fn exchange(
         refresh_token: Some(refresh),
         scope: scopes.join(" "),
         id_token,
+        issued_token_type: None,
     })
 }

@@ -1,6 +1,6 @@
 //! The store contract: behaviour every [`Store`] adapter must show, one file per
 //! storage trait (`setup`, `tenants`, `users`, `limits`, `clients`, `tokens`, `keys`,
-//! `sessions`, `vault`, `assertions`). Each case takes a fresh, migrated store. The cases are listed
+//! `sessions`, `vault`, `assertions`, `exchange`). Each case takes a fresh, migrated store. The cases are listed
 //! once ([`crate::store_contract_cases!`], which says how to add one) and
 //! [`crate::store_contract_tests!`] turns that list into tests for a store: the memory
 //! store below, SQLite and PostgreSQL in their crates. Cases that race start their
@@ -21,6 +21,7 @@ const T0: i64 = 1_800_000_000;
 
 mod assertions;
 mod clients;
+mod exchange;
 mod keys;
 mod limits;
 mod registrations;
@@ -33,6 +34,7 @@ mod users;
 mod vault;
 pub use assertions::*;
 pub use clients::*;
+pub use exchange::*;
 pub use keys::*;
 pub use limits::*;
 pub use registrations::*;
@@ -275,12 +277,15 @@ macro_rules! store_contract_cases {
             // vault
             oauth_apps_and_profiles_round_trip_and_deleting_an_app_takes_its_profiles,
             of_concurrent_refresh_leases_one_wins_and_only_its_holder_finishes,
+            a_released_refresh_lease_leaves_the_tokens_and_frees_the_profile,
             due_profiles_respect_expiry_backoff_and_leases,
             connect_states_are_taken_once,
             vault_rows_go_with_their_tenant_and_owner,
             // assertions
             assertion_jtis_are_used_once_per_client_until_they_expire,
             of_concurrent_uses_of_one_assertion_exactly_one_succeeds,
+            // exchange
+            exchange_policies_default_to_delegation_and_vault_retrievals_are_kept,
         }
     };
 }

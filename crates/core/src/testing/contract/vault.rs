@@ -396,3 +396,55 @@ pub async fn vault_rows_go_with_their_tenant_and_owner(store: Arc<dyn Store>) {
     assert_eq!(store.oauth_profile(p1.id).await.expect("get"), None);
     assert!(store.oauth_app(sys_app.id).await.expect("get").is_some());
 }
+
+pub async fn a_released_refresh_lease_leaves_the_tokens_and_frees_the_profile(
+    store: Arc<dyn Store>,
+) {
+    let (u, app) = user_and_app(&store).await;
+    let p = store
+        .create_oauth_profile(new_profile(app.id, u.id, "P"))
+        .await
+        .expect("profile");
+    let leased = store
+        .acquire_refresh_lease(p.id, "h", T0, T0 + 30)
+        .await
+        .expect("lease")
+        .expect("free");
+    assert!(
+        !store
+            .release_refresh_lease(p.id, "other")
+            .await
+            .expect("release"),
+        "only the holder releases"
+    );
+    assert!(store
+        .release_refresh_lease(p.id, "h")
+        .await
+        .expect("release"));
+    let after = store
+        .oauth_profile(p.id)
+        .await
+        .expect("read")
+        .expect("profile");
+    assert_eq!(after.refresh_lease_until, None);
+    assert_eq!(
+        (
+            &after.access_token_sealed,
+            &after.refresh_token_sealed,
+            after.last_refreshed_at,
+            after.updated_at
+        ),
+        (
+            &leased.access_token_sealed,
+            &leased.refresh_token_sealed,
+            leased.last_refreshed_at,
+            leased.updated_at
+        ),
+        "nothing else changes"
+    );
+    assert!(store
+        .acquire_refresh_lease(p.id, "next", T0 + 1, T0 + 31)
+        .await
+        .expect("lease")
+        .is_some());
+}

@@ -14,6 +14,7 @@ use std::sync::Mutex;
 
 mod assertions;
 mod clients;
+mod exchange;
 mod keys;
 mod limits;
 mod registrations;
@@ -55,6 +56,9 @@ struct State {
     initial_access_tokens: BTreeMap<i64, (String, crate::model::registration::InitialAccessToken)>,
     /// Used client assertion `jti`s per client id, with their expiry.
     assertion_jtis: BTreeMap<(String, String), UnixTime>,
+    /// Client exchange policies by application id (a column of the row in SQL).
+    exchange_policies: BTreeMap<i64, crate::model::token_exchange::ExchangePolicy>,
+    vault_retrievals: Vec<crate::model::token_exchange::VaultRetrieval>,
 }
 
 impl State {

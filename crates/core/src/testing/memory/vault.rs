@@ -260,6 +260,10 @@ impl VaultStore for MemoryStore {
         })
     }
 
+    async fn release_refresh_lease(&self, id: i64, holder: &str) -> StoreResult<bool> {
+        self.with(|s| Ok(s.vault.release_lease(id, holder, |_| {}).is_some()))
+    }
+
     async fn finish_refresh(
         &self,
         id: i64,
