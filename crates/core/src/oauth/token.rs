@@ -46,7 +46,7 @@ pub async fn exchange(
         return Err(OAuthError::new(
             super::error::ErrorCode::UnsupportedGrantType,
             format!(
-                "grant_type '{grant_type}' is not supported; use authorization_code, password, refresh_token or client_credentials."
+                "grant_type '{grant_type}' is not supported; use authorization_code, password, refresh_token, client_credentials or urn:ietf:params:oauth:grant-type:device_code."
             ),
         ));
     };
@@ -78,6 +78,7 @@ pub async fn exchange(
         GrantType::AuthorizationCode => {
             grant::authorization_code::exchange(ctx, &client, req).await
         }
+        GrantType::DeviceCode => grant::device_code::exchange(ctx, &client, req).await,
     };
     if issued.is_ok() {
         super::registration::mark_used(ctx, &client.app).await;

@@ -17,6 +17,7 @@
 //! | [`RegistrationStore`] | registration policies, initial access tokens, unused clients |
 //! | [`VaultStore`] | the token vault's upstream applications, profiles, connect states |
 //! | [`AssertionStore`] | the `jti`s of used client assertions (`private_key_jwt`) |
+//! | [`DeviceStore`] | device authorization requests (RFC 8628) |
 //!
 //! Operations that must not race are atomic by contract in every adapter: a login
 //! failure is counted exactly once and locks exactly when the limit is reached, a
@@ -25,6 +26,7 @@
 
 mod assertions;
 mod clients;
+mod devices;
 mod error;
 mod keys;
 mod limits;
@@ -39,6 +41,7 @@ mod vault;
 
 pub use assertions::AssertionStore;
 pub use clients::ClientStore;
+pub use devices::DeviceStore;
 pub use error::{StoreError, StoreResult};
 pub use keys::KeyStore;
 pub use limits::LimitStore;
@@ -66,5 +69,6 @@ all_of! {
     /// Everything Portcullis keeps: every storage trait at once. Implemented for any
     /// type that implements them all; use cases hold an `Arc<dyn Store>`.
     Store: SetupStore, TenantStore, UserStore, LimitStore, ClientStore, TokenStore,
-        ResourceStore, KeyStore, SessionStore, VaultStore, RegistrationStore, AssertionStore
+        ResourceStore, KeyStore, SessionStore, VaultStore, RegistrationStore, AssertionStore,
+        DeviceStore
 }

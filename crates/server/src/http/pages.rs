@@ -137,6 +137,32 @@ pub fn signed_out() -> String {
     render(&SignedOut)
 }
 
+/// The device verification page (RFC 8628 §3.3): where the user types the code.
+#[derive(Debug, Template)]
+#[template(path = "device.html")]
+struct Device<'a> {
+    user_code: &'a str,
+    error: Option<&'a str>,
+}
+
+/// The device verification page, pre-filled with `user_code` (from
+/// `verification_uri_complete`), saying what was wrong with the last code if anything.
+pub fn device(user_code: &str, error: Option<&str>) -> String {
+    render(&Device { user_code, error })
+}
+
+#[derive(Debug, Template)]
+#[template(path = "device_done.html")]
+struct DeviceDone<'a> {
+    approved: bool,
+    app_name: &'a str,
+}
+
+/// The end of a device request's sign-in: the user may go back to the device.
+pub fn device_done(approved: bool, app_name: &str) -> String {
+    render(&DeviceDone { approved, app_name })
+}
+
 /// The one script any page runs: the form_post page's auto-submit. The pages' CSP
 /// allows exactly this text by its hash ([`auto_submit_hash`]); without JavaScript
 /// the page shows a Continue button instead.

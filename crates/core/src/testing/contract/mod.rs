@@ -21,6 +21,7 @@ const T0: i64 = 1_800_000_000;
 
 mod assertions;
 mod clients;
+mod devices;
 mod keys;
 mod limits;
 mod registrations;
@@ -33,6 +34,7 @@ mod users;
 mod vault;
 pub use assertions::*;
 pub use clients::*;
+pub use devices::*;
 pub use keys::*;
 pub use limits::*;
 pub use registrations::*;
@@ -281,6 +283,9 @@ macro_rules! store_contract_cases {
             // assertions
             assertion_jtis_are_used_once_per_client_until_they_expire,
             of_concurrent_uses_of_one_assertion_exactly_one_succeeds,
+            // devices
+            device_grants_are_decided_once_polled_by_their_client_and_purged,
+            of_concurrent_polls_of_an_approved_device_code_exactly_one_takes_it,
         }
     };
 }

@@ -14,6 +14,7 @@ use std::sync::Mutex;
 
 mod assertions;
 mod clients;
+mod devices;
 mod keys;
 mod limits;
 mod registrations;
@@ -55,6 +56,8 @@ struct State {
     initial_access_tokens: BTreeMap<i64, (String, crate::model::registration::InitialAccessToken)>,
     /// Used client assertion `jti`s per client id, with their expiry.
     assertion_jtis: BTreeMap<(String, String), UnixTime>,
+    /// Device authorization requests by device-code verifier.
+    devices: BTreeMap<String, crate::model::device::DeviceGrant>,
 }
 
 impl State {
@@ -75,6 +78,7 @@ impl State {
         self.codes
             .retain(|_, c| apps.contains(&c.client_app_id) && users.contains(&c.user_id));
         self.pushed.retain(|_, p| apps.contains(&p.client_app_id));
+        self.devices.retain(|_, d| apps.contains(&d.client_app_id));
         for c in self.codes.values_mut() {
             if c.family_id.as_ref().is_some_and(|f| !families.contains(f)) {
                 c.family_id = None;
