@@ -608,7 +608,7 @@ pub fn parse_grant_types(
             ApiFailure::invalid_field(
                 "grantTypes",
                 format!(
-                    "'{s}' is not a grant type; use authorization_code, password, refresh_token or client_credentials"
+                    "'{s}' is not a grant type; use authorization_code, password, refresh_token, client_credentials or urn:ietf:params:oauth:grant-type:device_code"
                 ),
             )
         })?;

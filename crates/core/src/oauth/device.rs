@@ -240,3 +240,28 @@ async fn decide(ctx: &Context, req: &ValidRequest, user: &User, decision: Device
         Err(e) => unavailable(e),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oauth::tests::fixture;
+    use crate::ratelimit::{DEVICE_CODES_PER_NODE, DEVICE_WINDOW};
+
+    #[tokio::test]
+    async fn wrong_codes_from_many_addresses_close_the_code_space_for_a_window() {
+        let f = fixture(false).await;
+        let limiter = FailureLimiter::default();
+        let wrong = "BBBB-BBBB";
+        for i in 0..DEVICE_CODES_PER_NODE {
+            let ip = IpAddr::from([10, 0, (i / 256) as u8, (i % 256) as u8]);
+            let r = enter(&f.ctx, &limiter, Some(ip), wrong).await;
+            assert_eq!(r, Err(EntryError::Wrong), "attempt {i}");
+        }
+        let fresh = IpAddr::from([192, 0, 2, 1]);
+        let r = enter(&f.ctx, &limiter, Some(fresh), wrong).await;
+        assert!(matches!(r, Err(EntryError::TooMany(_))), "{r:?}");
+        f.clock.advance(DEVICE_WINDOW);
+        let r = enter(&f.ctx, &limiter, Some(fresh), wrong).await;
+        assert_eq!(r, Err(EntryError::Wrong), "a new window");
+    }
+}
