@@ -11,7 +11,7 @@ use super::oauth::{authenticated_form, form_resources, OAuthPost, OAuthReply, Rf
 use super::pages;
 use super::reply::no_store;
 use crate::state::AppState;
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::Json;
@@ -19,7 +19,7 @@ use portcullis_core::oauth::client_auth::ClientEndpoint;
 use portcullis_core::oauth::device::{self, EntryError};
 use portcullis_core::oauth::params::RESOURCE_PARAM;
 use portcullis_core::oauth::signin::authorize_path;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::net::SocketAddr;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -74,20 +74,20 @@ pub async fn device_authorization_endpoint(req: OAuthPost) -> Response {
     }
 }
 
-/// The verification page's query.
-#[derive(Debug, Deserialize)]
-pub struct VerificationQuery {
-    /// From `verification_uri_complete`: fills in the field (the user still confirms).
-    user_code: Option<String>,
-}
-
 /// The device verification page (RFC 8628 §3.3): a field for the code, filled in
 /// when `user_code` is in the query.
 #[utoipa::path(get, path = "/oauth2/device", tag = "authorization",
     params(("user_code" = Option<String>, Query, description = "Fills in the code (verification_uri_complete)")),
     responses((status = 200, description = "The page (HTML)", content_type = "text/html")))]
-pub async fn verification_page(Query(q): Query<VerificationQuery>) -> Response {
-    let prefill: String = q.user_code.unwrap_or_default().chars().take(32).collect();
+pub async fn verification_page(RawQuery(query): RawQuery) -> Response {
+    // From `verification_uri_complete`: fills the field in (the user still confirms).
+    // Read leniently: a query that is not a form shows the empty field.
+    let prefill: String = pairs(query.unwrap_or_default().as_bytes())
+        .and_then(|p| field(&p, "user_code").map(str::to_owned))
+        .unwrap_or_default()
+        .chars()
+        .take(32)
+        .collect();
     html(StatusCode::OK, pages::device(&prefill, None), None)
 }
 
