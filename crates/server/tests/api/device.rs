@@ -381,6 +381,39 @@ async fn of_concurrent_polls_of_an_approved_code_exactly_one_gets_tokens(b: Back
     );
 }
 
+async fn a_client_registering_itself_may_ask_for_the_device_grant(b: Backend) {
+    let app = spawn_app(b).await;
+    let t = app
+        .send_as_admin(reqwest::Method::GET, "/api/admin/tenants/1")
+        .await
+        .json();
+    let policy = json!({"policy": "open", "grantTypes": [GRANT, "refresh_token"]});
+    let body = json!({"name": t["name"], "status": t["status"], "clientRegistration": policy});
+    let r = app
+        .send_json_as_admin(reqwest::Method::PUT, "/api/admin/tenants/1", &body)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = app
+        .send(app.http.post(app.url("/oauth2/register")).json(&json!({
+            "token_endpoint_auth_method": "none",
+            "grant_types": [GRANT],
+            "client_name": "Living-room TV",
+        })))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let registered = r.json();
+    assert_eq!(registered["grant_types"], json!([GRANT]), "{registered}");
+    let tv = Client {
+        id: 0,
+        client_id: registered["client_id"]
+            .as_str()
+            .expect("client_id")
+            .to_owned(),
+        secret: None,
+    };
+    started(&start(&app, &tv, &[]).await);
+}
+
 async fn openid_client_runs_the_device_flow(b: Backend) {
     require_install(&clients_dir().join("node_modules/openid-client"));
     let dir = tempfile::tempdir().expect("temp dir");
@@ -422,6 +455,7 @@ async fn openid_client_runs_the_device_flow(b: Backend) {
 }
 
 backends!(
+    a_client_registering_itself_may_ask_for_the_device_grant,
     openid_client_runs_the_device_flow,
     a_device_is_approved_on_the_code_flows_pages_and_polls_its_tokens_once,
     a_denied_request_polls_access_denied,
