@@ -274,6 +274,7 @@ fn render(s: &AppState, step: Step) -> Response {
                 user: &p.user,
                 csrf: &p.csrf,
                 params: &params,
+                device: p.req.device.is_some(),
             });
             html(StatusCode::OK, body, Some(&p.req.redirect_uri))
         }

@@ -91,6 +91,9 @@ pub struct Consent<'a> {
     pub user: &'a str,
     pub csrf: &'a str,
     pub params: &'a [(&'a str, &'a str)],
+    /// A device request (RFC 8628): the page warns against codes from someone else
+    /// (§5.4, remote phishing).
+    pub device: bool,
 }
 
 impl Consent<'_> {
@@ -357,6 +360,7 @@ mod tests {
                     user: "alice'o",
                     csrf: "c2",
                     params,
+                    device: false,
                 }),
             ),
             (
@@ -370,6 +374,7 @@ mod tests {
                     user: "bob",
                     csrf: "c3",
                     params: &[],
+                    device: false,
                 }),
             ),
             (
@@ -513,6 +518,7 @@ mod tests {
             user: "alice",
             csrf: "t",
             params: &[],
+            device: false,
         });
         assert!(html.contains("Allow data access via OData"));
         assert!(html.contains("This access is only for"));
@@ -533,6 +539,7 @@ mod tests {
             user: "alice",
             csrf: "t",
             params: &[],
+            device: false,
         });
         let h1 = html.split("<h1>").nth(1).expect("a heading");
         let h1 = h1.split("</h1>").next().expect("a heading");

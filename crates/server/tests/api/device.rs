@@ -88,6 +88,7 @@ async fn sign_in_to_consent(b: &mut Browser<'_>, entered: &Reply) -> Reply {
         "{}",
         consent.text
     );
+    assert!(consent.text.contains("never for a code someone sent you"));
     consent
 }
 
