@@ -549,6 +549,7 @@ mod tests {
             signer: Arc::new(crate::keys::Signer::ephemeral("http://test").expect("signer")),
             redirects: Default::default(),
             require_pushed_requests: false,
+            device_poll_interval: 5,
             documents: Arc::new(crate::upstream::fetch::Documents::none()),
         };
         (ctx, clock, store)

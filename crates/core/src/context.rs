@@ -26,6 +26,9 @@ pub struct Context {
     /// Whether every authorization request must be pushed first (RFC 9126 §5,
     /// `require_pushed_authorization_requests`).
     pub require_pushed_requests: bool,
+    /// The seconds a device must wait between polls of the device authorization grant
+    /// (RFC 8628 §3.2 `interval`; `device_poll_interval`).
+    pub device_poll_interval: i64,
     /// Documents fetched from URLs clients name (client ID metadata documents,
     /// `jwks_uri`), cached and rate limited per host: [`crate::upstream::fetch`].
     pub documents: Arc<Documents>,

@@ -43,6 +43,14 @@ pub const PASSWORD_WINDOW: i64 = 300;
 pub const REGISTRATIONS_PER_ADDRESS: u32 = 20;
 /// Window of the registration limit, in seconds (an hour).
 pub const REGISTRATION_WINDOW: i64 = 3600;
+/// Wrong user codes allowed per address in one [`DEVICE_WINDOW`] at the device
+/// verification page (RFC 8628 §5.1).
+pub const DEVICE_CODES_PER_ADDRESS: u32 = 10;
+/// Wrong user codes allowed from all addresses together (the whole code space) in one
+/// [`DEVICE_WINDOW`], per node.
+pub const DEVICE_CODES_PER_NODE: u32 = 500;
+/// Window of the user-code limits, in seconds: a device code's lifetime.
+pub const DEVICE_WINDOW: i64 = 600;
 /// Most keys kept at once.
 pub const MAX_KEYS: usize = 100_000;
 /// Longest login name kept in a key (longer ones are cut, at a character boundary).
@@ -67,6 +75,10 @@ fn rule_of(key: &str) -> (u32, i64) {
         (PASSWORD_PER_USER, PASSWORD_WINDOW)
     } else if key.starts_with("pw-ip:") {
         (PASSWORD_PER_ADDRESS, PASSWORD_WINDOW)
+    } else if key.starts_with("device-ip:") {
+        (DEVICE_CODES_PER_ADDRESS, DEVICE_WINDOW)
+    } else if key == "device-all" {
+        (DEVICE_CODES_PER_NODE, DEVICE_WINDOW)
     } else if key.starts_with("reg-ip:") {
         (REGISTRATIONS_PER_ADDRESS, REGISTRATION_WINDOW)
     } else if key.starts_with("ip:") {

@@ -28,6 +28,7 @@ pub async fn test_context() -> (crate::context::Context, crate::clock::ManualClo
         signer: Arc::new(signer),
         redirects: Default::default(),
         require_pushed_requests: false,
+        device_poll_interval: 5,
         documents: Arc::new(crate::upstream::fetch::Documents::none()),
     };
     (ctx, clock)

@@ -83,6 +83,9 @@ pub struct Config {
     /// Whether every authorization request must be pushed to `/oauth2/par` first
     /// (`PORTCULLIS_REQUIRE_PUSHED_AUTHORIZATION_REQUESTS`, RFC 9126 §5). Default off.
     pub require_pushed_authorization_requests: bool,
+    /// Seconds a device must wait between polls of the device authorization grant
+    /// (`PORTCULLIS_DEVICE_POLL_INTERVAL`, RFC 8628 §3.2 `interval`), 1–60. Default 5.
+    pub device_poll_interval: i64,
     /// Internal destinations the vault's outbound calls and the document fetches
     /// (client metadata documents, `jwks_uri`) may reach: host names,
     /// addresses or CIDR blocks (`PORTCULLIS_OUTBOUND_ALLOW` as a TOML list). Loopback,
@@ -136,6 +139,7 @@ impl Default for Config {
             vault_refresh_interval_secs: 60,
             allow_http_redirect_uris: false,
             require_pushed_authorization_requests: false,
+            device_poll_interval: 5,
             outbound_allow: Vec::new(),
             outbound_ca_file: None,
             fetch_timeout_ms: 3000,
@@ -172,6 +176,7 @@ impl std::fmt::Debug for Config {
                 "require_pushed_authorization_requests",
                 &self.require_pushed_authorization_requests,
             )
+            .field("device_poll_interval", &self.device_poll_interval)
             .field("outbound_allow", &self.outbound_allow)
             .field("outbound_ca_file", &self.outbound_ca_file)
             .field("fetch_timeout_ms", &self.fetch_timeout_ms)
@@ -291,6 +296,11 @@ impl Config {
         }
         portcullis_core::upstream::outbound::OutboundPolicy::parse(&self.outbound_allow)
             .map_err(ConfigError::Invalid)?;
+        if !(1..=60).contains(&self.device_poll_interval) {
+            return Err(ConfigError::Invalid(
+                "device_poll_interval must be between 1 and 60 (seconds)".to_owned(),
+            ));
+        }
         if !(1..=60_000).contains(&self.fetch_timeout_ms) {
             return Err(ConfigError::Invalid(
                 "fetch_timeout_ms must be between 1 and 60000 (milliseconds)".to_owned(),
@@ -340,6 +350,7 @@ const NON_STRING_KEYS: &[&str] = &[
     "vault_refresh_interval_secs",
     "allow_http_redirect_uris",
     "require_pushed_authorization_requests",
+    "device_poll_interval",
     "outbound_allow",
     "fetch_timeout_ms",
     "trusted_proxies",

@@ -270,6 +270,7 @@ pub async fn prepare_with_issuer(
             allow_http: config.allow_http_redirect_uris,
         },
         require_pushed_requests: config.require_pushed_authorization_requests,
+        device_poll_interval: config.device_poll_interval,
         documents: documents(config)?,
     };
     Ok((ctx, generated_admin_password))

@@ -12,13 +12,15 @@
 //! SqlStore<B>`: [`setup`] (liveness, seed, server secrets), [`tenants`] (tenants,
 //! hosts, admins, roles), [`users`] (users, role assignments, lockout), [`limits`],
 //! [`clients`] (client applications and consents), [`tokens`], [`keys`],
-//! [`sessions`], [`vault`], [`assertions`] (used client assertion `jti`s); and [`cache`] (the row cache in front of clients, tenants
+//! [`sessions`], [`vault`], [`assertions`] (used client assertion `jti`s), [`devices`] (device authorization
+//! requests); and [`cache`] (the row cache in front of clients, tenants
 //! and limits).
 
 pub mod assertions;
 pub mod backend;
 pub mod cache;
 pub mod clients;
+pub mod devices;
 pub mod exchange;
 pub mod keys;
 pub mod limits;

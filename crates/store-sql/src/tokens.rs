@@ -324,6 +324,7 @@ impl<B: Backend> TokenStore for SqlStore<B> {
             "DELETE FROM pushed_requests WHERE expires_at <= $1",
             "DELETE FROM refresh_tokens WHERE expires_at IS NOT NULL AND expires_at <= $1",
             "DELETE FROM revoked_tokens WHERE expires_at <= $1",
+            "DELETE FROM device_grants WHERE expires_at <= $1",
         ] {
             n += sqlx::query(sql)
                 .bind(now)

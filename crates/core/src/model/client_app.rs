@@ -21,15 +21,18 @@ pub enum GrantType {
     /// RFC 8693 token exchange: given by administrators only, never by dynamic
     /// registration ([`crate::oauth::grant::token_exchange`]).
     TokenExchange,
+    /// The device authorization grant (RFC 8628).
+    DeviceCode,
 }
 
 impl GrantType {
-    pub const ALL: [GrantType; 5] = [
+    pub const ALL: [GrantType; 6] = [
         GrantType::AuthorizationCode,
         GrantType::Password,
         GrantType::RefreshToken,
         GrantType::ClientCredentials,
         GrantType::TokenExchange,
+        GrantType::DeviceCode,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -39,6 +42,7 @@ impl GrantType {
             GrantType::RefreshToken => "refresh_token",
             GrantType::ClientCredentials => "client_credentials",
             GrantType::TokenExchange => crate::model::token_exchange::GRANT,
+            GrantType::DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
         }
     }
 
@@ -609,7 +613,7 @@ pub fn parse_grant_types(
             ApiFailure::invalid_field(
                 "grantTypes",
                 format!(
-                    "'{s}' is not a grant type; use authorization_code, password, refresh_token or client_credentials"
+                    "'{s}' is not a grant type; use authorization_code, password, refresh_token, client_credentials, urn:ietf:params:oauth:grant-type:device_code or urn:ietf:params:oauth:grant-type:token-exchange"
                 ),
             )
         })?;

@@ -13,15 +13,20 @@
 //! re-validates the request from scratch with [`validate`]: nothing the browser
 //! carries between steps is trusted. A pushed request (RFC 9126, [`super::par`]) is
 //! taken here, once, and its parameters travel on with a keyed proof of the push.
+//! A device request (RFC 8628, [`super::device`]) arrives here as its user code with
+//! the verification page's keyed proof; its [`ValidRequest`] has no redirect URI and
+//! always asks for consent.
 
 use super::metadata_document::LookupError;
 use super::params::{AuthorizeParams, Prompt, ResponseMode, PROOF_PARAM, REQUEST_URI_PREFIX};
 use super::token::{allowed_scopes_for_user, resolve_scope_for};
+use super::user_code;
 use crate::context::Context;
 use crate::crypto::pkce::valid_verifier;
 use crate::crypto::Secret;
 use crate::limits::oauth_limits;
 use crate::model::client_app::{ClientApp, GrantType, RedirectKind, RedirectUrl};
+use crate::model::device::DeviceStatus;
 use crate::model::identity::{Tenant, User};
 use crate::model::resource::ResourceServer;
 use crate::model::token::{AuthCode, SignInContext};
@@ -84,6 +89,9 @@ pub struct ValidRequest {
     pub resources: Vec<ResourceServer>,
     /// The request as received, to carry through the login and consent forms.
     pub params: AuthorizeParams,
+    /// The user-code verifier of a device request (RFC 8628) this sign-in approves;
+    /// then there is no redirect URI and the flow ends on a page ([`super::device`]).
+    pub device: Option<String>,
 }
 
 impl ValidRequest {
@@ -146,6 +154,9 @@ async fn check(
             "Invalid request",
             "The request names its client_id or redirect_uri more than once.",
         ));
+    }
+    if params.user_code.is_some() {
+        return device_request(ctx, params).await;
     }
     let Some(client_id) = params.client_id.as_deref() else {
         return Err(page(
@@ -345,6 +356,89 @@ async fn check(
         claims: oidc.claims,
         resources,
         params,
+        device: None,
+    })
+}
+
+fn gone() -> AuthorizeError {
+    AuthorizeError::Page {
+        title: "Device code not valid".to_owned(),
+        message: "This device code has expired or was already used. Start again on your device."
+            .to_owned(),
+    }
+}
+
+/// The authorization endpoint's [`ValidRequest`] for a device request carried by the
+/// forms (a `user_code` parameter, [`super::device`]): the proof must match, the
+/// request must still be pending. It always asks for consent (RFC 8628 §5.4: the user
+/// confirms which device they let in).
+async fn device_request(
+    ctx: &Context,
+    params: AuthorizeParams,
+) -> Result<ValidRequest, AuthorizeError> {
+    let code = params.user_code.clone().unwrap_or_default();
+    let proven = params
+        .device_request
+        .as_deref()
+        .is_some_and(|p| user_code::proof_ok(ctx, &code, p));
+    if !proven {
+        return Err(AuthorizeError::Page {
+            title: "Enter the code first".to_owned(),
+            message: format!(
+                "Enter the code your device shows at {}{}.",
+                ctx.signer.issuer(),
+                user_code::VERIFICATION_PATH
+            ),
+        });
+    }
+    let verifier = user_code::user_verifier(ctx, &code);
+    let now = ctx.now();
+    let grant = ctx
+        .store
+        .device_grant_by_user_code(&verifier)
+        .await?
+        .filter(|g| g.status == DeviceStatus::Pending && g.expires_at > now)
+        .ok_or_else(gone)?;
+    let app = ctx
+        .store
+        .client_app(grant.client_app_id)
+        .await?
+        .ok_or_else(gone)?;
+    let tenant = match ctx.store.tenant(app.tenant_id).await? {
+        Some(t) if t.active => t,
+        _ => return Err(gone()),
+    };
+    let resources = super::resource::resolve(ctx, tenant.id, &grant.resources)
+        .await
+        .map_err(|_| gone())?;
+    Ok(ValidRequest {
+        openid: grant
+            .scopes
+            .iter()
+            .any(|s| s == crate::model::scope::OPENID),
+        app,
+        tenant,
+        redirect_uri: String::new(),
+        redirect_uri_sent: false,
+        scopes: grant.scopes,
+        state: None,
+        code_challenge: None,
+        response_mode: ResponseMode::Query,
+        prompt: Prompt {
+            consent: true,
+            ..Prompt::default()
+        },
+        max_age: None,
+        hinted_subject: None,
+        claims: None,
+        resources,
+        params: AuthorizeParams {
+            client_id: params.client_id,
+            user_code: Some(code),
+            device_request: params.device_request,
+            ..AuthorizeParams::default()
+        },
+        device: Some(verifier),
     })
 }
 

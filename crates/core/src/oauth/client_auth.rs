@@ -58,6 +58,8 @@ pub enum ClientEndpoint {
     Token,
     /// The pushed authorization request endpoint (RFC 9126).
     Par,
+    /// The device authorization endpoint (RFC 8628 §3.1).
+    DeviceAuthorization,
     Introspection,
     Revocation,
 }
@@ -66,7 +68,10 @@ impl ClientEndpoint {
     /// The methods this endpoint accepts, as enforced and as advertised.
     pub fn methods(self) -> &'static [Method] {
         match self {
-            ClientEndpoint::Token | ClientEndpoint::Par | ClientEndpoint::Revocation => &[
+            ClientEndpoint::Token
+            | ClientEndpoint::Par
+            | ClientEndpoint::DeviceAuthorization
+            | ClientEndpoint::Revocation => &[
                 Method::Basic,
                 Method::Post,
                 Method::PrivateKeyJwt,
@@ -82,6 +87,7 @@ impl ClientEndpoint {
         match self {
             ClientEndpoint::Token => &[TOKEN_PATH, "/api/mgmt/oauth2/token"],
             ClientEndpoint::Par => &["/oauth2/par"],
+            ClientEndpoint::DeviceAuthorization => &["/oauth2/device_authorization"],
             ClientEndpoint::Introspection => &["/oauth2/introspect"],
             ClientEndpoint::Revocation => &["/oauth2/revoke"],
         }

@@ -29,6 +29,14 @@ pub enum ErrorCode {
     InvalidSoftwareStatement,
     /// RFC 7591 §3.2.2.
     UnapprovedSoftwareStatement,
+    /// RFC 8628 §3.5: the user has not decided yet; poll again.
+    AuthorizationPending,
+    /// RFC 8628 §3.5: polled too soon; the interval is raised by 5 seconds.
+    SlowDown,
+    /// RFC 8628 §3.5: the user denied the request.
+    AccessDenied,
+    /// RFC 8628 §3.5: the device code expired.
+    ExpiredToken,
 }
 
 impl ErrorCode {
@@ -49,6 +57,10 @@ impl ErrorCode {
             ErrorCode::InvalidClientMetadata => "invalid_client_metadata",
             ErrorCode::InvalidSoftwareStatement => "invalid_software_statement",
             ErrorCode::UnapprovedSoftwareStatement => "unapproved_software_statement",
+            ErrorCode::AuthorizationPending => "authorization_pending",
+            ErrorCode::SlowDown => "slow_down",
+            ErrorCode::AccessDenied => "access_denied",
+            ErrorCode::ExpiredToken => "expired_token",
         }
     }
 }

@@ -1,7 +1,8 @@
 //! OAuth 2.0 and OpenID Connect use cases: the authorization endpoint and its browser
 //! sign-in flow (`authorize`, `oidc_params`, `signin`), ID tokens and UserInfo
 //! (`id_token`, `claims_request`, `userinfo`), RP-initiated logout (`end_session`),
-//! pushed authorization requests (`par`, RFC 9126), the token endpoint and
+//! pushed authorization requests (`par`, RFC 9126), the device authorization grant
+//! (`device`, RFC 8628), the token endpoint and
 //! its grants (RFC 6749, 7636), access-token validation, introspection (RFC 7662) and
 //! revocation (RFC 7009), client authentication. The tokens' records are in
 //! [`crate::model::token`], their signing in [`crate::keys`].
@@ -10,6 +11,7 @@ pub mod authorize;
 pub mod claims_request;
 pub mod client_assertion;
 pub mod client_auth;
+pub mod device;
 pub mod end_session;
 pub mod error;
 pub mod grant;
@@ -26,6 +28,7 @@ pub mod resource;
 pub mod signin;
 pub mod step;
 pub mod token;
+pub mod user_code;
 pub mod userinfo;
 pub mod validate;
 

@@ -12,6 +12,10 @@ pub const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
 /// (see [`super::par`]).
 pub const PROOF_PARAM: &str = "pushed_request";
 
+/// The hidden parameter that carries the proof of an accepted user code through the
+/// forms (see [`super::device`]).
+pub const DEVICE_PROOF_PARAM: &str = "device_request";
+
 /// The parameters of an authorization request, as sent (query or form): RFC 6749's
 /// and RFC 7636's, and OpenID Connect Core §3.1.2.1's.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -38,6 +42,11 @@ pub struct AuthorizeParams {
     /// The proof that the parameters came from a taken pushed request
     /// ([`PROOF_PARAM`]), carried through the forms.
     pub pushed_request: Option<String>,
+    /// The user code of a device request being approved (RFC 8628, [`super::device`]),
+    /// carried through the forms with its proof [`DEVICE_PROOF_PARAM`].
+    pub user_code: Option<String>,
+    /// The keyed proof that [`Self::user_code`] was accepted at the verification page.
+    pub device_request: Option<String>,
     /// The resource indicators (RFC 8707 §2), in the order sent: the one parameter
     /// that may be repeated. Empty values are dropped.
     pub resource: Vec<String>,
@@ -50,7 +59,7 @@ pub const RESOURCE_PARAM: &str = "resource";
 
 impl AuthorizeParams {
     /// The names of the parameters, in the order [`Self::pairs`] yields them.
-    pub const NAMES: [&'static str; 20] = [
+    pub const NAMES: [&'static str; 22] = [
         "response_type",
         "client_id",
         "redirect_uri",
@@ -71,10 +80,12 @@ impl AuthorizeParams {
         "request",
         "request_uri",
         PROOF_PARAM,
+        "user_code",
+        DEVICE_PROOF_PARAM,
     ];
 
     /// The value slots, in the order of [`Self::NAMES`].
-    fn slots(&mut self) -> [&mut Option<String>; 20] {
+    fn slots(&mut self) -> [&mut Option<String>; 22] {
         [
             &mut self.response_type,
             &mut self.client_id,
@@ -96,6 +107,8 @@ impl AuthorizeParams {
             &mut self.request,
             &mut self.request_uri,
             &mut self.pushed_request,
+            &mut self.user_code,
+            &mut self.device_request,
         ]
     }
 
@@ -151,6 +164,8 @@ impl AuthorizeParams {
                 &self.request,
                 &self.request_uri,
                 &self.pushed_request,
+                &self.user_code,
+                &self.device_request,
             ],
         );
         out.extend(self.resource.iter().map(|r| (RESOURCE_PARAM, r.as_str())));

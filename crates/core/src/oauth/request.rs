@@ -47,6 +47,8 @@ pub struct TokenRequest {
     pub code: Option<Secret>,
     pub redirect_uri: Option<String>,
     pub code_verifier: Option<Secret>,
+    /// The device code of the device authorization grant (RFC 8628 §3.4).
+    pub device_code: Option<Secret>,
     /// The resource indicators (RFC 8707 §2), in the order sent; empty when none.
     pub resource: Vec<String>,
     pub client: ClientCredentials,

@@ -17,6 +17,11 @@
 //! the session: `prompt=login` and `max_age` (against [`SignedIn::since`]) send a
 //! signed-in user to [`Step::Login`] again, `prompt=none` turns a `Login` or `Consent`
 //! into an error redirect, `login_hint` pre-fills [`LoginPage::username`].
+//!
+//! A device request (RFC 8628, [`super::device`]) rides the same steps: its
+//! [`ValidRequest`] has `device` set and always asks for consent; where a code would
+//! go to the client, [`code`] approves the device request instead and a deny records
+//! the refusal, each ending on [`Step::Device`].
 
 use super::authorize::{self, AuthorizeError, ErrorRedirect, ValidRequest};
 use super::params::{AuthorizeParams, ResponseMode};
@@ -176,6 +181,7 @@ pub async fn consent(
             tracing::info!(client = %req.app.client_id, user = user.id, "consent recorded");
             code(ctx, &req, &user, since, id).await
         }
+        Some("deny") if req.device.is_some() => super::device::deny(ctx, &req, &user).await,
         Some("deny") => {
             tracing::info!(client = %req.app.client_id, user = user.id, "consent denied");
             error_redirect(ctx, req.error("access_denied", "User denied OAuth access"))
@@ -345,7 +351,7 @@ fn wrong_tenant(ctx: &Context, req: &ValidRequest, user: &User, session_id: &str
             csrf: session::csrf_token(ctx, SESSION_PURPOSE, session_id),
             request: req.params.clone(),
         }),
-        form_target: Some(req.redirect_uri.clone()),
+        form_target: (!req.redirect_uri.is_empty()).then(|| req.redirect_uri.clone()),
         ..ErrorPage::new(
             Refusal::Forbidden,
             "Another tenant's application",
@@ -390,6 +396,9 @@ async fn code(
     since: crate::model::time::UnixTime,
     session_id: &str,
 ) -> Step {
+    if req.device.is_some() {
+        return super::device::approve(ctx, req, user, since, session_id).await;
+    }
     let sign_in = SignInContext {
         auth_time: Some(since),
         nonce: req.nonce().map(str::to_owned),

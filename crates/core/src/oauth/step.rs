@@ -27,6 +27,18 @@ pub enum Step {
     ConfirmSignOut(ConfirmPage),
     /// A page saying why the flow stops here.
     Error(ErrorPage),
+    /// The end of a device request's sign-in (RFC 8628): the user may go back to
+    /// their device.
+    Device(DeviceOutcome),
+}
+
+/// How a device request's sign-in ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceOutcome {
+    /// Whether the user allowed the device.
+    pub approved: bool,
+    /// The application's name.
+    pub app_name: String,
 }
 
 /// What the login page shows.

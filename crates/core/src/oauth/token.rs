@@ -46,7 +46,7 @@ pub async fn exchange(
         return Err(OAuthError::new(
             super::error::ErrorCode::UnsupportedGrantType,
             format!(
-                "grant_type '{grant_type}' is not supported; use authorization_code, password, refresh_token, client_credentials or {}.", crate::model::token_exchange::GRANT
+                "grant_type '{grant_type}' is not supported; use authorization_code, password, refresh_token, client_credentials, urn:ietf:params:oauth:grant-type:device_code or {}.", crate::model::token_exchange::GRANT
             ),
         ));
     };
@@ -79,6 +79,7 @@ pub async fn exchange(
             grant::authorization_code::exchange(ctx, &client, req).await
         }
         GrantType::TokenExchange => grant::token_exchange::exchange(ctx, &client, req).await,
+        GrantType::DeviceCode => grant::device_code::exchange(ctx, &client, req).await,
     };
     if issued.is_ok() {
         super::registration::mark_used(ctx, &client.app).await;

@@ -18,6 +18,7 @@
 //! | [`VaultStore`] | the token vault's upstream applications, profiles, connect states |
 //! | [`AssertionStore`] | the `jti`s of used client assertions (`private_key_jwt`) |
 //! | [`ExchangeStore`] | token exchange: client exchange policies, vault retrievals |
+//! | [`DeviceStore`] | device authorization requests (RFC 8628) |
 //!
 //! Operations that must not race are atomic by contract in every adapter: a login
 //! failure is counted exactly once and locks exactly when the limit is reached, a
@@ -26,6 +27,7 @@
 
 mod assertions;
 mod clients;
+mod devices;
 mod error;
 mod exchange;
 mod keys;
@@ -41,6 +43,7 @@ mod vault;
 
 pub use assertions::AssertionStore;
 pub use clients::ClientStore;
+pub use devices::DeviceStore;
 pub use error::{StoreError, StoreResult};
 pub use exchange::ExchangeStore;
 pub use keys::KeyStore;
@@ -70,5 +73,5 @@ all_of! {
     /// type that implements them all; use cases hold an `Arc<dyn Store>`.
     Store: SetupStore, TenantStore, UserStore, LimitStore, ClientStore, TokenStore,
         ResourceStore, KeyStore, SessionStore, VaultStore, RegistrationStore, AssertionStore,
-        ExchangeStore
+        ExchangeStore, DeviceStore
 }

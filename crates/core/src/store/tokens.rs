@@ -56,7 +56,7 @@ pub trait TokenStore: Send + Sync {
         client_app_id: i64,
         now: UnixTime,
     ) -> StoreResult<Option<PushedRequest>>;
-    /// Deletes expired codes, pushed requests and refresh tokens, and revocations of
+    /// Deletes expired codes, pushed requests, device requests and refresh tokens, and revocations of
     /// expired tokens.
     async fn purge_expired(&self, now: UnixTime) -> StoreResult<u64>;
 

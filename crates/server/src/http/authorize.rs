@@ -119,7 +119,7 @@ fn with_cookie(res: Response, cookie: Cookie<'static>) -> Response {
 
 /// An HTML page; `redirect` is the other origin its forms may end at (read by
 /// [`pages::page_headers`], which adds the CSP and the other security headers).
-fn html(status: StatusCode, body: String, redirect: Option<&str>) -> Response {
+pub(super) fn html(status: StatusCode, body: String, redirect: Option<&str>) -> Response {
     let mut res = (status, Html(body)).into_response();
     if let Some(uri) = redirect {
         res.extensions_mut()
@@ -128,7 +128,7 @@ fn html(status: StatusCode, body: String, redirect: Option<&str>) -> Response {
     res
 }
 
-fn redirect(status: StatusCode, location: &str) -> Response {
+pub(super) fn redirect(status: StatusCode, location: &str) -> Response {
     let mut res = status.into_response();
     if let Ok(v) = HeaderValue::from_str(location) {
         res.headers_mut().insert(header::LOCATION, v);
@@ -166,7 +166,7 @@ fn query(params: &[(&str, &str)]) -> String {
 }
 
 /// Decoded form or query pairs; `None` when a field is too long or not UTF-8.
-fn pairs(raw: &[u8]) -> Option<Vec<(String, String)>> {
+pub(super) fn pairs(raw: &[u8]) -> Option<Vec<(String, String)>> {
     let out: Vec<(String, String)> = form_urlencoded::parse(raw)
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
@@ -190,7 +190,7 @@ fn request_pairs(
     }
 }
 
-fn field<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(super) fn field<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
     pairs
         .iter()
         .find(|(k, _)| k == name)
@@ -201,7 +201,7 @@ fn params_of(pairs: &[(String, String)]) -> AuthorizeParams {
     AuthorizeParams::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
 }
 
-fn too_long() -> Response {
+pub(super) fn too_long() -> Response {
     html(
         StatusCode::BAD_REQUEST,
         pages::error(
@@ -274,6 +274,7 @@ fn render(s: &AppState, step: Step) -> Response {
                 user: &p.user,
                 csrf: &p.csrf,
                 params: &params,
+                device: p.req.device.is_some(),
             });
             html(StatusCode::OK, body, Some(&p.req.redirect_uri))
         }
@@ -319,6 +320,11 @@ fn render(s: &AppState, step: Step) -> Response {
             let body = pages::error(&e.title, &e.message, sign_out.as_ref());
             html(status, body, e.form_target.as_deref())
         }
+        Step::Device(d) => html(
+            StatusCode::OK,
+            pages::device_done(d.approved, &d.app_name),
+            None,
+        ),
     }
 }
 

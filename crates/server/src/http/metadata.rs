@@ -37,6 +37,11 @@ pub const ENDPOINTS: &[(&str, &str)] = &[
     ("userinfo_endpoint", "/oauth2/userinfo"),
     ("end_session_endpoint", "/oauth2/end_session"),
     ("pushed_authorization_request_endpoint", "/oauth2/par"),
+    // RFC 8628 §4.
+    (
+        "device_authorization_endpoint",
+        "/oauth2/device_authorization",
+    ),
     // RFC 7591 §3: advertised whenever the route is served, whatever the tenants'
     // policies (docs/decisions.md): a closed server answers 401 invalid_token there.
     ("registration_endpoint", "/oauth2/register"),
@@ -95,6 +100,13 @@ pub fn document(
     for (field, path) in ENDPOINTS {
         if served(path) {
             doc[*field] = Value::String(format!("{issuer}{path}"));
+        }
+    }
+    if served("/oauth2/device_authorization") {
+        if let Some(grants) = doc["grant_types_supported"].as_array_mut() {
+            grants.push(json!(
+                portcullis_core::model::client_app::GrantType::DeviceCode.as_str()
+            ));
         }
     }
     if served("/oauth2/par") {

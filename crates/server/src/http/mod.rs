@@ -4,6 +4,7 @@
 pub mod authorize;
 pub mod client_apps;
 pub mod cors;
+pub mod device;
 pub mod error;
 pub mod extract;
 pub mod health;
@@ -55,6 +56,7 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         .merge(vault::router())
         .merge(openapi::router())
         .merge(authorize::router())
+        .merge(device::router())
         .split_for_parts();
     (routes, openapi::complete(doc))
 }

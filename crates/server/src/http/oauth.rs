@@ -69,7 +69,7 @@ impl OAuthReply {
     }
 
     /// A form-encoded error as the response (introspection and revocation).
-    fn form_response(error: OAuthError) -> Response {
+    pub(super) fn form_response(error: OAuthError) -> Response {
         Self::form(error).into_response()
     }
 }
@@ -89,6 +89,10 @@ pub fn hdp_code(code: ErrorCode) -> Code {
         | ErrorCode::InvalidSoftwareStatement
         | ErrorCode::UnapprovedSoftwareStatement => Code::OAUTH_INVALID_REQUEST,
         ErrorCode::InvalidToken | ErrorCode::InsufficientScope => Code::OAUTH_INVALID_GRANT,
+        ErrorCode::AuthorizationPending
+        | ErrorCode::SlowDown
+        | ErrorCode::AccessDenied
+        | ErrorCode::ExpiredToken => Code::OAUTH_INVALID_GRANT,
         ErrorCode::ServerError => Code::INTERNAL,
         ErrorCode::TemporarilyUnavailable => Code::UNAVAILABLE,
     }
@@ -405,6 +409,7 @@ fn token_request(
         code: f.remove("code").map(Secret::new),
         redirect_uri: either(&mut f, "redirect_uri", "redirectUri")?,
         code_verifier: either(&mut f, "code_verifier", "codeVerifier")?.map(Secret::new),
+        device_code: f.remove("device_code").map(Secret::new),
         resource,
         client,
         peer: Some(peer),
@@ -549,6 +554,16 @@ impl FromRequest<AppState> for OAuthPost {
 }
 
 impl OAuthPost {
+    /// The body, when it could be read.
+    pub(super) fn body(&self) -> Option<&Bytes> {
+        self.body.as_ref().ok()
+    }
+
+    /// The use cases' context.
+    pub(super) fn ctx(&self) -> &portcullis_core::context::Context {
+        &self.s.ctx
+    }
+
     /// The client's address, through the trusted proxies.
     fn client_ip(&self) -> IpAddr {
         self.s
@@ -639,7 +654,7 @@ pub async fn configapi_token_endpoint(req: OAuthPost) -> Response {
 
 /// Reads a form body and authenticates its client at `endpoint`; the other fields
 /// are returned.
-async fn authenticated_form(
+pub(super) async fn authenticated_form(
     req: &OAuthPost,
     endpoint: client_auth::ClientEndpoint,
 ) -> Result<(client_auth::AuthenticatedClient, Fields), Response> {

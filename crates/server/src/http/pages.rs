@@ -91,6 +91,9 @@ pub struct Consent<'a> {
     pub user: &'a str,
     pub csrf: &'a str,
     pub params: &'a [(&'a str, &'a str)],
+    /// A device request (RFC 8628): the page warns against codes from someone else
+    /// (§5.4, remote phishing).
+    pub device: bool,
 }
 
 impl Consent<'_> {
@@ -135,6 +138,32 @@ struct SignedOut;
 /// After signing out with nothing to go back to.
 pub fn signed_out() -> String {
     render(&SignedOut)
+}
+
+/// The device verification page (RFC 8628 §3.3): where the user types the code.
+#[derive(Debug, Template)]
+#[template(path = "device.html")]
+struct Device<'a> {
+    user_code: &'a str,
+    error: Option<&'a str>,
+}
+
+/// The device verification page, pre-filled with `user_code` (from
+/// `verification_uri_complete`), saying what was wrong with the last code if anything.
+pub fn device(user_code: &str, error: Option<&str>) -> String {
+    render(&Device { user_code, error })
+}
+
+#[derive(Debug, Template)]
+#[template(path = "device_done.html")]
+struct DeviceDone<'a> {
+    approved: bool,
+    app_name: &'a str,
+}
+
+/// The end of a device request's sign-in: the user may go back to the device.
+pub fn device_done(approved: bool, app_name: &str) -> String {
+    render(&DeviceDone { approved, app_name })
 }
 
 /// The one script any page runs: the form_post page's auto-submit. The pages' CSP
@@ -331,6 +360,7 @@ mod tests {
                     user: "alice'o",
                     csrf: "c2",
                     params,
+                    device: false,
                 }),
             ),
             (
@@ -344,6 +374,7 @@ mod tests {
                     user: "bob",
                     csrf: "c3",
                     params: &[],
+                    device: false,
                 }),
             ),
             (
@@ -487,6 +518,7 @@ mod tests {
             user: "alice",
             csrf: "t",
             params: &[],
+            device: false,
         });
         assert!(html.contains("Allow data access via OData"));
         assert!(html.contains("This access is only for"));
@@ -507,6 +539,7 @@ mod tests {
             user: "alice",
             csrf: "t",
             params: &[],
+            device: false,
         });
         let h1 = html.split("<h1>").nth(1).expect("a heading");
         let h1 = h1.split("</h1>").next().expect("a heading");

@@ -237,7 +237,10 @@ async fn every_rfc_6749_error_is_answered_on_both_encodings(b: Backend) {
             what: "unsupported grant type",
             fields: with(
                 &c,
-                &[("grant_type", "urn:ietf:params:oauth:grant-type:device_code")],
+                &[(
+                    "grant_type",
+                    "urn:ietf:params:oauth:grant-type:saml2-bearer",
+                )],
             ),
             basic: None,
             error: "unsupported_grant_type",

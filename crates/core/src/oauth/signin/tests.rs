@@ -601,3 +601,61 @@ fn client_redirects_do_not_print_their_values() {
     );
     assert_eq!(c.pairs(), vec![("code", "secret-code")]);
 }
+
+/// A device request (RFC 8628) rides the same steps: after the verification page's
+/// check, consent is asked even when given before, Allow ends on the device page
+/// instead of a redirect, and the decided request cannot be continued again.
+#[tokio::test]
+async fn a_device_request_always_asks_consent_and_ends_on_the_device_page() {
+    use crate::oauth::client_auth::{AuthenticatedClient, Method};
+    use crate::oauth::device;
+    let f = fixture().await;
+    let app = f
+        .ctx
+        .store
+        .client_app_by_client_id("client-1")
+        .await
+        .expect("store")
+        .expect("app");
+    let client = AuthenticatedClient {
+        app: app.clone(),
+        method: Method::Basic,
+    };
+    let started = device::start(&f.ctx, &client, None, &[])
+        .await
+        .expect("started");
+    let params = device::enter(&f.ctx, &f.limiter, Some(peer()), &started.user_code)
+        .await
+        .expect("accepted");
+    let browser = f.signed_in("ann").await;
+    let consent_page = match request(&f.ctx, params.clone(), &browser).await {
+        Step::Consent(page) => page,
+        other => panic!("the consent page: {other:?}"),
+    };
+    assert!(consent_page.req.device.is_some());
+    assert!(consent_page.req.redirect_uri.is_empty());
+    // Allowed before: still asked (RFC 8628 §5.4).
+    f.ctx
+        .store
+        .grant_consent(f.user.id, app.id, &consent_page.req.scopes, f.clock.now())
+        .await
+        .expect("consent");
+    assert!(matches!(
+        request(&f.ctx, params.clone(), &browser).await,
+        Step::Consent(_)
+    ));
+    let form = ConsentForm {
+        decision: Some("allow"),
+        csrf_token: Some(&consent_page.csrf),
+    };
+    let step = consent(&f.ctx, params.clone(), &browser, form).await;
+    let Step::Device(outcome) = step else {
+        panic!("the device page: {step:?}")
+    };
+    assert!(outcome.approved);
+    // Decided: the request cannot be continued again.
+    assert!(matches!(
+        request(&f.ctx, params, &browser).await,
+        Step::Error(_)
+    ));
+}

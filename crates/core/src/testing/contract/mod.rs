@@ -21,6 +21,7 @@ const T0: i64 = 1_800_000_000;
 
 mod assertions;
 mod clients;
+mod devices;
 mod exchange;
 mod keys;
 mod limits;
@@ -34,6 +35,7 @@ mod users;
 mod vault;
 pub use assertions::*;
 pub use clients::*;
+pub use devices::*;
 pub use exchange::*;
 pub use keys::*;
 pub use limits::*;
@@ -286,6 +288,9 @@ macro_rules! store_contract_cases {
             of_concurrent_uses_of_one_assertion_exactly_one_succeeds,
             // exchange
             exchange_policies_default_to_delegation_and_vault_retrievals_are_kept,
+            // devices
+            device_grants_are_decided_once_polled_by_their_client_and_purged,
+            of_concurrent_polls_of_an_approved_device_code_exactly_one_takes_it,
         }
     };
 }

@@ -14,6 +14,7 @@ use std::sync::Mutex;
 
 mod assertions;
 mod clients;
+mod devices;
 mod exchange;
 mod keys;
 mod limits;
@@ -59,6 +60,8 @@ struct State {
     /// Client exchange policies by application id (a column of the row in SQL).
     exchange_policies: BTreeMap<i64, crate::model::token_exchange::ExchangePolicy>,
     vault_retrievals: Vec<crate::model::token_exchange::VaultRetrieval>,
+    /// Device authorization requests by device-code verifier.
+    devices: BTreeMap<String, crate::model::device::DeviceGrant>,
 }
 
 impl State {
@@ -79,6 +82,7 @@ impl State {
         self.codes
             .retain(|_, c| apps.contains(&c.client_app_id) && users.contains(&c.user_id));
         self.pushed.retain(|_, p| apps.contains(&p.client_app_id));
+        self.devices.retain(|_, d| apps.contains(&d.client_app_id));
         for c in self.codes.values_mut() {
             if c.family_id.as_ref().is_some_and(|f| !families.contains(f)) {
                 c.family_id = None;

@@ -170,8 +170,11 @@ impl TokenStore for MemoryStore {
             s.refresh
                 .retain(|_, r| r.expires_at.is_none_or(|e| e > now));
             s.revoked_jtis.retain(|_, e| *e > now);
+            let devices = s.devices.len();
+            s.devices.retain(|_, d| d.expires_at > now);
+            let devices = devices - s.devices.len();
             let after = s.codes.len() + s.pushed.len() + s.refresh.len() + s.revoked_jtis.len();
-            Ok((before - after) as u64)
+            Ok((before - after + devices) as u64)
         })
     }
 
