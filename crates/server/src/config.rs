@@ -83,6 +83,10 @@ pub struct Config {
     /// Whether every authorization request must be pushed to `/oauth2/par` first
     /// (`PORTCULLIS_REQUIRE_PUSHED_AUTHORIZATION_REQUESTS`, RFC 9126 §5). Default off.
     pub require_pushed_authorization_requests: bool,
+    /// Whether DPoP proofs must carry a server nonce (`PORTCULLIS_DPOP_NONCES`, RFC
+    /// 9449 §8, §9): the token endpoint and the resources answer `use_dpop_nonce`
+    /// with a `DPoP-Nonce` header. Default off.
+    pub dpop_nonces: bool,
     /// Internal destinations the vault's outbound calls and the document fetches
     /// (client metadata documents, `jwks_uri`) may reach: host names,
     /// addresses or CIDR blocks (`PORTCULLIS_OUTBOUND_ALLOW` as a TOML list). Loopback,
@@ -136,6 +140,7 @@ impl Default for Config {
             vault_refresh_interval_secs: 60,
             allow_http_redirect_uris: false,
             require_pushed_authorization_requests: false,
+            dpop_nonces: false,
             outbound_allow: Vec::new(),
             outbound_ca_file: None,
             fetch_timeout_ms: 3000,
@@ -172,6 +177,7 @@ impl std::fmt::Debug for Config {
                 "require_pushed_authorization_requests",
                 &self.require_pushed_authorization_requests,
             )
+            .field("dpop_nonces", &self.dpop_nonces)
             .field("outbound_allow", &self.outbound_allow)
             .field("outbound_ca_file", &self.outbound_ca_file)
             .field("fetch_timeout_ms", &self.fetch_timeout_ms)
@@ -340,6 +346,7 @@ const NON_STRING_KEYS: &[&str] = &[
     "vault_refresh_interval_secs",
     "allow_http_redirect_uris",
     "require_pushed_authorization_requests",
+    "dpop_nonces",
     "outbound_allow",
     "fetch_timeout_ms",
     "trusted_proxies",

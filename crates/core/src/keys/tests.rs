@@ -29,6 +29,7 @@ fn claims(exp: UnixTime) -> AccessClaims {
         fam: None,
         sv: None,
         uc: None,
+        cnf: None,
     }
 }
 

@@ -41,6 +41,9 @@ pub struct AccessClaims {
     /// endpoint for by name (rare; absent otherwise), so userinfo needs no lookup.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uc: Option<Vec<String>>,
+    /// The DPoP key the token is bound to (RFC 9449 §6.1); absent on Bearer tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<super::confirmation::Confirmation>,
 }
 
 /// An `aud` claim (RFC 7519 §4.1.3): one string, or several as an array.

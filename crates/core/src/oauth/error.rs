@@ -29,6 +29,11 @@ pub enum ErrorCode {
     InvalidSoftwareStatement,
     /// RFC 7591 §3.2.2.
     UnapprovedSoftwareStatement,
+    /// RFC 9449 §5 and §7.1: the DPoP proof is missing where required, malformed, for
+    /// another request, too old, replayed or signed by another key.
+    InvalidDpopProof,
+    /// RFC 9449 §8 and §9: the proof must carry the nonce of the `DPoP-Nonce` header.
+    UseDpopNonce,
 }
 
 impl ErrorCode {
@@ -49,6 +54,8 @@ impl ErrorCode {
             ErrorCode::InvalidClientMetadata => "invalid_client_metadata",
             ErrorCode::InvalidSoftwareStatement => "invalid_software_statement",
             ErrorCode::UnapprovedSoftwareStatement => "unapproved_software_statement",
+            ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
+            ErrorCode::UseDpopNonce => "use_dpop_nonce",
         }
     }
 }

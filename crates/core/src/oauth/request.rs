@@ -56,6 +56,8 @@ pub struct TokenRequest {
     /// JSON body (seed 000), already verified; the password grant's `username` must
     /// name the same user.
     pub login_user: Option<i64>,
+    /// The `DPoP` proof (RFC 9449), when the request carried one.
+    pub dpop: Option<super::dpop::Presented>,
 }
 
 /// A successful token response (RFC 6749 §5.1).

@@ -63,22 +63,26 @@ pub async fn exchange(
             "This client is not allowed to use the {kind} grant."
         )));
     }
-    let issued = match kind {
-        GrantType::Password => {
-            let attempt = crate::auth::Attempt {
-                limiter,
-                peer: req.peer,
-            };
-            grant::password::exchange(ctx, &client, attempt, req).await
+    let jkt = super::dpop::verify_presented(ctx, req.dpop.as_ref()).await?;
+    let issued = super::dpop::bind(jkt, async {
+        match kind {
+            GrantType::Password => {
+                let attempt = crate::auth::Attempt {
+                    limiter,
+                    peer: req.peer,
+                };
+                grant::password::exchange(ctx, &client, attempt, req).await
+            }
+            GrantType::RefreshToken => grant::refresh_token::exchange(ctx, &client, req).await,
+            GrantType::ClientCredentials => {
+                grant::client_credentials::exchange(ctx, &client, req).await
+            }
+            GrantType::AuthorizationCode => {
+                grant::authorization_code::exchange(ctx, &client, req).await
+            }
         }
-        GrantType::RefreshToken => grant::refresh_token::exchange(ctx, &client, req).await,
-        GrantType::ClientCredentials => {
-            grant::client_credentials::exchange(ctx, &client, req).await
-        }
-        GrantType::AuthorizationCode => {
-            grant::authorization_code::exchange(ctx, &client, req).await
-        }
-    };
+    })
+    .await;
     if issued.is_ok() {
         super::registration::mark_used(ctx, &client.app).await;
     }
@@ -236,7 +240,8 @@ fn verifier_version(ctx: &Context, verifier: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..12])
 }
 
-/// Signs an access token; returns it with its lifetime. `sign_in` is the OpenID
+/// Signs an access token; returns it with its lifetime. Inside [`super::dpop::bind`]
+/// (every grant of [`exchange`]) the token is bound to the proof's key (`cnf.jkt`). `sign_in` is the OpenID
 /// Connect sign-in of a user's grant, whose claims request the token carries for
 /// the UserInfo endpoint. `audience` is the token's resources (RFC 8707); empty: the
 /// issuer.
@@ -288,6 +293,7 @@ pub fn mint(
         uc: sign_in
             .map(|s| ClaimsRequest::from_json(s.claims.as_deref()).userinfo)
             .filter(|names| !names.is_empty()),
+        cnf: super::dpop::confirmation(),
     };
     let token = ctx.signer.sign(&claims).map_err(|e| {
         tracing::error!(error = %e, "signing an access token failed");

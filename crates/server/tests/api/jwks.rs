@@ -32,6 +32,7 @@ fn claims(app: &TestApp, jti: &str) -> AccessClaims {
         fam: None,
         sv: None,
         uc: None,
+        cnf: None,
     }
 }
 

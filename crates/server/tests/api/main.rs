@@ -17,6 +17,7 @@ mod client_apps;
 mod client_assertion;
 mod cors;
 mod crash;
+mod dpop;
 mod errors;
 mod fetch;
 mod grant_api_secret;

@@ -1,0 +1,477 @@
+//! DPoP (RFC 9449, issue 15 item 1) end to end: proofs signed here with `ring` (ES256
+//! and EdDSA keys) at the token endpoint, which binds every grant's access token to
+//! the key (`cnf.jkt`, `token_type` `DPoP`), at UserInfo (`Authorization: DPoP`,
+//! `ath`, the key of `cnf`), at introspection (`cnf`), and every refusal: wrong `htu`
+//! or `htm`, old or future `iat`, a replayed `jti`, a private or missing `jwk`, a
+//! refused `alg`, two `DPoP` headers, the wrong key or no `ath` at the resource, a
+//! bound token presented as Bearer, and server nonces (`use_dpop_nonce`) when on.
+
+use crate::helpers::{backends, fresh_database, spawn_app, spawn_with, test_config};
+use crate::helpers::{Backend, Reply, TestApp};
+use crate::support::oauth::{
+    alice, alices_client, alices_job, assert_rfc_error, form_post, introspect, Client, ALICE,
+    ALICE_PASSWORD, METADATA, ODATA, TOKEN, USERINFO,
+};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use portcullis_core::clock::Clock;
+use ring::rand::SystemRandom;
+use ring::signature::{
+    EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, ECDSA_P256_SHA256_FIXED_SIGNING,
+};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+fn b64(b: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(b)
+}
+
+/// A client's DPoP key.
+enum Key {
+    Es256(EcdsaKeyPair),
+    EdDsa(Ed25519KeyPair),
+}
+
+impl Key {
+    fn es256() -> Self {
+        let rng = SystemRandom::new();
+        let pkcs8 =
+            EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).expect("key");
+        Key::Es256(
+            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
+                .expect("key"),
+        )
+    }
+
+    fn eddsa() -> Self {
+        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).expect("key");
+        Key::EdDsa(Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).expect("key"))
+    }
+
+    fn alg(&self) -> &'static str {
+        match self {
+            Key::Es256(_) => "ES256",
+            Key::EdDsa(_) => "EdDSA",
+        }
+    }
+
+    fn jwk(&self) -> Value {
+        match self {
+            Key::Es256(k) => {
+                let p = k.public_key().as_ref();
+                json!({"kty": "EC", "crv": "P-256", "x": b64(&p[1..33]), "y": b64(&p[33..])})
+            }
+            Key::EdDsa(k) => {
+                json!({"kty": "OKP", "crv": "Ed25519", "x": b64(k.public_key().as_ref())})
+            }
+        }
+    }
+
+    /// The RFC 7638 thumbprint, computed independently of the server's code.
+    fn jkt(&self) -> String {
+        let text = match self {
+            Key::Es256(_) => {
+                let j = self.jwk();
+                format!(
+                    r#"{{"crv":"P-256","kty":"EC","x":{},"y":{}}}"#,
+                    j["x"], j["y"]
+                )
+            }
+            Key::EdDsa(_) => format!(r#"{{"crv":"Ed25519","kty":"OKP","x":{}}}"#, self.jwk()["x"]),
+        };
+        b64(&Sha256::digest(text.as_bytes()))
+    }
+
+    /// Signs `claims` under `header`.
+    fn sign_with(&self, header: &Value, claims: &Value) -> String {
+        let input = format!(
+            "{}.{}",
+            b64(header.to_string().as_bytes()),
+            b64(claims.to_string().as_bytes())
+        );
+        let sig = match self {
+            Key::Es256(k) => k
+                .sign(&SystemRandom::new(), input.as_bytes())
+                .expect("sign")
+                .as_ref()
+                .to_vec(),
+            Key::EdDsa(k) => k.sign(input.as_bytes()).as_ref().to_vec(),
+        };
+        format!("{input}.{}", b64(&sig))
+    }
+
+    /// A proof of `claims` with the right header.
+    fn sign(&self, claims: &Value) -> String {
+        self.sign_with(
+            &json!({"typ": "dpop+jwt", "alg": self.alg(), "jwk": self.jwk()}),
+            claims,
+        )
+    }
+
+    /// A valid proof for `method` `path` of `app`, now, with a fresh jti.
+    fn proof(&self, app: &TestApp, method: &str, path: &str) -> String {
+        self.sign(&claims(app, method, path))
+    }
+}
+
+fn claims(app: &TestApp, method: &str, path: &str) -> Value {
+    json!({"htm": method, "htu": app.url(path), "iat": app.clock.now(),
+           "jti": uuid::Uuid::new_v4().to_string()})
+}
+
+fn ath(token: &str) -> String {
+    b64(&Sha256::digest(token.as_bytes()))
+}
+
+/// A client_credentials request of `c` carrying `proof`.
+async fn cc(app: &TestApp, c: &Client, proof: Option<&str>) -> Reply {
+    let mut req = form_post(
+        app,
+        TOKEN,
+        Some((&c.client_id, &c.secret)),
+        &[("grant_type", "client_credentials"), ("scope", ODATA)],
+    );
+    if let Some(p) = proof {
+        req = req.header("DPoP", p);
+    }
+    app.send(req).await
+}
+
+/// UserInfo with `Authorization: <scheme> token` and an optional proof.
+async fn userinfo(app: &TestApp, scheme: &str, token: &str, proof: Option<&str>) -> Reply {
+    let mut req = app
+        .http
+        .get(app.url(USERINFO))
+        .header("Authorization", format!("{scheme} {token}"));
+    if let Some(p) = proof {
+        req = req.header("DPoP", p);
+    }
+    app.send(req).await
+}
+
+fn payload(jwt: &str) -> Value {
+    let part = jwt.split('.').nth(1).expect("payload");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).expect("b64")).expect("json")
+}
+
+#[track_caller]
+fn assert_dpop_refusal(r: &Reply, error: &str, what: &str) {
+    assert_eq!(r.status, 401, "{what}: {}", r.text);
+    let challenge = r.header("www-authenticate").unwrap_or_default();
+    assert!(challenge.starts_with("DPoP "), "{what}: {challenge}");
+    assert!(
+        challenge.contains(&format!("error=\"{error}\"")),
+        "{what}: {challenge}"
+    );
+    assert!(
+        challenge.contains("algs=\"ES256 RS256 EdDSA\""),
+        "{what}: {challenge}"
+    );
+    assert_eq!(r.json()["error"], error, "{what}: {}", r.text);
+}
+
+async fn a_proof_binds_the_token_and_userinfo_checks_the_key_and_ath(b: Backend) {
+    let app = spawn_app(b).await;
+    alice(&app).await;
+    let job = alices_job(&app, "Nightly job").await;
+    let m = app.send(app.http.get(app.url(METADATA))).await.json();
+    assert_eq!(
+        m["dpop_signing_alg_values_supported"],
+        json!(["ES256", "RS256", "EdDSA"])
+    );
+
+    for key in [Key::es256(), Key::eddsa()] {
+        let r = cc(&app, &job, Some(&key.proof(&app, "POST", TOKEN))).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let t = r.json();
+        assert_eq!(t["token_type"], "DPoP");
+        let token = t["access_token"].as_str().expect("access_token").to_owned();
+        assert_eq!(payload(&token)["cnf"], json!({"jkt": key.jkt()}));
+        let i = introspect(&app, &job, &token).await;
+        assert_eq!(i["cnf"], json!({"jkt": key.jkt()}));
+        assert_eq!(i["token_type"], "DPoP");
+
+        // At UserInfo: the DPoP scheme, a proof by the key, with ath.
+        let mut c = claims(&app, "GET", USERINFO);
+        c["ath"] = json!(ath(&token));
+        let r = userinfo(&app, "DPoP", &token, Some(&key.sign(&c))).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.json()["sub"], job.client_id.as_str());
+
+        // Presented as Bearer, the bound token is refused.
+        let r = userinfo(&app, "Bearer", &token, None).await;
+        assert_eq!(r.status, 401, "{}", r.text);
+        assert_eq!(r.json()["error"], "invalid_token");
+        // The DPoP scheme without a proof.
+        let r = userinfo(&app, "DPoP", &token, None).await;
+        assert_dpop_refusal(&r, "invalid_dpop_proof", "no proof");
+        // A proof without ath.
+        let r = userinfo(
+            &app,
+            "DPoP",
+            &token,
+            Some(&key.proof(&app, "GET", USERINFO)),
+        )
+        .await;
+        assert_dpop_refusal(&r, "invalid_dpop_proof", "no ath");
+        // ath of another token.
+        let mut c = claims(&app, "GET", USERINFO);
+        c["ath"] = json!(ath("another token"));
+        let r = userinfo(&app, "DPoP", &token, Some(&key.sign(&c))).await;
+        assert_dpop_refusal(&r, "invalid_dpop_proof", "wrong ath");
+        // A valid proof by another key.
+        let other = Key::es256();
+        let mut c = claims(&app, "GET", USERINFO);
+        c["ath"] = json!(ath(&token));
+        let r = userinfo(&app, "DPoP", &token, Some(&other.sign(&c))).await;
+        assert_dpop_refusal(&r, "invalid_dpop_proof", "another key");
+        assert!(r.json()["error_description"]
+            .as_str()
+            .is_some_and(|d| d.contains("another key")));
+        // A proof for the token endpoint, not for UserInfo.
+        let mut c = claims(&app, "POST", TOKEN);
+        c["ath"] = json!(ath(&token));
+        let r = userinfo(&app, "DPoP", &token, Some(&key.sign(&c))).await;
+        assert_dpop_refusal(&r, "invalid_dpop_proof", "wrong htu and htm");
+    }
+
+    // Without a proof the token is a Bearer token, and DPoP is refused for it.
+    let r = cc(&app, &job, None).await;
+    assert_eq!(r.json()["token_type"], "Bearer");
+    let token = r.json()["access_token"].as_str().expect("token").to_owned();
+    assert!(payload(&token).get("cnf").is_none());
+    let key = Key::es256();
+    let mut c = claims(&app, "GET", USERINFO);
+    c["ath"] = json!(ath(&token));
+    let r = userinfo(&app, "DPoP", &token, Some(&key.sign(&c))).await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    assert_eq!(r.json()["error"], "invalid_token");
+    // No token at all: both challenges are offered.
+    let r = app.send(app.http.get(app.url(USERINFO))).await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.headers.get_all("www-authenticate").iter().count(), 2);
+}
+
+async fn every_refused_proof_is_invalid_dpop_proof_at_the_token_endpoint(b: Backend) {
+    let app = spawn_app(b).await;
+    alice(&app).await;
+    let job = alices_job(&app, "Nightly job").await;
+    let key = Key::es256();
+    let now = app.clock.now();
+    let with = |change: &dyn Fn(&mut Value)| {
+        let mut c = claims(&app, "POST", TOKEN);
+        change(&mut c);
+        c
+    };
+    let mut private = key.jwk();
+    private["d"] = json!("AAAA");
+    let cases: Vec<(&str, String)> = vec![
+        (
+            "wrong htu",
+            key.sign(&with(&|c| c["htu"] = json!(app.url(USERINFO)))),
+        ),
+        (
+            "htu of another host",
+            key.sign(&with(&|c| {
+                c["htu"] = json!("https://evil.example/oauth2/token")
+            })),
+        ),
+        ("wrong htm", key.sign(&with(&|c| c["htm"] = json!("GET")))),
+        ("old iat", key.sign(&with(&|c| c["iat"] = json!(now - 61)))),
+        (
+            "future iat",
+            key.sign(&with(&|c| c["iat"] = json!(now + 11))),
+        ),
+        (
+            "no jti",
+            key.sign(&with(&|c| {
+                c.as_object_mut().map(|o| o.remove("jti"));
+            })),
+        ),
+        (
+            "typ JWT",
+            key.sign_with(
+                &json!({"typ": "JWT", "alg": "ES256", "jwk": key.jwk()}),
+                &with(&|_| {}),
+            ),
+        ),
+        (
+            "private jwk",
+            key.sign_with(
+                &json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": private}),
+                &with(&|_| {}),
+            ),
+        ),
+        (
+            "no jwk",
+            key.sign_with(&json!({"typ": "dpop+jwt", "alg": "ES256"}), &with(&|_| {})),
+        ),
+        (
+            "alg HS256",
+            key.sign_with(
+                &json!({"typ": "dpop+jwt", "alg": "HS256", "jwk": key.jwk()}),
+                &with(&|_| {}),
+            ),
+        ),
+        (
+            "alg none",
+            format!(
+                "{}.{}.",
+                b64(json!({"typ": "dpop+jwt", "alg": "none", "jwk": key.jwk()})
+                    .to_string()
+                    .as_bytes()),
+                b64(with(&|_| {}).to_string().as_bytes())
+            ),
+        ),
+        (
+            "jwk of another key",
+            key.sign_with(
+                &json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": Key::es256().jwk()}),
+                &with(&|_| {}),
+            ),
+        ),
+        ("not a JWT", "abc".to_owned()),
+    ];
+    for (what, proof) in &cases {
+        let r = cc(&app, &job, Some(proof)).await;
+        assert_rfc_error(&r, 400, "invalid_dpop_proof", what);
+    }
+    // Within the window either way, the proof is accepted.
+    for iat in [now - 60, now + 10] {
+        let r = cc(
+            &app,
+            &job,
+            Some(&key.sign(&with(&|c| c["iat"] = json!(iat)))),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    // htu is compared without query and fragment.
+    let r = cc(
+        &app,
+        &job,
+        Some(&key.sign(&with(&|c| {
+            c["htu"] = json!(format!("{}?a=1#f", app.url(TOKEN)))
+        }))),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    // A jti is single use; a refused request did not use it up.
+    let fresh = with(&|_| {});
+    let mut refused = fresh.clone();
+    refused["htm"] = json!("PUT");
+    let r = cc(&app, &job, Some(&key.sign(&refused))).await;
+    assert_rfc_error(&r, 400, "invalid_dpop_proof", "wrong htm");
+    let proof = key.sign(&fresh);
+    assert_eq!(cc(&app, &job, Some(&proof)).await.status, 200);
+    let r = cc(&app, &job, Some(&proof)).await;
+    assert_rfc_error(&r, 400, "invalid_dpop_proof", "replayed jti");
+    assert!(r.json()["error_description"]
+        .as_str()
+        .is_some_and(|d| d.contains("already used")));
+
+    // Two DPoP headers.
+    let req = form_post(
+        &app,
+        TOKEN,
+        Some((&job.client_id, &job.secret)),
+        &[("grant_type", "client_credentials")],
+    )
+    .header("DPoP", key.proof(&app, "POST", TOKEN))
+    .header("DPoP", key.proof(&app, "POST", TOKEN));
+    assert_rfc_error(
+        &app.send(req).await,
+        400,
+        "invalid_dpop_proof",
+        "two headers",
+    );
+}
+
+async fn a_users_grant_is_bound_without_code_of_its_own(b: Backend) {
+    let app = spawn_app(b).await;
+    alice(&app).await;
+    let c = alices_client(&app).await;
+    let key = Key::es256();
+    let req = form_post(
+        &app,
+        TOKEN,
+        Some((&c.client_id, &c.secret)),
+        &[
+            ("grant_type", "password"),
+            ("username", ALICE),
+            ("password", ALICE_PASSWORD),
+        ],
+    )
+    .header("DPoP", key.proof(&app, "POST", TOKEN));
+    let r = app.send(req).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["token_type"], "DPoP");
+    let token = r.json()["access_token"].as_str().expect("token").to_owned();
+    assert_eq!(payload(&token)["cnf"]["jkt"], key.jkt());
+    // The refresh grant binds its access token too (a confidential client's refresh
+    // token is not bound: RFC 9449 §5).
+    let refresh = r.json()["refresh_token"]
+        .as_str()
+        .expect("refresh")
+        .to_owned();
+    let other = Key::es256();
+    let req = form_post(
+        &app,
+        TOKEN,
+        Some((&c.client_id, &c.secret)),
+        &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+    )
+    .header("DPoP", other.proof(&app, "POST", TOKEN));
+    let r = app.send(req).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let token = r.json()["access_token"].as_str().expect("token").to_owned();
+    assert_eq!(payload(&token)["cnf"]["jkt"], other.jkt());
+}
+
+async fn server_nonces_are_required_when_on(b: Backend) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = fresh_database(b, &dir).await;
+    let mut config = test_config(&db);
+    config.dpop_nonces = true;
+    let app = spawn_with(config, dir).await;
+    alice(&app).await;
+    let job = alices_job(&app, "Nightly job").await;
+    let key = Key::es256();
+
+    let r = cc(&app, &job, Some(&key.proof(&app, "POST", TOKEN))).await;
+    assert_rfc_error(&r, 400, "use_dpop_nonce", "no nonce");
+    let nonce = r.header("dpop-nonce").expect("DPoP-Nonce").to_owned();
+    let mut c = claims(&app, "POST", TOKEN);
+    c["nonce"] = json!(nonce);
+    let r = cc(&app, &job, Some(&key.sign(&c))).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.header("dpop-nonce").is_some());
+    let token = r.json()["access_token"].as_str().expect("token").to_owned();
+
+    // At UserInfo too, with the challenge RFC 9449 §9 gives.
+    let mut c = claims(&app, "GET", USERINFO);
+    c["ath"] = json!(ath(&token));
+    let r = userinfo(&app, "DPoP", &token, Some(&key.sign(&c))).await;
+    assert_dpop_refusal(&r, "use_dpop_nonce", "no nonce at userinfo");
+    let nonce = r.header("dpop-nonce").expect("DPoP-Nonce").to_owned();
+    c["nonce"] = json!(nonce);
+    c["jti"] = json!("another");
+    let r = userinfo(&app, "DPoP", &token, Some(&key.sign(&c))).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    // Ten minutes later the nonce is stale.
+    app.clock.advance(601);
+    let mut c = claims(&app, "POST", TOKEN);
+    c["nonce"] = json!(nonce);
+    let r = cc(&app, &job, Some(&key.sign(&c))).await;
+    assert_rfc_error(&r, 400, "use_dpop_nonce", "stale nonce");
+    assert_ne!(r.header("dpop-nonce"), Some(nonce.as_str()));
+}
+
+backends!(
+    a_proof_binds_the_token_and_userinfo_checks_the_key_and_ath,
+    every_refused_proof_is_invalid_dpop_proof_at_the_token_endpoint,
+    a_users_grant_is_bound_without_code_of_its_own,
+    server_nonces_are_required_when_on,
+);
