@@ -38,6 +38,7 @@ use crate::context::Context;
 use crate::keys::public_jws::{fits, Alg, Jws, JwsError};
 use crate::model::confirmation::Confirmation;
 use crate::model::time::UnixTime;
+use crate::model::token::Family;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde_json::Value;
@@ -290,6 +291,55 @@ pub fn binding() -> Option<String> {
 /// The `cnf` of an access token minted now.
 pub fn confirmation() -> Option<Confirmation> {
     binding().map(|jkt| Confirmation { jkt })
+}
+
+/// At a refresh: a grant bound to a key (a public client's, RFC 9449 §5) needs a
+/// proof by that key.
+pub fn check_refresh(family: &Family) -> Result<(), OAuthError> {
+    let Some(bound) = &family.dpop_jkt else {
+        return Ok(());
+    };
+    match binding() {
+        Some(jkt) if bool::from(jkt.as_bytes().ct_eq(bound.as_bytes())) => Ok(()),
+        Some(_) => Err(OAuthError::invalid_grant(
+            "The refresh token is bound to another DPoP key; sign the proof with the key it was issued to.",
+        )),
+        None => Err(OAuthError::invalid_grant(
+            "The refresh token is bound to a DPoP key; send a DPoP proof signed with that key.",
+        )),
+    }
+}
+
+/// An authorization request's `dpop_jkt` (RFC 9449 §10), if sent, must be a SHA-256
+/// JWK thumbprint: 43 base64url characters.
+pub fn check_dpop_jkt(jkt: Option<&str>) -> Result<(), OAuthError> {
+    match jkt {
+        Some(j)
+            if j.len() != 43
+                || !j
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
+            Err(OAuthError::invalid_request(
+                "dpop_jkt must be a JWK SHA-256 thumbprint (43 base64url characters, RFC 7638).",
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// At a code exchange: a code whose request named `dpop_jkt` needs a proof by that
+/// key (RFC 9449 §10).
+pub fn check_code(dpop_jkt: Option<&str>) -> Result<(), OAuthError> {
+    let Some(bound) = dpop_jkt else {
+        return Ok(());
+    };
+    match binding() {
+        Some(jkt) if bool::from(jkt.as_bytes().ct_eq(bound.as_bytes())) => Ok(()),
+        _ => Err(OAuthError::invalid_grant(
+            "The authorization request named a DPoP key (dpop_jkt); the code exchange needs a DPoP proof signed with that key.",
+        )),
+    }
 }
 
 /// Verifies the token request's proof, if any (at the token endpoint, `POST`).

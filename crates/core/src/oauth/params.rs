@@ -38,6 +38,8 @@ pub struct AuthorizeParams {
     /// The proof that the parameters came from a taken pushed request
     /// ([`PROOF_PARAM`]), carried through the forms.
     pub pushed_request: Option<String>,
+    /// The DPoP key the code is to be bound to (RFC 9449 §10): a JWK thumbprint.
+    pub dpop_jkt: Option<String>,
     /// The resource indicators (RFC 8707 §2), in the order sent: the one parameter
     /// that may be repeated. Empty values are dropped.
     pub resource: Vec<String>,
@@ -50,7 +52,7 @@ pub const RESOURCE_PARAM: &str = "resource";
 
 impl AuthorizeParams {
     /// The names of the parameters, in the order [`Self::pairs`] yields them.
-    pub const NAMES: [&'static str; 20] = [
+    pub const NAMES: [&'static str; 21] = [
         "response_type",
         "client_id",
         "redirect_uri",
@@ -71,10 +73,11 @@ impl AuthorizeParams {
         "request",
         "request_uri",
         PROOF_PARAM,
+        "dpop_jkt",
     ];
 
     /// The value slots, in the order of [`Self::NAMES`].
-    fn slots(&mut self) -> [&mut Option<String>; 20] {
+    fn slots(&mut self) -> [&mut Option<String>; 21] {
         [
             &mut self.response_type,
             &mut self.client_id,
@@ -96,6 +99,7 @@ impl AuthorizeParams {
             &mut self.request,
             &mut self.request_uri,
             &mut self.pushed_request,
+            &mut self.dpop_jkt,
         ]
     }
 
@@ -151,6 +155,7 @@ impl AuthorizeParams {
                 &self.request,
                 &self.request_uri,
                 &self.pushed_request,
+                &self.dpop_jkt,
             ],
         );
         out.extend(self.resource.iter().map(|r| (RESOURCE_PARAM, r.as_str())));

@@ -370,6 +370,8 @@ pub async fn issue_for_user(
             ..sign_in.clone()
         },
         resources: target.granted.clone(),
+        // RFC 9449 §5: a public client's refresh tokens are bound to its DPoP key.
+        dpop_jkt: super::dpop::binding().filter(|_| client.app.public),
     };
     let refresh = gets_refresh_token(&client.app, &scopes).then(Secret::generate);
     let stored = refresh.as_ref().map(|r| RefreshToken {

@@ -469,7 +469,133 @@ async fn server_nonces_are_required_when_on(b: Backend) {
     assert_ne!(r.header("dpop-nonce"), Some(nonce.as_str()));
 }
 
+/// A code for the public client `c`, its request adding `extra`: through the pages
+/// the first time, then straight from the signed-in browser (consent was given).
+async fn public_code(
+    browser: &mut crate::authorize::Browser<'_>,
+    c: &crate::authorize::Client,
+    extra: &[(&str, &str)],
+    first: bool,
+) -> String {
+    use crate::authorize::{authorize_path, code_of, decide, to_consent};
+    if first {
+        let consent = to_consent(browser, &authorize_path(c, extra)).await;
+        return code_of(&decide(browser, &consent, "allow").await);
+    }
+    code_of(&browser.get(&authorize_path(c, extra)).await)
+}
+
+/// A public client's token request with `fields` and an optional proof.
+async fn public_token(
+    app: &TestApp,
+    c: &crate::authorize::Client,
+    fields: &[(&str, &str)],
+    proof: Option<String>,
+) -> Reply {
+    let mut form = fields.to_vec();
+    form.push(("client_id", &c.client_id));
+    let mut req = app.http.post(app.url(TOKEN)).form(&form);
+    if let Some(p) = proof {
+        req = req.header("DPoP", p);
+    }
+    app.send(req).await
+}
+
+async fn a_public_clients_refresh_token_and_a_dpop_jkt_code_need_the_key(b: Backend) {
+    use crate::authorize::{register, CALLBACK, VERIFIER};
+    let app = spawn_app(b).await;
+    alice(&app).await;
+    let public = register(&app, &[CALLBACK], json!({"public": true})).await;
+    let key = Key::es256();
+    let other = Key::es256();
+    let mut browser = crate::authorize::Browser::new(&app);
+    let code = public_code(&mut browser, &public, &[], true).await;
+    let exchange = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", CALLBACK),
+        ("code_verifier", VERIFIER),
+    ];
+    let r = public_token(
+        &app,
+        &public,
+        &exchange,
+        Some(key.proof(&app, "POST", TOKEN)),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["token_type"], "DPoP");
+    let refresh = r.json()["refresh_token"]
+        .as_str()
+        .expect("refresh")
+        .to_owned();
+    let grant = |t: &str| {
+        [
+            ("grant_type", "refresh_token".to_owned()),
+            ("refresh_token", t.to_owned()),
+        ]
+    };
+
+    // Without a proof, or with another key's: invalid_grant, and nothing changes.
+    let f = grant(&refresh);
+    let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = public_token(&app, &public, &f, None).await;
+    assert_rfc_error(&r, 400, "invalid_grant", "no proof");
+    let r = public_token(&app, &public, &f, Some(other.proof(&app, "POST", TOKEN))).await;
+    assert_rfc_error(&r, 400, "invalid_grant", "another key");
+    // With the key: a successor, still bound.
+    let r = public_token(&app, &public, &f, Some(key.proof(&app, "POST", TOKEN))).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        payload(r.json()["access_token"].as_str().expect("at"))["cnf"]["jkt"],
+        key.jkt()
+    );
+    let next = r.json()["refresh_token"]
+        .as_str()
+        .expect("refresh")
+        .to_owned();
+    let f = grant(&next);
+    let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = public_token(&app, &public, &f, Some(other.proof(&app, "POST", TOKEN))).await;
+    assert_rfc_error(&r, 400, "invalid_grant", "the successor with another key");
+
+    // dpop_jkt: the code exchange needs a proof by that key.
+    let jkt = key.jkt();
+    for (proof, ok) in [
+        (None, false),
+        (Some(other.proof(&app, "POST", TOKEN)), false),
+        (Some(key.proof(&app, "POST", TOKEN)), true),
+    ] {
+        let code = public_code(&mut browser, &public, &[("dpop_jkt", jkt.as_str())], false).await;
+        let exchange = [
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", CALLBACK),
+            ("code_verifier", VERIFIER),
+        ];
+        let r = public_token(&app, &public, &exchange, proof).await;
+        if ok {
+            assert_eq!(r.status, 200, "{}", r.text);
+            assert_eq!(
+                payload(r.json()["access_token"].as_str().expect("at"))["cnf"]["jkt"],
+                jkt
+            );
+        } else {
+            assert_rfc_error(&r, 400, "invalid_grant", "dpop_jkt mismatch");
+        }
+    }
+    // A malformed dpop_jkt is refused at the authorization endpoint.
+    let r = app
+        .send(app.http.get(app.url(&crate::authorize::authorize_path(
+            &public,
+            &[("dpop_jkt", "short")],
+        ))))
+        .await;
+    crate::authorize::assert_error_redirect(&r, "invalid_request");
+}
+
 backends!(
+    a_public_clients_refresh_token_and_a_dpop_jkt_code_need_the_key,
     a_proof_binds_the_token_and_userinfo_checks_the_key_and_ath,
     every_refused_proof_is_invalid_dpop_proof_at_the_token_endpoint,
     a_users_grant_is_bound_without_code_of_its_own,
