@@ -36,6 +36,7 @@
 use super::error::{ErrorCode, OAuthError};
 use crate::context::Context;
 use crate::keys::public_jws::{fits, Alg, Jws, JwsError};
+use crate::model::client_app::ClientApp;
 use crate::model::confirmation::Confirmation;
 use crate::model::time::UnixTime;
 use crate::model::token::Family;
@@ -342,12 +343,21 @@ pub fn check_code(dpop_jkt: Option<&str>) -> Result<(), OAuthError> {
     }
 }
 
-/// Verifies the token request's proof, if any (at the token endpoint, `POST`).
+/// Verifies the token request's proof, if any (at the token endpoint, `POST`), for
+/// the authenticated `app`: one registered with `dpop_bound_access_tokens` must send
+/// one (RFC 9449 §5.2).
 pub async fn verify_presented(
     ctx: &Context,
+    app: &ClientApp,
     presented: Option<&Presented>,
 ) -> Result<Option<String>, OAuthError> {
     let Some(p) = presented else {
+        if app.profile.dpop_bound_access_tokens {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidDpopProof,
+                "This client is registered with dpop_bound_access_tokens: its token requests need a DPoP proof (the DPoP header).",
+            ));
+        }
         return Ok(None);
     };
     let expected = Expected {

@@ -63,7 +63,7 @@ pub async fn exchange(
             "This client is not allowed to use the {kind} grant."
         )));
     }
-    let jkt = super::dpop::verify_presented(ctx, req.dpop.as_ref()).await?;
+    let jkt = super::dpop::verify_presented(ctx, &client.app, req.dpop.as_ref()).await?;
     let issued = super::dpop::bind(jkt, async {
         match kind {
             GrantType::Password => {

@@ -75,6 +75,10 @@ pub struct RegisterRequest {
     /// application must be pushed to `/oauth2/par` first. Default false.
     #[serde(default)]
     pub require_pushed_authorization_requests: Option<bool>,
+    /// Extension (RFC 9449 §5.2): `true` when every token request of this
+    /// application must carry a DPoP proof. Default false.
+    #[serde(default)]
+    pub dpop_bound_access_tokens: Option<bool>,
 }
 
 /// Body of `PUT /api/mgmt/oauth/client/applications/{id}`: the registration fields;
@@ -108,6 +112,9 @@ pub struct UpdateRequest {
     /// Absent: unchanged.
     #[serde(default)]
     pub require_pushed_authorization_requests: Option<bool>,
+    /// Absent: unchanged.
+    #[serde(default)]
+    pub dpop_bound_access_tokens: Option<bool>,
     /// Ignored (read-only).
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
@@ -129,12 +136,14 @@ fn oidc_changes(
     id_token_signed_response_alg: Option<Option<String>>,
     userinfo_signed_response_alg: Option<Option<String>>,
     require_pushed_authorization_requests: Option<bool>,
+    dpop_bound_access_tokens: Option<bool>,
 ) -> client_apps::OidcChanges {
     client_apps::OidcChanges {
         post_logout_redirect_uris: post_logout_redirect_uris.map(Option::unwrap_or_default),
         id_token_signed_response_alg,
         userinfo_signed_response_alg,
         require_pushed_authorization_requests,
+        dpop_bound_access_tokens,
     }
 }
 
@@ -207,6 +216,9 @@ pub struct AppDetail {
     /// Extension (RFC 9126 §5); shown when true.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub require_pushed_authorization_requests: bool,
+    /// Extension (RFC 9449 §5.2); shown when true.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub dpop_bound_access_tokens: bool,
     /// Extension; shown for clients that registered themselves (RFC 7591).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub registered_by: Option<RegisteredByDetail>,
@@ -239,6 +251,7 @@ impl AppDetail {
             id_token_signed_response_alg: app.id_token_signed_response_alg,
             userinfo_signed_response_alg: app.userinfo_signed_response_alg,
             require_pushed_authorization_requests: app.require_pushed_authorization_requests,
+            dpop_bound_access_tokens: app.profile.dpop_bound_access_tokens,
         }
     }
 
@@ -302,6 +315,7 @@ pub async fn register(
             req.id_token_signed_response_alg,
             req.userinfo_signed_response_alg,
             req.require_pushed_authorization_requests,
+            req.dpop_bound_access_tokens,
         ),
     };
     let out = client_apps::register(&s.ctx, &c, reg).await?;
@@ -342,6 +356,7 @@ pub async fn update(
             req.id_token_signed_response_alg,
             req.userinfo_signed_response_alg,
             req.require_pushed_authorization_requests,
+            req.dpop_bound_access_tokens,
         ),
     };
     let app = client_apps::update(&s.ctx, &c, id, upd).await?;

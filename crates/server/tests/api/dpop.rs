@@ -594,7 +594,60 @@ async fn a_public_clients_refresh_token_and_a_dpop_jkt_code_need_the_key(b: Back
     crate::authorize::assert_error_redirect(&r, "invalid_request");
 }
 
+async fn a_client_registered_with_dpop_bound_access_tokens_must_send_a_proof(b: Backend) {
+    let app = spawn_app(b).await;
+    alice(&app).await;
+    // Through the HDP API (its field naming) …
+    let job = crate::support::oauth::register(
+        &app,
+        ALICE,
+        ALICE_PASSWORD,
+        "Bound job",
+        json!({"grantTypes": ["client_credentials"], "dpopBoundAccessTokens": true}),
+    )
+    .await;
+    let shown = app
+        .send_as(
+            reqwest::Method::GET,
+            &format!("{}/{}", crate::support::oauth::APPS, job.id),
+            ALICE,
+            ALICE_PASSWORD,
+        )
+        .await;
+    assert_eq!(
+        shown.json()["dpopBoundAccessTokens"],
+        true,
+        "{}",
+        shown.text
+    );
+    let r = cc(&app, &job, None).await;
+    assert_rfc_error(&r, 400, "invalid_dpop_proof", "no proof");
+    let r = cc(&app, &job, Some(&Key::es256().proof(&app, "POST", TOKEN))).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["token_type"], "DPoP");
+
+    // … and by dynamic registration (RFC 7591), which echoes it.
+    crate::registration::open_system_tenant(&app).await;
+    let reg = app
+        .send(app.http.post(app.url("/oauth2/register")).json(&json!({
+            "redirect_uris": ["https://app.example/callback"],
+            "token_endpoint_auth_method": "none",
+            "dpop_bound_access_tokens": true,
+        })))
+        .await;
+    assert_eq!(reg.status, 201, "{}", reg.text);
+    assert_eq!(reg.json()["dpop_bound_access_tokens"], true, "{}", reg.text);
+    let bad = app
+        .send(app.http.post(app.url("/oauth2/register")).json(&json!({
+            "redirect_uris": ["https://app.example/callback"],
+            "dpop_bound_access_tokens": "yes",
+        })))
+        .await;
+    assert_rfc_error(&bad, 400, "invalid_client_metadata", "not a boolean");
+}
+
 backends!(
+    a_client_registered_with_dpop_bound_access_tokens_must_send_a_proof,
     a_public_clients_refresh_token_and_a_dpop_jkt_code_need_the_key,
     a_proof_binds_the_token_and_userinfo_checks_the_key_and_ath,
     every_refused_proof_is_invalid_dpop_proof_at_the_token_endpoint,
