@@ -646,7 +646,74 @@ async fn a_client_registered_with_dpop_bound_access_tokens_must_send_a_proof(b: 
     assert_rfc_error(&bad, 400, "invalid_client_metadata", "not a boolean");
 }
 
+async fn the_management_api_takes_a_bound_token_with_the_dpop_scheme(b: Backend) {
+    use crate::support::oauth::{register, APPS, MGMT};
+    let app = spawn_app(b).await;
+    alice(&app).await;
+    let r = app
+        .send(
+            app.as_admin(reqwest::Method::PUT, "/api/admin/tenants/1")
+                .json(&json!({"name": "system", "status": 1, "allowedScopes": [ODATA, MGMT]})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let c = register(
+        &app,
+        ALICE,
+        ALICE_PASSWORD,
+        "Console",
+        json!({"scopes": [ODATA, MGMT]}),
+    )
+    .await;
+    let key = Key::es256();
+    let req = form_post(
+        &app,
+        TOKEN,
+        Some((&c.client_id, &c.secret)),
+        &[
+            ("grant_type", "password"),
+            ("username", ALICE),
+            ("password", ALICE_PASSWORD),
+            ("scope", MGMT),
+        ],
+    )
+    .header("DPoP", key.proof(&app, "POST", TOKEN));
+    let r = app.send(req).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let token = r.json()["access_token"].as_str().expect("token").to_owned();
+    let call = |scheme: &str, proof: Option<String>| {
+        let mut req = app
+            .http
+            .get(app.url(APPS))
+            .header("Authorization", format!("{scheme} {token}"));
+        if let Some(p) = proof {
+            req = req.header("DPoP", p);
+        }
+        app.send(req)
+    };
+    let mut c = claims(&app, "GET", APPS);
+    c["ath"] = json!(ath(&token));
+    let r = call("DPoP", Some(key.sign(&c))).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    // As Bearer, without a proof, with another key's: 401 with the DPoP challenge.
+    let r = call("Bearer", None).await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    assert!(r
+        .header("www-authenticate")
+        .is_some_and(|c| c.starts_with("DPoP ")));
+    let r = call("DPoP", None).await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    let mut c = claims(&app, "GET", APPS);
+    c["ath"] = json!(ath(&token));
+    let r = call("DPoP", Some(Key::es256().sign(&c))).await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    assert!(r
+        .header("www-authenticate")
+        .is_some_and(|c| c.contains("error=\"invalid_dpop_proof\"")));
+}
+
 backends!(
+    the_management_api_takes_a_bound_token_with_the_dpop_scheme,
     a_client_registered_with_dpop_bound_access_tokens_must_send_a_proof,
     a_public_clients_refresh_token_and_a_dpop_jkt_code_need_the_key,
     a_proof_binds_the_token_and_userinfo_checks_the_key_and_ath,
