@@ -18,6 +18,7 @@ mod client_assertion;
 mod cors;
 mod crash;
 mod dpop;
+mod dpop_clients;
 mod errors;
 mod fetch;
 mod grant_api_secret;
