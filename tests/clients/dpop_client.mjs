@@ -53,8 +53,9 @@ async function confidential(inputs) {
     undefined,
     { DPoP },
   );
-  check(res.status === 200, `UserInfo answered ${res.status}: ${await res.text()}`);
-  const me = await res.json();
+  const body = await res.text();
+  check(res.status === 200, `UserInfo answered ${res.status}: ${body}`);
+  const me = JSON.parse(body);
   return { tokenType: tokens.token_type, jkt: cnfOf(tokens.access_token), userinfo: me };
 }
 
