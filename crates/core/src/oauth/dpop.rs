@@ -26,10 +26,11 @@
 //! node) of a [`NONCE_SLOT_SECS`] (5 minute) time slot; the current and the previous
 //! slot's are accepted, so a nonce lives 5 to 10 minutes and no node stores one.
 //!
-//! **Binding.** [`bind`] runs a grant with the proof's key thumbprint in scope;
-//! [`super::token::mint`] reads it ([`binding`]) and writes `cnf.jkt` into every
-//! access token it signs, so every grant — present and future — binds without code of
-//! its own. The refresh tokens of public clients are bound through their family
+//! **Binding.** [`super::token::exchange`] runs every token request in a binding
+//! scope ([`scoped`], a tokio task-local) and, once the proof is verified, [`bind`]s
+//! its key thumbprint; [`super::token::mint`] reads it ([`binding`]) and writes
+//! `cnf.jkt` into every access token it signs, so every grant dispatched by
+//! `exchange` — present and future — binds without code of its own. The refresh tokens of public clients are bound through their family
 //! (`Family::dpop_jkt`, written by [`super::token::issue_for_user`]); confidential
 //! clients' are not (§5: they authenticate anyway).
 
@@ -43,6 +44,7 @@ use crate::model::token::Family;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde_json::Value;
+use std::cell::RefCell;
 use std::future::Future;
 use subtle::ConstantTimeEq;
 use url::Url;
@@ -276,17 +278,23 @@ fn nonce_is_current(ctx: &Context, n: &str, now: UnixTime) -> bool {
 
 tokio::task_local! {
     /// The thumbprint of the key the tokens being issued are bound to.
-    static BINDING: Option<String>;
+    static BINDING: RefCell<Option<String>>;
 }
 
-/// Runs `grant` with its tokens bound to `jkt` (none: Bearer tokens).
-pub async fn bind<F: Future>(jkt: Option<String>, grant: F) -> F::Output {
-    BINDING.scope(jkt, grant).await
+/// Runs a token request (`token::exchange`) in a binding scope, unbound at first.
+pub async fn scoped<F: Future>(request: F) -> F::Output {
+    BINDING.scope(RefCell::new(None), request).await
 }
 
-/// The key the tokens being issued are bound to, inside [`bind`].
+/// Binds the tokens issued from now on in this scope to `jkt` (none: Bearer tokens).
+/// Outside [`scoped`] it does nothing: tokens minted elsewhere are never bound.
+pub fn bind(jkt: Option<String>) {
+    let _ = BINDING.try_with(|b| *b.borrow_mut() = jkt);
+}
+
+/// The key the tokens being issued are bound to, inside [`scoped`] after [`bind`].
 pub fn binding() -> Option<String> {
-    BINDING.try_with(Clone::clone).ok().flatten()
+    BINDING.try_with(|b| b.borrow().clone()).ok().flatten()
 }
 
 /// The `cnf` of an access token minted now.

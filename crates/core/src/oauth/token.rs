@@ -20,8 +20,19 @@ use crate::model::scope::{OFFLINE_ACCESS, OPENID};
 use crate::model::token::{Family, RefreshToken, SignInContext};
 use crate::ratelimit::FailureLimiter;
 
-/// Runs a token request end to end.
+/// Runs a token request end to end, in a DPoP binding scope
+/// ([`super::dpop::scoped`]): the tokens every grant mints are bound to the request's
+/// proof key, if it sent one.
 pub async fn exchange(
+    ctx: &Context,
+    limiter: &FailureLimiter,
+    req: TokenRequest,
+    endpoint: Endpoint,
+) -> Result<TokenResponse, OAuthError> {
+    super::dpop::scoped(run(ctx, limiter, req, endpoint)).await
+}
+
+async fn run(
     ctx: &Context,
     limiter: &FailureLimiter,
     req: TokenRequest,
@@ -63,26 +74,23 @@ pub async fn exchange(
             "This client is not allowed to use the {kind} grant."
         )));
     }
-    let jkt = super::dpop::verify_presented(ctx, &client.app, req.dpop.as_ref()).await?;
-    let issued = super::dpop::bind(jkt, async {
-        match kind {
-            GrantType::Password => {
-                let attempt = crate::auth::Attempt {
-                    limiter,
-                    peer: req.peer,
-                };
-                grant::password::exchange(ctx, &client, attempt, req).await
-            }
-            GrantType::RefreshToken => grant::refresh_token::exchange(ctx, &client, req).await,
-            GrantType::ClientCredentials => {
-                grant::client_credentials::exchange(ctx, &client, req).await
-            }
-            GrantType::AuthorizationCode => {
-                grant::authorization_code::exchange(ctx, &client, req).await
-            }
+    super::dpop::bind(super::dpop::verify_presented(ctx, &client.app, req.dpop.as_ref()).await?);
+    let issued = match kind {
+        GrantType::Password => {
+            let attempt = crate::auth::Attempt {
+                limiter,
+                peer: req.peer,
+            };
+            grant::password::exchange(ctx, &client, attempt, req).await
         }
-    })
-    .await;
+        GrantType::RefreshToken => grant::refresh_token::exchange(ctx, &client, req).await,
+        GrantType::ClientCredentials => {
+            grant::client_credentials::exchange(ctx, &client, req).await
+        }
+        GrantType::AuthorizationCode => {
+            grant::authorization_code::exchange(ctx, &client, req).await
+        }
+    };
     if issued.is_ok() {
         super::registration::mark_used(ctx, &client.app).await;
     }
@@ -240,8 +248,8 @@ fn verifier_version(ctx: &Context, verifier: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..12])
 }
 
-/// Signs an access token; returns it with its lifetime. Inside [`super::dpop::bind`]
-/// (every grant of [`exchange`]) the token is bound to the proof's key (`cnf.jkt`). `sign_in` is the OpenID
+/// Signs an access token; returns it with its lifetime. Within [`exchange`], once a
+/// DPoP proof was verified, the token is bound to its key (`cnf.jkt`). `sign_in` is the OpenID
 /// Connect sign-in of a user's grant, whose claims request the token carries for
 /// the UserInfo endpoint. `audience` is the token's resources (RFC 8707); empty: the
 /// issuer.

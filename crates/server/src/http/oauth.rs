@@ -809,6 +809,8 @@ const USERINFO_PATH: &str = "/oauth2/userinfo";
 
 /// Who the access token is for (a Bearer-protected resource, RFC 6750): OpenID
 /// Connect's UserInfo endpoint (Core §5.3) for tokens granted `openid`, by GET or POST.
+/// A DPoP-bound token (RFC 9449 §7) goes with `Authorization: DPoP` and a proof
+/// ([`super::dpop`]); its refusals carry a `DPoP` challenge.
 #[utoipa::path(method(get, post), path = "/oauth2/userinfo", tag = "oauth", security(("bearer" = [])),
     responses((status = 200, description = "With `openid` granted: `sub` and the user's claims for the token's scopes (`profile`: name, given_name, family_name, preferred_username, locale, updated_at; `email`: email, email_verified) and its claims request, as JSON, or as a signed JWT (`application/jwt`) when the application registered `userinfoSignedResponseAlg`. Without `openid`: `sub`, `username`, `user_id`, `tenant`, `client_id`, `scope`."),
         (status = 401, description = "Without a token: an empty body (RFC 6750 §3.1). With an invalid, expired or revoked token: `{\"error\":\"invalid_token\",\"error_description\":…}` as JSON. Both carry the challenge in `WWW-Authenticate`.",
