@@ -712,7 +712,60 @@ async fn the_management_api_takes_a_bound_token_with_the_dpop_scheme(b: Backend)
         .is_some_and(|c| c.contains("error=\"invalid_dpop_proof\"")));
 }
 
+async fn a_proof_raced_on_two_nodes_is_accepted_once(b: Backend) {
+    // Two nodes of one deployment: one database, one public URL (the proofs' htu).
+    const PUBLIC: &str = "https://auth.example";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = fresh_database(b, &dir).await;
+    let config = || {
+        let mut c = test_config(&db);
+        c.public_url = Some(PUBLIC.to_owned());
+        c
+    };
+    let one = spawn_with(config(), dir).await;
+    let two = spawn_with(config(), tempfile::tempdir().expect("tempdir")).await;
+    alice(&one).await;
+    let job = alices_job(&one, "Nightly job").await;
+    let key = Key::es256();
+    let proof = key.sign(&json!({"htm": "POST", "htu": format!("{PUBLIC}{TOKEN}"),
+                                 "iat": one.clock.now(), "jti": "raced"}));
+
+    const N: usize = 8;
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(N));
+    let mut tasks = Vec::new();
+    for i in 0..N {
+        let node = if i % 2 == 0 { &one } else { &two };
+        let req = form_post(
+            node,
+            TOKEN,
+            Some((&job.client_id, &job.secret)),
+            &[("grant_type", "client_credentials")],
+        )
+        .header("DPoP", proof.clone());
+        let barrier = barrier.clone();
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            let res = req.send().await.expect("request");
+            (res.status().as_u16(), res.text().await.expect("body"))
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        let (status, text) = t.await.expect("task");
+        if status != 200 {
+            assert!(text.contains("invalid_dpop_proof"), "{text}");
+        }
+        statuses.push(status);
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "one acceptance across both nodes: {statuses:?}"
+    );
+}
+
 backends!(
+    a_proof_raced_on_two_nodes_is_accepted_once,
     the_management_api_takes_a_bound_token_with_the_dpop_scheme,
     a_client_registered_with_dpop_bound_access_tokens_must_send_a_proof,
     a_public_clients_refresh_token_and_a_dpop_jkt_code_need_the_key,
