@@ -584,6 +584,44 @@ async fn a_public_clients_refresh_token_and_a_dpop_jkt_code_need_the_key(b: Back
             assert_rfc_error(&r, 400, "invalid_grant", "dpop_jkt mismatch");
         }
     }
+    // Pushed (RFC 9126), the request's dpop_jkt is kept with its parameters.
+    let pushed = app
+        .send(
+            app.http
+                .post(app.url("/oauth2/par"))
+                .form(&crate::authorize::query_of(
+                    &crate::authorize::authorize_path(&public, &[("dpop_jkt", jkt.as_str())]),
+                )),
+        )
+        .await;
+    assert_eq!(pushed.status, 201, "{}", pushed.text);
+    let request_uri = pushed.json()["request_uri"]
+        .as_str()
+        .expect("request_uri")
+        .to_owned();
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    q.append_pair("client_id", &public.client_id)
+        .append_pair("request_uri", &request_uri);
+    let code = crate::authorize::code_of(
+        &browser
+            .get(&format!("/oauth2/authorize?{}", q.finish()))
+            .await,
+    );
+    let exchange = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", CALLBACK),
+        ("code_verifier", VERIFIER),
+    ];
+    let r = public_token(
+        &app,
+        &public,
+        &exchange,
+        Some(other.proof(&app, "POST", TOKEN)),
+    )
+    .await;
+    assert_rfc_error(&r, 400, "invalid_grant", "pushed dpop_jkt mismatch");
+
     // A malformed dpop_jkt is refused at the authorization endpoint.
     let r = app
         .send(app.http.get(app.url(&crate::authorize::authorize_path(
