@@ -337,6 +337,37 @@ pub fn check_dpop_jkt(jkt: Option<&str>) -> Result<(), OAuthError> {
     }
 }
 
+/// A pushed authorization request with a `DPoP` header (RFC 9449 §10.1): the proof
+/// is verified and its key becomes the request's `dpop_jkt` (a `dpop_jkt` sent too
+/// must name the same key).
+pub async fn at_par(
+    ctx: &Context,
+    presented: Option<&Presented>,
+    pairs: &mut Vec<(String, String)>,
+) -> Result<(), OAuthError> {
+    let Some(p) = presented else {
+        return Ok(());
+    };
+    let expected = Expected {
+        method: "POST",
+        url: &p.url,
+        access_token: None,
+        require_nonce: p.require_nonce,
+    };
+    let jkt = verify(ctx, &p.proof, &expected).await?;
+    match pairs.iter().find(|(k, _)| k == "dpop_jkt") {
+        Some((_, sent)) if *sent != jkt => Err(OAuthError::new(
+            ErrorCode::InvalidDpopProof,
+            "dpop_jkt names another key than the one that signed the DPoP proof.",
+        )),
+        Some(_) => Ok(()),
+        None => {
+            pairs.push(("dpop_jkt".to_owned(), jkt));
+            Ok(())
+        }
+    }
+}
+
 /// At a code exchange: a code whose request named `dpop_jkt` needs a proof by that
 /// key (RFC 9449 §10).
 pub fn check_code(dpop_jkt: Option<&str>) -> Result<(), OAuthError> {

@@ -713,6 +713,16 @@ pub async fn par_endpoint(req: OAuthPost) -> Response {
                 .map(|r| (RESOURCE_PARAM.to_owned(), r)),
         );
     }
+    let dpop = super::dpop::presented(&req.s, &req.headers, &req.path);
+    let bound = match dpop {
+        Ok(p) => portcullis_core::oauth::dpop::at_par(&req.s.ctx, p.as_ref(), &mut pairs).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = bound {
+        let mut res = OAuthReply::form_response(e);
+        super::dpop::add_nonce(&req.s, &mut res);
+        return res;
+    }
     match par::push(&req.s.ctx, &client, &pairs).await {
         Ok(p) => no_store((
             StatusCode::CREATED,

@@ -622,6 +622,63 @@ async fn a_public_clients_refresh_token_and_a_dpop_jkt_code_need_the_key(b: Back
     .await;
     assert_rfc_error(&r, 400, "invalid_grant", "pushed dpop_jkt mismatch");
 
+    // A DPoP header at the push binds the code to its key (RFC 9449 §10.1).
+    let fields = crate::authorize::query_of(&crate::authorize::authorize_path(&public, &[]));
+    let pushed = app
+        .send(
+            app.http
+                .post(app.url("/oauth2/par"))
+                .header("DPoP", key.proof(&app, "POST", "/oauth2/par"))
+                .form(&fields),
+        )
+        .await;
+    assert_eq!(pushed.status, 201, "{}", pushed.text);
+    let request_uri = pushed.json()["request_uri"]
+        .as_str()
+        .expect("request_uri")
+        .to_owned();
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    q.append_pair("client_id", &public.client_id)
+        .append_pair("request_uri", &request_uri);
+    let code = crate::authorize::code_of(
+        &browser
+            .get(&format!("/oauth2/authorize?{}", q.finish()))
+            .await,
+    );
+    let exchange = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", CALLBACK),
+        ("code_verifier", VERIFIER),
+    ];
+    let r = public_token(
+        &app,
+        &public,
+        &exchange,
+        Some(other.proof(&app, "POST", TOKEN)),
+    )
+    .await;
+    assert_rfc_error(&r, 400, "invalid_grant", "the push's DPoP key");
+    // A push whose dpop_jkt names another key than its proof's is refused.
+    let fields = crate::authorize::query_of(&crate::authorize::authorize_path(
+        &public,
+        &[("dpop_jkt", other.jkt().as_str())],
+    ));
+    let r = app
+        .send(
+            app.http
+                .post(app.url("/oauth2/par"))
+                .header("DPoP", key.proof(&app, "POST", "/oauth2/par"))
+                .form(&fields),
+        )
+        .await;
+    assert_rfc_error(
+        &r,
+        400,
+        "invalid_dpop_proof",
+        "dpop_jkt and the proof disagree",
+    );
+
     // A malformed dpop_jkt is refused at the authorization endpoint.
     let r = app
         .send(app.http.get(app.url(&crate::authorize::authorize_path(
