@@ -6,7 +6,7 @@
 //! envelope for JSON, with the same status codes.
 
 use super::error::ApiError;
-use super::extract::{bearer_token, RepeatedAuthorization, MAX_BODY};
+use super::extract::{RepeatedAuthorization, MAX_BODY};
 use super::reply::{no_store, set_retry_after};
 use crate::state::AppState;
 use axum::body::Bytes;
@@ -832,11 +832,10 @@ pub async fn userinfo(
 ) -> Response {
     let challenge =
         |status, error| bearer_challenge(s.ctx.signer.issuer(), USERINFO_PATH, status, error);
-    let presented = super::extract::authorization(&headers)
-        .ok()
-        .flatten()
-        .and_then(super::dpop::presentation);
-    let token = match bearer_token(&headers).map(|_| presented.map(|p| p.token)) {
+    // `Authorization: Bearer …` or `Authorization: DPoP …` (RFC 9449 §7.1).
+    let presented =
+        super::extract::authorization(&headers).map(|v| v.and_then(super::dpop::presentation));
+    let token = match presented.map(|p| p.map(|p| p.token)) {
         Ok(Some(token)) => token,
         Ok(None) => {
             let mut res = challenge(StatusCode::UNAUTHORIZED, None);
@@ -863,7 +862,7 @@ pub async fn userinfo(
         }
         Err(e) => return OAuthReply::form(e.into()).into_response(),
     };
-    if let Some(p) = presented {
+    if let Ok(Some(p)) = presented {
         let cnf = active.claims.cnf.as_ref();
         let checked =
             super::dpop::check_at_resource(&s, &headers, method.as_str(), USERINFO_PATH, p, cnf);
