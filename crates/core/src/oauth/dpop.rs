@@ -305,17 +305,19 @@ pub fn confirmation() -> Option<Confirmation> {
 /// At a refresh: a grant bound to a key (a public client's, RFC 9449 §5) needs a
 /// proof by that key.
 pub fn check_refresh(family: &Family) -> Result<(), OAuthError> {
-    let Some(bound) = &family.dpop_jkt else {
-        return Ok(());
-    };
-    match binding() {
-        Some(jkt) if bool::from(jkt.as_bytes().ct_eq(bound.as_bytes())) => Ok(()),
-        Some(_) => Err(OAuthError::invalid_grant(
-            "The refresh token is bound to another DPoP key; sign the proof with the key it was issued to.",
-        )),
-        None => Err(OAuthError::invalid_grant(
-            "The refresh token is bound to a DPoP key; send a DPoP proof signed with that key.",
-        )),
+    require_key(
+        family.dpop_jkt.as_deref(),
+        "The refresh token is bound to a DPoP key; send a DPoP proof signed with the key it was issued to.",
+    )
+}
+
+/// `invalid_grant` with `why` unless the request's proof was signed by `bound` (when
+/// something is bound).
+fn require_key(bound: Option<&str>, why: &str) -> Result<(), OAuthError> {
+    match (bound, binding()) {
+        (None, _) => Ok(()),
+        (Some(b), Some(jkt)) if bool::from(jkt.as_bytes().ct_eq(b.as_bytes())) => Ok(()),
+        (Some(_), _) => Err(OAuthError::invalid_grant(why)),
     }
 }
 
@@ -371,15 +373,10 @@ pub async fn at_par(
 /// At a code exchange: a code whose request named `dpop_jkt` needs a proof by that
 /// key (RFC 9449 §10).
 pub fn check_code(dpop_jkt: Option<&str>) -> Result<(), OAuthError> {
-    let Some(bound) = dpop_jkt else {
-        return Ok(());
-    };
-    match binding() {
-        Some(jkt) if bool::from(jkt.as_bytes().ct_eq(bound.as_bytes())) => Ok(()),
-        _ => Err(OAuthError::invalid_grant(
-            "The authorization request named a DPoP key (dpop_jkt); the code exchange needs a DPoP proof signed with that key.",
-        )),
-    }
+    require_key(
+        dpop_jkt,
+        "The authorization request named a DPoP key (dpop_jkt); the code exchange needs a DPoP proof signed with that key.",
+    )
 }
 
 /// Verifies the token request's proof, if any (at the token endpoint, `POST`), for
