@@ -491,6 +491,63 @@ mod tests {
         );
     }
 
+    /// An RS256 proof by a new RSA key, for `POST URL` with `jti`.
+    fn rs256_proof(pkcs8: &[u8], alg: &str, jti: &str, iat: i64) -> (String, Value) {
+        use ring::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
+        let key = RsaKeyPair::from_pkcs8(pkcs8).expect("rsa");
+        let parts = ring::rsa::PublicKeyComponents::<Vec<u8>>::from(key.public());
+        let b64 = |b: &[u8]| URL_SAFE_NO_PAD.encode(b);
+        let jwk = serde_json::json!({"kty": "RSA", "n": b64(&parts.n), "e": b64(&parts.e)});
+        let header = serde_json::json!({"typ": TYP, "alg": alg, "jwk": jwk});
+        let claims = serde_json::json!({"htm": "POST", "htu": URL, "iat": iat, "jti": jti});
+        let input = format!(
+            "{}.{}",
+            b64(header.to_string().as_bytes()),
+            b64(claims.to_string().as_bytes())
+        );
+        let mut sig = vec![0; key.public().modulus_len()];
+        key.sign(
+            &RSA_PKCS1_SHA256,
+            &ring::rand::SystemRandom::new(),
+            input.as_bytes(),
+            &mut sig,
+        )
+        .expect("sign");
+        (format!("{input}.{}", b64(&sig)), jwk)
+    }
+
+    const URL: &str = "http://portcullis.test/oauth2/token";
+
+    #[tokio::test]
+    async fn an_rs256_proof_verifies_once_and_ps256_is_not_accepted() {
+        use crate::clock::Clock as _;
+        let (ctx, clock) = crate::testing::test_context().await;
+        let pkcs8 = crate::keys::rs256::generate_pkcs8().expect("rsa");
+        let expected = Expected {
+            method: "POST",
+            url: URL,
+            access_token: None,
+            require_nonce: false,
+        };
+        let (proof, jwk) = rs256_proof(&pkcs8, "RS256", "j-1", clock.now());
+        let jkt = verify(&ctx, &proof, &expected).await.expect("accepted");
+        assert_eq!(Some(jkt), thumbprint(&jwk));
+        assert!(
+            matches!(verify(&ctx, &proof, &expected).await, Err(ProofError::Invalid(d)) if d.contains("already used"))
+        );
+        // PS256 is for client assertions, not advertised for DPoP.
+        let (proof, _) = rs256_proof(&pkcs8, "PS256", "j-2", clock.now());
+        assert!(
+            matches!(verify(&ctx, &proof, &expected).await, Err(ProofError::Invalid(d)) if d.contains("alg"))
+        );
+        // After the window the replayed jti is refused for its age.
+        clock.advance(IAT_MAX_AGE_SECS + 1);
+        let (proof, _) = rs256_proof(&pkcs8, "RS256", "j-1", clock.now() - IAT_MAX_AGE_SECS - 1);
+        assert!(
+            matches!(verify(&ctx, &proof, &expected).await, Err(ProofError::Invalid(d)) if d.contains("old"))
+        );
+    }
+
     #[test]
     fn htu_is_compared_without_query_and_fragment_after_normalising() {
         assert!(same_target(
