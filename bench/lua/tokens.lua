@@ -5,12 +5,16 @@
 --   chain  each answer's refresh_token replaces the one sent (rotation): a thread
 --          starts with its share and always has one token per connection in flight.
 -- BENCH_AUTH: the Authorization header (client authentication).
+-- BENCH_HEADER: when set, the token goes in this request header (a DPoP proof) rather
+-- than in the body field BENCH_FIELD; the body is then BENCH_BODY alone.
 local c = dofile(os.getenv("BENCH_LUA") .. "/common.lua")
 local path = c.env("BENCH_PATH")
 local fixed = c.env("BENCH_BODY", "")
 local field = c.env("BENCH_FIELD")
 local mode = c.env("BENCH_MODE")
 local auth = os.getenv("BENCH_AUTH")
+local header = os.getenv("BENCH_HEADER")
+if header == "" then header = nil end
 local headers = { ["Content-Type"] = "application/x-www-form-urlencoded" }
 if auth and auth ~= "" then headers["Authorization"] = auth end
 
@@ -43,6 +47,11 @@ function request()
   else
     pos = pos % #tokens + 1
     token = tokens[pos]
+  end
+  if header then
+    local h = { [header] = token }
+    for k, v in pairs(headers) do h[k] = v end
+    return wrk.format("POST", path, h, fixed)
   end
   return wrk.format("POST", path, headers, body(token))
 end

@@ -21,6 +21,11 @@
 //!   writes one of the user's access tokens issued through the client: the subject
 //!   token of the `vault_exchange` scenario.
 //!
+//! * `portcullis-bench dpop-proofs --htu URL --count N --out FILE` signs N DPoP proofs
+//!   (RFC 9449) for `POST URL` with one ES256 key, each with its own `jti` and `iat`
+//!   now, one a line: the `cc_dpop` scenario sends one per request (a `jti` is single
+//!   use). They stay acceptable for the server's 60-second `iat` window.
+//!
 //! [`Signer`]: portcullis_core::keys::Signer
 //! [`Signer::verify`]: portcullis_core::keys::Signer::verify
 
@@ -62,6 +67,16 @@ enum Command {
     /// Create tokens in the database configured by PORTCULLIS_* (as the server reads it).
     #[command(subcommand)]
     Seed(Seed),
+    /// Sign DPoP proofs for `POST --htu`, one a line, with one fresh ES256 key.
+    DpopProofs {
+        /// The token endpoint's URL (the proofs' `htu`).
+        #[arg(long)]
+        htu: String,
+        #[arg(long)]
+        count: usize,
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 /// What to seed; both need the user and the client.
@@ -130,6 +145,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Ceiling { listen } => ceiling(&listen).await,
         Command::Seed(seed) => run_seed(seed).await,
+        Command::DpopProofs { htu, count, out } => dpop_proofs(&htu, count, &out),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -303,6 +319,7 @@ async fn run_seed(seed: Seed) -> Result<(), Failure> {
                                     claims: None,
                                 },
                                 resources: Vec::new(),
+                                dpop_jkt: None,
                             })
                             .await
                             .map_err(|e| e.to_string())?;
@@ -406,5 +423,36 @@ async fn seed_vault(
     .await
     .map_err(|e| e.description)?;
     std::fs::write(out, format!("{}\n", response.access_token))?;
+    Ok(())
+}
+
+/// Writes `count` DPoP proofs for `POST htu` to `out`, signed by one new ES256 key.
+fn dpop_proofs(htu: &str, count: usize, out: &std::path::Path) -> Result<(), Failure> {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+    use base64::Engine as _;
+    use ring::signature::{EcdsaKeyPair, KeyPair as _, ECDSA_P256_SHA256_FIXED_SIGNING};
+    let rng = ring::rand::SystemRandom::new();
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+        .map_err(|_| "cannot generate a P-256 key")?;
+    let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
+        .map_err(|_| "cannot read the P-256 key")?;
+    let p = key.public_key().as_ref();
+    let header = serde_json::json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": {
+        "kty": "EC", "crv": "P-256", "x": B64.encode(&p[1..33]), "y": B64.encode(&p[33..])}});
+    let header = B64.encode(header.to_string());
+    let iat = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
+    let mut file = std::io::BufWriter::new(std::fs::File::create(out)?);
+    for i in 0..count {
+        let claims = serde_json::json!({"htm": "POST", "htu": htu, "iat": iat,
+                                        "jti": format!("bench-{iat}-{i}")});
+        let input = format!("{header}.{}", B64.encode(claims.to_string()));
+        let sig = key
+            .sign(&rng, input.as_bytes())
+            .map_err(|_| "cannot sign a proof")?;
+        writeln!(file, "{input}.{}", B64.encode(sig.as_ref()))?;
+    }
+    file.flush()?;
     Ok(())
 }

@@ -148,6 +148,11 @@ catalogue! {
     INSUFFICIENT_SCOPE = 222209407, Forbidden;
     /// Portcullis: RFC 8707 `invalid_target` (an unregistered or malformed `resource`).
     OAUTH_INVALID_TARGET = 222209408, BadRequest;
+    /// Portcullis: RFC 9449 `invalid_dpop_proof` (a DPoP proof that is malformed, for
+    /// another request, too old, replayed or signed by another key).
+    OAUTH_INVALID_DPOP_PROOF = 222209431, BadRequest;
+    /// Portcullis: RFC 9449 `use_dpop_nonce` (the proof must carry the server's nonce).
+    OAUTH_USE_DPOP_NONCE = 222209432, BadRequest;
     /// Portcullis: no resource server with that id is visible to the caller.
     RESOURCE_NOT_FOUND = 222209701, NotFound;
     /// Portcullis: the tenant already has a resource server with that URI.

@@ -86,6 +86,10 @@ pub struct Config {
     /// Seconds a device must wait between polls of the device authorization grant
     /// (`PORTCULLIS_DEVICE_POLL_INTERVAL`, RFC 8628 §3.2 `interval`), 1–60. Default 5.
     pub device_poll_interval: i64,
+    /// Whether DPoP proofs must carry a server nonce (`PORTCULLIS_DPOP_NONCES`, RFC
+    /// 9449 §8, §9): the token endpoint and the resources answer `use_dpop_nonce`
+    /// with a `DPoP-Nonce` header. Default off.
+    pub dpop_nonces: bool,
     /// Internal destinations the vault's outbound calls and the document fetches
     /// (client metadata documents, `jwks_uri`) may reach: host names,
     /// addresses or CIDR blocks (`PORTCULLIS_OUTBOUND_ALLOW` as a TOML list). Loopback,
@@ -140,6 +144,7 @@ impl Default for Config {
             allow_http_redirect_uris: false,
             require_pushed_authorization_requests: false,
             device_poll_interval: 5,
+            dpop_nonces: false,
             outbound_allow: Vec::new(),
             outbound_ca_file: None,
             fetch_timeout_ms: 3000,
@@ -177,6 +182,7 @@ impl std::fmt::Debug for Config {
                 &self.require_pushed_authorization_requests,
             )
             .field("device_poll_interval", &self.device_poll_interval)
+            .field("dpop_nonces", &self.dpop_nonces)
             .field("outbound_allow", &self.outbound_allow)
             .field("outbound_ca_file", &self.outbound_ca_file)
             .field("fetch_timeout_ms", &self.fetch_timeout_ms)
@@ -351,6 +357,7 @@ const NON_STRING_KEYS: &[&str] = &[
     "allow_http_redirect_uris",
     "require_pushed_authorization_requests",
     "device_poll_interval",
+    "dpop_nonces",
     "outbound_allow",
     "fetch_timeout_ms",
     "trusted_proxies",

@@ -396,6 +396,7 @@ impl Application {
                 crate::http::cors::ManagementOrigins::parse(&config.cors_allowed_origins)
                     .map_err(StartupError::CorsOrigins)?,
             ),
+            dpop_nonces: config.dpop_nonces,
         };
         let vault_refresh = config.vault_refresh_enabled.then(|| VaultRefresh {
             window_secs: i64::try_from(config.vault_refresh_window_secs).unwrap_or(i64::MAX),

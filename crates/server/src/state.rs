@@ -21,4 +21,6 @@ pub struct AppState {
     pub upstream: Arc<dyn UpstreamClient>,
     /// Origins that may call the management API from a browser (`cors_allowed_origins`).
     pub cors_allowed_origins: Arc<crate::http::cors::ManagementOrigins>,
+    /// Whether DPoP proofs must carry a server nonce (`dpop_nonces`).
+    pub dpop_nonces: bool,
 }

@@ -25,7 +25,7 @@ pub(crate) const APP_COLS: &str =
     post_logout_redirect_uris, id_token_signed_response_alg, userinfo_signed_response_alg, \
     require_pushed_authorization_requests, token_endpoint_auth_method, jwks, jwks_uri, logo_uri, \
     client_uri, policy_uri, tos_uri, contacts, software_id, software_version, registered_by, \
-    initial_access_token_id, registration_verifier, first_used_at";
+    initial_access_token_id, registration_verifier, first_used_at, dpop_bound_access_tokens";
 
 fn grants_json(g: &[GrantType]) -> String {
     to_json(&g.iter().map(|g| g.as_str()).collect::<Vec<_>>())
@@ -54,7 +54,8 @@ pub(crate) fn app_row<B: Backend>(r: &B::Row) -> Result<ClientApp, sqlx::Error> 
     let method: String = r.try_get("token_endpoint_auth_method")?;
     let by: String = r.try_get("registered_by")?;
     let profile: Result<ClientProfile, sqlx::Error> = from_row!(r => ClientProfile {
-        jwks, jwks_uri, logo_uri, client_uri, policy_uri, tos_uri, software_id, software_version;
+        jwks, jwks_uri, logo_uri, client_uri, policy_uri, tos_uri, software_id, software_version,
+        dpop_bound_access_tokens;
         contacts: json_list(r.try_get("contacts")?, "contacts")?,
     });
     let profile = profile?;
@@ -87,9 +88,9 @@ static INSERT_APP: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
          post_logout_redirect_uris, id_token_signed_response_alg, userinfo_signed_response_alg, \
          require_pushed_authorization_requests, token_endpoint_auth_method, jwks, jwks_uri, \
          logo_uri, client_uri, policy_uri, tos_uri, contacts, software_id, software_version, \
-         registered_by, initial_access_token_id, registration_verifier) \
+         registered_by, initial_access_token_id, registration_verifier, dpop_bound_access_tokens) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $11, $12, $13, $14, $15, \
-         $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28) RETURNING {APP_COLS}"
+         $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29) RETURNING {APP_COLS}"
     )
 });
 
@@ -127,6 +128,7 @@ pub(crate) fn insert_app<B: Backend>(
         .bind(a.registered_by.as_str())
         .bind(a.registered_by.initial_access_token())
         .bind(&a.registration_verifier)
+        .bind(p.dpop_bound_access_tokens)
 }
 
 #[async_trait]
@@ -185,7 +187,7 @@ impl<B: Backend> ClientStore for SqlStore<B> {
              id_token_signed_response_alg = $9, userinfo_signed_response_alg = $10, \
              require_pushed_authorization_requests = $11, jwks = $12, jwks_uri = $13, \
              logo_uri = $14, client_uri = $15, policy_uri = $16, tos_uri = $17, contacts = $18, \
-             software_id = $19, software_version = $20 \
+             software_id = $19, software_version = $20, dpop_bound_access_tokens = $21 \
              WHERE id = $1 RETURNING {APP_COLS}"
         );
         fetch_optional(
@@ -210,7 +212,8 @@ impl<B: Backend> ClientStore for SqlStore<B> {
                 .bind(&c.profile.tos_uri)
                 .bind(to_json(&c.profile.contacts))
                 .bind(&c.profile.software_id)
-                .bind(&c.profile.software_version),
+                .bind(&c.profile.software_version)
+                .bind(c.profile.dpop_bound_access_tokens),
             app_row::<B>,
         )
         .await

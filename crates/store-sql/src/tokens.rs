@@ -20,10 +20,10 @@ use portcullis_core::store::{StoreResult, TokenStore};
 use sqlx::Row;
 
 const FAMILY_COLS: &str = "id, client_app_id, user_id, tenant_id, scopes, auth_version, \
-    created_at, revoked_at, auth_time, sid, claims, resources";
+    created_at, revoked_at, auth_time, sid, claims, resources, dpop_jkt";
 const CODE_COLS: &str =
     "verifier, client_app_id, user_id, redirect_uri, scopes, code_challenge, created_at, \
-    expires_at, used_at, family_id, auth_time, nonce, sid, claims, resources";
+    expires_at, used_at, family_id, auth_time, nonce, sid, claims, resources, dpop_jkt";
 
 /// The sign-in columns of a row; `nonce` only where the table has it.
 fn sign_in_row<B: Backend>(r: &B::Row, nonce: bool) -> Result<SignInContext, sqlx::Error> {
@@ -37,7 +37,7 @@ fn sign_in_row<B: Backend>(r: &B::Row, nonce: bool) -> Result<SignInContext, sql
 
 fn family_row<B: Backend>(r: &B::Row) -> Result<Family, sqlx::Error> {
     from_row!(r => Family {
-        id, client_app_id, user_id, tenant_id, auth_version, created_at, revoked_at;
+        id, client_app_id, user_id, tenant_id, auth_version, created_at, revoked_at, dpop_jkt;
         scopes: json_list(r.try_get("scopes")?, "scopes")?,
         sign_in: sign_in_row::<B>(r, false)?,
         resources: json_list(r.try_get("resources")?, "resources")?,
@@ -47,7 +47,7 @@ fn family_row<B: Backend>(r: &B::Row) -> Result<Family, sqlx::Error> {
 fn code_row<B: Backend>(r: &B::Row) -> Result<AuthCode, sqlx::Error> {
     from_row!(r => AuthCode {
         verifier, client_app_id, user_id, redirect_uri, code_challenge, created_at,
-        expires_at, used_at, family_id;
+        expires_at, used_at, family_id, dpop_jkt;
         scopes: json_list(r.try_get("scopes")?, "scopes")?,
         sign_in: sign_in_row::<B>(r, true)?,
         resources: json_list(r.try_get("resources")?, "resources")?,
@@ -92,7 +92,8 @@ impl<B: Backend> TokenStore for SqlStore<B> {
         execute(&mut *tx,
             sqlx::query(
                 "INSERT INTO token_families (id, client_app_id, user_id, tenant_id, scopes, auth_version, created_at, \
-                 revoked_at, auth_time, sid, claims, resources) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                 revoked_at, auth_time, sid, claims, resources, dpop_jkt) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
             )
             .bind(&f.id)
             .bind(f.client_app_id)
@@ -105,7 +106,8 @@ impl<B: Backend> TokenStore for SqlStore<B> {
             .bind(f.sign_in.auth_time)
             .bind(&f.sign_in.sid)
             .bind(&f.sign_in.claims)
-            .bind(to_json(&f.resources)),
+            .bind(to_json(&f.resources))
+            .bind(&f.dpop_jkt),
         )
         .await?;
         if let Some(r) = refresh {
@@ -123,7 +125,7 @@ impl<B: Backend> TokenStore for SqlStore<B> {
         let row = sqlx::query(
             "SELECT r.verifier, r.family_id, r.created_at AS r_created_at, r.expires_at, r.rotated_at, \
              f.id, f.client_app_id, f.user_id, f.tenant_id, f.scopes, f.auth_version, f.created_at, f.revoked_at, \
-             f.auth_time, f.sid, f.claims, f.resources \
+             f.auth_time, f.sid, f.claims, f.resources, f.dpop_jkt \
              FROM refresh_tokens r JOIN token_families f ON f.id = r.family_id WHERE r.verifier = $1",
         )
         .bind(verifier)
@@ -182,7 +184,7 @@ impl<B: Backend> TokenStore for SqlStore<B> {
 
     async fn insert_auth_code(&self, c: &AuthCode) -> StoreResult<()> {
         let sql = format!(
-            "INSERT INTO auth_codes ({CODE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+            "INSERT INTO auth_codes ({CODE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
         );
         execute(
             &self.pool,
@@ -201,7 +203,8 @@ impl<B: Backend> TokenStore for SqlStore<B> {
                 .bind(&c.sign_in.nonce)
                 .bind(&c.sign_in.sid)
                 .bind(&c.sign_in.claims)
-                .bind(to_json(&c.resources)),
+                .bind(to_json(&c.resources))
+                .bind(&c.dpop_jkt),
         )
         .await
         .map(|_| ())

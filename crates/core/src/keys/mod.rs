@@ -27,6 +27,7 @@ use crate::model::claims::AccessClaims;
 use crate::model::time::UnixTime;
 pub mod jwt;
 mod material;
+pub mod public_jws;
 pub mod rs256;
 
 use crate::model::limits::LimitLevel;

@@ -30,6 +30,7 @@ fn claims(exp: UnixTime) -> AccessClaims {
         sv: None,
         uc: None,
         act: None,
+        cnf: None,
     }
 }
 

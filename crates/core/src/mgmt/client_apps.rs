@@ -47,6 +47,8 @@ pub struct OidcChanges {
     pub userinfo_signed_response_alg: Option<Option<String>>,
     /// RFC 9126 §5; `None` leaves it as it is.
     pub require_pushed_authorization_requests: Option<bool>,
+    /// RFC 9449 §5.2; `None` leaves it as it is.
+    pub dpop_bound_access_tokens: Option<bool>,
 }
 
 /// An application's OpenID Connect settings, checked.
@@ -56,6 +58,7 @@ struct OidcSettings {
     id_token_signed_response_alg: Option<String>,
     userinfo_signed_response_alg: Option<String>,
     require_pushed_authorization_requests: bool,
+    dpop_bound_access_tokens: bool,
 }
 
 impl OidcChanges {
@@ -88,6 +91,9 @@ impl OidcChanges {
             require_pushed_authorization_requests: self
                 .require_pushed_authorization_requests
                 .unwrap_or(current.require_pushed_authorization_requests),
+            dpop_bound_access_tokens: self
+                .dpop_bound_access_tokens
+                .unwrap_or(current.dpop_bound_access_tokens),
         })
     }
 }
@@ -99,6 +105,7 @@ impl From<&ClientApp> for OidcSettings {
             id_token_signed_response_alg: app.id_token_signed_response_alg.clone(),
             userinfo_signed_response_alg: app.userinfo_signed_response_alg.clone(),
             require_pushed_authorization_requests: app.require_pushed_authorization_requests,
+            dpop_bound_access_tokens: app.profile.dpop_bound_access_tokens,
         }
     }
 }
@@ -171,7 +178,10 @@ pub async fn register(
         userinfo_signed_response_alg: oidc.userinfo_signed_response_alg,
         require_pushed_authorization_requests: oidc.require_pushed_authorization_requests,
         token_endpoint_auth_method: TokenEndpointAuthMethod::for_public(public),
-        profile: ClientProfile::default(),
+        profile: ClientProfile {
+            dpop_bound_access_tokens: oidc.dpop_bound_access_tokens,
+            ..ClientProfile::default()
+        },
         registered_by: RegisteredBy::User,
         registration_verifier: None,
         now: ctx.now(),
@@ -239,7 +249,10 @@ pub async fn update(
         id_token_signed_response_alg: oidc.id_token_signed_response_alg,
         userinfo_signed_response_alg: oidc.userinfo_signed_response_alg,
         require_pushed_authorization_requests: oidc.require_pushed_authorization_requests,
-        profile: current.profile.clone(),
+        profile: ClientProfile {
+            dpop_bound_access_tokens: oidc.dpop_bound_access_tokens,
+            ..current.profile.clone()
+        },
         now: ctx.now(),
     };
     let app = ctx

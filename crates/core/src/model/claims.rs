@@ -45,6 +45,9 @@ pub struct AccessClaims {
     /// absent on every other token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub act: Option<Act>,
+    /// The DPoP key the token is bound to (RFC 9449 §6.1); absent on Bearer tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<super::confirmation::Confirmation>,
 }
 
 /// An `act` claim (RFC 8693 §4.1): who acts for the subject, and inside it, who acted

@@ -510,6 +510,9 @@ pub struct ClientProfile {
     pub contacts: Vec<String>,
     pub software_id: Option<String>,
     pub software_version: Option<String>,
+    /// RFC 9449 §5.2: the client always uses DPoP; its token requests without a
+    /// proof are refused.
+    pub dpop_bound_access_tokens: bool,
 }
 
 /// A client application as stored.

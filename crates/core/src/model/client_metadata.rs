@@ -339,6 +339,7 @@ impl ClientMetadata {
             contacts,
             software_id: f.string("software_id", MAX_TEXT)?,
             software_version: f.string("software_version", MAX_TEXT)?,
+            dpop_bound_access_tokens: f.flag("dpop_bound_access_tokens")?,
         };
         let post_logout_redirect_uris =
             match f.strings("post_logout_redirect_uris", MAX_REDIRECT_URLS + 1)? {
@@ -439,6 +440,9 @@ impl ClientMetadata {
             "userinfo_signed_response_alg",
             &self.userinfo_signed_response_alg,
         );
+        if self.profile.dpop_bound_access_tokens {
+            m.insert("dpop_bound_access_tokens".into(), json!(true));
+        }
         if let Some(jwks) = self
             .profile
             .jwks
@@ -481,6 +485,15 @@ fn strip(message: &str) -> String {
 struct Fields<'a>(&'a Map<String, Value>);
 
 impl Fields<'_> {
+    /// A boolean; absent or null is false.
+    fn flag(&self, field: &str) -> Result<bool, MetadataError> {
+        match self.0.get(field) {
+            None | Some(Value::Null) => Ok(false),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(_) => Err(MetadataError::metadata(field, "must be true or false")),
+        }
+    }
+
     fn string(&self, field: &str, max: usize) -> Result<Option<String>, MetadataError> {
         match self.0.get(field) {
             None | Some(Value::Null) => Ok(None),

@@ -7,6 +7,7 @@ pub mod claims;
 pub mod client_app;
 pub mod client_id_url;
 pub mod client_metadata;
+pub mod confirmation;
 pub mod device;
 pub mod identity;
 pub mod limits;

@@ -26,6 +26,9 @@ pub struct Family {
     /// asked; empty: the issuer, as before resource indicators. A refresh may name a
     /// subset of them.
     pub resources: Vec<String>,
+    /// The DPoP key (RFC 7638 thumbprint) the grant's refresh tokens are bound to: a
+    /// public client's proof key at issuance (RFC 9449 §5); `None` otherwise.
+    pub dpop_jkt: Option<String>,
 }
 
 /// What a sign-in carries from the authorization request through the code into the
@@ -101,6 +104,9 @@ pub struct AuthCode {
     /// The resource indicators (RFC 8707) of the authorization request; the token
     /// request may name a subset of them.
     pub resources: Vec<String>,
+    /// The authorization request's `dpop_jkt` (RFC 9449 §10): the code exchange's
+    /// DPoP proof must be signed by this key.
+    pub dpop_jkt: Option<String>,
 }
 
 /// The outcome of [`crate::store::TokenStore::take_auth_code`].

@@ -313,6 +313,8 @@ async fn check(
         }
         (_, _) => None,
     };
+    super::dpop::check_dpop_jkt(params.dpop_jkt.as_deref())
+        .map_err(|e| fail("invalid_request", e.description))?;
     if app.public && code_challenge.is_none() {
         return Err(fail(
             "invalid_request",
@@ -556,6 +558,7 @@ pub async fn issue_code(
             family_id: None,
             sign_in,
             resources: super::resource::uris(&req.resources),
+            dpop_jkt: req.params.dpop_jkt.clone(),
         })
         .await?;
     tracing::info!(client = %req.app.client_id, user = user.id, "authorization code issued");

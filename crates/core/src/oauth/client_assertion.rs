@@ -36,26 +36,17 @@
 //!   use is refused. The record is the last step, so a refused assertion records
 //!   nothing.
 //!
-//! The JWS is split here rather than with [`crate::keys::jwt::parse_any`]: that
-//! parser is for tokens this server signs (a `kid` required, low-S ES256, only the
-//! server's algorithms); a client's assertion may omit `kid` and may be signed by any
-//! library. Every error is `invalid_client` (RFC 7521 §4.2.1), except a malformed
+//! The JWS is split and its signature verified by [`crate::keys::public_jws`], which
+//! DPoP proofs share ([`super::dpop`]). Every error is `invalid_client` (RFC 7521 §4.2.1), except a malformed
 //! presentation, which is `invalid_request`; descriptions say what was wrong in fixed
 //! words and never quote the assertion.
 
 use super::error::OAuthError;
 use super::request::{ClientAssertion, ClientCredentials};
 use crate::context::Context;
-use crate::keys::jwt::jwk_point;
-use crate::keys::rs256::jwk_components;
+use crate::keys::public_jws::{fits, Alg, Jws, JwsError};
 use crate::ratelimit::FailureLimiter;
 use crate::upstream::fetch::DocumentKind;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-use ring::signature::{
-    RsaPublicKeyComponents, UnparsedPublicKey, ECDSA_P256_SHA256_FIXED, ED25519,
-    RSA_PKCS1_2048_8192_SHA256, RSA_PSS_2048_8192_SHA256,
-};
 use serde_json::Value;
 use url::Url;
 
@@ -123,7 +114,9 @@ pub fn presented_assertion(
         ));
     }
     let jwt = a.assertion.as_ref().map(|s| s.expose()).unwrap_or_default();
-    let claims = Jws::split(jwt)?.claims()?;
+    let claims = Jws::split(jwt, MAX_ASSERTION_LEN)
+        .and_then(|j| j.claims())
+        .map_err(refused)?;
     let Some(sub) = claims.get("sub").and_then(Value::as_str) else {
         return Err(OAuthError::invalid_client(
             "The client assertion has no sub claim naming the client.",
@@ -148,8 +141,8 @@ pub async fn authenticate_assertion(
     audiences: &[&str],
 ) -> Result<(), OAuthError> {
     let now = ctx.now();
-    let jws = Jws::split(assertion)?;
-    let alg = jws.alg()?;
+    let jws = Jws::split(assertion, MAX_ASSERTION_LEN).map_err(refused)?;
+    let alg = jws.alg(ACCEPTED).map_err(refused)?;
     let fetched;
     let set = match jwks {
         JwksSource::Inline(set) => set,
@@ -167,8 +160,8 @@ pub async fn authenticate_assertion(
         }
     };
     let key = select_key(set, jws.header.get("kid").and_then(Value::as_str), alg)?;
-    verify_signature(alg, key, jws.signing_input.as_bytes(), &jws.signature)?;
-    let claims = jws.claims()?;
+    jws.verify(alg, key).map_err(refused)?;
+    let claims = jws.claims().map_err(refused)?;
     let str_claim = |name: &str| claims.get(name).and_then(Value::as_str);
     if str_claim("iss") != Some(client_id) {
         return Err(bad("its iss claim is not the client's client_id"));
@@ -279,73 +272,23 @@ fn bad(why: &str) -> OAuthError {
     OAuthError::invalid_client(format!("The client assertion was refused: {why}."))
 }
 
-/// An accepted JWS algorithm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Alg {
-    Rs256,
-    Ps256,
-    Es256,
-    EdDsa,
-}
+/// [`ALGORITHMS`] as [`Alg`]s.
+const ACCEPTED: &[Alg] = &[Alg::Rs256, Alg::Ps256, Alg::Es256, Alg::EdDsa];
 
-/// A compact JWS split, its header decoded.
-struct Jws<'t> {
-    header: serde_json::Map<String, Value>,
-    signing_input: &'t str,
-    payload: &'t str,
-    signature: Vec<u8>,
-}
-
-impl<'t> Jws<'t> {
-    fn split(token: &'t str) -> Result<Self, OAuthError> {
-        let malformed = || bad("it is not a JWT (a compact JWS of three base64url parts)");
-        if token.len() > MAX_ASSERTION_LEN {
-            return Err(bad(&format!("it is longer than {MAX_ASSERTION_LEN} bytes")));
+/// A refused JWS, in this module's words.
+fn refused(e: JwsError) -> OAuthError {
+    bad(&match e {
+        JwsError::TooLong => format!("it is longer than {MAX_ASSERTION_LEN} bytes"),
+        JwsError::Malformed => "it is not a JWT (a compact JWS of three base64url parts)".into(),
+        JwsError::Crit => {
+            "it names critical header extensions (crit), which are not supported".into()
         }
-        let mut parts = token.split('.');
-        let (Some(h), Some(payload), Some(s), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(malformed());
-        };
-        let header_json = URL_SAFE_NO_PAD.decode(h).map_err(|_| malformed())?;
-        let header: serde_json::Map<String, Value> =
-            serde_json::from_slice(&header_json).map_err(|_| malformed())?;
-        let signature = URL_SAFE_NO_PAD.decode(s).map_err(|_| malformed())?;
-        Ok(Self {
-            header,
-            signing_input: &token[..h.len() + 1 + payload.len()],
-            payload,
-            signature,
-        })
-    }
-
-    /// The header's algorithm, if accepted; no `crit` extension is understood.
-    fn alg(&self) -> Result<Alg, OAuthError> {
-        if self.header.contains_key("crit") {
-            return Err(bad(
-                "it names critical header extensions (crit), which are not supported",
-            ));
-        }
-        match self.header.get("alg").and_then(Value::as_str) {
-            Some("RS256") => Ok(Alg::Rs256),
-            Some("PS256") => Ok(Alg::Ps256),
-            Some("ES256") => Ok(Alg::Es256),
-            Some("EdDSA") => Ok(Alg::EdDsa),
-            _ => Err(bad(&format!(
-                "its alg is not one of {}",
-                ALGORITHMS.join(", ")
-            ))),
-        }
-    }
-
-    /// The claims (before or after verification: the caller decides).
-    fn claims(&self) -> Result<serde_json::Map<String, Value>, OAuthError> {
-        let bytes = URL_SAFE_NO_PAD
-            .decode(self.payload)
-            .map_err(|_| bad("its claims are not base64url"))?;
-        serde_json::from_slice(&bytes).map_err(|_| bad("its claims are not a JSON object"))
-    }
+        JwsError::Alg => format!("its alg is not one of {}", ALGORITHMS.join(", ")),
+        JwsError::ClaimsNotBase64 => "its claims are not base64url".into(),
+        JwsError::ClaimsNotObject => "its claims are not a JSON object".into(),
+        JwsError::UnusableKey => "the client's key is not a usable public key".into(),
+        JwsError::BadSignature => "its signature does not verify with the client's key".into(),
+    })
 }
 
 /// The key of `set` that signed with `alg`: the one named `kid`, or the only signing
@@ -389,53 +332,6 @@ fn select_key<'s>(set: &'s Value, kid: Option<&str>, alg: Alg) -> Result<&'s Val
         return Err(bad("the key's type does not fit its alg"));
     }
     Ok(key)
-}
-
-/// Whether `jwk` is a key of `alg`'s type (and, if it says, of that algorithm).
-fn fits(jwk: &Value, alg: Alg) -> bool {
-    let (kty, crv, name) = match alg {
-        Alg::Rs256 => ("RSA", None, "RS256"),
-        Alg::Ps256 => ("RSA", None, "PS256"),
-        Alg::Es256 => ("EC", Some("P-256"), "ES256"),
-        Alg::EdDsa => ("OKP", Some("Ed25519"), "EdDSA"),
-    };
-    jwk["kty"] == kty
-        && crv.is_none_or(|c| jwk["crv"] == c)
-        && jwk.get("alg").is_none_or(|a| a == name)
-}
-
-fn verify_signature(alg: Alg, jwk: &Value, input: &[u8], sig: &[u8]) -> Result<(), OAuthError> {
-    let unusable = || bad("the client's key is not a usable public key");
-    let invalid = || bad("its signature does not verify with the client's key");
-    match alg {
-        Alg::Rs256 | Alg::Ps256 => {
-            let (n, e) = jwk_components(jwk).map_err(|_| unusable())?;
-            let params = if alg == Alg::Rs256 {
-                &RSA_PKCS1_2048_8192_SHA256
-            } else {
-                &RSA_PSS_2048_8192_SHA256
-            };
-            RsaPublicKeyComponents { n, e }
-                .verify(params, input, sig)
-                .map_err(|_| invalid())
-        }
-        Alg::Es256 => {
-            let point = jwk_point(jwk).map_err(|_| unusable())?;
-            UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point)
-                .verify(input, sig)
-                .map_err(|_| invalid())
-        }
-        Alg::EdDsa => {
-            let x = jwk["x"]
-                .as_str()
-                .and_then(|x| URL_SAFE_NO_PAD.decode(x).ok())
-                .filter(|x| x.len() == 32)
-                .ok_or_else(unusable)?;
-            UnparsedPublicKey::new(&ED25519, x)
-                .verify(input, sig)
-                .map_err(|_| invalid())
-        }
-    }
 }
 
 #[cfg(test)]

@@ -37,6 +37,11 @@ pub enum ErrorCode {
     AccessDenied,
     /// RFC 8628 §3.5: the device code expired.
     ExpiredToken,
+    /// RFC 9449 §5 and §7.1: the DPoP proof is missing where required, malformed, for
+    /// another request, too old, replayed or signed by another key.
+    InvalidDpopProof,
+    /// RFC 9449 §8 and §9: the proof must carry the nonce of the `DPoP-Nonce` header.
+    UseDpopNonce,
 }
 
 impl ErrorCode {
@@ -61,6 +66,8 @@ impl ErrorCode {
             ErrorCode::SlowDown => "slow_down",
             ErrorCode::AccessDenied => "access_denied",
             ErrorCode::ExpiredToken => "expired_token",
+            ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
+            ErrorCode::UseDpopNonce => "use_dpop_nonce",
         }
     }
 }

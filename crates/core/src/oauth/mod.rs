@@ -4,7 +4,7 @@
 //! pushed authorization requests (`par`, RFC 9126), the device authorization grant
 //! (`device`, RFC 8628), the token endpoint and
 //! its grants (RFC 6749, 7636), access-token validation, introspection (RFC 7662) and
-//! revocation (RFC 7009), client authentication. The tokens' records are in
+//! revocation (RFC 7009), client authentication, DPoP proofs (`dpop`, RFC 9449). The tokens' records are in
 //! [`crate::model::token`], their signing in [`crate::keys`].
 
 pub mod authorize;
@@ -12,6 +12,7 @@ pub mod claims_request;
 pub mod client_assertion;
 pub mod client_auth;
 pub mod device;
+pub mod dpop;
 pub mod end_session;
 pub mod error;
 pub mod grant;

@@ -47,6 +47,8 @@ pub struct AuthorizeParams {
     pub user_code: Option<String>,
     /// The keyed proof that [`Self::user_code`] was accepted at the verification page.
     pub device_request: Option<String>,
+    /// The DPoP key the code is to be bound to (RFC 9449 §10): a JWK thumbprint.
+    pub dpop_jkt: Option<String>,
     /// The resource indicators (RFC 8707 §2), in the order sent: the one parameter
     /// that may be repeated. Empty values are dropped.
     pub resource: Vec<String>,
@@ -59,7 +61,7 @@ pub const RESOURCE_PARAM: &str = "resource";
 
 impl AuthorizeParams {
     /// The names of the parameters, in the order [`Self::pairs`] yields them.
-    pub const NAMES: [&'static str; 22] = [
+    pub const NAMES: [&'static str; 23] = [
         "response_type",
         "client_id",
         "redirect_uri",
@@ -82,10 +84,11 @@ impl AuthorizeParams {
         PROOF_PARAM,
         "user_code",
         DEVICE_PROOF_PARAM,
+        "dpop_jkt",
     ];
 
     /// The value slots, in the order of [`Self::NAMES`].
-    fn slots(&mut self) -> [&mut Option<String>; 22] {
+    fn slots(&mut self) -> [&mut Option<String>; 23] {
         [
             &mut self.response_type,
             &mut self.client_id,
@@ -109,6 +112,7 @@ impl AuthorizeParams {
             &mut self.pushed_request,
             &mut self.user_code,
             &mut self.device_request,
+            &mut self.dpop_jkt,
         ]
     }
 
@@ -166,6 +170,7 @@ impl AuthorizeParams {
                 &self.pushed_request,
                 &self.user_code,
                 &self.device_request,
+                &self.dpop_jkt,
             ],
         );
         out.extend(self.resource.iter().map(|r| (RESOURCE_PARAM, r.as_str())));

@@ -63,6 +63,8 @@ pub struct TokenRequest {
     /// The client for upstream token endpoints, for token exchange's vault retrieval
     /// ([`crate::vault::retrieve`]); the HTTP layer passes the server's.
     pub upstream: Option<std::sync::Arc<dyn crate::upstream::UpstreamClient>>,
+    /// The `DPoP` proof (RFC 9449), when the request carried one.
+    pub dpop: Option<super::dpop::Presented>,
 }
 
 /// The parameters of a token-exchange request (RFC 8693 §2.1), as sent. Its
@@ -90,4 +92,8 @@ pub struct TokenResponse {
     pub id_token: Option<String>,
     /// Token exchange's `issued_token_type` (RFC 8693 §2.2.1); `None` for other grants.
     pub issued_token_type: Option<&'static str>,
+    /// The `token_type` when the grant decides it: `Bearer` for the vault's upstream
+    /// token, which is not ours to bind to a DPoP key. `None`: `DPoP` when the request
+    /// carried a proof (the token is bound), else `Bearer`.
+    pub token_type: Option<&'static str>,
 }

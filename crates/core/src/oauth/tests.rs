@@ -109,6 +109,7 @@ impl Fixture {
                 family_id: None,
                 sign_in: Default::default(),
                 resources: Vec::new(),
+                dpop_jkt: None,
             })
             .await
             .expect("code");

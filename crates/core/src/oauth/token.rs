@@ -20,8 +20,19 @@ use crate::model::scope::{OFFLINE_ACCESS, OPENID};
 use crate::model::token::{Family, RefreshToken, SignInContext};
 use crate::ratelimit::FailureLimiter;
 
-/// Runs a token request end to end.
+/// Runs a token request end to end, in a DPoP binding scope
+/// ([`super::dpop::scoped`]): the tokens every grant mints are bound to the request's
+/// proof key, if it sent one.
 pub async fn exchange(
+    ctx: &Context,
+    limiter: &FailureLimiter,
+    req: TokenRequest,
+    endpoint: Endpoint,
+) -> Result<TokenResponse, OAuthError> {
+    super::dpop::scoped(run(ctx, limiter, req, endpoint)).await
+}
+
+async fn run(
     ctx: &Context,
     limiter: &FailureLimiter,
     req: TokenRequest,
@@ -63,6 +74,7 @@ pub async fn exchange(
             "This client is not allowed to use the {kind} grant."
         )));
     }
+    super::dpop::bind(super::dpop::verify_presented(ctx, &client.app, req.dpop.as_ref()).await?);
     let issued = match kind {
         GrantType::Password => {
             let attempt = crate::auth::Attempt {
@@ -241,7 +253,8 @@ fn verifier_version(ctx: &Context, verifier: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..12])
 }
 
-/// Signs an access token; returns it with its lifetime. `sign_in` is the OpenID
+/// Signs an access token; returns it with its lifetime. Within [`exchange`], once a
+/// DPoP proof was verified, the token is bound to its key (`cnf.jkt`). `sign_in` is the OpenID
 /// Connect sign-in of a user's grant, whose claims request the token carries for
 /// the UserInfo endpoint. `audience` is the token's resources (RFC 8707); empty: the
 /// issuer.
@@ -297,6 +310,7 @@ pub fn mint(
             Subject::Delegated(_, act) => Some(act.clone()),
             _ => None,
         },
+        cnf: super::dpop::confirmation(),
     };
     let token = ctx.signer.sign(&claims).map_err(|e| {
         tracing::error!(error = %e, "signing an access token failed");
@@ -373,6 +387,8 @@ pub async fn issue_for_user(
             ..sign_in.clone()
         },
         resources: target.granted.clone(),
+        // RFC 9449 §5: a public client's refresh tokens are bound to its DPoP key.
+        dpop_jkt: super::dpop::binding().filter(|_| client.app.public),
     };
     let refresh = gets_refresh_token(&client.app, &scopes).then(Secret::generate);
     let stored = refresh.as_ref().map(|r| RefreshToken {
@@ -415,6 +431,7 @@ pub async fn issue_for_user(
             scope: token_scopes.join(" "),
             id_token,
             issued_token_type: None,
+            token_type: None,
         },
         family.id,
     ))

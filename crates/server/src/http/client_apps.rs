@@ -80,6 +80,10 @@ pub struct RegisterRequest {
     /// also go without one).
     #[serde(default)]
     pub token_exchange_policy: Option<String>,
+    /// Extension (RFC 9449 §5.2): `true` when every token request of this
+    /// application must carry a DPoP proof. Default false.
+    #[serde(default)]
+    pub dpop_bound_access_tokens: Option<bool>,
 }
 
 /// Body of `PUT /api/mgmt/oauth/client/applications/{id}`: the registration fields;
@@ -118,6 +122,9 @@ pub struct UpdateRequest {
     /// also go without one).
     #[serde(default)]
     pub token_exchange_policy: Option<String>,
+    /// Absent: unchanged.
+    #[serde(default)]
+    pub dpop_bound_access_tokens: Option<bool>,
     /// Ignored (read-only).
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
@@ -139,12 +146,14 @@ fn oidc_changes(
     id_token_signed_response_alg: Option<Option<String>>,
     userinfo_signed_response_alg: Option<Option<String>>,
     require_pushed_authorization_requests: Option<bool>,
+    dpop_bound_access_tokens: Option<bool>,
 ) -> client_apps::OidcChanges {
     client_apps::OidcChanges {
         post_logout_redirect_uris: post_logout_redirect_uris.map(Option::unwrap_or_default),
         id_token_signed_response_alg,
         userinfo_signed_response_alg,
         require_pushed_authorization_requests,
+        dpop_bound_access_tokens,
     }
 }
 
@@ -217,6 +226,9 @@ pub struct AppDetail {
     /// Extension (RFC 9126 §5); shown when true.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub require_pushed_authorization_requests: bool,
+    /// Extension (RFC 9449 §5.2); shown when true.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub dpop_bound_access_tokens: bool,
     /// Extension; shown for clients that registered themselves (RFC 7591).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub registered_by: Option<RegisteredByDetail>,
@@ -253,6 +265,7 @@ impl AppDetail {
             userinfo_signed_response_alg: app.userinfo_signed_response_alg,
             require_pushed_authorization_requests: app.require_pushed_authorization_requests,
             token_exchange_policy: None,
+            dpop_bound_access_tokens: app.profile.dpop_bound_access_tokens,
         }
     }
 
@@ -324,6 +337,7 @@ pub async fn register(
             req.id_token_signed_response_alg,
             req.userinfo_signed_response_alg,
             req.require_pushed_authorization_requests,
+            req.dpop_bound_access_tokens,
         ),
         token_exchange_policy: req.token_exchange_policy,
     };
@@ -368,6 +382,7 @@ pub async fn update(
             req.id_token_signed_response_alg,
             req.userinfo_signed_response_alg,
             req.require_pushed_authorization_requests,
+            req.dpop_bound_access_tokens,
         ),
         token_exchange_policy: req.token_exchange_policy,
     };

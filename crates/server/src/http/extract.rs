@@ -238,6 +238,9 @@ enum Bearer {
     Refused(String),
     /// No credentials: this challenge is offered after the Basic one (on a 401 only).
     Offered(String),
+    /// A DPoP presentation was refused (RFC 9449 §7.1): this `DPoP` challenge replaces
+    /// the Basic one, with a `DPoP-Nonce` when nonces are on.
+    Dpop(String, Option<String>),
 }
 
 impl From<ApiError> for CallerRejection {
@@ -258,6 +261,14 @@ impl IntoResponse for CallerRejection {
             Some(Bearer::Refused(challenge)) => {
                 if let Ok(v) = HeaderValue::from_str(&challenge) {
                     headers.insert(header::WWW_AUTHENTICATE, v);
+                }
+            }
+            Some(Bearer::Dpop(challenge, nonce)) => {
+                if let Ok(v) = HeaderValue::from_str(&challenge) {
+                    headers.insert(header::WWW_AUTHENTICATE, v);
+                }
+                if let Some(v) = nonce.and_then(|n| HeaderValue::from_str(&n).ok()) {
+                    headers.insert(super::dpop::DPOP_NONCE, v);
                 }
             }
             Some(Bearer::Offered(challenge)) if status == StatusCode::UNAUTHORIZED => {
@@ -290,8 +301,8 @@ impl FromRequestParts<AppState> for Caller {
         let issuer = state.ctx.signer.issuer();
         let path = parts.uri.path();
         let value = authorization(&parts.headers).map_err(ApiError::from)?;
-        if let Some(token) = value.and_then(bearer_value) {
-            return bearer_caller(state, path, token).await.map(Caller);
+        if let Some(p) = value.and_then(super::dpop::presentation) {
+            return bearer_caller(state, parts, p).await.map(Caller);
         }
         let basic_caller = value.is_some_and(is_basic);
         let (login, password) = basic_credentials(parts).map_err(|error| CallerRejection {
@@ -325,9 +336,10 @@ impl FromRequestParts<AppState> for Mgmt {
 /// `api.access.mgmt` scope; it acts with that user's permissions.
 async fn bearer_caller(
     state: &AppState,
-    path: &str,
-    token: &str,
+    parts: &Parts,
+    presented: super::dpop::Presentation<'_>,
 ) -> Result<Principal, CallerRejection> {
+    let (path, token) = (parts.uri.path(), presented.token);
     let refused = |code: Code, message: String, bearer: ErrorCode| CallerRejection {
         bearer: Some(Bearer::Refused(super::resource_metadata::challenge(
             state.ctx.signer.issuer(),
@@ -357,6 +369,23 @@ async fn bearer_caller(
             ),
             ErrorCode::InvalidToken,
         ));
+    }
+    // RFC 9449 §7: a DPoP-bound token needs the DPoP scheme and a proof by its key.
+    let method = parts.method.as_str();
+    let cnf = active.claims.cnf.as_ref();
+    let checked =
+        super::dpop::check_at_resource(state, &parts.headers, method, path, presented, cnf);
+    if let Err(refusal) = checked.await {
+        let nonce = state
+            .dpop_nonces
+            .then(|| portcullis_core::oauth::dpop::nonce(&state.ctx, state.ctx.now()));
+        return Err(CallerRejection {
+            bearer: Some(Bearer::Dpop(
+                super::dpop::challenge_value(Some(&refusal)),
+                nonce,
+            )),
+            error: ApiError::new(Code::INVALID_CREDENTIALS, refusal.1),
+        });
     }
     if !active.claims.has_scope(portcullis_core::model::scope::MGMT) {
         return Err(refused(

@@ -109,6 +109,10 @@ pub fn document(
             ));
         }
     }
+    if served(portcullis_core::oauth::client_auth::TOKEN_PATH) {
+        // RFC 9449 §5.1: the token endpoint takes DPoP proofs with these algorithms.
+        doc["dpop_signing_alg_values_supported"] = json!(portcullis_core::oauth::dpop::ALGORITHMS);
+    }
     if served("/oauth2/par") {
         // RFC 9126 §2: clients authenticate at the push endpoint as at the token
         // endpoint, so `token_endpoint_auth_methods_supported` is its list too.

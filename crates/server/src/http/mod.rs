@@ -5,6 +5,7 @@ pub mod authorize;
 pub mod client_apps;
 pub mod cors;
 pub mod device;
+pub mod dpop;
 pub mod error;
 pub mod extract;
 pub mod health;

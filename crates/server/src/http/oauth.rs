@@ -6,7 +6,7 @@
 //! envelope for JSON, with the same status codes.
 
 use super::error::ApiError;
-use super::extract::{bearer_token, RepeatedAuthorization, MAX_BODY};
+use super::extract::{RepeatedAuthorization, MAX_BODY};
 use super::reply::{no_store, set_retry_after};
 use crate::state::AppState;
 use axum::body::Bytes;
@@ -84,6 +84,8 @@ pub fn hdp_code(code: ErrorCode) -> Code {
         ErrorCode::UnsupportedGrantType => Code::OAUTH_UNSUPPORTED_GRANT_TYPE,
         ErrorCode::InvalidScope => Code::OAUTH_INVALID_SCOPE,
         ErrorCode::InvalidTarget => Code::OAUTH_INVALID_TARGET,
+        ErrorCode::InvalidDpopProof => Code::OAUTH_INVALID_DPOP_PROOF,
+        ErrorCode::UseDpopNonce => Code::OAUTH_USE_DPOP_NONCE,
         ErrorCode::InvalidRedirectUri
         | ErrorCode::InvalidClientMetadata
         | ErrorCode::InvalidSoftwareStatement
@@ -416,6 +418,7 @@ fn token_request(
         login_user,
         exchange: exchange_params(&mut f),
         upstream: None,
+        dpop: None,
     })
 }
 
@@ -487,7 +490,7 @@ async fn hdp_login(
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TokenBody {
     pub access_token: String,
-    /// Always `Bearer`.
+    /// `Bearer`, or `DPoP` when the request carried a DPoP proof (RFC 9449 §5).
     pub token_type: &'static str,
     #[schema(value_type = Object)]
     pub expires_in: Value,
@@ -502,7 +505,7 @@ pub struct TokenBody {
     pub issued_token_type: Option<&'static str>,
 }
 
-fn token_body(t: TokenResponse, as_string: bool) -> Response {
+fn token_body(t: TokenResponse, as_string: bool, token_type: &'static str) -> Response {
     let expires_in = if as_string {
         Value::String(t.expires_in.to_string())
     } else {
@@ -510,7 +513,7 @@ fn token_body(t: TokenResponse, as_string: bool) -> Response {
     };
     let body = TokenBody {
         access_token: t.access_token,
-        token_type: "Bearer",
+        token_type: t.token_type.unwrap_or(token_type),
         expires_in,
         refresh_token: t.refresh_token.map(|s| s.expose().to_owned()),
         scope: t.scope,
@@ -532,6 +535,8 @@ pub struct OAuthPost {
     peer: SocketAddr,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
+    /// The path called (a DPoP proof's `htu` names it).
+    path: String,
 }
 
 impl FromRequest<AppState> for OAuthPost {
@@ -543,12 +548,14 @@ impl FromRequest<AppState> for OAuthPost {
             .await
             .map_err(IntoResponse::into_response)?;
         let headers = parts.headers.clone();
+        let path = parts.uri.path().to_owned();
         let body = Bytes::from_request(Request::from_parts(parts, body), s).await;
         Ok(Self {
             s: s.clone(),
             peer,
             headers,
             body,
+            path,
         })
     }
 }
@@ -575,7 +582,11 @@ impl OAuthPost {
 async fn run_token(req: OAuthPost, endpoint: Endpoint) -> Response {
     let peer = req.client_ip();
     let OAuthPost {
-        s, headers, body, ..
+        s,
+        headers,
+        body,
+        path,
+        ..
     } = req;
     let body = match body {
         Ok(b) => b,
@@ -600,13 +611,25 @@ async fn run_token(req: OAuthPost, endpoint: Endpoint) -> Response {
         Err(error) => return OAuthReply::new(error, encoding).into_response(),
     };
     req.upstream = Some(s.upstream.clone());
-    match token::exchange(&s.ctx, &s.limiter, req, endpoint).await {
+    if endpoint == Endpoint::Standard {
+        req.dpop = match super::dpop::presented(&s, &headers, &path) {
+            Ok(p) => p,
+            Err(error) => return OAuthReply::new(error, encoding).into_response(),
+        };
+    }
+    let bound = req.dpop.is_some();
+    let mut res = match token::exchange(&s.ctx, &s.limiter, req, endpoint).await {
         Ok(t) => token_body(
             t,
             encoding == Encoding::Json || endpoint == Endpoint::ConfigApi,
+            if bound { "DPoP" } else { "Bearer" },
         ),
         Err(error) => OAuthReply::new(error, encoding).into_response(),
+    };
+    if endpoint == Endpoint::Standard {
+        super::dpop::add_nonce(&s, &mut res);
     }
+    res
 }
 
 /// A body that could not be read (over the 64 KiB limit, or broken), as an RFC error
@@ -726,6 +749,16 @@ pub async fn par_endpoint(req: OAuthPost) -> Response {
                 .map(|r| (RESOURCE_PARAM.to_owned(), r)),
         );
     }
+    let dpop = super::dpop::presented(&req.s, &req.headers, &req.path);
+    let bound = match dpop {
+        Ok(p) => portcullis_core::oauth::dpop::at_par(&req.s.ctx, p.as_ref(), &mut pairs).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = bound {
+        let mut res = OAuthReply::form_response(e);
+        super::dpop::add_nonce(&req.s, &mut res);
+        return res;
+    }
     match par::push(&req.s.ctx, &client, &pairs).await {
         Ok(p) => no_store((
             StatusCode::CREATED,
@@ -753,8 +786,8 @@ pub async fn introspect_endpoint(req: OAuthPost) -> Result<Response, Response> {
         Introspection::Inactive => serde_json::json!({"active": false}),
         Introspection::Access(c) => serde_json::json!({
             "active": true, "scope": c.scope, "client_id": c.client_id, "username": c.username,
-            "token_type": "Bearer", "exp": c.exp, "iat": c.iat, "sub": c.sub, "aud": c.aud, "iss": c.iss,
-            "jti": c.jti, "tenant": c.tenant,
+            "token_type": if c.cnf.is_some() { "DPoP" } else { "Bearer" }, "exp": c.exp, "iat": c.iat, "sub": c.sub, "aud": c.aud, "iss": c.iss,
+            "jti": c.jti, "tenant": c.tenant, "cnf": c.cnf,
             // RFC 8693 §4.1: a delegated token's actor.
             "act": c.act,
         }),
@@ -824,16 +857,29 @@ const USERINFO_PATH: &str = "/oauth2/userinfo";
 
 /// Who the access token is for (a Bearer-protected resource, RFC 6750): OpenID
 /// Connect's UserInfo endpoint (Core §5.3) for tokens granted `openid`, by GET or POST.
+/// A DPoP-bound token (RFC 9449 §7) goes with `Authorization: DPoP` and a proof
+/// ([`super::dpop`]); its refusals carry a `DPoP` challenge.
 #[utoipa::path(method(get, post), path = "/oauth2/userinfo", tag = "oauth", security(("bearer" = [])),
     responses((status = 200, description = "With `openid` granted: `sub` and the user's claims for the token's scopes (`profile`: name, given_name, family_name, preferred_username, locale, updated_at; `email`: email, email_verified) and its claims request, as JSON, or as a signed JWT (`application/jwt`) when the application registered `userinfoSignedResponseAlg`. Without `openid`: `sub`, `username`, `user_id`, `tenant`, `client_id`, `scope`."),
         (status = 401, description = "Without a token: an empty body (RFC 6750 §3.1). With an invalid, expired or revoked token: `{\"error\":\"invalid_token\",\"error_description\":…}` as JSON. Both carry the challenge in `WWW-Authenticate`.",
             headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"Portcullis\"`, with `error=\"invalid_token\"` when a token was refused, and `resource_metadata` (RFC 9728 §5.1) pointing to `/.well-known/oauth-protected-resource`")))))]
-pub async fn userinfo(State(s): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn userinfo(
+    State(s): State<AppState>,
+    method: axum::http::Method,
+    headers: HeaderMap,
+) -> Response {
     let challenge =
         |status, error| bearer_challenge(s.ctx.signer.issuer(), USERINFO_PATH, status, error);
-    let token = match bearer_token(&headers) {
+    // `Authorization: Bearer …` or `Authorization: DPoP …` (RFC 9449 §7.1).
+    let presented =
+        super::extract::authorization(&headers).map(|v| v.and_then(super::dpop::presentation));
+    let token = match presented.map(|p| p.map(|p| p.token)) {
         Ok(Some(token)) => token,
-        Ok(None) => return challenge(StatusCode::UNAUTHORIZED, None),
+        Ok(None) => {
+            let mut res = challenge(StatusCode::UNAUTHORIZED, None);
+            super::dpop::offer(&mut res);
+            return res;
+        }
         Err(_) => {
             return challenge(
                 StatusCode::BAD_REQUEST,
@@ -854,6 +900,14 @@ pub async fn userinfo(State(s): State<AppState>, headers: HeaderMap) -> Response
         }
         Err(e) => return OAuthReply::form(e.into()).into_response(),
     };
+    if let Ok(Some(p)) = presented {
+        let cnf = active.claims.cnf.as_ref();
+        let checked =
+            super::dpop::check_at_resource(&s, &headers, method.as_str(), USERINFO_PATH, p, cnf);
+        if let Err(refusal) = checked.await {
+            return super::dpop::refused(&s, refusal);
+        }
+    }
     if !portcullis_core::oauth::resource::opens_userinfo(&active.claims, s.ctx.signer.issuer()) {
         return challenge(
             StatusCode::UNAUTHORIZED,

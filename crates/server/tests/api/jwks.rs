@@ -33,6 +33,7 @@ fn claims(app: &TestApp, jti: &str) -> AccessClaims {
         sv: None,
         uc: None,
         act: None,
+        cnf: None,
     }
 }
 

@@ -18,6 +18,8 @@ mod client_assertion;
 mod cors;
 mod crash;
 mod device;
+mod dpop;
+mod dpop_clients;
 mod errors;
 mod fetch;
 mod grant_api_secret;

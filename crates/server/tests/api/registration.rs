@@ -26,7 +26,7 @@ async fn set_policy(app: &TestApp, id: i64, policy: Value) -> Reply {
 }
 
 /// The system tenant open to public clients with redirects to app.example.
-async fn open_system_tenant(app: &TestApp) {
+pub(crate) async fn open_system_tenant(app: &TestApp) {
     let r = set_policy(
         app,
         1,

@@ -10,6 +10,8 @@ use crate::upstream::fetch::{
     CacheSettings, DocumentFetcher, Documents, FetchError, Fetched, Freshness,
 };
 use async_trait::async_trait;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use ring::rand::SystemRandom;
 use ring::signature::{
     EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING,

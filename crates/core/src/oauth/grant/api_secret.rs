@@ -100,6 +100,7 @@ pub async fn exchange(
         scope: scopes.join(" "),
         id_token: None,
         issued_token_type: None,
+        token_type: None,
     })
 }
 

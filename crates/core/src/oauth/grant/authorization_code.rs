@@ -83,6 +83,7 @@ pub async fn exchange(
         }
         (None, None) => {}
     }
+    crate::oauth::dpop::check_code(stored.dpop_jkt.as_deref())?;
     let user = user_still_valid(ctx, stored.user_id, None)
         .await?
         .ok_or_else(|| {

@@ -37,6 +37,7 @@ pub async fn exchange(
     {
         return Err(invalid());
     }
+    crate::oauth::dpop::check_refresh(&family)?;
     let Some(user_id) = family.user_id else {
         return Err(invalid());
     };
@@ -113,5 +114,6 @@ pub async fn exchange(
         scope: scopes.join(" "),
         id_token,
         issued_token_type: None,
+        token_type: None,
     })
 }

@@ -188,6 +188,7 @@ async fn vault(
         scope: got.scope,
         id_token: None,
         issued_token_type: Some(ACCESS_TOKEN),
+        token_type: Some("Bearer"),
     })
 }
 
@@ -247,6 +248,7 @@ async fn narrower(
         scope: scopes.join(" "),
         id_token: None,
         issued_token_type: Some(ACCESS_TOKEN),
+        token_type: None,
     })
 }
 

@@ -188,7 +188,11 @@ pub async fn client_oidc_settings_are_stored_replaced_and_cleared(store: Arc<dyn
     ];
     new.id_token_signed_response_alg = Some("ES256".into());
     new.userinfo_signed_response_alg = Some("RS256".into());
+    // RFC 9449 §5.2 metadata round-trips with the profile.
+    new.profile.dpop_bound_access_tokens = true;
     let created = store.create_client_app(new).await.expect("create");
+    assert!(created.profile.dpop_bound_access_tokens);
+    assert!(!plain.profile.dpop_bound_access_tokens);
     assert_eq!(
         created.post_logout_redirect_uris,
         vec![
@@ -252,6 +256,7 @@ pub async fn client_oidc_settings_are_stored_replaced_and_cleared(store: Arc<dyn
     );
     assert!(cleared.post_logout_redirect_uris.is_empty());
     assert_eq!(cleared.id_token_signed_response_alg, None);
+    assert!(!cleared.profile.dpop_bound_access_tokens);
     assert_eq!(
         found(store.client_app_by_client_id("cid-oidc").await),
         cleared,

@@ -30,6 +30,8 @@ fn family(id: &str, app: i64, user: Option<i64>) -> crate::model::token::Family 
         resources: user
             .map(|_| vec!["https://b.example/api".to_owned(), "urn:a:api".to_owned()])
             .unwrap_or_default(),
+        // A public client's DPoP binding (RFC 9449 §5) round-trips too.
+        dpop_jkt: user.map(|_| "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs".to_owned()),
     }
 }
 
@@ -62,6 +64,7 @@ fn code(verifier: &str, app: i64, user: i64) -> crate::model::token::AuthCode {
             claims: Some(r#"{"id_token":[],"userinfo":["email"]}"#.into()),
         },
         resources: vec!["https://r.example/mcp".into()],
+        dpop_jkt: Some("NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs".into()),
     }
 }
 
