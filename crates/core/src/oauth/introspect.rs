@@ -13,7 +13,7 @@ use crate::model::claims::AccessClaims;
 #[derive(Debug, Clone)]
 pub enum Introspection {
     Inactive,
-    Access(AccessClaims),
+    Access(Box<AccessClaims>),
     Refresh {
         client_id: String,
         scope: String,
@@ -36,7 +36,7 @@ pub async fn introspect(
     if token.matches('.').count() == 2 {
         return Ok(match validate::access_token(ctx, token).await? {
             Ok(active) if active.claims.tenant == caller.app.tenant_id => {
-                Introspection::Access(active.claims)
+                Introspection::Access(Box::new(active.claims))
             }
             _ => Introspection::Inactive,
         });
