@@ -30,9 +30,10 @@
 //! scope ([`scoped`], a tokio task-local) and, once the proof is verified, [`bind`]s
 //! its key thumbprint; [`super::token::mint`] reads it ([`binding`]) and writes
 //! `cnf.jkt` into every access token it signs, so every grant dispatched by
-//! `exchange` — present and future — binds without code of its own. The refresh tokens of public clients are bound through their family
-//! (`Family::dpop_jkt`, written by [`super::token::issue_for_user`]); confidential
-//! clients' are not (§5: they authenticate anyway).
+//! `exchange` — present and future — binds without code of its own. The refresh
+//! tokens of public clients are bound through their family (`Family::dpop_jkt`,
+//! written by [`super::token::issue_for_user`]); confidential clients' are not (§5:
+//! they authenticate anyway).
 
 use super::error::{ErrorCode, OAuthError};
 use crate::context::Context;

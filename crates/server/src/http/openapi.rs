@@ -74,9 +74,11 @@ enum Surface {
 fn surface(path: &str) -> Surface {
     match path {
         "/oauth2/token" | "/api/mgmt/oauth2/token" => Surface::RfcOrEnvelope,
-        "/configapi/v2/oauth/token" | "/oauth2/introspect" | "/oauth2/revoke" | "/oauth2/par" => {
-            Surface::Rfc
-        }
+        "/configapi/v2/oauth/token"
+        | "/oauth2/introspect"
+        | "/oauth2/revoke"
+        | "/oauth2/par"
+        | "/oauth2/device_authorization" => Surface::Rfc,
         "/oauth2/userinfo" => Surface::Bearer,
         "/oauth2/authorize"
         | "/api/mgmt/oauth2/authorize"
@@ -84,6 +86,7 @@ fn surface(path: &str) -> Surface {
         | "/oauth2/consent"
         | "/oauth2/logout"
         | "/oauth2/end_session"
+        | "/oauth2/device"
         | "/oauth2callback" => Surface::Page,
         p if p.starts_with("/api/") && p != "/api/openapi.json" => Surface::Envelope,
         _ => Surface::Plain,
