@@ -26,14 +26,14 @@ fn b64(b: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(b)
 }
 
-/// A client's DPoP key.
-enum Key {
+/// A client's DPoP key (also used by `token_exchange.rs`).
+pub(crate) enum Key {
     Es256(EcdsaKeyPair),
     EdDsa(Ed25519KeyPair),
 }
 
 impl Key {
-    fn es256() -> Self {
+    pub(crate) fn es256() -> Self {
         let rng = SystemRandom::new();
         let pkcs8 =
             EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).expect("key");
@@ -101,7 +101,7 @@ impl Key {
     }
 
     /// A proof of `claims` with the right header.
-    fn sign(&self, claims: &Value) -> String {
+    pub(crate) fn sign(&self, claims: &Value) -> String {
         self.sign_with(
             &json!({"typ": "dpop+jwt", "alg": self.alg(), "jwk": self.jwk()}),
             claims,

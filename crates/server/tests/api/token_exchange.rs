@@ -10,7 +10,7 @@ use crate::helpers::{
     ADMIN_PASSWORD,
 };
 use crate::support::oauth::{
-    client_form, register, revoke, set_rotation, tokens_for, userinfo, Client, ALICE,
+    client_form, form_post, register, revoke, set_rotation, tokens_for, userinfo, Client, ALICE,
     ALICE_PASSWORD, INTROSPECT, MGMT, ODATA, TOKEN,
 };
 use portcullis_core::clock::Clock;
@@ -577,6 +577,33 @@ async fn the_vault_hands_over_fresh_tokens_and_refreshes_expiring_ones_first(b: 
         .iter()
         .all(|r| !r.contains(&renewed) && !r.contains(&stored)));
 
+    // A DPoP proof on a retrieval binds nothing: the upstream's token is not ours to
+    // bind, and the answer says Bearer (RFC 9449 §5: token_type tells the client).
+    // (This server's public URL is PUBLIC_URL, the htu a proof names.)
+    let proof = crate::dpop::Key::es256().sign(&json!({"htm": "POST",
+        "htu": format!("{PUBLIC_URL}{TOKEN}"), "iat": v.here.clock.now(), "jti": "retrieval-1"}));
+    let req = form_post(
+        &v.here,
+        TOKEN,
+        Some((&v.agent.client_id, &v.agent.secret)),
+        &[
+            ("grant_type", GRANT),
+            ("subject_token", &subject),
+            ("subject_token_type", ACCESS_TOKEN),
+            ("requested_token_type", ACCESS_TOKEN),
+            ("audience", "Upstream"),
+        ],
+    )
+    .header("DPoP", proof);
+    let r = v.here.send(req).await;
+    assert_eq!(access_token(&r), renewed);
+    assert_eq!(r.json()["token_type"], "Bearer");
+    assert_eq!(
+        v.calls.load(Ordering::SeqCst),
+        1,
+        "still fresh: no upstream call"
+    );
+
     // Refusals.
     let plain = admin_client(&v.here, "Plain", &["password", GRANT], &[ODATA]).await;
     let plain_token = user_token(&v.here, &plain, BOB, BOB_PASSWORD, ODATA).await;
@@ -605,7 +632,7 @@ async fn the_vault_hands_over_fresh_tokens_and_refreshes_expiring_ones_first(b: 
     v.here.clock.advance(3601);
     let r = retrieve(&v, &v.here, &expired).await;
     assert!(refused(&r, "invalid_grant").contains("expired"));
-    assert_eq!(v.outcomes().await.len(), 3, "refusals retrieve nothing");
+    assert_eq!(v.outcomes().await.len(), 4, "refusals retrieve nothing");
 
     // An upstream failure: the refresh token revoked upstream.
     let subject = v.bobs_token().await;
