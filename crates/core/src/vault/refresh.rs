@@ -76,6 +76,17 @@ pub async fn refresh_profile(
     id: i64,
     wait: bool,
 ) -> Result<Option<OAuthProfile>, ApiFailure> {
+    let (holder, leased) = acquire(ctx, id).await?;
+    match leased {
+        Some(p) => refresh_leased(ctx, upstream, p, holder).await.map(Some),
+        None if wait => wait_for_other(ctx, id).await,
+        None => Ok(None),
+    }
+}
+
+/// Tries to take the refresh lease of profile `id`: a holder id of this caller, and
+/// the profile when the lease is now this caller's.
+async fn acquire(ctx: &Context, id: i64) -> Result<(String, Option<OAuthProfile>), ApiFailure> {
     let holder = uuid::Uuid::new_v4().to_string();
     let now = ctx.now();
     let leased = ctx
@@ -83,24 +94,27 @@ pub async fn refresh_profile(
         .acquire_refresh_lease(id, &holder, now, now + LEASE_SECS)
         .await
         .map_err(store_failure)?;
-    match leased {
-        // The upstream may rotate its refresh token on this call, and only the store
-        // write keeps the successor: the call and the write run in a task of their
-        // own, which finishes even when the caller goes away (an HTTP request
-        // cancelled by its client) instead of losing the new token.
-        Some(p) => {
-            let (ctx, upstream) = (ctx.clone(), upstream.clone());
-            tokio::spawn(async move { run_refresh(&ctx, upstream.as_ref(), p, &holder).await })
-                .await
-                .map_err(|e| {
-                    tracing::error!(error = %e, oauth_profile_id = id, "the refresh task failed");
-                    ApiFailure::internal(Code::INTERNAL)
-                })?
-                .map(Some)
-        }
-        None if wait => wait_for_other(ctx, id).await,
-        None => Ok(None),
-    }
+    Ok((holder, leased))
+}
+
+/// Refreshes `p`, whose lease `holder` holds. The upstream may rotate its refresh
+/// token on this call, and only the store write keeps the successor: the call and the
+/// write run in a task of their own, which finishes even when the caller goes away
+/// (an HTTP request cancelled by its client) instead of losing the new token.
+async fn refresh_leased(
+    ctx: &Context,
+    upstream: &Arc<dyn UpstreamClient>,
+    p: OAuthProfile,
+    holder: String,
+) -> Result<OAuthProfile, ApiFailure> {
+    let id = p.id;
+    let (ctx, upstream) = (ctx.clone(), upstream.clone());
+    tokio::spawn(async move { run_refresh(&ctx, upstream.as_ref(), p, &holder).await })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, oauth_profile_id = id, "the refresh task failed");
+            ApiFailure::internal(Code::INTERNAL)
+        })?
 }
 
 /// Whether profile `p` has an access token that lives past `until` (or whose upstream
@@ -121,13 +135,7 @@ pub async fn refresh_unless_fresh(
     id: i64,
     until: crate::model::time::UnixTime,
 ) -> Result<Option<(OAuthProfile, bool)>, ApiFailure> {
-    let holder = uuid::Uuid::new_v4().to_string();
-    let now = ctx.now();
-    let leased = ctx
-        .store
-        .acquire_refresh_lease(id, &holder, now, now + LEASE_SECS)
-        .await
-        .map_err(store_failure)?;
+    let (holder, leased) = acquire(ctx, id).await?;
     let Some(p) = leased else {
         return Ok(wait_for_other(ctx, id).await?.map(|p| (p, true)));
     };
@@ -138,13 +146,8 @@ pub async fn refresh_unless_fresh(
             .map_err(store_failure)?;
         return Ok(Some((p, false)));
     }
-    let (ctx, upstream) = (ctx.clone(), upstream.clone());
-    tokio::spawn(async move { run_refresh(&ctx, upstream.as_ref(), p, &holder).await })
+    refresh_leased(ctx, upstream, p, holder)
         .await
-        .map_err(|e| {
-            tracing::error!(error = %e, oauth_profile_id = id, "the refresh task failed");
-            ApiFailure::internal(Code::INTERNAL)
-        })?
         .map(|p| Some((p, true)))
 }
 

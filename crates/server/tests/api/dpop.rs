@@ -485,6 +485,30 @@ async fn public_code(
     code_of(&browser.get(&authorize_path(c, extra)).await)
 }
 
+/// The code of the authorization request that `push` pushes (RFC 9126), taken by the
+/// signed-in `browser` (consent was given).
+async fn pushed_code(
+    app: &TestApp,
+    browser: &mut crate::authorize::Browser<'_>,
+    c: &crate::authorize::Client,
+    push: reqwest::RequestBuilder,
+) -> String {
+    let pushed = app.send(push).await;
+    assert_eq!(pushed.status, 201, "{}", pushed.text);
+    let request_uri = pushed.json()["request_uri"]
+        .as_str()
+        .expect("request_uri")
+        .to_owned();
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    q.append_pair("client_id", &c.client_id)
+        .append_pair("request_uri", &request_uri);
+    crate::authorize::code_of(
+        &browser
+            .get(&format!("/oauth2/authorize?{}", q.finish()))
+            .await,
+    )
+}
+
 /// A public client's token request with `fields` and an optional proof.
 async fn public_token(
     app: &TestApp,
@@ -585,28 +609,13 @@ async fn a_public_clients_refresh_token_and_a_dpop_jkt_code_need_the_key(b: Back
         }
     }
     // Pushed (RFC 9126), the request's dpop_jkt is kept with its parameters.
-    let pushed = app
-        .send(
-            app.http
-                .post(app.url("/oauth2/par"))
-                .form(&crate::authorize::query_of(
-                    &crate::authorize::authorize_path(&public, &[("dpop_jkt", jkt.as_str())]),
-                )),
-        )
-        .await;
-    assert_eq!(pushed.status, 201, "{}", pushed.text);
-    let request_uri = pushed.json()["request_uri"]
-        .as_str()
-        .expect("request_uri")
-        .to_owned();
-    let mut q = form_urlencoded::Serializer::new(String::new());
-    q.append_pair("client_id", &public.client_id)
-        .append_pair("request_uri", &request_uri);
-    let code = crate::authorize::code_of(
-        &browser
-            .get(&format!("/oauth2/authorize?{}", q.finish()))
-            .await,
-    );
+    let push = app
+        .http
+        .post(app.url("/oauth2/par"))
+        .form(&crate::authorize::query_of(
+            &crate::authorize::authorize_path(&public, &[("dpop_jkt", jkt.as_str())]),
+        ));
+    let code = pushed_code(&app, &mut browser, &public, push).await;
     let exchange = [
         ("grant_type", "authorization_code"),
         ("code", code.as_str()),
@@ -624,27 +633,12 @@ async fn a_public_clients_refresh_token_and_a_dpop_jkt_code_need_the_key(b: Back
 
     // A DPoP header at the push binds the code to its key (RFC 9449 §10.1).
     let fields = crate::authorize::query_of(&crate::authorize::authorize_path(&public, &[]));
-    let pushed = app
-        .send(
-            app.http
-                .post(app.url("/oauth2/par"))
-                .header("DPoP", key.proof(&app, "POST", "/oauth2/par"))
-                .form(&fields),
-        )
-        .await;
-    assert_eq!(pushed.status, 201, "{}", pushed.text);
-    let request_uri = pushed.json()["request_uri"]
-        .as_str()
-        .expect("request_uri")
-        .to_owned();
-    let mut q = form_urlencoded::Serializer::new(String::new());
-    q.append_pair("client_id", &public.client_id)
-        .append_pair("request_uri", &request_uri);
-    let code = crate::authorize::code_of(
-        &browser
-            .get(&format!("/oauth2/authorize?{}", q.finish()))
-            .await,
-    );
+    let push = app
+        .http
+        .post(app.url("/oauth2/par"))
+        .header("DPoP", key.proof(&app, "POST", "/oauth2/par"))
+        .form(&fields);
+    let code = pushed_code(&app, &mut browser, &public, push).await;
     let exchange = [
         ("grant_type", "authorization_code"),
         ("code", code.as_str()),

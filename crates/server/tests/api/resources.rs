@@ -9,8 +9,8 @@ use crate::authorize::{
     Browser, Client, ALICE, ALICE_PASSWORD, CALLBACK, VERIFIER,
 };
 use crate::helpers::{backends, fresh_database, spawn_with, test_config, Backend, Reply, TestApp};
-use portcullis_core::clock::Clock as _;
-use portcullis_core::model::claims::{AccessClaims, Audience};
+use crate::support::oauth::{access_claims as claims, access_token_of as token_of};
+use portcullis_core::model::claims::Audience;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -41,23 +41,6 @@ async fn allow_both_scopes(app: &TestApp) {
         .send_json_as_admin(Method::PUT, "/api/admin/tenants/1", &body)
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
-}
-
-/// The claims of an access token, checked with the server's own keys.
-fn claims(app: &TestApp, token: &str) -> AccessClaims {
-    app.state
-        .ctx
-        .signer
-        .verify(token, app.clock.now())
-        .expect("a valid access token")
-}
-
-fn token_of(r: &Reply) -> String {
-    assert_eq!(r.status, 200, "{}", r.text);
-    r.json()["access_token"]
-        .as_str()
-        .expect("access_token")
-        .to_owned()
 }
 
 /// A token request by `client` (client_secret_post) with `fields`.

@@ -9,12 +9,12 @@ use crate::helpers::{
     backends, fresh_database, spawn_app, spawn_with, test_config, Backend, Reply, TestApp,
     ADMIN_PASSWORD,
 };
+use crate::support::oauth::{access_claims as claims, access_token_of as access_token};
 use crate::support::oauth::{
     client_form, form_post, register, revoke, set_rotation, tokens_for, userinfo, Client, ALICE,
     ALICE_PASSWORD, INTROSPECT, MGMT, ODATA, TOKEN,
 };
 use portcullis_core::clock::Clock;
-use portcullis_core::model::claims::AccessClaims;
 use portcullis_core::model::token_exchange::{RetrievalOutcome, GRANT};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -74,23 +74,6 @@ fn refused(r: &Reply, error: &str) -> String {
     r.json()["error_description"]
         .as_str()
         .unwrap_or_default()
-        .to_owned()
-}
-
-/// The claims of an access token, checked with the server's own keys.
-fn claims(app: &TestApp, token: &str) -> AccessClaims {
-    app.state
-        .ctx
-        .signer
-        .verify(token, app.clock.now())
-        .expect("a valid access token")
-}
-
-fn access_token(r: &Reply) -> String {
-    assert_eq!(r.status, 200, "{}", r.text);
-    r.json()["access_token"]
-        .as_str()
-        .expect("access_token")
         .to_owned()
 }
 

@@ -365,3 +365,26 @@ pub(crate) fn assert_rfc_error(r: &crate::helpers::Reply, status: u16, error: &s
     assert_eq!(keys, ["error", "error_description"], "{what}");
     assert_eq!(r.header("cache-control"), Some("no-store"), "{what}");
 }
+
+/// The claims of an access token, checked with the server's own keys.
+pub(crate) fn access_claims(
+    app: &TestApp,
+    token: &str,
+) -> portcullis_core::model::claims::AccessClaims {
+    use portcullis_core::clock::Clock as _;
+    app.state
+        .ctx
+        .signer
+        .verify(token, app.clock.now())
+        .expect("a valid access token")
+}
+
+/// The `access_token` of a successful token response.
+#[track_caller]
+pub(crate) fn access_token_of(r: &Reply) -> String {
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.json()["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_owned()
+}
