@@ -16,6 +16,19 @@ export function check(condition, message) {
   if (!condition) fail(message);
 }
 
+// Reports an openid-client error (it carries the server's OAuth error, an error code
+// and the response) as the script's one JSON line, then exits 1.
+export function exitOnClientError(e, step) {
+  const http = e.cause instanceof Response ? `HTTP ${e.cause.status} from ${e.cause.url}` : undefined;
+  const detail = [e.code, http, e.error, e.error_description, e.cause?.code, e.cause?.message]
+    .filter((x) => typeof x === 'string' && x.length)
+    .join('; ');
+  const message = `${e.message}${detail ? ` (${detail})` : ''}`;
+  console.log(JSON.stringify({ ok: false, library: 'openid-client', step, error: message }));
+  console.error(`openid-client failed at ${step}: ${message}`);
+  process.exit(1);
+}
+
 
 // ---- A small HTML reader: the forms of a page, their fields and submit buttons. ----
 

@@ -21,7 +21,7 @@
 
 import * as client from 'openid-client';
 import { readFileSync } from 'node:fs';
-import { Browser, check, describePage, fail, parseForms } from './browser.mjs';
+import { Browser, check, describePage, exitOnClientError, fail, parseForms } from './browser.mjs';
 
 let step = 'reading the environment';
 
@@ -124,13 +124,4 @@ async function main() {
   console.log(JSON.stringify(result));
 }
 
-main().catch((e) => {
-  const http = e.cause instanceof Response ? `HTTP ${e.cause.status} from ${e.cause.url}` : undefined;
-  const detail = [e.code, http, e.error, e.error_description, e.cause?.code, e.cause?.message]
-    .filter((x) => typeof x === 'string' && x.length)
-    .join('; ');
-  const message = `${e.message}${detail ? ` (${detail})` : ''}`;
-  console.log(JSON.stringify({ ok: false, library: 'openid-client', step, error: message }));
-  console.error(`openid-client failed at ${step}: ${message}`);
-  process.exit(1);
-});
+main().catch((e) => exitOnClientError(e, step));

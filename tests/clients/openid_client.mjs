@@ -30,7 +30,7 @@ import * as client from 'openid-client';
 import * as jose from 'jose';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { Browser, check, fail, walk } from './browser.mjs';
+import { Browser, check, exitOnClientError, fail, walk } from './browser.mjs';
 
 const SCOPE = 'openid profile email offline_access';
 let step = 'reading the environment';
@@ -180,14 +180,4 @@ async function main() {
   console.log(JSON.stringify(result));
 }
 
-main().catch((e) => {
-  // openid-client's errors carry the server's OAuth error and an error code.
-  const http = e.cause instanceof Response ? `HTTP ${e.cause.status} from ${e.cause.url}` : undefined;
-  const detail = [e.code, http, e.error, e.error_description, e.cause?.code, e.cause?.message]
-    .filter((x) => typeof x === 'string' && x.length)
-    .join('; ');
-  const message = `${e.message}${detail ? ` (${detail})` : ''}`;
-  console.log(JSON.stringify({ ok: false, library: 'openid-client', step, error: message }));
-  console.error(`openid-client failed at ${step}: ${message}`);
-  process.exit(1);
-});
+main().catch((e) => exitOnClientError(e, step));

@@ -509,6 +509,24 @@ async fn pushed_code(
     )
 }
 
+/// The public client's exchange of `code` (the tests' redirect URI and PKCE verifier)
+/// with an optional proof.
+async fn code_exchange(
+    app: &TestApp,
+    c: &crate::authorize::Client,
+    code: &str,
+    proof: Option<String>,
+) -> Reply {
+    use crate::authorize::{CALLBACK, VERIFIER};
+    let fields = [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", CALLBACK),
+        ("code_verifier", VERIFIER),
+    ];
+    public_token(app, c, &fields, proof).await
+}
+
 /// A public client's token request with `fields` and an optional proof.
 async fn public_token(
     app: &TestApp,
@@ -591,13 +609,7 @@ async fn a_public_clients_refresh_token_and_a_dpop_jkt_code_need_the_key(b: Back
         (Some(key.proof(&app, "POST", TOKEN)), true),
     ] {
         let code = public_code(&mut browser, &public, &[("dpop_jkt", jkt.as_str())], false).await;
-        let exchange = [
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", CALLBACK),
-            ("code_verifier", VERIFIER),
-        ];
-        let r = public_token(&app, &public, &exchange, proof).await;
+        let r = code_exchange(&app, &public, &code, proof).await;
         if ok {
             assert_eq!(r.status, 200, "{}", r.text);
             assert_eq!(
@@ -616,19 +628,7 @@ async fn a_public_clients_refresh_token_and_a_dpop_jkt_code_need_the_key(b: Back
             &crate::authorize::authorize_path(&public, &[("dpop_jkt", jkt.as_str())]),
         ));
     let code = pushed_code(&app, &mut browser, &public, push).await;
-    let exchange = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", CALLBACK),
-        ("code_verifier", VERIFIER),
-    ];
-    let r = public_token(
-        &app,
-        &public,
-        &exchange,
-        Some(other.proof(&app, "POST", TOKEN)),
-    )
-    .await;
+    let r = code_exchange(&app, &public, &code, Some(other.proof(&app, "POST", TOKEN))).await;
     assert_rfc_error(&r, 400, "invalid_grant", "pushed dpop_jkt mismatch");
 
     // A DPoP header at the push binds the code to its key (RFC 9449 §10.1).
@@ -639,19 +639,7 @@ async fn a_public_clients_refresh_token_and_a_dpop_jkt_code_need_the_key(b: Back
         .header("DPoP", key.proof(&app, "POST", "/oauth2/par"))
         .form(&fields);
     let code = pushed_code(&app, &mut browser, &public, push).await;
-    let exchange = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", CALLBACK),
-        ("code_verifier", VERIFIER),
-    ];
-    let r = public_token(
-        &app,
-        &public,
-        &exchange,
-        Some(other.proof(&app, "POST", TOKEN)),
-    )
-    .await;
+    let r = code_exchange(&app, &public, &code, Some(other.proof(&app, "POST", TOKEN))).await;
     assert_rfc_error(&r, 400, "invalid_grant", "the push's DPoP key");
     // A push whose dpop_jkt names another key than its proof's is refused.
     let fields = crate::authorize::query_of(&crate::authorize::authorize_path(
