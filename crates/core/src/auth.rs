@@ -811,6 +811,7 @@ mod tests {
                 profile: Default::default(),
                 registered_by: crate::model::client_app::RegisteredBy::User,
                 registration_verifier: None,
+                token_exchange_policy: None,
                 now: clock.now(),
             })
             .await

@@ -88,9 +88,10 @@ static INSERT_APP: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
          post_logout_redirect_uris, id_token_signed_response_alg, userinfo_signed_response_alg, \
          require_pushed_authorization_requests, token_endpoint_auth_method, jwks, jwks_uri, \
          logo_uri, client_uri, policy_uri, tos_uri, contacts, software_id, software_version, \
-         registered_by, initial_access_token_id, registration_verifier, dpop_bound_access_tokens) \
+         registered_by, initial_access_token_id, registration_verifier, dpop_bound_access_tokens, \
+         token_exchange_policy) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $11, $12, $13, $14, $15, \
-         $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29) RETURNING {APP_COLS}"
+         $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30) RETURNING {APP_COLS}"
     )
 });
 
@@ -129,6 +130,7 @@ pub(crate) fn insert_app<B: Backend>(
         .bind(a.registered_by.initial_access_token())
         .bind(&a.registration_verifier)
         .bind(p.dpop_bound_access_tokens)
+        .bind(a.token_exchange_policy.unwrap_or_default().as_str())
 }
 
 #[async_trait]
@@ -187,7 +189,8 @@ impl<B: Backend> ClientStore for SqlStore<B> {
              id_token_signed_response_alg = $9, userinfo_signed_response_alg = $10, \
              require_pushed_authorization_requests = $11, jwks = $12, jwks_uri = $13, \
              logo_uri = $14, client_uri = $15, policy_uri = $16, tos_uri = $17, contacts = $18, \
-             software_id = $19, software_version = $20, dpop_bound_access_tokens = $21 \
+             software_id = $19, software_version = $20, dpop_bound_access_tokens = $21, \
+             token_exchange_policy = COALESCE($22, token_exchange_policy) \
              WHERE id = $1 RETURNING {APP_COLS}"
         );
         fetch_optional(
@@ -213,7 +216,8 @@ impl<B: Backend> ClientStore for SqlStore<B> {
                 .bind(to_json(&c.profile.contacts))
                 .bind(&c.profile.software_id)
                 .bind(&c.profile.software_version)
-                .bind(c.profile.dpop_bound_access_tokens),
+                .bind(c.profile.dpop_bound_access_tokens)
+                .bind(c.token_exchange_policy.map(|p| p.as_str())),
             app_row::<B>,
         )
         .await

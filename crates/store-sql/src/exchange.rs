@@ -2,7 +2,7 @@
 //! `client_apps` and the `vault_retrievals` table (migration 0018).
 
 use crate::backend::Backend;
-use crate::store::{changed_one, execute, fetch_all, fetch_optional, SqlStore};
+use crate::store::{execute, fetch_all, fetch_optional, SqlStore};
 use async_trait::async_trait;
 use portcullis_core::model::token_exchange::{ExchangePolicy, RetrievalOutcome, VaultRetrieval};
 use portcullis_core::store::{ExchangeStore, StoreResult};
@@ -36,17 +36,6 @@ impl<B: Backend> ExchangeStore for SqlStore<B> {
         Ok(fetch_optional(&self.pool, q, policy_row::<B>)
             .await?
             .unwrap_or_default())
-    }
-
-    async fn set_exchange_policy(
-        &self,
-        client_app_id: i64,
-        policy: ExchangePolicy,
-    ) -> StoreResult<bool> {
-        let q = sqlx::query("UPDATE client_apps SET token_exchange_policy = $1 WHERE id = $2")
-            .bind(policy.as_str())
-            .bind(client_app_id);
-        changed_one(&self.pool, q).await
     }
 
     async fn record_vault_retrieval(&self, r: &VaultRetrieval) -> StoreResult<()> {

@@ -184,6 +184,7 @@ pub async fn register(
         },
         registered_by: RegisteredBy::User,
         registration_verifier: None,
+        token_exchange_policy: policy,
         now: ctx.now(),
     };
     let app = ctx
@@ -191,7 +192,6 @@ pub async fn register(
         .create_client_app(new)
         .await
         .map_err(|e| store_failure_as(e, Code::CLIENT_APP_CREATE_FAILED))?;
-    super::token_exchange::apply(ctx, app.id, policy).await?;
     tracing::info!(app_id = app.id, client_id = %app.client_id, owner = caller.user.id, "client application registered");
     Ok(WithSecret { app, secret })
 }
@@ -253,6 +253,7 @@ pub async fn update(
             dpop_bound_access_tokens: oidc.dpop_bound_access_tokens,
             ..current.profile.clone()
         },
+        token_exchange_policy: policy,
         now: ctx.now(),
     };
     let app = ctx
@@ -261,7 +262,6 @@ pub async fn update(
         .await
         .map_err(store_failure)?
         .ok_or_else(|| not_found(id))?;
-    super::token_exchange::apply(ctx, id, policy).await?;
     Ok(app)
 }
 

@@ -56,22 +56,6 @@ pub fn check(
     Ok(())
 }
 
-/// Stores the policy of application `app_id`, when one was given.
-pub async fn apply(
-    ctx: &Context,
-    app_id: i64,
-    policy: Option<ExchangePolicy>,
-) -> Result<(), ApiFailure> {
-    if let Some(p) = policy {
-        ctx.store
-            .set_exchange_policy(app_id, p)
-            .await
-            .map_err(store_failure)?;
-        tracing::info!(app_id, policy = p.as_str(), "token exchange policy set");
-    }
-    Ok(())
-}
-
 /// The policy of `app` as shown: only for applications allowed the grant.
 pub async fn shown(ctx: &Context, app: &ClientApp) -> Result<Option<ExchangePolicy>, ApiFailure> {
     if !app.grant_types.contains(&GrantType::TokenExchange) {

@@ -576,6 +576,8 @@ pub struct NewClientApp {
     pub profile: ClientProfile,
     pub registered_by: RegisteredBy,
     pub registration_verifier: Option<String>,
+    /// Token exchange's policy (RFC 8693); `None`: the default, delegation.
+    pub token_exchange_policy: Option<crate::model::token_exchange::ExchangePolicy>,
     pub now: UnixTime,
 }
 
@@ -593,6 +595,8 @@ pub struct ClientAppChanges {
     pub require_pushed_authorization_requests: bool,
     /// RFC 7591 metadata; HDP's API passes the application's current one.
     pub profile: ClientProfile,
+    /// Token exchange's policy (RFC 8693); `None`: unchanged.
+    pub token_exchange_policy: Option<crate::model::token_exchange::ExchangePolicy>,
     pub now: UnixTime,
 }
 

@@ -160,6 +160,7 @@ impl ClientMetadata {
             profile: self.profile.clone(),
             registered_by,
             registration_verifier: None,
+            token_exchange_policy: None,
             now,
         }
     }
@@ -183,6 +184,7 @@ impl ClientMetadata {
             userinfo_signed_response_alg: self.userinfo_signed_response_alg.clone(),
             require_pushed_authorization_requests: self.require_pushed_authorization_requests,
             profile: self.profile.clone(),
+            token_exchange_policy: None,
             now,
         }
     }

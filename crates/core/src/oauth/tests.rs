@@ -65,6 +65,7 @@ pub(super) async fn fixture(public: bool) -> Fixture {
             profile: Default::default(),
             registered_by: crate::model::client_app::RegisteredBy::User,
             registration_verifier: None,
+            token_exchange_policy: None,
             now: clock.now(),
         })
         .await

@@ -339,6 +339,7 @@ async fn store_redirects(app: &TestApp, client: &Client, redirects: &[&str]) {
                 require_pushed_authorization_requests: current
                     .require_pushed_authorization_requests,
                 profile: current.profile,
+                token_exchange_policy: None,
                 now: app.clock.now(),
             },
         )

@@ -66,6 +66,7 @@ pub async fn client_applications_round_trip(store: Arc<dyn Store>) {
                 userinfo_signed_response_alg: None,
                 require_pushed_authorization_requests: false,
                 profile: Default::default(),
+                token_exchange_policy: None,
                 now: T0 + 5,
             },
         )
@@ -127,6 +128,7 @@ pub async fn client_applications_round_trip(store: Arc<dyn Store>) {
                     userinfo_signed_response_alg: None,
                     require_pushed_authorization_requests: false,
                     profile: Default::default(),
+                    token_exchange_policy: None,
                     now: T0,
                 }
             )
@@ -226,6 +228,7 @@ pub async fn client_oidc_settings_are_stored_replaced_and_cleared(store: Arc<dyn
             userinfo_signed_response_alg: ui_alg.map(str::to_owned),
             require_pushed_authorization_requests: false,
             profile: Default::default(),
+            token_exchange_policy: None,
             now: T0 + 1,
         };
     let replaced = found(

@@ -141,6 +141,7 @@ fn app(tenant: i64, owner: i64, client_id: &str) -> NewClientApp {
         profile: Default::default(),
         registered_by: crate::model::client_app::RegisteredBy::User,
         registration_verifier: None,
+        token_exchange_policy: None,
         now: T0,
     }
 }

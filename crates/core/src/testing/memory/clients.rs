@@ -51,6 +51,9 @@ impl ClientStore for MemoryStore {
         c: ClientAppChanges,
     ) -> StoreResult<Option<ClientApp>> {
         self.with(|s| {
+            if let Some(p) = c.token_exchange_policy.filter(|_| s.apps.contains_key(&id)) {
+                s.exchange_policies.insert(id, p);
+            }
             Ok(s.apps.get_mut(&id).map(|a| {
                 a.name = c.name;
                 a.description = c.description;
@@ -187,6 +190,9 @@ impl super::State {
             registration_verifier: a.registration_verifier,
             first_used_at: None,
         };
+        if let Some(p) = a.token_exchange_policy {
+            s.exchange_policies.insert(app.id, p);
+        }
         s.apps.insert(app.id, app.clone());
         Ok(app)
     }

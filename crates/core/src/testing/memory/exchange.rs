@@ -20,20 +20,6 @@ impl ExchangeStore for MemoryStore {
         })
     }
 
-    async fn set_exchange_policy(
-        &self,
-        client_app_id: i64,
-        policy: ExchangePolicy,
-    ) -> StoreResult<bool> {
-        self.with(|s| {
-            if !s.apps.contains_key(&client_app_id) {
-                return Ok(false);
-            }
-            s.exchange_policies.insert(client_app_id, policy);
-            Ok(true)
-        })
-    }
-
     async fn record_vault_retrieval(&self, retrieval: &VaultRetrieval) -> StoreResult<()> {
         self.with(|s| {
             s.vault_retrievals.push(retrieval.clone());
