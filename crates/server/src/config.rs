@@ -58,7 +58,7 @@ pub struct Config {
     pub master_key_file: Option<PathBuf>,
     /// Log filter, e.g. `info` or `portcullis=debug` (`RUST_LOG` overrides).
     pub log_level: String,
-    /// `text` or `json`.
+    /// `text` or `json`, one JSON object a line (`PORTCULLIS_LOG_FORMAT`, `--log-format`).
     pub log_format: LogFormat,
     /// How many Argon2id hashes may run at once (default: the number of CPUs).
     pub password_hash_concurrency: Option<usize>,
@@ -219,6 +219,8 @@ pub struct Overrides {
     pub tls_cert: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls_key: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<String>,
 }
 
 /// Why the configuration could not be loaded.

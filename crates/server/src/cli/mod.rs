@@ -55,6 +55,9 @@ pub struct Cli {
     /// PEM private key for --tls-cert.
     #[arg(long, global = true)]
     pub tls_key: Option<PathBuf>,
+    /// Log format: text (default) or json, one JSON object a line.
+    #[arg(long, global = true, value_parser = ["text", "json"])]
+    pub log_format: Option<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -95,6 +98,7 @@ fn load(cli: &Cli) -> Result<Config, ConfigError> {
             public_url: cli.public_url.clone(),
             tls_cert: cli.tls_cert.clone(),
             tls_key: cli.tls_key.clone(),
+            log_format: cli.log_format.clone(),
         },
     )
 }
@@ -102,8 +106,11 @@ fn load(cli: &Cli) -> Result<Config, ConfigError> {
 fn init_logging(config: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log_level));
+    // Colours only on a terminal: in a file or a log collector they are escape codes
+    // in the middle of `key=value` pairs.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     let _ = match config.log_format {
         LogFormat::Json => builder.json().try_init(),

@@ -1,5 +1,6 @@
 //! The HTTP surface: one module per surface, each exposing `router()`, assembled here
-//! with the cross-cutting layers (CORS, body limit, security headers, tracing, panics).
+//! with the cross-cutting layers (CORS, body limit, security headers, request ids, tracing
+//! and the access log, panics).
 
 pub mod authorize;
 pub mod client_apps;
@@ -20,6 +21,7 @@ pub mod permissions;
 pub mod plain;
 pub mod register;
 pub mod reply;
+pub mod request_log;
 pub mod resource_metadata;
 pub mod resources;
 pub mod tenants;
@@ -34,6 +36,7 @@ use axum::Router;
 use portcullis_core::error::Code;
 use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::openapi::OpenApi;
@@ -113,11 +116,12 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(axum::middleware::map_response(timeout_envelope))
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-                // Method and path only: never headers (Authorization) or query strings (codes).
-                tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
-            }),
-        )
+        .layer(axum::middleware::from_fn(request_log::access_log))
+        // Method, route template and request id only: never headers (Authorization),
+        // raw paths or query strings (codes).
+        .layer(TraceLayer::new_for_http().make_span_with(request_log::span))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(axum::middleware::from_fn(request_log::drop_malformed_id))
         .with_state(state)
 }

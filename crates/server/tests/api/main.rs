@@ -29,6 +29,7 @@ mod grant_refresh_token;
 mod introspection_revocation;
 mod jwks;
 mod limits;
+mod logs;
 mod mcp;
 mod metadata;
 mod metadata_document;
