@@ -14,7 +14,8 @@
 //! target database open (detected by asking SQLite for an exclusive lock, which any
 //! open connection of a running server or admin command denies at once), then copies
 //! the file to a temporary name beside the target, removes the target's stale `-wal`
-//! and `-shm` and renames the copy over it.
+//! and `-shm` and renames the copy over it — all under the migration lock a starting
+//! server takes first, so a server started meanwhile waits for the restored file.
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteLockingMode};
 use sqlx::{ConnectOptions as _, Connection as _, Row as _};
@@ -279,6 +280,24 @@ pub async fn restore(source: &Path, url: &str) -> Result<Written, FileError> {
         )));
     };
     let schema_version = check(source).await?;
+    // The lock a starting server takes before its first connection (see `connect`):
+    // held from the in-use check to the rename, a server started meanwhile waits and
+    // then opens the restored file.
+    let lock_path = {
+        let mut p = target.clone().into_os_string();
+        p.push("-migrate.lock");
+        PathBuf::from(p)
+    };
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| failed("cannot open the lock file", &lock_path, e))?;
+    let lock = tokio::task::spawn_blocking(move || lock.lock().map(|()| lock))
+        .await
+        .map_err(|e| FileError::Failed(format!("lock: {e}")))?
+        .map_err(|e| failed("cannot lock", &lock_path, e))?;
     if target.is_file() && in_use(&target).await? {
         return Err(FileError::Invalid(format!(
             "the database {} is in use (a server or an admin command has it open): stop it, then restore",
@@ -308,6 +327,7 @@ pub async fn restore(source: &Path, url: &str) -> Result<Written, FileError> {
     if written.is_err() {
         let _ = std::fs::remove_file(&partial);
     }
+    drop(lock);
     Ok(Written {
         path: target,
         bytes: written?,
