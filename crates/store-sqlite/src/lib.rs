@@ -6,6 +6,8 @@
 //! transaction opens with a write, so SQLite takes the write lock up front and two
 //! connections never deadlock upgrading read locks.
 
+pub mod backup;
+
 use portcullis_core::store::{StoreError, StoreResult};
 use portcullis_store_sql::{store_error, Connector, SqlStore};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

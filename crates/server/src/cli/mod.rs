@@ -1,5 +1,6 @@
 //! The command line: `portcullis [serve]`, `migrate`, `check-config`, and the admin
-//! commands `tenant`, `user`, `client`, `resource`, `keys` (one module each). Exit codes: 0 success,
+//! commands `tenant`, `user`, `client`, `resource`, `keys` (one module each), and
+//! `backup`/`restore` of a SQLite installation ([`backup`]). Exit codes: 0 success,
 //! 1 runtime failure (database, bind…), 2 bad configuration, usage or input.
 //!
 //! The admin commands work directly on the configured database (no HTTP, no
@@ -10,6 +11,7 @@
 //! the same rules and defaults. What is theirs is the translation of the command line
 //! (tenant and role names, generated passwords) and the output ([`common`]).
 
+pub mod backup;
 pub mod client;
 pub mod common;
 pub mod keys;
@@ -86,6 +88,17 @@ pub enum Command {
     /// Rotate or list the token signing keys (ES256, RS256), straight in the configured database.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Copy the SQLite database, consistently, while the server serves, into a new file;
+    /// says where the master key lives (keep it too, apart from the backup).
+    Backup {
+        /// The file to write (must not exist).
+        file: PathBuf,
+    },
+    /// Replace the SQLite database with a backup (the server must be stopped).
+    Restore {
+        /// The backup to restore.
+        file: PathBuf,
+    },
 }
 
 fn load(cli: &Cli) -> Result<Config, ConfigError> {
@@ -153,6 +166,8 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Client(c) => report(client::execute(&config, c).await),
         Command::Resource(c) => report(resource::execute(&config, c).await),
         Command::Keys(c) => report(keys::execute(&config, c).await),
+        Command::Backup { file } => report(backup::backup(&config, &file).await),
+        Command::Restore { file } => report(backup::restore(&config, &file).await),
         Command::Migrate => {
             match open_store(&config.database_url).await {
                 Ok(_) => {

@@ -27,9 +27,9 @@ const REGISTRATIONS: usize = 24;
 const ROTATIONS: usize = 8;
 
 /// The server process and its base URL.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    base: String,
+    pub(crate) base: String,
 }
 
 impl Drop for Server {
@@ -40,7 +40,7 @@ impl Drop for Server {
 }
 
 /// Starts `portcullis` on `url` and waits for its listening line.
-async fn start(url: &str, cwd: &std::path::Path) -> Server {
+pub(crate) async fn start(url: &str, cwd: &std::path::Path) -> Server {
     let key = test_config(url).master_key.expect("test master key");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_portcullis"));
     for (k, _) in std::env::vars() {
@@ -83,7 +83,11 @@ struct Acknowledged {
     refresh_token: String,
 }
 
-async fn register(http: &reqwest::Client, base: &str, name: &str) -> Result<Value, String> {
+pub(crate) async fn register(
+    http: &reqwest::Client,
+    base: &str,
+    name: &str,
+) -> Result<Value, String> {
     let res = http
         .post(format!("{base}{APPS}"))
         .basic_auth("admin", Some(ADMIN_PASSWORD))
@@ -183,7 +187,7 @@ async fn load_and_kill(
     }
 }
 
-async fn integrity_ok(url: &str) {
+pub(crate) async fn integrity_ok(url: &str) {
     let pool = sqlx::SqlitePool::connect(url).await.expect("open");
     let answer: String = sqlx::query_scalar("PRAGMA integrity_check")
         .fetch_one(&pool)

@@ -9,6 +9,7 @@ mod support;
 
 mod auth;
 mod authorize;
+mod backup;
 mod bearer_mgmt;
 mod browser;
 mod caches;
