@@ -32,6 +32,7 @@ mod limits;
 mod mcp;
 mod metadata;
 mod metadata_document;
+mod metrics;
 mod oidc;
 mod oidc_clients;
 mod openapi;
