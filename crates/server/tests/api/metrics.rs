@@ -15,7 +15,7 @@ use reqwest::Method;
 const USERS: &str = "/api/admin/users";
 
 /// Scrapes `url` and parses the Prometheus text format.
-async fn scrape(http: &reqwest::Client, url: &str) -> Scrape {
+pub(crate) async fn scrape(http: &reqwest::Client, url: &str) -> Scrape {
     let r = http.get(url).send().await.expect("scrape");
     assert_eq!(r.status(), 200);
     let ct = r.headers()["content-type"]
@@ -28,7 +28,7 @@ async fn scrape(http: &reqwest::Client, url: &str) -> Scrape {
 }
 
 /// The value of counter `name` with exactly these `labels` (0 when it has no series).
-fn counter(s: &Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
+pub(crate) fn counter(s: &Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
     s.samples
         .iter()
         .filter(|x| x.metric == name && x.labels.len() == labels.len())
