@@ -413,6 +413,11 @@ pub async fn check_password(
             throttle.failed(now);
             // Counted only for an unlocked account; a lock in force is returned.
             let lock = count_failure(ctx, id, now).await?;
+            metrics::counter!("portcullis_sign_ins_total", "outcome" => "failure").increment(1);
+            if lock_before.is_none() && lock.is_some() && user.is_some() {
+                // This failure is the one that locked the account.
+                metrics::counter!("portcullis_lockouts_total").increment(1);
+            }
             return Err(match (user, lock) {
                 (Some(_), Some(lock)) => locked(lock, now),
                 _ => invalid(),
@@ -432,6 +437,7 @@ pub async fn check_password(
         ));
     }
     throttle.succeeded();
+    metrics::counter!("portcullis_sign_ins_total", "outcome" => "success").increment(1);
     if user.failed_logins > 0 {
         ctx.store
             .clear_login_failures(user.id)

@@ -112,6 +112,10 @@ pub struct Config {
     /// management API is same-origin. The token, UserInfo and revocation endpoints
     /// answer the origins of registered redirect URLs regardless.
     pub cors_allowed_origins: Vec<String>,
+    /// Address and port of a listener serving only `GET /metrics`
+    /// (`PORTCULLIS_METRICS_LISTEN`). Default none: `/metrics` is on the main listener.
+    /// When set, `/metrics` is served there and not on the main listener.
+    pub metrics_listen: Option<String>,
 }
 
 /// Log output format.
@@ -150,6 +154,7 @@ impl Default for Config {
             fetch_timeout_ms: 3000,
             trusted_proxies: Vec::new(),
             cors_allowed_origins: Vec::new(),
+            metrics_listen: None,
         }
     }
 }
@@ -188,6 +193,7 @@ impl std::fmt::Debug for Config {
             .field("fetch_timeout_ms", &self.fetch_timeout_ms)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("cors_allowed_origins", &self.cors_allowed_origins)
+            .field("metrics_listen", &self.metrics_listen)
             .finish()
     }
 }
@@ -271,6 +277,13 @@ impl Config {
                 self.listen
             ))
         })?;
+        if let Some(m) = &self.metrics_listen {
+            m.parse::<SocketAddr>().map_err(|_| {
+                ConfigError::Invalid(format!(
+                    "metrics_listen = '{m}' is not an address:port such as 127.0.0.1:9090"
+                ))
+            })?;
+        }
         if !(self.database_url.starts_with("sqlite:")
             || self.database_url.starts_with("postgres://")
             || self.database_url.starts_with("postgresql://"))

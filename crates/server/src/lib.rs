@@ -24,5 +24,6 @@ pub mod http;
 pub mod outbound;
 pub mod startup;
 pub mod state;
+pub mod telemetry;
 pub mod tls;
 pub mod upstream;

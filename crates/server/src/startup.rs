@@ -327,6 +327,17 @@ async fn purge_expired_tokens(ctx: Context) {
     }
 }
 
+/// Binds the `metrics_listen` address.
+async fn bind_metrics(addr: &str) -> Result<(TcpListener, SocketAddr), StartupError> {
+    let bind_error = |source| StartupError::Bind {
+        addr: addr.to_owned(),
+        source,
+    };
+    let listener = TcpListener::bind(addr).await.map_err(bind_error)?;
+    let local = listener.local_addr().map_err(bind_error)?;
+    Ok((listener, local))
+}
+
 /// A built server, bound and ready to run.
 #[derive(Debug)]
 pub struct Application {
@@ -336,6 +347,8 @@ pub struct Application {
     state: AppState,
     generated_admin_password: Option<Secret>,
     vault_refresh: Option<VaultRefresh>,
+    /// The listener of `metrics_listen`, when set (then `/metrics` is served only there).
+    metrics_listener: Option<(TcpListener, SocketAddr)>,
 }
 
 /// The background refresher's settings, when it is enabled.
@@ -374,6 +387,12 @@ impl Application {
             addr: config.listen.clone(),
             source,
         })?;
+        let metrics_listener = match &config.metrics_listen {
+            Some(m) => Some(bind_metrics(m).await?),
+            None => None,
+        };
+        // Installed once per process; every later server reuses the recorder.
+        crate::telemetry::install();
         // Bound first, so that with port 0 the issuer names the real port; the signer
         // verifies `iss` against the same string the token service puts there.
         let mut issuer = config.issuer();
@@ -409,7 +428,13 @@ impl Application {
             state,
             generated_admin_password,
             vault_refresh,
+            metrics_listener,
         })
+    }
+
+    /// The bound address of the `metrics_listen` listener, when there is one.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener.as_ref().map(|(_, a)| *a)
     }
 
     /// The bound port (useful with port 0).
@@ -456,7 +481,21 @@ impl Application {
                 v.interval,
             ))
         });
-        let router = crate::http::router(self.state);
+        let mut router = crate::http::router(self.state);
+        let metrics = match self.metrics_listener {
+            Some((listener, addr)) => {
+                tracing::info!(addr = %addr, "serving /metrics");
+                Some(tokio::spawn(async move {
+                    if let Err(e) = axum::serve(listener, crate::telemetry::router()).await {
+                        tracing::error!(error = %e, "the metrics listener failed");
+                    }
+                }))
+            }
+            None => {
+                router = router.merge(crate::telemetry::router());
+                None
+            }
+        };
         let served = match self.tls {
             Some(tls) => {
                 tracing::info!(addr = %self.addr, "listening (HTTPS)");
@@ -475,6 +514,9 @@ impl Application {
         refresher.abort();
         purger.abort();
         expiry.abort();
+        if let Some(m) = metrics {
+            m.abort();
+        }
         if let Some(v) = vault {
             v.abort();
         }

@@ -29,7 +29,14 @@ pub async fn exchange(
     req: TokenRequest,
     endpoint: Endpoint,
 ) -> Result<TokenResponse, OAuthError> {
-    super::dpop::scoped(run(ctx, limiter, req, endpoint)).await
+    let result = super::dpop::scoped(run(ctx, limiter, req, endpoint)).await;
+    if let Err(e) = &result {
+        // Counted here, where every token-endpoint outcome passes; the label is the
+        // RFC 6749 error code, a fixed set.
+        metrics::counter!("portcullis_token_failures_total", "error" => e.code.as_str())
+            .increment(1);
+    }
+    result
 }
 
 async fn run(
@@ -51,7 +58,11 @@ async fn run(
                 ),
             ));
         }
-        return grant::api_secret::exchange(ctx, limiter, req).await;
+        let issued = grant::api_secret::exchange(ctx, limiter, req).await;
+        if issued.is_ok() {
+            count_issued("client_credentials", "api_secret");
+        }
+        return issued;
     }
     let Some(kind) = GrantType::parse(&grant_type) else {
         return Err(OAuthError::new(
@@ -94,9 +105,28 @@ async fn run(
         GrantType::DeviceCode => grant::device_code::exchange(ctx, &client, req).await,
     };
     if issued.is_ok() {
+        count_issued(
+            kind.as_str(),
+            if client.app.public {
+                "public"
+            } else {
+                "confidential"
+            },
+        );
         super::registration::mark_used(ctx, &client.app).await;
     }
     issued
+}
+
+/// Counts one successful token response by grant and client type (never the client
+/// id: labels stay a small fixed set).
+fn count_issued(grant: &'static str, client_type: &'static str) {
+    metrics::counter!(
+        "portcullis_tokens_issued_total",
+        "grant" => grant,
+        "client_type" => client_type
+    )
+    .increment(1);
 }
 
 /// The scopes a token may carry: the client's, within the tenant's allowed set.

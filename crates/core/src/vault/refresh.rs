@@ -109,12 +109,28 @@ async fn refresh_leased(
 ) -> Result<OAuthProfile, ApiFailure> {
     let id = p.id;
     let (ctx, upstream) = (ctx.clone(), upstream.clone());
-    tokio::spawn(async move { run_refresh(&ctx, upstream.as_ref(), p, &holder).await })
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, oauth_profile_id = id, "the refresh task failed");
-            ApiFailure::internal(Code::INTERNAL)
-        })?
+    let result =
+        tokio::spawn(async move { run_refresh(&ctx, upstream.as_ref(), p, &holder).await })
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, oauth_profile_id = id, "the refresh task failed");
+                ApiFailure::internal(Code::INTERNAL)
+            })?;
+    count_refresh(&result);
+    result
+}
+
+/// Counts one upstream refresh (background or on demand) by outcome: `succeeded`, or
+/// why it failed (`refused`, `not_allowed`, `unreachable`, `error`).
+fn count_refresh(result: &Result<OAuthProfile, ApiFailure>) {
+    let outcome = match result {
+        Ok(_) => "succeeded",
+        Err(f) if f.code == Code::UPSTREAM_REFUSED => "refused",
+        Err(f) if f.code == Code::UPSTREAM_NOT_ALLOWED => "not_allowed",
+        Err(f) if f.code == Code::UPSTREAM_FAILED => "unreachable",
+        Err(_) => "error",
+    };
+    metrics::counter!("portcullis_vault_refreshes_total", "outcome" => outcome).increment(1);
 }
 
 /// Whether profile `p` has an access token that lives past `until` (or whose upstream

@@ -34,6 +34,7 @@ mod logs;
 mod mcp;
 mod metadata;
 mod metadata_document;
+mod metrics;
 mod oidc;
 mod oidc_clients;
 mod openapi;

@@ -954,6 +954,34 @@ async fn an_upstream_revocation_is_reported_with_its_error_and_changes_nothing(b
     assert!(msg.contains("could not connect"), "{msg}");
 }
 
+/// Each upstream refresh is counted by outcome on `/metrics` (issue 16 item 1).
+async fn refreshes_are_counted_by_outcome_in_the_metrics(b: Backend) {
+    use crate::metrics::{counter, scrape};
+    let (here, up, app_id) = setup(b).await;
+    let (access, refresh_token) = up.password_tokens().await;
+    let pid = bobs_profile(&here, app_id, &access, &refresh_token).await;
+    let count = |s: &prometheus_parse::Scrape, outcome: &str| {
+        counter(
+            s,
+            "portcullis_vault_refreshes_total",
+            &[("outcome", outcome)],
+        )
+    };
+    let before = scrape(&here.http, &here.url("/metrics")).await;
+    let r = refresh(&here, pid).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let v = profile(&here, pid).await;
+    up.revoke(v["refreshToken"].as_str().expect("refresh token"))
+        .await;
+    refresh(&here, pid).await.hdp_error(502, UPSTREAM_REFUSED);
+    let after = scrape(&here.http, &here.url("/metrics")).await;
+    assert_eq!(
+        count(&after, "succeeded") - count(&before, "succeeded"),
+        1.0
+    );
+    assert_eq!(count(&after, "refused") - count(&before, "refused"), 1.0);
+}
+
 /// One sweep of the background refresher, driven by the test (its tick) rather than by
 /// its timer: what did not happen is proven by a sweep that did nothing, not by waiting.
 /// The application object `id` as stored.
@@ -1370,6 +1398,7 @@ backends!(
     refresh_calls_the_upstream_with_basic_or_body_auth_and_keeps_rotated_tokens,
     concurrent_refreshes_of_one_profile_make_one_upstream_call_across_nodes,
     an_upstream_revocation_is_reported_with_its_error_and_changes_nothing,
+    refreshes_are_counted_by_outcome_in_the_metrics,
     the_background_refresher_renews_expiring_tokens_and_backs_off_on_failure,
     the_refresher_runs_on_its_timer_when_enabled,
     connect_redirects_with_state_and_pkce_and_the_callback_spends_the_state,

@@ -1,0 +1,126 @@
+//! Prometheus metrics (SPEC §5.4, issue 16): the process-wide recorder of the
+//! `metrics` facade, the HTTP request layer, and `GET /metrics`.
+//!
+//! Core counts outcomes where it decides them (`metrics::counter!` in the token
+//! endpoint, sign-in and vault refresh); this module installs the one recorder that
+//! collects them and renders its state with `metrics-exporter-prometheus`. The
+//! exporter's own HTTP listener is not used: `/metrics` is an axum route, served on the
+//! main listener or, when `metrics_listen` is set, only on a listener of its own.
+//!
+//! A recorder can be installed once per process, and one test process may start many
+//! servers, so [`install`] is idempotent: the first call installs it, later calls reuse
+//! its handle. Counters are therefore process-wide, and tests assert on deltas.
+//!
+//! Label values are bounded: route templates (never a raw path), a fixed list of
+//! methods, status codes, grant types, client types, RFC error codes and outcomes.
+//! Never a client id, user name or token.
+
+use axum::extract::{MatchedPath, Request};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use std::sync::OnceLock;
+use std::time::Instant;
+
+/// Name of the request latency histogram.
+pub const HTTP_DURATION: &str = "portcullis_http_request_duration_seconds";
+/// Name of the request counter.
+pub const HTTP_REQUESTS: &str = "portcullis_http_requests_total";
+
+/// Latency buckets in seconds: from a cached token check (~1 ms) to an Argon2 sign-in
+/// under load and the 30 s request timeout.
+const BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+
+/// Installs the Prometheus recorder as the process's global recorder, once; the
+/// handle that renders it. `None` when another recorder was installed first (an
+/// embedding program's): the counters then go there, and `/metrics` says so.
+pub fn install() -> Option<&'static PrometheusHandle> {
+    HANDLE
+        .get_or_init(|| {
+            let builder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Full(HTTP_DURATION.to_owned()), BUCKETS)
+                .map_err(|e| tracing::error!(error = %e, "the metrics buckets are invalid"))
+                .ok()?;
+            let recorder = builder.build_recorder();
+            let handle = recorder.handle();
+            match metrics::set_global_recorder(recorder) {
+                Ok(()) => Some(handle),
+                Err(e) => {
+                    tracing::warn!(error = %e, "another metrics recorder is installed; /metrics is unavailable");
+                    None
+                }
+            }
+        })
+        .as_ref()
+}
+
+/// The method label: the standard methods by name, anything else as `OTHER`, so a
+/// client cannot invent label values.
+fn method_label(m: &Method) -> &'static str {
+    match *m {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
+}
+
+/// Route layer: counts each request to a known route by its template (axum's
+/// [`MatchedPath`], e.g. `/api/users/{id}`), method and status, and observes its
+/// latency. A monotonic clock measures the duration; it is not the injected clock,
+/// which tells the time of day to protocol logic and may be pinned in tests.
+pub async fn track(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = method_label(req.method());
+    let started = Instant::now();
+    let res = next.run(req).await;
+    let status = res.status().as_u16().to_string();
+    let seconds = started.elapsed().as_secs_f64();
+    metrics::counter!(HTTP_REQUESTS, "route" => route.clone(), "method" => method, "status" => status)
+        .increment(1);
+    metrics::histogram!(HTTP_DURATION, "route" => route, "method" => method).record(seconds);
+    res
+}
+
+/// `GET /metrics`: the Prometheus text exposition format (version 0.0.4).
+async fn render() -> Response {
+    let Some(handle) = install() else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Metrics are unavailable: another metrics recorder was installed in this process.\n",
+        )
+            .into_response();
+    };
+    handle.run_upkeep();
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        handle.render(),
+    )
+        .into_response()
+}
+
+/// The router serving `GET /metrics`, merged into the main router or served alone on
+/// `metrics_listen`.
+pub fn router() -> Router {
+    Router::new().route("/metrics", get(render))
+}

@@ -1,0 +1,229 @@
+//! `GET /metrics` (issue 16 item 1): a run of flows moves the counters by what it did,
+//! read with a real Prometheus text-format parser (`prometheus-parse`), and no label
+//! value is a client id, user name, secret or token.
+//!
+//! The recorder is process-wide and installed once ([`portcullis_server::telemetry`]);
+//! nextest (scripts/test, CI) runs each test in a process of its own, and the test
+//! compares two scrapes taken around the flows, so the deltas are exactly its own.
+
+use crate::helpers::{backends, fresh_database, spawn_app, test_config, Backend, TestApp};
+use crate::support::oauth::{alice, alices_job, ALICE, ALICE_PASSWORD, TOKEN};
+use portcullis_server::startup::Application;
+use prometheus_parse::{Scrape, Value};
+use reqwest::Method;
+
+const USERS: &str = "/api/admin/users";
+
+/// Scrapes `url` and parses the Prometheus text format.
+pub(crate) async fn scrape(http: &reqwest::Client, url: &str) -> Scrape {
+    let r = http.get(url).send().await.expect("scrape");
+    assert_eq!(r.status(), 200);
+    let ct = r.headers()["content-type"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(ct.starts_with("text/plain; version=0.0.4"), "{ct}");
+    let text = r.text().await.expect("body");
+    Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).expect("valid exposition format")
+}
+
+/// The value of counter `name` with exactly these `labels` (0 when it has no series).
+pub(crate) fn counter(s: &Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
+    s.samples
+        .iter()
+        .filter(|x| x.metric == name && x.labels.len() == labels.len())
+        .filter(|x| labels.iter().all(|(k, v)| x.labels.get(k) == Some(*v)))
+        .map(|x| match x.value {
+            Value::Counter(v) | Value::Untyped(v) => v,
+            ref other => panic!("{name} is not a counter: {other:?}"),
+        })
+        .sum()
+}
+
+/// Observations of the latency histogram for one route and method.
+fn observations(s: &Scrape, route: &str, method: &str) -> f64 {
+    s.samples
+        .iter()
+        .filter(|x| x.metric == "portcullis_http_request_duration_seconds")
+        .filter(|x| x.labels.get("route") == Some(route) && x.labels.get("method") == Some(method))
+        .map(|x| match &x.value {
+            Value::Histogram(b) => b.iter().map(|c| c.count).fold(0.0, f64::max),
+            other => panic!("not a histogram: {other:?}"),
+        })
+        .sum()
+}
+
+async fn token_post(app: &TestApp, form: &[(&str, &str)]) -> u16 {
+    app.send(app.http.post(app.url(TOKEN)).form(form))
+        .await
+        .status
+}
+
+async fn a_run_of_flows_moves_the_counters_by_what_it_did(b: Backend) {
+    let app = spawn_app(b).await;
+    alice(&app).await;
+    let job = alices_job(&app, "Nightly job").await;
+    let before = scrape(&app.http, &app.url("/metrics")).await;
+
+    // Two client_credentials grants, one with a wrong secret, one unsupported grant.
+    let good = [
+        ("grant_type", "client_credentials"),
+        ("client_id", job.client_id.as_str()),
+        ("client_secret", job.secret.as_str()),
+    ];
+    let mut access_tokens = Vec::new();
+    for _ in 0..2 {
+        let r = app.send(app.http.post(app.url(TOKEN)).form(&good)).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        access_tokens.push(r.json()["access_token"].as_str().expect("token").to_owned());
+    }
+    let wrong = [
+        ("grant_type", "client_credentials"),
+        ("client_id", job.client_id.as_str()),
+        ("client_secret", "not-the-secret"),
+    ];
+    assert_eq!(token_post(&app, &wrong).await, 401);
+    assert_eq!(
+        token_post(&app, &[("grant_type", "urn:example:nothing")]).await,
+        400
+    );
+    // Three wrong passwords: three failed sign-ins, the third locks the account
+    // (PasswordLockoutLimit defaults to 3).
+    for _ in 0..3 {
+        let r = app
+            .send_as(Method::GET, USERS, ALICE, "not-her-password")
+            .await;
+        assert_ne!(r.status, 200, "{}", r.text);
+    }
+    // One successful sign-in.
+    let r = app.send_as_admin(Method::GET, USERS).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    let after = scrape(&app.http, &app.url("/metrics")).await;
+    let delta = |name: &str, labels: &[(&str, &str)]| {
+        counter(&after, name, labels) - counter(&before, name, labels)
+    };
+    assert_eq!(
+        delta(
+            "portcullis_tokens_issued_total",
+            &[
+                ("grant", "client_credentials"),
+                ("client_type", "confidential")
+            ]
+        ),
+        2.0
+    );
+    assert_eq!(
+        delta(
+            "portcullis_token_failures_total",
+            &[("error", "invalid_client")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        delta(
+            "portcullis_token_failures_total",
+            &[("error", "unsupported_grant_type")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        delta("portcullis_sign_ins_total", &[("outcome", "failure")]),
+        3.0
+    );
+    assert_eq!(
+        delta("portcullis_sign_ins_total", &[("outcome", "success")]),
+        1.0
+    );
+    assert_eq!(delta("portcullis_lockouts_total", &[]), 1.0);
+    // The HTTP layer: by route template, method and status, and the latency histogram.
+    let http = |status: &str| {
+        delta(
+            "portcullis_http_requests_total",
+            &[("route", TOKEN), ("method", "POST"), ("status", status)],
+        )
+    };
+    assert_eq!((http("200"), http("401"), http("400")), (2.0, 1.0, 1.0));
+    assert_eq!(
+        observations(&after, TOKEN, "POST") - observations(&before, TOKEN, "POST"),
+        4.0
+    );
+    assert_eq!(
+        delta(
+            "portcullis_http_requests_total",
+            &[("route", USERS), ("method", "GET"), ("status", "200")]
+        ),
+        1.0
+    );
+
+    // No label value names a client, a user, a secret or a token.
+    let secrets: Vec<&str> = [
+        job.client_id.as_str(),
+        job.secret.as_str(),
+        ALICE,
+        ALICE_PASSWORD,
+        "not-her-password",
+    ]
+    .into_iter()
+    .chain(access_tokens.iter().map(String::as_str))
+    .collect();
+    for s in &after.samples {
+        for (k, v) in s.labels.iter() {
+            for secret in &secrets {
+                assert!(
+                    !v.contains(secret),
+                    "{}{{{k}=\"{v}\"}} contains {secret}",
+                    s.metric
+                );
+            }
+        }
+    }
+}
+
+/// With `metrics_listen`, `/metrics` is served on that listener and not on the main one.
+async fn metrics_listen_moves_metrics_to_a_listener_of_its_own(b: Backend) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = fresh_database(b, &dir).await;
+    let mut config = test_config(&db);
+    config.metrics_listen = Some("127.0.0.1:0".into());
+    let app = Application::build(config).await.expect("build");
+    let main = format!("http://{}", app.local_addr());
+    let metrics = format!(
+        "http://{}/metrics",
+        app.metrics_addr().expect("metrics listener")
+    );
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(app.run_until(async move {
+        let _ = rx.await;
+    }));
+    let http = reqwest::Client::new();
+    let r = http
+        .get(format!("{main}/healthz"))
+        .send()
+        .await
+        .expect("healthz");
+    assert_eq!(r.status(), 200);
+    let s = scrape(&http, &metrics).await;
+    assert!(
+        counter(
+            &s,
+            "portcullis_http_requests_total",
+            &[("route", "/healthz"), ("method", "GET"), ("status", "200")]
+        ) >= 1.0,
+        "the main listener's requests are counted"
+    );
+    let r = http
+        .get(format!("{main}/metrics"))
+        .send()
+        .await
+        .expect("main");
+    assert_eq!(r.status(), 404, "not on the main listener");
+    let _ = tx.send(());
+    served.await.expect("join").expect("served");
+    drop(db);
+}
+
+backends!(
+    a_run_of_flows_moves_the_counters_by_what_it_did,
+    metrics_listen_moves_metrics_to_a_listener_of_its_own,
+);
