@@ -10,38 +10,16 @@
 //! only after more were acknowledged once the backup had finished.
 
 use crate::cli::portcullis;
-use crate::crash::{integrity_ok, register, start};
+use crate::crash::{integrity_ok, listed, register, start};
 use crate::helpers::{fresh_database, once, Backend, ADMIN_PASSWORD};
-use serde_json::Value;
-use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-const APPS: &str = "/api/mgmt/oauth/client/applications";
 /// Registration writers running at once.
 const WRITERS: usize = 3;
 /// Acknowledged registrations before the backup starts, and after it ended.
 const BEFORE: usize = 12;
 const AFTER: usize = 6;
-
-/// The ids of the client applications a server lists.
-async fn listed(http: &reqwest::Client, base: &str) -> HashSet<i64> {
-    let v: Value = http
-        .get(format!("{base}{APPS}"))
-        .basic_auth("admin", Some(ADMIN_PASSWORD))
-        .send()
-        .await
-        .expect("list")
-        .json()
-        .await
-        .expect("json");
-    v.as_array()
-        .or_else(|| v["applications"].as_array())
-        .unwrap_or_else(|| panic!("a list: {v}"))
-        .iter()
-        .filter_map(|a| a["id"].as_i64())
-        .collect()
-}
 
 async fn backup_under_load_restores(_: Backend) {
     let dir = tempfile::tempdir().expect("dir");

@@ -13,7 +13,6 @@
 
 use crate::helpers::{fresh_database, test_config, Backend, ADMIN_PASSWORD};
 use serde_json::{json, Value};
-use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -59,18 +58,10 @@ pub(crate) async fn start(url: &str, cwd: &std::path::Path) -> Server {
         .spawn()
         .expect("spawn portcullis");
     let stdout = child.stdout.take().expect("stdout");
-    let base = tokio::task::spawn_blocking(move || {
-        for line in BufReader::new(stdout).lines() {
-            let line = line.ok()?;
-            if let Some(u) = line.strip_prefix("Portcullis listening on ") {
-                return Some(u.trim().to_owned());
-            }
-        }
-        None
-    })
-    .await
-    .expect("join")
-    .expect("the listening line");
+    let base = tokio::task::spawn_blocking(move || crate::helpers::listening_on(stdout))
+        .await
+        .expect("join")
+        .expect("the listening line");
     Server { child, base }
 }
 
@@ -243,22 +234,7 @@ async fn acknowledged_writes_survive_sigkill(b: Backend) {
         }
         server = start(&url, dir.path()).await;
         // Every acknowledged registration, of this round and the earlier ones.
-        let listed: Value = http
-            .get(format!("{}{APPS}", server.base))
-            .basic_auth("admin", Some(ADMIN_PASSWORD))
-            .send()
-            .await
-            .expect("list")
-            .json()
-            .await
-            .expect("json");
-        let present: std::collections::HashSet<i64> = listed
-            .as_array()
-            .or_else(|| listed["applications"].as_array())
-            .unwrap_or_else(|| panic!("a list: {listed}"))
-            .iter()
-            .filter_map(|a| a["id"].as_i64())
-            .collect();
+        let present = listed(&http, &server.base).await;
         let lost: Vec<_> = all_apps.iter().filter(|id| !present.contains(id)).collect();
         assert!(
             lost.is_empty(),
@@ -284,4 +260,23 @@ async fn acknowledged_writes_survive_sigkill_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_writes_survive_sigkill_on_postgres() {
     acknowledged_writes_survive_sigkill(Backend::Postgres).await;
+}
+
+/// The ids of the client applications a server lists.
+pub(crate) async fn listed(http: &reqwest::Client, base: &str) -> std::collections::HashSet<i64> {
+    let v: Value = http
+        .get(format!("{base}{APPS}"))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    v.as_array()
+        .or_else(|| v["applications"].as_array())
+        .unwrap_or_else(|| panic!("a list: {v}"))
+        .iter()
+        .filter_map(|a| a["id"].as_i64())
+        .collect()
 }

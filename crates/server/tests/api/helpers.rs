@@ -458,3 +458,27 @@ impl TestApp {
         r.json()
     }
 }
+
+/// The base URL a `portcullis` process prints on stdout once it listens ("Portcullis
+/// listening on …"), read line by line (blocking); `None` when it exits first.
+pub fn listening_on(stdout: std::process::ChildStdout) -> Option<String> {
+    use std::io::BufRead as _;
+    for line in std::io::BufReader::new(stdout).lines() {
+        if let Some(u) = line.ok()?.strip_prefix("Portcullis listening on ") {
+            return Some(u.trim().to_owned());
+        }
+    }
+    None
+}
+
+/// Stops a `portcullis` process as an init system would (SIGTERM, then wait) unless it
+/// has exited already; its exit status.
+pub fn terminate(child: &mut std::process::Child) -> Option<std::process::ExitStatus> {
+    if let Ok(Some(status)) = child.try_wait() {
+        return Some(status);
+    }
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    child.wait().ok()
+}

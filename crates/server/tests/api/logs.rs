@@ -62,7 +62,6 @@ struct Node {
 
 impl Node {
     fn start(database_url: &str, format: &str, stderr: &Path) -> Node {
-        use std::io::{BufRead, BufReader};
         let log = std::fs::File::create(stderr).expect("the log file");
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_portcullis"));
         for (k, _) in std::env::vars() {
@@ -82,19 +81,8 @@ impl Node {
             .spawn()
             .expect("spawn portcullis");
         let stdout = child.stdout.take().expect("stdout");
-        let mut node = Node {
-            child,
-            base: String::new(),
-        };
-        for line in BufReader::new(stdout).lines() {
-            let line = line.expect("a line of stdout");
-            if let Some(u) = line.strip_prefix("Portcullis listening on ") {
-                node.base = u.trim().to_owned();
-                break;
-            }
-        }
-        assert!(!node.base.is_empty(), "the server did not start");
-        node
+        let base = crate::helpers::listening_on(stdout).expect("the server did not start");
+        Node { child, base }
     }
 
     /// SIGTERM and wait: every line is written once this returns.
@@ -104,13 +92,7 @@ impl Node {
     }
 
     fn terminate(&mut self) -> Option<std::process::ExitStatus> {
-        if let Ok(Some(status)) = self.child.try_wait() {
-            return Some(status);
-        }
-        let _ = std::process::Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        self.child.wait().ok()
+        crate::helpers::terminate(&mut self.child)
     }
 }
 
