@@ -1,5 +1,5 @@
 //! Prometheus metrics (SPEC §5.4, issue 16): the process-wide recorder of the
-//! `metrics` facade, the HTTP request layer, and `GET /metrics`.
+//! `metrics` facade, the count of HTTP requests, and `GET /metrics`.
 //!
 //! Core counts outcomes where it decides them (`metrics::counter!` in the token
 //! endpoint, sign-in and vault refresh); this module installs the one recorder that
@@ -15,15 +15,13 @@
 //! methods, status codes, grant types, client types, RFC error codes and outcomes.
 //! Never a client id, user name or token.
 
-use axum::extract::{MatchedPath, Request};
 use axum::http::{header, HeaderValue, Method, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::time::Duration;
 
 /// Name of the request latency histogram.
 pub const HTTP_DURATION: &str = "portcullis_http_request_duration_seconds";
@@ -76,24 +74,20 @@ fn method_label(m: &Method) -> &'static str {
     }
 }
 
-/// Route layer: counts each request to a known route by its template (axum's
-/// [`MatchedPath`], e.g. `/api/users/{id}`), method and status, and observes its
-/// latency. A monotonic clock measures the duration; it is not the injected clock,
-/// which tells the time of day to protocol logic and may be pinned in tests.
-pub async fn track(req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = method_label(req.method());
-    let started = Instant::now();
-    let res = next.run(req).await;
-    let status = res.status().as_u16().to_string();
-    let seconds = started.elapsed().as_secs_f64();
-    metrics::counter!(HTTP_REQUESTS, "route" => route.clone(), "method" => method, "status" => status)
+/// Counts one answered request by route template (axum's
+/// [`axum::extract::MatchedPath`], e.g. `/api/users/{id}`), method and status, and
+/// observes its latency. Called by the access log
+/// ([`crate::http::request_log::access_log`]), which times every request once with a
+/// monotonic clock (not the injected clock, which tells the time of day to protocol
+/// logic and may be pinned in tests), and only for requests a route matched, so a
+/// scanner's paths cannot add label values.
+pub fn record_request(route: &str, method: &Method, status: StatusCode, elapsed: Duration) {
+    let method = method_label(method);
+    let status = status.as_u16().to_string();
+    metrics::counter!(HTTP_REQUESTS, "route" => route.to_owned(), "method" => method, "status" => status)
         .increment(1);
-    metrics::histogram!(HTTP_DURATION, "route" => route, "method" => method).record(seconds);
-    res
+    metrics::histogram!(HTTP_DURATION, "route" => route.to_owned(), "method" => method)
+        .record(elapsed.as_secs_f64());
 }
 
 /// `GET /metrics`: the Prometheus text exposition format (version 0.0.4).

@@ -11,7 +11,7 @@ use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use portcullis_core::model::confirmation::Confirmation;
-use portcullis_core::oauth::dpop::{self, AtResource, Presented, ProofError, ResourceRefusal};
+use portcullis_core::oauth::dpop::{self, AtResource, Presented, ResourceRefusal};
 use portcullis_core::oauth::error::{ErrorCode, OAuthError};
 
 /// The `DPoP` request header.
@@ -50,13 +50,14 @@ pub fn presented(
     }))
 }
 
+/// The current server nonce when nonces are on (the `dpop_nonces` setting).
+pub fn current_nonce(s: &AppState) -> Option<String> {
+    s.dpop_nonces.then(|| dpop::nonce(&s.ctx, s.ctx.now()))
+}
+
 /// Adds a current `DPoP-Nonce` to `res` when nonces are on (§8.2: on any response).
 pub fn add_nonce(s: &AppState, res: &mut Response) {
-    if !s.dpop_nonces {
-        return;
-    }
-    let nonce = dpop::nonce(&s.ctx, s.ctx.now());
-    if let Ok(v) = HeaderValue::from_str(&nonce) {
+    if let Some(v) = current_nonce(s).and_then(|n| HeaderValue::from_str(&n).ok()) {
         res.headers_mut().insert(DPOP_NONCE, v);
     }
 }
@@ -116,11 +117,10 @@ pub async fn check_at_resource(
         .await
         .map_err(|r| match r {
             ResourceRefusal::Token(why) => (ErrorCode::InvalidToken, why.to_owned()),
-            ResourceRefusal::Proof(e @ (ProofError::Invalid(_) | ProofError::UseNonce)) => {
+            ResourceRefusal::Proof(e) => {
                 let e = OAuthError::from(e);
                 (e.code, e.description)
             }
-            ResourceRefusal::Proof(ProofError::Server(e)) => (e.code, e.description),
         })
 }
 

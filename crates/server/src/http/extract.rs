@@ -376,9 +376,7 @@ async fn bearer_caller(
     let checked =
         super::dpop::check_at_resource(state, &parts.headers, method, path, presented, cnf);
     if let Err(refusal) = checked.await {
-        let nonce = state
-            .dpop_nonces
-            .then(|| portcullis_core::oauth::dpop::nonce(&state.ctx, state.ctx.now()));
+        let nonce = super::dpop::current_nonce(state);
         return Err(CallerRejection {
             bearer: Some(Bearer::Dpop(
                 super::dpop::challenge_value(Some(&refusal)),

@@ -97,7 +97,6 @@ pub fn router(state: AppState) -> Router {
         &state.cors_allowed_origins,
     ));
     routes
-        .route_layer(axum::middleware::from_fn(crate::telemetry::track))
         .layer(axum::Extension(doc))
         .fallback(error::no_such_path)
         .method_not_allowed_fallback(error::method_not_allowed)

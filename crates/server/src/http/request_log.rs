@@ -71,15 +71,20 @@ fn route(req: &Request) -> &str {
 }
 
 /// One `portcullis::access` line per request, inside its span: route template, method,
-/// status and duration in milliseconds. Runs outside the timeout and panic layers, so the
-/// status is the one the client received.
+/// status and duration in milliseconds; the same figures go to the request metrics
+/// ([`crate::telemetry::record_request`]), so each request is timed once. Runs outside
+/// the timeout and panic layers, so the status is the one the client received.
 pub async fn access_log(req: Request, next: Next) -> Response {
     let route = route(&req).to_owned();
     let method = req.method().clone();
     let started = Instant::now();
     let res = next.run(req).await;
+    let elapsed = started.elapsed();
+    if route != UNMATCHED_ROUTE {
+        crate::telemetry::record_request(&route, &method, res.status(), elapsed);
+    }
     // Milliseconds to the microsecond: finer is noise.
-    let duration_ms = (started.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0;
+    let duration_ms = (elapsed.as_secs_f64() * 1_000_000.0).round() / 1000.0;
     tracing::info!(
         target: "portcullis::access",
         route = %route,
