@@ -3,7 +3,8 @@
 //! acknowledged before it began and passes `PRAGMA integrity_check`; restored into a
 //! new location, a server on it serves those clients. And the refusals: an existing
 //! target, a missing file, a file that is not SQLite, a database from a newer version,
-//! a database in use, PostgreSQL (pointed to pg_dump).
+//! a database in use, PostgreSQL (pointed to pg_dump). And the start-up lock both take:
+//! a restore waits for a server that is starting, and a server waits for a restore.
 //!
 //! Ordering is by acknowledgements, never by sleeps: the backup starts once the writers
 //! have had a counted number of registrations acknowledged, and the load is stopped
@@ -197,4 +198,150 @@ async fn restore_refuses_bad_files(_: Backend) {
     assert!(!std::path::Path::new(&path("pg.db")).exists());
 }
 
-once!(backup_under_load_restores, restore_refuses_bad_files);
+/// The names of the client applications a server lists.
+async fn names(http: &reqwest::Client, base: &str) -> Vec<String> {
+    let v: serde_json::Value = http
+        .get(format!("{base}/api/mgmt/oauth/client/applications"))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    v.as_array()
+        .or_else(|| v["applications"].as_array())
+        .unwrap_or_else(|| panic!("a list: {v}"))
+        .iter()
+        .filter_map(|a| a["name"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// The lock file a starting server and a restore take (`<database>-migrate.lock`).
+fn startup_lock(db: &std::path::Path) -> std::fs::File {
+    let mut p = db.to_path_buf().into_os_string();
+    p.push("-migrate.lock");
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(p)
+        .expect("the lock file")
+}
+
+/// Whether some process waits for a `flock` on `file`: Linux lists a blocked request in
+/// `/proc/locks` as `N: -> FLOCK ADVISORY WRITE <pid> <major>:<minor>:<inode> …`.
+fn someone_waits_on(file: &std::fs::File) -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    let inode = file.metadata().expect("metadata").ino();
+    let locks = std::fs::read_to_string("/proc/locks").expect("/proc/locks");
+    locks.lines().any(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        f.get(1) == Some(&"->")
+            && f.get(2) == Some(&"FLOCK")
+            && f.get(6)
+                .and_then(|dev_ino| dev_ino.rsplit(':').next())
+                .is_some_and(|i| i == inode.to_string())
+    })
+}
+
+/// Waits (a condition, with a generous deadline) until a process blocks on `lock`.
+async fn until_blocked(lock: &std::fs::File, who: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !someone_waits_on(lock) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{who} never waited for the start-up lock"
+        );
+        tokio::task::yield_now().await;
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+/// The lock between `restore` and a starting server, from both sides. The test takes
+/// the lock itself to stand for the other party, proves from `/proc/locks` that the
+/// binary waits for it, and checks what the binary does once it has it: a restore
+/// checks "in use" only then (so a server that got there first is seen), and a server
+/// opens the database only then (so it serves the restored file, never a half one).
+async fn restore_and_start_wait_for_each_other(_: Backend) {
+    let http = reqwest::Client::new();
+    // A backup holding one client, "in-the-backup".
+    let src_dir = tempfile::tempdir().expect("dir");
+    let src = fresh_database(Backend::Sqlite, &src_dir).await;
+    let server = start(&src, src_dir.path()).await;
+    let kept = register(&http, &server.base, "in-the-backup")
+        .await
+        .expect("a client");
+    drop(server);
+    let backup = src_dir.path().join("backup.db");
+    let backup_s = backup.display().to_string();
+    portcullis(&src, &["backup", &backup_s]).await.ok();
+
+    // The installation to restore onto, with another client.
+    let dir = tempfile::tempdir().expect("dir");
+    let url = fresh_database(Backend::Sqlite, &dir).await;
+    let db = dir.path().join("portcullis.db");
+    let server = start(&url, dir.path()).await;
+    let other = register(&http, &server.base, "not-in-the-backup")
+        .await
+        .expect("a client");
+    drop(server);
+    let before = std::fs::read(&db).expect("database");
+
+    // 1. A restore waits for a server that holds the lock while starting, and checks
+    //    "in use" after: the server, serving by then, is seen and the restore refused.
+    let lock = startup_lock(&db);
+    lock.lock().expect("lock");
+    let restore = {
+        let (url, backup_s) = (url.to_string(), backup_s.clone());
+        tokio::spawn(async move { portcullis(&url, &["restore", &backup_s]).await })
+    };
+    until_blocked(&lock, "restore").await;
+    assert_eq!(
+        std::fs::read(&db).expect("database"),
+        before,
+        "a waiting restore has not touched the database"
+    );
+    // The "server" opens the database, then lets go of the start-up lock.
+    let serving = sqlx::SqlitePool::connect(&url).await.expect("open");
+    sqlx::query("SELECT count(*) FROM client_apps")
+        .fetch_one(&serving)
+        .await
+        .expect("read");
+    lock.unlock().expect("unlock");
+    let refused = restore.await.expect("join");
+    assert!(refused.bad_input().contains("in use"), "{refused:?}");
+    serving.close().await;
+
+    // 2. A server starting while a restore holds the lock waits, and then serves the
+    //    restored database. The test stands for the restore: it holds the lock and
+    //    puts the backup in place while the server waits.
+    lock.lock().expect("lock");
+    let starting = {
+        let (url, cwd) = (url.to_string(), dir.path().to_owned());
+        tokio::spawn(async move { start(&url, &cwd).await })
+    };
+    until_blocked(&lock, "the starting server").await;
+    for suffix in ["-wal", "-shm"] {
+        let mut stale = db.clone().into_os_string();
+        stale.push(suffix);
+        let _ = std::fs::remove_file(stale);
+    }
+    std::fs::copy(&backup, &db).expect("put the backup in place");
+    lock.unlock().expect("unlock");
+    let server = starting.await.expect("join");
+    let names = names(&http, &server.base).await;
+    assert!(
+        names.contains(&kept["name"].as_str().expect("name").to_owned())
+            && !names.contains(&other["name"].as_str().expect("name").to_owned()),
+        "the server opened the restored database, not the one it replaced: {names:?}"
+    );
+    drop(server);
+    integrity_ok(&url).await;
+}
+
+once!(
+    backup_under_load_restores,
+    restore_refuses_bad_files,
+    restore_and_start_wait_for_each_other
+);
