@@ -35,6 +35,7 @@ pub mod mgmt;
 pub mod model;
 pub mod oauth;
 pub mod ratelimit;
+pub mod reseal;
 pub mod session;
 pub mod store;
 pub mod upstream;

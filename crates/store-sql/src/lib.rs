@@ -26,6 +26,7 @@ pub mod keys;
 pub mod limits;
 pub mod registrations;
 pub mod resources;
+pub mod sealed;
 pub mod sessions;
 pub mod setup;
 pub mod store;

@@ -34,6 +34,7 @@ mod keys;
 mod limits;
 mod registrations;
 mod resources;
+mod sealed;
 mod sessions;
 mod setup;
 mod tenants;
@@ -50,6 +51,7 @@ pub use keys::KeyStore;
 pub use limits::LimitStore;
 pub use registrations::RegistrationStore;
 pub use resources::ResourceStore;
+pub use sealed::{SealedColumn, SealedStore, SealedValue};
 pub use sessions::SessionStore;
 pub use setup::SetupStore;
 pub use tenants::TenantStore;
@@ -73,5 +75,5 @@ all_of! {
     /// type that implements them all; use cases hold an `Arc<dyn Store>`.
     Store: SetupStore, TenantStore, UserStore, LimitStore, ClientStore, TokenStore,
         ResourceStore, KeyStore, SessionStore, VaultStore, RegistrationStore, AssertionStore,
-        ExchangeStore, DeviceStore
+        ExchangeStore, DeviceStore, SealedStore
 }

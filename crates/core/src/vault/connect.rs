@@ -24,7 +24,7 @@ use std::sync::Arc;
 /// Seconds a connect flow may take from redirect to callback.
 pub const STATE_TTL: i64 = 600;
 
-fn verifier_purpose(state_verifier: &str) -> String {
+pub(crate) fn verifier_purpose(state_verifier: &str) -> String {
     crate::model::vault::purpose("oauthconnect", state_verifier, "code_verifier")
 }
 

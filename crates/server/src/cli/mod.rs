@@ -1,5 +1,5 @@
 //! The command line: `portcullis [serve]`, `migrate`, `check-config`, and the admin
-//! commands `tenant`, `user`, `client`, `resource`, `keys` (one module each), and
+//! commands `tenant`, `user`, `client`, `resource`, `keys`, `master-key` (one module each), and
 //! `backup`/`restore` of a SQLite installation ([`backup`]). Exit codes: 0 success,
 //! 1 runtime failure (database, bind…), 2 bad configuration, usage or input.
 //!
@@ -15,6 +15,7 @@ pub mod backup;
 pub mod client;
 pub mod common;
 pub mod keys;
+pub mod master_key;
 pub mod resource;
 pub mod tenant;
 pub mod user;
@@ -22,6 +23,7 @@ pub mod user;
 use self::client::ClientCommand;
 use self::common::report;
 use self::keys::KeysCommand;
+use self::master_key::MasterKeyCommand;
 use self::resource::ResourceCommand;
 use self::tenant::TenantCommand;
 use self::user::UserCommand;
@@ -88,6 +90,10 @@ pub enum Command {
     /// Rotate or list the token signing keys (ES256, RS256), straight in the configured database.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Which master keys seal the stored secrets, and re-sealing them all with the
+    /// primary one after a rotation (`status`, `reseal`).
+    #[command(subcommand)]
+    MasterKey(MasterKeyCommand),
     /// Copy the SQLite database, consistently, while the server serves, into a new file;
     /// says where the master key lives (keep it too, apart from the backup).
     Backup {
@@ -166,6 +172,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Client(c) => report(client::execute(&config, c).await),
         Command::Resource(c) => report(resource::execute(&config, c).await),
         Command::Keys(c) => report(keys::execute(&config, c).await),
+        Command::MasterKey(c) => report(master_key::execute(&config, c).await),
         Command::Backup { file } => report(backup::backup(&config, &file).await),
         Command::Restore { file } => report(backup::restore(&config, &file).await),
         Command::Migrate => {

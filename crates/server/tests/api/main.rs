@@ -31,6 +31,7 @@ mod introspection_revocation;
 mod jwks;
 mod limits;
 mod logs;
+mod master_key;
 mod mcp;
 mod metadata;
 mod metadata_document;

@@ -283,6 +283,7 @@ macro_rules! store_contract_cases {
             a_released_refresh_lease_leaves_the_tokens_and_frees_the_profile,
             due_profiles_respect_expiry_backoff_and_leases,
             connect_states_are_taken_once,
+            sealed_values_are_listed_and_replaced_only_where_unchanged,
             vault_rows_go_with_their_tenant_and_owner,
             // assertions
             assertion_jtis_are_used_once_per_client_until_they_expire,

@@ -448,3 +448,113 @@ pub async fn a_released_refresh_lease_leaves_the_tokens_and_frees_the_profile(
         .expect("lease")
         .is_some());
 }
+
+/// `SealedStore`: every sealed column is listed with what its purpose is bound to, and
+/// a value is replaced only where the column still holds the old text.
+pub async fn sealed_values_are_listed_and_replaced_only_where_unchanged(store: Arc<dyn Store>) {
+    use crate::model::signing_key::{KeyState, StoredKey};
+    use crate::store::SealedColumn as C;
+    let (u, app) = user_and_app(&store).await;
+    let profile = store
+        .create_oauth_profile(new_profile(app.id, u.id, "P"))
+        .await
+        .expect("profile");
+    store
+        .init_server_secret("verifier-pepper", "mk1.pepper", T0)
+        .await
+        .expect("secret");
+    store
+        .insert_signing_key(&StoredKey {
+            kid: "k1".into(),
+            alg: "ES256".into(),
+            private_sealed: "mk1.private".into(),
+            public_jwk: "{}".into(),
+            state: KeyState::Active,
+            created_at: T0,
+            activated_at: Some(T0),
+            retire_at: None,
+        })
+        .await
+        .expect("key");
+    store
+        .insert_connect_state(&ConnectState {
+            state_verifier: "s1".into(),
+            user_id: u.id,
+            oauth_app_id: app.id,
+            name: "P".into(),
+            description: String::new(),
+            code_verifier_sealed: "mk1.v".into(),
+            redirect_uri: "https://me.example/oauth2callback".into(),
+            expires_at: T0 + 600,
+        })
+        .await
+        .expect("state");
+
+    let listed = |c| {
+        let store = store.clone();
+        async move {
+            store
+                .sealed_values(c)
+                .await
+                .expect("list")
+                .into_iter()
+                .map(|v| (v.bound_to, v.sealed))
+                .collect::<Vec<_>>()
+        }
+    };
+    let pair = |a: &str, b: &str| vec![(a.to_owned(), b.to_owned())];
+    assert_eq!(
+        listed(C::ServerSecret).await,
+        pair("verifier-pepper", "mk1.pepper")
+    );
+    assert_eq!(listed(C::SigningKey).await, pair("k1", "mk1.private"));
+    assert_eq!(
+        listed(C::OAuthAppSecret).await,
+        pair("ref-App", "mk1.sealed.secret")
+    );
+    assert_eq!(
+        listed(C::ProfileAccessToken).await,
+        pair(&profile.seal_ref, "mk1.a")
+    );
+    assert_eq!(
+        listed(C::ProfileRefreshToken).await,
+        pair(&profile.seal_ref, "mk1.r")
+    );
+    assert_eq!(listed(C::ConnectVerifier).await, pair("s1", "mk1.v"));
+
+    for (c, old) in [
+        (C::ServerSecret, "mk1.pepper"),
+        (C::SigningKey, "mk1.private"),
+        (C::OAuthAppSecret, "mk1.sealed.secret"),
+        (C::ProfileAccessToken, "mk1.a"),
+        (C::ProfileRefreshToken, "mk1.r"),
+        (C::ConnectVerifier, "mk1.v"),
+    ] {
+        let new = format!("{old}.new");
+        assert!(store.replace_sealed(c, old, &new).await.expect("replace"));
+        // The column no longer holds the old text: a second swap changes nothing.
+        assert!(!store
+            .replace_sealed(c, old, "mk1.other")
+            .await
+            .expect("replace"));
+        assert_eq!(listed(c).await[0].1, new, "{}", c.name());
+    }
+    // The rows read back through their own traits carry the new values.
+    let app = store.oauth_app(app.id).await.expect("read").expect("app");
+    assert_eq!(app.client_secret_sealed, "mk1.sealed.secret.new");
+    let p = store
+        .oauth_profile(profile.id)
+        .await
+        .expect("read")
+        .expect("p");
+    assert_eq!(p.access_token_sealed.as_deref(), Some("mk1.a.new"));
+    assert_eq!(p.refresh_token_sealed, "mk1.r.new");
+    assert_eq!(
+        store
+            .server_secret("verifier-pepper")
+            .await
+            .expect("read")
+            .as_deref(),
+        Some("mk1.pepper.new")
+    );
+}

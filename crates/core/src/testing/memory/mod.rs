@@ -20,6 +20,7 @@ mod keys;
 mod limits;
 mod registrations;
 mod resources;
+mod sealed;
 mod sessions;
 mod setup;
 mod tenants;

@@ -8,7 +8,7 @@ use crate::model::vault::{
     ConnectState, NewOAuthApp, NewOAuthProfile, OAuthApp, OAuthAppChanges, OAuthProfile,
     ProfileChanges, RefreshFailure, RefreshSuccess,
 };
-use crate::store::VaultStore;
+use crate::store::{SealedColumn, SealedValue, VaultStore};
 use crate::store::{StoreError, StoreResult};
 use async_trait::async_trait;
 use std::collections::{BTreeMap, BTreeSet};
@@ -347,5 +347,65 @@ impl VaultStore for MemoryStore {
             s.vault.states.retain(|_, c| c.expires_at > now);
             Ok((before - s.vault.states.len()) as u64)
         })
+    }
+}
+
+impl VaultState {
+    /// Every sealed value of the vault's `column`, for [`crate::store::SealedStore`].
+    pub(super) fn sealed(&self, column: SealedColumn) -> Vec<SealedValue> {
+        let v = |bound_to: &str, sealed: &str| SealedValue {
+            bound_to: bound_to.to_owned(),
+            sealed: sealed.to_owned(),
+        };
+        match column {
+            SealedColumn::OAuthAppSecret => self
+                .apps
+                .values()
+                .map(|a| v(&a.seal_ref, &a.client_secret_sealed))
+                .collect(),
+            SealedColumn::ProfileAccessToken => self
+                .profiles
+                .values()
+                .filter_map(|p| p.access_token_sealed.as_deref().map(|s| v(&p.seal_ref, s)))
+                .collect(),
+            SealedColumn::ProfileRefreshToken => self
+                .profiles
+                .values()
+                .map(|p| v(&p.seal_ref, &p.refresh_token_sealed))
+                .collect(),
+            SealedColumn::ConnectVerifier => self
+                .states
+                .values()
+                .map(|c| v(&c.state_verifier, &c.code_verifier_sealed))
+                .collect(),
+            SealedColumn::ServerSecret | SealedColumn::SigningKey => Vec::new(),
+        }
+    }
+
+    /// The cell of the vault's `column` holding `old`, if any.
+    pub(super) fn sealed_cell(&mut self, column: SealedColumn, old: &str) -> Option<&mut String> {
+        match column {
+            SealedColumn::OAuthAppSecret => self
+                .apps
+                .values_mut()
+                .map(|a| &mut a.client_secret_sealed)
+                .find(|s| s.as_str() == old),
+            SealedColumn::ProfileAccessToken => self
+                .profiles
+                .values_mut()
+                .filter_map(|p| p.access_token_sealed.as_mut())
+                .find(|s| s.as_str() == old),
+            SealedColumn::ProfileRefreshToken => self
+                .profiles
+                .values_mut()
+                .map(|p| &mut p.refresh_token_sealed)
+                .find(|s| s.as_str() == old),
+            SealedColumn::ConnectVerifier => self
+                .states
+                .values_mut()
+                .map(|c| &mut c.code_verifier_sealed)
+                .find(|s| s.as_str() == old),
+            SealedColumn::ServerSecret | SealedColumn::SigningKey => None,
+        }
     }
 }
