@@ -51,7 +51,7 @@ pub use limits::LimitStore;
 pub use registrations::RegistrationStore;
 pub use resources::ResourceStore;
 pub use sessions::SessionStore;
-pub use setup::SetupStore;
+pub use setup::{PoolStatus, SetupStore};
 pub use tenants::TenantStore;
 pub use tokens::TokenStore;
 pub use users::UserStore;
