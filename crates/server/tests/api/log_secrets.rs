@@ -10,8 +10,9 @@
 //! and consent pages, client_credentials, the API secret grant, dynamic registration
 //! with an initial access token and the registration access token, the device flow,
 //! token exchange, introspection, revocation, UserInfo, client secret reset, failed
-//! sign-ins (Basic, password grant, login page). Not covered: the vault's connect flow
-//! (it needs an upstream server; its tokens are sealed in the store and never logged).
+//! sign-ins (Basic, wrong client secret, login page, a made-up bearer token), and the
+//! token vault against a second Portcullis as upstream (pasted tokens, a refresh made
+//! by the binary, the connect flow through the upstream's pages and the callback).
 
 use crate::authorize::{self as az, Browser};
 use crate::helpers::{
@@ -30,6 +31,9 @@ const WRONG_PASSWORD: &str = "Not-Her-Password-9";
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 const EXCHANGE_GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+const VAULT_PROFILES: &str = "/api/mgmt/oauthprofiles";
+const BOB: &str = "bob";
+const BOB_PASSWORD: &str = "Builder-Bob-77";
 
 /// Everything that must not be logged.
 #[derive(Default)]
@@ -101,7 +105,9 @@ impl Node {
             .args(["--log-format", "json"])
             .env("PORTCULLIS_MASTER_KEY", MASTER_KEY)
             .env("PORTCULLIS_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            // Everything, every crate: the most a operator could turn on.
+            // The vault's upstream (another Portcullis) listens on 127.0.0.1.
+            .env("PORTCULLIS_OUTBOUND_ALLOW", r#"["127.0.0.1"]"#)
+            // Everything, every crate: the most an operator could turn on.
             .env("RUST_LOG", "trace")
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
@@ -410,6 +416,78 @@ async fn token_exchange(app: &TestApp, s: &mut Secrets) {
     s.tokens("exchanged token", &r);
 }
 
+/// The token vault against a second Portcullis as the upstream: a profile from pasted
+/// tokens, refreshed by the binary (an outbound call), read back; then the connect
+/// flow through the upstream's pages and the binary's callback.
+async fn vault(app: &TestApp, b: Backend, s: &mut Secrets) {
+    use crate::vault::{app_body, create_app, Browser as UpstreamBrowser, Upstream};
+    let up = Upstream::start(b, &app.url("/oauth2callback")).await;
+    s.add("upstream client secret", &up.client.secret);
+    let app_id = create_app(app, &app_body(&up, "Upstream")).await;
+    app.create_plain_user(BOB, BOB_PASSWORD).await;
+    s.add("Bob's password", BOB_PASSWORD);
+    let (access, refresh) = up.password_tokens().await;
+    s.add("upstream access token", &access);
+    s.add("upstream refresh token", &refresh);
+    let as_bob = |m: Method, path: &str| app.as_user(m, path, BOB, BOB_PASSWORD);
+    let r = app
+        .send(as_bob(Method::POST, VAULT_PROFILES).json(&json!({
+            "name": "Pasted", "oauthAppId": app_id,
+            "accessToken": access, "refreshToken": refresh
+        })))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let id = r.json()["id"].as_i64().expect("id");
+    let r = app
+        .send(as_bob(
+            Method::POST,
+            &format!("{VAULT_PROFILES}/{id}/refresh"),
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    for field in ["accessToken", "refreshToken"] {
+        if let Some(t) = r.json()[field].as_str() {
+            s.add("refreshed vault token", t);
+        }
+    }
+    let r = app
+        .send(as_bob(
+            Method::GET,
+            &format!("{VAULT_PROFILES}/connect?oauthAppId={app_id}&name=Connected"),
+        ))
+        .await;
+    assert_eq!(r.status, 302, "{}", r.text);
+    let start = r.header("location").expect("location").to_owned();
+    let mut browser = UpstreamBrowser {
+        up: &up.app,
+        cookies: Default::default(),
+    };
+    let back = browser
+        .authorize(&start, &app.url("/oauth2callback"), ALICE, ALICE_PASSWORD)
+        .await;
+    let url = reqwest::Url::parse(&back).expect("callback URL");
+    for (k, v) in url.query_pairs() {
+        if k == "code" || k == "state" {
+            s.add("connect code or state", &v);
+        }
+    }
+    let r = app.send(app.http.get(&back)).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let list = app.send(as_bob(Method::GET, VAULT_PROFILES)).await.json();
+    for p in list["profiles"].as_array().expect("profiles") {
+        let id = p["id"].as_i64().expect("id");
+        let v = app
+            .send(as_bob(Method::GET, &format!("{VAULT_PROFILES}/{id}")))
+            .await
+            .json();
+        for field in ["accessToken", "refreshToken"] {
+            if let Some(t) = v[field].as_str() {
+                s.add("vault profile token", t);
+            }
+        }
+    }
+}
+
 /// Failed sign-ins: wrong passwords over Basic and in a password grant (two, so
 /// the account does not lock), and a wrong client secret.
 async fn failures(app: &TestApp, s: &mut Secrets) {
@@ -459,6 +537,7 @@ async fn no_secret_reaches_the_logs_at_the_most_verbose_level(b: Backend) {
     registration(&app, &mut s).await;
     device_flow(&app, &mut s).await;
     token_exchange(&app, &mut s).await;
+    vault(&app, b, &mut s).await;
     failures(&app, &mut s).await;
 
     let log = node.stop();
