@@ -381,7 +381,8 @@ async fn caches_pools_key_age_and_early_token_failures_are_measured(b: Backend) 
     }
 
     // Token requests refused before the token logic: a wrong content type, an
-    // oversized body, a repeated parameter. Each counted with its RFC error code.
+    // oversized body, a repeated parameter, a broken DPoP proof. Each counted with the
+    // RFC error code it is answered with.
     let failures = |s: &Scrape| {
         counter(
             s,
@@ -417,8 +418,27 @@ async fn caches_pools_key_age_and_early_token_failures_are_measured(b: Backend) 
         .await;
     assert_eq!(r.status, 400, "{}", r.text);
     assert_eq!(r.json()["error"], "invalid_request");
+    // A DPoP proof that is no JWT, refused before the grant is looked at.
+    let r = app
+        .send(
+            app.http
+                .post(app.url(TOKEN))
+                .header("DPoP", "not-a-proof")
+                .form(&cc),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(r.json()["error"], "invalid_dpop_proof");
     let s1 = scrape(&app.http, &metrics).await;
     assert_eq!(failures(&s1) - failures(&s0), 3.0);
+    let dpop = |s: &Scrape| {
+        counter(
+            s,
+            "portcullis_token_failures_total",
+            &[("error", "invalid_dpop_proof")],
+        )
+    };
+    assert_eq!(dpop(&s1) - dpop(&s0), 1.0);
 }
 
 backends!(
