@@ -2,8 +2,10 @@
 //! `metrics` facade, the count of HTTP requests, and `GET /metrics`.
 //!
 //! Core counts outcomes where it decides them (`metrics::counter!` in the token
-//! endpoint, sign-in and vault refresh); this module installs the one recorder that
-//! collects them and renders its state with `metrics-exporter-prometheus`. The
+//! endpoint, sign-in and vault refresh, the caches, the Argon2 pool; store-sql times
+//! statements and connection waits); this module installs the one recorder that
+//! collects them, sets the gauges read at scrape time (database pool, signing-key
+//! age) and renders its state with `metrics-exporter-prometheus`. The
 //! exporter's own HTTP listener is not used: `/metrics` is an axum route, served on the
 //! main listener or, when `metrics_listen` is set, only on a listener of its own.
 //!
@@ -51,9 +53,10 @@ pub fn install() -> Option<&'static PrometheusHandle> {
         .get_or_init(|| {
             // Every histogram gets buckets (else the exporter renders a summary); the
             // database's own, finer ones, since a cached SQLite read takes ~50 µs.
+            let db = Matcher::Prefix("portcullis_db_".to_owned());
             let builder = PrometheusBuilder::new()
                 .set_buckets(BUCKETS)
-                .and_then(|b| b.set_buckets_for_metric(Matcher::Prefix("portcullis_db_".to_owned()), DB_BUCKETS))
+                .and_then(|b| b.set_buckets_for_metric(db, DB_BUCKETS))
                 .map_err(|e| tracing::error!(error = %e, "the metrics buckets are invalid"))
                 .ok()?;
             let recorder = builder.build_recorder();
