@@ -10,7 +10,8 @@
 //! and consent pages, client_credentials, the API secret grant, dynamic registration
 //! with an initial access token and the registration access token, the device flow,
 //! token exchange, introspection, revocation, UserInfo, client secret reset, failed
-//! sign-ins (Basic, wrong client secret, login page, a made-up bearer token), and the
+//! sign-ins (Basic, password grant, unknown client, login page, a made-up bearer
+//! token), a pushed authorization request (RFC 9126), and the
 //! token vault against a second Portcullis as upstream (pasted tokens, a refresh made
 //! by the binary, the connect flow through the upstream's pages and the callback).
 
@@ -246,6 +247,41 @@ async fn code_flow(app: &TestApp, s: &mut Secrets) {
     s.add("authorization code", &code);
     s.tokens(
         "code exchange",
+        &az::exchange(app, &client, &code, az::VERIFIER).await,
+    );
+
+    // Again by a pushed request (RFC 9126) in the same session: the request_uri is
+    // a bearer reference to the request.
+    let fields = az::query_of(&az::authorize_path(&client, &[("scope", "openid")]));
+    let secret = client.secret.as_deref().expect("secret");
+    let r = app
+        .send(
+            app.http
+                .post(app.url("/oauth2/par"))
+                .basic_auth(&client.client_id, Some(secret))
+                .form(&fields),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let uri = r.json()["request_uri"]
+        .as_str()
+        .expect("request_uri")
+        .to_owned();
+    s.add("request_uri", &uri);
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    q.append_pair("client_id", &client.client_id)
+        .append_pair("request_uri", &uri);
+    let r = b.get(&format!("/oauth2/authorize?{}", q.finish())).await;
+    // Consent was given above; a page asks again only if the server wants it.
+    let r = if r.status == 200 {
+        az::decide(&mut b, &r, "allow").await
+    } else {
+        r
+    };
+    let code = az::code_of(&r);
+    s.add("authorization code (PAR)", &code);
+    s.tokens(
+        "code exchange (PAR)",
         &az::exchange(app, &client, &code, az::VERIFIER).await,
     );
 }
@@ -488,12 +524,27 @@ async fn vault(app: &TestApp, b: Backend, s: &mut Secrets) {
     }
 }
 
-/// Failed sign-ins: wrong passwords over Basic and in a password grant (two, so
-/// the account does not lock), and a wrong client secret.
+/// Failed sign-ins: a wrong password over Basic (Alice's second, so her account does
+/// not lock) and in a password grant (Bob's), an unknown client, a made-up token.
 async fn failures(app: &TestApp, s: &mut Secrets) {
     s.add("wrong password", WRONG_PASSWORD);
     let r = app.send_as(Method::GET, USERS, ALICE, WRONG_PASSWORD).await;
     assert_eq!(r.status, 401, "{}", r.text);
+    let job = register(app, ALICE, ALICE_PASSWORD, "Password failure", json!({})).await;
+    s.add("client secret", &job.secret);
+    let r = client_form(
+        app,
+        &job,
+        TOKEN,
+        &[
+            ("grant_type", "password"),
+            ("username", BOB),
+            ("password", WRONG_PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(r.json()["error"], "invalid_grant", "a wrong password");
     let reporting = Client {
         id: 0,
         client_id: "not-registered".into(),
