@@ -35,6 +35,10 @@ const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
 const VAULT_PROFILES: &str = "/api/mgmt/oauthprofiles";
 const BOB: &str = "bob";
 const BOB_PASSWORD: &str = "Builder-Bob-77";
+/// A bearer token no server issued (its signature part is long enough to be checked
+/// on its own too).
+const MADE_UP_TOKEN: &str =
+    "eyJhbGciOiJFUzI1NiJ9.made-up-token.c2lnbmF0dXJlLXRoYXQtaXMtbm90LXZhbGlk";
 
 /// Everything that must not be logged.
 #[derive(Default)]
@@ -545,29 +549,22 @@ async fn failures(app: &TestApp, s: &mut Secrets) {
     .await;
     assert_eq!(r.status, 400, "{}", r.text);
     assert_eq!(r.json()["error"], "invalid_grant", "a wrong password");
-    let reporting = Client {
+    let unknown = Client {
         id: 0,
         client_id: "not-registered".into(),
         secret: "Wrong-Client-Secret-Xq7".into(),
     };
-    s.add("wrong client secret", &reporting.secret);
+    s.add("wrong client secret", &unknown.secret);
     let r = client_form(
         app,
-        &reporting,
+        &unknown,
         TOKEN,
         &[("grant_type", "client_credentials")],
     )
     .await;
     assert_eq!(r.status, 401, "{}", r.text);
-    s.add(
-        "made-up token",
-        "eyJhbGciOiJFUzI1NiJ9.made-up-token.c2lnbmF0dXJlLXRoYXQtaXMtbm90LXZhbGlk",
-    );
-    let r = userinfo(
-        app,
-        "eyJhbGciOiJFUzI1NiJ9.made-up-token.c2lnbmF0dXJlLXRoYXQtaXMtbm90LXZhbGlk",
-    )
-    .await;
+    s.add("made-up token", MADE_UP_TOKEN);
+    let r = userinfo(app, MADE_UP_TOKEN).await;
     assert_eq!(r.status, 401, "{}", r.text);
 }
 
