@@ -383,6 +383,16 @@ pub async fn check_password(
         }
         _ => None,
     };
+    if cache.is_some() {
+        // Issue 16: the credential cache's hit ratio (a waiter that finds the entry
+        // another caller just stored is a hit).
+        let counter = if cached {
+            "portcullis_cache_hits_total"
+        } else {
+            "portcullis_cache_misses_total"
+        };
+        metrics::counter!(counter, "cache" => "credentials").increment(1);
+    }
     let verified = if cached {
         Ok(true)
     } else {

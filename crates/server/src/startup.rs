@@ -481,18 +481,19 @@ impl Application {
                 v.interval,
             ))
         });
+        let scrape = crate::telemetry::router(self.state.ctx.clone());
         let mut router = crate::http::router(self.state);
         let metrics = match self.metrics_listener {
             Some((listener, addr)) => {
                 tracing::info!(addr = %addr, "serving /metrics");
                 Some(tokio::spawn(async move {
-                    if let Err(e) = axum::serve(listener, crate::telemetry::router()).await {
+                    if let Err(e) = axum::serve(listener, scrape).await {
                         tracing::error!(error = %e, "the metrics listener failed");
                     }
                 }))
             }
             None => {
-                router = router.merge(crate::telemetry::router());
+                router = router.merge(scrape);
                 None
             }
         };

@@ -2,8 +2,10 @@
 //! `metrics` facade, the count of HTTP requests, and `GET /metrics`.
 //!
 //! Core counts outcomes where it decides them (`metrics::counter!` in the token
-//! endpoint, sign-in and vault refresh); this module installs the one recorder that
-//! collects them and renders its state with `metrics-exporter-prometheus`. The
+//! endpoint, sign-in and vault refresh, the caches, the Argon2 pool; store-sql times
+//! statements and connection waits); this module installs the one recorder that
+//! collects them, sets the gauges read at scrape time (database pool, signing-key
+//! age) and renders its state with `metrics-exporter-prometheus`. The
 //! exporter's own HTTP listener is not used: `/metrics` is an axum route, served on the
 //! main listener or, when `metrics_listen` is set, only on a listener of its own.
 //!
@@ -15,11 +17,13 @@
 //! methods, status codes, grant types, client types, RFC error codes and outcomes.
 //! Never a client id, user name or token.
 
+use axum::extract::State;
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use portcullis_core::context::Context;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -34,6 +38,11 @@ const BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 ];
 
+/// Buckets of the database histograms (statements, connection waits), in seconds.
+const DB_BUCKETS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0,
+];
+
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
 /// Installs the Prometheus recorder as the process's global recorder, once; the
@@ -42,8 +51,12 @@ static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 pub fn install() -> Option<&'static PrometheusHandle> {
     HANDLE
         .get_or_init(|| {
+            // Every histogram gets buckets (else the exporter renders a summary); the
+            // database's own, finer ones, since a cached SQLite read takes ~50 µs.
+            let db = Matcher::Prefix("portcullis_db_".to_owned());
             let builder = PrometheusBuilder::new()
-                .set_buckets_for_metric(Matcher::Full(HTTP_DURATION.to_owned()), BUCKETS)
+                .set_buckets(BUCKETS)
+                .and_then(|b| b.set_buckets_for_metric(db, DB_BUCKETS))
                 .map_err(|e| tracing::error!(error = %e, "the metrics buckets are invalid"))
                 .ok()?;
             let recorder = builder.build_recorder();
@@ -90,8 +103,27 @@ pub fn record_request(route: &str, method: &Method, status: StatusCode, elapsed:
         .record(elapsed.as_secs_f64());
 }
 
+/// Sets the gauges read at scrape time, from memory: the database pool's connections
+/// and each algorithm's signing-key age (seconds since it began signing, by the
+/// injected clock). Process-wide like every series: with several servers in one
+/// process (tests), the last scraped one's.
+fn set_scrape_gauges(ctx: &Context) {
+    if let Some(pool) = ctx.store.pool_status() {
+        let in_use = pool.size.saturating_sub(pool.idle);
+        metrics::gauge!("portcullis_db_pool_connections", "state" => "idle").set(pool.idle);
+        metrics::gauge!("portcullis_db_pool_connections", "state" => "in_use").set(in_use);
+        metrics::gauge!("portcullis_db_pool_max_connections").set(pool.max);
+    }
+    for (alg, age) in ctx.signer.active_key_ages(ctx.now()) {
+        // Seconds fit an f64 exactly for 285 million years.
+        #[allow(clippy::cast_precision_loss)]
+        let age = age as f64;
+        metrics::gauge!("portcullis_signing_key_age_seconds", "alg" => alg.as_str()).set(age);
+    }
+}
+
 /// `GET /metrics`: the Prometheus text exposition format (version 0.0.4).
-async fn render() -> Response {
+async fn render(State(ctx): State<Context>) -> Response {
     let Some(handle) = install() else {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -99,6 +131,7 @@ async fn render() -> Response {
         )
             .into_response();
     };
+    set_scrape_gauges(&ctx);
     handle.run_upkeep();
     (
         [
@@ -114,7 +147,7 @@ async fn render() -> Response {
 }
 
 /// The router serving `GET /metrics`, merged into the main router or served alone on
-/// `metrics_listen`.
-pub fn router() -> Router {
-    Router::new().route("/metrics", get(render))
+/// `metrics_listen`; `ctx` is read for the scrape-time gauges.
+pub fn router(ctx: Context) -> Router {
+    Router::new().route("/metrics", get(render)).with_state(ctx)
 }

@@ -83,3 +83,21 @@ pub trait Backend: sealed::Sealed
     /// PostgreSQL moves its identity sequences past them; SQLite needs nothing.
     fn after_seed(tx: &mut Transaction<'_, Self>) -> impl Future<Output = StoreResult<()>> + Send;
 }
+
+/// Histogram: seconds a write transaction waited for a pooled connection.
+pub const ACQUIRE_SECONDS: &str = "portcullis_db_acquire_seconds";
+
+/// `pool.begin()` with the wait for a connection timed apart from the `BEGIN`
+/// (issue 16's database pool waits): acquires, records [`ACQUIRE_SECONDS`], then
+/// begins on that connection as `Pool::begin` does. Reads outside transactions
+/// acquire inside sqlx; their wait is part of `portcullis_db_query_duration_seconds`.
+pub(crate) async fn begin_timed<B: Database>(
+    pool: &Pool<B>,
+) -> Result<Transaction<'static, B>, sqlx::Error> {
+    let started = std::time::Instant::now();
+    let conn = pool.acquire().await;
+    metrics::histogram!(ACQUIRE_SECONDS).record(started.elapsed().as_secs_f64());
+    // `Transaction::begin` is what `Pool::begin` runs on its acquired connection
+    // (public, hidden from sqlx's docs); the transaction owns the connection.
+    Transaction::begin(conn?, None).await
+}

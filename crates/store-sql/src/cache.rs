@@ -135,8 +135,10 @@ impl RowCache {
     ) -> StoreResult<V> {
         self.revalidate(pool).await;
         if let Some(v) = self.read(get) {
+            metrics::counter!("portcullis_cache_hits_total", "cache" => "rows").increment(1);
             return Ok(v);
         }
+        metrics::counter!("portcullis_cache_misses_total", "cache" => "rows").increment(1);
         let epoch = self.epoch();
         let v = load.await?;
         self.store(epoch, |m| put(m, &v));

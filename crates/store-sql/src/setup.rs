@@ -7,7 +7,7 @@ use crate::store::{err, execute, SqlStore};
 use async_trait::async_trait;
 use portcullis_core::model::seed::Seed;
 use portcullis_core::model::time::UnixTime;
-use portcullis_core::store::{SetupStore, StoreResult};
+use portcullis_core::store::{PoolStatus, SetupStore, StoreResult};
 
 #[async_trait]
 impl<B: Backend> SetupStore for SqlStore<B> {
@@ -15,6 +15,15 @@ impl<B: Backend> SetupStore for SqlStore<B> {
         execute(&self.pool, sqlx::query("SELECT 1"))
             .await
             .map(|_| ())
+    }
+
+    fn pool_status(&self) -> Option<PoolStatus> {
+        let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX);
+        Some(PoolStatus {
+            size: self.pool.size(),
+            idle,
+            max: self.pool.options().get_max_connections(),
+        })
     }
 
     async fn seed(&self, seed: &Seed) -> StoreResult<()> {

@@ -138,6 +138,19 @@ pub(crate) fn all<B: Backend, T>(rows: &[B::Row], f: Decoder<B, T>) -> StoreResu
     rows.iter().map(f).collect::<Result<_, _>>().map_err(err)
 }
 
+/// Histogram: seconds one statement took, through the shared helpers below (on the
+/// pool this includes the wait for a connection).
+pub const QUERY_SECONDS: &str = "portcullis_db_query_duration_seconds";
+
+/// Awaits one statement and records its duration in [`QUERY_SECONDS`] (monotonic
+/// clock; one histogram call, no labels, so no allocation).
+async fn timed<F: Future>(statement: F) -> F::Output {
+    let started = std::time::Instant::now();
+    let out = statement.await;
+    metrics::histogram!(QUERY_SECONDS).record(started.elapsed().as_secs_f64());
+    out
+}
+
 // Running one statement and decoding what it returns: the
 // `query(..).bind(..).fetch_x(executor).await.map_err(err)` + decode chain, written
 // once. The executor is `&self.pool`, or `&mut *tx` inside a transaction.
@@ -148,7 +161,7 @@ pub(crate) async fn fetch_one<'c, B: Backend, T>(
     q: Query<'_, B>,
     f: Decoder<B, T>,
 ) -> StoreResult<T> {
-    let row = q.fetch_one(e).await.map_err(err)?;
+    let row = timed(q.fetch_one(e)).await.map_err(err)?;
     f(&row).map_err(err)
 }
 
@@ -158,7 +171,7 @@ pub(crate) async fn fetch_optional<'c, B: Backend, T>(
     q: Query<'_, B>,
     f: Decoder<B, T>,
 ) -> StoreResult<Option<T>> {
-    let row = q.fetch_optional(e).await.map_err(err)?;
+    let row = timed(q.fetch_optional(e)).await.map_err(err)?;
     one::<B, T>(row, f)
 }
 
@@ -168,7 +181,7 @@ pub(crate) async fn fetch_all<'c, B: Backend, T>(
     q: Query<'_, B>,
     f: Decoder<B, T>,
 ) -> StoreResult<Vec<T>> {
-    let rows = q.fetch_all(e).await.map_err(err)?;
+    let rows = timed(q.fetch_all(e)).await.map_err(err)?;
     all::<B, T>(&rows, f)
 }
 
@@ -177,7 +190,10 @@ pub(crate) async fn execute<'c, B: Backend>(
     e: impl Executor<'c, Database = B>,
     q: Query<'_, B>,
 ) -> StoreResult<u64> {
-    q.execute(e).await.map(|r| r.rows_affected()).map_err(err)
+    timed(q.execute(e))
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(err)
 }
 
 /// Runs `q`, which names one row by its key; whether it changed that row.
@@ -193,7 +209,7 @@ pub(crate) async fn exists<'c, B: Backend>(
     e: impl Executor<'c, Database = B>,
     q: Query<'_, B>,
 ) -> StoreResult<bool> {
-    q.fetch_optional(e)
+    timed(q.fetch_optional(e))
         .await
         .map(|row| row.is_some())
         .map_err(err)

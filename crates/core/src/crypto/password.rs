@@ -155,6 +155,28 @@ pub struct HashStats {
     pub peak_in_flight: AtomicUsize,
 }
 
+/// Gauge: hashes waiting for a permit of the pool now (issue 16's Argon2 queue depth).
+pub const QUEUE_DEPTH: &str = "portcullis_argon2_queue_depth";
+/// Histogram: seconds a hash waited before it started computing.
+pub const WAIT_SECONDS: &str = "portcullis_argon2_wait_seconds";
+
+/// One caller in [`QUEUE_DEPTH`] until dropped: when the permit is granted, or when
+/// the caller gives up (its request cancelled), so the gauge never drifts.
+struct Queued;
+
+impl Queued {
+    fn enter() -> Self {
+        metrics::gauge!(QUEUE_DEPTH).increment(1.0);
+        Self
+    }
+}
+
+impl Drop for Queued {
+    fn drop(&mut self) {
+        metrics::gauge!(QUEUE_DEPTH).decrement(1.0);
+    }
+}
+
 /// The bounded Argon2id pool.
 #[derive(Debug, Clone)]
 pub struct PasswordHasher {
@@ -187,9 +209,15 @@ impl PasswordHasher {
         &self,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, HashError> {
+        let queued = std::time::Instant::now();
+        let waiting = Queued::enter();
         let _permit = self.permits.acquire().await.map_err(|_| HashError::Join)?;
+        drop(waiting);
         let stats = self.stats.clone();
         let counted = move || {
+            // From the call to the start of the computation: the permit, then the
+            // thread queue (as long as the permits, so rarely a wait of its own).
+            metrics::histogram!(WAIT_SECONDS).record(queued.elapsed().as_secs_f64());
             let now = stats.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
             stats.peak_in_flight.fetch_max(now, Ordering::SeqCst);
             let out = f();

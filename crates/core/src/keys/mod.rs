@@ -115,6 +115,9 @@ struct ActiveKey {
     /// changes with the key (used for the ES256 key only).
     header: String,
     key: PrivateKey,
+    /// When it began signing (`activated_at`; `created_at` for a key stored without
+    /// one): the start of [`Signer::active_key_ages`].
+    since: UnixTime,
 }
 
 /// The signing key of each algorithm.
@@ -252,6 +255,7 @@ fn open_active(
         kid: key.kid.clone(),
         header: jwt::general_header(alg, jwt::TYP, &key.kid),
         key: private,
+        since: key.activated_at.unwrap_or(key.created_at),
     })
 }
 
@@ -556,6 +560,12 @@ impl Signer {
             .unwrap_or_else(PoisonError::into_inner)
             .get(&digest)
             .cloned();
+        let counter = if known.is_some() {
+            "portcullis_cache_hits_total"
+        } else {
+            "portcullis_cache_misses_total"
+        };
+        metrics::counter!(counter, "cache" => "verified_tokens").increment(1);
         let claims = match known {
             Some(claims) => claims,
             None => {
@@ -591,6 +601,14 @@ impl Signer {
     /// The issuer tokens must name (`iss`).
     pub fn issuer(&self) -> &str {
         &self.issuer
+    }
+
+    /// Seconds each algorithm's active key has been signing at `now` (the injected
+    /// clock's): the `portcullis_signing_key_age_seconds` gauge, which grows until
+    /// the next rotation.
+    pub fn active_key_ages(&self, now: UnixTime) -> [(SigAlg, i64); 2] {
+        let set = self.current();
+        SigAlg::ALL.map(|alg| (alg, now.saturating_sub(set.active.get(alg).since).max(0)))
     }
 
     /// The kid of the key of `alg` that signs now.

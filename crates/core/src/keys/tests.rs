@@ -828,3 +828,21 @@ async fn a_damaged_rs256_key_row_is_reported_not_used() {
         assert!(matches!(e, KeyError::Damaged(_)), "{what}: {e}");
     }
 }
+
+#[tokio::test]
+async fn a_keys_age_counts_from_when_it_began_signing() {
+    let (store, clock) = (MemoryStore::new(), ManualClock::at(T0));
+    let s = signer(&store, &clock).await;
+    assert_eq!(
+        s.active_key_ages(T0 + 100),
+        [(SigAlg::Es256, 100), (SigAlg::Rs256, 100)]
+    );
+    // The promoted key was published at T0 but signs from the rotation on.
+    s.rotate(&store, &ring(), T0 + 1000, 3600)
+        .await
+        .expect("rotate");
+    assert_eq!(
+        s.active_key_ages(T0 + 1500),
+        [(SigAlg::Es256, 500), (SigAlg::Rs256, 500)]
+    );
+}

@@ -4,7 +4,7 @@
 
 use super::claims_request::ClaimsRequest;
 use super::client_auth::{self, AuthenticatedClient};
-use super::error::OAuthError;
+use super::error::{ErrorCode, OAuthError};
 use super::grant;
 use super::id_token;
 use super::request::{Endpoint, TokenRequest, TokenResponse};
@@ -33,10 +33,16 @@ pub async fn exchange(
     if let Err(e) = &result {
         // Counted here, where every token-endpoint outcome passes; the label is the
         // RFC 6749 error code, a fixed set.
-        metrics::counter!("portcullis_token_failures_total", "error" => e.code.as_str())
-            .increment(1);
+        count_failure(e.code);
     }
     result
+}
+
+/// Counts one failed token request by its RFC 6749 error code. [`exchange`] counts
+/// its own; the HTTP layer calls this for the requests it refuses before the token
+/// logic runs (an unreadable body, a bad form, a bad DPoP proof).
+pub fn count_failure(code: ErrorCode) {
+    metrics::counter!("portcullis_token_failures_total", "error" => code.as_str()).increment(1);
 }
 
 async fn run(

@@ -53,7 +53,7 @@ pub use registrations::RegistrationStore;
 pub use resources::ResourceStore;
 pub use sealed::{SealedColumn, SealedStore, SealedValue};
 pub use sessions::SessionStore;
-pub use setup::SetupStore;
+pub use setup::{PoolStatus, SetupStore};
 pub use tenants::TenantStore;
 pub use tokens::TokenStore;
 pub use users::UserStore;

@@ -34,6 +34,10 @@ use std::time::Duration;
 use tower::{Layer, ServiceExt};
 use tower_http::cors::{AllowCredentials, AllowOrigin, Any, CorsLayer};
 
+/// Exposed on every surface, so a page can quote the id of a failed request
+/// ([`super::request_log`]) to an operator.
+const REQUEST_ID: HeaderName = HeaderName::from_static(super::request_log::REQUEST_ID);
+
 /// Seconds a browser may keep a preflight's answer. Short, so that an application's
 /// deleted redirect URL stops passing preflights soon (its answers already carry no
 /// CORS headers).
@@ -209,6 +213,7 @@ impl Cors {
             .allow_origin(Any)
             .allow_methods([Method::GET])
             .allow_headers(ALLOWED_HEADERS)
+            .expose_headers([REQUEST_ID])
             .max_age(max_age)
             // Nothing in these answers depends on the origin: shared caches keep one copy.
             .vary(Vec::<HeaderName>::new());
@@ -221,7 +226,7 @@ impl Cors {
             ))
             .allow_methods([Method::GET, Method::POST])
             .allow_headers(ALLOWED_HEADERS)
-            .expose_headers([header::WWW_AUTHENTICATE])
+            .expose_headers([header::WWW_AUTHENTICATE, REQUEST_ID])
             .max_age(max_age);
         let management = (!management.is_empty()).then(|| {
             let allowed = management.0.clone();
@@ -238,6 +243,7 @@ impl Cors {
                     Method::DELETE,
                 ])
                 .allow_headers(ALLOWED_HEADERS)
+                .expose_headers([REQUEST_ID])
                 .max_age(max_age)
         });
         Self {

@@ -594,12 +594,17 @@ async fn run_token(req: OAuthPost, endpoint: Endpoint) -> Response {
             let json = endpoint == Endpoint::Standard
                 && content_type(&headers).is_some_and(|m| m.subtype() == mime::JSON);
             let encoding = if json { Encoding::Json } else { Encoding::Form };
-            return body_rejected(&r, encoding);
+            let res = body_rejected(&r, encoding);
+            token::count_failure(ErrorCode::InvalidRequest);
+            return res;
         }
     };
     let (fields, encoding) = match parse_body(&headers, &body, endpoint == Endpoint::Standard) {
         Ok(x) => x,
-        Err(reply) => return reply.into_response(),
+        Err(reply) => {
+            token::count_failure(reply.error.code);
+            return reply.into_response();
+        }
     };
     let login_user = match hdp_login(&s, &headers, &fields, encoding, peer).await {
         Ok(user) => user,
@@ -608,13 +613,20 @@ async fn run_token(req: OAuthPost, endpoint: Endpoint) -> Response {
     let resource = resources(&body, &fields, encoding);
     let mut req = match token_request(&headers, fields, resource, peer, login_user) {
         Ok(r) => r,
-        Err(error) => return OAuthReply::new(error, encoding).into_response(),
+        Err(error) => {
+            // Refused before the token logic runs, so counted here (issue 16).
+            token::count_failure(error.code);
+            return OAuthReply::new(error, encoding).into_response();
+        }
     };
     req.upstream = Some(s.upstream.clone());
     if endpoint == Endpoint::Standard {
         req.dpop = match super::dpop::presented(&s, &headers, &path) {
             Ok(p) => p,
-            Err(error) => return OAuthReply::new(error, encoding).into_response(),
+            Err(error) => {
+                token::count_failure(error.code);
+                return OAuthReply::new(error, encoding).into_response();
+            }
         };
     }
     let bound = req.dpop.is_some();

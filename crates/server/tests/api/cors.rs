@@ -108,6 +108,12 @@ async fn a_registered_apps_origin_may_call_token_userinfo_and_revocation(b: Back
         r.header("access-control-expose-headers"),
         "www-authenticate"
     ));
+    // The request id is readable too, and the answer carries one.
+    assert!(has(
+        r.header("access-control-expose-headers"),
+        "x-request-id"
+    ));
+    assert!(r.header("x-request-id").is_some_and(|id| !id.is_empty()));
 }
 
 async fn other_origins_get_no_cors_headers_and_the_same_answer(b: Backend) {
@@ -171,6 +177,10 @@ async fn discovery_and_jwks_answer_every_origin(b: Backend) {
         assert_eq!(r.header(ACAO), Some("*"), "{path}");
         assert_eq!(r.header(ACAC), None, "{path}");
         assert!(
+            has(r.header("access-control-expose-headers"), "x-request-id"),
+            "{path}"
+        );
+        assert!(
             !has(r.header("vary"), "origin"),
             "{path}: one answer for all"
         );
@@ -231,6 +241,10 @@ async fn configured_origins_may_call_the_management_api_with_credentials(b: Back
     assert_eq!(r.header(ACAO), Some(ADMIN_CONSOLE));
     assert_eq!(r.header(ACAC), Some("true"));
     assert!(has(r.header("vary"), "origin"));
+    assert!(has(
+        r.header("access-control-expose-headers"),
+        "x-request-id"
+    ));
 
     // Another origin, and the sign-in pages, stay same-origin.
     let r = users_from(&app, STRANGER).await;

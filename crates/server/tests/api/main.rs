@@ -30,6 +30,7 @@ mod grant_refresh_token;
 mod introspection_revocation;
 mod jwks;
 mod limits;
+mod log_secrets;
 mod logs;
 mod master_key;
 mod mcp;

@@ -7,12 +7,14 @@
 //! compares two scrapes taken around the flows, so the deltas are exactly its own.
 
 use crate::helpers::{backends, fresh_database, spawn_app, test_config, Backend, TestApp};
-use crate::support::oauth::{alice, alices_job, ALICE, ALICE_PASSWORD, TOKEN};
+use crate::support::oauth::{alice, alices_job, create_user, ALICE, ALICE_PASSWORD, TOKEN};
 use portcullis_server::startup::Application;
 use prometheus_parse::{Scrape, Value};
 use reqwest::Method;
 
 const USERS: &str = "/api/admin/users";
+const CAROL: &str = "carol";
+const CAROL_PASSWORD: &str = "Sings-In-Tune-77";
 
 /// Scrapes `url` and parses the Prometheus text format.
 pub(crate) async fn scrape(http: &reqwest::Client, url: &str) -> Scrape {
@@ -36,6 +38,30 @@ pub(crate) fn counter(s: &Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
         .map(|x| match x.value {
             Value::Counter(v) | Value::Untyped(v) => v,
             ref other => panic!("{name} is not a counter: {other:?}"),
+        })
+        .sum()
+}
+
+/// The value of gauge `name` with exactly these `labels` (`None` when it has no series).
+fn gauge(s: &Scrape, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    s.samples
+        .iter()
+        .filter(|x| x.metric == name && x.labels.len() == labels.len())
+        .find(|x| labels.iter().all(|(k, v)| x.labels.get(k) == Some(*v)))
+        .map(|x| match x.value {
+            Value::Gauge(v) | Value::Untyped(v) => v,
+            ref other => panic!("{name} is not a gauge: {other:?}"),
+        })
+}
+
+/// Observations of histogram `name` (no labels): its `+Inf` bucket.
+fn observed(s: &Scrape, name: &str) -> f64 {
+    s.samples
+        .iter()
+        .filter(|x| x.metric == name)
+        .map(|x| match &x.value {
+            Value::Histogram(b) => b.iter().map(|c| c.count).fold(0.0, f64::max),
+            other => panic!("{name} is not a histogram: {other:?}"),
         })
         .sum()
 }
@@ -223,7 +249,200 @@ async fn metrics_listen_moves_metrics_to_a_listener_of_its_own(b: Backend) {
     drop(db);
 }
 
+/// Issue 16's remaining series: cache hits and misses (credentials, rows, verified
+/// tokens), the Argon2 pool, the database pool and statements, the signing-key age, and
+/// token requests refused before the token logic runs.
+async fn caches_pools_key_age_and_early_token_failures_are_measured(b: Backend) {
+    let app = spawn_app(b).await;
+    alice(&app).await;
+    let job = alices_job(&app, "Nightly job").await;
+    let metrics = app.url("/metrics");
+    let cc = [
+        ("grant_type", "client_credentials"),
+        ("client_id", job.client_id.as_str()),
+        ("client_secret", job.secret.as_str()),
+    ];
+    let hits =
+        |s: &Scrape, cache: &str| counter(s, "portcullis_cache_hits_total", &[("cache", cache)]);
+    let misses =
+        |s: &Scrape, cache: &str| counter(s, "portcullis_cache_misses_total", &[("cache", cache)]);
+
+    // Rows: once the first requests have filled the cache, an identical token request
+    // reads its client, tenant and limits from it only.
+    for _ in 0..2 {
+        assert_eq!(token_post(&app, &cc).await, 200);
+    }
+    let before = scrape(&app.http, &metrics).await;
+    let r = app.send(app.http.post(app.url(TOKEN)).form(&cc)).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let token = r.json()["access_token"].as_str().expect("token").to_owned();
+    let after = scrape(&app.http, &metrics).await;
+    assert!(hits(&after, "rows") - hits(&before, "rows") >= 1.0);
+    assert_eq!(misses(&after, "rows") - misses(&before, "rows"), 0.0);
+
+    // Verified tokens: the first check of a token verifies its signature, the second
+    // finds it.
+    let introspect = || {
+        app.send(
+            app.http
+                .post(app.url("/oauth2/introspect"))
+                .basic_auth(&job.client_id, Some(&job.secret))
+                .form(&[("token", token.as_str())]),
+        )
+    };
+    let s0 = scrape(&app.http, &metrics).await;
+    assert_eq!(introspect().await.json()["active"], true);
+    let s1 = scrape(&app.http, &metrics).await;
+    assert_eq!(introspect().await.json()["active"], true);
+    let s2 = scrape(&app.http, &metrics).await;
+    let vt = "verified_tokens";
+    assert_eq!(
+        (
+            misses(&s1, vt) - misses(&s0, vt),
+            hits(&s1, vt) - hits(&s0, vt)
+        ),
+        (1.0, 0.0)
+    );
+    assert_eq!(
+        (
+            misses(&s2, vt) - misses(&s1, vt),
+            hits(&s2, vt) - hits(&s1, vt)
+        ),
+        (0.0, 1.0)
+    );
+
+    // Credentials: a first sign-in with a password hashes (a miss, one Argon2 wait
+    // observed); the same credentials again are a hit and hash nothing. (Carol has
+    // never signed in; Alice has, to register her job.)
+    create_user(&app, CAROL, CAROL_PASSWORD).await;
+    let s0 = scrape(&app.http, &metrics).await;
+    assert_eq!(
+        app.send_as(Method::GET, USERS, CAROL, CAROL_PASSWORD)
+            .await
+            .status,
+        403
+    );
+    let s1 = scrape(&app.http, &metrics).await;
+    assert_eq!(
+        app.send_as(Method::GET, USERS, CAROL, CAROL_PASSWORD)
+            .await
+            .status,
+        403
+    );
+    let s2 = scrape(&app.http, &metrics).await;
+    let c = "credentials";
+    assert_eq!(
+        (misses(&s1, c) - misses(&s0, c), hits(&s1, c) - hits(&s0, c)),
+        (1.0, 0.0)
+    );
+    assert_eq!(
+        (misses(&s2, c) - misses(&s1, c), hits(&s2, c) - hits(&s1, c)),
+        (0.0, 1.0)
+    );
+    let waits = |s: &Scrape| observed(s, "portcullis_argon2_wait_seconds");
+    assert_eq!(
+        (waits(&s1) - waits(&s0), waits(&s2) - waits(&s1)),
+        (1.0, 0.0)
+    );
+    assert_eq!(
+        gauge(&s2, "portcullis_argon2_queue_depth", &[]),
+        Some(0.0),
+        "none waiting at rest"
+    );
+
+    // The database: statements and write transactions' connection waits observed,
+    // the pool's connections reported.
+    assert!(
+        observed(&s2, "portcullis_db_query_duration_seconds")
+            > observed(&s0, "portcullis_db_query_duration_seconds")
+    );
+    assert!(observed(&s2, "portcullis_db_acquire_seconds") > 0.0);
+    let idle = gauge(&s2, "portcullis_db_pool_connections", &[("state", "idle")]).expect("idle");
+    let in_use = gauge(
+        &s2,
+        "portcullis_db_pool_connections",
+        &[("state", "in_use")],
+    )
+    .expect("in use");
+    let max = gauge(&s2, "portcullis_db_pool_max_connections", &[]).expect("max");
+    assert!(
+        idle + in_use >= 1.0 && idle + in_use <= max,
+        "{idle} + {in_use} of {max}"
+    );
+
+    // The signing keys age with the injected clock.
+    let age = |s: &Scrape, alg: &str| {
+        gauge(s, "portcullis_signing_key_age_seconds", &[("alg", alg)]).expect("key age")
+    };
+    app.clock.advance(3600);
+    let s3 = scrape(&app.http, &metrics).await;
+    for alg in ["ES256", "RS256"] {
+        assert_eq!(age(&s3, alg) - age(&s2, alg), 3600.0, "{alg}");
+    }
+
+    // Token requests refused before the token logic: a wrong content type, an
+    // oversized body, a repeated parameter, a broken DPoP proof. Each counted with the
+    // RFC error code it is answered with.
+    let failures = |s: &Scrape| {
+        counter(
+            s,
+            "portcullis_token_failures_total",
+            &[("error", "invalid_request")],
+        )
+    };
+    let s0 = scrape(&app.http, &metrics).await;
+    let r = app
+        .send(
+            app.http
+                .post(app.url(TOKEN))
+                .header("content-type", "text/plain")
+                .body("grant_type=client_credentials"),
+        )
+        .await;
+    assert_eq!(r.status, 415, "{}", r.text);
+    let huge = format!("grant_type=client_credentials&x={}", "a".repeat(70 * 1024));
+    let r = app
+        .send(
+            app.http
+                .post(app.url(TOKEN))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(huge),
+        )
+        .await;
+    assert_eq!(r.status, 413, "{}", r.text);
+    let r = app
+        .send(app.http.post(app.url(TOKEN)).form(&[
+            ("grant_type", "client_credentials"),
+            ("grant_type", "password"),
+        ]))
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(r.json()["error"], "invalid_request");
+    // A DPoP proof that is no JWT, refused before the grant is looked at.
+    let r = app
+        .send(
+            app.http
+                .post(app.url(TOKEN))
+                .header("DPoP", "not-a-proof")
+                .form(&cc),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(r.json()["error"], "invalid_dpop_proof");
+    let s1 = scrape(&app.http, &metrics).await;
+    assert_eq!(failures(&s1) - failures(&s0), 3.0);
+    let dpop = |s: &Scrape| {
+        counter(
+            s,
+            "portcullis_token_failures_total",
+            &[("error", "invalid_dpop_proof")],
+        )
+    };
+    assert_eq!(dpop(&s1) - dpop(&s0), 1.0);
+}
+
 backends!(
     a_run_of_flows_moves_the_counters_by_what_it_did,
+    caches_pools_key_age_and_early_token_failures_are_measured,
     metrics_listen_moves_metrics_to_a_listener_of_its_own,
 );

@@ -38,13 +38,13 @@ const BOB_PASSWORD: &str = "Builder-Bob-77";
 
 /// A second Portcullis acting as the upstream provider, with Alice as its user and
 /// a confidential client registered for the vault.
-struct Upstream {
-    app: TestApp,
-    client: Client,
+pub(crate) struct Upstream {
+    pub(crate) app: TestApp,
+    pub(crate) client: Client,
 }
 
 impl Upstream {
-    async fn start(b: Backend, redirect: &str) -> Self {
+    pub(crate) async fn start(b: Backend, redirect: &str) -> Self {
         let app = spawn_app(b).await;
         app.create_plain_user(ALICE, ALICE_PASSWORD).await;
         let client = register(
@@ -59,7 +59,7 @@ impl Upstream {
     }
 
     /// Alice's tokens from the upstream's password grant: (access, refresh).
-    async fn password_tokens(&self) -> (String, String) {
+    pub(crate) async fn password_tokens(&self) -> (String, String) {
         tokens_for(&self.app, &self.client, ALICE, ALICE_PASSWORD).await
     }
 
@@ -77,7 +77,7 @@ impl Upstream {
     }
 }
 
-fn app_body(up: &Upstream, name: &str) -> Value {
+pub(crate) fn app_body(up: &Upstream, name: &str) -> Value {
     app_body_at(up, name, &up.app.url("/oauth2/token"))
 }
 
@@ -94,7 +94,7 @@ fn app_body_at(up: &Upstream, name: &str, token_uri: &str) -> Value {
     })
 }
 
-async fn create_app(here: &TestApp, body: &Value) -> i64 {
+pub(crate) async fn create_app(here: &TestApp, body: &Value) -> i64 {
     let r = here
         .send(here.as_admin(Method::POST, APPS).json(body))
         .await;
@@ -1222,9 +1222,9 @@ async fn connect_redirects_with_state_and_pkce_and_the_callback_spends_the_state
 /// A browser by hand over the upstream's pages: a cookie jar, redirects followed
 /// one by one, and HTML forms submitted with their hidden fields (CSRF token
 /// included).
-struct Browser<'a> {
-    up: &'a TestApp,
-    cookies: std::collections::BTreeMap<String, String>,
+pub(crate) struct Browser<'a> {
+    pub(crate) up: &'a TestApp,
+    pub(crate) cookies: std::collections::BTreeMap<String, String>,
 }
 
 /// One HTML form: its action and the fields a user would send.
@@ -1317,7 +1317,7 @@ impl<'a> Browser<'a> {
 
     /// Follows the upstream from `start` (its authorization URL) through its login and
     /// consent pages as `user`, until it redirects to `callback`; returns that URL.
-    async fn authorize(
+    pub(crate) async fn authorize(
         &mut self,
         start: &str,
         callback: &str,

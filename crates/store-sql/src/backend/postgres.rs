@@ -15,7 +15,7 @@ impl RowsAffected for sqlx::postgres::PgQueryResult {
 
 impl Backend for Postgres {
     async fn begin_write(pool: &Pool<Self>) -> Result<Transaction<'static, Self>, sqlx::Error> {
-        pool.begin().await
+        super::begin_timed(pool).await
     }
 
     /// Moves the identity sequences past the explicitly numbered seed rows.

@@ -19,7 +19,7 @@ impl Backend for Sqlite {
     /// the same file) fail with "database is locked" in 2 of 5 smoke runs (0 of 4 with
     /// `BEGIN`), so it waits for a look at why.
     async fn begin_write(pool: &Pool<Self>) -> Result<Transaction<'static, Self>, sqlx::Error> {
-        pool.begin().await
+        super::begin_timed(pool).await
     }
 
     /// Nothing to do: SQLite picks ids past the explicit ones itself.
