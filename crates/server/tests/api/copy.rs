@@ -74,35 +74,44 @@ fn runtime_failure(run: &Run) -> &str {
 /// Every table of the PostgreSQL database at `url` with its row count: what "the
 /// target is unchanged" is checked against.
 async fn pg_tables(url: &str) -> Vec<(String, i64)> {
-    let pool = sqlx::PgPool::connect(url).await.expect("connect");
+    use sqlx::Connection as _;
+    let mut conn = sqlx::PgConnection::connect(url).await.expect("connect");
     let names: Vec<String> = sqlx::query_scalar(
         "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1",
     )
-    .fetch_all(&pool)
+    .fetch_all(&mut conn)
     .await
     .expect("tables");
     let mut out = Vec::new();
     for n in names {
         let count: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM \"{n}\""))
-            .fetch_one(&pool)
+            .fetch_one(&mut conn)
             .await
             .expect("count");
         out.push((n, count));
     }
-    pool.close().await;
+    sqlx::Connection::close(conn).await.expect("close");
     out
+}
+
+/// One connection to the SQLite database at `url`: closing it (unlike a pool's
+/// close) returns once SQLite has closed the file, so the copy's in-use check that
+/// follows does not see it.
+async fn sqlite(url: &str) -> Result<sqlx::SqliteConnection, sqlx::Error> {
+    use sqlx::Connection as _;
+    sqlx::SqliteConnection::connect(url).await
 }
 
 /// The tables of the SQLite database at `url`, but sqlx's.
 async fn sqlite_tables(url: &str) -> Vec<String> {
-    let pool = sqlx::SqlitePool::connect(url).await.expect("open");
+    let mut conn = sqlite(url).await.expect("open");
     let names = sqlx::query_scalar(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' AND name <> '_sqlx_migrations' ORDER BY name",
     )
-    .fetch_all(&pool)
+    .fetch_all(&mut conn)
     .await
     .expect("tables");
-    pool.close().await;
+    sqlx::Connection::close(conn).await.expect("close");
     names
 }
 
@@ -309,14 +318,14 @@ async fn copy_moves_a_whole_installation_to_postgresql(_: Backend) {
         "{missing:?}"
     );
     let foreign = dir.path().join("foreign.db");
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=rwc", foreign.display()))
+    let mut conn = sqlite(&format!("sqlite://{}?mode=rwc", foreign.display()))
         .await
         .expect("create");
     sqlx::query("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
-        .execute(&pool)
+        .execute(&mut conn)
         .await
         .expect("create table");
-    pool.close().await;
+    sqlx::Connection::close(conn).await.expect("close");
     std::fs::write(dir.path().join("foreign.key"), format!("{key}\n")).expect("key");
     let foreign = copy(
         &format!("sqlite://{}", foreign.display()),
@@ -335,12 +344,12 @@ async fn copy_moves_a_whole_installation_to_postgresql(_: Backend) {
     let altered = dir.path().join("altered.db");
     let altered_url = format!("sqlite://{}", altered.display());
     std::fs::copy(source.as_str().trim_start_matches("sqlite://"), &altered).expect("copy");
-    let pool = sqlx::SqlitePool::connect(&altered_url).await.expect("open");
+    let mut conn = sqlite(&altered_url).await.expect("open");
     sqlx::query("ALTER TABLE client_apps ADD COLUMN colour TEXT")
-        .execute(&pool)
+        .execute(&mut conn)
         .await
         .expect("alter");
-    pool.close().await;
+    sqlx::Connection::close(conn).await.expect("close");
     std::fs::write(dir.path().join("altered.key"), format!("{key}\n")).expect("key");
     let differs = copy(&altered_url, target.as_str(), &key).await;
     assert!(
@@ -352,15 +361,15 @@ async fn copy_moves_a_whole_installation_to_postgresql(_: Backend) {
         "no table, no migration left behind"
     );
     // A source of another version than this binary's.
-    let pool = sqlx::SqlitePool::connect(&altered_url).await.expect("open");
+    let mut conn = sqlite(&altered_url).await.expect("open");
     sqlx::query(
         "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
          VALUES (9999, 'from the future', 1, x'00', 0)",
     )
-    .execute(&pool)
+    .execute(&mut conn)
     .await
     .expect("insert");
-    pool.close().await;
+    sqlx::Connection::close(conn).await.expect("close");
     let newer = copy(&altered_url, target.as_str(), &key).await;
     assert!(
         newer.bad_input().contains("at schema version 9999"),
