@@ -158,6 +158,30 @@ async fn json_as(
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
+/// The user names the administrator lists.
+async fn user_names(http: &reqwest::Client, base: &str) -> Vec<String> {
+    let (status, v) = json_as(
+        http,
+        reqwest::Method::GET,
+        format!("{base}{USERS}"),
+        "admin",
+        ADMIN_PASSWORD,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    let list = v
+        .as_array()
+        .or_else(|| v["users"].as_array())
+        .unwrap_or_else(|| panic!("a list: {v}"));
+    let mut names: Vec<String> = list
+        .iter()
+        .filter_map(|u| u["userName"].as_str().map(str::to_owned))
+        .collect();
+    names.sort();
+    names
+}
+
 fn pair(v: &Value) -> (String, String) {
     (
         v["clientId"].as_str().expect("clientId").to_owned(),
@@ -285,6 +309,8 @@ async fn copy_moves_a_whole_installation_to_postgresql(_: Backend) {
     assert_eq!(status, 201, "{v}");
     let profile = v["id"].as_i64().expect("profile id");
     let clients = listed(&http, &base).await;
+    let users = user_names(&http, &base).await;
+    assert!(users.contains(&BOB.to_owned()), "{users:?}");
 
     // A running server on the source is refused.
     let pg_dir = tempfile::tempdir().expect("dir");
@@ -316,6 +342,18 @@ async fn copy_moves_a_whole_installation_to_postgresql(_: Backend) {
     assert!(
         missing.bad_input().contains("there is no database file"),
         "{missing:?}"
+    );
+    let text = dir.path().join("notes.db");
+    std::fs::write(&text, "not a database at all").expect("write");
+    let text = copy(
+        &format!("sqlite://{}", text.display()),
+        target.as_str(),
+        &key,
+    )
+    .await;
+    assert!(
+        text.bad_input().contains("is not a SQLite database"),
+        "{text:?}"
     );
     let foreign = dir.path().join("foreign.db");
     let mut conn = sqlite(&format!("sqlite://{}?mode=rwc", foreign.display()))
@@ -426,6 +464,7 @@ async fn copy_moves_a_whole_installation_to_postgresql(_: Backend) {
     let two = start(target.as_str(), pg_dir.path()).await;
     for node in [&one.base, &two.base] {
         assert_eq!(listed(&http, node).await, clients, "{node}");
+        assert_eq!(user_names(&http, node).await, users, "{node}");
         assert!(active(&http, node, &confidential, &access).await, "{node}");
         assert!(
             !active(&http, node, &confidential, &revoked).await,
