@@ -8,9 +8,14 @@
 //! profile's sealed tokens open (and the upstream still accepts them), and new rows get
 //! new ids (sequences advanced).
 //!
-//! And the refusals, each checked by its message and by the target being unchanged:
-//! the wrong master key, a non-empty target, an unreachable target, a missing source,
-//! a source that is not a Portcullis database, a running server on the source.
+//! The master key comes from `PORTCULLIS_MASTER_KEY` or, as a SQLite installation
+//! without it keeps it, the key file beside the database (the successful copy uses the
+//! file). The refusals, each checked by its message and by the target being unchanged:
+//! the wrong master key, a missing key file, a non-empty target, an unreachable target,
+//! a missing source, a file that is not SQLite, a source that is not a Portcullis
+//! database, one of another schema version or with other columns (refused after the
+//! migrations ran in the copy's transaction: none is left), a running server on the
+//! source.
 //!
 //! Needs both databases, so it runs once (on the PostgreSQL run of `scripts/test`).
 
@@ -26,7 +31,8 @@ const BOB: &str = "bob";
 const BOB_PASSWORD: &str = "Can-We-Fix-It-77";
 const OTHER_KEY: &str = "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=";
 
-/// `portcullis copy --from FROM --to TO` with the master key `key`.
+/// `portcullis copy --from FROM --to TO` with the master key `key` in
+/// `PORTCULLIS_MASTER_KEY` (an empty `key`: none, so the key file beside the source).
 async fn copy(from: &str, to: &str, key: &str) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_portcullis"));
     for (k, _) in std::env::vars() {
@@ -34,8 +40,10 @@ async fn copy(from: &str, to: &str, key: &str) -> Run {
             cmd.env_remove(k);
         }
     }
-    cmd.env("PORTCULLIS_MASTER_KEY", key)
-        .env("RUST_LOG", "warn")
+    if !key.is_empty() {
+        cmd.env("PORTCULLIS_MASTER_KEY", key);
+    }
+    cmd.env("RUST_LOG", "warn")
         .args(["copy", "--from", from, "--to", to]);
     tokio::task::spawn_blocking(move || {
         let cwd = tempfile::tempdir().expect("cwd");
@@ -364,7 +372,6 @@ async fn copy_moves_a_whole_installation_to_postgresql(_: Backend) {
         .await
         .expect("create table");
     sqlx::Connection::close(conn).await.expect("close");
-    std::fs::write(dir.path().join("foreign.key"), format!("{key}\n")).expect("key");
     let foreign = copy(
         &format!("sqlite://{}", foreign.display()),
         target.as_str(),
@@ -388,7 +395,6 @@ async fn copy_moves_a_whole_installation_to_postgresql(_: Backend) {
         .await
         .expect("alter");
     sqlx::Connection::close(conn).await.expect("close");
-    std::fs::write(dir.path().join("altered.key"), format!("{key}\n")).expect("key");
     let differs = copy(&altered_url, target.as_str(), &key).await;
     assert!(
         differs.bad_input().contains("the schemas differ"),
@@ -415,7 +421,17 @@ async fn copy_moves_a_whole_installation_to_postgresql(_: Backend) {
     );
 
     // The copy: every table of the source, counts and checksums reported.
-    let run = copy(source.as_str(), target.as_str(), &key).await;
+    // This time the key comes from the key file beside the database, as a SQLite
+    // installation without PORTCULLIS_MASTER_KEY keeps it.
+    let no_file = copy(source.as_str(), target.as_str(), "").await;
+    assert!(
+        no_file
+            .bad_input()
+            .contains("cannot read the master key file"),
+        "{no_file:?}"
+    );
+    std::fs::write(dir.path().join("portcullis.key"), format!("{key}\n")).expect("key file");
+    let run = copy(source.as_str(), target.as_str(), "").await;
     assert!(
         run.stderr.contains("sha256"),
         "the report for people: {run:?}"
@@ -447,10 +463,11 @@ async fn copy_moves_a_whole_installation_to_postgresql(_: Backend) {
     assert_eq!(rows("token_families"), 2, "{out}");
     assert_eq!(rows("revoked_tokens"), 1, "{out}");
     assert_eq!(rows("oauth_profiles"), 1, "{out}");
-    assert!(out["masterKey"]
-        .as_str()
-        .expect("masterKey")
-        .contains("PORTCULLIS_MASTER_KEY"));
+    let note = out["masterKey"].as_str().expect("masterKey");
+    assert!(
+        note.contains("the key file") && note.contains("PORTCULLIS_MASTER_KEY"),
+        "{out}"
+    );
     assert!(!out.to_string().contains(&key), "the key is never printed");
     let copied = pg_tables(target.as_str()).await;
 
