@@ -605,6 +605,19 @@ mod tests {
     fn the_migration_filled_tables_are_found_in_the_migrations() {
         assert!(super::seeded_by_migrations().contains("cache_generation"));
     }
+
+    /// Messages name the target without its password.
+    #[test]
+    fn urls_in_messages_hide_the_password() {
+        assert_eq!(
+            super::redacted("postgres://app:s3cret@db.internal:5432/portcullis"),
+            "postgres://app:***@db.internal:5432/portcullis"
+        );
+        assert_eq!(
+            super::redacted("postgres://app@db/portcullis"),
+            "postgres://app@db/portcullis"
+        );
+    }
 }
 
 #[cfg(test)]
