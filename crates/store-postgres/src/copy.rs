@@ -115,6 +115,9 @@ fn seeded_by_migrations() -> BTreeSet<String> {
     out
 }
 
+/// The transaction-level advisory lock a copy holds on its target ("portcull" in ASCII).
+const COPY_LOCK: i64 = 0x706f_7274_6375_6c6c;
+
 /// The newest migration this binary knows.
 pub fn latest_migration() -> i64 {
     crate::MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
@@ -174,6 +177,13 @@ pub async fn write(url: &str, source: &Snapshot) -> Result<Report, CopyError> {
 
 async fn fill(conn: &mut PgConnection, source: &Snapshot) -> Result<Report, CopyError> {
     let seeded = seeded_by_migrations();
+    // Two copies into one target at once: the second waits here for the first to end,
+    // then finds it filled (refused) or still empty (rolled back).
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(COPY_LOCK)
+        .execute(&mut *conn)
+        .await
+        .map_err(failed)?;
     // 1. Empty?
     let existing: Vec<String> = sqlx::query_scalar(
         "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY 1",
@@ -202,7 +212,7 @@ async fn fill(conn: &mut PgConnection, source: &Snapshot) -> Result<Report, Copy
     }
     // 2. Migrations, inside this transaction (PostgreSQL's DDL is transactional).
     crate::MIGRATOR
-        .run(&mut *conn)
+        .run_direct(&mut *conn)
         .await
         .map_err(|e| CopyError::Failed(format!("the target's migrations failed: {e}")))?;
     sqlx::query("SET CONSTRAINTS ALL IMMEDIATE")
@@ -780,5 +790,51 @@ mod writing {
         );
         let report = write(target.url(), &snapshot).await.expect("copied");
         assert!(report.tables.iter().all(|t| t.source == t.target));
+    }
+
+    /// Two copies into one empty target, started together: one lands, the other is
+    /// refused as non-empty (the advisory lock orders them; no mixed or doubled rows).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "needs PostgreSQL: run scripts/test (or set TEST_POSTGRES_URL and pass --include-ignored)"]
+    async fn two_copies_at_once_fill_the_target_once() {
+        let target = TestDatabase::create().await;
+        let mut snapshot = empty_snapshot().await;
+        set_rows(
+            &mut snapshot,
+            "permissions",
+            vec![vec![
+                Cell::Int(41),
+                Cell::Text("ReadAll".into()),
+                Cell::Text("everything".into()),
+            ]],
+        );
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+        let runs: Vec<_> = (0..2)
+            .map(|_| {
+                let (url, snapshot, barrier) =
+                    (target.url().to_owned(), snapshot.clone(), barrier.clone());
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    write(&url, &snapshot).await
+                })
+            })
+            .collect();
+        let mut landed = 0;
+        let mut refused = 0;
+        for r in runs {
+            match r.await.expect("join") {
+                Ok(_) => landed += 1,
+                Err(CopyError::Invalid(m)) if m.contains("not empty") => refused += 1,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!((landed, refused), (1, 1));
+        let mut conn = PgConnection::connect(target.url()).await.expect("connect");
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM permissions")
+            .fetch_one(&mut conn)
+            .await
+            .expect("count");
+        assert_eq!(n, 1);
+        conn.close().await.ok();
     }
 }
