@@ -25,6 +25,7 @@ fn bind(
             Cell::Blob(_) => "a blob",
         };
         let wanted = match column.kind {
+            _ if *cell == Cell::Null => "a value (it is NOT NULL)",
             Kind::Int => "an integer",
             Kind::Bool => "a boolean (0 or 1)",
             Kind::Text | Kind::Cast => "text",
@@ -36,6 +37,9 @@ fn bind(
             column.name
         ))
     };
+    if *cell == Cell::Null && !column.nullable {
+        return Err(wrong());
+    }
     let added = match (column.kind, cell) {
         (Kind::Int, Cell::Null) => args.add(None::<i64>),
         (Kind::Int, Cell::Int(i)) => args.add(*i),

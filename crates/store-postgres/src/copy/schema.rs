@@ -24,6 +24,8 @@ pub(super) struct Column {
     pub(super) kind: Kind,
     /// The type name to cast a parameter to.
     pub(super) udt: String,
+    /// Whether it takes NULL.
+    pub(super) nullable: bool,
 }
 
 /// Every column of every table of the current schema, in order, by table.
@@ -31,7 +33,8 @@ pub(super) async fn target_columns(
     conn: &mut PgConnection,
 ) -> Result<BTreeMap<String, Vec<Column>>, CopyError> {
     let rows = sqlx::query(
-        "SELECT c.table_name::text, c.column_name::text, c.data_type::text, c.udt_name::text
+        "SELECT c.table_name::text, c.column_name::text, c.data_type::text, c.udt_name::text,
+                c.is_nullable = 'YES'
          FROM information_schema.columns c
          JOIN information_schema.tables t
            ON t.table_schema = c.table_schema AND t.table_name = c.table_name
@@ -48,6 +51,7 @@ pub(super) async fn target_columns(
         let name: String = r.try_get(1).map_err(failed)?;
         let data_type: String = r.try_get(2).map_err(failed)?;
         let udt: String = r.try_get(3).map_err(failed)?;
+        let nullable: bool = r.try_get(4).map_err(failed)?;
         let kind = match data_type.as_str() {
             "bigint" | "integer" | "smallint" => Kind::Int,
             "boolean" => Kind::Bool,
@@ -56,9 +60,12 @@ pub(super) async fn target_columns(
             "double precision" | "real" => Kind::Float,
             _ => Kind::Cast,
         };
-        out.entry(table)
-            .or_default()
-            .push(Column { name, kind, udt });
+        out.entry(table).or_default().push(Column {
+            name,
+            kind,
+            udt,
+            nullable,
+        });
     }
     Ok(out)
 }

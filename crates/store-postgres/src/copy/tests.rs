@@ -99,6 +99,17 @@ async fn the_copy_lands_whole_or_not_at_all() {
         "cache_generation",
         vec![vec![Cell::Int(1), Cell::Text("many".into())]],
     );
+    let mut nameless = snapshot.clone();
+    set_rows(
+        &mut nameless,
+        "permissions",
+        vec![vec![Cell::Int(41), Cell::Null, Cell::Text("none".into())]],
+    );
+    let refused = write(target.url(), &nameless).await;
+    assert!(
+        matches!(&refused, Err(CopyError::Invalid(m)) if m.contains("permissions holds NULL in column name, which needs a value")),
+        "{refused:?}"
+    );
     let bad = write(target.url(), &snapshot).await;
     assert!(
         matches!(&bad, Err(CopyError::Invalid(m)) if m.contains("cache_generation holds text in column n")),
