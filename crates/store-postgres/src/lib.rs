@@ -4,6 +4,8 @@
 //! Row locks taken by each statement make the contract's atomic operations safe
 //! across nodes: a counted failure or consent upsert locks its row until commit.
 
+pub mod copy;
+
 use portcullis_core::store::{StoreError, StoreResult};
 use portcullis_store_sql::{store_error, Connector, SqlStore};
 use sqlx::postgres::PgPoolOptions;

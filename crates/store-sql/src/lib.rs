@@ -20,6 +20,7 @@ pub mod assertions;
 pub mod backend;
 pub mod cache;
 pub mod clients;
+pub mod copy;
 pub mod devices;
 pub mod exchange;
 pub mod keys;

@@ -245,7 +245,7 @@ fn not_sqlite(source: &Path) -> FileError {
 /// Whether another connection has the database at `file` open: SQLite refuses an
 /// exclusive lock at once (busy timeout 0) while any other connection, idle or not,
 /// holds the file in WAL mode.
-async fn in_use(file: &Path) -> Result<bool, FileError> {
+pub(crate) async fn in_use(file: &Path) -> Result<bool, FileError> {
     let conn = SqliteConnectOptions::new()
         .filename(file)
         .locking_mode(SqliteLockingMode::Exclusive)

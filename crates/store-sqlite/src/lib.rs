@@ -7,6 +7,7 @@
 //! connections never deadlock upgrading read locks.
 
 pub mod backup;
+pub mod copy;
 
 use portcullis_core::store::{StoreError, StoreResult};
 use portcullis_store_sql::{store_error, Connector, SqlStore};

@@ -1,6 +1,7 @@
 //! The command line: `portcullis [serve]`, `migrate`, `check-config`, and the admin
-//! commands `tenant`, `user`, `client`, `resource`, `keys`, `master-key` (one module each), and
-//! `backup`/`restore` of a SQLite installation ([`backup`]). Exit codes: 0 success,
+//! commands `tenant`, `user`, `client`, `resource`, `keys`, `master-key` (one module each),
+//! `backup`/`restore` of a SQLite installation ([`backup`]), and `copy` of one into
+//! PostgreSQL ([`copy`]). Exit codes: 0 success,
 //! 1 runtime failure (database, bind…), 2 bad configuration, usage or input.
 //!
 //! The admin commands work directly on the configured database (no HTTP, no
@@ -14,6 +15,7 @@
 pub mod backup;
 pub mod client;
 pub mod common;
+pub mod copy;
 pub mod keys;
 pub mod master_key;
 pub mod resource;
@@ -105,6 +107,16 @@ pub enum Command {
         /// The backup to restore.
         file: PathBuf,
     },
+    /// Move a SQLite installation (stopped) into a new, empty PostgreSQL database:
+    /// every table, sealed values unchanged, checked row by row.
+    Copy {
+        /// The SQLite database to copy (sqlite://portcullis.db).
+        #[arg(long)]
+        from: String,
+        /// The empty PostgreSQL database to fill (postgres://user:password@host/db).
+        #[arg(long)]
+        to: String,
+    },
 }
 
 fn load(cli: &Cli) -> Result<Config, ConfigError> {
@@ -175,6 +187,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::MasterKey(c) => report(master_key::execute(&config, c).await),
         Command::Backup { file } => report(backup::backup(&config, &file).await),
         Command::Restore { file } => report(backup::restore(&config, &file).await),
+        Command::Copy { from, to } => report(copy::copy(&config, &from, &to).await),
         Command::Migrate => {
             match open_store(&config.database_url).await {
                 Ok(_) => {

@@ -40,6 +40,11 @@ impl Drop for Server {
 
 /// Starts `portcullis` on `url` and waits for its listening line.
 pub(crate) async fn start(url: &str, cwd: &std::path::Path) -> Server {
+    start_with(url, cwd, &[]).await
+}
+
+/// [`start`] with more arguments.
+pub(crate) async fn start_with(url: &str, cwd: &std::path::Path, args: &[&str]) -> Server {
     let key = test_config(url).master_key.expect("test master key");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_portcullis"));
     for (k, _) in std::env::vars() {
@@ -49,6 +54,7 @@ pub(crate) async fn start(url: &str, cwd: &std::path::Path) -> Server {
     }
     let mut child = cmd
         .args(["--listen", "127.0.0.1:0", "--database-url", url])
+        .args(args)
         .env("PORTCULLIS_MASTER_KEY", key)
         .env("PORTCULLIS_ADMIN_PASSWORD", ADMIN_PASSWORD)
         .env("RUST_LOG", "warn")

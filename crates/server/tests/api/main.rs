@@ -16,6 +16,7 @@ mod caches;
 mod cli;
 mod client_apps;
 mod client_assertion;
+mod copy;
 mod cors;
 mod crash;
 mod device;
