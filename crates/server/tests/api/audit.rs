@@ -258,6 +258,36 @@ async fn each_action_records_its_event_once_and_no_secret(b: Backend) {
     }
 }
 
+async fn the_code_flow_records_the_sign_in_the_consent_and_the_token_once(b: Backend) {
+    use crate::authorize::{
+        authorize_path, code_of, create_alice, decide, exchange, register, to_consent, Browser,
+        VERIFIER,
+    };
+    let app = spawn_app(b).await;
+    let alice_id = create_alice(&app).await;
+    let client = register(&app, &[crate::authorize::CALLBACK], json!({})).await;
+    let mut browser = Browser::new(&app);
+    let path = authorize_path(&client, &[("scope", "odata")]);
+    let consent = to_consent(&mut browser, &path).await;
+    let r = decide(&mut browser, &consent, "allow").await;
+    let code = code_of(&r);
+    let t = exchange(&app, &client, &code, VERIFIER).await;
+    assert_eq!(t.status, 200, "{}", t.text);
+    let list = events(&app, &format!("?userId={alice_id}")).await;
+    let got = counts(&list);
+    assert_eq!(got.get("sign_in/success"), Some(&1), "{list:#?}");
+    assert_eq!(got.get("consent_given/success"), Some(&1), "{list:#?}");
+    assert_eq!(got.get("token_issued/success"), Some(&1), "{list:#?}");
+    let given = list
+        .iter()
+        .find(|e| e["type"] == "consent_given")
+        .expect("consent");
+    assert_eq!(given["clientId"], client.client_id.as_str());
+    let text = serde_json::to_string(&list).expect("json");
+    assert!(!text.contains(code.as_str()), "no authorization code");
+    assert!(!text.contains(VERIFIER), "no PKCE verifier");
+}
+
 async fn an_administrator_of_one_tenant_never_sees_anothers_events(b: Backend) {
     let app = spawn_app(b).await;
     let acme = app.create_tenant("Acme", &[1, 2, 3]).await;
@@ -446,6 +476,7 @@ async fn retention_removes_each_tenants_old_events_at_its_own_limit(b: Backend) 
 
 backends!(
     each_action_records_its_event_once_and_no_secret,
+    the_code_flow_records_the_sign_in_the_consent_and_the_token_once,
     an_administrator_of_one_tenant_never_sees_anothers_events,
     filters_select_and_the_cursor_pages_through_everything,
     retention_removes_each_tenants_old_events_at_its_own_limit,
