@@ -474,8 +474,128 @@ async fn retention_removes_each_tenants_old_events_at_its_own_limit(b: Backend) 
     assert!(events(&app, "").await.is_empty());
 }
 
+/// The real binary: each event is one `portcullis::audit` log line, no line of the
+/// whole log holds a password, secret or token of the flows, and after a SIGTERM the
+/// events are in the database (read back by a second server on it).
+async fn each_event_is_one_log_line_of_the_real_binary_and_none_holds_a_secret(b: Backend) {
+    use crate::helpers::{fresh_database, listening_on, spawn_with, terminate, test_config};
+    let dir = tempfile::tempdir().expect("dir");
+    let url = fresh_database(b, &dir).await;
+    let log_path = dir.path().join("stderr.log");
+    let log = std::fs::File::create(&log_path).expect("log file");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_portcullis"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("PORTCULLIS_") {
+            cmd.env_remove(k);
+        }
+    }
+    let config = test_config(&url);
+    let mut child = cmd
+        .args(["--listen", "127.0.0.1:0", "--database-url", &url])
+        .args(["--log-format", "json"])
+        .env(
+            "PORTCULLIS_MASTER_KEY",
+            config.master_key.as_deref().expect("key"),
+        )
+        .env("PORTCULLIS_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .expect("spawn portcullis");
+    let base = listening_on(child.stdout.take().expect("stdout")).expect("started");
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("{base}{USERS}"))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .json(&json!({
+            "userName": ALICE,
+            "statusInfo": {"status": 1},
+            "passwordInfo": {"password": ALICE_PASSWORD},
+            "permissions": {"roles": [2], "permissions": []}
+        }))
+        .send()
+        .await
+        .expect("create alice");
+    assert_eq!(r.status(), 201);
+    let v: Value = http
+        .post(format!("{base}{APPS}"))
+        .basic_auth(ALICE, Some(ALICE_PASSWORD))
+        .json(&json!({"name": "Logged", "redirectUrls": ["https://app.example/cb"]}))
+        .send()
+        .await
+        .expect("register")
+        .json()
+        .await
+        .expect("json");
+    let (client_id, secret) = (
+        v["clientId"].as_str().expect("id").to_owned(),
+        v["clientSecret"].as_str().expect("secret").to_owned(),
+    );
+    let wrong = "Not-Her-Password-9";
+    let mut tokens = vec![];
+    for password in [ALICE_PASSWORD, wrong] {
+        let r = http
+            .post(format!("{base}{TOKEN}"))
+            .basic_auth(&client_id, Some(&secret))
+            .form(&[
+                ("grant_type", "password"),
+                ("username", ALICE),
+                ("password", password),
+            ])
+            .send()
+            .await
+            .expect("token");
+        let v: Value = r.json().await.expect("json");
+        for k in ["access_token", "refresh_token"] {
+            if let Some(t) = v[k].as_str() {
+                tokens.push(t.to_owned());
+            }
+        }
+    }
+    assert_eq!(tokens.len(), 2);
+    let status = terminate(&mut child).expect("stopped");
+    assert!(status.success(), "{status:?}");
+
+    let text = std::fs::read_to_string(&log_path).expect("log");
+    let audit: Vec<Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["target"] == "portcullis::audit")
+        .collect();
+    let mut types: Vec<String> = audit
+        .iter()
+        .map(|l| l["fields"]["event"].as_str().expect("event").to_owned())
+        .collect();
+    types.sort();
+    assert_eq!(
+        types,
+        [
+            "client_registered",
+            "sign_in",
+            "sign_in",
+            "token_issued",
+            "token_refused",
+            "user_changed"
+        ],
+        "{text}"
+    );
+    for s in [ADMIN_PASSWORD, ALICE_PASSWORD, wrong, secret.as_str()]
+        .into_iter()
+        .chain(tokens.iter().map(String::as_str))
+    {
+        assert!(!text.contains(s), "a secret in the log");
+    }
+
+    // The same six events are in the database, read by a server started on it.
+    let app = spawn_with(config, tempfile::tempdir().expect("dir")).await;
+    let stored = events(&app, "").await;
+    assert_eq!(stored.len(), 6, "{stored:#?}");
+}
+
 backends!(
     each_action_records_its_event_once_and_no_secret,
+    each_event_is_one_log_line_of_the_real_binary_and_none_holds_a_secret,
     the_code_flow_records_the_sign_in_the_consent_and_the_token_once,
     an_administrator_of_one_tenant_never_sees_anothers_events,
     filters_select_and_the_cursor_pages_through_everything,
