@@ -9,7 +9,9 @@
 //! **Back-pressure, not loss.** The queue is bounded ([`QUEUE_CAPACITY`]); when it is
 //! full (the database is down or slower than the traffic), [`Audit::record`] waits for
 //! room, so requests slow down instead of events vanishing. A failed write keeps the
-//! batch queued and is retried.
+//! batch queued and is retried; a batch leaves the queue only once committed, so the
+//! writer may be aborted at any point (a commit whose answer was lost with it may be
+//! written twice, never lost).
 //!
 //! **Durability.** An event is in the database at most one batch after its action
 //! (the writer wakes as soon as an event is queued); a crash (not a clean shutdown,
@@ -178,31 +180,24 @@ impl Audit {
     /// Writes everything queued now, a transaction per [`BATCH_MAX`] events; how many
     /// were written. On a failure the unwritten events stay queued (in order) and the
     /// error is returned.
+    ///
+    /// Cancellation-safe: a batch leaves the queue only after its transaction
+    /// committed, so a flush abandoned mid-write (the writer aborted at shutdown, a
+    /// request that went away) loses nothing; the next flush writes it.
     pub async fn flush(&self) -> StoreResult<usize> {
         let _one_writer = self.inner.writing.lock().await;
         let mut written = 0;
         loop {
-            let batch: Vec<NewAuditEvent> = {
-                let mut q = self.lock();
-                let n = q.len().min(BATCH_MAX);
-                q.drain(..n).collect()
-            };
+            // Only the holder of `writing` removes from the front; recorders only
+            // push at the back, so the first `n` stay the ones written.
+            let batch: Vec<NewAuditEvent> = self.lock().iter().take(BATCH_MAX).cloned().collect();
             if batch.is_empty() {
                 return Ok(written);
             }
-            match self.inner.store.record_audit_events(&batch).await {
-                Ok(()) => {
-                    written += batch.len();
-                    self.inner.room.add_permits(batch.len());
-                }
-                Err(e) => {
-                    let mut q = self.lock();
-                    for e in batch.into_iter().rev() {
-                        q.push_front(e);
-                    }
-                    return Err(e);
-                }
-            }
+            self.inner.store.record_audit_events(&batch).await?;
+            self.lock().drain(..batch.len());
+            written += batch.len();
+            self.inner.room.add_permits(batch.len());
         }
     }
 

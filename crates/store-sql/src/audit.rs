@@ -94,6 +94,14 @@ impl<B: Backend> AuditStore for SqlStore<B> {
         fetch_all(&self.pool, q, event_row::<B>).await
     }
 
+    async fn audit_tenant_ids(&self) -> StoreResult<Vec<i64>> {
+        let q = sqlx::query(
+            "SELECT tenant_id FROM audit_events UNION \
+             SELECT tenant_id FROM vault_retrievals ORDER BY tenant_id",
+        );
+        fetch_all(&self.pool, q, |r| r.try_get("tenant_id")).await
+    }
+
     async fn purge_audit(&self, tenant_id: i64, before: UnixTime) -> StoreResult<u64> {
         let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
         let events = execute(

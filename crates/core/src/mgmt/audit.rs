@@ -217,17 +217,22 @@ pub async fn events<'a>(
     })
 }
 
-/// Deletes, in every tenant, the audit events and vault retrievals older than the
+/// Deletes, in every tenant (also deleted ones), the audit events and vault retrievals older than the
 /// tenant's `AuditEventRetentionDays` (limit 1005) at `ctx.now()`; how many rows went.
 /// Queued events are written first, so none escapes a sweep by being late.
 pub async fn purge_expired(ctx: &Context) -> StoreResult<u64> {
     ctx.audit.flush().await?;
     let now = ctx.now();
     let mut gone = 0;
-    for t in ctx.store.tenants().await? {
-        let days =
-            limits::value(ctx.store.as_ref(), AUDIT_EVENT_RETENTION_DAYS, t.id, None).await?;
-        gone += ctx.store.purge_audit(t.id, now - days * 86_400).await?;
+    // Every tenant with records, also deleted ones (whose value falls back to the
+    // system's).
+    let mut tenants: Vec<i64> = ctx.store.tenants().await?.iter().map(|t| t.id).collect();
+    tenants.extend(ctx.store.audit_tenant_ids().await?);
+    tenants.sort_unstable();
+    tenants.dedup();
+    for t in tenants {
+        let days = limits::value(ctx.store.as_ref(), AUDIT_EVENT_RETENTION_DAYS, t, None).await?;
+        gone += ctx.store.purge_audit(t, now - days * 86_400).await?;
     }
     Ok(gone)
 }
@@ -326,6 +331,23 @@ mod tests {
             assert_eq!(e.code, Code::INVALID_FIELD);
             assert!(e.message.contains(param), "{param}: {}", e.message);
         }
+    }
+
+    #[tokio::test]
+    async fn retention_reaches_the_events_of_deleted_tenants_at_the_system_value() {
+        use crate::model::audit::NewAuditEvent;
+        let (ctx, clock) = crate::testing::test_context().await;
+        let t0 = ctx.now();
+        for tenant in [1, 99] {
+            ctx.audit
+                .record(NewAuditEvent::new(EventType::SignIn, tenant, t0))
+                .await;
+        }
+        clock.advance(89 * 86_400);
+        assert_eq!(purge_expired(&ctx).await.expect("sweep"), 0, "young");
+        clock.advance(2 * 86_400);
+        assert_eq!(purge_expired(&ctx).await.expect("sweep"), 2);
+        assert!(ctx.store.audit_tenant_ids().await.expect("ids").is_empty());
     }
 
     #[test]

@@ -16,4 +16,7 @@ pub trait AuditStore: Send + Sync {
     /// Deletes tenant `tenant_id`'s audit events and vault retrievals older than
     /// `before` (`at < before`); how many rows went.
     async fn purge_audit(&self, tenant_id: i64, before: UnixTime) -> StoreResult<u64>;
+    /// The tenant ids that have audit events or vault retrievals, ascending (also of
+    /// tenants since deleted, so retention reaches their records too).
+    async fn audit_tenant_ids(&self) -> StoreResult<Vec<i64>>;
 }

@@ -119,6 +119,7 @@ pub async fn audit_events_round_trip_filter_page_newest_first_and_purge_per_tena
             .await
             .expect("retrieval");
     }
+    assert_eq!(store.audit_tenant_ids().await.expect("ids"), [1, 2]);
     let gone = store.purge_audit(1, T0 + 20).await.expect("purge");
     assert_eq!(gone, 2 + 1, "two events and one retrieval of tenant 1");
     assert_eq!(

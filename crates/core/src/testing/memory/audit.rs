@@ -33,6 +33,18 @@ impl AuditStore for MemoryStore {
         })
     }
 
+    async fn audit_tenant_ids(&self) -> StoreResult<Vec<i64>> {
+        self.with(|s| {
+            let ids: std::collections::BTreeSet<i64> = s
+                .audit_events
+                .iter()
+                .map(|e| e.event.tenant_id)
+                .chain(s.vault_retrievals.iter().map(|r| r.tenant_id))
+                .collect();
+            Ok(ids.into_iter().collect())
+        })
+    }
+
     async fn purge_audit(&self, tenant_id: i64, before: UnixTime) -> StoreResult<u64> {
         self.with(|s| {
             let n = s.audit_events.len() + s.vault_retrievals.len();
