@@ -381,6 +381,22 @@ async fn filters_select_and_the_cursor_pages_through_everything(b: Backend) {
     assert_eq!(window.len(), 1);
     assert_eq!(window[0]["at"], t0 + 100);
 
+    // The caller's User-Agent is kept with the event.
+    let r = app
+        .send(
+            app.http
+                .post(app.url(TOKEN))
+                .basic_auth(&c.client_id, Some(&c.secret))
+                .header("user-agent", "audit-test/1.0")
+                .form(&[("grant_type", "client_credentials")]),
+        )
+        .await;
+    assert!(r.status == 200 || r.status == 400, "{}", r.text);
+    let last = &events(&app, "?limit=1").await[0];
+    assert_eq!(last["userAgent"], "audit-test/1.0", "{last}");
+    assert_eq!(last["source"], "127.0.0.1");
+    let all = events(&app, "").await;
+
     // Pages of two, newest first, until no cursor: every event once.
     let mut seen = vec![];
     let mut query = "?limit=2".to_owned();
