@@ -17,7 +17,8 @@
 
 use crate::context::Context;
 use crate::error::{ApiFailure, Code};
-use crate::model::identity::{Lock, Permission, User};
+use crate::model::audit::{EventType, NewAuditEvent};
+use crate::model::identity::{Lock, Permission, User, SYSTEM_TENANT_ID};
 use crate::model::time::{hdp_timestamp, UnixTime};
 use crate::ratelimit::{password_keys, FailureLimiter};
 use crate::store::StoreError;
@@ -424,9 +425,33 @@ pub async fn check_password(
             // Counted only for an unlocked account; a lock in force is returned.
             let lock = count_failure(ctx, id, now).await?;
             metrics::counter!("portcullis_sign_ins_total", "outcome" => "failure").increment(1);
+            let reason = match (&user, lock_before) {
+                (None, _) => "unknown user name",
+                (Some(_), Some(_)) => "account locked",
+                (Some(_), None) => "wrong password",
+            };
+            let tenant = user.as_ref().map_or(SYSTEM_TENANT_ID, |u| u.tenant_id);
+            let mut event = NewAuditEvent::new(EventType::SignIn, tenant, now).failed(reason);
+            if let Some(u) = &user {
+                event = event.by_user(u.id).subject_user(u.id);
+            }
+            ctx.audit.record(event).await;
             if lock_before.is_none() && lock.is_some() && user.is_some() {
                 // This failure is the one that locked the account.
                 metrics::counter!("portcullis_lockouts_total").increment(1);
+                if let (Some(u), Some(l)) = (&user, lock) {
+                    ctx.audit
+                        .record(
+                            NewAuditEvent::new(EventType::Lockout, u.tenant_id, now)
+                                .by_user(u.id)
+                                .subject_user(u.id)
+                                .reason(format!(
+                                    "locked until {} UTC",
+                                    hdp_timestamp(l.locked_until)
+                                )),
+                        )
+                        .await;
+                }
             }
             return Err(match (user, lock) {
                 (Some(_), Some(lock)) => locked(lock, now),
@@ -448,6 +473,17 @@ pub async fn check_password(
     }
     throttle.succeeded();
     metrics::counter!("portcullis_sign_ins_total", "outcome" => "success").increment(1);
+    // A sign-in is a password checked for a session or a token (no credential
+    // cache); the management API's Basic authentication of each call is not one.
+    if cache.is_none() {
+        ctx.audit
+            .record(
+                NewAuditEvent::new(EventType::SignIn, user.tenant_id, now)
+                    .by_user(user.id)
+                    .subject_user(user.id),
+            )
+            .await;
+    }
     if user.failed_logins > 0 {
         ctx.store
             .clear_login_failures(user.id)
@@ -557,6 +593,7 @@ mod tests {
             .await
             .expect("user");
         let ctx = Context {
+            audit: crate::audit::Audit::new(store.clone()),
             store: store.clone(),
             clock: Arc::new(clock.clone()),
             keys: VerifierKeys::from_pepper(&[3; 32]),

@@ -2,6 +2,7 @@
 //! keyring, the password pool and the access-token signer. Built once at startup and
 //! shared.
 
+use crate::audit::Audit;
 use crate::clock::Clock;
 use crate::crypto::{Keyring, PasswordHasher, VerifierKeys};
 use crate::keys::Signer;
@@ -32,6 +33,9 @@ pub struct Context {
     /// Documents fetched from URLs clients name (client ID metadata documents,
     /// `jwks_uri`), cached and rate limited per host: [`crate::upstream::fetch`].
     pub documents: Arc<Documents>,
+    /// The audit trail's sink: events queued here reach the store a batch at a time
+    /// ([`crate::audit`]).
+    pub audit: Audit,
 }
 
 impl Context {

@@ -23,6 +23,7 @@
 //! * [`testing`] (feature `test-util`) has the in-memory store and the store contract.
 
 pub mod actor;
+pub mod audit;
 pub mod auth;
 pub mod bootstrap;
 pub mod clock;

@@ -147,6 +147,16 @@ pub const AUTHORIZATION_CODE_LIFETIME: LimitDef = LimitDef {
     max: 600,
     valid_for: ValidFor::SYSTEM_TENANT,
 };
+pub const AUDIT_EVENT_RETENTION_DAYS: LimitDef = LimitDef {
+    id: 1005,
+    name: "AuditEventRetentionDays",
+    description:
+        "Days the audit trail's events (and the vault's retrieval records) of a tenant are kept.",
+    default: 90,
+    min: 1,
+    max: 3650,
+    valid_for: ValidFor::SYSTEM_TENANT,
+};
 
 /// Every limit this server knows, ordered by id.
 pub const ALL: &[LimitDef] = &[
@@ -157,6 +167,7 @@ pub const ALL: &[LimitDef] = &[
     REFRESH_TOKEN_LIFETIME,
     REFRESH_TOKEN_ROTATION,
     AUTHORIZATION_CODE_LIFETIME,
+    AUDIT_EVENT_RETENTION_DAYS,
 ];
 
 /// The catalogue entry of `id`.

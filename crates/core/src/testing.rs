@@ -20,6 +20,7 @@ pub async fn test_context() -> (crate::context::Context, crate::clock::ManualClo
     #[allow(clippy::expect_used)]
     let signer = crate::keys::Signer::ephemeral("http://portcullis.test").expect("signer");
     let ctx = crate::context::Context {
+        audit: crate::audit::Audit::new(store.clone()),
         store,
         clock: Arc::new(clock.clone()),
         keys: crate::crypto::VerifierKeys::from_pepper(&[3; 32]),

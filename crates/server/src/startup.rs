@@ -260,6 +260,7 @@ pub async fn prepare_with_issuer(
     .await?;
     let signer = Signer::load(store.as_ref(), &keyring, clock.as_ref(), issuer).await?;
     let ctx = Context {
+        audit: portcullis_core::audit::Audit::new(store.clone()),
         store,
         clock,
         keys,
@@ -462,6 +463,14 @@ impl Application {
     ) -> std::io::Result<()> {
         let refresher = tokio::spawn(refresh_signing_keys(self.state.ctx.clone()));
         let purger = tokio::spawn(purge_expired_tokens(self.state.ctx.clone()));
+        // The audit trail: the writer inserts queued events a batch per transaction;
+        // retention runs with the token purge's period.
+        let audit = self.state.ctx.audit.clone();
+        let audit_writer = tokio::spawn(audit.clone().run());
+        let audit_retention = tokio::spawn(portcullis_core::mgmt::audit::run_retention(
+            self.state.ctx.clone(),
+            std::time::Duration::from_secs(PURGE_EVERY_SECS),
+        ));
         // Unused clients registered in the open (RFC 7591) expire after their tenant's
         // unusedClientLifetime; a sweep a minute is one read and a delete per policy.
         let expiry = tokio::spawn(portcullis_core::oauth::registration::run_expiry(
@@ -514,6 +523,12 @@ impl Application {
         };
         refresher.abort();
         purger.abort();
+        audit_writer.abort();
+        audit_retention.abort();
+        // What the served requests recorded is written before the process ends.
+        if let Err(e) = audit.flush().await {
+            tracing::error!(error = %e, queued = audit.queued(), "writing the last audit events failed; they are lost");
+        }
         expiry.abort();
         if let Some(m) = metrics {
             m.abort();

@@ -17,6 +17,7 @@
 //! and limits).
 
 pub mod assertions;
+pub mod audit;
 pub mod backend;
 pub mod cache;
 pub mod clients;

@@ -6,6 +6,7 @@
 use crate::auth::{store_failure_as, Principal};
 use crate::context::Context;
 use crate::error::{ApiFailure, Code};
+use crate::model::audit::{EventType, NewAuditEvent};
 use crate::model::client_app::Consent;
 
 /// The caller's consents, one per application.
@@ -25,6 +26,18 @@ pub async fn revoke(ctx: &Context, caller: &Principal, id: i64) -> Result<(), Ap
     {
         Ok(true) => {
             tracing::info!(app_id = id, user = caller.user.id, "consent revoked");
+            ctx.audit
+                .record(
+                    NewAuditEvent::new(
+                        EventType::ConsentWithdrawn,
+                        caller.user.tenant_id,
+                        ctx.now(),
+                    )
+                    .by_user(caller.user.id)
+                    .subject_user(caller.user.id)
+                    .reason(format!("client_app {id}")),
+                )
+                .await;
             Ok(())
         }
         Ok(false) => Err(ApiFailure::new(

@@ -6,10 +6,12 @@
 //! "not found", so ids of other users' applications reveal nothing. The client secret
 //! is shown on register and reset only; the store keeps a keyed verifier.
 
+use super::audit;
 use crate::auth::{store_failure, store_failure_as, Principal};
 use crate::context::Context;
 use crate::crypto::Secret;
 use crate::error::{ApiFailure, Code};
+use crate::model::audit::EventType;
 use crate::model::client_app::AppListScope;
 use crate::model::client_app::{
     parse_grant_types, parse_post_logout_redirect_uris, parse_scopes, parse_signing_alg,
@@ -193,6 +195,13 @@ pub async fn register(
         .await
         .map_err(|e| store_failure_as(e, Code::CLIENT_APP_CREATE_FAILED))?;
     tracing::info!(app_id = app.id, client_id = %app.client_id, owner = caller.user.id, "client application registered");
+    ctx.audit
+        .record(
+            audit::by(ctx, caller, EventType::ClientRegistered, app.tenant_id)
+                .client(&app.client_id)
+                .subject(format!("client_app {}", app.id)),
+        )
+        .await;
     Ok(WithSecret { app, secret })
 }
 
@@ -267,9 +276,16 @@ pub async fn update(
 
 /// Deletes the application, its consents and (through them) its tokens.
 pub async fn delete(ctx: &Context, caller: &Principal, id: i64) -> Result<(), ApiFailure> {
-    get(ctx, caller, id).await?;
+    let app = get(ctx, caller, id).await?;
     match ctx.store.delete_client_app(id).await {
         Ok(true) => {
+            ctx.audit
+                .record(
+                    audit::by(ctx, caller, EventType::ClientDeleted, app.tenant_id)
+                        .client(&app.client_id)
+                        .subject(format!("client_app {id}")),
+                )
+                .await;
             tracing::info!(
                 app_id = id,
                 by = caller.user.id,
@@ -304,6 +320,13 @@ pub async fn reset_secret(
     {
         Ok(Some(app)) => {
             tracing::info!(app_id = id, by = caller.user.id, "client secret reset");
+            ctx.audit
+                .record(
+                    audit::by(ctx, caller, EventType::ClientReset, app.tenant_id)
+                        .client(&app.client_id)
+                        .subject(format!("client_app {id}")),
+                )
+                .await;
             Ok(WithSecret {
                 app,
                 secret: Some(secret),

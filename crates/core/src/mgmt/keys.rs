@@ -7,6 +7,8 @@
 use crate::actor::Operator;
 use crate::context::Context;
 use crate::keys::{self, KeyError, Rotated};
+use crate::model::audit::EventType;
+use crate::model::identity::SYSTEM_TENANT_ID;
 use crate::model::signing_key::StoredKey;
 use crate::store::StoreError;
 
@@ -18,13 +20,28 @@ pub async fn list(ctx: &Context, _operator: Operator) -> Result<Vec<StoredKey>, 
 /// Rotates the signing keys of every algorithm ([`keys::Signer::rotate`]): refused
 /// while a next key is younger than [`keys::MIN_PUBLISHED_SECS`] unless `force`; the
 /// retiring keys stay published for the longest access-token lifetime of any tenant.
-pub async fn rotate(ctx: &Context, _operator: Operator, force: bool) -> Result<Rotated, KeyError> {
+pub async fn rotate(ctx: &Context, operator: Operator, force: bool) -> Result<Rotated, KeyError> {
     let now = ctx.now();
     if !force {
         keys::check_rotation_age(ctx.store.as_ref(), now).await?;
     }
     let lifetime = keys::longest_token_lifetime(ctx.store.as_ref()).await?;
-    ctx.signer
+    let rotated = ctx
+        .signer
         .rotate(ctx.store.as_ref(), &ctx.keyring, now, lifetime)
-        .await
+        .await?;
+    // The keys are the whole server's: the event is the system tenant's.
+    ctx.audit
+        .record(
+            super::audit::by(ctx, operator, EventType::KeyRotated, SYSTEM_TENANT_ID)
+                .subject("signing keys")
+                .reason(format!(
+                    "{} algorithm(s) rotated{}; retired keys leave the key set at {}",
+                    rotated.keys.len(),
+                    if force { " (forced)" } else { "" },
+                    rotated.retire_at
+                )),
+        )
+        .await;
+    Ok(rotated)
 }

@@ -20,6 +20,7 @@ use crate::auth::Principal;
 use crate::context::Context;
 use crate::error::{ApiFailure, Code};
 use crate::limits::{self, LimitDef};
+use crate::model::audit::EventType;
 use crate::model::identity::{Permission, SYSTEM_TENANT_ID};
 use crate::model::limits::LimitLevel;
 use crate::store::StoreError;
@@ -245,7 +246,34 @@ async fn set(
         by = caller.user.id,
         "limit set"
     );
+    record_change(ctx, caller, level, def, format!("set to {value}")).await;
     Ok(value)
+}
+
+/// Records a limit change in the tenant it applies to (the system tenant for system
+/// values, the caller's for a user's).
+async fn record_change(
+    ctx: &Context,
+    caller: &Principal,
+    level: LimitLevel,
+    def: LimitDef,
+    what: String,
+) {
+    let (tenant, subject) = match level {
+        LimitLevel::System => (SYSTEM_TENANT_ID, format!("limit {} (system)", def.id)),
+        LimitLevel::Tenant(t) => (t, format!("limit {} (tenant {t})", def.id)),
+        LimitLevel::User(u) => (
+            caller.user.tenant_id,
+            format!("limit {} (user {u})", def.id),
+        ),
+    };
+    ctx.audit
+        .record(
+            super::audit::by(ctx, caller, EventType::LimitChanged, tenant)
+                .subject(subject)
+                .reason(format!("{}: {what}", def.name)),
+        )
+        .await;
 }
 
 async fn reset(
@@ -263,6 +291,7 @@ async fn reset(
         by = caller.user.id,
         "limit reset"
     );
+    record_change(ctx, caller, level, def, "reset to the level above".into()).await;
     Ok(())
 }
 

@@ -5,6 +5,7 @@
 //! with domain values or an [`crate::error::ApiFailure`] from the catalogue.
 
 pub mod allowed_apps;
+pub mod audit;
 pub mod client_apps;
 pub mod initial_access_tokens;
 pub mod keys;

@@ -3,6 +3,7 @@
 //! imports nothing above it (only [`crate::error`], the catalogue of error codes);
 //! storage, services and use cases are built on it.
 
+pub mod audit;
 pub mod claims;
 pub mod client_app;
 pub mod client_id_url;

@@ -530,7 +530,21 @@ pub async fn record_consent(
 ) -> Result<(), StoreError> {
     ctx.store
         .grant_consent(user.id, req.app.id, &req.scopes, ctx.now())
-        .await
+        .await?;
+    ctx.audit
+        .record(
+            crate::model::audit::NewAuditEvent::new(
+                crate::model::audit::EventType::ConsentGiven,
+                user.tenant_id,
+                ctx.now(),
+            )
+            .by_user(user.id)
+            .subject_user(user.id)
+            .client(&req.app.client_id)
+            .reason(format!("scopes: {}", req.scopes.join(" "))),
+        )
+        .await;
+    Ok(())
 }
 
 /// Issues a single-use code for `user`, bound to the client, the redirect URI (when

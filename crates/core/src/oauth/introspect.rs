@@ -7,6 +7,7 @@ use super::client_auth::AuthenticatedClient;
 use super::error::OAuthError;
 use super::validate;
 use crate::context::Context;
+use crate::model::audit::{EventType, NewAuditEvent};
 use crate::model::claims::AccessClaims;
 
 /// What introspection reveals about an active token.
@@ -89,6 +90,15 @@ pub async fn revoke(
             if claims.client_id == caller.app.client_id {
                 ctx.store.revoke_jti(&claims.jti, claims.exp).await?;
                 tracing::info!(client = %caller.app.client_id, jti = %claims.jti, "access token revoked");
+                let mut e = NewAuditEvent::new(EventType::TokenRevoked, caller.app.tenant_id, now)
+                    .by_client(&caller.app.client_id)
+                    .reason("access token");
+                if let Ok(u) = claims.sub.parse::<i64>() {
+                    if claims.username.is_some() {
+                        e = e.subject_user(u);
+                    }
+                }
+                ctx.audit.record(e).await;
             }
         }
         return Ok(());
@@ -98,6 +108,13 @@ pub async fn revoke(
         if family.client_app_id == caller.app.id && ctx.store.revoke_family(&family.id, now).await?
         {
             tracing::info!(client = %caller.app.client_id, family = %family.id, "refresh token family revoked");
+            let mut e = NewAuditEvent::new(EventType::TokenRevoked, caller.app.tenant_id, now)
+                .by_client(&caller.app.client_id)
+                .reason("refresh token and its grant");
+            if let Some(u) = family.user_id {
+                e = e.subject_user(u);
+            }
+            ctx.audit.record(e).await;
         }
     }
     Ok(())

@@ -29,6 +29,7 @@ pub mod resource;
 pub mod signin;
 pub mod step;
 pub mod token;
+pub mod token_audit;
 pub mod user_code;
 pub mod userinfo;
 pub mod validate;

@@ -22,6 +22,7 @@
 use super::error::{ErrorCode, OAuthError};
 use crate::context::Context;
 use crate::crypto::Secret;
+use crate::model::audit::{EventType, NewAuditEvent};
 use crate::model::client_app::{ClientApp, RegisteredBy};
 use crate::model::client_metadata::{ClientMetadata, MetadataError, MetadataErrorCode};
 use crate::model::identity::Tenant;
@@ -226,6 +227,14 @@ pub async fn register(
         initial_access_token = ?by.initial_access_token(),
         "client registered dynamically"
     );
+    ctx.audit
+        .record(
+            NewAuditEvent::new(EventType::ClientRegistered, app.tenant_id, ctx.now())
+                .by_client(&app.client_id)
+                .subject(format!("client_app {}", app.id))
+                .reason(format!("dynamic registration ({})", by.as_str())),
+        )
+        .await;
     Ok(Registered {
         app,
         metadata,
@@ -367,6 +376,14 @@ pub async fn delete(
     let app = configured(ctx, client_id, token.as_ref()).await?;
     if ctx.store.delete_client_app(app.id).await? {
         tracing::info!(app_id = app.id, client_id = %app.client_id, "dynamic client deleted its registration");
+        ctx.audit
+            .record(
+                NewAuditEvent::new(EventType::ClientDeleted, app.tenant_id, ctx.now())
+                    .by_client(&app.client_id)
+                    .subject(format!("client_app {}", app.id))
+                    .reason("deleted its own registration (RFC 7592)"),
+            )
+            .await;
     }
     Ok(())
 }

@@ -29,7 +29,15 @@ pub async fn exchange(
     req: TokenRequest,
     endpoint: Endpoint,
 ) -> Result<TokenResponse, OAuthError> {
-    let result = super::dpop::scoped(run(ctx, limiter, req, endpoint)).await;
+    let grant_type = req.grant_type.clone();
+    let presented = super::token_audit::presented_id(&req.client);
+    let result = super::token_audit::recorded(
+        ctx,
+        grant_type.as_deref(),
+        presented.as_deref(),
+        super::dpop::scoped(run(ctx, limiter, req, endpoint)),
+    )
+    .await;
     if let Err(e) = &result {
         // Counted here, where every token-endpoint outcome passes; the label is the
         // RFC 6749 error code, a fixed set.
@@ -86,6 +94,7 @@ async fn run(
         client_auth::ClientEndpoint::Token,
     )
     .await?;
+    super::token_audit::note_client(client.app.tenant_id, &client.app.client_id);
     if !client.app.grant_types.contains(&kind) {
         return Err(OAuthError::unauthorized_client(format!(
             "This client is not allowed to use the {kind} grant."
@@ -308,6 +317,14 @@ pub fn mint(
 ) -> Result<(String, i64), OAuthError> {
     let now = ctx.now();
     let issuer = ctx.signer.issuer().to_owned();
+    super::token_audit::note_minted(
+        tenant_id,
+        client_id,
+        match subject {
+            Subject::User(u) | Subject::ApiUser(u, _) | Subject::Delegated(u, _) => Some(u.id),
+            Subject::Client(_) => None,
+        },
+    );
     let (sub, username, av) = match subject {
         Subject::User(u) | Subject::ApiUser(u, _) | Subject::Delegated(u, _) => (
             u.id.to_string(),

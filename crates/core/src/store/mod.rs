@@ -19,6 +19,7 @@
 //! | [`AssertionStore`] | the `jti`s of used client assertions (`private_key_jwt`) |
 //! | [`ExchangeStore`] | token exchange: client exchange policies, vault retrievals |
 //! | [`DeviceStore`] | device authorization requests (RFC 8628) |
+//! | [`AuditStore`] | the audit trail's security events and their retention |
 //!
 //! Operations that must not race are atomic by contract in every adapter: a login
 //! failure is counted exactly once and locks exactly when the limit is reached, a
@@ -26,6 +27,7 @@
 //! client application takes its consents with it.
 
 mod assertions;
+mod audit;
 mod clients;
 mod devices;
 mod error;
@@ -43,6 +45,7 @@ mod users;
 mod vault;
 
 pub use assertions::AssertionStore;
+pub use audit::AuditStore;
 pub use clients::ClientStore;
 pub use devices::DeviceStore;
 pub use error::{StoreError, StoreResult};
@@ -75,5 +78,5 @@ all_of! {
     /// type that implements them all; use cases hold an `Arc<dyn Store>`.
     Store: SetupStore, TenantStore, UserStore, LimitStore, ClientStore, TokenStore,
         ResourceStore, KeyStore, SessionStore, VaultStore, RegistrationStore, AssertionStore,
-        ExchangeStore, DeviceStore, SealedStore
+        ExchangeStore, DeviceStore, SealedStore, AuditStore
 }

@@ -215,6 +215,19 @@ pub(crate) async fn store_new(
         owner = owner.user.id,
         "OAuth profile created"
     );
+    ctx.audit
+        .record(
+            crate::mgmt::audit::by(
+                ctx,
+                owner,
+                crate::model::audit::EventType::VaultConnected,
+                profile.tenant_id,
+            )
+            .subject_user(owner.user.id)
+            .subject(format!("oauth_profile {}", profile.id))
+            .reason(format!("oauth_application {}", checked.app.id)),
+        )
+        .await;
     view(ctx, owner, profile, checked.app)
 }
 

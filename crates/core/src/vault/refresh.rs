@@ -19,6 +19,7 @@ use super::sealing::{open, seal};
 use crate::auth::{store_failure, Principal};
 use crate::context::Context;
 use crate::error::{ApiFailure, Code};
+use crate::model::audit::{EventType, NewAuditEvent};
 use crate::model::identity::Permission;
 use crate::model::vault::{OAuthProfile, RefreshFailure, RefreshSuccess};
 use crate::upstream::{ClientAuth, TokenGrant, UpstreamClient, UpstreamError};
@@ -108,7 +109,10 @@ async fn refresh_leased(
     holder: String,
 ) -> Result<OAuthProfile, ApiFailure> {
     let id = p.id;
+    let (tenant, owner) = (p.tenant_id, p.owner_id);
+    let audit = ctx.audit.clone();
     let (ctx, upstream) = (ctx.clone(), upstream.clone());
+    let now = ctx.now();
     let result =
         tokio::spawn(async move { run_refresh(&ctx, upstream.as_ref(), p, &holder).await })
             .await
@@ -117,6 +121,18 @@ async fn refresh_leased(
                 ApiFailure::internal(Code::INTERNAL)
             })?;
     count_refresh(&result);
+    let event = match &result {
+        Ok(_) => NewAuditEvent::new(EventType::VaultRefreshed, tenant, now),
+        Err(f) => NewAuditEvent::new(EventType::VaultFailed, tenant, now)
+            .failed(format!("refresh failed ({})", f.code.code)),
+    };
+    audit
+        .record(
+            event
+                .subject_user(owner)
+                .subject(format!("oauth_profile {id}")),
+        )
+        .await;
     result
 }
 

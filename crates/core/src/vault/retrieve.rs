@@ -211,6 +211,19 @@ async fn record(
             outcome,
         })
         .await?;
+    let event = crate::model::audit::NewAuditEvent::new(
+        crate::model::audit::EventType::VaultRetrieved,
+        user.tenant_id,
+        ctx.now(),
+    )
+    .by_client(&client.client_id)
+    .subject_user(user.id)
+    .subject(format!("oauth_profile {}", profile.id));
+    let event = match outcome {
+        RetrievalOutcome::UpstreamFailed => event.failed(outcome.as_str()),
+        _ => event.reason(outcome.as_str()),
+    };
+    ctx.audit.record(event).await;
     Ok(())
 }
 

@@ -95,7 +95,9 @@ pub fn report(result: Result<Value, AdminError>) -> ExitCode {
 
 /// Opens and prepares the database as `serve` does ([`crate::startup::prepare`]).
 pub(crate) async fn open(config: &Config) -> Result<Context, AdminError> {
-    let (ctx, generated) = prepare(config, Arc::new(SystemClock)).await?;
+    let (mut ctx, generated) = prepare(config, Arc::new(SystemClock)).await?;
+    // No background writer runs here: each event is written as it is recorded.
+    ctx.audit = portcullis_core::audit::Audit::immediate(ctx.store.clone());
     if let Some(pw) = generated {
         // The database was empty: `serve` would have created this account too. Shown
         // once, on stderr so that stdout stays one JSON document.

@@ -8,6 +8,7 @@ pub mod cors;
 pub mod device;
 pub mod dpop;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod health;
 pub mod jwks;
@@ -61,6 +62,7 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         .merge(openapi::router())
         .merge(authorize::router())
         .merge(device::router())
+        .merge(events::router())
         .split_for_parts();
     (routes, openapi::complete(doc))
 }
@@ -101,6 +103,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(error::no_such_path)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(cors, cors::answer))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            events::origin,
+        ))
         .layer(DefaultBodyLimit::max(extract::MAX_BODY))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,

@@ -33,6 +33,7 @@ use utoipa_axum::routes;
         (name = "oauth profiles", description = "HDP OAuth profiles: upstream tokens sealed at rest, refresh and the connect flow"),
         (name = "operations", description = "Health, readiness and this document"),
         (name = "authorization", description = "OAuth 2.0 authorization code flow: the authorization endpoint with its login and consent pages"),
+        (name = "audit", description = "The audit trail: security events per tenant"),
     )
 )]
 struct Base;

@@ -119,6 +119,7 @@ async fn the_catalogue_lists_lockout_and_oauth_limits_with_ranges_and_levels(b: 
             json!([1002, "RefreshTokenLifetime", 0, 0, 315_360_000, 3]),
             json!([1003, "RefreshTokenRotation", 0, 0, 1, 3]),
             json!([1004, "AuthorizationCodeLifetime", 60, 10, 600, 3]),
+            json!([1005, "AuditEventRetentionDays", 90, 1, 3650, 3]),
         ]
     );
 }
@@ -132,7 +133,7 @@ async fn system_values_are_the_defaults_until_set_and_again_after_a_reset(b: Bac
         json!({"limits": [
             {"id": 2, "value": 900}, {"id": 3, "value": 3}, {"id": 4, "value": 1800},
             {"id": 1001, "value": 3600}, {"id": 1002, "value": 0}, {"id": 1003, "value": 0},
-            {"id": 1004, "value": 60}
+            {"id": 1004, "value": 60}, {"id": 1005, "value": 90}
         ]})
     );
 

@@ -7,6 +7,7 @@
 mod helpers;
 mod support;
 
+mod audit;
 mod auth;
 mod authorize;
 mod backup;

@@ -105,6 +105,7 @@ const SERVED: &[(&str, &str)] = &[
         "delete",
         "/api/admin/tenants/{id}/initialaccesstokens/{tokenId}",
     ),
+    ("get", "/api/admin/events"),
 ];
 
 fn documented(doc: &serde_json::Value) -> BTreeSet<(String, String)> {

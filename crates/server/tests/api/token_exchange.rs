@@ -509,6 +509,27 @@ async fn retrieve(v: &Vault, on: &TestApp, subject: &str) -> Reply {
     .await
 }
 
+/// Each retrieval is one `vault_retrieved` audit event (issue 16 item 2) naming the
+/// client and the user, never the token handed over.
+async fn each_retrieval_is_one_audit_event_without_the_token(b: Backend) {
+    let v = Vault::start(b, Duration::ZERO).await;
+    let subject = v.bobs_token().await;
+    v.expire_at(v.here.clock.now() + 1800).await;
+    let r = retrieve(&v, &v.here, &subject).await;
+    let handed = access_token(&r);
+    let r = v
+        .here
+        .send_as_admin(Method::GET, "/api/admin/events?type=vault_retrieved")
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let events = r.json()["events"].as_array().expect("events").clone();
+    assert_eq!(events.len(), 1, "{events:#?}");
+    assert_eq!(events[0]["clientId"], v.agent.client_id.as_str());
+    assert_eq!(events[0]["subject"], format!("oauth_profile {}", v.profile));
+    assert_eq!(events[0]["reason"], "stored");
+    assert!(!r.text.contains(&handed) && !r.text.contains(&subject));
+}
+
 async fn the_vault_hands_over_fresh_tokens_and_refreshes_expiring_ones_first(b: Backend) {
     let v = Vault::start(b, Duration::ZERO).await;
     let subject = v.bobs_token().await;
@@ -719,4 +740,5 @@ backends!(
     only_administrators_give_the_grant_vault_retrieve_and_a_policy,
     the_vault_hands_over_fresh_tokens_and_refreshes_expiring_ones_first,
     concurrent_retrievals_of_an_expiring_token_make_one_upstream_refresh_across_nodes,
+    each_retrieval_is_one_audit_event_without_the_token,
 );

@@ -1391,6 +1391,47 @@ async fn the_connect_flow_creates_a_profile_through_the_upstreams_login_and_cons
     );
 }
 
+/// The vault's audit events (issue 16 item 2): a profile connected, refreshed and
+/// failing to refresh, each once, in the owner's tenant, holding no token or secret.
+async fn the_vault_records_connected_refreshed_and_failed_once_and_no_token(b: Backend) {
+    let (here, up, app_id) = setup(b).await;
+    let (access, refresh_token) = up.password_tokens().await;
+    let pid = bobs_profile(&here, app_id, &access, &refresh_token).await;
+    let r = refresh(&here, pid).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let new_access = r.json()["accessToken"].as_str().expect("a").to_owned();
+    up.revoke(&refresh_token).await;
+    refresh(&here, pid).await.hdp_error(502, UPSTREAM_REFUSED);
+
+    let r = here
+        .send_as_admin(Method::GET, "/api/admin/events?limit=500")
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let events = r.json()["events"].as_array().expect("events").clone();
+    let of = |t: &str| {
+        events
+            .iter()
+            .filter(|e| e["type"] == t)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let subject = format!("oauth_profile {pid}");
+    for (t, outcome) in [
+        ("vault_connected", "success"),
+        ("vault_refreshed", "success"),
+        ("vault_failed", "failure"),
+    ] {
+        let list = of(t);
+        assert_eq!(list.len(), 1, "{t}: {events:#?}");
+        assert_eq!(list[0]["subject"], subject.as_str());
+        assert_eq!(list[0]["outcome"], outcome);
+    }
+    let text = r.text;
+    for secret in [&access, &refresh_token, &new_access, &up.client.secret] {
+        assert!(!text.contains(secret.as_str()), "a token in the events");
+    }
+}
+
 backends!(
     seed_002_sample_payload_returns_the_documented_201_shape_and_is_sealed_at_rest,
     oauth_apps_follow_hdp_fields_names_permissions_and_tenants,
@@ -1403,4 +1444,5 @@ backends!(
     the_refresher_runs_on_its_timer_when_enabled,
     connect_redirects_with_state_and_pkce_and_the_callback_spends_the_state,
     the_connect_flow_creates_a_profile_through_the_upstreams_login_and_consent,
+    the_vault_records_connected_refreshed_and_failed_once_and_no_token,
 );

@@ -13,7 +13,7 @@ pub async fn generate_api_secret(
     caller: &Principal,
     id: i64,
 ) -> Result<Secret, ApiFailure> {
-    to_modify(ctx, caller, id, "Generating an API secret").await?;
+    let user = to_modify(ctx, caller, id, "Generating an API secret").await?;
     let secret = Secret::generate();
     let verifier = ctx.keys.verifier(secret.expose());
     if !ctx
@@ -25,6 +25,17 @@ pub async fn generate_api_secret(
         return Err(not_found(id));
     }
     tracing::info!(user_id = id, by = caller.user.id, "API secret generated");
+    ctx.audit
+        .record(
+            crate::mgmt::audit::by(
+                ctx,
+                caller,
+                crate::model::audit::EventType::ApiSecretCreated,
+                user.tenant_id,
+            )
+            .subject_user(id),
+        )
+        .await;
     Ok(secret)
 }
 
@@ -46,5 +57,16 @@ pub async fn delete_api_secret(
         .await
         .map_err(store_failure)?;
     tracing::info!(user_id = id, by = caller.user.id, "API secret deleted");
+    ctx.audit
+        .record(
+            crate::mgmt::audit::by(
+                ctx,
+                caller,
+                crate::model::audit::EventType::ApiSecretDeleted,
+                user.tenant_id,
+            )
+            .subject_user(id),
+        )
+        .await;
     Ok(())
 }

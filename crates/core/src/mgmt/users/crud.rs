@@ -163,6 +163,18 @@ pub async fn create<'a>(
         operator = caller.is_operator(),
         "user created"
     );
+    ctx.audit
+        .record(
+            crate::mgmt::audit::by(
+                ctx,
+                caller,
+                crate::model::audit::EventType::UserChanged,
+                user.tenant_id,
+            )
+            .subject_user(user.id)
+            .reason("created"),
+        )
+        .await;
     view(ctx, user).await
 }
 
@@ -267,6 +279,18 @@ pub async fn update(
         ctx.store.unlock_user(id).await.map_err(store_failure)?;
     }
     tracing::info!(user_id = id, by = caller.user.id, "user updated");
+    ctx.audit
+        .record(
+            crate::mgmt::audit::by(
+                ctx,
+                caller,
+                crate::model::audit::EventType::UserChanged,
+                updated.tenant_id,
+            )
+            .subject_user(id)
+            .reason("updated"),
+        )
+        .await;
     view_after(ctx, updated).await
 }
 
@@ -280,5 +304,17 @@ pub async fn delete(ctx: &Context, caller: &Principal, id: i64) -> Result<(), Ap
         return Err(not_found(id));
     }
     tracing::info!(user_id = id, by = caller.user.id, "user deleted");
+    ctx.audit
+        .record(
+            crate::mgmt::audit::by(
+                ctx,
+                caller,
+                crate::model::audit::EventType::UserChanged,
+                user.tenant_id,
+            )
+            .subject_user(id)
+            .reason("deleted"),
+        )
+        .await;
     Ok(())
 }

@@ -35,6 +35,17 @@ pub async fn unlock<'a>(
         operator = caller.is_operator(),
         "user unlocked"
     );
+    ctx.audit
+        .record(
+            crate::mgmt::audit::by(
+                ctx,
+                caller,
+                crate::model::audit::EventType::Unlock,
+                user.tenant_id,
+            )
+            .subject_user(id),
+        )
+        .await;
     view_after(ctx, user).await
 }
 
@@ -71,6 +82,18 @@ pub async fn set_password<'a>(
         operator = caller.is_operator(),
         "password set by an administrator"
     );
+    ctx.audit
+        .record(
+            crate::mgmt::audit::by(
+                ctx,
+                caller,
+                crate::model::audit::EventType::UserChanged,
+                user.tenant_id,
+            )
+            .subject_user(id)
+            .reason("password set"),
+        )
+        .await;
     Ok(())
 }
 
@@ -102,6 +125,18 @@ pub async fn change_own_password(
             .map_err(store_failure)?;
     }
     tracing::info!(user_id = caller.user.id, "password changed by its owner");
+    ctx.audit
+        .record(
+            crate::mgmt::audit::by(
+                ctx,
+                caller,
+                crate::model::audit::EventType::UserChanged,
+                caller.user.tenant_id,
+            )
+            .subject_user(caller.user.id)
+            .reason("own password changed"),
+        )
+        .await;
     Ok(())
 }
 

@@ -102,6 +102,11 @@ pub async fn set_role_assignments(
         ));
     }
     check_role_assignments(ctx, caller.into(), user.tenant_id, &g).await?;
+    let before = ctx
+        .store
+        .role_assignments(id)
+        .await
+        .map_err(store_failure)?;
     ctx.store
         .set_role_assignments(id, &g)
         .await
@@ -111,5 +116,36 @@ pub async fn set_role_assignments(
         by = caller.user.id,
         "user permissions replaced"
     );
+    if before.roles != g.roles {
+        ctx.audit
+            .record(
+                crate::mgmt::audit::by(
+                    ctx,
+                    caller,
+                    crate::model::audit::EventType::RoleChanged,
+                    user.tenant_id,
+                )
+                .subject_user(id)
+                .reason(format!("roles {:?} -> {:?}", before.roles, g.roles)),
+            )
+            .await;
+    }
+    if before.permissions != g.permissions {
+        ctx.audit
+            .record(
+                crate::mgmt::audit::by(
+                    ctx,
+                    caller,
+                    crate::model::audit::EventType::PermissionChanged,
+                    user.tenant_id,
+                )
+                .subject_user(id)
+                .reason(format!(
+                    "permissions {:?} -> {:?}",
+                    before.permissions, g.permissions
+                )),
+            )
+            .await;
+    }
     ctx.store.role_assignments(id).await.map_err(store_failure)
 }

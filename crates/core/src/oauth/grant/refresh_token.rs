@@ -7,6 +7,7 @@
 use crate::auth::user_still_valid;
 use crate::context::Context;
 use crate::crypto::Secret;
+use crate::model::audit::{EventType, NewAuditEvent};
 use crate::model::scope::OPENID;
 use crate::model::token::{RefreshToken, Rotation};
 use crate::oauth::client_auth::AuthenticatedClient;
@@ -77,6 +78,16 @@ pub async fn exchange(
             Rotation::Rotated => successor,
             Rotation::Reused { family_id } => {
                 tracing::warn!(family = %family_id, client = %client.app.client_id, "refresh token reuse; family revoked");
+                ctx.audit
+                    .record(
+                        NewAuditEvent::new(EventType::RefreshTokenReuse, family.tenant_id, now)
+                            .by_client(&client.app.client_id)
+                            .subject_user(user.id)
+                            .failed(
+                                "a used refresh token was presented again; its grant is revoked",
+                            ),
+                    )
+                    .await;
                 return Err(OAuthError::invalid_grant(
                     "The refresh token was already used; every token of this grant is now revoked.",
                 ));

@@ -1,6 +1,6 @@
 //! The store contract: behaviour every [`Store`] adapter must show, one file per
 //! storage trait (`setup`, `tenants`, `users`, `limits`, `clients`, `tokens`, `keys`,
-//! `sessions`, `vault`, `assertions`, `exchange`). Each case takes a fresh, migrated store. The cases are listed
+//! `sessions`, `vault`, `assertions`, `exchange`, `audit`). Each case takes a fresh, migrated store. The cases are listed
 //! once ([`crate::store_contract_cases!`], which says how to add one) and
 //! [`crate::store_contract_tests!`] turns that list into tests for a store: the memory
 //! store below, SQLite and PostgreSQL in their crates. Cases that race start their
@@ -20,6 +20,7 @@ use std::sync::Arc;
 const T0: i64 = 1_800_000_000;
 
 mod assertions;
+mod audit;
 mod clients;
 mod devices;
 mod exchange;
@@ -34,6 +35,7 @@ mod tokens;
 mod users;
 mod vault;
 pub use assertions::*;
+pub use audit::*;
 pub use clients::*;
 pub use devices::*;
 pub use exchange::*;
@@ -293,6 +295,8 @@ macro_rules! store_contract_cases {
             // devices
             device_grants_are_decided_once_polled_by_their_client_and_purged,
             of_concurrent_polls_of_an_approved_device_code_exactly_one_takes_it,
+            // audit
+            audit_events_round_trip_filter_page_newest_first_and_purge_per_tenant,
         }
     };
 }

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 
 mod assertions;
+mod audit;
 mod clients;
 mod devices;
 mod exchange;
@@ -63,6 +64,8 @@ struct State {
     vault_retrievals: Vec<crate::model::token_exchange::VaultRetrieval>,
     /// Device authorization requests by device-code verifier.
     devices: BTreeMap<String, crate::model::device::DeviceGrant>,
+    /// The audit trail, oldest first (ids ascend).
+    audit_events: Vec<crate::model::audit::AuditEvent>,
 }
 
 impl State {
