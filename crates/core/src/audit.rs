@@ -24,7 +24,7 @@
 //! task-local rather than a parameter, because the address would otherwise have to be
 //! threaded through every use case that records an event; core still never sees HTTP.
 
-use crate::model::audit::{NewAuditEvent, USER_AGENT_MAX};
+use crate::model::audit::{EventType, NewAuditEvent, USER_AGENT_MAX};
 use crate::store::{Store, StoreResult};
 use std::collections::VecDeque;
 use std::future::Future;
@@ -86,6 +86,8 @@ struct Inner {
     writing: tokio::sync::Mutex<()>,
     /// Whether `record` writes at once (no background writer: the admin commands).
     immediate: bool,
+    /// Event types the operator chose not to record (`audit_skip`).
+    skip: Vec<EventType>,
 }
 
 impl std::fmt::Debug for Audit {
@@ -112,6 +114,16 @@ impl Audit {
         a
     }
 
+    /// This sink, recording no event of the `skip` types: neither a log line nor a
+    /// row (`audit_skip`, e.g. `token_issued` for a machine client taking a token per
+    /// call). Set before the sink is shared; a shared sink is returned unchanged.
+    pub fn skipping(mut self, skip: Vec<EventType>) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.skip = skip;
+        }
+        self
+    }
+
     /// A sink with room for `capacity` events (tests use a small one).
     pub fn with_capacity(store: Arc<dyn Store>, capacity: usize) -> Self {
         Self {
@@ -122,6 +134,7 @@ impl Audit {
                 wake: Notify::new(),
                 writing: tokio::sync::Mutex::new(()),
                 immediate: false,
+                skip: Vec::new(),
             }),
         }
     }
@@ -141,6 +154,9 @@ impl Audit {
     /// Logs `event` and queues it for the writer, waiting while the queue is full.
     /// The request's address and user agent are filled in when `event` has none.
     pub async fn record(&self, mut event: NewAuditEvent) {
+        if self.inner.skip.contains(&event.event_type) {
+            return;
+        }
         if let Ok(meta) = REQUEST.try_with(RequestMeta::clone) {
             if event.source.is_none() {
                 event.source = meta.source;
@@ -255,6 +271,26 @@ mod tests {
         assert_eq!(events[1].event.source.as_deref(), Some("192.0.2.7"));
         assert_eq!(events[1].event.user_agent.as_deref(), Some("curl/8"));
         assert_eq!(audit.queued(), 0);
+    }
+
+    #[tokio::test]
+    async fn skipped_types_are_not_recorded_and_the_others_are() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let audit = Audit::new(store.clone()).skipping(vec![EventType::TokenIssued]);
+        audit
+            .record(NewAuditEvent::new(EventType::TokenIssued, 1, 10))
+            .await;
+        audit
+            .record(NewAuditEvent::new(EventType::TokenRefused, 1, 11))
+            .await;
+        assert_eq!(audit.queued(), 1);
+        assert_eq!(audit.flush().await.expect("flush"), 1);
+        let events = store
+            .audit_events(&AuditQuery::tenant(1))
+            .await
+            .expect("read");
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].event.event_type, EventType::TokenRefused);
     }
 
     #[tokio::test]

@@ -95,6 +95,10 @@ pub struct Config {
     /// addresses or CIDR blocks (`PORTCULLIS_OUTBOUND_ALLOW` as a TOML list). Loopback,
     /// private, link-local and similar addresses are refused otherwise.
     pub outbound_allow: Vec<String>,
+    /// Audit event types not to record, neither as a row nor as a log line
+    /// (`PORTCULLIS_AUDIT_SKIP` as a TOML list, e.g. `'["token_issued"]'`). Default
+    /// none: every type is recorded.
+    pub audit_skip: Vec<String>,
     /// PEM certificates trusted for outbound HTTPS besides the built-in roots
     /// (`PORTCULLIS_OUTBOUND_CA_FILE`), for upstreams with a private CA.
     pub outbound_ca_file: Option<PathBuf>,
@@ -150,6 +154,7 @@ impl Default for Config {
             device_poll_interval: 5,
             dpop_nonces: false,
             outbound_allow: Vec::new(),
+            audit_skip: Vec::new(),
             outbound_ca_file: None,
             fetch_timeout_ms: 3000,
             trusted_proxies: Vec::new(),
@@ -189,6 +194,7 @@ impl std::fmt::Debug for Config {
             .field("device_poll_interval", &self.device_poll_interval)
             .field("dpop_nonces", &self.dpop_nonces)
             .field("outbound_allow", &self.outbound_allow)
+            .field("audit_skip", &self.audit_skip)
             .field("outbound_ca_file", &self.outbound_ca_file)
             .field("fetch_timeout_ms", &self.fetch_timeout_ms)
             .field("trusted_proxies", &self.trusted_proxies)
@@ -329,6 +335,7 @@ impl Config {
         }
         crate::http::peer::TrustedProxies::parse(&self.trusted_proxies)
             .map_err(ConfigError::Invalid)?;
+        self.audit_skip_types().map_err(ConfigError::Invalid)?;
         crate::http::cors::ManagementOrigins::parse(&self.cors_allowed_origins)
             .map_err(ConfigError::Invalid)?;
         if i64::try_from(self.vault_refresh_window_secs).is_err() {
@@ -337,6 +344,26 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// The event types of `audit_skip`; the error names an entry that is no event type
+    /// and lists the types.
+    pub fn audit_skip_types(
+        &self,
+    ) -> Result<Vec<portcullis_core::model::audit::EventType>, String> {
+        use portcullis_core::model::audit::EventType;
+        self.audit_skip
+            .iter()
+            .map(|name| {
+                EventType::parse(name.trim()).ok_or_else(|| {
+                    let known: Vec<&str> = EventType::ALL.iter().map(|t| t.as_str()).collect();
+                    format!(
+                        "audit_skip entry '{name}' is not an audit event type; the types are {}",
+                        known.join(", ")
+                    )
+                })
+            })
+            .collect()
     }
 
     /// Whether the server terminates TLS itself.
@@ -374,6 +401,7 @@ const NON_STRING_KEYS: &[&str] = &[
     "device_poll_interval",
     "dpop_nonces",
     "outbound_allow",
+    "audit_skip",
     "fetch_timeout_ms",
     "trusted_proxies",
     "cors_allowed_origins",

@@ -260,7 +260,9 @@ pub async fn prepare_with_issuer(
     .await?;
     let signer = Signer::load(store.as_ref(), &keyring, clock.as_ref(), issuer).await?;
     let ctx = Context {
-        audit: portcullis_core::audit::Audit::new(store.clone()),
+        // Validated with the rest of the configuration; an invalid list was refused there.
+        audit: portcullis_core::audit::Audit::new(store.clone())
+            .skipping(config.audit_skip_types().unwrap_or_default()),
         store,
         clock,
         keys,

@@ -97,7 +97,8 @@ pub fn report(result: Result<Value, AdminError>) -> ExitCode {
 pub(crate) async fn open(config: &Config) -> Result<Context, AdminError> {
     let (mut ctx, generated) = prepare(config, Arc::new(SystemClock)).await?;
     // No background writer runs here: each event is written as it is recorded.
-    ctx.audit = portcullis_core::audit::Audit::immediate(ctx.store.clone());
+    ctx.audit = portcullis_core::audit::Audit::immediate(ctx.store.clone())
+        .skipping(config.audit_skip_types().unwrap_or_default());
     if let Some(pw) = generated {
         // The database was empty: `serve` would have created this account too. Shown
         // once, on stderr so that stdout stays one JSON document.

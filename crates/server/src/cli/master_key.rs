@@ -5,6 +5,10 @@
 use super::common::{open, AdminError};
 use crate::config::Config;
 use clap::Subcommand;
+use portcullis_core::actor::Operator;
+use portcullis_core::mgmt::audit;
+use portcullis_core::model::audit::EventType;
+use portcullis_core::model::identity::SYSTEM_TENANT_ID;
 use portcullis_core::reseal::{reseal, ResealError};
 use portcullis_core::store::SealedColumn;
 use serde_json::{json, Map, Value};
@@ -43,6 +47,22 @@ pub async fn execute(config: &Config, command: MasterKeyCommand) -> Result<Value
                     )
                 })
                 .collect();
+            let resealed: u64 = done.columns.iter().map(|(_, r)| r.resealed).sum();
+            ctx.audit
+                .record(
+                    audit::by(
+                        &ctx,
+                        Operator::at_console(),
+                        EventType::KeyRotated,
+                        SYSTEM_TENANT_ID,
+                    )
+                    .subject("master key")
+                    .reason(format!(
+                        "{resealed} sealed value(s) re-sealed with master key {}",
+                        done.key_id
+                    )),
+                )
+                .await;
             let mut out = json!({ "resealedWith": done.key_id, "columns": columns });
             out["status"] = status(&ctx, &primary).await?;
             Ok(out)

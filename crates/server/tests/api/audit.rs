@@ -288,6 +288,23 @@ async fn the_code_flow_records_the_sign_in_the_consent_and_the_token_once(b: Bac
     assert!(!text.contains(VERIFIER), "no PKCE verifier");
 }
 
+/// `audit_skip = ["token_issued"]`: a password grant records its sign-in but not its
+/// token; the same grant on a default server records both (the test above).
+async fn skipped_event_types_are_not_recorded(b: Backend) {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = crate::helpers::fresh_database(b, &dir).await;
+    let mut config = crate::helpers::test_config(&db);
+    config.audit_skip = vec!["token_issued".to_owned()];
+    let app = crate::helpers::spawn_with(config, dir).await;
+    let alice_id = alice(&app).await;
+    let c = alices_client(&app).await;
+    tokens_for(&app, &c, ALICE, ALICE_PASSWORD).await;
+    let list = events(&app, &format!("?userId={alice_id}")).await;
+    let got = counts(&list);
+    assert_eq!(got.get("sign_in/success"), Some(&1), "{list:#?}");
+    assert_eq!(got.get("token_issued/success"), None, "{list:#?}");
+}
+
 async fn administrative_changes_each_record_one_event(b: Backend) {
     let app = spawn_app(b).await;
     let r = app
@@ -683,6 +700,7 @@ backends!(
     each_action_records_its_event_once_and_no_secret,
     each_event_is_one_log_line_of_the_real_binary_and_none_holds_a_secret,
     the_code_flow_records_the_sign_in_the_consent_and_the_token_once,
+    skipped_event_types_are_not_recorded,
     administrative_changes_each_record_one_event,
     an_administrator_of_one_tenant_never_sees_anothers_events,
     filters_select_and_the_cursor_pages_through_everything,

@@ -197,6 +197,28 @@ async fn master_key_rotation_ends_with_the_old_key_gone(b: Backend) {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
+
+    // Each re-seal is in the audit trail, as a key rotation by the operator.
+    let r = here
+        .send_as_admin(reqwest::Method::GET, "/api/admin/events?type=key_rotated")
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let reseals: Vec<Value> = r.json()["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["subject"] == "master key")
+        .cloned()
+        .collect();
+    assert_eq!(reseals.len(), 2, "{}", r.text);
+    assert!(
+        reseals.iter().any(|e| e["reason"]
+            .as_str()
+            .expect("reason")
+            .starts_with(&format!("{under_a} sealed value(s)"))),
+        "{}",
+        r.text
+    );
 }
 
 backends!(master_key_rotation_ends_with_the_old_key_gone);

@@ -202,6 +202,21 @@ fn configuration_layers_apply_in_order_and_refuse_unknown_keys() {
     )
     .expect_err("bad url");
     assert!(err.to_string().contains("neither sqlite"), "{err}");
+    let err = Config::load(
+        None,
+        vec![(
+            "PORTCULLIS_AUDIT_SKIP".to_owned(),
+            r#"["token_issued", "tokens_issued"]"#.to_owned(),
+        )],
+        Overrides::default(),
+    )
+    .expect_err("unknown audit event type");
+    assert!(
+        err.to_string()
+            .contains("'tokens_issued' is not an audit event type")
+            && err.to_string().contains("token_issued, token_refused"),
+        "{err}"
+    );
     let c =
         Config::load(None, Vec::<(String, String)>::new(), Overrides::default()).expect("defaults");
     assert_eq!(
