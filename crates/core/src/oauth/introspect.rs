@@ -94,11 +94,13 @@ pub async fn revoke(
         return Ok(());
     }
     let verifier = ctx.keys.verifier(token);
-    if let Some((_, family)) = ctx.store.refresh_token(&verifier).await? {
-        if family.client_app_id == caller.app.id && ctx.store.revoke_family(&family.id, now).await?
-        {
-            tracing::info!(client = %caller.app.client_id, family = %family.id, "refresh token family revoked");
-        }
+    // Found, checked against the caller and revoked in one write.
+    if let Some(family) = ctx
+        .store
+        .revoke_refresh_family(&verifier, caller.app.id, now)
+        .await?
+    {
+        tracing::info!(client = %caller.app.client_id, family = %family, "refresh token family revoked");
     }
     Ok(())
 }

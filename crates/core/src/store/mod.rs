@@ -19,6 +19,7 @@
 //! | [`AssertionStore`] | the `jti`s of used client assertions (`private_key_jwt`) |
 //! | [`ExchangeStore`] | token exchange: client exchange policies, vault retrievals |
 //! | [`DeviceStore`] | device authorization requests (RFC 8628) |
+//! | [`GrantStore`] | a grant's writes combined: consent, family, code; revocation by refresh token |
 //!
 //! Operations that must not race are atomic by contract in every adapter: a login
 //! failure is counted exactly once and locks exactly when the limit is reached, a
@@ -30,6 +31,7 @@ mod clients;
 mod devices;
 mod error;
 mod exchange;
+mod grants;
 mod keys;
 mod limits;
 mod registrations;
@@ -47,6 +49,7 @@ pub use clients::ClientStore;
 pub use devices::DeviceStore;
 pub use error::{StoreError, StoreResult};
 pub use exchange::ExchangeStore;
+pub use grants::GrantStore;
 pub use keys::KeyStore;
 pub use limits::LimitStore;
 pub use registrations::RegistrationStore;
@@ -75,5 +78,5 @@ all_of! {
     /// type that implements them all; use cases hold an `Arc<dyn Store>`.
     Store: SetupStore, TenantStore, UserStore, LimitStore, ClientStore, TokenStore,
         ResourceStore, KeyStore, SessionStore, VaultStore, RegistrationStore, AssertionStore,
-        ExchangeStore, DeviceStore, SealedStore
+        ExchangeStore, DeviceStore, SealedStore, GrantStore
 }

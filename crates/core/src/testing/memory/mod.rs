@@ -16,6 +16,7 @@ mod assertions;
 mod clients;
 mod devices;
 mod exchange;
+mod grants;
 mod keys;
 mod limits;
 mod registrations;
