@@ -71,6 +71,12 @@ pub trait Backend: sealed::Sealed
     + Is<usize, Ty = usize>
     + Is<usize, Ty: ColumnIndex<<Self as Database>::Row>>
 {
+    /// Whether a statement may hold data-modifying common table expressions
+    /// (`WITH x AS (UPDATE … RETURNING …) INSERT …`): PostgreSQL yes, SQLite no. Where
+    /// it can, a single-use write and what follows from it are one statement, one round
+    /// trip and atomic without an explicit transaction (issue #17).
+    const WRITING_CTES: bool;
+
     /// Begins a transaction that will write. Both use `BEGIN` today: the shared SQL
     /// opens every write transaction with a write, so SQLite takes its write lock up
     /// front and two writers never deadlock upgrading read locks, and PostgreSQL's row

@@ -13,7 +13,7 @@
 //! hosts, admins, roles), [`users`] (users, role assignments, lockout), [`limits`],
 //! [`clients`] (client applications and consents), [`tokens`], [`keys`],
 //! [`sessions`], [`vault`], [`assertions`] (used client assertion `jti`s), [`devices`] (device authorization
-//! requests); and [`cache`] (the row cache in front of clients, tenants
+//! requests), [`grants`] (a grant's writes combined); and [`cache`] (the row cache in front of clients, tenants
 //! and limits).
 
 pub mod assertions;
@@ -24,6 +24,7 @@ pub mod clients;
 pub mod copy;
 pub mod devices;
 pub mod exchange;
+pub mod grants;
 pub mod keys;
 pub mod limits;
 pub mod registrations;

@@ -58,7 +58,29 @@ fn pushed_row<B: Backend>(r: &B::Row) -> Result<PushedRequest, sqlx::Error> {
     from_row!(r => PushedRequest { verifier, client_app_id, params, created_at, expires_at })
 }
 
-async fn insert_refresh<B: Backend>(
+/// Inserts the family `f`.
+pub(crate) fn insert_family<B: Backend>(f: &Family) -> Query<'_, B> {
+    sqlx::query(
+        "INSERT INTO token_families (id, client_app_id, user_id, tenant_id, scopes, auth_version, created_at, \
+         revoked_at, auth_time, sid, claims, resources, dpop_jkt) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(&f.id)
+    .bind(f.client_app_id)
+    .bind(f.user_id)
+    .bind(f.tenant_id)
+    .bind(to_json(&f.scopes))
+    .bind(f.auth_version)
+    .bind(f.created_at)
+    .bind(f.revoked_at)
+    .bind(f.sign_in.auth_time)
+    .bind(&f.sign_in.sid)
+    .bind(&f.sign_in.claims)
+    .bind(to_json(&f.resources))
+    .bind(&f.dpop_jkt)
+}
+
+pub(crate) async fn insert_refresh<B: Backend>(
     tx: &mut sqlx::Transaction<'_, B>,
     t: &RefreshToken,
 ) -> StoreResult<()> {
@@ -79,7 +101,7 @@ async fn insert_refresh<B: Backend>(
 }
 
 /// Revokes the family `id` as of `at`, unless it already is.
-fn revoke_family<B: Backend>(id: &str, at: UnixTime) -> Query<'_, B> {
+pub(crate) fn revoke_family<B: Backend>(id: &str, at: UnixTime) -> Query<'_, B> {
     sqlx::query("UPDATE token_families SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
         .bind(id)
         .bind(at)
@@ -89,27 +111,7 @@ fn revoke_family<B: Backend>(id: &str, at: UnixTime) -> Query<'_, B> {
 impl<B: Backend> TokenStore for SqlStore<B> {
     async fn create_family(&self, f: &Family, refresh: Option<&RefreshToken>) -> StoreResult<()> {
         let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
-        execute(&mut *tx,
-            sqlx::query(
-                "INSERT INTO token_families (id, client_app_id, user_id, tenant_id, scopes, auth_version, created_at, \
-                 revoked_at, auth_time, sid, claims, resources, dpop_jkt) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-            )
-            .bind(&f.id)
-            .bind(f.client_app_id)
-            .bind(f.user_id)
-            .bind(f.tenant_id)
-            .bind(to_json(&f.scopes))
-            .bind(f.auth_version)
-            .bind(f.created_at)
-            .bind(f.revoked_at)
-            .bind(f.sign_in.auth_time)
-            .bind(&f.sign_in.sid)
-            .bind(&f.sign_in.claims)
-            .bind(to_json(&f.resources))
-            .bind(&f.dpop_jkt),
-        )
-        .await?;
+        execute(&mut *tx, insert_family::<B>(f)).await?;
         if let Some(r) = refresh {
             insert_refresh(&mut tx, r).await?;
         }
@@ -149,21 +151,58 @@ impl<B: Backend> TokenStore for SqlStore<B> {
         successor: &RefreshToken,
         now: UnixTime,
     ) -> StoreResult<Rotation> {
-        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
-        let won = execute(&mut *tx,
-            sqlx::query(
-                "UPDATE refresh_tokens SET rotated_at = $2 WHERE verifier = $1 AND rotated_at IS NULL",
+        let mut tx = if B::WRITING_CTES {
+            // PostgreSQL: the spend and the successor in one statement, atomic by
+            // itself; only a loser (reuse, or an unknown token) opens a transaction.
+            let spent = execute(
+                &self.pool,
+                sqlx::query(
+                    "WITH spent AS (UPDATE refresh_tokens SET rotated_at = $2 \
+                     WHERE verifier = $1 AND rotated_at IS NULL RETURNING family_id) \
+                     INSERT INTO refresh_tokens (verifier, family_id, created_at, expires_at, rotated_at) \
+                     SELECT $3, $4, $5, $6, $7 FROM spent",
+                )
+                .bind(verifier)
+                .bind(now)
+                .bind(&successor.verifier)
+                .bind(&successor.family_id)
+                .bind(successor.created_at)
+                .bind(successor.expires_at)
+                .bind(successor.rotated_at),
             )
-            .bind(verifier)
-            .bind(now),
-        )
-        .await?
-            == 1;
-        if won {
-            insert_refresh(&mut tx, successor).await?;
-            tx.commit().await.map_err(err)?;
-            return Ok(Rotation::Rotated);
-        }
+            .await?;
+            if spent == 1 {
+                return Ok(Rotation::Rotated);
+            }
+            B::begin_write(&self.pool).await.map_err(err)?
+        } else {
+            // SQLite: both statements in one text, one hand-off to the connection's
+            // thread inside the transaction; the INSERT runs only when the UPDATE
+            // spent the token (`changes()` is the UPDATE's count), so a win changes
+            // two rows and a loss none.
+            let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+            let changed = execute(
+                &mut *tx,
+                sqlx::query(
+                    "UPDATE refresh_tokens SET rotated_at = $2 WHERE verifier = $1 AND rotated_at IS NULL; \
+                     INSERT INTO refresh_tokens (verifier, family_id, created_at, expires_at, rotated_at) \
+                     SELECT $3, $4, $5, $6, $7 WHERE changes() = 1",
+                )
+                .bind(verifier)
+                .bind(now)
+                .bind(&successor.verifier)
+                .bind(&successor.family_id)
+                .bind(successor.created_at)
+                .bind(successor.expires_at)
+                .bind(successor.rotated_at),
+            )
+            .await?;
+            if changed == 2 {
+                tx.commit().await.map_err(err)?;
+                return Ok(Rotation::Rotated);
+            }
+            tx
+        };
         let family: Option<String> =
             sqlx::query_scalar("SELECT family_id FROM refresh_tokens WHERE verifier = $1")
                 .bind(verifier)
@@ -211,19 +250,19 @@ impl<B: Backend> TokenStore for SqlStore<B> {
     }
 
     async fn take_auth_code(&self, verifier: &str, now: UnixTime) -> StoreResult<CodeTake> {
-        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        // The take is one statement, atomic by itself: no transaction around it (one
+        // round trip instead of three). Only a replay opens one.
         let sql = format!("UPDATE auth_codes SET used_at = $2 WHERE verifier = $1 AND used_at IS NULL RETURNING {CODE_COLS}");
         let taken = sqlx::query(&sql)
             .bind(verifier)
             .bind(now)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&self.pool)
             .await
             .map_err(err)?;
         if let Some(row) = taken {
-            let code = code_row::<B>(&row).map_err(err)?;
-            tx.commit().await.map_err(err)?;
-            return Ok(CodeTake::Taken(code));
+            return Ok(CodeTake::Taken(code_row::<B>(&row).map_err(err)?));
         }
+        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
         // A replay. Marking it is a write, which waits for a concurrent
         // `set_code_family` and then sees the family it recorded; one that comes later
         // sees the mark instead.

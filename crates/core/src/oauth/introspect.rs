@@ -104,18 +104,20 @@ pub async fn revoke(
         return Ok(());
     }
     let verifier = ctx.keys.verifier(token);
-    if let Some((_, family)) = ctx.store.refresh_token(&verifier).await? {
-        if family.client_app_id == caller.app.id && ctx.store.revoke_family(&family.id, now).await?
-        {
-            tracing::info!(client = %caller.app.client_id, family = %family.id, "refresh token family revoked");
-            let mut e = NewAuditEvent::new(EventType::TokenRevoked, caller.app.tenant_id, now)
-                .by_client(&caller.app.client_id)
-                .reason("refresh token and its grant");
-            if let Some(u) = family.user_id {
-                e = e.subject_user(u);
-            }
-            ctx.audit.record(e).await;
+    // Found, checked against the caller and revoked in one write.
+    if let Some(family) = ctx
+        .store
+        .revoke_refresh_family(&verifier, caller.app.id, now)
+        .await?
+    {
+        tracing::info!(client = %caller.app.client_id, family = %family.0, "refresh token family revoked");
+        let mut e = NewAuditEvent::new(EventType::TokenRevoked, caller.app.tenant_id, now)
+            .by_client(&caller.app.client_id)
+            .reason("refresh token and its grant");
+        if let Some(u) = family.1 {
+            e = e.subject_user(u);
         }
+        ctx.audit.record(e).await;
     }
     Ok(())
 }

@@ -423,6 +423,24 @@ pub async fn issue_for_user(
     sign_in: SignInContext,
     target: Target,
 ) -> Result<(TokenResponse, String), OAuthError> {
+    issue_for_user_from(ctx, client, user, scopes, limits, sign_in, target, None).await
+}
+
+/// [`issue_for_user`] for a grant from the authorization code whose verifier is
+/// `code`: the code is told its family in the same write as the consent and the family
+/// ([`crate::store::GrantStore::start_user_grant`]), and a replay of the code that came
+/// in since its take fails the exchange before any token is minted.
+#[allow(clippy::too_many_arguments)]
+pub async fn issue_for_user_from(
+    ctx: &Context,
+    client: &AuthenticatedClient,
+    user: &User,
+    scopes: Vec<String>,
+    limits: &OauthLimits,
+    sign_in: SignInContext,
+    target: Target,
+    code: Option<&str>,
+) -> Result<(TokenResponse, String), OAuthError> {
     let now = ctx.now();
     let token_scopes = resource::token_scopes(&scopes, &target.token)?;
     let lifetime = resource::lifetime(&target.token, limits.access_token_lifetime);
@@ -451,10 +469,21 @@ pub async fn issue_for_user(
         expires_at: limits.refresh_token_lifetime.map(|l| now + l),
         rotated_at: None,
     });
-    ctx.store
-        .grant_consent(user.id, client.app.id, &scopes, now)
-        .await?;
-    ctx.store.create_family(&family, stored.as_ref()).await?;
+    // Consent, family and (for a code) the code's family: one write.
+    if ctx
+        .store
+        .start_user_grant(&family, stored.as_ref(), code, now)
+        .await?
+    {
+        // Replayed since its take: the family is stored revoked, nothing is minted.
+        tracing::warn!(
+            client = client.app.id,
+            "authorization code replayed during its exchange; its tokens are revoked"
+        );
+        return Err(OAuthError::invalid_grant(
+            "The authorization code was used twice; the tokens issued from it are revoked.",
+        ));
+    }
     let (access_token, expires_in) = mint(
         ctx,
         &client.app.client_id,

@@ -20,6 +20,7 @@
 //! | [`ExchangeStore`] | token exchange: client exchange policies, vault retrievals |
 //! | [`DeviceStore`] | device authorization requests (RFC 8628) |
 //! | [`AuditStore`] | the audit trail's security events and their retention |
+//! | [`GrantStore`] | a grant's writes combined: consent, family, code; revocation by refresh token |
 //!
 //! Operations that must not race are atomic by contract in every adapter: a login
 //! failure is counted exactly once and locks exactly when the limit is reached, a
@@ -32,6 +33,7 @@ mod clients;
 mod devices;
 mod error;
 mod exchange;
+mod grants;
 mod keys;
 mod limits;
 mod registrations;
@@ -50,6 +52,7 @@ pub use clients::ClientStore;
 pub use devices::DeviceStore;
 pub use error::{StoreError, StoreResult};
 pub use exchange::ExchangeStore;
+pub use grants::GrantStore;
 pub use keys::KeyStore;
 pub use limits::LimitStore;
 pub use registrations::RegistrationStore;
@@ -78,5 +81,5 @@ all_of! {
     /// type that implements them all; use cases hold an `Arc<dyn Store>`.
     Store: SetupStore, TenantStore, UserStore, LimitStore, ClientStore, TokenStore,
         ResourceStore, KeyStore, SessionStore, VaultStore, RegistrationStore, AssertionStore,
-        ExchangeStore, DeviceStore, SealedStore, AuditStore
+        ExchangeStore, DeviceStore, SealedStore, AuditStore, GrantStore
 }

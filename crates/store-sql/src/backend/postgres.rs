@@ -14,6 +14,8 @@ impl RowsAffected for sqlx::postgres::PgQueryResult {
 }
 
 impl Backend for Postgres {
+    const WRITING_CTES: bool = true;
+
     async fn begin_write(pool: &Pool<Self>) -> Result<Transaction<'static, Self>, sqlx::Error> {
         super::begin_timed(pool).await
     }

@@ -13,6 +13,8 @@ impl RowsAffected for sqlx::sqlite::SqliteQueryResult {
 }
 
 impl Backend for Sqlite {
+    const WRITING_CTES: bool = false;
+
     /// A deferred `BEGIN`, as before issue #12: every write transaction's first
     /// statement writes, so the write lock is still taken up front. `BEGIN IMMEDIATE`
     /// was tried here and made the load harness's seeder (another process writing to

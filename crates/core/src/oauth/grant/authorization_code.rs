@@ -10,7 +10,7 @@ use crate::model::token::CodeTake;
 use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::error::OAuthError;
 use crate::oauth::request::{TokenRequest, TokenResponse};
-use crate::oauth::token::{issue_for_user, tenant_and_limits, Target};
+use crate::oauth::token::{issue_for_user_from, tenant_and_limits, Target};
 use subtle::ConstantTimeEq;
 
 pub async fn exchange(
@@ -103,7 +103,9 @@ pub async fn exchange(
         granted: stored.resources.clone(),
         token,
     };
-    let (response, family) = issue_for_user(
+    // The code learns its family in the same write that creates it; a replay that
+    // came in meanwhile fails the exchange there.
+    let (response, _) = issue_for_user_from(
         ctx,
         client,
         &user,
@@ -111,17 +113,8 @@ pub async fn exchange(
         &limits,
         stored.sign_in,
         target,
+        Some(&verifier),
     )
     .await?;
-    if ctx.store.set_code_family(&verifier, &family).await? {
-        // Replayed while these tokens were minted: they are revoked already.
-        tracing::warn!(
-            client = stored.client_app_id,
-            "authorization code replayed during its exchange; its tokens are revoked"
-        );
-        return Err(OAuthError::invalid_grant(
-            "The authorization code was used twice; the tokens issued from it are revoked.",
-        ));
-    }
     Ok(response)
 }

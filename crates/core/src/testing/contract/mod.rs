@@ -24,6 +24,7 @@ mod audit;
 mod clients;
 mod devices;
 mod exchange;
+mod grants;
 mod keys;
 mod limits;
 mod registrations;
@@ -39,6 +40,7 @@ pub use audit::*;
 pub use clients::*;
 pub use devices::*;
 pub use exchange::*;
+pub use grants::*;
 pub use keys::*;
 pub use limits::*;
 pub use registrations::*;
@@ -264,6 +266,10 @@ macro_rules! store_contract_cases {
             a_replay_during_the_exchange_still_revokes_its_family,
             token_state_reads_revocations_families_and_users_together,
             pushed_requests_are_taken_once_by_their_client_before_expiry,
+            // grants
+            a_user_grant_records_consent_family_and_code_in_one_write,
+            a_replay_racing_the_start_of_its_grant_leaves_the_family_revoked,
+            revocation_by_refresh_token_is_once_and_for_its_own_client,
             // keys
             signing_keys_round_trip_with_one_active_and_one_next,
             of_concurrent_first_starts_one_active_key_wins,

@@ -8,7 +8,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-fn family(id: &str, app: i64, user: Option<i64>) -> crate::model::token::Family {
+pub(super) fn family(id: &str, app: i64, user: Option<i64>) -> crate::model::token::Family {
     crate::model::token::Family {
         id: id.into(),
         client_app_id: app,
@@ -35,7 +35,7 @@ fn family(id: &str, app: i64, user: Option<i64>) -> crate::model::token::Family 
     }
 }
 
-fn refresh(verifier: &str, family: &str) -> crate::model::token::RefreshToken {
+pub(super) fn refresh(verifier: &str, family: &str) -> crate::model::token::RefreshToken {
     crate::model::token::RefreshToken {
         verifier: verifier.into(),
         family_id: family.into(),
@@ -45,7 +45,7 @@ fn refresh(verifier: &str, family: &str) -> crate::model::token::RefreshToken {
     }
 }
 
-fn code(verifier: &str, app: i64, user: i64) -> crate::model::token::AuthCode {
+pub(super) fn code(verifier: &str, app: i64, user: i64) -> crate::model::token::AuthCode {
     crate::model::token::AuthCode {
         verifier: verifier.into(),
         client_app_id: app,
@@ -68,7 +68,7 @@ fn code(verifier: &str, app: i64, user: i64) -> crate::model::token::AuthCode {
     }
 }
 
-async fn token_fixture(store: &Arc<dyn Store>) -> (i64, i64) {
+pub(super) async fn token_fixture(store: &Arc<dyn Store>) -> (i64, i64) {
     seeded(store).await;
     let u = user(store, SYSTEM_TENANT_ID, "tok", vec![ROLE_USER]).await;
     let a = store

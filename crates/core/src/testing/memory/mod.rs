@@ -17,6 +17,7 @@ mod audit;
 mod clients;
 mod devices;
 mod exchange;
+mod grants;
 mod keys;
 mod limits;
 mod registrations;
