@@ -38,6 +38,24 @@ pub fn by<'a>(
     }
 }
 
+/// Records that `caller` changed user `user_id` of `tenant_id`: created, updated,
+/// deleted, a password or profile set (`reason`, in words).
+pub async fn user_changed<'a>(
+    ctx: &Context,
+    caller: impl Into<Actor<'a>>,
+    tenant_id: i64,
+    user_id: i64,
+    reason: &str,
+) {
+    ctx.audit
+        .record(
+            by(ctx, caller, EventType::UserChanged, tenant_id)
+                .subject_user(user_id)
+                .reason(reason),
+        )
+        .await;
+}
+
 /// The events filters as the query string gives them (each absent when not sent).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventsRequest {

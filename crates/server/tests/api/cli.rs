@@ -57,27 +57,20 @@ async fn database(b: Backend) -> Db {
     Db { url, dir }
 }
 
-/// Runs `portcullis --database-url URL ARGS…` with the test master key (and the test
-/// admin password when `admin_password`), feeding `stdin`.
-async fn portcullis_with(
-    url: &str,
-    args: &[&str],
-    stdin: Option<&str>,
-    admin_password: bool,
-) -> Run {
-    let key = test_config(url).master_key.expect("test master key");
+/// Runs the real binary with `args`, in a fresh working directory, with no inherited
+/// `PORTCULLIS_*` variable but those of `env` (and `RUST_LOG=warn`), feeding `stdin`.
+pub(crate) async fn run_binary(env: &[(&str, String)], args: &[&str], stdin: Option<&str>) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_portcullis"));
     for (k, _) in std::env::vars() {
         if k.starts_with("PORTCULLIS_") {
             cmd.env_remove(k);
         }
     }
-    cmd.env("PORTCULLIS_MASTER_KEY", key)
-        .env("RUST_LOG", "warn");
-    if admin_password {
-        cmd.env("PORTCULLIS_ADMIN_PASSWORD", ADMIN_PASSWORD);
+    cmd.env("RUST_LOG", "warn");
+    for (k, v) in env {
+        cmd.env(k, v);
     }
-    cmd.arg("--database-url").arg(url).args(args);
+    cmd.args(args);
     let stdin = stdin.map(str::to_owned);
     tokio::task::spawn_blocking(move || {
         let cwd = tempfile::tempdir().expect("cwd");
@@ -102,6 +95,26 @@ async fn portcullis_with(
     })
     .await
     .expect("join")
+}
+
+/// Runs `portcullis --database-url URL ARGS…` with the test master key (and the test
+/// admin password when `admin_password`), feeding `stdin`.
+async fn portcullis_with(
+    url: &str,
+    args: &[&str],
+    stdin: Option<&str>,
+    admin_password: bool,
+) -> Run {
+    let key = test_config(url).master_key.expect("test master key");
+    let mut env = vec![("PORTCULLIS_MASTER_KEY", key)];
+    if admin_password {
+        env.push(("PORTCULLIS_ADMIN_PASSWORD", ADMIN_PASSWORD.to_owned()));
+    }
+    let args: Vec<&str> = ["--database-url", url]
+        .into_iter()
+        .chain(args.iter().copied())
+        .collect();
+    run_binary(&env, &args, stdin).await
 }
 
 pub(crate) async fn portcullis(url: &str, args: &[&str]) -> Run {

@@ -19,13 +19,12 @@
 //!
 //! Needs both databases, so it runs once (on the PostgreSQL run of `scripts/test`).
 
-use crate::cli::Run;
+use crate::cli::{run_binary, Run};
 use crate::crash::{listed, register, start_with, Server};
 use crate::helpers::{fresh_database, spawn_app, test_config, Backend, ADMIN_PASSWORD};
 use crate::support::oauth::{self, tokens_for, userinfo, ALICE, ALICE_PASSWORD, USERS};
 use portcullis_core::model::identity::ROLE_USER;
 use serde_json::{json, Value};
-use std::process::{Command, Stdio};
 
 const BOB: &str = "bob";
 const BOB_PASSWORD: &str = "Can-We-Fix-It-77";
@@ -34,32 +33,12 @@ const OTHER_KEY: &str = "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=";
 /// `portcullis copy --from FROM --to TO` with the master key `key` in
 /// `PORTCULLIS_MASTER_KEY` (an empty `key`: none, so the key file beside the source).
 async fn copy(from: &str, to: &str, key: &str) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_portcullis"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("PORTCULLIS_") {
-            cmd.env_remove(k);
-        }
-    }
-    if !key.is_empty() {
-        cmd.env("PORTCULLIS_MASTER_KEY", key);
-    }
-    cmd.env("RUST_LOG", "warn")
-        .args(["copy", "--from", from, "--to", to]);
-    tokio::task::spawn_blocking(move || {
-        let cwd = tempfile::tempdir().expect("cwd");
-        let out = cmd
-            .current_dir(cwd.path())
-            .stdin(Stdio::null())
-            .output()
-            .expect("run portcullis");
-        Run {
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    })
-    .await
-    .expect("join")
+    let env: Vec<(&str, String)> = if key.is_empty() {
+        Vec::new()
+    } else {
+        vec![("PORTCULLIS_MASTER_KEY", key.to_owned())]
+    };
+    run_binary(&env, &["copy", "--from", from, "--to", to], None).await
 }
 
 /// The issuer every node of the installation has, before and after the move (tokens

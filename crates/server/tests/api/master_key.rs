@@ -5,11 +5,10 @@
 //! keys opened) and the refresh token still refreshes. Before the re-seal, B alone is
 //! refused, naming A's id; a key ring that cannot open the values is refused.
 
-use crate::cli::Run;
+use crate::cli::{run_binary, Run};
 use crate::helpers::{backends, fresh_database, spawn_with, test_config, Backend, ADMIN_PASSWORD};
 use portcullis_core::crypto::MasterKey;
 use serde_json::{json, Value};
-use std::process::{Command, Stdio};
 
 /// Key A is the tests' usual master key; B and C are new.
 const KEY_B: &str = "QkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkI=";
@@ -21,36 +20,18 @@ fn id(key: &str) -> String {
 
 /// Runs `portcullis --database-url URL ARGS…` with `key` and `previous` master keys.
 async fn portcullis_keyed(url: &str, key: &str, previous: &[&str], args: &[&str]) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_portcullis"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("PORTCULLIS_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.env("PORTCULLIS_MASTER_KEY", key)
-        .env(
+    let env = [
+        ("PORTCULLIS_MASTER_KEY", key.to_owned()),
+        (
             "PORTCULLIS_PREVIOUS_MASTER_KEYS",
             serde_json::to_string(previous).expect("json"),
-        )
-        .env("RUST_LOG", "warn")
-        .arg("--database-url")
-        .arg(url)
-        .args(args);
-    tokio::task::spawn_blocking(move || {
-        let cwd = tempfile::tempdir().expect("cwd");
-        let out = cmd
-            .current_dir(cwd.path())
-            .stdin(Stdio::null())
-            .output()
-            .expect("run portcullis");
-        Run {
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    })
-    .await
-    .expect("join")
+        ),
+    ];
+    let args: Vec<&str> = ["--database-url", url]
+        .into_iter()
+        .chain(args.iter().copied())
+        .collect();
+    run_binary(&env, &args, None).await
 }
 
 async fn master_key_rotation_ends_with_the_old_key_gone(b: Backend) {

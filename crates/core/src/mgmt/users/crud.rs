@@ -163,18 +163,7 @@ pub async fn create<'a>(
         operator = caller.is_operator(),
         "user created"
     );
-    ctx.audit
-        .record(
-            crate::mgmt::audit::by(
-                ctx,
-                caller,
-                crate::model::audit::EventType::UserChanged,
-                user.tenant_id,
-            )
-            .subject_user(user.id)
-            .reason("created"),
-        )
-        .await;
+    crate::mgmt::audit::user_changed(ctx, caller, user.tenant_id, user.id, "created").await;
     view(ctx, user).await
 }
 
@@ -279,18 +268,7 @@ pub async fn update(
         ctx.store.unlock_user(id).await.map_err(store_failure)?;
     }
     tracing::info!(user_id = id, by = caller.user.id, "user updated");
-    ctx.audit
-        .record(
-            crate::mgmt::audit::by(
-                ctx,
-                caller,
-                crate::model::audit::EventType::UserChanged,
-                updated.tenant_id,
-            )
-            .subject_user(id)
-            .reason("updated"),
-        )
-        .await;
+    crate::mgmt::audit::user_changed(ctx, caller, updated.tenant_id, id, "updated").await;
     view_after(ctx, updated).await
 }
 
@@ -304,17 +282,6 @@ pub async fn delete(ctx: &Context, caller: &Principal, id: i64) -> Result<(), Ap
         return Err(not_found(id));
     }
     tracing::info!(user_id = id, by = caller.user.id, "user deleted");
-    ctx.audit
-        .record(
-            crate::mgmt::audit::by(
-                ctx,
-                caller,
-                crate::model::audit::EventType::UserChanged,
-                user.tenant_id,
-            )
-            .subject_user(id)
-            .reason("deleted"),
-        )
-        .await;
+    crate::mgmt::audit::user_changed(ctx, caller, user.tenant_id, id, "deleted").await;
     Ok(())
 }

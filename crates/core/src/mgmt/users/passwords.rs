@@ -82,18 +82,7 @@ pub async fn set_password<'a>(
         operator = caller.is_operator(),
         "password set by an administrator"
     );
-    ctx.audit
-        .record(
-            crate::mgmt::audit::by(
-                ctx,
-                caller,
-                crate::model::audit::EventType::UserChanged,
-                user.tenant_id,
-            )
-            .subject_user(id)
-            .reason("password set"),
-        )
-        .await;
+    crate::mgmt::audit::user_changed(ctx, caller, user.tenant_id, id, "password set").await;
     Ok(())
 }
 
@@ -125,18 +114,14 @@ pub async fn change_own_password(
             .map_err(store_failure)?;
     }
     tracing::info!(user_id = caller.user.id, "password changed by its owner");
-    ctx.audit
-        .record(
-            crate::mgmt::audit::by(
-                ctx,
-                caller,
-                crate::model::audit::EventType::UserChanged,
-                caller.user.tenant_id,
-            )
-            .subject_user(caller.user.id)
-            .reason("own password changed"),
-        )
-        .await;
+    crate::mgmt::audit::user_changed(
+        ctx,
+        caller,
+        caller.user.tenant_id,
+        caller.user.id,
+        "own password changed",
+    )
+    .await;
     Ok(())
 }
 

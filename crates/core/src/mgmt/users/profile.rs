@@ -41,17 +41,6 @@ pub async fn set_profile<'a>(
         operator = caller.is_operator(),
         "user profile changed"
     );
-    ctx.audit
-        .record(
-            crate::mgmt::audit::by(
-                ctx,
-                caller,
-                crate::model::audit::EventType::UserChanged,
-                updated.tenant_id,
-            )
-            .subject_user(id)
-            .reason("profile changed"),
-        )
-        .await;
+    crate::mgmt::audit::user_changed(ctx, caller, updated.tenant_id, id, "profile changed").await;
     view_after(ctx, updated).await
 }
