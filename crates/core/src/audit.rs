@@ -14,7 +14,8 @@
 //! written twice, never lost).
 //!
 //! **Durability.** An event is in the database at most one batch after its action
-//! (the writer wakes as soon as an event is queued); a crash (not a clean shutdown,
+//! (the writer wakes as soon as an event is queued and lets others gather for 20 ms,
+//! so a burst is one transaction rather than one per request); a crash (not a clean shutdown,
 //! which flushes) can lose the events still queued. The events API flushes this
 //! node's queue before it reads, so a caller reads their own writes.
 //!
@@ -37,6 +38,9 @@ pub const QUEUE_CAPACITY: usize = 10_000;
 
 /// The most events written in one transaction.
 pub const BATCH_MAX: usize = 1_000;
+
+/// How long the writer lets events gather after the first one before writing them.
+const GATHER: Duration = Duration::from_millis(20);
 
 /// How long the writer waits before retrying a failed write when nothing new arrives.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
@@ -227,6 +231,11 @@ impl Audit {
                 let _ = tokio::time::timeout(RETRY_AFTER, self.inner.wake.notified()).await;
             } else {
                 self.inner.wake.notified().await;
+                // Let a burst gather: under load, one transaction then carries hundreds
+                // of events instead of the writer waking (and committing) per request.
+                if self.queued() < BATCH_MAX {
+                    tokio::time::sleep(GATHER).await;
+                }
             }
             match self.flush().await {
                 Ok(_) => failing = false,
