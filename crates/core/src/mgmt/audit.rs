@@ -56,6 +56,25 @@ pub async fn user_changed<'a>(
         .await;
 }
 
+/// Records that `caller` changed tenant `tenant_id` (`reason`, in words), in the trail
+/// of tenant `recorded_in` (the tenant itself, or the deleting administrator's when it
+/// is gone).
+pub async fn tenant_changed<'a>(
+    ctx: &Context,
+    caller: impl Into<Actor<'a>>,
+    recorded_in: i64,
+    tenant_id: i64,
+    reason: &str,
+) {
+    ctx.audit
+        .record(
+            by(ctx, caller, EventType::TenantChanged, recorded_in)
+                .subject(format!("tenant {tenant_id}"))
+                .reason(reason),
+        )
+        .await;
+}
+
 /// The events filters as the query string gives them (each absent when not sent).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventsRequest {

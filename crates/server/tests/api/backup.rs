@@ -11,7 +11,7 @@
 //! only after more were acknowledged once the backup had finished.
 
 use crate::cli::portcullis;
-use crate::crash::{integrity_ok, listed, register, start};
+use crate::crash::{applications, integrity_ok, listed, register, start};
 use crate::helpers::{fresh_database, once, Backend, ADMIN_PASSWORD};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -200,18 +200,8 @@ async fn restore_refuses_bad_files(_: Backend) {
 
 /// The names of the client applications a server lists.
 async fn names(http: &reqwest::Client, base: &str) -> Vec<String> {
-    let v: serde_json::Value = http
-        .get(format!("{base}/api/mgmt/oauth/client/applications"))
-        .basic_auth("admin", Some(ADMIN_PASSWORD))
-        .send()
+    applications(http, base)
         .await
-        .expect("list")
-        .json()
-        .await
-        .expect("json");
-    v.as_array()
-        .or_else(|| v["applications"].as_array())
-        .unwrap_or_else(|| panic!("a list: {v}"))
         .iter()
         .filter_map(|a| a["name"].as_str().map(str::to_owned))
         .collect()

@@ -268,8 +268,8 @@ async fn acknowledged_writes_survive_sigkill_on_postgres() {
     acknowledged_writes_survive_sigkill(Backend::Postgres).await;
 }
 
-/// The ids of the client applications a server lists.
-pub(crate) async fn listed(http: &reqwest::Client, base: &str) -> std::collections::HashSet<i64> {
+/// The client applications a server lists, as the administrator sees them.
+pub(crate) async fn applications(http: &reqwest::Client, base: &str) -> Vec<Value> {
     let v: Value = http
         .get(format!("{base}{APPS}"))
         .basic_auth("admin", Some(ADMIN_PASSWORD))
@@ -282,6 +282,13 @@ pub(crate) async fn listed(http: &reqwest::Client, base: &str) -> std::collectio
     v.as_array()
         .or_else(|| v["applications"].as_array())
         .unwrap_or_else(|| panic!("a list: {v}"))
+        .clone()
+}
+
+/// The ids of the client applications a server lists.
+pub(crate) async fn listed(http: &reqwest::Client, base: &str) -> std::collections::HashSet<i64> {
+    applications(http, base)
+        .await
         .iter()
         .filter_map(|a| a["id"].as_i64())
         .collect()

@@ -487,18 +487,7 @@ pub async fn create<'a>(
         operator = caller.is_operator(),
         "tenant created"
     );
-    ctx.audit
-        .record(
-            crate::mgmt::audit::by(
-                ctx,
-                caller,
-                crate::model::audit::EventType::TenantChanged,
-                tenant.id,
-            )
-            .subject(format!("tenant {}", tenant.id))
-            .reason("created"),
-        )
-        .await;
+    crate::mgmt::audit::tenant_changed(ctx, caller, tenant.id, tenant.id, "created").await;
     view(ctx, tenant).await
 }
 
@@ -592,18 +581,7 @@ pub async fn update(
         active,
         "tenant updated"
     );
-    ctx.audit
-        .record(
-            crate::mgmt::audit::by(
-                ctx,
-                caller,
-                crate::model::audit::EventType::TenantChanged,
-                id,
-            )
-            .subject(format!("tenant {id}"))
-            .reason("updated"),
-        )
-        .await;
+    crate::mgmt::audit::tenant_changed(ctx, caller, id, id, "updated").await;
     view(ctx, tenant).await
 }
 
@@ -621,18 +599,7 @@ pub async fn delete(ctx: &Context, caller: &Principal, id: i64) -> Result<(), Ap
         return Err(not_found(id));
     }
     tracing::info!(tenant_id = id, by = caller.user.id, "tenant deleted");
-    ctx.audit
-        .record(
-            crate::mgmt::audit::by(
-                ctx,
-                caller,
-                crate::model::audit::EventType::TenantChanged,
-                caller.user.tenant_id,
-            )
-            .subject(format!("tenant {id}"))
-            .reason("deleted"),
-        )
-        .await;
+    crate::mgmt::audit::tenant_changed(ctx, caller, caller.user.tenant_id, id, "deleted").await;
     Ok(())
 }
 
@@ -662,18 +629,14 @@ pub async fn set_admins(
         count = admins.len(),
         "tenant admins replaced"
     );
-    ctx.audit
-        .record(
-            crate::mgmt::audit::by(
-                ctx,
-                caller,
-                crate::model::audit::EventType::TenantChanged,
-                id,
-            )
-            .subject(format!("tenant {id}"))
-            .reason(format!("admins replaced: {admins:?}")),
-        )
-        .await;
+    crate::mgmt::audit::tenant_changed(
+        ctx,
+        caller,
+        id,
+        id,
+        &format!("admins replaced: {admins:?}"),
+    )
+    .await;
     ctx.store.tenant_admins(id).await.map_err(store_failure)
 }
 
