@@ -68,6 +68,21 @@ fn sealed_by(sealed: &str) -> Option<&str> {
     }
 }
 
+/// How many stored sealed values each master key sealed, by key id (`unreadable` for
+/// a value that names none).
+pub async fn sealed_by_key(
+    store: &dyn Store,
+) -> Result<std::collections::BTreeMap<String, u64>, StoreError> {
+    let mut counts = std::collections::BTreeMap::new();
+    for column in SealedColumn::ALL {
+        for v in store.sealed_values(column).await? {
+            let id = sealed_by(&v.sealed).unwrap_or("unreadable").to_owned();
+            *counts.entry(id).or_insert(0) += 1;
+        }
+    }
+    Ok(counts)
+}
+
 /// Passes over one column before giving up on values that keep changing.
 const PASSES: usize = 3;
 

@@ -9,8 +9,7 @@ use portcullis_core::actor::Operator;
 use portcullis_core::mgmt::audit;
 use portcullis_core::model::audit::EventType;
 use portcullis_core::model::identity::SYSTEM_TENANT_ID;
-use portcullis_core::reseal::{reseal, ResealError};
-use portcullis_core::store::SealedColumn;
+use portcullis_core::reseal::{reseal, sealed_by_key, ResealError};
 use serde_json::{json, Map, Value};
 
 /// `portcullis master-key …`
@@ -75,19 +74,7 @@ async fn status(
     ctx: &portcullis_core::context::Context,
     primary: &str,
 ) -> Result<Value, AdminError> {
-    let mut by_key: Map<String, Value> = Map::new();
-    for column in SealedColumn::ALL {
-        for v in ctx.store.sealed_values(column).await? {
-            let id = v
-                .sealed
-                .strip_prefix("mk1.")
-                .and_then(|rest| rest.split('.').next())
-                .unwrap_or("unreadable")
-                .to_owned();
-            let n = by_key.get(&id).and_then(Value::as_u64).unwrap_or(0);
-            by_key.insert(id, json!(n + 1));
-        }
-    }
+    let by_key = sealed_by_key(ctx.store.as_ref()).await?;
     let others = by_key.keys().any(|k| k != primary);
     Ok(json!({
         "primary": primary,
