@@ -56,6 +56,20 @@ pub async fn user_changed<'a>(
         .await;
 }
 
+/// Records that `caller` ended user `user_id`'s lock: by the unlock call, or by HDP's
+/// way, a PUT of the user with `accountLocked: false` (which also records the user as
+/// changed when other fields change with it).
+pub async fn unlocked<'a>(
+    ctx: &Context,
+    caller: impl Into<Actor<'a>>,
+    tenant_id: i64,
+    user_id: i64,
+) {
+    ctx.audit
+        .record(by(ctx, caller, EventType::Unlock, tenant_id).subject_user(user_id))
+        .await;
+}
+
 /// Records that `caller` changed tenant `tenant_id` (`reason`, in words), in the trail
 /// of tenant `recorded_in` (the tenant itself, or the deleting administrator's when it
 /// is gone).

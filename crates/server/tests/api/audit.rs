@@ -696,6 +696,53 @@ async fn each_event_is_one_log_line_of_the_real_binary_and_none_holds_a_secret(b
     assert_eq!(stored.len(), 6, "{stored:#?}");
 }
 
+/// HDP's way of ending a lock, a PUT of the user with `accountLocked: false`, is an
+/// `unlock` as the unlock call is (and a `user_changed`, as any PUT); a PUT of a user
+/// who is not locked records no unlock.
+async fn a_lock_ended_by_a_put_of_the_user_is_an_unlock(b: Backend) {
+    let app = spawn_app(b).await;
+    alice(&app).await;
+    let c = alices_client(&app).await;
+    let bob = crate::support::oauth::create_user(&app, "bob", "Builder-Pass-77").await;
+    let shown = app
+        .send_as_admin(Method::GET, &format!("{USERS}/{bob}"))
+        .await
+        .json();
+    let mut put = shown.clone();
+    put["statusInfo"] = json!({"status": 1, "accountLocked": false});
+    let r = app
+        .send_json_as_admin(Method::PUT, &format!("{USERS}/{bob}"), &put)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let unlocks = |list: &[Value]| list.iter().filter(|e| e["type"] == "unlock").count();
+    assert_eq!(unlocks(&events(&app, &format!("?userId={bob}")).await), 0);
+
+    for _ in 0..3 {
+        let r = client_form(
+            &app,
+            &c,
+            TOKEN,
+            &[
+                ("grant_type", "password"),
+                ("username", "bob"),
+                ("password", "not-his-password"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status, 400, "{}", r.text);
+    }
+    let r = app
+        .send_json_as_admin(Method::PUT, &format!("{USERS}/{bob}"), &put)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["statusInfo"]["accountLocked"], false, "{}", r.text);
+    let list = events(&app, &format!("?userId={bob}")).await;
+    let unlock: Vec<&Value> = list.iter().filter(|e| e["type"] == "unlock").collect();
+    assert_eq!(unlock.len(), 1, "{list:#?}");
+    assert_eq!(unlock[0]["outcome"], "success");
+    assert_eq!(unlock[0]["subjectUserId"], bob, "{:#?}", unlock[0]);
+}
+
 backends!(
     each_action_records_its_event_once_and_no_secret,
     each_event_is_one_log_line_of_the_real_binary_and_none_holds_a_secret,
@@ -705,4 +752,5 @@ backends!(
     an_administrator_of_one_tenant_never_sees_anothers_events,
     filters_select_and_the_cursor_pages_through_everything,
     retention_removes_each_tenants_old_events_at_its_own_limit,
+    a_lock_ended_by_a_put_of_the_user_is_an_unlock,
 );

@@ -210,6 +210,9 @@ pub async fn update(
     }
     let status = check_password_status(req.password_status.unwrap_or(user.password_status))?;
     let now = ctx.now();
+    // A lock in force ends with `accountLocked: false` or with a new password.
+    let ends_lock = user.lock_at(now).is_some()
+        && (req.account_locked == Some(false) || req.password.is_some());
     let profile = req.profile.apply(&user.profile, now)?;
     // RoleAssignments echoed back unchanged are not a change (and must not end sessions).
     let current = ctx
@@ -269,6 +272,9 @@ pub async fn update(
     }
     tracing::info!(user_id = id, by = caller.user.id, "user updated");
     crate::mgmt::audit::user_changed(ctx, caller, updated.tenant_id, id, "updated").await;
+    if ends_lock {
+        crate::mgmt::audit::unlocked(ctx, caller, updated.tenant_id, id).await;
+    }
     view_after(ctx, updated).await
 }
 

@@ -35,17 +35,7 @@ pub async fn unlock<'a>(
         operator = caller.is_operator(),
         "user unlocked"
     );
-    ctx.audit
-        .record(
-            crate::mgmt::audit::by(
-                ctx,
-                caller,
-                crate::model::audit::EventType::Unlock,
-                user.tenant_id,
-            )
-            .subject_user(id),
-        )
-        .await;
+    crate::mgmt::audit::unlocked(ctx, caller, user.tenant_id, id).await;
     view_after(ctx, user).await
 }
 
