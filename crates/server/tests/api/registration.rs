@@ -471,7 +471,7 @@ async fn a_registered_client_runs_a_pkce_code_flow_and_manages_its_registration(
         .await;
     assert_eq!(r.status, 204, "{}", r.text);
     refused(
-        &get(Some(rat), client_id.clone()).await,
+        &get(Some(rat.clone()), client_id.clone()).await,
         401,
         "invalid_token",
     );
@@ -487,6 +487,29 @@ async fn a_registered_client_runs_a_pkce_code_flow_and_manages_its_registration(
         ]))
         .await;
     assert_eq!(r.status, 401, "the client is gone: {}", r.text);
+
+    // The audit trail holds the registration and the deletion, each once, by the
+    // client itself, and neither holds the registration access token.
+    let r = app
+        .send_as_admin(
+            Method::GET,
+            &format!("/api/admin/events?clientId={client_id}"),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(!r.text.contains(&rat), "a secret in the audit trail");
+    let events = r.json()["events"].as_array().expect("events").clone();
+    let of =
+        |t: &str| -> Vec<Value> { events.iter().filter(|e| e["type"] == t).cloned().collect() };
+    let (registered, deleted) = (of("client_registered"), of("client_deleted"));
+    assert_eq!((registered.len(), deleted.len()), (1, 1), "{events:#?}");
+    assert_eq!(registered[0]["clientId"], client_id.as_str());
+    assert!(registered[0]["reason"]
+        .as_str()
+        .is_some_and(|r| r.starts_with("dynamic registration")));
+    assert!(deleted[0]["reason"]
+        .as_str()
+        .is_some_and(|r| r.contains("RFC 7592")));
 }
 
 async fn administrators_list_and_delete_self_registered_clients(backend: Backend) {

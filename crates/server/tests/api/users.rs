@@ -539,6 +539,27 @@ async fn passwords_are_set_by_administrators_and_changed_by_their_owners(b: Back
         shown["passwordInfo"]["passwordStatus"], 1,
         "changing it clears must-reset"
     );
+
+    // The trail: the owner's change once, by the owner (the refused attempts change
+    // nothing and record nothing), and no password in it.
+    let r = app
+        .send_as_admin(Method::GET, &format!("/api/admin/events?userId={id}"))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    for pw in ["Set-By-Admin-2", "Owner-Chosen-3", "Correct-Horse-1"] {
+        assert!(!r.text.contains(pw), "a password in the audit trail");
+    }
+    let own: Vec<Value> = r.json()["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["reason"] == "own password changed")
+        .cloned()
+        .collect();
+    assert_eq!(own.len(), 1, "{}", r.text);
+    assert_eq!(own[0]["type"], "user_changed");
+    assert_eq!(own[0]["actorUserId"], id);
+    assert_eq!(own[0]["subjectUserId"], id);
 }
 
 async fn api_secrets_are_shown_once_stored_as_verifiers_and_deleted(b: Backend) {
