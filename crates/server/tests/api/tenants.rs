@@ -924,6 +924,30 @@ async fn admins_are_listed_and_replaced_with_users_that_exist(b: Backend) {
             "{body}: expected '{needle}' in '{msg}'"
         );
     }
+    // The trail: each accepted replacement once, in the tenant's own trail; the
+    // refused ones none.
+    let r = app
+        .send_as_admin(
+            Method::GET,
+            &format!("/api/admin/events?type=tenant_changed&tenantId={id}"),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let replaced: Vec<Value> = r.json()["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| {
+            e["reason"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("admins replaced"))
+        })
+        .cloned()
+        .collect();
+    assert_eq!(replaced.len(), 1, "{}", r.text);
+    assert_eq!(replaced[0]["tenantId"], id);
+    assert_eq!(replaced[0]["actorUserId"], admin);
+
     let r = app.send(put(json!({"admins": []}))).await;
     assert_eq!(r.json(), json!({"admins": []}));
     assert_eq!(

@@ -1389,6 +1389,21 @@ async fn the_connect_flow_creates_a_profile_through_the_upstreams_login_and_cons
         up.accepts(r.json()["accessToken"].as_str().expect("a"))
             .await
     );
+
+    // The trail holds the connection once (the replayed callback added none), and
+    // not the upstream's token.
+    let r = here
+        .send_as_admin(Method::GET, "/api/admin/events?type=vault_connected")
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(!r.text.contains(&access), "a token in the audit trail");
+    let events = r.json()["events"].as_array().expect("events").clone();
+    assert_eq!(events.len(), 1, "{events:#?}");
+    assert_eq!(
+        events[0]["subject"],
+        format!("oauth_profile {pid}").as_str()
+    );
+    assert_eq!(events[0]["outcome"], "success");
 }
 
 /// The vault's audit events (issue 16 item 2): a profile connected, refreshed and
