@@ -12,6 +12,7 @@ use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 use portcullis_core::clock::Clock;
 use portcullis_core::model::claims::AccessClaims;
 use portcullis_core::model::signing_key::{KeyState, SigAlg};
+use reqwest::Method;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
@@ -349,6 +350,16 @@ async fn keys_rotate_on_a_running_servers_database_changes_the_signing_key(b: Ba
     assert_eq!(rs["retired"], rs_first.as_str());
     assert_eq!(out["keys"].as_array().map(Vec::len), Some(6));
     let new_next = es["next"].as_str().expect("next").to_owned();
+    // The command wrote its audit event to the database before it exited: the
+    // running server reads it there (the refused early rotation recorded none).
+    let r = app
+        .send_as_admin(Method::GET, "/api/admin/events?type=key_rotated")
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let events = r.json()["events"].as_array().expect("events").clone();
+    assert_eq!(events.len(), 1, "{events:#?}");
+    assert_eq!(events[0]["actor"], "operator");
+    assert!(!r.text.contains("mk1."), "no private parts: {}", r.text);
 
     // Until its next reload the server keeps signing with the old keys, which stay
     // published; then it signs with the pre-published ones.
