@@ -3,6 +3,7 @@
 //! locked in one write transaction, so concurrent failures are each counted once.
 
 use crate::backend::Backend;
+use crate::state_cache::StateKey;
 use crate::store::{
     changed_one, err, execute, fetch_all, fetch_one, fetch_optional, from_row, ids, Query, SqlStore,
 };
@@ -140,6 +141,7 @@ impl<B: Backend> UserStore for SqlStore<B> {
     }
 
     async fn update_user(&self, id: i64, c: UserChanges) -> StoreResult<Option<User>> {
+        let _forget = self.state.forget_on_drop(StateKey::User(id));
         let sql = format!(
             "UPDATE users SET login = $2, \
                auth_version = auth_version + CASE WHEN active AND NOT $3 THEN 1 ELSE 0 END, \
@@ -158,6 +160,8 @@ impl<B: Backend> UserStore for SqlStore<B> {
     }
 
     async fn delete_user(&self, id: i64) -> StoreResult<bool> {
+        // Families go with the user (ON DELETE CASCADE).
+        let _forget = self.state.forget_all_on_drop();
         let limits = "DELETE FROM limit_values WHERE level = 'user' AND target_id = $1";
         // Applications, consents, grants and admin rights go by ON DELETE CASCADE.
         let delete = "DELETE FROM users WHERE id = $1";
@@ -174,6 +178,7 @@ impl<B: Backend> UserStore for SqlStore<B> {
     }
 
     async fn set_role_assignments(&self, id: i64, g: &RoleAssignments) -> StoreResult<bool> {
+        let _forget = self.state.forget_on_drop(StateKey::User(id));
         let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
         let r = execute(
             &mut *tx,
@@ -199,6 +204,7 @@ impl<B: Backend> UserStore for SqlStore<B> {
     }
 
     async fn unlock_user(&self, id: i64) -> StoreResult<bool> {
+        let _forget = self.state.forget_on_drop(StateKey::User(id));
         changed_one(
             &self.pool,
             sqlx::query(
@@ -216,6 +222,7 @@ impl<B: Backend> UserStore for SqlStore<B> {
         verifier: Option<&str>,
         now: UnixTime,
     ) -> StoreResult<bool> {
+        let _forget = self.state.forget_on_drop(StateKey::User(id));
         changed_one(
             &self.pool,
             sqlx::query(
@@ -237,6 +244,7 @@ impl<B: Backend> UserStore for SqlStore<B> {
     }
 
     async fn set_password(&self, user_id: i64, hash: &str, now: UnixTime) -> StoreResult<bool> {
+        let _forget = self.state.forget_on_drop(StateKey::User(user_id));
         changed_one(&self.pool, sqlx::query(
                 "UPDATE users SET password_hash = $2, failed_logins = 0, failed_window_start = NULL, locked_at = NULL, \
                  locked_until = NULL, auth_version = auth_version + 1, updated_at = $3 WHERE id = $1",
@@ -252,6 +260,7 @@ impl<B: Backend> UserStore for SqlStore<B> {
         now: UnixTime,
         p: LockoutPolicy,
     ) -> StoreResult<Option<Lock>> {
+        let _forget = self.state.forget_on_drop(StateKey::User(user_id));
         let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
         // Count the failure unless a lock is in force; a window older than the interval restarts at 1.
         execute(&mut *tx,
@@ -300,6 +309,7 @@ impl<B: Backend> UserStore for SqlStore<B> {
     }
 
     async fn clear_login_failures(&self, user_id: i64) -> StoreResult<()> {
+        let _forget = self.state.forget_on_drop(StateKey::User(user_id));
         execute(
             &self.pool,
             sqlx::query(
