@@ -4,8 +4,18 @@
 -- node what changed. NOTIFY is delivered at commit, so a node never hears of a change
 -- that rolls back. The payload is `table:key` (a users id, a family id, a revoked jti;
 -- no key for the row-cache tables), so a node drops only that entry. (The name pairs
--- with SQLite's 0020, which counts changes for the one-process case instead; on
--- PostgreSQL a counter row would serialise every revocation of every node.)
+-- with SQLite's 0020, which counts changes for the one-process case instead.)
+--
+-- The same `state_generation` table exists here so both schemas hold the same tables
+-- (`portcullis copy` requires it), but no trigger bumps it: on PostgreSQL a counter
+-- row would serialise every revocation of every node, and the listener makes it
+-- unnecessary.
+CREATE TABLE state_generation (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    n  BIGINT NOT NULL
+);
+INSERT INTO state_generation (id, n) VALUES (1, 0);
+
 CREATE FUNCTION notify_cache_change() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     r record;

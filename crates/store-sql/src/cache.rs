@@ -9,14 +9,18 @@
 //!   after its commit ([`RowCache::invalidate_on_drop`]). A read that started before the
 //!   drop cannot put its older row back: entries are stored only when no drop happened
 //!   since the read began (the `epoch`).
-//! * Everyone else's writes (other nodes, admin commands in another process): triggers
-//!   in the database (migration 0007) bump `cache_generation.n` in the same transaction
-//!   as any change to `client_apps`, `tenants` or `limit_values`. A cached read checks
-//!   that number at most every [`GENERATION_CHECK_MS`] and drops the cache when it moved,
-//!   so another node's change is seen within that bound.
+//! * Everyone else's writes (other nodes, admin commands in another process): on
+//!   SQLite, triggers in the database (migration 0007) bump `cache_generation.n` in the
+//!   same transaction as any change to `client_apps`, `tenants` or `limit_values`. A
+//!   cached read checks that number at most every [`GENERATION_CHECK_MS`] and drops the
+//!   cache when it moved, so another process's change is seen within that bound. On
+//!   PostgreSQL the node's listener (store-postgres `listener.rs`, migration 0020's
+//!   `NOTIFY`) drops the cache instead, and no read polls; while the listener is not
+//!   subscribed the cache keeps nothing and every read goes to the database
+//!   ([`RowCache::set_listening`]).
 //!
-//! Users, token families, refresh tokens, codes and revocations are never cached:
-//! revocation and account changes take effect at once on every node.
+//! Token state (revocations, families, users) has its own cache, [`crate::state_cache`];
+//! refresh tokens and codes are never cached.
 
 use crate::backend::Backend;
 use portcullis_core::model::client_app::ClientApp;

@@ -178,6 +178,15 @@ impl StateCache {
         }
     }
 
+    /// Whether the answer for `jti` is held (for the propagation probe and tests).
+    pub fn holds_jti(&self, jti: &str) -> bool {
+        self.maps
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .jtis
+            .contains_key(jti)
+    }
+
     /// Whether answers are served from memory (polling, or subscribed).
     pub fn is_serving(&self) -> bool {
         self.mode.load(Ordering::SeqCst) != DEAF
