@@ -196,8 +196,41 @@ impl StateCache {
         self.epoch.load(Ordering::SeqCst)
     }
 
-    /// The cached answer for this token, if every part of it is cached; else `None`
-    /// and the epoch the caller's database read must be stored under.
+    /// Before a lookup: `None` when nothing may be served (deaf), else the epoch a
+    /// database read that follows a miss is stored under (polling first when due).
+    async fn begin<B: Backend>(&self, pool: &sqlx::Pool<B>) -> Option<u64> {
+        match self.mode.load(Ordering::SeqCst) {
+            DEAF => return None,
+            POLLING => self.revalidate(pool).await,
+            _ => {}
+        }
+        Some(self.epoch())
+    }
+
+    /// The cached user `id`, else the epoch to store the database's row under (`None`:
+    /// do not store). `UserStore::user` reads through this, so the refresh grant's
+    /// user check costs no round trip either.
+    pub(crate) async fn user<B: Backend>(
+        &self,
+        pool: &sqlx::Pool<B>,
+        id: i64,
+    ) -> Result<User, Option<u64>> {
+        let epoch = self.begin(pool).await.ok_or(None)?;
+        let maps = self.maps.read().unwrap_or_else(PoisonError::into_inner);
+        maps.users.get(&id).cloned().ok_or(Some(epoch))
+    }
+
+    /// Stores a user row a database read found, unless anything was dropped since
+    /// `epoch` or the cache stopped serving.
+    pub(crate) fn store_user(&self, epoch: u64, user: &User) {
+        let mut maps = self.maps.write().unwrap_or_else(PoisonError::into_inner);
+        if self.epoch() == epoch && self.is_serving() {
+            insert_bounded_to(&mut maps.users, USERS_MAX_ENTRIES, user.id, user.clone());
+        }
+    }
+
+    /// The cached answer for this token, if every part of it is cached; else the
+    /// epoch the caller's database read must be stored under (`None`: do not store).
     pub(crate) async fn lookup<B: Backend>(
         &self,
         pool: &sqlx::Pool<B>,
@@ -205,12 +238,7 @@ impl StateCache {
         family: Option<&str>,
         user_id: Option<i64>,
     ) -> Result<TokenState, Option<u64>> {
-        match self.mode.load(Ordering::SeqCst) {
-            DEAF => return Err(None),
-            POLLING => self.revalidate(pool).await,
-            _ => {}
-        }
-        let epoch = self.epoch();
+        let epoch = self.begin(pool).await.ok_or(None)?;
         let maps = self.maps.read().unwrap_or_else(PoisonError::into_inner);
         let hit = (|| {
             let jti_revoked = *maps.jtis.get(jti)?;

@@ -106,9 +106,24 @@ impl<B: Backend> UserStore for SqlStore<B> {
         Ok(user)
     }
 
+    /// Through the token-state cache (`state_cache`): the refresh grant and the
+    /// management API read users by id; every write here drops the row it changes.
     async fn user(&self, id: i64) -> StoreResult<Option<User>> {
+        let epoch = match self.state.user(&self.pool, id).await {
+            Ok(user) => {
+                metrics::counter!("portcullis_cache_hits_total", "cache" => "token_state")
+                    .increment(1);
+                return Ok(Some(user));
+            }
+            Err(epoch) => epoch,
+        };
+        metrics::counter!("portcullis_cache_misses_total", "cache" => "token_state").increment(1);
         let sql = format!("SELECT {USER_COLS} FROM users WHERE id = $1");
-        fetch_optional(&self.pool, sqlx::query(&sql).bind(id), user_row::<B>).await
+        let user = fetch_optional(&self.pool, sqlx::query(&sql).bind(id), user_row::<B>).await?;
+        if let (Some(epoch), Some(u)) = (epoch, &user) {
+            self.state.store_user(epoch, u);
+        }
+        Ok(user)
     }
 
     async fn users_by_login(&self, login: &str) -> StoreResult<Vec<User>> {
