@@ -1,7 +1,10 @@
-//! Token state served from each node's memory on PostgreSQL (issue #17 item 3,
+//! Token state served from each node's memory (issue #17 item 3,
 //! store-sql/src/state_cache.rs, store-postgres/src/listener.rs): a revocation made on
-//! one node reaches the other through LISTEN/NOTIFY within the bound, and a node whose
-//! notification connection is lost reads through until it has subscribed again.
+//! one node reaches the other — on PostgreSQL through LISTEN/NOTIFY within the bound, on
+//! SQLite (two servers on one file: what an admin command in another process is)
+//! through the `state_generation` counter within `GENERATION_CHECK_MS` — and a
+//! PostgreSQL node whose notification connection is lost reads through until it has
+//! subscribed again.
 //!
 //! Both nodes run in this test's process, so they share its metrics recorder: the
 //! gauge `portcullis_cache_listening` counts both nodes' listeners (2 subscribed, 0
@@ -14,6 +17,7 @@ use crate::support::oauth::{
     alice, alices_client, introspect, register, revoke, tokens_for, Client, ALICE, ALICE_PASSWORD,
 };
 use portcullis_core::clock::Clock;
+use portcullis_store_sqlite::GENERATION_CHECK_MS;
 use prometheus_parse::{Scrape, Value};
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -82,29 +86,38 @@ async fn cached_on(node: &TestApp, rs: &Client, token: &str) {
     );
 }
 
-/// Polls `node` until `token` is inactive, failing after [`PROPAGATION_BOUND`].
+/// Polls `node` until `token` is inactive, failing after the backend's bound:
+/// [`PROPAGATION_BOUND`], plus `GENERATION_CHECK_MS` on SQLite (which polls).
 async fn refused_within_bound(node: &TestApp, rs: &Client, token: &str, what: &str) {
+    let bound = if node.database_url.starts_with("sqlite:") {
+        PROPAGATION_BOUND + Duration::from_millis(GENERATION_CHECK_MS)
+    } else {
+        PROPAGATION_BOUND
+    };
     let start = Instant::now();
     while active(node, rs, token).await {
         assert!(
-            start.elapsed() < PROPAGATION_BOUND,
-            "{what}: still active on the other node after {PROPAGATION_BOUND:?}"
+            start.elapsed() < bound,
+            "{what}: still active on the other node after {bound:?}"
         );
     }
 }
 
-/// Two nodes, both subscribed; Alice's client and a resource server that introspects.
-async fn setup() -> (TestApp, TestApp, Client, Client) {
-    let (a, b) = two_nodes(Backend::Postgres).await;
-    wait_listening(&a, 2.0).await;
+/// Two nodes (on PostgreSQL both subscribed); Alice's client and a resource server
+/// that introspects.
+async fn setup(backend: Backend) -> (TestApp, TestApp, Client, Client) {
+    let (a, b) = two_nodes(backend).await;
+    if matches!(backend, Backend::Postgres) {
+        wait_listening(&a, 2.0).await;
+    }
     alice(&a).await;
     let c = alices_client(&a).await;
     let rs = register(&a, "admin", ADMIN_PASSWORD, "Resource server", json!({})).await;
     (a, b, c, rs)
 }
 
-async fn a_revocation_on_one_node_is_refused_by_the_other_within_the_bound(_: Backend) {
-    let (a, b, c, rs) = setup().await;
+async fn a_revocation_on_one_node_is_refused_by_the_other_within_the_bound(backend: Backend) {
+    let (a, b, c, rs) = setup(backend).await;
     // An access token revoked by itself (its jti).
     let (access, _) = tokens_for(&a, &c, ALICE, ALICE_PASSWORD).await;
     cached_on(&b, &rs, &access).await;
@@ -143,7 +156,7 @@ async fn a_revocation_on_one_node_is_refused_by_the_other_within_the_bound(_: Ba
 }
 
 async fn a_node_that_loses_its_listener_reads_through_until_it_listens_again(_: Backend) {
-    let (a, b, c, rs) = setup().await;
+    let (a, b, c, rs) = setup(Backend::Postgres).await;
     let (access, _) = tokens_for(&a, &c, ALICE, ALICE_PASSWORD).await;
     cached_on(&b, &rs, &access).await;
 
@@ -171,6 +184,10 @@ async fn a_node_that_loses_its_listener_reads_through_until_it_listens_again(_: 
     wait_listening(&b, 2.0).await;
     let (fresh, _) = tokens_for(&a, &c, ALICE, ALICE_PASSWORD).await;
     cached_on(&b, &rs, &fresh).await;
+}
+
+mod sqlite {
+    crate::helpers::test_on!(Sqlite a_revocation_on_one_node_is_refused_by_the_other_within_the_bound);
 }
 
 mod postgres {
