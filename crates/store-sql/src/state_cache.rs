@@ -346,3 +346,73 @@ pub fn parse_payload(payload: &str) -> Notice {
         _ => Notice::Unknown,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn live() -> TokenState {
+        TokenState {
+            jti_revoked: false,
+            family_live: Some(true),
+            user: None,
+        }
+    }
+
+    #[test]
+    fn payloads_name_the_entry_or_the_row_cache() {
+        assert_eq!(
+            parse_payload("revoked_tokens:j-1"),
+            Notice::State(StateKey::Jti("j-1".into()))
+        );
+        assert_eq!(
+            parse_payload("token_families:f:1"),
+            Notice::State(StateKey::Family("f:1".into()))
+        );
+        assert_eq!(parse_payload("users:42"), Notice::State(StateKey::User(42)));
+        assert_eq!(parse_payload("users:x"), Notice::Unknown);
+        assert_eq!(parse_payload("tenants:"), Notice::Rows);
+        assert_eq!(parse_payload("limit_values:"), Notice::Rows);
+        assert_eq!(parse_payload("something"), Notice::Unknown);
+    }
+
+    #[test]
+    fn a_read_that_began_before_a_drop_stores_nothing() {
+        let cache = StateCache::default();
+        let before = cache.epoch();
+        cache.forget(&StateKey::Jti("other".into()));
+        cache.store(before, "j", Some("f"), true, &live());
+        assert!(!cache.holds_jti("j"), "stale read kept");
+        cache.store(cache.epoch(), "j", Some("f"), true, &live());
+        assert!(cache.holds_jti("j"));
+        cache.forget(&StateKey::Jti("j".into()));
+        assert!(!cache.holds_jti("j"));
+    }
+
+    #[test]
+    fn a_deaf_cache_keeps_nothing_and_starts_empty_when_subscribed() {
+        let cache = StateCache::default();
+        cache.use_notifications();
+        assert!(!cache.is_serving());
+        cache.store(cache.epoch(), "j", None, false, &live());
+        assert!(!cache.holds_jti("j"), "kept while deaf");
+        cache.set_listening(true);
+        cache.store(cache.epoch(), "j", None, false, &live());
+        assert!(cache.holds_jti("j"));
+        cache.set_listening(false);
+        assert!(!cache.holds_jti("j"), "dropped when the listener is lost");
+        cache.set_listening(true);
+        assert!(!cache.holds_jti("j"), "empty when subscribed again");
+    }
+
+    #[test]
+    fn maps_are_bounded() {
+        let mut m = HashMap::new();
+        for i in 0..10 {
+            insert_bounded_to(&mut m, 4, i, ());
+            assert!(m.len() <= 4);
+        }
+        insert_bounded_to(&mut m, 4, 9, ());
+        assert!(m.contains_key(&9));
+    }
+}
