@@ -26,6 +26,13 @@
 //!   now, one a line: the `cc_dpop` scenario sends one per request (a `jti` is single
 //!   use). They stay acceptable for the server's 60-second `iat` window.
 //!
+//! * `portcullis-bench propagation --trials N` measures how long a revocation on one
+//!   node takes to be seen by another (issue #17 item 3): two PostgreSQL stores on the
+//!   database named by `PORTCULLIS_DATABASE_URL`, each with its own listener, as two
+//!   nodes have. Per trial: B reads a `jti`'s state twice (so holds it in memory), A
+//!   revokes it, and B is polled until it answers revoked. Prints the p50, p99 and
+//!   maximum, from A's acknowledgement and from the start of A's write, as JSON.
+//!
 //! [`Signer`]: portcullis_core::keys::Signer
 //! [`Signer::verify`]: portcullis_core::keys::Signer::verify
 
@@ -67,6 +74,11 @@ enum Command {
     /// Create tokens in the database configured by PORTCULLIS_* (as the server reads it).
     #[command(subcommand)]
     Seed(Seed),
+    /// How long a revocation on one PostgreSQL node takes to reach another.
+    Propagation {
+        #[arg(long, default_value_t = 300)]
+        trials: usize,
+    },
     /// Sign DPoP proofs for `POST --htu`, one a line, with one fresh ES256 key.
     DpopProofs {
         /// The token endpoint's URL (the proofs' `htu`).
@@ -146,6 +158,7 @@ async fn main() -> ExitCode {
         Command::Ceiling { listen } => ceiling(&listen).await,
         Command::Seed(seed) => run_seed(seed).await,
         Command::DpopProofs { htu, count, out } => dpop_proofs(&htu, count, &out),
+        Command::Propagation { trials } => propagation(trials).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -454,5 +467,73 @@ fn dpop_proofs(htu: &str, count: usize, out: &std::path::Path) -> Result<(), Fai
         writeln!(file, "{input}.{}", B64.encode(sig.as_ref()))?;
     }
     file.flush()?;
+    Ok(())
+}
+
+/// The `p`-th percentile (0–100) of sorted `xs`, in milliseconds.
+fn percentile(xs: &[std::time::Duration], p: usize) -> f64 {
+    let i = (xs.len() * p).div_ceil(100).saturating_sub(1);
+    xs.get(i.min(xs.len().saturating_sub(1)))
+        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
+
+/// See the crate docs: `portcullis-bench propagation`.
+async fn propagation(trials: usize) -> Result<(), Failure> {
+    use portcullis_core::clock::Clock as _;
+    use portcullis_core::store::TokenStore as _;
+    use portcullis_store_postgres::PgStore;
+    use std::time::{Duration, Instant};
+    let url = std::env::var("PORTCULLIS_DATABASE_URL")
+        .map_err(|_| "PORTCULLIS_DATABASE_URL is not set (a postgres:// URL)")?;
+    let a = PgStore::connect(&url).await?;
+    let b = PgStore::connect(&url).await?;
+    let subscribed = Instant::now();
+    while !(a.state_cache().is_serving() && b.state_cache().is_serving()) {
+        if subscribed.elapsed() > Duration::from_secs(10) {
+            return Err("the nodes' listeners did not subscribe within 10 s".into());
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let expires = SystemClock.now() + 3600;
+    let (mut from_ack, mut from_start) = (Vec::new(), Vec::new());
+    for i in 0..trials {
+        let jti = format!("propagation-{}-{i}", std::process::id());
+        b.token_state(&jti, None, None).await?;
+        b.token_state(&jti, None, None).await?;
+        if !b.state_cache().holds_jti(&jti) {
+            return Err(format!("trial {i}: node B does not hold the token's state").into());
+        }
+        let start = Instant::now();
+        a.revoke_jti(&jti, expires).await?;
+        let acked = Instant::now();
+        loop {
+            if b.token_state(&jti, None, None).await?.jti_revoked {
+                break;
+            }
+            if start.elapsed() > Duration::from_secs(5) {
+                return Err(format!("trial {i}: not seen by node B within 5 s").into());
+            }
+            tokio::task::yield_now().await;
+        }
+        from_ack.push(acked.elapsed());
+        from_start.push(start.elapsed());
+    }
+    from_ack.sort();
+    from_start.sort();
+    let stats = |xs: &[Duration]| {
+        serde_json::json!({
+            "p50_ms": percentile(xs, 50),
+            "p99_ms": percentile(xs, 99),
+            "max_ms": percentile(xs, 100),
+        })
+    };
+    println!(
+        "{}",
+        serde_json::json!({
+            "trials": trials,
+            "from_ack": stats(&from_ack),
+            "from_start": stats(&from_start),
+        })
+    );
     Ok(())
 }

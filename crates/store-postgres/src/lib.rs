@@ -5,6 +5,7 @@
 //! across nodes: a counted failure or consent upsert locks its row until commit.
 
 pub mod copy;
+pub mod listener;
 
 use portcullis_core::store::{StoreError, StoreResult};
 use portcullis_store_sql::{store_error, Connector, SqlStore};
@@ -12,7 +13,7 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::Postgres;
 use std::time::Duration;
 
-pub use portcullis_store_sql::{RowCache, GENERATION_CHECK_MS};
+pub use portcullis_store_sql::{RowCache, StateCache, GENERATION_CHECK_MS};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -34,7 +35,9 @@ impl Connector<PgConnector> for Postgres {
             .await
             .map_err(store_error)?;
         <Self as Connector<PgConnector>>::migrate(&pool).await?;
-        Ok(SqlStore::new(pool))
+        let store = SqlStore::new(pool);
+        listener::start(store.pool(), store.state_cache(), store.row_cache_arc());
+        Ok(store)
     }
 
     /// Runs pending migrations.

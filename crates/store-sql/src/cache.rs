@@ -9,14 +9,18 @@
 //!   after its commit ([`RowCache::invalidate_on_drop`]). A read that started before the
 //!   drop cannot put its older row back: entries are stored only when no drop happened
 //!   since the read began (the `epoch`).
-//! * Everyone else's writes (other nodes, admin commands in another process): triggers
-//!   in the database (migration 0007) bump `cache_generation.n` in the same transaction
-//!   as any change to `client_apps`, `tenants` or `limit_values`. A cached read checks
-//!   that number at most every [`GENERATION_CHECK_MS`] and drops the cache when it moved,
-//!   so another node's change is seen within that bound.
+//! * Everyone else's writes (other nodes, admin commands in another process): on
+//!   SQLite, triggers in the database (migration 0007) bump `cache_generation.n` in the
+//!   same transaction as any change to `client_apps`, `tenants` or `limit_values`. A
+//!   cached read checks that number at most every [`GENERATION_CHECK_MS`] and drops the
+//!   cache when it moved, so another process's change is seen within that bound. On
+//!   PostgreSQL the node's listener (store-postgres `listener.rs`, migration 0020's
+//!   `NOTIFY`) drops the cache instead, and no read polls; while the listener is not
+//!   subscribed the cache keeps nothing and every read goes to the database
+//!   ([`RowCache::set_listening`]).
 //!
-//! Users, token families, refresh tokens, codes and revocations are never cached:
-//! revocation and account changes take effect at once on every node.
+//! Token state (revocations, families, users) has its own cache, [`crate::state_cache`];
+//! refresh tokens and codes are never cached.
 
 use crate::backend::Backend;
 use portcullis_core::model::client_app::ClientApp;
@@ -56,6 +60,10 @@ pub struct RowCache {
     checked_at: AtomicU64,
     checking: AtomicBool,
     started: std::time::Instant,
+    /// 0: polls `cache_generation` (SQLite); 1: a listener keeps it current
+    /// (PostgreSQL, subscribed); 2: a listener should, but is not subscribed: read
+    /// through and keep nothing.
+    mode: std::sync::atomic::AtomicU8,
 }
 
 impl Default for RowCache {
@@ -67,6 +75,7 @@ impl Default for RowCache {
             checked_at: AtomicU64::new(0),
             checking: AtomicBool::new(false),
             started: std::time::Instant::now(),
+            mode: std::sync::atomic::AtomicU8::new(0),
         }
     }
 }
@@ -92,6 +101,17 @@ impl RowCache {
         *maps = CacheMaps::default();
     }
 
+    /// The listener's state (PostgreSQL, see `state_cache`): subscribed, the cache
+    /// stops polling and serves until a notification drops it; not subscribed, it is
+    /// dropped and every read goes to the database.
+    pub fn set_listening(&self, listening: bool) {
+        self.clear();
+        self.mode
+            .store(if listening { 1 } else { 2 }, AtomicOrdering::SeqCst);
+        // A read that began before the switch cannot store (the epoch).
+        self.clear();
+    }
+
     /// A guard that drops the cache when the calling write method returns.
     pub fn invalidate_on_drop(&self) -> Invalidate<'_> {
         Invalidate(self)
@@ -115,7 +135,7 @@ impl RowCache {
             .maps
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if self.epoch() == epoch {
+        if self.epoch() == epoch && self.mode.load(AtomicOrdering::SeqCst) != 2 {
             f(&mut maps);
         }
     }
@@ -134,7 +154,8 @@ impl RowCache {
         put: impl FnOnce(&mut CacheMaps, &V),
     ) -> StoreResult<V> {
         self.revalidate(pool).await;
-        if let Some(v) = self.read(get) {
+        let serving = self.mode.load(AtomicOrdering::SeqCst) != 2;
+        if let Some(v) = self.read(get).filter(|_| serving) {
             metrics::counter!("portcullis_cache_hits_total", "cache" => "rows").increment(1);
             return Ok(v);
         }
@@ -168,6 +189,9 @@ impl RowCache {
     /// time; the others go on with the cache meanwhile. A failed check drops the cache
     /// (the reads that follow go to the database and report its failure).
     pub(crate) async fn revalidate<B: Backend>(&self, pool: &sqlx::Pool<B>) {
+        if self.mode.load(AtomicOrdering::SeqCst) != 0 {
+            return;
+        }
         let now = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let never = self.generation.load(AtomicOrdering::SeqCst) < 0;
         if !never
@@ -205,7 +229,17 @@ pub(crate) fn insert_bounded<K: std::hash::Hash + Eq, V>(
     key: K,
     value: V,
 ) {
-    if map.len() >= CACHE_MAX_ENTRIES {
+    insert_bounded_to(map, CACHE_MAX_ENTRIES, key, value);
+}
+
+/// Inserts into `map`, starting it over when it holds `max` entries.
+pub(crate) fn insert_bounded_to<K: std::hash::Hash + Eq, V>(
+    map: &mut CacheMap<K, V>,
+    max: usize,
+    key: K,
+    value: V,
+) {
+    if map.len() >= max && !map.contains_key(&key) {
         map.clear();
     }
     map.insert(key, value);

@@ -229,6 +229,8 @@ impl<B: Backend> ClientStore for SqlStore<B> {
         verifier: &str,
         now: UnixTime,
     ) -> StoreResult<Option<ClientApp>> {
+        // Revokes (or deletes) families by application: token state drops whole.
+        let _forget = self.state.forget_all_on_drop();
         let _invalidate = self.cache.invalidate_on_drop();
         let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
         let sql = format!(
@@ -261,6 +263,8 @@ impl<B: Backend> ClientStore for SqlStore<B> {
     }
 
     async fn delete_client_app(&self, id: i64) -> StoreResult<bool> {
+        // Revokes (or deletes) families by application: token state drops whole.
+        let _forget = self.state.forget_all_on_drop();
         let _invalidate = self.cache.invalidate_on_drop();
         // Consents go with the application (ON DELETE CASCADE).
         changed_one(
@@ -333,6 +337,8 @@ impl<B: Backend> ClientStore for SqlStore<B> {
     }
 
     async fn revoke_consent(&self, user_id: i64, app_id: i64, now: UnixTime) -> StoreResult<bool> {
+        // Revokes (or deletes) families by application: token state drops whole.
+        let _forget = self.state.forget_all_on_drop();
         let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
         let r = execute(
             &mut *tx,

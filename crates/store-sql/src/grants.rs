@@ -5,6 +5,7 @@
 //! thread.
 
 use crate::backend::Backend;
+use crate::state_cache::StateKey;
 use crate::store::{err, execute, json_list, to_json, SqlStore};
 use crate::tokens::{insert_family, insert_refresh, revoke_family};
 use async_trait::async_trait;
@@ -100,7 +101,11 @@ impl<B: Backend> GrantStore for SqlStore<B> {
             return Err(StoreError::Backend("a user's grant without a user".into()));
         };
         if B::WRITING_CTES {
-            return start_in_one_statement(self, f, refresh, code, now).await;
+            let replayed = start_in_one_statement(self, f, refresh, code, now).await?;
+            if replayed {
+                self.state.forget(&StateKey::Family(f.id.clone()));
+            }
+            return Ok(replayed);
         }
         let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
         execute(&mut *tx, insert_family::<B>(f)).await?;
@@ -153,6 +158,9 @@ impl<B: Backend> GrantStore for SqlStore<B> {
             .await?;
         }
         tx.commit().await.map_err(err)?;
+        if replayed_at.is_some() {
+            self.state.forget(&StateKey::Family(f.id.clone()));
+        }
         Ok(replayed_at.is_some())
     }
 
@@ -164,7 +172,7 @@ impl<B: Backend> GrantStore for SqlStore<B> {
         client_app_id: i64,
         now: UnixTime,
     ) -> StoreResult<Option<(String, Option<i64>)>> {
-        sqlx::query_as(
+        let revoked: Option<(String, Option<i64>)> = sqlx::query_as(
             "UPDATE token_families SET revoked_at = $3 \
              WHERE id = (SELECT family_id FROM refresh_tokens WHERE verifier = $1) \
              AND client_app_id = $2 AND revoked_at IS NULL RETURNING id, user_id",
@@ -174,6 +182,10 @@ impl<B: Backend> GrantStore for SqlStore<B> {
         .bind(now)
         .fetch_optional(&self.pool)
         .await
-        .map_err(err)
+        .map_err(err)?;
+        if let Some((family, _)) = &revoked {
+            self.state.forget(&StateKey::Family(family.clone()));
+        }
+        Ok(revoked)
     }
 }

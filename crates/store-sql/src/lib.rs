@@ -14,7 +14,7 @@
 //! [`clients`] (client applications and consents), [`tokens`], [`keys`],
 //! [`sessions`], [`vault`], [`assertions`] (used client assertion `jti`s), [`devices`] (device authorization
 //! requests), [`grants`] (a grant's writes combined); and [`cache`] (the row cache in front of clients, tenants
-//! and limits).
+//! and limits); [`state_cache`] (token state — revocations, families, users — in memory).
 
 pub mod assertions;
 pub mod audit;
@@ -32,6 +32,7 @@ pub mod resources;
 pub mod sealed;
 pub mod sessions;
 pub mod setup;
+pub mod state_cache;
 pub mod store;
 pub mod tenants;
 pub mod tokens;
@@ -40,4 +41,5 @@ pub mod vault;
 
 pub use backend::Backend;
 pub use cache::{RowCache, GENERATION_CHECK_MS};
+pub use state_cache::StateCache;
 pub use store::{store_error, Connector, SqlStore};

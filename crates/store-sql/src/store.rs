@@ -7,6 +7,7 @@
 use crate::backend::Backend;
 use crate::backend::RowsAffected as _;
 use crate::cache::RowCache;
+use crate::state_cache::StateCache;
 use portcullis_core::store::{StoreError, StoreResult};
 use sqlx::Executor;
 use std::future::Future;
@@ -19,6 +20,8 @@ pub struct SqlStore<B: Backend> {
     pub(crate) pool: sqlx::Pool<B>,
     /// Client applications, tenants and limits (see [`cache`]).
     pub(crate) cache: Arc<RowCache>,
+    /// Token state: revocations, families, users (see [`crate::state_cache`]).
+    pub(crate) state: Arc<StateCache>,
 }
 
 impl<B: Backend> Clone for SqlStore<B> {
@@ -26,6 +29,7 @@ impl<B: Backend> Clone for SqlStore<B> {
         Self {
             pool: self.pool.clone(),
             cache: Arc::clone(&self.cache),
+            state: Arc::clone(&self.state),
         }
     }
 }
@@ -49,6 +53,7 @@ impl<B: Backend> SqlStore<B> {
         Self {
             pool,
             cache: Arc::default(),
+            state: Arc::default(),
         }
     }
 
@@ -75,6 +80,16 @@ impl<B: Backend> SqlStore<B> {
 
     /// The row cache, for tests that watch it work.
     pub fn row_cache(&self) -> &RowCache {
+        &self.cache
+    }
+
+    /// The token-state cache (the PostgreSQL listener keeps it current).
+    pub fn state_cache(&self) -> &Arc<StateCache> {
+        &self.state
+    }
+
+    /// The row cache, shared (the PostgreSQL listener keeps it current).
+    pub fn row_cache_arc(&self) -> &Arc<RowCache> {
         &self.cache
     }
 }

@@ -151,6 +151,8 @@ impl<B: Backend> TenantStore for SqlStore<B> {
     }
 
     async fn delete_tenant(&self, id: i64) -> StoreResult<bool> {
+        // Users and their families go with the tenant (ON DELETE CASCADE).
+        let _forget = self.state.forget_all_on_drop();
         let limits = "DELETE FROM limit_values WHERE (level = 'tenant' AND target_id = $1) \
             OR (level = 'user' AND target_id IN (SELECT id FROM users WHERE tenant_id = $1))";
         // Users, roles, applications, hosts and admins go by ON DELETE CASCADE.

@@ -5,6 +5,7 @@
 
 use crate::backend::Backend;
 use crate::backend::RowsAffected as _;
+use crate::state_cache::StateKey;
 use crate::store::{
     changed_one, err, execute, exists, fetch_optional, from_row, json_list, to_json, Query,
     SqlStore,
@@ -214,10 +215,12 @@ impl<B: Backend> TokenStore for SqlStore<B> {
         };
         execute(&mut *tx, revoke_family::<B>(&family_id, now)).await?;
         tx.commit().await.map_err(err)?;
+        self.state.forget(&StateKey::Family(family_id.clone()));
         Ok(Rotation::Reused { family_id })
     }
 
     async fn revoke_family(&self, id: &str, now: UnixTime) -> StoreResult<bool> {
+        let _forget = self.state.forget_on_drop(StateKey::Family(id.to_owned()));
         changed_one(&self.pool, revoke_family::<B>(id, now)).await
     }
 
@@ -284,6 +287,9 @@ impl<B: Backend> TokenStore for SqlStore<B> {
             execute(&mut *tx, revoke_family::<B>(f, now)).await?;
         }
         tx.commit().await.map_err(err)?;
+        if let Some(f) = &code.family_id {
+            self.state.forget(&StateKey::Family(f.clone()));
+        }
         Ok(CodeTake::Replayed(code))
     }
 
@@ -304,6 +310,9 @@ impl<B: Backend> TokenStore for SqlStore<B> {
             execute(&mut *tx, revoke_family::<B>(family_id, at)).await?;
         }
         tx.commit().await.map_err(err)?;
+        if replayed_at.is_some() {
+            self.state.forget(&StateKey::Family(family_id.to_owned()));
+        }
         Ok(replayed_at.is_some())
     }
 
@@ -342,6 +351,7 @@ impl<B: Backend> TokenStore for SqlStore<B> {
     }
 
     async fn revoke_jti(&self, jti: &str, expires_at: UnixTime) -> StoreResult<()> {
+        let _forget = self.state.forget_on_drop(StateKey::Jti(jti.to_owned()));
         execute(
             &self.pool,
             sqlx::query(
@@ -379,13 +389,24 @@ impl<B: Backend> TokenStore for SqlStore<B> {
         Ok(n)
     }
 
-    /// Revocations, the family and the user in one statement.
+    /// From memory when this process holds every part of the answer
+    /// ([`crate::state_cache`]); else revocations, the family and the user in one
+    /// statement, kept for the next call.
     async fn token_state(
         &self,
         jti: &str,
         family: Option<&str>,
         user_id: Option<i64>,
     ) -> StoreResult<TokenState> {
+        let epoch = match self.state.lookup(&self.pool, jti, family, user_id).await {
+            Ok(hit) => {
+                metrics::counter!("portcullis_cache_hits_total", "cache" => "token_state")
+                    .increment(1);
+                return Ok(hit);
+            }
+            Err(epoch) => epoch,
+        };
+        metrics::counter!("portcullis_cache_misses_total", "cache" => "token_state").increment(1);
         let sql = format!(
             "SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $1) AS jti_revoked, \
              (SELECT revoked_at IS NULL FROM token_families WHERE id = $2) AS family_live, \
@@ -405,10 +426,15 @@ impl<B: Backend> TokenStore for SqlStore<B> {
             Some(_) => Some(user_row::<B>(&row).map_err(err)?),
             None => None,
         };
-        Ok(TokenState {
+        let state = TokenState {
             jti_revoked,
             family_live: family.map(|_| family_live.unwrap_or(false)),
             user,
-        })
+        };
+        if let Some(epoch) = epoch {
+            self.state
+                .store(epoch, jti, family, family_live.is_some(), &state);
+        }
+        Ok(state)
     }
 }

@@ -3,6 +3,7 @@
 //! locked in one write transaction, so concurrent failures are each counted once.
 
 use crate::backend::Backend;
+use crate::state_cache::StateKey;
 use crate::store::{
     changed_one, err, execute, fetch_all, fetch_one, fetch_optional, from_row, ids, Query, SqlStore,
 };
@@ -105,9 +106,24 @@ impl<B: Backend> UserStore for SqlStore<B> {
         Ok(user)
     }
 
+    /// Through the token-state cache (`state_cache`): the refresh grant and the
+    /// management API read users by id; every write here drops the row it changes.
     async fn user(&self, id: i64) -> StoreResult<Option<User>> {
+        let epoch = match self.state.user(&self.pool, id).await {
+            Ok(user) => {
+                metrics::counter!("portcullis_cache_hits_total", "cache" => "token_state")
+                    .increment(1);
+                return Ok(Some(user));
+            }
+            Err(epoch) => epoch,
+        };
+        metrics::counter!("portcullis_cache_misses_total", "cache" => "token_state").increment(1);
         let sql = format!("SELECT {USER_COLS} FROM users WHERE id = $1");
-        fetch_optional(&self.pool, sqlx::query(&sql).bind(id), user_row::<B>).await
+        let user = fetch_optional(&self.pool, sqlx::query(&sql).bind(id), user_row::<B>).await?;
+        if let (Some(epoch), Some(u)) = (epoch, &user) {
+            self.state.store_user(epoch, u);
+        }
+        Ok(user)
     }
 
     async fn users_by_login(&self, login: &str) -> StoreResult<Vec<User>> {
@@ -140,6 +156,7 @@ impl<B: Backend> UserStore for SqlStore<B> {
     }
 
     async fn update_user(&self, id: i64, c: UserChanges) -> StoreResult<Option<User>> {
+        let _forget = self.state.forget_on_drop(StateKey::User(id));
         let sql = format!(
             "UPDATE users SET login = $2, \
                auth_version = auth_version + CASE WHEN active AND NOT $3 THEN 1 ELSE 0 END, \
@@ -158,6 +175,8 @@ impl<B: Backend> UserStore for SqlStore<B> {
     }
 
     async fn delete_user(&self, id: i64) -> StoreResult<bool> {
+        // Families go with the user (ON DELETE CASCADE).
+        let _forget = self.state.forget_all_on_drop();
         let limits = "DELETE FROM limit_values WHERE level = 'user' AND target_id = $1";
         // Applications, consents, grants and admin rights go by ON DELETE CASCADE.
         let delete = "DELETE FROM users WHERE id = $1";
@@ -174,6 +193,7 @@ impl<B: Backend> UserStore for SqlStore<B> {
     }
 
     async fn set_role_assignments(&self, id: i64, g: &RoleAssignments) -> StoreResult<bool> {
+        let _forget = self.state.forget_on_drop(StateKey::User(id));
         let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
         let r = execute(
             &mut *tx,
@@ -199,6 +219,7 @@ impl<B: Backend> UserStore for SqlStore<B> {
     }
 
     async fn unlock_user(&self, id: i64) -> StoreResult<bool> {
+        let _forget = self.state.forget_on_drop(StateKey::User(id));
         changed_one(
             &self.pool,
             sqlx::query(
@@ -216,6 +237,7 @@ impl<B: Backend> UserStore for SqlStore<B> {
         verifier: Option<&str>,
         now: UnixTime,
     ) -> StoreResult<bool> {
+        let _forget = self.state.forget_on_drop(StateKey::User(id));
         changed_one(
             &self.pool,
             sqlx::query(
@@ -237,6 +259,7 @@ impl<B: Backend> UserStore for SqlStore<B> {
     }
 
     async fn set_password(&self, user_id: i64, hash: &str, now: UnixTime) -> StoreResult<bool> {
+        let _forget = self.state.forget_on_drop(StateKey::User(user_id));
         changed_one(&self.pool, sqlx::query(
                 "UPDATE users SET password_hash = $2, failed_logins = 0, failed_window_start = NULL, locked_at = NULL, \
                  locked_until = NULL, auth_version = auth_version + 1, updated_at = $3 WHERE id = $1",
@@ -252,6 +275,7 @@ impl<B: Backend> UserStore for SqlStore<B> {
         now: UnixTime,
         p: LockoutPolicy,
     ) -> StoreResult<Option<Lock>> {
+        let _forget = self.state.forget_on_drop(StateKey::User(user_id));
         let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
         // Count the failure unless a lock is in force; a window older than the interval restarts at 1.
         execute(&mut *tx,
@@ -300,6 +324,7 @@ impl<B: Backend> UserStore for SqlStore<B> {
     }
 
     async fn clear_login_failures(&self, user_id: i64) -> StoreResult<()> {
+        let _forget = self.state.forget_on_drop(StateKey::User(user_id));
         execute(
             &self.pool,
             sqlx::query(

@@ -52,8 +52,9 @@ pub async fn access_token(
         Some(id) => Some(id.parse().unwrap_or(-1)),
         None => claims.user_id(),
     };
-    // Revocation and the user: read on every call, in one round trip (never cached,
-    // so revocation is immediate on every node).
+    // Revocation and the user, on every call: the store answers from memory when it
+    // can (store-sql's state_cache), kept current by its own writes at once and by
+    // other nodes' within the documented bound (docs/decisions.md, issue 17 item 3).
     let state = ctx
         .store
         .token_state(&claims.jti, claims.fam.as_deref(), user_id)

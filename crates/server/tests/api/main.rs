@@ -13,6 +13,7 @@ mod authorize;
 mod backup;
 mod bearer_mgmt;
 mod browser;
+mod cache_notify;
 mod caches;
 mod cli;
 mod client_apps;

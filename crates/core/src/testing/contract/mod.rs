@@ -265,6 +265,7 @@ macro_rules! store_contract_cases {
             revocations_and_cascades_reach_token_families,
             a_replay_during_the_exchange_still_revokes_its_family,
             token_state_reads_revocations_families_and_users_together,
+            every_write_that_ends_a_token_is_seen_by_token_state_at_once,
             pushed_requests_are_taken_once_by_their_client_before_expiry,
             // grants
             a_user_grant_records_consent_family_and_code_in_one_write,

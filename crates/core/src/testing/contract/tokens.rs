@@ -384,6 +384,124 @@ pub async fn token_state_reads_revocations_families_and_users_together(store: Ar
     assert_eq!(s.family_live, Some(false));
 }
 
+/// Whether `token_state` finds the token live: `jti` not revoked, family live, user
+/// present with auth version `av`.
+async fn live(store: &Arc<dyn Store>, jti: &str, fam: &str, u: i64, av: i64) -> bool {
+    let s = store
+        .token_state(jti, Some(fam), Some(u))
+        .await
+        .expect("state");
+    !s.jti_revoked && s.family_live == Some(true) && s.user.is_some_and(|x| x.auth_version == av)
+}
+
+/// `token_state` may be answered from memory (issue #17), yet every write that ends a
+/// token is seen by the next `token_state` on the same store, even right after the
+/// token was read (and so possibly kept) twice.
+pub async fn every_write_that_ends_a_token_is_seen_by_token_state_at_once(store: Arc<dyn Store>) {
+    let (u, a) = token_fixture(&store).await;
+    let av = found(store.user(u).await).auth_version;
+    let read_twice = |jti: &'static str, fam: &'static str, av: i64| {
+        let store = store.clone();
+        async move {
+            assert!(live(&store, jti, fam, u, av).await, "{jti} live before");
+            assert!(live(&store, jti, fam, u, av).await, "{jti} live again");
+        }
+    };
+    // The access token's jti.
+    new_family(&store, "f-1", a, Some(u), Some("r-1")).await;
+    read_twice("j-1", "f-1", av).await;
+    store.revoke_jti("j-1", T0 + 100).await.expect("revoke");
+    assert!(
+        store
+            .token_state("j-1", None, None)
+            .await
+            .expect("state")
+            .jti_revoked
+    );
+    // The family, directly.
+    read_twice("j-2", "f-1", av).await;
+    assert!(store.revoke_family("f-1", T0 + 1).await.expect("revoke"));
+    assert!(!live(&store, "j-2", "f-1", u, av).await, "revoked family");
+    // A reused refresh token.
+    new_family(&store, "f-2", a, Some(u), Some("r-2")).await;
+    read_twice("j-3", "f-2", av).await;
+    let next = refresh("r-2b", "f-2");
+    store
+        .rotate_refresh_token("r-2", &next, T0 + 2)
+        .await
+        .expect("rotate");
+    store
+        .rotate_refresh_token("r-2", &refresh("r-2c", "f-2"), T0 + 3)
+        .await
+        .expect("reuse");
+    assert!(!live(&store, "j-3", "f-2", u, av).await, "reuse revokes");
+    // A replayed authorization code.
+    store
+        .insert_auth_code(&code("c-3", a, u))
+        .await
+        .expect("insert");
+    store.take_auth_code("c-3", T0 + 1).await.expect("take");
+    new_family(&store, "f-3", a, Some(u), None).await;
+    assert!(!store.set_code_family("c-3", "f-3").await.expect("link"));
+    read_twice("j-4", "f-3", av).await;
+    store.take_auth_code("c-3", T0 + 2).await.expect("replay");
+    assert!(!live(&store, "j-4", "f-3", u, av).await, "replay revokes");
+    // Revocation by refresh token (RFC 7009).
+    new_family(&store, "f-4", a, Some(u), Some("r-4")).await;
+    read_twice("j-5", "f-4", av).await;
+    assert!(store
+        .revoke_refresh_family("r-4", a, T0 + 4)
+        .await
+        .expect("revoke")
+        .is_some());
+    assert!(
+        !live(&store, "j-5", "f-4", u, av).await,
+        "revoked by refresh token"
+    );
+    // Withdrawn consent.
+    new_family(&store, "f-5", a, Some(u), None).await;
+    store
+        .grant_consent(u, a, &["api.access.odata".into()], T0)
+        .await
+        .expect("consent");
+    read_twice("j-6", "f-5", av).await;
+    assert!(store.revoke_consent(u, a, T0 + 5).await.expect("withdraw"));
+    assert!(
+        !live(&store, "j-6", "f-5", u, av).await,
+        "consent withdrawn"
+    );
+    // A reset client secret.
+    new_family(&store, "f-6", a, Some(u), None).await;
+    read_twice("j-7", "f-6", av).await;
+    store
+        .reset_client_secret(a, "v1.reset", T0 + 6)
+        .await
+        .expect("reset")
+        .expect("exists");
+    assert!(!live(&store, "j-7", "f-6", u, av).await, "client reset");
+    // The user: a new password moves auth_version; deletion takes the families.
+    new_family(&store, "f-7", a, Some(u), None).await;
+    read_twice("j-8", "f-7", av).await;
+    assert!(store
+        .set_password(u, "v1.new", T0 + 7)
+        .await
+        .expect("password"));
+    let av2 = found(store.user(u).await).auth_version;
+    assert_ne!(av2, av);
+    assert!(
+        live(&store, "j-8", "f-7", u, av2).await,
+        "the new auth_version is read"
+    );
+    assert!(store.unlock_user(u).await.expect("unlock"));
+    assert!(live(&store, "j-8", "f-7", u, av2).await);
+    assert!(store.delete_user(u).await.expect("delete"));
+    let s = store
+        .token_state("j-8", Some("f-7"), Some(u))
+        .await
+        .expect("state");
+    assert_eq!((s.family_live, s.user), (Some(false), None), "deleted user");
+}
+
 fn pushed(verifier: &str, app: i64, expires_at: i64) -> crate::model::token::PushedRequest {
     crate::model::token::PushedRequest {
         verifier: verifier.to_owned(),
