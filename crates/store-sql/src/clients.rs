@@ -230,7 +230,7 @@ impl<B: Backend> ClientStore for SqlStore<B> {
         now: UnixTime,
     ) -> StoreResult<Option<ClientApp>> {
         let _invalidate = self.cache.invalidate_on_drop();
-        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        let mut tx = self.begin_write().await?;
         let sql = format!(
             "UPDATE client_apps SET secret_verifier = $2, tokens_valid_after = $3, updated_at = $3 \
              WHERE id = $1 RETURNING {APP_COLS}"
@@ -277,7 +277,7 @@ impl<B: Backend> ClientStore for SqlStore<B> {
         scopes: &[String],
         now: UnixTime,
     ) -> StoreResult<()> {
-        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        let mut tx = self.begin_write().await?;
         execute(&mut *tx,
             sqlx::query(
                 "INSERT INTO consents (user_id, client_app_id, scopes, granted_at, updated_at) VALUES ($1, $2, '[]', $3, $3) \
@@ -333,7 +333,7 @@ impl<B: Backend> ClientStore for SqlStore<B> {
     }
 
     async fn revoke_consent(&self, user_id: i64, app_id: i64, now: UnixTime) -> StoreResult<bool> {
-        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        let mut tx = self.begin_write().await?;
         let r = execute(
             &mut *tx,
             sqlx::query("DELETE FROM consents WHERE user_id = $1 AND client_app_id = $2")

@@ -117,7 +117,7 @@ impl<B: Backend> DeviceStore for SqlStore<B> {
         client_app_id: i64,
         now: UnixTime,
     ) -> StoreResult<DevicePoll> {
-        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        let mut tx = self.begin_write().await?;
         // The write that serialises polls of this row.
         execute(
             &mut *tx,

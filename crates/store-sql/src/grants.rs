@@ -102,7 +102,7 @@ impl<B: Backend> GrantStore for SqlStore<B> {
         if B::WRITING_CTES {
             return start_in_one_statement(self, f, refresh, code, now).await;
         }
-        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        let mut tx = self.begin_write().await?;
         execute(&mut *tx, insert_family::<B>(f)).await?;
         if let Some(r) = refresh {
             insert_refresh(&mut tx, r).await?;

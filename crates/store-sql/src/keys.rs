@@ -63,7 +63,7 @@ impl<B: Backend> KeyStore for SqlStore<B> {
     }
 
     async fn rotate_signing_keys(&self, rotations: &[KeyRotation]) -> StoreResult<bool> {
-        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        let mut tx = self.begin_write().await?;
         for r in rotations {
             let alg = r.alg.as_str();
             // The first statement writes, so SQLite takes its write lock here and a

@@ -96,7 +96,7 @@ impl<B: Backend> SqlStore<B> {
         id: i64,
     ) -> StoreResult<bool> {
         let _invalidate = self.cache.invalidate_on_drop();
-        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        let mut tx = self.begin_write().await?;
         execute(&mut *tx, sqlx::query(limits).bind(id)).await?;
         let deleted = changed_one(&mut *tx, sqlx::query(delete).bind(id)).await?;
         tx.commit().await.map_err(err)?;

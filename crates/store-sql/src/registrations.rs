@@ -130,7 +130,7 @@ impl<B: Backend> RegistrationStore for SqlStore<B> {
         verifier: Option<&str>,
     ) -> StoreResult<Option<ClientApp>> {
         let _invalidate = self.cache.invalidate_on_drop();
-        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        let mut tx = self.begin_write().await?;
         if let RegisteredBy::InitialAccessToken(id) = app.registered_by {
             let taken = execute(
                 &mut *tx,

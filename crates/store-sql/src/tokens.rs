@@ -81,7 +81,7 @@ pub(crate) fn insert_family<B: Backend>(f: &Family) -> Query<'_, B> {
 }
 
 pub(crate) async fn insert_refresh<B: Backend>(
-    tx: &mut sqlx::Transaction<'_, B>,
+    tx: &mut crate::write::WriteTx<B>,
     t: &RefreshToken,
 ) -> StoreResult<()> {
     execute(
@@ -110,7 +110,7 @@ pub(crate) fn revoke_family<B: Backend>(id: &str, at: UnixTime) -> Query<'_, B> 
 #[async_trait]
 impl<B: Backend> TokenStore for SqlStore<B> {
     async fn create_family(&self, f: &Family, refresh: Option<&RefreshToken>) -> StoreResult<()> {
-        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        let mut tx = self.begin_write().await?;
         execute(&mut *tx, insert_family::<B>(f)).await?;
         if let Some(r) = refresh {
             insert_refresh(&mut tx, r).await?;
@@ -174,13 +174,13 @@ impl<B: Backend> TokenStore for SqlStore<B> {
             if spent == 1 {
                 return Ok(Rotation::Rotated);
             }
-            B::begin_write(&self.pool).await.map_err(err)?
+            self.begin_write().await?
         } else {
             // SQLite: both statements in one text, one hand-off to the connection's
             // thread inside the transaction; the INSERT runs only when the UPDATE
             // spent the token (`changes()` is the UPDATE's count), so a win changes
             // two rows and a loss none.
-            let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+            let mut tx = self.begin_write().await?;
             let changed = execute(
                 &mut *tx,
                 sqlx::query(
@@ -262,7 +262,7 @@ impl<B: Backend> TokenStore for SqlStore<B> {
         if let Some(row) = taken {
             return Ok(CodeTake::Taken(code_row::<B>(&row).map_err(err)?));
         }
-        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        let mut tx = self.begin_write().await?;
         // A replay. Marking it is a write, which waits for a concurrent
         // `set_code_family` and then sees the family it recorded; one that comes later
         // sees the mark instead.
@@ -290,7 +290,7 @@ impl<B: Backend> TokenStore for SqlStore<B> {
     async fn set_code_family(&self, verifier: &str, family_id: &str) -> StoreResult<bool> {
         // The UPDATE takes the row's write lock first, so a concurrent replay either
         // already set `replayed_at` (seen here) or runs after and finds `family_id`.
-        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        let mut tx = self.begin_write().await?;
         let replayed: Option<Option<i64>> = sqlx::query_scalar(
             "UPDATE auth_codes SET family_id = $2 WHERE verifier = $1 RETURNING replayed_at",
         )
@@ -359,7 +359,7 @@ impl<B: Backend> TokenStore for SqlStore<B> {
     }
 
     async fn purge_expired(&self, now: UnixTime) -> StoreResult<u64> {
-        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        let mut tx = self.begin_write().await?;
         let mut n = 0;
         for sql in [
             "DELETE FROM auth_codes WHERE expires_at <= $1",

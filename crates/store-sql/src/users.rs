@@ -81,7 +81,7 @@ fn profile_set(first: usize) -> String {
 #[async_trait]
 impl<B: Backend> UserStore for SqlStore<B> {
     async fn create_user(&self, u: NewUser) -> StoreResult<User> {
-        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        let mut tx = self.begin_write().await?;
         let placeholders: Vec<String> = (8..8 + PROFILE_COLS.len())
             .map(|i| format!("${i}"))
             .collect();
@@ -174,7 +174,7 @@ impl<B: Backend> UserStore for SqlStore<B> {
     }
 
     async fn set_role_assignments(&self, id: i64, g: &RoleAssignments) -> StoreResult<bool> {
-        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        let mut tx = self.begin_write().await?;
         let r = execute(
             &mut *tx,
             sqlx::query("UPDATE users SET auth_version = auth_version + 1 WHERE id = $1").bind(id),
@@ -252,7 +252,7 @@ impl<B: Backend> UserStore for SqlStore<B> {
         now: UnixTime,
         p: LockoutPolicy,
     ) -> StoreResult<Option<Lock>> {
-        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        let mut tx = self.begin_write().await?;
         // Count the failure unless a lock is in force; a window older than the interval restarts at 1.
         execute(&mut *tx,
             sqlx::query(
@@ -314,7 +314,7 @@ impl<B: Backend> UserStore for SqlStore<B> {
 
 /// Inserts a user's roles and explicit permissions.
 async fn insert_role_assignments<B: Backend>(
-    tx: &mut sqlx::Transaction<'_, B>,
+    tx: &mut crate::write::WriteTx<B>,
     user_id: i64,
     roles: &[i64],
     permissions: &[i64],

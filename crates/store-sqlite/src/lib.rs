@@ -93,7 +93,9 @@ impl Connector<SqliteConnector> for Sqlite {
         let migrated = <Self as Connector<SqliteConnector>>::migrate(&pool).await;
         drop(guard);
         migrated?;
-        Ok(SqlStore::new(pool))
+        // Every write through one connection, a transaction per batch of the writes
+        // waiting at that moment (group commit, issue #17; `portcullis_store_sql::write`).
+        SqlStore::with_group_commit(pool).await
     }
 
     /// Runs pending migrations.
