@@ -5,8 +5,7 @@
 use crate::backend::Backend;
 use crate::cache::insert_bounded;
 use crate::store::{
-    changed_one, err, execute, fetch_all, fetch_one, fetch_optional, from_row, json_list, to_json,
-    SqlStore,
+    err, execute, fetch_all, fetch_optional, from_row, json_list, to_json, SqlStore,
 };
 use async_trait::async_trait;
 use portcullis_core::model::client_app::{AppListScope, Consent};
@@ -137,7 +136,8 @@ pub(crate) fn insert_app<B: Backend>(
 impl<B: Backend> ClientStore for SqlStore<B> {
     async fn create_client_app(&self, a: NewClientApp) -> StoreResult<ClientApp> {
         let _invalidate = self.cache.invalidate_on_drop();
-        fetch_one(&self.pool, insert_app::<B>(&a), app_row::<B>).await
+        self.write_fetch_one(insert_app::<B>(&a), app_row::<B>)
+            .await
     }
 
     async fn client_app(&self, id: i64) -> StoreResult<Option<ClientApp>> {
@@ -193,8 +193,7 @@ impl<B: Backend> ClientStore for SqlStore<B> {
              token_exchange_policy = COALESCE($22, token_exchange_policy) \
              WHERE id = $1 RETURNING {APP_COLS}"
         );
-        fetch_optional(
-            &self.pool,
+        self.write_fetch_optional(
             sqlx::query(&sql)
                 .bind(id)
                 .bind(&c.name)
@@ -263,11 +262,8 @@ impl<B: Backend> ClientStore for SqlStore<B> {
     async fn delete_client_app(&self, id: i64) -> StoreResult<bool> {
         let _invalidate = self.cache.invalidate_on_drop();
         // Consents go with the application (ON DELETE CASCADE).
-        changed_one(
-            &self.pool,
-            sqlx::query("DELETE FROM client_apps WHERE id = $1").bind(id),
-        )
-        .await
+        self.write_one(sqlx::query("DELETE FROM client_apps WHERE id = $1").bind(id))
+            .await
     }
 
     async fn grant_consent(

@@ -164,7 +164,8 @@ impl<B: Backend> GrantStore for SqlStore<B> {
         client_app_id: i64,
         now: UnixTime,
     ) -> StoreResult<Option<(String, Option<i64>)>> {
-        sqlx::query_as(
+        let mut w = self.begin_single().await?;
+        let revoked = sqlx::query_as(
             "UPDATE token_families SET revoked_at = $3 \
              WHERE id = (SELECT family_id FROM refresh_tokens WHERE verifier = $1) \
              AND client_app_id = $2 AND revoked_at IS NULL RETURNING id, user_id",
@@ -172,8 +173,10 @@ impl<B: Backend> GrantStore for SqlStore<B> {
         .bind(verifier)
         .bind(client_app_id)
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *w)
         .await
-        .map_err(err)
+        .map_err(err)?;
+        w.commit().await.map_err(err)?;
+        Ok(revoked)
     }
 }

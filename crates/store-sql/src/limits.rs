@@ -37,7 +37,7 @@ impl<B: Backend> LimitStore for SqlStore<B> {
             ),
         };
         let q = q.bind(limit_id).bind(level).bind(target).bind(value);
-        execute(&self.pool, q).await.map(|_| ())
+        self.write(q).await.map(|_| ())
     }
 
     async fn limits_at(&self, level: LimitLevel) -> StoreResult<Vec<(i64, i64)>> {

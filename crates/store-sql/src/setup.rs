@@ -77,7 +77,7 @@ impl<B: Backend> SetupStore for SqlStore<B> {
                 }
             }
         }
-        B::after_seed(&mut tx).await?;
+        B::after_seed(&mut *tx).await?;
         tx.commit().await.map_err(err)
     }
 
@@ -95,8 +95,7 @@ impl<B: Backend> SetupStore for SqlStore<B> {
         value: &str,
         now: UnixTime,
     ) -> StoreResult<String> {
-        execute(
-            &self.pool,
+        self.write(
             sqlx::query(
                 "INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
             )

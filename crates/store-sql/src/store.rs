@@ -113,7 +113,11 @@ impl<B: Backend> SqlStore<B> {
 
     /// [`Self::write`] for a statement that returns a row (`INSERT … RETURNING`),
     /// decoded with `f`.
-    pub(crate) async fn write_fetch_one<T>(&self, q: Query<'_, B>, f: Decoder<B, T>) -> StoreResult<T> {
+    pub(crate) async fn write_fetch_one<T>(
+        &self,
+        q: Query<'_, B>,
+        f: Decoder<B, T>,
+    ) -> StoreResult<T> {
         let mut w = self.begin_single().await?;
         let t = fetch_one(&mut *w, q, f).await?;
         w.commit().await.map_err(err)?;

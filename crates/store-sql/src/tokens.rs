@@ -6,8 +6,7 @@
 use crate::backend::Backend;
 use crate::backend::RowsAffected as _;
 use crate::store::{
-    changed_one, err, execute, exists, fetch_optional, from_row, json_list, to_json, Query,
-    SqlStore,
+    err, execute, exists, fetch_optional, from_row, json_list, to_json, Query, SqlStore,
 };
 use crate::users::{user_row, USER_COLS};
 use async_trait::async_trait;
@@ -218,15 +217,14 @@ impl<B: Backend> TokenStore for SqlStore<B> {
     }
 
     async fn revoke_family(&self, id: &str, now: UnixTime) -> StoreResult<bool> {
-        changed_one(&self.pool, revoke_family::<B>(id, now)).await
+        self.write_one(revoke_family::<B>(id, now)).await
     }
 
     async fn insert_auth_code(&self, c: &AuthCode) -> StoreResult<()> {
         let sql = format!(
             "INSERT INTO auth_codes ({CODE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
         );
-        execute(
-            &self.pool,
+        self.write(
             sqlx::query(&sql)
                 .bind(&c.verifier)
                 .bind(c.client_app_id)
@@ -253,14 +251,9 @@ impl<B: Backend> TokenStore for SqlStore<B> {
         // The take is one statement, atomic by itself: no transaction around it (one
         // round trip instead of three). Only a replay opens one.
         let sql = format!("UPDATE auth_codes SET used_at = $2 WHERE verifier = $1 AND used_at IS NULL RETURNING {CODE_COLS}");
-        let taken = sqlx::query(&sql)
-            .bind(verifier)
-            .bind(now)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(err)?;
-        if let Some(row) = taken {
-            return Ok(CodeTake::Taken(code_row::<B>(&row).map_err(err)?));
+        let q = sqlx::query(&sql).bind(verifier).bind(now);
+        if let Some(code) = self.write_fetch_optional(q, code_row::<B>).await? {
+            return Ok(CodeTake::Taken(code));
         }
         let mut tx = self.begin_write().await?;
         // A replay. Marking it is a write, which waits for a concurrent
@@ -308,8 +301,7 @@ impl<B: Backend> TokenStore for SqlStore<B> {
     }
 
     async fn insert_pushed_request(&self, p: &PushedRequest) -> StoreResult<()> {
-        execute(
-            &self.pool,
+        self.write(
             sqlx::query(
                 "INSERT INTO pushed_requests (verifier, client_app_id, params, created_at, expires_at) \
                  VALUES ($1, $2, $3, $4, $5)",
@@ -338,12 +330,11 @@ impl<B: Backend> TokenStore for SqlStore<B> {
         .bind(verifier)
         .bind(client_app_id)
         .bind(now);
-        fetch_optional(&self.pool, q, pushed_row::<B>).await
+        self.write_fetch_optional(q, pushed_row::<B>).await
     }
 
     async fn revoke_jti(&self, jti: &str, expires_at: UnixTime) -> StoreResult<()> {
-        execute(
-            &self.pool,
+        self.write(
             sqlx::query(
                 "INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
             )

@@ -4,7 +4,7 @@
 
 use crate::backend::Backend;
 use crate::store::{
-    changed_one, err, execute, fetch_all, fetch_one, fetch_optional, from_row, ids, Query, SqlStore,
+    err, execute, fetch_all, fetch_one, fetch_optional, from_row, ids, Query, SqlStore,
 };
 use async_trait::async_trait;
 use portcullis_core::model::identity::RoleAssignments;
@@ -199,8 +199,7 @@ impl<B: Backend> UserStore for SqlStore<B> {
     }
 
     async fn unlock_user(&self, id: i64) -> StoreResult<bool> {
-        changed_one(
-            &self.pool,
+        self.write_one(
             sqlx::query(
                 "UPDATE users SET locked_at = NULL, locked_until = NULL, failed_logins = 0, \
              failed_window_start = NULL WHERE id = $1",
@@ -216,8 +215,7 @@ impl<B: Backend> UserStore for SqlStore<B> {
         verifier: Option<&str>,
         now: UnixTime,
     ) -> StoreResult<bool> {
-        changed_one(
-            &self.pool,
+        self.write_one(
             sqlx::query(
                 "UPDATE users SET api_secret_verifier = $2, \
              api_secret_created_at = CASE WHEN $2 IS NULL THEN NULL ELSE $3 END WHERE id = $1",
@@ -237,7 +235,7 @@ impl<B: Backend> UserStore for SqlStore<B> {
     }
 
     async fn set_password(&self, user_id: i64, hash: &str, now: UnixTime) -> StoreResult<bool> {
-        changed_one(&self.pool, sqlx::query(
+        self.write_one(sqlx::query(
                 "UPDATE users SET password_hash = $2, failed_logins = 0, failed_window_start = NULL, locked_at = NULL, \
                  locked_until = NULL, auth_version = auth_version + 1, updated_at = $3 WHERE id = $1",
             )
@@ -300,8 +298,7 @@ impl<B: Backend> UserStore for SqlStore<B> {
     }
 
     async fn clear_login_failures(&self, user_id: i64) -> StoreResult<()> {
-        execute(
-            &self.pool,
+        self.write(
             sqlx::query(
                 "UPDATE users SET failed_logins = 0, failed_window_start = NULL WHERE id = $1",
             )

@@ -287,7 +287,10 @@ async fn run(
                 // open batch with it (closing rolls it back). Fail the batch's units and
                 // go on with a new connection from the pool.
                 metrics::histogram!(BATCH_UNITS).record(units as f64);
-                fail(released, "the writing connection was lost before the commit");
+                fail(
+                    released,
+                    "the writing connection was lost before the commit",
+                );
                 match pool.acquire().await {
                     Ok(c) => conn = c.detach(),
                     Err(_) => return, // later units are told "the writer has stopped"
