@@ -158,6 +158,17 @@ impl<B: Backend> SqlStore<B> {
         &self.pool
     }
 
+    /// The group-commit writer, if the store has one (SQLite), for tests that drive it.
+    pub fn writer(&self) -> Option<&Writer<B>> {
+        self.writer.as_ref()
+    }
+
+    /// Begins a write unit as the store's own writes do, for tests of the write path
+    /// (group commit: a batch of units, a unit failing or dropped mid-way).
+    pub async fn begin_write_unit(&self) -> StoreResult<WriteTx<B>> {
+        self.begin_write().await
+    }
+
     /// The row cache, for tests that watch it work.
     pub fn row_cache(&self) -> &RowCache {
         &self.cache

@@ -26,6 +26,7 @@
 //! connection fails with an error saying so rather than hanging.
 
 use crate::backend::Backend;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
@@ -38,10 +39,12 @@ pub const BATCH_UNITS: &str = "portcullis_db_batch_units";
 pub const LEASE_SECONDS: &str = "portcullis_db_lease_wait_seconds";
 
 /// At most this many units in one batch, so a steady stream of writes still commits.
+/// No time bound is needed beside it: a unit's caller is answered only at the batch's
+/// `COMMIT`, so one client is in a batch at most once and a batch holds at most the
+/// writes in flight when it began plus those arriving while it runs, never more than
+/// the concurrent writers (and never more than this). A time bound would also make a
+/// batch's extent depend on the machine's speed, which the tests could not pin.
 pub const MAX_UNITS: usize = 256;
-
-/// A batch takes no new unit after this long, for the same reason.
-pub const MAX_BATCH: Duration = Duration::from_millis(5);
 
 /// How long a unit waits for the writer's connection before failing (the pool's
 /// acquire timeout, for the same reason: a store that cannot write says so).
@@ -198,14 +201,27 @@ type Request<B> = oneshot::Sender<Result<Lease<B>, Arc<str>>>;
 #[derive(Debug)]
 pub struct Writer<B: Backend> {
     queue: mpsc::UnboundedSender<Request<B>>,
+    counts: Arc<Counts>,
 }
 
 impl<B: Backend> Clone for Writer<B> {
     fn clone(&self) -> Self {
         Self {
             queue: self.queue.clone(),
+            counts: Arc::clone(&self.counts),
         }
     }
+}
+
+/// What the writer has done so far, for tests that drive it (a test waits until its
+/// units have asked before letting the first one go; the batch count says how many
+/// `COMMIT`s it took).
+#[derive(Debug, Default)]
+pub struct Counts {
+    /// Units that asked for the connection.
+    pub asked: AtomicU64,
+    /// Batches ended (committed or rolled back).
+    pub batches: AtomicU64,
 }
 
 #[cfg(feature = "sqlite")]
@@ -216,12 +232,18 @@ impl Writer<sqlx::Sqlite> {
     /// `Send` for every backend) and only SQLite needs it.
     pub(crate) fn start(conn: sqlx::SqliteConnection, pool: sqlx::SqlitePool) -> Self {
         let (queue, requests) = mpsc::unbounded_channel();
-        tokio::spawn(run(conn, pool, requests));
-        Self { queue }
+        let counts = Arc::<Counts>::default();
+        tokio::spawn(run(conn, pool, requests, Arc::clone(&counts)));
+        Self { queue, counts }
     }
 }
 
 impl<B: Backend> Writer<B> {
+    /// What the writer has done so far.
+    pub fn counts(&self) -> &Counts {
+        &self.counts
+    }
+
     /// Waits for the connection, inside a savepoint of the open batch.
     pub(crate) async fn begin(&self) -> Result<WriteTx<B>, sqlx::Error> {
         let started = Instant::now();
@@ -229,6 +251,7 @@ impl<B: Backend> Writer<B> {
         self.queue
             .send(ask)
             .map_err(|_| unavailable("the writer has stopped"))?;
+        self.counts.asked.fetch_add(1, Ordering::Relaxed);
         let lease = tokio::time::timeout(LEASE_TIMEOUT, answer).await;
         metrics::histogram!(LEASE_SECONDS).record(started.elapsed().as_secs_f64());
         match lease {
@@ -258,13 +281,13 @@ async fn run(
     mut conn: sqlx::SqliteConnection,
     pool: sqlx::SqlitePool,
     mut requests: mpsc::UnboundedReceiver<Request<sqlx::Sqlite>>,
+    counts: Arc<Counts>,
 ) {
     'batches: while let Some(first) = requests.recv().await {
         if let Err(why) = run_sql(&mut conn, "BEGIN IMMEDIATE").await {
             let _ = first.send(Err(why));
             continue;
         }
-        let started = Instant::now();
         let mut released: Vec<oneshot::Sender<Result<(), Arc<str>>>> = Vec::new();
         let mut units = 0usize;
         let mut broken: Option<Arc<str>> = None;
@@ -312,7 +335,7 @@ async fn run(
                 broken = Some(why);
                 break;
             }
-            if units >= MAX_UNITS || started.elapsed() >= MAX_BATCH {
+            if units >= MAX_UNITS {
                 break;
             }
             next = requests.try_recv().ok();
@@ -332,6 +355,7 @@ async fn run(
             }
         };
         metrics::histogram!(BATCH_UNITS).record(units as f64);
+        counts.batches.fetch_add(1, Ordering::Relaxed);
         for done in released {
             let _ = done.send(outcome.clone());
         }
