@@ -92,7 +92,8 @@ pub trait Backend: sealed::Sealed
     ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
-/// Histogram: seconds a write transaction waited for a pooled connection.
+/// Histogram: seconds a write transaction waited for a connection (a pooled one; on
+/// SQLite its turn on the group-commit writer's, see `crate::write`).
 pub const ACQUIRE_SECONDS: &str = "portcullis_db_acquire_seconds";
 
 /// A pooled connection, with the wait for it recorded in [`ACQUIRE_SECONDS`] (a

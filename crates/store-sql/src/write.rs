@@ -35,9 +35,6 @@ use tokio::sync::{mpsc, oneshot};
 /// one at a time; up to [`MAX_UNITS`] under load).
 pub const BATCH_UNITS: &str = "portcullis_db_batch_units";
 
-/// Histogram: seconds a write unit waited for the SQLite writer's connection.
-pub const LEASE_SECONDS: &str = "portcullis_db_lease_wait_seconds";
-
 /// At most this many units in one batch, so a steady stream of writes still commits.
 /// No time bound is needed beside it: a unit's caller is answered only at the batch's
 /// `COMMIT`, so one client is in a batch at most once and a batch holds at most the
@@ -253,7 +250,9 @@ impl<B: Backend> Writer<B> {
             .map_err(|_| unavailable("the writer has stopped"))?;
         self.counts.asked.fetch_add(1, Ordering::Relaxed);
         let lease = tokio::time::timeout(LEASE_TIMEOUT, answer).await;
-        metrics::histogram!(LEASE_SECONDS).record(started.elapsed().as_secs_f64());
+        // The unit's wait for a connection, as a pooled transaction's is: its turn.
+        metrics::histogram!(crate::backend::ACQUIRE_SECONDS)
+            .record(started.elapsed().as_secs_f64());
         match lease {
             Ok(Ok(Ok(lease))) => Ok(WriteTx(Inner::Lent(lease))),
             Ok(Ok(Err(why))) => Err(unavailable(&why)),
@@ -310,6 +309,7 @@ async fn run(
                 // open batch with it (closing rolls it back). Fail the batch's units and
                 // go on with a new connection from the pool.
                 metrics::histogram!(BATCH_UNITS).record(units as f64);
+                counts.batches.fetch_add(1, Ordering::Relaxed);
                 fail(
                     released,
                     "the writing connection was lost before the commit",

@@ -16,6 +16,7 @@ use sqlx::Sqlite;
 use std::str::FromStr;
 use std::time::Duration;
 
+pub use portcullis_store_sql::write::BATCH_UNITS;
 pub use portcullis_store_sql::{RowCache, GENERATION_CHECK_MS};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
