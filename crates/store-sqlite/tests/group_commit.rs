@@ -2,6 +2,9 @@
 //! transaction, each in its own savepoint; a unit that fails, or is dropped while it
 //! holds the connection, rolls back alone and the batch still commits.
 
+// A test: a failed expectation is the test failing.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use portcullis_store_sqlite::SqliteStore;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;

@@ -107,15 +107,11 @@ async fn acknowledged_group_commits_survive_sigkill_on_sqlite() {
         granters.push(tokio::spawn(async move {
             let http = h;
             let mut acked = Vec::new();
-            loop {
-                match grant(&http, &base, &client).await {
-                    Ok(t) => {
-                        acked.push(t);
-                        n.fetch_add(1, Ordering::SeqCst);
-                        tick.send_replace(());
-                    }
-                    Err(_) => break,
-                }
+            // Until the server dies under a request (unacknowledged).
+            while let Ok(t) = grant(&http, &base, &client).await {
+                acked.push(t);
+                n.fetch_add(1, Ordering::SeqCst);
+                tick.send_replace(());
             }
             acked
         }));
