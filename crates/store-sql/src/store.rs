@@ -76,7 +76,7 @@ impl<B: Backend> SqlStore<B> {
     /// one (SQLite), else a transaction of its own (`Backend::begin_write`).
     pub(crate) async fn begin_write(&self) -> StoreResult<WriteTx<B>> {
         match &self.writer {
-            Some(w) => w.begin().await.map_err(err),
+            Some(w) => w.begin(true).await.map_err(err),
             None => B::begin_write(&self.pool)
                 .await
                 .map(WriteTx::transaction)
@@ -89,7 +89,7 @@ impl<B: Backend> SqlStore<B> {
     /// connection in autocommit (one round trip on PostgreSQL, no `BEGIN`).
     pub(crate) async fn begin_single(&self) -> StoreResult<WriteTx<B>> {
         match &self.writer {
-            Some(w) => w.begin().await.map_err(err),
+            Some(w) => w.begin(false).await.map_err(err),
             None => crate::backend::acquire_timed(&self.pool)
                 .await
                 .map(WriteTx::single)

@@ -9,7 +9,9 @@
 //! `SAVEPOINT unit` and lends it the connection. The unit runs its statements and
 //! hands the connection back, telling the writer to `RELEASE` its savepoint (it
 //! committed) or to `ROLLBACK TO` it (it failed, returned early or was dropped: a
-//! failing unit rolls back alone). The writer then lends the connection to the next
+//! failing unit rolls back alone). A unit of one statement gets no savepoint (SQLite
+//! keeps a statement atomic by itself), and a `RELEASE` waits to share a round trip
+//! with the next `SAVEPOINT` or is done by the `COMMIT`. The writer then lends the connection to the next
 //! unit already waiting; when none waits (or the batch is full) it `COMMIT`s once and
 //! answers every unit that released its savepoint with the commit's outcome. A unit's
 //! caller is answered only after that `COMMIT`, so an acknowledged write is a committed
@@ -190,8 +192,12 @@ impl<B: Backend> Drop for Lease<B> {
     }
 }
 
-/// What a unit asks the writer for: the connection, or why the batch could not begin.
-type Request<B> = oneshot::Sender<Result<Lease<B>, Arc<str>>>;
+/// What a unit asks the writer for: the connection (inside a savepoint of its own, or
+/// for one statement, atomic by itself, without one), or why the batch could not begin.
+struct Request<B: Backend> {
+    savepoint: bool,
+    reply: oneshot::Sender<Result<Lease<B>, Arc<str>>>,
+}
 
 /// The handle on a SQLite store's writer task (cloned with the store; the task ends
 /// when the last handle is dropped).
@@ -241,12 +247,16 @@ impl<B: Backend> Writer<B> {
         &self.counts
     }
 
-    /// Waits for the connection, inside a savepoint of the open batch.
-    pub(crate) async fn begin(&self) -> Result<WriteTx<B>, sqlx::Error> {
+    /// Waits for the connection, inside a savepoint of the open batch when `savepoint`
+    /// (a unit of several statements). Without one (a unit of one statement, which
+    /// SQLite keeps atomic by itself: a failing statement undoes only itself) the unit
+    /// costs the writer no round trip of its own; such a unit dropped after its
+    /// statement ran keeps its write, as the same statement run on the pool did.
+    pub(crate) async fn begin(&self, savepoint: bool) -> Result<WriteTx<B>, sqlx::Error> {
         let started = Instant::now();
-        let (ask, answer) = oneshot::channel();
+        let (reply, answer) = oneshot::channel();
         self.queue
-            .send(ask)
+            .send(Request { savepoint, reply })
             .map_err(|_| unavailable("the writer has stopped"))?;
         self.counts.asked.fetch_add(1, Ordering::Relaxed);
         let lease = tokio::time::timeout(LEASE_TIMEOUT, answer).await;
@@ -284,18 +294,31 @@ async fn run(
 ) {
     'batches: while let Some(first) = requests.recv().await {
         if let Err(why) = run_sql(&mut conn, "BEGIN IMMEDIATE").await {
-            let _ = first.send(Err(why));
+            let _ = first.reply.send(Err(why));
             continue;
         }
+        // A released savepoint not yet released in SQL: its `RELEASE` goes in one text
+        // with the next unit's `SAVEPOINT`, or is done by the `COMMIT` (which releases
+        // every savepoint). A unit without a savepoint runs inside it, harmlessly: the
+        // next `ROLLBACK TO unit` names the newest savepoint of that name.
+        let mut unreleased = false;
         let mut released: Vec<oneshot::Sender<Result<(), Arc<str>>>> = Vec::new();
         let mut units = 0usize;
         let mut broken: Option<Arc<str>> = None;
         let mut next = Some(first);
         while let Some(ask) = next.take() {
-            if let Err(why) = run_sql(&mut conn, "SAVEPOINT unit").await {
-                let _ = ask.send(Err(Arc::clone(&why)));
-                broken = Some(why);
-                break;
+            let open = match (ask.savepoint, unreleased) {
+                (true, true) => Some("RELEASE unit; SAVEPOINT unit"),
+                (true, false) => Some("SAVEPOINT unit"),
+                (false, _) => None,
+            };
+            if let Some(sql) = open {
+                if let Err(why) = run_sql(&mut conn, sql).await {
+                    let _ = ask.reply.send(Err(Arc::clone(&why)));
+                    broken = Some(why);
+                    break;
+                }
+                unreleased = false;
             }
             let (back, returned) = oneshot::channel();
             let lease = Lease {
@@ -303,7 +326,7 @@ async fn run(
                 back: Some(back),
             };
             // A unit that stopped waiting drops the lease here, which gives it back.
-            drop(ask.send(Ok(lease)));
+            drop(ask.reply.send(Ok(lease)));
             let Ok(Returned { conn: c, end }) = returned.await else {
                 // Unreachable short of a leaked lease: the connection is gone, and its
                 // open batch with it (closing rolls it back). Fail the batch's units and
@@ -323,17 +346,19 @@ async fn run(
             conn = c;
             units += 1;
             match end {
-                End::Release(done) => released.push(done),
-                End::Rollback => {
-                    if let Err(why) = run_sql(&mut conn, "ROLLBACK TO unit").await {
+                End::Release(done) => {
+                    released.push(done);
+                    unreleased |= ask.savepoint;
+                }
+                End::Rollback if ask.savepoint => {
+                    if let Err(why) = run_sql(&mut conn, "ROLLBACK TO unit; RELEASE unit").await {
                         broken = Some(why);
                         break;
                     }
                 }
-            }
-            if let Err(why) = run_sql(&mut conn, "RELEASE unit").await {
-                broken = Some(why);
-                break;
+                // One statement: it failed and undid itself, or never ran, or ran and
+                // stays (its caller went away after it; see `Writer::begin`).
+                End::Rollback => {}
             }
             if units >= MAX_UNITS {
                 break;
