@@ -38,6 +38,10 @@ const BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 ];
 
+/// Buckets of `portcullis_db_batch_units` (write units per SQLite group commit): a
+/// count, not seconds (a full-name matcher sorts before the prefix one, so wins).
+const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0];
+
 /// Buckets of the database histograms (statements, connection waits), in seconds.
 const DB_BUCKETS: &[f64] = &[
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0,
@@ -57,6 +61,10 @@ pub fn install() -> Option<&'static PrometheusHandle> {
             let builder = PrometheusBuilder::new()
                 .set_buckets(BUCKETS)
                 .and_then(|b| b.set_buckets_for_metric(db, DB_BUCKETS))
+                .and_then(|b| {
+                    let batch = Matcher::Full(portcullis_store_sqlite::BATCH_UNITS.to_owned());
+                    b.set_buckets_for_metric(batch, BATCH_BUCKETS)
+                })
                 .map_err(|e| tracing::error!(error = %e, "the metrics buckets are invalid"))
                 .ok()?;
             let recorder = builder.build_recorder();

@@ -1,7 +1,7 @@
 //! Used client assertion `jti`s (`AssertionStore`).
 
 use crate::backend::Backend;
-use crate::store::{execute, SqlStore};
+use crate::store::SqlStore;
 use async_trait::async_trait;
 use portcullis_core::model::time::UnixTime;
 use portcullis_core::store::{AssertionStore, StoreResult};
@@ -26,11 +26,11 @@ impl<B: Backend> AssertionStore for SqlStore<B> {
         .bind(jti)
         .bind(expires_at)
         .bind(now);
-        Ok(execute(&self.pool, q).await? == 1)
+        Ok(self.write(q).await? == 1)
     }
 
     async fn purge_assertion_jtis(&self, now: UnixTime) -> StoreResult<u64> {
         let q = sqlx::query("DELETE FROM used_assertions WHERE expires_at <= $1");
-        execute(&self.pool, q.bind(now)).await
+        self.write(q.bind(now)).await
     }
 }

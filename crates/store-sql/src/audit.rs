@@ -45,7 +45,7 @@ impl<B: Backend> AuditStore for SqlStore<B> {
         if events.is_empty() {
             return Ok(());
         }
-        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        let mut tx = self.begin_write().await?;
         for e in events {
             let q = sqlx::query(
                 "INSERT INTO audit_events (at, event_type, tenant_id, actor, actor_user_id, \
@@ -103,7 +103,7 @@ impl<B: Backend> AuditStore for SqlStore<B> {
     }
 
     async fn purge_audit(&self, tenant_id: i64, before: UnixTime) -> StoreResult<u64> {
-        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        let mut tx = self.begin_write().await?;
         let events = execute(
             &mut *tx,
             sqlx::query("DELETE FROM audit_events WHERE tenant_id = $1 AND at < $2")

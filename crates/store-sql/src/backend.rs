@@ -87,11 +87,25 @@ pub trait Backend: sealed::Sealed
 
     /// Runs after the seed rows (explicit ids) are inserted, in the same transaction:
     /// PostgreSQL moves its identity sequences past them; SQLite needs nothing.
-    fn after_seed(tx: &mut Transaction<'_, Self>) -> impl Future<Output = StoreResult<()>> + Send;
+    fn after_seed(
+        conn: &mut <Self as Database>::Connection,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
-/// Histogram: seconds a write transaction waited for a pooled connection.
+/// Histogram: seconds a write transaction waited for a connection (a pooled one; on
+/// SQLite its turn on the group-commit writer's, see `crate::write`).
 pub const ACQUIRE_SECONDS: &str = "portcullis_db_acquire_seconds";
+
+/// A pooled connection, with the wait for it recorded in [`ACQUIRE_SECONDS`] (a
+/// one-statement write in autocommit, see `SqlStore::begin_single`).
+pub(crate) async fn acquire_timed<B: Database>(
+    pool: &Pool<B>,
+) -> Result<sqlx::pool::PoolConnection<B>, sqlx::Error> {
+    let started = std::time::Instant::now();
+    let conn = pool.acquire().await;
+    metrics::histogram!(ACQUIRE_SECONDS).record(started.elapsed().as_secs_f64());
+    conn
+}
 
 /// `pool.begin()` with the wait for a connection timed apart from the `BEGIN`
 /// (issue 16's database pool waits): acquires, records [`ACQUIRE_SECONDS`], then

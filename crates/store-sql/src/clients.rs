@@ -5,8 +5,7 @@
 use crate::backend::Backend;
 use crate::cache::insert_bounded;
 use crate::store::{
-    changed_one, err, execute, fetch_all, fetch_one, fetch_optional, from_row, json_list, to_json,
-    SqlStore,
+    err, execute, fetch_all, fetch_optional, from_row, json_list, to_json, SqlStore,
 };
 use async_trait::async_trait;
 use portcullis_core::model::client_app::{AppListScope, Consent};
@@ -137,7 +136,8 @@ pub(crate) fn insert_app<B: Backend>(
 impl<B: Backend> ClientStore for SqlStore<B> {
     async fn create_client_app(&self, a: NewClientApp) -> StoreResult<ClientApp> {
         let _invalidate = self.cache.invalidate_on_drop();
-        fetch_one(&self.pool, insert_app::<B>(&a), app_row::<B>).await
+        self.write_fetch_one(insert_app::<B>(&a), app_row::<B>)
+            .await
     }
 
     async fn client_app(&self, id: i64) -> StoreResult<Option<ClientApp>> {
@@ -193,8 +193,7 @@ impl<B: Backend> ClientStore for SqlStore<B> {
              token_exchange_policy = COALESCE($22, token_exchange_policy) \
              WHERE id = $1 RETURNING {APP_COLS}"
         );
-        fetch_optional(
-            &self.pool,
+        self.write_fetch_optional(
             sqlx::query(&sql)
                 .bind(id)
                 .bind(&c.name)
@@ -232,7 +231,7 @@ impl<B: Backend> ClientStore for SqlStore<B> {
         // Revokes (or deletes) families by application: token state drops whole.
         let _forget = self.state.forget_all_on_drop();
         let _invalidate = self.cache.invalidate_on_drop();
-        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        let mut tx = self.begin_write().await?;
         let sql = format!(
             "UPDATE client_apps SET secret_verifier = $2, tokens_valid_after = $3, updated_at = $3 \
              WHERE id = $1 RETURNING {APP_COLS}"
@@ -267,11 +266,8 @@ impl<B: Backend> ClientStore for SqlStore<B> {
         let _forget = self.state.forget_all_on_drop();
         let _invalidate = self.cache.invalidate_on_drop();
         // Consents go with the application (ON DELETE CASCADE).
-        changed_one(
-            &self.pool,
-            sqlx::query("DELETE FROM client_apps WHERE id = $1").bind(id),
-        )
-        .await
+        self.write_one(sqlx::query("DELETE FROM client_apps WHERE id = $1").bind(id))
+            .await
     }
 
     async fn grant_consent(
@@ -281,7 +277,7 @@ impl<B: Backend> ClientStore for SqlStore<B> {
         scopes: &[String],
         now: UnixTime,
     ) -> StoreResult<()> {
-        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        let mut tx = self.begin_write().await?;
         execute(&mut *tx,
             sqlx::query(
                 "INSERT INTO consents (user_id, client_app_id, scopes, granted_at, updated_at) VALUES ($1, $2, '[]', $3, $3) \
@@ -339,7 +335,7 @@ impl<B: Backend> ClientStore for SqlStore<B> {
     async fn revoke_consent(&self, user_id: i64, app_id: i64, now: UnixTime) -> StoreResult<bool> {
         // Revokes (or deletes) families by application: token state drops whole.
         let _forget = self.state.forget_all_on_drop();
-        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        let mut tx = self.begin_write().await?;
         let r = execute(
             &mut *tx,
             sqlx::query("DELETE FROM consents WHERE user_id = $1 AND client_app_id = $2")

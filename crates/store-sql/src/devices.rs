@@ -5,7 +5,7 @@
 //! another, so exactly one takes an approved request.
 
 use crate::backend::Backend;
-use crate::store::{changed_one, err, execute, fetch_optional, json_list, to_json, SqlStore};
+use crate::store::{err, execute, fetch_optional, json_list, to_json, SqlStore};
 use async_trait::async_trait;
 use portcullis_core::model::device::{DeviceGrant, DevicePoll, DeviceStatus};
 use portcullis_core::model::time::UnixTime;
@@ -75,7 +75,7 @@ impl<B: Backend> DeviceStore for SqlStore<B> {
         .bind(user_id)
         .bind(auth_time)
         .bind(sid);
-        execute(&self.pool, q).await.map(|_| ())
+        self.write(q).await.map(|_| ())
     }
 
     async fn device_grant_by_user_code(
@@ -108,7 +108,7 @@ impl<B: Backend> DeviceStore for SqlStore<B> {
         .bind(auth_time)
         .bind(sid)
         .bind(now);
-        changed_one(&self.pool, q).await
+        self.write_one(q).await
     }
 
     async fn poll_device_grant(
@@ -117,7 +117,7 @@ impl<B: Backend> DeviceStore for SqlStore<B> {
         client_app_id: i64,
         now: UnixTime,
     ) -> StoreResult<DevicePoll> {
-        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        let mut tx = self.begin_write().await?;
         // The write that serialises polls of this row.
         execute(
             &mut *tx,

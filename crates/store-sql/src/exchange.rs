@@ -2,7 +2,7 @@
 //! `client_apps` and the `vault_retrievals` table (migration 0018).
 
 use crate::backend::Backend;
-use crate::store::{execute, fetch_all, fetch_optional, SqlStore};
+use crate::store::{fetch_all, fetch_optional, SqlStore};
 use async_trait::async_trait;
 use portcullis_core::model::token_exchange::{ExchangePolicy, RetrievalOutcome, VaultRetrieval};
 use portcullis_core::store::{ExchangeStore, StoreResult};
@@ -50,7 +50,7 @@ impl<B: Backend> ExchangeStore for SqlStore<B> {
         .bind(r.oauth_profile_id)
         .bind(r.at)
         .bind(r.outcome.as_str());
-        execute(&self.pool, q).await.map(|_| ())
+        self.write(q).await.map(|_| ())
     }
 
     async fn vault_retrievals(&self, oauth_profile_id: i64) -> StoreResult<Vec<VaultRetrieval>> {

@@ -107,7 +107,7 @@ impl<B: Backend> GrantStore for SqlStore<B> {
             }
             return Ok(replayed);
         }
-        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        let mut tx = self.begin_write().await?;
         execute(&mut *tx, insert_family::<B>(f)).await?;
         if let Some(r) = refresh {
             insert_refresh(&mut tx, r).await?;
@@ -172,6 +172,7 @@ impl<B: Backend> GrantStore for SqlStore<B> {
         client_app_id: i64,
         now: UnixTime,
     ) -> StoreResult<Option<(String, Option<i64>)>> {
+        let mut w = self.begin_single().await?;
         let revoked: Option<(String, Option<i64>)> = sqlx::query_as(
             "UPDATE token_families SET revoked_at = $3 \
              WHERE id = (SELECT family_id FROM refresh_tokens WHERE verifier = $1) \
@@ -180,9 +181,10 @@ impl<B: Backend> GrantStore for SqlStore<B> {
         .bind(verifier)
         .bind(client_app_id)
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *w)
         .await
         .map_err(err)?;
+        w.commit().await.map_err(err)?;
         if let Some((family, _)) = &revoked {
             self.state.forget(&StateKey::Family(family.clone()));
         }

@@ -59,11 +59,14 @@ impl<B: Backend> KeyStore for SqlStore<B> {
     }
 
     async fn insert_signing_key(&self, key: &StoredKey) -> StoreResult<bool> {
-        Ok(insert_key(&self.pool, key).await.map_err(err)? == 1)
+        let mut w = self.begin_single().await?;
+        let inserted = insert_key(&mut *w, key).await.map_err(err)?;
+        w.commit().await.map_err(err)?;
+        Ok(inserted == 1)
     }
 
     async fn rotate_signing_keys(&self, rotations: &[KeyRotation]) -> StoreResult<bool> {
-        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        let mut tx = self.begin_write().await?;
         for r in rotations {
             let alg = r.alg.as_str();
             // The first statement writes, so SQLite takes its write lock here and a
@@ -104,8 +107,7 @@ impl<B: Backend> KeyStore for SqlStore<B> {
     }
 
     async fn delete_retired_keys(&self, before: UnixTime) -> StoreResult<u64> {
-        execute(
-            &self.pool,
+        self.write(
             sqlx::query("DELETE FROM signing_keys WHERE state = 'retiring' AND retire_at <= $1")
                 .bind(before),
         )

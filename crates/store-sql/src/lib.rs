@@ -38,8 +38,10 @@ pub mod tenants;
 pub mod tokens;
 pub mod users;
 pub mod vault;
+pub mod write;
 
 pub use backend::Backend;
 pub use cache::{RowCache, GENERATION_CHECK_MS};
 pub use state_cache::StateCache;
 pub use store::{store_error, Connector, SqlStore};
+pub use write::WriteTx;

@@ -37,7 +37,7 @@ impl<B: Backend> LimitStore for SqlStore<B> {
             ),
         };
         let q = q.bind(limit_id).bind(level).bind(target).bind(value);
-        execute(&self.pool, q).await.map(|_| ())
+        self.write(q).await.map(|_| ())
     }
 
     async fn limits_at(&self, level: LimitLevel) -> StoreResult<Vec<(i64, i64)>> {
@@ -96,7 +96,7 @@ impl<B: Backend> SqlStore<B> {
         id: i64,
     ) -> StoreResult<bool> {
         let _invalidate = self.cache.invalidate_on_drop();
-        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        let mut tx = self.begin_write().await?;
         execute(&mut *tx, sqlx::query(limits).bind(id)).await?;
         let deleted = changed_one(&mut *tx, sqlx::query(delete).bind(id)).await?;
         tx.commit().await.map_err(err)?;

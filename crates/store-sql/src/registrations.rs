@@ -50,8 +50,7 @@ impl<B: Backend> RegistrationStore for SqlStore<B> {
     ) -> StoreResult<()> {
         let json = serde_json::to_string(policy)
             .map_err(|e| StoreError::Backend(format!("policy to JSON: {e}")))?;
-        execute(
-            &self.pool,
+        self.write(
             sqlx::query(
                 "INSERT INTO registration_policies (tenant_id, policy, open, metadata_documents) \
                  VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id) DO UPDATE SET \
@@ -84,8 +83,7 @@ impl<B: Backend> RegistrationStore for SqlStore<B> {
             "INSERT INTO initial_access_tokens (tenant_id, verifier, uses_left, expires_at, created_at, created_by) \
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING {IAT_COLS}"
         );
-        fetch_one(
-            &self.pool,
+        self.write_fetch_one(
             sqlx::query(&sql)
                 .bind(t.tenant_id)
                 .bind(&t.verifier)
@@ -130,7 +128,7 @@ impl<B: Backend> RegistrationStore for SqlStore<B> {
         verifier: Option<&str>,
     ) -> StoreResult<Option<ClientApp>> {
         let _invalidate = self.cache.invalidate_on_drop();
-        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        let mut tx = self.begin_write().await?;
         if let RegisteredBy::InitialAccessToken(id) = app.registered_by {
             let taken = execute(
                 &mut *tx,
@@ -158,8 +156,7 @@ impl<B: Backend> RegistrationStore for SqlStore<B> {
 
     async fn mark_client_used(&self, client_app_id: i64, now: UnixTime) -> StoreResult<()> {
         let _invalidate = self.cache.invalidate_on_drop();
-        execute(
-            &self.pool,
+        self.write(
             sqlx::query(
                 "UPDATE client_apps SET first_used_at = $2 WHERE id = $1 AND first_used_at IS NULL",
             )
@@ -177,8 +174,7 @@ impl<B: Backend> RegistrationStore for SqlStore<B> {
         created_before: UnixTime,
     ) -> StoreResult<u64> {
         let _invalidate = self.cache.invalidate_on_drop();
-        execute(
-            &self.pool,
+        self.write(
             sqlx::query(
                 "DELETE FROM client_apps WHERE tenant_id = $1 AND registered_by = $2 \
                  AND first_used_at IS NULL AND created_at < $3",

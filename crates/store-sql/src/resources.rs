@@ -2,9 +2,7 @@
 //! unique by `(tenant_id, uri)`.
 
 use crate::backend::Backend;
-use crate::store::{
-    changed_one, fetch_all, fetch_one, fetch_optional, json_list, to_json, SqlStore,
-};
+use crate::store::{fetch_all, fetch_optional, json_list, to_json, SqlStore};
 use async_trait::async_trait;
 use portcullis_core::model::resource::{ResourceInput, ResourceServer, ResourceUri};
 use portcullis_core::model::time::UnixTime;
@@ -50,7 +48,7 @@ impl<B: Backend> ResourceStore for SqlStore<B> {
             .bind(to_json(&input.scopes))
             .bind(input.access_token_lifetime)
             .bind(now);
-        fetch_one(&self.pool, q, resource_row::<B>).await
+        self.write_fetch_one(q, resource_row::<B>).await
     }
 
     async fn resource(&self, id: i64) -> StoreResult<Option<ResourceServer>> {
@@ -93,11 +91,11 @@ impl<B: Backend> ResourceStore for SqlStore<B> {
             .bind(&input.name)
             .bind(to_json(&input.scopes))
             .bind(input.access_token_lifetime);
-        fetch_optional(&self.pool, q, resource_row::<B>).await
+        self.write_fetch_optional(q, resource_row::<B>).await
     }
 
     async fn delete_resource(&self, id: i64) -> StoreResult<bool> {
         let q = sqlx::query("DELETE FROM resource_servers WHERE id = $1").bind(id);
-        changed_one(&self.pool, q).await
+        self.write_one(q).await
     }
 }

@@ -3,7 +3,7 @@
 //! its own random nonce), so a re-seal never undoes a write made meanwhile.
 
 use crate::backend::Backend;
-use crate::store::{changed_one, fetch_all, SqlStore};
+use crate::store::{fetch_all, SqlStore};
 use async_trait::async_trait;
 use portcullis_core::store::{SealedColumn, SealedStore, SealedValue, StoreResult};
 use sqlx::Row as _;
@@ -50,6 +50,6 @@ impl<B: Backend> SealedStore for SqlStore<B> {
     ) -> StoreResult<bool> {
         let (table, _, sealed) = place(column);
         let sql = format!("UPDATE {table} SET {sealed} = $1 WHERE {sealed} = $2");
-        changed_one(&self.pool, sqlx::query(&sql).bind(new).bind(old)).await
+        self.write_one(sqlx::query(&sql).bind(new).bind(old)).await
     }
 }

@@ -1,7 +1,7 @@
 //! Browser sign-in sessions (`SessionStore`).
 
 use crate::backend::Backend;
-use crate::store::{changed_one, execute, fetch_optional, from_row, SqlStore};
+use crate::store::{fetch_optional, from_row, SqlStore};
 use async_trait::async_trait;
 use portcullis_core::model::session::Session;
 use portcullis_core::model::time::UnixTime;
@@ -20,8 +20,7 @@ fn session_row<B: Backend>(r: &B::Row) -> Result<Session, sqlx::Error> {
 impl<B: Backend> SessionStore for SqlStore<B> {
     async fn insert_session(&self, s: &Session) -> StoreResult<()> {
         let sql = format!("INSERT INTO sessions ({SESSION_COLS}) VALUES ($1, $2, $3, $4, $5, $6)");
-        execute(
-            &self.pool,
+        self.write(
             sqlx::query(&sql)
                 .bind(&s.verifier)
                 .bind(s.user_id)
@@ -45,8 +44,7 @@ impl<B: Backend> SessionStore for SqlStore<B> {
     }
 
     async fn touch_session(&self, verifier: &str, idle_until: UnixTime) -> StoreResult<()> {
-        execute(
-            &self.pool,
+        self.write(
             sqlx::query(
                 "UPDATE sessions SET idle_until = $2 WHERE verifier = $1 AND idle_until < $2",
             )
@@ -58,15 +56,12 @@ impl<B: Backend> SessionStore for SqlStore<B> {
     }
 
     async fn delete_session(&self, verifier: &str) -> StoreResult<bool> {
-        changed_one(
-            &self.pool,
-            sqlx::query("DELETE FROM sessions WHERE verifier = $1").bind(verifier),
-        )
-        .await
+        self.write_one(sqlx::query("DELETE FROM sessions WHERE verifier = $1").bind(verifier))
+            .await
     }
 
     async fn purge_sessions(&self, now: UnixTime) -> StoreResult<u64> {
         let q = sqlx::query("DELETE FROM sessions WHERE idle_until <= $1 OR expires_at <= $1");
-        execute(&self.pool, q.bind(now)).await
+        self.write(q.bind(now)).await
     }
 }

@@ -30,7 +30,7 @@ impl<B: Backend> SetupStore for SqlStore<B> {
         // `ON CONFLICT DO NOTHING` without a target: when two nodes seed an empty
         // PostgreSQL database at once, the loser's row collides on the id *and* on the
         // unique name, and a conflict target naming only the id would raise the latter.
-        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        let mut tx = self.begin_write().await?;
         for (id, name, description) in &seed.permissions {
             execute(&mut *tx,
                 sqlx::query(
@@ -77,7 +77,7 @@ impl<B: Backend> SetupStore for SqlStore<B> {
                 }
             }
         }
-        B::after_seed(&mut tx).await?;
+        B::after_seed(&mut *tx).await?;
         tx.commit().await.map_err(err)
     }
 
@@ -95,8 +95,7 @@ impl<B: Backend> SetupStore for SqlStore<B> {
         value: &str,
         now: UnixTime,
     ) -> StoreResult<String> {
-        execute(
-            &self.pool,
+        self.write(
             sqlx::query(
                 "INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
             )

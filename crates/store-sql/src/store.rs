@@ -8,11 +8,27 @@ use crate::backend::Backend;
 use crate::backend::RowsAffected as _;
 use crate::cache::RowCache;
 use crate::state_cache::StateCache;
+use crate::write::{WriteTx, Writer};
 use portcullis_core::store::{StoreError, StoreResult};
 use sqlx::Executor;
 use std::future::Future;
 use std::sync::Arc;
 pub(crate) use store_error as err;
+
+#[cfg(feature = "sqlite")]
+impl SqlStore<sqlx::Sqlite> {
+    /// A store on `pool` whose writes go through one writer with group commit (see
+    /// [`crate::write`]): one connection is taken out of the pool for it (the pool may
+    /// open another in its place); reads stay on the pool.
+    pub async fn with_group_commit(pool: sqlx::SqlitePool) -> StoreResult<Self> {
+        let conn = pool.acquire().await.map_err(err)?.detach();
+        let writer = Writer::start(conn, pool.clone());
+        Ok(Self {
+            writer: Some(writer),
+            ..Self::new(pool)
+        })
+    }
+}
 
 /// Every storage trait of core on the database `B`.
 #[derive(Debug)]
@@ -22,6 +38,8 @@ pub struct SqlStore<B: Backend> {
     pub(crate) cache: Arc<RowCache>,
     /// Token state: revocations, families, users (see [`crate::state_cache`]).
     pub(crate) state: Arc<StateCache>,
+    /// SQLite's group commit ([`crate::write`]); `None`: a transaction per write.
+    pub(crate) writer: Option<Writer<B>>,
 }
 
 impl<B: Backend> Clone for SqlStore<B> {
@@ -30,6 +48,7 @@ impl<B: Backend> Clone for SqlStore<B> {
             pool: self.pool.clone(),
             cache: Arc::clone(&self.cache),
             state: Arc::clone(&self.state),
+            writer: self.writer.clone(),
         }
     }
 }
@@ -54,7 +73,73 @@ impl<B: Backend> SqlStore<B> {
             pool,
             cache: Arc::default(),
             state: Arc::default(),
+            writer: None,
         }
+    }
+
+    /// Begins a write transaction: a unit of the writer's next batch when the store has
+    /// one (SQLite), else a transaction of its own (`Backend::begin_write`).
+    pub(crate) async fn begin_write(&self) -> StoreResult<WriteTx<B>> {
+        match &self.writer {
+            Some(w) => w.begin(true).await.map_err(err),
+            None => B::begin_write(&self.pool)
+                .await
+                .map(WriteTx::transaction)
+                .map_err(err),
+        }
+    }
+
+    /// Begins a write of one statement, atomic by itself: through the writer when the
+    /// store has one (so it never fights a batch for SQLite's lock), else a pooled
+    /// connection in autocommit (one round trip on PostgreSQL, no `BEGIN`).
+    pub(crate) async fn begin_single(&self) -> StoreResult<WriteTx<B>> {
+        match &self.writer {
+            Some(w) => w.begin(false).await.map_err(err),
+            None => crate::backend::acquire_timed(&self.pool)
+                .await
+                .map(WriteTx::single)
+                .map_err(err),
+        }
+    }
+
+    /// Runs one writing statement (UPDATE, DELETE or INSERT, see [`Self::begin_single`]);
+    /// how many rows it changed.
+    pub(crate) async fn write(&self, q: Query<'_, B>) -> StoreResult<u64> {
+        let mut w = self.begin_single().await?;
+        let n = execute(&mut *w, q).await?;
+        w.commit().await.map_err(err)?;
+        Ok(n)
+    }
+
+    /// [`Self::write`] for a statement naming one row by its key: whether it changed it.
+    pub(crate) async fn write_one(&self, q: Query<'_, B>) -> StoreResult<bool> {
+        Ok(self.write(q).await? == 1)
+    }
+
+    /// [`Self::write`] for a statement that returns a row (`INSERT … RETURNING`),
+    /// decoded with `f`.
+    pub(crate) async fn write_fetch_one<T>(
+        &self,
+        q: Query<'_, B>,
+        f: Decoder<B, T>,
+    ) -> StoreResult<T> {
+        let mut w = self.begin_single().await?;
+        let t = fetch_one(&mut *w, q, f).await?;
+        w.commit().await.map_err(err)?;
+        Ok(t)
+    }
+
+    /// [`Self::write`] for a statement that may return a row (`UPDATE … RETURNING`),
+    /// decoded with `f`.
+    pub(crate) async fn write_fetch_optional<T>(
+        &self,
+        q: Query<'_, B>,
+        f: Decoder<B, T>,
+    ) -> StoreResult<Option<T>> {
+        let mut w = self.begin_single().await?;
+        let t = fetch_optional(&mut *w, q, f).await?;
+        w.commit().await.map_err(err)?;
+        Ok(t)
     }
 
     /// Connects to `url` and runs pending migrations (see the backend crate).
@@ -76,6 +161,17 @@ impl<B: Backend> SqlStore<B> {
     /// The pool, for tests that inspect the raw database.
     pub fn pool(&self) -> &sqlx::Pool<B> {
         &self.pool
+    }
+
+    /// The group-commit writer, if the store has one (SQLite), for tests that drive it.
+    pub fn writer(&self) -> Option<&Writer<B>> {
+        self.writer.as_ref()
+    }
+
+    /// Begins a write unit as the store's own writes do, for tests of the write path
+    /// (group commit: a batch of units, a unit failing or dropped mid-way).
+    pub async fn begin_write_unit(&self) -> StoreResult<WriteTx<B>> {
+        self.begin_write().await
     }
 
     /// The row cache, for tests that watch it work.

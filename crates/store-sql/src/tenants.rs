@@ -69,7 +69,7 @@ impl<B: Backend> TenantStore for SqlStore<B> {
     }
 
     async fn create_tenant(&self, n: NewTenant) -> StoreResult<Tenant> {
-        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        let mut tx = self.begin_write().await?;
         let sql = format!(
             "INSERT INTO tenants (name, description, parent_id, active, allowed_scopes, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING {TENANT_COLS}"
@@ -124,7 +124,7 @@ impl<B: Backend> TenantStore for SqlStore<B> {
 
     async fn update_tenant(&self, id: i64, c: TenantChanges) -> StoreResult<Option<Tenant>> {
         let _invalidate = self.cache.invalidate_on_drop();
-        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        let mut tx = self.begin_write().await?;
         let sql = format!(
             "UPDATE tenants SET name = $2, description = $3, active = $4, allowed_scopes = $5 \
              WHERE id = $1 RETURNING {TENANT_COLS}"
@@ -174,7 +174,7 @@ impl<B: Backend> TenantStore for SqlStore<B> {
     }
 
     async fn set_tenant_admins(&self, tenant_id: i64, users: &[i64]) -> StoreResult<()> {
-        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        let mut tx = self.begin_write().await?;
         execute(
             &mut *tx,
             sqlx::query("DELETE FROM tenant_admins WHERE tenant_id = $1").bind(tenant_id),
@@ -217,7 +217,7 @@ impl<B: Backend> TenantStore for SqlStore<B> {
 
 /// Inserts a tenant's host names (lowercased).
 async fn insert_hosts<B: Backend>(
-    tx: &mut sqlx::Transaction<'_, B>,
+    tx: &mut crate::write::WriteTx<B>,
     tenant_id: i64,
     hosts: &[String],
 ) -> StoreResult<()> {

@@ -7,8 +7,7 @@ use crate::backend::Backend;
 use crate::backend::RowsAffected as _;
 use crate::state_cache::StateKey;
 use crate::store::{
-    changed_one, err, execute, exists, fetch_optional, from_row, json_list, to_json, Query,
-    SqlStore,
+    err, execute, exists, fetch_optional, from_row, json_list, to_json, Query, SqlStore,
 };
 use crate::users::{user_row, USER_COLS};
 use async_trait::async_trait;
@@ -82,7 +81,7 @@ pub(crate) fn insert_family<B: Backend>(f: &Family) -> Query<'_, B> {
 }
 
 pub(crate) async fn insert_refresh<B: Backend>(
-    tx: &mut sqlx::Transaction<'_, B>,
+    tx: &mut crate::write::WriteTx<B>,
     t: &RefreshToken,
 ) -> StoreResult<()> {
     execute(
@@ -111,7 +110,7 @@ pub(crate) fn revoke_family<B: Backend>(id: &str, at: UnixTime) -> Query<'_, B> 
 #[async_trait]
 impl<B: Backend> TokenStore for SqlStore<B> {
     async fn create_family(&self, f: &Family, refresh: Option<&RefreshToken>) -> StoreResult<()> {
-        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        let mut tx = self.begin_write().await?;
         execute(&mut *tx, insert_family::<B>(f)).await?;
         if let Some(r) = refresh {
             insert_refresh(&mut tx, r).await?;
@@ -175,13 +174,13 @@ impl<B: Backend> TokenStore for SqlStore<B> {
             if spent == 1 {
                 return Ok(Rotation::Rotated);
             }
-            B::begin_write(&self.pool).await.map_err(err)?
+            self.begin_write().await?
         } else {
             // SQLite: both statements in one text, one hand-off to the connection's
             // thread inside the transaction; the INSERT runs only when the UPDATE
             // spent the token (`changes()` is the UPDATE's count), so a win changes
             // two rows and a loss none.
-            let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+            let mut tx = self.begin_write().await?;
             let changed = execute(
                 &mut *tx,
                 sqlx::query(
@@ -221,15 +220,14 @@ impl<B: Backend> TokenStore for SqlStore<B> {
 
     async fn revoke_family(&self, id: &str, now: UnixTime) -> StoreResult<bool> {
         let _forget = self.state.forget_on_drop(StateKey::Family(id.to_owned()));
-        changed_one(&self.pool, revoke_family::<B>(id, now)).await
+        self.write_one(revoke_family::<B>(id, now)).await
     }
 
     async fn insert_auth_code(&self, c: &AuthCode) -> StoreResult<()> {
         let sql = format!(
             "INSERT INTO auth_codes ({CODE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
         );
-        execute(
-            &self.pool,
+        self.write(
             sqlx::query(&sql)
                 .bind(&c.verifier)
                 .bind(c.client_app_id)
@@ -256,16 +254,11 @@ impl<B: Backend> TokenStore for SqlStore<B> {
         // The take is one statement, atomic by itself: no transaction around it (one
         // round trip instead of three). Only a replay opens one.
         let sql = format!("UPDATE auth_codes SET used_at = $2 WHERE verifier = $1 AND used_at IS NULL RETURNING {CODE_COLS}");
-        let taken = sqlx::query(&sql)
-            .bind(verifier)
-            .bind(now)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(err)?;
-        if let Some(row) = taken {
-            return Ok(CodeTake::Taken(code_row::<B>(&row).map_err(err)?));
+        let q = sqlx::query(&sql).bind(verifier).bind(now);
+        if let Some(code) = self.write_fetch_optional(q, code_row::<B>).await? {
+            return Ok(CodeTake::Taken(code));
         }
-        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        let mut tx = self.begin_write().await?;
         // A replay. Marking it is a write, which waits for a concurrent
         // `set_code_family` and then sees the family it recorded; one that comes later
         // sees the mark instead.
@@ -296,7 +289,7 @@ impl<B: Backend> TokenStore for SqlStore<B> {
     async fn set_code_family(&self, verifier: &str, family_id: &str) -> StoreResult<bool> {
         // The UPDATE takes the row's write lock first, so a concurrent replay either
         // already set `replayed_at` (seen here) or runs after and finds `family_id`.
-        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        let mut tx = self.begin_write().await?;
         let replayed: Option<Option<i64>> = sqlx::query_scalar(
             "UPDATE auth_codes SET family_id = $2 WHERE verifier = $1 RETURNING replayed_at",
         )
@@ -317,8 +310,7 @@ impl<B: Backend> TokenStore for SqlStore<B> {
     }
 
     async fn insert_pushed_request(&self, p: &PushedRequest) -> StoreResult<()> {
-        execute(
-            &self.pool,
+        self.write(
             sqlx::query(
                 "INSERT INTO pushed_requests (verifier, client_app_id, params, created_at, expires_at) \
                  VALUES ($1, $2, $3, $4, $5)",
@@ -347,13 +339,12 @@ impl<B: Backend> TokenStore for SqlStore<B> {
         .bind(verifier)
         .bind(client_app_id)
         .bind(now);
-        fetch_optional(&self.pool, q, pushed_row::<B>).await
+        self.write_fetch_optional(q, pushed_row::<B>).await
     }
 
     async fn revoke_jti(&self, jti: &str, expires_at: UnixTime) -> StoreResult<()> {
         let _forget = self.state.forget_on_drop(StateKey::Jti(jti.to_owned()));
-        execute(
-            &self.pool,
+        self.write(
             sqlx::query(
                 "INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
             )
@@ -369,7 +360,7 @@ impl<B: Backend> TokenStore for SqlStore<B> {
     }
 
     async fn purge_expired(&self, now: UnixTime) -> StoreResult<u64> {
-        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        let mut tx = self.begin_write().await?;
         let mut n = 0;
         for sql in [
             "DELETE FROM auth_codes WHERE expires_at <= $1",

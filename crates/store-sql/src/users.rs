@@ -5,7 +5,7 @@
 use crate::backend::Backend;
 use crate::state_cache::StateKey;
 use crate::store::{
-    changed_one, err, execute, fetch_all, fetch_one, fetch_optional, from_row, ids, Query, SqlStore,
+    err, execute, fetch_all, fetch_one, fetch_optional, from_row, ids, Query, SqlStore,
 };
 use async_trait::async_trait;
 use portcullis_core::model::identity::RoleAssignments;
@@ -82,7 +82,7 @@ fn profile_set(first: usize) -> String {
 #[async_trait]
 impl<B: Backend> UserStore for SqlStore<B> {
     async fn create_user(&self, u: NewUser) -> StoreResult<User> {
-        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        let mut tx = self.begin_write().await?;
         let placeholders: Vec<String> = (8..8 + PROFILE_COLS.len())
             .map(|i| format!("${i}"))
             .collect();
@@ -194,7 +194,7 @@ impl<B: Backend> UserStore for SqlStore<B> {
 
     async fn set_role_assignments(&self, id: i64, g: &RoleAssignments) -> StoreResult<bool> {
         let _forget = self.state.forget_on_drop(StateKey::User(id));
-        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        let mut tx = self.begin_write().await?;
         let r = execute(
             &mut *tx,
             sqlx::query("UPDATE users SET auth_version = auth_version + 1 WHERE id = $1").bind(id),
@@ -220,8 +220,7 @@ impl<B: Backend> UserStore for SqlStore<B> {
 
     async fn unlock_user(&self, id: i64) -> StoreResult<bool> {
         let _forget = self.state.forget_on_drop(StateKey::User(id));
-        changed_one(
-            &self.pool,
+        self.write_one(
             sqlx::query(
                 "UPDATE users SET locked_at = NULL, locked_until = NULL, failed_logins = 0, \
              failed_window_start = NULL WHERE id = $1",
@@ -238,8 +237,7 @@ impl<B: Backend> UserStore for SqlStore<B> {
         now: UnixTime,
     ) -> StoreResult<bool> {
         let _forget = self.state.forget_on_drop(StateKey::User(id));
-        changed_one(
-            &self.pool,
+        self.write_one(
             sqlx::query(
                 "UPDATE users SET api_secret_verifier = $2, \
              api_secret_created_at = CASE WHEN $2 IS NULL THEN NULL ELSE $3 END WHERE id = $1",
@@ -260,7 +258,7 @@ impl<B: Backend> UserStore for SqlStore<B> {
 
     async fn set_password(&self, user_id: i64, hash: &str, now: UnixTime) -> StoreResult<bool> {
         let _forget = self.state.forget_on_drop(StateKey::User(user_id));
-        changed_one(&self.pool, sqlx::query(
+        self.write_one(sqlx::query(
                 "UPDATE users SET password_hash = $2, failed_logins = 0, failed_window_start = NULL, locked_at = NULL, \
                  locked_until = NULL, auth_version = auth_version + 1, updated_at = $3 WHERE id = $1",
             )
@@ -276,7 +274,7 @@ impl<B: Backend> UserStore for SqlStore<B> {
         p: LockoutPolicy,
     ) -> StoreResult<Option<Lock>> {
         let _forget = self.state.forget_on_drop(StateKey::User(user_id));
-        let mut tx = B::begin_write(&self.pool).await.map_err(err)?;
+        let mut tx = self.begin_write().await?;
         // Count the failure unless a lock is in force; a window older than the interval restarts at 1.
         execute(&mut *tx,
             sqlx::query(
@@ -325,8 +323,7 @@ impl<B: Backend> UserStore for SqlStore<B> {
 
     async fn clear_login_failures(&self, user_id: i64) -> StoreResult<()> {
         let _forget = self.state.forget_on_drop(StateKey::User(user_id));
-        execute(
-            &self.pool,
+        self.write(
             sqlx::query(
                 "UPDATE users SET failed_logins = 0, failed_window_start = NULL WHERE id = $1",
             )
@@ -339,7 +336,7 @@ impl<B: Backend> UserStore for SqlStore<B> {
 
 /// Inserts a user's roles and explicit permissions.
 async fn insert_role_assignments<B: Backend>(
-    tx: &mut sqlx::Transaction<'_, B>,
+    tx: &mut crate::write::WriteTx<B>,
     user_id: i64,
     roles: &[i64],
     permissions: &[i64],

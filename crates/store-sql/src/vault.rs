@@ -5,9 +5,7 @@
 //! finds nothing.
 
 use crate::backend::Backend;
-use crate::store::{
-    changed_one, execute, fetch_all, fetch_one, fetch_optional, from_row, SqlStore,
-};
+use crate::store::{fetch_all, fetch_optional, from_row, SqlStore};
 use async_trait::async_trait;
 use portcullis_core::model::time::UnixTime;
 use portcullis_core::model::vault::ProfileScope;
@@ -65,8 +63,7 @@ impl<B: Backend> VaultStore for SqlStore<B> {
              client_secret_sealed, authorize_uri, token_uri, scope, token_auth_method, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING {OAUTH_APP_COLS}"
         );
-        fetch_one(
-            &self.pool,
+        self.write_fetch_one(
             sqlx::query(&sql)
                 .bind(&a.seal_ref)
                 .bind(a.tenant_id)
@@ -105,8 +102,7 @@ impl<B: Backend> VaultStore for SqlStore<B> {
              client_secret_sealed = $6, authorize_uri = $7, token_uri = $8, scope = $9, \
              token_auth_method = $10, updated_at = $11 WHERE id = $1 RETURNING {OAUTH_APP_COLS}"
         );
-        fetch_optional(
-            &self.pool,
+        self.write_fetch_optional(
             sqlx::query(&sql)
                 .bind(id)
                 .bind(&c.name)
@@ -126,11 +122,8 @@ impl<B: Backend> VaultStore for SqlStore<B> {
 
     async fn delete_oauth_app(&self, id: i64) -> StoreResult<bool> {
         // Profiles and connect states go with it (ON DELETE CASCADE).
-        changed_one(
-            &self.pool,
-            sqlx::query("DELETE FROM oauth_apps WHERE id = $1").bind(id),
-        )
-        .await
+        self.write_one(sqlx::query("DELETE FROM oauth_apps WHERE id = $1").bind(id))
+            .await
     }
 
     async fn create_oauth_profile(&self, p: NewOAuthProfile) -> StoreResult<OAuthProfile> {
@@ -139,8 +132,7 @@ impl<B: Backend> VaultStore for SqlStore<B> {
              access_token_sealed, refresh_token_sealed, access_expires_at, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING {PROFILE_COLS}"
         );
-        fetch_one(
-            &self.pool,
+        self.write_fetch_one(
             sqlx::query(&sql)
                 .bind(&p.seal_ref)
                 .bind(p.oauth_app_id)
@@ -197,8 +189,7 @@ impl<B: Backend> VaultStore for SqlStore<B> {
              last_refresh_error = NULL, refresh_failures = 0, next_attempt_at = NULL, updated_at = $8 \
              WHERE id = $1 RETURNING {PROFILE_COLS}"
         );
-        fetch_optional(
-            &self.pool,
+        self.write_fetch_optional(
             sqlx::query(&sql)
                 .bind(id)
                 .bind(c.oauth_app_id)
@@ -214,11 +205,8 @@ impl<B: Backend> VaultStore for SqlStore<B> {
     }
 
     async fn delete_oauth_profile(&self, id: i64) -> StoreResult<bool> {
-        changed_one(
-            &self.pool,
-            sqlx::query("DELETE FROM oauth_profiles WHERE id = $1").bind(id),
-        )
-        .await
+        self.write_one(sqlx::query("DELETE FROM oauth_profiles WHERE id = $1").bind(id))
+            .await
     }
 
     async fn acquire_refresh_lease(
@@ -233,8 +221,7 @@ impl<B: Backend> VaultStore for SqlStore<B> {
              WHERE id = $1 AND (refresh_lease_until IS NULL OR refresh_lease_until <= $3) \
              RETURNING {PROFILE_COLS}"
         );
-        fetch_optional(
-            &self.pool,
+        self.write_fetch_optional(
             sqlx::query(&sql)
                 .bind(id)
                 .bind(holder)
@@ -246,8 +233,7 @@ impl<B: Backend> VaultStore for SqlStore<B> {
     }
 
     async fn release_refresh_lease(&self, id: i64, holder: &str) -> StoreResult<bool> {
-        changed_one(
-            &self.pool,
+        self.write_one(
             sqlx::query(
                 "UPDATE oauth_profiles SET refresh_lease_holder = NULL, \
                  refresh_lease_until = NULL WHERE id = $1 AND refresh_lease_holder = $2",
@@ -272,8 +258,7 @@ impl<B: Backend> VaultStore for SqlStore<B> {
              refresh_lease_until = NULL, updated_at = $6 \
              WHERE id = $1 AND refresh_lease_holder = $2 RETURNING {PROFILE_COLS}"
         );
-        fetch_optional(
-            &self.pool,
+        self.write_fetch_optional(
             sqlx::query(&sql)
                 .bind(id)
                 .bind(holder)
@@ -298,8 +283,7 @@ impl<B: Backend> VaultStore for SqlStore<B> {
              refresh_lease_holder = NULL, refresh_lease_until = NULL \
              WHERE id = $1 AND refresh_lease_holder = $2 RETURNING {PROFILE_COLS}"
         );
-        fetch_optional(
-            &self.pool,
+        self.write_fetch_optional(
             sqlx::query(&sql)
                 .bind(id)
                 .bind(holder)
@@ -336,8 +320,7 @@ impl<B: Backend> VaultStore for SqlStore<B> {
         let sql = format!(
             "INSERT INTO oauth_connect_states ({CONNECT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
         );
-        execute(
-            &self.pool,
+        self.write(
             sqlx::query(&sql)
                 .bind(&c.state_verifier)
                 .bind(c.user_id)
@@ -356,14 +339,12 @@ impl<B: Backend> VaultStore for SqlStore<B> {
         let sql = format!(
             "DELETE FROM oauth_connect_states WHERE state_verifier = $1 RETURNING {CONNECT_COLS}"
         );
-        fetch_optional(&self.pool, sqlx::query(&sql).bind(v), connect_row::<B>).await
+        self.write_fetch_optional(sqlx::query(&sql).bind(v), connect_row::<B>)
+            .await
     }
 
     async fn purge_connect_states(&self, now: UnixTime) -> StoreResult<u64> {
-        execute(
-            &self.pool,
-            sqlx::query("DELETE FROM oauth_connect_states WHERE expires_at <= $1").bind(now),
-        )
-        .await
+        self.write(sqlx::query("DELETE FROM oauth_connect_states WHERE expires_at <= $1").bind(now))
+            .await
     }
 }

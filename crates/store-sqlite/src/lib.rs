@@ -16,6 +16,7 @@ use sqlx::Sqlite;
 use std::str::FromStr;
 use std::time::Duration;
 
+pub use portcullis_store_sql::write::BATCH_UNITS;
 pub use portcullis_store_sql::{RowCache, GENERATION_CHECK_MS};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -93,7 +94,9 @@ impl Connector<SqliteConnector> for Sqlite {
         let migrated = <Self as Connector<SqliteConnector>>::migrate(&pool).await;
         drop(guard);
         migrated?;
-        Ok(SqlStore::new(pool))
+        // Every write through one connection, a transaction per batch of the writes
+        // waiting at that moment (group commit, issue #17; `portcullis_store_sql::write`).
+        SqlStore::with_group_commit(pool).await
     }
 
     /// Runs pending migrations.

@@ -30,6 +30,7 @@ mod grant_api_secret;
 mod grant_client_credentials;
 mod grant_password;
 mod grant_refresh_token;
+mod group_commit;
 mod introspection_revocation;
 mod jwks;
 mod limits;

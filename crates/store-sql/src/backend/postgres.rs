@@ -21,12 +21,12 @@ impl Backend for Postgres {
     }
 
     /// Moves the identity sequences past the explicitly numbered seed rows.
-    async fn after_seed(tx: &mut Transaction<'_, Self>) -> StoreResult<()> {
+    async fn after_seed(conn: &mut sqlx::PgConnection) -> StoreResult<()> {
         for table in ["tenants", "roles"] {
             let sql = format!(
                 "SELECT setval(pg_get_serial_sequence('{table}', 'id'), GREATEST((SELECT MAX(id) FROM {table}), 1))"
             );
-            sqlx::query(&sql).execute(&mut **tx).await.map_err(err)?;
+            sqlx::query(&sql).execute(&mut *conn).await.map_err(err)?;
         }
         Ok(())
     }

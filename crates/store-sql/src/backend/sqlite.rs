@@ -15,17 +15,15 @@ impl RowsAffected for sqlx::sqlite::SqliteQueryResult {
 impl Backend for Sqlite {
     const WRITING_CTES: bool = false;
 
-    /// A deferred `BEGIN`, as before issue #12: every write transaction's first
-    /// statement writes, so the write lock is still taken up front. `BEGIN IMMEDIATE`
-    /// was tried here and made the load harness's seeder (another process writing to
-    /// the same file) fail with "database is locked" in 2 of 5 smoke runs (0 of 4 with
-    /// `BEGIN`), so it waits for a look at why.
+    /// A deferred `BEGIN`, for a SQLite store opened without group commit (see
+    /// `SqlStore::with_group_commit`; the server's store always has it): every write
+    /// transaction's first statement writes, so the write lock is still taken up front.
     async fn begin_write(pool: &Pool<Self>) -> Result<Transaction<'static, Self>, sqlx::Error> {
         super::begin_timed(pool).await
     }
 
     /// Nothing to do: SQLite picks ids past the explicit ones itself.
-    async fn after_seed(_tx: &mut Transaction<'_, Self>) -> StoreResult<()> {
+    async fn after_seed(_conn: &mut sqlx::SqliteConnection) -> StoreResult<()> {
         Ok(())
     }
 }
