@@ -24,6 +24,7 @@
 use crate::model::time::UnixTime;
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 /// Failed client authentications allowed per client id in one [`WINDOW`].
@@ -67,6 +68,11 @@ struct Window {
 #[derive(Debug, Default)]
 pub struct FailureLimiter {
     windows: Mutex<HashMap<String, Window>>,
+    /// How many keys the table holds, set under its lock after every change. Every
+    /// successful request checks its keys; while no failure is counted anywhere (the
+    /// usual state) the check reads this and takes no lock, so concurrent token
+    /// requests do not queue on the table's mutex.
+    held: AtomicUsize,
 }
 
 /// The budget and window length of a key, by its prefix.
@@ -140,6 +146,9 @@ impl FailureLimiter {
 
     /// `Err(seconds)` when any key is over its budget in its current window.
     pub fn check(&self, keys: &[String], now: UnixTime) -> Result<(), u64> {
+        if self.held.load(Ordering::Acquire) == 0 {
+            return Ok(());
+        }
         let map = self.table();
         let mut wait = None;
         for k in keys {
@@ -172,6 +181,7 @@ impl FailureLimiter {
             }
             w.failures = w.failures.saturating_add(1);
         }
+        self.held.store(map.len(), Ordering::Release);
     }
 
     /// Forgets the failures of `keys` (a success for that address and login).
@@ -180,6 +190,7 @@ impl FailureLimiter {
         for k in keys {
             map.remove(k);
         }
+        self.held.store(map.len(), Ordering::Release);
     }
 
     /// Keys held now.
@@ -275,6 +286,27 @@ mod tests {
         assert!(l.check(&password_keys(Some(ip), "bob"), 1).is_ok());
         l.forgive(&password_keys(Some(ip), "ann")[1..]);
         assert!(l.check(&password_keys(Some(ip), "ann"), 1).is_ok());
+    }
+
+    #[test]
+    fn forgiving_every_key_empties_the_table_and_failures_count_again() {
+        let l = FailureLimiter::default();
+        let keys = vec!["client:abc".to_owned()];
+        assert!(l.check(&keys, 0).is_ok(), "an empty table");
+        for _ in 0..PER_CLIENT {
+            l.record_failure(&keys, 0);
+        }
+        assert!(l.check(&keys, 1).is_err());
+        l.forgive(&keys);
+        assert!(l.is_empty());
+        assert!(l.check(&keys, 1).is_ok(), "forgiven");
+        for _ in 0..PER_CLIENT {
+            l.record_failure(&keys, 2);
+        }
+        assert!(
+            l.check(&keys, 3).is_err(),
+            "counted again after the table emptied"
+        );
     }
 
     #[test]

@@ -404,7 +404,7 @@ impl Application {
         }
         let (ctx, generated_admin_password) =
             prepare_with_issuer(&config, clock, issuer.clone()).await?;
-        let state = AppState {
+        let state = AppState::new(crate::state::Shared {
             ctx,
             credentials: Arc::new(CredentialCache::default()),
             issuer: issuer.into(),
@@ -419,7 +419,7 @@ impl Application {
                     .map_err(StartupError::CorsOrigins)?,
             ),
             dpop_nonces: config.dpop_nonces,
-        };
+        });
         let vault_refresh = config.vault_refresh_enabled.then(|| VaultRefresh {
             window_secs: i64::try_from(config.vault_refresh_window_secs).unwrap_or(i64::MAX),
             interval: std::time::Duration::from_secs(config.vault_refresh_interval_secs),

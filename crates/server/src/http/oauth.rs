@@ -547,7 +547,9 @@ impl FromRequest<AppState> for OAuthPost {
         let ConnectInfo(peer) = ConnectInfo::<SocketAddr>::from_request_parts(&mut parts, s)
             .await
             .map_err(IntoResponse::into_response)?;
-        let headers = parts.headers.clone();
+        // Moved out rather than copied: reading the body needs only the extensions
+        // (the body limit), not the headers.
+        let headers = std::mem::take(&mut parts.headers);
         let path = parts.uri.path().to_owned();
         let body = Bytes::from_request(Request::from_parts(parts, body), s).await;
         Ok(Self {

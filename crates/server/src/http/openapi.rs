@@ -311,11 +311,14 @@ fn complete_operation(surface: Surface, path: &str, method: &str, op: &mut Map<S
     }
 }
 
-/// This document.
+/// This document. The server holds it as the annotations give it and completes it
+/// here ([`complete`]), per request: a rare one, and nothing stays in memory.
 #[utoipa::path(get, path = "/api/openapi.json", tag = "operations",
     responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json")))]
 pub async fn openapi_json(Extension(doc): Extension<Arc<OpenApi>>) -> Json<serde_json::Value> {
-    Json(serde_json::to_value(doc.as_ref()).unwrap_or_default())
+    let mut value = serde_json::to_value(doc.as_ref()).unwrap_or_default();
+    complete_value(&mut value);
+    Json(value)
 }
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -304,6 +304,7 @@ macro_rules! store_contract_cases {
             of_concurrent_polls_of_an_approved_device_code_exactly_one_takes_it,
             // audit
             audit_events_round_trip_filter_page_newest_first_and_purge_per_tenant,
+            a_large_audit_batch_is_written_whole_in_order_with_every_field,
         }
     };
 }
