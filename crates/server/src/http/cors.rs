@@ -1,7 +1,7 @@
 //! Cross-origin requests (the [Fetch standard's CORS protocol](https://fetch.spec.whatwg.org/#http-cors-protocol)):
-//! which routes a browser may call from another origin, and from which origins. One
-//! middleware ([`answer`]) picks the policy by path ([`surface`]) and lets
-//! `tower-http`'s [`CorsLayer`] answer with it:
+//! which routes a browser may call from another origin, and from which origins. The
+//! request's edge ([`super::edge::Edge`]) asks [`Cors::policy`], which picks it by path
+//! ([`surface`]), and lets `tower-http`'s [`CorsLayer`] answer with it:
 //!
 //! * [`Surface::Public`]: the metadata documents (RFC 8414, OpenID, RFC 9728) and the
 //!   JWKS, from any origin (`*`, no credentials): they are public.
@@ -23,15 +23,12 @@
 //! and after admin commands within the cache's generation check); the origin set is
 //! derived again only when the store hands out a new list.
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{header, HeaderName, HeaderValue, Method};
-use axum::middleware::Next;
-use axum::response::Response;
 use portcullis_core::store::Store;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
-use tower::{Layer, ServiceExt};
 use tower_http::cors::{AllowCredentials, AllowOrigin, Any, CorsLayer};
 
 /// Exposed on every surface, so a page can quote the id of a failed request
@@ -254,27 +251,24 @@ impl Cors {
     }
 }
 
-/// The middleware: answers a request with the CORS policy of its path (a preflight
-/// without calling the route). The public documents carry `*` always, since a shared
-/// cache may hand one copy to browsers and other clients alike; other requests without
-/// `Origin` (not from a page) pass on untouched, so other clients see no difference.
-pub async fn answer(State(cors): State<Arc<Cors>>, req: Request, next: Next) -> Response {
-    let surface = surface(req.uri().path());
-    if surface != Surface::Public && !req.headers().contains_key(header::ORIGIN) {
-        return next.run(req).await;
-    }
-    let layer = match surface {
-        Surface::Public => &cors.public,
-        Surface::Clients => &cors.clients,
-        Surface::Management => match &cors.management {
-            Some(layer) => layer,
-            None => return next.run(req).await,
-        },
-        Surface::SameOrigin => return next.run(req).await,
-    };
-    match layer.layer(next).oneshot(req).await {
-        Ok(res) => res,
-        Err(never) => match never {},
+impl Cors {
+    /// The CORS policy a request is answered with ([`super::edge::Edge`] wraps the
+    /// route in it; a preflight is answered without calling the route), or `None` when
+    /// it passes on untouched. The public documents carry `*` always, since a shared
+    /// cache may hand one copy to browsers and other clients alike; other requests
+    /// without `Origin` (not from a page) pass on untouched, so other clients see no
+    /// difference.
+    pub fn policy(&self, req: &Request) -> Option<&CorsLayer> {
+        let surface = surface(req.uri().path());
+        if surface != Surface::Public && !req.headers().contains_key(header::ORIGIN) {
+            return None;
+        }
+        match surface {
+            Surface::Public => Some(&self.public),
+            Surface::Clients => Some(&self.clients),
+            Surface::Management => self.management.as_ref(),
+            Surface::SameOrigin => None,
+        }
     }
 }
 

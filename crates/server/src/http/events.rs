@@ -7,12 +7,7 @@
 use super::error::{ApiError, ErrorEnvelope};
 use super::extract::{HdpQuery, Mgmt};
 use crate::state::AppState;
-use axum::extract::{Request, State};
-use axum::http::header;
-use axum::middleware::Next;
-use axum::response::Response;
 use axum::Json;
-use portcullis_core::audit::{serving, RequestMeta};
 use portcullis_core::mgmt::audit::{self, EventsRequest};
 use portcullis_core::model::audit::AuditEvent;
 use serde::{Deserialize, Serialize};
@@ -138,17 +133,4 @@ pub async fn list(
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list))
-}
-
-/// Runs the request with its origin (address after `trusted_proxies`, `User-Agent`)
-/// known to core's audit sink ([`portcullis_core::audit::serving`]).
-pub async fn origin(State(s): State<AppState>, req: Request, next: Next) -> Response {
-    let (parts, body) = req.into_parts();
-    let source = super::peer::client_ip(&s.trusted_proxies, &parts).map(|ip| ip.to_string());
-    let agent = parts
-        .headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok());
-    let meta = RequestMeta::new(source, agent);
-    serving(meta, next.run(Request::from_parts(parts, body))).await
 }

@@ -1,12 +1,13 @@
 //! The HTTP surface: one module per surface, each exposing `router()`, assembled here
-//! with the cross-cutting layers (CORS, body limit, security headers, request ids, tracing
-//! and the access log, panics).
+//! with what every request passes: its edge ([`edge`]: request id, span, CORS, timeout,
+//! panics, common headers, access log) and the body limit.
 
 pub mod authorize;
 pub mod client_apps;
 pub mod cors;
 pub mod device;
 pub mod dpop;
+pub mod edge;
 pub mod error;
 pub mod events;
 pub mod extract;
@@ -31,15 +32,7 @@ pub mod vault;
 
 use crate::state::AppState;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{header, HeaderValue};
-use axum::response::IntoResponse;
 use axum::Router;
-use portcullis_core::error::Code;
-use std::time::Duration;
-use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::TraceLayer;
 use utoipa::openapi::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -76,67 +69,24 @@ fn documented() -> (Router<AppState>, OpenApi) {
         .split_for_parts()
 }
 
-/// Seconds a request may take before it is abandoned.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// The timeout layer answers a bare 408; clients get the envelope (503) instead.
-async fn timeout_envelope(res: axum::response::Response) -> axum::response::Response {
-    if res.status() == axum::http::StatusCode::REQUEST_TIMEOUT {
-        return error::ApiError::new(
-            Code::TIMED_OUT,
-            format!(
-                "The request took longer than {} seconds and was abandoned.",
-                REQUEST_TIMEOUT.as_secs()
-            ),
-        )
-        .into_response();
-    }
-    res
-}
-
-fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
-    tracing::error!("a request handler panicked");
-    error::ApiError(portcullis_core::error::ApiFailure::internal(Code::INTERNAL)).into_response()
-}
-
-/// The complete application router.
+/// The complete application router: every route wrapped in its [`edge::Edge`] (request
+/// id, span, audit origin, CORS, timeout, panics, common headers, access log) and the
+/// request body limit.
 pub fn router(state: AppState) -> Router {
     let (routes, doc) = documented();
     let doc = std::sync::Arc::new(doc);
-    let cors = std::sync::Arc::new(cors::Cors::new(
-        state.ctx.store.clone(),
-        &state.cors_allowed_origins,
-    ));
+    let edge = edge::EdgeLayer::new(edge::EdgeConfig {
+        cors: cors::Cors::new(state.ctx.store.clone(), &state.cors_allowed_origins),
+        trusted_proxies: state.trusted_proxies.clone(),
+    });
     routes
         .layer(axum::Extension(doc))
         .fallback(error::no_such_path)
         .method_not_allowed_fallback(error::method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(cors, cors::answer))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            events::origin,
-        ))
-        .layer(DefaultBodyLimit::max(extract::MAX_BODY))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
-        ))
-        .layer(axum::middleware::map_response(timeout_envelope))
-        .layer(CatchPanicLayer::custom(panic_response))
-        .layer(axum::middleware::from_fn(request_log::access_log))
-        // Method, route template and request id only: never headers (Authorization),
-        // raw paths or query strings (codes).
-        .layer(TraceLayer::new_for_http().make_span_with(request_log::span))
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .layer(axum::middleware::from_fn(request_log::drop_malformed_id))
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(edge)
+                .layer(DefaultBodyLimit::max(extract::MAX_BODY)),
+        )
         .with_state(state)
 }

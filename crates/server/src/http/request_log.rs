@@ -4,19 +4,16 @@
 //! busy log and match them with what a client or a proxy reported. A proxy's
 //! `x-request-id` is kept when it is well formed, so ids line up across hops; it is
 //! replaced when it is not (too long, or characters that could forge a log line or
-//! break a log parser). tower-http's request-id layers set and echo the header; the id is
-//! a field of the request's `http` span, so every line logged while serving the request
+//! break a log parser). [`super::edge::Edge`] settles the id ([`settle_id`]) and echoes it; the
+//! id is a field of the request's `http` span, so every line logged while serving the request
 //! carries it, and one `portcullis::access` line per request says what was answered.
 //!
 //! Nothing taken from the raw request is logged but the method and the id: the access
 //! line names the route template (`/api/users/{id}`), never the path as sent or the query
 //! string, which can carry authorization codes and tokens.
 
-use axum::extract::{MatchedPath, Request};
-use axum::http::HeaderValue;
-use axum::middleware::Next;
-use axum::response::Response;
-use std::time::Instant;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use std::time::Duration;
 
 /// The header carrying the id, in both directions.
 pub const REQUEST_ID: &str = "x-request-id";
@@ -41,59 +38,46 @@ pub fn acceptable(value: &HeaderValue) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-_.:+/=@".contains(b))
 }
 
-/// Drops an unacceptable `x-request-id` (or several of them) before the request-id layer
-/// runs, which then generates a fresh one.
-pub async fn drop_malformed_id(mut req: Request, next: Next) -> Response {
-    let headers = req.headers();
-    let values: Vec<&HeaderValue> = headers.get_all(REQUEST_ID).iter().collect();
-    let keep = matches!(values.as_slice(), [one] if acceptable(one));
-    if !keep && !values.is_empty() {
-        req.headers_mut().remove(REQUEST_ID);
+/// The request's id, settled before anything else runs: the one `x-request-id` a
+/// client or proxy sent when it is [`acceptable`], else a fresh UUID (v4) that replaces
+/// whatever was sent (an unacceptable value, or several). The request carries the
+/// settled id from here on, and the answer carries it back.
+pub fn settle_id(headers: &mut HeaderMap) -> HeaderValue {
+    let mut sent = headers.get_all(REQUEST_ID).iter();
+    if let (Some(one), None) = (sent.next(), sent.next()) {
+        if acceptable(one) {
+            return one.clone();
+        }
     }
-    next.run(req).await
+    let mut buf = uuid::Uuid::encode_buffer();
+    let fresh = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf);
+    // Hex digits and hyphens: always a header value.
+    #[allow(clippy::expect_used)]
+    let id = HeaderValue::from_str(fresh).expect("a UUID is a header value");
+    headers.insert(REQUEST_ID, id.clone());
+    id
 }
 
-/// The request's `http` span: the method, the route template and the request id (set by
-/// then by the request-id layer). Never headers (Authorization) or the raw path and query.
-pub fn span(req: &Request) -> tracing::Span {
-    let id = req
-        .headers()
-        .get(REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    tracing::info_span!("http", method = %req.method(), route = %route(req), request_id = %id)
-}
-
-fn route(req: &Request) -> &str {
-    req.extensions()
-        .get::<MatchedPath>()
-        .map_or(UNMATCHED_ROUTE, MatchedPath::as_str)
-}
-
-/// One `portcullis::access` line per request, inside its span: route template, method,
-/// status and duration in milliseconds; the same figures go to the request metrics
-/// ([`crate::telemetry::record_request`]), so each request is timed once. Runs outside
-/// the timeout and panic layers, so the status is the one the client received.
-pub async fn access_log(req: Request, next: Next) -> Response {
-    let route = route(&req).to_owned();
-    let method = req.method().clone();
-    let started = Instant::now();
-    let res = next.run(req).await;
-    let elapsed = started.elapsed();
-    if route != UNMATCHED_ROUTE {
-        crate::telemetry::record_request(&route, &method, res.status(), elapsed);
+/// One `portcullis::access` line per request, inside its span: route template
+/// ([`UNMATCHED_ROUTE`] when no route matched), method, status and duration in
+/// milliseconds; the same figures go to the request metrics
+/// ([`crate::telemetry::record_request`]) for matched routes, so each request is timed
+/// once. Called by [`super::edge::Edge`] after the timeout and panic handling, so the
+/// status is the one the client receives.
+pub fn log_access(route: Option<&str>, method: &Method, status: StatusCode, elapsed: Duration) {
+    if let Some(route) = route {
+        crate::telemetry::record_request(route, method, status, elapsed);
     }
     // Milliseconds to the microsecond: finer is noise.
     let duration_ms = (elapsed.as_secs_f64() * 1_000_000.0).round() / 1000.0;
     tracing::info!(
         target: "portcullis::access",
-        route = %route,
-        method = %method,
-        status = res.status().as_u16(),
+        route = route.unwrap_or(UNMATCHED_ROUTE),
+        method = method.as_str(),
+        status = status.as_u16(),
         duration_ms,
         "request served"
     );
-    res
 }
 
 #[cfg(test)]
@@ -119,5 +103,30 @@ mod tests {
         ));
         let non_ascii = HeaderValue::from_bytes("é".as_bytes()).expect("a header value");
         assert!(!acceptable(&non_ascii));
+    }
+
+    #[test]
+    fn an_acceptable_id_is_kept_and_anything_else_is_replaced_by_a_fresh_one() {
+        let mut h = HeaderMap::new();
+        h.insert(REQUEST_ID, HeaderValue::from_static("req-1"));
+        assert_eq!(settle_id(&mut h), "req-1");
+        assert_eq!(h.get_all(REQUEST_ID).iter().count(), 1);
+
+        let mut fresh = Vec::new();
+        let mut twice = HeaderMap::new();
+        twice.append(REQUEST_ID, HeaderValue::from_static("a"));
+        twice.append(REQUEST_ID, HeaderValue::from_static("b"));
+        let mut bad = HeaderMap::new();
+        bad.insert(REQUEST_ID, HeaderValue::from_static("has space"));
+        for mut h in [HeaderMap::new(), twice, bad] {
+            let id = settle_id(&mut h);
+            let sent: Vec<&HeaderValue> = h.get_all(REQUEST_ID).iter().collect();
+            assert_eq!(sent, [&id], "the request carries the settled id alone");
+            let id = id.to_str().expect("ascii").to_owned();
+            assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
+            fresh.push(id);
+        }
+        fresh.dedup();
+        assert_eq!(fresh.len(), 3, "each fresh id is new: {fresh:?}");
     }
 }
