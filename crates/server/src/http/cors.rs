@@ -249,9 +249,7 @@ impl Cors {
             management,
         }
     }
-}
 
-impl Cors {
     /// The CORS policy a request is answered with ([`super::edge::Edge`] wraps the
     /// route in it; a preflight is answered without calling the route), or `None` when
     /// it passes on untouched. The public documents carry `*` always, since a shared
