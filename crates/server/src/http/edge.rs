@@ -17,15 +17,14 @@ use super::cors::Cors;
 use super::error::ApiError;
 use super::peer::TrustedProxies;
 use super::request_log;
-use axum::extract::{ConnectInfo, MatchedPath, Request};
+use axum::extract::{MatchedPath, Request};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use futures_util::future::{CatchUnwind, Either, FutureExt};
+use futures_util::future::{Either, FutureExt};
 use portcullis_core::audit::{serving, RequestMeta};
 use portcullis_core::error::{ApiFailure, Code};
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -107,7 +106,7 @@ where
         );
         // At debug level, a line when the request arrives (the access line is the one
         // when it is answered).
-        span.in_scope(|| tracing::debug!("request received"));
+        tracing::debug!(parent: &span, "request received");
         let meta = self.origin(&req);
         // The service that was made ready answers; a fresh clone waits for the next call.
         let clone = self.inner.clone();
@@ -116,7 +115,7 @@ where
             Some(cors) => Either::Left(cors.layer(inner).oneshot(req)),
             None => Either::Right(inner.oneshot(req)),
         };
-        let guarded: CatchUnwind<AssertUnwindSafe<_>> = AssertUnwindSafe(serving(
+        let guarded = AssertUnwindSafe(serving(
             meta,
             tokio::time::timeout(REQUEST_TIMEOUT, handling),
         ))
@@ -150,15 +149,12 @@ impl<S> Edge<S> {
     /// Where the request comes from (address after `trusted_proxies`, `User-Agent`),
     /// for the events it records.
     fn origin(&self, req: &Request) -> RequestMeta {
-        let source = req
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(peer)| {
-                self.config
-                    .trusted_proxies
-                    .client_ip(peer.ip(), req.headers())
-                    .to_string()
-            });
+        let source = super::peer::client_ip(
+            &self.config.trusted_proxies,
+            req.extensions(),
+            req.headers(),
+        )
+        .map(|ip| ip.to_string());
         let agent = req
             .headers()
             .get(header::USER_AGENT)

@@ -312,7 +312,7 @@ impl FromRequestParts<AppState> for Caller {
         })?;
         let attempt = Attempt {
             limiter: &state.limiter,
-            peer: super::peer::client_ip(&state.trusted_proxies, parts),
+            peer: super::peer::client_ip(&state.trusted_proxies, &parts.extensions, &parts.headers),
         };
         let principal =
             authenticate_password(&state.ctx, &state.credentials, attempt, &login, &password)

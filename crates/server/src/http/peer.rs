@@ -5,8 +5,7 @@
 //! its own address by sending the header itself.
 
 use axum::extract::ConnectInfo;
-use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderName};
+use axum::http::{Extensions, HeaderMap, HeaderName};
 use ipnet::IpNet;
 use std::net::{IpAddr, SocketAddr};
 
@@ -131,9 +130,13 @@ fn x_forwarded_for(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
 
 /// The caller's address for a request: its TCP peer's, or what trusted proxies
 /// forwarded. `None` only when the server was started without peer addresses.
-pub fn client_ip(proxies: &TrustedProxies, parts: &Parts) -> Option<IpAddr> {
-    let ConnectInfo(peer) = parts.extensions.get::<ConnectInfo<SocketAddr>>()?;
-    Some(proxies.client_ip(peer.ip(), &parts.headers))
+pub fn client_ip(
+    proxies: &TrustedProxies,
+    extensions: &Extensions,
+    headers: &HeaderMap,
+) -> Option<IpAddr> {
+    let ConnectInfo(peer) = extensions.get::<ConnectInfo<SocketAddr>>()?;
+    Some(proxies.client_ip(peer.ip(), headers))
 }
 
 #[cfg(test)]
